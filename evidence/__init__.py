@@ -1,0 +1,1 @@
+"""Evidence capture (Playwright), web archives, custody log, signing, timestamps and packs."""

@@ -1,0 +1,1 @@
+"""Campaigns over time: APScheduler jobs that call the domain packages."""

@@ -1,0 +1,66 @@
+"""How commands talk to people (Rich) and to scripts (``--json``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+#: Human output goes to stdout; diagnostics to stderr so ``--json`` output stays clean.
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=_default, ensure_ascii=False, indent=2)
+
+
+def print_json(data: Any) -> None:
+    """Print *data* as JSON on stdout (nothing else is printed there in --json mode)."""
+    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A Rich table; every cell is escaped, since crawled text may contain markup."""
+    tbl = Table(title=title, show_lines=False)
+    for col in columns:
+        tbl.add_column(col)
+    for row in rows:
+        tbl.add_row(*(escape("" if c is None else str(c)) for c in row))
+    return tbl
+
+
+def bar_chart(title: str, values: dict[str, float], width: int = 40) -> Table:
+    """A horizontal bar chart for the terminal (allocations, distributions)."""
+    tbl = Table(title=title, show_header=False, box=None)
+    tbl.add_column(justify="right")
+    tbl.add_column()
+    tbl.add_column(justify="right")
+    top = max(values.values(), default=0) or 1
+    for label, value in values.items():
+        bar = "█" * max(0, round(width * value / top))
+        tbl.add_row(escape(label), f"[cyan]{bar}[/cyan]", f"{value:g}")
+    return tbl

@@ -1,0 +1,1 @@
+"""The shared kernel: settings, the data model, the database and its migrations."""

@@ -1,0 +1,201 @@
+"""All of spotcheck's settings, in one place.
+
+Settings come, in order of precedence, from keyword arguments, ``SPOTCHECK_*`` environment
+variables, a ``spotcheck.toml`` file (in the working directory, or the file named by
+``SPOTCHECK_CONFIG``), and the defaults below.  They live at the bottom layer (``store``) so
+that every package can read them without importing the shell.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from store.errors import ConfigError
+
+#: Rough conversion rates to CNY, so prices in different currencies can be compared.
+#: Operators override them in spotcheck.toml (``[rates]``); exactness does not matter for
+#: anomaly detection, the order of magnitude does.
+DEFAULT_RATES_TO_CNY: dict[str, Decimal] = {
+    "CNY": Decimal("1"),
+    "USD": Decimal("7.2"),
+    "EUR": Decimal("7.8"),
+    "GBP": Decimal("9.1"),
+    "JPY": Decimal("0.048"),
+    "KRW": Decimal("0.0052"),
+    "HKD": Decimal("0.92"),
+}
+
+
+class BrowserNotFound(ConfigError):
+    """No Chromium could be found."""
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("SPOTCHECK_CONFIG", "spotcheck.toml"))
+
+
+class Settings(BaseSettings):
+    """Settings of one spotcheck installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPOTCHECK_",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    #: The data folder: SQLite database, content-addressed artifacts, keys, packs.
+    home: Path = Field(default=Path("spotcheck-data"))
+    #: SQLAlchemy URL; empty means a SQLite file in the data folder.
+    db: str = ""
+    #: Path to a Chromium executable; empty means auto-detect.
+    browser: str = ""
+    #: Redis URL for distributed crawls (scrapy-redis); empty means a local crawl.
+    redis_url: str = ""
+    #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8").
+    capture_allow_networks: list[str] = Field(default_factory=list)
+    #: RFC 3161 time-stamping authorities (URLs), tried in order; empty means none.
+    tsa_urls: list[str] = Field(default_factory=list)
+    #: Fernet key (urlsafe base64) for persona secrets; empty means a key file in the data folder.
+    secret_key: str = ""
+    #: Conversion rates to CNY.
+    rates: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_RATES_TO_CNY))
+    #: Default console language.
+    locale: str = "zh-CN"
+    #: Operator name recorded in custody events when no user is logged in.
+    operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+    @field_validator("capture_allow_networks", "tsa_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """Accept ``a,b`` in an environment variable as well as a JSON/TOML list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("capture_allow_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"SPOTCHECK_CAPTURE_ALLOW_NETWORKS: {exc}") from exc
+        return value
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.db:
+            return self.db
+        return f"sqlite:///{(self.home / 'spotcheck.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def packs_dir(self) -> Path:
+        return self.home / "packs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def ensure_home(self) -> Path:
+        """Create the data folder (and its sub-folders) if needed, and return it."""
+        for folder in (self.home, self.artifacts_dir, self.keys_dir, self.packs_dir,
+                       self.reports_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def chromium_path(self) -> str | None:
+        """The Chromium executable Playwright should launch, or None for Playwright's own.
+
+        Order: the ``browser`` setting; Playwright's own downloaded Chromium when present
+        (None tells Playwright to use it); Debian's ``/usr/bin/chromium``; ``chromium`` or
+        ``chromium-browser`` on PATH.  Raises :class:`BrowserNotFound` with install advice.
+        """
+        if self.browser:
+            if not Path(self.browser).exists() and not shutil.which(self.browser):
+                raise BrowserNotFound(f"SPOTCHECK_BROWSER={self.browser} does not exist")
+            return self.browser
+        if playwright_chromium_installed():
+            return None
+        for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+            if Path(candidate).exists():
+                return candidate
+        for name in ("chromium", "chromium-browser", "google-chrome"):
+            found = shutil.which(name)
+            if found:
+                return found
+        raise BrowserNotFound(
+            "no Chromium found: on Debian/Ubuntu run "
+            "'apt-get install -y --no-install-recommends chromium fonts-noto-cjk', "
+            "elsewhere 'playwright install chromium', or set SPOTCHECK_BROWSER to its path"
+        )
+
+    def rate_to_cny(self, currency: str) -> Decimal | None:
+        return self.rates.get(currency.upper())
+
+
+@functools.cache
+def playwright_chromium_installed() -> bool:
+    """Whether Playwright's own Chromium build is downloaded (it cannot be on this machine)."""
+    base = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
+    if not base.is_dir():
+        return False
+    return any(p.name.startswith("chromium") and any(p.glob("chrome-linux*/chrome"))
+               for p in base.iterdir())
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def configure(**overrides: Any) -> Settings:
+    """Replace the process-wide settings (the CLI's global options and tests use this)."""
+    global _settings
+    _settings = Settings(**overrides)
+    return _settings
