@@ -40,6 +40,8 @@ def root(
     db: str | None = typer.Option(None, "--db", help="Database URL (overrides SPOTCHECK_DB)."),
     home: Path | None = typer.Option(None, "--home",
                                      help="Data folder (overrides SPOTCHECK_HOME)."),
+    user: str | None = typer.Option(None, "--user", "-u", envvar="SPOTCHECK_USER",
+                                    help="Act as this user (audit, roles, four-eyes)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
@@ -52,7 +54,7 @@ def root(
     settings = configure(**overrides)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    reset(AppContext(verbose=verbose, settings=settings))
+    reset(AppContext(verbose=verbose, user=user, settings=settings))
 
 
 app.add_typer(db_cmd.app, name="db")

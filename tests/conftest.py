@@ -1,0 +1,157 @@
+"""Shared fixtures: real SQLite, PostgreSQL, Redis and Chromium.
+
+Tests that need a service carry its marker (``postgres``, ``redis``, ``browser``).  Where the
+service is missing they skip with the reason, except under ``CI=true``, where a missing service
+is a failure: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from store.db import Database, make_engine
+from store.settings import Settings, configure
+
+PG_ADMIN_URL = os.environ.get("SPOTCHECK_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when *condition* is false, or fail under CI=true."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Process settings pointing at a fresh data folder (and a SQLite database in it)."""
+    monkeypatch.setenv("SPOTCHECK_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SPOTCHECK_CONFIG", str(tmp_path / "absent.toml"))
+    for var in ("SPOTCHECK_DB", "SPOTCHECK_REDIS_URL", "SPOTCHECK_BROWSER"):
+        monkeypatch.delenv(var, raising=False)
+    s = configure(home=tmp_path / "data")
+    s.ensure_home()
+    yield s
+    configure()
+
+
+@pytest.fixture()
+def sqlite_db(settings: Settings) -> Iterator[Database]:
+    """A migrated SQLite database in a temporary data folder."""
+    db = Database.open(settings.database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the session."""
+    need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    from sqlalchemy import text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_ADMIN_URL else "?"
+    url = f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}"
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture()
+def pg_db(pg_url: str, settings: Settings) -> Iterator[Database]:
+    """A migrated PostgreSQL database (own schema); tables are emptied after each test."""
+    from sqlalchemy import text
+
+    from store.models import Base
+
+    db = Database.open(pg_url)
+    yield db
+    with db.engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest) -> Database:
+    """The same test on SQLite and on PostgreSQL."""
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
+    db: Database = request.getfixturevalue(name)
+    return db
+
+
+@pytest.fixture()
+def redis_client() -> Iterator[Any]:
+    """A Redis client; keys live under a unique prefix (``client.prefix``), deleted after."""
+    need(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    prefix = f"spotcheck-test:{uuid.uuid4().hex[:8]}:"
+    client.prefix = prefix  # type: ignore[attr-defined]
+    yield client
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str | None:
+    """The Chromium the project would launch (None: Playwright's own)."""
+    from store.errors import SpotcheckError
+
+    try:
+        return Settings().chromium_path()
+    except SpotcheckError as exc:
+        need(False, str(exc))
+        return None
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str | None) -> Iterator[Any]:
+    """One headless Chromium per test module (sync Playwright API)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A fresh page in its own context, closed (page before context) after the test."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    yield page
+    page.close()
+    context.close()
