@@ -1,0 +1,66 @@
+"""The CLI as a user meets it: a subprocess, real exit codes, one-line errors, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, home: Path, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "SPOTCHECK_HOME": str(home),
+                "SPOTCHECK_CONFIG": str(home / "none.toml"), **(env or {})}
+    full_env.pop("SPOTCHECK_DB", None)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "spotcheck", *args], capture_output=True,
+                          text=True, env=full_env, timeout=120, check=False)
+
+
+def test_db_upgrade_and_status(tmp_path: Path) -> None:
+    up = run("db", "upgrade", "--json", home=tmp_path)
+    assert up.returncode == 0, up.stderr
+    data = json.loads(up.stdout)
+    assert data["from"] is None and data["to"]
+    st = json.loads(run("db", "status", "--json", home=tmp_path).stdout)
+    assert st["up_to_date"] is True
+    assert (tmp_path / "spotcheck.db").exists()
+
+
+def test_bad_database_url_is_one_line_exit_2(tmp_path: Path) -> None:
+    r = run("--db", "nosuchdb://x", "demo", home=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unreachable_database_exit_6(tmp_path: Path) -> None:
+    r = run("--db", "postgresql+psycopg://root@127.0.0.1:1/none", "demo", home=tmp_path)
+    assert r.returncode == 6, r.stderr
+    assert "cannot open the database" in r.stderr
+
+
+def test_verbose_shows_traceback(tmp_path: Path) -> None:
+    r = run("--verbose", "--db", "nosuchdb://x", "demo", home=tmp_path)
+    assert r.returncode == 2
+    assert "Traceback" in r.stderr
+
+
+def test_version_and_module_entry(tmp_path: Path) -> None:
+    r = run("--version", home=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("spotcheck ")
+
+
+@pytest.mark.postgres
+def test_db_upgrade_on_postgres(tmp_path: Path, pg_url: str) -> None:
+    r = run("--db", pg_url, "db", "status", "--json", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["revision"] is None or True  # schema may be fresh
+    up = run("--db", pg_url, "db", "upgrade", "--json", home=tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert json.loads(run("--db", pg_url, "db", "status", "--json",
+                          home=tmp_path).stdout)["up_to_date"] is True
