@@ -14,11 +14,12 @@ import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -66,15 +67,20 @@ class Settings(BaseSettings):
     #: Redis URL for distributed crawls (scrapy-redis); empty means a local crawl.
     redis_url: str = ""
     #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8").
-    capture_allow_networks: list[str] = Field(default_factory=list)
+    capture_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: RFC 3161 time-stamping authorities (URLs), tried in order; empty means none.
-    tsa_urls: list[str] = Field(default_factory=list)
+    tsa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Fernet key (urlsafe base64) for persona secrets; empty means a key file in the data folder.
     secret_key: str = ""
     #: Conversion rates to CNY.
     rates: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_RATES_TO_CNY))
     #: Default console language.
     locale: str = "zh-CN"
+    #: Key that signs console session cookies; empty means a key file in the data folder.
+    session_secret: str = ""
+    #: Mark console cookies Secure even when the request itself looks like plain HTTP
+    #: (behind a TLS-terminating proxy); requests over HTTPS always get Secure cookies.
+    secure_cookies: bool = False
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 
@@ -98,6 +104,10 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         """Accept ``a,b`` in an environment variable as well as a JSON/TOML list."""
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
