@@ -1,0 +1,293 @@
+"""Fixed-size without-replacement selection from inclusion probabilities.
+
+Every method takes the vector π (Σπ = n, an integer) and returns selected indices whose
+inclusion probabilities are π — exactly for ``systematic``, ``pivotal``, ``sampford``,
+``brewer`` and ``srs``; to a close approximation for ``pareto``, whose real π differ from its
+target λ by O(1/d), d = Σλ(1−λ) (Rosén 1997).  Units with π = 1 are certainty units and are
+always taken; units with π = 0 never are.  All methods are vectorised over *replicates*
+(:func:`draw_many`), which is how the Monte Carlo tests and the benchmark run 10⁴–10⁵ draws
+in seconds.
+
+References: Tillé, *Sampling Algorithms* (2006); Deville & Tillé (1998) for the pivotal
+method; Brewer (1975); Sampford (1967); Rosén (1997) for Pareto πps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from sampler.errors import DesignInfeasible
+from sampler.probabilities import CERTAIN_TOL, split_strata
+from store.errors import InvalidInput
+
+METHODS: tuple[str, ...] = ("systematic", "pivotal", "sampford", "brewer", "pareto", "srs")
+#: Methods whose realised inclusion probabilities equal π exactly.
+EXACT_METHODS = frozenset({"systematic", "pivotal", "sampford", "brewer", "srs"})
+#: How many rejected attempts per wanted sample Sampford may spend before giving up.
+SAMPFORD_MAX_ATTEMPTS = 2000
+
+IntArray = NDArray[np.intp]
+FloatArray = NDArray[np.float64]
+
+
+def _check_pik(pik: ArrayLike) -> tuple[FloatArray, int]:
+    p = np.asarray(pik, dtype=np.float64)
+    if p.ndim != 1:
+        raise InvalidInput("inclusion probabilities must be a one-dimensional array")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1 + 1e-9):
+        raise InvalidInput("inclusion probabilities must lie in [0, 1]")
+    total = float(p.sum())
+    n = round(total)
+    if abs(total - n) > 1e-6 * max(1.0, total):
+        raise DesignInfeasible(
+            f"Σπ = {total:.6g} is not an integer: a fixed-size design needs an integral "
+            "expected sample size")
+    return np.minimum(p, 1.0), n
+
+
+def _split(p: FloatArray, n: int) -> tuple[IntArray, IntArray, FloatArray, int]:
+    """(certainty indices, fractional indices, their π, how many fractional units to take)."""
+    certain = np.flatnonzero(p >= 1.0 - CERTAIN_TOL)
+    frac = np.flatnonzero((p > 1e-12) & (p < 1.0 - CERTAIN_TOL))
+    m = n - certain.size
+    pf = p[frac]
+    if m < 0 or m > frac.size:
+        raise DesignInfeasible(f"cannot take {m} units from {frac.size} fractional ones")
+    if frac.size:
+        # Rescale the tiny floating drift so that the fractional π sum to m exactly.
+        s = pf.sum()
+        if s > 0:
+            pf = pf * (m / s)
+        if np.any(pf >= 1.0):
+            pf = np.minimum(pf, 1.0 - CERTAIN_TOL)
+    return certain, frac, pf, m
+
+
+def _row_searchsorted(cum: FloatArray, points: FloatArray) -> IntArray:
+    """searchsorted row by row (cum: reps × N increasing per row, points: reps × k)."""
+    reps, N = cum.shape
+    span = np.maximum(cum[:, -1], points.max(axis=1) if points.size else 0) + 1.0
+    offset = np.concatenate(([0.0], np.cumsum(span)[:-1]))[:, None]
+    flat = np.searchsorted((cum + offset).ravel(), (points + offset).ravel(), side="right")
+    idx = flat.reshape(points.shape) - (np.arange(reps) * N)[:, None]
+    return np.clip(idx, 0, N - 1)
+
+
+def _systematic(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
+    """Randomised systematic πps: random order, cumulated π, picks at u, u+1, ..., u+m−1."""
+    N = p.size
+    order = (rng.permutation(N)[None, :] if reps == 1
+             else np.argsort(rng.random((reps, N)), axis=1))
+    cum = np.cumsum(p[order], axis=1)
+    cum *= m / cum[:, -1:]
+    picks = rng.random((reps, 1)) + np.arange(m)[None, :]
+    pos = _row_searchsorted(cum, picks)
+    return np.take_along_axis(order, pos, axis=1)
+
+
+def _pivotal(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
+    """Deville–Tillé pivotal method as a random knock-out tournament.
+
+    Units are shuffled and paired; in each pair one unit's π is settled to 0 or 1 and the
+    other carries the rest (each step keeps every expectation, so π is exact and Σ stays m).
+    Pairs of a round are disjoint, so a whole round is one vector operation, and each round
+    halves the field: log₂N rounds of O(N) work.
+    """
+    N = p.size
+    order = (rng.permutation(N)[None, :] if reps == 1
+             else np.argsort(rng.random((reps, N)), axis=1))
+    val = p[order]
+    ids = order.astype(np.intp)
+    chosen = np.zeros((reps, N + 1), dtype=bool)  # column N: padding dummy
+    rows = np.arange(reps)[:, None]
+    while val.shape[1] > 1:
+        if val.shape[1] % 2:
+            val = np.concatenate([val, np.zeros((reps, 1))], axis=1)
+            ids = np.concatenate([ids, np.full((reps, 1), N, dtype=np.intp)], axis=1)
+        a, b = val[:, 0::2], val[:, 1::2]
+        ia, ib = ids[:, 0::2], ids[:, 1::2]
+        s = a + b
+        low = s < 1.0
+        u = rng.random(a.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_low = np.where(s > 0, b / s, 0.5)  # a is settled at 0, b carries s
+            p_high = np.where(s < 2, (1.0 - b) / (2.0 - s), 0.5)  # a is settled at 1
+        a_settled = np.where(low, u < p_low, u < p_high)
+        settled = np.where(a_settled, ia, ib)
+        chosen[rows, settled] |= ~low
+        ids = np.where(a_settled, ib, ia)
+        val = np.clip(np.where(low, s, s - 1.0), 0.0, 1.0)
+    chosen[rows, ids] |= val > 0.5
+    chosen = chosen[:, :N]
+    return _rows_of(chosen, m, "pivotal")
+
+
+def _brewer(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
+    """Brewer's (1975) draw-by-draw method: m draws, each over the units not yet drawn."""
+    N = p.size
+    chosen = np.zeros((reps, N), dtype=bool)
+    taken = np.zeros(reps)
+    rows = np.arange(reps)
+    out = np.empty((reps, m), dtype=np.intp)
+    for i in range(1, m + 1):
+        left = (m - taken)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = p * (left - p) / (left - p * (m - i + 1))
+        q = np.where(chosen | ~np.isfinite(q), 0.0, np.maximum(q, 0.0))
+        cum = np.cumsum(q, axis=1)
+        if np.any(cum[:, -1] <= 0):
+            raise DesignInfeasible("Brewer's method ran out of units to draw")
+        pick = _row_searchsorted(cum, rng.random((reps, 1)) * cum[:, -1:])[:, 0]
+        chosen[rows, pick] = True
+        taken += p[pick]
+        out[:, i - 1] = pick
+    return out
+
+
+def _sampford(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
+    """Sampford's rejective method: one draw ∝ π, m−1 draws with replacement ∝ π/(1−π),
+    accepted when all m are distinct.  Gives up loudly when acceptance is too rare."""
+    if m == 1:
+        cum = np.cumsum(p)
+        return np.searchsorted(cum, rng.random((reps, 1)) * cum[-1], side="right").clip(
+            0, p.size - 1)
+    c1 = np.cumsum(p)
+    c2 = np.cumsum(p / (1.0 - p))
+    got: list[IntArray] = []
+    have = 0
+    attempts = 0
+    limit = SAMPFORD_MAX_ATTEMPTS * max(reps, 1)
+    batch = max(64, 2 * reps)
+    while have < reps:
+        if attempts >= limit:
+            raise DesignInfeasible(
+                f"Sampford's method accepted {have} of {attempts} attempts (need {reps}): "
+                "the inclusion probabilities are too large for rejective sampling; "
+                "use pivotal or brewer")
+        first = np.searchsorted(c1, rng.random((batch, 1)) * c1[-1], side="right")
+        rest = np.searchsorted(c2, rng.random((batch, m - 1)) * c2[-1], side="right")
+        cand = np.sort(np.concatenate([first, rest], axis=1).clip(0, p.size - 1), axis=1)
+        ok = np.all(np.diff(cand, axis=1) != 0, axis=1)
+        attempts += batch
+        if ok.any():
+            got.append(cand[ok])
+            have += int(ok.sum())
+        batch = min(max(batch, int(2 * (reps - have) * attempts / max(have, 1))), 200_000 // m + 1)
+    return np.concatenate(got)[:reps]
+
+
+def _pareto_q(u: FloatArray, p: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore"):
+        return (u / (1.0 - u)) / (p / (1.0 - p))
+
+
+def _pareto(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
+            prn: FloatArray | None) -> IntArray:
+    """Pareto πps (Rosén): the m smallest ranking keys Q = [u/(1−u)] / [λ/(1−λ)].
+
+    With permanent random numbers u (one per listing, kept across campaigns) successive
+    samples overlap as much as their designs allow (positive coordination); shifting u by a
+    constant modulo 1 makes them overlap as little as possible (negative coordination).
+    """
+    if prn is not None:
+        if reps != 1:
+            raise InvalidInput("with permanent random numbers a Pareto sample is determined: "
+                               "draw_many needs prn=None")
+        u = prn[None, :]
+    else:
+        u = rng.random((reps, p.size))
+    q = _pareto_q(u, p)
+    if m == p.size:
+        return np.broadcast_to(np.arange(m), (reps, m)).copy()
+    return np.argpartition(q, m - 1, axis=1)[:, :m]
+
+
+def _srs(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
+    if p.size and not np.allclose(p, p[0], rtol=1e-9, atol=1e-12):
+        raise DesignInfeasible("srs needs equal inclusion probabilities; use a πps method "
+                               "(systematic, pivotal, sampford, brewer, pareto)")
+    keys = rng.random((reps, p.size))
+    if m == p.size:
+        return np.broadcast_to(np.arange(m), (reps, m)).copy()
+    return np.argpartition(keys, m - 1, axis=1)[:, :m]
+
+
+def _rows_of(chosen: NDArray[np.bool_], m: int, method: str) -> IntArray:
+    counts = chosen.sum(axis=1)
+    if np.any(counts != m):
+        raise DesignInfeasible(f"{method} selected {counts.min()}–{counts.max()} units "
+                               f"instead of {m} (numerical failure)")
+    return np.nonzero(chosen)[1].reshape(chosen.shape[0], m)
+
+
+_CORE: dict[str, Callable[[FloatArray, int, np.random.Generator, int], IntArray]] = {
+    "systematic": _systematic,
+    "pivotal": _pivotal,
+    "brewer": _brewer,
+    "sampford": _sampford,
+    "srs": _srs,
+}
+
+
+def draw_many(pik: ArrayLike, method: str, rng: np.random.Generator, reps: int,
+              prn: ArrayLike | None = None) -> IntArray:
+    """*reps* independent samples as a reps × n array of indices (rows unsorted)."""
+    if method not in METHODS:
+        raise InvalidInput(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if reps < 1:
+        raise InvalidInput("reps must be at least 1")
+    p, n = _check_pik(pik)
+    certain, frac, pf, m = _split(p, n)
+    prn_f: FloatArray | None = None
+    if prn is not None:
+        if method != "pareto":
+            raise InvalidInput("permanent random numbers only apply to the pareto method")
+        u = np.asarray(prn, dtype=np.float64)
+        if u.shape != p.shape or np.any(u <= 0) or np.any(u >= 1):
+            raise InvalidInput("prn must be one number in (0, 1) per unit")
+        prn_f = u[frac]
+    if m == 0:
+        part = np.empty((reps, 0), dtype=np.intp)
+    elif method == "pareto":
+        part = _pareto(pf, m, rng, reps, prn_f)
+    else:
+        part = _CORE[method](pf, m, rng, reps)
+    sel = frac[part]
+    if certain.size:
+        sel = np.concatenate([np.broadcast_to(certain, (reps, certain.size)), sel], axis=1)
+    return sel
+
+
+def draw(pik: ArrayLike, method: str, rng: np.random.Generator,
+         prn: ArrayLike | None = None) -> IntArray:
+    """One sample: the sorted indices of the selected units (n = Σπ of them).
+
+    *rng* is a :class:`numpy.random.Generator` (``np.random.default_rng(seed)``): the same
+    seed and inputs give the same sample.  *prn* (Pareto only) are permanent random numbers.
+    """
+    return np.sort(draw_many(pik, method, rng, 1, prn)[0])
+
+
+def draw_stratified(pik: ArrayLike, strata: ArrayLike, method: str, rng: np.random.Generator,
+                    prn: ArrayLike | None = None) -> IntArray:
+    """One sample drawn independently within each stratum (Σπ must be integral in each).
+
+    Strata are visited in sorted label order, so a seed gives the same sample whatever the
+    order of the frame's rows within a stratum... and the rows' order is part of the frame.
+    """
+    p = np.asarray(pik, dtype=np.float64)
+    labels = np.asarray(strata)
+    if labels.shape != p.shape:
+        raise InvalidInput("pik and strata must have the same length")
+    u = None if prn is None else np.asarray(prn, dtype=np.float64)
+    parts: list[IntArray] = []
+    for label, idx in split_strata(labels):
+        try:
+            sub = draw(p[idx], method, rng, None if u is None else u[idx])
+        except DesignInfeasible as exc:
+            raise DesignInfeasible(f"stratum {label}: {exc}") from exc
+        parts.append(idx[sub])
+    return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
