@@ -17,16 +17,20 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -716,3 +720,37 @@ class JobRun(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="running")
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The fire time of the schedule this run belongs to (None for runs started by hand).
+    scheduled_for: Mapped[dt.datetime | None]
+    #: Which scheduler process ran it ("host:pid:token"), to find runs orphaned by a kill.
+    holder: Mapped[str | None] = mapped_column(String(200))
+    #: 1, plus one for each time an orphaned run was resumed after its scheduler died.
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class SchedulerLease(Base):
+    """The lock keeping one active scheduler per database: a row its holder keeps renewing.
+
+    A second scheduler (started by mistake, or one per web worker) finds the lease held and
+    refuses to run; a scheduler killed with SIGKILL stops renewing, and the lease expires.
+    """
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+#: APScheduler's SQLAlchemyJobStore table (its own column layout), created by our migrations so
+#: that the schema has one owner and autogenerate does not propose to drop it.
+scheduler_job = Table(
+    "scheduler_job",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
