@@ -76,11 +76,22 @@ def _row_searchsorted(cum: FloatArray, points: FloatArray) -> IntArray:
     return np.clip(idx, 0, N - 1)
 
 
-def _systematic(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
-    """Randomised systematic πps: random order, cumulated π, picks at u, u+1, ..., u+m−1."""
+def _systematic(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
+                order: IntArray | None = None) -> IntArray:
+    """Randomised systematic πps: random order, cumulated π, picks at u, u+1, ..., u+m−1.
+
+    With *order* the frame is walked in that (already randomised) order instead, e.g.
+    blocks of one seller's listings: a contiguous block of total π M then gets ⌊M⌋ or ⌈M⌉
+    of the picks, which is how a maximum per seller is kept without bending π.
+    """
     N = p.size
-    order = (rng.permutation(N)[None, :] if reps == 1
-             else np.argsort(rng.random((reps, N)), axis=1))
+    if order is not None:
+        order = np.asarray(order, dtype=np.intp)[None, :]
+        if reps != 1:
+            raise InvalidInput("a fixed walk order gives one sample at a time")
+    else:
+        order = (rng.permutation(N)[None, :] if reps == 1
+                 else np.argsort(rng.random((reps, N)), axis=1))
     cum = np.cumsum(p[order], axis=1)
     cum *= m / cum[:, -1:]
     picks = rng.random((reps, 1)) + np.arange(m)[None, :]
@@ -224,7 +235,6 @@ def _rows_of(chosen: NDArray[np.bool_], m: int, method: str) -> IntArray:
 
 
 _CORE: dict[str, Callable[[FloatArray, int, np.random.Generator, int], IntArray]] = {
-    "systematic": _systematic,
     "pivotal": _pivotal,
     "brewer": _brewer,
     "sampford": _sampford,
@@ -233,8 +243,12 @@ _CORE: dict[str, Callable[[FloatArray, int, np.random.Generator, int], IntArray]
 
 
 def draw_many(pik: ArrayLike, method: str, rng: np.random.Generator, reps: int,
-              prn: ArrayLike | None = None) -> IntArray:
-    """*reps* independent samples as a reps × n array of indices (rows unsorted)."""
+              prn: ArrayLike | None = None, *, order: ArrayLike | None = None) -> IntArray:
+    """*reps* independent samples as a reps × n array of indices (rows unsorted).
+
+    *prn* (``pareto`` only): permanent random numbers, one in (0, 1) per unit.  *order*
+    (``systematic`` only): a permutation of the units to walk instead of a random one.
+    """
     if method not in METHODS:
         raise InvalidInput(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if reps < 1:
@@ -249,8 +263,20 @@ def draw_many(pik: ArrayLike, method: str, rng: np.random.Generator, reps: int,
         if u.shape != p.shape or np.any(u <= 0) or np.any(u >= 1):
             raise InvalidInput("prn must be one number in (0, 1) per unit")
         prn_f = u[frac]
+    walk: IntArray | None = None
+    if order is not None:
+        if method != "systematic":
+            raise InvalidInput("a walk order only applies to the systematic method")
+        perm = np.asarray(order, dtype=np.intp)
+        if perm.shape != p.shape or not np.array_equal(np.sort(perm), np.arange(p.size)):
+            raise InvalidInput("order must be a permutation of the units")
+        rank = np.empty(p.size, dtype=np.intp)
+        rank[frac] = np.arange(frac.size)
+        walk = rank[perm[np.isin(perm, frac)]]
     if m == 0:
         part = np.empty((reps, 0), dtype=np.intp)
+    elif method == "systematic":
+        part = _systematic(pf, m, rng, reps, walk)
     elif method == "pareto":
         part = _pareto(pf, m, rng, reps, prn_f)
     else:
@@ -262,31 +288,38 @@ def draw_many(pik: ArrayLike, method: str, rng: np.random.Generator, reps: int,
 
 
 def draw(pik: ArrayLike, method: str, rng: np.random.Generator,
-         prn: ArrayLike | None = None) -> IntArray:
+         prn: ArrayLike | None = None, *, order: ArrayLike | None = None) -> IntArray:
     """One sample: the sorted indices of the selected units (n = Σπ of them).
 
     *rng* is a :class:`numpy.random.Generator` (``np.random.default_rng(seed)``): the same
     seed and inputs give the same sample.  *prn* (Pareto only) are permanent random numbers.
     """
-    return np.sort(draw_many(pik, method, rng, 1, prn)[0])
+    return np.sort(draw_many(pik, method, rng, 1, prn, order=order)[0])
 
 
 def draw_stratified(pik: ArrayLike, strata: ArrayLike, method: str, rng: np.random.Generator,
-                    prn: ArrayLike | None = None) -> IntArray:
+                    prn: ArrayLike | None = None, *, order: ArrayLike | None = None,
+                    ) -> IntArray:
     """One sample drawn independently within each stratum (Σπ must be integral in each).
 
-    Strata are visited in sorted label order, so a seed gives the same sample whatever the
-    order of the frame's rows within a stratum... and the rows' order is part of the frame.
+    Strata are visited in sorted label order, so a seed and a frame (its rows in the same
+    order) always give the same sample.  *order* (systematic only) is a permutation of all
+    units; each stratum is walked in the order its units appear in it.
     """
     p = np.asarray(pik, dtype=np.float64)
     labels = np.asarray(strata)
     if labels.shape != p.shape:
         raise InvalidInput("pik and strata must have the same length")
     u = None if prn is None else np.asarray(prn, dtype=np.float64)
+    rank = None
+    if order is not None:
+        rank = np.empty(p.size, dtype=np.intp)
+        rank[np.asarray(order, dtype=np.intp)] = np.arange(p.size)
     parts: list[IntArray] = []
     for label, idx in split_strata(labels):
+        walk = None if rank is None else np.argsort(rank[idx], kind="stable")
         try:
-            sub = draw(p[idx], method, rng, None if u is None else u[idx])
+            sub = draw(p[idx], method, rng, None if u is None else u[idx], order=walk)
         except DesignInfeasible as exc:
             raise DesignInfeasible(f"stratum {label}: {exc}") from exc
         parts.append(idx[sub])

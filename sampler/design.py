@@ -1,0 +1,290 @@
+"""A stratified πps design on a frame held in arrays: allocation, π, constraints, draw.
+
+This is the pure part of drawing a purchase plan (no database): :mod:`sampler.plans` builds
+the frame from listings and stores the result; ``spotcheck sample`` feeds it a CSV.
+
+Constraints and how they keep the estimates honest:
+
+* **n or budget** — with a budget, n is the largest sample whose *expected* purchase cost
+  Σ π_k·price_k stays within it (missing prices count at their stratum's median price).
+* **maximum per seller K** — π is first capped so that no seller's expected number of buys
+  exceeds K (the mass removed is re-spread inside the same stratum).  Systematic sampling then
+  walks the whole frame seller by seller (sellers in random order), so a seller's buys are
+  ⌊M⌋ or ⌈M⌉ of its expected M ≤ K — π and n stay exact, while the strata become implicit:
+  n_h holds in expectation (off by at most the number of sellers spanning strata).  Other
+  methods are checked after the draw; a sample breaking the maximum is refused with advice,
+  never silently redrawn (redrawing would bend π).
+* **floor** — every eligible unit keeps π ≥ floor_ratio × n_h/N_h, so no listing is
+  excluded by a low risk score (the HT estimator stays unbiased).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sampler.allocation import ALLOCATIONS, allocate
+from sampler.errors import DesignInfeasible
+from sampler.methods import METHODS, draw, draw_stratified
+from sampler.probabilities import split_strata, stratified_inclusion_probabilities
+from store.errors import InvalidInput
+
+DEFAULT_METHOD = "pivotal"
+DEFAULT_ALLOCATION = "risk"
+
+
+@dataclass(frozen=True)
+class Design:
+    """What to draw: method, allocation and constraints (stored with every plan)."""
+
+    method: str = DEFAULT_METHOD
+    allocation: str = DEFAULT_ALLOCATION
+    n: int | None = None
+    budget: float | None = None
+    min_per_stratum: int = 2
+    #: Minimum π of a unit as a fraction of its stratum's sampling rate n_h / N_h.
+    floor_ratio: float = 0.1
+    max_per_seller: int | None = None
+    #: Prior non-compliance rate per stratum (Neyman allocation); "*" is the default.
+    prior_rates: dict[str, float] = field(default_factory=dict)
+    #: Pareto only: added to every permanent random number modulo 1 (0: positive coordination
+    #: with earlier Pareto plans, 0.5: keep away from them).
+    prn_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidInput(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.allocation not in ALLOCATIONS:
+            raise InvalidInput(f"unknown allocation {self.allocation!r}; "
+                               f"choose one of {', '.join(ALLOCATIONS)}")
+        if (self.n is None) == (self.budget is None):
+            raise InvalidInput("give a sample size n or a budget (exactly one of them)")
+        if self.n is not None and self.n < 1:
+            raise InvalidInput("sample size n must be at least 1")
+        if self.budget is not None and self.budget <= 0:
+            raise InvalidInput("budget must be positive")
+        if self.min_per_stratum < 0:
+            raise InvalidInput("min_per_stratum must not be negative")
+        if not 0 <= self.floor_ratio < 1:
+            raise InvalidInput("floor_ratio must be in [0, 1)")
+        if self.max_per_seller is not None and self.max_per_seller < 1:
+            raise InvalidInput("max_per_seller must be at least 1")
+        if not 0 <= self.prn_shift < 1:
+            raise InvalidInput("prn_shift must be in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Design:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidInput(f"unknown design fields: {', '.join(sorted(unknown))}")
+        return cls(**dict(data))
+
+
+@dataclass
+class Frame:
+    """The population to draw from, one entry per unit, in a fixed order."""
+
+    ids: NDArray[Any]
+    strata: NDArray[Any]
+    sizes: NDArray[np.float64]
+    prices: NDArray[np.float64] | None = None  # NaN where unknown
+    sellers: NDArray[Any] | None = None
+    prn: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        for name in ("strata", "sizes", "prices", "sellers", "prn"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise InvalidInput(f"frame column {name} has {len(value)} entries, not {n}")
+        if n == 0:
+            raise InvalidInput("the frame is empty: no eligible unit to draw from")
+
+
+@dataclass
+class DrawResult:
+    selected: NDArray[np.intp]
+    pik: NDArray[np.float64]
+    allocation: dict[Any, int]
+    stratum_sizes: dict[Any, int]
+    n: int
+    expected_cost: float | None
+    seller_capped: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _stratum_stats(frame: Frame) -> tuple[dict[Any, int], dict[Any, float]]:
+    sizes: dict[Any, int] = {}
+    risk: dict[Any, float] = {}
+    for label, idx in split_strata(frame.strata):
+        sizes[label] = int(idx.size)
+        risk[label] = float(frame.sizes[idx].sum())
+    return sizes, risk
+
+
+def filled_prices(frame: Frame) -> NDArray[np.float64] | None:
+    """Prices with gaps filled by the stratum's median (else the frame's median)."""
+    if frame.prices is None:
+        return None
+    price = np.asarray(frame.prices, dtype=np.float64).copy()
+    known = np.isfinite(price)
+    if not known.any():
+        return None
+    overall = float(np.median(price[known]))
+    for _, idx in split_strata(frame.strata):
+        sub = price[idx]
+        ok = np.isfinite(sub)
+        sub[~ok] = float(np.median(sub[ok])) if ok.any() else overall
+        price[idx] = sub
+    return price
+
+
+def _pik_for(frame: Frame, design: Design, n: int, sizes: dict[Any, int],
+             risk: dict[Any, float]) -> tuple[NDArray[np.float64], dict[Any, int],
+                                              NDArray[np.bool_]]:
+    prior = {str(k): float(v) for k, v in design.prior_rates.items()}
+    default_prior = prior.pop("*", None)
+    kwargs: dict[str, Any] = {"prior_rates": {h: prior[str(h)] for h in sizes if str(h) in prior}}
+    if default_prior is not None:
+        kwargs["default_prior"] = default_prior
+    alloc = allocate(design.allocation, n, sizes=sizes, risk_totals=risk,
+                     minimum=design.min_per_stratum, **kwargs)
+    floors = {h: min(design.floor_ratio * alloc[h] / sizes[h], alloc[h] / sizes[h])
+              for h in sizes}
+    pik = stratified_inclusion_probabilities(frame.sizes, frame.strata, alloc, floors)
+    capped = np.zeros(pik.size, dtype=bool)
+    if design.max_per_seller is not None and frame.sellers is not None:
+        pik, capped = cap_sellers(pik, frame.strata, frame.sellers, design.max_per_seller)
+    return pik, alloc, capped
+
+
+def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray[Any],
+                limit: int, max_rounds: int = 200) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """π with every seller's Σπ ≤ *limit*; the mass taken off is re-spread in each stratum.
+
+    Units without a seller (None/empty) are their own sellers.  Raises when a stratum has no
+    room left to take the mass (too many units belong to capped sellers).
+    """
+    p = pik.copy()
+    seller_labels = np.array([f"~{i}" if s is None or s == "" else str(s)
+                              for i, s in enumerate(sellers)])
+    _, scode = np.unique(seller_labels, return_inverse=True)
+    _, hcode = np.unique(np.asarray(strata), return_inverse=True)
+    target = np.bincount(hcode, weights=p)
+    at_cap = np.zeros(p.size, dtype=bool)
+    for _ in range(max_rounds):
+        tot = np.bincount(scode, weights=p)
+        over = tot > limit + 1e-9
+        if over.any():
+            p = p * np.where(over, limit / np.where(over, tot, 1.0), 1.0)[scode]
+        at_cap = (np.bincount(scode, weights=p) >= limit - 1e-9)[scode]
+        deficit = target - np.bincount(hcode, weights=p, minlength=target.size)
+        if np.all(np.abs(deficit) < 1e-9):
+            return np.clip(p, 0.0, 1.0), at_cap
+        recv = ~at_cap & (p > 0) & (p < 1.0 - 1e-12)
+        base = np.bincount(hcode, weights=np.where(recv, p, 0.0), minlength=target.size)
+        short = (deficit > 1e-9) & (base <= 0)
+        if short.any():
+            raise DesignInfeasible(
+                f"the maximum of {limit} per seller leaves {int(short.sum())} strata without "
+                "enough other listings to take their sample; raise the maximum or lower n")
+        p = np.minimum(p + np.where(recv, p * (deficit / np.where(base > 0, base, 1.0))[hcode],
+                                    0.0), 1.0)
+    raise DesignInfeasible(f"could not spread π under a maximum of {limit} per seller")
+
+
+def _seller_walk(frame: Frame, rng: np.random.Generator) -> NDArray[np.intp]:
+    """A random order of all units in which each seller's units are contiguous."""
+    assert frame.sellers is not None
+    labels = np.array([f"~{i}" if s is None or s == "" else str(s)
+                       for i, s in enumerate(frame.sellers)])
+    uniq, code = np.unique(labels, return_inverse=True)
+    seller_key = rng.permutation(uniq.size)[code]
+    unit_key = rng.random(labels.size)
+    return np.lexsort((unit_key, seller_key)).astype(np.intp)
+
+
+def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawResult:
+    """Allocate, compute π, apply the constraints and draw one sample."""
+    sizes, risk = _stratum_stats(frame)
+    N = len(frame.ids)
+    prices = filled_prices(frame)
+    if design.budget is not None:
+        if prices is None:
+            raise InvalidInput("a budget needs listing prices, and the frame has none")
+        n = _largest_n_within_budget(frame, design, sizes, risk, prices, design.budget)
+    else:
+        assert design.n is not None
+        if design.n > N:
+            raise DesignInfeasible(f"sample size {design.n} exceeds the frame's {N} units")
+        n = design.n
+    pik, alloc, capped = _pik_for(frame, design, n, sizes, risk)
+    prn = None
+    if design.method == "pareto":
+        if frame.prn is None:
+            raise InvalidInput("pareto needs permanent random numbers in the frame")
+        prn = np.mod(np.asarray(frame.prn, dtype=np.float64) + design.prn_shift, 1.0)
+        prn = np.clip(prn, 1e-12, 1 - 1e-12)
+    if (design.max_per_seller is not None and frame.sellers is not None
+            and design.method == "systematic"):
+        # One walk over the whole frame, seller by seller: exact π, exact n, and each seller
+        # gets at most ⌈Σπ⌉ ≤ K buys even when its listings span strata.
+        selected = draw(pik, "systematic", rng, order=_seller_walk(frame, rng))
+    else:
+        selected = draw_stratified(pik, frame.strata, design.method, rng, prn)
+    if design.max_per_seller is not None and frame.sellers is not None:
+        _check_sellers(frame, selected, design.max_per_seller, design.method)
+    cost = float(np.sum(pik * prices)) if prices is not None else None
+    return DrawResult(selected=selected, pik=pik, allocation=alloc, stratum_sizes=sizes, n=n,
+                      expected_cost=cost, seller_capped=capped)
+
+
+def _check_sellers(frame: Frame, selected: NDArray[np.intp], limit: int, method: str) -> None:
+    assert frame.sellers is not None
+    picked = [s for s in np.asarray(frame.sellers, dtype=object)[selected]
+              if s is not None and s != ""]
+    values, counts = np.unique(np.array(picked, dtype=str), return_counts=True)
+    over = {str(v): int(c) for v, c in zip(values, counts, strict=True) if c > limit}
+    if over:
+        hint = ("" if method == "systematic" else
+                "; systematic sampling walks the frame seller by seller and keeps each seller's "
+                "buys to its expected number rounded up")
+        worst = ", ".join(f"{k}: {v}" for k, v in sorted(over.items())[:5])
+        raise DesignInfeasible(
+            f"the {method} sample buys more than {limit} from {len(over)} seller(s) ({worst})"
+            f"{hint}; or raise the maximum per seller")
+
+
+def _largest_n_within_budget(frame: Frame, design: Design, sizes: dict[Any, int],
+                             risk: dict[Any, float], prices: NDArray[np.float64],
+                             budget: float) -> int:
+    """Binary search for the largest n whose expected purchase cost fits the budget."""
+    H = len(sizes)
+    lo = min(sum(min(design.min_per_stratum, N_h) for N_h in sizes.values()), len(frame.ids))
+    lo = max(lo, 1)
+
+    def cost(n: int) -> float:
+        pik, _, _ = _pik_for(frame, design, n, sizes, risk)
+        return float(np.sum(pik * prices))
+
+    if cost(lo) > budget:
+        raise DesignInfeasible(
+            f"even the smallest sample ({lo} buys: {design.min_per_stratum} in each of "
+            f"{H} strata) is expected to cost {cost(lo):.2f}, more than the budget {budget:.2f}")
+    hi = len(frame.ids)
+    if cost(hi) <= budget:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if cost(mid) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return lo
