@@ -390,9 +390,10 @@ class Catalog:
         norm = mid * brand.factor
         authorised = brand.slug in seller.authorised_brands
         cf_rate = RATE_COUNTERFEIT_NETWORK if seller.network is not None else RATE_COUNTERFEIT_GIVEN_UNAUTH_FAMOUS
-        counterfeit = brand.famous and not authorised and rng.random() < cf_rate
         hazardous = sector == "light_industry" and rng.random() < RATE_HAZARDOUS_LIGHT
         used_goods = not hazardous and rng.random() < RATE_USED
+        counterfeit = (brand.famous and not authorised and not (hazardous or used_goods)
+                       and rng.random() < cf_rate)
         value = norm * (rng.uniform(0.08, 0.3) if counterfeit else rng.uniform(0.85, 1.2))
         model = f"{brand.slug[:2].upper()}-{rng.choice('ABCDEFGHKMNPRSTX')}{rng.randrange(1000, 10000)}"
         noun_zh, noun_en = rng.choice(category.nouns)
@@ -437,7 +438,7 @@ class Catalog:
         if hostile:
             snippet = rng.choice(data.HOSTILE_SNIPPETS)
             if snippet == "LONG":
-                snippet = ("超长标题" + "Very long title ") * 150
+                snippet = (("超长标题" + "Very long title ") * 150).rstrip()
             if lang == "zh":
                 title_zh = f"{title_zh} {snippet}"
             else:

@@ -33,7 +33,9 @@ def html_response(body: str, status: int = 200, encoding: str = "utf-8",
     """An HTML response; a non-UTF-8 `encoding` is declared in <meta> only (a real-world quirk)."""
     if encoding == "utf-8":
         return Response(body.encode("utf-8"), status, headers, "text/html; charset=utf-8")
-    return Response(body.encode(encoding, errors="replace"), status, headers, "text/html")
+    # Starlette would append "; charset=utf-8" to a text/* media type: set the header ourselves.
+    return Response(body.encode(encoding, errors="replace"), status,
+                    {**(headers or {}), "content-type": "text/html"})
 
 
 def json_ld(obj: Any) -> str:
@@ -149,8 +151,12 @@ def shared_routes(state: SandboxState, style: str) -> list[Route]:
         text, mt = static_cache[name]
         return Response(text, media_type=mt, headers={"cache-control": "max-age=3600"})
 
+    async def hello(request: Request) -> Response:
+        return Response("hello", media_type="text/plain")  # benchmark baseline
+
     return [
         Route("/robots.txt", robots),
+        Route("/admin/hello", hello),
         Route("/admin/orders", admin_orders),
         Route("/admin/day", admin_day, methods=["GET", "POST"]),
         Route("/admin/health", admin_health),
