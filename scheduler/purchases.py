@@ -1,0 +1,455 @@
+"""Purchases and samples: planned → ordered → received → sent to lab → result → closed.
+
+Every transition is checked against :data:`TRANSITIONS`, timestamped and signed with its user
+in ``Purchase.history``, and each stage has a deadline so an overdue list shows what is
+stuck.  A purchase task's idempotency key is ``plan:<plan id>:item:<item id>``: creating tasks
+for a plan twice, from two schedulers or a retry, finds the first rows (the key is unique in
+the database), so a plan item is never bought twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scheduler.rotation import Assignment, PastOrder, RotationRules, Task, assign_personas
+from store.errors import Conflict, InvalidInput, NotFound
+from store.models import (
+    Artifact,
+    AuditEvent,
+    BuyerPersona,
+    Case,
+    LabOutcome,
+    LabResult,
+    Listing,
+    ListingStatus,
+    Plan,
+    PlanItem,
+    PlanStatus,
+    Purchase,
+    PurchaseStatus,
+    Sample,
+    SupervisionClass,
+    utcnow,
+)
+
+S = PurchaseStatus
+#: Allowed transitions; anything else is a Conflict (exit code 4).
+TRANSITIONS: dict[PurchaseStatus, set[PurchaseStatus]] = {
+    S.PLANNED: {S.ORDERED, S.CANCELLED, S.FAILED},
+    S.ORDERED: {S.RECEIVED, S.CANCELLED, S.FAILED},
+    S.RECEIVED: {S.SENT_TO_LAB, S.CANCELLED},
+    S.SENT_TO_LAB: {S.RESULT},
+    S.RESULT: {S.CLOSED},
+    S.FAILED: {S.PLANNED},
+    S.CANCELLED: set(),
+    S.CLOSED: set(),
+}
+
+
+@dataclass(frozen=True)
+class StageDeadlines:
+    """Days each stage may take before the purchase shows as overdue."""
+
+    order_days: int = 14  # planned → ordered (the task's own deadline)
+    receive_days: int = 15  # ordered → received
+    dispatch_days: int = 3  # received → sent to lab
+    lab_days: int = 20  # sent to lab → result
+    close_days: int = 7  # result → closed
+
+
+def idempotency_key(plan_id: int, item_id: int) -> str:
+    return f"plan:{plan_id}:item:{item_id}"
+
+
+def get_purchase(session: Session, purchase: int | str) -> Purchase:
+    """A purchase by id or idempotency key."""
+    if isinstance(purchase, int) or str(purchase).isdigit():
+        row = session.get(Purchase, int(purchase))
+    else:
+        row = session.scalar(select(Purchase).where(Purchase.idempotency_key == purchase))
+    if row is None:
+        raise NotFound(f"no purchase {purchase}")
+    return row
+
+
+def _transition(session: Session, p: Purchase, new: PurchaseStatus, actor: str,
+                at: dt.datetime | None, note: str = "", **extra: Any) -> None:
+    if new not in TRANSITIONS[p.status]:
+        raise Conflict(f"purchase #{p.id} is {p.status.value}; it cannot become {new.value}")
+    at = at or utcnow()
+    entry: dict[str, Any] = {"status": new.value, "at": at.isoformat(), "by": actor}
+    if note:
+        entry["note"] = note
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    p.history = [*p.history, entry]
+    p.status = new
+    session.add(AuditEvent(actor=actor, action=f"purchase.{new.value}", object_type="purchase",
+                           object_id=str(p.id), detail={"note": note} if note else {}))
+
+
+def _note(p: Purchase, actor: str, at: dt.datetime, **entry: Any) -> None:
+    """A history entry that is not a status change (assignment, capture, ...)."""
+    p.history = [*p.history, {"at": at.isoformat(), "by": actor, **entry}]
+
+
+# --- creating tasks ---------------------------------------------------------------------------
+
+
+@dataclass
+class TaskReport:
+    created: list[int] = field(default_factory=list)
+    existing: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    assigned: list[int] = field(default_factory=list)
+    unassigned: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "existing": self.existing,
+                "skipped": [{"plan_item": i, "reason": r} for i, r in self.skipped],
+                "assigned": self.assigned,
+                "unassigned": [{"purchase": i, "reason": r} for i, r in self.unassigned]}
+
+
+def create_purchase_tasks(session: Session, plan_id: int, *, actor: str = "scheduler",
+                          now: dt.datetime | None = None, deadline_days: int = 14,
+                          rules: RotationRules | None = None, seed: int | None = None,
+                          assign: bool = True) -> TaskReport:
+    """One purchase task per item of an approved plan, with a deadline and a persona.
+
+    Prohibited-class listings are enforcement leads, never purchases, and removed listings
+    cannot be bought: both are skipped with the reason.  Re-running finds the tasks already
+    there (by idempotency key) and only assigns personas still missing.
+    """
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan #{plan_id}")
+    if plan.status != PlanStatus.APPROVED:
+        raise Conflict(f"plan #{plan_id} is {plan.status.value}; purchases need an approved plan")
+    now = now or utcnow()
+    report = TaskReport()
+    deadline = now + dt.timedelta(days=deadline_days)
+    for item in plan.items:
+        listing = item.listing
+        if listing.supervision_class == SupervisionClass.PROHIBITED:
+            report.skipped.append((item.id, "prohibited: an enforcement lead, not a purchase"))
+            continue
+        if listing.status == ListingStatus.REMOVED:
+            report.skipped.append((item.id, "listing removed"))
+            continue
+        key = idempotency_key(plan.id, item.id)
+        found = session.scalar(select(Purchase).where(Purchase.idempotency_key == key))
+        if found is not None:
+            report.existing.append(found.id)
+            continue
+        p = Purchase(idempotency_key=key, plan_item_id=item.id, status=S.PLANNED,
+                     deadline=deadline, currency=listing.currency, created_at=now,
+                     history=[{"status": S.PLANNED.value, "at": now.isoformat(), "by": actor}])
+        try:
+            with session.begin_nested():
+                session.add(p)
+                session.flush()
+        except IntegrityError:
+            # Another scheduler (or a retry) created it between our read and our insert.
+            found = session.scalar(select(Purchase).where(Purchase.idempotency_key == key))
+            if found is None:
+                raise
+            report.existing.append(found.id)
+            continue
+        report.created.append(p.id)
+    if assign:
+        ids = report.created + report.existing
+        assigned, unassigned = assign_pending(session, ids, now=now, rules=rules,
+                                              seed=plan.seed if seed is None else seed,
+                                              actor=actor)
+        report.assigned, report.unassigned = assigned, unassigned
+    session.add(AuditEvent(actor=actor, action="purchase.tasks", object_type="plan",
+                           object_id=str(plan.id), detail={"created": len(report.created),
+                                                           "skipped": len(report.skipped)}))
+    return report
+
+
+def _past_orders(session: Session) -> list[PastOrder]:
+    """Orders already placed or scheduled by any persona (for the rotation rules)."""
+    rows = session.execute(
+        select(Purchase.persona_id, Listing.seller_id, Purchase.ordered_at,
+               Purchase.scheduled_for)
+        .join(PlanItem, Purchase.plan_item_id == PlanItem.id)
+        .join(Listing, PlanItem.listing_id == Listing.id)
+        .where(Purchase.persona_id.is_not(None),
+               Purchase.status.not_in([S.CANCELLED]))).all()
+    out = []
+    for persona_id, seller_id, ordered_at, scheduled in rows:
+        when = ordered_at or scheduled
+        if when is not None and persona_id is not None:
+            out.append(PastOrder(persona_id, seller_id, when.date()))
+    return out
+
+
+def assign_pending(session: Session, purchase_ids: list[int], *, now: dt.datetime,
+                   rules: RotationRules | None = None, seed: int = 0, actor: str = "scheduler"
+                   ) -> tuple[list[int], list[tuple[int, str]]]:
+    """Give planned purchases without a persona one, by the rotation rules."""
+    todo = [p for p in session.scalars(select(Purchase).where(Purchase.id.in_(purchase_ids)))
+            if p.status == S.PLANNED and p.persona_id is None]
+    if not todo:
+        return [], []
+    personas = {pid: plat for pid, plat in session.execute(
+        select(BuyerPersona.id, BuyerPersona.platform_id).where(BuyerPersona.active.is_(True)))}
+    tasks = []
+    for p in todo:
+        listing = p.plan_item.listing
+        due = (p.deadline or now + dt.timedelta(days=StageDeadlines().order_days)).date()
+        tasks.append(Task(str(p.id), listing.platform_id, listing.seller_id, now.date(), due))
+    result: list[Assignment] = assign_personas(tasks, personas, _past_orders(session), rules,
+                                               seed)
+    assigned, unassigned = [], []
+    by_id = {p.id: p for p in todo}
+    for a in result:
+        p = by_id[int(a.task_key)]
+        if a.persona_id is None:
+            unassigned.append((p.id, a.reason))
+            continue
+        p.persona_id = a.persona_id
+        p.scheduled_for = a.scheduled_for
+        assert a.scheduled_for is not None
+        _note(p, actor, now, event="assigned", persona=a.persona_id,
+              scheduled_for=a.scheduled_for.isoformat())
+        assigned.append(p.id)
+    session.flush()
+    return assigned, unassigned
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def _money(value: Decimal | str | float | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise InvalidInput(f"not an amount: {value!r}") from exc
+    if amount < 0 or amount > Decimal("1e9"):
+        raise InvalidInput(f"amount out of range: {value!r}")
+    return amount.quantize(Decimal("0.01"))
+
+
+def mark_ordered(session: Session, purchase: int | str, order_number: str,
+                 price_paid: Decimal | str | float | None, currency: str | None = None, *,
+                 actor: str = "system", at: dt.datetime | None = None,
+                 capture_id: int | None = None) -> Purchase:
+    """The order was placed: its number, the price paid and the order-page capture."""
+    p = get_purchase(session, purchase)
+    order_number = (order_number or "").strip()
+    if not order_number or len(order_number) > 100:
+        raise InvalidInput("order number must be 1–100 characters")
+    at = at or utcnow()
+    _transition(session, p, S.ORDERED, actor, at, order_number=order_number,
+                capture=capture_id)
+    p.order_number = order_number
+    p.price_paid = _money(price_paid)
+    if currency:
+        p.currency = currency.upper()[:3]
+    p.ordered_at = at
+    return p
+
+
+def receive_sample(session: Session, purchase: int | str, sample_code: str, *,
+                   seal_photo_sha256: str | None = None, actor: str = "system",
+                   at: dt.datetime | None = None) -> Sample:
+    """The parcel arrived: a sample with its code and the SHA-256 of its seal photo."""
+    p = get_purchase(session, purchase)
+    code = (sample_code or "").strip()
+    if not code or len(code) > 64:
+        raise InvalidInput("sample code must be 1–64 characters")
+    if session.scalar(select(Sample).where(Sample.code == code)) is not None:
+        raise Conflict(f"sample code {code} is already used")
+    at = at or utcnow()
+    _transition(session, p, S.RECEIVED, actor, at, sample=code)
+    sample = Sample(code=code, purchase_id=p.id, received_at=at, received_by=actor,
+                    seal_photo_sha256=seal_photo_sha256)
+    session.add(sample)
+    session.flush()
+    return sample
+
+
+def store_seal_photo(session: Session, data: bytes, artifacts_root: Any,
+                     media_type: str = "image/jpeg") -> str:
+    """Store a seal photo content-addressed (as evidence does) and record it as an artifact."""
+    from evidence.storage import ArtifactStore
+
+    stored = ArtifactStore(artifacts_root).put(data)
+    session.add(Artifact(capture_id=None, role="seal_photo", sha256=stored.sha256,
+                         size=stored.size, media_type=media_type))
+    return stored.sha256
+
+
+def sample_of(session: Session, p: Purchase) -> Sample:
+    sample = session.scalar(select(Sample).where(Sample.purchase_id == p.id))
+    if sample is None:
+        raise Conflict(f"purchase #{p.id} has no sample yet")
+    return sample
+
+
+def send_to_lab(session: Session, purchase: int | str, lab_name: str, *, actor: str = "system",
+                at: dt.datetime | None = None) -> Sample:
+    p = get_purchase(session, purchase)
+    at = at or utcnow()
+    _transition(session, p, S.SENT_TO_LAB, actor, at, lab=lab_name)
+    sample = sample_of(session, p)
+    sample.lab_name = lab_name
+    sample.sent_to_lab_at = at
+    return sample
+
+
+def record_lab_result(session: Session, purchase: int | str, outcome: str | LabOutcome, *,
+                      defects: list[Any] | None = None, clauses: list[str] | None = None,
+                      lab_name: str | None = None, third_party: bool = False,
+                      verified: bool = False, actor: str = "system",
+                      at: dt.datetime | None = None, open_case: bool = True
+                      ) -> tuple[LabResult, Case | None]:
+    """The lab's verdict; a failure opens (or finds) the case for the platform's bureau.
+
+    A third-party result may be adopted (``third_party``) and marked ``verified`` once
+    checked, as the guidance allows for key-supervision goods.
+    """
+    p = get_purchase(session, purchase)
+    try:
+        oc = outcome if isinstance(outcome, LabOutcome) else LabOutcome(outcome)
+    except ValueError:
+        raise InvalidInput("outcome must be pass or fail") from None
+    if oc == LabOutcome.FAIL and not (defects or clauses):
+        raise InvalidInput("a failed result needs its defects or the standard clauses failed")
+    at = at or utcnow()
+    sample = sample_of(session, p)
+    _transition(session, p, S.RESULT, actor, at, outcome=oc.value)
+    result = LabResult(sample_id=sample.id, outcome=oc, defects=list(defects or []),
+                       clauses=list(clauses or []), lab_name=lab_name or sample.lab_name,
+                       third_party=third_party, verified=verified, reported_at=at,
+                       entered_by=actor)
+    session.add(result)
+    session.flush()
+    case = None
+    if oc == LabOutcome.FAIL and open_case:
+        from scheduler.cases import open_case as _open
+
+        defects_text = "; ".join(str(d) for d in result.defects)
+        case = _open(session, "failed_sample", sample_id=sample.id, actor=actor, at=at,
+                     summary=f"sample {sample.code} failed: {defects_text} "
+                             f"({', '.join(result.clauses)})")
+    return result, case
+
+
+def close_purchase(session: Session, purchase: int | str, *, actor: str = "system",
+                   note: str = "", at: dt.datetime | None = None) -> Purchase:
+    p = get_purchase(session, purchase)
+    _transition(session, p, S.CLOSED, actor, at, note)
+    return p
+
+
+def cancel_purchase(session: Session, purchase: int | str, reason: str, *,
+                    actor: str = "system", at: dt.datetime | None = None) -> Purchase:
+    if not reason.strip():
+        raise InvalidInput("cancelling needs a reason")
+    p = get_purchase(session, purchase)
+    _transition(session, p, S.CANCELLED, actor, at, reason)
+    return p
+
+
+def fail_purchase(session: Session, purchase: int | str, reason: str, *,
+                  actor: str = "system", at: dt.datetime | None = None) -> Purchase:
+    """Ordering failed (listing gone, checkout refused): a person decides what next."""
+    p = get_purchase(session, purchase)
+    _transition(session, p, S.FAILED, actor, at, reason[:500])
+    return p
+
+
+def replan(session: Session, purchase: int | str, *, actor: str = "system",
+           at: dt.datetime | None = None) -> Purchase:
+    """A failed purchase goes back to planned (e.g. after the platform was reachable again)."""
+    p = get_purchase(session, purchase)
+    _transition(session, p, S.PLANNED, actor, at, "replanned")
+    return p
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    purchase_id: int
+    status: str
+    stage: str
+    due: dt.datetime
+    days_over: float
+    persona_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def stage_due(session: Session, p: Purchase, d: StageDeadlines | None = None
+              ) -> tuple[str, dt.datetime] | None:
+    """The stage the purchase is in and when it must be done, or None when finished."""
+    d = d or StageDeadlines()
+
+    def entered(status: PurchaseStatus) -> dt.datetime:
+        for h in reversed(p.history):
+            if h.get("status") == status.value:
+                return dt.datetime.fromisoformat(h["at"])
+        return p.created_at
+
+    if p.status == S.PLANNED:
+        return "order", p.deadline or p.created_at + dt.timedelta(days=d.order_days)
+    if p.status == S.ORDERED:
+        return "receive", (p.ordered_at or entered(S.ORDERED)) + dt.timedelta(d.receive_days)
+    if p.status == S.RECEIVED:
+        return "send to lab", entered(S.RECEIVED) + dt.timedelta(days=d.dispatch_days)
+    if p.status == S.SENT_TO_LAB:
+        return "lab result", entered(S.SENT_TO_LAB) + dt.timedelta(days=d.lab_days)
+    if p.status == S.RESULT:
+        return "close", entered(S.RESULT) + dt.timedelta(days=d.close_days)
+    return None
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything we write is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def overdue(session: Session, *, now: dt.datetime | None = None,
+            deadlines: StageDeadlines | None = None) -> list[Overdue]:
+    """Purchases whose current stage is past its deadline, most overdue first."""
+    now = now or utcnow()
+    out = []
+    open_states = [s for s in S if s not in (S.CLOSED, S.CANCELLED, S.FAILED)]
+    for p in session.scalars(select(Purchase).where(Purchase.status.in_(open_states))):
+        due = stage_due(session, p, deadlines)
+        if due is None:
+            continue
+        stage, when = due
+        when = _aware(when)
+        if when < now:
+            out.append(Overdue(p.id, p.status.value, stage, when,
+                               round((now - when).total_seconds() / 86400, 1), p.persona_id))
+    return sorted(out, key=lambda o: -o.days_over)
+
+
+def purchase_summary(p: Purchase) -> dict[str, Any]:
+    """A purchase as shown in lists and ``--json`` (persona by id and alias only)."""
+    listing = p.plan_item.listing
+    return {"id": p.id, "key": p.idempotency_key, "status": p.status.value,
+            "plan_id": p.plan_item.plan_id, "plan_item_id": p.plan_item_id,
+            "listing_id": listing.id, "listing_title": listing.title[:200],
+            "listing_url": listing.url, "seller_id": listing.seller_id,
+            "persona_id": p.persona_id, "persona": p.persona.alias if p.persona else None,
+            "scheduled_for": p.scheduled_for, "deadline": p.deadline,
+            "order_number": p.order_number, "price_paid": p.price_paid,
+            "currency": p.currency, "ordered_at": p.ordered_at}

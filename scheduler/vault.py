@@ -1,0 +1,81 @@
+"""Encryption at rest for buyer-persona secrets (account, password, drop address, payment ref).
+
+A leaked database must not unmask the covert buyers: every secret field is a Fernet token
+(AES-128-CBC + HMAC-SHA256, from ``cryptography``).  The key comes from ``settings.secret_key``
+or, when that is empty, from a key file generated on first use in ``settings.keys_dir`` with
+mode 0600, so the database and the key can be kept (and backed up) apart.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from store.errors import ConfigError, VerificationFailed
+from store.settings import Settings
+
+KEY_FILE = "persona-fernet.key"
+
+
+def key_path(settings: Settings) -> Path:
+    return settings.keys_dir / KEY_FILE
+
+
+def _load_or_create_key(settings: Settings) -> bytes:
+    if settings.secret_key:
+        return settings.secret_key.strip().encode("ascii")
+    path = key_path(settings)
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    # O_EXCL: two processes creating the key at once must not end up with different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key + b"\n")
+    return key
+
+
+class Vault:
+    """Encrypts and decrypts persona secrets with the installation's Fernet key."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            self._fernet = Fernet(_load_or_create_key(settings))
+        except ValueError as exc:
+            raise ConfigError("SPOTCHECK_SECRET_KEY is not a Fernet key (32 url-safe base64 "
+                              "bytes; make one with `spotcheck persona new-key`)") from exc
+
+    def encrypt(self, plain: str) -> str:
+        return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken as exc:
+            raise VerificationFailed("a persona secret cannot be decrypted with this key "
+                                     "(wrong SPOTCHECK_SECRET_KEY or key file?)") from exc
+
+
+def new_key() -> str:
+    """A fresh Fernet key, for operators who keep the key in the environment."""
+    return Fernet.generate_key().decode("ascii")
+
+
+def mask(secret: str) -> str:
+    """A hint that tells personas apart without revealing them: ``zh…@x…m`` style.
+
+    Short values are fully hidden; longer ones keep the first and last character only, so no
+    run of three or more secret characters ever appears in output.
+    """
+    if len(secret) <= 4:
+        return "•" * 4
+    return f"{secret[0]}{'•' * 6}{secret[-1]}"

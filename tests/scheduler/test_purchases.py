@@ -1,0 +1,126 @@
+"""Purchase tasks and the sample state machine, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduler import personas, purchases
+from store.db import Database
+from store.errors import Conflict, InvalidInput
+from store.models import Case, PlanStatus, Purchase, PurchaseStatus
+from store.settings import Settings
+from tests.scheduler.factory import build_world
+
+NOW = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def add_personas(s, platform_id: int, settings: Settings, n: int = 3) -> None:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        personas.create_persona(s, platform_id, f"p{i}", f"acct{i}", "pw",
+                                f"name{i} | 1380000000{i} | addr {i}", f"ref{i}", settings)
+
+
+def test_tasks_are_idempotent_and_assigned(any_db: Database, settings: Settings) -> None:
+    with any_db.session() as s:
+        w = build_world(s, listings=6, prohibited=1)
+        add_personas(s, w.platform_id, settings)
+    with any_db.session() as s:
+        first = purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
+    assert len(first.created) == 5 and first.skipped[0][1].startswith("prohibited")
+    assert sorted(first.assigned) == sorted(first.created)
+    with any_db.session() as s:
+        again = purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
+        assert again.created == [] and sorted(again.existing) == sorted(first.created)
+        rows = list(s.scalars(select(Purchase)))
+    assert len(rows) == 5
+    assert {r.idempotency_key for r in rows} == {
+        f"plan:{w.plan_id}:item:{r.plan_item_id}" for r in rows}
+    for r in rows:
+        assert r.persona_id is not None and r.scheduled_for is not None
+        sched = r.scheduled_for if r.scheduled_for.tzinfo else r.scheduled_for.replace(tzinfo=dt.UTC)
+        assert NOW.date() <= sched.date() <= (NOW + dt.timedelta(days=14)).date()
+
+
+def test_racing_task_creation_never_duplicates(any_db: Database, settings: Settings) -> None:
+    """Two schedulers create tasks for the same plan at once: one row per plan item."""
+    with any_db.session() as s:
+        w = build_world(s, listings=8)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            with any_db.session() as s:
+                purchases.create_purchase_tasks(s, w.plan_id, now=NOW, assign=False)
+        except Exception as exc:  # the loser may see a conflict; it must not create rows
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with any_db.session() as s:
+        n = s.scalar(select(func.count()).select_from(Purchase))
+    assert n == 8, errors
+
+
+def test_unapproved_plan_refused(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        w = build_world(s, status=PlanStatus.SUBMITTED)
+    with sqlite_db.session() as s, pytest.raises(Conflict, match="approved"):
+        purchases.create_purchase_tasks(s, w.plan_id)
+
+
+def test_full_life_cycle_with_history_and_case(any_db: Database, settings: Settings) -> None:
+    with any_db.session() as s:
+        w = build_world(s, listings=2)
+        add_personas(s, w.platform_id, settings, 2)
+        report = purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
+    pid = report.created[0]
+    t = NOW
+    with any_db.session() as s, pytest.raises(Conflict, match="planned; it cannot become"):
+        purchases.receive_sample(s, pid, "S-1", actor="amy", at=t)
+    with any_db.session() as s:
+        purchases.mark_ordered(s, pid, "SBX-0-000001", "29.90", "cny", actor="amy", at=t)
+        purchases.receive_sample(s, pid, "S-2026-001", seal_photo_sha256="a" * 64, actor="amy",
+                                 at=t + dt.timedelta(days=5))
+        purchases.send_to_lab(s, pid, "CTI Lab", actor="amy", at=t + dt.timedelta(days=6))
+        with pytest.raises(InvalidInput, match="defects"):
+            purchases.record_lab_result(s, pid, "fail", actor="lab")
+    with any_db.session() as s:
+        _result, case = purchases.record_lab_result(
+            s, pid, "fail", defects=["small parts detach"], clauses=["GB 6675.2-2014 4.3"],
+            third_party=True, verified=True, actor="lab", at=t + dt.timedelta(days=20))
+        assert case is not None and case.kind == "failed_sample"
+        assert case.jurisdiction_bureau == "杭州海关 Hangzhou Customs"
+        purchases.close_purchase(s, pid, actor="amy", at=t + dt.timedelta(days=21))
+    with any_db.session() as s:
+        p = s.get(Purchase, pid)
+        assert p is not None and p.status == PurchaseStatus.CLOSED
+        assert p.price_paid == Decimal("29.90") and p.currency == "CNY"
+        statuses = [h["status"] for h in p.history if "status" in h]
+        assert statuses == ["planned", "ordered", "received", "sent_to_lab", "result", "closed"]
+        assert all(h["by"] for h in p.history)
+        # a failed sample opens one case, however often the result is looked at
+        assert s.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_overdue_list(sqlite_db: Database, settings: Settings) -> None:
+    with sqlite_db.session() as s:
+        w = build_world(s, listings=3)
+        r = purchases.create_purchase_tasks(s, w.plan_id, now=NOW, deadline_days=7, assign=False)
+        purchases.mark_ordered(s, r.created[0], "O-1", 10, actor="amy", at=NOW)
+    with sqlite_db.session() as s:
+        assert purchases.overdue(s, now=NOW + dt.timedelta(days=6)) == []
+        late = purchases.overdue(s, now=NOW + dt.timedelta(days=8))
+        assert {o.stage for o in late} == {"order"} and len(late) == 2
+        later = purchases.overdue(s, now=NOW + dt.timedelta(days=16))
+        assert {o.stage for o in later} == {"order", "receive"}
+        assert later[0].days_over >= later[-1].days_over
