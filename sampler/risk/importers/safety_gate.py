@@ -3,8 +3,9 @@
 Each alert is a ``notification`` element with children such as caseNumber, reference, category,
 product, brand, name, type_numberOfModel, batchNumber (or batchNumber_barcode), barcode,
 riskType, danger, measures, notifyingCountry, countryOfOrigin; missing values are written
-``xsi:nil="true"``.  Element names are matched without their namespace, so the published
-variants of the schema all read.
+``xsi:nil="true"``.  Element names are matched without their namespace and with known variant
+spellings (typeNumberOfModel, measuresTaken, productType, productCategory), so the published
+variants of the export all read.
 
 The parser is hardened: no DTD loading, no entity expansion, no network (billion-laughs and
 external-entity files are refused), and a document type declaration is rejected outright.
@@ -25,6 +26,10 @@ FIELDS = ("caseNumber", "reference", "category", "product", "brand", "name",
           "type_numberOfModel", "batchNumber", "batchNumber_barcode", "barcode", "riskType",
           "danger", "measures", "notifyingCountry", "countryOfOrigin", "description",
           "publicationDate", "date", "riskLevel", "productCategory", "level")
+#: Spellings of the same field in the published export variants -> our field name.
+ALIASES = {"typeNumberOfModel": "type_numberOfModel", "type_numberofmodel": "type_numberOfModel",
+           "measuresTaken": "measures", "productType": "product",
+           "productCategory": "category", "batchNumber_barcode": "batchNumber_barcode"}
 
 
 def _parser() -> etree.XMLParser:
@@ -72,6 +77,7 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
         values: dict[str, str | None] = {}
         for child in el:
             name = _local(child.tag)
+            name = ALIASES.get(name, name)
             if name in FIELDS and name not in values:
                 values[name] = _value(child)
         reference = clip(values.get("reference"), 100) or clip(values.get("caseNumber"), 100)
@@ -85,12 +91,12 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
             problems.add(line, f"date: {exc}")
             continue
         product = values.get("product") or values.get("category")
-        name = values.get("name")
+        label = values.get("name")
         batch = values.get("batchNumber") or values.get("batchNumber_barcode")
         notices.append(ParsedNotice(
             source=SOURCE, reference=reference, line=line, published=published,
-            title=" — ".join(x for x in (values.get("brand"), name, product) if x)[:2000],
-            brand=values.get("brand"), product=" ".join(x for x in (name, product) if x) or None,
+            title=" — ".join(x for x in (values.get("brand"), label, product) if x)[:2000],
+            brand=values.get("brand"), product=" ".join(x for x in (label, product) if x) or None,
             models=split_models(values.get("type_numberOfModel")),
             hazard="; ".join(x for x in (values.get("riskType"), values.get("danger")) if x)
             or None,
