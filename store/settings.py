@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     #: Mark console cookies Secure even when the request itself looks like plain HTTP
     #: (behind a TLS-terminating proxy); requests over HTTPS always get Secure cookies.
     secure_cookies: bool = False
+    #: Scheduler (issue 8): seconds the one-scheduler-per-database lease lasts without a
+    #: heartbeat (a scheduler killed with SIGKILL loses it after this), how many seconds late
+    #: a missed fire time may still run after a restart (older ones are recorded as missed),
+    #: and how often a running scheduler re-reads the campaigns' schedules.
+    scheduler_lease_seconds: float = 30.0
+    scheduler_misfire_grace: int = 6 * 3600
+    scheduler_sync_seconds: float = 30.0
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 
