@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from store.errors import ConfigError, Conflict, VerificationFailed
 from store.settings import Settings
 from tests.scheduler.factory import build_world
 
-SECRETS = dict(account="zhang.covert@example.cn", password="pw-Secret-9931",
+SECRETS: dict[str, Any] = dict(account="zhang.covert@example.cn", password="pw-Secret-9931",
                address={"name": "张三丰", "phone": "13800138000",
                         "address": "浙江省杭州市西湖区文三路 477 号"},
                payment_ref="PAYREF-77881234")
@@ -29,7 +30,7 @@ def make(db: Database, settings: Settings, alias: str = "buyer-a") -> tuple[int,
 
 def all_secret_strings() -> list[str]:
     out = [SECRETS["account"], SECRETS["password"], SECRETS["payment_ref"]]
-    return out + list(SECRETS["address"].values())  # type: ignore[union-attr]
+    return out + list(SECRETS["address"].values())
 
 
 def test_secrets_are_encrypted_at_rest(any_db: Database, settings: Settings) -> None:

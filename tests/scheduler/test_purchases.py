@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from scheduler import personas, purchases
 from store.db import Database
@@ -19,7 +20,7 @@ from tests.scheduler.factory import build_world
 NOW = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 
 
-def add_personas(s, platform_id: int, settings: Settings, n: int = 3) -> None:  # type: ignore[no-untyped-def]
+def add_personas(s: Session, platform_id: int, settings: Settings, n: int = 3) -> None:
     for i in range(n):
         personas.create_persona(s, platform_id, f"p{i}", f"acct{i}", "pw",
                                 f"name{i} | 1380000000{i} | addr {i}", f"ref{i}", settings)
