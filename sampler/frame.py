@@ -1,0 +1,178 @@
+"""The frame of a campaign: which listings a plan may buy, frozen and hashed.
+
+Eligible: ACTIVE listings in the campaign's scope (platforms, sectors, supervision classes,
+categories), never of the prohibited class (those are enforcement leads, not purchases), and
+not bought in the last K days when the design asks so.  The size of a listing is its risk
+score when it has one (else 1).
+
+The frozen frame is a small CSV — one row per listing, sorted by id, floats written
+round-trip exact — stored as a content-addressed file ``artifacts/<sha[:2]>/<sha>`` and
+recorded as an :class:`~store.models.Artifact` (role ``plan_frame``).  The plan keeps the
+SHA-256, so anyone can check later what population a plan was drawn from.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sampler.design import Frame
+from store.errors import InvalidInput, NotFound, VerificationFailed
+from store.models import (
+    Artifact,
+    Campaign,
+    Listing,
+    ListingStatus,
+    PlanItem,
+    Platform,
+    Purchase,
+    PurchaseStatus,
+    Sector,
+    SupervisionClass,
+)
+from store.settings import Settings
+
+FRAME_COLUMNS = ("listing_id", "stratum", "size", "price_cny", "seller", "prn", "risk_score")
+#: Listing fields a stratum may be built from.
+STRATUM_FIELDS = ("platform", "sector", "supervision_class", "category", "origin")
+DEFAULT_STRATA = ("platform", "sector")
+
+
+@dataclass
+class FrameTable:
+    """The frozen frame: rows in listing-id order, plus what was left out and why."""
+
+    rows: list[dict[str, Any]]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def to_frame(self) -> Frame:
+        def col(name: str, dtype: Any = object) -> np.ndarray:
+            return np.array([r[name] for r in self.rows], dtype=dtype)
+
+        prices = np.array([np.nan if r["price_cny"] is None else r["price_cny"]
+                           for r in self.rows], dtype=np.float64)
+        return Frame(ids=col("listing_id", np.int64), strata=col("stratum", str),
+                     sizes=col("size", np.float64), prices=prices, sellers=col("seller"),
+                     prn=col("prn", np.float64))
+
+    def to_csv_bytes(self) -> bytes:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(FRAME_COLUMNS)
+        for r in self.rows:
+            writer.writerow(["" if r[c] is None else repr(r[c]) if isinstance(r[c], float)
+                             else r[c] for c in FRAME_COLUMNS])
+        return buf.getvalue().encode("utf-8")
+
+
+def permanent_random_number(platform_id: int, external_id: str) -> float:
+    """A listing's PRN derived from its identity, for listings the crawler left without one:
+    uniform in (0, 1), the same on every machine and every run."""
+    digest = hashlib.sha256(f"prn:{platform_id}:{external_id}".encode()).digest()
+    return (int.from_bytes(digest[:8], "big") + 0.5) / 2.0**64
+
+
+def _stratum_label(values: dict[str, Any], fields: tuple[str, ...]) -> str:
+    return "/".join(str(values[f] or "-") for f in fields) if fields else "all"
+
+
+def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...] | None = None,
+                exclude_bought_days: int | None = None,
+                as_of: dt.datetime | None = None) -> FrameTable:
+    """The eligible listings of *campaign*, with stratum, size, price, seller and PRN."""
+    fields = tuple(strata) if strata is not None else DEFAULT_STRATA
+    bad = [f for f in fields if f not in STRATUM_FIELDS]
+    if bad:
+        raise InvalidInput(f"unknown stratum field(s) {bad}; use {', '.join(STRATUM_FIELDS)}")
+    scope = campaign.scope or {}
+    base = (select(Listing, Platform.code).join(Platform, Listing.platform_id == Platform.id)
+            .where(Listing.status == ListingStatus.ACTIVE))
+    if scope.get("platforms"):
+        base = base.where(Platform.code.in_(list(scope["platforms"])))
+    if scope.get("sectors"):
+        base = base.where(Listing.sector.in_([Sector(s) for s in scope["sectors"]]))
+    if scope.get("categories"):
+        base = base.where(Listing.category.in_(list(scope["categories"])))
+    classes = [SupervisionClass(c) for c in scope.get("classes") or
+               [SupervisionClass.KEY.value, SupervisionClass.GENERAL.value]]
+    q = base.where(Listing.supervision_class.in_(
+        [c for c in classes if c is not SupervisionClass.PROHIBITED]))
+    excluded: dict[str, int] = {}
+    prohibited = session.scalar(select(func.count()).select_from(
+        base.where(Listing.supervision_class == SupervisionClass.PROHIBITED).subquery()))
+    if prohibited:
+        excluded["prohibited_class"] = int(prohibited)
+    recent: set[int] = set()
+    if exclude_bought_days:
+        since = (as_of or dt.datetime.now(dt.UTC)) - dt.timedelta(days=exclude_bought_days)
+        recent = set(session.scalars(
+            select(PlanItem.listing_id).join(Purchase, Purchase.plan_item_id == PlanItem.id)
+            .where(func.coalesce(Purchase.ordered_at, Purchase.created_at) >= since,
+                   Purchase.status.not_in([PurchaseStatus.CANCELLED, PurchaseStatus.FAILED]))))
+    rows: list[dict[str, Any]] = []
+    skipped_recent = 0
+    for listing, platform_code in session.execute(q.order_by(Listing.id)):
+        if listing.id in recent:
+            skipped_recent += 1
+            continue
+        if listing.prn is None or not 0.0 < listing.prn < 1.0:
+            listing.prn = permanent_random_number(listing.platform_id, listing.external_id)
+        values = {"platform": platform_code, "sector": listing.sector.value,
+                  "supervision_class": listing.supervision_class.value,
+                  "category": listing.category, "origin": listing.origin}
+        score = listing.risk_score
+        size = float(score) if score is not None and score >= 0 else 1.0
+        rows.append({"listing_id": listing.id, "stratum": _stratum_label(values, fields),
+                     "size": size,
+                     "price_cny": None if listing.price_cny is None else float(listing.price_cny),
+                     "seller": None if listing.seller_id is None else str(listing.seller_id),
+                     "prn": float(listing.prn), "risk_score": score})
+    if skipped_recent:
+        excluded["bought_recently"] = skipped_recent
+    if not rows:
+        raise InvalidInput(f"campaign {campaign.name!r} has no eligible listing in its scope "
+                           "(active, not prohibited, not bought recently): crawl first")
+    return FrameTable(rows=rows, excluded=excluded)
+
+
+def artifact_path(settings: Settings, sha256: str) -> Path:
+    return settings.artifacts_dir / sha256[:2] / sha256
+
+
+def freeze_frame(session: Session, table: FrameTable, settings: Settings) -> str:
+    """Write the frame as a content-addressed file, record it, and return its SHA-256."""
+    data = table.to_csv_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    path = artifact_path(settings, sha)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    exists = session.scalar(select(Artifact.id).where(Artifact.sha256 == sha,
+                                                      Artifact.role == "plan_frame"))
+    if exists is None:
+        session.add(Artifact(capture_id=None, role="plan_frame", sha256=sha, size=len(data),
+                             media_type="text/csv"))
+    return sha
+
+
+def load_frame_bytes(settings: Settings, sha256: str) -> bytes:
+    """The frozen frame's bytes, checked against its hash."""
+    path = artifact_path(settings, sha256)
+    if not path.exists():
+        raise NotFound(f"frame {sha256[:12]}… is not in {settings.artifacts_dir}")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise VerificationFailed(f"frame file {path} does not match its SHA-256")
+    return data

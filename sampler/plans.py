@@ -1,0 +1,426 @@
+"""Purchase plans in the store: draw, review (four eyes), diff, summary.
+
+The API the scheduler, the web console and the demo call (all take an open SQLAlchemy
+session; the caller commits):
+
+* :func:`draw_plan` — freeze the campaign's frame, draw, store a new plan version (draft);
+* :func:`submit_plan`, :func:`approve_plan`, :func:`reject_plan` — the review, with audit
+  events; approving or rejecting is for a supervisor or admin who neither drew nor submitted
+  the plan;
+* :func:`plan_diff`, :func:`plan_summary`, :func:`plan_dict`, :func:`resolve_plan`;
+* :func:`estimate_plan` (in :mod:`sampler.plan_estimates`) and :func:`export_plan` (in
+  :mod:`sampler.export`), re-exported here.
+
+An approved plan is immutable: a ``before_flush`` guard refuses any change to it or to its
+items (``Conflict``), whoever the caller is.  A change means drawing a new version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from sampler.campaigns import campaign_design, get_campaign
+from sampler.design import run_design
+from sampler.frame import build_frame, freeze_frame
+from store.errors import Conflict, InvalidInput, NotFound
+from store.models import (
+    AuditEvent,
+    Campaign,
+    Listing,
+    Plan,
+    PlanItem,
+    PlanStatus,
+    Role,
+    utcnow,
+)
+from store.settings import Settings, get_settings
+
+REVIEWER_ROLES = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
+MAX_SEED = 2**63 - 1
+
+
+# --- immutability ---------------------------------------------------------------------------
+
+
+def _committed_status(plan: Plan) -> PlanStatus | None:
+    """The plan's status as stored in the database (before this flush's changes)."""
+    hist = inspect(plan).attrs.status.history
+    if hist.deleted:
+        return PlanStatus(hist.deleted[0])
+    return None if inspect(plan).pending else plan.status
+
+
+def _plan_is_approved_in_db(session: Session, plan_id: int | None) -> bool:
+    if plan_id is None:
+        return False
+    plan = session.get(Plan, plan_id)
+    return plan is not None and _committed_status(plan) is PlanStatus.APPROVED
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_approved_plans(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Refuse changes to approved plans and their items (immutability, DESIGN.md)."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Plan):
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue
+            if _committed_status(obj) is PlanStatus.APPROVED:
+                raise Conflict(f"plan {obj.id} is approved and cannot change: draw a new version")
+        elif isinstance(obj, PlanItem):
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue
+            if _plan_is_approved_in_db(session, obj.plan_id):
+                raise Conflict(f"plan {obj.plan_id} is approved: its items cannot change")
+    for obj in session.new:
+        if isinstance(obj, PlanItem) and _plan_is_approved_in_db(session, obj.plan_id):
+            raise Conflict(f"plan {obj.plan_id} is approved: no item can be added")
+
+
+# --- drawing --------------------------------------------------------------------------------
+
+
+def _reason(code: str, en: str, zh: str, **params: Any) -> dict[str, Any]:
+    return {"code": code, "params": params, "en": en, "zh": zh}
+
+
+def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
+              settings: Settings | None = None, as_of: dt.datetime | None = None) -> Plan:
+    """Freeze the campaign's frame, draw a sample with *seed*, store it as a new draft version.
+
+    The same campaign design, frame and seed always give the same items (same listings, π,
+    order).  Earlier drafts and submitted versions become ``superseded``.
+    """
+    settings = settings or get_settings()
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(f"seed must be an integer in [0, 2⁶³), not {seed!r}")
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    design = campaign_design(campaign)
+    cfg = campaign.design or {}
+    strata_fields = tuple(cfg.get("strata") or ("platform", "sector"))
+    exclude_days = cfg.get("exclude_bought_days")
+    table = build_frame(session, campaign, strata=strata_fields,
+                        exclude_bought_days=exclude_days, as_of=as_of)
+    frame = table.to_frame()
+    rng = np.random.default_rng(seed)
+    result = run_design(frame, design, rng)
+    sha = freeze_frame(session, table, settings)
+
+    version = (session.scalar(select(func.max(Plan.version))
+                              .where(Plan.campaign_id == campaign.id)) or 0) + 1
+    for old in session.scalars(select(Plan).where(
+            Plan.campaign_id == campaign.id,
+            Plan.status.in_([PlanStatus.DRAFT, PlanStatus.SUBMITTED]))):
+        old.status = PlanStatus.SUPERSEDED
+    purchase_order = rng.permutation(result.selected.size)
+    listings = {row.id: row for row in session.scalars(
+        select(Listing).where(Listing.id.in_([int(frame.ids[i]) for i in result.selected])))}
+    prices = frame.prices if frame.prices is not None else np.full(len(frame.ids), np.nan)
+    known_cost = float(np.nansum(prices[result.selected]))
+    plan = Plan(
+        campaign_id=campaign.id, version=version, status=PlanStatus.DRAFT, seed=seed,
+        method=design.method,
+        design={**design.to_dict(), "strata": list(strata_fields),
+                "exclude_bought_days": exclude_days},
+        parameters={"n": result.n, "allocation": {str(k): v for k, v in result.allocation.items()},
+                    "stratum_sizes": {str(k): v for k, v in result.stratum_sizes.items()},
+                    "excluded": table.excluded,
+                    "expected_cost": result.expected_cost,
+                    "sample_cost_known_prices": known_cost,
+                    "frame_columns": ["listing_id", "stratum", "size", "price_cny", "seller",
+                                      "prn", "risk_score"]},
+        frame_sha256=sha, frame_size=len(frame.ids), sample_size=int(result.selected.size),
+        expected_cost=None if result.expected_cost is None
+        else round(_decimal(result.expected_cost), 2),
+        created_by=actor)
+    session.add(plan)
+    floors = {h: design.floor_ratio * result.allocation[h] / result.stratum_sizes[h]
+              for h in result.stratum_sizes}
+    for seq, pos in enumerate(purchase_order, start=1):
+        k = int(result.selected[pos])
+        lid = int(frame.ids[k])
+        pik = float(result.pik[k])
+        stratum = str(frame.strata[k])
+        listing = listings[lid]
+        n_h, N_h = result.allocation[stratum], result.stratum_sizes[stratum]
+        reasons = [_reason("stratum", f"stratum {stratum}: {n_h} of {N_h} listings "
+                           f"({design.allocation} allocation)",
+                           f"层 {stratum}：{N_h} 个商品中抽 {n_h} 个（{_ALLOC_ZH[design.allocation]}）",
+                           stratum=stratum, n_h=n_h, N_h=N_h)]
+        if pik >= 1 - 1e-9:
+            reasons.append(_reason("certainty", "certainty unit: its risk share reaches 1",
+                                   "必抽单元：风险占比达到1", pi=pik))
+        elif abs(pik - floors[stratum]) < 1e-12:
+            reasons.append(_reason("floor", f"π = {pik:.4f}, the floor that keeps every listing "
+                                   "in play", f"π = {pik:.4f}（保底概率，确保每个商品都可能被抽中）",
+                                   pi=pik))
+        else:
+            reasons.append(_reason("pps", f"π = {pik:.4f}, proportional to size "
+                                   f"{float(frame.sizes[k]):g}",
+                                   f"π = {pik:.4f}，与规模 {float(frame.sizes[k]):g} 成比例",
+                                   pi=pik, size=float(frame.sizes[k])))
+        if listing.risk_score is None:
+            reasons.append(_reason("no_score", "size 1: no risk score yet",
+                                   "规模为1：尚无风险评分"))
+        if result.seller_capped.size and result.seller_capped[k]:
+            reasons.append(_reason("seller_cap", f"seller at its maximum of "
+                                   f"{design.max_per_seller} expected buys",
+                                   f"该卖家已达预期购买上限 {design.max_per_seller}",
+                                   limit=design.max_per_seller))
+        for r in (listing.risk_reasons or [])[:3]:
+            if isinstance(r, dict):
+                reasons.append({**r, "code": f"risk:{r.get('code', '')}"})
+        session.add(PlanItem(
+            plan=plan, listing_id=lid, seq=seq, stratum=stratum, inclusion_probability=pik,
+            certainty=pik >= 1 - 1e-9, size=float(frame.sizes[k]),
+            expected_price=None if listing.price_cny is None else listing.price_cny,
+            reasons=reasons))
+    session.flush()
+    _audit(session, actor, "plan.draw", plan, {"campaign": campaign.name, "version": version,
+                                               "seed": seed, "frame_sha256": sha,
+                                               "n": plan.sample_size})
+    return plan
+
+
+_ALLOC_ZH = {"proportional": "按比例分配", "neyman": "Neyman最优分配", "risk": "按风险分配"}
+
+
+def _decimal(value: float) -> Any:
+    from decimal import Decimal
+
+    return Decimal(str(round(value, 2)))
+
+
+def _audit(session: Session, actor: str, action: str, plan: Plan,
+           detail: dict[str, Any]) -> None:
+    session.add(AuditEvent(actor=actor, action=action, object_type="plan",
+                           object_id=str(plan.id), detail=detail))
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def _load(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}")
+    return plan
+
+
+def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
+    """Send a draft (or a rejected plan, unchanged) for review."""
+    plan = _load(session, plan_id)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
+        raise Conflict(f"plan {plan.id} is {plan.status.value}; only a draft can be submitted")
+    plan.status = PlanStatus.SUBMITTED
+    plan.submitted_by = actor
+    plan.submitted_at = utcnow()
+    plan.reviewed_by = plan.reviewed_at = plan.review_comment = None
+    session.flush()
+    _audit(session, actor, "plan.submit", plan, {"version": plan.version})
+    return plan
+
+
+def _review(session: Session, plan_id: int, actor: str, role: str, comment: str | None,
+            outcome: PlanStatus) -> Plan:
+    plan = _load(session, plan_id)
+    role_value = role.value if isinstance(role, Role) else str(role)
+    if role_value not in REVIEWER_ROLES:
+        raise Conflict(f"{actor!r} is a {role_value}: only a supervisor or an admin may review "
+                       "a plan")
+    if plan.status is not PlanStatus.SUBMITTED:
+        raise Conflict(f"plan {plan.id} is {plan.status.value}; only a submitted plan can be "
+                       "reviewed")
+    if actor in {plan.submitted_by, plan.created_by}:
+        raise Conflict(f"four eyes: {actor!r} drew or submitted plan {plan.id} and cannot "
+                       "review it")
+    if outcome is PlanStatus.REJECTED and not (comment or "").strip():
+        raise InvalidInput("a rejection needs a comment saying what to change")
+    plan.status = outcome
+    plan.reviewed_by = actor
+    plan.reviewed_at = utcnow()
+    plan.review_comment = (comment or "").strip()[:5000] or None
+    session.flush()
+    _audit(session, actor, f"plan.{outcome.value}", plan,
+           {"version": plan.version, "role": role_value, "comment": plan.review_comment})
+    return plan
+
+
+def approve_plan(session: Session, plan_id: int, actor: str, role: str,
+                 comment: str | None = None) -> Plan:
+    """Approve a submitted plan (supervisor/admin, not its drawer or submitter)."""
+    return _review(session, plan_id, actor, role, comment, PlanStatus.APPROVED)
+
+
+def reject_plan(session: Session, plan_id: int, actor: str, role: str, comment: str) -> Plan:
+    """Send a submitted plan back, with a comment (same four-eyes rule as approval)."""
+    return _review(session, plan_id, actor, role, comment, PlanStatus.REJECTED)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def resolve_plan(session: Session, ref: str | int) -> Plan:
+    """A plan by id, or ``CAMPAIGN`` (its newest version), or ``CAMPAIGN@vN``."""
+    text = str(ref).strip()
+    if text.isdigit():
+        return _load(session, int(text))
+    name, _, ver = text.partition("@")
+    campaign = get_campaign(session, name)
+    q = select(Plan).where(Plan.campaign_id == campaign.id)
+    if ver:
+        if not ver.lstrip("v").isdigit():
+            raise InvalidInput(f"bad plan reference {text!r}: use ID, CAMPAIGN or CAMPAIGN@vN")
+        q = q.where(Plan.version == int(ver.lstrip("v")))
+    plan = session.scalar(q.order_by(Plan.version.desc()).limit(1))
+    if plan is None:
+        raise NotFound(f"no plan {text!r}")
+    return plan
+
+
+def list_plans(session: Session, campaign_id: int | None = None) -> list[Plan]:
+    q = select(Plan).order_by(Plan.campaign_id, Plan.version)
+    if campaign_id is not None:
+        q = q.where(Plan.campaign_id == campaign_id)
+    return list(session.scalars(q))
+
+
+def plan_dict(plan: Plan, *, items: bool = True) -> dict[str, Any]:
+    """A plan as plain data (JSON output, exports)."""
+    data: dict[str, Any] = {
+        "id": plan.id, "campaign": plan.campaign.name, "campaign_id": plan.campaign_id,
+        "version": plan.version, "status": plan.status.value, "seed": plan.seed,
+        "method": plan.method, "design": plan.design, "parameters": plan.parameters,
+        "frame_sha256": plan.frame_sha256, "frame_size": plan.frame_size,
+        "sample_size": plan.sample_size,
+        "expected_cost": None if plan.expected_cost is None else str(plan.expected_cost),
+        "created_by": plan.created_by, "created_at": plan.created_at,
+        "submitted_by": plan.submitted_by, "submitted_at": plan.submitted_at,
+        "reviewed_by": plan.reviewed_by, "reviewed_at": plan.reviewed_at,
+        "review_comment": plan.review_comment}
+    if items:
+        data["items"] = [item_dict(it) for it in plan.items]
+    return data
+
+
+def item_dict(item: PlanItem) -> dict[str, Any]:
+    listing = item.listing
+    return {"seq": item.seq, "listing_id": item.listing_id,
+            "platform": listing.platform.code if listing is not None else None,
+            "external_id": listing.external_id if listing is not None else None,
+            "title": (listing.title or "")[:300] if listing is not None else None,
+            "url": listing.url if listing is not None else None,
+            "seller_id": listing.seller_id if listing is not None else None,
+            "stratum": item.stratum, "inclusion_probability": item.inclusion_probability,
+            "weight": 1.0 / item.inclusion_probability if item.inclusion_probability else None,
+            "certainty": item.certainty, "size": item.size,
+            "risk_score": listing.risk_score if listing is not None else None,
+            "expected_price": None if item.expected_price is None else str(item.expected_price),
+            "reasons": item.reasons}
+
+
+def plan_summary(session: Session, plan_id: int) -> dict[str, Any]:
+    """What a reviewer reads first: strata table (N_h, n_h, π range, budget) and risk spread.
+
+    Keys: ``plan`` (plan_dict without items), ``strata`` (rows with stratum, N_h, n_h,
+    sampling_rate, pi_min, pi_max, certainty, expected_cost, sample_cost, risk_mean),
+    ``totals``, ``risk_distribution`` (histogram of the sampled items' risk scores,
+    10 bins over [0, 1] plus "none"), ``sellers`` (max buys per seller).
+    """
+    plan = _load(session, plan_id)
+    params = plan.parameters or {}
+    sizes: dict[str, int] = params.get("stratum_sizes", {})
+    alloc: dict[str, int] = params.get("allocation", {})
+    by: dict[str, list[PlanItem]] = defaultdict(list)
+    for it in plan.items:
+        by[it.stratum].append(it)
+    rows: list[dict[str, Any]] = []
+    for h in sorted(set(sizes) | set(by)):
+        its = by.get(h, [])
+        pis = [it.inclusion_probability for it in its]
+        risks = [it.listing.risk_score for it in its if it.listing.risk_score is not None]
+        cost = sum(float(it.expected_price) for it in its if it.expected_price is not None)
+        rows.append({"stratum": h, "N_h": sizes.get(h, 0), "n_h": len(its),
+                     "allocated": alloc.get(h, len(its)),
+                     "sampling_rate": len(its) / sizes[h] if sizes.get(h) else None,
+                     "pi_min": min(pis) if pis else None, "pi_max": max(pis) if pis else None,
+                     "certainty": sum(1 for it in its if it.certainty),
+                     "sample_cost": round(cost, 2),
+                     "risk_mean": sum(risks) / len(risks) if risks else None})
+    bins = Counter[str]()
+    for it in plan.items:
+        score = it.listing.risk_score
+        if score is None:
+            bins["none"] += 1
+        else:
+            b = min(int(max(score, 0.0) * 10), 9)
+            bins[f"{b / 10:.1f}–{(b + 1) / 10:.1f}"] += 1
+    sellers = Counter(it.listing.seller_id for it in plan.items if it.listing.seller_id)
+    return {"plan": plan_dict(plan, items=False), "strata": rows,
+            "totals": {"N": plan.frame_size, "n": plan.sample_size,
+                       "strata": len(rows),
+                       "expected_cost": params.get("expected_cost"),
+                       "sample_cost": round(sum(r["sample_cost"] for r in rows), 2),
+                       "certainty": sum(r["certainty"] for r in rows),
+                       "excluded": params.get("excluded", {})},
+            "risk_distribution": dict(sorted(bins.items())),
+            "sellers": {"distinct": len(sellers),
+                        "max_buys": max(sellers.values()) if sellers else 0,
+                        "limit": (plan.design or {}).get("max_per_seller")}}
+
+
+def plan_diff(session: Session, a_id: int, b_id: int) -> dict[str, Any]:
+    """What changed from plan *a* to plan *b*: items added/removed/changed, design, frame."""
+    a, b = _load(session, a_id), _load(session, b_id)
+    ia = {it.listing_id: it for it in a.items}
+    ib = {it.listing_id: it for it in b.items}
+    changed = []
+    for lid in sorted(set(ia) & set(ib)):
+        x, y = ia[lid], ib[lid]
+        delta: dict[str, list[Any]] = {}
+        if abs(x.inclusion_probability - y.inclusion_probability) > 1e-12:
+            delta["inclusion_probability"] = [x.inclusion_probability, y.inclusion_probability]
+        if x.stratum != y.stratum:
+            delta["stratum"] = [x.stratum, y.stratum]
+        if delta:
+            changed.append({"listing_id": lid, **delta})
+    design_changes = {k: [(a.design or {}).get(k), (b.design or {}).get(k)]
+                      for k in sorted(set(a.design or {}) | set(b.design or {}))
+                      if (a.design or {}).get(k) != (b.design or {}).get(k)}
+    return {"a": {"id": a.id, "version": a.version, "status": a.status.value},
+            "b": {"id": b.id, "version": b.version, "status": b.status.value},
+            "same_campaign": a.campaign_id == b.campaign_id,
+            "seed": [a.seed, b.seed] if a.seed != b.seed else None,
+            "frame_changed": a.frame_sha256 != b.frame_sha256,
+            "frame_size": [a.frame_size, b.frame_size],
+            "design": design_changes,
+            "added": [item_dict(ib[lid]) for lid in sorted(set(ib) - set(ia))],
+            "removed": [item_dict(ia[lid]) for lid in sorted(set(ia) - set(ib))],
+            "changed": changed,
+            "kept": len(set(ia) & set(ib))}
+
+
+# --- re-exports (kept in their own modules) -------------------------------------------------
+
+
+def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> dict[str, Any]:
+    """Non-compliance estimates of a plan from its lab results (see sampler.plan_estimates)."""
+    from sampler.plan_estimates import estimate_plan as _estimate
+
+    return _estimate(session, plan_id, confidence=confidence)
+
+
+def export_plan(session: Session, plan_id: int, fmt: str, path: Path | str, *,
+                locale: str = "zh-CN", settings: Settings | None = None) -> Path:
+    """Write the plan as csv, xlsx, json or pdf to *path* (see sampler.export)."""
+    from sampler.export import export_plan as _export
+
+    return _export(session, plan_id, fmt, Path(path), locale=locale, settings=settings)
