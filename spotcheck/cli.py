@@ -68,6 +68,10 @@ def _mount_optional() -> None:
 
     for module, name in (
         ("spotcheck.commands.sandbox", "sandbox"),
+        ("spotcheck.commands.user", "user"),
+        ("spotcheck.commands.serve", "serve"),
+        ("spotcheck.commands.signals", "signals"),
+        ("spotcheck.commands.risk", "risk"),
     ):
         try:
             mod = importlib.import_module(module)

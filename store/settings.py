@@ -88,6 +88,27 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = 30.0
     scheduler_misfire_grace: int = 6 * 3600
     scheduler_sync_seconds: float = 30.0
+    #: Capture bounds (issue 7): seconds a page may take to load and settle, and the bytes
+    #: and resources one capture may pull, so a hostile page cannot hold or flood us.
+    capture_timeout: float = 30.0
+    capture_max_bytes: int = 50_000_000
+    capture_max_resources: int = 500
+    #: Pages captured in parallel, each in its own browser context.
+    capture_concurrency: int = 3
+    #: Selectors of consent overlays' accept/close buttons, clicked before the screenshots
+    #: (a JSON list in SPOTCHECK_CAPTURE_CONSENT_SELECTORS).
+    capture_consent_selectors: list[str] = Field(default_factory=lambda: [
+        "#onetrust-accept-btn-handler", "[data-consent=accept]", "[data-testid=consent-accept]",
+        ".cookie-consent button.accept", "button:has-text('同意')", "button:has-text('接受')",
+        "button:has-text('Accept all')", "button:has-text('Accept')", "button:has-text('I agree')",
+    ])
+    #: Scheduler (issue 8): seconds the one-scheduler-per-database lease lasts without a
+    #: heartbeat (a scheduler killed with SIGKILL loses it after this), how many seconds late
+    #: a missed fire time may still run after a restart (older ones are recorded as missed),
+    #: and how often a running scheduler re-reads the campaigns' schedules.
+    scheduler_lease_seconds: float = 30.0
+    scheduler_misfire_grace: int = 6 * 3600
+    scheduler_sync_seconds: float = 30.0
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 

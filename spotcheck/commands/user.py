@@ -1,0 +1,89 @@
+"""``spotcheck user``: console users and their roles (sampler, supervisor, investigator, admin).
+
+Run on the server by the operator; every change is written to the audit log with the acting
+user (``--user``) or the operator's name.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from spotcheck import users
+from spotcheck.context import current
+from spotcheck.output import console, print_json, table
+
+app = typer.Typer(help="Console users: add, list, change passwords, disable.",
+                  no_args_is_help=True)
+
+
+def _password(given: str | None) -> str:
+    """The password given, or one typed twice at a hidden prompt."""
+    if given is not None:
+        return given
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@app.command("add")
+def add_cmd(
+    name: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", "-r",
+                             help="sampler | supervisor | investigator | admin"),
+    password: str | None = typer.Option(None, "--password", "-p",
+                                        help="Password (prompted when not given)."),
+    locale: str | None = typer.Option(None, "--locale", help="Console language: zh-CN or en."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Add a user with one role."""
+    ctx = current()
+    users.parse_role(role)  # fail before prompting
+    info = users.add_user(ctx.db, name, role, _password(password), actor=ctx.actor(),
+                          locale=locale)
+    if json_out:
+        print_json(info.as_dict())
+    else:
+        console.print(f"user {info.name} added ({info.role.value})")
+
+
+@app.command("list")
+def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
+             ) -> None:
+    """List users, their roles and whether they are active."""
+    rows = users.list_users(current().db)
+    if json_out:
+        print_json([u.as_dict() for u in rows])
+        return
+    console.print(table("users", ["name", "role", "active", "locale", "created"],
+                        [(u.name, u.role.value, "yes" if u.active else "no", u.locale or "",
+                          u.created_at.strftime("%Y-%m-%d")) for u in rows]))
+
+
+@app.command("passwd")
+def passwd_cmd(
+    name: str = typer.Argument(..., help="Login name."),
+    password: str | None = typer.Option(None, "--password", "-p",
+                                        help="New password (prompted when not given)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Set a new password (ends the user's console sessions)."""
+    ctx = current()
+    users.get_user(ctx.db, name)
+    users.set_password(ctx.db, name, _password(password), actor=ctx.actor())
+    if json_out:
+        print_json({"name": name, "password_changed": True})
+    else:
+        console.print(f"password of {name} changed")
+
+
+@app.command("disable")
+def disable_cmd(
+    name: str = typer.Argument(..., help="Login name."),
+    enable: bool = typer.Option(False, "--enable", help="Enable the user again instead."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Disable a user: they can no longer log in, and their open sessions stop working."""
+    ctx = current()
+    info = users.set_active(ctx.db, name, enable, actor=ctx.actor())
+    if json_out:
+        print_json(info.as_dict())
+    else:
+        console.print(f"user {name} {'enabled' if info.active else 'disabled'}")

@@ -1,0 +1,165 @@
+"""Console and CLI users: roles, argon2 password hashes, and the audit trail of changes.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile), so a
+stolen database does not give away passwords; hashes are upgraded on the next login when the
+parameters change.  Every change to a user is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.db import Database
+from store.errors import Conflict, InvalidInput, NotFound
+from store.models import AuditEvent, Role, User
+
+#: Shortest password accepted; long passphrases are encouraged, short ones refused.
+MIN_PASSWORD_LENGTH = 10
+#: Longest password accepted (argon2 hashes anything, but unbounded input is a DoS vector).
+MAX_PASSWORD_LENGTH = 1024
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+
+_hasher = PasswordHasher()
+#: A hash to verify against when the user does not exist, so that timing does not reveal
+#: which names are registered.
+_DUMMY_HASH = _hasher.hash("spotcheck-no-such-user")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What callers may know about a user (never the hash)."""
+
+    id: int
+    name: str
+    role: Role
+    locale: str | None
+    active: bool
+    created_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role.value,
+                "locale": self.locale, "active": self.active,
+                "created_at": self.created_at.isoformat()}
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(id=user.id, name=user.name, role=user.role, locale=user.locale,
+                    active=user.active, created_at=user.created_at)
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"unknown role {value!r}: use one of "
+                           f"{', '.join(r.value for r in Role)}") from None
+
+
+def check_password(password: str) -> None:
+    """Refuse passwords too short to resist guessing (or absurdly long)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether *password* matches *password_hash* (constant work when there is no hash)."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _audit(s: Session, actor: str, action: str, name: str, **detail: Any) -> None:
+    s.add(AuditEvent(actor=actor, action=action, object_type="user", object_id=name,
+                     detail=detail))
+
+
+def _get(s: Session, name: str) -> User:
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+def add_user(db: Database, name: str, role: str | Role, password: str, *, actor: str,
+             locale: str | None = None) -> UserInfo:
+    """Create a user; the name must be new.  Raises InvalidInput or Conflict."""
+    if not _NAME.match(name):
+        raise InvalidInput(f"invalid user name {name!r}: letters, digits and . _ @ - "
+                           "(at most 100 characters)")
+    role = parse_role(role) if isinstance(role, str) else role
+    hashed = hash_password(password)
+    with db.session() as s:
+        if s.scalar(select(User.id).where(User.name == name)) is not None:
+            raise Conflict(f"user {name!r} already exists")
+        user = User(name=name, role=role, password_hash=hashed, locale=locale, active=True)
+        s.add(user)
+        s.flush()
+        _audit(s, actor, "user.add", name, role=role.value)
+        return _info(user)
+
+
+def list_users(db: Database) -> list[UserInfo]:
+    with db.session() as s:
+        return [_info(u) for u in s.scalars(select(User).order_by(User.name))]
+
+
+def get_user(db: Database, name: str) -> UserInfo:
+    with db.session() as s:
+        return _info(_get(s, name))
+
+
+def set_password(db: Database, name: str, password: str, *, actor: str) -> None:
+    """Replace a user's password (this also ends their console sessions)."""
+    hashed = hash_password(password)
+    with db.session() as s:
+        _get(s, name).password_hash = hashed
+        _audit(s, actor, "user.passwd", name)
+
+
+def set_active(db: Database, name: str, active: bool, *, actor: str) -> UserInfo:
+    """Disable (or enable again) a user; disabled users cannot log in or act."""
+    with db.session() as s:
+        user = _get(s, name)
+        user.active = active
+        _audit(s, actor, "user.enable" if active else "user.disable", name)
+        return _info(user)
+
+
+def set_locale(db: Database, name: str, locale: str | None, *, actor: str) -> None:
+    with db.session() as s:
+        _get(s, name).locale = locale
+        _audit(s, actor, "user.locale", name, locale=locale)
+
+
+def authenticate(db: Database, name: str, password: str) -> UserInfo | None:
+    """The active user with this name and password, or None.
+
+    Verification always does argon2 work, for unknown names too; a hash made with older
+    parameters is replaced by a fresh one.
+    """
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.name == name)) if _NAME.match(name) else None
+        stored = user.password_hash if user is not None else None
+        if not password_matches(stored, password) or user is None or not user.active:
+            return None
+        if stored and _hasher.check_needs_rehash(stored):
+            user.password_hash = _hasher.hash(password)
+        return _info(user)

@@ -1,0 +1,2 @@
+"""The web console: FastAPI + Jinja2, server-rendered pages for supervisors, samplers and
+investigators.  Entry point: :func:`spotcheck.web.app.create_app`."""

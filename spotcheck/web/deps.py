@@ -1,0 +1,194 @@
+"""What every route shares: the console's state, the logged-in user, role checks, rendering
+and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from spotcheck.web import i18n
+from spotcheck.web.security import client_ip, password_fingerprint
+from store.db import Database
+from store.models import AuditEvent, Role, User
+from store.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+#: Which roles may do what.  Routes name a permission, not roles, so the matrix is in one place.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "campaigns.view": frozenset(Role),
+    "listings.view": frozenset(Role),
+    "plans.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
+    "plans.review": frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    "plans.submit": frozenset({Role.SAMPLER, Role.ADMIN}),
+    "evidence.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
+    "evidence.export": frozenset({Role.INVESTIGATOR, Role.ADMIN}),
+    "purchases.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
+    #: Persona secrets (accounts, addresses, payment references) are for those who buy.
+    "personas.secrets": frozenset({Role.SAMPLER, Role.ADMIN}),
+    "cases.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
+    "reports.view": frozenset({Role.SUPERVISOR, Role.INVESTIGATOR, Role.ADMIN}),
+    "audit.view": frozenset({Role.ADMIN}),
+    "users.view": frozenset({Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    name: str
+    role: Role
+    locale: str | None
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+class LoginRequired(Exception):
+    """Raised by route dependencies; the app turns it into a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class Console:
+    """The console's long-lived state: settings, database, templates."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            autoescape=True,  # every template, whatever its name: crawled text is hostile
+            extensions=["jinja2.ext.i18n"],
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True)
+        self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short)
+        self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm))
+
+
+def money(value: Decimal | float | None, currency: str | None = None) -> str:
+    if value is None:
+        return "—"
+    text = f"{float(value):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    return "—" if value is None else value.strftime("%Y-%m-%d")
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def short(value: Any, length: int = 120) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def console(request: Request) -> Console:
+    result: Console = request.app.state.console
+    return result
+
+
+def optional_user(request: Request) -> CurrentUser | None:
+    """The logged-in, active user whose password has not changed since login, or None."""
+    cached: CurrentUser | bool | None = getattr(request.state, "user", False)
+    if cached is None or isinstance(cached, CurrentUser):
+        return cached
+    session = request.state.session
+    user: CurrentUser | None = None
+    uid = session.get("uid")
+    if isinstance(uid, int):
+        with console(request).db.session() as s:
+            row = s.get(User, uid)
+            if (row is not None and row.active
+                    and session.get("pwf") == password_fingerprint(row.password_hash)):
+                user = CurrentUser(row.id, row.name, row.role, row.locale)
+    request.state.user = user
+    return user
+
+
+def require(permission: str) -> Callable[[Request], CurrentUser]:
+    """A dependency: the logged-in user, who must hold *permission* (403 otherwise)."""
+    allowed = PERMISSIONS[permission]
+
+    def dependency(request: Request) -> CurrentUser:
+        user = optional_user(request)
+        if user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(target)
+        if user.role not in allowed:
+            audit(request, user.name, "access.denied", "route", request.url.path,
+                  permission=permission)
+            raise HTTPException(status_code=403, detail="role")
+        return user
+
+    dependency.__name__ = f"require_{permission.replace('.', '_')}"
+    return dependency
+
+
+def Permission(permission: str) -> Any:
+    return Depends(require(permission))
+
+
+def language(request: Request) -> str:
+    """User preference, then the session's choice, then Accept-Language, then the setting."""
+    user = optional_user(request)
+    for candidate in (user.locale if user else None, request.state.session.get("lang")):
+        lang = i18n.normalise(candidate)
+        if lang:
+            return lang
+    return (i18n.from_accept_language(request.headers.get("accept-language"))
+            or i18n.normalise(console(request).settings.locale) or i18n.DEFAULT)
+
+
+def render(request: Request, template: str, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """Render a console page in the request's language."""
+    lang = language(request)
+    i18n.activate(lang)
+    user = optional_user(request)
+    context.setdefault("flash", None)
+    html = console(request).env.get_template(template).render(
+        request=request, user=user, lang=lang, csrf=request.state.session.get("csrf", ""),
+        path=request.url.path, login_next=quote(request.url.path), **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def audit(request: Request, actor: str, action: str, object_type: str | None = None,
+          object_id: Any = None, **detail: Any) -> None:
+    """Record one action of the console in the audit log (its own transaction)."""
+    with console(request).db.session() as s:
+        s.add(AuditEvent(actor=actor[:100], action=action, object_type=object_type,
+                         object_id=None if object_id is None else str(object_id)[:100],
+                         detail=detail, ip=client_ip(request)[:64]))
+
+
+def find_user(db: Database, name: str) -> User | None:
+    with db.session() as s:
+        return s.scalar(select(User).where(User.name == name))

@@ -1,0 +1,220 @@
+"""The evidence viewer: captures, their screenshots, metadata, hashes and custody log; artifact
+downloads; exporting evidence packs.
+
+Captured pages are hostile: their HTML, WARCs and DOM dumps are only ever sent as downloads
+(``Content-Disposition: attachment``, ``application/octet-stream``, a sandboxing CSP and
+nosniff), never rendered from the console's origin.  Only raster screenshots are shown inline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from spotcheck.web import domain
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
+from spotcheck.web.i18n import gettext as _
+from spotcheck.web.security import ARTIFACT_CSP
+from store.models import Artifact, Capture, Case, CustodyEvent
+
+router = APIRouter()
+
+#: Media types shown inline (as images); anything else is a download.
+INLINE_IMAGES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+THUMB_SIZE = (240, 180)
+_PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(zip|wacz)$")
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150] or "download"
+    return {"Content-Disposition": f'attachment; filename="{safe}"',
+            "Content-Security-Policy": ARTIFACT_CSP, "X-Content-Type-Options": "nosniff"}
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def captures(request: Request, user: CurrentUser = Permission("evidence.view"),
+             case: int | None = Query(None), listing: int | None = Query(None),
+             page: int = Query(1, ge=1, le=10_000)) -> Response:
+    with console(request).db.session() as s:
+        stmt = select(Capture).order_by(Capture.started_at.desc())
+        if case is not None:
+            stmt = stmt.where(Capture.case_id == case)
+        if listing is not None:
+            stmt = stmt.where(Capture.listing_id == listing)
+        rows = list(s.scalars(stmt.offset((page - 1) * 50).limit(51)))
+    return render(request, "console/evidence_list.html", rows=rows[:50], more=len(rows) > 50,
+                  page=page, case=case, listing=listing)
+
+
+@router.get("/evidence/{capture_id}", response_class=HTMLResponse)
+def capture(request: Request, capture_id: int,
+            user: CurrentUser = Permission("evidence.view")) -> Response:
+    with console(request).db.session() as s:
+        cap = s.get(Capture, capture_id)
+        if cap is None:
+            raise HTTPException(404)
+        artifacts = list(s.scalars(select(Artifact).where(Artifact.capture_id == cap.id)
+                                   .order_by(Artifact.role)))
+        custody = list(s.scalars(select(CustodyEvent).where(CustodyEvent.capture_id == cap.id)
+                                 .order_by(CustodyEvent.seq)))
+        case = s.get(Case, cap.case_id) if cap.case_id else None
+    meta = dict(cap.meta or {})
+    if not user.can("personas.secrets"):
+        meta = _mask_persona(meta)
+    flash = request.state.session.pop("flash", None)
+    if flash:
+        request.state.session_dirty = True
+    audit(request, user.name, "evidence.view", "capture", cap.id)
+    return render(request, "console/evidence.html", cap=cap, artifacts=artifacts,
+                  custody=custody, case=case, flash=flash,
+                  meta_json=json.dumps(meta, ensure_ascii=False, indent=2, default=str)[:50_000],
+                  facts_json=json.dumps(cap.facts or {}, ensure_ascii=False, indent=2,
+                                        default=str)[:20_000],
+                  screenshots=[a for a in artifacts if a.media_type in INLINE_IMAGES],
+                  export_available=domain.export_pack() is not None)
+
+
+def _mask_persona(meta: dict[str, Any]) -> dict[str, Any]:
+    """Hide persona fields in capture metadata from roles without the right to see them."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if any(word in key.lower() for word in ("persona", "account", "address", "payment",
+                                                 "cookie", "password")):
+            out[key] = "•••"
+        elif isinstance(value, dict):
+            out[key] = _mask_persona(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _artifact(request: Request, user: CurrentUser, sha256: str) -> tuple[Artifact, Path]:
+    """The artifact row and file, if *user* may see it (persona captures need the right)."""
+    if not domain.is_sha256(sha256):
+        raise HTTPException(404)
+    with console(request).db.session() as s:
+        rows = s.execute(select(Artifact, Capture)
+                         .outerjoin(Capture, Capture.id == Artifact.capture_id)
+                         .where(Artifact.sha256 == sha256)).all()
+    if not rows:
+        raise HTTPException(404)
+    art = rows[0][0]
+    personal = any(c is not None and (c.persona_id is not None or c.kind == "order")
+                   for _a, c in rows)
+    if personal and not (user.can("personas.secrets") or user.can("evidence.export")):
+        raise HTTPException(403, detail="role")
+    path = domain.artifact_file(console(request).settings, sha256)
+    if path is None:
+        raise HTTPException(404, detail=_("The file of this artifact is not in the data folder."))
+    return art, path
+
+
+@router.get("/artifacts/{sha256}")
+def artifact(request: Request, sha256: str, user: CurrentUser = Permission("listings.view"),
+             download: bool = False) -> Response:
+    art, path = _artifact(request, user, sha256)
+    if art.media_type in INLINE_IMAGES and not download:
+        return FileResponse(path, media_type=art.media_type,
+                            headers={"Content-Security-Policy": ARTIFACT_CSP,
+                                     "Cache-Control": "private, max-age=86400"})
+    audit(request, user.name, "artifact.download", "artifact", sha256, role=art.role)
+    ext = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf",
+           "application/json": ".json", "text/html": ".html.txt",
+           "application/warc": ".warc.gz"}.get(art.media_type, ".bin")
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers=download_headers(f"{art.role}-{sha256[:12]}{ext}"))
+
+
+@router.get("/artifacts/{sha256}/thumb")
+def thumbnail(request: Request, sha256: str,
+              user: CurrentUser = Permission("listings.view")) -> Response:
+    """A small PNG of a screenshot, made once with Pillow and cached in the data folder."""
+    art, path = _artifact(request, user, sha256)
+    if art.media_type not in INLINE_IMAGES:
+        raise HTTPException(404)
+    cache = console(request).settings.home / "cache" / "thumbs" / f"{sha256}.png"
+    if not cache.exists():
+        from PIL import Image
+
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as img:
+            img.draft("RGB", (THUMB_SIZE[0] * 2, THUMB_SIZE[1] * 2))
+            # The top of a full-page screenshot, in the thumbnail's aspect ratio.
+            top = img.crop((0, 0, img.width,
+                            min(img.height, img.width * THUMB_SIZE[1] // THUMB_SIZE[0])))
+            top.thumbnail(THUMB_SIZE)
+            tmp = cache.with_suffix(".tmp")
+            top.convert("RGB").save(tmp, "PNG", optimize=True)
+            tmp.replace(cache)
+    return FileResponse(cache, media_type="image/png",
+                        headers={"Content-Security-Policy": ARTIFACT_CSP,
+                                 "Cache-Control": "private, max-age=86400"})
+
+
+@router.post("/evidence/export")
+def export(request: Request, user: CurrentUser = Permission("evidence.export"),
+           capture_id: list[int] | None = Form(None), case_id: int | None = Form(None),
+           back: str = Form("/evidence")) -> Response:
+    """Export an evidence pack (evidence.packs.export_pack) into the data folder's packs."""
+    fn = domain.export_pack()
+    if fn is None:
+        raise HTTPException(501, detail=_("This action is not available in this installation."))
+    cons = console(request)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    what = f"case{case_id}" if case_id else "captures-" + "-".join(map(str, (capture_id or [])[:5]))
+    out = cons.settings.packs_dir / f"pack-{what}-{stamp}.zip"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not case_id and not capture_id:
+        raise HTTPException(400, detail=_("Choose a case or at least one capture."))
+    result = _call_export(fn, cons, out, user.name, capture_id or [], case_id)
+    path = Path(result) if isinstance(result, str | Path) else getattr(result, "path", out)
+    audit(request, user.name, "evidence.export", "case" if case_id else "capture",
+          case_id or ",".join(map(str, capture_id or [])), pack=Path(path).name)
+    request.state.session["flash"] = {"kind": "ok", "text": _("Evidence pack exported."),
+                                      "pack": Path(path).name}
+    request.state.session_dirty = True
+    target = back if back.startswith("/") and not back.startswith("//") else "/evidence"
+    return RedirectResponse(target, status_code=303)
+
+
+def _call_export(fn: Any, cons: Any, out: Path, actor: str, capture_ids: list[int],
+                 case_id: int | None) -> Any:
+    sig = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = {}
+    for key, value in (("output", out), ("out", out), ("path", out), ("dest", out),
+                       ("actor", actor), ("operator", actor), ("by", actor),
+                       ("settings", cons.settings)):
+        if key in sig:
+            kwargs[key] = value
+    if "capture_ids" in sig:
+        kwargs["capture_ids"] = capture_ids or None
+    if "case_id" in sig:
+        kwargs["case_id"] = case_id
+    first = next(iter(sig), "")
+    if first in ("db", "database"):
+        return fn(cons.db, **kwargs)
+    if first in ("session", "s"):
+        with cons.db.session() as s:
+            return fn(s, **kwargs)
+    return fn(**kwargs)
+
+
+@router.get("/packs/{name}")
+def pack(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
+         ) -> Response:
+    if not _PACK_NAME.match(name):
+        raise HTTPException(404)
+    base = console(request).settings.packs_dir.resolve()
+    path = (base / name).resolve()
+    if path.parent != base or not path.is_file():
+        raise HTTPException(404)
+    audit(request, user.name, "pack.download", "pack", name)
+    return FileResponse(path, media_type="application/zip", headers=download_headers(name))

@@ -1,0 +1,129 @@
+"""Listings: search over everything crawled, and one listing's history and signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Select, or_, select
+
+from spotcheck.web import charts
+from spotcheck.web.deps import CurrentUser, Permission, console, render
+from spotcheck.web.i18n import gettext as _
+from spotcheck.web.routes.campaigns import reason_text
+from store.models import (
+    Artifact,
+    Capture,
+    ForeignNotice,
+    Listing,
+    ListingSnapshot,
+    NoticeMatch,
+    Platform,
+    RiskSignal,
+    Sector,
+    Seller,
+    SupervisionClass,
+)
+
+router = APIRouter()
+PAGE = 50
+SORTS: dict[str, tuple[Any, ...]] = {
+    "risk": (Listing.risk_score.desc().nulls_last(), Listing.id),
+    "price": (Listing.price_cny.desc().nulls_last(), Listing.id),
+    "recent": (Listing.last_seen.desc(), Listing.id)}
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching *text* literally (``%`` and ``_`` escaped)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_query(q: str, platform: str, sector: str, cls: str, sort: str) -> Select[Any]:
+    stmt: Any = (select(Listing.id, Listing.title, Listing.brand, Listing.price, Listing.currency,
+                   Listing.sector, Listing.supervision_class, Listing.risk_score,
+                   Listing.status, Platform.code, Seller.name, Listing.last_seen)
+            .join(Platform, Platform.id == Listing.platform_id)
+            .outerjoin(Seller, Seller.id == Listing.seller_id))
+    if q:
+        pattern = _like(q.strip())
+        stmt = stmt.where(or_(Listing.title.ilike(pattern, escape="\\"),
+                              Listing.brand.ilike(pattern, escape="\\"),
+                              Listing.model.ilike(pattern, escape="\\"),
+                              Listing.external_id == q.strip()))
+    if platform:
+        stmt = stmt.where(Platform.code == platform)
+    if sector in {s.value for s in Sector}:
+        stmt = stmt.where(Listing.sector == Sector(sector))
+    if cls in {c.value for c in SupervisionClass}:
+        stmt = stmt.where(Listing.supervision_class == SupervisionClass(cls))
+    result: Select[Any] = stmt.order_by(*SORTS.get(sort, SORTS["risk"]))
+    return result
+
+
+@router.get("/listings", response_class=HTMLResponse)
+def listings(request: Request, user: CurrentUser = Permission("listings.view"),
+             q: str = Query("", max_length=200), platform: str = Query("", max_length=64),
+             sector: str = Query("", max_length=32), cls: str = Query("", max_length=32),
+             sort: str = Query("risk", max_length=16), page: int = Query(1, ge=1, le=10_000)
+             ) -> Response:
+    with console(request).db.session() as s:
+        rows = s.execute(search_query(q, platform, sector, cls, sort)
+                         .offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+        platforms = list(s.scalars(select(Platform.code).order_by(Platform.code)))
+    more = len(rows) > PAGE
+    context: dict[str, Any] = {
+        "rows": rows[:PAGE], "more": more, "page": page, "q": q, "platform": platform,
+        "sector": sector, "cls": cls, "sort": sort, "platforms": platforms,
+        "sectors": [s.value for s in Sector], "classes": [c.value for c in SupervisionClass]}
+    template = ("console/listings_results.html" if request.headers.get("hx-request")
+                else "console/listings.html")
+    return render(request, template, **context)
+
+
+@router.get("/listings/{listing_id}", response_class=HTMLResponse)
+def listing(request: Request, listing_id: int,
+            user: CurrentUser = Permission("listings.view")) -> Response:
+    with console(request).db.session() as s:
+        item = s.get(Listing, listing_id)
+        if item is None:
+            raise HTTPException(404)
+        platform = item.platform
+        seller = item.seller
+        snapshots = list(s.scalars(select(ListingSnapshot)
+                                   .where(ListingSnapshot.listing_id == item.id)
+                                   .order_by(ListingSnapshot.version.desc()).limit(200)))
+        about = [RiskSignal.listing_id == item.id]
+        if item.seller_id:
+            about.append(RiskSignal.seller_id == item.seller_id)
+        signals = list(s.scalars(select(RiskSignal).where(or_(*about))
+                                 .order_by(RiskSignal.observed_at.desc()).limit(200)))
+        notices = list(s.execute(
+            select(NoticeMatch, ForeignNotice)
+            .join(ForeignNotice, ForeignNotice.id == NoticeMatch.notice_id)
+            .where(NoticeMatch.listing_id == item.id)
+            .order_by(NoticeMatch.score.desc()).limit(50)).tuples())
+        captures = list(s.scalars(select(Capture).where(Capture.listing_id == item.id)
+                                  .order_by(Capture.started_at.desc()).limit(50)))
+        shots = {cid: sha for cid, sha in s.execute(
+            select(Artifact.capture_id, Artifact.sha256)
+            .where(Artifact.capture_id.in_([c.id for c in captures]),
+                   Artifact.role.like("screenshot%"), Artifact.media_type.like("image/%"))
+            .order_by(Artifact.role))}
+    prices = [(snap.seen_at.strftime("%Y-%m-%d"), float(snap.data["price"]))
+              for snap in reversed(snapshots)
+              if isinstance(snap.data, dict) and _is_number(snap.data.get("price"))]
+    price_chart = (charts.line_chart(prices, title=_("Price over the snapshots"))
+                   if len(prices) > 1 else None)
+    return render(request, "console/listing.html", item=item, platform=platform,
+                  seller=seller, snapshots=snapshots, signals=signals, notices=notices,
+                  captures=captures, shots=shots, price_chart=price_chart,
+                  reason_text=reason_text)
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

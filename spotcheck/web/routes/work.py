@@ -1,0 +1,142 @@
+"""The day-to-day boards: purchases, cases with measures and notifications, report downloads,
+and the audit log."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import func, select
+
+from spotcheck.web import domain
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
+from spotcheck.web.routes.campaigns import PURCHASE_ORDER, purchase_label
+from spotcheck.web.routes.evidence import download_headers
+from store.models import (
+    AuditEvent,
+    BuyerPersona,
+    Campaign,
+    Capture,
+    Case,
+    Listing,
+    Measure,
+    Notification,
+    Plan,
+    PlanItem,
+    Purchase,
+)
+
+router = APIRouter()
+_REPORT_NAME = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff._ -]{0,200}$")
+REPORT_SUFFIXES = {".pdf", ".html", ".xlsx", ".csv", ".json", ".zip", ".md", ".txt"}
+
+
+@router.get("/purchases", response_class=HTMLResponse)
+def purchases(request: Request, user: CurrentUser = Permission("purchases.view"),
+              campaign: int | None = Query(None)) -> Response:
+    with console(request).db.session() as s:
+        stmt = (select(Purchase.id, Purchase.status, Purchase.deadline, Purchase.order_number,
+                       Purchase.price_paid, Purchase.currency, Listing.id, Listing.title,
+                       BuyerPersona.alias, Campaign.name, Plan.version, Plan.id)
+                .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
+                .join(Plan, Plan.id == PlanItem.plan_id)
+                .join(Campaign, Campaign.id == Plan.campaign_id)
+                .join(Listing, Listing.id == PlanItem.listing_id)
+                .outerjoin(BuyerPersona, BuyerPersona.id == Purchase.persona_id)
+                .order_by(Purchase.deadline.asc().nulls_last(), Purchase.id).limit(2000))
+        if campaign is not None:
+            stmt = stmt.where(Plan.campaign_id == campaign)
+        rows = s.execute(stmt).all()
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        columns[row[1].value].append(row)
+    board = [(st.value, purchase_label(st), columns.get(st.value, [])) for st in PURCHASE_ORDER]
+    return render(request, "console/purchases.html", board=board,
+                  show_persona=user.can("personas.secrets"))
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases(request: Request, user: CurrentUser = Permission("cases.view")) -> Response:
+    with console(request).db.session() as s:
+        rows = list(s.scalars(select(Case).order_by(Case.opened_at.desc()).limit(500)))
+        measures = dict(s.execute(select(Measure.case_id, func.count())
+                                  .group_by(Measure.case_id)).tuples().all())
+        notes = dict(s.execute(select(Notification.case_id, func.count())
+                               .group_by(Notification.case_id)).tuples().all())
+    return render(request, "console/cases.html", rows=rows, measures=measures, notes=notes)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case(request: Request, case_id: int, user: CurrentUser = Permission("cases.view")
+         ) -> Response:
+    with console(request).db.session() as s:
+        row = s.get(Case, case_id)
+        if row is None:
+            raise HTTPException(404)
+        measures = list(row.measures)
+        notifications = list(row.notifications)
+        listing = s.get(Listing, row.listing_id) if row.listing_id else None
+        captures = list(s.scalars(select(Capture).where(Capture.case_id == row.id)
+                                  .order_by(Capture.started_at)))
+    flash = request.state.session.pop("flash", None)
+    if flash:
+        request.state.session_dirty = True
+    return render(request, "console/case.html", case=row, measures=measures,
+                  notifications=notifications, listing=listing, captures=captures,
+                  flash=flash, export_available=domain.export_pack() is not None)
+
+
+def _report_files(request: Request) -> list[tuple[str, str, int, float]]:
+    """(folder, name, size, mtime) of the downloadable reports and packs."""
+    settings = console(request).settings
+    out: list[tuple[str, str, int, float]] = []
+    for folder, base in (("reports", settings.reports_dir), ("packs", settings.packs_dir)):
+        if not base.is_dir():
+            continue
+        for path in base.iterdir():
+            if path.is_file() and path.suffix.lower() in REPORT_SUFFIXES | {".wacz"}:
+                st = path.stat()
+                out.append((folder, path.name, st.st_size, st.st_mtime))
+    return sorted(out, key=lambda r: -r[3])[:500]
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(request: Request, user: CurrentUser = Permission("reports.view")) -> Response:
+    import datetime as dt
+
+    files = [(folder, name, size, dt.datetime.fromtimestamp(mtime, dt.UTC))
+             for folder, name, size, mtime in _report_files(request)]
+    return render(request, "console/reports.html", files=files)
+
+
+@router.get("/reports/{name}")
+def report(request: Request, name: str, user: CurrentUser = Permission("reports.view")
+           ) -> Response:
+    if not _REPORT_NAME.match(name) or Path(name).suffix.lower() not in REPORT_SUFFIXES:
+        raise HTTPException(404)
+    base = console(request).settings.reports_dir.resolve()
+    path = (base / name).resolve()
+    if path.parent != base or not path.is_file():
+        raise HTTPException(404)
+    audit(request, user.name, "report.download", "report", name)
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers=download_headers(name))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
+              actor: str = Query("", max_length=100), action: str = Query("", max_length=100),
+              page: int = Query(1, ge=1, le=10_000)) -> Response:
+    with console(request).db.session() as s:
+        stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+        if actor:
+            stmt = stmt.where(AuditEvent.actor == actor)
+        if action:
+            stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+        rows = list(s.scalars(stmt.offset((page - 1) * 100).limit(101)))
+    return render(request, "console/audit.html", rows=rows[:100], more=len(rows) > 100,
+                  page=page, actor=actor, action=action)

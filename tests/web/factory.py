@@ -1,0 +1,259 @@
+"""Console test data written straight into the database: users of every role, a campaign
+with two plan versions (the second submitted by the sampler), listings with the sandbox's
+hostile titles, captures with real PNG screenshots in the artifact store, purchases, a case.
+
+Used by the console tests and by bench/bench_web.py (with many more items).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from PIL import Image, ImageDraw
+from sqlalchemy import insert, select
+
+from spotcheck import users
+from store.db import Database
+from store.models import (
+    Artifact,
+    BuyerPersona,
+    Campaign,
+    Capture,
+    Case,
+    CustodyEvent,
+    Listing,
+    ListingSnapshot,
+    Measure,
+    MeasureKind,
+    Notification,
+    Plan,
+    PlanItem,
+    PlanStatus,
+    Platform,
+    Purchase,
+    PurchaseStatus,
+    RiskSignal,
+    Sector,
+    Seller,
+    SupervisionClass,
+)
+from store.settings import Settings
+
+PASSWORD = "correct horse battery"
+HOSTILE_TITLES = (
+    '<script>window.__pwned=1;alert("sbx")</script> 儿童保温杯',
+    '"><img src=x onerror="window.__pwned=1;alert(1)"> USB charger 充电器',
+    "<svg onload=alert(3)>婴儿连体衣</svg>",
+    "'; DROP TABLE listings; -- 电热水壶",
+    "\u202eعرض خاص 🔥🔥限时特价🔥💯",
+)
+TITLES = ("儿童电动牙刷 USB充电", "纯棉婴儿连体衣 3件装", "便携式暖手宝 充电款", "LED 护眼台灯",
+          "Kids Water Bottle 500ml", "Travel Adapter EU/UK/US", "毛绒玩具 泰迪熊 30cm",
+          "家用电吹风 负离子", "Silk Scarf 100% Mulberry", "蓝牙耳机 降噪 TWS")
+STRATA = ("electrical/key", "electrical/general", "textiles/general", "light_industry/general")
+
+
+@dataclass
+class Seeded:
+    campaign_id: int = 0
+    plan_ids: list[int] = field(default_factory=list)  # [v1 (rejected), v2 (submitted)]
+    listing_ids: list[int] = field(default_factory=list)
+    hostile_listing_ids: list[int] = field(default_factory=list)
+    capture_ids: list[int] = field(default_factory=list)
+    order_capture_id: int = 0
+    case_id: int = 0
+    order_screenshot_sha: str = ""
+    html_sha: str = ""
+
+
+def screenshot_png(text: str, seed: int) -> bytes:
+    """A small, distinct PNG standing in for a page screenshot."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", (480, 640), (rng.randrange(180, 255), rng.randrange(180, 255), 240))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((20, 20, 460, 90), fill=(40, 70, 120))
+    draw.text((30, 40), text[:40].encode("ascii", "replace").decode(), fill=(255, 255, 255))
+    for i in range(6):
+        draw.rectangle((30, 120 + i * 80, 450, 180 + i * 80), outline=(90, 90, 90))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def store_artifact(settings: Settings, data: bytes) -> str:
+    sha = hashlib.sha256(data).hexdigest()
+    path = settings.artifacts_dir / sha[:2] / sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return sha
+
+
+def add_users(db: Database) -> None:
+    for name, role in (("sam", "sampler"), ("sue", "supervisor"), ("ian", "investigator"),
+                       ("ada", "admin"), ("sid", "supervisor")):
+        users.add_user(db, name, role, PASSWORD, actor="test")
+
+
+def seed(db: Database, settings: Settings, *, items: int = 24, listings: int = 60,
+         with_users: bool = True, captures: int = 12) -> Seeded:
+    """Write the console's test world; *items* plan items of *listings* listings."""
+    rng = random.Random(7)
+    out = Seeded()
+    if with_users:
+        add_users(db)
+    now = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+    with db.session() as s:
+        platform = Platform(code="mall", name="Sandbox Mall 沙盒商城", base_url="http://mall.test",
+                            company_name="沙盒科技", jurisdiction_bureau="深圳海关")
+        s.add(platform)
+        s.flush()
+        sellers = []
+        for i in range(8):
+            name = f"旗舰店 {i}" if i else '<b onmouseover="alert(9)">Evil Store</b>'
+            seller = Seller(platform_id=platform.id, external_id=f"s{i}", name=name,
+                            filing_number=None if i % 3 == 0 else f"F{i:04d}")
+            s.add(seller)
+            sellers.append(seller)
+        s.flush()
+        rows = []
+        for i in range(listings):
+            hostile = i < len(HOSTILE_TITLES)
+            title = HOSTILE_TITLES[i] if hostile else f"{TITLES[i % len(TITLES)]} #{i}"
+            price = Decimal(rng.randrange(1500, 40000)) / 100
+            sector = [Sector.ELECTRICAL, Sector.TEXTILES, Sector.LIGHT_INDUSTRY][i % 3]
+            rows.append({
+                "platform_id": platform.id, "external_id": f"L{i:06d}",
+                "url": f"http://mall.test/item/{i}", "title": title,
+                "brand": ["Acme", "星光", "<i>Brand</i>", None][i % 4], "model": f"M-{i}",
+                "price": price, "currency": "CNY", "price_cny": price,
+                "seller_id": sellers[i % len(sellers)].id, "category": "kids",
+                "sector": sector,
+                "supervision_class": SupervisionClass.KEY if i % 4 == 0 else
+                SupervisionClass.GENERAL,
+                "class_reasons": [{"rule": "ccc", "matched": "充电"}],
+                "risk_score": round(rng.random(), 3),
+                "risk_reasons": [{"code": "unfiled_seller", "points": 0.3, "params": {},
+                                  "en": "seller has no filing number", "zh": "卖家未备案"},
+                                 {"code": "x", "points": 0.1, "params": {},
+                                  "en": '<img src=x onerror=alert(5)>', "zh": '<img src=x onerror=alert(5)>'}],
+                "prn": rng.random(), "content_hash": f"{i:064x}",
+                "first_seen": now - dt.timedelta(days=30), "last_seen": now,
+            })
+        ids = list(s.scalars(insert(Listing).returning(Listing.id), rows))
+        out.listing_ids = ids
+        out.hostile_listing_ids = ids[:len(HOSTILE_TITLES)]
+        for lid in ids[:10]:
+            for v in range(1, 4):
+                s.add(ListingSnapshot(listing_id=lid, version=v, content_hash=f"{lid}-{v}",
+                                      seen_at=now - dt.timedelta(days=10 - 3 * v),
+                                      changes=["price"] if v > 1 else [],
+                                      data={"title": rows[ids.index(lid)]["title"],
+                                            "price": str(20 + 5 * v)}))
+            s.add(RiskSignal(key=f"complaint:{lid}", kind="complaint", source="csv",
+                             listing_id=lid, value=1.0,
+                             detail={"text": "<script>alert(7)</script> 消费者投诉"}))
+
+        campaign = Campaign(name="2026下半年 儿童用品抽检", team="抽样一组",
+                            period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 12, 31),
+                            budget=Decimal("20000"), sample_size=items,
+                            design={"method": "pareto"}, scope={"platforms": ["mall"]})
+        s.add(campaign)
+        s.flush()
+        out.campaign_id = campaign.id
+        for version in (1, 2):
+            plan = Plan(campaign_id=campaign.id, version=version, seed=1000 + version,
+                        method="pareto", design={"strata": STRATA},
+                        parameters={"strata": {st: listings // len(STRATA) for st in STRATA}},
+                        frame_sha256=hashlib.sha256(f"frame{version}".encode()).hexdigest(),
+                        frame_size=listings, sample_size=items,
+                        expected_cost=Decimal(150 * items), created_by="sam",
+                        submitted_by="sam", submitted_at=now,
+                        status=PlanStatus.REJECTED if version == 1 else PlanStatus.SUBMITTED,
+                        reviewed_by="sue" if version == 1 else None,
+                        review_comment="太少电子电器类" if version == 1 else None)
+            s.add(plan)
+            s.flush()
+            out.plan_ids.append(plan.id)
+            chosen = ids[: items] if version == 2 else ids[2: items + 2]
+            s.execute(insert(PlanItem), [
+                {"plan_id": plan.id, "listing_id": lid, "seq": k + 1,
+                 "stratum": STRATA[k % len(STRATA)],
+                 "inclusion_probability": 1.0 if k == 0 else round(0.05 + 0.9 * rng.random(), 4)
+                 * (1.0 if version == 2 else 0.9),
+                 "certainty": k == 0, "size": 1.0, "expected_price": Decimal("150.00"),
+                 "reasons": [{"code": "risk", "points": 0.4, "params": {},
+                              "en": "high risk score", "zh": "风险分高"},
+                             '<script>alert("reason")</script>']}
+                for k, lid in enumerate(chosen)])
+
+        for k, lid in enumerate(ids[:captures]):
+            png = screenshot_png(f"listing {lid}", k)
+            sha = store_artifact(settings, png)
+            cap = Capture(kind="listing", url=f"http://mall.test/item/{k}", listing_id=lid,
+                          operator="ian", started_at=now + dt.timedelta(minutes=k),
+                          manifest_sha256=hashlib.sha256(f"m{k}".encode()).hexdigest(),
+                          meta={"user_agent": "Chromium", "server_ip": "127.0.0.1"})
+            s.add(cap)
+            s.flush()
+            s.add(Artifact(capture_id=cap.id, role="screenshot_full", sha256=sha,
+                           size=len(png), media_type="image/png"))
+            out.capture_ids.append(cap.id)
+        html = b'<html><body><script>alert("captured")</script>captured page</body></html>'
+        out.html_sha = store_artifact(settings, html)
+        s.add(Artifact(capture_id=out.capture_ids[0], role="dom", sha256=out.html_sha,
+                       size=len(html), media_type="text/html"))
+        prev = "0" * 64
+        for seq, action in enumerate(("created", "viewed"), start=1):
+            h = hashlib.sha256(f"{prev}{seq}{action}".encode()).hexdigest()
+            s.add(CustodyEvent(seq=seq, actor="ian", action=action,
+                               capture_id=out.capture_ids[0], prev_hash=prev, hash=h))
+            prev = h
+
+        persona = BuyerPersona(platform_id=platform.id, alias="买家小王",
+                               account_enc="gAAAA-secret-account", address_enc="gAAAA-addr",
+                               payment_ref_enc="gAAAA-pay")
+        s.add(persona)
+        s.flush()
+        old_items = list(s.scalars(select(PlanItem.id)
+                                   .where(PlanItem.plan_id == out.plan_ids[0])
+                                   .order_by(PlanItem.seq)))
+        statuses = [PurchaseStatus.PLANNED, PurchaseStatus.ORDERED, PurchaseStatus.RECEIVED,
+                    PurchaseStatus.SENT_TO_LAB, PurchaseStatus.RESULT, PurchaseStatus.CLOSED]
+        first_purchase = None
+        for k, item_id in enumerate(old_items[:12]):
+            p = Purchase(idempotency_key=f"p{k}", plan_item_id=item_id, persona_id=persona.id,
+                         status=statuses[k % len(statuses)],
+                         deadline=now + dt.timedelta(days=k), order_number=f"ORD{k:05d}",
+                         price_paid=Decimal("99.50") if k % 6 else None, currency="CNY")
+            s.add(p)
+            s.flush()
+            first_purchase = first_purchase or p
+        png = screenshot_png("order page with persona address", 99)
+        out.order_screenshot_sha = store_artifact(settings, png)
+        order = Capture(kind="order", url="http://mall.test/order/1", persona_id=persona.id,
+                        purchase_id=first_purchase.id if first_purchase else None,
+                        operator="sam", meta={"persona": "买家小王", "address": "深圳市某路1号"})
+        s.add(order)
+        s.flush()
+        out.order_capture_id = order.id
+        s.add(Artifact(capture_id=order.id, role="screenshot_full",
+                       sha256=out.order_screenshot_sha, size=len(png), media_type="image/png"))
+
+        case = Case(number="CASE-2026-001", kind="counterfeit",
+                    title='<script>alert("case")</script> 假冒 充电器', listing_id=ids[1],
+                    platform_id=platform.id, jurisdiction_bureau="深圳海关", opened_by="ian",
+                    summary="抽检不合格，线索移交属地。")
+        s.add(case)
+        s.flush()
+        out.case_id = case.id
+        s.add(Measure(case_id=case.id, kind=MeasureKind.TAKEDOWN, by="ian",
+                      due=dt.date(2026, 12, 15)))
+        s.add(Notification(case_id=case.id, bureau="深圳海关", reference="通报〔2026〕12号",
+                           by="ian"))
+        s.get(Capture, out.capture_ids[1]).case_id = case.id  # type: ignore[union-attr]
+    return out
