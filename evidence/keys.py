@@ -1,0 +1,108 @@
+"""The installation's Ed25519 key: generated on first use, it signs every manifest.
+
+The private key never leaves ``settings.keys_dir``; the public key travels in every pack so a
+recipient can check signatures without us, and its fingerprint (SHA-256 of the raw public key)
+can be published out of band so they know the key is ours.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from evidence.hashing import sha256_bytes
+from store.errors import ConfigError, InvalidInput
+
+PRIVATE_NAME = "installation-ed25519.pem"
+PUBLIC_NAME = "installation-ed25519.pub.pem"
+
+
+@dataclass(frozen=True)
+class InstallationKey:
+    """The signing key of this installation."""
+
+    private: Ed25519PrivateKey
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    def public_pem(self) -> bytes:
+        return public_pem(self.public)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public)
+
+    def sign(self, data: bytes) -> str:
+        """A base64 Ed25519 signature of *data*."""
+        return base64.b64encode(self.private.sign(data)).decode("ascii")
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return sha256_bytes(raw)
+
+
+def load_or_create(keys_dir: Path) -> InstallationKey:
+    """The installation key in *keys_dir*, created (mode 0600) the first time.
+
+    Creation uses O_EXCL, so two processes starting together end up with the same key.
+    """
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    priv_path = keys_dir / PRIVATE_NAME
+    if not priv_path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+            (keys_dir / PUBLIC_NAME).write_bytes(public_pem(key.public_key()))
+    data = priv_path.read_bytes()
+    if not data:  # another process is still writing it
+        import time
+
+        time.sleep(0.2)
+        data = priv_path.read_bytes()
+    try:
+        private = serialization.load_pem_private_key(data, password=None)
+    except ValueError as exc:
+        raise ConfigError(f"the installation key {priv_path} is unreadable: {exc}") from exc
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ConfigError(f"the installation key {priv_path} is not an Ed25519 key")
+    return InstallationKey(private)
+
+
+def load_public(pem: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise InvalidInput(f"not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidInput("the public key is not an Ed25519 key")
+    return key
+
+
+def verify_signature(key: Ed25519PublicKey, data: bytes, signature_b64: str) -> bool:
+    """Whether *signature_b64* is a valid signature of *data* by *key*."""
+    try:
+        key.verify(base64.b64decode(signature_b64.strip(), validate=True), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

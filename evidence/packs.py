@@ -1,0 +1,338 @@
+"""Evidence packs: one zip that anyone can check without our database.
+
+Layout (every file except the manifest and its signature/tokens is listed in the manifest
+with its SHA-256 and size)::
+
+    manifest.json               what the pack holds; signed and timestamped
+    manifest.json.sig           Ed25519 signature (base64) of manifest.json
+    manifest.json.<n>.tsr       RFC 3161 responses over manifest.json, one per TSA
+    public_key.pem              the installation's public key
+    custody.jsonl               the custody log excerpt (hash chain)
+    captures/<id>/...           each capture's files, its manifest, .sig and .tsr files
+    archive.wacz                all captures as a WACZ (replays in ReplayWeb.page)
+    report.zh-CN.{html,pdf}     the report for people, in Chinese
+    report.en.{html,pdf}        and in English
+    VERIFY.txt                  how to check the pack by hand
+
+Files are stored uncompressed (ZIP_STORED): screenshots, WARCs and the WACZ are compressed
+already, and stored members can be hashed straight from a memory map when verifying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm import Session
+
+from evidence import custody
+from evidence.capture import MEDIA
+from evidence.hashing import pretty_json, sha256_file
+from evidence.keys import load_or_create
+from evidence.render import render
+from evidence.storage import ArtifactStore
+from evidence.tsa import check_response, timestamp_all
+from store.db import Database
+from store.errors import InvalidInput, NotFound, ServiceUnavailable
+from store.models import (
+    Artifact,
+    Capture,
+    CaptureStatus,
+    Case,
+    CustodyEvent,
+    PlanItem,
+    Purchase,
+    utcnow,
+)
+from store.settings import Settings
+
+PACK_FORMAT = "spotcheck-evidence-pack/1"
+LOCALES = ("zh-CN", "en")
+
+
+def find_case(session: Session, ref: str | int) -> Case:
+    """A case by number or id."""
+    case = session.scalar(select(Case).where(Case.number == str(ref)))
+    if case is None and str(ref).isdigit():
+        case = session.get(Case, int(ref))
+    if case is None:
+        raise NotFound(f"no case {ref!r}")
+    return case
+
+
+def select_captures(session: Session, *, case_id: int | None = None,
+                    plan_item_id: int | None = None,
+                    capture_ids: list[int] | None = None) -> list[Capture]:
+    """The successful captures a pack is about (exactly one selector must be given)."""
+    if sum(x is not None and x != [] for x in (case_id, plan_item_id, capture_ids)) != 1:
+        raise InvalidInput("give exactly one of --case, --plan-item or --capture")
+    q = select(Capture).where(Capture.status == CaptureStatus.OK)
+    if case_id is not None:
+        if session.get(Case, case_id) is None:
+            raise NotFound(f"no case {case_id}")
+        q = q.where(Capture.case_id == case_id)
+    elif plan_item_id is not None:
+        item = session.get(PlanItem, plan_item_id)
+        if item is None:
+            raise NotFound(f"no plan item {plan_item_id}")
+        purchases = select(Purchase.id).where(Purchase.plan_item_id == plan_item_id)
+        q = q.where(or_(Capture.listing_id == item.listing_id,
+                        Capture.purchase_id.in_(purchases)))
+    else:
+        ids = sorted(set(capture_ids or []))
+        found = {c.id: c for c in session.scalars(select(Capture).where(Capture.id.in_(ids)))}
+        for cid in ids:
+            if cid not in found:
+                raise NotFound(f"no capture {cid}")
+            if found[cid].status != CaptureStatus.OK:
+                raise InvalidInput(f"capture {cid} failed; there is no evidence to export")
+        q = q.where(Capture.id.in_(ids))
+    captures = list(session.scalars(q.order_by(Capture.id)))
+    if not captures:
+        raise NotFound("no successful captures to export")
+    return captures
+
+
+def _copy_capture(session: Session, cap: Capture, store: ArtifactStore, root: Path
+                  ) -> dict[str, Any]:
+    """Write one capture's files under ``captures/<id>/``; returns its manifest entry."""
+    folder = root / "captures" / str(cap.id)
+    folder.mkdir(parents=True)
+    arts = session.scalars(select(Artifact).where(Artifact.capture_id == cap.id)).all()
+    tokens: list[str] = []
+    files: dict[str, str] = {}
+    for art in arts:
+        data = store.read(art.sha256)  # VerificationFailed if altered on disk
+        if art.role.startswith("timestamp_"):
+            name = f"manifest.{art.role.split('_', 1)[1]}.tsr"
+            tokens.append(f"captures/{cap.id}/{name}")
+        else:
+            name = MEDIA[art.role][0] if art.role in MEDIA else art.role
+        (folder / name).write_bytes(data)
+        files[art.role] = f"captures/{cap.id}/{name}"
+    (folder / "manifest.sig").write_text((cap.signature or "") + "\n")
+    return {
+        "id": cap.id, "kind": cap.kind, "url": cap.url, "final_url": cap.final_url,
+        "started_at": cap.meta.get("started_at"), "finished_at": cap.meta.get("finished_at"),
+        "operator": cap.operator, "purpose": cap.purpose, "listing_id": cap.listing_id,
+        "case_id": cap.case_id, "persona": cap.meta.get("persona"),
+        "manifest": files["manifest"], "manifest_sha256": cap.manifest_sha256,
+        "signature": f"captures/{cap.id}/manifest.sig", "timestamps": sorted(tokens),
+        "files": files, "facts": cap.facts, "server_ip": cap.meta.get("server_ip"),
+        "uuid": cap.meta.get("uuid"), "previous_capture_id": cap.previous_capture_id,
+    }
+
+
+def _wacz(root: Path, entries: list[dict[str, Any]], work: Path) -> None:
+    """``archive.wacz`` of every capture's WARC, with one page per capture."""
+    pages = work / "pages.jsonl"
+    lines = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"})]
+    warcs = []
+    for e in entries:
+        src = root / e["files"]["warc"]
+        dst = work / f"capture-{e['id']}.warc.gz"
+        shutil.copyfile(src, dst)
+        warcs.append(str(dst))
+        ts = dt.datetime.fromisoformat(e["started_at"]).astimezone(dt.UTC)
+        lines.append(json.dumps({"url": e["final_url"] or e["url"],
+                                 "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                 "title": (e["facts"] or {}).get("title") or e["url"]},
+                                ensure_ascii=False))
+    pages.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    wacz_bin = Path(sys.executable).with_name("wacz")
+    cmd = [str(wacz_bin)] if wacz_bin.exists() else [sys.executable, "-m", "wacz"]
+    proc = subprocess.run([*cmd, "create", "-o", str(root / "archive.wacz"), "-p", str(pages),
+                           "--title", "spotcheck evidence", *warcs],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise ServiceUnavailable(f"wacz create failed: {proc.stderr.strip()[-300:]}")
+
+
+def render_pdfs(html_files: list[Path], settings: Settings) -> None:
+    """Print each HTML file to a PDF next to it, with Chromium (fonts from the system)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=settings.chromium_path(), headless=True)
+        try:
+            page = browser.new_page()
+            for html in html_files:
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                page.pdf(path=str(html.with_suffix(".pdf")), format="A4",
+                         print_background=True)
+            page.close()
+        finally:
+            browser.close()
+
+
+VERIFY_TEXT = """\
+How to verify this evidence pack / 如何核验本证据包
+=================================================
+
+Signing key fingerprint (SHA-256 of the raw Ed25519 public key) / 签名公钥指纹:
+    {fingerprint}
+Compare it with the fingerprint the issuing office publishes. / 请与签发机关公布的指纹核对。
+
+1. Automatic / 自动核验:
+    spotcheck evidence verify {name}
+   It recomputes every hash, checks every signature and timestamp and the custody chain,
+   without any database, and names each failure. / 无需数据库，逐项重新计算并报告。
+
+2. By hand / 手工核验:
+   a) Every file listed in manifest.json ("files") must exist with that SHA-256 and size,
+      and no other file may be present (except manifest.json.sig and manifest.json.*.tsr):
+        sha256sum <file>
+   b) manifest.json.sig is a base64 Ed25519 signature of manifest.json by public_key.pem:
+        base64 -d manifest.json.sig > sig.bin
+        openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in manifest.json -sigfile sig.bin
+      Each capture's captures/<id>/manifest.sig signs captures/<id>/manifest.json the same way.
+   c) Each .tsr is an RFC 3161 time-stamp response over the file it sits next to:
+        openssl ts -verify -data manifest.json -in manifest.json.0.tsr -CAfile tsa-ca.pem
+      where tsa-ca.pem is the time-stamping authority's root certificate (the chain the
+      TSA sent is in tsa/<n>-chain.pem; its root fingerprint is in manifest.json).
+   d) custody.jsonl: each line's "hash" is SHA-256 of the canonical JSON (sorted keys, no
+      spaces, UTF-8) of its other fields; "prev_hash" is the hash of the line before.
+   e) archive.wacz opens in https://replayweb.page ; `wacz validate -f archive.wacz`.
+"""
+
+
+def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int | None = None,
+                capture_ids: list[int] | None = None, out: Path, actor: str,
+                settings: Settings, pdf: bool = True) -> Path:
+    """Build a self-verifying evidence pack at *out* and record the export in custody."""
+    out = Path(out)
+    if out.suffix.lower() != ".zip":
+        raise InvalidInput(f"the pack must be a .zip file, not {out.name!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store = ArtifactStore(settings.artifacts_dir)
+    key = load_or_create(settings.keys_dir)
+    with db.session() as s:
+        caps = select_captures(s, case_id=case_id, plan_item_id=plan_item_id,
+                               capture_ids=capture_ids)
+        ids = [c.id for c in caps]
+        case = s.get(Case, case_id) if case_id is not None else None
+        event = custody.record(s, "exported", actor, case_id=case_id,
+                               detail={"captures": ids, "pack": out.name,
+                                       "plan_item_id": plan_item_id})
+        export_event_id = event.id
+    settings.packs_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pack-", dir=settings.packs_dir))
+    try:
+        root = work / "pack"
+        root.mkdir()
+        with db.session() as s:
+            caps = list(s.scalars(select(Capture).where(Capture.id.in_(ids))
+                                  .order_by(Capture.id)))
+            entries = [_copy_capture(s, c, store, root) for c in caps]
+            relevant = set(s.scalars(select(CustodyEvent.id).where(or_(
+                CustodyEvent.capture_id.in_(ids),
+                CustodyEvent.case_id == case_id if case_id is not None else false(),
+            ))))
+            relevant.add(export_event_id)
+            events = custody.excerpt(s, relevant)
+        (root / "custody.jsonl").write_text(
+            "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in events),
+            encoding="utf-8")
+        (root / "public_key.pem").write_bytes(key.public_pem())
+        _wacz(root, entries, work)
+
+        tsa_roots: dict[str, dict[str, str]] = {}
+        for e in entries:
+            manifest_bytes = (root / e["manifest"]).read_bytes()
+            digest = hashlib.sha256(manifest_bytes).digest()
+            e["timestamp_info"] = []
+            for tok in e["timestamps"]:
+                chk = check_response((root / tok).read_bytes(), digest)
+                e["timestamp_info"].append({"file": tok, "gen_time": str(chk.gen_time),
+                                            "tsa": chk.tsa_name})
+                if chk.ok and chk.root_fingerprint not in tsa_roots:
+                    n = len(tsa_roots)
+                    (root / "tsa").mkdir(exist_ok=True)
+                    (root / "tsa" / f"{n}-chain.pem").write_bytes(chk.chain_pem)
+                    tsa_roots[chk.root_fingerprint] = {"subject": chk.root_subject,
+                                                       "chain": f"tsa/{n}-chain.pem"}
+        created = utcnow().isoformat()
+        title = (f"{case.number} {case.title}" if case else
+                 f"plan item {plan_item_id}" if plan_item_id else
+                 "captures " + ", ".join(map(str, ids)))
+        pack_info = {"title": title, "created_at": created, "actor": actor,
+                     "key_fingerprint": key.fingerprint,
+                     "case": {"number": case.number, "title": case.title} if case else None}
+        report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
+                        "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],
+                        "timestamps": e["timestamp_info"],
+                        "thumbnail": e["files"].get("screenshot_viewport"),
+                        "files": _file_rows(root, e)} for e in entries]
+        htmls = []
+        for loc in LOCALES:
+            html = root / f"report.{loc}.html"
+            html.write_text(render("evidence_report.html", loc, pack=pack_info,
+                                   captures=report_caps), encoding="utf-8")
+            htmls.append(html)
+        if pdf:
+            render_pdfs(htmls, settings)
+        (root / "VERIFY.txt").write_text(VERIFY_TEXT.format(fingerprint=key.fingerprint,
+                                                            name=out.name), encoding="utf-8")
+
+        files = {}
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                rel = p.relative_to(root).as_posix()
+                files[rel] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+        manifest = {
+            "format": PACK_FORMAT, "created_at": created, "actor": actor, "title": title,
+            "case": pack_info["case"], "plan_item_id": plan_item_id,
+            "key_fingerprint": key.fingerprint, "public_key": "public_key.pem",
+            "captures": [{k: v for k, v in e.items() if k != "timestamp_info"}
+                         for e in entries],
+            "custody": {"file": "custody.jsonl", "events": len(events),
+                        "first_seq": events[0]["seq"] if events else None,
+                        "last_seq": events[-1]["seq"] if events else None,
+                        "last_hash": events[-1]["hash"] if events else None},
+            "tsa_roots": tsa_roots, "files": files,
+        }
+        manifest_bytes = pretty_json(manifest)
+        (root / "manifest.json").write_bytes(manifest_bytes)
+        (root / "manifest.json.sig").write_text(key.sign(manifest_bytes) + "\n")
+        for i, tok in enumerate(timestamp_all(manifest_bytes, settings.tsa_urls)):
+            (root / f"manifest.json.{i}.tsr").write_bytes(tok.response)
+
+        tmp_zip = out.with_name(f".{out.name}.part")
+        with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED,
+                             allowZip64=True) as zf:
+            for p in sorted(root.rglob("*")):
+                if p.is_file():
+                    zf.write(p, p.relative_to(root).as_posix())
+        os.replace(tmp_zip, out)
+    except BaseException as exc:
+        with db.session() as s:
+            custody.record(s, "export_failed", actor, case_id=case_id,
+                           detail={"captures": ids, "pack": out.name,
+                                   "error": str(exc)[:300]})
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _meta(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    path = entry["files"].get("meta")
+    return json.loads((root / path).read_text(encoding="utf-8")) if path else {}
+
+
+def _file_rows(root: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for rel in sorted(set(entry["files"].values()) | {entry["signature"]}):
+        p = root / rel
+        rows.append({"path": rel, "sha256": sha256_file(p), "size": p.stat().st_size})
+    return rows

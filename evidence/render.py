@@ -1,0 +1,83 @@
+"""Jinja2 rendering of evidence pages for people (provenance summary, pack report).
+
+Everything crawled is escaped (autoescape on), and labels come in zh-CN and en.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "provenance": "Capture provenance", "report": "Evidence pack report",
+        "what": "What", "when": "When (UTC)", "where": "From where", "with": "With what",
+        "who": "Who", "hashes": "Every file and its SHA-256", "requested": "Requested URL",
+        "final": "Final URL", "redirects": "Redirects", "status": "HTTP status",
+        "server_ip": "Server IP", "dns": "DNS answer", "tls": "TLS certificate",
+        "browser": "Browser", "tools": "Tools", "viewport": "Viewport", "timezone": "Time zone",
+        "ua": "User agent", "operator": "Operator", "persona": "Buyer persona",
+        "purpose": "Purpose", "case": "Case", "kind": "Kind", "start": "Start",
+        "end": "End", "overlays": "Overlays dismissed", "blocked": "Requests blocked",
+        "resources": "Resources recorded", "role": "Role", "file": "File", "size": "Size",
+        "capture": "Capture", "captures": "Captures", "facts": "Page facts",
+        "title": "Title", "price": "Price", "availability": "Availability",
+        "pack": "Pack", "created": "Created", "exported_by": "Exported by",
+        "key": "Signing key (Ed25519) fingerprint", "how": "How to verify this pack",
+        "timestamp": "Trusted timestamps (RFC 3161)", "manifest": "Manifest SHA-256",
+        "none": "none", "steps": "Capture steps", "network_settled": "Network settled",
+        "yes": "yes", "no": "no",
+        "how_text": "Run `spotcheck evidence verify pack.zip`, or check by hand: every file's "
+                    "SHA-256 against manifest.json; manifest.json.sig against public_key.pem "
+                    "(Ed25519); each .tsr with `openssl ts -verify`. See VERIFY.txt.",
+    },
+    "zh-CN": {
+        "provenance": "取证来源说明", "report": "证据包报告",
+        "what": "内容", "when": "时间（UTC）", "where": "来源", "with": "取证工具",
+        "who": "人员", "hashes": "全部文件及其 SHA-256", "requested": "请求网址",
+        "final": "最终网址", "redirects": "重定向", "status": "HTTP 状态",
+        "server_ip": "服务器 IP", "dns": "DNS 解析结果", "tls": "TLS 证书",
+        "browser": "浏览器", "tools": "软件版本", "viewport": "视口", "timezone": "时区",
+        "ua": "用户代理", "operator": "操作人员", "persona": "买家身份",
+        "purpose": "取证目的", "case": "案件", "kind": "类型", "start": "开始",
+        "end": "结束", "overlays": "已关闭的弹窗", "blocked": "已拦截的请求",
+        "resources": "已记录的资源", "role": "用途", "file": "文件", "size": "大小",
+        "capture": "取证记录", "captures": "取证记录", "facts": "页面信息",
+        "title": "标题", "price": "价格", "availability": "库存状态",
+        "pack": "证据包", "created": "生成时间", "exported_by": "导出人",
+        "key": "签名密钥（Ed25519）指纹", "how": "如何核验本证据包",
+        "timestamp": "可信时间戳（RFC 3161）", "manifest": "清单 SHA-256",
+        "none": "无", "steps": "取证步骤", "network_settled": "网络已静止",
+        "yes": "是", "no": "否",
+        "how_text": "运行 `spotcheck evidence verify pack.zip`，或手工核验：按 manifest.json "
+                    "逐一核对每个文件的 SHA-256；用 public_key.pem（Ed25519）核验 "
+                    "manifest.json.sig；用 `openssl ts -verify` 核验每个 .tsr 时间戳。"
+                    "详见 VERIFY.txt。",
+    },
+}
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(
+        ["html"], default_for_string=True), undefined=StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True)
+    env.filters["size"] = human_size
+    return env
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def render(template: str, locale: str, **context: Any) -> str:
+    labels = LABELS.get(locale, LABELS["en"])
+    return environment().get_template(template).render(t=labels, locale=locale, **context)

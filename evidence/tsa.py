@@ -1,0 +1,268 @@
+"""RFC 3161 time-stamping: ask a TSA for a token over a digest, and check tokens offline.
+
+A token proves that a digest existed at the TSA's time.  We keep the TSA's *full response*
+(``.tsr``, which ``openssl ts -verify`` reads too) including the certificates it sent, and
+check it later with nothing but this module: the message imprint, the signed attributes
+(content type, message digest, ESS signing certificate), the CMS signature, the signer's
+``timeStamping`` extended key usage and validity at the stamped time, and the certificate
+chain up to a self-signed root, whose fingerprint the report shows.
+
+Parsing uses ``asn1crypto``; signatures are checked with ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+import httpx
+from asn1crypto import cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from store.errors import ServiceUnavailable
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+           "sha1": hashes.SHA1}
+#: Largest TSA response we accept (tokens are a few KiB; the bound protects us).
+MAX_RESPONSE = 256 * 1024
+
+
+@dataclass
+class Token:
+    """A time-stamp response as received from one TSA."""
+
+    tsa_url: str
+    response: bytes
+    gen_time: dt.datetime
+    serial: int
+
+
+@dataclass
+class TokenCheck:
+    """The result of checking one token against a digest."""
+
+    ok: bool
+    reason: str = ""
+    gen_time: dt.datetime | None = None
+    tsa_name: str = ""
+    root_subject: str = ""
+    root_fingerprint: str = ""
+    chain_pem: bytes = b""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def make_request(digest: bytes, nonce: int) -> bytes:
+    """A DER TimeStampReq for a SHA-256 *digest*, asking for the TSA's certificate."""
+    req = tsp.TimeStampReq({
+        "version": 1,
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
+                            "hashed_message": digest},
+        "nonce": nonce,
+        "cert_req": True,
+    })
+    return bytes(req.dump())
+
+
+def timestamp(data: bytes, tsa_url: str, *, timeout: float = 15.0) -> Token:
+    """Ask *tsa_url* for a token over SHA-256(*data*); check it before returning it."""
+    digest = hashlib.sha256(data).digest()
+    nonce = secrets.randbits(63)
+    try:
+        resp = httpx.post(tsa_url, content=make_request(digest, nonce), timeout=timeout,
+                          headers={"Content-Type": "application/timestamp-query"})
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"time-stamping authority {tsa_url}: {exc}") from exc
+    if resp.status_code != 200 or len(resp.content) > MAX_RESPONSE:
+        raise ServiceUnavailable(f"time-stamping authority {tsa_url} answered HTTP "
+                                 f"{resp.status_code} ({len(resp.content)} bytes)")
+    check = check_response(resp.content, digest, nonce=nonce)
+    if not check.ok:
+        raise ServiceUnavailable(f"time-stamping authority {tsa_url} sent a bad token: "
+                                 f"{check.reason}")
+    assert check.gen_time is not None
+    return Token(tsa_url, resp.content, check.gen_time, int(check.details.get("serial", "0")))
+
+
+def timestamp_all(data: bytes, tsa_urls: list[str]) -> list[Token]:
+    """Tokens from every configured TSA that answers; at least one, or ServiceUnavailable."""
+    tokens: list[Token] = []
+    errors: list[str] = []
+    for url in tsa_urls:
+        try:
+            tokens.append(timestamp(data, url))
+        except ServiceUnavailable as exc:
+            errors.append(str(exc))
+    if tsa_urls and not tokens:
+        raise ServiceUnavailable("no time-stamping authority answered: " + "; ".join(errors))
+    return tokens
+
+
+def _to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def _verify_sig(public_key: object, signature: bytes, data: bytes, algo: str,
+                hash_name: str) -> None:
+    """Raise InvalidSignature (or ValueError) unless *signature* is valid."""
+    h = _HASHES[hash_name]()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        pad: padding.AsymmetricPadding
+        if algo == "rsassa_pss":
+            pad = padding.PSS(mgf=padding.MGF1(h), salt_length=padding.PSS.AUTO)
+        else:
+            pad = padding.PKCS1v15()
+        public_key.verify(signature, data, pad, h)
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, data, ec.ECDSA(h))
+    else:
+        raise ValueError(f"unsupported TSA key type {type(public_key).__name__}")
+
+
+def _fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def check_response(response: bytes, digest: bytes, *, nonce: int | None = None) -> TokenCheck:
+    """Check a full TimeStampResp (or a bare token) against the SHA-256 *digest*, offline."""
+    try:
+        return _check(response, digest, nonce)
+    except Exception as exc:  # any parse or crypto error on hostile bytes means "malformed"
+        return TokenCheck(False, f"malformed time-stamp token: {type(exc).__name__}: {exc}")
+
+
+def _check(response: bytes, digest: bytes, nonce: int | None) -> TokenCheck:
+    # A full response starts with a SEQUENCE (the status); a bare token with an OID.
+    if core.load(response).contents[:1] == b"\x06":
+        token = cms.ContentInfo.load(response)
+    else:
+        resp = tsp.TimeStampResp.load(response)
+        status = resp["status"]["status"].native
+        if status not in ("granted", "granted_with_mods"):
+            text = resp["status"]["status_string"].native
+            return TokenCheck(False, f"the TSA refused: {status} {text or ''}".strip())
+        token = resp["time_stamp_token"]
+    signed = token["content"]
+    encap = signed["encap_content_info"]
+    if encap["content_type"].native != "tst_info":
+        return TokenCheck(False, "the token does not hold a TSTInfo")
+    tst_bytes = bytes(encap["content"].contents)
+    tst = tsp.TSTInfo.load(tst_bytes)
+    imprint = tst["message_imprint"]
+    gen_time: dt.datetime = tst["gen_time"].native
+    result = TokenCheck(False, gen_time=gen_time,
+                        details={"serial": str(tst["serial_number"].native),
+                                 "policy": str(tst["policy"].native)})
+    if imprint["hash_algorithm"]["algorithm"].native != "sha256":
+        result.reason = "the token's imprint is not SHA-256"
+        return result
+    if bytes(imprint["hashed_message"].native) != digest:
+        result.reason = "the token is for other data (message imprint differs)"
+        return result
+    if nonce is not None and tst["nonce"].native != nonce:
+        result.reason = "the token's nonce differs from the request's"
+        return result
+
+    certs = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+    if len(signed["signer_infos"]) != 1:
+        result.reason = "the token must have exactly one signer"
+        return result
+    signer_info = signed["signer_infos"][0]
+    sid = signer_info["sid"]
+    signer = None
+    for c in certs:
+        if sid.name == "issuer_and_serial_number":
+            if (c.issuer == sid.chosen["issuer"]
+                    and c.serial_number == sid.chosen["serial_number"].native):
+                signer = c
+        elif c.key_identifier == sid.chosen.native:
+            signer = c
+    if signer is None:
+        result.reason = "the TSA's certificate is not in the token (request it with cert_req)"
+        return result
+    hash_name = signer_info["digest_algorithm"]["algorithm"].native
+    if hash_name not in _HASHES:
+        result.reason = f"unsupported digest algorithm {hash_name}"
+        return result
+
+    attrs = signer_info["signed_attrs"]
+    values = {a["type"].native: a["values"][0] for a in attrs}
+    if values.get("content_type") is None or values["content_type"].native != "tst_info":
+        result.reason = "signed attributes lack content type tst_info"
+        return result
+    md = values.get("message_digest")
+    if md is None or bytes(md.native) != hashlib.new(hash_name, tst_bytes).digest():
+        result.reason = "the TSTInfo does not match the signed message digest (token altered)"
+        return result
+    signer_der = signer.dump()
+    if "signing_certificate_v2" in values:
+        ess = values["signing_certificate_v2"]["certs"][0]
+        ess_alg = ess["hash_algorithm"]["algorithm"].native
+        if hashlib.new(ess_alg, signer_der).digest() != bytes(ess["cert_hash"].native):
+            result.reason = "the ESS signing-certificate attribute names another certificate"
+            return result
+    elif "signing_certificate" in values:
+        ess = values["signing_certificate"]["certs"][0]
+        if hashlib.sha1(signer_der).digest() != bytes(ess["cert_hash"].native):
+            result.reason = "the ESS signing-certificate attribute names another certificate"
+            return result
+    else:
+        result.reason = "the token has no ESS signing-certificate attribute"
+        return result
+
+    signed_attrs_der = b"\x31" + bytes(attrs.dump())[1:]
+    signer_cert = _to_crypto(signer)
+    try:
+        _verify_sig(signer_cert.public_key(), bytes(signer_info["signature"].native),
+                    signed_attrs_der, signer_info["signature_algorithm"].signature_algo,
+                    hash_name)
+    except (InvalidSignature, ValueError):
+        result.reason = "the TSA's signature over the token is invalid"
+        return result
+
+    try:
+        eku = signer_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = None
+    if eku is None or x509.oid.ExtendedKeyUsageOID.TIME_STAMPING not in eku:
+        result.reason = "the signing certificate is not a time-stamping certificate"
+        return result
+    if not (signer_cert.not_valid_before_utc <= gen_time <= signer_cert.not_valid_after_utc):
+        result.reason = "the TSA's certificate was not valid at the stamped time"
+        return result
+
+    chain = [signer_cert]
+    pool = [_to_crypto(c) for c in certs]
+    while chain[-1].issuer != chain[-1].subject:
+        issuer = next((c for c in pool if c.subject == chain[-1].issuer and c not in chain),
+                      None)
+        if issuer is None:
+            result.reason = (f"the TSA's certificate chain is incomplete: no issuer "
+                             f"{chain[-1].issuer.rfc4514_string()} in the token")
+            return result
+        try:
+            chain[-1].verify_directly_issued_by(issuer)
+        except Exception as exc:
+            result.reason = f"the TSA's certificate chain does not verify: {exc}"
+            return result
+        chain.append(issuer)
+        if len(chain) > 8:
+            result.reason = "the TSA's certificate chain is too long"
+            return result
+    root = chain[-1]
+    try:
+        root.verify_directly_issued_by(root)
+    except Exception:
+        result.reason = "the TSA's root certificate's self-signature is invalid"
+        return result
+    result.ok = True
+    result.tsa_name = signer_cert.subject.rfc4514_string()
+    result.root_subject = root.subject.rfc4514_string()
+    result.root_fingerprint = _fingerprint(root)
+    result.chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+    return result
