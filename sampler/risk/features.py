@@ -77,15 +77,16 @@ def _as_utc(series: pd.Series) -> pd.Series:
     return out
 
 
-def load_listings(conn: Connection) -> pd.DataFrame:
-    """The columns scoring needs, for every listing that is not removed."""
+def load_listings(conn: Connection, include_removed: bool = False) -> pd.DataFrame:
+    """The columns scoring needs, for every listing that is not removed (or every listing)."""
     f = _dialect_float(conn)
     text_cast = "TEXT"
     sql = (
         "SELECT id, seller_id, platform_id, brand, category, sector, supervision_class, "
         f"CAST(price_cny AS {f}), CAST(price AS {f}), currency, title, "
         f"CASE WHEN CAST(cert_marks AS {text_cast}) LIKE '%\"CCC\"%' THEN 1 ELSE 0 END "
-        "FROM listing WHERE status <> 'removed' ORDER BY id")
+        "FROM listing " + ("" if include_removed else "WHERE status <> 'removed' ")
+        + "ORDER BY id")
     return _cursor_frame(conn, sql, ["id", "seller_id", "platform_id", "brand", "category",
                                      "sector", "supervision_class", "price_cny", "price",
                                      "currency", "title", "ccc"])
@@ -175,11 +176,12 @@ def _capped(counts: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None = None,
-                    now: dt.datetime | None = None) -> FactorFrame:
-    """Every factor for every listing that is not removed."""
+                    now: dt.datetime | None = None, include_removed: bool = False
+                    ) -> FactorFrame:
+    """Every factor for every listing that is not removed (calibration: every listing)."""
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
-    frame = load_listings(conn)
+    frame = load_listings(conn, include_removed)
     n = len(frame)
     ids = frame["id"].to_numpy(dtype="int64")
     supervision = frame["supervision_class"].fillna("general").to_numpy(dtype=object)

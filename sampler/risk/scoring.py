@@ -158,7 +158,7 @@ def _connection_scope(target: Session | Engine | Connection | Any) -> tuple[Conn
 
 
 def score_listings(target: Session | Engine | Connection | Any, weights: RiskWeights | None = None,
-                   campaign_id: int | None = None, settings: Settings | None = None,
+                   campaign_id: int | str | None = None, settings: Settings | None = None,
                    now: dt.datetime | None = None, top: int = TOP_REASONS) -> ScoreSummary:
     """Score every listing that is not removed and store score, reasons and time.
 

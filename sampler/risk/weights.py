@@ -160,13 +160,18 @@ def load_weights(path: str | Path | None = None) -> RiskWeights:
     return default_weights().merged(data, str(path))
 
 
-def campaign_weights(session: Session, campaign_id: int, base: RiskWeights | None = None
+def campaign_weights(session: Session, campaign: int | str, base: RiskWeights | None = None
                      ) -> RiskWeights:
-    """The weights of a campaign: *base* (default: the defaults) with its overrides applied."""
+    """The weights of a campaign (id or name): *base* (default: the defaults) + its overrides."""
+    from sqlalchemy import select
+
     from store.models import Campaign
 
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
-    return (base or default_weights()).merged(campaign.risk_weights or {},
-                                              f"campaign {campaign.name}")
+    row = None
+    if isinstance(campaign, int) or str(campaign).isdigit():
+        row = session.get(Campaign, int(campaign))
+    if row is None:
+        row = session.scalar(select(Campaign).where(Campaign.name == str(campaign)))
+    if row is None:
+        raise NotFound(f"no campaign {campaign!r}")
+    return (base or default_weights()).merged(row.risk_weights or {}, f"campaign {row.name}")

@@ -1,0 +1,180 @@
+"""``spotcheck signals``: risk information in — foreign notices, self-reports, complaints —
+matched to listings, with a person confirming or rejecting each match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import func, select
+
+from spotcheck.context import current
+from spotcheck.output import console, err_console, print_json, table
+from store.models import AuditEvent, ForeignNotice, NoticeMatch, RiskSignal
+
+app = typer.Typer(help="Risk signals: import notices and complaints, match them to listings.",
+                  no_args_is_help=True)
+
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _audit(session: Any, action: str, object_type: str, object_id: str,
+           detail: dict[str, Any]) -> None:
+    session.add(AuditEvent(actor=current().actor(), action=action, object_type=object_type,
+                           object_id=object_id, detail=detail))
+
+
+@app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="The file to import."),
+    fmt: str = typer.Option(..., "--format", "-f",
+                            help="cpsc | safety-gate | complaints | reports | csv"),
+    match: bool = typer.Option(True, "--match/--no-match",
+                               help="Match the imported notices to listings at once."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Import a file atomically (all or nothing); importing it again adds nothing."""
+    from sampler.risk.importers import import_file
+    from sampler.risk.matching import match_notices
+
+    db = current().db
+    with db.session() as s:
+        result = import_file(s, file, fmt)
+        _audit(s, "signals.import", "file", file.name[:100], result.as_dict())
+        data: dict[str, Any] = result.as_dict()
+        if match and result.notice_ids:
+            data["matching"] = match_notices(s, notice_ids=result.notice_ids).as_dict()
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"{file.name} ({fmt}): {result.read} read, {result.added} added, "
+                  f"{result.updated} updated, {result.unchanged} already there"
+                  + (f", {result.unlinked} not linked to a listing or seller"
+                     if result.unlinked else ""))
+    if "matching" in data:
+        m = data["matching"]
+        console.print(f"matched: {m['matches']} listing match(es) at threshold "
+                      f"{m['threshold']} (review with 'spotcheck signals matches')")
+
+
+@app.command("list")
+def list_cmd(
+    limit: int = typer.Option(100, "--limit", help="At most this many notices."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Notices on record with their match counts, and counts of other signals."""
+    db = current().db
+    with db.session() as s:
+        counts = dict(s.execute(select(NoticeMatch.notice_id, func.count())
+                                .where(NoticeMatch.status != "rejected")
+                                .group_by(NoticeMatch.notice_id)).all())
+        notices = s.scalars(select(ForeignNotice).order_by(
+            ForeignNotice.published.desc(), ForeignNotice.id.desc()).limit(limit)).all()
+        kinds = dict(s.execute(select(RiskSignal.kind, func.count())
+                               .group_by(RiskSignal.kind)).all())
+        rows = [{"id": n.id, "source": n.source, "reference": n.reference,
+                 "published": n.published, "brand": n.brand, "product": n.product,
+                 "models": n.models, "hazard": (n.hazard or "")[:200],
+                 "matches": int(counts.get(n.id, 0))} for n in notices]
+    if json_out:
+        print_json({"notices": rows, "signals": kinds})
+        return
+    console.print(table("notices", ["id", "source", "reference", "published", "brand",
+                                    "product", "models", "matches"],
+                        [(r["id"], r["source"], r["reference"], r["published"], r["brand"],
+                          (r["product"] or "")[:60], ", ".join(r["models"])[:40], r["matches"])
+                         for r in rows]))
+    if kinds:
+        console.print("other signals: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+
+
+@app.command("match")
+def match_cmd(
+    threshold: float = typer.Option(0.75, "--threshold", "-t",
+                                    help="Smallest match score recorded (0-1)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Match every notice to the listings on record (reviewed matches are kept as decided)."""
+    from sampler.risk.matching import match_notices
+
+    db = current().db
+    with db.session() as s, err_console.status("matching notices to listings…"):
+        summary = match_notices(s, threshold=threshold)
+        _audit(s, "signals.match", "notice_match", "*", {"threshold": threshold,
+                                                          "matches": summary.matches})
+    if json_out:
+        print_json(summary.as_dict())
+        return
+    console.print(f"{summary.notices} notices × {summary.listings} listings: "
+                  f"{summary.candidates} candidates, {summary.matches} matches "
+                  f"({summary.added} new, {summary.kept_reviewed} already reviewed kept, "
+                  f"{summary.removed_stale} stale removed)")
+
+
+@app.command("matches")
+def matches_cmd(
+    status: str | None = typer.Option(None, "--status",
+                                      help="proposed | confirmed | rejected (default: all)."),
+    limit: int = typer.Option(200, "--limit"),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Matches for review, best first."""
+    from sampler.risk.matching import list_matches
+
+    with current().db.session() as s:
+        rows = list_matches(s, status, limit)
+    if json_out:
+        print_json(rows)
+        return
+    console.print(table("notice matches", ["match", "score", "status", "notice", "listing",
+                                           "title"],
+                        [(r["match_id"], f"{r['score']:.2f}", r["status"],
+                          f"{r['source']}:{r['reference']}", r["listing_id"],
+                          r["listing_title"][:70]) for r in rows]))
+
+
+def _review(match_id: int, status: str, note: str | None, json_out: bool) -> None:
+    from sampler.risk.matching import review_match
+
+    ctx = current()
+    with ctx.db.session() as s:
+        row = review_match(s, match_id, status, ctx.actor(), note)
+        _audit(s, f"signals.{status[:-2] if status.endswith('ed') else status}",
+               "notice_match", str(match_id), {"note": note})
+        data = {"match_id": row.id, "status": row.status, "reviewed_by": row.reviewed_by,
+                "listing_id": row.listing_id, "notice_id": row.notice_id}
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"match {match_id} {status} by {data['reviewed_by']}")
+
+
+@app.command("confirm")
+def confirm_cmd(match_id: int = typer.Argument(..., help="The match id."),
+                note: str | None = typer.Option(None, "--note"),
+                json_out: bool = JSON_OPT) -> None:
+    """Confirm a match: the listing is the recalled/alerted product."""
+    _review(match_id, "confirmed", note, json_out)
+
+
+@app.command("reject")
+def reject_cmd(match_id: int = typer.Argument(..., help="The match id."),
+               note: str | None = typer.Option(None, "--note"),
+               json_out: bool = JSON_OPT) -> None:
+    """Reject a match: it is a different product (kept out of later re-matches)."""
+    _review(match_id, "rejected", note, json_out)
+
+
+@app.command("networks")
+def networks_cmd(json_out: bool = JSON_OPT) -> None:
+    """Group sellers sharing a normalised contact into networks across platforms."""
+    from sampler.risk.networks import build_seller_networks
+
+    with current().db.session() as s:
+        summary = build_seller_networks(s)
+    if json_out:
+        print_json(summary.as_dict())
+    else:
+        console.print(f"{summary.sellers} sellers: {summary.networks} networks of "
+                      f"{summary.networked_sellers} storefronts (largest {summary.largest})")
