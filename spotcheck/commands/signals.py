@@ -73,7 +73,7 @@ def list_cmd(
             ForeignNotice.published.desc(), ForeignNotice.id.desc()).limit(limit)).all()
         kinds = dict(s.execute(select(RiskSignal.kind, func.count())
                                .group_by(RiskSignal.kind)).all())
-        rows = [{"id": n.id, "source": n.source, "reference": n.reference,
+        rows: list[dict[str, Any]] = [{"id": n.id, "source": n.source, "reference": n.reference,
                  "published": n.published, "brand": n.brand, "product": n.product,
                  "models": n.models, "hazard": (n.hazard or "")[:200],
                  "matches": int(counts.get(n.id, 0))} for n in notices]
