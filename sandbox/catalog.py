@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -56,6 +57,7 @@ RATE_DYNAMIC_PRICE = 0.3
 RATE_SELLER_UNFILED = 0.15
 RATE_SELLER_NO_LICENCE = 0.08
 RATE_FLAGSHIP = 0.15
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
 QUIRKS = {"mall": ("truncated", "gb18030"), "spa": ("sparse_json",), "shop": ("broken_jsonld", "gb18030")}
 
 
@@ -202,7 +204,7 @@ class Catalog:
         self.new_per_day = max(1, listings // 200)
         self.sellers_per_platform = max(12, (listings // 3) // 40)
         self._networks = self._make_networks()
-        self._base = lru_cache(maxsize=100_000)(self._make_base)
+        self._base = lru_cache(maxsize=50_000)(self._make_base)
         self._seller = lru_cache(maxsize=20_000)(self._make_seller)
         self._notices: list[Notice] | None = None
         self._recalled: dict[int, tuple[str, ...]] | None = None
@@ -452,10 +454,7 @@ class Catalog:
             removed_day += born
         if title_edit_day is not None:
             title_edit_day += born
-        slug_src = f"{brand.slug}-{noun_en}-{model}".lower()
-        slug = "".join(ch if ch.isalnum() else "-" for ch in slug_src).strip("-")
-        while "--" in slug:
-            slug = slug.replace("--", "-")
+        slug = _NON_SLUG.sub("-", f"{brand.slug}-{noun_en}-{model}".lower()).strip("-")
         return ListingBase(
             index=i, platform=platform, pos=pos, external_id=self.external_id(platform, pos),
             seller=seller, category=category, brand=brand, model=model,

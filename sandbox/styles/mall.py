@@ -43,9 +43,8 @@ def routes(state: SandboxState) -> list[Route]:
         i = cat.parse_external_id(STYLE, ext)
         return None if i is None or i % 3 != 0 else cat.listing(i, state.day)
 
-    def header() -> str:
-        links = "".join(f'<a class="cat-link" href="/c/{c.slug}">{esc(c.zh)}</a> ' for c in CATEGORIES)
-        return ('<header class="topbar"><a class="logo" href="/">SBX商城</a> '
+    links = "".join(f'<a class="cat-link" href="/c/{c.slug}">{esc(c.zh)}</a> ' for c in CATEGORIES)
+    header_html = ('<header class="topbar"><a class="logo" href="/">SBX商城</a> '
                 '<a href="/cart">购物车</a> <a href="/login">登录</a></header>'
                 f'<nav class="categories">{links}</nav>')
 
@@ -83,7 +82,7 @@ def routes(state: SandboxState) -> list[Route]:
 
     async def home(request: Request) -> Response:
         featured = cards([cat.index_of(STYLE, j) for j in range(PAGE_SIZE)])
-        body = f'{header()}<h1>SBX商城 跨境好物</h1><div class="item-list">{featured}</div>'
+        body = f'{header_html}<h1>SBX商城 跨境好物</h1><div class="item-list">{featured}</div>'
         return html_response(page("SBX商城 - 跨境进口好物", body, request, css=CSS))
 
     async def category(request: Request) -> Response:
@@ -98,7 +97,7 @@ def routes(state: SandboxState) -> list[Route]:
             return not_found(request)
         idx = cat.category_slice(STYLE, k, (pg - 1) * PAGE_SIZE, pg * PAGE_SIZE, state.day)
         base = f"/c/{c.slug}"
-        body = (f'{header()}<div class="breadcrumb"><a href="/">首页</a> &gt; {esc(SECTOR_ZH[c.sector])} &gt; '
+        body = (f'{header_html}<div class="breadcrumb"><a href="/">首页</a> &gt; {esc(SECTOR_ZH[c.sector])} &gt; '
                 f'<span class="cat-name">{esc(c.zh)}</span></div><h1>{esc(c.zh)} <small>{esc(c.en)}</small></h1>'
                 f'<p class="count">共 <span id="total">{total}</span> 件商品</p>'
                 f'<div class="item-list">{cards(idx)}</div>{pager(base, pg, pages)}')
@@ -113,7 +112,7 @@ def routes(state: SandboxState) -> list[Route]:
         imgs = "".join(lazy_img(STYLE, b.external_id, n, li.title) for n in range(1, b.images + 1))
         marks = "".join(f'<span class="cert-mark">{esc(m)}</span>' for m in b.cert_marks) or '<span class="none">无</span>'
         body = (
-            f'{header()}<div class="breadcrumb"><a href="/">首页</a> &gt; '
+            f'{header_html}<div class="breadcrumb"><a href="/">首页</a> &gt; '
             f'<a href="/c/{b.category.slug}">{esc(b.category.zh)}</a></div>'
             f'<div class="detail" data-id="{b.external_id}"><div class="gallery">{imgs}</div>'
             f'<h1 class="item-title">{esc(li.title)}</h1>'
@@ -156,7 +155,7 @@ def routes(state: SandboxState) -> list[Route]:
                   if s.filing_number else "")
         licence = (f'<li>营业执照注册号：<span class="licence-number">{esc(s.licence_number)}</span></li>'
                    if s.licence_number else "")
-        body = (f'{header()}<div class="store-info" data-seller-id="{s.seller_id}">'
+        body = (f'{header_html}<div class="store-info" data-seller-id="{s.seller_id}">'
                 f'<h1 class="store-name">{esc(s.name)}</h1><ul class="qualifications">{filing}{licence}'
                 f'<li>客服电话：<span class="phone">{esc(s.phone)}</span></li>'
                 f'<li>邮箱：<span class="email">{esc(s.email)}</span></li>'

@@ -53,9 +53,8 @@ def routes(state: SandboxState) -> list[Route]:
         i = cat.parse_external_id(STYLE, ext)
         return None if i is None or i % 3 != 2 else cat.listing(i, state.day)
 
-    def header() -> str:
-        links = "".join(f'<a href="/collections/{c.slug}">{esc(c.en)}</a> ' for c in CATEGORIES)
-        return (f'<header class="site-header"><a href="/" class="brand-logo">SBX Boutique 精品店</a> '
+    links = "".join(f'<a href="/collections/{c.slug}">{esc(c.en)}</a> ' for c in CATEGORIES)
+    header_html = (f'<header class="site-header"><a href="/" class="brand-logo">SBX Boutique 精品店</a> '
                 f'<a href="/cart">Cart</a></header><nav class="collections">{links}</nav>')
 
     def card_json(li: Listing) -> dict[str, Any]:
@@ -98,7 +97,7 @@ def routes(state: SandboxState) -> list[Route]:
     async def home(request: Request) -> Response:
         cols = "".join(f'<li><a class="collection-link" href="/collections/{c.slug}">{esc(c.en)} {esc(c.zh)}</a></li>'
                        for c in CATEGORIES)
-        body = (f'{header()}<h1>SBX Boutique</h1><ul class="collection-list">'
+        body = (f'{header_html}<h1>SBX Boutique</h1><ul class="collection-list">'
                 f'<li><a class="collection-link" href="/collections/all">All products</a></li>{cols}</ul>')
         return html_response(page("SBX Boutique", body, request, lang="en", css=CSS))
 
@@ -120,7 +119,7 @@ def routes(state: SandboxState) -> list[Route]:
             head += f'<link rel="next" href="/collections/{slug}?page={pg + 1}">'
         if pg > 1:
             head += f'<link rel="prev" href="/collections/{slug}?page={pg - 1}">'
-        body = (f'{header()}<h1 class="collection-title">{esc(name)}</h1>'
+        body = (f'{header_html}<h1 class="collection-title">{esc(name)}</h1>'
                 f'<div id="product-grid" class="product-grid" data-total="{total}">{grid}</div>{more}'
                 '<script src="/static/shop.js" defer></script>')
         return html_response(page(f"{name} – SBX Boutique", body, request, lang="en", css=CSS, head=head))
@@ -162,7 +161,7 @@ def routes(state: SandboxState) -> list[Route]:
         head = f'<link rel="canonical" href="{canonical}"><meta name="description" content="{esc(li.title)}">'
         if uses_microdata(li):
             body = (
-                f'{header()}<div class="product" itemscope itemtype="https://schema.org/Product" '
+                f'{header_html}<div class="product" itemscope itemtype="https://schema.org/Product" '
                 f'data-product-id="{b.external_id}"><div class="gallery">{imgs}</div>'
                 f'<h1 class="product-title" itemprop="name">{esc(li.title)}</h1>'
                 f'<div itemprop="brand" itemscope itemtype="https://schema.org/Brand">Brand: '
@@ -183,7 +182,7 @@ def routes(state: SandboxState) -> list[Route]:
                 data = data[:-1] + ",}"  # trailing comma + missing brace: invalid JSON, as seen in the wild
             head += f'<script type="application/ld+json">{data}</script>'
             body = (
-                f'{header()}<div class="product" data-product-id="{b.external_id}">'
+                f'{header_html}<div class="product" data-product-id="{b.external_id}">'
                 f'<div class="gallery">{imgs}</div><h1 class="product-title">{esc(li.title)}</h1>'
                 f'<div class="brand">Brand: {esc(b.brand.en)}</div><div class="sku">SKU: {esc(b.model)}</div>'
                 f'<div class="price"><span class="money">{esc(li.price_display)}</span></div>'
@@ -199,7 +198,7 @@ def routes(state: SandboxState) -> list[Route]:
         if li is None:
             return not_found(request, "Product not found")
         if li.status != "active":
-            body = (f'{header()}<div class="product-removed"><h1>此商品已下架</h1>'
+            body = (f'{header_html}<div class="product-removed"><h1>此商品已下架</h1>'
                     '<p>This product is no longer available.</p>'
                     '<a href="/collections/all">Continue shopping</a></div>')
             head = f'<link rel="canonical" href="{listing_path(li.base)}">'
@@ -227,7 +226,7 @@ def routes(state: SandboxState) -> list[Route]:
         head = ""
         if pg * PAGE_SIZE < total:
             head = f'<link rel="next" href="{seller_path(STYLE, s.seller_id)}?page={pg + 1}">'
-        body = (f'{header()}<div class="vendor-profile" data-seller-id="{s.seller_id}">'
+        body = (f'{header_html}<div class="vendor-profile" data-seller-id="{s.seller_id}">'
                 f'<h1 class="vendor-name">{esc(s.name)}</h1>{"".join(facts)}</div>'
                 f'<div class="product-grid">{"".join(card(li) for li in active(idx))}</div>')
         return html_response(page(f"{s.name} – SBX Boutique", body, request, lang="en", css=CSS, head=head))
