@@ -1,0 +1,49 @@
+"""``python -m crawlers crawl CODE``: one crawl in this process (what crawl_platform runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from store.errors import SpotcheckError
+from store.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawlers")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    crawl = sub.add_parser("crawl", help="crawl one platform")
+    crawl.add_argument("platform")
+    crawl.add_argument("--base-url")
+    crawl.add_argument("--incremental", action="store_true")
+    crawl.add_argument("--fresh", action="store_true")
+    crawl.add_argument("--quiet", action="store_true")
+    crawl.add_argument("--summary", type=Path, help="write the summary (JSON) here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from crawlers.run import run_crawl_in_process
+
+    try:
+        summary = run_crawl_in_process(args.platform, settings=get_settings(),
+                                       base_url=args.base_url, full=not args.incremental,
+                                       progress=not args.quiet, fresh=args.fresh)
+    except SpotcheckError as exc:
+        data = {"error": {"kind": type(exc).__name__, "message": str(exc)}}
+        if args.summary:
+            args.summary.write_text(json.dumps(data), "utf-8")
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    text = json.dumps(summary.as_dict(), default=str, ensure_ascii=False)
+    if args.summary:
+        args.summary.write_text(text, "utf-8")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Sector and supervision class of a listing, by the rules file (zh + en), with reasons.
+
+The rules are data (``crawlers/rules/classification.toml``) so that inspectors can follow
+catalogue revisions without a release.  Every decision carries the rule id and the word that
+triggered it, because a supervisor must be able to ask why a listing was called prohibited.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from store.errors import InvalidInput
+from store.models import Sector, SupervisionClass
+
+_RANK = {SupervisionClass.GENERAL: 0, SupervisionClass.KEY: 1, SupervisionClass.PROHIBITED: 2}
+
+
+def _en_pattern(words: list[str]) -> re.Pattern[str] | None:
+    parts = []
+    for word in words:
+        stem = re.escape(word.rstrip("*")).replace(r"\ ", r"[\s-]+")
+        parts.append(stem + (r"\w*" if word.endswith("*") else "") )
+    if not parts:
+        return None
+    return re.compile(r"(?<![\w])(" + "|".join(parts) + r")(?![\w'])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    zh: tuple[str, ...]
+    en: re.Pattern[str] | None
+
+    def first(self, text: str) -> int | None:
+        """Position of the earliest match in *text*, or None."""
+        positions = [p for p in (text.find(w) for w in self.zh) if p >= 0]
+        if self.en is not None:
+            match = self.en.search(text)
+            if match:
+                positions.append(match.start())
+        return min(positions) if positions else None
+
+    def find(self, text: str) -> str | None:
+        for word in self.zh:
+            if word in text:
+                return word
+        if self.en is not None:
+            match = self.en.search(text)
+            if match:
+                return match.group(0)
+        return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    supervision_class: SupervisionClass
+    reason_zh: str
+    reason_en: str
+    matcher: _Matcher
+
+
+@dataclass
+class Classification:
+    """The outcome for one listing."""
+
+    sector: Sector = Sector.OTHER
+    supervision_class: SupervisionClass = SupervisionClass.GENERAL
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Classifier:
+    """Applies a rules file; build one per process (``default_classifier()``)."""
+
+    def __init__(self, data: dict[str, Any], source: str = "rules") -> None:
+        try:
+            self.sectors = [(Sector(s["sector"]), _Matcher(tuple(s.get("zh", [])),
+                                                            _en_pattern(s.get("en", []))))
+                            for s in data.get("sector", [])]
+            self.rules = [Rule(r["id"], SupervisionClass(r["class"]), r["reason_zh"],
+                               r["reason_en"],
+                               _Matcher(tuple(r.get("zh", [])), _en_pattern(r.get("en", []))))
+                          for r in data.get("rule", [])]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"{source}: bad rule: {exc}") from exc
+
+    @classmethod
+    def from_file(cls, path: Path) -> Classifier:
+        try:
+            return cls(tomllib.loads(path.read_text("utf-8")), str(path))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    def classify(self, title: str, category: str = "") -> Classification:
+        """Classify by category first (the platform's own grouping), then by title."""
+        out = Classification()
+        for sector, matcher in self.sectors:
+            if category and matcher.find(category):
+                out.sector = sector
+                break
+        else:
+            # From the title, the sector whose word comes first: titles name the product
+            # before its specs ("毛绒玩偶 带电池" is a toy with a battery, not electronics).
+            hits = [(pos, i, sector) for i, (sector, matcher) in enumerate(self.sectors)
+                    if (pos := matcher.first(title)) is not None]
+            if hits:
+                out.sector = min(hits)[2]
+        for rule in self.rules:
+            for where, text in (("category", category), ("title", title)):
+                word = rule.matcher.find(text) if text else None
+                if word is None:
+                    continue
+                out.reasons.append({"rule": rule.id, "class": rule.supervision_class.value,
+                                    "field": where, "matched": word,
+                                    "reason_zh": rule.reason_zh, "reason_en": rule.reason_en})
+                if _RANK[rule.supervision_class] > _RANK[out.supervision_class]:
+                    out.supervision_class = rule.supervision_class
+                break
+        if out.supervision_class is SupervisionClass.PROHIBITED:
+            # A prohibited listing's reasons lead with what makes it prohibited.
+            out.reasons.sort(key=lambda r: r["class"] != "prohibited")
+        return out
+
+
+@cache
+def default_classifier() -> Classifier:
+    """The classifier of the shipped rules file."""
+    text = resources.files("crawlers").joinpath("rules", "classification.toml").read_text("utf-8")
+    return Classifier(tomllib.loads(text), "crawlers/rules/classification.toml")

@@ -1,0 +1,1 @@
+"""Reading listings and sellers out of pages: field rules, JSON mappings, structured data."""

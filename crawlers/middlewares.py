@@ -1,0 +1,157 @@
+"""Downloader middlewares that make a crawl polite and robust.
+
+- :class:`BackoffRetryMiddleware`: retries 5xx answers and timeouts with exponential backoff
+  (Scrapy's own retry re-sends at once, which hammers a struggling server).
+- :class:`RetryAfterMiddleware`: on 429 (and 503 with ``Retry-After``) pauses the whole crawl
+  for the time the server asks — the request is retried afterwards, not dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.http import Response
+from twisted.internet import reactor as _reactor
+
+from store.models import utcnow
+
+log = logging.getLogger(__name__)
+reactor: Any = _reactor
+
+
+def retry_after_seconds(value: bytes | str | None, default: float = 1.0) -> float:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date)."""
+    if not value:
+        return default
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class BackoffRetryMiddleware:
+    """Retry 5xx and transport errors after ``base * 2**attempt`` seconds (with jitter)."""
+
+    RETRY_CODES = frozenset({500, 502, 503, 504, 522, 524, 408})
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.base = crawler.settings.getfloat("SPOTCHECK_BACKOFF_BASE", 0.25)
+        self.cap = crawler.settings.getfloat("SPOTCHECK_BACKOFF_MAX", 8.0)
+        self.max_retry_after = crawler.settings.getfloat("SPOTCHECK_MAX_RETRY_AFTER", 30.0)
+        self.times = crawler.settings.getint("RETRY_TIMES", 3)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    async def _retry(self, request: Request, reason: str, wait: float | None = None
+                     ) -> Request | None:
+        attempt = int(request.meta.get("retry_times", 0))
+        assert self.crawler.spider is not None
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=reason,
+                                  max_retry_times=request.meta.get("max_retry_times",
+                                                                   self.times))
+        if retry is None:
+            return None
+        if wait is None:
+            wait = min(self.cap, self.base * 2 ** attempt) * (0.5 + random.random())
+        await asyncio.sleep(min(wait, self.max_retry_after))
+        return retry
+
+    async def process_response(self, request: Request, response: Response
+                               ) -> Request | Response:
+        if request.meta.get("dont_retry") or response.status not in self.RETRY_CODES:
+            return response
+        wait = (retry_after_seconds(response.headers.get("Retry-After"))
+                if response.headers.get("Retry-After") else None)
+        return await self._retry(request, f"http_{response.status}", wait) or response
+
+    async def process_exception(self, request: Request, exception: Exception
+                                ) -> Request | None:
+        if request.meta.get("dont_retry") or not _transient(exception):
+            return None
+        return await self._retry(request, type(exception).__name__)
+
+
+def _transient(exc: Exception) -> bool:
+    from scrapy.core.downloader.handlers.http11 import TunnelError
+    from twisted.internet import error
+    from twisted.web.client import ResponseFailed
+
+    return isinstance(exc, error.TimeoutError | error.ConnectionRefusedError
+                      | error.ConnectionDone | error.ConnectError | error.ConnectionLost
+                      | error.TCPTimedOutError | error.DNSLookupError | ResponseFailed
+                      | TunnelError | TimeoutError | OSError)
+
+
+class RetryAfterMiddleware:
+    """Honour 429 ``Retry-After``: pause the engine, then re-send the request."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("SPOTCHECK_MAX_RETRY_AFTER", 30.0)
+        self.max_times = crawler.settings.getint("SPOTCHECK_MAX_429_RETRIES", 20)
+        self._paused_until = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if response.status != 429:
+            return response
+        times = int(request.meta.get("spotcheck_429", 0))
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("spotcheck/throttled_429")
+        if times >= self.max_times:
+            return response
+        wait = min(retry_after_seconds(response.headers.get("Retry-After")), self.max_wait)
+        self._pause(wait)
+        retry = request.replace(dont_filter=True)
+        retry.meta["spotcheck_429"] = times + 1
+        return retry
+
+    def _pause(self, wait: float) -> None:
+        engine = self.crawler.engine
+        if engine is None or wait <= 0:
+            return
+        now = float(reactor.seconds())
+        until = now + wait
+        if until <= self._paused_until:
+            return
+        first = self._paused_until <= now
+        self._paused_until = until
+        if first:
+            engine.pause()
+            log.info("429 from the platform: pausing the crawl %.1fs (Retry-After)", wait)
+        reactor.callLater(wait, self._maybe_unpause)
+
+    def _maybe_unpause(self) -> None:
+        engine = self.crawler.engine
+        if engine is not None and reactor.seconds() >= self._paused_until - 0.01:
+            engine.unpause()
+            slot = getattr(engine, "_slot", None)  # wake the engine now, not at its heartbeat
+            if slot is not None:
+                slot.nextcall.schedule()
+
+
+def engine_stats(crawler: Crawler) -> dict[str, Any]:
+    """Scrapy's stats as a plain dict (for the crawl run row)."""
+    assert crawler.stats is not None
+    return dict(crawler.stats.get_stats())

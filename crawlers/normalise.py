@@ -1,0 +1,140 @@
+"""Turning what a page says into comparable values: canonical URLs, prices, bounded text.
+
+Crawled content is hostile: every string is cut to a bound, NUL and other C0 control
+characters (which PostgreSQL refuses and terminals obey) are dropped, and raw structured data
+is kept only up to a size, so one page cannot bloat the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from price_parser import Price
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+#: Bounds on stored fields (characters), and on the raw structured data (bytes of JSON).
+MAX_TITLE = 1000
+MAX_SHORT = 200
+MAX_URL = 2000
+MAX_IMAGES = 20
+MAX_RAW_BYTES = 32_000
+
+#: Query parameters that identify a visit, not a page: dropped from canonical URLs.
+TRACKING_PARAMS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+    "gclid", "fbclid", "msclkid", "yclid", "spm", "scm", "ref", "ref_", "from", "src",
+    "trackid", "track_id", "clickid", "click_id", "sessionid", "session_id", "sid", "_t",
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE = re.compile(r"\s+")
+
+#: Currency symbols and words price-parser reports, to ISO 4217 codes.
+CURRENCY_CODES: dict[str, str] = {
+    "$": "USD", "US$": "USD", "US $": "USD", "USD": "USD", "€": "EUR", "EUR": "EUR",
+    "£": "GBP", "GBP": "GBP", "¥": "", "￥": "CNY", "元": "CNY", "CNY": "CNY", "RMB": "CNY",
+    "円": "JPY", "JPY": "JPY", "₩": "KRW", "원": "KRW", "KRW": "KRW", "HK$": "HKD",
+    "HKD": "HKD",
+}
+
+
+def clean_text(value: Any, limit: int = MAX_SHORT) -> str:
+    """*value* as one line of text: controls dropped, whitespace collapsed, cut to *limit*."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = " ".join(str(v) for v in value if v is not None)
+    text = _SPACE.sub(" ", _CONTROL.sub("", str(value))).strip()
+    return text[:limit]
+
+
+def canonical_url(url: str) -> str:
+    """The URL a listing is known by: tracking parameters stripped, query sorted, no fragment."""
+    cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+    return canonicalize_url(cleaned)[:MAX_URL]
+
+
+def parse_price(text: Any, currency_hint: str | None = None,
+                default_currency: str = "CNY") -> tuple[Decimal | None, str | None]:
+    """Amount and ISO currency of a price as a shop writes it (``¥1,299.00``, ``12,99 €``).
+
+    *currency_hint* (an ISO code the page states elsewhere, e.g. ``priceCurrency``) wins over
+    the symbol; a bare ``¥`` is CNY when written with fen, else *default_currency*.
+    """
+    if text is None or text == "":
+        return None, _iso(currency_hint)
+    if isinstance(text, int | float | Decimal) and not isinstance(text, bool):
+        try:
+            return Decimal(str(text)), _iso(currency_hint) or default_currency
+        except InvalidOperation:
+            return None, None
+    raw = clean_text(text, 100)
+    hint = _iso(currency_hint)
+    price = Price.fromstring(raw, currency_hint=hint or None,
+                             decimal_separator=_decimal_separator(raw))
+    amount = price.amount
+    code = hint or CURRENCY_CODES.get((price.currency or "").strip())
+    if code is None and price.currency:
+        code = (price.currency or "").strip().upper() if len(price.currency.strip()) == 3 else ""
+    if code == "":  # a bare ¥: yuan are written with fen (¥12.90), yen never are (¥1,980)
+        code = "CNY" if re.search(r"[.,]\d{2}\b", raw) else default_currency
+    if code is None:
+        code = default_currency
+    return amount, code or None
+
+
+def _decimal_separator(raw: str) -> str | None:
+    """"12,99 €" has a decimal comma; "1,299" and "₩ 12,900" do not (price-parser guesses)."""
+    match = re.search(r"\d[\d.,\s]*\d|\d", raw)
+    if not match:
+        return None
+    digits = match.group(0)
+    if "," in digits and "." in digits:
+        return "," if digits.rfind(",") > digits.rfind(".") else "."
+    if "," in digits:
+        tail = digits.rsplit(",", 1)[1]
+        return "," if len(tail) == 2 else "."
+    return "."
+
+
+def _iso(code: str | None) -> str | None:
+    if not code:
+        return None
+    code = code.strip()
+    mapped = CURRENCY_CODES.get(code, code.upper())
+    return mapped if re.fullmatch(r"[A-Z]{3}", mapped or "") else None
+
+
+def bounded_raw(data: Any, limit: int = MAX_RAW_BYTES) -> dict[str, Any]:
+    """Raw structured data to store: as it is when small, else a marked, cut excerpt."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = json.dumps(str(data), ensure_ascii=False)
+    text = text.replace("\\u0000", "")
+    if len(text.encode("utf-8")) <= limit:
+        loaded = json.loads(text)
+        return loaded if isinstance(loaded, dict) else {"data": loaded}
+    return {"truncated": True, "bytes": len(text.encode("utf-8")),
+            "excerpt": text.encode("utf-8")[: limit // 2].decode("utf-8", "ignore")}
+
+
+def permanent_random_number(platform_code: str, external_id: str) -> float:
+    """A listing's permanent random number in (0, 1), fixed by its identity.
+
+    Derived from SHA-256 so it is uniform, reproducible and independent of crawl order —
+    coordinated (Pareto) samples across campaigns depend on it never changing.
+    """
+    digest = hashlib.sha256(f"{platform_code}\x1f{external_id}".encode()).digest()
+    return (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of a listing's content fields (canonical JSON), to detect changes."""
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,79 @@
+"""Scrapy settings: the project defaults (``scrapy crawl`` reads this module) and the
+per-platform part derived from a profile (:func:`apply_profile`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+from crawlers.profile import Profile
+from store.settings import Settings
+
+BOT_NAME = "spotcheck"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+ROBOTSTXT_OBEY = False  # inspectors crawl under their own authority; politeness is per profile
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/126.0 Safari/537.36")
+LOG_LEVEL = "WARNING"
+LOG_INSTALL_ROOT_HANDLER = False  # the CLI owns logging (see crawlers.run.quiet_logs)
+TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = True
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware (backoff) + RetryAfterMiddleware
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.RetryAfterMiddleware": 540,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "crawlers.pipelines.ValidatePipeline": 100,
+    "crawlers.pipelines.NormalisePipeline": 200,
+    "crawlers.pipelines.ClassifyPipeline": 300,
+    "crawlers.pipelines.StorePipeline": 900,
+}
+HTTPERROR_ALLOWED_CODES: list[int] = []
+DOWNLOAD_WARNSIZE = 0
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
+# Depth-first keeps the queue (and memory) small on platforms with many category pages.
+DEPTH_PRIORITY = 0
+
+
+def project_settings() -> dict[str, Any]:
+    """This module's upper-case names, as a dict for CrawlerProcess."""
+    return {k: v for k, v in globals().items() if k.isupper()}
+
+
+def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
+                  job: str) -> None:
+    """Set the per-platform Scrapy settings from *profile* (priority "spider")."""
+    pol, lim = profile.politeness, profile.limits
+    values: dict[str, Any] = {
+        "CONCURRENT_REQUESTS": pol.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": pol.concurrency,
+        "DOWNLOAD_DELAY": pol.delay,
+        "AUTOTHROTTLE_ENABLED": pol.autothrottle,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": max(1.0, pol.concurrency / 2),
+        "RETRY_TIMES": pol.retries,
+        "SPOTCHECK_MAX_RETRY_AFTER": pol.max_retry_after,
+        "DOWNLOAD_MAXSIZE": lim.max_page_bytes,
+        "DOWNLOAD_TIMEOUT": lim.timeout,
+        "DEPTH_LIMIT": lim.max_depth,
+        "CLOSESPIDER_PAGECOUNT": lim.max_pages,
+    }
+    if profile.browser.enabled:
+        from crawlers.browser import browser_settings
+
+        values.update(browser_settings(profile, settings))
+    if settings.redis_url:
+        from crawlers.distributed import redis_settings
+
+        values.update(redis_settings(settings.redis_url, job))
+    for key, value in values.items():
+        if key in {"DOWNLOADER_MIDDLEWARES", "DOWNLOAD_HANDLERS", "EXTENSIONS"}:
+            current = dict(target.getdict(key))
+            current.update(value)
+            target.set(key, current, priority="spider")
+        else:
+            target.set(key, value, priority="spider")

@@ -1,0 +1,636 @@
+"""The platform spider: one spider for every platform, driven by its profile.
+
+Page kinds travel in ``request.meta["kind"]``: ``nav`` (home, category, next pages), ``product``
+(a listing page or a listing's API record), ``seller`` (a seller page or record), ``api`` (a
+page of an API listing), ``confirm`` (re-fetching a listing a full crawl did not see).
+
+After a full crawl has drained its queue, the spider marks the listings it did not see as
+possibly removed and re-fetches them: 404/410, or a page showing a "removed" marker, confirms
+the removal; a page still showing the listing brings it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawlers.extract.contacts import facts_from_text
+from crawlers.extract.fields import extract_fields, select, select_all
+from crawlers.extract.jsonpath import get_path, map_fields
+from crawlers.extract.structured import find_product, product_fields
+from crawlers.items import ListingItem, RemovalCheck, SellerItem
+from crawlers.normalise import canonical_url
+from crawlers.profile import Profile
+from crawlers.session import CrawlSession
+from crawlers.settings import apply_profile
+from store.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+#: Links a structured-data crawl never follows (carts, accounts, assets, admin).
+GENERIC_DENY = re.compile(
+    r"/(cart|checkout|login|logout|signin|signup|register|account|orders?|admin|static|assets?|"
+    r"img|images|api|wishlist|compare|search)(/|$|\?)|\.(json|xml|svg|png|jpe?g|gif|webp|css|js|"
+    r"ico|pdf|zip|mp4|woff2?)(\?|$)", re.IGNORECASE)
+SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
+                         re.IGNORECASE)
+
+
+class PlatformSpider(scrapy.Spider):
+    """Crawls one platform as its profile says."""
+
+    name = "platform"
+    session: CrawlSession
+    profile: Profile
+    allowed_domains: list[str]
+
+    def __init__(self, platform: str = "", full: Any = True, base_url: str | None = None,
+                 session: CrawlSession | None = None, job_key: str | None = None,
+                 registry: Any = None, seeds: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: Shared crawls: this worker's registry entry, and whether it seeds the start URLs.
+        self.registry = registry
+        self.seeds = seeds
+        self.platform = platform or (session.profile.code if session else "")
+        self.full = str(full).lower() not in {"0", "false", "no"}
+        self.base_url = base_url
+        self.job_key = job_key
+        if session is not None:
+            self.session = session
+            self.profile = session.profile
+        self._finishing = False
+        self._closing = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PlatformSpider:
+        spider: PlatformSpider = super().from_crawler(crawler, *args, **kwargs)
+        if not hasattr(spider, "session"):
+            if not spider.platform:
+                raise ValueError("pass the platform: scrapy crawl platform -a platform=CODE")
+            spider.session = CrawlSession.open(spider.platform, settings=get_settings(),
+                                               base_url=spider.base_url, full=spider.full,
+                                               job_key=spider.job_key)
+            spider.profile = spider.session.profile
+        profile = spider.profile
+        spider.allowed_domains = profile.domains()
+        apply_profile(crawler.settings, profile, spider.session.settings,
+                      spider.session.job_key or profile.code)
+        crawler.signals.connect(spider._on_idle, signals.spider_idle)
+        crawler.signals.connect(spider._on_response, signals.response_received)
+        crawler.signals.connect(spider._on_item_error, signals.item_error)
+        crawler.signals.connect(spider._on_spider_error, signals.spider_error)
+        return spider
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _url(self, url: str, base: str) -> str | None:
+        absolute = urljoin(base, url.strip())
+        if urlsplit(absolute).scheme not in {"http", "https"}:
+            return None
+        for pattern, repl in self.profile.links.rewrite:
+            absolute = re.sub(pattern, repl, absolute)
+        return canonical_url(absolute)
+
+    def _allowed(self, url: str) -> bool:
+        links = self.profile.links
+        if links.deny and any(re.search(d, url) for d in links.deny):
+            return False
+        if links.allow and not any(re.search(a, url) for a in links.allow):
+            return False
+        return not (self.profile.extract.kind == "structured-data"
+                    and GENERIC_DENY.search(urlsplit(url).path + "?"))
+
+    def request(self, url: str, kind: str, *, base: str = "", meta: dict[str, Any] | None = None,
+                priority: int = 0, dont_filter: bool = False) -> Request | None:
+        """A request for *url* of page *kind*, or None when it is not to be fetched."""
+        absolute = self._url(url, base or self.profile.base_url)
+        if absolute is None or (kind != "confirm" and not self._allowed(absolute)):
+            return None
+        if kind == "product" and absolute in self.session.seen_urls:
+            self._stat("spotcheck/skipped_seen")
+            return None
+        meta = {"kind": kind, **(meta or {})}
+        if kind == "product" and meta.get("external_id") in self.session.seen_urls:
+            self._stat("spotcheck/skipped_seen")
+            return None
+        callback = {"nav": self.parse_nav, "product": self.parse_product,
+                    "seller": self.parse_seller, "api": self.parse_api,
+                    "confirm": self.parse_product}[kind]
+        if kind == "confirm":
+            meta["handle_httpstatus_list"] = [404, 410]
+        if self.profile.browser.enabled and kind in {"nav", "product", "seller", "confirm"} \
+                and not meta.get("api"):
+            meta.update(self._browser_meta())
+        return Request(absolute, callback=callback, errback=self.on_error, meta=meta,
+                       priority=priority, dont_filter=dont_filter)
+
+    def _stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+    def _browser_meta(self) -> dict[str, Any]:
+        from crawlers.browser import browser_meta
+
+        return browser_meta(self)
+
+    async def start(self) -> AsyncIterator[Request]:
+        if self.registry is not None:
+            self.registry.beat(1)
+        if not self.seeds:
+            return
+        if self.profile.extract.kind == "api" and self.profile.extract.api is not None:
+            api = self.profile.extract.api
+            req = self.request(api.list_url.replace("{page}", "1"), "api", meta={"api": True})
+            if req is not None:
+                yield req
+        for url in self.profile.resolved_start_urls():
+            req = self.request(url, "nav", priority=10)
+            if req is not None:
+                yield req
+
+    # -- callbacks: HTML --------------------------------------------------------------------
+
+    async def parse_nav(self, response: Response) -> AsyncIterator[Any]:
+        await self._release(response)
+        if not isinstance(response, TextResponse):
+            return
+        for out in self._nav(response):
+            yield out
+
+    def _nav(self, response: TextResponse) -> Iterator[Any]:
+        profile = self.profile
+        links = profile.links
+        if profile.extract.kind == "structured-data":
+            yield from self._structured(response, follow=True)
+            return
+        for card in response.css(profile.extract.card) if profile.extract.card else []:
+            href = select(card, profile.extract.card_link)
+            if not href:
+                continue
+            fallback = {k: v for k, v in extract_fields(card, profile.extract.card_fields)
+                        .items() if v}
+            req = self.request(href, "product", base=response.url, meta={"card": fallback})
+            if req is not None:
+                yield req
+        for rule in links.product:
+            for href in select_all(response, rule):
+                req = self.request(href, "product", base=response.url)
+                if req is not None:
+                    yield req
+        for rule in links.navigate:
+            for href in select_all(response, rule):
+                req = self.request(href, "nav", base=response.url, priority=5)
+                if req is not None:
+                    yield req
+        for rule in links.seller:
+            for href in select_all(response, rule):
+                req = self.request(href, "seller", base=response.url, priority=1)
+                if req is not None:
+                    yield req
+
+    async def parse_product(self, response: Response) -> AsyncIterator[Any]:
+        await self._release(response)
+        for out in self._product(response):
+            yield out
+
+    def _removed(self, response: Response) -> bool:
+        if response.status in (404, 410):
+            return True
+        if not isinstance(response, TextResponse):
+            return False
+        text = response.text[:200_000]
+        return any(marker in text for marker in self.profile.extract.removed_markers)
+
+    def _product(self, response: Response) -> Iterator[Any]:
+        meta = response.meta
+        confirm = meta.get("kind") == "confirm"
+        kind = self.profile.extract.kind
+        if not isinstance(response, TextResponse):
+            self.session.error("not_text")
+            return
+        if kind == "api" or meta.get("api"):
+            yield from self._api_product(response)
+            return
+        if self._removed(response) and (confirm or not self._has_product(response)):
+            if confirm:
+                yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
+                                   f"http {response.status}")
+            return
+        if kind == "structured-data":
+            found = list(self._structured(response, follow=False))
+            if confirm and not any(isinstance(i, ListingItem) for i in found):
+                yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
+                                   "no product data")
+            yield from found
+            return
+        item = self._css_listing(response)
+        if item is None:
+            if confirm:
+                yield RemovalCheck(self.profile.code, meta["external_id"], "error",
+                                   "no listing on page")
+            return
+        yield item
+        if item.seller_url:
+            req = self.request(item.seller_url, "seller", base=response.url, priority=1)
+            if req is not None:
+                yield req
+
+    def _has_product(self, response: TextResponse) -> bool:
+        ext_rule = self.profile.extract.fields.get("external_id")
+        if ext_rule and select(response, ext_rule):
+            return True
+        return "Product" in response.text and find_product(response.text, response.url)[0] \
+            is not None
+
+    def _canonical(self, response: TextResponse) -> str:
+        href = response.css('link[rel="canonical"]::attr(href)').get()
+        url = self._url(href, response.url) if href else None
+        return url or canonical_url(response.url)
+
+    def _css_listing(self, response: TextResponse) -> ListingItem | None:
+        fields: dict[str, Any] = dict(response.meta.get("card") or {})
+        for key, value in extract_fields(response, self.profile.extract.fields).items():
+            if value not in (None, "", []):
+                fields[key] = value
+        url = self._canonical(response)
+        ext = fields.pop("external_id", None) or self._id_from_url(url)
+        if not ext:
+            self.session.reject("no_external_id")
+            return None
+        seller_url = fields.pop("seller_url", None)
+        seller_id = fields.pop("seller_external_id", None)
+        if seller_url and not seller_id:
+            seller_id = self._seller_id_from_url(urljoin(response.url, seller_url))
+        item = ListingItem(platform=self.profile.code, external_id=str(ext), url=url,
+                           seller_url=seller_url, seller_external_id=seller_id,
+                           raw={"fields": fields, "syntax": "css"})
+        for key, value in fields.items():
+            if hasattr(item, key) and key not in {"raw", "platform", "url"}:
+                setattr(item, key, value)
+        return item
+
+    def _id_from_url(self, url: str) -> str | None:
+        pattern = self.profile.extract.id_from_url
+        if not pattern:
+            return None
+        m = re.search(pattern, url)
+        return (m.group(1) if m and m.groups() else m.group(0)) if m else None
+
+    def _seller_id_from_url(self, url: str) -> str | None:
+        pattern = self.profile.extract.seller_id_from_url
+        if pattern:
+            m = re.search(pattern, url)
+            return (m.group(1) if m.groups() else m.group(0)) if m else None
+        m = SELLER_PATH.search(urlsplit(url).path)
+        return m.group(2) if m else None
+
+    # -- structured data --------------------------------------------------------------------
+
+    def _structured(self, response: TextResponse, *, follow: bool) -> Iterator[Any]:
+        product, syntax = find_product(response.text, response.url)
+        if product is not None:
+            item = self._structured_listing(response, product, syntax)
+            if item is not None:
+                yield item
+                if item.seller_url:
+                    req = self.request(item.seller_url, "seller", base=response.url,
+                                       priority=1)
+                    if req is not None:
+                        yield req
+        elif SELLER_PATH.search(urlsplit(response.url).path) and \
+                self.profile.extract.kind == "structured-data":
+            yield from self._seller(response)
+        if not follow:
+            return
+        hrefs = response.css("a::attr(href)").getall()
+        hrefs += response.css('link[rel="next"]::attr(href)').getall()
+        for href in hrefs:
+            url = self._url(href, response.url)
+            if url is None:
+                continue
+            kind = "seller" if SELLER_PATH.search(urlsplit(url).path) else "nav"
+            req = self.request(url, kind, base=response.url,
+                               priority=1 if kind == "seller" else 0)
+            if req is not None:
+                yield req
+
+    def _structured_listing(self, response: TextResponse, product: dict[str, Any],
+                            syntax: str) -> ListingItem | None:
+        fields = product_fields(product)
+        url = self._canonical(response)
+        ext = self._id_from_url(url) if self.profile.extract.id_from_url else None
+        ext = ext or (fields.get("external_id") if self.profile.extract.id_from_data else None)
+        ext = ext or urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query
+                                           else "")
+        seller_url = fields.get("seller_url")
+        if not seller_url:
+            # Microdata rarely carries the seller's URL: take the seller link on the page.
+            for rule in self.profile.links.seller or ['[itemprop="seller"] a::attr(href)']:
+                seller_url = select(response, rule)
+                if seller_url:
+                    break
+            if not seller_url:
+                for href in response.css("a::attr(href)").getall():
+                    if SELLER_PATH.search(urlsplit(urljoin(response.url, href)).path):
+                        seller_url = href
+                        break
+        seller_id = fields.get("seller_external_id")
+        if not seller_id and seller_url:
+            seller_id = self._seller_id_from_url(urljoin(response.url, seller_url))
+        item = ListingItem(
+            platform=self.profile.code, external_id=str(ext), url=url,
+            title=fields.get("title") or "", brand=fields.get("brand"),
+            model=fields.get("model"), price_text=fields.get("price_text"),
+            currency_hint=fields.get("currency_hint"), seller_external_id=seller_id,
+            seller_name=fields.get("seller_name"), seller_url=seller_url,
+            category=fields.get("category"), origin=fields.get("origin"),
+            image_urls=fields.get("image_urls") or [],
+            raw={"syntax": syntax, "product": product})
+        extra = extract_fields(response, self.profile.extract.fields)
+        for key, value in extra.items():
+            if value not in (None, "", []) and hasattr(item, key) and \
+                    getattr(item, key) in (None, "", []):
+                setattr(item, key, value)
+        return item
+
+    # -- sellers ----------------------------------------------------------------------------
+
+    async def parse_seller(self, response: Response) -> AsyncIterator[Any]:
+        await self._release(response)
+        if isinstance(response, TextResponse):
+            if response.meta.get("api"):
+                for out in self._api_seller(response):
+                    yield out
+            else:
+                for out in self._seller(response):
+                    yield out
+
+    def _seller(self, response: TextResponse) -> Iterator[Any]:
+        rules = self.profile.extract.seller_fields
+        fields = extract_fields(response, rules) if rules else {}
+        text = " ".join(response.css("body ::text").getall())[:100_000]
+        facts = facts_from_text(text)
+        ext = fields.get("external_id") or self._seller_id_from_url(self._canonical(response))
+        if not ext:
+            self.session.reject("bad_seller_id")
+            return
+        contacts = {k: str(fields.get(k) or facts.get(k) or "")
+                    for k in ("phone", "email", "wechat", "address")}
+        yield SellerItem(
+            platform=self.profile.code, external_id=str(ext),
+            name=str(fields.get("name") or response.css("h1::text").get() or ""),
+            url=self._canonical(response),
+            filing_number=_str(fields.get("filing_number") if rules else
+                               facts.get("filing_number")),
+            licence_number=_str(fields.get("licence_number") if rules else
+                                facts.get("licence_number")),
+            contacts={k: v for k, v in contacts.items() if v})
+
+    # -- API profiles -----------------------------------------------------------------------
+
+    async def parse_api(self, response: Response) -> AsyncIterator[Any]:
+        api = self.profile.extract.api
+        assert api is not None
+        data = self._json(response)
+        if data is None:
+            return
+        items = get_path(data, api.items_path) or []
+        if not isinstance(items, list):
+            self.session.error("api_shape")
+            return
+        for record in items:
+            if not isinstance(record, dict):
+                continue
+            ext = map_fields(record, {"external_id": api.fields.get("external_id", "id")})
+            ext_id = str(ext["external_id"] or "")
+            if api.item_url and ext_id:
+                req = self.request(api.item_url.replace("{id}", ext_id), "product",
+                                   base=response.url, meta={"api": True, "external_id": ext_id,
+                                                            "summary": record})
+                if req is not None:
+                    yield req
+            else:
+                for out in self._api_listing(record, response.url):
+                    yield out
+        nxt = get_path(data, api.next_path) if api.next_path else None
+        if isinstance(nxt, str) and nxt:
+            req = self.request(nxt, "api", base=response.url, meta={"api": True}, priority=5)
+            if req is not None:
+                yield req
+
+    def _json(self, response: Response) -> Any:
+        try:
+            return json.loads(response.body[: self.profile.limits.max_page_bytes])
+        except (ValueError, UnicodeDecodeError):
+            self.session.error("bad_json")
+            return None
+
+    def _api_product(self, response: TextResponse) -> Iterator[Any]:
+        meta = response.meta
+        confirm = meta.get("kind") == "confirm"
+        if response.status in (404, 410):
+            if confirm:
+                yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
+                                   f"http {response.status}")
+            return
+        data = self._json(response)
+        if not isinstance(data, dict):
+            return
+        merged = {**(meta.get("summary") or {}), **data}
+        yield from self._api_listing(merged, response.url)
+
+    def _api_listing(self, record: dict[str, Any], url: str) -> Iterator[Any]:
+        api = self.profile.extract.api
+        assert api is not None
+        f = map_fields(record, api.fields)
+        page_url = f.pop("url", None)
+        listing_url = self._url(str(page_url), url) if page_url else canonical_url(url)
+        seller_id = _str(f.pop("seller_external_id", None))
+        images = f.pop("image_urls", None) or []
+        item = ListingItem(
+            platform=self.profile.code, external_id=str(f.pop("external_id", "") or ""),
+            url=listing_url or url, title=str(f.pop("title", "") or ""),
+            price_text=f.pop("price_text", None), currency_hint=_str(f.pop("currency_hint", None)),
+            seller_external_id=seller_id, seller_name=_str(f.pop("seller_name", None)),
+            image_urls=[str(i) for i in (images if isinstance(images, list) else [images])],
+            cert_marks=[str(c) for c in (f.pop("cert_marks", None) or [])],
+            raw=record)
+        for key, value in f.items():
+            if hasattr(item, key) and value not in (None, ""):
+                setattr(item, key, str(value))
+        yield item
+        if seller_id and api.seller_url:
+            req = self.request(api.seller_url.replace("{id}", seller_id), "seller", base=url,
+                               meta={"api": True}, priority=1)
+            if req is not None:
+                yield req
+
+    def _api_seller(self, response: TextResponse) -> Iterator[Any]:
+        api = self.profile.extract.api
+        assert api is not None
+        data = self._json(response)
+        if not isinstance(data, dict):
+            return
+        f = map_fields(data, api.seller_fields)
+        ext = _str(f.get("external_id"))
+        if not ext:
+            self.session.reject("bad_seller_id")
+            return
+        yield SellerItem(platform=self.profile.code, external_id=ext,
+                         name=str(f.get("name") or ""), url=_str(f.get("url")),
+                         filing_number=_str(f.get("filing_number")),
+                         licence_number=_str(f.get("licence_number")),
+                         contacts={k: str(f[k]) for k in ("phone", "email", "wechat", "address")
+                                   if f.get(k)})
+
+    # -- signals, errors, the end -------------------------------------------------------------
+
+    def _on_response(self, response: Response, request: Request, spider: Any = None) -> None:
+        self.session.page()
+        registry = self.registry
+        if registry is not None and self.session.counters.pages % 20 == 0:
+            engine = self.crawler.engine
+            registry.beat(len(engine.downloader.active) if engine else 1)
+
+    def _on_item_error(self, item: Any, response: Response, spider: Any = None,
+                       failure: Failure | None = None) -> None:
+        self.session.error(f"pipeline:{type(failure.value).__name__ if failure else 'error'}")
+
+    def _on_spider_error(self, failure: Failure, response: Response, spider: Any = None) -> None:
+        self.session.error(f"parse:{type(failure.value).__name__}")
+
+    async def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        page = request.meta.get("playwright_page")
+        if page is not None:
+            from crawlers.browser import release_page
+
+            await release_page(self, page)
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        if failure.check(HttpError):
+            status = failure.value.response.status  # type: ignore[union-attr]
+            kind = f"http_{status}"
+        else:
+            message = str(failure.value)
+            kind = "page_too_large" if "maxsize" in message or "exceeds" in message \
+                else type(failure.value).__name__
+        self.session.error(kind)
+        if request.meta.get("kind") == "confirm":
+            self.session.removal_checked(RemovalCheck(self.profile.code,
+                                                      request.meta["external_id"], "error",
+                                                      kind))
+
+    async def _release(self, response: Response) -> None:
+        page = response.meta.get("playwright_page")
+        if page is not None:
+            from crawlers.browser import release_page
+
+            await release_page(self, page)
+
+    def _on_idle(self, spider: Any = None) -> None:
+        """The queue is empty: start confirming removals (full crawls), then let it close."""
+        from crawlers.distributed import keep_alive
+
+        if keep_alive(self):
+            raise DontCloseSpider
+        if self._finishing or not self.session.full or self._closing:
+            return
+        if self.registry is not None and not self.registry.claim_finish():
+            return  # another worker of the shared crawl confirms the removals
+        self._finishing = True
+        reason = (self.crawler.stats.get_value("finish_reason")
+                  if self.crawler.stats else None)
+        if reason is not None:
+            return
+        if not self._healthy():
+            log.warning("%s: crawl incomplete (%s); not marking unseen listings as removed",
+                        self.profile.code, self._health)
+            self.session.incomplete = self._health
+            return
+        unseen = self.session.writer.mark_unseen()
+        log.info("%s: %d listings not seen; confirming removals", self.profile.code, len(unseen))
+        engine = self.crawler.engine
+        assert engine is not None
+        scheduled = 0
+        for ext, url in unseen:
+            target = self._rebase(url)
+            api = self.profile.extract.api
+            if self.profile.extract.kind == "api" and api is not None and api.item_url:
+                target = api.item_url.replace("{id}", ext)
+            req = self.request(target, "confirm",
+                               meta={"external_id": ext,
+                                     "api": self.profile.extract.kind == "api"},
+                               dont_filter=True)
+            if req is not None:
+                engine.crawl(req)
+                scheduled += 1
+        if scheduled:
+            raise DontCloseSpider
+
+    _health = ""
+
+    def _healthy(self) -> bool:
+        """Whether this crawl saw enough of the platform to judge what is gone.
+
+        A crawl that could not reach the platform, or met errors on many pages, must not
+        turn every listing it missed into a "possibly removed" one.
+        """
+        self.session.writer.flush()
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        ok = int(stats.get("downloader/response_status_count/200", 0))
+        errors = sum(v for k, v in self.session.errors_total().items()
+                     if not k.startswith("rejected:"))
+        if ok == 0 or not self.session.writer.seen_urls():
+            self._health = "no pages or listings were fetched"
+        elif errors > max(5, 0.1 * (ok + errors)):
+            self._health = f"{errors} page errors against {ok} pages"
+        else:
+            return True
+        return False
+
+    def _rebase(self, url: str) -> str:
+        """*url* on the platform's current base URL (it may have moved since)."""
+        parts, base = urlsplit(url), urlsplit(self.profile.base_url)
+        if not base.netloc:
+            return url
+        return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
+
+    def closed(self, reason: str) -> None:
+        self._closing = True
+        assert self.crawler.stats is not None
+        stats = {k: v for k, v in self.crawler.stats.get_stats().items()
+                 if isinstance(v, int | float | str) and not k.startswith("log_count/DEBUG")}
+        status = "finished" if reason == "finished" else reason
+        if status == "finished" and self.session.incomplete:
+            status = "incomplete"
+        extra = {"scrapy": stats, "reason": reason,
+                 "removal_errors": self.session.removal_errors}
+        if self.registry is not None:
+            self.registry.leave()
+            if reason == "finished" and not self.registry.others_alive():
+                self.registry.mark_done()
+            elif reason == "finished":
+                # Other workers are still at it: add our counts, leave the run open for them.
+                self.session.writer.flush()
+                self.session.flush_removed()
+                self.summary = self.session.summary()
+                return
+        self.summary = self.session.close(status, extra)
+
+
+def _str(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return str(value)

@@ -1,0 +1,381 @@
+"""Writing crawl results to the store: batched, idempotent upserts of listings and sellers.
+
+Idempotency is what makes crawls resumable and shareable: a listing is keyed by (platform,
+external id), a seller likewise, and writing the same content twice changes nothing but
+``last_seen``.  A listing snapshot is written only when the content hash changes, so the
+snapshot table is the listing's history, not a log of visits.  Run counters are added to the
+crawl run row (``pages = pages + n``) so that several workers, or a crawl resumed after a
+kill, add up into one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from crawlers.items import ListingItem, SellerItem
+from crawlers.normalise import content_hash, permanent_random_number
+from store.db import Database
+from store.errors import NotFound
+from store.models import (
+    CrawlRun,
+    Listing,
+    ListingSnapshot,
+    ListingStatus,
+    Platform,
+    Sector,
+    Seller,
+    SupervisionClass,
+    utcnow,
+)
+from store.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Fields whose change makes a new listing snapshot (the URL's host is not content).
+CONTENT_FIELDS = ("title", "brand", "model", "price", "currency", "seller", "category",
+                  "origin", "cert_marks", "images", "status")
+
+
+def _path_only(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def listing_content(item: ListingItem, status: str = ListingStatus.ACTIVE.value
+                    ) -> dict[str, Any]:
+    """The content of a listing that a snapshot records and the hash covers."""
+    return {
+        "title": item.title, "brand": item.brand, "model": item.model,
+        "price": None if item.price is None else str(item.price), "currency": item.currency,
+        "seller": item.seller_external_id, "category": item.category, "origin": item.origin,
+        "cert_marks": sorted(item.cert_marks), "images": [_path_only(u) for u in item.image_urls],
+        "status": status,
+    }
+
+
+@dataclass
+class RunCounters:
+    """Counts not yet added to the crawl run row."""
+
+    pages: int = 0
+    items: int = 0
+    new_listings: int = 0
+    changed_listings: int = 0
+    removed_listings: int = 0
+    rejected_items: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def any(self) -> bool:
+        return bool(self.pages or self.items or self.new_listings or self.changed_listings
+                    or self.removed_listings or self.rejected_items or self.errors)
+
+
+def platform_id(session: Session, code: str) -> int:
+    pid = session.scalar(select(Platform.id).where(Platform.code == code))
+    if pid is None:
+        raise NotFound(f"no platform {code!r} (spotcheck platform list)")
+    return pid
+
+
+class CrawlRuns:
+    """Creating, resuming and finishing crawl run rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open(self, platform_code: str, *, full: bool, job_key: str | None) -> tuple[int, bool]:
+        """The run to write to: a running run with *job_key* is resumed, else a new one.
+
+        Returns (run id, resumed).
+        """
+        with self.db.session() as s:
+            pid = platform_id(s, platform_code)
+            if job_key:
+                row = s.scalar(select(CrawlRun).where(CrawlRun.job_key == job_key))
+                if row is not None and row.status == "running":
+                    return row.id, True
+                if row is not None:  # a finished run keeps its key: free it for the new one
+                    row.job_key = f"{job_key}@{row.id}"
+                    s.flush()
+            run = CrawlRun(platform_id=pid, job_key=job_key, full=full, status="running",
+                           errors={}, stats={})
+            s.add(run)
+            s.flush()
+            return run.id, False
+
+    def add(self, run_id: int, counters: RunCounters) -> None:
+        """Add *counters* to the run row (safe with several writers)."""
+        if not counters.any():
+            return
+        with self.db.session() as s:
+            s.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+                pages=CrawlRun.pages + counters.pages,
+                items=CrawlRun.items + counters.items,
+                new_listings=CrawlRun.new_listings + counters.new_listings,
+                changed_listings=CrawlRun.changed_listings + counters.changed_listings,
+                removed_listings=CrawlRun.removed_listings + counters.removed_listings,
+                rejected_items=CrawlRun.rejected_items + counters.rejected_items,
+            ))
+            if counters.errors:
+                run = s.scalar(select(CrawlRun).where(CrawlRun.id == run_id).with_for_update())
+                assert run is not None
+                merged = Counter(run.errors or {})
+                merged.update(counters.errors)
+                run.errors = dict(merged)
+        fresh = RunCounters()
+        counters.__dict__.update(fresh.__dict__)
+
+    def finish(self, run_id: int, status: str, stats: dict[str, Any]) -> None:
+        with self.db.session() as s:
+            run = s.get(CrawlRun, run_id)
+            assert run is not None
+            run.status = status
+            run.finished_at = utcnow()
+            run.stats = {**(run.stats or {}), **stats}
+            if run.job_key and status != "running":
+                run.job_key = f"{run.job_key}@{run.id}"
+
+
+class ListingWriter:
+    """Buffers items and writes them in batches to the store, for one platform and run."""
+
+    def __init__(self, db: Database, platform_code: str, run_id: int, settings: Settings,
+                 batch_size: int = 200) -> None:
+        self.db = db
+        self.platform_code = platform_code
+        self.run_id = run_id
+        self.settings = settings
+        self.batch_size = batch_size
+        self.counters = RunCounters()
+        self.runs = CrawlRuns(db)
+        self._listings: dict[str, ListingItem] = {}
+        self._sellers: dict[str, SellerItem] = {}
+        with db.session() as s:
+            self.platform_id = platform_id(s, platform_code)
+
+    # -- buffering --------------------------------------------------------------------------
+
+    def add_listing(self, item: ListingItem) -> None:
+        self._listings[item.external_id] = item
+        if len(self._listings) >= self.batch_size:
+            self.flush()
+
+    def add_seller(self, item: SellerItem) -> None:
+        self._sellers[item.external_id] = item
+        if len(self._sellers) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered, in one transaction, then add the counters to the run."""
+        sellers, listings = list(self._sellers.values()), list(self._listings.values())
+        self._sellers.clear()
+        self._listings.clear()
+        if sellers or listings:
+            with self.db.session() as s:
+                if sellers:
+                    self._write_sellers(s, sellers)
+                if listings:
+                    self._write_listings(s, listings)
+        self.runs.add(self.run_id, self.counters)
+
+    # -- sellers ----------------------------------------------------------------------------
+
+    def _insert(self, session: Session) -> Any:
+        return postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+            else sqlite.insert
+
+    def _ensure_sellers(self, s: Session, ext_ids: Iterable[str],
+                        names: dict[str, str], urls: dict[str, str | None]) -> dict[str, int]:
+        """Seller ids for *ext_ids*, inserting bare rows for new ones (race-free upsert)."""
+        wanted = sorted(set(ext_ids))
+        if not wanted:
+            return {}
+        insert = self._insert(s)
+        now = utcnow()
+        rows: list[dict[str, Any]] = [{"platform_id": self.platform_id, "external_id": e, "name": names.get(e, ""),
+                 "url": urls.get(e), "contacts": {}, "first_seen": now, "last_seen": now}
+                for e in wanted]
+        for start in range(0, len(rows), 500):
+            s.execute(insert(Seller).values(rows[start:start + 500])
+                      .on_conflict_do_nothing(index_elements=["platform_id", "external_id"]))
+        found = s.execute(select(Seller.external_id, Seller.id).where(
+            Seller.platform_id == self.platform_id, Seller.external_id.in_(wanted)))
+        return {e: i for e, i in found}
+
+    def _write_sellers(self, s: Session, items: list[SellerItem]) -> None:
+        ids = self._ensure_sellers(s, (i.external_id for i in items),
+                                   {i.external_id: i.name for i in items},
+                                   {i.external_id: i.url for i in items})
+        now = utcnow()
+        for item in items:
+            values: dict[str, Any] = {"last_seen": now}
+            if item.name:
+                values["name"] = item.name
+            if item.url:
+                values["url"] = item.url
+            values["filing_number"] = item.filing_number
+            values["licence_number"] = item.licence_number
+            values["contacts"] = item.contacts
+            s.execute(update(Seller).where(Seller.id == ids[item.external_id]).values(**values))
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def _write_listings(self, s: Session, items: list[ListingItem]) -> None:
+        seller_ids = self._ensure_sellers(
+            s, (i.seller_external_id for i in items if i.seller_external_id),
+            {i.seller_external_id: i.seller_name or "" for i in items if i.seller_external_id},
+            {i.seller_external_id: i.seller_url for i in items if i.seller_external_id})
+        existing = {row.external_id: row for row in s.execute(
+            select(Listing.id, Listing.external_id, Listing.content_hash, Listing.status)
+            .where(Listing.platform_id == self.platform_id,
+                   Listing.external_id.in_([i.external_id for i in items])))}
+        now = utcnow()
+        unchanged: list[int] = []
+        changed: list[tuple[int, ListingItem, dict[str, Any], str]] = []
+        for item in items:
+            content = listing_content(item)
+            digest = content_hash(content)
+            self.counters.items += 1
+            row = existing.get(item.external_id)
+            if row is None:
+                listing = Listing(platform_id=self.platform_id, external_id=item.external_id,
+                                  prn=permanent_random_number(self.platform_code,
+                                                              item.external_id),
+                                  first_seen=now, **self._fields(item, seller_ids, digest, now))
+                listing.snapshots.append(ListingSnapshot(
+                    version=1, crawl_run_id=self.run_id, seen_at=now, content_hash=digest,
+                    changes=["created"], data=content))
+                s.add(listing)
+                self.counters.new_listings += 1
+            elif row.content_hash == digest and row.status == ListingStatus.ACTIVE:
+                unchanged.append(row.id)
+            else:
+                changed.append((row.id, item, content, digest))
+        if unchanged:
+            for start in range(0, len(unchanged), 500):
+                s.execute(update(Listing).where(Listing.id.in_(unchanged[start:start + 500]))
+                          .values(last_seen=now, last_crawl_run_id=self.run_id))
+        if changed:
+            self._write_changes(s, changed, seller_ids, now)
+        s.flush()
+
+    def _write_changes(self, s: Session,
+                       changed: list[tuple[int, ListingItem, dict[str, Any], str]],
+                       seller_ids: dict[str, int], now: dt.datetime) -> None:
+        ids = [c[0] for c in changed]
+        versions = dict(s.execute(
+            select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
+            .where(ListingSnapshot.listing_id.in_(ids)).group_by(ListingSnapshot.listing_id)
+        ).tuples().all())
+        previous: dict[int, dict[str, Any]] = dict(s.execute(
+            select(ListingSnapshot.listing_id, ListingSnapshot.data)
+            .where(ListingSnapshot.listing_id.in_(ids))
+            .where(ListingSnapshot.version == _max_version_subquery())
+        ).tuples().all())
+        for listing_id, item, content, digest in changed:
+            old = previous.get(listing_id) or {}
+            diff = [k for k in CONTENT_FIELDS if old.get(k) != content.get(k)] or ["content"]
+            s.execute(update(Listing).where(Listing.id == listing_id).values(
+                removed_at=None, **self._fields(item, seller_ids, digest, now)))
+            s.add(ListingSnapshot(listing_id=listing_id, version=versions.get(listing_id, 0) + 1,
+                                  crawl_run_id=self.run_id, seen_at=now, content_hash=digest,
+                                  changes=diff, data=content))
+            self.counters.changed_listings += 1
+
+    def _fields(self, item: ListingItem, seller_ids: dict[str, int], digest: str,
+                now: dt.datetime) -> dict[str, Any]:
+        return {
+            "url": item.url, "title": item.title, "brand": item.brand, "model": item.model,
+            "price": item.price, "currency": item.currency, "price_cny": self._cny(item),
+            "seller_id": seller_ids.get(item.seller_external_id or ""),
+            "category": item.category, "sector": Sector(item.sector),
+            "supervision_class": SupervisionClass(item.supervision_class),
+            "class_reasons": item.class_reasons, "origin": item.origin,
+            "cert_marks": item.cert_marks, "image_urls": item.image_urls, "raw": item.raw,
+            "content_hash": digest, "status": ListingStatus.ACTIVE, "last_seen": now,
+            "last_crawl_run_id": self.run_id,
+        }
+
+    def _cny(self, item: ListingItem) -> Decimal | None:
+        if item.price is None or not item.currency:
+            return None
+        rate = self.settings.rate_to_cny(item.currency)
+        if rate is None:
+            return None
+        return (item.price * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    # -- removals ---------------------------------------------------------------------------
+
+    def seen_urls(self) -> set[str]:
+        """Canonical URLs and external ids of listings already written in this run: a crawl
+        resumed after a kill does not fetch them again."""
+        with self.db.session() as s:
+            rows = s.execute(select(Listing.url, Listing.external_id).where(
+                Listing.platform_id == self.platform_id,
+                Listing.last_crawl_run_id == self.run_id)).all()
+        return {u for u, _ in rows} | {e for _, e in rows}
+
+    def mark_unseen(self) -> list[tuple[str, str]]:
+        """After a full crawl: listings this run did not see become possibly removed.
+
+        Returns their (external id, URL), to be re-fetched for confirmation.
+        """
+        self.flush()
+        with self.db.session() as s:
+            cond = (Listing.platform_id == self.platform_id,
+                    Listing.status != ListingStatus.REMOVED,
+                    (Listing.last_crawl_run_id.is_(None))
+                    | (Listing.last_crawl_run_id != self.run_id))
+            rows = s.execute(select(Listing.external_id, Listing.url).where(*cond)).all()
+            s.execute(update(Listing).where(*cond).values(status=ListingStatus.POSSIBLY_REMOVED))
+        return [(e, u) for e, u in rows]
+
+    def confirm_removed(self, external_ids: Iterable[str]) -> int:
+        """Mark listings removed (a re-fetch found them gone) with a status snapshot each."""
+        ids = list(external_ids)
+        if not ids:
+            return 0
+        now = utcnow()
+        done = 0
+        with self.db.session() as s:
+            rows = s.scalars(select(Listing).where(
+                Listing.platform_id == self.platform_id, Listing.external_id.in_(ids),
+                Listing.status != ListingStatus.REMOVED)).all()
+            versions = dict(s.execute(
+                select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
+                .where(ListingSnapshot.listing_id.in_([r.id for r in rows]))
+                .group_by(ListingSnapshot.listing_id)).tuples().all())
+            for row in rows:
+                last = s.scalar(select(ListingSnapshot.data).where(
+                    ListingSnapshot.listing_id == row.id,
+                    ListingSnapshot.version == versions.get(row.id, 0)))
+                data = {**(last or {}), "status": ListingStatus.REMOVED.value}
+                row.status = ListingStatus.REMOVED
+                row.removed_at = now
+                row.content_hash = content_hash(data)
+                s.add(ListingSnapshot(listing_id=row.id, version=versions.get(row.id, 0) + 1,
+                                      crawl_run_id=self.run_id, seen_at=now,
+                                      content_hash=row.content_hash, changes=["status"],
+                                      data=data))
+                done += 1
+        self.counters.removed_listings += done
+        self.runs.add(self.run_id, self.counters)
+        return done
+
+
+def _max_version_subquery() -> Any:
+    inner = ListingSnapshot.__table__.alias("latest")
+    return (select(func.max(inner.c.version))
+            .where(inner.c.listing_id == ListingSnapshot.listing_id)
+            .scalar_subquery())
