@@ -5,7 +5,8 @@ cross-border listings rarely show one.  A match has a score in [0, 1] built from
 evidence, each compared only where it is comparable:
 
 - model (weight 0.5): a notice model code equal to the listing's model or to a model code in its
-  title (separators and case ignored); near-equal codes (a typo) score their similarity;
+  title (separators, case and the O/0, I/l/1 confusions ignored); a variant suffix
+  ("VO-M5521B") scores 0.9; codes one digit apart are different products (no fuzzy codes);
 - brand (0.3): normalised brand names, fuzzy (rapidfuzz); a Chinese brand is not compared with a
   Latin one (unknown rather than different);
 - name (0.2): the notice's product name against the listing title (token-set similarity), again
@@ -99,6 +100,14 @@ def _squash(series: pd.Series) -> pd.Series:
     return series.fillna("").str.slice(0, 2000).str.lower().str.replace(r"[\W_]+", "", regex=True)
 
 
+def _confusable(code: str) -> str:
+    """Fold characters people and OCR confuse in model codes (O/0, I/l/1)."""
+    return code.translate(_CONFUSABLE)
+
+
+_CONFUSABLE = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
 def score_pair(nk: NoticeKeys, brand: str | None, model: str | None, title: str | None
                ) -> tuple[float, dict[str, Any]]:
     """Match score of one notice and one listing, with the evidence that made it."""
@@ -110,11 +119,15 @@ def score_pair(nk: NoticeKeys, brand: str | None, model: str | None, title: str 
     # model
     model_s: float | None = None
     if nk.models:
-        if nk.models & l_models:
+        n_conf = {_confusable(m) for m in nk.models}
+        l_conf = {_confusable(m) for m in l_models}
+        if n_conf & l_conf:
             model_s = 1.0
+        elif any(len(x) != len(y) and min(len(x), len(y)) >= 6
+                 and (x.startswith(y) or y.startswith(x)) for x in n_conf for y in l_conf):
+            model_s = 0.9  # a variant suffix ("VO-M5521B" of "VO-M5521")
         elif l_models:
-            best = max(fuzz.ratio(a, b) for a in nk.models for b in l_models) / 100
-            model_s = best if best >= 0.85 else 0.0
+            model_s = 0.0  # one digit apart is another product: no fuzzy model codes
         else:
             squashed = re.sub(r"[\W_]+", "", title.lower())
             model_s = 1.0 if any(m in squashed for m in nk.models) else 0.0
