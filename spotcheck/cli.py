@@ -72,6 +72,8 @@ def _mount_optional() -> None:
         ("spotcheck.commands.serve", "serve"),
         ("spotcheck.commands.signals", "signals"),
         ("spotcheck.commands.risk", "risk"),
+        ("spotcheck.commands.capture", "capture"),
+        ("spotcheck.commands.evidence", "evidence"),
     ):
         try:
             mod = importlib.import_module(module)

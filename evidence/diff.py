@@ -1,0 +1,97 @@
+"""What changed between two captures of the same page: facts and a visual diff.
+
+Facts (title, price, currency, availability) are compared as recorded at capture time; the
+full-page screenshots are compared with Pillow (``ImageChops.difference``), giving the share
+of changed pixels, the bounding box of the change and a highlighted diff image.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, ImageChops
+from sqlalchemy import select
+
+from evidence.storage import ArtifactStore
+from store.db import Database
+from store.errors import InvalidInput, NotFound
+from store.models import Artifact, Capture, CaptureStatus
+from store.settings import Settings
+
+FACTS = ("title", "price", "currency", "availability")
+#: Per-channel difference below which a pixel counts as unchanged (antialiasing noise).
+THRESHOLD = 24
+
+
+@dataclass
+class CaptureDiff:
+    a: int
+    b: int
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    changed_pixels: float = 0.0
+    bbox: tuple[int, int, int, int] | None = None
+    size_a: tuple[int, int] = (0, 0)
+    size_b: tuple[int, int] = (0, 0)
+    diff_png: bytes = b""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes) or self.changed_pixels > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b,
+                "changes": {k: {"before": v[0], "after": v[1]} for k, v in self.changes.items()},
+                "changed_pixels": round(self.changed_pixels, 6), "bbox": self.bbox,
+                "size_a": self.size_a, "size_b": self.size_b}
+
+
+def visual_diff(png_a: bytes, png_b: bytes) -> tuple[float, tuple[int, int, int, int] | None,
+                                                     bytes]:
+    """Share of pixels that differ, their bounding box, and a PNG with them in red."""
+    a = Image.open(io.BytesIO(png_a)).convert("RGB")
+    b = Image.open(io.BytesIO(png_b)).convert("RGB")
+    size = (max(a.width, b.width), max(a.height, b.height))
+    ca, cb = Image.new("RGB", size, "white"), Image.new("RGB", size, "white")
+    ca.paste(a)
+    cb.paste(b)
+    mask = ImageChops.difference(ca, cb).convert("L").point(lambda v: 255 if v > THRESHOLD else 0)
+    hist = mask.histogram()
+    changed = hist[255] / (size[0] * size[1])
+    bbox = mask.getbbox()
+    overlay = Image.blend(cb, Image.new("RGB", size, "white"), 0.6)
+    overlay.paste(Image.new("RGB", size, (220, 0, 0)), mask=mask)
+    out = io.BytesIO()
+    overlay.save(out, "PNG", optimize=False)
+    return changed, bbox, out.getvalue()
+
+
+def diff_captures(db: Database, a: int, b: int, settings: Settings) -> CaptureDiff:
+    """Compare capture *a* (before) with *b* (after)."""
+    store = ArtifactStore(settings.artifacts_dir)
+    with db.session() as s:
+        caps = {}
+        shots = {}
+        for cid in (a, b):
+            cap = s.get(Capture, cid)
+            if cap is None:
+                raise NotFound(f"no capture {cid}")
+            if cap.status != CaptureStatus.OK:
+                raise InvalidInput(f"capture {cid} failed; there is nothing to compare")
+            caps[cid] = cap
+            sha = s.scalar(select(Artifact.sha256).where(Artifact.capture_id == cid,
+                                                         Artifact.role == "screenshot_full"))
+            if sha is None:
+                raise NotFound(f"capture {cid} has no full-page screenshot")
+            shots[cid] = sha
+        result = CaptureDiff(a, b)
+        for key in FACTS:
+            before, after = (caps[a].facts or {}).get(key), (caps[b].facts or {}).get(key)
+            if before != after:
+                result.changes[key] = (before, after)
+    img_a, img_b = store.read(shots[a]), store.read(shots[b])
+    result.changed_pixels, result.bbox, result.diff_png = visual_diff(img_a, img_b)
+    result.size_a = Image.open(io.BytesIO(img_a)).size
+    result.size_b = Image.open(io.BytesIO(img_b)).size
+    return result

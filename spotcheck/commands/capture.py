@@ -1,0 +1,93 @@
+"""``spotcheck capture URL...``: capture pages as signed, timestamped evidence."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+
+from spotcheck.context import current
+from spotcheck.output import console, err_console, print_json, table
+from store.errors import InvalidInput, NotFound, SpotcheckError
+
+app = typer.Typer(help="Capture web pages as evidence.", invoke_without_command=True,
+                  context_settings={"allow_interspersed_args": True})
+
+
+class CapturesFailed(SpotcheckError):
+    """Some captures failed; the exit code is the most telling of their codes."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _persona_id(ref: str | None) -> int | None:
+    from store.models import BuyerPersona
+
+    if ref is None:
+        return None
+    with current().db.session() as s:
+        row = s.scalar(select(BuyerPersona).where(BuyerPersona.alias == ref))
+        if row is None and ref.isdigit():
+            row = s.get(BuyerPersona, int(ref))
+        if row is None:
+            raise NotFound(f"no buyer persona {ref!r}")
+        return int(row.id)
+
+
+def _case_id(ref: str | None) -> int | None:
+    from evidence.packs import find_case
+
+    if ref is None:
+        return None
+    with current().db.session() as s:
+        return int(find_case(s, ref).id)
+
+
+@app.callback()
+def capture(
+    urls: list[str] = typer.Argument(..., help="Pages to capture (http or https)."),
+    kind: str = typer.Option("listing", "--kind", help="listing | seller | order | search"),
+    case: str | None = typer.Option(None, "--case", help="Case number or id."),
+    persona: str | None = typer.Option(None, "--persona", help="Buyer persona alias or id."),
+    purpose: str | None = typer.Option(None, "--purpose", help="Why the capture is made."),
+    listing: int | None = typer.Option(None, "--listing", help="Listing id (one URL only)."),
+    json_out: bool = typer.Option(False, "--json", help="Print each capture's id and hashes."),
+) -> None:
+    """Capture each URL (screenshots, DOM, PDF, WARC, metadata), sign and timestamp it."""
+    from evidence.capture import KINDS, CaptureRequest, CaptureResult, capture_many
+
+    ctx = current()
+    if kind not in KINDS:
+        raise InvalidInput(f"--kind must be one of {', '.join(KINDS)}")
+    if listing is not None and len(urls) != 1:
+        raise InvalidInput("--listing goes with exactly one URL")
+    reqs = [CaptureRequest(url=u, kind=kind, listing_id=listing, case_id=_case_id(case),
+                           persona_id=_persona_id(persona), purpose=purpose) for u in urls]
+    import asyncio
+
+    with Progress(TextColumn("[bold]capturing"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=json_out) as progress:
+        task = progress.add_task("capture", total=len(reqs))
+
+        def done(res: CaptureResult) -> None:
+            progress.advance(task)
+            if not res.ok:
+                progress.console.print(f"[red]failed[/red] {res.url[:200]}: {res.error}",
+                                       markup=True, highlight=False)
+
+        results = asyncio.run(capture_many(ctx.db, reqs, operator=ctx.actor(),
+                                           settings=ctx.settings, on_done=done))
+    if json_out:
+        print_json([{"id": r.capture_id, "url": r.url, "ok": r.ok, "error": r.error,
+                     "manifest_sha256": r.manifest_sha256, "artifacts": r.artifacts}
+                    for r in results])
+    else:
+        console.print(table("captures", ["id", "ok", "url", "manifest SHA-256 / error"],
+                            [(r.capture_id, "yes" if r.ok else "no", r.url,
+                              r.manifest_sha256 if r.ok else r.error) for r in results]))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise CapturesFailed(f"{len(failed)} of {len(results)} captures failed",
+                             max(r.exit_code for r in failed) or 1)

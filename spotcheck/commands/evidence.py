@@ -1,0 +1,195 @@
+"""``spotcheck evidence``: packs (export, verify), the signing key, diffs and the custody log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from sqlalchemy import select
+
+from spotcheck.context import current
+from spotcheck.output import console, err_console, print_json, table
+from store.errors import InvalidInput, VerificationFailed
+
+app = typer.Typer(help="Evidence packs, the signing key, capture diffs and the custody log.",
+                  no_args_is_help=True)
+key_app = typer.Typer(help="The installation's Ed25519 signing key.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@app.command("export")
+def export_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="The pack to write (.zip)."),
+    case: str | None = typer.Option(None, "--case", help="Every capture of this case."),
+    plan_item: int | None = typer.Option(None, "--plan-item",
+                                         help="Every capture of this plan item's listing "
+                                              "and purchases."),
+    capture: list[int] = typer.Option([], "--capture", help="A capture id (repeatable)."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip the PDF reports."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Export a self-verifying evidence pack (zip) and record it in the custody log."""
+    from evidence.hashing import sha256_file
+    from evidence.packs import export_pack, find_case
+
+    ctx = current()
+    case_id = None
+    if case is not None:
+        with ctx.db.session() as s:
+            case_id = find_case(s, case).id
+    with err_console.status("building the evidence pack…"):
+        path = export_pack(ctx.db, case_id=case_id, plan_item_id=plan_item,
+                           capture_ids=capture or None, out=out, actor=ctx.actor(),
+                           settings=ctx.settings, pdf=not no_pdf)
+    info = {"pack": str(path), "sha256": sha256_file(path), "size": path.stat().st_size}
+    if json_out:
+        print_json(info)
+    else:
+        console.print(f"wrote {escape(str(path))} ({info['size']} bytes, "
+                      f"SHA-256 {info['sha256']})")
+
+
+@app.command("verify")
+def verify_cmd(
+    pack: Path = typer.Argument(..., help="The pack (.zip) to check."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check a pack without the database; exit 5 if any check fails."""
+    from evidence.verify import verify_pack
+
+    report = verify_pack(pack)
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        console.print(table(f"verify {pack.name}", ["check", "ok", "detail"],
+                            [(c.name, "✔" if c.ok else "✘ FAILED", c.detail)
+                             for c in report.checks]))
+        for w in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        console.print(f"key fingerprint {report.key_fingerprint} · {report.captures} captures "
+                      f"· {report.bytes_hashed} bytes hashed")
+    if not report.ok:
+        first = report.failures[0] if report.failures else None
+        raise VerificationFailed(f"{pack.name}: {first.name}: {first.detail}" if first else
+                                 f"{pack.name}: nothing could be checked")
+    if not json_out:
+        console.print("[green]the pack verifies[/green]")
+
+
+@key_app.command("show")
+def key_show(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
+             ) -> None:
+    """Show the public key and its fingerprint (created on first use)."""
+    from evidence.keys import load_or_create
+
+    key = load_or_create(current().settings.keys_dir)
+    if json_out:
+        print_json({"algorithm": "Ed25519", "fingerprint": key.fingerprint,
+                    "public_key_pem": key.public_pem().decode()})
+    else:
+        console.print(f"Ed25519 fingerprint {key.fingerprint}")
+        console.print(key.public_pem().decode(), end="")
+
+
+@key_app.command("export")
+def key_export(out: Path = typer.Option(..., "--out", "-o",
+                                        help="Where to write the public key (PEM).")) -> None:
+    """Write the public key (never the private one) to a file, and log it."""
+    from evidence import custody
+    from evidence.keys import load_or_create
+
+    ctx = current()
+    key = load_or_create(ctx.settings.keys_dir)
+    out.write_bytes(key.public_pem())
+    with ctx.db.session() as s:
+        custody.record(s, "key_exported", ctx.actor(), detail={"fingerprint": key.fingerprint})
+    console.print(f"wrote {escape(str(out))} (fingerprint {key.fingerprint})")
+
+
+@app.command("diff")
+def diff_cmd(
+    capture_a: int = typer.Argument(..., help="The earlier capture."),
+    capture_b: int = typer.Argument(..., help="The later capture."),
+    image: Path | None = typer.Option(None, "--image", help="Write the visual diff (PNG)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """What changed between two captures: price, title, availability, and the screenshot."""
+    from evidence.diff import diff_captures
+
+    ctx = current()
+    d = diff_captures(ctx.db, capture_a, capture_b, ctx.settings)
+    if image is not None:
+        image.write_bytes(d.diff_png)
+    if json_out:
+        print_json(d.as_dict())
+        return
+    rows = [(k, before, after) for k, (before, after) in d.changes.items()]
+    console.print(table(f"capture {capture_a} → {capture_b}", ["fact", "before", "after"],
+                        rows or [("(no change in facts)", "", "")]))
+    console.print(f"screenshot: {d.changed_pixels:.2%} of pixels changed"
+                  + (f", in the box {d.bbox}" if d.bbox else ""))
+
+
+@app.command("log")
+def log_cmd(
+    capture: int | None = typer.Option(None, "--capture", help="Only this capture's events."),
+    limit: int = typer.Option(100, "--limit", min=1, help="The newest N events."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """The custody log, newest last, and whether its hash chain is intact."""
+    from evidence import custody
+    from store.models import CustodyEvent
+
+    ctx = current()
+    with ctx.db.session() as s:
+        q = select(CustodyEvent).order_by(CustodyEvent.seq.desc()).limit(limit)
+        if capture is not None:
+            q = q.where(CustodyEvent.capture_id == capture)
+        events = [custody.as_dict(e) for e in reversed(s.scalars(q).all())]
+        chain = custody.check_database(s)
+    if json_out:
+        print_json({"chain_ok": chain.ok, "problems": chain.problems, "events": events})
+    else:
+        console.print(table("custody log", ["seq", "at", "actor", "action", "capture", "case",
+                                            "hash"],
+                            [(e["seq"], e["at"][:19], e["actor"], e["action"], e["capture_id"],
+                              e["case_id"], e["hash"][:16]) for e in events]))
+        console.print("[green]chain intact[/green]" if chain.ok else
+                      "[red]chain broken:[/red] " + escape("; ".join(chain.problems[:5])))
+    if not chain.ok:
+        raise VerificationFailed("the custody log's hash chain is broken: " + chain.problems[0])
+
+
+@app.command("show")
+def show_cmd(
+    capture_id: int = typer.Argument(..., help="The capture."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show a capture and its artifacts (recorded as 'viewed' in the custody log)."""
+    from evidence import custody
+    from store.models import Artifact, Capture
+
+    ctx = current()
+    with ctx.db.session() as s:
+        cap = s.get(Capture, capture_id)
+        if cap is None:
+            raise InvalidInput(f"no capture {capture_id}")
+        arts = s.scalars(select(Artifact).where(Artifact.capture_id == capture_id)
+                         .order_by(Artifact.role)).all()
+        data: dict[str, Any] = {"id": cap.id, "kind": cap.kind, "url": cap.url, "final_url": cap.final_url,
+                "status": cap.status.value, "operator": cap.operator,
+                "started_at": cap.started_at, "finished_at": cap.finished_at,
+                "manifest_sha256": cap.manifest_sha256, "facts": cap.facts,
+                "error": cap.meta.get("error"),
+                "artifacts": [{"role": a.role, "sha256": a.sha256, "size": a.size}
+                              for a in arts]}
+        custody.record(s, "viewed", ctx.actor(), capture_id=cap.id, case_id=cap.case_id)
+    if json_out:
+        print_json(data)
+        return
+    console.print(table(f"capture {capture_id}", ["field", "value"],
+                        [(k, v) for k, v in data.items() if k != "artifacts"]))
+    console.print(table("artifacts", ["role", "sha256", "size"],
+                        [(a["role"], a["sha256"], a["size"]) for a in data["artifacts"]]))
