@@ -56,8 +56,14 @@ class Sandbox:
     def start(self) -> Sandbox:
         apps = build_apps(self.state)
         socks: dict[str, socket.socket] = {}
-        for name in (*STYLES, "feeds"):
-            socks[name] = bind(self.host, self.ports.get(name, 0))
+        try:
+            for name in (*STYLES, "feeds"):
+                socks[name] = bind(self.host, self.ports.get(name, 0))
+        except OSError:
+            for sock in socks.values():
+                sock.close()
+            raise
+        for name in socks:
             port = socks[name].getsockname()[1]
             url = f"http://{self.host}:{port}"
             if name == "feeds":

@@ -245,3 +245,17 @@ def served_fields(sb: Sandbox, http: httpx.Client, row: dict[str, Any]) -> dict[
         out |= {"price": p["offers"]["price"], "currency": p["offers"]["priceCurrency"], "model": p["sku"],
                 "brand": p["brand"]["name"]}
     return out
+
+
+def test_a_200k_catalogue_serves_without_slowing_down() -> None:
+    import time
+
+    with Sandbox(seed=7, listings=200_000, obstacles=False) as big, httpx.Client() as http:
+        t0 = time.perf_counter()
+        paths = [f"{big.urls['mall']}/item/{10_000_000 + (k * 7919) % 66_666}.html" for k in range(100)]
+        paths += [f"{big.urls['mall']}/c/kettles?page=150", f"{big.urls['spa']}/api/v1/items?page=3333&size=20",
+                  f"{big.urls['shop']}/collections/all?page=2777"]
+        codes = [http.get(p).status_code for p in paths]
+        elapsed = time.perf_counter() - t0
+    assert codes == [200] * len(codes)  # day 0: nothing removed yet
+    assert elapsed < 3.0, elapsed
