@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -216,7 +215,3 @@ def buy_form(listing: Listing) -> str:
             f'<input type="hidden" name="item_id" value="{esc(listing.base.external_id)}">'
             '<label>数量 Qty <input name="qty" value="1" size="2"></label>'
             '<button type="submit" class="add-to-cart" id="add-to-cart">加入购物车 Add to cart</button></form>')
-
-
-def paid(amount: Decimal, qty: int) -> Decimal:
-    return amount * qty

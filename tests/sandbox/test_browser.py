@@ -71,7 +71,7 @@ def test_shop_load_more_appends_products(sb: Sandbox, truth: dict[str, Any], bro
     assert ids == want[: len(ids)]
 
 
-@pytest.mark.parametrize("platform", ["mall", "spa"])
+@pytest.mark.parametrize("platform", ["mall", "spa", "shop"])
 def test_covert_purchase_end_to_end_in_chromium(sb: Sandbox, pick: Pick, browser_page: Any,
                                                 platform: str) -> None:
     page = browser_page
