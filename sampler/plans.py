@@ -234,7 +234,7 @@ def _review(session: Session, plan_id: int, actor: str, role: str, comment: str 
     plan = _load(session, plan_id)
     role_value = role.value if isinstance(role, Role) else str(role)
     if role_value not in REVIEWER_ROLES:
-        raise Conflict(f"{actor!r} is a {role_value}: only a supervisor or an admin may review "
+        raise Conflict(f"{actor!r} has the role {role_value}: only a supervisor or an admin may review "
                        "a plan")
     if plan.status is not PlanStatus.SUBMITTED:
         raise Conflict(f"plan {plan.id} is {plan.status.value}; only a submitted plan can be "

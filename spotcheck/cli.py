@@ -72,6 +72,9 @@ def _mount_optional() -> None:
         ("spotcheck.commands.serve", "serve"),
         ("spotcheck.commands.signals", "signals"),
         ("spotcheck.commands.risk", "risk"),
+        ("spotcheck.commands.campaign", "campaign"),
+        ("spotcheck.commands.plan", "plan"),
+        ("spotcheck.commands.sample", "sample"),
         ("spotcheck.commands.capture", "capture"),
         ("spotcheck.commands.evidence", "evidence"),
     ):

@@ -1,0 +1,224 @@
+"""Exporting a plan for people outside the system: csv, xlsx, json, pdf.
+
+The PDF is the reviewer's report: ``templates/plan_report.html`` (Jinja2, autoescaped —
+titles are crawled text) rendered by Chromium through Playwright's ``page.pdf()``, in
+zh-CN or en, with an allocation chart drawn as inline SVG (no JavaScript, no network).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from sampler.plans import item_dict, plan_dict, plan_summary
+from store.errors import InvalidInput, NotFound, ServiceUnavailable
+from store.models import Plan
+from store.settings import Settings, get_settings
+
+FORMATS = ("csv", "xlsx", "json", "pdf")
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+ITEM_COLUMNS = ("seq", "listing_id", "platform", "external_id", "title", "url", "seller_id",
+                "stratum", "inclusion_probability", "weight", "certainty", "size", "risk_score",
+                "expected_price")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {"title": "Purchase plan", "campaign": "Campaign", "version": "Version",
+           "status": "Status", "method": "Method", "allocation": "Allocation", "seed": "Seed",
+           "frame": "Frame", "frame_hash": "Frame SHA-256", "listings": "listings",
+           "sample": "Sample size", "expected_cost": "Expected cost (CNY)",
+           "sample_cost": "Cost of the sample at listed prices (CNY)", "strata": "Strata",
+           "stratum": "Stratum", "N_h": "N_h (frame)", "n_h": "n_h (sample)",
+           "rate": "Sampling rate", "pi_range": "π range", "certainty": "Certainty",
+           "risk_mean": "Mean risk", "chart": "Allocation by stratum",
+           "items": "Plan items", "seq": "#", "listing": "Listing", "pi": "π",
+           "price": "Expected price", "reasons": "Why", "created": "Drawn by",
+           "submitted": "Submitted by", "reviewed": "Reviewed by", "comment": "Comment",
+           "excluded": "Left out of the frame", "risk_dist": "Risk scores of the sample",
+           "none": "none", "generated": "Generated", "frame_units": "frame", "sample_units": "sample"},
+    "zh-CN": {"title": "购买计划", "campaign": "抽检活动", "version": "版本", "status": "状态",
+              "method": "抽样方法", "allocation": "样本分配", "seed": "随机种子",
+              "frame": "抽样框", "frame_hash": "抽样框 SHA-256", "listings": "个商品",
+              "sample": "样本量", "expected_cost": "预期费用（元）",
+              "sample_cost": "样本按标价合计（元）", "strata": "分层", "stratum": "层",
+              "N_h": "N_h（抽样框）", "n_h": "n_h（样本）", "rate": "抽样比",
+              "pi_range": "入样概率范围", "certainty": "必抽", "risk_mean": "平均风险",
+              "chart": "各层样本分配", "items": "计划明细", "seq": "序号", "listing": "商品",
+              "pi": "入样概率 π", "price": "预计价格", "reasons": "入选理由",
+              "created": "抽取人", "submitted": "提交人", "reviewed": "审核人",
+              "comment": "审核意见", "excluded": "未纳入抽样框", "risk_dist": "样本风险评分分布",
+              "none": "无", "generated": "生成时间", "frame_units": "抽样框",
+              "sample_units": "样本"},
+}
+STATUS_ZH = {"draft": "草稿", "submitted": "待审核", "approved": "已批准", "rejected": "已退回",
+             "superseded": "已被取代"}
+
+
+def allocation_svg(rows: list[dict[str, Any]], labels: dict[str, str]) -> Markup:
+    """A horizontal bar chart (frame share vs sample share per stratum) as inline SVG."""
+    width, bar_h, gap, left = 640, 12, 10, 190
+    height = 30 + len(rows) * (2 * bar_h + gap)
+    top_N = max((r["N_h"] for r in rows), default=1) or 1
+    top_n = max((r["n_h"] for r in rows), default=1) or 1
+    span = width - left - 60
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" aria-label="{escape(labels["chart"])}" font-size="11">',
+             f'<rect x="{left}" y="4" width="10" height="10" fill="#b8c7d9"/>'
+             f'<text x="{left + 14}" y="13">{escape(labels["frame_units"])} N_h</text>'
+             f'<rect x="{left + 110}" y="4" width="10" height="10" fill="#c0392b"/>'
+             f'<text x="{left + 124}" y="13">{escape(labels["sample_units"])} n_h</text>']
+    y = 24
+    for r in rows:
+        w_N = span * r["N_h"] / top_N
+        w_n = span * r["n_h"] / top_n
+        parts.append(f'<text x="{left - 6}" y="{y + bar_h + 3}" text-anchor="end">'
+                     f'{escape(str(r["stratum"])[:40])}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w_N:.1f}" height="{bar_h}" '
+                     f'fill="#b8c7d9"/><text x="{left + w_N + 4:.1f}" y="{y + 10}">'
+                     f'{r["N_h"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y + bar_h}" width="{w_n:.1f}" height="{bar_h}" '
+                     f'fill="#c0392b"/><text x="{left + w_n + 4:.1f}" y="{y + bar_h + 10}">'
+                     f'{r["n_h"]}</text>')
+        y += 2 * bar_h + gap
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
+    """The plan report as a self-contained HTML page."""
+    if locale not in LABELS:
+        raise InvalidInput(f"unknown locale {locale!r}; use zh-CN or en")
+    summary = plan_summary(session, plan_id)
+    plan = session.get(Plan, plan_id)
+    assert plan is not None
+    labels = LABELS[locale]
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(["html"]))
+    template = env.get_template("plan_report.html")
+    from store.models import utcnow
+
+    status = summary["plan"]["status"]
+    return template.render(
+        t=labels, locale=locale, summary=summary, plan=summary["plan"],
+        status_text=STATUS_ZH.get(status, status) if locale == "zh-CN" else status,
+        items=[item_dict(it) for it in plan.items], chart=allocation_svg(summary["strata"], labels),
+        lang="zh" if locale == "zh-CN" else "en", generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _pdf(html: str, path: Path, settings: Settings) -> None:
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is a dependency
+        raise ServiceUnavailable("PDF export needs playwright") from exc
+    executable = settings.chromium_path()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=executable, headless=True)
+            try:
+                context = browser.new_context(java_script_enabled=False, offline=True)
+                page = context.new_page()
+                page.set_content(html, wait_until="load", timeout=30_000)
+                page.pdf(path=str(path), format="A4", landscape=True, print_background=True,
+                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm",
+                                 "right": "10mm"})
+                page.close()
+                context.close()
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise ServiceUnavailable(f"Chromium could not render the PDF: {exc}") from exc
+
+
+def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,
+                locale: str = "zh-CN", settings: Settings | None = None) -> Path:
+    """Write plan *plan_id* as *fmt* to *path* (its folder is created) and return the path."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = settings or get_settings()
+    items = [item_dict(it) for it in plan.items]
+    if fmt == "json":
+        data = {**plan_dict(plan, items=False), "summary": plan_summary(session, plan_id),
+                "items": items}
+        path.write_text(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2),
+                        encoding="utf-8")
+    elif fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8-sig") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([*ITEM_COLUMNS, "reasons"])
+            for it in items:
+                writer.writerow([_cell(it[c]) for c in ITEM_COLUMNS]
+                                + [_cell(_reasons_text(it["reasons"], locale))])
+    elif fmt == "xlsx":
+        _xlsx(session, plan_id, items, path, locale)
+    else:
+        _pdf(render_html(session, plan_id, locale), path, settings)
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    import datetime as dt
+    import enum
+    from decimal import Decimal
+
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _reasons_text(reasons: list[Any], locale: str) -> str:
+    key = "zh" if locale == "zh-CN" else "en"
+    return "; ".join(str(r.get(key) or r.get("en") or r.get("code", ""))
+                     for r in reasons if isinstance(r, dict))
+
+
+def _xlsx(session: Session, plan_id: int, items: list[dict[str, Any]], path: Path,
+          locale: str) -> None:
+    from openpyxl import Workbook
+
+    summary = plan_summary(session, plan_id)
+    labels = LABELS.get(locale, LABELS["en"])
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "plan"
+    p = summary["plan"]
+    for key, value in (("campaign", p["campaign"]), ("version", p["version"]),
+                       ("status", p["status"]), ("method", p["method"]), ("seed", str(p["seed"])),
+                       ("frame_hash", p["frame_sha256"]), ("frame", p["frame_size"]),
+                       ("sample", p["sample_size"]), ("expected_cost", p["expected_cost"])):
+        ws.append([labels[key], _cell(value)])
+    st = wb.create_sheet("strata")
+    st.append(["stratum", "N_h", "n_h", "allocated", "sampling_rate", "pi_min", "pi_max",
+               "certainty", "sample_cost", "risk_mean"])
+    for r in summary["strata"]:
+        st.append([_cell(r[k]) for k in ("stratum", "N_h", "n_h", "allocated", "sampling_rate",
+                                         "pi_min", "pi_max", "certainty", "sample_cost",
+                                         "risk_mean")])
+    it_ws = wb.create_sheet("items")
+    it_ws.append([*ITEM_COLUMNS, "reasons"])
+    for it in items:
+        it_ws.append([_cell(it[c]) for c in ITEM_COLUMNS]
+                     + [_cell(_reasons_text(it["reasons"], locale))])
+    wb.save(path)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    text = str(value)
+    # Spreadsheet formula injection: crawled titles must never run as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

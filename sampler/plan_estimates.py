@@ -1,0 +1,95 @@
+"""Non-compliance estimates of a plan: lab results → y, plan items → π, frame → N_h.
+
+The pure statistics are in :mod:`sampler.estimation`; this module only gathers the data:
+PlanItem → Purchase → Sample → LabResult (y = 1 when the lab says *fail*).
+
+Items still without a result are treated as missing at random within their stratum: the
+stratum's results carry the weight of the whole stratum (a weighting-class adjustment,
+π*_k = π_k · r_h with r_h = Σ_results 1/π / Σ_items 1/π).  Strata without any result are
+left out and listed, so the overall figures then cover only the strata that have results.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sampler.estimation import estimate
+from store.errors import NotFound
+from store.models import LabOutcome, LabResult, Plan, PlanItem, Purchase, Sample
+
+
+def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
+    """plan item id → 1 (fail) / 0 (pass), from the newest lab result of each item."""
+    rows = session.execute(
+        select(PlanItem.id, LabResult.outcome, LabResult.reported_at)
+        .join(Purchase, Purchase.plan_item_id == PlanItem.id)
+        .join(Sample, Sample.purchase_id == Purchase.id)
+        .join(LabResult, LabResult.sample_id == Sample.id)
+        .where(PlanItem.plan_id == plan_id)
+        .order_by(LabResult.reported_at, LabResult.id))
+    out: dict[int, int] = {}
+    for item_id, outcome, _ in rows:
+        out[item_id] = 1 if outcome == LabOutcome.FAIL else 0
+    return out
+
+
+def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> dict[str, Any]:
+    """HT and Hájek rate and count of non-compliance, by stratum and overall.
+
+    Returns ``{"plan", "confidence", "items", "results", "pending", "failures",
+    "adjusted_for_pending", "strata_without_results", "overall", "by_stratum", "notes"}``;
+    ``overall`` and each ``by_stratum`` entry are :class:`~sampler.estimation.RateEstimate`
+    dictionaries.  Raises :class:`~store.errors.InvalidInput` when no result exists yet.
+    """
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}")
+    outcomes = plan_outcomes(session, plan_id)
+    sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
+    by: dict[str, list[PlanItem]] = defaultdict(list)
+    for it in plan.items:
+        by[it.stratum].append(it)
+    y: list[float] = []
+    pik: list[float] = []
+    labels: list[str] = []
+    without: list[str] = []
+    adjusted = False
+    for stratum, items in sorted(by.items()):
+        done = [it for it in items if it.id in outcomes]
+        if not done:
+            without.append(stratum)
+            continue
+        w_all = sum(1.0 / it.inclusion_probability for it in items)
+        w_done = sum(1.0 / it.inclusion_probability for it in done)
+        r = w_done / w_all
+        adjusted = adjusted or len(done) < len(items)
+        for it in done:
+            y.append(float(outcomes[it.id]))
+            pik.append(it.inclusion_probability * r)
+            labels.append(stratum)
+    if not y:
+        from store.errors import InvalidInput
+
+        raise InvalidInput(f"plan {plan_id} has no lab result yet: nothing to estimate")
+    result = estimate(np.array(y), np.array(pik), strata=np.array(labels),
+                      population_sizes={h: float(sizes[h]) for h in sizes},
+                      confidence=confidence)
+    notes = ["variance: Deville's approximation for πps (exact for SRS strata); "
+             "intervals: Korn–Graubard (Clopper–Pearson with the effective sample size)"]
+    if adjusted:
+        notes.append("pending items: each stratum's results were weighted up to the whole "
+                     "stratum (missing at random within strata)")
+    if without:
+        notes.append(f"{len(without)} strata have no result yet and are left out of the "
+                     "overall figures")
+    return {"plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
+            "confidence": confidence, "items": len(plan.items), "results": len(y),
+            "pending": len(plan.items) - len(y), "failures": int(sum(y)),
+            "adjusted_for_pending": adjusted, "strata_without_results": without,
+            "overall": result.overall.as_dict(),
+            "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}

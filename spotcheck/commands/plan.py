@@ -1,0 +1,277 @@
+"""``spotcheck plan``: draw purchase plans, review them (four eyes), export, estimate.
+
+Plans are referred to by id, by campaign name (its newest version) or as ``CAMPAIGN@vN``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sampler import plans as plan_api
+from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
+from spotcheck.context import current
+from spotcheck.output import bar_chart, console, print_json, table
+
+app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
+                  no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+@app.command("draw")
+def draw_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
+             seed: int | None = typer.Option(None, "--seed", help="Random seed (default: a new "
+                                             "random one, recorded in the plan)."),
+             json_out: bool = JSON) -> None:
+    """Freeze the campaign's frame and draw a new plan version (a draft)."""
+    from sampler.campaigns import get_campaign
+
+    ctx = current()
+    seed = secrets.randbits(62) if seed is None else seed
+    with ctx.db.session() as s:
+        camp = get_campaign(s, campaign)
+        with console.status("drawing…") if not json_out else _null():
+            plan = plan_api.draw_plan(s, camp.id, seed=seed, actor=ctx.actor(),
+                                      settings=ctx.settings)
+        summary = plan_api.plan_summary(s, plan.id)
+    if json_out:
+        print_json(summary)
+        return
+    _print_summary(summary)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    p = summary["plan"]
+    console.print(f"[bold]plan {p['id']}[/bold] · {p['campaign']} v{p['version']} · "
+                  f"{p['status']} · method {p['method']} · seed {p['seed']}")
+    console.print(f"frame {p['frame_size']} listings (sha256 {p['frame_sha256'][:16]}…), "
+                  f"sample {p['sample_size']}, expected cost {p['expected_cost'] or '—'}")
+    if summary["totals"]["excluded"]:
+        console.print("left out: " + ", ".join(f"{k} {v}" for k, v in
+                                               summary["totals"]["excluded"].items()))
+    console.print(table("strata", ["stratum", "N_h", "n_h", "rate", "π min", "π max", "certain",
+                                   "cost", "risk"],
+                        [(r["stratum"], r["N_h"], r["n_h"], _pct(r["sampling_rate"]),
+                          f"{r['pi_min']:.4f}" if r["pi_min"] is not None else "—",
+                          f"{r['pi_max']:.4f}" if r["pi_max"] is not None else "—",
+                          r["certainty"], f"{r['sample_cost']:.2f}",
+                          f"{r['risk_mean']:.3f}" if r["risk_mean"] is not None else "—")
+                         for r in summary["strata"]]))
+    console.print(bar_chart("allocation (n_h)", {r["stratum"]: r["n_h"]
+                                                 for r in summary["strata"]}))
+
+
+@app.command("list")
+def list_cmd(campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
+             json_out: bool = JSON) -> None:
+    """List plans (all campaigns, or one)."""
+    from sampler.campaigns import get_campaign
+
+    with current().db.session() as s:
+        cid = get_campaign(s, campaign).id if campaign else None
+        rows = [plan_api.plan_dict(p, items=False) for p in plan_api.list_plans(s, cid)]
+    if json_out:
+        print_json(rows)
+        return
+    console.print(table("plans", ["id", "campaign", "version", "status", "method", "n", "N",
+                                  "drawn by", "reviewed by"],
+                        [(r["id"], r["campaign"], r["version"], r["status"], r["method"],
+                          r["sample_size"], r["frame_size"], r["created_by"], r["reviewed_by"])
+                         for r in rows]))
+
+
+@app.command("show")
+def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+             items: bool = typer.Option(True, "--items/--no-items", help="List the items."),
+             json_out: bool = JSON) -> None:
+    """Show a plan: strata, allocation, and its items with π and reasons."""
+    locale = current().settings.locale
+    with current().db.session() as s:
+        p = plan_api.resolve_plan(s, plan)
+        summary = plan_api.plan_summary(s, p.id)
+        data = plan_api.plan_dict(p, items=items)
+    if json_out:
+        print_json({**data, "summary": summary})
+        return
+    _print_summary(summary)
+    if items:
+        key = "zh" if locale == "zh-CN" else "en"
+        console.print(table("items", ["#", "listing", "stratum", "π", "price", "why"],
+                            [(it["seq"], f"{it['platform']}:{it['external_id']} "
+                              f"{(it['title'] or '')[:40]}", it["stratum"],
+                              f"{it['inclusion_probability']:.4f}" + (" ★" if it["certainty"]
+                                                                      else ""),
+                              it["expected_price"] or "—",
+                              "; ".join(str(r.get(key) or r.get("en", ""))
+                                        for r in it["reasons"][:2]))
+                             for it in data["items"]]))
+
+
+@app.command("export")
+def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+               fmt: str = typer.Option("pdf", "--format", "-f", help="csv, xlsx, json or pdf."),
+               out: Path | None = typer.Option(None, "--output", "-o",
+                                               help="File to write (default: reports folder)."),
+               locale: str | None = typer.Option(None, "--locale", help="zh-CN or en."),
+               json_out: bool = JSON) -> None:
+    """Export a plan for reviewers and buyers (PDF: bilingual report with a chart)."""
+    ctx = current()
+    with ctx.db.session() as s:
+        p = plan_api.resolve_plan(s, plan)
+        path = out or (ctx.settings.reports_dir / f"plan-{p.id}-v{p.version}.{fmt}")
+        with console.status(f"writing {fmt}…") if not json_out else _null():
+            written = plan_api.export_plan(s, p.id, fmt, path,
+                                           locale=locale or ctx.settings.locale,
+                                           settings=ctx.settings)
+    if json_out:
+        print_json({"plan": p.id, "format": fmt, "path": str(written),
+                    "bytes": written.stat().st_size})
+    else:
+        console.print(f"wrote {written} ({written.stat().st_size} bytes)")
+
+
+@app.command("submit")
+def submit_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+               json_out: bool = JSON) -> None:
+    """Send a draft plan for review."""
+    ctx = current()
+    with ctx.db.session() as s:
+        p = plan_api.submit_plan(s, plan_api.resolve_plan(s, plan).id, ctx.actor())
+        data = plan_api.plan_dict(p, items=False)
+    _done(data, json_out)
+
+
+@app.command("approve")
+def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+                comment: str | None = typer.Option(None, "--comment", "-m"),
+                json_out: bool = JSON) -> None:
+    """Approve a submitted plan (a supervisor or admin who did not draw or submit it)."""
+    ctx = current()
+    name, role = ctx.require_user()
+    with ctx.db.session() as s:
+        p = plan_api.approve_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
+        data = plan_api.plan_dict(p, items=False)
+    _done(data, json_out)
+
+
+@app.command("reject")
+def reject_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+               comment: str = typer.Option(..., "--comment", "-m", help="What to change."),
+               json_out: bool = JSON) -> None:
+    """Send a submitted plan back with a comment (same four-eyes rule as approval)."""
+    ctx = current()
+    name, role = ctx.require_user()
+    with ctx.db.session() as s:
+        p = plan_api.reject_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
+        data = plan_api.plan_dict(p, items=False)
+    _done(data, json_out)
+
+
+def _done(data: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"plan {data['id']} ({data['campaign']} v{data['version']}): "
+                      f"{data['status']}")
+
+
+@app.command("diff")
+def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
+             b: str = typer.Argument(..., help="Newer plan."), json_out: bool = JSON) -> None:
+    """What changed between two plans: items added, removed, re-weighted; design; frame."""
+    with current().db.session() as s:
+        d = plan_api.plan_diff(s, plan_api.resolve_plan(s, a).id, plan_api.resolve_plan(s, b).id)
+    if json_out:
+        print_json(d)
+        return
+    console.print(f"plan {d['a']['id']} v{d['a']['version']} → plan {d['b']['id']} "
+                  f"v{d['b']['version']}: {len(d['added'])} added, {len(d['removed'])} removed, "
+                  f"{len(d['changed'])} changed, {d['kept']} kept; frame "
+                  f"{'changed' if d['frame_changed'] else 'unchanged'}")
+    for key, (old, new) in d["design"].items():
+        console.print(f"  design {key}: {old} → {new}")
+    if d["seed"]:
+        console.print(f"  seed: {d['seed'][0]} → {d['seed'][1]}")
+    rows = ([("+", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")
+             for it in d["added"]]
+            + [("−", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")
+               for it in d["removed"]])
+    if rows:
+        console.print(table(None, ["", "listing", "stratum", "π"], rows))
+
+
+@app.command("estimate")
+def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+                 confidence: float = typer.Option(0.95, "--confidence"),
+                 json_out: bool = JSON) -> None:
+    """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
+    with current().db.session() as s:
+        est = plan_api.estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence)
+    if json_out:
+        print_json(est)
+        return
+    o = est["overall"]
+    level = f"{100 * confidence:g}%"
+    console.print(f"[bold]plan {est['plan']}[/bold] · {est['campaign']} v{est['version']}: "
+                  f"{est['results']} results ({est['failures']} failed), {est['pending']} pending")
+
+    def ci(pair: list[float] | tuple[float, float], pct: bool = True) -> str:
+        lo, hi = pair
+        return f"[{_pct(lo)}, {_pct(hi)}]" if pct else f"[{lo:.1f}, {hi:.1f}]"
+
+    rows = [("overall", o["n"], o["failures"], _pct(o["hajek_rate"]), ci(o["hajek_rate_ci"]),
+             _pct(o["ht_rate"]), f"{o['ht_count']:.1f}", ci(o["ht_count_ci"], False),
+             f"{o['deff_kish']:.2f}")]
+    rows += [(e["stratum"], e["n"], e["failures"], _pct(e["hajek_rate"]), ci(e["hajek_rate_ci"]),
+              _pct(e["ht_rate"]), f"{e['ht_count']:.1f}", ci(e["ht_count_ci"], False),
+              f"{e['deff_kish']:.2f}") for e in est["by_stratum"]]
+    console.print(table(f"non-compliance ({level} intervals)",
+                        ["domain", "n", "fail", "Hájek rate", "CI", "HT rate", "HT count",
+                         "count CI", "deff (Kish)"], rows))
+    for note in est["notes"]:
+        console.print(f"[dim]{note}[/dim]")
+
+
+@app.command("size")
+def size_cmd(rate: float = typer.Option(0.05, "--rate", help="Non-compliance rate to detect "
+                                        "(discovery) or expected (precision)."),
+             confidence: float = typer.Option(0.95, "--confidence"),
+             population: int | None = typer.Option(None, "--population",
+                                                   help="Frame size (finite correction)."),
+             margin: float | None = typer.Option(None, "--margin", help="Precision ± margin "
+                                                 "(estimation instead of discovery)."),
+             json_out: bool = JSON) -> None:
+    """How many buys: discovery n = ⌈ln(1−C)/ln(1−p*)⌉, or precision for a rate ± margin."""
+    if margin is None:
+        n = discovery_sample_size(confidence, rate, population)
+        power = detection_probability(n, rate, population)
+        data: dict[str, Any] = {"kind": "discovery", "n": n, "rate": rate,
+                                "confidence": confidence, "population": population,
+                                "detection_probability": power}
+        text = (f"{n} buys detect a non-compliance rate of {_pct(rate)} with "
+                f"{_pct(power)} probability")
+    else:
+        n = precision_sample_size(rate, margin, confidence, population)
+        data = {"kind": "precision", "n": n, "rate": rate, "margin": margin,
+                "confidence": confidence, "population": population}
+        text = f"{n} buys estimate a rate near {_pct(rate)} to ± {_pct(margin)}"
+    if json_out:
+        print_json(data)
+    else:
+        console.print(text)
