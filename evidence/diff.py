@@ -56,7 +56,9 @@ def visual_diff(png_a: bytes, png_b: bytes) -> tuple[float, tuple[int, int, int,
     ca, cb = Image.new("RGB", size, "white"), Image.new("RGB", size, "white")
     ca.paste(a)
     cb.paste(b)
-    mask = ImageChops.difference(ca, cb).convert("L").point(lambda v: 255 if v > THRESHOLD else 0)
+    r, g, b_ = ImageChops.difference(ca, cb).split()
+    strongest = ImageChops.lighter(ImageChops.lighter(r, g), b_)  # largest channel change
+    mask = strongest.point(lambda v: 255 if v > THRESHOLD else 0)
     hist = mask.histogram()
     changed = hist[255] / (size[0] * size[1])
     bbox = mask.getbbox()

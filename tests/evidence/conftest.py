@@ -1,0 +1,59 @@
+"""Fixtures for evidence tests: a real local TSA (openssl ts), the test shop, captures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence.localtsa import LocalTSA
+from store.db import Database
+from store.settings import Settings
+from tests.conftest import need
+from tests.evidence.site import Shop
+
+
+@pytest.fixture(scope="session")
+def local_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    tsa = LocalTSA(tmp_path_factory.mktemp("tsa"))
+    tsa.start()
+    yield tsa
+    tsa.stop()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Shop]:
+    s = Shop()
+    s.start()
+    yield s
+    s.stop()
+
+
+def evidence_settings(home: Path, tsa: LocalTSA, **extra: Any) -> Settings:
+    s = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
+                 tsa_urls=[tsa.url], capture_timeout=20.0, **extra)
+    s.ensure_home()
+    return s
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory, local_tsa: LocalTSA, shop: Shop,
+             chromium_path: str | None) -> Iterator[dict[str, Any]]:
+    """One batch of captures of the shop (good, redirected, hostile, refused), done once."""
+    from evidence.capture import capture_urls
+
+    home = tmp_path_factory.mktemp("evhome")
+    settings = evidence_settings(home, local_tsa)
+    db = Database.open(settings.database_url, settings=settings)
+    urls = {"item": f"{shop.url}/item/1", "redirect": f"{shop.url}/go",
+            "hostile": f"{shop.url}/hostile", "offsite": f"{shop.url}/offsite",
+            "file": "file:///etc/passwd"}
+    ids = capture_urls(db, list(urls.values()), operator="调查员甲", purpose="测试取证",
+                       settings=settings)
+    yield {"db": db, "settings": settings, "ids": dict(zip(urls, ids, strict=True)),
+           "shop": shop, "home": home}
+    db.dispose()

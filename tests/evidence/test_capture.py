@@ -1,0 +1,194 @@
+"""Capturing the test shop with real Chromium: artifacts, WARC, refusals, re-capture diff."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from evidence import custody
+from evidence.capture import capture_urls
+from evidence.diff import diff_captures
+from evidence.hashing import sha256_bytes
+from evidence.keys import load_or_create, verify_signature
+from evidence.storage import ArtifactStore
+from store.models import Artifact, Capture, CaptureStatus, CustodyEvent
+
+pytestmark = pytest.mark.browser
+WARCIO = str(Path(sys.executable).with_name("warcio"))
+
+
+def _capture(captured: dict[str, Any], name: str) -> tuple[Capture, dict[str, Artifact]]:
+    with captured["db"].session() as s:
+        cap = s.get(Capture, captured["ids"][name])
+        arts = {a.role: a for a in s.scalars(select(Artifact)
+                                             .where(Artifact.capture_id == cap.id))}
+        return cap, arts
+
+
+def test_listing_capture_has_every_artifact_signed_and_stored(captured: dict[str, Any]) -> None:
+    cap, arts = _capture(captured, "item")
+    assert cap.status == CaptureStatus.OK, cap.meta.get("error")
+    for role in ("screenshot_full", "screenshot_viewport", "screenshot_before_overlays",
+                 "screenshot_after_overlays", "dom", "pdf", "warc", "meta", "provenance",
+                 "manifest", "timestamp_0"):
+        assert role in arts, role
+    store = ArtifactStore(captured["settings"].artifacts_dir)
+    for a in arts.values():
+        assert store.check(a.sha256), a.role
+    manifest = store.read(arts["manifest"].sha256)
+    assert sha256_bytes(manifest) == cap.manifest_sha256
+    key = load_or_create(captured["settings"].keys_dir)
+    assert cap.signature and verify_signature(key.public, manifest, cap.signature)
+    listed = {a["role"]: a["sha256"] for a in json.loads(manifest)["artifacts"]}
+    for role, sha in listed.items():
+        assert arts[role].sha256 == sha
+    full = Image.open(io.BytesIO(store.read(arts["screenshot_full"].sha256)))
+    view = Image.open(io.BytesIO(store.read(arts["screenshot_viewport"].sha256)))
+    assert full.height > view.height >= 800  # the 2500px-high page was captured whole
+    assert store.read(arts["pdf"].sha256).startswith(b"%PDF")
+    assert "儿童保温杯" in store.read(arts["dom"].sha256).decode()
+    # the lazy image only loads after scrolling: its request was recorded
+    meta = json.loads(store.read(arts["meta"].sha256))
+    for field in ("requested_url", "final_url", "redirects", "status", "headers", "server_ip",
+                  "dns", "user_agent", "viewport", "timezone", "started_at", "finished_at",
+                  "browser", "tools", "operator", "purpose", "steps"):
+        assert field in meta, field
+    assert meta["operator"] == "调查员甲" and meta["purpose"] == "测试取证"
+    assert meta["server_ip"] == "127.0.0.1" and meta["dns"]["127.0.0.1"] == ["127.0.0.1"]
+    assert [s["name"] for s in meta["steps"]][:4] == ["check_url", "open", "load",
+                                                      "dismiss_overlays"]
+    assert meta["overlays_dismissed"][0]["text"] == "同意"
+    assert cap.facts == {"title": "儿童保温杯 500ml 不锈钢", "price": "89.00",
+                         "currency": "CNY", "availability": "InStock"}
+    prov = store.read(arts["provenance"].sha256).decode()
+    assert arts["warc"].sha256 in prov and "取证来源说明" in prov
+    with captured["db"].session() as s:
+        ev = s.scalar(select(CustodyEvent).where(CustodyEvent.capture_id == cap.id))
+        assert ev is not None and ev.action == "created"
+        assert ev.detail["manifest_sha256"] == cap.manifest_sha256
+
+
+def test_warc_passes_external_checks_and_holds_every_exchange(captured: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    _cap, arts = _capture(captured, "item")
+    store = ArtifactStore(captured["settings"].artifacts_dir)
+    path = tmp_path / "c.warc.gz"
+    path.write_bytes(store.read(arts["warc"].sha256))
+    check = subprocess.run([WARCIO, "check", "-v", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0 and "no digest to check" not in check.stdout, check.stdout
+    index = subprocess.run([WARCIO, "index", "-f", "warc-type,warc-target-uri", str(path)],
+                           capture_output=True, text=True, check=True).stdout
+    records = [json.loads(line) for line in index.splitlines()]
+    uris = {r["warc-target-uri"] for r in records if r["warc-type"] == "response"}
+    base = captured["shop"].url
+    assert {f"{base}/item/1", f"{base}/style.css", f"{base}/img/main.png",
+            f"{base}/img/lazy.png"} <= uris
+    assert sum(r["warc-type"] == "resource" for r in records) == 2
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(path, "rb") as fh:
+        for rec in ArchiveIterator(fh):
+            if rec.rec_type == "response" and rec.rec_headers.get_header(
+                    "WARC-Target-URI").endswith("/style.css"):
+                assert rec.http_headers.get_header("Content-Encoding") is None
+                assert rec.content_stream().read().startswith(b"body{")  # decoded bytes
+
+
+def test_redirect_chain_is_recorded(captured: dict[str, Any]) -> None:
+    cap, _ = _capture(captured, "redirect")
+    assert cap.status == CaptureStatus.OK
+    base = captured["shop"].url
+    assert cap.meta["redirects"] == [{"url": f"{base}/go", "status": 302}]
+    assert cap.final_url == f"{base}/item/1"
+
+
+def test_hostile_page_is_contained(captured: dict[str, Any]) -> None:
+    cap, _ = _capture(captured, "hostile")
+    assert cap.status == CaptureStatus.OK, cap.meta.get("error")
+    reasons = {b["reason"].split(" (")[0] for b in cap.meta["blocked"]}
+    assert "pop-up closed" in reasons and "download refused" in reasons
+    assert any("10.255.255.1" in b["url"] and "non-public" in b["reason"]
+               for b in cap.meta["blocked"])
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("offsite", "navigate off the platform"),
+    ("file", "only http and https"),
+])
+def test_refused_captures_fail_cleanly(captured: dict[str, Any], name: str,
+                                       reason: str) -> None:
+    cap, arts = _capture(captured, name)
+    assert cap.status == CaptureStatus.FAILED
+    assert reason in cap.meta["error"]
+    assert arts == {} and cap.manifest_sha256 is None
+    with captured["db"].session() as s:
+        ev = s.scalar(select(CustodyEvent).where(CustodyEvent.capture_id == cap.id))
+        assert ev is not None and ev.action == "capture_failed"
+        assert custody.check_database(s).ok
+
+
+def test_private_address_refused_without_the_setting(captured: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    from store.db import Database
+    from store.settings import Settings
+
+    settings = Settings(home=tmp_path, db="", tsa_urls=captured["settings"].tsa_urls)
+    settings.ensure_home()
+    db = Database.open(settings.database_url, settings=settings)
+    before = sorted(p for p in settings.artifacts_dir.rglob("*") if p.is_file())
+    [cid] = capture_urls(db, [f"{captured['shop'].url}/item/1"], operator="t",
+                         settings=settings)
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap is not None and cap.status == CaptureStatus.FAILED
+        assert "non-public address" in cap.meta["error"]
+    assert sorted(p for p in settings.artifacts_dir.rglob("*") if p.is_file()) == before
+    db.dispose()
+
+
+def test_bounds_stop_a_flooding_page(captured: dict[str, Any], tmp_path: Path) -> None:
+    from store.db import Database
+
+    settings = captured["settings"].model_copy(update={"home": tmp_path,
+                                                       "capture_max_resources": 10})
+    settings.ensure_home()
+    db = Database.open(settings.database_url, settings=settings)
+    [cid] = capture_urls(db, [f"{captured['shop'].url}/many?n=40"], operator="t",
+                         settings=settings)
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap is not None and cap.status == CaptureStatus.OK
+        assert cap.meta["limit_reached"] == "more than 10 resources"
+        assert cap.meta["resources"] <= 10
+        assert any(b["reason"] == "resource limit reached" for b in cap.meta["blocked"])
+    db.dispose()
+
+
+def test_recapture_shows_what_changed(captured: dict[str, Any]) -> None:
+    shop, db, settings = captured["shop"], captured["db"], captured["settings"]
+    first = captured["ids"]["item"]
+    shop.state.price, shop.state.available = "59.00", False
+    shop.state.background = "#ffeeaa"
+    try:
+        [second] = capture_urls(db, [f"{shop.url}/item/1"], operator="t", settings=settings)
+    finally:
+        shop.state.price, shop.state.available, shop.state.background = "89.00", True, "#ffffff"
+    with db.session() as s:
+        cap = s.get(Capture, second)
+        assert cap is not None and cap.previous_capture_id == first
+    d = diff_captures(db, first, second, settings)
+    assert d.changes["price"] == ("89.00", "59.00")
+    assert d.changes["availability"] == ("InStock", "OutOfStock")
+    assert "title" not in d.changes
+    assert d.changed_pixels > 0.5 and d.bbox is not None  # the background changed
+    assert Image.open(io.BytesIO(d.diff_png)).size == d.size_b
+    same = diff_captures(db, first, first, settings)
+    assert not same.changed and same.bbox is None
