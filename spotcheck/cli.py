@@ -77,6 +77,9 @@ def _mount_optional() -> None:
         ("spotcheck.commands.sample", "sample"),
         ("spotcheck.commands.capture", "capture"),
         ("spotcheck.commands.evidence", "evidence"),
+        ("spotcheck.commands.crawl", "crawl"),
+        ("spotcheck.commands.platform", "platform"),
+        ("spotcheck.commands.listings", "listings"),
     ):
         try:
             mod = importlib.import_module(module)
@@ -84,7 +87,10 @@ def _mount_optional() -> None:
             if exc.name and module.startswith(exc.name):
                 continue
             raise
-        app.add_typer(mod.app, name=name)
+        if hasattr(mod, "command"):  # a single command with positional arguments
+            app.command(name)(mod.command)
+        else:
+            app.add_typer(mod.app, name=name)
 
 
 _mount_optional()
