@@ -31,18 +31,6 @@ def find(module: str, name: str) -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
-def approve_plan() -> Callable[..., Any] | None:
-    return find("sampler.plans", "approve_plan")
-
-
-def reject_plan() -> Callable[..., Any] | None:
-    return find("sampler.plans", "reject_plan")
-
-
-def submit_plan() -> Callable[..., Any] | None:
-    return find("sampler.plans", "submit_plan")
-
-
 def export_pack() -> Callable[..., Any] | None:
     return find("evidence.packs", "export_pack")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,15 @@ from tests.conftest import free_port
 from tests.web.factory import PASSWORD, Seeded, seed
 
 
+class Client(httpx.Client):
+    """An httpx client that may be used in ``with`` after its first request."""
+
+    def __enter__(self) -> Client:
+        if self.is_closed:
+            raise RuntimeError("client closed")
+        return self
+
+
 @dataclass
 class Live:
     url: str
@@ -27,10 +38,10 @@ class Live:
     data: Seeded
     app: Any
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)
+    def client(self, **kwargs: Any) -> Client:
+        return Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)
 
-    def login(self, name: str, password: str = PASSWORD, **kwargs: Any) -> httpx.Client:
+    def login(self, name: str, password: str = PASSWORD, **kwargs: Any) -> Client:
         """An httpx client logged in as *name* (the form's CSRF token read from the page)."""
         client = self.client(**kwargs)
         page = client.get("/login")
@@ -66,10 +77,26 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Seeded]:
+    """The console's test world, written once (argon2 hashes and plan draws take seconds);
+    each test gets its own copy of the data folder."""
+    home = tmp_path_factory.mktemp("console-template") / "data"
+    settings = Settings(home=home)
+    settings.ensure_home()
+    db = Database.open(settings.database_url, settings=settings)
+    data = seed(db, settings)
+    db.dispose()  # checkpoints the WAL into the database file
+    return home, data
+
+
 @pytest.fixture()
-def live(sqlite_db: Database, settings: Settings) -> Iterator[Live]:
-    """The seeded console on SQLite, served on 127.0.0.1."""
-    data = seed(sqlite_db, settings)
-    app = create_app(settings, sqlite_db)
+def live(seeded_home: tuple[Path, Seeded], settings: Settings) -> Iterator[Live]:
+    """A fresh copy of the seeded console (SQLite), served by uvicorn on 127.0.0.1."""
+    template, data = seeded_home
+    shutil.copytree(template, settings.home, dirs_exist_ok=True)
+    db = Database.open(settings.database_url, settings=settings)
+    app = create_app(settings, db)
     for url in serve(app):
-        yield Live(url, sqlite_db, settings, data, app)
+        yield Live(url, db, settings, data, app)
+    db.dispose()

@@ -17,12 +17,13 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select
 
+from sampler.campaigns import create_campaign
+from sampler.plans import draw_plan, reject_plan, submit_plan
 from spotcheck import users
 from store.db import Database
 from store.models import (
     Artifact,
     BuyerPersona,
-    Campaign,
     Capture,
     Case,
     CustodyEvent,
@@ -31,9 +32,7 @@ from store.models import (
     Measure,
     MeasureKind,
     Notification,
-    Plan,
     PlanItem,
-    PlanStatus,
     Platform,
     Purchase,
     PurchaseStatus,
@@ -55,7 +54,6 @@ HOSTILE_TITLES = (
 TITLES = ("儿童电动牙刷 USB充电", "纯棉婴儿连体衣 3件装", "便携式暖手宝 充电款", "LED 护眼台灯",
           "Kids Water Bottle 500ml", "Travel Adapter EU/UK/US", "毛绒玩具 泰迪熊 30cm",
           "家用电吹风 负离子", "Silk Scarf 100% Mulberry", "蓝牙耳机 降噪 TWS")
-STRATA = ("electrical/key", "electrical/general", "textiles/general", "light_industry/general")
 
 
 @dataclass
@@ -99,9 +97,10 @@ def add_users(db: Database) -> None:
         users.add_user(db, name, role, PASSWORD, actor="test")
 
 
-def seed(db: Database, settings: Settings, *, items: int = 24, listings: int = 60,
-         with_users: bool = True, captures: int = 12) -> Seeded:
-    """Write the console's test world; *items* plan items of *listings* listings."""
+def seed(db: Database, settings: Settings, *, items: int | None = None, listings: int = 60,
+         with_users: bool = True, captures: int = 12, budget: int | None = 4000) -> Seeded:
+    """Write the console's test world over *listings* listings; the campaign draws *items*
+    plan items, or as many as *budget* (CNY) buys."""
     rng = random.Random(7)
     out = Seeded()
     if with_users:
@@ -158,39 +157,23 @@ def seed(db: Database, settings: Settings, *, items: int = 24, listings: int = 6
                              listing_id=lid, value=1.0,
                              detail={"text": "<script>alert(7)</script> 消费者投诉"}))
 
-        campaign = Campaign(name="2026下半年 儿童用品抽检", team="抽样一组",
-                            period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 12, 31),
-                            budget=Decimal("20000"), sample_size=items,
-                            design={"method": "pareto"}, scope={"platforms": ["mall"]})
-        s.add(campaign)
-        s.flush()
+    # The campaign and its plans through the sampler's own API: v1 drawn, submitted and sent
+    # back by a supervisor; v2 drawn again and submitted by the sampler, awaiting review.
+    with db.session() as s:
+        campaign = create_campaign(s, "2026下半年 儿童用品抽检", actor="sam", platforms=["mall"],
+                                   n=items, budget=None if items else budget, method="pivotal",
+                                   allocation="risk", strata=["sector", "supervision_class"],
+                                   team="抽样一组")
+        campaign.period_start, campaign.period_end = dt.date(2026, 7, 1), dt.date(2026, 12, 31)
         out.campaign_id = campaign.id
-        for version in (1, 2):
-            plan = Plan(campaign_id=campaign.id, version=version, seed=1000 + version,
-                        method="pareto", design={"strata": STRATA},
-                        parameters={"strata": {st: listings // len(STRATA) for st in STRATA}},
-                        frame_sha256=hashlib.sha256(f"frame{version}".encode()).hexdigest(),
-                        frame_size=listings, sample_size=items,
-                        expected_cost=Decimal(150 * items), created_by="sam",
-                        submitted_by="sam", submitted_at=now,
-                        status=PlanStatus.REJECTED if version == 1 else PlanStatus.SUBMITTED,
-                        reviewed_by="sue" if version == 1 else None,
-                        review_comment="太少电子电器类" if version == 1 else None)
-            s.add(plan)
-            s.flush()
-            out.plan_ids.append(plan.id)
-            chosen = ids[: items] if version == 2 else ids[2: items + 2]
-            s.execute(insert(PlanItem), [
-                {"plan_id": plan.id, "listing_id": lid, "seq": k + 1,
-                 "stratum": STRATA[k % len(STRATA)],
-                 "inclusion_probability": 1.0 if k == 0 else round(0.05 + 0.9 * rng.random(), 4)
-                 * (1.0 if version == 2 else 0.9),
-                 "certainty": k == 0, "size": 1.0, "expected_price": Decimal("150.00"),
-                 "reasons": [{"code": "risk", "points": 0.4, "params": {},
-                              "en": "high risk score", "zh": "风险分高"},
-                             '<script>alert("reason")</script>']}
-                for k, lid in enumerate(chosen)])
-
+        v1 = draw_plan(s, campaign.id, seed=1, actor="sam", settings=settings)
+        submit_plan(s, v1.id, "sam")
+        reject_plan(s, v1.id, "sue", "supervisor", "电子电器类太少，请重抽")
+        v2 = draw_plan(s, campaign.id, seed=2, actor="sam", settings=settings)
+        submit_plan(s, v2.id, "sam")
+        out.plan_ids = [v1.id, v2.id]
+    with db.session() as s:
+        platform = s.scalars(select(Platform)).one()
         for k, lid in enumerate(ids[:captures]):
             png = screenshot_png(f"listing {lid}", k)
             sha = store_artifact(settings, png)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,10 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spotcheck.web import charts, domain, i18n
+from sampler import plans as sp
+from spotcheck.web import charts, i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
 from spotcheck.web.i18n import gettext as _
-from store.errors import Conflict
+from store.errors import Conflict, InvalidInput
 from store.models import (
     Artifact,
     Campaign,
@@ -27,7 +27,6 @@ from store.models import (
     PlanStatus,
     Purchase,
     PurchaseStatus,
-    Role,
     Seller,
 )
 
@@ -136,35 +135,12 @@ class ItemRow:
     thumb: str | None = None
 
 
-@dataclass
-class Stratum:
-    name: str
-    n: int = 0
-    certainty: int = 0
-    cost: float = 0.0
-    pi_sum: float = 0.0
-    frame: int | None = None
-
-    @property
-    def mean_pi(self) -> float:
-        return self.pi_sum / self.n if self.n else 0.0
-
-
-@dataclass
-class PlanDiff:
-    previous_version: int | None = None
-    added: list[tuple[int, str]] = field(default_factory=list)
-    removed: list[tuple[int, str]] = field(default_factory=list)
-    changed: list[tuple[int, str, float, float]] = field(default_factory=list)
-    from_domain: Any = None
-
-
 def reason_text(reason: Any) -> str:
     """One reason for display: a string, or a dict from the sampler/risk code."""
     if isinstance(reason, str):
         return reason
     if isinstance(reason, dict):
-        if reason.get("en") or reason.get("zh"):  # sampler.risk.reasons.Reason
+        if reason.get("en") or reason.get("zh"):  # sampler.risk.reasons.Reason, plan reasons
             zh = i18n.active().startswith("zh")
             text = str(reason.get("zh") if zh and reason.get("zh") else reason.get("en") or
                        reason.get("zh"))
@@ -180,7 +156,8 @@ def reason_text(reason: Any) -> str:
 
 
 def _thumbnails(s: Session, plan_id: int) -> dict[int, str]:
-    """The newest screenshot of each plan item's listing (viewport preferred)."""
+    """The newest screenshot of each plan item's listing (viewport preferred); captures made
+    with a buyer persona are left out (they may show the persona)."""
     rows = s.execute(
         select(Capture.listing_id, Artifact.role, Artifact.sha256)
         .join(Artifact, Artifact.capture_id == Capture.id)
@@ -196,76 +173,29 @@ def _thumbnails(s: Session, plan_id: int) -> dict[int, str]:
 
 
 def _items(s: Session, plan_id: int) -> list[ItemRow]:
+    """The plan's items with their listings and sellers, in one query (the entities land in
+    the session, so sampler.plans' summary and diff find them without more queries)."""
     rows = s.execute(
-        select(PlanItem.seq, PlanItem.listing_id, Listing.title, Listing.price,
-               Listing.currency, Seller.name, PlanItem.stratum,
-               PlanItem.inclusion_probability, PlanItem.certainty, PlanItem.reasons,
-               Listing.risk_score, Listing.supervision_class, PlanItem.expected_price)
+        select(PlanItem, Listing, Seller.name)
         .join(Listing, Listing.id == PlanItem.listing_id)
         .outerjoin(Seller, Seller.id == Listing.seller_id)
-        .where(PlanItem.plan_id == plan_id).order_by(PlanItem.seq))
+        .where(PlanItem.plan_id == plan_id).order_by(PlanItem.seq)).all()
     thumbs = _thumbnails(s, plan_id)
-    return [ItemRow(seq, lid, title or "", price if price is not None else expected, cur,
-                    seller, stratum, float(pi), bool(cert),
-                    reasons if isinstance(reasons, list) else [reasons],
-                    risk, getattr(cls, "value", str(cls)), thumbs.get(lid))
-            for (seq, lid, title, price, cur, seller, stratum, pi, cert, reasons, risk, cls,
-                 expected) in rows]
-
-
-def _strata(plan: Plan, items: list[ItemRow]) -> list[Stratum]:
-    by: dict[str, Stratum] = {}
-    for it in items:
-        st = by.setdefault(it.stratum, Stratum(it.stratum))
-        st.n += 1
-        st.certainty += it.certainty
-        st.pi_sum += it.pi
-        st.cost += float(it.price or 0)
-    frame = (plan.parameters or {}).get("strata") or (plan.design or {}).get("strata")
-    if isinstance(frame, dict):
-        for name, info in frame.items():
-            size = info.get("N", info.get("frame_size")) if isinstance(info, dict) else info
-            if isinstance(size, int | float):
-                by.setdefault(str(name), Stratum(str(name))).frame = int(size)
-    return sorted(by.values(), key=lambda st: st.name)
-
-
-def _diff(s: Session, plan: Plan, items: list[ItemRow]) -> PlanDiff:
-    prev = s.scalar(select(Plan).where(Plan.campaign_id == plan.campaign_id,
-                                       Plan.version < plan.version)
-                    .order_by(Plan.version.desc()).limit(1))
-    if prev is None:
-        return PlanDiff()
-    fn = domain.find("sampler.plans", "plan_diff")
-    if fn is not None:
-        try:
-            return PlanDiff(previous_version=prev.version, from_domain=_call_diff(fn, s, prev,
-                                                                                  plan))
-        except TypeError:
-            pass
-    old = {lid: (float(pi), title or "") for lid, pi, title in s.execute(
-        select(PlanItem.listing_id, PlanItem.inclusion_probability, Listing.title)
-        .join(Listing, Listing.id == PlanItem.listing_id).where(PlanItem.plan_id == prev.id))}
-    new = {it.listing_id: (it.pi, it.title) for it in items}
-    diff = PlanDiff(previous_version=prev.version)
-    diff.added = sorted((lid, new[lid][1]) for lid in new.keys() - old.keys())
-    diff.removed = sorted((lid, old[lid][1]) for lid in old.keys() - new.keys())
-    diff.changed = sorted((lid, new[lid][1], old[lid][0], new[lid][0])
-                          for lid in new.keys() & old.keys()
-                          if abs(new[lid][0] - old[lid][0]) > 1e-9)
-    return diff
-
-
-def _call_diff(fn: Any, s: Session, prev: Plan, plan: Plan) -> Any:
-    params = list(inspect.signature(fn).parameters)
-    if params and params[0] in ("session", "s"):
-        return fn(s, prev.id, plan.id)
-    return fn(prev.id, plan.id)
+    return [ItemRow(it.seq, it.listing_id, li.title or "",
+                    li.price if li.price is not None else it.expected_price,
+                    li.currency if li.price is not None else "CNY", seller, it.stratum,
+                    float(it.inclusion_probability), bool(it.certainty),
+                    it.reasons if isinstance(it.reasons, list) else [it.reasons],
+                    li.risk_score, li.supervision_class.value, thumbs.get(it.listing_id))
+            for it, li, seller in rows]
 
 
 def review_rights(user: CurrentUser, plan: Plan) -> tuple[bool, str | None]:
-    """Whether *user* may approve/reject *plan* now, and if not, why (shown on the page)."""
-    if not user.can("plans.review"):
+    """Whether *user* may approve/reject *plan* now, and if not, why (shown on the page).
+
+    The same rules as sampler.plans (which enforces them again): reviewers are supervisors
+    and admins, only submitted plans, never one's own (four eyes)."""
+    if user.role.value not in sp.REVIEWER_ROLES:
         return False, _("Only a supervisor can approve or reject a plan.")
     if plan.status != PlanStatus.SUBMITTED:
         return False, _("Only a submitted plan can be reviewed; this one is %(status)s.") % {
@@ -284,31 +214,40 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
             raise HTTPException(404)
         campaign = plan.campaign
         items = _items(s, plan.id)
-        diff = _diff(s, plan, items)
-    strata = _strata(plan, items)
-    frame_risks = [it.risk for it in items if it.risk is not None]
+        summary = sp.plan_summary(s, plan.id)
+        prev = s.scalar(select(Plan).where(Plan.campaign_id == plan.campaign_id,
+                                           Plan.version < plan.version)
+                        .order_by(Plan.version.desc()).limit(1))
+        diff = sp.plan_diff(s, prev.id, plan.id) if prev is not None else None
+        titles = {it.listing_id: it.title for it in items}
+        can_review, why_not = review_rights(user, plan)
+    strata = summary["strata"]
+    n_total = sum(r["n_h"] for r in strata)
+    N_total = sum(r["N_h"] for r in strata)
     allocation = charts.bar_chart(
-        [(st.name, float(st.n)) for st in strata], title=_("Allocation by stratum"),
-        secondary=[float(st.frame or 0) * sum(x.n for x in strata) / max(1, sum(
-            x.frame or 0 for x in strata)) for st in strata]
-        if all(st.frame for st in strata) and strata else None)
-    risk_chart = charts.histogram(frame_risks, title=_("Risk scores of the chosen listings"),
-                                  bins=10, lo=0.0, hi=max([1.0, *frame_risks]))
+        [(str(r["stratum"]), float(r["n_h"])) for r in strata],
+        title=_("Allocation by stratum"),
+        secondary=[r["N_h"] * n_total / N_total for r in strata] if N_total else None)
+    risk_chart = charts.bar_chart(
+        [(label, float(n)) for label, n in summary["risk_distribution"].items()],
+        title=_("Risk scores of the chosen listings"), label_width=90)
     pi_chart = charts.histogram([it.pi for it in items], title=_("Inclusion probabilities"),
                                 bins=10, lo=0.0, hi=1.0)
-    cost = float(plan.expected_cost if plan.expected_cost is not None
-                 else sum(float(it.price or 0) for it in items))
+    totals = summary["totals"]
+    cost = float(totals.get("expected_cost") or totals.get("sample_cost") or 0.0)
+    if plan.expected_cost is not None:
+        cost = float(plan.expected_cost)
     budget = float(campaign.budget) if campaign.budget is not None else None
     budget_chart = charts.progress([(_("expected cost"), cost)], total=budget or cost,
                                    title=_("Expected cost against the budget"))
-    can_review, why_not = review_rights(user, plan)
     return {"plan": plan, "campaign": campaign, "items": items, "strata": strata,
-            "diff": diff, "allocation": allocation, "risk_chart": risk_chart,
-            "pi_chart": pi_chart, "budget_chart": budget_chart, "cost": cost,
-            "budget": budget, "can_review": can_review, "why_not": why_not,
-            "review_available": domain.approve_plan() is not None,
-            "can_submit": (user.can("plans.submit") and plan.status == PlanStatus.DRAFT
-                           and domain.submit_plan() is not None),
+            "totals": totals, "sellers": summary["sellers"], "diff": diff, "titles": titles,
+            "allocation": allocation, "risk_chart": risk_chart, "pi_chart": pi_chart,
+            "budget_chart": budget_chart, "cost": cost, "budget": budget,
+            "can_review": can_review, "why_not": why_not,
+            "can_submit": (user.can("plans.submit")
+                           and plan.status in (PlanStatus.DRAFT, PlanStatus.REJECTED)
+                           and user.name == plan.created_by),
             "plan_status": plan_status_label, "reason_text": reason_text,
             "over_budget": budget is not None and cost > budget}
 
@@ -323,28 +262,17 @@ def plan_review(request: Request, plan_id: int,
     return render(request, "console/plan.html", flash=flash, **ctx)
 
 
-def _call_review(fn: Any, request: Request, plan_id: int, actor: str, comment: str) -> None:
-    """Call sampler.plans.approve_plan/reject_plan, whatever shape its arguments take."""
-    db = console(request).db
-    sig = inspect.signature(fn)
-    names = list(sig.parameters)
-    kwargs: dict[str, Any] = {}
-    for key, value in (("comment", comment), ("by", actor), ("reviewer", actor),
-                       ("user", actor), ("actor", actor)):
-        if key in sig.parameters:
-            kwargs[key] = value
-    if names and names[0] in ("session", "s"):
-        with db.session() as s:
-            fn(s, plan_id, **kwargs)
-    elif names and names[0] == "db":
-        fn(db, plan_id, **kwargs)
-    else:
-        fn(plan_id, **kwargs)
+def _flash(request: Request, kind: str, text: str) -> None:
+    request.state.session["flash"] = {"kind": kind, "text": text}
+    request.state.session_dirty = True
 
 
 def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
             comment: str) -> Response:
-    with console(request).db.session() as s:
+    """Approve or reject through sampler.plans (which writes the audit event); refusals are
+    audited here, with the client's address."""
+    db = console(request).db
+    with db.session() as s:
         plan = s.get(Plan, plan_id)
         if plan is None:
             raise HTTPException(404)
@@ -352,23 +280,19 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
     if not allowed:
         audit(request, user.name, f"plan.{action}.denied", "plan", plan_id, reason=why)
         raise HTTPException(403, detail=why)
-    fn = domain.approve_plan() if action == "approve" else domain.reject_plan()
-    if fn is None:
-        raise HTTPException(501, detail=_("This action is not available in this installation."))
     if action == "reject" and not comment.strip():
-        request.state.session["flash"] = {"kind": "error",
-                                          "text": _("A rejection needs a comment.")}
-        request.state.session_dirty = True
+        _flash(request, "error", _("A rejection needs a comment saying what to change."))
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)
     try:
-        _call_review(fn, request, plan_id, user.name, comment.strip())
-    except Conflict as exc:
+        with db.session() as s:
+            if action == "approve":
+                sp.approve_plan(s, plan_id, user.name, user.role.value, comment or None)
+            else:
+                sp.reject_plan(s, plan_id, user.name, user.role.value, comment)
+    except (Conflict, InvalidInput) as exc:
         audit(request, user.name, f"plan.{action}.refused", "plan", plan_id, reason=str(exc))
         raise
-    audit(request, user.name, f"plan.{action}", "plan", plan_id, comment=comment.strip())
-    request.state.session["flash"] = {
-        "kind": "ok", "text": _("Plan approved.") if action == "approve" else _("Plan rejected.")}
-    request.state.session_dirty = True
+    _flash(request, "ok", _("Plan approved.") if action == "approve" else _("Plan rejected."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
@@ -388,14 +312,7 @@ def reject(request: Request, plan_id: int, comment: str = Form("", max_length=40
 @router.post("/plans/{plan_id}/submit")
 def submit(request: Request, plan_id: int, user: CurrentUser = Permission("plans.submit")
            ) -> Response:
-    fn = domain.submit_plan()
-    if fn is None:
-        raise HTTPException(501, detail=_("This action is not available in this installation."))
-    _call_review(fn, request, plan_id, user.name, "")
-    audit(request, user.name, "plan.submit", "plan", plan_id)
-    request.state.session["flash"] = {"kind": "ok", "text": _("Plan submitted for review.")}
-    request.state.session_dirty = True
+    with console(request).db.session() as s:
+        sp.submit_plan(s, plan_id, user.name)
+    _flash(request, "ok", _("Plan submitted for review."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
-
-
-__all__ = ["Role", "router"]

@@ -102,7 +102,7 @@ def listing(request: Request, listing_id: int,
             select(NoticeMatch, ForeignNotice)
             .join(ForeignNotice, ForeignNotice.id == NoticeMatch.notice_id)
             .where(NoticeMatch.listing_id == item.id)
-            .order_by(NoticeMatch.score.desc()).limit(50)).tuples())
+            .order_by(NoticeMatch.score.desc()).limit(50)).all())
         captures = list(s.scalars(select(Capture).where(Capture.listing_id == item.id)
                                   .order_by(Capture.started_at.desc()).limit(50)))
         shots = {cid: sha for cid, sha in s.execute(

@@ -64,9 +64,9 @@ def cases(request: Request, user: CurrentUser = Permission("cases.view")) -> Res
     with console(request).db.session() as s:
         rows = list(s.scalars(select(Case).order_by(Case.opened_at.desc()).limit(500)))
         measures = dict(s.execute(select(Measure.case_id, func.count())
-                                  .group_by(Measure.case_id)).tuples().all())
+                                  .group_by(Measure.case_id)).all())
         notes = dict(s.execute(select(Notification.case_id, func.count())
-                               .group_by(Notification.case_id)).tuples().all())
+                               .group_by(Notification.case_id)).all())
     return render(request, "console/cases.html", rows=rows, measures=measures, notes=notes)
 
 

@@ -1,0 +1,277 @@
+"""The console over real HTTP (uvicorn on 127.0.0.1): logins, sessions, CSRF, roles,
+four-eyes, escaping, downloads, languages, audit."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+
+from sampler.plans import draw_plan, submit_plan
+from spotcheck import users
+from spotcheck.web.app import create_app
+from spotcheck.web.security import THROTTLE_PER_NAME
+from store.models import AuditEvent, Plan, PlanStatus
+from tests.web.conftest import Live, csrf_of, serve
+from tests.web.factory import HOSTILE_TITLES, PASSWORD
+
+
+def _pages(live: Live) -> list[str]:
+    d = live.data
+    return ["/campaigns", f"/campaigns/{d.campaign_id}", f"/plans/{d.plan_ids[1]}", "/listings",
+            f"/listings/{d.listing_ids[0]}", "/evidence", f"/evidence/{d.capture_ids[0]}",
+            "/purchases", "/cases", f"/cases/{d.case_id}", "/reports", "/audit",
+            f"/artifacts/{d.order_screenshot_sha}", f"/artifacts/{d.html_sha}?download=1"]
+
+
+def _audit(live: Live, action: str) -> list[AuditEvent]:
+    with live.db.session() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def _status(live: Live, plan_id: int) -> PlanStatus:
+    with live.db.session() as s:
+        plan = s.get(Plan, plan_id)
+        assert plan is not None
+        return plan.status
+
+
+def test_every_page_needs_a_login(live: Live) -> None:
+    with live.client() as c:
+        for path in _pages(live):
+            r = c.get(path)
+            assert r.status_code == 303, path
+            assert r.headers["location"].startswith("/login?next="), path
+
+
+def test_login_sets_a_strict_session_cookie_and_is_audited(live: Live) -> None:
+    with live.client() as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"name": "sue", "password": PASSWORD, "csrf": token,
+                                   "next": "//evil.example/"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/"  # no open redirect
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert "secure" not in cookie  # plain HTTP on loopback
+        assert c.get("/campaigns").status_code == 200
+    events = _audit(live, "login")
+    assert [e.actor for e in events] == ["sue"] and events[0].ip == "127.0.0.1"
+
+
+def test_secure_cookie_setting(live: Live) -> None:
+    settings = live.settings.model_copy(update={"secure_cookies": True})
+    for url in serve(create_app(settings, live.db)):
+        r = httpx.get(f"{url}/login")
+        assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_wrong_password_then_throttled(live: Live) -> None:
+    with live.client() as c:
+        token = csrf_of(c.get("/login").text)
+        for _ in range(THROTTLE_PER_NAME):
+            r = c.post("/login", data={"name": "sue", "password": "wrong password!",
+                                       "csrf": token})
+            assert r.status_code == 401
+        # Now even the right password is refused without being checked.
+        r = c.post("/login", data={"name": "sue", "password": PASSWORD, "csrf": token})
+        assert r.status_code == 429
+        assert c.get("/campaigns").status_code == 303
+    assert len(_audit(live, "login.failed")) == THROTTLE_PER_NAME
+    assert len(_audit(live, "login.throttled")) == 1
+    # Another user from elsewhere is not affected by sue's lockout.
+    live.login("sid").close()
+
+
+def test_forms_without_the_csrf_token_are_refused(live: Live) -> None:
+    plan_id = live.data.plan_ids[1]
+    with live.login("sid") as c:
+        posts = ["/logout", "/prefs/lang", f"/plans/{plan_id}/approve",
+                 f"/plans/{plan_id}/reject", f"/plans/{plan_id}/submit", "/evidence/export",
+                 "/login"]
+        for path in posts:
+            r = c.post(path, data={"comment": "x", "lang": "en", "name": "sid",
+                                   "password": PASSWORD})
+            assert r.status_code == 403, path
+            r = c.post(path, data={"csrf": "forged", "comment": "x"})
+            assert r.status_code == 403, path
+        # The right token from another origin is refused too.
+        token = csrf_of(c.get(f"/plans/{plan_id}").text)
+        r = c.post(f"/plans/{plan_id}/approve", data={"csrf": token},
+                   headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403
+        r = c.post(f"/plans/{plan_id}/approve", data={"csrf": token},
+                   headers={"Sec-Fetch-Site": "cross-site"})
+        assert r.status_code == 403
+    assert _status(live, plan_id) == PlanStatus.SUBMITTED
+
+
+def test_supervisor_approves_and_sampler_cannot(live: Live) -> None:
+    plan_id = live.data.plan_ids[1]
+    with live.login("sam") as c:
+        page = c.get(f"/plans/{plan_id}").text
+        assert 'id="approve"' not in page
+        token = csrf_of(page)
+        r = c.post(f"/plans/{plan_id}/approve", data={"csrf": token})
+        assert r.status_code == 403
+    assert _status(live, plan_id) == PlanStatus.SUBMITTED
+    assert [e.actor for e in _audit(live, "plan.approve.denied")] == ["sam"]
+    with live.login("sue") as c:
+        page = c.get(f"/plans/{plan_id}").text
+        assert 'id="approve"' in page
+        r = c.post(f"/plans/{plan_id}/approve",
+                   data={"csrf": csrf_of(page), "comment": "同意 <b>ok</b>"})
+        assert r.status_code == 303
+        after = c.get(f"/plans/{plan_id}").text
+        assert "同意 &lt;b&gt;ok&lt;/b&gt;" in after
+        assert 'id="approve"' not in after  # approved plans cannot be reviewed again
+    assert _status(live, plan_id) == PlanStatus.APPROVED
+    approved = _audit(live, "plan.approved")
+    assert [e.actor for e in approved] == ["sue"]
+
+
+def test_four_eyes_in_the_console(live: Live) -> None:
+    with live.db.session() as s:
+        plan = draw_plan(s, live.data.campaign_id, seed=3, actor="sue", settings=live.settings)
+        submit_plan(s, plan.id, "sue")
+        plan_id = plan.id
+    with live.login("sue") as c:
+        page = c.get(f"/plans/{plan_id}").text
+        assert 'id="approve"' not in page and 'id="why-not"' in page
+        r = c.post(f"/plans/{plan_id}/approve", data={"csrf": csrf_of(page)})
+        assert r.status_code == 403
+    assert _status(live, plan_id) == PlanStatus.SUBMITTED
+    with live.login("sid") as c:
+        page = c.get(f"/plans/{plan_id}").text
+        r = c.post(f"/plans/{plan_id}/reject", data={"csrf": csrf_of(page), "comment": ""})
+        assert r.status_code == 303  # back to the page with a message: a comment is needed
+        assert _status(live, plan_id) == PlanStatus.SUBMITTED
+        r = c.post(f"/plans/{plan_id}/reject", data={"csrf": csrf_of(page),
+                                                       "comment": "请补充纺织类"})
+        assert r.status_code == 303
+    assert _status(live, plan_id) == PlanStatus.REJECTED
+
+
+def test_roles_on_routes(live: Live) -> None:
+    d = live.data
+    expect = {
+        "sam": {"/audit": 403, "/evidence": 403, "/cases": 403, "/purchases": 200,
+                f"/plans/{d.plan_ids[1]}": 200, "/reports": 403},
+        "ian": {"/audit": 403, "/evidence": 200, "/cases": 200, "/purchases": 403,
+                f"/plans/{d.plan_ids[1]}": 403, f"/artifacts/{d.order_screenshot_sha}": 200},
+        "sue": {"/audit": 403, f"/artifacts/{d.order_screenshot_sha}": 403,
+                f"/evidence/{d.capture_ids[0]}": 200, "/reports": 200},
+        "ada": {"/audit": 200, "/evidence": 200, "/purchases": 200},
+    }
+    for name, pages in expect.items():
+        with live.login(name) as c:
+            for path, status in pages.items():
+                assert c.get(path).status_code == status, (name, path)
+    denied = _audit(live, "access.denied")
+    assert {e.actor for e in denied} == {"sam", "ian", "sue"}
+
+
+def test_hostile_text_is_escaped_and_pages_have_no_inline_script(live: Live) -> None:
+    d = live.data
+    with live.login("ada") as c:
+        for path in (f"/plans/{d.plan_ids[1]}", "/listings?q=window.__pwned", "/listings",
+                     f"/listings/{d.hostile_listing_ids[0]}",
+                     f"/listings/{d.hostile_listing_ids[1]}", "/cases", f"/cases/{d.case_id}",
+                     "/purchases"):
+            r = c.get(path)
+            assert r.status_code == 200, path
+            html = r.text
+            assert "<script>window.__pwned" not in html
+            assert "<img src=x" not in html and "<svg onload" not in html
+            assert "<b onmouseover" not in html
+            # Every script comes from a file of ours: no inline code for the CSP to allow.
+            assert all('src="/static/' in tag for tag in re.findall(r"<script[^>]*>", html))
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            assert "frame-ancestors 'none'" in csp
+        html = c.get("/listings?q=window.__pwned").text
+        assert "&lt;script&gt;window.__pwned=1;alert(&#34;sbx&#34;)&lt;/script&gt;" in html
+        assert HOSTILE_TITLES[0] not in html
+
+
+def test_captured_html_is_only_a_download(live: Live) -> None:
+    with live.login("ian") as c:
+        r = c.get(f"/artifacts/{live.data.html_sha}")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/octet-stream"
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert "sandbox" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert b"<script>" in r.content  # byte-exact evidence, just not rendered
+        png = c.get(f"/artifacts/{live.data.order_screenshot_sha}")
+        assert png.headers["content-type"] == "image/png"
+        thumb = c.get(f"/artifacts/{live.data.order_screenshot_sha}/thumb")
+        assert thumb.status_code == 200 and thumb.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert c.get(f"/artifacts/{'0' * 64}").status_code == 404
+        assert c.get("/artifacts/..%2F..%2Fetc%2Fpasswd").status_code == 404
+        assert c.get("/reports/..%2Fspotcheck.db").status_code == 404
+    assert _audit(live, "artifact.download")
+
+
+def test_persona_secrets_stay_hidden(live: Live) -> None:
+    d = live.data
+    with live.login("sue") as c:
+        board = c.get("/purchases").text
+        assert "买家小王" not in board and "gAAAA" not in board
+        order = c.get(f"/evidence/{d.order_capture_id}").text
+        assert "深圳市某路1号" not in order and "买家小王" not in order
+    with live.login("sam") as c:
+        board = c.get("/purchases").text
+        assert "买家小王" in board  # the alias, for those who buy
+        assert "gAAAA" not in board  # never the encrypted secrets
+
+
+def test_languages(live: Live) -> None:
+    with live.login("sue", headers={"Accept-Language": "en-GB,en;q=0.9"}) as c:
+        assert ">Campaigns</a>" in c.get("/campaigns").text
+    with live.login("sid", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}) as c:
+        page = c.get("/campaigns").text
+        assert ">抽检活动</a>" in page and 'lang="zh-CN"' in page
+        # The preference is stored with the user and wins over the browser's.
+        r = c.post("/prefs/lang", data={"csrf": csrf_of(page), "lang": "en",
+                                        "next": "/campaigns"})
+        assert r.status_code == 303
+        assert ">Campaigns</a>" in c.get("/campaigns").text
+    assert users.get_user(live.db, "sid").locale == "en"
+
+
+def test_password_change_and_disabling_end_sessions(live: Live) -> None:
+    with live.login("sue") as c:
+        assert c.get("/campaigns").status_code == 200
+        users.set_password(live.db, "sue", "another long password", actor="ada")
+        assert c.get("/campaigns").status_code == 303
+    with live.login("ian") as c:
+        assert c.get("/evidence").status_code == 200
+        users.set_active(live.db, "ian", False, actor="ada")
+        assert c.get("/evidence").status_code == 303
+    with live.client() as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"name": "ian", "password": PASSWORD, "csrf": token})
+        assert r.status_code == 401
+
+
+def test_logout(live: Live) -> None:
+    with live.login("sue") as c:
+        token = csrf_of(c.get("/campaigns").text)
+        assert c.post("/logout", data={"csrf": token}).status_code == 303
+        assert c.get("/campaigns").status_code == 303
+    assert [e.actor for e in _audit(live, "logout")] == ["sue"]
+
+
+def test_listing_search(live: Live) -> None:
+    with live.login("sam") as c:
+        html = c.get("/listings", params={"q": "USB充电"}).text
+        assert html.count('href="/listings/') >= 1
+        assert "儿童电动牙刷" in html and "毛绒玩具" not in html
+        # LIKE wildcards are taken literally: "%" finds the titles with a per cent sign.
+        html = c.get("/listings", params={"q": "%"}).text
+        assert "Silk Scarf 100% Mulberry" in html and "儿童电动牙刷" not in html
+        partial = c.get("/listings", params={"q": "USB"}, headers={"HX-Request": "true"}).text
+        assert "<html" not in partial and 'id="listing-results"' in partial
+        assert c.get("/listings", params={"page": 0}).status_code == 400
