@@ -1,0 +1,292 @@
+"""The sampling engine on arrays: π, every method by Monte Carlo, estimates, planner."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from sampler import (
+    METHODS,
+    Design,
+    DesignInfeasible,
+    Frame,
+    allocate,
+    discovery_sample_size,
+    draw,
+    draw_many,
+    draw_stratified,
+    estimate,
+    inclusion_probabilities,
+    run_design,
+)
+from sampler.estimation import deville_variance
+from store.errors import InvalidInput
+
+REPS = 10_000
+
+
+def population(N: int = 30, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.gamma(1.5, 1.0, size=N)
+    x[0] = 40.0  # certainty unit
+    x[1] = 0.0  # only the floor keeps it in play
+    return x
+
+
+def test_inclusion_probabilities_cap_floor_and_proportionality() -> None:
+    x = population()
+    pik = inclusion_probabilities(x, 8, floor=0.02)
+    assert pik.sum() == pytest.approx(8)
+    assert pik[0] == 1.0
+    assert pik[1] == pytest.approx(0.02)
+    assert np.all(pik > 0) and np.all(pik <= 1)
+    free = (pik < 1) & (pik > 0.02 + 1e-12)
+    ratio = pik[free] / x[free]
+    assert np.allclose(ratio, ratio[0])  # proportional to size among the free units
+    # without a floor a size-0 unit is out of the frame
+    assert inclusion_probabilities(x, 8)[1] == 0.0
+
+
+@pytest.mark.parametrize("bad", [[1, -1, 2], [1, np.nan, 2]])
+def test_inclusion_probabilities_refuses_bad_sizes(bad: list[float]) -> None:
+    with pytest.raises(InvalidInput):
+        inclusion_probabilities(bad, 1)
+
+
+def test_inclusion_probabilities_refuses_impossible_n() -> None:
+    with pytest.raises(DesignInfeasible):
+        inclusion_probabilities([1, 1, 0], 3)
+    with pytest.raises(DesignInfeasible):
+        inclusion_probabilities([1] * 10, 2, floor=0.5)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "srs"])
+def test_monte_carlo_inclusion_frequencies_match_pi(method: str) -> None:
+    """10,000 draws: exact n, distinct units, frequencies within 4.5 standard errors of π."""
+    pik = inclusion_probabilities(population(), 8, floor=0.02)
+    rng = np.random.default_rng(2024)
+    samples = draw_many(pik, method, rng, REPS)
+    assert samples.shape == (REPS, 8)
+    s = np.sort(samples, axis=1)
+    assert np.all(np.diff(s, axis=1) > 0), "a unit was drawn twice"
+    freq = np.bincount(samples.ravel(), minlength=pik.size) / REPS
+    se = np.sqrt(pik * (1 - pik) / REPS)
+    assert freq[0] == 1.0  # the certainty unit is in every sample
+    tol = 4.5 * np.maximum(se, 1e-9) + (0.004 if method == "pareto" else 0.0)
+    assert np.all(np.abs(freq - pik) <= tol), (method, np.max(np.abs(freq - pik) / se))
+
+
+def test_monte_carlo_srs() -> None:
+    pik = np.full(50, 0.2)
+    samples = draw_many(pik, "srs", np.random.default_rng(9), REPS)
+    freq = np.bincount(samples.ravel(), minlength=50) / REPS
+    assert np.all(np.abs(freq - 0.2) <= 4.5 * math.sqrt(0.2 * 0.8 / REPS))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_stratified_draw_has_exact_stratum_sizes(method: str) -> None:
+    rng = np.random.default_rng(1)
+    strata = np.repeat(["a", "b", "c"], [40, 25, 60])
+    x = np.ones(125) if method == "srs" else rng.gamma(2.0, 1.0, size=125)
+    pik = np.concatenate([inclusion_probabilities(x[strata == h], k)
+                          for h, k in (("a", 5), ("b", 3), ("c", 9))])
+    prn = rng.random(125) if method == "pareto" else None
+    chosen = draw_stratified(pik, strata, method, np.random.default_rng(3), prn)
+    labels, counts = np.unique(strata[chosen], return_counts=True)
+    assert dict(zip(labels.tolist(), counts.tolist(), strict=True)) == {"a": 5, "b": 3, "c": 9}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_same_sample(method: str) -> None:
+    x = np.ones(200) if method == "srs" else population(200, seed=8)
+    pik = inclusion_probabilities(x, 20, floor=0.01 if method != "srs" else 0.0)
+    a = draw(pik, method, np.random.default_rng(77))
+    b = draw(pik, method, np.random.default_rng(77))
+    c = draw(pik, method, np.random.default_rng(78))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_pareto_permanent_random_numbers_coordinate_samples() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.gamma(2.0, 1.0, size=2000)
+    prn = rng.random(2000)
+    first = set(draw(inclusion_probabilities(x, 100), "pareto", rng, prn).tolist())
+    # A later campaign, sizes moved a little: same PRN → large overlap (positive coordination)
+    x2 = x * rng.uniform(0.9, 1.1, size=2000)
+    again = set(draw(inclusion_probabilities(x2, 100), "pareto", rng, prn).tolist())
+    shifted = set(draw(inclusion_probabilities(x2, 100), "pareto", rng,
+                       np.mod(prn + 0.5, 1.0)).tolist())
+    independent = set(draw(inclusion_probabilities(x2, 100), "pareto", rng,
+                           rng.random(2000)).tolist())
+    assert len(first & again) > 70
+    assert len(first & shifted) < len(first & independent) <= 30
+
+
+def test_methods_fail_loudly() -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(DesignInfeasible, match="not an integer"):
+        draw([0.5, 0.6, 0.7], "pivotal", rng)
+    with pytest.raises(DesignInfeasible, match="equal inclusion"):
+        draw([0.5, 0.25, 0.25, 1.0], "srs", rng)
+    with pytest.raises(InvalidInput, match="unknown method"):
+        draw([0.5, 0.5], "lottery", rng)
+    with pytest.raises(InvalidInput):
+        draw([0.5, 0.5], "pivotal", rng, prn=[0.1, 0.2])  # PRN only for pareto
+    # Sampford's rejective draw almost never accepts with large π: it must say so
+    with pytest.raises(DesignInfeasible, match="Sampford"):
+        draw_many(np.full(400, 0.95), "sampford", rng, 1)
+
+
+def test_inclusion_probabilities_agree_with_samplics() -> None:
+    from samplics.sampling import SampleSelection
+    from samplics.utils.types import SelectMethod
+
+    rng = np.random.default_rng(12)
+    x = rng.gamma(2.0, 1.0, size=500)
+    strata = rng.choice(["p", "q"], size=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SampleSelection(method=SelectMethod.pps_sys, strat=True).inclusion_probs(
+            np.arange(500), {"p": 10, "q": 15}, strata, x)
+    ours = np.zeros(500)
+    for h, n in (("p", 10), ("q", 15)):
+        ours[strata == h] = inclusion_probabilities(x[strata == h], n)
+    assert np.allclose(ours, theirs, rtol=1e-12)
+
+
+def test_srs_variance_agrees_with_samplics_taylor() -> None:
+    """Stratified SRS: our Hájek rate and HT total and their variances equal samplics'
+    Taylor-linearised estimates with the finite-population correction."""
+    from samplics.estimation import TaylorEstimator
+    from samplics.utils.types import PopParam
+
+    rng = np.random.default_rng(21)
+    N = {"a": 400, "b": 250}
+    n = {"a": 30, "b": 20}
+    strata = np.repeat(["a", "b"], [30, 20])
+    y = (rng.random(50) < np.where(strata == "a", 0.1, 0.3)).astype(float)
+    pik = np.array([n[h] / N[h] for h in strata])
+    ours = estimate(y, pik, strata=strata, population_sizes=N)
+    fpc = {h: 1 - n[h] / N[h] for h in N}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        total = TaylorEstimator(PopParam.total)
+        total.estimate(y, samp_weight=1 / pik, stratum=strata, fpc=fpc)
+        mean = TaylorEstimator(PopParam.mean)
+        mean.estimate(y, samp_weight=1 / pik, stratum=strata, fpc=fpc)
+    assert ours.overall.ht_count == pytest.approx(float(total.point_est), rel=1e-12)
+    assert ours.overall.ht_count_se == pytest.approx(float(total.stderror), rel=1e-9)
+    assert ours.overall.hajek_rate == pytest.approx(float(mean.point_est), rel=1e-12)
+    assert ours.overall.hajek_rate_se == pytest.approx(float(mean.stderror), rel=1e-9)
+    assert ours.overall.variance_method == "srs-exact"
+
+
+def test_deville_equals_exact_srs_variance() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(40) < 0.2).astype(float)
+    N, n = 1000, 40
+    exact = N**2 * (1 - n / N) * np.var(y, ddof=1) / n
+    assert deville_variance(y, np.full(n, n / N)) == pytest.approx(exact, rel=1e-12)
+
+
+def _finite_population(N: int = 2000, seed: int = 31) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.gamma(1.5, 1.0, size=N)
+    y = (rng.random(N) < np.clip(0.02 + 0.06 * x, 0, 0.9)).astype(float)
+    return x, y
+
+
+def test_ht_is_unbiased_over_10000_pivotal_samples() -> None:
+    x, y = _finite_population(N=500)
+    pik = inclusion_probabilities(x, 40, floor=0.01)
+    samples = draw_many(pik, "pivotal", np.random.default_rng(5), REPS)
+    ht = (y[samples] / pik[samples]).sum(axis=1)
+    se = ht.std(ddof=1) / math.sqrt(REPS)
+    assert abs(ht.mean() - y.sum()) < 4 * se
+
+
+@pytest.mark.parametrize("method", ["pivotal", "systematic"])
+def test_interval_coverage_near_95_percent(method: str) -> None:
+    x, y = _finite_population()
+    pik = inclusion_probabilities(x, 120, floor=0.01)
+    samples = draw_many(pik, method, np.random.default_rng(8), 1500)
+    truth = y.mean()
+    hits = hits_ht = 0
+    for s in samples:
+        o = estimate(y[s], pik[s], population_sizes=y.size).overall
+        hits += o.hajek_rate_ci[0] <= truth <= o.hajek_rate_ci[1]
+        hits_ht += o.ht_rate_ci[0] <= truth <= o.ht_rate_ci[1]
+    # Clopper–Pearson is conservative: near 95 %, not below ~93 %
+    assert 0.93 <= hits / 1500 <= 0.99
+    assert 0.93 <= hits_ht / 1500 <= 0.99
+
+
+def test_no_failure_does_not_collapse_the_interval() -> None:
+    n, N = 59, 10_000
+    o = estimate(np.zeros(n), np.full(n, n / N), population_sizes=N).overall
+    assert o.hajek_rate == 0 and o.hajek_rate_ci[0] == 0
+    upper = 1 - 0.025 ** (1 / n)  # Clopper–Pearson with x = 0
+    assert upper <= o.hajek_rate_ci[1] < 1.1 * upper
+    assert o.ht_count_ci[1] > 0
+    # unequal weights → smaller effective sample → wider upper bound
+    pik = inclusion_probabilities(np.linspace(1, 10, N), n)
+    chosen = draw(pik, "pivotal", np.random.default_rng(1))
+    o2 = estimate(np.zeros(n), pik[chosen], population_sizes=N).overall
+    assert o2.deff_kish > 1 and o2.hajek_rate_ci[1] > o.hajek_rate_ci[1]
+
+
+def test_estimate_rejects_bad_input() -> None:
+    with pytest.raises(InvalidInput):
+        estimate([0, 2], [0.5, 0.5])
+    with pytest.raises(InvalidInput):
+        estimate([0, 1], [0.0, 0.5])
+    with pytest.raises(InvalidInput):
+        estimate([], [])
+
+
+def test_discovery_sample_sizes() -> None:
+    assert discovery_sample_size(0.95, 0.05) == 59
+    assert discovery_sample_size(0.95, 0.01) == 299
+    assert discovery_sample_size(0.95, 0.10) == 29
+    small = discovery_sample_size(0.95, 0.05, population=200)
+    assert small < 59
+    from scipy import stats
+
+    assert stats.hypergeom.pmf(0, 200, 10, small) <= 0.05 < stats.hypergeom.pmf(0, 200, 10,
+                                                                                 small - 1)
+
+
+def test_neyman_allocation_bounds() -> None:
+    sizes = {"a": 100, "b": 5, "c": 1000, "d": 1, "e": 3}
+    alloc = allocate("neyman", 40, sizes=sizes, prior_rates={"a": 0.5, "c": 0.02})
+    assert sum(alloc.values()) == 40
+    assert all(min(2, sizes[h]) <= alloc[h] <= sizes[h] for h in sizes)
+    assert alloc["a"] > alloc["c"] * 100 / 1000  # a's high prior rate draws more than its share
+    full = allocate("neyman", 1109, sizes=sizes)
+    assert full == sizes
+    with pytest.raises(DesignInfeasible):
+        allocate("proportional", 5, sizes=sizes)  # 5 strata × 2 > 5
+
+
+def test_budget_and_seller_constraints() -> None:
+    rng = np.random.default_rng(3)
+    N = 3000
+    frame = Frame(ids=np.arange(N), strata=rng.choice(["a", "b", "c"], size=N),
+                  sizes=rng.gamma(1.0, 1.0, size=N), prices=rng.gamma(3.0, 30.0, size=N),
+                  sellers=rng.integers(0, 150, size=N).astype(str), prn=rng.random(N))
+    r = run_design(frame, Design(budget=3000.0, method="brewer"), np.random.default_rng(1))
+    assert r.expected_cost is not None and r.expected_cost <= 3000.0
+    bigger = run_design(frame, Design(n=r.n + 1, method="brewer"), np.random.default_rng(1))
+    assert bigger.expected_cost is not None and bigger.expected_cost > 3000.0
+    for seed in range(5):
+        s = run_design(frame, Design(n=120, method="systematic", max_per_seller=1),
+                       np.random.default_rng(seed))
+        assert len(s.selected) == 120
+        assert np.unique(frame.sellers[s.selected]).size == 120  # type: ignore[index]
+    with pytest.raises(DesignInfeasible, match="seller"):
+        run_design(frame, Design(n=140, method="pivotal", max_per_seller=1),
+                   np.random.default_rng(0))
