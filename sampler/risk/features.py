@@ -50,6 +50,9 @@ class FactorFrame:
     sector: np.ndarray
     factors: list[Factor]
     facts: dict[str, Any] = field(default_factory=dict)
+    #: What the listings hold now, so only changed rows are written back.
+    old_score: np.ndarray | None = None
+    old_reasons: np.ndarray | None = None
 
     def matrix(self) -> np.ndarray:
         """Values as an (n listings × n factors) matrix, factor order as in ``factors``."""
@@ -63,9 +66,29 @@ class FactorFrame:
 
 def _cursor_frame(conn: Connection, sql: str, columns: list[str],
                   params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run *sql* and load all rows into a DataFrame (one round trip, no ORM objects)."""
-    rows = conn.execute(text(sql), params or {}).fetchall()
-    return pd.DataFrame.from_records(rows, columns=columns)
+    """Run *sql* and load all rows into a DataFrame, column by column.
+
+    Plain tuples from the driver's cursor (no Row objects), transposed once: building a frame
+    from a million Row objects costs seconds of per-row attribute probing.
+    """
+    if params:
+        rows = [tuple(r) for r in conn.execute(text(sql), params).fetchall()]
+    else:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cur = raw.cursor()
+        try:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    cols = list(zip(*rows, strict=True))
+    del rows
+    return pd.DataFrame({c: np.asarray(v, dtype=object) if not isinstance(v[0], int | float)
+                         or any(x is None for x in v) else np.asarray(v)
+                         for c, v in zip(columns, cols, strict=True)})
 
 
 def _dialect_float(conn: Connection) -> str:
@@ -84,12 +107,13 @@ def load_listings(conn: Connection, include_removed: bool = False) -> pd.DataFra
     sql = (
         "SELECT id, seller_id, platform_id, brand, category, sector, supervision_class, "
         f"CAST(price_cny AS {f}), CAST(price AS {f}), currency, title, "
-        f"CASE WHEN CAST(cert_marks AS {text_cast}) LIKE '%\"CCC\"%' THEN 1 ELSE 0 END "
+        f"CASE WHEN CAST(cert_marks AS {text_cast}) LIKE '%\"CCC\"%' THEN 1 ELSE 0 END, "
+        f"risk_score, CAST(risk_reasons AS {text_cast}) "
         "FROM listing " + ("" if include_removed else "WHERE status <> 'removed' ")
         + "ORDER BY id")
     return _cursor_frame(conn, sql, ["id", "seller_id", "platform_id", "brand", "category",
                                      "sector", "supervision_class", "price_cny", "price",
-                                     "currency", "title", "ccc"])
+                                     "currency", "title", "ccc", "old_score", "old_reasons"])
 
 
 def price_in_cny(frame: pd.DataFrame, settings: Settings) -> np.ndarray:
@@ -384,4 +408,6 @@ def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None
     factors.append(_indicator("prohibited", prohibited))
     facts["prohibited"] = int(prohibited.sum())
     return FactorFrame(ids=ids, prohibited=prohibited, sector=sector, factors=factors,
-                       facts=facts)
+                       facts=facts,
+                       old_score=frame["old_score"].to_numpy(dtype="float64", na_value=np.nan),
+                       old_reasons=frame["old_reasons"].to_numpy(dtype=object))

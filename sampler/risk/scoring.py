@@ -9,8 +9,10 @@ Reasons: each listing stores its top factors as ``[{code, points, params, en, zh
 with the same top factors and parameters share one rendered JSON text (rendered once), so the
 cost of words does not grow with the number of listings.
 
-Writing: SQLite gets one ``executemany`` on the driver connection; PostgreSQL gets ``COPY`` into
-a temporary table and one ``UPDATE … FROM``.
+Writing: only listings whose score or reasons changed are written (a re-score of a stable frame
+writes little); SQLite gets one ``executemany`` on the driver connection, PostgreSQL ``COPY``
+into a temporary table and one ``UPDATE … FROM``.  ``risk_scored_at`` is therefore the time the
+listing's score or reasons last changed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class ScoreSummary:
     scored: int = 0
     prohibited: int = 0
     distinct_reason_sets: int = 0
+    #: Listings whose score or reasons changed (only those are written).
+    written: int = 0
     min_score: float | None = None
     median_score: float | None = None
     max_score: float | None = None
@@ -107,8 +111,23 @@ def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> 
             if factor.name == "prohibited":
                 params = {**params, "lead_score": round(float(total[row]), 3)}
             reasons.append(render(factor.name, float(points), params).as_dict())
-        texts[g] = json.dumps(reasons, ensure_ascii=False)
+        texts[g] = json.dumps(reasons, ensure_ascii=False, separators=(",", ":"))
     return Scores(ff.ids, score, texts[group], contrib, names, len(first))
+
+
+def changed_rows(ff: FactorFrame, scores: Scores) -> np.ndarray:
+    """Positions whose score or reasons differ from what the database holds."""
+    if ff.old_score is None or ff.old_reasons is None:
+        return np.arange(len(scores.ids))
+    old, new = ff.old_score, scores.score
+    same_score = (np.isnan(old) & np.isnan(new)) | np.isclose(old, new, rtol=0, atol=1e-9)
+    same_reasons = ff.old_reasons == scores.reasons_json
+    return np.flatnonzero(~(same_score & same_reasons))
+
+
+def _subset(scores: Scores, rows: np.ndarray) -> Scores:
+    return Scores(scores.ids[rows], scores.score[rows], scores.reasons_json[rows],
+                  scores.contributions[:0], scores.names, scores.groups)
 
 
 def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> None:
@@ -116,7 +135,8 @@ def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> None:
     assert raw is not None
     # SQLAlchemy's own SQLite DateTime text format (UTC, naive), so the ORM reads it back
     stamp = at.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    score = [None if np.isnan(s) else float(s) for s in scores.score.tolist()]
+    score = pd.Series(scores.score, dtype="float64").astype(object) \
+        .where(~np.isnan(scores.score), None).tolist()
     rows = zip(score, scores.reasons_json.tolist(), [stamp] * len(score),
                scores.ids.tolist(), strict=True)
     cur = raw.cursor()
@@ -180,10 +200,13 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
         scores = compute_scores(ff, rw, top)
         t2 = time.perf_counter()
         at = now or dt.datetime.now(dt.UTC)
-        if conn.dialect.name == "postgresql":
-            _write_postgres(conn, scores, at)
-        else:
-            _write_sqlite(conn, scores, at)
+        rows = changed_rows(ff, scores)
+        if len(rows):
+            todo = scores if len(rows) == len(scores.ids) else _subset(scores, rows)
+            if conn.dialect.name == "postgresql":
+                _write_postgres(conn, todo, at)
+            else:
+                _write_sqlite(conn, todo, at)
         if own:
             conn.commit()
         t3 = time.perf_counter()
@@ -193,6 +216,7 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
     summary.timings = {"read_and_features": round(t1 - t0, 3), "score_and_reasons":
                        round(t2 - t1, 3), "write": round(t3 - t2, 3), "total": round(t3 - t0, 3)}
     summary.listings = len(scores.ids)
+    summary.written = len(rows)
     ok = scores.score[~np.isnan(scores.score)]
     summary.scored = len(ok)
     summary.prohibited = int(ff.prohibited.sum())
