@@ -80,6 +80,11 @@ def _mount_optional() -> None:
         ("spotcheck.commands.crawl", "crawl"),
         ("spotcheck.commands.platform", "platform"),
         ("spotcheck.commands.listings", "listings"),
+        ("spotcheck.commands.scheduler", "scheduler"),
+        ("spotcheck.commands.persona", "persona"),
+        ("spotcheck.commands.purchase", "purchase"),
+        ("spotcheck.commands.case", "case"),
+        ("spotcheck.commands.report", "report"),
     ):
         try:
             mod = importlib.import_module(module)

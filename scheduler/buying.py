@@ -1,0 +1,387 @@
+"""Covert purchases through a real browser: sign in as the persona, add to cart, check out.
+
+:func:`buy` drives Chromium (Playwright) through a platform's checkout with the persona's
+account, records the order number and the price paid, and captures the listing at purchase
+time and the order confirmation page after it as evidence (``evidence.capture`` with the
+persona's logged-in browser context).  The steps are data (:class:`CheckoutProfile`, from
+``Platform.profile["checkout"]``); the sandbox's is shipped.
+
+**At most once.**  A duplicated covert purchase costs real money, so before the browser starts
+an attempt is *claimed* with a unique ``job_run`` row ``buy:<purchase key>:<attempt>``; a
+second buyer (another scheduler, a retry) finds the claim and stops.  The attempt records its
+stage before the irreversible click on "place order": an attempt that failed *before* it may
+be retried (the next attempt number); one that died *after* it (or whose process was killed)
+is uncertain — the order may exist — and blocks further attempts until a person has checked
+the persona's orders on the platform and released it (:func:`release_attempt`), or recorded
+the order by hand (``spotcheck purchase ordered``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any, cast
+from urllib.parse import urljoin
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from scheduler import purchases
+from scheduler.personas import PersonaSecrets, secrets_of
+from store.db import Database
+from store.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, SpotcheckError
+from store.models import JobRun, Platform, Purchase, PurchaseStatus, utcnow
+from store.settings import Settings
+
+log = logging.getLogger("spotcheck.scheduler.buying")
+JOB_RUNS = cast(Table, JobRun.__table__)
+
+
+@dataclass(frozen=True)
+class CheckoutProfile:
+    """CSS selectors and paths of one platform's purchase flow (the sandbox's by default)."""
+
+    add_to_cart: str = "#add-to-cart"
+    login_path: str = "/login?next=/checkout"
+    account_field: str = "#account"
+    password_field: str = "#password"
+    login_submit: str = "#login-submit"
+    checkout_path: str = "/checkout"
+    name_field: str = "#ship-name"
+    phone_field: str = "#ship-phone"
+    address_field: str = "#ship-address"
+    payment_field: str = "#payment-ref"
+    place_order: str = "#place-order"
+    order_number: str = "#order-no"
+    price_paid: str = "#order-paid"
+    price_attr: str = "data-amount"
+    currency_attr: str = "data-currency"
+    #: Seconds each step may take.
+    step_timeout: float = 20.0
+
+    @classmethod
+    def for_platform(cls, platform: Platform) -> CheckoutProfile:
+        data = (platform.profile or {}).get("checkout") or {}
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidInput(f"platform {platform.code}: unknown checkout keys "
+                               f"{', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+@dataclass
+class BuyResult:
+    purchase_id: int
+    status: str
+    order_number: str | None = None
+    price_paid: Decimal | None = None
+    currency: str | None = None
+    listing_capture_id: int | None = None
+    order_capture_id: int | None = None
+    attempt: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.__dict__.copy()
+        d["price_paid"] = str(self.price_paid) if self.price_paid is not None else None
+        return d
+
+
+class CheckoutFailed(SpotcheckError):
+    """The platform refused or the flow broke before the order was placed (safe to retry)."""
+
+
+class CheckoutUncertain(SpotcheckError):
+    """The flow broke after "place order" was clicked: the order may exist."""
+
+    exit_code = 4
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+
+def _attempt_prefix(p: Purchase) -> str:
+    return f"buy:{p.idempotency_key}:"
+
+
+def _claim(db: Database, p: Purchase, holder: str) -> str:
+    """Claim the next attempt, or raise Conflict when an order may already exist."""
+    t = JOB_RUNS
+    prefix = _attempt_prefix(p)
+    with db.engine.connect() as conn:
+        rows = list(conn.execute(select(t.c.key, t.c.outcome, t.c.result, t.c.started_at)
+                                 .where(t.c.key.like(prefix + "%"))))
+    for r in rows:
+        if r.outcome == "running":
+            raise Conflict(f"purchase #{p.id}: checkout attempt {r.key} (started {r.started_at}) "
+                           "has not finished; if its process died, check the persona's orders "
+                           f"on the platform, then `spotcheck purchase release {p.id}`")
+        if r.outcome == "ok":
+            raise Conflict(f"purchase #{p.id} was already ordered by {r.key}")
+        if r.outcome == "error" and not (r.result or {}).get("safe_to_retry"):
+            raise Conflict(f"purchase #{p.id}: attempt {r.key} failed after the order was "
+                           "submitted; check the persona's orders on the platform, then "
+                           f"record the order or `spotcheck purchase release {p.id}`")
+    key = f"{prefix}{len(rows) + 1}"
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(t).values(key=key, job="buy", holder=holder, outcome="running",
+                                          started_at=utcnow(), attempts=1,
+                                          result={"stage": "claimed", "purchase_id": p.id}))
+    except IntegrityError as exc:
+        raise Conflict(f"purchase #{p.id} is being bought by another process right now") \
+            from exc
+    return key
+
+
+def _stage(db: Database, key: str, stage: str, **extra: Any) -> None:
+    t = JOB_RUNS
+    with db.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.key == key)
+                     .values(result={"stage": stage, **extra}))
+
+
+def _finish(db: Database, key: str, outcome: str, result: dict[str, Any],
+            error: str | None = None) -> None:
+    t = JOB_RUNS
+    with db.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.key == key).values(
+            outcome=outcome, finished_at=utcnow(), result=result,
+            error=error[-2000:] if error else None))
+
+
+def release_attempt(db: Database, purchase_id: int, reason: str, *, actor: str) -> list[str]:
+    """After a person checked the platform: mark uncertain attempts released (retry allowed)."""
+    if not reason.strip():
+        raise InvalidInput("releasing a checkout attempt needs a reason (what was checked)")
+    with db.session() as s:
+        p = purchases.get_purchase(s, purchase_id)
+        prefix = _attempt_prefix(p)
+    t = JOB_RUNS
+    released = []
+    with db.engine.begin() as conn:
+        for r in conn.execute(select(t.c.key, t.c.outcome, t.c.result)
+                              .where(t.c.key.like(prefix + "%"))):
+            if r.outcome == "running" or (r.outcome == "error" and
+                                          not (r.result or {}).get("safe_to_retry")):
+                conn.execute(update(t).where(t.c.key == r.key).values(
+                    outcome="released", finished_at=utcnow(),
+                    result={**(r.result or {}), "released_by": actor,
+                            "released_because": reason[:500], "safe_to_retry": True}))
+                released.append(r.key)
+    return released
+
+
+# --- the browser flow -------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    purchase_id: int
+    listing_id: int
+    listing_url: str
+    base_url: str
+    persona_id: int
+    profile: CheckoutProfile
+    secrets: PersonaSecrets = field(repr=False)
+
+
+async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal | None,
+                                                                     str | None, str]:
+    """Drive the flow in *page*; returns (order number, price paid, currency, order URL)."""
+    prof = job.profile
+    ms = prof.step_timeout * 1000
+    resp = await page.goto(job.listing_url, wait_until="domcontentloaded", timeout=ms)
+    if resp is not None and resp.status >= 400:
+        raise CheckoutFailed(f"listing page answered HTTP {resp.status}")
+    button = page.locator(prof.add_to_cart).first
+    try:
+        await button.wait_for(state="visible", timeout=ms)
+    except Exception as exc:
+        raise CheckoutFailed("no add-to-cart button on the listing page (removed?)") from exc
+    async with page.expect_navigation(wait_until="domcontentloaded", timeout=ms) as nav:
+        await button.click()
+    cart = await nav.value
+    if cart is not None and cart.status >= 400:
+        raise CheckoutFailed(f"adding to cart refused (HTTP {cart.status}): item unavailable")
+    await page.goto(urljoin(job.base_url, prof.login_path), wait_until="domcontentloaded",
+                    timeout=ms)
+    if await page.locator(prof.account_field).count():
+        await page.fill(prof.account_field, job.secrets.account, timeout=ms)
+        await page.fill(prof.password_field, job.secrets.password or "", timeout=ms)
+        async with page.expect_navigation(wait_until="domcontentloaded", timeout=ms):
+            await page.click(prof.login_submit, timeout=ms)
+    if not await page.locator(prof.place_order).count():
+        await page.goto(urljoin(job.base_url, prof.checkout_path),
+                        wait_until="domcontentloaded", timeout=ms)
+    if not await page.locator(prof.place_order).count():
+        raise CheckoutFailed("sign-in failed or the checkout form is missing")
+    addr = job.secrets.address
+    await page.fill(prof.name_field, addr.name, timeout=ms)
+    await page.fill(prof.phone_field, addr.phone, timeout=ms)
+    await page.fill(prof.address_field, addr.address, timeout=ms)
+    await page.fill(prof.payment_field, job.secrets.payment_ref, timeout=ms)
+    await asyncio.to_thread(on_submit)  # recorded before the irreversible click
+    try:
+        async with page.expect_navigation(wait_until="domcontentloaded", timeout=ms) as nav2:
+            await page.click(prof.place_order, timeout=ms)
+        done = await nav2.value
+        if done is not None and done.status == 409:
+            raise CheckoutUncertain("the platform refused the order (item unavailable)")
+        number = (await page.locator(prof.order_number).first.inner_text(timeout=ms)).strip()
+        paid = page.locator(prof.price_paid).first
+        amount = await paid.get_attribute(prof.price_attr, timeout=ms)
+        currency = await paid.get_attribute(prof.currency_attr, timeout=ms)
+    except CheckoutUncertain:
+        raise
+    except Exception as exc:
+        raise CheckoutUncertain(f"no order confirmation after placing the order: "
+                                f"{type(exc).__name__}") from exc
+    price = None
+    if amount:
+        try:
+            price = Decimal(amount.replace(",", "").strip())
+        except Exception:
+            price = None
+    return number, price, (currency or None), page.url
+
+
+async def _run(db: Database, settings: Settings, job: _Job, key: str, actor: str,
+               capture: bool) -> BuyResult:
+    from playwright.async_api import async_playwright
+
+    try:
+        executable = settings.chromium_path()
+    except SpotcheckError as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+    result = BuyResult(job.purchase_id, "planned", attempt=key)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, headless=True)
+        context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
+                                            viewport={"width": 1366, "height": 900},
+                                            accept_downloads=False, service_workers="block")
+        try:
+            if capture:
+                result.listing_capture_id = await _capture(
+                    db, settings, context, job, job.listing_url, "listing", actor, result,
+                    "listing at purchase time")
+            page = await context.new_page()
+            try:
+                number, price, currency, order_url = await _checkout(
+                    page, job, lambda: _stage(db, key, "submitting", safe_to_retry=False))
+            finally:
+                await page.close()
+            result.order_number, result.price_paid, result.currency = number, price, currency
+            _stage(db, key, "placed", order_number=number)
+            with db.session() as s:
+                purchases.mark_ordered(s, job.purchase_id, number, price, currency,
+                                       actor=actor)
+            result.status = PurchaseStatus.ORDERED.value
+            if capture:
+                result.order_capture_id = await _capture(
+                    db, settings, context, job, order_url, "order", actor, result,
+                    "order confirmation page after the purchase")
+        finally:
+            await context.close()
+            await browser.close()
+    return result
+
+
+async def _capture(db: Database, settings: Settings, context: Any, job: _Job, url: str,
+                   kind: str, actor: str, result: BuyResult, purpose: str) -> int | None:
+    """Capture with the persona's context; a failed capture is noted, not fatal."""
+    from evidence.capture import CaptureRequest, capture_in_context
+
+    req = CaptureRequest(url=url, kind=kind, listing_id=job.listing_id,
+                         persona_id=job.persona_id, purchase_id=job.purchase_id,
+                         purpose=purpose)
+    res = await capture_in_context(context, db, req, operator=actor, settings=settings)
+    if not res.ok:
+        result.notes.append(f"{kind} capture #{res.capture_id} failed: {res.error}")
+        log.warning("purchase #%d: %s capture failed: %s", job.purchase_id, kind, res.error)
+    with db.session() as s:
+        p = s.get(Purchase, job.purchase_id)
+        assert p is not None
+        p.history = [*p.history, {"at": utcnow().isoformat(), "by": actor,
+                                  "event": f"{kind}_capture", "capture": res.capture_id,
+                                  "ok": res.ok}]
+    return res.capture_id if res.ok else None
+
+
+def buy(db: Database, purchase_id: int, settings: Settings, *, actor: str = "scheduler",
+        holder: str = "buyer", capture: bool = True) -> BuyResult:
+    """Place the covert order for a planned purchase with its persona, at most once.
+
+    Returns the result (status ``ordered`` with order number, price and captures; or
+    ``failed`` with the reason when the platform refused before the order was placed).
+    Raises :class:`Conflict` when the purchase is not buyable or an earlier attempt may have
+    ordered already, and :class:`CheckoutUncertain` when this attempt may have.
+    """
+    with db.session() as s:
+        p = purchases.get_purchase(s, purchase_id)
+        if p.status == PurchaseStatus.ORDERED or p.order_number:
+            return BuyResult(p.id, p.status.value, p.order_number, p.price_paid, p.currency,
+                             notes=["already ordered"])
+        if p.status != PurchaseStatus.PLANNED:
+            raise Conflict(f"purchase #{p.id} is {p.status.value}; only a planned purchase "
+                           "is bought")
+        if p.persona_id is None:
+            raise Conflict(f"purchase #{p.id} has no buyer persona assigned")
+        listing = p.plan_item.listing
+        platform = s.get(Platform, listing.platform_id)
+        if platform is None:
+            raise NotFound(f"platform of listing #{listing.id} is missing")
+        base = platform.base_url or listing.url
+        job = _Job(p.id, listing.id, listing.url, base, p.persona_id,
+                   CheckoutProfile.for_platform(platform), secrets_of(s, p.persona_id, settings))
+        key = _claim(db, p, holder)
+    log.info("purchase #%d: checkout as %s (attempt %s)", purchase_id, job.secrets, key)
+    try:
+        result = asyncio.run(_run(db, settings, job, key, actor, capture))
+    except CheckoutFailed as exc:
+        _finish(db, key, "error", {"stage": "before_submit", "safe_to_retry": True}, str(exc))
+        with db.session() as s:
+            purchases.fail_purchase(s, purchase_id, f"checkout failed: {exc}", actor=actor)
+        return BuyResult(purchase_id, PurchaseStatus.FAILED.value, attempt=key, error=str(exc))
+    except BaseException as exc:
+        t = JOB_RUNS
+        with db.engine.connect() as conn:
+            stage = (conn.execute(select(t.c.result).where(t.c.key == key)).scalar() or {}
+                     ).get("stage")
+        safe = stage in ("claimed",)
+        _finish(db, key, "error", {"stage": stage, "safe_to_retry": safe},
+                f"{type(exc).__name__}: {exc}")
+        raise
+    _finish(db, key, "ok", {"stage": "done", "order_number": result.order_number,
+                            "listing_capture": result.listing_capture_id,
+                            "order_capture": result.order_capture_id})
+    log.info("purchase #%d ordered: %s", purchase_id, result.order_number)
+    return result
+
+
+def due_purchases(db: Database, now: dt.datetime, campaign_id: int | None = None
+                  ) -> list[int]:
+    """Planned purchases with a persona whose order time has come (oldest first)."""
+    from store.models import Plan, PlanItem
+
+    with db.session() as s:
+        q = (select(Purchase.id, Purchase.scheduled_for)
+             .join(PlanItem, Purchase.plan_item_id == PlanItem.id)
+             .join(Plan, PlanItem.plan_id == Plan.id)
+             .where(Purchase.status == PurchaseStatus.PLANNED,
+                    Purchase.persona_id.is_not(None)))
+        if campaign_id is not None:
+            q = q.where(Plan.campaign_id == campaign_id)
+        out = []
+        for pid, when in s.execute(q.order_by(Purchase.scheduled_for, Purchase.id)):
+            if when is None:
+                continue
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            if when <= now:
+                out.append(pid)
+        return out

@@ -1,0 +1,266 @@
+"""The campaign's jobs: crawl → score → draw → purchase tasks → buy → re-capture → statistics.
+
+Each job body composes the domain packages (crawlers, sampler incl. sampler.risk, evidence)
+and is idempotent — running it again for the same fire time does no harm and buys nothing
+twice — because :func:`scheduler.runs.execute` may resume it after a kill.  Bodies return a
+small JSON summary stored in the job run; ``"_outcome": "skipped"`` marks a run with nothing
+to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from scheduler.runs import JobContext, job
+from store.errors import SpotcheckError
+from store.models import (
+    Campaign,
+    Capture,
+    CaptureStatus,
+    Case,
+    CaseStatus,
+    Listing,
+    ListingStatus,
+    Measure,
+    MeasureKind,
+    Plan,
+    PlanStatus,
+    Platform,
+    Purchase,
+    PurchaseStatus,
+)
+
+log = logging.getLogger("spotcheck.scheduler.pipeline")
+
+#: Covert orders one ``buy`` run places at most (the rest wait for the next fire time).
+BUY_BATCH = 20
+#: Listings one ``recapture`` run captures at most.
+RECAPTURE_BATCH = 50
+
+
+def _campaign(ctx: JobContext) -> Campaign:
+    with ctx.db.session() as s:
+        c = s.get(Campaign, ctx.campaign_id)
+        if c is None:
+            raise SpotcheckError(f"campaign #{ctx.campaign_id} no longer exists")
+        s.expunge(c)
+        return c
+
+
+def _seed(ctx: JobContext) -> int:
+    """A draw seed derived from the run (same fire time → same seed → same plan)."""
+    basis = f"{ctx.kind}:{ctx.campaign_id}:{ctx.scheduled_for or ctx.now}".encode()
+    return int.from_bytes(hashlib.sha256(basis).digest()[:8], "big") >> 1
+
+
+@job("crawl")
+def crawl(ctx: JobContext) -> dict[str, Any]:
+    """Crawl every platform in the campaign's scope (each in a child process)."""
+    from crawlers.run import crawl_platform
+
+    campaign = _campaign(ctx)
+    codes = list((campaign.scope or {}).get("platforms") or [])
+    if not codes:
+        with ctx.db.session() as s:
+            codes = list(s.scalars(select(Platform.code).order_by(Platform.code)))
+    out: dict[str, Any] = {}
+    for code in codes:
+        summary = crawl_platform(code, settings=ctx.settings, progress=False)
+        out[code] = {k: getattr(summary, k, None) for k in
+                     ("crawl_run_id", "pages", "items", "new_listings", "changed_listings",
+                      "removed_listings", "rejected_items")}
+    return {"platforms": out}
+
+
+@job("score")
+def score(ctx: JobContext) -> dict[str, Any]:
+    """Score every listing with the campaign's risk weights."""
+    from sampler.risk.scoring import score_listings
+
+    summary = score_listings(ctx.db, campaign_id=ctx.campaign_id, settings=ctx.settings,
+                             now=ctx.now)
+    return {"listings": summary.listings, "scored": summary.scored,
+            "prohibited": summary.prohibited}
+
+
+@job("draw")
+def draw(ctx: JobContext) -> dict[str, Any]:
+    """Draw a plan version and submit it for a supervisor's review.
+
+    Skipped while a submitted plan still waits for review (drawing again would supersede
+    what the supervisor is reading).
+    """
+    from sampler.plans import draw_plan, submit_plan
+
+    with ctx.db.session() as s:
+        waiting = s.scalar(select(Plan).where(Plan.campaign_id == ctx.campaign_id,
+                                              Plan.status == PlanStatus.SUBMITTED))
+        if waiting is not None:
+            return {"_outcome": "skipped", "reason": f"plan #{waiting.id} awaits review"}
+        plan = draw_plan(s, ctx.campaign_id or 0, seed=_seed(ctx), actor=ctx.actor,
+                         settings=ctx.settings, as_of=ctx.now)
+        submit_plan(s, plan.id, ctx.actor)
+        return {"plan": plan.id, "version": plan.version, "items": len(plan.items),
+                "seed": plan.seed}
+
+
+@job("purchase")
+def purchase(ctx: JobContext) -> dict[str, Any]:
+    """Create purchase tasks (deadline, persona, order time) for every approved plan."""
+    from scheduler.purchases import create_purchase_tasks
+
+    out = []
+    with ctx.db.session() as s:
+        plans = list(s.scalars(select(Plan.id).where(Plan.campaign_id == ctx.campaign_id,
+                                                     Plan.status == PlanStatus.APPROVED)))
+    for pid in plans:
+        with ctx.db.session() as s:
+            report = create_purchase_tasks(s, pid, actor=ctx.actor, now=ctx.now)
+            out.append({"plan": pid, "created": len(report.created),
+                        "assigned": len(report.assigned),
+                        "unassigned": report.as_dict()["unassigned"],
+                        "skipped": report.as_dict()["skipped"]})
+    if not out:
+        return {"_outcome": "skipped", "reason": "no approved plan"}
+    return {"plans": out}
+
+
+@job("buy")
+def buy(ctx: JobContext) -> dict[str, Any]:
+    """Place the covert orders whose time has come, each through the persona's browser."""
+    from scheduler.buying import buy as buy_one
+    from scheduler.buying import due_purchases
+
+    due = due_purchases(ctx.db, ctx.now, ctx.campaign_id)[:BUY_BATCH]
+    if not due:
+        return {"_outcome": "skipped", "reason": "no purchase due"}
+    results = []
+    for pid in due:
+        try:
+            r = buy_one(ctx.db, pid, ctx.settings, actor=ctx.actor, holder=ctx.holder)
+            results.append({"purchase": pid, "status": r.status,
+                            "order_number": r.order_number, "error": r.error})
+        except SpotcheckError as exc:  # an uncertain or claimed attempt: never retried here
+            results.append({"purchase": pid, "status": "blocked", "error": str(exc)})
+    return {"purchases": results}
+
+
+def _recapture_targets(ctx: JobContext) -> list[tuple[int, str, str]]:
+    """Listings bought in this campaign, or in an open case: (id, url, why)."""
+    from store.models import PlanItem
+
+    with ctx.db.session() as s:
+        bought = s.execute(
+            select(Listing.id, Listing.url)
+            .join(PlanItem, PlanItem.listing_id == Listing.id)
+            .join(Purchase, Purchase.plan_item_id == PlanItem.id)
+            .join(Plan, Plan.id == PlanItem.plan_id)
+            .where(Plan.campaign_id == ctx.campaign_id,
+                   Purchase.status.not_in([PurchaseStatus.PLANNED, PurchaseStatus.CANCELLED]),
+                   Listing.status != ListingStatus.REMOVED)).all()
+        flagged = s.execute(
+            select(Listing.id, Listing.url).join(Case, Case.listing_id == Listing.id)
+            .where(Case.status != CaseStatus.CLOSED,
+                   Listing.status != ListingStatus.REMOVED)).all()
+    seen: dict[int, tuple[int, str, str]] = {}
+    for lid, url in bought:
+        seen.setdefault(lid, (lid, url, "bought"))
+    for lid, url in flagged:
+        seen.setdefault(lid, (lid, url, "case"))
+    return list(seen.values())[:RECAPTURE_BATCH]
+
+
+def _gone(cap: Capture) -> bool:
+    """Whether a capture shows the listing taken down (HTTP 404/410 or unavailable)."""
+    status = (cap.meta or {}).get("status") or (cap.meta or {}).get("http_status")
+    availability = str((cap.facts or {}).get("availability") or "").lower()
+    return status in (404, 410) or "outofstock" in availability or "discontinued" in availability
+
+
+@job("recapture")
+def recapture(ctx: JobContext) -> dict[str, Any]:
+    """Capture bought and flagged listings again; flag changes and takedowns.
+
+    A change (price, title, availability, or a visual difference) is written to the
+    listing's purchase history and the audit log; a takedown completes an open takedown
+    measure of the listing's case with the capture as its proof.
+    """
+    from evidence.capture import capture_urls
+    from evidence.diff import diff_captures
+
+    targets = _recapture_targets(ctx)
+    if not targets:
+        return {"_outcome": "skipped", "reason": "nothing bought or flagged"}
+    with ctx.db.session() as s:
+        previous = {}
+        for lid, _, _ in targets:
+            prev = s.scalar(select(Capture.id).where(
+                Capture.listing_id == lid, Capture.kind == "listing",
+                Capture.status == CaptureStatus.OK).order_by(Capture.id.desc()).limit(1))
+            previous[lid] = prev
+    ids = capture_urls(ctx.db, [u for _, u, _ in targets], kind="listing",
+                       listing_ids=[lid for lid, _, _ in targets],
+                       purpose="scheduled re-capture of a bought or flagged listing",
+                       operator=ctx.actor, settings=ctx.settings)
+    changed, taken_down, failed = [], [], []
+    for (lid, _, why), cid in zip(targets, ids, strict=True):
+        with ctx.db.session() as s:
+            cap = s.get(Capture, cid)
+            assert cap is not None
+            if cap.status != CaptureStatus.OK:
+                failed.append(lid)
+            if cap.status == CaptureStatus.OK and _gone(cap):
+                taken_down.append(lid)
+                _note_takedown(s, lid, cid, ctx)
+                continue
+        prev = previous.get(lid)
+        if prev is None or cap.status != CaptureStatus.OK:
+            continue
+        try:
+            d = diff_captures(ctx.db, prev, cid, ctx.settings)
+        except SpotcheckError as exc:
+            log.warning("diff of captures %s and %s failed: %s", prev, cid, exc)
+            continue
+        if d.changes or d.changed_pixels > 0.01:
+            changed.append({"listing": lid, "why": why, "before": prev, "after": cid,
+                            "changes": list(d.changes), "changed_pixels":
+                                round(d.changed_pixels, 4)})
+    if changed:
+        from store.models import AuditEvent
+
+        with ctx.db.session() as s:
+            for c in changed:
+                s.add(AuditEvent(actor=ctx.actor, action="listing.changed",
+                                 object_type="listing", object_id=str(c["listing"]), detail=c))
+    return {"captured": len(ids), "changed": changed, "taken_down": taken_down,
+            "failed": failed}
+
+
+def _note_takedown(session: Any, listing_id: int, capture_id: int, ctx: JobContext) -> None:
+    listing = session.get(Listing, listing_id)
+    if listing is not None and listing.status != ListingStatus.REMOVED:
+        listing.status = ListingStatus.POSSIBLY_REMOVED
+    for m in session.scalars(select(Measure).join(Case).where(
+            Case.listing_id == listing_id, Case.status != CaseStatus.CLOSED,
+            Measure.kind == MeasureKind.TAKEDOWN, Measure.done_at.is_(None))):
+        m.done_at = ctx.now
+        m.outcome = f"listing no longer available (re-capture #{capture_id})"
+
+
+@job("stats")
+def stats(ctx: JobContext) -> dict[str, Any]:
+    """The half-year statistics of the half year that ended last (XLSX + PDF, zh-CN and en)."""
+    from scheduler.reports import half_year_report, previous_period
+
+    period = previous_period(ctx.now.date())
+    out_dir = ctx.settings.reports_dir / period
+    with ctx.db.session() as s:
+        result = half_year_report(s, period, out_dir, ("xlsx", "pdf", "json"),
+                                  settings=ctx.settings, now=ctx.now)
+    return {"period": period, "files": result["files"],
+            "samples": result["statistics"]["totals"]}
+

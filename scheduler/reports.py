@@ -1,0 +1,444 @@
+"""Half-year statistics (the guidance asks for statistics every half year): XLSX and PDF.
+
+What a half year holds: samples (purchases ordered in the period) by platform, sector and
+supervision class with their lab outcomes; the failure-rate estimates of every plan with
+results (the sampler's Horvitz–Thompson and Hájek estimates with their 95 % intervals, not a
+naive share of failed samples, because risk-weighted samples over-represent risky listings);
+cases opened, notifications to bureaus and measures taken.  :func:`collect` gathers it once;
+:func:`write_xlsx` (openpyxl, with native charts) and :func:`write_pdf` (Jinja2 → HTML with
+inline SVG charts → Chromium ``page.pdf()``, in zh-CN and en) present it.  Crawled text
+(titles, seller names) is escaped by the template and bounded in length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.errors import InvalidInput, ServiceUnavailable, SpotcheckError
+from store.models import (
+    Case,
+    LabResult,
+    Listing,
+    Measure,
+    Notification,
+    Plan,
+    PlanItem,
+    Platform,
+    Purchase,
+    PurchaseStatus,
+    Sample,
+)
+from store.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+FORMATS = ("xlsx", "pdf", "json")
+LOCALES = ("zh-CN", "en")
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "跨境电商消费品网购抽检半年统计", "period": "统计期间", "generated": "生成时间",
+        "summary": "概况", "samples": "样品", "ordered": "已下单", "results": "已出检测结果",
+        "failed": "不合格", "fail_share": "不合格样品占比", "by_platform": "按平台",
+        "by_sector": "按行业", "by_class": "按监管类别", "platform": "平台", "sector": "行业",
+        "class": "监管类别", "estimates": "不合格率估计（抽样设计加权）", "plan": "抽样方案",
+        "campaign": "抽检任务", "n": "结果数", "ht": "HT 估计", "hajek": "Hájek 估计",
+        "ci": "95% 置信区间", "cases": "案件", "opened": "新立案件", "kind": "类型",
+        "status": "状态", "bureau": "属地主管部门", "notifications": "通报", "measures": "处置措施",
+        "measure": "措施", "done": "已完成", "count": "数量", "none": "无",
+        "note_estimates": "风险加权抽样使高风险商品被抽中的概率更高，因此不合格率须按入样概率加权估计；"
+                          "样品中的不合格占比不代表总体不合格率。",
+        "light_industry": "轻工", "textiles": "纺织", "electrical": "电子电器", "other": "其他",
+        "prohibited": "禁止入境类", "key": "重点监管类", "general": "一般监管类",
+        "failed_sample": "样品不合格", "counterfeit": "假冒伪劣", "recall": "召回",
+        "interview": "约谈", "rectification": "责令整改", "stricter_inspection": "加严检验",
+        "risk_warning": "风险预警", "takedown": "下架", "return": "退运", "destruction": "销毁",
+        "open": "已立案", "notified": "已通报", "closed": "已结案",
+    },
+    "en": {
+        "title": "Online spot checks of cross-border consumer goods — half-year statistics",
+        "period": "Period", "generated": "Generated", "summary": "Summary", "samples": "Samples",
+        "ordered": "ordered", "results": "with lab result", "failed": "failed",
+        "fail_share": "share of samples failed", "by_platform": "By platform",
+        "by_sector": "By sector", "by_class": "By supervision class", "platform": "Platform",
+        "sector": "Sector", "class": "Class",
+        "estimates": "Non-compliance estimates (design-weighted)", "plan": "Plan",
+        "campaign": "Campaign", "n": "results", "ht": "HT estimate", "hajek": "Hájek estimate",
+        "ci": "95% interval", "cases": "Cases", "opened": "cases opened", "kind": "Kind",
+        "status": "Status", "bureau": "Jurisdiction bureau", "notifications": "Notifications",
+        "measures": "Measures", "measure": "Measure", "done": "done", "count": "Count",
+        "none": "none",
+        "note_estimates": "Risk-weighted sampling over-represents risky listings, so the rate "
+                          "of non-compliance is estimated with the inclusion probabilities; the "
+                          "share of failed samples is not the population rate.",
+        "light_industry": "Light industry", "textiles": "Textiles",
+        "electrical": "Electrical & electronic", "other": "Other", "prohibited": "Prohibited",
+        "key": "Key supervision", "general": "General supervision",
+        "failed_sample": "Failed sample", "counterfeit": "Counterfeit", "recall": "Recall",
+        "interview": "Interview", "rectification": "Rectification order",
+        "stricter_inspection": "Stricter inspection", "risk_warning": "Risk warning",
+        "takedown": "Takedown", "return": "Return", "destruction": "Destruction",
+        "open": "Open", "notified": "Notified", "closed": "Closed",
+    },
+}
+
+
+def parse_period(period: str) -> tuple[dt.date, dt.date]:
+    """``2026H1`` → [2026-01-01, 2026-07-01); ``2026H2`` → [2026-07-01, 2027-01-01)."""
+    m = re.fullmatch(r"(\d{4})\s*-?\s*H([12])", period.strip(), re.IGNORECASE)
+    if not m:
+        raise InvalidInput(f"period must look like 2026H1 or 2026H2, not {period!r}")
+    year, half = int(m.group(1)), int(m.group(2))
+    if half == 1:
+        return dt.date(year, 1, 1), dt.date(year, 7, 1)
+    return dt.date(year, 7, 1), dt.date(year + 1, 1, 1)
+
+
+def period_of(day: dt.date) -> str:
+    return f"{day.year}H{1 if day.month <= 6 else 2}"
+
+
+def previous_period(day: dt.date) -> str:
+    """The half year that ended most recently before *day* (what a Jan/Jul job reports)."""
+    start, _ = parse_period(period_of(day))
+    return period_of(start - dt.timedelta(days=1))
+
+
+@dataclass
+class Breakdown:
+    """Samples in one group: ordered, with a result, failed."""
+
+    ordered: int = 0
+    results: int = 0
+    failed: int = 0
+
+    @property
+    def fail_share(self) -> float | None:
+        return self.failed / self.results if self.results else None
+
+
+@dataclass
+class HalfYear:
+    period: str
+    start: dt.date
+    end: dt.date
+    generated_at: dt.datetime
+    totals: Breakdown = field(default_factory=Breakdown)
+    by_platform: dict[str, Breakdown] = field(default_factory=dict)
+    by_sector: dict[str, Breakdown] = field(default_factory=dict)
+    by_class: dict[str, Breakdown] = field(default_factory=dict)
+    estimates: list[dict[str, Any]] = field(default_factory=list)
+    cases_by_kind: dict[str, int] = field(default_factory=dict)
+    cases_by_status: dict[str, int] = field(default_factory=dict)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    notifications_by_bureau: dict[str, int] = field(default_factory=dict)
+    measures: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        def b(x: Breakdown) -> dict[str, Any]:
+            return {"ordered": x.ordered, "results": x.results, "failed": x.failed,
+                    "fail_share": x.fail_share}
+
+        return {"period": self.period, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "generated_at": self.generated_at.isoformat(),
+                "totals": b(self.totals),
+                "by_platform": {k: b(v) for k, v in self.by_platform.items()},
+                "by_sector": {k: b(v) for k, v in self.by_sector.items()},
+                "by_class": {k: b(v) for k, v in self.by_class.items()},
+                "estimates": self.estimates, "cases_by_kind": self.cases_by_kind,
+                "cases_by_status": self.cases_by_status, "cases": self.cases,
+                "notifications_by_bureau": self.notifications_by_bureau,
+                "measures": self.measures}
+
+
+def _in(value: dt.datetime | None, start: dt.datetime, end: dt.datetime) -> bool:
+    if value is None:
+        return False
+    v = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return start <= v < end
+
+
+def collect(session: Session, period: str, *, now: dt.datetime | None = None) -> HalfYear:
+    """Gather one half year's statistics from the database."""
+    d0, d1 = parse_period(period)
+    start = dt.datetime.combine(d0, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(d1, dt.time(), tzinfo=dt.UTC)
+    out = HalfYear(period.upper(), d0, d1, now or dt.datetime.now(dt.UTC))
+    rows = session.execute(
+        select(Purchase, Listing, Platform.code, LabResult.outcome)
+        .join(PlanItem, Purchase.plan_item_id == PlanItem.id)
+        .join(Listing, PlanItem.listing_id == Listing.id)
+        .join(Platform, Listing.platform_id == Platform.id)
+        .outerjoin(Sample, Sample.purchase_id == Purchase.id)
+        .outerjoin(LabResult, LabResult.sample_id == Sample.id)
+        .where(Purchase.ordered_at.is_not(None))).all()
+    plan_ids: set[int] = set()
+    groups: dict[str, dict[str, Breakdown]] = {"platform": defaultdict(Breakdown),
+                                               "sector": defaultdict(Breakdown),
+                                               "class": defaultdict(Breakdown)}
+    for purchase, listing, platform_code, outcome in rows:
+        if not _in(purchase.ordered_at, start, end) or \
+                purchase.status == PurchaseStatus.CANCELLED:
+            continue
+        plan_ids.add(purchase.plan_item.plan_id)
+        keys = {"platform": platform_code, "sector": listing.sector.value,
+                "class": listing.supervision_class.value}
+        for target in [out.totals, *(groups[g][k] for g, k in keys.items())]:
+            target.ordered += 1
+            if outcome is not None:
+                target.results += 1
+                target.failed += int(outcome.value == "fail")
+    out.by_platform = dict(sorted(groups["platform"].items()))
+    out.by_sector = dict(sorted(groups["sector"].items()))
+    out.by_class = dict(sorted(groups["class"].items()))
+    out.estimates = _estimates(session, sorted(plan_ids))
+    cases = [c for c in session.scalars(select(Case).order_by(Case.id))
+             if _in(c.opened_at, start, end)]
+    out.cases_by_kind = dict(Counter(c.kind for c in cases))
+    out.cases_by_status = dict(Counter(c.status.value for c in cases))
+    platforms = {p.id: p.code for p in session.scalars(select(Platform))}
+    out.cases = [{"number": c.number, "kind": c.kind, "status": c.status.value,
+                  "platform": platforms.get(c.platform_id or -1, ""),
+                  "bureau": c.jurisdiction_bureau, "title": c.title[:160],
+                  "opened_at": c.opened_at.date().isoformat()} for c in cases]
+    notes = [n for n in session.scalars(select(Notification)) if _in(n.sent_at, start, end)]
+    out.notifications_by_bureau = dict(Counter(n.bureau for n in notes))
+    measures: dict[str, dict[str, int]] = defaultdict(lambda: {"ordered": 0, "done": 0})
+    for m in session.scalars(select(Measure)):
+        if _in(m.ordered_at, start, end):
+            measures[m.kind.value]["ordered"] += 1
+            measures[m.kind.value]["done"] += int(m.done_at is not None)
+    out.measures = dict(measures)
+    return out
+
+
+def _estimates(session: Session, plan_ids: list[int]) -> list[dict[str, Any]]:
+    """The sampler's design-based estimates for each plan with lab results."""
+    from sampler.plan_estimates import estimate_plan
+
+    out = []
+    for pid in plan_ids:
+        plan = session.get(Plan, pid)
+        if plan is None:
+            continue
+        try:
+            est = estimate_plan(session, pid)
+        except InvalidInput:
+            continue  # no lab result yet
+        o = est["overall"]
+        out.append({"plan": pid, "version": plan.version, "campaign": est["campaign"],
+                    "results": est["results"], "failures": est["failures"],
+                    "pending": est["pending"], "ht_rate": o["ht_rate"],
+                    "ht_rate_ci": list(o["ht_rate_ci"]), "hajek_rate": o["hajek_rate"],
+                    "hajek_rate_ci": list(o["hajek_rate_ci"]), "deff_kish": o["deff_kish"],
+                    "notes": est["notes"]})
+    return out
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, str],
+             width: int = 640) -> str:
+    """A grouped horizontal bar chart (ordered vs failed) as inline SVG; labels escaped."""
+    row = 26
+    left = 170
+    height = 40 + row * max(1, len(data)) + 24
+    top = max((a for a, _ in data.values()), default=0) or 1
+    scale = (width - left - 60) / top
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" aria-label="{escape(title)}" font-family="Noto Sans CJK SC, sans-serif"'
+             ' font-size="12">',
+             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+    y = 32
+    for name, (a, b) in data.items():
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">'
+                     f'{escape(str(name)[:28])}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{a * scale:.1f}" height="9" '
+                     'fill="#4e79a7"/>')
+        parts.append(f'<rect x="{left}" y="{y + 13}" width="{b * scale:.1f}" height="9" '
+                     'fill="#e15759"/>')
+        parts.append(f'<text x="{left + a * scale + 4:.1f}" y="{y + 12}">{a}</text>')
+        parts.append(f'<text x="{left + b * scale + 4:.1f}" y="{y + 22}">{b}</text>')
+        y += row
+    y += 8
+    parts.append(f'<rect x="{left}" y="{y}" width="10" height="10" fill="#4e79a7"/>'
+                 f'<text x="{left + 14}" y="{y + 9}">{escape(labels[0])}</text>'
+                 f'<rect x="{left + 120}" y="{y}" width="10" height="10" fill="#e15759"/>'
+                 f'<text x="{left + 134}" y="{y + 9}">{escape(labels[1])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+def _label(locale: str, key: str) -> str:
+    return LABELS[locale].get(key, key)
+
+
+def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
+    """The statistics as a workbook: summary with a chart, samples, estimates, cases."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    L = LABELS[locale]
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = L["summary"][:31]
+    ws.append([L["title"]])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([L["period"], f"{report.start} – {report.end - dt.timedelta(days=1)}"])
+    ws.append([L["generated"], report.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
+    ws.append([])
+    ws.append([L["samples"], L["ordered"], L["results"], L["failed"]])
+    ws.append(["", report.totals.ordered, report.totals.results, report.totals.failed])
+    ws.append([])
+    ws.append([L["platform"], L["ordered"], L["results"], L["failed"]])
+    first = ws.max_row + 1
+    for k, b in report.by_platform.items():
+        ws.append([k, b.ordered, b.results, b.failed])
+    last = ws.max_row
+    if report.by_platform:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = L["by_platform"]
+        chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=first - 1, max_row=last),
+                       titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.height, chart.width = 7.5, 15
+        ws.add_chart(chart, "G2")
+
+    samples = wb.create_sheet(L["samples"][:31])
+    samples.append([L["kind"], "", L["ordered"], L["results"], L["failed"], L["fail_share"]])
+    for group, data in (("by_platform", report.by_platform), ("by_sector", report.by_sector),
+                        ("by_class", report.by_class)):
+        for k, b in data.items():
+            samples.append([L[group], _label(locale, k), b.ordered, b.results, b.failed,
+                            round(b.fail_share, 4) if b.fail_share is not None else None])
+
+    est = wb.create_sheet(L["estimates"][:31])
+    est.append([L["campaign"], L["plan"], L["n"], L["failed"], L["ht"], L["ci"] + " (HT)", "",
+                L["hajek"], L["ci"] + " (Hájek)", ""])
+    for e in report.estimates:
+        est.append([e["campaign"], f"#{e['plan']} v{e['version']}", e["results"], e["failures"],
+                    e["ht_rate"], *e["ht_rate_ci"], e["hajek_rate"], *e["hajek_rate_ci"]])
+    est.append([])
+    est.append([L["note_estimates"]])
+
+    cs = wb.create_sheet(L["cases"][:31])
+    cs.append(["#", L["kind"], L["status"], L["platform"], L["bureau"], "", L["opened"]])
+    for c in report.cases:
+        cs.append([c["number"], _label(locale, c["kind"]), _label(locale, c["status"]),
+                   c["platform"], c["bureau"], c["title"], c["opened_at"]])
+    cs.append([])
+    cs.append([L["measure"], L["count"], L["done"]])
+    for k, v in report.measures.items():
+        cs.append([_label(locale, k), v["ordered"], v["done"]])
+    cs.append([])
+    cs.append([L["bureau"], L["notifications"]])
+    for k, n in report.notifications_by_bureau.items():
+        cs.append([k, n])
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+                    cell.value = "'" + cell.value  # crawled text never becomes a formula
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(["html"]))
+    L = LABELS[locale]
+
+    def pairs(data: dict[str, Breakdown]) -> dict[str, tuple[int, int]]:
+        return {_label(locale, k): (b.ordered, b.failed) for k, b in data.items()}
+
+    charts = {
+        "platform": svg_bars(L["by_platform"], pairs(report.by_platform),
+                             (L["ordered"], L["failed"])),
+        "sector": svg_bars(L["by_sector"], pairs(report.by_sector), (L["ordered"], L["failed"])),
+        "class": svg_bars(L["by_class"], pairs(report.by_class), (L["ordered"], L["failed"])),
+        "measures": svg_bars(L["measures"], {_label(locale, k): (v["ordered"], v["done"])
+                                             for k, v in report.measures.items()},
+                             (L["count"], L["done"])),
+    }
+    from markupsafe import Markup
+
+    return env.get_template("report_half_year.html").render(
+        r=report, L=L, locale=locale, lbl=lambda k: _label(locale, k),
+        charts={k: Markup(v) for k, v in charts.items()})
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, settings: Settings) -> Path:
+    """Print an HTML file to PDF with Chromium (fonts-noto-cjk renders the Chinese)."""
+    from playwright.sync_api import sync_playwright
+
+    try:
+        executable = settings.chromium_path()
+    except SpotcheckError as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True)
+        try:
+            context = browser.new_context(java_script_enabled=False, offline=True)
+            page = context.new_page()
+            page.goto(html_path.resolve().as_uri(), wait_until="load")
+            page.pdf(path=str(pdf_path), format="A4", print_background=True,
+                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+            page.close()
+            context.close()
+        finally:
+            browser.close()
+    return pdf_path
+
+
+def half_year_report(session: Session, period: str, out_dir: Path | str,
+                     formats: tuple[str, ...] | list[str] = ("xlsx", "pdf"), *,
+                     settings: Settings | None = None, locales: tuple[str, ...] = LOCALES,
+                     now: dt.datetime | None = None) -> dict[str, Any]:
+    """Write the half year's report files; returns the statistics and the file paths."""
+    from store.settings import get_settings
+
+    settings = settings or get_settings()
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise InvalidInput(f"unknown report format {', '.join(bad)} (xlsx, pdf, json)")
+    for loc in locales:
+        if loc not in LOCALES:
+            raise InvalidInput(f"unknown locale {loc} (zh-CN, en)")
+    report = collect(session, period, now=now)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    stem = f"half-year-{report.period}"
+    for loc in locales:
+        if "xlsx" in formats:
+            files.append(str(write_xlsx(report, out / f"{stem}.{loc}.xlsx", loc)))
+        if "pdf" in formats:
+            html = out / f"{stem}.{loc}.html"
+            html.write_text(render_html(report, loc), encoding="utf-8")
+            files.append(str(html))
+            files.append(str(html_to_pdf(html, html.with_suffix(".pdf"), settings)))
+    if "json" in formats:
+        import json
+
+        path = out / f"{stem}.json"
+        path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str),
+                        encoding="utf-8")
+        files.append(str(path))
+    return {"statistics": report.as_dict(), "files": files}

@@ -1,0 +1,225 @@
+"""Recorded, idempotent job runs: every scheduled job runs through :func:`execute`.
+
+A run's key is ``<kind>:campaign:<id>:<fire time UTC>``; the ``job_run`` row with that key is
+inserted *before* the job starts (the unique key makes a second insert fail), so the same fire
+time never starts twice, whether it is fired again after a restart, by a second scheduler, or
+by ``run_due``.  A run left ``running`` by a scheduler that was killed is *orphaned*; the next
+lease holder resumes it (``attempts`` + 1) — job bodies are idempotent, and purchases carry
+their own idempotency keys, so resuming finishes the work without doing any of it twice.
+Finished runs (``ok``, ``error``, ``missed``) are never re-run automatically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store.db import Database
+from store.models import JobRun, SchedulerLease, utcnow
+from store.settings import Settings
+
+log = logging.getLogger("spotcheck.scheduler")
+JOB_RUNS = cast(Table, JobRun.__table__)
+LEASES = cast(Table, SchedulerLease.__table__)
+
+FINISHED = ("ok", "error", "missed", "skipped")
+
+
+@dataclass
+class JobContext:
+    """What a job body gets: the database, settings, campaign and the (possibly simulated) time."""
+
+    db: Database
+    settings: Settings
+    kind: str
+    campaign_id: int | None
+    scheduled_for: dt.datetime | None
+    #: The clock the job should use: the fire time under an accelerated clock, else now.
+    now: dt.datetime
+    holder: str
+    actor: str = "scheduler"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+JobFunc = Callable[[JobContext], dict[str, Any]]
+REGISTRY: dict[str, JobFunc] = {}
+
+
+def job(kind: str) -> Callable[[JobFunc], JobFunc]:
+    """Register a job body for *kind* (a campaign schedule names kinds)."""
+
+    def register(fn: JobFunc) -> JobFunc:
+        REGISTRY[kind] = fn
+        return fn
+
+    return register
+
+
+def known_kinds() -> list[str]:
+    """Job kinds in pipeline order, then any other registered kind (plugins, tests)."""
+    from scheduler.schedules import JOB_KINDS
+
+    return list(JOB_KINDS) + sorted(k for k in REGISTRY if k not in JOB_KINDS)
+
+
+def run_key(kind: str, campaign_id: int | None, scheduled_for: dt.datetime | None) -> str:
+    when = scheduled_for.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if scheduled_for \
+        else utcnow().strftime("manual-%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{kind}:campaign:{campaign_id if campaign_id is not None else '-'}:{when}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    key: str
+    kind: str
+    outcome: str
+    attempts: int
+    started: bool
+    result: dict[str, Any]
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _info(row: Any, started: bool) -> RunInfo:
+    return RunInfo(row.key, row.job, row.outcome, row.attempts, started, row.result or {},
+                   row.error)
+
+
+def _holds_lease(db: Database, holder: str) -> bool:
+    """Only the scheduler lease holder may resume another holder's run: it is then sure
+    that the other one is dead (or lost the lease and stops before its next job)."""
+    from scheduler.lease import LEASE_NAME
+
+    with db.engine.connect() as conn:
+        current = conn.execute(select(LEASES.c.holder).where(LEASES.c.name == LEASE_NAME)
+                               ).scalar()
+    return current == holder
+
+
+def _claim(db: Database, key: str, kind: str, campaign_id: int | None,
+           scheduled_for: dt.datetime | None, holder: str) -> tuple[bool, Any]:
+    """Insert the run row, or take over an orphaned one; (claimed, row)."""
+    t = JOB_RUNS
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(t).values(key=key, job=kind, campaign_id=campaign_id,
+                                          scheduled_for=scheduled_for, holder=holder,
+                                          started_at=utcnow(), outcome="running", attempts=1,
+                                          result={}))
+    except IntegrityError:
+        with db.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.key == key)).one()
+        if row.outcome in FINISHED or row.holder == holder or not _holds_lease(db, holder):
+            return False, row
+        # Orphaned: its scheduler died (we hold the lease now). Compare-and-set on the holder
+        # so two would-be rescuers cannot both resume it.
+        with db.engine.begin() as conn:
+            n = conn.execute(update(t).where(t.c.key == key, t.c.holder == row.holder,
+                                             t.c.outcome == "running")
+                             .values(holder=holder, attempts=row.attempts + 1,
+                                     started_at=utcnow())).rowcount
+        if not n:
+            with db.engine.connect() as conn:
+                return False, conn.execute(select(t).where(t.c.key == key)).one()
+        log.warning("resuming run %s orphaned by %s", key, row.holder)
+    with db.engine.connect() as conn:
+        return True, conn.execute(select(t).where(t.c.key == key)).one()
+
+
+def _finish(db: Database, key: str, outcome: str, result: dict[str, Any],
+            error: str | None) -> Any:
+    t = JOB_RUNS
+    with db.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.key == key).values(
+            outcome=outcome, finished_at=utcnow(), result=_jsonable(result),
+            error=error[-4000:] if error else None))
+        return conn.execute(select(t).where(t.c.key == key)).one()
+
+
+def record_missed(db: Database, kind: str, campaign_id: int | None,
+                  scheduled_for: dt.datetime, holder: str, late_by: dt.timedelta) -> RunInfo:
+    """A fire time older than the misfire grace: recorded, so nothing vanishes silently."""
+    key = run_key(kind, campaign_id, scheduled_for)
+    claimed, row = _claim(db, key, kind, campaign_id, scheduled_for, holder)
+    if not claimed:
+        return _info(row, False)
+    log.warning("run %s missed by %s (beyond the misfire grace time)", key, late_by)
+    return _info(_finish(db, key, "missed", {"late_by_seconds": late_by.total_seconds()},
+                         None), False)
+
+
+def execute(db: Database, settings: Settings, kind: str, campaign_id: int | None,
+            scheduled_for: dt.datetime | None, *, holder: str, now: dt.datetime | None = None,
+            fence: Callable[[], bool] | None = None, options: dict[str, Any] | None = None
+            ) -> RunInfo:
+    """Run job *kind* for one fire time at most once to completion, and record it."""
+    fn = REGISTRY.get(kind)
+    key = run_key(kind, campaign_id, scheduled_for)
+    if fence is not None and not fence():
+        log.error("not running %s: this process no longer holds the scheduler lease", key)
+        return RunInfo(key, kind, "not-run", 0, False, {}, "lease lost")
+    claimed, row = _claim(db, key, kind, campaign_id, scheduled_for, holder)
+    if not claimed:
+        log.info("run %s already %s; not running it again", key, row.outcome)
+        return _info(row, False)
+    if fn is None:
+        return _info(_finish(db, key, "error", {}, f"no job registered for kind {kind!r}"),
+                     True)
+    ctx = JobContext(db=db, settings=settings, kind=kind, campaign_id=campaign_id,
+                     scheduled_for=scheduled_for, now=now or utcnow(), holder=holder,
+                     options=options or {})
+    log.info("run %s started (attempt %d)", key, row.attempts)
+    try:
+        result = fn(ctx) or {}
+    except Exception as exc:
+        log.error("run %s failed: %s", key, exc)
+        err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+        return _info(_finish(db, key, "error", {}, err), True)
+    outcome = str(result.pop("_outcome", "ok"))
+    log.info("run %s finished: %s", key, outcome)
+    return _info(_finish(db, key, outcome, result, None), True)
+
+
+def orphaned_runs(db: Database, holder: str) -> list[Any]:
+    """Runs left ``running`` by another holder (killed scheduler), oldest first."""
+    t = JOB_RUNS
+    with db.engine.connect() as conn:
+        return list(conn.execute(select(t).where(t.c.outcome == "running",
+                                                 (t.c.holder != holder) | t.c.holder.is_(None))
+                                 .order_by(t.c.started_at)))
+
+
+def last_fire(db: Database, kind: str, campaign_id: int) -> dt.datetime | None:
+    """The newest fire time a run was recorded for (any outcome)."""
+    t = JOB_RUNS
+    with db.engine.connect() as conn:
+        value = conn.execute(select(t.c.scheduled_for).where(
+            t.c.job == kind, t.c.campaign_id == campaign_id, t.c.scheduled_for.is_not(None))
+            .order_by(t.c.scheduled_for.desc()).limit(1)).scalar()
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,164 @@
+"""``spotcheck case``: cases for the platform's jurisdiction bureau (属地), with
+notifications and measures (interview, rectification, risk warning, takedown, return,
+destruction, recall)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from scheduler import cases
+from spotcheck.context import current
+from spotcheck.output import console, print_json, table
+from store.errors import InvalidInput
+
+app = typer.Typer(help="Cases: open, list, show, notify the bureau, record measures, close.",
+                  no_args_is_help=True)
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@app.command("open")
+def open_cmd(
+    kind: str = typer.Option(..., "--kind", help="failed_sample | counterfeit | prohibited | "
+                                                 "recall"),
+    listing: int | None = typer.Option(None, "--listing"),
+    sample: int | None = typer.Option(None, "--sample"),
+    seller: int | None = typer.Option(None, "--seller"),
+    platform: int | None = typer.Option(None, "--platform"),
+    capture: list[int] | None = typer.Option(None, "--capture", help="Capture id (repeatable)."),
+    title: str | None = typer.Option(None, "--title"),
+    summary: str = typer.Option("", "--summary"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Open a case (or find the open one for the same listing and kind)."""
+    ctx = current()
+    with ctx.db.session() as s:
+        c = cases.open_case(s, kind, listing_id=listing, sample_id=sample, seller_id=seller,
+                            platform_id=platform, title=title, summary=summary,
+                            capture_ids=capture or [], actor=ctx.actor())
+        data = cases.case_summary(c)
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"case {data['number']} ({data['kind']}) — bureau: "
+                      f"{data['bureau'] or '(none on record)'}", markup=False)
+
+
+@app.command("list")
+def list_cmd(
+    status: str | None = typer.Option(None, "--status", help="open | notified | measures | "
+                                                             "closed"),
+    kind: str | None = typer.Option(None, "--kind"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List cases, newest first."""
+    if status and status not in ("open", "notified", "measures", "closed"):
+        raise InvalidInput("status must be open, notified, measures or closed")
+    with current().db.session() as s:
+        rows = [cases.case_summary(c) for c in cases.list_cases(s, status=status, kind=kind)]
+    if json_out:
+        print_json(rows)
+        return
+    console.print(table("cases", ["number", "kind", "status", "bureau", "opened", "title"],
+                        [(r["number"], r["kind"], r["status"], r["bureau"],
+                          r["opened_at"].strftime("%Y-%m-%d"), r["title"][:60]) for r in rows]))
+
+
+@app.command("show")
+def show_cmd(case: str = typer.Argument(..., help="Number or id."),
+             json_out: bool = typer.Option(False, "--json")) -> None:
+    """A case with its links, captures, notifications and measures."""
+    with current().db.session() as s:
+        d = cases.case_detail(s, case)
+    if json_out:
+        print_json(d)
+        return
+    console.print(f"{d['number']} · {d['kind']} · {d['status']}", markup=False)
+    console.print(f"bureau: {d['bureau']}", markup=False)
+    console.print(f"title: {d['title']}", markup=False)
+    if d["listing"]:
+        console.print(f"listing: #{d['listing']['id']} {d['listing']['url']}", markup=False)
+    console.print(table("captures", ["id", "kind", "url"],
+                        [(c["id"], c["kind"], c["url"]) for c in d["captures"]]))
+    console.print(table("notifications", ["sent", "bureau", "channel", "reference"],
+                        [(n["sent_at"], n["bureau"], n["channel"], n["reference"] or "")
+                         for n in d["notifications"]]))
+    console.print(table("measures", ["id", "measure", "ordered", "due", "done", "outcome"],
+                        [(m["id"], f"{m['name_zh']} {m['name_en']}", m["ordered_at"],
+                          m["due"] or "", m["done_at"] or "", m["outcome"] or "")
+                         for m in d["measures"]]))
+
+
+@app.command("notify")
+def notify_cmd(
+    case: str = typer.Argument(...),
+    content: str = typer.Option("", "--content"),
+    reference: str | None = typer.Option(None, "--reference", help="Letter/file number."),
+    channel: str = typer.Option("letter", "--channel"),
+    bureau: str | None = typer.Option(None, "--bureau", help="Default: the case's bureau."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a notification of the risk to the jurisdiction bureau."""
+    ctx = current()
+    with ctx.db.session() as s:
+        n = cases.notify(s, case, content=content, channel=channel, reference=reference,
+                         bureau=bureau, actor=ctx.actor())
+        out = {"notification": n.id, "bureau": n.bureau, "sent_at": n.sent_at}
+    if json_out:
+        print_json(out)
+    else:
+        console.print(f"notified {out['bureau']}", markup=False)
+
+
+@app.command("measure")
+def measure_cmd(
+    case: str = typer.Argument(...),
+    kind: str = typer.Option(..., "--kind", help="interview | rectification | "
+                                                 "stricter_inspection | risk_warning | "
+                                                 "takedown | return | destruction | recall"),
+    due: str | None = typer.Option(None, "--due", help="YYYY-MM-DD"),
+    outcome: str | None = typer.Option(None, "--outcome", help="Done, with this outcome."),
+    complete: int | None = typer.Option(None, "--complete",
+                                        help="Complete measure ID with --outcome instead."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a measure (or complete one with --complete ID --outcome TEXT)."""
+    ctx = current()
+    with ctx.db.session() as s:
+        if complete is not None:
+            if not outcome:
+                raise InvalidInput("--complete needs --outcome")
+            m = cases.complete_measure(s, complete, outcome, actor=ctx.actor())
+        else:
+            m = cases.add_measure(s, case, kind, due=_date(due), outcome=outcome,
+                                  actor=ctx.actor())
+        out = {"measure": m.id, "kind": m.kind.value, "done": m.done_at is not None}
+    if json_out:
+        print_json(out)
+    else:
+        console.print(f"measure #{out['measure']} {out['kind']}"
+                      + (" (done)" if out["done"] else ""))
+
+
+@app.command("close")
+def close_cmd(case: str = typer.Argument(...),
+              summary: str | None = typer.Option(None, "--summary"),
+              json_out: bool = typer.Option(False, "--json")) -> None:
+    """Close a case (every measure needs an outcome first)."""
+    ctx = current()
+    with ctx.db.session() as s:
+        c = cases.close_case(s, case, summary=summary, actor=ctx.actor())
+        out = cases.case_summary(c)
+    if json_out:
+        print_json(out)
+    else:
+        console.print(f"case {out['number']} closed", markup=False)

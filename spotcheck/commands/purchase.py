@@ -1,0 +1,249 @@
+"""``spotcheck purchase``: covert purchases and their samples, from task to lab result.
+
+planned → ordered → received → sent to lab → result → closed; every step records its user.
+``tasks PLAN`` creates the tasks of an approved plan (idempotent), ``buy ID`` orders through
+the browser with the persona's account, the other commands record what happens by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from scheduler import purchases
+from spotcheck.context import current
+from spotcheck.output import console, print_json, table
+from store.errors import InvalidInput
+from store.models import Plan, PlanItem, Purchase, PurchaseStatus
+
+app = typer.Typer(help="Covert purchases and samples: tasks, buy, receive, lab, result.",
+                  no_args_is_help=True)
+
+
+def _done(json_out: bool, data: dict[str, Any], text: str) -> None:
+    if json_out:
+        print_json(data)
+    else:
+        console.print(text, markup=False)
+
+
+@app.command("tasks")
+def tasks_cmd(
+    plan: int = typer.Argument(..., help="An approved plan's id."),
+    deadline_days: int = typer.Option(14, min=1, max=365, help="Days to place each order."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create purchase tasks for an approved plan and assign personas (safe to repeat)."""
+    ctx = current()
+    ctx.require_user("sampler", "admin")
+    with ctx.db.session() as s:
+        report = purchases.create_purchase_tasks(s, plan, actor=ctx.actor(),
+                                                 deadline_days=deadline_days)
+    _done(json_out, report.as_dict(),
+          f"{len(report.created)} created, {len(report.existing)} existing, "
+          f"{len(report.skipped)} skipped, {len(report.unassigned)} without persona")
+
+
+@app.command("list")
+def list_cmd(
+    plan: int | None = typer.Option(None, "--plan"),
+    status: str | None = typer.Option(None, "--status"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List purchases (persona by alias only)."""
+    with current().db.session() as s:
+        q = select(Purchase).order_by(Purchase.id)
+        if plan is not None:
+            q = q.join(PlanItem).join(Plan).where(Plan.id == plan)
+        if status:
+            try:
+                q = q.where(Purchase.status == PurchaseStatus(status))
+            except ValueError:
+                raise InvalidInput(f"status must be one of "
+                                   f"{', '.join(x.value for x in PurchaseStatus)}") from None
+        rows = [purchases.purchase_summary(p) for p in s.scalars(q)]
+    if json_out:
+        print_json(rows)
+        return
+    console.print(table("purchases", ["id", "status", "persona", "scheduled", "order",
+                                      "paid", "listing"],
+                        [(r["id"], r["status"], r["persona"] or "", r["scheduled_for"] or "",
+                          r["order_number"] or "", r["price_paid"] or "",
+                          r["listing_title"][:60]) for r in rows]))
+
+
+@app.command("show")
+def show_cmd(purchase: str = typer.Argument(...),
+             json_out: bool = typer.Option(False, "--json")) -> None:
+    """One purchase with its history."""
+    with current().db.session() as s:
+        p = purchases.get_purchase(s, purchase)
+        data = purchases.purchase_summary(p)
+        data["history"] = p.history
+    if json_out:
+        print_json(data)
+        return
+    for k, v in data.items():
+        if k != "history":
+            console.print(f"{k:14} {v}", markup=False)
+    console.print(table("history", ["at", "by", "status/event", "note"],
+                        [(h.get("at"), h.get("by"), h.get("status") or h.get("event"),
+                          h.get("note", "")) for h in data["history"]]))
+
+
+@app.command("buy")
+def buy_cmd(
+    purchase: int = typer.Argument(...),
+    no_capture: bool = typer.Option(False, "--no-capture", help="Skip evidence captures."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Place the order now through Chromium with the assigned persona (at most once)."""
+    from scheduler.buying import buy
+
+    ctx = current()
+    ctx.require_user("sampler", "admin")
+    result = buy(ctx.db, purchase, ctx.settings, actor=ctx.actor(), holder=f"cli:{ctx.actor()}",
+                 capture=not no_capture)
+    _done(json_out, result.as_dict(),
+          f"purchase #{purchase}: {result.status} {result.order_number or result.error or ''}")
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command("release")
+def release_cmd(
+    purchase: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="What you checked on the platform."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """After checking the platform: release an interrupted checkout so it may be retried."""
+    from scheduler.buying import release_attempt
+
+    ctx = current()
+    ctx.require_user("sampler", "admin")
+    keys = release_attempt(ctx.db, purchase, reason, actor=ctx.actor())
+    _done(json_out, {"released": keys}, f"released {len(keys)} attempt(s)")
+
+
+@app.command("ordered")
+def ordered_cmd(
+    purchase: int = typer.Argument(...),
+    order_number: str = typer.Option(..., "--order"),
+    price: str = typer.Option(..., "--price"),
+    currency: str | None = typer.Option(None, "--currency"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record an order placed by hand."""
+    ctx = current()
+    with ctx.db.session() as s:
+        p = purchases.mark_ordered(s, purchase, order_number, price, currency,
+                                   actor=ctx.actor())
+        data = purchases.purchase_summary(p)
+    _done(json_out, data, f"purchase #{purchase} ordered ({order_number})")
+
+
+@app.command("receive")
+def receive_cmd(
+    purchase: int = typer.Argument(...),
+    sample: str = typer.Option(..., "--sample", help="Sample code on the seal."),
+    seal_photo: Path | None = typer.Option(None, "--seal-photo", exists=True, dir_okay=False,
+                                           help="Photo of the sealed sample (stored by hash)."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """The parcel arrived: register the sample and its seal photo."""
+    ctx = current()
+    with ctx.db.session() as s:
+        sha = None
+        if seal_photo is not None:
+            data = seal_photo.read_bytes()
+            if len(data) > 50_000_000:
+                raise InvalidInput("seal photo is larger than 50 MB")
+            media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+            sha = purchases.store_seal_photo(s, data, ctx.settings.artifacts_dir, media)
+        smp = purchases.receive_sample(s, purchase, sample, seal_photo_sha256=sha,
+                                       actor=ctx.actor())
+        out = {"purchase": purchase, "sample": smp.code, "seal_photo_sha256": sha}
+    _done(json_out, out, f"sample {sample} received for purchase #{purchase}")
+
+
+@app.command("send")
+def send_cmd(purchase: int = typer.Argument(...),
+             lab: str = typer.Option(..., "--lab", help="Laboratory name."),
+             json_out: bool = typer.Option(False, "--json")) -> None:
+    """The sample went to the lab."""
+    ctx = current()
+    with ctx.db.session() as s:
+        smp = purchases.send_to_lab(s, purchase, lab, actor=ctx.actor())
+        out = {"purchase": purchase, "sample": smp.code, "lab": lab}
+    _done(json_out, out, f"sample {out['sample']} sent to {lab}")
+
+
+@app.command("result")
+def result_cmd(
+    purchase: int = typer.Argument(...),
+    outcome: str = typer.Option(..., "--outcome", help="pass | fail"),
+    defect: list[str] | None = typer.Option(None, "--defect", help="A defect (repeatable)."),
+    clause: list[str] | None = typer.Option(None, "--clause",
+                                            help="A standard clause failed (repeatable)."),
+    lab: str | None = typer.Option(None, "--lab"),
+    third_party: bool = typer.Option(False, "--third-party", help="A third party's result."),
+    verified: bool = typer.Option(False, "--verified", help="The third-party result was "
+                                                            "verified."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record the lab result; a failure opens the case for the platform's bureau."""
+    ctx = current()
+    with ctx.db.session() as s:
+        res, case = purchases.record_lab_result(
+            s, purchase, outcome, defects=defect or [], clauses=clause or [], lab_name=lab,
+            third_party=third_party, verified=verified, actor=ctx.actor())
+        out = {"purchase": purchase, "outcome": res.outcome.value,
+               "case": case.number if case else None}
+    _done(json_out, out, f"purchase #{purchase}: {out['outcome']}"
+          + (f"; case {out['case']} opened" if out["case"] else ""))
+
+
+@app.command("close")
+def close_cmd(purchase: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json")
+              ) -> None:
+    ctx = current()
+    with ctx.db.session() as s:
+        purchases.close_purchase(s, purchase, actor=ctx.actor())
+    _done(json_out, {"purchase": purchase, "status": "closed"}, f"purchase #{purchase} closed")
+
+
+@app.command("cancel")
+def cancel_cmd(purchase: int = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
+               json_out: bool = typer.Option(False, "--json")) -> None:
+    ctx = current()
+    with ctx.db.session() as s:
+        purchases.cancel_purchase(s, purchase, reason, actor=ctx.actor())
+    _done(json_out, {"purchase": purchase, "status": "cancelled"},
+          f"purchase #{purchase} cancelled")
+
+
+@app.command("overdue")
+def overdue_cmd(
+    at: str | None = typer.Option(None, "--at", help="As of this time (ISO; default now)."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Purchases whose current stage is past its deadline."""
+    now = None
+    if at:
+        try:
+            now = dt.datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise InvalidInput(f"--at {at!r} is not an ISO date-time") from exc
+        now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+    with current().db.session() as s:
+        rows = [o.as_dict() for o in purchases.overdue(s, now=now)]
+    if json_out:
+        print_json(rows)
+        return
+    console.print(table("overdue purchases", ["purchase", "status", "stage", "due", "days over"],
+                        [(r["purchase_id"], r["status"], r["stage"], r["due"], r["days_over"])
+                         for r in rows]))
