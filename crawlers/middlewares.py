@@ -93,6 +93,8 @@ def _transient(exc: Exception) -> bool:
     from twisted.internet import error
     from twisted.web.client import ResponseFailed
 
+    if type(exc).__name__ == "TimeoutError":  # Playwright's own, among others
+        return True
     return isinstance(exc, error.TimeoutError | error.ConnectionRefusedError
                       | error.ConnectionDone | error.ConnectError | error.ConnectionLost
                       | error.TCPTimedOutError | error.DNSLookupError | ResponseFailed

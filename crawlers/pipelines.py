@@ -29,6 +29,8 @@ from crawlers.normalise import (
 )
 
 MAX_PRICE = Decimal("1e11")
+#: What pages write where a listing has no certification mark.
+NO_MARKS = frozenset({"无", "—", "-", "None", "none", "N/A", "n/a"})
 _ID = re.compile(r"^[\w.:/@+-]{1,200}$")
 
 
@@ -113,8 +115,9 @@ class NormalisePipeline(_Stage):
         item.seller_name = clean_text(item.seller_name, 500) or None
         if item.seller_url:
             item.seller_url = canonical_url(urljoin(item.url, item.seller_url))
-        item.cert_marks = sorted({m for m in (clean_text(c, 32) for c in item.cert_marks)
-                                  if m and m not in {"无", "—", "-", "None", "none"}})
+        marks = {clean_text(part, 32) for c in item.cert_marks[:50]
+                 for part in re.split(r"[,，、;/|]", str(c))}
+        item.cert_marks = sorted(m for m in marks if m and m not in NO_MARKS)
         images = []
         for url in item.image_urls[:MAX_IMAGES]:
             absolute = urljoin(item.url, clean_text(url, MAX_URL))
