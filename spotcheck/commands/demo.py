@@ -1,33 +1,84 @@
-"""``spotcheck demo``: the main job end to end on the embedded defaults.
-
-It grows with the project: for now it creates (and migrates) the database and reports what it
-holds; later steps start the sandbox, crawl, score, draw, buy, capture and report.
-"""
+"""``spotcheck demo``: the whole mission as one command, on the sandbox marketplace."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import typer
-from sqlalchemy import func, select
+from rich.panel import Panel
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
-from store import models
+from spotcheck.output import bar_chart, console, err_console, print_json, table
 
 
-def demo(json_out: bool = typer.Option(False, "--json", help="Machine-readable summary.")
+def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
          ) -> None:
-    """Run the whole spot-check pipeline on the sandbox marketplace and summarise it."""
+    """Run the whole spot-check pipeline on the sandbox marketplace and summarise it.
+
+    Starts the sandbox, creates users, personas and a campaign, crawls every platform style,
+    imports foreign notices, scores, draws and approves a plan, buys plan items through
+    Chromium, captures evidence, enters lab results, estimates non-compliance, opens a case,
+    exports and verifies an evidence pack, and writes the reports.  Use ``--db`` for
+    PostgreSQL.
+    """
+    from spotcheck.demo import Demo, build_summary, jsonable
+
     ctx = current()
-    db = ctx.db
-    counts: dict[str, int] = {}
-    with db.session() as s:
-        for model in (models.Platform, models.Listing, models.Plan, models.Capture,
-                      models.Case):
-            counts[model.__tablename__] = s.scalar(select(func.count()).select_from(model)) or 0
-    summary = {"database": db.url, "data_folder": str(ctx.settings.home.resolve()),
-               "counts": counts}
+    started = time.perf_counter()
+    runner = Demo(ctx.settings, ctx.db, err_console if json_out else console)
+    state = runner.run()
+    summary = jsonable(build_summary(state))
+    summary["seconds"] = round(time.perf_counter() - started, 1)
     if json_out:
         print_json(summary)
         return
-    console.print(f"[bold]spotcheck demo[/bold] — database {db.url} is ready")
-    console.print(table("what the database holds", ["table", "rows"], counts.items()))
+    _print(summary)
+
+
+def _print(summary: dict[str, Any]) -> None:
+    console.rule("[bold]spotcheck demo — summary[/bold]")
+    console.print(bar_chart("listings by supervision class", summary["listings_by_class"]))
+    console.print(bar_chart("listings by platform", summary["listings_by_platform"]))
+    console.print(table("top risks", ["listing", "platform", "score", "title", "reasons"],
+                        [(r["listing"], r["platform"], r["score"], r["title"],
+                          "; ".join(x or "" for x in r["reasons"]))
+                         for r in summary["top_risks"]]))
+    plan = summary["plan"]
+    console.print(bar_chart(f"plan #{plan['id']}: items by stratum", plan["by_stratum"]))
+    est = summary.get("estimate") or {}
+    overall = est.get("overall") or {}
+    if overall:
+        console.print(table("estimated non-compliance (95% Korn–Graubard intervals)",
+                            ["scope", "n", "failures", "HT rate", "HT interval", "Hájek rate",
+                             "Hájek interval", "estimated count", "Kish deff"],
+                            [_est_row("overall", overall)]
+                            + [_est_row(str(e.get("stratum")), e)
+                               for e in est.get("by_stratum") or []]))
+    bought = summary.get("purchases_in_browser") or []
+    console.print(table("covert purchases through Chromium",
+                        ["purchase", "status", "order", "price", "order capture"],
+                        [(b.get("purchase_id"), b.get("status"), b.get("order_number"),
+                          f"{b.get('price_paid')} {b.get('currency') or ''}",
+                          b.get("order_capture_id")) for b in bought]))
+    console.print(Panel.fit(
+        f"case: {summary.get('case')}\n"
+        f"evidence pack (verified): {summary.get('pack')}\n"
+        f"reports: {', '.join(summary.get('reports') or [])}\n"
+        f"console: {summary['console']}\n"
+        f"database: {summary['database']}\n"
+        f"finished in {summary['seconds']} s",
+        title="where things are"))
+
+
+def _pct(v: Any) -> str:
+    return "" if v is None else f"{100 * float(v):.1f}%"
+
+
+def _est_row(name: str, e: dict[str, Any]) -> tuple[Any, ...]:
+    ht_ci = e.get("ht_rate_ci") or [None, None]
+    hj_ci = e.get("hajek_rate_ci") or [None, None]
+    return (name, e.get("n"), e.get("failures"), _pct(e.get("ht_rate")),
+            f"[{_pct(ht_ci[0])}, {_pct(ht_ci[1])}]", _pct(e.get("hajek_rate")),
+            f"[{_pct(hj_ci[0])}, {_pct(hj_ci[1])}]", f"{e.get('ht_count', 0):.0f}",
+            f"{e.get('deff_kish', 0):.2f}")

@@ -1,0 +1,503 @@
+"""The main job end to end, on the sandbox marketplace: ``spotcheck demo``.
+
+The run is an ordered list of named steps (like a web capture in Harvard LIL's Scoop): each
+step is logged with its timing and outcome, progress is shown throughout, and a failed step
+stops the run with its name and reason.  Every step calls the same public APIs the CLI, the
+scheduler and the console use, so the demo is also the widest smoke test of the project.
+
+Running it twice works: users, platforms and the campaign are found again, listings are
+updated in place (new snapshots only where the sandbox changed them), a new plan version is
+drawn that avoids listings bought in the last 30 days, and new purchases get new keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
+from store import models as m
+from store.db import Database
+from store.errors import SpotcheckError
+from store.settings import Settings
+
+#: The sandbox's seed and size for the demo: big enough to be interesting, small enough for
+#: the three-minute budget on a 2-core machine.
+SEED = 2026
+LISTINGS = 1500
+#: Fixed ports keep the listings' URLs stable between runs; free ones are used if taken.
+BASE_PORT = 18760
+CAMPAIGN = "2026年下半年 跨境电商消费品线上抽检 (demo)"
+PLAN_SEED = 20261127
+SAMPLE_SIZE = 30
+#: How many plan items are really bought through Chromium with a persona; the rest of the
+#: plan's purchases are recorded as ordered by the demo so the estimate covers the whole plan.
+BROWSER_PURCHASES = 3
+USERS = (("li.na", "sampler"), ("wang.qiang", "supervisor"), ("zhao.min", "investigator"),
+         ("admin", "admin"))
+#: The demo users' documented password (a demo database is not a production one).
+DEMO_PASSWORD = "demo-password-2026"
+
+
+@dataclass
+class StepLog:
+    name: str
+    seconds: float = 0.0
+    outcome: str = "ok"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DemoState:
+    """What the steps hand to each other and what the summary prints."""
+
+    settings: Settings
+    db: Database
+    sandbox: Any = None
+    tsa: Any = None
+    truth: dict[str, Any] = field(default_factory=dict)
+    campaign_id: int | None = None
+    plan_id: int | None = None
+    purchases: list[int] = field(default_factory=list)
+    bought: list[dict[str, Any]] = field(default_factory=list)
+    case_id: int | None = None
+    case_number: str | None = None
+    pack: Path | None = None
+    report_files: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepLog] = field(default_factory=list)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _sandbox_ports() -> dict[str, int] | None:
+    ports = {"mall": BASE_PORT, "spa": BASE_PORT + 1, "shop": BASE_PORT + 2,
+             "feeds": BASE_PORT + 3}
+    return ports if all(_port_free(p) for p in ports.values()) else None
+
+
+class Demo:
+    """The demo's steps, in order."""
+
+    def __init__(self, settings: Settings, db: Database, console: Console) -> None:
+        self.state = DemoState(settings=settings, db=db)
+        self.console = console
+        self.steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("start the sandbox marketplace and a local time-stamping authority", self.start),
+            ("create users, platforms and buyer personas", self.people),
+            ("crawl the three platform styles", self.crawl),
+            ("import CPSC and Safety Gate notices, match them", self.notices),
+            ("score every listing's risk", self.score),
+            ("create the campaign, draw and approve a plan", self.plan),
+            ("buy plan items with personas through Chromium", self.buy),
+            ("enter lab results and estimate non-compliance", self.lab),
+            ("open a case for a counterfeit lead and capture evidence", self.case),
+            ("export the evidence pack and verify it", self.pack),
+            ("write the reports", self.reports),
+        ]
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self) -> DemoState:
+        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                            console=self.console, transient=False)
+        try:
+            with progress:
+                overall = progress.add_task("spotcheck demo", total=len(self.steps))
+                for name, fn in self.steps:
+                    progress.update(overall, description=name)
+                    started = time.perf_counter()
+                    log = StepLog(name)
+                    self.state.steps.append(log)
+                    try:
+                        log.detail = fn() or {}
+                    except Exception as exc:
+                        log.outcome = f"failed: {exc}"
+                        log.seconds = time.perf_counter() - started
+                        raise
+                    log.seconds = time.perf_counter() - started
+                    progress.console.log(f"[green]✓[/green] {name} "
+                                         f"[dim]({log.seconds:.1f} s)[/dim]")
+                    progress.advance(overall)
+                progress.update(overall, description="done")
+        finally:
+            self.stop()
+        return self.state
+
+    def stop(self) -> None:
+        st = self.state
+        if st.sandbox is not None:
+            with contextlib.suppress(Exception):
+                st.sandbox.stop()
+        if st.tsa is not None:
+            with contextlib.suppress(Exception):
+                st.tsa.stop()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Any]:
+        with self.state.db.session() as s:
+            yield s
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        from evidence.localtsa import LocalTSA
+        from sandbox import Sandbox
+
+        st = self.state
+        st.sandbox = Sandbox(seed=SEED, listings=LISTINGS, day=0, obstacles=True,
+                             ports=_sandbox_ports()).start()
+        st.tsa = LocalTSA(st.settings.keys_dir / "local-tsa")
+        tsa_url = st.tsa.start()
+        st.settings.tsa_urls = [tsa_url]
+        allow = set(st.settings.capture_allow_networks) | {"127.0.0.0/8"}
+        st.settings.capture_allow_networks = sorted(allow)
+        st.truth = st.sandbox.truth()
+        return {"sandbox": dict(st.sandbox.urls), "tsa": tsa_url}
+
+    def people(self) -> dict[str, Any]:
+        from crawlers.platforms import register_sandbox_platforms
+        from scheduler.personas import create_persona
+        from spotcheck.users import add_user
+
+        st = self.state
+        created_users = []
+        with self.session() as s:
+            existing = set(s.scalars(select(m.User.name)))
+        for name, role in USERS:
+            if name not in existing:
+                add_user(st.db, name, role, DEMO_PASSWORD, actor="demo")
+                created_users.append(name)
+        personas = 0
+        with self.session() as s:
+            platforms = register_sandbox_platforms(s, dict(st.sandbox.urls))
+            s.flush()
+            for platform in platforms:
+                have = set(s.scalars(select(m.BuyerPersona.alias)
+                                     .where(m.BuyerPersona.platform_id == platform.id)))
+                for k, (alias, city) in enumerate((("小李", "杭州市西湖区"),
+                                                   ("阿强", "宁波市鄞州区"),
+                                                   ("Mia", "上海市浦东新区"))):
+                    full_alias = f"{platform.code}-{alias}"
+                    if full_alias in have:
+                        continue
+                    create_persona(
+                        s, platform.id, full_alias, account=f"buyer{k + 1}.{platform.code}",
+                        password="sandbox",
+                        address={"name": alias, "phone": f"1380000{k:04d}",
+                                 "address": f"{city} 文三路 {100 + k} 号"},
+                        payment_ref=f"PAY-DEMO-{platform.code.upper()}-{k + 1:03d}",
+                        settings=st.settings, actor="demo")
+                    personas += 1
+        return {"users_created": created_users, "personas_created": personas}
+
+    def crawl(self) -> dict[str, Any]:
+        from crawlers.run import crawl_platform
+
+        st = self.state
+        out: dict[str, Any] = {}
+        for code in ("mall", "spa", "shop"):
+            summary = crawl_platform(code, settings=st.settings, progress=False, timeout=300)
+            out[code] = {"items": summary.items, "new": summary.new_listings,
+                         "changed": summary.changed_listings,
+                         "removed": summary.removed_listings,
+                         "rejected": summary.rejected_items, "errors": summary.errors,
+                         "seconds": round(summary.seconds, 1)}
+        return out
+
+    def notices(self) -> dict[str, Any]:
+        from sampler.risk.importers import import_file
+        from sampler.risk.matching import match_notices
+
+        st = self.state
+        folder = st.settings.home / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {"cpsc": (st.sandbox.cpsc_url, folder / "cpsc-recalls.json"),
+                 "safety-gate": (st.sandbox.safety_gate_url, folder / "safety-gate.xml")}
+        out: dict[str, Any] = {}
+        with httpx.Client(timeout=30) as client:
+            for url, path in files.values():
+                resp = client.get(url)
+                resp.raise_for_status()
+                path.write_bytes(resp.content)
+        with self.session() as s:
+            for fmt, (_url, path) in files.items():
+                out[fmt] = import_file(s, path, fmt).as_dict()
+        with self.session() as s:
+            summary = match_notices(s)
+            out["matches"] = summary.as_dict() if hasattr(summary, "as_dict") else str(summary)
+        return out
+
+    def score(self) -> dict[str, Any]:
+        from sampler.risk.networks import build_seller_networks
+        from sampler.risk.scoring import score_listings
+
+        st = self.state
+        with self.session() as s:
+            networks = build_seller_networks(s)
+        with self.session() as s:
+            summary = score_listings(s, settings=st.settings)
+        return {"networks": networks.as_dict(), "scored": summary.scored,
+                "prohibited": summary.prohibited, "median": summary.median_score,
+                "max": summary.max_score}
+
+    def plan(self) -> dict[str, Any]:
+        from sampler.campaigns import create_campaign
+        from sampler.plans import approve_plan, draw_plan, submit_plan
+
+        st = self.state
+        with self.session() as s:
+            camp = s.scalar(select(m.Campaign).where(m.Campaign.name == CAMPAIGN))
+            if camp is None:
+                camp = create_campaign(
+                    s, CAMPAIGN, actor="li.na", platforms=["mall", "spa", "shop"],
+                    n=SAMPLE_SIZE, method="systematic", allocation="risk", max_per_seller=2,
+                    exclude_bought_days=30, team="浙江省 跨境电商抽检组")
+                camp.period_start = dt.date(2026, 7, 1)
+                camp.period_end = dt.date(2026, 12, 31)
+            st.campaign_id = camp.id
+        with self.session() as s:
+            plan = draw_plan(s, st.campaign_id, seed=PLAN_SEED, actor="li.na",
+                             settings=st.settings)
+            plan_id = plan.id
+        with self.session() as s:
+            submit_plan(s, plan_id, "li.na")
+        with self.session() as s:
+            approve_plan(s, plan_id, "wang.qiang", "supervisor",
+                         "风险权重合理，同意执行 / risk weights reasonable, approved")
+        st.plan_id = plan_id
+        with self.session() as s:
+            plan = s.get(m.Plan, plan_id)
+            assert plan is not None
+            return {"plan": plan_id, "version": plan.version, "items": len(plan.items),
+                    "frame": plan.frame_size, "status": plan.status.value}
+
+    def buy(self) -> dict[str, Any]:
+        from scheduler.buying import buy
+        from scheduler.purchases import create_purchase_tasks
+
+        st = self.state
+        assert st.plan_id is not None
+        with self.session() as s:
+            report = create_purchase_tasks(s, st.plan_id, actor="li.na", seed=PLAN_SEED)
+            st.purchases = sorted(report.created + report.existing)
+        results: list[dict[str, Any]] = []
+        for pid in st.purchases:
+            if len([r for r in results if r["status"] == "ordered"]) >= BROWSER_PURCHASES:
+                break
+            with self.session() as s:
+                p = s.get(m.Purchase, pid)
+                if p is None or p.persona_id is None or p.status != m.PurchaseStatus.PLANNED:
+                    continue
+            res = buy(st.db, pid, st.settings, actor="li.na")
+            results.append(res.as_dict())
+        st.bought = results
+        return {"tasks": len(st.purchases), "bought_in_browser": len(results),
+                "skipped": report.as_dict()["skipped"]}
+
+    def lab(self) -> dict[str, Any]:
+        from sampler.plans import estimate_plan
+        from scheduler.purchases import (
+            mark_ordered,
+            receive_sample,
+            record_lab_result,
+            send_to_lab,
+        )
+
+        st = self.state
+        truth = {(row["platform"], row["external_id"]): row for row in st.truth["listings"]}
+        failed = 0
+        simulated = 0
+        for pid in st.purchases:
+            with self.session() as s:
+                p = s.get(m.Purchase, pid)
+                assert p is not None
+                listing = p.plan_item.listing
+                platform = s.get(m.Platform, listing.platform_id)
+                assert platform is not None
+                row = truth.get((platform.code, listing.external_id))
+                if row is None:
+                    continue
+                if p.status == m.PurchaseStatus.PLANNED:
+                    # Not bought in the browser (to keep the demo short): recorded as ordered
+                    # so that the whole plan has outcomes to estimate from.
+                    mark_ordered(s, pid, f"DEMO-{pid:05d}", listing.price, listing.currency,
+                                 actor="li.na")
+                    simulated += 1
+                if p.status == m.PurchaseStatus.ORDERED:
+                    receive_sample(s, pid, f"S{st.plan_id:03d}-{pid:05d}", actor="li.na")
+                if p.status == m.PurchaseStatus.RECEIVED:
+                    send_to_lab(s, pid, "浙江省质检院 (demo lab)", actor="li.na")
+                if p.status == m.PurchaseStatus.SENT_TO_LAB:
+                    bad = bool(row["flags"].get("noncompliant"))
+                    defects = ([{"code": "GB 6675.2-2014 §4.3", "text": "可触及锐利边缘"}]
+                               if bad else [])
+                    record_lab_result(s, pid, "fail" if bad else "pass", defects=defects,
+                                      clauses=["GB 6675.2-2014"] if bad else [],
+                                      lab_name="浙江省质检院 (demo lab)", actor="li.na")
+                    failed += int(bad)
+        with self.session() as s:
+            est = estimate_plan(s, st.plan_id or 0)
+        st.summary["estimate"] = est
+        return {"results": len(st.purchases), "failed": failed,
+                "recorded_without_browser": simulated}
+
+    def case(self) -> dict[str, Any]:
+        from evidence.capture import capture_urls
+        from scheduler.cases import notify, open_case
+
+        st = self.state
+        truth = {(row["platform"], row["external_id"]): row for row in st.truth["listings"]}
+        # The riskiest active listing whose reasons say "counterfeit-like" (famous brand at a
+        # fraction of its price); the sandbox's truth confirms it for the summary.
+        with self.session() as s:
+            rows = s.execute(
+                select(m.Listing, m.Platform.code)
+                .join(m.Platform, m.Platform.id == m.Listing.platform_id)
+                .where(m.Listing.status == m.ListingStatus.ACTIVE,
+                       m.Listing.supervision_class != m.SupervisionClass.PROHIBITED)
+                .order_by(m.Listing.risk_score.desc()).limit(200)).all()
+            lead = None
+            for listing, code in rows:
+                codes = {r.get("code") for r in listing.risk_reasons or []
+                         if isinstance(r, dict)}
+                if codes & {"price_anomaly", "price_low"}:
+                    lead = (listing, code)
+                    break
+            if lead is None and rows:
+                lead = rows[0]
+            if lead is None:
+                return {"case": None}
+            listing, code = lead
+            listing_id, url = listing.id, listing.url
+            seller_url = listing.seller.url if listing.seller else None
+            confirmed = bool(truth.get((code, listing.external_id), {})
+                             .get("flags", {}).get("counterfeit"))
+        urls = [url] + ([seller_url] if seller_url else [])
+        kinds = ["listing", "seller"]
+        capture_ids: list[int] = []
+        for u, kind in zip(urls, kinds, strict=False):
+            capture_ids += capture_urls(st.db, [u], kind=kind,
+                                        listing_ids=[listing_id] if kind == "listing" else None,
+                                        purpose="counterfeit lead / 疑似假冒线索",
+                                        operator="zhao.min", settings=st.settings)
+        with self.session() as s:
+            case = open_case(s, "counterfeit", listing_id=listing_id,
+                             title="疑似假冒：知名品牌远低于市场价 / suspected counterfeit",
+                             summary="Famous brand sold far below its usual price by a seller "
+                                     "not authorised for it.",
+                             capture_ids=capture_ids, actor="zhao.min")
+            notify(s, case.id, content="请核查该平台商家销售的疑似假冒商品。", actor="zhao.min")
+            st.case_id, st.case_number = case.id, case.number
+            bureau = case.jurisdiction_bureau
+        return {"case": st.case_number, "listing": listing_id, "captures": capture_ids,
+                "bureau": bureau, "truth_counterfeit": confirmed}
+
+    def pack(self) -> dict[str, Any]:
+        from evidence.packs import export_pack
+        from evidence.verify import verify_pack
+
+        st = self.state
+        if st.case_id is None:
+            return {"pack": None}
+        out = st.settings.packs_dir / f"case-{st.case_number}.zip"
+        st.pack = export_pack(st.db, case_id=st.case_id, out=out, actor="zhao.min",
+                              settings=st.settings)
+        report = verify_pack(st.pack)
+        if not report.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures[:3])
+            raise SpotcheckError(f"the demo's own evidence pack failed verification: {failed}")
+        return {"pack": str(st.pack), "verified": True,
+                "bytes": st.pack.stat().st_size}
+
+    def reports(self) -> dict[str, Any]:
+        from sampler.plans import export_plan
+
+        st = self.state
+        files: list[str] = []
+        out = st.settings.reports_dir
+        assert st.plan_id is not None
+        with self.session() as s:
+            for fmt in ("pdf", "xlsx", "csv"):
+                path = out / f"plan-{st.plan_id}.{fmt}"
+                export_plan(s, st.plan_id, fmt, path)
+                files.append(str(path))
+        from scheduler.reports import half_year_report
+
+        with self.session() as s:
+            made = half_year_report(s, "2026H2", out, ["xlsx", "pdf"], settings=st.settings)
+        files += [str(p) for p in made.get("files", [])]
+        st.report_files = files
+        return {"files": files}
+
+
+# -- summary ---------------------------------------------------------------------------------
+
+
+def build_summary(state: DemoState) -> dict[str, Any]:
+    """Everything the demo prints, as data (``--json`` prints exactly this)."""
+    db = state.db
+    with db.session() as s:
+        by_class = dict(s.execute(select(m.Listing.supervision_class, func.count())
+                                  .where(m.Listing.status != m.ListingStatus.REMOVED)
+                                  .group_by(m.Listing.supervision_class)).all())
+        by_platform = dict(s.execute(select(m.Platform.code, func.count())
+                                     .join(m.Listing, m.Listing.platform_id == m.Platform.id)
+                                     .group_by(m.Platform.code)).all())
+        top = s.execute(select(m.Listing.id, m.Platform.code, m.Listing.title,
+                               m.Listing.risk_score, m.Listing.risk_reasons)
+                        .join(m.Platform, m.Platform.id == m.Listing.platform_id)
+                        .where(m.Listing.status == m.ListingStatus.ACTIVE)
+                        .order_by(m.Listing.risk_score.desc()).limit(5)).all()
+        strata: dict[str, int] = {}
+        if state.plan_id:
+            strata = dict(s.execute(select(m.PlanItem.stratum, func.count())
+                                    .where(m.PlanItem.plan_id == state.plan_id)
+                                    .group_by(m.PlanItem.stratum)).all())
+    return {
+        "database": db.url,
+        "data_folder": str(state.settings.home.resolve()),
+        "listings_by_class": {getattr(k, "value", k): v for k, v in by_class.items()},
+        "listings_by_platform": by_platform,
+        "top_risks": [{"listing": i, "platform": p, "title": (t or "")[:80],
+                       "score": round(sc or 0, 2),
+                       "reasons": [r.get("en") if isinstance(r, dict) else str(r)
+                                   for r in (rs or [])[:3]]}
+                      for i, p, t, sc, rs in top],
+        "plan": {"id": state.plan_id, "by_stratum": strata},
+        "purchases_in_browser": state.bought,
+        "estimate": state.summary.get("estimate"),
+        "case": state.case_number,
+        "pack": str(state.pack) if state.pack else None,
+        "reports": state.report_files,
+        "console": "spotcheck serve  →  http://127.0.0.1:8000/  (users: "
+                   + ", ".join(f"{u} ({r})" for u, r in USERS)
+                   + f"; password {DEMO_PASSWORD})",
+        "steps": [{"step": st.name, "seconds": round(st.seconds, 2), "outcome": st.outcome,
+                   "detail": st.detail} for st in state.steps],
+    }
+
+
+def jsonable(data: Any) -> Any:
+    return json.loads(json.dumps(data, default=lambda o: str(o) if isinstance(
+        o, Decimal | dt.date | Path) else getattr(o, "value", repr(o))))
