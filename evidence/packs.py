@@ -151,7 +151,7 @@ def _wacz(root: Path, entries: list[dict[str, Any]], work: Path) -> None:
     pages.write_text("\n".join(lines) + "\n", encoding="utf-8")
     wacz_bin = Path(sys.executable).with_name("wacz")
     cmd = [str(wacz_bin)] if wacz_bin.exists() else [sys.executable, "-m", "wacz"]
-    proc = subprocess.run([*cmd, "create", "-o", str(root / "archive.wacz"), "-p", str(pages),
+    proc = subprocess.run([*cmd, "create", "-o", str(root / "archive.wacz"), "-c", "-p", str(pages),
                            "--title", "spotcheck evidence", *warcs],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
