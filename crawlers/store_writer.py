@@ -277,12 +277,12 @@ class ListingWriter:
         versions = dict(s.execute(
             select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
             .where(ListingSnapshot.listing_id.in_(ids)).group_by(ListingSnapshot.listing_id)
-        ).tuples().all())
+        ).all())
         previous: dict[int, dict[str, Any]] = dict(s.execute(
             select(ListingSnapshot.listing_id, ListingSnapshot.data)
             .where(ListingSnapshot.listing_id.in_(ids))
             .where(ListingSnapshot.version == _max_version_subquery())
-        ).tuples().all())
+        ).all())
         for listing_id, item, content, digest in changed:
             old = previous.get(listing_id) or {}
             diff = [k for k in CONTENT_FIELDS if old.get(k) != content.get(k)] or ["content"]
@@ -355,7 +355,7 @@ class ListingWriter:
             versions = dict(s.execute(
                 select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
                 .where(ListingSnapshot.listing_id.in_([r.id for r in rows]))
-                .group_by(ListingSnapshot.listing_id)).tuples().all())
+                .group_by(ListingSnapshot.listing_id)).all())
             for row in rows:
                 last = s.scalar(select(ListingSnapshot.data).where(
                     ListingSnapshot.listing_id == row.id,

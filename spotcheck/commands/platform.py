@@ -50,7 +50,7 @@ def _rows() -> list[dict[str, object]]:
 
     with current().db.session() as s:
         counts = dict(s.execute(select(Listing.platform_id, func.count())
-                                .group_by(Listing.platform_id)).tuples().all())
+                                .group_by(Listing.platform_id)).all())
         out = []
         for row in s.scalars(select(Platform).order_by(Platform.code)):
             info = platform_info(row)
