@@ -72,6 +72,24 @@ class Scores:
     groups: int
 
 
+_HASH_MULT = np.random.default_rng(20261127).integers(1, 2**62, 64, dtype=np.int64) | 1
+
+
+def _group_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group id per row, first row of each group) of identical rows of an int matrix."""
+    n, k = codes.shape
+    mult = _HASH_MULT[:k] if k <= len(_HASH_MULT) else np.resize(_HASH_MULT, k)
+    with np.errstate(over="ignore"):
+        h = ((codes.astype(np.int64) + 2) * mult).sum(axis=1)
+    group, _ = pd.factorize(h)
+    first = pd.Series(np.arange(n)).groupby(group).first().to_numpy()
+    if not (codes == codes[first[group]]).all():  # a hash collision: group exactly instead
+        frame = pd.DataFrame(codes)
+        group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+        first = pd.Series(np.arange(n)).groupby(group).first().to_numpy()
+    return np.asarray(group, dtype=np.int64), first
+
+
 def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> Scores:
     """Scores and top reasons for every listing of *ff* (vectorised; reasons rendered per group)."""
     names = ff.names()
@@ -84,33 +102,28 @@ def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> 
     if n == 0:
         return Scores(ff.ids, score, np.empty(0, dtype=object), contrib, names, 0)
     codes = np.column_stack([f.codes for f in ff.factors])
-    # prohibited first, whatever its weight: it decides what happens to the listing
-    prio = contrib.copy()
+    # The reasons of a listing depend only on which factors fire and their codes (points are a
+    # function of the code), so listings are grouped by their code vector and each group's
+    # reasons are sorted and rendered once.  The grouping key is a 64-bit hash of the vector,
+    # checked against the group's representative afterwards (exact fallback on a collision).
+    group, first = _group_rows(codes)
     p_idx = names.index("prohibited")
-    prio[:, p_idx] = np.where(ff.prohibited, np.inf, 0.0)
-    k = min(top, len(names))
-    order = np.argsort(-prio, axis=1, kind="stable")[:, :k]
-    rows = np.arange(n)[:, None]
-    top_prio = prio[rows, order]
-    fires = top_prio > 0
-    fac = np.where(fires, order, -1)
-    par = np.where(fires, codes[rows, order], -1)
-    key = pd.DataFrame(np.hstack([fac, par]))
-    group = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(n)).groupby(group).first().to_numpy()
     texts = np.empty(len(first), dtype=object)
     for g, row in enumerate(first):
+        points = contrib[row].copy()
+        fired = codes[row] >= 0
+        order = [f for f in np.argsort(-points, kind="stable") if (fired[f] and points[f] > 0)
+                 or (f == p_idx and ff.prohibited[row])]
+        if ff.prohibited[row]:
+            order = [p_idx] + [f for f in order if f != p_idx]
         reasons = []
-        for j in range(k):
-            f = fac[row, j]
-            if f < 0:
-                break
+        for f in order[:top]:
             factor = ff.factors[f]
-            params = factor.decode(int(par[row, j])) if par[row, j] >= 0 else factor.decode(0)
-            points = contrib[row, f]
+            params = factor.decode(int(codes[row, f])) if codes[row, f] >= 0 \
+                else factor.decode(0)
             if factor.name == "prohibited":
                 params = {**params, "lead_score": round(float(total[row]), 3)}
-            reasons.append(render(factor.name, float(points), params).as_dict())
+            reasons.append(render(factor.name, float(points[f]), params).as_dict())
         texts[g] = json.dumps(reasons, ensure_ascii=False, separators=(",", ":"))
     return Scores(ff.ids, score, texts[group], contrib, names, len(first))
 

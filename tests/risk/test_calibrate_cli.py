@@ -1,0 +1,128 @@
+"""Calibration from lab outcomes, and the CLI end to end (exit codes, --json)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from sampler.risk.calibrate import calibrate
+from sampler.risk.weights import load_weights
+from spotcheck.cli import main
+from store.db import Database
+from store.errors import Conflict
+from store.models import Campaign, LabResult, Plan, PlanItem, Purchase, Sample
+from tests.risk.conftest import data_file
+
+
+def _lab_results(db: Database, truth: dict[str, Any], keys: dict[str, int], n: int) -> None:
+    """n purchased and tested listings, failing as the sandbox's hidden truth says."""
+    rng = random.Random(3)
+    rows = [r for r in truth["listings"] if r["supervision_class"] != "prohibited"]
+    picked = rng.sample(rows, n)
+    with db.session() as s:
+        camp = Campaign(name="calibration")
+        s.add(camp)
+        s.flush()
+        plan = Plan(campaign_id=camp.id, version=1, seed=1, method="srs",
+                    frame_sha256="0" * 64, frame_size=len(rows), sample_size=n)
+        s.add(plan)
+        s.flush()
+        for i, r in enumerate(picked):
+            item = PlanItem(plan_id=plan.id, listing_id=keys[r["key"]], seq=i, stratum="all",
+                            inclusion_probability=n / len(rows))
+            s.add(item)
+            s.flush()
+            purchase = Purchase(idempotency_key=f"cal-{i}", plan_item_id=item.id)
+            s.add(purchase)
+            s.flush()
+            sample = Sample(code=f"CAL-{i}", purchase_id=purchase.id)
+            s.add(sample)
+            s.flush()
+            s.execute(insert(LabResult), [{"sample_id": sample.id, "outcome":
+                                           "fail" if r["flags"]["noncompliant"] else "pass"}])
+
+
+def test_calibration_reports_fit(scored: dict[str, Any], truth: dict[str, Any],
+                                 tmp_path: Path) -> None:
+    db = scored["db"]
+    with db.session() as s, pytest.raises(Conflict, match="at least 40"):
+        calibrate(s)
+    _lab_results(db, truth, scored["keys"], 400)
+    with db.session() as s:
+        report = calibrate(s)
+    print(f"\n{report.outcomes} outcomes, {report.failures} failed: CV AUC {report.auc_cv}, "
+          f"Brier {report.brier_cv} vs prevalence-only {report.brier_prevalence}; "
+          f"AUC of default weights {report.auc_current}; coefficients {report.coefficients}")
+    assert report.outcomes == 400
+    assert report.auc_cv >= 0.65 and report.auc_current >= 0.65
+    assert report.brier_cv < report.brier_prevalence
+    assert report.proposed is not None and report.proposed.w("base") > 0
+    path = tmp_path / "calibrated.toml"
+    path.write_text(report.proposed.to_toml(), "utf-8")
+    assert load_weights(path).weights == report.proposed.weights
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from sandbox.truth import build_truth
+    from tests.risk.truthdb import load_truth, write_feeds
+
+    db = Database.open(settings.database_url)
+    truth = build_truth(11, 600, 0)
+    keys = load_truth(db, truth)
+    db.dispose()
+    cpsc, sg = write_feeds(11, 600, tmp_path)
+    code, out, _ = _run(capsys, "signals", "import", str(cpsc), "--format", "cpsc", "--json")
+    first = json.loads(out)
+    assert code == 0 and first["added"] >= 1 and first["matching"]["matches"] >= 1
+    code, out, _ = _run(capsys, "signals", "import", str(cpsc), "--format", "cpsc", "--json")
+    assert json.loads(out)["added"] == 0
+    assert _run(capsys, "signals", "import", str(sg), "-f", "safety-gate")[0] == 0
+    code, out, _ = _run(capsys, "signals", "list", "--json")
+    assert code == 0 and len(json.loads(out)["notices"]) == len(truth["notices"])
+    code, out, _ = _run(capsys, "signals", "matches", "--json")
+    matches = json.loads(out)
+    assert matches
+    code, out, _ = _run(capsys, "--user", "li", "signals", "reject", str(matches[0]["match_id"]),
+                        "--json")
+    assert code == 0 and json.loads(out)["status"] == "rejected"
+    code, out, _ = _run(capsys, "risk", "score", "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["scored"] + summary["prohibited"] == len(truth["listings"])
+    listing = next(k for k, v in truth["planted"]["recalled"].items())
+    code, out, _ = _run(capsys, "risk", "explain", listing, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["listing_id"] == keys[listing] and data["reasons"]
+    code, out, _ = _run(capsys, "risk", "explain", listing, "--lang", "zh-CN")
+    assert code == 0 and "风险分" in out
+    code, out, _ = _run(capsys, "risk", "leads", "--json")
+    assert code == 0 and {x["listing_id"] for x in json.loads(out)} == \
+        {keys[k] for k in truth["planted"]["prohibited"] if k in keys
+         and next(r for r in truth["listings"] if r["key"] == k)["status"] != "removed"}
+    # errors: one line, meaningful exit codes
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,brand,product\n,X,Y\n", "utf-8")
+    code, _, err = _run(capsys, "signals", "import", str(bad), "--format", "csv")
+    assert code == 2 and "line 2" in err
+    assert _run(capsys, "risk", "explain", "999999")[0] == 3
+    assert _run(capsys, "risk", "calibrate")[0] == 4
+    assert _run(capsys, "signals", "confirm", "424242")[0] == 3
+    weights = tmp_path / "w.toml"
+    weights.write_text("[weights]\nbase = -1\n", "utf-8")
+    assert _run(capsys, "risk", "score", "--weights", str(weights))[0] == 2
+    assert _run(capsys, "signals", "import", str(data_file("notices.csv")), "-f", "csv")[0] == 0
+    db = Database.open(settings.database_url)
+    with db.session() as s:
+        assert s.scalar(select(Campaign.id)) is None
+    db.dispose()
