@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -159,6 +160,8 @@ class ListingWriter:
         self.batch_size = batch_size
         self.counters = RunCounters()
         self.runs = CrawlRuns(db)
+        self.max_age = 2.0
+        self._last_flush = time.monotonic()
         self._listings: dict[str, ListingItem] = {}
         self._sellers: dict[str, SellerItem] = {}
         with db.session() as s:
@@ -168,16 +171,20 @@ class ListingWriter:
 
     def add_listing(self, item: ListingItem) -> None:
         self._listings[item.external_id] = item
-        if len(self._listings) >= self.batch_size:
-            self.flush()
+        self._maybe_flush(len(self._listings))
 
     def add_seller(self, item: SellerItem) -> None:
         self._sellers[item.external_id] = item
-        if len(self._sellers) >= self.batch_size:
+        self._maybe_flush(len(self._sellers))
+
+    def _maybe_flush(self, size: int) -> None:
+        # By size for throughput, by age so a killed crawl loses at most a few seconds.
+        if size >= self.batch_size or time.monotonic() - self._last_flush > self.max_age:
             self.flush()
 
     def flush(self) -> None:
         """Write what is buffered, in one transaction, then add the counters to the run."""
+        self._last_flush = time.monotonic()
         sellers, listings = list(self._sellers.values()), list(self._listings.values())
         self._sellers.clear()
         self._listings.clear()

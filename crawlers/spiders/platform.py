@@ -117,7 +117,7 @@ class PlatformSpider(scrapy.Spider):
         absolute = self._url(url, base or self.profile.base_url)
         if absolute is None or (kind != "confirm" and not self._allowed(absolute)):
             return None
-        if kind == "product" and absolute in self.session.seen_urls:
+        if kind in {"product", "nav"} and absolute in self.session.seen_urls:
             self._stat("spotcheck/skipped_seen")
             return None
         meta = {"kind": kind, **(meta or {})}
