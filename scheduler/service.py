@@ -10,7 +10,8 @@ same fire time twice.
 Misfire policy (documented in scheduler/README.md): ``coalesce=True`` — fire times missed
 while no scheduler ran collapse into one run, for the newest of them; ``misfire_grace_time`` =
 ``settings.scheduler_misfire_grace`` (default 6 h) — a fire time later than that is recorded
-as ``missed`` and not run; ``max_instances=1`` per job.
+as ``missed`` and not run; ``max_instances=1`` per job, and fire times that pass while the
+same job is still running are caught up (coalesced into one run) as soon as it finishes.
 
 :func:`run_due` is the accelerated clock: it executes the jobs due at a given (simulated) time
 with the same policy and the same run records, without waiting for the wall clock.
@@ -100,11 +101,19 @@ class RecordedExecutor(BaseExecutor):
     def _do_submit_job(self, job: Job, run_times: list[dt.datetime]) -> None:
         def run() -> list[JobExecutionEvent]:
             events = []
-            for run_time in run_times:
-                info = self._service.fired(job.args[0], job.args[1], run_time)
-                code = EVENT_JOB_ERROR if info.outcome == "error" else EVENT_JOB_EXECUTED
-                events.append(JobExecutionEvent(code, job.id, job._jobstore_alias, run_time,
-                                                retval=info.outcome))
+            times = list(run_times)
+            while times:
+                for run_time in times:
+                    info = self._service.fired(job.args[0], job.args[1], run_time)
+                    code = EVENT_JOB_ERROR if info.outcome == "error" else EVENT_JOB_EXECUTED
+                    events.append(JobExecutionEvent(code, job.id, job._jobstore_alias,
+                                                    run_time, retval=info.outcome))
+                # Fire times that passed while this run was busy were skipped by APScheduler
+                # (max_instances=1); catch up on the newest of them (coalesce), so none is
+                # lost.  Run keys make a fire time APScheduler also submits run only once.
+                missed = [] if self._service.stopping else \
+                    fire_times(job.trigger, times[-1], utcnow())
+                times = missed[-1:]
             return events
 
         future = self._pool.submit(run)
@@ -171,6 +180,10 @@ class SchedulerService:
             sched = sched.replace(tzinfo=dt.UTC)
         return runs.execute(self.db, self.settings, row.job, row.campaign_id, sched,
                             holder=self.holder, fence=self.lease.held)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def request_stop(self, *_: Any) -> None:
         self._stop.set()
