@@ -8,6 +8,7 @@ second scheduler started beside the live one must refuse (exit 4); SIGTERM stops
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -127,7 +128,7 @@ def test_sigkill_and_restart_loses_nothing_and_repeats_nothing(
     # No fire time lost: consecutive runs are PERIOD apart, except that fire times falling
     # while no scheduler ran may coalesce into one run (the documented misfire policy).
     times = [r.scheduled_for for r in rows]
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert all(g % PERIOD == 0 for g in gaps), gaps
     longer = [g for g in gaps if g > PERIOD]
     assert len(longer) <= 1 and all(g <= restarted_in + 2 * PERIOD for g in longer), \

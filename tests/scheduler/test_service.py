@@ -65,7 +65,7 @@ def test_cron_parsing_is_standard_crontab() -> None:
 
 def test_run_due_runs_once_coalesces_and_records_misses(
         any_db: Database, settings: Settings, probe_log: Path) -> None:
-    cid = campaign(any_db, {"probe": "0 * * * *", "timezone": "UTC"})
+    campaign(any_db, {"probe": "0 * * * *", "timezone": "UTC"})
     first = run_due(any_db, settings, T0 + dt.timedelta(minutes=5))
     assert [(r.kind, r.outcome, r.started) for r in first] == [("probe", "ok", True)]
     assert first[0].key.endswith("2026-09-01T02:00:00Z")
