@@ -77,6 +77,8 @@ def parse_price(text: Any, currency_hint: str | None = None,
     price = Price.fromstring(raw, currency_hint=hint or None,
                              decimal_separator=_decimal_separator(raw))
     amount = price.amount
+    if amount is not None and re.match(r"^\s*[-−]\s*\D{0,4}\d", raw):
+        amount = -amount  # price-parser drops the sign; a negative price is a red flag
     code = hint or CURRENCY_CODES.get((price.currency or "").strip())
     if code is None and price.currency:
         code = (price.currency or "").strip().upper() if len(price.currency.strip()) == 3 else ""

@@ -524,7 +524,7 @@ class PlatformSpider(scrapy.Spider):
             kind = f"http_{status}"
         else:
             message = str(failure.value)
-            kind = "page_too_large" if "maxsize" in message or "exceeds" in message \
+            kind = "page_too_large" if "max size" in message or "maxsize" in message \
                 else type(failure.value).__name__
         self.session.error(kind)
         if request.meta.get("kind") == "confirm":
