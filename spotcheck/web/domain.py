@@ -31,14 +31,6 @@ def find(module: str, name: str) -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
-def export_pack() -> Callable[..., Any] | None:
-    return find("evidence.packs", "export_pack")
-
-
-def verify_pack() -> Callable[..., Any] | None:
-    return find("evidence.verify", "verify_pack")
-
-
 def is_sha256(value: str) -> bool:
     return bool(_SHA256.match(value))
 

@@ -1,8 +1,10 @@
 """zh-CN and en for the console: gettext catalogues (Babel) chosen per request.
 
-Templates use ``{{ _("...") }}`` / ``{% trans %}``; the catalogues live in
-``spotcheck/web/locale/<lang>/LC_MESSAGES/messages.po`` and are compiled to ``.mo`` in the repo
-(``python -m spotcheck.web.i18n compile`` after editing).  The language comes from the user's
+Templates use ``{{ _("...") }}``; the catalogues live in
+``spotcheck/web/locale/<lang>/LC_MESSAGES/messages.po`` and are compiled to ``.mo`` in the repo.
+After changing messages: ``python -m spotcheck.web.i18n update`` (extracts from the code and
+templates, merges into the .po files), translate the empty ``msgstr`` in zh_CN, then
+``python -m spotcheck.web.i18n compile``.  The language comes from the user's
 preference, else the browser's Accept-Language, else the ``locale`` setting.
 """
 
@@ -12,9 +14,13 @@ import contextvars
 import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 #: Console languages: URL/preference code -> gettext catalogue name.
@@ -104,5 +110,39 @@ def compile_catalogues() -> None:
         print(f"compiled {po.with_suffix('.mo')}")
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["compile"]:
-    compile_catalogues()
+def extract() -> Catalog:
+    """Every message of the console's Python code and templates (the .pot)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[2]
+    catalog = Catalog(project="spotcheck")
+    method_map = [("spotcheck/web/**.py", "python"), ("templates/console/**.html", "jinja2")]
+    options = {"templates/console/**.html": {"extensions": "jinja2.ext.i18n"}}
+    for filename, lineno, message, comments, context in extract_from_dir(
+            root, method_map, options, keywords={"_": None, "gettext": None,
+                                                 "ngettext": (1, 2)}):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments,
+                    context=context)
+    return catalog
+
+
+def update_catalogues() -> None:
+    """Merge newly extracted messages into every ``messages.po`` (obsolete ones dropped)."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = extract()
+    for lang in LANGUAGES.values():
+        po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        with po.open("wb") as fh:
+            write_po(fh, catalog, width=100, omit_header=False, no_location=True)
+        missing = [m.id for m in catalog if m.id and not m.string and lang != "en"]
+        print(f"updated {po}: {len(missing)} untranslated")
+
+
+if __name__ == "__main__":
+    {"compile": compile_catalogues, "update": update_catalogues}[sys.argv[1]]()

@@ -17,6 +17,7 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select
 
+from evidence import custody
 from sampler.campaigns import create_campaign
 from sampler.plans import draw_plan, reject_plan, submit_plan
 from spotcheck import users
@@ -26,7 +27,6 @@ from store.models import (
     BuyerPersona,
     Capture,
     Case,
-    CustodyEvent,
     Listing,
     ListingSnapshot,
     Measure,
@@ -190,12 +190,8 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
         out.html_sha = store_artifact(settings, html)
         s.add(Artifact(capture_id=out.capture_ids[0], role="dom", sha256=out.html_sha,
                        size=len(html), media_type="text/html"))
-        prev = "0" * 64
-        for seq, action in enumerate(("created", "viewed"), start=1):
-            h = hashlib.sha256(f"{prev}{seq}{action}".encode()).hexdigest()
-            s.add(CustodyEvent(seq=seq, actor="ian", action=action,
-                               capture_id=out.capture_ids[0], prev_hash=prev, hash=h))
-            prev = h
+        for action in ("created", "viewed"):
+            custody.record(s, action, "ian", capture_id=out.capture_ids[0])
 
         persona = BuyerPersona(platform_id=platform.id, alias="买家小王",
                                account_enc="gAAAA-secret-account", address_enc="gAAAA-addr",

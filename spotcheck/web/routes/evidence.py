@@ -9,7 +9,6 @@ nosniff), never rendered from the console's origin.  Only raster screenshots are
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import re
 from pathlib import Path
@@ -72,6 +71,10 @@ def capture(request: Request, capture_id: int,
     flash = request.state.session.pop("flash", None)
     if flash:
         request.state.session_dirty = True
+    from evidence import custody as custody_log
+
+    with console(request).db.session() as s:  # viewing evidence is part of its custody
+        custody_log.record(s, "viewed", user.name, capture_id=cap.id)
     audit(request, user.name, "evidence.view", "capture", cap.id)
     return render(request, "console/evidence.html", cap=cap, artifacts=artifacts,
                   custody=custody, case=case, flash=flash,
@@ -79,7 +82,7 @@ def capture(request: Request, capture_id: int,
                   facts_json=json.dumps(cap.facts or {}, ensure_ascii=False, indent=2,
                                         default=str)[:20_000],
                   screenshots=[a for a in artifacts if a.media_type in INLINE_IMAGES],
-                  export_available=domain.export_pack() is not None)
+                  export_available=True)
 
 
 def _mask_persona(meta: dict[str, Any]) -> dict[str, Any]:
@@ -163,58 +166,52 @@ def thumbnail(request: Request, sha256: str,
 def export(request: Request, user: CurrentUser = Permission("evidence.export"),
            capture_id: list[int] | None = Form(None), case_id: int | None = Form(None),
            back: str = Form("/evidence")) -> Response:
-    """Export an evidence pack (evidence.packs.export_pack) into the data folder's packs."""
-    fn = domain.export_pack()
-    if fn is None:
-        raise HTTPException(501, detail=_("This action is not available in this installation."))
-    cons = console(request)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    what = f"case{case_id}" if case_id else "captures-" + "-".join(map(str, (capture_id or [])[:5]))
-    out = cons.settings.packs_dir / f"pack-{what}-{stamp}.zip"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Export a self-verifying evidence pack (evidence.packs) into the data folder's packs;
+    the evidence package records the export in the custody log."""
+    from evidence.packs import export_pack
+
     if not case_id and not capture_id:
         raise HTTPException(400, detail=_("Choose a case or at least one capture."))
-    result = _call_export(fn, cons, out, user.name, capture_id or [], case_id)
-    path = Path(result) if isinstance(result, str | Path) else getattr(result, "path", out)
+    cons = console(request)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    what = f"case{case_id}" if case_id else "capture-" + "-".join(map(str, (capture_id or [])[:5]))
+    out = cons.settings.packs_dir / f"pack-{what}-{stamp}.zip"
+    path = export_pack(cons.db, case_id=case_id, capture_ids=capture_id or None, out=out,
+                       actor=user.name, settings=cons.settings)
     audit(request, user.name, "evidence.export", "case" if case_id else "capture",
-          case_id or ",".join(map(str, capture_id or [])), pack=Path(path).name)
+          case_id or ",".join(map(str, capture_id or [])), pack=path.name)
     request.state.session["flash"] = {"kind": "ok", "text": _("Evidence pack exported."),
-                                      "pack": Path(path).name}
+                                      "pack": path.name}
     request.state.session_dirty = True
     target = back if back.startswith("/") and not back.startswith("//") else "/evidence"
     return RedirectResponse(target, status_code=303)
 
 
-def _call_export(fn: Any, cons: Any, out: Path, actor: str, capture_ids: list[int],
-                 case_id: int | None) -> Any:
-    sig = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {}
-    for key, value in (("output", out), ("out", out), ("path", out), ("dest", out),
-                       ("actor", actor), ("operator", actor), ("by", actor),
-                       ("settings", cons.settings)):
-        if key in sig:
-            kwargs[key] = value
-    if "capture_ids" in sig:
-        kwargs["capture_ids"] = capture_ids or None
-    if "case_id" in sig:
-        kwargs["case_id"] = case_id
-    first = next(iter(sig), "")
-    if first in ("db", "database"):
-        return fn(cons.db, **kwargs)
-    if first in ("session", "s"):
-        with cons.db.session() as s:
-            return fn(s, **kwargs)
-    return fn(**kwargs)
+@router.post("/packs/{name}/verify", response_class=HTMLResponse)
+def verify(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
+           ) -> Response:
+    """Check a pack the way anyone could, without the database (evidence.verify)."""
+    from evidence.verify import verify_pack
+
+    path = _pack_path(request, name)
+    report = verify_pack(path)
+    audit(request, user.name, "pack.verify", "pack", name, ok=report.ok)
+    return render(request, "console/pack_verify.html", name=name, report=report)
 
 
-@router.get("/packs/{name}")
-def pack(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
-         ) -> Response:
+def _pack_path(request: Request, name: str) -> Path:
     if not _PACK_NAME.match(name):
         raise HTTPException(404)
     base = console(request).settings.packs_dir.resolve()
     path = (base / name).resolve()
     if path.parent != base or not path.is_file():
         raise HTTPException(404)
+    return path
+
+
+@router.get("/packs/{name}")
+def pack(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
+         ) -> Response:
+    path = _pack_path(request, name)
     audit(request, user.name, "pack.download", "pack", name)
     return FileResponse(path, media_type="application/zip", headers=download_headers(name))
