@@ -20,6 +20,7 @@ Constraints and how they keep the estimates honest:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -271,13 +272,19 @@ def _largest_n_within_budget(frame: Frame, design: Design, sizes: dict[Any, int]
     lo = max(lo, 1)
 
     def cost(n: int) -> float:
-        pik, _, _ = _pik_for(frame, design, n, sizes, risk)
+        try:
+            pik, _, _ = _pik_for(frame, design, n, sizes, risk)
+        except DesignInfeasible:
+            return math.inf  # e.g. more buys than the per-seller maximum allows
         return float(np.sum(pik * prices))
 
-    if cost(lo) > budget:
+    smallest = cost(lo)
+    if smallest > budget:
         raise DesignInfeasible(
             f"even the smallest sample ({lo} buys: {design.min_per_stratum} in each of "
-            f"{H} strata) is expected to cost {cost(lo):.2f}, more than the budget {budget:.2f}")
+            f"{H} strata) is expected to cost {smallest:.2f}, more than the budget "
+            f"{budget:.2f}" if math.isfinite(smallest) else
+            f"even the smallest sample ({lo} buys) cannot meet the constraints")
     hi = len(frame.ids)
     if cost(hi) <= budget:
         return hi

@@ -1,0 +1,292 @@
+"""Plans in the store, on SQLite and PostgreSQL: reproducible draws, frozen frames, four
+eyes, immutability, exclusions, diff, estimates from lab results, exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from sampler import estimate
+from sampler.campaigns import create_campaign
+from sampler.frame import artifact_path
+from sampler.plans import (
+    approve_plan,
+    draw_plan,
+    estimate_plan,
+    export_plan,
+    plan_diff,
+    plan_summary,
+    reject_plan,
+    submit_plan,
+)
+from store.db import Database
+from store.errors import Conflict, InvalidInput
+from store.models import (
+    AuditEvent,
+    LabOutcome,
+    LabResult,
+    Listing,
+    ListingStatus,
+    Plan,
+    PlanItem,
+    PlanStatus,
+    Purchase,
+    Sample,
+    SupervisionClass,
+)
+from store.settings import Settings
+
+
+def _campaign(db: Database, name: str = "autumn", **kw: object) -> int:
+    with db.session() as s:
+        kw.setdefault("n", 40)
+        return create_campaign(s, name, actor="alice", **kw).id  # type: ignore[arg-type]
+
+
+def _items(db: Database, plan_id: int) -> list[tuple[int, float, int, str]]:
+    with db.session() as s:
+        return [(it.listing_id, it.inclusion_probability, it.seq, it.stratum)
+                for it in s.get(Plan, plan_id).items]  # type: ignore[union-attr]
+
+
+def test_same_inputs_and_seed_give_the_identical_plan(market: Database,
+                                                      settings: Settings) -> None:
+    cid = _campaign(market, method="pivotal")
+    with market.session() as s:
+        a = draw_plan(s, cid, seed=42, actor="alice", settings=settings)
+        b = draw_plan(s, cid, seed=42, actor="alice", settings=settings)
+        c = draw_plan(s, cid, seed=43, actor="alice", settings=settings)
+        ids = (a.id, b.id, c.id)
+        assert (a.version, b.version, c.version) == (1, 2, 3)
+        assert a.frame_sha256 == b.frame_sha256 == c.frame_sha256
+        assert a.status is PlanStatus.SUPERSEDED and c.status is PlanStatus.DRAFT
+    assert _items(market, ids[0]) == _items(market, ids[1])
+    assert _items(market, ids[0]) != _items(market, ids[2])
+    items = _items(market, ids[0])
+    assert len(items) == 40 and len({i[0] for i in items}) == 40
+
+
+def test_frame_is_frozen_content_addressed_and_eligible_only(market: Database,
+                                                             settings: Settings) -> None:
+    cid = _campaign(market, method="systematic")
+    with market.session() as s:
+        plan = draw_plan(s, cid, seed=1, actor="alice", settings=settings)
+        sha, size = plan.frame_sha256, plan.frame_size
+        listed = [it.listing for it in plan.items]
+        assert all(li.status is ListingStatus.ACTIVE for li in listed)
+        assert all(li.supervision_class is not SupervisionClass.PROHIBITED for li in listed)
+        assert plan.parameters["excluded"]["prohibited_class"] > 0
+    path = artifact_path(settings, sha)
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == sha
+    lines = data.decode().splitlines()
+    assert lines[0].startswith("listing_id,stratum,size")
+    assert len(lines) == size + 1
+    with market.session() as s:
+        banned = set(s.scalars(select(Listing.id).where(
+            (Listing.supervision_class == SupervisionClass.PROHIBITED)
+            | (Listing.status != ListingStatus.ACTIVE))))
+    framed = {int(line.split(",")[0]) for line in lines[1:]}
+    assert banned and not framed & banned
+
+
+def test_four_eyes_review_and_audit(market: Database, settings: Settings) -> None:
+    cid = _campaign(market)
+    with market.session() as s:
+        pid = draw_plan(s, cid, seed=5, actor="alice", settings=settings).id
+    with market.session() as s:
+        with pytest.raises(Conflict):
+            approve_plan(s, pid, "bob", "supervisor")  # not submitted yet
+        submit_plan(s, pid, "alice")
+    for actor, role in (("alice", "supervisor"), ("dave", "investigator"),
+                        ("erin", "sampler")):
+        with pytest.raises(Conflict), market.session() as s:
+            approve_plan(s, pid, actor, role)
+    with pytest.raises(InvalidInput), market.session() as s:
+        reject_plan(s, pid, "bob", "supervisor", "  ")
+    with market.session() as s:
+        reject_plan(s, pid, "bob", "supervisor", "too many from one seller")
+        submit_plan(s, pid, "frank")
+    with pytest.raises(Conflict), market.session() as s:
+        approve_plan(s, pid, "frank", "admin")  # the submitter
+    with market.session() as s:
+        plan = approve_plan(s, pid, "carol", "admin", "批准")
+        assert plan.status is PlanStatus.APPROVED and plan.reviewed_by == "carol"
+        actions = [e.action for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "plan",
+                                     AuditEvent.object_id == str(pid)).order_by(AuditEvent.id))]
+    assert actions == ["plan.draw", "plan.submit", "plan.rejected", "plan.submit",
+                       "plan.approved"]
+
+
+def _approved(db: Database, settings: Settings) -> int:
+    cid = _campaign(db)
+    with db.session() as s:
+        pid = draw_plan(s, cid, seed=9, actor="alice", settings=settings).id
+        submit_plan(s, pid, "alice")
+        approve_plan(s, pid, "bob", "supervisor", "ok")
+    return pid
+
+
+def test_approved_plan_is_immutable(market: Database, settings: Settings) -> None:
+    pid = _approved(market, settings)
+    before = _items(market, pid)
+    with pytest.raises(Conflict), market.session() as s:
+        s.get(Plan, pid).items[0].inclusion_probability = 0.5  # type: ignore[union-attr]
+    with pytest.raises(Conflict), market.session() as s:
+        s.get(Plan, pid).seed = 1  # type: ignore[union-attr]
+    with pytest.raises(Conflict), market.session() as s:
+        s.get(Plan, pid).status = PlanStatus.DRAFT  # type: ignore[union-attr]
+    with pytest.raises(Conflict), market.session() as s:
+        s.delete(s.get(Plan, pid).items[0])  # type: ignore[union-attr]
+    with pytest.raises(Conflict), market.session() as s:
+        s.delete(s.get(Plan, pid))
+    with pytest.raises(Conflict), market.session() as s:
+        s.add(PlanItem(plan_id=pid, listing_id=before[0][0] + 100000, seq=999, stratum="x",
+                       inclusion_probability=0.1))
+    assert _items(market, pid) == before
+    with market.session() as s:
+        assert s.get(Plan, pid).status is PlanStatus.APPROVED  # type: ignore[union-attr]
+        # drawing again is how a plan changes: a new version, the approved one untouched
+        cid = s.get(Plan, pid).campaign_id  # type: ignore[union-attr]
+        new = draw_plan(s, cid, seed=10, actor="alice", settings=settings)
+        assert new.version == 2
+        assert s.get(Plan, pid).status is PlanStatus.APPROVED  # type: ignore[union-attr]
+
+
+def test_exclude_listings_bought_recently_and_diff(market: Database,
+                                                   settings: Settings) -> None:
+    pid = _approved(market, settings)
+    with market.session() as s:
+        items = s.get(Plan, pid).items  # type: ignore[union-attr]
+        bought = [it.listing_id for it in items[:5]]
+        for it in items[:5]:
+            s.add(Purchase(idempotency_key=f"k{it.id}", plan_item_id=it.id,
+                           ordered_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)))
+    cid = _campaign(market, "winter", exclude_bought_days=30)
+    with market.session() as s:
+        plan = draw_plan(s, cid, seed=9, actor="alice", settings=settings)
+        assert plan.parameters["excluded"]["bought_recently"] == 5
+        assert not {it.listing_id for it in plan.items} & set(bought)
+        new_id = plan.id
+        diff = plan_diff(s, pid, new_id)
+    assert diff["frame_changed"] and not diff["same_campaign"]
+    assert diff["frame_size"][1] == diff["frame_size"][0] - 5
+    assert diff["design"]["exclude_bought_days"] == [None, 30]
+    assert len(diff["added"]) == len(diff["removed"]) >= 5
+    assert diff["kept"] + len(diff["removed"]) == 40
+
+
+def test_summary_budget_and_seller_limit(market: Database, settings: Settings) -> None:
+    cid = _campaign(market, n=None, budget="2500", method="systematic", max_per_seller=2)
+    with market.session() as s:
+        pid = draw_plan(s, cid, seed=3, actor="alice", settings=settings).id
+        summary = plan_summary(s, pid)
+    assert summary["totals"]["expected_cost"] <= 2500
+    assert summary["sellers"]["max_buys"] <= 2
+    assert sum(r["n_h"] for r in summary["strata"]) == summary["totals"]["n"]
+    assert sum(r["N_h"] for r in summary["strata"]) == summary["totals"]["N"]
+    assert sum(summary["risk_distribution"].values()) == summary["totals"]["n"]
+
+
+def _record_results(db: Database, plan_id: int, fail_every: int, upto: int | None = None) -> None:
+    with db.session() as s:
+        for k, it in enumerate(s.get(Plan, plan_id).items[:upto]):  # type: ignore[union-attr]
+            p = Purchase(idempotency_key=f"buy-{plan_id}-{it.id}", plan_item_id=it.id)
+            smp = Sample(code=f"S{plan_id}-{it.id}", purchase=p)
+            s.add(LabResult(sample=smp, outcome=LabOutcome.FAIL if k % fail_every == 0
+                            else LabOutcome.PASS))
+
+
+def test_estimate_plan_matches_the_engine(market: Database, settings: Settings) -> None:
+    pid = _approved(market, settings)
+    with pytest.raises(InvalidInput), market.session() as s:
+        estimate_plan(s, pid)
+    _record_results(market, pid, fail_every=4)
+    with market.session() as s:
+        est = estimate_plan(s, pid)
+        plan = s.get(Plan, pid)
+        items = plan.items  # type: ignore[union-attr]
+        y = np.array([1.0 if k % 4 == 0 else 0.0 for k in range(len(items))])
+        pik = np.array([it.inclusion_probability for it in items])
+        strata = np.array([it.stratum for it in items])
+        sizes = plan.parameters["stratum_sizes"]  # type: ignore[union-attr]
+    direct = estimate(y, pik, strata=strata, population_sizes=sizes)
+    assert est["results"] == 40 and est["pending"] == 0 and est["failures"] == int(y.sum())
+    assert est["overall"]["hajek_rate"] == pytest.approx(direct.overall.hajek_rate)
+    assert est["overall"]["ht_count"] == pytest.approx(direct.overall.ht_count)
+    lo, hi = est["overall"]["hajek_rate_ci"]
+    assert 0 < lo < est["overall"]["hajek_rate"] < hi < 1
+    assert {e["stratum"] for e in est["by_stratum"]} == set(strata.tolist())
+
+
+def test_estimate_plan_with_pending_items(market: Database, settings: Settings) -> None:
+    pid = _approved(market, settings)
+    _record_results(market, pid, fail_every=1000, upto=25)  # one failure, 15 pending
+    with market.session() as s:
+        est = estimate_plan(s, pid)
+    assert est["results"] == 25 and est["pending"] == 15 and est["adjusted_for_pending"]
+    total_N = sum(e["population"] for e in est["by_stratum"])
+    assert est["overall"]["population"] == pytest.approx(total_N)
+    assert est["overall"]["hajek_rate_ci"][1] > 0
+
+
+def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> None:
+    from tests.sampler.conftest import populate
+
+    populate(sqlite_db)
+    pid = _approved(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        for fmt in ("csv", "json", "xlsx"):
+            export_plan(s, pid, fmt, tmp_path / f"p.{fmt}", locale="zh-CN", settings=settings)
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    assert data["id"] == pid and len(data["items"]) == 40
+    assert data["summary"]["totals"]["n"] == 40
+    rows = (tmp_path / "p.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rows) == 41 and "层" in rows[1]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(tmp_path / "p.xlsx")
+    assert wb.sheetnames == ["plan", "strata", "items"]
+    assert wb["items"].max_row == 41
+
+
+def test_spreadsheet_cells_cannot_run_formulas() -> None:
+    from sampler.export import _cell
+
+    assert _cell("=HYPERLINK(\"http://evil\")").startswith("'")
+    assert _cell("普通标题") == "普通标题"
+
+
+@pytest.mark.browser
+def test_pdf_report_renders_chinese(sqlite_db: Database, settings: Settings,
+                                    tmp_path: Path, chromium_path: str | None) -> None:
+    from tests.sampler.conftest import populate
+
+    populate(sqlite_db)
+    pid = _approved(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        # hostile crawled text in a title must be escaped, not rendered as markup
+        item = s.get(Plan, pid).items[0]  # type: ignore[union-attr]
+        item.listing.title = "<script>alert(1)</script>危险标题"
+    out = tmp_path / "plan.pdf"
+    with sqlite_db.session() as s:
+        export_plan(s, pid, "pdf", out, locale="zh-CN", settings=settings)
+        from sampler.export import render_html
+
+        html = render_html(s, pid, "en")
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert "&lt;script&gt;" in html and "<script>" not in html and "<svg" in html
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        flat = "".join(text.split())
+        assert "购买计划" in flat and "危险标题" in flat and "alert(1)" in flat
