@@ -156,6 +156,7 @@ class Recorder:
         self.requests = 0
         self.bytes = 0
         self.over_limit: str | None = None
+        self.bodies_unavailable = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     async def install(self) -> None:
@@ -235,8 +236,9 @@ class Recorder:
             if not 300 <= response.status < 400:
                 try:
                     body = await response.body()
-                except Exception:  # bodies of some responses are unavailable; keep headers
-                    body = b""
+                except Exception:  # e.g. beyond Chromium's DevTools buffer; keep headers
+                    body, truncated = b"", True
+                    self.bodies_unavailable += 1
             if self.bytes + len(body) > self.max_bytes:
                 self.over_limit = self.over_limit or f"more than {self.max_bytes} bytes"
                 body, truncated = b"", True
@@ -476,6 +478,7 @@ async def _run_capture(context: Any, browser_version: str, req: CaptureRequest, 
     meta["failed_requests"] = recorder.failed
     meta["resources"] = len(recorder.exchanges)
     meta["bytes"] = recorder.bytes
+    meta["bodies_unavailable"] = recorder.bodies_unavailable
 
     if urlsplit(meta["final_url"]).scheme == "https":
         async def tls() -> None:
