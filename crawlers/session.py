@@ -37,6 +37,8 @@ class CrawlRunSummary:
     errors: dict[str, int] = field(default_factory=dict)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: Pages this process fetched (in a shared crawl, ``pages`` counts every worker's).
+    worker_pages: int = 0
 
     @property
     def seconds(self) -> float:

@@ -617,6 +617,7 @@ class PlatformSpider(scrapy.Spider):
             status = "incomplete"
         extra = {"scrapy": stats, "reason": reason,
                  "removal_errors": self.session.removal_errors}
+        worker_pages = int(stats.get("response_received_count", 0))
         if self.registry is not None:
             self.registry.leave()
             if reason == "finished" and not self.registry.others_alive():
@@ -626,8 +627,10 @@ class PlatformSpider(scrapy.Spider):
                 self.session.writer.flush()
                 self.session.flush_removed()
                 self.summary = self.session.summary()
+                self.summary.worker_pages = worker_pages
                 return
         self.summary = self.session.close(status, extra)
+        self.summary.worker_pages = worker_pages
 
 
 def _str(value: Any) -> str | None:
