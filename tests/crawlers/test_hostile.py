@@ -65,7 +65,7 @@ PAGES.update({
 class Handler(BaseHTTPRequestHandler):
     throttled = 0
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path == "/p/throttled" and Handler.throttled < 2:
             Handler.throttled += 1

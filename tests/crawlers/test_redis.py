@@ -38,7 +38,7 @@ def counting_proxy(sandbox: Any) -> Iterator[tuple[str, Counter[tuple[str, int]]
     class Proxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             client = getattr(local, "client", None)
             if client is None:
                 client = local.client = httpx.Client(timeout=30)

@@ -44,7 +44,7 @@ def test_kill_and_resume(sandbox: Any, sandbox_db: Database, settings: Settings)
         killed = s.scalar(select(CrawlRun))
         assert killed is not None and killed.status == "running"
         before = s.scalar(select(func.count()).select_from(Listing)) or 0
-    assert 0 < before
+    assert before > 0
 
     summary = crawl(settings, "shop")
     assert summary.resumed and summary.run_id == killed.id
