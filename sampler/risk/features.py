@@ -68,8 +68,8 @@ def _cursor_frame(conn: Connection, sql: str, columns: list[str],
                   params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run *sql* and load all rows into a DataFrame, column by column.
 
-    Plain tuples from the driver's cursor (no Row objects), transposed once: building a frame
-    from a million Row objects costs seconds of per-row attribute probing.
+    Plain tuples from the driver's cursor (no Row objects), converted by pandas in C: building a
+    frame from a million Row objects costs seconds of per-row attribute probing.
     """
     if params:
         rows = [tuple(r) for r in conn.execute(text(sql), params).fetchall()]
@@ -84,11 +84,9 @@ def _cursor_frame(conn: Connection, sql: str, columns: list[str],
             cur.close()
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    cols = list(zip(*rows, strict=True))
+    frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
     del rows
-    return pd.DataFrame({c: np.asarray(v, dtype=object) if not isinstance(v[0], int | float)
-                         or any(x is None for x in v) else np.asarray(v)
-                         for c, v in zip(columns, cols, strict=True)})
+    return frame.infer_objects()
 
 
 def _dialect_float(conn: Connection) -> str:
