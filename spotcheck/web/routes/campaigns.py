@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -13,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sampler import plans as sp
-from spotcheck.web import charts, i18n
+from spotcheck.web import charts, i18n, planview
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
 from spotcheck.web.i18n import gettext as _
 from store.errors import Conflict, InvalidInput
@@ -21,13 +19,11 @@ from store.models import (
     Artifact,
     Campaign,
     Capture,
-    Listing,
     Plan,
     PlanItem,
     PlanStatus,
     Purchase,
     PurchaseStatus,
-    Seller,
 )
 
 router = APIRouter()
@@ -118,23 +114,6 @@ def campaign(request: Request, campaign_id: int,
 # --- plan review ----------------------------------------------------------------------------
 
 
-@dataclass
-class ItemRow:
-    seq: int
-    listing_id: int
-    title: str
-    price: Decimal | None
-    currency: str | None
-    seller: str | None
-    stratum: str
-    pi: float
-    certainty: bool
-    reasons: list[Any]
-    risk: float | None
-    supervision_class: str
-    thumb: str | None = None
-
-
 def reason_text(reason: Any) -> str:
     """One reason for display: a string, or a dict from the sampler/risk code."""
     if isinstance(reason, str):
@@ -172,24 +151,6 @@ def _thumbnails(s: Session, plan_id: int) -> dict[int, str]:
     return out
 
 
-def _items(s: Session, plan_id: int) -> list[ItemRow]:
-    """The plan's items with their listings and sellers, in one query (the entities land in
-    the session, so sampler.plans' summary and diff find them without more queries)."""
-    rows = s.execute(
-        select(PlanItem, Listing, Seller.name)
-        .join(Listing, Listing.id == PlanItem.listing_id)
-        .outerjoin(Seller, Seller.id == Listing.seller_id)
-        .where(PlanItem.plan_id == plan_id).order_by(PlanItem.seq)).all()
-    thumbs = _thumbnails(s, plan_id)
-    return [ItemRow(it.seq, it.listing_id, li.title or "",
-                    li.price if li.price is not None else it.expected_price,
-                    li.currency if li.price is not None else "CNY", seller, it.stratum,
-                    float(it.inclusion_probability), bool(it.certainty),
-                    it.reasons if isinstance(it.reasons, list) else [it.reasons],
-                    li.risk_score, li.supervision_class.value, thumbs.get(it.listing_id))
-            for it, li, seller in rows]
-
-
 def review_rights(user: CurrentUser, plan: Plan) -> tuple[bool, str | None]:
     """Whether *user* may approve/reject *plan* now, and if not, why (shown on the page).
 
@@ -213,12 +174,13 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
         if plan is None:
             raise HTTPException(404)
         campaign = plan.campaign
-        items = _items(s, plan.id)
-        summary = sp.plan_summary(s, plan.id)
+        items = planview.load_items(s, plan.id)
+        thumbs = _thumbnails(s, plan.id)
+        summary = planview.summary(plan, items)
         prev = s.scalar(select(Plan).where(Plan.campaign_id == plan.campaign_id,
                                            Plan.version < plan.version)
                         .order_by(Plan.version.desc()).limit(1))
-        diff = sp.plan_diff(s, prev.id, plan.id) if prev is not None else None
+        diff = planview.diff(s, prev, plan, items) if prev is not None else None
         titles = {it.listing_id: it.title for it in items}
         can_review, why_not = review_rights(user, plan)
     strata = summary["strata"]
@@ -240,7 +202,7 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
     budget = float(campaign.budget) if campaign.budget is not None else None
     budget_chart = charts.progress([(_("expected cost"), cost)], total=budget or cost,
                                    title=_("Expected cost against the budget"))
-    return {"plan": plan, "campaign": campaign, "items": items, "strata": strata,
+    return {"plan": plan, "campaign": campaign, "items": items, "thumbs": thumbs, "strata": strata,
             "totals": totals, "sellers": summary["sellers"], "diff": diff, "titles": titles,
             "allocation": allocation, "risk_chart": risk_chart, "pi_chart": pi_chart,
             "budget_chart": budget_chart, "cost": cost, "budget": budget,
