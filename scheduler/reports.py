@@ -302,8 +302,8 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
     ws.append([L["period"], f"{report.start} – {report.end - dt.timedelta(days=1)}"])
     ws.append([L["generated"], report.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
     ws.append([])
-    ws.append([L["samples"], L["ordered"], L["results"], L["failed"]])
-    ws.append(["", report.totals.ordered, report.totals.results, report.totals.failed])
+    ws.append(["", L["ordered"], L["results"], L["failed"]])
+    ws.append([L["samples"], report.totals.ordered, report.totals.results, report.totals.failed])
     ws.append([])
     ws.append([L["platform"], L["ordered"], L["results"], L["failed"]])
     first = ws.max_row + 1

@@ -1,0 +1,117 @@
+"""Half-year report: statistics from the database, XLSX with a chart, PDF in zh-CN and en."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+from scheduler import cases, personas, purchases
+from scheduler.reports import collect, half_year_report, parse_period, previous_period
+from store.db import Database
+from store.errors import InvalidInput
+from store.settings import Settings
+from tests.conftest import need
+from tests.scheduler.factory import build_world
+
+T = dt.datetime(2026, 8, 3, 9, 0, tzinfo=dt.UTC)
+SECRET = "PAYREF-REPORT-5521"
+
+
+def fill(db: Database, settings: Settings) -> None:
+    """6 purchases: 4 ordered, 3 with results (1 failure → a case with measures)."""
+    with db.session() as s:
+        w = build_world(s, listings=6)
+        personas.create_persona(s, w.platform_id, "p", "acct-report", "pw",
+                                "名 | 13800000000 | 地址", SECRET, settings)
+        personas.create_persona(s, w.platform_id, "q", "acct-report-2", "pw",
+                                "名 | 13800000001 | 地址", SECRET + "x", settings)
+        ids = purchases.create_purchase_tasks(s, w.plan_id, now=T).created
+    with db.session() as s:
+        for i, pid in enumerate(ids[:4]):
+            purchases.mark_ordered(s, pid, f"O-{i}", "19.9", "CNY", at=T, actor="amy")
+        for i, pid in enumerate(ids[:3]):
+            purchases.receive_sample(s, pid, f"S-{i}", at=T + dt.timedelta(days=3), actor="amy")
+            purchases.send_to_lab(s, pid, "Lab", at=T + dt.timedelta(days=4), actor="amy")
+        purchases.record_lab_result(s, ids[0], "fail", defects=["小零件脱落"],
+                                    clauses=["GB 6675.2"], at=T + dt.timedelta(days=9))
+        for pid in ids[1:3]:
+            purchases.record_lab_result(s, pid, "pass", at=T + dt.timedelta(days=9))
+        [case] = cases.list_cases(s)
+        cases.notify(s, case.id, at=T + dt.timedelta(days=10), content="通报")
+        cases.add_measure(s, case.id, "takedown", at=T + dt.timedelta(days=11),
+                          outcome="已下架")
+        cases.add_measure(s, case.id, "interview", at=T + dt.timedelta(days=11))
+
+
+def test_periods() -> None:
+    assert parse_period("2026H2") == (dt.date(2026, 7, 1), dt.date(2027, 1, 1))
+    assert previous_period(dt.date(2027, 1, 1)) == "2026H2"
+    assert previous_period(dt.date(2026, 7, 1)) == "2026H1"
+    with pytest.raises(InvalidInput):
+        parse_period("2026Q3")
+
+
+def test_statistics(any_db: Database, settings: Settings) -> None:
+    fill(any_db, settings)
+    with any_db.session() as s:
+        r = collect(s, "2026H2")
+        empty = collect(s, "2026H1")
+    assert (r.totals.ordered, r.totals.results, r.totals.failed) == (4, 3, 1)
+    assert sum(b.ordered for b in r.by_sector.values()) == 4
+    assert set(r.by_class) <= {"key", "general"}
+    [est] = r.estimates
+    assert est["results"] == 3 and est["failures"] == 1
+    low, high = est["hajek_rate_ci"]
+    assert 0 <= low < est["hajek_rate"] < high <= 1
+    assert r.cases_by_kind == {"failed_sample": 1}
+    assert r.measures == {"takedown": {"ordered": 1, "done": 1},
+                          "interview": {"ordered": 1, "done": 0}}
+    assert sum(r.notifications_by_bureau.values()) == 1
+    assert empty.totals.ordered == 0 and empty.cases == []
+
+
+@pytest.mark.browser
+def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settings,
+                                           tmp_path: Path, chromium_path: str | None) -> None:
+    need(shutil.which("pdftoppm") is not None, "pdftoppm (poppler-utils) is not installed")
+    fill(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        out = half_year_report(s, "2026h2", tmp_path, ("xlsx", "pdf", "json"),
+                               settings=settings)
+    files = [Path(f) for f in out["files"]]
+    assert {f.suffix for f in files} == {".xlsx", ".pdf", ".html", ".json"}
+    wb = load_workbook(tmp_path / "half-year-2026H2.zh-CN.xlsx")
+    summary = wb.worksheets[0]
+    assert summary["A1"].value == "跨境电商消费品网购抽检半年统计"
+    assert len(summary._charts) == 1  # the bar chart by platform
+    assert any(row[0].value == "样品" and row[3].value == 1
+               for row in summary.iter_rows(min_row=1, max_row=10) if row[0].value)
+    for f in files:  # no persona secret in any export
+        data = f.read_bytes()
+        assert SECRET.encode() not in data and b"acct-report" not in data
+    pdf = tmp_path / "half-year-2026H2.zh-CN.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "跨境电商消费品网购抽检半年统计" in text and "杭州海关" in text and "SC-" in text
+    # the crawled (hostile) title is shown as text, never as markup
+    html = (tmp_path / "half-year-2026H2.zh-CN.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
+    assert "<script>alert(1)</script>" in text
+    # Rasterise page 1 and check the title area is inked (not empty boxes or blank)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    png = next(tmp_path.glob("page*.png"))
+    img = Image.open(png).convert("L")
+    title = img.crop((0, 0, img.width, img.height // 8))
+    dark = sum(1 for v in title.getdata() if v < 128)
+    assert dark > 200, "the Chinese title did not render"
+    en = (tmp_path / "half-year-2026H2.en.pdf")
+    en_text = subprocess.run(["pdftotext", str(en), "-"], capture_output=True, text=True,
+                             check=True).stdout
+    assert "statistics" in en_text and "Failed" in en_text and "Takedown" in en_text
