@@ -22,17 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+import httpx
+from sqlalchemy import insert, text
 
-from sampler.campaigns import create_campaign  # noqa: E402
-from sampler.plans import draw_plan, submit_plan  # noqa: E402
-from spotcheck import users  # noqa: E402
-from spotcheck.web.app import create_app  # noqa: E402
-from store.db import Database  # noqa: E402
-from store.models import Listing, Platform, Sector, Seller, SupervisionClass  # noqa: E402
-from store.settings import Settings  # noqa: E402
-from tests.web.conftest import csrf_of, serve  # noqa: E402
+from sampler.campaigns import create_campaign
+from sampler.plans import draw_plan, submit_plan
+from spotcheck import users
+from spotcheck.web.app import create_app
+from store.db import Database
+from store.models import Listing, Platform, Sector, Seller, SupervisionClass
+from store.settings import Settings
+from tests.web.conftest import csrf_of, serve
 
 WORDS = ("儿童", "保温杯", "充电器", "连体衣", "台灯", "电吹风", "毛绒玩具", "耳机", "USB", "Kids",
          "Bottle", "Adapter", "纯棉", "婴儿", "LED", "Silk", "Scarf", "便携", "暖手宝", "降噪")
@@ -147,7 +147,7 @@ def main() -> None:
             ]
             results = [(label, *timed(c, path, args.runs)) for label, path in rows]
     base = results[1][1]
-    print(f"\n| page | median ms | ×campaigns page | KiB |\n|---|---:|---:|---:|")
+    print("\n| page | median ms | ×campaigns page | KiB |\n|---|---:|---:|---:|")
     for label, ms, size in results:
         print(f"| {label} | {ms:.1f} | {ms / base:.1f} | {size / 1024:.0f} |")
     plan_ms = results[2][1]

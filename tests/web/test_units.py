@@ -1,0 +1,137 @@
+"""Charts, users and languages without a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from spotcheck import users
+from spotcheck.web import charts, i18n
+from store.db import Database
+from store.errors import Conflict, InvalidInput, NotFound
+from store.settings import Settings
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _bars(svg: str) -> list[float]:
+    root = ET.fromstring(svg)
+    return [float(r.get("width", 0)) for r in root.iter(f"{SVG}rect")
+            if "bar" in (r.get("class") or "")]
+
+
+def test_bar_chart_is_proportional_and_escapes_labels() -> None:
+    svg = str(charts.bar_chart([("<script>x</script>", 10), ("b", 5), ("c", 0)], title="t&t"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    widths = _bars(svg)
+    assert widths[0] == pytest.approx(2 * widths[1]) and widths[2] == 0
+
+
+def test_histogram_counts_and_progress() -> None:
+    root = ET.fromstring(str(charts.histogram([0.05, 0.05, 0.95, 2.0], title="h", bins=10,
+                                              lo=0, hi=1)))
+    titles = [t.text for r in root.iter(f"{SVG}rect") for t in r.iter(f"{SVG}title")]
+    assert "0.00–0.10: 2" in titles and "0.90–1.00: 1" in titles  # 2.0 is outside [0, 1]
+    svg = str(charts.progress([("a", 3), ("b", 1)], total=8, title="p", width=400))
+    assert "4 / 8 (50%)" in svg
+    assert sum(_bars(svg)) == pytest.approx(200)
+    ET.fromstring(str(charts.line_chart([("d1", 1.0), ("d2", 3.0)], title="l")))
+
+
+def test_passwords(sqlite_db: Database) -> None:
+    with pytest.raises(InvalidInput):
+        users.add_user(sqlite_db, "x", "sampler", "short", actor="t")
+    with pytest.raises(InvalidInput):
+        users.add_user(sqlite_db, "bad name!", "sampler", "long enough pw", actor="t")
+    with pytest.raises(InvalidInput):
+        users.add_user(sqlite_db, "x", "boss", "long enough pw", actor="t")
+    users.add_user(sqlite_db, "lee", "investigator", "long enough pw", actor="t")
+    with pytest.raises(Conflict):
+        users.add_user(sqlite_db, "lee", "admin", "long enough pw", actor="t")
+    assert users.authenticate(sqlite_db, "lee", "long enough pw") is not None
+    assert users.authenticate(sqlite_db, "lee", "wrong password") is None
+    assert users.authenticate(sqlite_db, "nobody", "long enough pw") is None
+    with pytest.raises(NotFound):
+        users.set_password(sqlite_db, "nobody", "long enough pw", actor="t")
+    # A hash made with weaker parameters is replaced at the next login.
+    from sqlalchemy import select
+
+    from store.models import User
+    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash("long enough pw")
+    with sqlite_db.session() as s:
+        s.scalars(select(User).where(User.name == "lee")).one().password_hash = weak
+    assert users.authenticate(sqlite_db, "lee", "long enough pw") is not None
+    with sqlite_db.session() as s:
+        stored = s.scalars(select(User).where(User.name == "lee")).one().password_hash
+    assert stored != weak and stored.startswith("$argon2id$")
+    users.set_active(sqlite_db, "lee", False, actor="t")
+    assert users.authenticate(sqlite_db, "lee", "long enough pw") is None
+
+
+def test_user_cli(tmp_path: Path) -> None:
+    env = {**os.environ, "SPOTCHECK_HOME": str(tmp_path / "d"),
+           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("SPOTCHECK_DB", None)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "spotcheck", *args], env=env,
+                              capture_output=True, text=True, input=stdin, timeout=120)
+
+    assert run("user", "add", "boss", "--role", "admin", "--password", "long enough pw",
+               "--json").returncode == 0
+    assert run("user", "add", "boss", "--role", "admin", "--password",
+               "long enough pw").returncode == 4
+    assert run("user", "add", "x", "--role", "king", "--password",
+               "long enough pw").returncode == 2
+    r = run("user", "add", "sam", "--role", "sampler", stdin="typed password\ntyped password\n")
+    assert r.returncode == 0, r.stderr
+    assert run("-u", "boss", "user", "disable", "sam").returncode == 0
+    assert run("user", "passwd", "ghost", "-p", "long enough pw").returncode == 3
+    listed = json.loads(run("user", "list", "--json").stdout)
+    assert [(u["name"], u["role"], u["active"]) for u in listed] == [
+        ("boss", "admin", True), ("sam", "sampler", False)]
+    assert all("hash" not in json.dumps(u) for u in listed)
+    db = Database.open(Settings(home=tmp_path / "d").database_url)
+    try:
+        assert users.authenticate(db, "sam", "typed password") is None  # disabled
+        from sqlalchemy import select
+
+        from store.models import AuditEvent
+        with db.session() as s:
+            actions = [(e.actor, e.action) for e in s.scalars(select(AuditEvent)
+                                                             .order_by(AuditEvent.id))]
+        assert ("boss", "user.disable") in actions and actions[0][1] == "user.add"
+    finally:
+        db.dispose()
+
+
+def test_accept_language() -> None:
+    assert i18n.from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8") == "en"
+    assert i18n.from_accept_language("fr-FR, zh-TW;q=0.5, en;q=0.4") == "zh-CN"
+    assert i18n.from_accept_language("en;q=0.2, zh;q=0.9") == "zh-CN"
+    assert i18n.from_accept_language("de, fr") is None
+    assert i18n.from_accept_language("xx-;q=abc") is None
+
+
+def test_every_message_is_translated_to_chinese() -> None:
+    """Every string of the console's code and templates has a zh-CN translation."""
+    from babel.messages.pofile import read_po
+
+    po = i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    missing = [m.id for m in i18n.extract() if m.id and not (
+        catalog.get(m.id) and catalog.get(m.id).string)]
+    assert missing == []
+    assert len(list(i18n.extract())) > 200
+    i18n.activate("zh-CN")
+    assert i18n.gettext("Campaigns") == "抽检活动"
+    i18n.activate("en")
+    assert i18n.gettext("Campaigns") == "Campaigns"
