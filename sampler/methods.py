@@ -136,8 +136,59 @@ def _pivotal(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntA
     return _rows_of(chosen, m, "pivotal")
 
 
+def _brewer_one(p: FloatArray, m: int, rng: np.random.Generator) -> IntArray:
+    """One Brewer sample by acceptance–rejection, O(N + m log N) instead of O(m·N).
+
+    Step i must pick unit k ∝ q_k = π_k·g(π_k), g(π) = (L−π)/(L−cπ), L = m − Σ_chosen π,
+    c = m−i+1, among units not yet chosen.  g increases with π (g' = L(c−1)/(L−cπ)² ≥ 0), so
+    drawing k ∝ π_k from one cumulative sum and accepting with g(π_k)/g(π_max) — rejecting
+    units already chosen — yields exactly q.  Rare runs of rejections take the direct O(N)
+    step, which has the same distribution.
+    """
+    N = p.size
+    cum = np.cumsum(p)
+    total = cum[-1]
+    chosen = np.zeros(N, dtype=bool)
+    out = np.empty(m, dtype=np.intp)
+    taken = 0.0
+    pmax = float(p.max())
+    for i in range(1, m + 1):
+        left, c = m - taken, m - i + 1
+        denom = left - pmax * c
+        bound = (left - pmax) / denom if denom > 0 else np.inf
+        pick = -1
+        if np.isfinite(bound):
+            for _ in range(8):
+                ks = np.minimum(np.searchsorted(cum, rng.random(32) * total, side="right"),
+                                N - 1)
+                acc = rng.random(32) * bound
+                for k, a in zip(ks.tolist(), acc.tolist(), strict=True):
+                    if chosen[k]:
+                        continue
+                    pk = p[k]
+                    if a < (left - pk) / (left - pk * c):
+                        pick = k
+                        break
+                if pick >= 0:
+                    break
+        if pick < 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = p * (left - p) / (left - p * c)
+            q = np.where(chosen | ~np.isfinite(q), 0.0, np.maximum(q, 0.0))
+            cq = np.cumsum(q)
+            if cq[-1] <= 0:
+                raise DesignInfeasible("Brewer's method ran out of units to draw")
+            pick = min(int(np.searchsorted(cq, rng.random() * cq[-1], side="right")), N - 1)
+        chosen[pick] = True
+        taken += float(p[pick])
+        out[i - 1] = pick
+    return out
+
+
 def _brewer(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
     """Brewer's (1975) draw-by-draw method: m draws, each over the units not yet drawn."""
+    if reps == 1:
+        return _brewer_one(p, m, rng)[None, :]
     N = p.size
     chosen = np.zeros((reps, N), dtype=bool)
     taken = np.zeros(reps)

@@ -290,3 +290,17 @@ def test_budget_and_seller_constraints() -> None:
     with pytest.raises(DesignInfeasible, match="seller"):
         run_design(frame, Design(n=140, method="pivotal", max_per_seller=1),
                    np.random.default_rng(0))
+
+
+def test_single_brewer_draws_match_pi() -> None:
+    """draw() takes Brewer's acceptance–rejection path (draw_many the vectorised one):
+    10,000 single draws must match π as well."""
+    pik = inclusion_probabilities(population(), 8, floor=0.02)
+    rng = np.random.default_rng(99)
+    counts = np.zeros(pik.size)
+    for _ in range(REPS):
+        chosen = draw(pik, "brewer", rng)
+        assert chosen.size == 8
+        counts[chosen] += 1
+    se = np.sqrt(pik * (1 - pik) / REPS)
+    assert np.all(np.abs(counts / REPS - pik) <= 4.5 * np.maximum(se, 1e-9))
