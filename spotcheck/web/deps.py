@@ -157,14 +157,11 @@ def Permission(permission: str) -> Any:
 
 
 def language(request: Request) -> str:
-    """User preference, then the session's choice, then Accept-Language, then the setting."""
-    user = optional_user(request)
-    for candidate in (user.locale if user else None, request.state.session.get("lang")):
-        lang = i18n.normalise(candidate)
-        if lang:
-            return lang
-    return (i18n.from_accept_language(request.headers.get("accept-language"))
-            or i18n.normalise(console(request).settings.locale) or i18n.DEFAULT)
+    """The session's choice (the user's preference, copied at login, or picked on the page),
+    then Accept-Language, then the ``locale`` setting."""
+    return i18n.choose(request.state.session.get("lang"),
+                       request.headers.get("accept-language"),
+                       console(request).settings.locale)
 
 
 def render(request: Request, template: str, status_code: int = 200,

@@ -77,6 +77,12 @@ def from_accept_language(header: str | None) -> str | None:
     return None
 
 
+def choose(preference: str | None, accept_language: str | None, default: str | None) -> str:
+    """The request's language: the stored preference, else the browser's, else *default*."""
+    return (normalise(preference) or from_accept_language(accept_language)
+            or normalise(default) or DEFAULT)
+
+
 def activate(lang: str) -> None:
     """Make *lang* the language of this request's rendering (a context variable)."""
     _current.set(lang if lang in LANGUAGES else DEFAULT)

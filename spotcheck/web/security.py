@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from starlette.responses import Response
 
+from spotcheck.web import i18n
 from store.db import Database
 from store.models import AuditEvent
 from store.settings import Settings
@@ -100,6 +101,10 @@ def session_middleware(codec: SessionCodec, settings: Settings
             session = new_session()
         request.state.session = session
         request.state.session_dirty = fresh
+        # Set here, in the context the endpoint's thread copies, so that messages made in
+        # route code (not only in templates) speak the request's language.
+        i18n.activate(i18n.choose(session.get("lang"), request.headers.get("accept-language"),
+                                  settings.locale))
         if request.method not in SAFE_METHODS and not same_origin(request):
             response: Response = Response("cross-site request refused", status_code=403,
                                           media_type="text/plain")

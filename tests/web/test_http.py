@@ -230,6 +230,11 @@ def test_persona_secrets_stay_hidden(live: Live) -> None:
 def test_languages(live: Live) -> None:
     with live.login("sue", headers={"Accept-Language": "en-GB,en;q=0.9"}) as c:
         assert ">Campaigns</a>" in c.get("/campaigns").text
+    with live.login("sam", headers={"Accept-Language": "en"}) as c:
+        # Messages made in route code (not only templates) follow the language too.
+        page = c.get(f"/plans/{live.data.plan_ids[1]}").text
+        assert "Only a supervisor can approve or reject a plan." in page
+        assert "Allocation by stratum" in page and "各层样本分配" not in page
     with live.login("sid", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}) as c:
         page = c.get("/campaigns").text
         assert ">抽检活动</a>" in page and 'lang="zh-CN"' in page

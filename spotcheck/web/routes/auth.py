@@ -59,8 +59,9 @@ def login(request: Request, name: str = Form(..., max_length=100),
         row = s.get(User, info.id)
         fingerprint = password_fingerprint(row.password_hash if row else None)
     # A new session (and CSRF token) at login: a token planted before login is useless after.
-    request.state.session = new_session(uid=info.id, pwf=fingerprint,
-                                        lang=request.state.session.get("lang"))
+    request.state.session = new_session(
+        uid=info.id, pwf=fingerprint,
+        lang=i18n.normalise(info.locale) or request.state.session.get("lang"))
     request.state.session_dirty = True
     request.state.user = False  # re-read on next access
     audit(request, info.name, "login", "user", info.name)
