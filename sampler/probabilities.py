@@ -99,11 +99,12 @@ def stratified_inclusion_probabilities(
     if labels.shape != x.shape:
         raise InvalidInput("sizes and strata must have the same length")
     pik = np.zeros(x.size)
-    for label, idx in split_strata(labels):
+    groups = split_strata(labels)
+    for label, idx in groups:
         n_h = allocation.get(label, 0)
         f = floor.get(label, 0.0) if isinstance(floor, Mapping) else floor
         pik[idx] = inclusion_probabilities(x[idx], n_h, f)
-    missing = set(allocation) - {label for label, _ in split_strata(labels)}
+    missing = set(allocation) - {label for label, _ in groups}
     if any(allocation[m] for m in missing):
         raise InvalidInput(f"allocation names strata absent from the frame: {sorted(missing)}")
     return pik

@@ -1,0 +1,82 @@
+"""The sampler's commands as a user meets them: subprocesses, exit codes, --json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from store.db import Database
+from tests.sampler.conftest import populate
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "x.toml")}
+    env.pop("SPOTCHECK_DB", None)
+    env.pop("SPOTCHECK_USER", None)
+    return subprocess.run([sys.executable, "-m", "spotcheck", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def _frame(path: Path, rows: int = 500) -> None:
+    rng = np.random.default_rng(4)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "region", "turnover", "名称"])
+        for i in range(rows):
+            w.writerow([f"u{i}", "NSEW"[i % 4], f"{rng.gamma(2, 10):.3f}", f"店铺{i}"])
+
+
+def test_sample_a_csv_frame(tmp_path: Path) -> None:
+    frame = tmp_path / "frame.csv"
+    _frame(frame)
+    args = ("sample", str(frame), "--size", "turnover", "--n", "24", "--strata", "region",
+            "--method", "systematic", "--seed", "5")
+    a = run(*args, "-o", str(tmp_path / "a.csv"), "--json", home=tmp_path)
+    assert a.returncode == 0, a.stderr
+    summary = json.loads(a.stdout)
+    assert summary["n"] == 24 and sum(summary["allocation"].values()) == 24
+    b = run(*args, home=tmp_path)  # to stdout
+    assert b.returncode == 0, b.stderr
+    rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert len(rows) == 24 and {"pi", "weight", "名称"} <= set(rows[0])
+    assert all(0 < float(r["pi"]) <= 1 for r in rows)
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == b.stdout  # same seed, same sample
+
+
+def test_sample_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    frame = tmp_path / "frame.csv"
+    _frame(frame)
+    for args in (("--size", "region"), ("--method", "lottery")):
+        r = run("sample", str(frame), "--n", "5", "--seed", "1", *args, home=tmp_path)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+
+
+def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
+    db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
+    populate(db)
+    db.dispose()
+    r = run("campaign", "create", "春季", "--n", "20", "--method", "brewer",
+            "--allocation", "neyman", "--json", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["design"]["method"] == "brewer"
+    assert run("campaign", "create", "春季", "--n", "20", home=tmp_path).returncode == 4
+    draw = run("-u", "alice", "plan", "draw", "春季", "--seed", "11", "--json", home=tmp_path)
+    assert draw.returncode == 0, draw.stderr
+    assert json.loads(draw.stdout)["totals"]["n"] == 20
+    assert run("-u", "alice", "plan", "submit", "春季", home=tmp_path).returncode == 0
+    own = run("-u", "alice", "plan", "approve", "春季", home=tmp_path)
+    assert own.returncode == 4 and "supervisor" in own.stderr
+    ok = run("-u", "bob", "plan", "approve", "春季", "-m", "同意", "--json", home=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "approved"
+    est = run("plan", "estimate", "春季", home=tmp_path)
+    assert est.returncode == 2 and "no lab result" in est.stderr
+    listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
+    assert [p["status"] for p in listing] == ["approved"]
