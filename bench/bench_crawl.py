@@ -20,14 +20,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import record  # noqa: E402
+from bench._report import record
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -173,7 +172,10 @@ def _static_in_process(tmp: str, base_url: str) -> None:
     import scrapy
     from scrapy import signals
     from scrapy.crawler import CrawlerRunner
-    from twisted.internet import defer, reactor
+    from twisted.internet import defer
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
 
     from crawlers.run import quiet_logs
     from crawlers.session import CrawlSession
@@ -230,12 +232,12 @@ def _static_in_process(tmp: str, base_url: str) -> None:
         out.update(full_pps=full_pages / full_s, plain_pps=plain_pages / plain_s,
                    full_pages=full_pages, plain_pages=plain_pages,
                    listings=session.summary().new_listings)
-        reactor.stop()  # type: ignore[attr-defined]
+        reactor.stop()
 
     base_conc = 16
     base["CONCURRENT_REQUESTS"] = base_conc
-    reactor.callWhenRunning(run)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.callWhenRunning(run)
+    reactor.run()
     out.pop("_keep", None)
     Path(tmp, "static.json").write_text(json.dumps(out))
 

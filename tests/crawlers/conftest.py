@@ -30,6 +30,15 @@ def sandbox() -> Iterator[Any]:
         yield sb
 
 
+@pytest.fixture(scope="module")
+def small_sandbox() -> Iterator[Any]:
+    """A smaller sandbox (50 listings per style) for the slow paths: CLI, browser."""
+    from sandbox.runner import Sandbox
+
+    with Sandbox(seed=13, listings=150, day=0, obstacles=True) as sb:
+        yield sb
+
+
 @pytest.fixture()
 def sandbox_db(sandbox: Any, sqlite_db: Database) -> Database:
     """A database with the three sandbox platforms registered at the running sandbox."""

@@ -14,8 +14,9 @@ from tests.crawlers.conftest import crawl, crawled, field_mismatches
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_spa_in_browser(sandbox: Any, sqlite_db: Database, settings: Settings,
+def test_spa_in_browser(small_sandbox: Any, sqlite_db: Database, settings: Settings,
                         chromium_path: str | None) -> None:
+    sandbox = small_sandbox
     sandbox.set_day(0)
     sandbox.set_obstacles(False)  # a 503 inside the app's own fetch stalls the page (timeout)
     try:

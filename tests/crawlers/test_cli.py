@@ -32,8 +32,9 @@ def spotcheck(settings: Settings, *args: str) -> subprocess.CompletedProcess[str
 
 
 
-def test_cli_end_to_end(sandbox: Any, sqlite_db: Database, settings: Settings,
+def test_cli_end_to_end(small_sandbox: Any, sqlite_db: Database, settings: Settings,
                         tmp_path: Path) -> None:
+    sandbox = small_sandbox
     sandbox.set_day(0)
     r = spotcheck(settings, "platform", "add", "boutique", "--start-url", sandbox.urls["shop"],
                   "--profile", "structured-data", "--bureau", "杭州海关", "--json")

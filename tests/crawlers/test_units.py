@@ -91,7 +91,7 @@ def test_profiles() -> None:
         shipped_profile_names())
     for name in shipped_profile_names():
         shipped_profile(name)
-    with pytest.raises(InvalidInput, match="politeness.concurrency"):
+    with pytest.raises(InvalidInput, match=r"politeness\.concurrency"):
         parse_profile({"code": "x", "name": "x", "politeness": {"concurrency": 0}})
     with pytest.raises(InvalidInput, match="bogus"):
         parse_profile({"code": "x", "name": "x", "bogus": 1})
