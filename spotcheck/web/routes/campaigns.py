@@ -73,12 +73,13 @@ def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view")
     with console(request).db.session() as s:
         rows = list(s.scalars(select(Campaign).order_by(Campaign.created_at.desc())))
         counts = _purchase_counts(s, [c.id for c in rows])
-        latest = {cid: (v, st) for cid, v, st in s.execute(
-            select(Plan.campaign_id, Plan.version, Plan.status)
+        latest = {cid: (v, st, n) for cid, v, st, n in s.execute(
+            select(Plan.campaign_id, Plan.version, Plan.status, Plan.sample_size)
             .order_by(Plan.campaign_id, Plan.version))}
         items = []
         for c in rows:
-            target = c.sample_size
+            # A budget-driven campaign has no fixed n: its newest plan's size is the target.
+            target = c.sample_size or (latest[c.id][2] if c.id in latest else None)
             items.append({"c": c, "plan": latest.get(c.id), "counts": counts.get(c.id, Counter()),
                           "chart": progress_chart(counts.get(c.id, Counter()), target,
                                                   _("Purchases against the sample size"))})
@@ -100,7 +101,8 @@ def campaign(request: Request, campaign_id: int,
             select(func.coalesce(func.sum(Purchase.price_paid), 0))
             .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
             .join(Plan, Plan.id == PlanItem.plan_id).where(Plan.campaign_id == c.id)) or 0
-    chart = progress_chart(counts, c.sample_size, _("Purchases against the sample size"))
+    target = c.sample_size or (plans[0].sample_size if plans else None)
+    chart = progress_chart(counts, target, _("Purchases against the sample size"))
     status_bars = charts.bar_chart(
         [(purchase_label(st), float(counts.get(st.value, 0))) for st in PURCHASE_ORDER],
         title=_("Purchases by status"))
