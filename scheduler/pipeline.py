@@ -71,7 +71,7 @@ def crawl(ctx: JobContext) -> dict[str, Any]:
     for code in codes:
         summary = crawl_platform(code, settings=ctx.settings, progress=False)
         out[code] = {k: getattr(summary, k, None) for k in
-                     ("crawl_run_id", "pages", "items", "new_listings", "changed_listings",
+                     ("run_id", "status", "pages", "items", "new_listings", "changed_listings",
                       "removed_listings", "rejected_items")}
     return {"platforms": out}
 

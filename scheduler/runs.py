@@ -63,6 +63,12 @@ def job(kind: str) -> Callable[[JobFunc], JobFunc]:
     return register
 
 
+def load_jobs() -> None:
+    """Register the pipeline's job bodies (imported lazily: they pull in the domain packages
+    only when a job runs)."""
+    import scheduler.pipeline  # noqa: F401
+
+
 def known_kinds() -> list[str]:
     """Job kinds in pipeline order, then any other registered kind (plugins, tests)."""
     from scheduler.schedules import JOB_KINDS

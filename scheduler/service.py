@@ -153,6 +153,7 @@ class SchedulerService:
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        runs.load_jobs()
         self.lease.acquire()
         try:
             store = SQLAlchemyJobStore(engine=self.db.engine, tablename=JOB_TABLE)
@@ -276,6 +277,7 @@ def run_due(db: Database, settings: Settings, now: dt.datetime, *,
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    runs.load_jobs()
     lease = holder_lease or Lease(db, ttl=settings.scheduler_lease_seconds)
     own = holder_lease is None
     if own:

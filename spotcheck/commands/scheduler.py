@@ -24,7 +24,9 @@ app = typer.Typer(help="Scheduled campaign jobs: run the scheduler, tick a simul
 
 def _load_jobs() -> None:
     """Register the pipeline's job bodies (crawl, score, draw, purchase, buy, ...)."""
-    import scheduler.pipeline  # noqa: F401
+    from scheduler.runs import load_jobs
+
+    load_jobs()
 
 
 def _parse_now(value: str | None) -> dt.datetime:
