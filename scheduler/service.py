@@ -45,6 +45,9 @@ from store.settings import Settings
 log = logging.getLogger("spotcheck.scheduler")
 
 JOB_TABLE = "scheduler_job"
+#: Jobs that go on after a campaign's period ends: the half-year statistics are made after
+#: the half year, and bought listings are still re-captured while cases run.
+AFTER_PERIOD = {"stats": dt.timedelta(days=200), "recapture": dt.timedelta(days=200)}
 
 
 def _never_called(*_args: Any, **_kwargs: Any) -> None:
@@ -74,13 +77,15 @@ def active_schedules(db: Database, on: dt.date | None = None) -> list[Scheduled]
     with db.session() as s:
         for c in s.scalars(select(Campaign).where(Campaign.status == "active")
                            .order_by(Campaign.id)):
-            if c.period_end is not None and c.period_end < on:
-                continue
             if c.period_start is not None and c.period_start > on:
                 continue
             tz = (c.schedules or {}).get("timezone")
             for kind in runs.known_kinds():
                 expr = (c.schedules or {}).get(kind)
+                if c.period_end is not None:
+                    grace = AFTER_PERIOD.get(kind, dt.timedelta(0))
+                    if c.period_end + grace < on:
+                        continue
                 if expr:
                     out.append(Scheduled(c.id, c.name, kind, str(expr), tz))
     return out

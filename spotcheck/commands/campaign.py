@@ -90,3 +90,49 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
     if data["plans"]:
         console.print(table("plans", ["id", "version", "status"],
                             [(p["id"], p["version"], p["status"]) for p in data["plans"]]))
+
+
+@app.command("schedule")
+def schedule_cmd(
+    campaign: str = typer.Argument(..., help="Campaign name or id."),
+    crawl: str | None = typer.Option(None, "--crawl", help='Cron, e.g. "0 2 * * *".'),
+    score: str | None = typer.Option(None, "--score", help="Cron for risk scoring."),
+    draw: str | None = typer.Option(None, "--draw", help="Cron for drawing a plan."),
+    purchase: str | None = typer.Option(None, "--purchase",
+                                        help="Cron for creating purchase tasks."),
+    buy: str | None = typer.Option(None, "--buy", help="Cron for placing due orders."),
+    recapture: str | None = typer.Option(None, "--recapture", help="Cron for re-captures."),
+    stats: str | None = typer.Option(None, "--stats", help='Cron, e.g. "0 6 1 1,7 *".'),
+    timezone: str | None = typer.Option(None, "--timezone", help="Default Asia/Shanghai."),
+    clear: list[str] = typer.Option([], "--clear", help="Remove a job kind's schedule."),
+    period_start: str | None = typer.Option(None, "--period-start", help="YYYY-MM-DD"),
+    period_end: str | None = typer.Option(None, "--period-end", help="YYYY-MM-DD"),
+    status: str | None = typer.Option(None, "--status", help="active | paused | closed"),
+    json_out: bool = JSON,
+) -> None:
+    """Set the campaign's schedules (cron per job kind), period and status."""
+    import datetime as dt
+
+    from scheduler.campaigns import set_schedules
+    from store.errors import InvalidInput
+
+    def day(value: str | None) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError as exc:
+            raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+    given = {"crawl": crawl, "score": score, "draw": draw, "purchase": purchase, "buy": buy,
+             "recapture": recapture, "stats": stats, "timezone": timezone}
+    changes: dict[str, str | None] = {k: v for k, v in given.items() if v is not None}
+    changes.update({k: None for k in clear})
+    ctx = current()
+    with ctx.db.session() as s:
+        data = set_schedules(s, get_campaign(s, campaign), changes, actor=ctx.actor(),
+                             period_start=day(period_start), period_end=day(period_end),
+                             status=status)
+    if json_out:
+        print_json(data)
+        return
+    console.print(table(f"schedules of {data['name']} ({data['status']})", ["job", "cron"],
+                        sorted(data["schedules"].items())))

@@ -57,7 +57,7 @@ def build_world(session: Session, *, listings: int = 6, sellers: int = 3,
                         period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 12, 31))
     session.add(campaign)
     session.flush()
-    plan = Plan(campaign_id=campaign.id, version=1, status=status, seed=42, method="srs",
+    plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.DRAFT, seed=42, method="srs",
                 frame_sha256="0" * 64, frame_size=listings, sample_size=listings,
                 created_by="alice", reviewed_by="bob")
     session.add(plan)
@@ -66,6 +66,8 @@ def build_world(session: Session, *, listings: int = 6, sellers: int = 3,
         session.add(PlanItem(plan_id=plan.id, listing_id=listing.id, seq=seq,
                              stratum=f"{code}|{listing.sector.value}",
                              inclusion_probability=0.5, expected_price=listing.price))
+    session.flush()
+    plan.status = status  # items first: the sampler refuses changes to an approved plan
     session.flush()
     return World(platform.id, [s.id for s in seller_rows], [li.id for li in listing_rows],
                  campaign.id, plan.id)

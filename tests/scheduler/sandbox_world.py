@@ -53,7 +53,7 @@ def approved_plan(s: Session, urls: dict[str, str], listings: list[dict[str, Any
     campaign = Campaign(name=f"buy-{platform}", scope={"platforms": [platform]})
     s.add(campaign)
     s.flush()
-    plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.APPROVED, seed=1,
+    plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.DRAFT, seed=1,
                 method="srs", frame_sha256="0" * 64, frame_size=len(listings),
                 sample_size=len(listings), created_by="amy", reviewed_by="bob")
     s.add(plan)
@@ -64,5 +64,7 @@ def approved_plan(s: Session, urls: dict[str, str], listings: list[dict[str, Any
         s.add(PlanItem(plan_id=plan.id, listing_id=row.id, seq=seq, stratum="x",
                        inclusion_probability=0.5))
         ids.append(row.id)
+    s.flush()
+    plan.status = PlanStatus.APPROVED  # after the items: approved plans are immutable
     s.flush()
     return plat.id, plan.id, ids
