@@ -151,6 +151,7 @@ def static_comparison(listings: int) -> None:
                 "_static_in_process(sys.argv[1], sys.argv[2])\n")
         register(tmp / "a", "mall", sb.urls["mall"], "mall")
         register(tmp / "b", "mall", sb.urls["mall"], "mall")
+        register(tmp / "c", "mall", sb.urls["mall"], "mall")
         subprocess.run([PY, "-c", code, str(tmp), sb.urls["mall"]], cwd=ROOT, check=True,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
         result = json.loads((tmp / "static.json").read_text())
@@ -214,24 +215,27 @@ def _static_in_process(tmp: str, base_url: str) -> None:
         out["_keep"] = seen  # signal receivers are weak references
         warm.signals.connect(seen, signals.response_received)
         yield runner.crawl(warm, session=CrawlSession.open("mall", settings=sa))
-        # Plain Scrapy fetching the same pages, same concurrency.
-        plain = runner.create_crawler(PlainSpider)
-        t0 = time.perf_counter()
-        yield runner.crawl(plain, urls=list(urls))
-        plain_s = time.perf_counter() - t0
-        # The full crawl into a fresh database "b".
-        sb = Settings(home=Path(tmp) / "b")
-        session = CrawlSession.open("mall", settings=sb)
-        full = runner.create_crawler(PlatformSpider)
-        t0 = time.perf_counter()
-        yield runner.crawl(full, session=session)
-        full_s = time.perf_counter() - t0
-        assert full.stats is not None and plain.stats is not None
-        full_pages = full.stats.get_value("response_received_count", 0)
-        plain_pages = plain.stats.get_value("response_received_count", 0)
-        out.update(full_pps=full_pages / full_s, plain_pps=plain_pages / plain_s,
-                   full_pages=full_pages, plain_pages=plain_pages,
-                   listings=session.summary().new_listings)
+        # Plain Scrapy fetching the same pages, then the full crawl into a fresh database;
+        # twice, alternating, best of each (the machine is shared: this damps the noise).
+        best_plain = best_full = 0.0
+        for rnd, home in enumerate(("b", "c")):
+            plain = runner.create_crawler(PlainSpider)
+            t0 = time.perf_counter()
+            yield runner.crawl(plain, urls=list(urls))
+            plain_s = time.perf_counter() - t0
+            session = CrawlSession.open("mall", settings=Settings(home=Path(tmp) / home))
+            full = runner.create_crawler(PlatformSpider)
+            t0 = time.perf_counter()
+            yield runner.crawl(full, session=session)
+            full_s = time.perf_counter() - t0
+            assert full.stats is not None and plain.stats is not None
+            full_pages = full.stats.get_value("response_received_count", 0)
+            plain_pages = plain.stats.get_value("response_received_count", 0)
+            best_plain = max(best_plain, plain_pages / plain_s)
+            best_full = max(best_full, full_pages / full_s)
+            out[f"round{rnd}"] = [plain_pages / plain_s, full_pages / full_s]
+        out.update(full_pps=best_full, plain_pps=best_plain, full_pages=full_pages,
+                   plain_pages=plain_pages, listings=session.summary().new_listings)
         reactor.stop()
 
     base_conc = 16

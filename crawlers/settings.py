@@ -35,6 +35,9 @@ ITEM_PIPELINES = {
 }
 HTTPERROR_ALLOWED_CODES: list[int] = []
 DOWNLOAD_WARNSIZE = 0
+# Scrapy starts this many asyncio workers per response to process its output; the default
+# (100) costs more than parsing a page. A page yields a few dozen objects at most.
+CONCURRENT_ITEMS = 4
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 # Depth-first keeps the queue (and memory) small on platforms with many category pages.
 DEPTH_PRIORITY = 0

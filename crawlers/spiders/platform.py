@@ -71,6 +71,7 @@ class PlatformSpider(scrapy.Spider):
             self.profile = session.profile
         self._finishing = False
         self._closing = False
+        self._releasing: set[Any] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PlatformSpider:
@@ -161,12 +162,14 @@ class PlatformSpider(scrapy.Spider):
 
     # -- callbacks: HTML --------------------------------------------------------------------
 
-    async def parse_nav(self, response: Response) -> AsyncIterator[Any]:
-        await self._release(response)
+    # Callbacks are plain generators: Scrapy runs async-generator output through asyncio
+    # tasks per yielded object, which cost more than the parsing itself.
+
+    def parse_nav(self, response: Response) -> Iterator[Any]:
+        self._release(response)
         if not isinstance(response, TextResponse):
             return
-        for out in self._nav(response):
-            yield out
+        yield from self._nav(response)
 
     def _nav(self, response: TextResponse) -> Iterator[Any]:
         profile = self.profile
@@ -199,10 +202,9 @@ class PlatformSpider(scrapy.Spider):
                 if req is not None:
                     yield req
 
-    async def parse_product(self, response: Response) -> AsyncIterator[Any]:
-        await self._release(response)
-        for out in self._product(response):
-            yield out
+    def parse_product(self, response: Response) -> Iterator[Any]:
+        self._release(response)
+        yield from self._product(response)
 
     def _removed(self, response: Response) -> bool:
         if response.status in (404, 410):
@@ -366,15 +368,13 @@ class PlatformSpider(scrapy.Spider):
 
     # -- sellers ----------------------------------------------------------------------------
 
-    async def parse_seller(self, response: Response) -> AsyncIterator[Any]:
-        await self._release(response)
+    def parse_seller(self, response: Response) -> Iterator[Any]:
+        self._release(response)
         if isinstance(response, TextResponse):
             if response.meta.get("api"):
-                for out in self._api_seller(response):
-                    yield out
+                yield from self._api_seller(response)
             else:
-                for out in self._seller(response):
-                    yield out
+                yield from self._seller(response)
 
     def _seller(self, response: TextResponse) -> Iterator[Any]:
         rules = self.profile.extract.seller_fields
@@ -399,7 +399,7 @@ class PlatformSpider(scrapy.Spider):
 
     # -- API profiles -----------------------------------------------------------------------
 
-    async def parse_api(self, response: Response) -> AsyncIterator[Any]:
+    def parse_api(self, response: Response) -> Iterator[Any]:
         api = self.profile.extract.api
         assert api is not None
         data = self._json(response)
@@ -421,8 +421,7 @@ class PlatformSpider(scrapy.Spider):
                 if req is not None:
                     yield req
             else:
-                for out in self._api_listing(record, response.url):
-                    yield out
+                yield from self._api_listing(record, response.url)
         nxt = get_path(data, api.next_path) if api.next_path else None
         if isinstance(nxt, str) and nxt:
             req = self.request(nxt, "api", base=response.url, meta={"api": True}, priority=5)
@@ -532,12 +531,17 @@ class PlatformSpider(scrapy.Spider):
                                                       request.meta["external_id"], "error",
                                                       kind))
 
-    async def _release(self, response: Response) -> None:
+    def _release(self, response: Response) -> None:
+        """Close the rendered page (the DOM is in the response already), in the background."""
         page = response.meta.get("playwright_page")
         if page is not None:
+            import asyncio
+
             from crawlers.browser import release_page
 
-            await release_page(self, page)
+            task = asyncio.ensure_future(release_page(self, page))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
     def _on_idle(self, spider: Any = None) -> None:
         """The queue is empty: start confirming removals (full crawls), then let it close."""
