@@ -122,7 +122,7 @@ def test_orphaned_run_is_resumed_once(any_db: Database, settings: Settings,
     cid = campaign(any_db, {})
     key = runs.run_key("probe", cid, T0)
     with any_db.engine.begin() as conn:
-        conn.execute(insert(JobRun.__table__).values(
+        conn.execute(insert(JobRun).values(
             key=key, job="probe", campaign_id=cid, scheduled_for=T0, outcome="running",
             holder="elsewhere:1:dead", attempts=1, result={}))
     done = run_due(any_db, settings, T0 + dt.timedelta(minutes=1))
