@@ -12,21 +12,20 @@ import typer
 from pydantic import ValidationError
 
 from spotcheck import __version__
-from spotcheck.commands import db as db_cmd
-from spotcheck.commands.demo import demo
-from spotcheck.commands.doctor import doctor
 from spotcheck.context import AppContext, reset
 from spotcheck.output import err_console
 from store.errors import SpotcheckError
 from store.settings import configure
 
-app = typer.Typer(
-    name="spotcheck",
-    help="Covert online spot checks and counterfeit investigations of cross-border goods.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="spotcheck",
+        help="Covert online spot checks and counterfeit investigations of cross-border goods.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
 
 
 def _version(value: bool) -> None:
@@ -35,7 +34,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     db: str | None = typer.Option(None, "--db", help="Database URL (overrides SPOTCHECK_DB)."),
     home: Path | None = typer.Option(None, "--home",
@@ -57,55 +55,87 @@ def root(
     reset(AppContext(verbose=verbose, user=user, settings=settings))
 
 
-app.add_typer(db_cmd.app, name="db")
-app.command("demo")(demo)
-app.command("doctor")(doctor)
+#: Command groups: (module, name).  A module exposes a Typer ``app`` (a group) or a
+#: ``command`` function (a single command).  Only the group a command line names is imported,
+#: so ``spotcheck crawl`` does not pay for pandas, SciPy and FastAPI.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("spotcheck.commands.demo", "demo"),
+    ("spotcheck.commands.doctor", "doctor"),
+    ("spotcheck.commands.db", "db"),
+    ("spotcheck.commands.sandbox", "sandbox"),
+    ("spotcheck.commands.user", "user"),
+    ("spotcheck.commands.serve", "serve"),
+    ("spotcheck.commands.platform", "platform"),
+    ("spotcheck.commands.crawl", "crawl"),
+    ("spotcheck.commands.listings", "listings"),
+    ("spotcheck.commands.signals", "signals"),
+    ("spotcheck.commands.risk", "risk"),
+    ("spotcheck.commands.campaign", "campaign"),
+    ("spotcheck.commands.plan", "plan"),
+    ("spotcheck.commands.sample", "sample"),
+    ("spotcheck.commands.persona", "persona"),
+    ("spotcheck.commands.purchase", "purchase"),
+    ("spotcheck.commands.capture", "capture"),
+    ("spotcheck.commands.evidence", "evidence"),
+    ("spotcheck.commands.case", "case"),
+    ("spotcheck.commands.report", "report"),
+    ("spotcheck.commands.scheduler", "scheduler"),
+)
+#: Global options that take a value (to find the command name in argv).
+_VALUE_OPTIONS = {"--db", "--home", "--user", "-u"}
 
 
-def _mount_optional() -> None:
-    """Mount command groups of packages that are present (each adds itself here)."""
+def build_app(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command group, or only the one named *only*."""
     import importlib
 
-    for module, name in (
-        ("spotcheck.commands.sandbox", "sandbox"),
-        ("spotcheck.commands.user", "user"),
-        ("spotcheck.commands.serve", "serve"),
-        ("spotcheck.commands.signals", "signals"),
-        ("spotcheck.commands.risk", "risk"),
-        ("spotcheck.commands.campaign", "campaign"),
-        ("spotcheck.commands.plan", "plan"),
-        ("spotcheck.commands.sample", "sample"),
-        ("spotcheck.commands.capture", "capture"),
-        ("spotcheck.commands.evidence", "evidence"),
-        ("spotcheck.commands.crawl", "crawl"),
-        ("spotcheck.commands.platform", "platform"),
-        ("spotcheck.commands.listings", "listings"),
-        ("spotcheck.commands.scheduler", "scheduler"),
-        ("spotcheck.commands.persona", "persona"),
-        ("spotcheck.commands.purchase", "purchase"),
-        ("spotcheck.commands.case", "case"),
-        ("spotcheck.commands.report", "report"),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        if hasattr(mod, "command"):  # a single command with positional arguments
+    app = _new_app()
+    app.callback()(root)
+    for module, name in COMMANDS:
+        if only is not None and name != only:
+            continue
+        mod = importlib.import_module(module)
+        if name in ("demo", "doctor"):
+            app.command(name)(getattr(mod, name))
+        elif hasattr(mod, "command"):  # a single command with positional arguments
             app.command(name)(mod.command)
         else:
             app.add_typer(mod.app, name=name)
+    return app
 
 
-_mount_optional()
+def requested_command(argv: list[str]) -> str | None:
+    """The command group *argv* names, if it names a known one (else None: load all)."""
+    names = {name for _, name in COMMANDS}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _VALUE_OPTIONS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg if arg in names else None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    """``spotcheck.cli.app``: the full app, built on first use (for tests and tools)."""
+    if name == "app":
+        full = build_app()
+        globals()["app"] = full
+        return full
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and an exit code."""
-    verbose = "--verbose" in (argv or sys.argv) or "-v" in (argv or sys.argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in args or "-v" in args
     try:
-        app(args=argv, standalone_mode=False)
+        build_app(requested_command(args))(args=args, standalone_mode=False)
     except SpotcheckError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         if verbose:
@@ -125,11 +155,11 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # Click's usage errors (Typer vendors its own click): show them as click would.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         if verbose:
             raise
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "

@@ -102,13 +102,6 @@ class Settings(BaseSettings):
         ".cookie-consent button.accept", "button:has-text('同意')", "button:has-text('接受')",
         "button:has-text('Accept all')", "button:has-text('Accept')", "button:has-text('I agree')",
     ])
-    #: Scheduler (issue 8): seconds the one-scheduler-per-database lease lasts without a
-    #: heartbeat (a scheduler killed with SIGKILL loses it after this), how many seconds late
-    #: a missed fire time may still run after a restart (older ones are recorded as missed),
-    #: and how often a running scheduler re-reads the campaigns' schedules.
-    scheduler_lease_seconds: float = 30.0
-    scheduler_misfire_grace: int = 6 * 3600
-    scheduler_sync_seconds: float = 30.0
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 
