@@ -23,7 +23,7 @@ GENESIS = "0" * 64
 #: Arbitrary constant naming the custody log's advisory lock on PostgreSQL.
 _PG_LOCK_KEY = 0x5C0C_7E11
 ACTIONS = ("created", "capture_failed", "viewed", "annotated", "exported", "export_failed",
-           "verified", "key_exported")
+           "verified", "key_exported", "key_rotated")
 
 
 def _iso(at: dt.datetime) -> str:

@@ -106,3 +106,43 @@ def verify_signature(key: Ed25519PublicKey, data: bytes, signature_b64: str) -> 
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+RETIRED_DIR = "retired"
+
+
+def rotate(keys_dir: Path) -> tuple[InstallationKey, InstallationKey, str]:
+    """Retire the current key and make a new one; returns (old, new, transition statement).
+
+    The old private key is deleted after it has signed a statement naming the new public key
+    (kept in ``retired/<old fingerprint>.transition.json`` with the old public key), so anyone
+    holding an old pack can follow the chain of keys; old packs carry their own public key and
+    keep verifying.
+    """
+    import json
+
+    from store.models import utcnow
+
+    old = load_or_create(keys_dir)
+    retired = keys_dir / RETIRED_DIR
+    retired.mkdir(parents=True, exist_ok=True)
+    new_private = Ed25519PrivateKey.generate()
+    new = InstallationKey(new_private)
+    statement = json.dumps({"old_fingerprint": old.fingerprint,
+                            "new_fingerprint": new.fingerprint,
+                            "new_public_key": new.public_pem().decode("ascii"),
+                            "at": utcnow().isoformat()}, sort_keys=True)
+    record = {"statement": statement, "signature": old.sign(statement.encode("utf-8"))}
+    (retired / f"{old.fingerprint}.pub.pem").write_bytes(old.public_pem())
+    (retired / f"{old.fingerprint}.transition.json").write_text(
+        json.dumps(record, indent=2), encoding="utf-8")
+    pem = new_private.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    tmp = keys_dir / (PRIVATE_NAME + ".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.replace(tmp, keys_dir / PRIVATE_NAME)
+    (keys_dir / PUBLIC_NAME).write_bytes(new.public_pem())
+    return old, new, statement

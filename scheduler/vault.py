@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from store.errors import ConfigError, VerificationFailed
 from store.settings import Settings
 
 KEY_FILE = "persona-fernet.key"
+#: During a rotation the new key waits here until the database has committed; a crash in
+#: between leaves both files, and both keys are tried, so nothing becomes unreadable.
+NEXT_KEY_FILE = "persona-fernet.key.next"
+SECRET_COLUMNS = ("account_enc", "password_enc", "address_enc", "payment_ref_enc")
 
 
 def key_path(settings: Settings) -> Path:
@@ -44,15 +50,23 @@ def _load_or_create_key(settings: Settings) -> bytes:
     return key
 
 
+def _fernet(key: bytes) -> Fernet:
+    try:
+        return Fernet(key)
+    except ValueError as exc:
+        raise ConfigError("SPOTCHECK_SECRET_KEY is not a Fernet key (32 url-safe base64 "
+                          "bytes; make one with `spotcheck persona new-key`)") from exc
+
+
 class Vault:
     """Encrypts and decrypts persona secrets with the installation's Fernet key."""
 
     def __init__(self, settings: Settings) -> None:
-        try:
-            self._fernet = Fernet(_load_or_create_key(settings))
-        except ValueError as exc:
-            raise ConfigError("SPOTCHECK_SECRET_KEY is not a Fernet key (32 url-safe base64 "
-                              "bytes; make one with `spotcheck persona new-key`)") from exc
+        keys = [_fernet(_load_or_create_key(settings))]
+        pending = settings.keys_dir / NEXT_KEY_FILE
+        if not settings.secret_key and pending.exists():
+            keys.append(_fernet(pending.read_bytes().strip()))
+        self._fernet = MultiFernet(keys)
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
@@ -79,3 +93,50 @@ def mask(secret: str) -> str:
     if len(secret) <= 4:
         return "•" * 4
     return f"{secret[0]}{'•' * 6}{secret[-1]}"
+
+
+def rotate_key(session: Session, settings: Settings, new: str | None = None) -> int:
+    """Re-encrypt every persona secret with a new key; returns how many personas changed.
+
+    With a key file: the new key is written beside the old one first, the database is
+    re-encrypted in the caller's transaction, and :func:`finish_rotation` (after the commit)
+    makes the new key current.  With ``SPOTCHECK_SECRET_KEY``, pass the new key as *new*
+    and set the variable to it afterwards.
+    """
+    from store.models import BuyerPersona
+
+    old = Vault(settings)
+    if new is None:
+        if settings.secret_key:
+            raise ConfigError("the key comes from SPOTCHECK_SECRET_KEY: pass the new key "
+                              "(spotcheck persona new-key) and set the variable afterwards")
+        new_bytes = Fernet.generate_key()
+        pending = settings.keys_dir / NEXT_KEY_FILE
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(new_bytes + b"\n")
+    else:
+        new_bytes = new.strip().encode("ascii")
+    rotator = MultiFernet([_fernet(new_bytes), *old._fernet._fernets])
+    changed = 0
+    for persona in session.scalars(select(BuyerPersona)):
+        for column in SECRET_COLUMNS:
+            token = getattr(persona, column)
+            if token:
+                try:
+                    setattr(persona, column,
+                            rotator.rotate(token.encode("ascii")).decode("ascii"))
+                except InvalidToken as exc:
+                    raise VerificationFailed(
+                        f"persona #{persona.id}: {column} cannot be decrypted with the "
+                        "current key; nothing was changed") from exc
+        changed += 1
+    session.flush()
+    return changed
+
+
+def finish_rotation(settings: Settings) -> None:
+    """After the re-encryption committed: the pending key file becomes the key file."""
+    pending = settings.keys_dir / NEXT_KEY_FILE
+    if pending.exists():
+        os.replace(pending, key_path(settings))

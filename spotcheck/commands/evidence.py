@@ -108,6 +108,29 @@ def key_export(out: Path = typer.Option(..., "--out", "-o",
     console.print(f"wrote {escape(str(out))} (fingerprint {key.fingerprint})")
 
 
+@key_app.command("rotate")
+def key_rotate(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
+               ) -> None:
+    """Retire the signing key for a new one (admin); old packs keep verifying.
+
+    The old key signs a statement naming the new public key before it is retired
+    (``keys/retired/``), and the rotation is a custody event.
+    """
+    from evidence import custody
+    from evidence.keys import rotate
+
+    ctx = current()
+    actor, _role = ctx.require_user("admin")
+    old, new, _statement = rotate(ctx.settings.keys_dir)
+    with ctx.db.session() as s:
+        custody.record(s, "key_rotated", actor, detail={"old_fingerprint": old.fingerprint,
+                                                        "new_fingerprint": new.fingerprint})
+    if json_out:
+        print_json({"old_fingerprint": old.fingerprint, "new_fingerprint": new.fingerprint})
+    else:
+        console.print(f"retired {old.fingerprint}\nnew key {new.fingerprint}")
+
+
 @app.command("diff")
 def diff_cmd(
     capture_a: int = typer.Argument(..., help="The earlier capture."),

@@ -125,3 +125,29 @@ def disable_cmd(
 def new_key_cmd() -> None:
     """Print a fresh Fernet key for SPOTCHECK_SECRET_KEY (keep it out of the database)."""
     typer.echo(new_key())
+
+
+@app.command("rotate-key")
+def rotate_key_cmd(
+    new: str | None = typer.Option(None, "--new-key", envvar="SPOTCHECK_NEW_SECRET_KEY",
+                                   help="The new key, when the current one comes from "
+                                        "SPOTCHECK_SECRET_KEY (set the variable to it after)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Re-encrypt every persona's secrets with a new key, in one transaction (admin only)."""
+    from scheduler.vault import finish_rotation, rotate_key
+    from store.models import AuditEvent
+
+    ctx = current()
+    actor, _role = ctx.require_user("admin")
+    with ctx.db.session() as s:
+        changed = rotate_key(s, ctx.settings, new)
+        s.add(AuditEvent(actor=actor, action="persona.rotate_key", object_type="persona",
+                         detail={"personas": changed}))
+    if new is None:
+        finish_rotation(ctx.settings)
+    if json_out:
+        print_json({"personas": changed, "key_file": new is None})
+    else:
+        console.print(f"re-encrypted {changed} persona(s) with the new key"
+                      + ("" if new is None else "; now set SPOTCHECK_SECRET_KEY to it"))
