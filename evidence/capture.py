@@ -21,6 +21,7 @@ Playwright ``BrowserContext``, e.g. a buyer persona's logged-in session for an o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import platform as py_platform
@@ -313,22 +314,52 @@ async (maxSteps) => {
 
 
 def _tls_chain(host: str, port: int, timeout: float) -> list[bytes]:
-    """The certificate chain a TLS server presents, as PEM (pyOpenSSL: the whole chain)."""
+    """The certificate chain a TLS server presents, as PEM (pyOpenSSL: the whole chain).
+
+    A Python socket with a timeout is non-blocking underneath, so pyOpenSSL answers
+    ``WantReadError`` instead of waiting: the handshake is driven with ``select`` up to the
+    deadline.  SNI is sent for host names only (RFC 6066 forbids IP literals).
+    """
+    import ipaddress
+    import select
     import socket
 
     from OpenSSL import SSL, crypto
 
+    deadline = time.monotonic() + timeout
     ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
     ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
     with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.setblocking(False)
         conn = SSL.Connection(ctx, sock)
-        conn.set_tlsext_host_name(host.encode("idna"))
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            conn.set_tlsext_host_name(host.encode("idna"))
         conn.set_connect_state()
-        sock.settimeout(timeout)
-        conn.do_handshake()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"TLS handshake with {host}:{port} took too long")
+            try:
+                conn.do_handshake()
+                break
+            except SSL.WantReadError:
+                select.select([sock], [], [], left)
+            except SSL.WantWriteError:
+                select.select([], [sock], [], left)
         chain = conn.get_peer_cert_chain() or []
-        conn.shutdown()
+        with contextlib.suppress(SSL.Error):  # the chain is read; a rude close is fine
+            conn.shutdown()
     return [crypto.dump_certificate(crypto.FILETYPE_PEM, c) for c in chain]
+
+
+def _der_fingerprint(pem: bytes) -> str:
+    """SHA-256 of a certificate's DER encoding, hex (what browsers show as its fingerprint)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    return x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()
 
 
 async def _run_capture(context: Any, browser_version: str, req: CaptureRequest, *,
@@ -487,11 +518,15 @@ async def _run_capture(context: Any, browser_version: str, req: CaptureRequest, 
                 pems = await asyncio.to_thread(_tls_chain, parts.hostname or "",
                                                parts.port or 443, 10.0)
             except Exception as exc:
-                steps.note(f"could not read the certificate chain: {exc}")
+                steps.note(f"could not read the certificate chain: "
+                           f"{type(exc).__name__}: {exc}")
                 return
             files["tls_chain"] = b"".join(pems)
-            if meta["tls"] is not None:
-                meta["tls"]["chain_sha256"] = sha256_bytes(files["tls_chain"])
+            tls_meta = meta["tls"] if meta.get("tls") is not None else {}
+            tls_meta["chain_sha256"] = sha256_bytes(files["tls_chain"])
+            tls_meta["chain_pem"] = [p.decode("ascii") for p in pems]
+            tls_meta["chain_fingerprints_sha256"] = [_der_fingerprint(p) for p in pems]
+            meta["tls"] = tls_meta
 
         await steps.run("tls", tls)
 
@@ -654,6 +689,14 @@ async def capture_in_context(context: Any, db: Database, req: CaptureRequest, *,
     return CaptureResult(cid, req.url, True, None, 0, hashes["manifest"], hashes)
 
 
+def launch_args(settings: Settings) -> list[str]:
+    """Chromium flags for the capture browser: only certificates pinned in the settings are
+    accepted beyond the system's trusted CAs (never a blanket ``ignore_https_errors``)."""
+    if not settings.capture_trusted_spki:
+        return []
+    return ["--ignore-certificate-errors-spki-list=" + ",".join(settings.capture_trusted_spki)]
+
+
 async def capture_many(db: Database, requests: list[CaptureRequest], *, operator: str,
                        settings: Settings, concurrency: int | None = None,
                        storage_state: Any = None,
@@ -674,7 +717,8 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
     limit = max(1, concurrency or settings.capture_concurrency)
     results: list[CaptureResult | None] = [None] * len(requests)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True)
+        browser = await pw.chromium.launch(executable_path=executable, headless=True,
+                                           args=launch_args(settings))
         try:
             sem = asyncio.Semaphore(limit)
 

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     capture_max_resources: int = 500
     #: Pages captured in parallel, each in its own browser context.
     capture_concurrency: int = 3
+    #: Certificates the capture browser accepts although no trusted CA issued them, named by
+    #: the base64 SHA-256 of their SubjectPublicKeyInfo (Chromium's
+    #: --ignore-certificate-errors-spki-list): a test server's self-signed certificate, an
+    #: internal mirror.  Empty in production; the chain is recorded in the capture either way.
+    capture_trusted_spki: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Selectors of consent overlays' accept/close buttons, clicked before the screenshots
     #: (a JSON list in SPOTCHECK_CAPTURE_CONSENT_SELECTORS).
     capture_consent_selectors: list[str] = Field(default_factory=lambda: [
@@ -120,7 +125,8 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
         )
 
-    @field_validator("capture_allow_networks", "tsa_urls", mode="before")
+    @field_validator("capture_allow_networks", "tsa_urls", "capture_trusted_spki",
+                     mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         """Accept ``a,b`` in an environment variable as well as a JSON/TOML list."""
@@ -140,6 +146,22 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(net, strict=False)
             except ValueError as exc:
                 raise ValueError(f"SPOTCHECK_CAPTURE_ALLOW_NETWORKS: {exc}") from exc
+        return value
+
+    @field_validator("capture_trusted_spki")
+    @classmethod
+    def _valid_spki(cls, value: list[str]) -> list[str]:
+        import base64
+        import binascii
+
+        for pin in value:
+            try:
+                ok = len(base64.b64decode(pin, validate=True)) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"SPOTCHECK_CAPTURE_TRUSTED_SPKI: {pin[:60]!r} is not the "
+                                 "base64 SHA-256 of a SubjectPublicKeyInfo")
         return value
 
     # -- derived values -------------------------------------------------------------------
