@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from store.errors import InvalidInput, NotFound
 from store.models import Listing, ListingStatus, Platform, Sector, Seller, SupervisionClass
+from store.search import listing_text_condition
 
 EXPORT_COLUMNS = (
     "platform", "external_id", "url", "title", "brand", "model", "price", "currency",
@@ -48,8 +49,11 @@ class ListingFilter:
                 raise InvalidInput(f"--{name} {value!r}: use one of {choices}")
 
 
-def listing_query(f: ListingFilter) -> Any:
-    """Listings (with platform code and seller) matching *f*, newest first."""
+def listing_query(f: ListingFilter, session: Session | None = None) -> Any:
+    """Listings (with platform code and seller) matching *f*, newest first.
+
+    With *session*, text goes through store.search (FTS5 / trigram indexes; also matches the
+    external id and seller name) instead of a LIKE scan of every listing."""
     f.validate()
     seller = aliased(Seller)
     q = (select(Listing, Platform.code, seller)
@@ -66,7 +70,9 @@ def listing_query(f: ListingFilter) -> Any:
         conds.append(Listing.status == ListingStatus(f.status))
     if f.seller:
         conds.append(or_(seller.external_id == f.seller, seller.name.contains(f.seller)))
-    if f.text:
+    if f.text and session is not None and f.text.strip():
+        conds.append(listing_text_condition(session, f.text))
+    elif f.text:
         pattern = f"%{f.text.lower()}%"
         conds.append(or_(func.lower(Listing.title).like(pattern),
                          func.lower(Listing.brand).like(pattern),
@@ -102,7 +108,7 @@ def listing_row(listing: Listing, platform: str, seller: Seller | None) -> dict[
 def iter_rows(session: Session, f: ListingFilter, limit: int | None = None
               ) -> Iterator[dict[str, Any]]:
     ensure_platform(session, f.platform)
-    q = listing_query(f)
+    q = listing_query(f, session)
     if limit:
         q = q.limit(limit)
     for listing, code, seller in session.execute(q.execution_options(yield_per=1000)):

@@ -261,6 +261,16 @@ class Listing(Base):
         cascade="all, delete-orphan")
 
 
+# The console lists by risk, highest first and unscored last, optionally within one platform,
+# sector or class.  On SQLite a DESC index already puts NULLs last (and cannot say NULLS LAST),
+# so migration 0003 leaves that out there.  Text search has its own structures: store/search.py.
+_RISK_ORDER = (Listing.risk_score.desc().nulls_last(), Listing.id.desc())
+Index("ix_listing_risk", *_RISK_ORDER)
+Index("ix_listing_platform_risk", Listing.platform_id, *_RISK_ORDER)
+Index("ix_listing_sector_risk", Listing.sector, *_RISK_ORDER)
+Index("ix_listing_class_risk", Listing.supervision_class, *_RISK_ORDER)
+
+
 class ListingSnapshot(Base):
     """One version of a listing: written only when its content changes."""
 

@@ -16,7 +16,7 @@ _PLATFORM = typer.Option(None, "--platform", help="Platform code.")
 _SECTOR = typer.Option(None, "--sector", help="light_industry | textiles | electrical | other")
 _CLASS = typer.Option(None, "--class", help="Supervision class: prohibited | key | general")
 _SELLER = typer.Option(None, "--seller", help="Seller id, or part of its name.")
-_TEXT = typer.Option(None, "--text", help="Words in title, brand or model.")
+_TEXT = typer.Option(None, "--text", help="Text in title, brand, model, id or seller name.")
 _STATUS = typer.Option(None, "--status", help="active | possibly_removed | removed")
 
 
