@@ -1,6 +1,7 @@
 """What changed between two captures of the same page: facts and a visual diff.
 
-Facts (title, price, currency, availability) are compared as recorded at capture time; the
+Facts (title, price, currency, availability) are compared as recorded at capture time, and
+whether the page was gone (HTTP 404/410 or "no longer available") in each; the
 full-page screenshots are compared with Pillow (``ImageChops.difference``), giving the share
 of changed pixels, the bounding box of the change and a highlighted diff image.
 """
@@ -21,6 +22,12 @@ from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings
 
 FACTS = ("title", "price", "currency", "availability")
+#: HTTP answers that mean the page is gone.
+GONE_STATUS = (404, 410)
+#: Availability values (schema.org, lower case) that mean the listing is no longer sold;
+#: ``discontinued`` is also what :mod:`evidence.facts` records for a "no longer available"
+#: page answered with 200.
+GONE_AVAILABILITY = ("outofstock", "discontinued", "soldout")
 #: Per-channel difference below which a pixel counts as unchanged (antialiasing noise).
 THRESHOLD = 24
 
@@ -35,16 +42,39 @@ class CaptureDiff:
     size_a: tuple[int, int] = (0, 0)
     size_b: tuple[int, int] = (0, 0)
     diff_png: bytes = b""
+    #: HTTP status of the page in capture a and b.
+    status: tuple[int | None, int | None] = (None, None)
+    #: Whether the page was gone (404/410 or "no longer available") in capture a and b.
+    gone: tuple[bool, bool] = (False, False)
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes) or self.changed_pixels > 0
+        return bool(self.changes) or self.changed_pixels > 0 or self.gone[0] != self.gone[1]
+
+    @property
+    def removed(self) -> bool:
+        """The listing was there in capture a and is gone in b (taken down)."""
+        return not self.gone[0] and self.gone[1]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b,
+        return {"a": self.a, "b": self.b, "status": list(self.status),
+                "gone": list(self.gone), "removed": self.removed,
                 "changes": {k: {"before": v[0], "after": v[1]} for k, v in self.changes.items()},
                 "changed_pixels": round(self.changed_pixels, 6), "bbox": self.bbox,
                 "size_a": self.size_a, "size_b": self.size_b}
+
+
+def page_status(meta: dict[str, Any] | None) -> int | None:
+    """The HTTP status a capture's main page answered with."""
+    status = (meta or {}).get("status")
+    return status if isinstance(status, int) else None
+
+
+def page_gone(meta: dict[str, Any] | None, facts: dict[str, Any] | None) -> bool:
+    """Whether a capture shows the listing taken down: HTTP 404/410, or availability saying
+    it is no longer sold (incl. a "此商品已下架" page answered with 200)."""
+    availability = str((facts or {}).get("availability") or "").lower()
+    return page_status(meta) in GONE_STATUS or availability in GONE_AVAILABILITY
 
 
 def visual_diff(png_a: bytes, png_b: bytes) -> tuple[float, tuple[int, int, int, int] | None,
@@ -88,6 +118,9 @@ def diff_captures(db: Database, a: int, b: int, settings: Settings) -> CaptureDi
                 raise NotFound(f"capture {cid} has no full-page screenshot")
             shots[cid] = sha
         result = CaptureDiff(a, b)
+        result.status = (page_status(caps[a].meta), page_status(caps[b].meta))
+        result.gone = (page_gone(caps[a].meta, caps[a].facts),
+                       page_gone(caps[b].meta, caps[b].facts))
         for key in FACTS:
             before, after = (caps[a].facts or {}).get(key), (caps[b].facts or {}).get(key)
             if before != after:

@@ -6,6 +6,7 @@ The values are crawled content: bounded in length and treated as text only.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import extruct
@@ -13,6 +14,13 @@ from lxml import html as lxml_html
 from price_parser import Price
 
 MAX_TEXT = 500
+#: What platforms write on the page of a listing they took down but still answer 200 for
+#: ("soft 404"), looked for in the title and headings only.
+REMOVED_NOTICE = re.compile(
+    r"已下架|已被删除|已删除|商品不存在|宝贝不存在|商品已失效|no longer available|"
+    r"has been removed|was removed|does not exist|is unavailable", re.IGNORECASE)
+#: schema.org availability recorded for such a page.
+REMOVED = "Discontinued"
 
 
 def _clip(value: Any) -> str | None:
@@ -53,7 +61,8 @@ def extract_facts(dom: str, url: str) -> dict[str, Any]:
                                uniform=False, errors="ignore")
     except Exception:  # hostile or broken markup must not fail the capture
         data = {}
-    for product in _products(data):
+    products = _products(data)
+    for product in products:
         offers = _offers(product)
         facts["title"] = facts["title"] or _clip(product.get("name"))
         facts["price"] = facts["price"] or _clip(offers.get("price"))
@@ -87,6 +96,10 @@ def extract_facts(dom: str, url: str) -> dict[str, Any]:
                               "//*[@data-availability]/@data-availability")
             if hits:
                 facts["availability"] = _clip(str(hits[0]).rsplit("/", 1)[-1])
+        if not facts["availability"] and not facts["price"] and not products:
+            notices = tree.xpath("//title//text() | //h1//text() | //h2//text()")
+            if any(REMOVED_NOTICE.search(str(t)) for t in notices[:50]):
+                facts["availability"] = REMOVED
     if facts["price"]:
         parsed = Price.fromstring(str(facts["price"]))
         if parsed.amount is not None:

@@ -153,6 +153,9 @@ def diff_cmd(
                         rows or [("(no change in facts)", "", "")]))
     console.print(f"screenshot: {d.changed_pixels:.2%} of pixels changed"
                   + (f", in the box {d.bbox}" if d.bbox else ""))
+    if d.removed:
+        console.print(f"页面已下架 / the listing is gone in capture {capture_b} "
+                      f"(HTTP {d.status[1]})")
 
 
 @app.command("log")

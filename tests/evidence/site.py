@@ -100,11 +100,11 @@ class Shop:
                     body = b"<html><body>x<script>location.href='http://example.invalid/';</script></body></html>"
                     self._send(200, body, "text/html")
                 elif path == "/hostile":
-                    body = ("<html><body><h1>弹窗</h1><a id=d href='/download.bin' download>d</a>"
+                    text = ("<html><body><h1>弹窗</h1><a id=d href='/download.bin' download>d</a>"
                             "<script>window.open('/item/2');"
                             "fetch('http://10.255.255.1/x').catch(()=>{});"
                             "document.getElementById('d').click();</script></body></html>")
-                    self._send(200, body.encode(), "text/html; charset=utf-8")
+                    self._send(200, text.encode(), "text/html; charset=utf-8")
                 elif path == "/download.bin":
                     self._send(200, b"\0" * 1000, "application/octet-stream",
                                {"Content-Disposition": "attachment; filename=x.bin"})

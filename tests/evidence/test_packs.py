@@ -37,7 +37,7 @@ def pack(captured: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> 
         from store.models import Capture
 
         for name in ("item", "redirect"):
-            s.get(Capture, ids[name]).case_id = case_id  # type: ignore[union-attr]
+            s.get(Capture, ids[name]).case_id = case_id
         # other work in between, which the pack must not reveal, then a note on this case
         custody.record(s, "viewed", "someone", capture_id=ids["hostile"])
         custody.record(s, "annotated", "调查员甲", capture_id=ids["item"], case_id=case_id,
