@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sampler import plans as sp
 from spotcheck.web import charts, i18n, planview
+from spotcheck.web.app import class_name
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, render, short
 from spotcheck.web.i18n import gettext as _
 from store.errors import Conflict, InvalidInput
@@ -185,8 +186,10 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
         diff = planview.diff(s, prev, plan, items) if prev is not None else None
         titles = {it.listing_id: it.title for it in items}
         can_review, why_not = review_rights(user, plan)
-    # Reasons as display text once, here: thousands of template calls cost more.
-    why = {it.seq: [short(reason_text(r), 160) for r in it.reasons[:6]] for it in items}
+        # Reasons as display text once, here: thousands of template calls cost more.
+        why = planview.reason_texts(s, plan, i18n.active(),
+                                    lambda r: short(reason_text(r), 160))
+    item_rows = planview.items_html(items, thumbs, why, class_name, _("certain"))
     strata = summary["strata"]
     n_total = sum(r["n_h"] for r in strata)
     N_total = sum(r["N_h"] for r in strata)
@@ -206,7 +209,8 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
     budget = float(campaign.budget) if campaign.budget is not None else None
     budget_chart = charts.progress([(_("expected cost"), cost)], total=budget or cost,
                                    title=_("Expected cost against the budget"))
-    return {"plan": plan, "campaign": campaign, "items": items, "thumbs": thumbs, "why": why, "strata": strata,
+    return {"plan": plan, "campaign": campaign, "items": items, "item_rows": item_rows,
+            "strata": strata,
             "totals": totals, "sellers": summary["sellers"], "diff": diff, "titles": titles,
             "allocation": allocation, "risk_chart": risk_chart, "pi_chart": pi_chart,
             "budget_chart": budget_chart, "cost": cost, "budget": budget,
