@@ -175,19 +175,21 @@ def _recapture_targets(ctx: JobContext) -> list[tuple[int, str, str]]:
 
 
 def _gone(cap: Capture) -> bool:
-    """Whether a capture shows the listing taken down (HTTP 404/410 or unavailable)."""
-    status = (cap.meta or {}).get("status") or (cap.meta or {}).get("http_status")
-    availability = str((cap.facts or {}).get("availability") or "").lower()
-    return status in (404, 410) or "outofstock" in availability or "discontinued" in availability
+    """Whether a capture shows the listing taken down: HTTP 404/410, or a page saying it is
+    no longer sold (one definition, shared with the capture diff)."""
+    from evidence.diff import page_gone
+
+    return page_gone(cap.meta, cap.facts)
 
 
 @job("recapture")
 def recapture(ctx: JobContext) -> dict[str, Any]:
     """Capture bought and flagged listings again; flag changes and takedowns.
 
-    A change (price, title, availability, or a visual difference) is written to the
-    listing's purchase history and the audit log; a takedown completes an open takedown
-    measure of the listing's case with the capture as its proof.
+    A change (price, title, availability with before/after values, or a visual difference)
+    is written to the audit log (``listing.changed``); a takedown marks the listing possibly
+    removed, is audited (``listing.taken_down``) and completes the open takedown measures of
+    the listing's cases with the capture as their proof.
     """
     from evidence.capture import capture_urls
     from evidence.diff import diff_captures
@@ -215,7 +217,7 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
                 failed.append(lid)
             if cap.status == CaptureStatus.OK and _gone(cap):
                 taken_down.append(lid)
-                _note_takedown(s, lid, cid, ctx)
+                _note_takedown(s, lid, cid, why, ctx)
                 continue
         prev = previous.get(lid)
         if prev is None or cap.status != CaptureStatus.OK:
@@ -227,8 +229,8 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
             continue
         if d.changes or d.changed_pixels > 0.01:
             changed.append({"listing": lid, "why": why, "before": prev, "after": cid,
-                            "changes": list(d.changes), "changed_pixels":
-                                round(d.changed_pixels, 4)})
+                            "changes": {k: [v[0], v[1]] for k, v in d.changes.items()},
+                            "changed_pixels": round(d.changed_pixels, 4)})
     if changed:
         from store.models import AuditEvent
 
@@ -240,15 +242,26 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
             "failed": failed}
 
 
-def _note_takedown(session: Any, listing_id: int, capture_id: int, ctx: JobContext) -> None:
+def _note_takedown(session: Any, listing_id: int, capture_id: int, why: str,
+                   ctx: JobContext) -> None:
+    from store.models import AuditEvent
+
     listing = session.get(Listing, listing_id)
+    was = listing.status.value if listing is not None else None
     if listing is not None and listing.status != ListingStatus.REMOVED:
         listing.status = ListingStatus.POSSIBLY_REMOVED
+    completed = []
     for m in session.scalars(select(Measure).join(Case).where(
             Case.listing_id == listing_id, Case.status != CaseStatus.CLOSED,
             Measure.kind == MeasureKind.TAKEDOWN, Measure.done_at.is_(None))):
         m.done_at = ctx.now
         m.outcome = f"listing no longer available (re-capture #{capture_id})"
+        completed.append(m.id)
+    if was != ListingStatus.POSSIBLY_REMOVED.value or completed:  # news, not every re-run
+        session.add(AuditEvent(actor=ctx.actor, action="listing.taken_down",
+                               object_type="listing", object_id=str(listing_id),
+                               detail={"capture": capture_id, "why": why,
+                                       "measures_completed": completed}))
 
 
 @job("stats")
