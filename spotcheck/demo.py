@@ -59,12 +59,22 @@ class StepLog:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """The demo's size: the defaults fit the three-minute budget; tests use smaller ones."""
+
+    listings: int = LISTINGS
+    sample_size: int = SAMPLE_SIZE
+    browser_purchases: int = BROWSER_PURCHASES
+
+
 @dataclass
 class DemoState:
     """What the steps hand to each other and what the summary prints."""
 
     settings: Settings
     db: Database
+    options: DemoOptions = field(default_factory=DemoOptions)
     sandbox: Any = None
     tsa: Any = None
     truth: dict[str, Any] = field(default_factory=dict)
@@ -98,8 +108,9 @@ def _sandbox_ports() -> dict[str, int] | None:
 class Demo:
     """The demo's steps, in order."""
 
-    def __init__(self, settings: Settings, db: Database, console: Console) -> None:
-        self.state = DemoState(settings=settings, db=db)
+    def __init__(self, settings: Settings, db: Database, console: Console,
+                 options: DemoOptions | None = None) -> None:
+        self.state = DemoState(settings=settings, db=db, options=options or DemoOptions())
         self.console = console
         self.steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("start the sandbox marketplace and a local time-stamping authority", self.start),
@@ -165,7 +176,7 @@ class Demo:
         from sandbox import Sandbox
 
         st = self.state
-        st.sandbox = Sandbox(seed=SEED, listings=LISTINGS, day=0, obstacles=True,
+        st.sandbox = Sandbox(seed=SEED, listings=st.options.listings, day=0, obstacles=True,
                              ports=_sandbox_ports()).start()
         st.tsa = LocalTSA(st.settings.keys_dir / "local-tsa")
         tsa_url = st.tsa.start()
@@ -271,7 +282,7 @@ class Demo:
             if camp is None:
                 camp = create_campaign(
                     s, CAMPAIGN, actor="li.na", platforms=["mall", "spa", "shop"],
-                    n=SAMPLE_SIZE, method="systematic", allocation="risk", max_per_seller=2,
+                    n=st.options.sample_size, method="systematic", allocation="risk", max_per_seller=2,
                     exclude_bought_days=30, team="浙江省 跨境电商抽检组")
                 camp.period_start = dt.date(2026, 7, 1)
                 camp.period_end = dt.date(2026, 12, 31)
@@ -303,7 +314,7 @@ class Demo:
             st.purchases = sorted(report.created + report.existing)
         results: list[dict[str, Any]] = []
         for pid in st.purchases:
-            if len([r for r in results if r["status"] == "ordered"]) >= BROWSER_PURCHASES:
+            if len([r for r in results if r["status"] == "ordered"]) >= st.options.browser_purchases:
                 break
             with self.session() as s:
                 p = s.get(m.Purchase, pid)
@@ -479,6 +490,11 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "data_folder": str(state.settings.home.resolve()),
         "listings_by_class": {getattr(k, "value", k): v for k, v in by_class.items()},
         "listings_by_platform": by_platform,
+        "sandbox_truth": {"active": state.truth.get("counts", {}).get("active"),
+                          "counterfeit": len(state.truth.get("planted", {})
+                                             .get("counterfeit", [])),
+                          "prohibited": len(state.truth.get("planted", {})
+                                            .get("prohibited", []))},
         "top_risks": [{"listing": i, "platform": p, "title": (t or "")[:80],
                        "score": round(sc or 0, 2),
                        "reasons": [r.get("en") if isinstance(r, dict) else str(r)

@@ -13,6 +13,12 @@ from spotcheck.output import bar_chart, console, err_console, print_json, table
 
 
 def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+         listings: int = typer.Option(1500, "--listings", min=60, max=200_000,
+                                      help="Listings in the sandbox marketplace."),
+         sample_size: int = typer.Option(30, "--sample-size", min=6,
+                                         help="Purchases in the plan."),
+         browser_purchases: int = typer.Option(3, "--browser-purchases", min=0,
+                                               help="Plan items bought through Chromium."),
          ) -> None:
     """Run the whole spot-check pipeline on the sandbox marketplace and summarise it.
 
@@ -22,11 +28,13 @@ def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary 
     exports and verifies an evidence pack, and writes the reports.  Use ``--db`` for
     PostgreSQL.
     """
-    from spotcheck.demo import Demo, build_summary, jsonable
+    from spotcheck.demo import Demo, DemoOptions, build_summary, jsonable
 
     ctx = current()
     started = time.perf_counter()
-    runner = Demo(ctx.settings, ctx.db, err_console if json_out else console)
+    options = DemoOptions(listings=listings, sample_size=sample_size,
+                          browser_purchases=browser_purchases)
+    runner = Demo(ctx.settings, ctx.db, err_console if json_out else console, options)
     state = runner.run()
     summary = jsonable(build_summary(state))
     summary["seconds"] = round(time.perf_counter() - started, 1)
