@@ -5,13 +5,16 @@ over 200,000 listings, against a trivial page and the login page measured in the
                                         [--db postgresql+psycopg://root@127.0.0.1:5432/test]
 
 The console runs in uvicorn on 127.0.0.1 and is timed over real HTTP (httpx, keep-alive),
-median of --runs requests after a warm-up.  Target: plan review ≤ 300 ms.
+median of --runs requests after a warm-up.  Targets: plan review ≤ 300 ms, listings search
+≤ 300 ms.  The plan review is also timed with its reason texts not yet remembered (a plan's
+first view).  The load average is printed with the figures: on a busy machine wall times grow.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -21,14 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
+from _report import record
 from sqlalchemy import insert, text
 
-from bench._report import record
 from sampler.campaigns import create_campaign
 from sampler.plans import draw_plan, submit_plan
 from spotcheck import users
+from spotcheck.web import planview
 from spotcheck.web.app import create_app
 from store.db import Database
 from store.models import Listing, Platform, Sector, Seller, SupervisionClass
@@ -80,12 +85,15 @@ def load(db: Database, listings: int, frame: int) -> None:
             conn.execute(insert(Listing), batch)
 
 
-def timed(client: httpx.Client, path: str, runs: int) -> tuple[float, int]:
-    """Median milliseconds of GET *path* over *runs* requests (after one warm-up), and size."""
+def timed(client: httpx.Client, path: str, runs: int, cold: bool = False) -> tuple[float, int]:
+    """Median milliseconds of GET *path* over *runs* requests (after one warm-up), and size;
+    *cold*: the plan review's remembered reason texts forgotten before each request."""
     r = client.get(path)
     assert r.status_code == 200, (path, r.status_code, r.text[:300])
     times = []
     for _ in range(runs):
+        if cold:
+            planview.clear_cache()
         t0 = time.perf_counter()
         r = client.get(path)
         times.append((time.perf_counter() - t0) * 1000)
@@ -134,11 +142,13 @@ def main() -> None:
           f"on {db.dialect} in {time.perf_counter() - t0:.1f} s")
 
     app = create_app(settings, db)
+    load_before = os.getloadavg()
     for url in serve(app):
         with httpx.Client(base_url=url, timeout=60) as c:
             token = csrf_of(c.get("/login").text)
             r = c.post("/login", data={"name": "sue", "password": PASSWORD, "csrf": token})
             assert r.status_code == 303
+            rare = f"%23{args.listings - 1}"
             rows = [
                 ("baseline: /healthz (no database, no template)", "/healthz"),
                 ("baseline: campaigns page (small page, session + user lookup)", "/campaigns"),
@@ -147,23 +157,31 @@ def main() -> None:
                 ("listings search, text '保温杯'", "/listings?q=%E4%BF%9D%E6%B8%A9%E6%9D%AF"),
                 ("listings search, text + sector + class filters",
                  "/listings?q=USB&sector=electrical&cls=key"),
-                ("listings search, rare text (scans everything)", "/listings?q=%23199999"),
+                (f"listings search, rare text '#{args.listings - 1}'", f"/listings?q={rare}"),
+                ("listings search, 2-character text '台灯' (LIKE fallback)",
+                 "/listings?q=%E5%8F%B0%E7%81%AF"),
+                ("listings search, platform + class filters", "/listings?platform=shop&cls=key"),
                 ("listings search, page 200", "/listings?page=200"),
             ]
             results = [(label, *timed(c, path, args.runs)) for label, path in rows]
+            results.insert(3, (f"plan review, {args.items:,} items, first view (reasons read)",
+                               *timed(c, f"/plans/{plan_id}", args.runs, cold=True)))
+    load_after = os.getloadavg()
     base = results[1][1]
     print("\n| page | median ms | ×campaigns page | KiB |\n|---|---:|---:|---:|")
     for label, ms, size in results:
         print(f"| {label} | {ms:.1f} | {ms / base:.1f} | {size / 1024:.0f} |")
     plan_ms = results[2][1]
     verdict = "meets" if plan_ms <= 300 else "MISSES"
-    print(f"\nplan review: {plan_ms:.0f} ms for {args.items:,} items — {verdict} the 300 ms target\n")
-    record(f"plan review page, {args.items:,} items", plan_ms, "ms", baseline=base,
-           baseline_label="campaigns page", higher_is_better=False, target="≤ 300 ms",
-           ok=plan_ms <= 300)
-    for label, ms, _size in results[3:]:
+    print(f"\nplan review: {plan_ms:.0f} ms for {args.items:,} items — {verdict} the 300 ms target")
+    print(f"load average (1, 5, 15 min) before the timings: "
+          f"{', '.join(f'{x:.2f}' for x in load_before)}; after: "
+          f"{', '.join(f'{x:.2f}' for x in load_after)}; {os.cpu_count()} cores\n")
+    for label, ms, _size in results[2:]:
         record(label, ms, "ms", baseline=base, baseline_label="campaigns page",
-               higher_is_better=False)
+               higher_is_better=False, target="≤ 300 ms", ok=ms <= 300)
+    record("load average (1 min) during the timings", max(load_before[0], load_after[0]),
+           f"on {os.cpu_count()} cores")
     db.dispose()
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, column, or_, select, text, union_all
+from sqlalchemy import Integer, bindparam, column, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,6 +36,8 @@ TRGM_INDEXES = ("ix_listing_trgm", "ix_seller_name_trgm")
 #: Listing columns in the listing FTS table / trigram index.
 LISTING_TEXT_COLUMNS = ("title", "brand", "model", "external_id")
 MIN_TRIGRAM = 3
+#: Up to this many matching sellers go into the listing query as literal ids (PostgreSQL).
+SELLER_IDS_INLINE = 1000
 
 
 def is_search_object(name: str | None, type_: str) -> bool:
@@ -197,13 +199,12 @@ def listing_text_condition(session: Session, q: str) -> ColumnElement[bool]:
         return Listing.id.in_(ids)
     pattern = like_pattern(q)
     by_seller = select(Seller.id).where(Seller.name.ilike(pattern, escape="\\"))
+    in_text = [getattr(Listing, c).ilike(pattern, escape="\\") for c in LISTING_TEXT_COLUMNS]
     if dialect == "postgresql" and len(q) >= MIN_TRIGRAM:
-        # One id list from the bitmap-OR'd trigram index and one from the sellers' index,
-        # rather than an OR across tables (which the planner can only answer by a scan).
-        pg_ids = union_all(
-            select(Listing.id).where(or_(*(getattr(Listing, c).ilike(pattern, escape="\\")
-                                           for c in LISTING_TEXT_COLUMNS))),
-            select(Listing.id).where(Listing.seller_id.in_(by_seller)))
-        return Listing.id.in_(pg_ids)
-    return or_(*(getattr(Listing, c).ilike(pattern, escape="\\") for c in LISTING_TEXT_COLUMNS),
-               Listing.seller_id.in_(by_seller))
+        # The sellers first (their trigram index), as a list of ids: then the planner can
+        # either walk the risk index and filter (common words) or OR the trigram and seller
+        # indexes together (rare ones) — a subquery in the OR would rule the second out.
+        sellers = list(session.scalars(by_seller.limit(SELLER_IDS_INLINE + 1)))
+        if len(sellers) <= SELLER_IDS_INLINE:
+            return or_(*in_text, Listing.seller_id.in_(sellers)) if sellers else or_(*in_text)
+    return or_(*in_text, Listing.seller_id.in_(by_seller))

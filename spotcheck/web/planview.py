@@ -67,12 +67,18 @@ _REASONS_LOCK = threading.Lock()
 REASON_CACHE_PLANS = 16
 
 
+def clear_cache() -> None:
+    """Forget the remembered reason texts (the benchmark times a plan's first view)."""
+    with _REASONS_LOCK:
+        _REASONS.clear()
+
+
 def reason_texts(s: Session, plan: Plan, lang: str, text: Callable[[Any], str],
                  limit: int = 6) -> dict[int, list[str]]:
     """The first *limit* reasons of every item of *plan* as display text (``text(reason)``),
     by item seq; remembered for the last few plans and languages."""
-    key = (s.get_bind().engine.url.render_as_string(hide_password=True), plan.id, plan.created_at,
-           lang)
+    url = s.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (url, plan.id, plan.created_at, lang)
     with _REASONS_LOCK:
         found = _REASONS.get(key)
         if found is not None:
