@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -243,29 +244,25 @@ class ListingWriter:
             s, (i.seller_external_id for i in items if i.seller_external_id),
             {i.seller_external_id: i.seller_name or "" for i in items if i.seller_external_id},
             {i.seller_external_id: i.seller_url for i in items if i.seller_external_id})
-        existing = {row.external_id: row for row in s.execute(
-            select(Listing.id, Listing.external_id, Listing.content_hash, Listing.status)
-            .where(Listing.platform_id == self.platform_id,
-                   Listing.external_id.in_([i.external_id for i in items])))}
         now = utcnow()
+        prepared = [(item, *self._content(item)) for item in items]
+        existing = self._existing(s, [i.external_id for i in items])
+        fresh = [p for p in prepared if p[0].external_id not in existing]
+        if fresh:
+            # Another worker may insert the same listing at the same moment: what it
+            # inserted first is then handled as an existing listing below.
+            inserted = self._insert_new(s, fresh, seller_ids, now)
+            late = [p[0].external_id for p in fresh if p[0].external_id not in inserted]
+            if late:
+                existing.update(self._existing(s, late))
         unchanged: list[int] = []
         changed: list[tuple[int, ListingItem, dict[str, Any], str]] = []
-        for item in items:
-            content = listing_content(item)
-            digest = content_hash(content)
+        for item, content, digest in prepared:
             self.counters.items += 1
             row = existing.get(item.external_id)
             if row is None:
-                listing = Listing(platform_id=self.platform_id, external_id=item.external_id,
-                                  prn=permanent_random_number(self.platform_code,
-                                                              item.external_id),
-                                  first_seen=now, **self._fields(item, seller_ids, digest, now))
-                listing.snapshots.append(ListingSnapshot(
-                    version=1, crawl_run_id=self.run_id, seen_at=now, content_hash=digest,
-                    changes=["created"], data=content))
-                s.add(listing)
-                self.counters.new_listings += 1
-            elif row.content_hash == digest and row.status == ListingStatus.ACTIVE:
+                continue  # inserted just now
+            if row.content_hash == digest and row.status == ListingStatus.ACTIVE:
                 unchanged.append(row.id)
             else:
                 changed.append((row.id, item, content, digest))
@@ -276,6 +273,48 @@ class ListingWriter:
         if changed:
             self._write_changes(s, changed, seller_ids, now)
         s.flush()
+
+    @staticmethod
+    def _content(item: ListingItem) -> tuple[dict[str, Any], str]:
+        content = listing_content(item)
+        return content, content_hash(content)
+
+    def _existing(self, s: Session, external_ids: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for start in range(0, len(external_ids), 500):
+            found.update((row.external_id, row) for row in s.execute(
+                select(Listing.id, Listing.external_id, Listing.content_hash, Listing.status)
+                .where(Listing.platform_id == self.platform_id,
+                       Listing.external_id.in_(external_ids[start:start + 500]))))
+        return found
+
+    def _insert_new(self, s: Session,
+                    fresh: list[tuple[ListingItem, dict[str, Any], str]],
+                    seller_ids: dict[str, int], now: dt.datetime) -> set[str]:
+        """Insert new listings and their first snapshots: two multi-row statements (the
+        ORM's unit of work cost more per listing than parsing its page).  Returns the
+        external ids this call inserted."""
+        rows = [{"platform_id": self.platform_id, "external_id": item.external_id,
+                 "prn": permanent_random_number(self.platform_code, item.external_id),
+                 "first_seen": now, **self._fields(item, seller_ids, digest, now)}
+                for item, _, digest in fresh]
+        insert = self._insert(s)
+        ids: dict[str, int] = {}
+        for start in range(0, len(rows), 500):
+            result = s.execute(
+                insert(Listing).on_conflict_do_nothing(
+                    index_elements=["platform_id", "external_id"])
+                .returning(Listing.external_id, Listing.id),
+                rows[start:start + 500])
+            ids.update((e, i) for e, i in result)
+        snapshots = [{"listing_id": ids[item.external_id], "version": 1,
+                      "crawl_run_id": self.run_id, "seen_at": now, "content_hash": digest,
+                      "changes": ["created"], "data": content}
+                     for item, content, digest in fresh if item.external_id in ids]
+        if snapshots:
+            s.execute(sa_insert(ListingSnapshot), snapshots)
+        self.counters.new_listings += len(ids)
+        return set(ids)
 
     def _write_changes(self, s: Session,
                        changed: list[tuple[int, ListingItem, dict[str, Any], str]],

@@ -26,7 +26,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.extract.contacts import facts_from_text
-from crawlers.extract.fields import extract_fields, select, select_all
+from crawlers.extract.fields import elements, extract_fields, raw_values, select, select_all
 from crawlers.extract.jsonpath import get_path, map_fields
 from crawlers.extract.structured import find_product, product_fields
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
@@ -72,6 +72,8 @@ class PlatformSpider(scrapy.Spider):
         self._finishing = False
         self._closing = False
         self._releasing: set[Any] = set()
+        #: URLs this worker has already handed to the scheduler (see :meth:`request`).
+        self._requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PlatformSpider:
@@ -125,6 +127,16 @@ class PlatformSpider(scrapy.Spider):
         if kind == "product" and meta.get("external_id") in self.session.seen_urls:
             self._stat("spotcheck/skipped_seen")
             return None
+        if not dont_filter and not self.profile.limits.max_depth:
+            # Every listing page links the same categories and seller: most links are
+            # repeats, which the scheduler's dupefilter would drop after a Request, the
+            # spider middlewares and a fingerprint each.  Without a depth limit, whether a
+            # URL is fetched depends on the URL alone, so dropping repeats here changes
+            # nothing but the cost (in a shared crawl, Redis' dupefilter still decides for
+            # URLs other workers found).
+            if absolute in self._requested:
+                return None
+            self._requested.add(absolute)
         callback = {"nav": self.parse_nav, "product": self.parse_product,
                     "seller": self.parse_seller, "api": self.parse_api,
                     "confirm": self.parse_product}[kind]
@@ -177,7 +189,7 @@ class PlatformSpider(scrapy.Spider):
         if profile.extract.kind == "structured-data":
             yield from self._structured(response, follow=True)
             return
-        for card in response.css(profile.extract.card) if profile.extract.card else []:
+        for card in elements(response, profile.extract.card) if profile.extract.card else []:
             href = select(card, profile.extract.card_link)
             if not href:
                 continue
@@ -256,7 +268,8 @@ class PlatformSpider(scrapy.Spider):
             is not None
 
     def _canonical(self, response: TextResponse) -> str:
-        href = response.css('link[rel="canonical"]::attr(href)').get()
+        found = raw_values(response, 'link[rel="canonical"]::attr(href)')
+        href = found[0] if found else None
         url = self._url(href, response.url) if href else None
         return url or canonical_url(response.url)
 
@@ -315,8 +328,8 @@ class PlatformSpider(scrapy.Spider):
             yield from self._seller(response)
         if not follow:
             return
-        hrefs = response.css("a::attr(href)").getall()
-        hrefs += response.css('link[rel="next"]::attr(href)').getall()
+        hrefs = raw_values(response, "a::attr(href)")
+        hrefs += raw_values(response, 'link[rel="next"]::attr(href)')
         for href in hrefs:
             url = self._url(href, response.url)
             if url is None:
@@ -343,7 +356,7 @@ class PlatformSpider(scrapy.Spider):
                 if seller_url:
                     break
             if not seller_url:
-                for href in response.css("a::attr(href)").getall():
+                for href in raw_values(response, "a::attr(href)"):
                     if SELLER_PATH.search(urlsplit(urljoin(response.url, href)).path):
                         seller_url = href
                         break
