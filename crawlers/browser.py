@@ -1,15 +1,29 @@
 """Rendering pages in Chromium (scrapy-playwright) for platforms that need a browser.
 
-Memory stays flat over long crawls by three habits: images, fonts and media are never
-loaded; each page is closed by us as soon as its DOM has been read (before its context);
-and contexts are recycled — after ``pages_per_context`` pages the spider moves on to a fresh
-context and closes the old one once its last page is closed.
+Speed and flat memory come from four habits:
+
+* **a small pool of pages, reused** — opening a page per request halves throughput (a new
+  page is a new renderer target); :class:`PagePoolMiddleware` hands each browser request an
+  idle page of the pool (scrapy-playwright navigates a page passed in
+  ``meta["playwright_page"]``), and takes it back as soon as the DOM has been read, before
+  the callback runs;
+* **contexts recycled** — after ``pages_per_context`` navigations the pool moves to a fresh
+  context; the old one's pages are closed as they come back, then the context itself (pages
+  before their context), so cookies, caches and leaks of long-lived pages do not pile up;
+* a page whose navigation failed is closed, not reused (it may be stuck mid-load);
+* images, fonts and media are never loaded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response
 
 from crawlers.profile import Profile
 from store.settings import Settings
@@ -31,6 +45,8 @@ def browser_settings(profile: Profile, settings: Settings) -> dict[str, Any]:
     handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
     return {
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "DOWNLOADER_MIDDLEWARES": {"crawlers.browser.PagePoolMiddleware": 950},
+        "SPOTCHECK_PAGES_PER_CONTEXT": profile.browser.pages_per_context,
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": settings.chromium_path(),
                                       "headless": True,
@@ -42,44 +58,159 @@ def browser_settings(profile: Profile, settings: Settings) -> dict[str, Any]:
     }
 
 
-class ContextRecycler:
-    """Hands out context names; retires a context after N pages and closes it when empty."""
+class PagePool:
+    """Up to *size* pages of the current context, reused; the context retired after
+    *per_context* navigations and closed once its last page is back."""
 
-    def __init__(self, pages_per_context: int) -> None:
-        self.per_context = pages_per_context
+    def __init__(self, size: int, per_context: int) -> None:
+        self.size = max(1, size)
+        self.per_context = max(1, per_context)
         self.generation = 0
-        self.issued = 0
-        self.open_pages: dict[str, int] = {}
-        self.closed_contexts = 0
+        self.navigations = 0
+        self.idle: list[Any] = []
+        #: Pages alive (idle, in use, or being created by the handler) per context name.
+        self.alive: dict[str, int] = {}
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        #: A Playwright context per name, known from its first page that came back.
+        self.contexts: dict[str, Any] = {}
+        self.pages_created = 0
+        self.pages_reused = 0
+        self.contexts_closed = 0
 
     @property
     def current(self) -> str:
         return f"spotcheck-{self.generation}"
 
-    def next_name(self) -> str:
-        if self.issued >= self.per_context:
-            self.generation += 1
-            self.issued = 0
-        self.issued += 1
-        name = self.current
-        self.open_pages[name] = self.open_pages.get(name, 0) + 1
-        return name
+    async def acquire(self, request: Request) -> None:
+        """Give *request* a page of the current context (or room for the handler to open
+        one), waiting while all pages are busy."""
+        while True:
+            if self.navigations >= self.per_context:
+                await self._retire()
+            name = self.current
+            if self.idle:
+                page = self.idle.pop()
+                if page.is_closed():
+                    self._gone(name)
+                    continue
+                request.meta["playwright_page"] = page
+                self.pages_reused += 1
+                break
+            if self.alive.get(name, 0) < self.size:
+                self.alive[name] = self.alive.get(name, 0) + 1  # the handler opens it
+                self.pages_created += 1
+                break
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            await waiter
+        request.meta["playwright_context"] = name
+        request.meta["_spotcheck_pooled"] = True
+        self.navigations += 1
 
-    def done(self, name: str) -> bool:
-        """One page of *name* finished; True when the context is retired and now empty."""
-        left = self.open_pages.get(name, 1) - 1
-        self.open_pages[name] = left
-        if left <= 0 and name != self.current:
-            self.open_pages.pop(name, None)
-            return True
+    async def release(self, request: Request, *, reusable: bool) -> None:
+        """Take the request's page back: idle again, or closed (failed, or its context is
+        retired) — and the context with its last page."""
+        if not request.meta.pop("_spotcheck_pooled", False):
+            return
+        name = request.meta.get("playwright_context", self.current)
+        page = request.meta.pop("playwright_page", None)
+        if page is None:  # the handler failed before it had a page
+            self._gone(name)
+            await self._close_retired(name)
+            return
+        self.contexts.setdefault(name, page.context)
+        if reusable and name == self.current and not page.is_closed():
+            self.idle.append(page)
+            self._wake()
+            return
+        await _close(page)
+        self._gone(name)
+        await self._close_retired(name)
+
+    async def _close_retired(self, name: str) -> None:
+        """Close context *name* if it is retired and has no page left."""
+        if name == self.current or self.alive.get(name, 0) > 0:
+            return
+        self.alive.pop(name, None)
+        context = self.contexts.pop(name, None)
+        if context is not None and await _close(context):
+            self.contexts_closed += 1
+
+    async def _retire(self) -> None:
+        old = self.current
+        self.generation += 1
+        self.navigations = 0
+        pages, self.idle = self.idle, []
+        for page in pages:
+            await _close(page)
+            self._gone(old)
+        await self._close_retired(old)
+        self._wake(all_=True)
+
+    def _gone(self, name: str) -> None:
+        self.alive[name] = self.alive.get(name, 1) - 1
+        self._wake()
+
+    def _wake(self, all_: bool = False) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                if not all_:
+                    return
+
+
+async def _close(target: Any) -> bool:
+    try:
+        await target.close()
+        return True
+    except Exception as exc:  # the page or context may already be gone with its browser
+        log.debug("closing %s: %s", type(target).__name__, exc)
         return False
 
 
+class PagePoolMiddleware:
+    """Downloader middleware (closest to the download handler) running the page pool."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.pool = PagePool(settings.getint("CONCURRENT_REQUESTS", 4),
+                             settings.getint("SPOTCHECK_PAGES_PER_CONTEXT", 200))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PagePoolMiddleware:
+        return cls(crawler)
+
+    def _record(self) -> None:
+        """What the pool did, in the crawl's stats (kept on the crawl run row)."""
+        stats = self.crawler.stats
+        if stats is not None:
+            pool = self.pool
+            stats.set_value("spotcheck/browser/pages_opened", pool.pages_created)
+            stats.set_value("spotcheck/browser/pages_reused", pool.pages_reused)
+            stats.set_value("spotcheck/browser/contexts_closed", pool.contexts_closed)
+            stats.set_value("spotcheck/browser/contexts", pool.generation + 1)
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if request.meta.get("playwright") and "playwright_page" not in request.meta:
+            await self.pool.acquire(request)
+
+    async def process_response(self, request: Request, response: Response,
+                               spider: Spider | None = None) -> Response:
+        # The DOM is in the response body already: the page can serve the next request.
+        await self.pool.release(request, reusable=True)
+        self._record()
+        return response
+
+    async def process_exception(self, request: Request, exception: BaseException,
+                                spider: Spider | None = None) -> None:
+        await self.pool.release(request, reusable=False)
+        self._record()
+
+
 def browser_meta(spider: Any) -> dict[str, Any]:
-    """Request meta sending a request through the browser, in the current context."""
-    recycler = getattr(spider, "_recycler", None)
-    if recycler is None:
-        recycler = spider._recycler = ContextRecycler(spider.profile.browser.pages_per_context)
+    """Request meta sending a request through the browser (the pool picks page and context)."""
     from scrapy_playwright.page import PageMethod
 
     methods = []
@@ -88,7 +219,6 @@ def browser_meta(spider: Any) -> dict[str, Any]:
                                   timeout=int(spider.profile.limits.timeout * 1000)))
     return {
         "playwright": True,
-        "playwright_context": recycler.next_name(),
         "playwright_include_page": True,
         "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
         "playwright_page_methods": methods,
@@ -96,43 +226,6 @@ def browser_meta(spider: Any) -> dict[str, Any]:
 
 
 async def release_page(spider: Any, page: Any) -> None:
-    """Close a rendered page (before its context); close its context if it is retired."""
-    recycler: ContextRecycler | None = getattr(spider, "_recycler", None)
-    context = page.context
-    name = None
-    if recycler is not None:
-        for key in list(recycler.open_pages):
-            if key == _context_name(spider, context):
-                name = key
-                break
-    try:
-        await page.close()
-    except Exception as exc:  # the page may already be gone with its browser
-        log.debug("closing page: %s", exc)
-    if recycler is not None and name is not None and recycler.done(name):
-        try:
-            await context.close()
-            recycler.closed_contexts += 1
-        except Exception as exc:
-            log.debug("closing context %s: %s", name, exc)
-
-
-def _context_name(spider: Any, context: Any) -> str | None:
-    """The scrapy-playwright name of *context* (the handler keeps a name → wrapper map)."""
-    handler = _handler(spider)
-    if handler is None:
-        return None
-    for name, wrapper in handler.context_wrappers.items():
-        if wrapper.context is context:
-            return str(name)
-    return None
-
-
-def _handler(spider: Any) -> Any:
-    engine = spider.crawler.engine
-    handlers = engine.downloader.handlers._handlers if engine else {}
-    for scheme in ("http", "https"):
-        h = handlers.get(scheme)
-        if h is not None and hasattr(h, "context_wrappers"):
-            return h
-    return None
+    """Close a page that reached a callback outside the pool (the pool normally takes every
+    page back before the callback)."""
+    await _close(page)

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from crawlers.platforms import add_platform
+from crawlers.profile import shipped_profile
 from store.db import Database
+from store.models import CrawlRun
 from store.settings import Settings
 from tests.crawlers.conftest import crawl, crawled, field_mismatches
 
@@ -20,8 +22,12 @@ def test_spa_in_browser(small_sandbox: Any, sqlite_db: Database, settings: Setti
     sandbox.set_day(0)
     sandbox.set_obstacles(False)  # a 503 inside the app's own fetch stalls the page (timeout)
     try:
+        # Few navigations per context, so the crawl recycles contexts several times.
+        profile = shipped_profile("spa-browser")
+        profile = profile.model_copy(update={"browser": profile.browser.model_copy(
+            update={"pages_per_context": 20})})
         with sqlite_db.session() as s:
-            add_platform(s, "spa", start_url=sandbox.urls["spa"], profile="spa-browser")
+            add_platform(s, "spa", start_url=sandbox.urls["spa"], profile=profile)
         summary = crawl(settings, "spa")
     finally:
         sandbox.set_obstacles(True)
@@ -34,3 +40,13 @@ def test_spa_in_browser(small_sandbox: Any, sqlite_db: Database, settings: Setti
         k: v[:2] for k, v in bad.items()}
     sellers = [g["seller"] for g in got.values() if g["seller"] is not None]
     assert sellers and all(s.contacts.get("phone") for s in sellers)
+    # The page pool: pages reused across navigations, contexts recycled and closed.
+    with sqlite_db.session() as s:
+        run = s.get(CrawlRun, summary.run_id)
+        assert run is not None
+        stats = run.stats["scrapy"]
+    contexts = stats["spotcheck/browser/contexts"]
+    assert contexts >= summary.worker_pages // 20
+    assert stats["spotcheck/browser/contexts_closed"] >= contexts - 2
+    assert stats["spotcheck/browser/pages_opened"] <= 4 * contexts + 4
+    assert stats["spotcheck/browser/pages_reused"] >= summary.worker_pages // 2
