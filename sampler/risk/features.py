@@ -50,9 +50,6 @@ class FactorFrame:
     sector: np.ndarray
     factors: list[Factor]
     facts: dict[str, Any] = field(default_factory=dict)
-    #: What the listings hold now, so only changed rows are written back.
-    old_score: np.ndarray | None = None
-    old_reasons: np.ndarray | None = None
 
     def matrix(self) -> np.ndarray:
         """Values as an (n listings × n factors) matrix, factor order as in ``factors``."""
@@ -103,15 +100,14 @@ def load_listings(conn: Connection, include_removed: bool = False) -> pd.DataFra
     f = _dialect_float(conn)
     text_cast = "TEXT"
     sql = (
-        "SELECT id, seller_id, platform_id, brand, category, sector, supervision_class, "
+        "SELECT id, seller_id, brand, category, sector, supervision_class, "
         f"CAST(price_cny AS {f}), CAST(price AS {f}), currency, title, "
-        f"CASE WHEN CAST(cert_marks AS {text_cast}) LIKE '%\"CCC\"%' THEN 1 ELSE 0 END, "
-        f"risk_score, CAST(risk_reasons AS {text_cast}) "
+        f"CASE WHEN CAST(cert_marks AS {text_cast}) LIKE '%\"CCC\"%' THEN 1 ELSE 0 END "
         "FROM listing " + ("" if include_removed else "WHERE status <> 'removed' ")
         + "ORDER BY id")
-    return _cursor_frame(conn, sql, ["id", "seller_id", "platform_id", "brand", "category",
-                                     "sector", "supervision_class", "price_cny", "price",
-                                     "currency", "title", "ccc", "old_score", "old_reasons"])
+    return _cursor_frame(conn, sql, ["id", "seller_id", "brand", "category", "sector",
+                                     "supervision_class", "price_cny", "price", "currency",
+                                     "title", "ccc"])
 
 
 def price_in_cny(frame: pd.DataFrame, settings: Settings) -> np.ndarray:
@@ -406,6 +402,4 @@ def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None
     factors.append(_indicator("prohibited", prohibited))
     facts["prohibited"] = int(prohibited.sum())
     return FactorFrame(ids=ids, prohibited=prohibited, sector=sector, factors=factors,
-                       facts=facts,
-                       old_score=frame["old_score"].to_numpy(dtype="float64", na_value=np.nan),
-                       old_reasons=frame["old_reasons"].to_numpy(dtype=object))
+                       facts=facts)

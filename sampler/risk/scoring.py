@@ -9,10 +9,12 @@ Reasons: each listing stores its top factors as ``[{code, points, params, en, zh
 with the same top factors and parameters share one rendered JSON text (rendered once), so the
 cost of words does not grow with the number of listings.
 
-Writing: only listings whose score or reasons changed are written (a re-score of a stable frame
-writes little); SQLite gets one ``executemany`` on the driver connection, PostgreSQL ``COPY``
-into a temporary table and one ``UPDATE … FROM``.  ``risk_scored_at`` is therefore the time the
-listing's score or reasons last changed.
+Writing: (id, score, reason set) rows and the few thousand reason texts go into TEMP tables
+(SQLite: ``executemany``; PostgreSQL: ``COPY``), then one ``UPDATE … FROM`` rewrites only the
+listings whose score or reasons differ from what is stored — the comparison runs in the
+database, so the stored reasons are never read into Python, and a re-score of a stable frame
+writes nothing.  ``risk_scored_at`` is therefore the time the listing's score or reasons last
+changed.
 """
 
 from __future__ import annotations
@@ -62,121 +64,189 @@ class ScoreSummary:
 
 @dataclass
 class Scores:
-    """Scores and reason texts computed for a frame, before writing."""
+    """Scores and reason texts computed for a frame, before writing.
+
+    Reasons are kept per *reason set*: ``group[i]`` is the set of row *i* and ``texts[g]`` the
+    JSON text of set *g*, so a million listings carry a few thousand texts, not a million.
+    """
 
     ids: np.ndarray
     score: np.ndarray  # NaN for prohibited listings
-    reasons_json: np.ndarray  # object array of JSON texts
-    contributions: np.ndarray  # n × factors (weight × value)
+    group: np.ndarray  # reason set of each listing (int64)
+    texts: list[str]  # JSON text of each reason set
     names: list[str]
-    groups: int
+
+    @property
+    def groups(self) -> int:
+        return len(self.texts)
 
 
 _HASH_MULT = np.random.default_rng(20261127).integers(1, 2**62, 64, dtype=np.int64) | 1
 
 
-def _group_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group id per row, first row of each group) of identical rows of an int matrix."""
-    n, k = codes.shape
-    mult = _HASH_MULT[:k] if k <= len(_HASH_MULT) else np.resize(_HASH_MULT, k)
+def _group_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(group id per row, first row of each group) of rows identical across int *columns*.
+
+    Groups are numbered in order of first appearance.  The key is a 64-bit hash of the row
+    (column by column, no n × k matrix), checked against each group's first row afterwards; a
+    collision falls back to exact grouping.
+    """
+    n = len(columns[0])
+    h = np.zeros(n, dtype=np.int64)
     with np.errstate(over="ignore"):
-        h = ((codes.astype(np.int64) + 2) * mult).sum(axis=1)
+        for j, col in enumerate(columns):
+            h += (col.astype(np.int64, copy=False) + 2) * _HASH_MULT[j % len(_HASH_MULT)]
     group, _ = pd.factorize(h)
-    first = pd.Series(np.arange(n)).groupby(group).first().to_numpy()
-    if not (codes == codes[first[group]]).all():  # a hash collision: group exactly instead
-        frame = pd.DataFrame(codes)
+    first = np.flatnonzero(~pd.Series(h).duplicated().to_numpy())
+    rep = first[group]
+    if not all((col == col[rep]).all() for col in columns):  # a collision: group exactly
+        frame = pd.DataFrame({j: col for j, col in enumerate(columns)})
         group = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-        first = pd.Series(np.arange(n)).groupby(group).first().to_numpy()
+        first = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())
     return np.asarray(group, dtype=np.int64), first
 
 
 def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> Scores:
-    """Scores and top reasons for every listing of *ff* (vectorised; reasons rendered per group)."""
+    """Scores and top reasons for every listing of *ff* (vectorised; reasons rendered per set)."""
     names = ff.names()
-    values = ff.matrix()
-    weights = np.array([rw.w(name) for name in names])
-    contrib = values * weights
     n = len(ff.ids)
-    total = rw.w("base") + contrib.sum(axis=1) if n else np.zeros(0)
-    score = np.where(ff.prohibited, np.nan, total)
     if n == 0:
-        return Scores(ff.ids, score, np.empty(0, dtype=object), contrib, names, 0)
-    codes = np.column_stack([f.codes for f in ff.factors])
+        return Scores(ff.ids, np.zeros(0), np.zeros(0, dtype=np.int64), [], names)
+    weights = np.array([rw.w(name) for name in names])
+    # one C-ordered n × k product summed along rows: the same additions, in the same order, as
+    # every earlier version, so stored scores stay bit-identical across versions
+    contrib = ff.matrix()
+    contrib *= weights
+    total = rw.w("base") + contrib.sum(axis=1)
+    score = np.where(ff.prohibited, np.nan, total)
     # The reasons of a listing depend only on which factors fire and their codes (points are a
     # function of the code), so listings are grouped by their code vector and each group's
-    # reasons are sorted and rendered once.  The grouping key is a 64-bit hash of the vector,
-    # checked against the group's representative afterwards (exact fallback on a collision).
-    group, first = _group_rows(codes)
+    # reasons are sorted and rendered once; each (factor, code, points) is rendered once.
+    group, first = _group_rows([f.codes for f in ff.factors])
+    codes = np.column_stack([f.codes[first] for f in ff.factors])
+    points_g = contrib[first]
+    total_g = total[first]
+    prohibited_g = ff.prohibited[first]
+    del contrib
     p_idx = names.index("prohibited")
-    texts = np.empty(len(first), dtype=object)
-    for g, row in enumerate(first):
-        points = contrib[row].copy()
-        fired = codes[row] >= 0
-        order = [f for f in np.argsort(-points, kind="stable") if (fired[f] and points[f] > 0)
-                 or (f == p_idx and ff.prohibited[row])]
-        if ff.prohibited[row]:
+    rendered: dict[tuple[int, int, float, float], str] = {}
+    texts: list[str] = []
+    for g in range(len(first)):
+        points = points_g[g]
+        fired = codes[g] >= 0
+        order = [f for f in np.argsort(-points, kind="stable").tolist()
+                 if (fired[f] and points[f] > 0) or (f == p_idx and prohibited_g[g])]
+        if prohibited_g[g]:
             order = [p_idx] + [f for f in order if f != p_idx]
-        reasons = []
+        parts = []
         for f in order[:top]:
-            factor = ff.factors[f]
-            params = factor.decode(int(codes[row, f])) if codes[row, f] >= 0 \
-                else factor.decode(0)
-            if factor.name == "prohibited":
-                params = {**params, "lead_score": round(float(total[row]), 3)}
-            reasons.append(render(factor.name, float(points[f]), params).as_dict())
-        texts[g] = json.dumps(reasons, ensure_ascii=False, separators=(",", ":"))
-    return Scores(ff.ids, score, texts[group], contrib, names, len(first))
+            code = int(codes[g, f])
+            lead = round(float(total_g[g]), 3) if f == p_idx else 0.0
+            key = (f, code, float(points[f]), lead)
+            part = rendered.get(key)
+            if part is None:
+                factor = ff.factors[f]
+                params = factor.decode(code if code >= 0 else 0)
+                if f == p_idx:
+                    params = {**params, "lead_score": lead}
+                r = render(factor.name, float(points[f]), params)
+                part = json.dumps({"code": r.code, "points": r.points, "params": r.params,
+                                   "en": r.en, "zh": r.zh}, ensure_ascii=False,
+                                  separators=(",", ":"))
+                rendered[key] = part
+            parts.append(part)
+        texts.append("[" + ",".join(parts) + "]")
+    return Scores(ff.ids, score, group, texts, names)
 
 
-def changed_rows(ff: FactorFrame, scores: Scores) -> np.ndarray:
-    """Positions whose score or reasons differ from what the database holds."""
-    if ff.old_score is None or ff.old_reasons is None:
-        return np.arange(len(scores.ids))
-    old, new = ff.old_score, scores.score
-    same_score = (np.isnan(old) & np.isnan(new)) | np.isclose(old, new, rtol=0, atol=1e-9)
-    same_reasons = ff.old_reasons == scores.reasons_json
-    return np.flatnonzero(~(same_score & same_reasons))
+#: The test a stored row must fail to be rewritten: same score (both NULL, or within 1e-9) and
+#: same reasons text.  ``n`` is the new row, ``r`` its reason set, ``l`` the listing.
+_CHANGED = ("NOT COALESCE((l.risk_score IS NULL AND n.score IS NULL) "
+            "OR abs(l.risk_score - n.score) <= 1e-9, {false}) "
+            "OR {old_reasons} IS {distinct} r.reasons")
+
+#: SQLite page cache for the write-back (KiB), main and temp schema: the rows are rewritten in
+#: id order and a larger cache lets the pager write each page once rather than spill it
+#: mid-transaction; the temp tables (a million rows) stay in memory instead of a temp file.
+_SQLITE_WRITE_CACHE_KIB = 65536
 
 
-def _subset(scores: Scores, rows: np.ndarray) -> Scores:
-    return Scores(scores.ids[rows], scores.score[rows], scores.reasons_json[rows],
-                  scores.contributions[:0], scores.names, scores.groups)
+def _score_list(score: np.ndarray) -> list[float | None]:
+    out: list[float | None] = score.tolist()
+    for i in np.flatnonzero(np.isnan(score)).tolist():
+        out[i] = None
+    return out
 
 
-def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> None:
+def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> int:
+    """Load (id, score, reason set) and the reason texts into TEMP tables, then one UPDATE.
+
+    The comparison with what is stored happens in SQLite, so nothing old is read into Python and
+    unchanged rows are not rewritten.  Returns the number of rows written.
+    """
     raw = conn.connection.driver_connection
     assert raw is not None
     # SQLAlchemy's own SQLite DateTime text format (UTC, naive), so the ORM reads it back
     stamp = at.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    score = pd.Series(scores.score, dtype="float64").astype(object) \
-        .where(~np.isnan(scores.score), None).tolist()
-    rows = zip(score, scores.reasons_json.tolist(), [stamp] * len(score),
-               scores.ids.tolist(), strict=True)
     cur = raw.cursor()
-    cur.executemany("UPDATE listing SET risk_score = ?, risk_reasons = ?, risk_scored_at = ? "
-                    "WHERE id = ?", rows)
-    cur.close()
+    try:
+        cache = [cur.execute(f"PRAGMA {db}.cache_size").fetchone()[0] for db in ("main", "temp")]
+        for db in ("main", "temp"):
+            cur.execute(f"PRAGMA {db}.cache_size = -{_SQLITE_WRITE_CACHE_KIB}")
+        cur.execute("DROP TABLE IF EXISTS temp.risk_reason_set")
+        cur.execute("DROP TABLE IF EXISTS temp.risk_score_new")
+        cur.execute("CREATE TEMP TABLE risk_reason_set (id INTEGER PRIMARY KEY, reasons TEXT)")
+        cur.execute("CREATE TEMP TABLE risk_score_new "
+                    "(id INTEGER PRIMARY KEY, score REAL, reason_set INTEGER)")
+        cur.executemany("INSERT INTO temp.risk_reason_set VALUES (?, ?)", enumerate(scores.texts))
+        cur.executemany("INSERT INTO temp.risk_score_new VALUES (?, ?, ?)",
+                        zip(scores.ids.tolist(), _score_list(scores.score),
+                            scores.group.tolist(), strict=True))
+        changed = _CHANGED.format(false="0", old_reasons="l.risk_reasons", distinct="NOT")
+        cur.execute("UPDATE listing AS l SET risk_score = n.score, risk_reasons = r.reasons, "
+                    "risk_scored_at = ? FROM temp.risk_score_new AS n "
+                    "JOIN temp.risk_reason_set AS r ON r.id = n.reason_set "
+                    f"WHERE l.id = n.id AND ({changed})", (stamp,))
+        written = cur.rowcount
+        cur.execute("DROP TABLE temp.risk_score_new")
+        cur.execute("DROP TABLE temp.risk_reason_set")
+        for db, size in zip(("main", "temp"), cache, strict=True):
+            cur.execute(f"PRAGMA {db}.cache_size = {int(size)}")
+    finally:
+        cur.close()
+    return int(written)
 
 
-def _write_postgres(conn: Connection, scores: Scores, at: dt.datetime) -> None:
+def _write_postgres(conn: Connection, scores: Scores, at: dt.datetime) -> int:
+    """COPY (id, score, reason set) and the reason texts into TEMP tables, then one UPDATE."""
     raw = conn.connection.driver_connection
     assert raw is not None
     buf = io.StringIO()
-    pd.DataFrame({"id": scores.ids, "score": scores.score,
-                  "reasons": scores.reasons_json}).to_csv(buf, header=False, index=False,
-                                                          na_rep="")
-    data = buf.getvalue()
+    pd.DataFrame({"id": scores.ids, "score": scores.score, "reason_set": scores.group}) \
+        .to_csv(buf, header=False, index=False, na_rep="")
     with raw.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS risk_score_tmp "
-                    "(id BIGINT, score DOUBLE PRECISION, reasons TEXT) ON COMMIT DROP")
-        cur.execute("TRUNCATE risk_score_tmp")
-        with cur.copy("COPY risk_score_tmp (id, score, reasons) FROM STDIN "
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS risk_reason_set "
+                    "(id BIGINT PRIMARY KEY, reasons TEXT) ON COMMIT DROP")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS risk_score_new "
+                    "(id BIGINT, score DOUBLE PRECISION, reason_set BIGINT) ON COMMIT DROP")
+        cur.execute("TRUNCATE risk_reason_set, risk_score_new")
+        with cur.copy("COPY risk_reason_set (id, reasons) FROM STDIN") as copy:
+            for row in enumerate(scores.texts):
+                copy.write_row(row)
+        with cur.copy("COPY risk_score_new (id, score, reason_set) FROM STDIN "
                       "WITH (FORMAT csv)") as copy:
-            copy.write(data)
-        cur.execute("UPDATE listing l SET risk_score = t.score, "
-                    "risk_reasons = CAST(t.reasons AS JSON), risk_scored_at = %s "
-                    "FROM risk_score_tmp t WHERE l.id = t.id", (at,))
-        cur.execute("DROP TABLE risk_score_tmp")
+            copy.write(buf.getvalue())
+        cur.execute("ANALYZE risk_score_new")
+        changed = _CHANGED.format(false="false", old_reasons="CAST(l.risk_reasons AS TEXT)",
+                                  distinct="DISTINCT FROM")
+        cur.execute("UPDATE listing AS l SET risk_score = n.score, "
+                    "risk_reasons = CAST(r.reasons AS JSON), risk_scored_at = %s "
+                    "FROM risk_score_new AS n JOIN risk_reason_set AS r ON r.id = n.reason_set "
+                    f"WHERE l.id = n.id AND ({changed})", (at,))
+        written = cur.rowcount
+        cur.execute("DROP TABLE risk_score_new")
+        cur.execute("DROP TABLE risk_reason_set")
+    return int(written)
 
 
 def _connection_scope(target: Session | Engine | Connection | Any) -> tuple[Connection, bool]:
@@ -213,13 +283,12 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
         scores = compute_scores(ff, rw, top)
         t2 = time.perf_counter()
         at = now or dt.datetime.now(dt.UTC)
-        rows = changed_rows(ff, scores)
-        if len(rows):
-            todo = scores if len(rows) == len(scores.ids) else _subset(scores, rows)
+        written = 0
+        if len(scores.ids):
             if conn.dialect.name == "postgresql":
-                _write_postgres(conn, todo, at)
+                written = _write_postgres(conn, scores, at)
             else:
-                _write_sqlite(conn, todo, at)
+                written = _write_sqlite(conn, scores, at)
         if own:
             conn.commit()
         t3 = time.perf_counter()
@@ -229,7 +298,7 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
     summary.timings = {"read_and_features": round(t1 - t0, 3), "score_and_reasons":
                        round(t2 - t1, 3), "write": round(t3 - t2, 3), "total": round(t3 - t0, 3)}
     summary.listings = len(scores.ids)
-    summary.written = len(rows)
+    summary.written = written
     ok = scores.score[~np.isnan(scores.score)]
     summary.scored = len(ok)
     summary.prohibited = int(ff.prohibited.sum())
