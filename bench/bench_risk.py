@@ -7,6 +7,10 @@ memory (RSS) and the ratio against a baseline measured in the same process: read
 columns into pandas and nothing else (the I/O floor).  Target (issue 5): <= 10 s for 1M.
 
     .venv/bin/python bench/bench_risk.py [--listings 1000000] [--quick] [--postgres URL]
+
+With ``--postgres`` the frame is built in a schema of its own (``bench_risk_<pid>``), dropped at
+the end.  Wall time depends on the machine's load (the load average is recorded with the
+figures); CPU time of the process is recorded too.
 """
 
 from __future__ import annotations
@@ -19,17 +23,22 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench._report import record
+from _report import record
+
 from sampler.risk.features import load_listings
 from sampler.risk.networks import build_seller_networks
 from sampler.risk.scoring import score_listings
-from store.db import Database
+from store.db import Database, make_engine
 
 TARGET_S = 10.0
 BRANDS = ["Voltaris", "Nordvik", "Aurelia", "Meiju", "Tongle", "Senyu", "Xinyue", "Tuoke",
@@ -52,6 +61,7 @@ def build(db: Database, n: int, seed: int = 1) -> None:
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     with db.engine.begin() as conn:
         raw = conn.connection.driver_connection
+        assert raw is not None
         cur = raw.cursor()
         pg = db.dialect == "postgresql"
         q = "%s" if pg else "?"
@@ -125,13 +135,38 @@ def build(db: Database, n: int, seed: int = 1) -> None:
                             f"(SELECT MAX(id) FROM {t}))")
             cur.execute("ANALYZE")
         cur.close()
-    with db.session() as s:
-        build_seller_networks(s)
+    with db.session() as session:
+        build_seller_networks(session)
     if db.dialect == "sqlite":  # a settled database: the bulk load checkpointed out of the WAL
         with db.engine.connect() as c:
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     print(f"frame: {n:,} listings, {n_sellers:,} sellers built in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
+
+
+@contextmanager
+def _database(pg_url: str, tmp: str) -> Iterator[Database]:
+    """SQLite in *tmp*, or PostgreSQL in a schema of our own (dropped afterwards)."""
+    if not pg_url:
+        db = Database.open(f"sqlite:///{tmp}/bench.db")
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    schema = f"bench_risk_{os.getpid()}"
+    admin = make_engine(pg_url)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_url else "?"
+    db = Database.open(f"{pg_url}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def main() -> None:
@@ -141,16 +176,7 @@ def main() -> None:
     ap.add_argument("--postgres", default="", help="PostgreSQL URL (default: SQLite in a temp dir)")
     args = ap.parse_args()
     n = 100_000 if args.quick else args.listings
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.postgres:
-            from sqlalchemy import text
-
-            db = Database.open(args.postgres)
-            with db.engine.begin() as c:
-                c.execute(text("TRUNCATE listing, seller, platform, foreign_notice, notice_match, "
-                               "listing_snapshot, risk_signal RESTART IDENTITY CASCADE"))
-        else:
-            db = Database.open(f"sqlite:///{tmp}/bench.db")
+    with tempfile.TemporaryDirectory() as tmp, _database(args.postgres, tmp) as db:
         build(db, n)
         label = f"{db.dialect}, {n:,} listings"
         rss0 = rss_mb()
@@ -171,7 +197,10 @@ def main() -> None:
                higher_is_better=False, ok=total <= TARGET_S * n / 1_000_000)
         record(f"throughput {label}", n / total, "listings/s")
         record(f"CPU time of this process {label}", cpu, "s", higher_is_better=False)
-        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        load = os.getloadavg()[0]
+        print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")
+        record(f"load average (1 min) after the first score {label}", load,
+               f"on {os.cpu_count()} cores", higher_is_better=False)
         for phase in ("read_and_features", "score_and_reasons", "write"):
             record(f"{phase} {label}", summary.timings[phase], "s", higher_is_better=False)
         again = score_listings(db, now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
@@ -180,7 +209,6 @@ def main() -> None:
         print(f"re-score wrote {again.written:,} rows (first score wrote {summary.written:,})")
         record(f"peak RSS {label}", peak, "MiB", baseline=rss0,
                baseline_label="before scoring (frame built)", higher_is_better=False)
-        db.dispose()
 
 
 if __name__ == "__main__":
