@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -98,12 +99,16 @@ class PlatformSpider(scrapy.Spider):
     # -- requests ---------------------------------------------------------------------------
 
     def _url(self, url: str, base: str) -> str | None:
-        absolute = urljoin(base, url.strip())
-        if urlsplit(absolute).scheme not in {"http", "https"}:
-            return None
-        for pattern, repl in self.profile.links.rewrite:
-            absolute = re.sub(pattern, repl, absolute)
-        return canonical_url(absolute)
+        href = url.strip()
+        if href.startswith("/") and not href.startswith("//"):
+            # Site-absolute links ("/item/1.html"), most of them repeats: resolved once per
+            # site rather than once per page that carries them.
+            return _resolve(href, _origin(base), self._rewrite_rules)
+        return _resolve(href, base, self._rewrite_rules)
+
+    @cached_property
+    def _rewrite_rules(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(rule) for rule in self.profile.links.rewrite)
 
     def _allowed(self, url: str) -> bool:
         links = self.profile.links
@@ -648,6 +653,23 @@ class PlatformSpider(scrapy.Spider):
                 return
         self.summary = self.session.close(status, extra)
         self.summary.worker_pages = worker_pages
+
+
+@lru_cache(maxsize=4096)
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@lru_cache(maxsize=65_536)
+def _resolve(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> str | None:
+    """*href* made absolute against *base*, rewritten by the profile's rules, canonical."""
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme not in {"http", "https"}:
+        return None
+    for pattern, repl in rewrite:
+        absolute = re.sub(pattern, repl, absolute)
+    return canonical_url(absolute)
 
 
 def _str(value: Any) -> str | None:

@@ -43,6 +43,9 @@ def counting_proxy(sandbox: Any) -> Iterator[tuple[str, Counter[tuple[str, int]]
             if client is None:
                 client = local.client = httpx.Client(timeout=30)
             r = client.get(upstream + self.path)
+            # A remote platform answers in tens of milliseconds, not one: without this the
+            # first worker crawls the whole small mall before the second has started.
+            time.sleep(0.1)
             with lock:
                 counts[(self.path, r.status_code)] += 1
             body = r.content
