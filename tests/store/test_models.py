@@ -93,7 +93,7 @@ def test_invalid_enum_value_refused(any_db: Database) -> None:
     with any_db.session() as s:
         p = _platform(s)
         pid = p.id
-    with pytest.raises(Exception), any_db.session() as s:  # noqa: B017,PT011
+    with pytest.raises(LookupError), any_db.session() as s:
         s.execute(text("INSERT INTO listing (platform_id, external_id, url, title, sector,"
                        " supervision_class, class_reasons, cert_marks, image_urls, raw,"
                        " content_hash, status, first_seen, last_seen, risk_reasons)"
