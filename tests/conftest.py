@@ -88,16 +88,20 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture()
 def pg_db(pg_url: str, settings: Settings) -> Iterator[Database]:
-    """A migrated PostgreSQL database (own schema); tables are emptied after each test."""
+    """A migrated PostgreSQL database (own schema), empty at the start of each test."""
     from sqlalchemy import text
 
     from store.models import Base
 
+    def empty(db: Database) -> None:
+        with db.engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
     db = Database.open(pg_url)
+    empty(db)  # tests that drive the CLI on pg_url (the demo) leave their data behind
     yield db
-    with db.engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    empty(db)
     db.dispose()
 
 
