@@ -19,6 +19,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import record
 
 TARGET = 1000.0  # pages/s the issue asks for
 
@@ -125,8 +129,11 @@ def main() -> None:
         print(f"sandbox benchmark: {n} listings, one uvicorn worker on one core, {args.conns} connections, "
               f"{args.seconds:.0f} s per case, load average {load:.1f} (other work on the machine skews figures)")
         for name, rate in results.items():
-            ok = "" if name.startswith("hello") else ("  ok" if rate >= TARGET else f"  BELOW {TARGET:.0f}/s")
-            print(f"{name:34} {rate:8.0f} pages/s = {100 * rate / hello:5.1f}% of hello-world{ok}")
+            if name.startswith("hello"):
+                continue
+            record(f"sandbox {name}, {n:,} listings, one core", rate, "pages/s",
+                   baseline=hello, baseline_label="hello-world on the same server",
+                   target=f"≥ {TARGET:.0f}", ok=rate >= TARGET)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
