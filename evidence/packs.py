@@ -54,6 +54,7 @@ from store.models import (
     Purchase,
     utcnow,
 )
+from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 
 PACK_FORMAT = "spotcheck-evidence-pack/1"
@@ -160,19 +161,8 @@ def _wacz(root: Path, entries: list[dict[str, Any]], work: Path) -> None:
 
 def render_pdfs(html_files: list[Path], settings: Settings) -> None:
     """Print each HTML file to a PDF next to it, with Chromium (fonts from the system)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=settings.chromium_path(), headless=True)
-        try:
-            page = browser.new_page()
-            for html in html_files:
-                page.goto(html.resolve().as_uri(), wait_until="load")
-                page.pdf(path=str(html.with_suffix(".pdf")), format="A4",
-                         print_background=True)
-            page.close()
-        finally:
-            browser.close()
+    print_pdfs([PrintJob(html, html.with_suffix(".pdf"), margin_mm=(10, 10, 10, 10))
+                for html in html_files], settings)
 
 
 VERIFY_TEXT = """\

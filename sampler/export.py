@@ -17,8 +17,9 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from sampler.plans import item_dict, plan_dict, plan_summary
-from store.errors import InvalidInput, NotFound, ServiceUnavailable
+from store.errors import InvalidInput, NotFound
 from store.models import Plan
+from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
 
 FORMATS = ("csv", "xlsx", "json", "pdf")
@@ -111,28 +112,7 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
 
 
 def _pdf(html: str, path: Path, settings: Settings) -> None:
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - playwright is a dependency
-        raise ServiceUnavailable("PDF export needs playwright") from exc
-    executable = settings.chromium_path()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, headless=True)
-            try:
-                context = browser.new_context(java_script_enabled=False, offline=True)
-                page = context.new_page()
-                page.set_content(html, wait_until="load", timeout=30_000)
-                page.pdf(path=str(path), format="A4", landscape=True, print_background=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm",
-                                 "right": "10mm"})
-                page.close()
-                context.close()
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise ServiceUnavailable(f"Chromium could not render the PDF: {exc}") from exc
+    print_pdfs([PrintJob(html, path, landscape=True)], settings)
 
 
 def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.errors import InvalidInput, ServiceUnavailable, SpotcheckError
+from store.errors import InvalidInput
 from store.models import (
     Case,
     LabResult,
@@ -38,6 +38,7 @@ from store.models import (
     PurchaseStatus,
     Sample,
 )
+from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -386,24 +387,7 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
 
 def html_to_pdf(html_path: Path, pdf_path: Path, settings: Settings) -> Path:
     """Print an HTML file to PDF with Chromium (fonts-noto-cjk renders the Chinese)."""
-    from playwright.sync_api import sync_playwright
-
-    try:
-        executable = settings.chromium_path()
-    except SpotcheckError as exc:
-        raise ServiceUnavailable(str(exc)) from exc
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True)
-        try:
-            context = browser.new_context(java_script_enabled=False, offline=True)
-            page = context.new_page()
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            page.pdf(path=str(pdf_path), format="A4", print_background=True,
-                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
-            page.close()
-            context.close()
-        finally:
-            browser.close()
+    print_pdfs([PrintJob(html_path, pdf_path, margin_mm=(16, 16, 14, 14))], settings)
     return pdf_path
 
 
