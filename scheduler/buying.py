@@ -45,6 +45,9 @@ class CheckoutProfile:
     """CSS selectors and paths of one platform's purchase flow (the sandbox's by default)."""
 
     add_to_cart: str = "#add-to-cart"
+    #: The platform's cookie-consent "accept" button: a covert buyer accepts it as a
+    #: consumer would (an overlay left open intercepts every click on the page).
+    consent_accept: str = "#consent-accept"
     login_path: str = "/login?next=/checkout"
     account_field: str = "#account"
     password_field: str = "#password"
@@ -204,9 +207,17 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
         await button.wait_for(state="visible", timeout=ms)
     except Exception as exc:
         raise CheckoutFailed("no add-to-cart button on the listing page (removed?)") from exc
-    async with page.expect_navigation(wait_until="domcontentloaded", timeout=ms) as nav:
-        await button.click()
-    cart = await nav.value
+    consent = page.locator(prof.consent_accept).first
+    if await consent.count() and await consent.is_visible():
+        await consent.click(timeout=ms)
+        await consent.wait_for(state="hidden", timeout=ms)
+    try:
+        async with page.expect_navigation(wait_until="domcontentloaded", timeout=ms) as nav:
+            await button.click(timeout=ms)
+        cart = await nav.value
+    except Exception as exc:  # nothing was ordered yet: safe to retry
+        raise CheckoutFailed(f"could not add the item to the cart: {type(exc).__name__}"
+                             ) from exc
     if cart is not None and cart.status >= 400:
         raise CheckoutFailed(f"adding to cart refused (HTTP {cart.status}): item unavailable")
     await page.goto(urljoin(job.base_url, prof.login_path), wait_until="domcontentloaded",
