@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import event, func, inspect, select
@@ -336,17 +339,63 @@ def plan_summary(session: Session, plan_id: int) -> dict[str, Any]:
     10 bins over [0, 1] plus "none"), ``sellers`` (max buys per seller).
     """
     plan = _load(session, plan_id)
+    rows = [SummaryRow(it.stratum, it.inclusion_probability, it.certainty,
+                       it.listing.risk_score, it.expected_price, it.listing.seller_id)
+            for it in plan.items]
+    return {"plan": plan_dict(plan, items=False), **summarise_items(plan, rows)}
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """What the review figures need of one plan item."""
+
+    stratum: str
+    pi: float
+    certainty: bool
+    risk: float | None
+    expected_price: Decimal | None
+    seller_id: int | None
+
+
+class SummaryItem(Protocol):
+    """Any row with a plan item's review figures (:class:`SummaryRow`, the console's rows)."""
+
+    @property
+    def stratum(self) -> str: ...
+    @property
+    def pi(self) -> float: ...
+    @property
+    def certainty(self) -> bool: ...
+    @property
+    def risk(self) -> float | None: ...
+    @property
+    def expected_price(self) -> Decimal | None: ...
+    @property
+    def seller_id(self) -> int | None: ...
+
+
+def risk_bin(score: float | None) -> str:
+    """The risk-distribution bin of a score: tenths of [0, 1], or "none"."""
+    if score is None:
+        return "none"
+    b = min(int(max(score, 0.0) * 10), 9)
+    return f"{b / 10:.1f}–{(b + 1) / 10:.1f}"
+
+
+def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
+    """The ``strata``, ``totals``, ``risk_distribution`` and ``sellers`` of a plan, from its
+    items however they were read (ORM here, plain columns in the console)."""
     params = plan.parameters or {}
     sizes: dict[str, int] = params.get("stratum_sizes", {})
     alloc: dict[str, int] = params.get("allocation", {})
-    by: dict[str, list[PlanItem]] = defaultdict(list)
-    for it in plan.items:
+    by: dict[str, list[SummaryItem]] = defaultdict(list)
+    for it in items:
         by[it.stratum].append(it)
     rows: list[dict[str, Any]] = []
     for h in sorted(set(sizes) | set(by)):
         its = by.get(h, [])
-        pis = [it.inclusion_probability for it in its]
-        risks = [it.listing.risk_score for it in its if it.listing.risk_score is not None]
+        pis = [it.pi for it in its]
+        risks = [it.risk for it in its if it.risk is not None]
         cost = sum(float(it.expected_price) for it in its if it.expected_price is not None)
         rows.append({"stratum": h, "N_h": sizes.get(h, 0), "n_h": len(its),
                      "allocated": alloc.get(h, len(its)),
@@ -355,18 +404,10 @@ def plan_summary(session: Session, plan_id: int) -> dict[str, Any]:
                      "certainty": sum(1 for it in its if it.certainty),
                      "sample_cost": round(cost, 2),
                      "risk_mean": sum(risks) / len(risks) if risks else None})
-    bins = Counter[str]()
-    for it in plan.items:
-        score = it.listing.risk_score
-        if score is None:
-            bins["none"] += 1
-        else:
-            b = min(int(max(score, 0.0) * 10), 9)
-            bins[f"{b / 10:.1f}–{(b + 1) / 10:.1f}"] += 1
-    sellers = Counter(it.listing.seller_id for it in plan.items if it.listing.seller_id)
-    return {"plan": plan_dict(plan, items=False), "strata": rows,
-            "totals": {"N": plan.frame_size, "n": plan.sample_size,
-                       "strata": len(rows),
+    bins = Counter(risk_bin(it.risk) for it in items)
+    sellers = Counter(it.seller_id for it in items if it.seller_id)
+    return {"strata": rows,
+            "totals": {"N": plan.frame_size, "n": plan.sample_size, "strata": len(rows),
                        "expected_cost": params.get("expected_cost"),
                        "sample_cost": round(sum(r["sample_cost"] for r in rows), 2),
                        "certainty": sum(r["certainty"] for r in rows),

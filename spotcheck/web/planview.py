@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter, OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sampler.plans import summarise_items
 from spotcheck.web.deps import money, short
 from store.models import Listing, Plan, PlanItem, Seller
 
@@ -96,47 +97,10 @@ def reason_texts(s: Session, plan: Plan, lang: str, text: Callable[[Any], str],
     return out
 
 
-def risk_bin(score: float | None) -> str:
-    if score is None:
-        return "none"
-    b = min(int(max(score, 0.0) * 10), 9)
-    return f"{b / 10:.1f}–{(b + 1) / 10:.1f}"
-
-
 def summary(plan: Plan, items: list[ItemRow]) -> dict[str, Any]:
     """The ``strata``, ``totals``, ``risk_distribution`` and ``sellers`` of
     sampler.plans.plan_summary, from already loaded items."""
-    params = plan.parameters or {}
-    sizes: dict[str, int] = params.get("stratum_sizes", {})
-    alloc: dict[str, int] = params.get("allocation", {})
-    by: dict[str, list[ItemRow]] = defaultdict(list)
-    for it in items:
-        by[it.stratum].append(it)
-    rows: list[dict[str, Any]] = []
-    for h in sorted(set(sizes) | set(by)):
-        its = by.get(h, [])
-        pis = [it.pi for it in its]
-        risks = [it.risk for it in its if it.risk is not None]
-        cost = sum(float(it.expected_price) for it in its if it.expected_price is not None)
-        rows.append({"stratum": h, "N_h": sizes.get(h, 0), "n_h": len(its),
-                     "allocated": alloc.get(h, len(its)),
-                     "sampling_rate": len(its) / sizes[h] if sizes.get(h) else None,
-                     "pi_min": min(pis) if pis else None, "pi_max": max(pis) if pis else None,
-                     "certainty": sum(1 for it in its if it.certainty),
-                     "sample_cost": round(cost, 2),
-                     "risk_mean": sum(risks) / len(risks) if risks else None})
-    bins = Counter(risk_bin(it.risk) for it in items)
-    sellers = Counter(it.seller_id for it in items if it.seller_id)
-    return {"strata": rows,
-            "totals": {"N": plan.frame_size, "n": plan.sample_size, "strata": len(rows),
-                       "expected_cost": params.get("expected_cost"),
-                       "sample_cost": round(sum(r["sample_cost"] for r in rows), 2),
-                       "certainty": sum(r["certainty"] for r in rows),
-                       "excluded": params.get("excluded", {})},
-            "risk_distribution": dict(sorted(bins.items())),
-            "sellers": {"distinct": len(sellers),
-                        "max_buys": max(sellers.values()) if sellers else 0,
-                        "limit": (plan.design or {}).get("max_per_seller")}}
+    return summarise_items(plan, items)
 
 
 def diff(s: Session, a: Plan, b: Plan, b_items: list[ItemRow]) -> dict[str, Any]:
