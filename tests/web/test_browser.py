@@ -103,12 +103,14 @@ def test_sampler_cannot_approve_not_even_by_forging_the_form(page: Any, live: Li
     assert "只有审核人" in page.locator("#why-not").inner_text()
     # Rebuild the approval form by hand in the page (with the page's own CSRF token) and
     # submit it: the server refuses and the plan stays submitted.
-    page.evaluate("""(id) => {
-        const f = document.createElement('form'); f.method = 'post';
-        f.action = '/plans/' + id + '/approve';
-        const t = document.querySelector('input[name=csrf]').cloneNode();
-        f.appendChild(t); document.body.appendChild(f); f.submit(); }""", plan_id)
-    page.wait_for_load_state()
+    # Wait for the navigation the submit starts, not for the already-loaded page.
+    with page.expect_navigation() as navigation:
+        page.evaluate("""(id) => {
+            const f = document.createElement('form'); f.method = 'post';
+            f.action = '/plans/' + id + '/approve';
+            const t = document.querySelector('input[name=csrf]').cloneNode();
+            f.appendChild(t); document.body.appendChild(f); f.submit(); }""", plan_id)
+    assert navigation.value is not None and navigation.value.status == 403
     assert "403" in page.locator("h1").inner_text()
     assert plan_status(live, plan_id) == PlanStatus.SUBMITTED
 
