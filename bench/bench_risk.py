@@ -111,8 +111,8 @@ def build(db: Database, n: int, seed: int = 1) -> None:
             many("INSERT INTO listing (id, platform_id, external_id, url, title, brand, model, "
                  "price, currency, price_cny, seller_id, category, sector, supervision_class, "
                  "cert_marks, first_seen, last_seen, class_reasons, image_urls, raw, "
-                 "content_hash, status, risk_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                 "?, ?, ?, ?, ?, '[]', '[]', '{}', '', 'active', '[]')", rows)
+                 "content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?, '[]', '[]', '{}', '', 'active')", rows)
         k = max(10, n // 2000)
         many("INSERT INTO foreign_notice (id, source, reference, title, models, raw, imported_at) "
              "VALUES (?, 'cpsc', ?, '', '[]', '{}', ?)", [(j + 1, f"26{j:04d}", now)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
 from _report import record
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from sampler.campaigns import create_campaign
 from sampler.plans import draw_plan, submit_plan
@@ -36,7 +36,15 @@ from spotcheck import users
 from spotcheck.web import planview
 from spotcheck.web.app import create_app
 from store.db import Database
-from store.models import Listing, Platform, Sector, Seller, SupervisionClass
+from store.models import (
+    Listing,
+    ListingRisk,
+    Platform,
+    RiskReasonSet,
+    Sector,
+    Seller,
+    SupervisionClass,
+)
 from store.settings import Settings
 from tests.web.conftest import csrf_of, serve
 
@@ -74,15 +82,21 @@ def load(db: Database, listings: int, frame: int) -> None:
                 "sector": [Sector.ELECTRICAL, Sector.TEXTILES, Sector.LIGHT_INDUSTRY][i % 3],
                 "supervision_class": SupervisionClass.KEY if i % 5 == 0
                 else SupervisionClass.GENERAL,
-                "risk_score": rng.random(), "prn": rng.random(), "content_hash": "",
-                "risk_reasons": [{"code": "unfiled_seller", "points": 0.3, "params": {},
-                                  "en": "seller has no filing number", "zh": "卖家未备案"}],
+                "prn": rng.random(), "content_hash": "",
                 "first_seen": now, "last_seen": now})
             if len(batch) == 5000:
                 conn.execute(insert(Listing), batch)
                 batch.clear()
         if batch:
             conn.execute(insert(Listing), batch)
+        reasons = conn.execute(insert(RiskReasonSet).returning(RiskReasonSet.id), [{"reasons": [
+            {"code": "unfiled_seller", "points": 0.3, "params": {},
+             "en": "seller has no filing number", "zh": "卖家未备案"}]}]).scalar_one()
+        ids = conn.execute(select(Listing.id)).scalars().all()
+        for start in range(0, len(ids), 5000):
+            conn.execute(insert(ListingRisk), [
+                {"listing_id": lid, "score": rng.random(), "reason_set_id": reasons,
+                 "scored_at": now} for lid in ids[start:start + 5000]])
 
 
 def timed(client: httpx.Client, path: str, runs: int, cold: bool = False) -> tuple[float, int]:

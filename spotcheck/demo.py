@@ -385,9 +385,10 @@ class Demo:
             rows = s.execute(
                 select(m.Listing, m.Platform.code)
                 .join(m.Platform, m.Platform.id == m.Listing.platform_id)
+                .join(m.ListingRisk, m.ListingRisk.listing_id == m.Listing.id)
                 .where(m.Listing.status == m.ListingStatus.ACTIVE,
                        m.Listing.supervision_class != m.SupervisionClass.PROHIBITED)
-                .order_by(m.Listing.risk_score.desc()).limit(200)).all()
+                .order_by(*m.RISK_ORDER).limit(200)).all()
             lead = None
             for listing, code in rows:
                 codes = {r.get("code") for r in listing.risk_reasons or []
@@ -475,11 +476,12 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         by_platform = dict(s.execute(select(m.Platform.code, func.count())
                                      .join(m.Listing, m.Listing.platform_id == m.Platform.id)
                                      .group_by(m.Platform.code)).all())
-        top = s.execute(select(m.Listing.id, m.Platform.code, m.Listing.title,
-                               m.Listing.risk_score, m.Listing.risk_reasons)
-                        .join(m.Platform, m.Platform.id == m.Listing.platform_id)
-                        .where(m.Listing.status == m.ListingStatus.ACTIVE)
-                        .order_by(m.Listing.risk_score.desc()).limit(5)).all()
+        top = [(x.id, code, x.title, x.risk_score, x.risk_reasons) for x, code in s.execute(
+            select(m.Listing, m.Platform.code)
+            .join(m.Platform, m.Platform.id == m.Listing.platform_id)
+            .join(m.ListingRisk, m.ListingRisk.listing_id == m.Listing.id)
+            .where(m.Listing.status == m.ListingStatus.ACTIVE)
+            .order_by(*m.RISK_ORDER).limit(5))]
         strata: dict[str, int] = {}
         if state.plan_id:
             strata = dict(s.execute(select(m.PlanItem.stratum, func.count())

@@ -250,25 +250,85 @@ class Listing(Base):
         ForeignKey("crawl_run.id", ondelete="SET NULL"))
     #: Permanent random number in (0, 1), fixed at first sight, for coordinated Pareto samples.
     prn: Mapped[float | None] = mapped_column(Float)
-    risk_score: Mapped[float | None] = mapped_column(Float)
-    risk_reasons: Mapped[list[Any]] = mapped_column(default=list)
-    risk_scored_at: Mapped[dt.datetime | None]
 
     platform: Mapped[Platform] = relationship(back_populates="listings")
     seller: Mapped[Seller | None] = relationship(back_populates="listings")
     snapshots: Mapped[list[ListingSnapshot]] = relationship(
         back_populates="listing", order_by="ListingSnapshot.version",
         cascade="all, delete-orphan")
+    #: The latest risk score (None until the listing is first scored).  Loaded with the listing:
+    #: one primary-key join, and every reader of a listing wants its score.
+    risk: Mapped[ListingRisk | None] = relationship(
+        back_populates="listing", lazy="joined", cascade="all, delete-orphan")
+
+    # The score lives in listing_risk so that a scoring run rewrites narrow rows, not the wide
+    # crawled ones; these read (and, for fixtures and imports, write) through to it.
+    @property
+    def risk_score(self) -> float | None:
+        return self.risk.score if self.risk is not None else None
+
+    @risk_score.setter
+    def risk_score(self, value: float | None) -> None:
+        self._risk_row().score = value
+
+    @property
+    def risk_reasons(self) -> list[Any]:
+        if self.risk is None or self.risk.reason_set is None:
+            return []
+        return list(self.risk.reason_set.reasons)
+
+    @risk_reasons.setter
+    def risk_reasons(self, value: list[Any]) -> None:
+        self._risk_row().reason_set = RiskReasonSet(reasons=list(value)) if value else None
+
+    @property
+    def risk_scored_at(self) -> dt.datetime | None:
+        return self.risk.scored_at if self.risk is not None else None
+
+    def _risk_row(self) -> ListingRisk:
+        if self.risk is None:
+            self.risk = ListingRisk()
+        return self.risk
 
 
-# The console lists by risk, highest first and unscored last, optionally within one platform,
-# sector or class.  On SQLite a DESC index already puts NULLs last (and cannot say NULLS LAST),
-# so migration 0003 leaves that out there.  Text search has its own structures: store/search.py.
-_RISK_ORDER = (Listing.risk_score.desc().nulls_last(), Listing.id.desc())
-Index("ix_listing_risk", *_RISK_ORDER)
-Index("ix_listing_platform_risk", Listing.platform_id, *_RISK_ORDER)
-Index("ix_listing_sector_risk", Listing.sector, *_RISK_ORDER)
-Index("ix_listing_class_risk", Listing.supervision_class, *_RISK_ORDER)
+class RiskReasonSet(Base):
+    """The top reasons of a score, as ``[{code, points, params, en, zh}]``, shared by every
+    listing with the same reasons: a million listings carry a few thousand sets."""
+
+    __tablename__ = "risk_reason_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ListingRisk(Base):
+    """A listing's latest risk score: the size measure of πps sampling.
+
+    ``score`` is NULL for prohibited listings (enforcement leads, never drawn), which still carry
+    their reasons.  ``scored_at`` is when the score or reasons last *changed*: a re-score that
+    finds the same values writes nothing.
+    """
+
+    __tablename__ = "listing_risk"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    #: No foreign key on purpose: the scorer deletes the sets no row uses any more, and a
+    #: foreign key would make the database search the million rows once per deleted set.
+    reason_set_id: Mapped[int | None]
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="risk")
+    reason_set: Mapped[RiskReasonSet | None] = relationship(
+        primaryjoin="foreign(ListingRisk.reason_set_id) == RiskReasonSet.id")
+
+
+# The console lists by risk, highest first and unscored last.  On SQLite a DESC index already
+# puts NULLs last (and cannot say NULLS LAST), so migration 0004 leaves that out there.  Text
+# search has its own structures: store/search.py.
+RISK_ORDER = (ListingRisk.score.desc().nulls_last(), ListingRisk.listing_id.desc())
+Index("ix_listing_risk_score", *RISK_ORDER)
 
 
 class ListingSnapshot(Base):

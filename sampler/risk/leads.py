@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import Case, Listing, ListingStatus, Platform, Seller, SupervisionClass
+from store.models import (
+    Case,
+    Listing,
+    ListingRisk,
+    ListingStatus,
+    Platform,
+    Seller,
+    SupervisionClass,
+)
 
 
 @dataclass
@@ -43,8 +51,7 @@ def eligible_for_purchase() -> Any:
 
     Sampling code adds it to its frame query: scored, not prohibited, not removed.
     """
-    return ((Listing.risk_score.is_not(None))
-            & (Listing.risk_score > 0)
+    return (Listing.risk.has((ListingRisk.score.is_not(None)) & (ListingRisk.score > 0))
             & (Listing.supervision_class != SupervisionClass.PROHIBITED)
             & (Listing.status != ListingStatus.REMOVED))
 

@@ -9,12 +9,13 @@ Reasons: each listing stores its top factors as ``[{code, points, params, en, zh
 with the same top factors and parameters share one rendered JSON text (rendered once), so the
 cost of words does not grow with the number of listings.
 
-Writing: (id, score, reason set) rows and the few thousand reason texts go into TEMP tables
-(SQLite: ``executemany``; PostgreSQL: ``COPY``), then one ``UPDATE … FROM`` rewrites only the
-listings whose score or reasons differ from what is stored — the comparison runs in the
-database, so the stored reasons are never read into Python, and a re-score of a stable frame
-writes nothing.  ``risk_scored_at`` is therefore the time the listing's score or reasons last
-changed.
+Writing: scores go to the narrow ``listing_risk`` table, not the wide crawled listing rows
+(rewriting a million of those and their indexes took 12 s).  The few thousand reason texts are
+stored once each in ``risk_reason_set`` (known texts reused), (id, score, set) rows go into a
+TEMP table (SQLite: ``executemany``; PostgreSQL: ``COPY``), and one upsert rewrites only the
+rows whose score or reason set differs — the comparison runs in the database, and a re-score of
+a stable frame writes nothing.  ``scored_at`` is therefore the time the listing's score or
+reasons last changed.
 """
 
 from __future__ import annotations
@@ -159,16 +160,19 @@ def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> 
     return Scores(ff.ids, score, group, texts, names)
 
 
-#: The test a stored row must fail to be rewritten: same score (both NULL, or within 1e-9) and
-#: same reasons text.  ``n`` is the new row, ``r`` its reason set, ``l`` the listing.
-_CHANGED = ("NOT COALESCE((l.risk_score IS NULL AND n.score IS NULL) "
-            "OR abs(l.risk_score - n.score) <= 1e-9, {false}) "
-            "OR {old_reasons} IS {distinct} r.reasons")
+#: The upsert of new scores: a stored row is rewritten only when its score (both NULL, or
+#: within 1e-9) or its reason set differs, so ``scored_at`` is the time of the last change.
+_UPSERT = ("INSERT INTO listing_risk (listing_id, score, reason_set_id, scored_at) "
+           "SELECT id, score, reason_set, {at} FROM {new} WHERE true "
+           "ON CONFLICT (listing_id) DO UPDATE SET score = excluded.score, "
+           "reason_set_id = excluded.reason_set_id, scored_at = excluded.scored_at "
+           "WHERE NOT COALESCE((listing_risk.score IS NULL AND excluded.score IS NULL) "
+           "OR abs(listing_risk.score - excluded.score) <= 1e-9, {false}) "
+           "OR listing_risk.reason_set_id IS {distinct} excluded.reason_set_id")
 
-#: SQLite page cache for the write-back (KiB), main and temp schema: the rows are rewritten in
-#: id order and a larger cache lets the pager write each page once rather than spill it
-#: mid-transaction; the temp tables (a million rows) stay in memory instead of a temp file.
-_SQLITE_WRITE_CACHE_KIB = 65536
+#: Reason sets no score uses any more (after a change of weights, say) are deleted.
+_FORGET_UNUSED_SETS = ("DELETE FROM risk_reason_set WHERE id NOT IN (SELECT reason_set_id "
+                       "FROM listing_risk WHERE reason_set_id IS NOT NULL)")
 
 
 def _score_list(score: np.ndarray) -> list[float | None]:
@@ -178,74 +182,87 @@ def _score_list(score: np.ndarray) -> list[float | None]:
     return out
 
 
-def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> int:
-    """Load (id, score, reason set) and the reason texts into TEMP tables, then one UPDATE.
+def _set_ids(texts: list[str], known: dict[str, int], insert: Any) -> np.ndarray:
+    """The stored id of each reason text: known ones reused, new ones inserted by *insert*."""
+    ids = np.empty(len(texts), dtype=np.int64)
+    for g, t in enumerate(texts):
+        if t == "[]":
+            ids[g] = -1
+            continue
+        got = known.get(t)
+        if got is None:
+            got = known[t] = int(insert(t))
+        ids[g] = got
+    return ids
 
-    The comparison with what is stored happens in SQLite, so nothing old is read into Python and
-    unchanged rows are not rewritten.  Returns the number of rows written.
-    """
+
+def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> int:
+    """Reason sets first, then (id, score, set) into a TEMP table and one upsert.
+
+    Returns the number of rows written (inserted or changed)."""
     raw = conn.connection.driver_connection
     assert raw is not None
     # SQLAlchemy's own SQLite DateTime text format (UTC, naive), so the ORM reads it back
     stamp = at.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     cur = raw.cursor()
     try:
-        cache = [cur.execute(f"PRAGMA {db}.cache_size").fetchone()[0] for db in ("main", "temp")]
-        for db in ("main", "temp"):
-            cur.execute(f"PRAGMA {db}.cache_size = -{_SQLITE_WRITE_CACHE_KIB}")
-        cur.execute("DROP TABLE IF EXISTS temp.risk_reason_set")
+        known = {t: i for i, t in cur.execute("SELECT id, reasons FROM risk_reason_set")}
+
+        def insert(t: str) -> int:
+            return int(cur.execute("INSERT INTO risk_reason_set (reasons) VALUES (?)",
+                                   (t,)).lastrowid or 0)
+
+        set_id = _set_ids(scores.texts, known, insert)
+        row_set = set_id[scores.group]
         cur.execute("DROP TABLE IF EXISTS temp.risk_score_new")
-        cur.execute("CREATE TEMP TABLE risk_reason_set (id INTEGER PRIMARY KEY, reasons TEXT)")
         cur.execute("CREATE TEMP TABLE risk_score_new "
                     "(id INTEGER PRIMARY KEY, score REAL, reason_set INTEGER)")
-        cur.executemany("INSERT INTO temp.risk_reason_set VALUES (?, ?)", enumerate(scores.texts))
-        cur.executemany("INSERT INTO temp.risk_score_new VALUES (?, ?, ?)",
-                        zip(scores.ids.tolist(), _score_list(scores.score),
-                            scores.group.tolist(), strict=True))
-        changed = _CHANGED.format(false="0", old_reasons="l.risk_reasons", distinct="NOT")
-        cur.execute("UPDATE listing AS l SET risk_score = n.score, risk_reasons = r.reasons, "
-                    "risk_scored_at = ? FROM temp.risk_score_new AS n "
-                    "JOIN temp.risk_reason_set AS r ON r.id = n.reason_set "
-                    f"WHERE l.id = n.id AND ({changed})", (stamp,))
+        cur.executemany("INSERT INTO temp.risk_score_new VALUES (?, ?, nullif(?, -1))",
+                        zip(scores.ids.tolist(), _score_list(scores.score), row_set.tolist(),
+                            strict=True))
+        cur.execute(_UPSERT.format(at="?", new="temp.risk_score_new", false="0",
+                                   distinct="NOT"), (stamp,))
         written = cur.rowcount
         cur.execute("DROP TABLE temp.risk_score_new")
-        cur.execute("DROP TABLE temp.risk_reason_set")
-        for db, size in zip(("main", "temp"), cache, strict=True):
-            cur.execute(f"PRAGMA {db}.cache_size = {int(size)}")
+        cur.execute(_FORGET_UNUSED_SETS)
     finally:
         cur.close()
     return int(written)
 
 
 def _write_postgres(conn: Connection, scores: Scores, at: dt.datetime) -> int:
-    """COPY (id, score, reason set) and the reason texts into TEMP tables, then one UPDATE."""
+    """Reason sets first, then COPY (id, score, set) into a TEMP table and one upsert."""
     raw = conn.connection.driver_connection
     assert raw is not None
-    buf = io.StringIO()
-    pd.DataFrame({"id": scores.ids, "score": scores.score, "reason_set": scores.group}) \
-        .to_csv(buf, header=False, index=False, na_rep="")
     with raw.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS risk_reason_set "
-                    "(id BIGINT PRIMARY KEY, reasons TEXT) ON COMMIT DROP")
+        known = {t: i for i, t in cur.execute(
+            "SELECT id, CAST(reasons AS TEXT) FROM risk_reason_set").fetchall()}
+
+        def insert(t: str) -> int:
+            row = cur.execute("INSERT INTO risk_reason_set (reasons) VALUES (CAST(%s AS JSON)) "
+                              "RETURNING id", (t,)).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        set_id = _set_ids(scores.texts, known, insert)
+        row_set = set_id[scores.group].astype(float)
+        row_set[row_set < 0] = np.nan
+        buf = io.StringIO()
+        pd.DataFrame({"id": scores.ids, "score": scores.score,
+                      "reason_set": pd.array(row_set, dtype="Int64")}) \
+            .to_csv(buf, header=False, index=False, na_rep="")
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS risk_score_new "
                     "(id BIGINT, score DOUBLE PRECISION, reason_set BIGINT) ON COMMIT DROP")
-        cur.execute("TRUNCATE risk_reason_set, risk_score_new")
-        with cur.copy("COPY risk_reason_set (id, reasons) FROM STDIN") as copy:
-            for row in enumerate(scores.texts):
-                copy.write_row(row)
+        cur.execute("TRUNCATE risk_score_new")
         with cur.copy("COPY risk_score_new (id, score, reason_set) FROM STDIN "
                       "WITH (FORMAT csv)") as copy:
             copy.write(buf.getvalue())
         cur.execute("ANALYZE risk_score_new")
-        changed = _CHANGED.format(false="false", old_reasons="CAST(l.risk_reasons AS TEXT)",
-                                  distinct="DISTINCT FROM")
-        cur.execute("UPDATE listing AS l SET risk_score = n.score, "
-                    "risk_reasons = CAST(r.reasons AS JSON), risk_scored_at = %s "
-                    "FROM risk_score_new AS n JOIN risk_reason_set AS r ON r.id = n.reason_set "
-                    f"WHERE l.id = n.id AND ({changed})", (at,))
+        cur.execute(_UPSERT.format(at="%s", new="risk_score_new", false="false",
+                                   distinct="DISTINCT FROM"), (at,))
         written = cur.rowcount
         cur.execute("DROP TABLE risk_score_new")
-        cur.execute("DROP TABLE risk_reason_set")
+        cur.execute(_FORGET_UNUSED_SETS)
     return int(written)
 
 

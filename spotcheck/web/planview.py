@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sampler.plans import summarise_items
 from spotcheck.web.deps import money, short
-from store.models import Listing, Plan, PlanItem, Seller
+from store.models import Listing, ListingRisk, Plan, PlanItem, Seller
 
 
 @dataclass(slots=True)
@@ -50,8 +50,9 @@ def load_items(s: Session, plan_id: int) -> list[ItemRow]:
         select(PlanItem.seq, PlanItem.listing_id, Listing.title, Listing.price,
                Listing.currency, Listing.seller_id, Seller.name, PlanItem.stratum,
                PlanItem.inclusion_probability, PlanItem.certainty,
-               Listing.risk_score, Listing.supervision_class, PlanItem.expected_price)
+               ListingRisk.score, Listing.supervision_class, PlanItem.expected_price)
         .join(Listing, Listing.id == PlanItem.listing_id)
+        .outerjoin(ListingRisk, ListingRisk.listing_id == Listing.id)
         .outerjoin(Seller, Seller.id == Listing.seller_id)
         .where(PlanItem.plan_id == plan_id).order_by(PlanItem.seq))
     return [ItemRow(seq, lid, title or "", price, cur, sid, seller, stratum, float(pi),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select
 
 from crawlers.listings import EXPORT_COLUMNS
 from store.db import Database
@@ -59,7 +59,9 @@ def test_cli_end_to_end(small_sandbox: Any, sqlite_db: Database, settings: Setti
     assert all(p["class_reasons"] for p in prohibited)
     # Risk columns go out with the export (filled here as the risk engine would).
     with sqlite_db.session() as s:
-        s.execute(update(Listing).values(risk_score=0.5, risk_reasons=[{"signal": "x"}]))
+        for listing in s.scalars(select(Listing)):
+            listing.risk_score = 0.5
+            listing.risk_reasons = [{"signal": "x"}]
     out = tmp_path / "l.csv"
     r = spotcheck(settings, "listings", "export", "--platform", "boutique", "--format", "csv",
                   "-o", str(out), "--json")

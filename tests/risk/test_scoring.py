@@ -39,14 +39,17 @@ from store.models import (
 
 def _frame(db: Database, truth: dict[str, Any], keys: dict[str, int]) -> pd.DataFrame:
     with db.engine.connect() as c:
-        rows = c.execute(text("SELECT id, risk_score, risk_reasons, sector, supervision_class "
-                              "FROM listing")).fetchall()
+        rows = c.execute(text("SELECT l.id, r.score, s.reasons, l.sector, l.supervision_class "
+                              "FROM listing AS l "
+                              "LEFT JOIN listing_risk AS r ON r.listing_id = l.id "
+                              "LEFT JOIN risk_reason_set AS s ON s.id = r.reason_set_id")
+                         ).fetchall()
     df = pd.DataFrame(rows, columns=["id", "score", "reasons", "sector", "cls"])
     flags = {keys[r["key"]]: r["flags"] for r in truth["listings"]}
     df["counterfeit"] = df["id"].map(lambda i: flags[i]["counterfeit"])
     df["recalled"] = df["id"].map(lambda i: bool(flags[i]["recalled"]))
     df["bad"] = df["counterfeit"] | df["recalled"]
-    df["reasons"] = df["reasons"].map(lambda r: json.loads(r) if isinstance(r, str) else r)
+    df["reasons"] = df["reasons"].map(lambda r: json.loads(r) if isinstance(r, str) else (r or []))
     return df
 
 
@@ -247,8 +250,8 @@ def test_postgres_and_sqlite_agree(sqlite_db: Database, pg_db: Database) -> None
         _tiny(db)
         score_listings(db, now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
         with db.session() as s:
-            rows = s.execute(select(Listing.external_id, Listing.risk_score, Listing.risk_reasons,
-                                    Listing.risk_scored_at).order_by(Listing.external_id)).all()
+            rows = [(x.external_id, x.risk_score, x.risk_reasons, x.risk_scored_at) for x in
+                    s.scalars(select(Listing).order_by(Listing.external_id))]
         results.append(rows)
     for a, b in zip(*results, strict=True):
         assert a[0] == b[0] and a[1] == pytest.approx(b[1]) and a[2] == b[2]

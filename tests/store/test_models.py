@@ -96,9 +96,9 @@ def test_invalid_enum_value_refused(any_db: Database) -> None:
     with pytest.raises(LookupError), any_db.session() as s:
         s.execute(text("INSERT INTO listing (platform_id, external_id, url, title, sector,"
                        " supervision_class, class_reasons, cert_marks, image_urls, raw,"
-                       " content_hash, status, first_seen, last_seen, risk_reasons)"
+                       " content_hash, status, first_seen, last_seen)"
                        " VALUES (:p, 'x', 'u', 't', 'sector', 'general', '[]', '[]', '[]',"
-                       " '{}', '', 'active', :now, :now, '[]')"),
+                       " '{}', '', 'active', :now, :now)"),
                   {"p": pid, "now": dt.datetime.now(dt.UTC)})
         s.flush()
         # Reading the bad row back through the model must fail: enum validation.
@@ -132,6 +132,46 @@ def test_migrations_down_and_up(any_db: Database) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) >= tables - {"alembic_version"}
+
+
+def test_migration_0004_carries_scores_over(any_db: Database) -> None:
+    """Scores and reasons stored on listings before 0004 move to listing_risk, each distinct
+    reason text stored once, and come back on a downgrade."""
+    from sqlalchemy import DateTime, bindparam, text
+
+    engine = any_db.engine
+    with any_db.session() as s:
+        p = _platform(s)
+        pid = p.id
+    downgrade(engine, "0003")
+    reasons = '[{"code": "unfiled_seller", "points": 0.3, "en": "no filing", "zh": "未备案"}]'
+    at = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
+    with engine.begin() as c:
+        for i, (score, why) in enumerate([(0.8, reasons), (0.5, reasons), (None, "[]")]):
+            c.execute(text(
+                "INSERT INTO listing (platform_id, external_id, url, title, sector,"
+                " supervision_class, class_reasons, cert_marks, image_urls, raw, content_hash,"
+                " status, first_seen, last_seen, risk_score, risk_reasons, risk_scored_at)"
+                " VALUES (:p, :x, 'u', 't', 'textiles', 'general', '[]', '[]', '[]', '{}', '',"
+                " 'active', :at, :at, :score, :why, :scored)")
+                .bindparams(bindparam("at", type_=DateTime(timezone=True)),
+                            bindparam("scored", type_=DateTime(timezone=True))),
+                {"p": pid, "x": f"L{i}", "at": at, "score": score, "why": why,
+                 "scored": at if i < 2 else None})
+    upgrade(engine)
+    with any_db.session() as s:
+        listings = {x.external_id: x for x in s.scalars(select(m.Listing))}
+        assert listings["L0"].risk_score == 0.8 and listings["L1"].risk_score == 0.5
+        assert listings["L0"].risk_reasons[0]["zh"] == "未备案"
+        assert listings["L0"].risk_scored_at is not None
+        assert listings["L0"].risk_scored_at.replace(tzinfo=dt.UTC) == at
+        assert listings["L2"].risk is None and listings["L2"].risk_reasons == []
+        assert s.scalar(select(func.count()).select_from(m.RiskReasonSet)) == 1
+    downgrade(engine, "0003")
+    with engine.connect() as c:
+        back = dict(c.execute(text("SELECT external_id, risk_score FROM listing")).all())
+    assert back == {"L0": 0.8, "L1": 0.5, "L2": None}
+    upgrade(engine)
 
 
 def test_schema_matches_models(any_db: Database) -> None:

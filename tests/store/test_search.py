@@ -103,16 +103,19 @@ def test_sqlite_plans_use_the_indexes(sqlite_db: Database) -> None:
     _load(sqlite_db)
     with sqlite_db.session() as s:
         stmt = (select(m.Listing.id).where(listing_text_condition(s, "保温杯"))
-                .order_by(m.Listing.risk_score.desc().nulls_last(), m.Listing.id.desc())
-                .limit(50))
+                .join(m.ListingRisk, m.ListingRisk.listing_id == m.Listing.id)
+                .order_by(*m.RISK_ORDER).limit(50))
         compiled = stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
         plan = " | ".join(str(r[-1]) for r in s.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
         assert "VIRTUAL TABLE INDEX" in plan and "listing_fts" in plan, plan
-        by_risk = (select(m.Listing.id)
-                   .order_by(m.Listing.risk_score.desc().nulls_last(), m.Listing.id.desc())
+        by_risk = (select(m.Listing.id, m.Listing.title, m.Platform.code)
+                   .join(m.Platform, m.Platform.id == m.Listing.platform_id)
+                   .outerjoin(m.Seller, m.Seller.id == m.Listing.seller_id)
+                   .join(m.ListingRisk, m.ListingRisk.listing_id == m.Listing.id)
+                   .order_by(*m.RISK_ORDER)
                    .limit(50).compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
         plan = " | ".join(str(r[-1]) for r in s.execute(text(f"EXPLAIN QUERY PLAN {by_risk}")))
-        assert "ix_listing_risk" in plan and "TEMP B-TREE" not in plan, plan
+        assert "ix_listing_risk_score" in plan and "TEMP B-TREE" not in plan, plan
 
 
 @pytest.mark.postgres
@@ -122,7 +125,7 @@ def test_postgres_trigram_indexes(pg_db: Database) -> None:
     with pg_db.engine.begin() as conn:
         names = set(conn.execute(text(
             "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")).scalars())
-        assert "ix_listing_risk" in names
+        assert "ix_listing_risk_score" in names
         has_trgm = conn.execute(text(
             "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() is not None
         need(has_trgm, "pg_trgm is not installed here: the search runs as plain ILIKE")

@@ -28,6 +28,7 @@ from store.models import (
     Capture,
     Case,
     Listing,
+    ListingRisk,
     ListingSnapshot,
     Measure,
     MeasureKind,
@@ -36,6 +37,7 @@ from store.models import (
     Platform,
     Purchase,
     PurchaseStatus,
+    RiskReasonSet,
     RiskSignal,
     Sector,
     Seller,
@@ -135,15 +137,20 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
                 "supervision_class": SupervisionClass.KEY if i % 4 == 0 else
                 SupervisionClass.GENERAL,
                 "class_reasons": [{"rule": "ccc", "matched": "充电"}],
-                "risk_score": round(rng.random(), 3),
-                "risk_reasons": [{"code": "unfiled_seller", "points": 0.3, "params": {},
-                                  "en": "seller has no filing number", "zh": "卖家未备案"},
-                                 {"code": "x", "points": 0.1, "params": {},
-                                  "en": '<img src=x onerror=alert(5)>', "zh": '<img src=x onerror=alert(5)>'}],
                 "prn": rng.random(), "content_hash": f"{i:064x}",
                 "first_seen": now - dt.timedelta(days=30), "last_seen": now,
             })
         ids = list(s.scalars(insert(Listing).returning(Listing.id), rows))
+        reasons = RiskReasonSet(reasons=[
+            {"code": "unfiled_seller", "points": 0.3, "params": {},
+             "en": "seller has no filing number", "zh": "卖家未备案"},
+            {"code": "x", "points": 0.1, "params": {},
+             "en": '<img src=x onerror=alert(5)>', "zh": '<img src=x onerror=alert(5)>'}])
+        s.add(reasons)
+        s.flush()
+        s.execute(insert(ListingRisk), [
+            {"listing_id": lid, "score": round(rng.random(), 3), "reason_set_id": reasons.id,
+             "scored_at": now} for lid in ids])
         out.listing_ids = ids
         out.hostile_listing_ids = ids[:len(HOSTILE_TITLES)]
         for lid in ids[:10]:

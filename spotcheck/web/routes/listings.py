@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from spotcheck.web import charts
@@ -14,10 +14,12 @@ from spotcheck.web.deps import CurrentUser, Permission, console, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.campaigns import reason_text
 from store.models import (
+    RISK_ORDER,
     Artifact,
     Capture,
     ForeignNotice,
     Listing,
+    ListingRisk,
     ListingSnapshot,
     NoticeMatch,
     Platform,
@@ -31,19 +33,18 @@ from store.search import listing_text_condition
 router = APIRouter()
 PAGE = 50
 SORTS: dict[str, tuple[Any, ...]] = {
-    # The order of the ix_listing_*risk indexes (store/models.py), so a page reads ~50 rows.
-    "risk": (Listing.risk_score.desc().nulls_last(), Listing.id.desc()),
+    "risk": RISK_ORDER,
     "price": (Listing.price_cny.desc().nulls_last(), Listing.id),
     "recent": (Listing.last_seen.desc(), Listing.id)}
 
 
-def search_query(session: Session, q: str, platform: str, sector: str, cls: str, sort: str
-                 ) -> Select[Any]:
-    """Listings matching the form, one page's columns; text search by store.search (FTS5 or
-    trigram indexes: title, brand, model, external id, seller name)."""
+def filtered(session: Session, q: str, platform: str, sector: str, cls: str) -> Select[Any]:
+    """Listings matching the form, one page's columns, no order; text search by store.search
+    (FTS5 or trigram indexes: title, brand, model, external id, seller name)."""
     stmt: Any = (select(Listing.id, Listing.title, Listing.brand, Listing.price, Listing.currency,
-                   Listing.sector, Listing.supervision_class, Listing.risk_score,
-                   Listing.status, Platform.code, Seller.name, Listing.last_seen)
+                   Listing.sector, Listing.supervision_class,
+                   ListingRisk.score.label("risk_score"), Listing.status, Platform.code,
+                   Seller.name, Listing.last_seen)
             .join(Platform, Platform.id == Listing.platform_id)
             .outerjoin(Seller, Seller.id == Listing.seller_id))
     if q.strip():
@@ -54,8 +55,35 @@ def search_query(session: Session, q: str, platform: str, sector: str, cls: str,
         stmt = stmt.where(Listing.sector == Sector(sector))
     if cls in {c.value for c in SupervisionClass}:
         stmt = stmt.where(Listing.supervision_class == SupervisionClass(cls))
-    result: Select[Any] = stmt.order_by(*SORTS.get(sort, SORTS["risk"]))
+    result: Select[Any] = stmt
     return result
+
+
+def search_page(session: Session, q: str, platform: str, sector: str, cls: str, sort: str,
+                offset: int, limit: int) -> list[Any]:
+    """One page of the search, in the chosen order.
+
+    By risk (the default), scored listings come first, read in the order of the
+    ``ix_listing_risk_score`` index (so a page reads about *limit* rows, not the whole table),
+    then the listings not scored yet, newest first.
+    """
+    base = filtered(session, q, platform, sector, cls)
+    risk_join = ListingRisk.listing_id == Listing.id
+    if sort not in SORTS or sort == "risk":
+        scored = base.join(ListingRisk, risk_join)
+        rows = list(session.execute(scored.order_by(*RISK_ORDER).offset(offset).limit(limit)))
+        if len(rows) == limit:
+            return rows
+        skip = 0
+        if not rows and offset:
+            skip = offset - int(session.scalar(
+                select(func.count()).select_from(scored.subquery())) or 0)
+        unscored = (base.outerjoin(ListingRisk, risk_join)
+                    .where(ListingRisk.listing_id.is_(None)).order_by(Listing.id.desc()))
+        return rows + list(session.execute(unscored.offset(max(0, skip))
+                                           .limit(limit - len(rows))))
+    ordered = base.outerjoin(ListingRisk, risk_join).order_by(*SORTS[sort])
+    return list(session.execute(ordered.offset(offset).limit(limit)))
 
 
 @router.get("/listings", response_class=HTMLResponse)
@@ -65,8 +93,7 @@ def listings(request: Request, user: CurrentUser = Permission("listings.view"),
              sort: str = Query("risk", max_length=16), page: int = Query(1, ge=1, le=10_000)
              ) -> Response:
     with console(request).db.session() as s:
-        rows = s.execute(search_query(s, q, platform, sector, cls, sort)
-                         .offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+        rows = search_page(s, q, platform, sector, cls, sort, (page - 1) * PAGE, PAGE + 1)
         platforms = list(s.scalars(select(Platform.code).order_by(Platform.code)))
     more = len(rows) > PAGE
     context: dict[str, Any] = {
@@ -87,6 +114,7 @@ def listing(request: Request, listing_id: int,
             raise HTTPException(404)
         platform = item.platform
         seller = item.seller
+        reasons = item.risk_reasons
         snapshots = list(s.scalars(select(ListingSnapshot)
                                    .where(ListingSnapshot.listing_id == item.id)
                                    .order_by(ListingSnapshot.version.desc()).limit(200)))
@@ -113,7 +141,7 @@ def listing(request: Request, listing_id: int,
     price_chart = (charts.line_chart(prices, title=_("Price over the snapshots"))
                    if len(prices) > 1 else None)
     return render(request, "console/listing.html", item=item, platform=platform,
-                  seller=seller, snapshots=snapshots, signals=signals, notices=notices,
+                  seller=seller, reasons=reasons, snapshots=snapshots, signals=signals, notices=notices,
                   captures=captures, shots=shots, price_chart=price_chart,
                   reason_text=reason_text)
 
