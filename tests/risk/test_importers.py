@@ -146,6 +146,49 @@ def test_complaint_linked_by_url(sqlite_db: Database, tmp_path: Path) -> None:
         assert rows[1].listing_id is None and rows[1].seller_id == seller.id
 
 
+def test_complaint_linked_by_product_text(sqlite_db: Database, tmp_path: Path) -> None:
+    """A complaint naming only a product links to the one listing whose title matches it
+    clearly; an ambiguous or unknown product links to no listing."""
+    with sqlite_db.session() as s:
+        mall, shop = Platform(code="mall", name="Mall"), Platform(code="shop", name="Shop")
+        s.add_all([mall, shop])
+        s.flush()
+        seller = Seller(platform_id=mall.id, external_id="S1", name="童乐旗舰店")
+        s.add(seller)
+        s.flush()
+        for i, (platform, title) in enumerate([
+                (mall, "Tongle Building Blocks 120 pcs, kids"),
+                (mall, "Voltaris power bank 20000mAh"),
+                (mall, "儿童保温杯 316不锈钢 500ml"),
+                (shop, "Nordvik kettle 1.7L stainless"),
+                (shop, "Nordvik kettle 1.5L glass")]):
+            s.add(Listing(platform_id=platform.id, external_id=f"L{i}", url=f"http://x/{i}",
+                          title=title, seller_id=seller.id if platform is mall else None))
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "date,platform,seller,listing_url,product,kind\n"
+        "2026-02-01,,,,Tongle blocks,safety\n"          # unique on every platform
+        "2026-02-02,mall,童乐旗舰店,,保温杯,quality\n"  # Chinese, within the seller
+        "2026-02-03,shop,,,Nordvik kettle,quality\n"    # two kettles: ambiguous
+        "2026-02-04,,,,Acme toaster,quality\n",         # nothing like it
+        "utf-8")
+    with sqlite_db.session() as s:
+        result = import_file(s, path, "complaints")
+    assert result.added == 4 and result.unlinked == 2
+    with sqlite_db.session() as s:
+        rows = s.scalars(select(RiskSignal).order_by(RiskSignal.observed_at)).all()
+        titles = {x.id: x.title for x in s.scalars(select(Listing))}
+        linked = [titles.get(r.listing_id) if r.listing_id else None for r in rows]
+        assert linked == ["Tongle Building Blocks 120 pcs, kids", "儿童保温杯 316不锈钢 500ml",
+                          None, None]
+        assert rows[0].detail["linked_by"] == "product" and rows[0].detail["link_score"] >= 0.85
+        assert rows[0].seller_id == seller.id  # the listing's seller counts it too
+        assert rows[2].platform_id is not None and "link_score" not in rows[2].detail
+    with sqlite_db.session() as s:  # idempotent: importing twice adds nothing
+        again = import_file(s, path, "complaints")
+    assert again.added == 0 and again.unchanged == 4
+
+
 def test_unknown_format_and_missing_file(sqlite_db: Database) -> None:
     from store.errors import NotFound
 

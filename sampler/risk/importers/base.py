@@ -58,6 +58,8 @@ class ParsedSignal:
     platform: str | None = None
     seller: str | None = None
     brand: str | None = None
+    #: A product text, for rows that name no listing URL (linked by fuzzy title match).
+    product: str | None = None
     value: float = 1.0
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -210,12 +212,18 @@ def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportRe
                 result.unchanged += 1
                 continue
             existing.add(p.key)
-            listing_id, seller_id, platform_id = linker.link(p.listing_url, p.platform, p.seller)
-            if listing_id is None and seller_id is None:
+            link = linker.link(p.listing_url, p.platform, p.seller, p.product)
+            if link.listing_id is None and link.seller_id is None:
                 result.unlinked += 1
+            detail = dict(p.detail)
+            if link.via is not None:
+                detail["linked_by"] = link.via
+            if link.score is not None:
+                detail["link_score"] = link.score
             session.add(RiskSignal(
-                key=p.key, kind=p.kind, source=p.source, listing_id=listing_id,
-                seller_id=seller_id, platform_id=platform_id, brand=clip(p.brand, 200),
-                observed_at=p.observed_at, value=p.value, detail=p.detail))
+                key=p.key, kind=p.kind, source=p.source, listing_id=link.listing_id,
+                seller_id=link.seller_id, platform_id=link.platform_id,
+                brand=clip(p.brand, 200), observed_at=p.observed_at, value=p.value,
+                detail=detail))
             result.added += 1
         session.flush()

@@ -122,6 +122,7 @@ def parse_complaints(path: Path, data: bytes, problems: Problems) -> list[Parsed
             observed_at=dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC),
             listing_url=row.get("listing_url") or None, platform=row.get("platform") or None,
             seller=row.get("seller") or None, brand=clip(row.get("brand"), 200),
+            product=clip(row.get("product"), 500),
             detail={k: v for k, v in content.items() if v} | {"line": line}))
     return out
 
