@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "evidence.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
     "evidence.export": frozenset({Role.INVESTIGATOR, Role.ADMIN}),
     "purchases.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
+    "personas.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
     #: Persona secrets (accounts, addresses, payment references) are for those who buy.
     "personas.secrets": frozenset({Role.SAMPLER, Role.ADMIN}),
     "cases.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),

@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from evidence import custody
 from sampler.campaigns import create_campaign
 from sampler.plans import draw_plan, reject_plan, submit_plan
+from scheduler.personas import create_persona
 from spotcheck import users
 from store.db import Database
 from store.models import (
@@ -200,11 +201,12 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
         for action in ("created", "viewed"):
             custody.record(s, action, "ian", capture_id=out.capture_ids[0])
 
-        persona = BuyerPersona(platform_id=platform.id, alias="买家小王",
-                               account_enc="gAAAA-secret-account", address_enc="gAAAA-addr",
-                               payment_ref_enc="gAAAA-pay")
-        s.add(persona)
-        s.flush()
+        view = create_persona(s, platform.id, "买家小王", "wang.buyer@example.cn", "pw-2026",
+                              {"name": "王小明", "phone": "13800138000",
+                               "address": "深圳市南山区某路1号"}, "PAY-6222-0000-1111",
+                              settings, actor="sam")
+        persona = s.get(BuyerPersona, view.id)
+        assert persona is not None
         old_items = list(s.scalars(select(PlanItem.id)
                                    .where(PlanItem.plan_id == out.plan_ids[0])
                                    .order_by(PlanItem.seq)))

@@ -172,7 +172,7 @@ def test_screenshots_of_the_main_pages(page: Any, live: Live) -> None:
     for name, path in (("campaigns", "/campaigns"), ("campaign", f"/campaigns/{d.campaign_id}"),
                        ("listings", "/listings"), ("listing", f"/listings/{d.listing_ids[5]}"),
                        ("evidence", f"/evidence/{d.capture_ids[0]}"), ("purchases", "/purchases"),
-                       ("case", f"/cases/{d.case_id}"), ("audit", "/audit")):
+                       ("personas", "/personas"), ("case", f"/cases/{d.case_id}"), ("audit", "/audit")):
         page.goto(f"{live.url}{path}")
         page.wait_for_load_state("networkidle")
         out = SHOTS / f"{name}.png"

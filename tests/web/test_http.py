@@ -21,7 +21,7 @@ def _pages(live: Live) -> list[str]:
     d = live.data
     return ["/campaigns", f"/campaigns/{d.campaign_id}", f"/plans/{d.plan_ids[1]}", "/listings",
             f"/listings/{d.listing_ids[0]}", "/evidence", f"/evidence/{d.capture_ids[0]}",
-            "/purchases", "/cases", f"/cases/{d.case_id}", "/reports", "/audit",
+            "/purchases", "/personas", "/cases", f"/cases/{d.case_id}", "/reports", "/audit",
             f"/artifacts/{d.order_screenshot_sha}", f"/artifacts/{d.html_sha}?download=1"]
 
 
@@ -157,12 +157,13 @@ def test_roles_on_routes(live: Live) -> None:
     d = live.data
     expect = {
         "sam": {"/audit": 403, "/evidence": 403, "/cases": 403, "/purchases": 200,
-                f"/plans/{d.plan_ids[1]}": 200, "/reports": 403},
+                f"/plans/{d.plan_ids[1]}": 200, "/reports": 403, "/personas": 200},
         "ian": {"/audit": 403, "/evidence": 200, "/cases": 200, "/purchases": 403,
+                "/personas": 403,
                 f"/plans/{d.plan_ids[1]}": 403, f"/artifacts/{d.order_screenshot_sha}": 200},
         "sue": {"/audit": 403, f"/artifacts/{d.order_screenshot_sha}": 403,
                 f"/evidence/{d.capture_ids[0]}": 200, "/reports": 200},
-        "ada": {"/audit": 200, "/evidence": 200, "/purchases": 200},
+        "ada": {"/audit": 200, "/evidence": 200, "/purchases": 200, "/personas": 200},
     }
     for name, pages in expect.items():
         with live.login(name) as c:
@@ -225,6 +226,37 @@ def test_persona_secrets_stay_hidden(live: Live) -> None:
         board = c.get("/purchases").text
         assert "买家小王" in board  # the alias, for those who buy
         assert "gAAAA" not in board  # never the encrypted secrets
+
+
+def test_personas_page_masks_and_reveals_to_buyers_only(live: Live) -> None:
+    from store.models import BuyerPersona
+
+    with live.db.session() as s:
+        persona_id = s.scalars(select(BuyerPersona.id)).one()
+    secrets = ("wang.buyer@example.cn", "13800138000", "深圳市南山区某路1号", "PAY-6222-0000-1111")
+    with live.login("ian") as c:
+        assert c.get("/personas").status_code == 403
+    with live.login("sue") as c:
+        page = c.get("/personas").text
+        assert "买家小王" in page and 'id="persona-chart"' in page
+        assert not any(x in page for x in secrets) and "/reveal" not in page
+        r = c.post(f"/personas/{persona_id}/reveal", data={"csrf": csrf_of(page)})
+        assert r.status_code == 403 and not any(x in r.text for x in secrets)
+    with live.login("sam") as c:
+        page = c.get("/personas").text
+        assert not any(x in page for x in secrets)
+        row = re.search(rf'<tr id="persona-{persona_id}".*?</tr>', page, re.S)
+        assert row is not None
+        buys = re.findall(r'<td class="num">(\d+)', row.group(0))
+        assert int(buys[0]) >= 1  # the seeded purchases count against the persona
+        assert c.post(f"/personas/{persona_id}/reveal", data={}).status_code == 403  # no CSRF
+        r = c.post(f"/personas/{persona_id}/reveal", data={"csrf": csrf_of(page)})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert all(x in r.text for x in secrets)
+        assert c.post("/personas/999999/reveal", data={"csrf": csrf_of(page)}).status_code == 404
+        assert not any(x in c.get("/personas").text for x in secrets)  # masked again
+    reveals = _audit(live, "persona.reveal")
+    assert [(e.actor, e.object_id) for e in reveals] == [("sam", str(persona_id))]
 
 
 def test_languages(live: Live) -> None:
