@@ -170,9 +170,16 @@ _UPSERT = ("INSERT INTO listing_risk (listing_id, score, reason_set_id, scored_a
            "OR abs(listing_risk.score - excluded.score) <= 1e-9, {false}) "
            "OR listing_risk.reason_set_id IS {distinct} excluded.reason_set_id")
 
-#: Reason sets no score uses any more (after a change of weights, say) are deleted.
-_FORGET_UNUSED_SETS = ("DELETE FROM risk_reason_set WHERE id NOT IN (SELECT reason_set_id "
-                       "FROM listing_risk WHERE reason_set_id IS NOT NULL)")
+#: Reason sets no score uses any more (after a change of weights, say) are deleted.  SQLite
+#: runs NOT IN by building the subquery's index once; PostgreSQL would run it as a plain
+#: subplan (a million rows do not fit work_mem for hashing) once per set, so there it is an
+#: anti-join (NOT EXISTS), which SQLite in turn would run as one scan per set.
+_FORGET_UNUSED_SETS = {
+    "sqlite": ("DELETE FROM risk_reason_set WHERE id NOT IN (SELECT reason_set_id "
+               "FROM listing_risk WHERE reason_set_id IS NOT NULL)"),
+    "postgresql": ("DELETE FROM risk_reason_set AS s WHERE NOT EXISTS "
+                   "(SELECT 1 FROM listing_risk AS r WHERE r.reason_set_id = s.id)"),
+}
 
 
 def _score_list(score: np.ndarray) -> list[float | None]:
@@ -224,7 +231,7 @@ def _write_sqlite(conn: Connection, scores: Scores, at: dt.datetime) -> int:
                                    distinct="NOT"), (stamp,))
         written = cur.rowcount
         cur.execute("DROP TABLE temp.risk_score_new")
-        cur.execute(_FORGET_UNUSED_SETS)
+        cur.execute(_FORGET_UNUSED_SETS["sqlite"])
     finally:
         cur.close()
     return int(written)
@@ -262,7 +269,7 @@ def _write_postgres(conn: Connection, scores: Scores, at: dt.datetime) -> int:
                                    distinct="DISTINCT FROM"), (at,))
         written = cur.rowcount
         cur.execute("DROP TABLE risk_score_new")
-        cur.execute(_FORGET_UNUSED_SETS)
+        cur.execute(_FORGET_UNUSED_SETS["postgresql"])
     return int(written)
 
 
