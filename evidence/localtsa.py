@@ -57,7 +57,7 @@ class LocalTSA:
     def __init__(self, folder: Path, *, name: str = "spotcheck local TSA") -> None:
         if shutil.which("openssl") is None:
             raise ServiceUnavailable("openssl is not installed; the local TSA needs it")
-        self.folder = Path(folder)
+        self.folder = Path(folder).resolve()  # openssl runs with this as its cwd
         self.name = name
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -89,6 +89,15 @@ def test_timestamp_from_local_tsa_verifies_here_and_with_openssl(
     assert not bad.ok and bad.reason
 
 
+def test_local_tsa_in_a_relative_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """The default data folder is relative (./spotcheck-data): the TSA must still answer."""
+    monkeypatch.chdir(tmp_path)
+    with LocalTSA(Path("spotcheck-data") / "keys" / "local-tsa") as tsa:
+        token = timestamp(b"relative", tsa.url)
+    assert check_response(token.response, hashlib.sha256(b"relative").digest()).ok
+
+
 def test_unreachable_tsa_is_a_service_error(local_tsa: LocalTSA) -> None:
     with pytest.raises(ServiceUnavailable):
         timestamp_all(b"x", ["http://127.0.0.1:9/tsa"])

@@ -16,10 +16,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.browser]
 def _demo(home: Path, db: str, *extra: str) -> dict:  # type: ignore[type-arg]
     env = {**os.environ, "SPOTCHECK_CONFIG": str(home / "none.toml")}
     env.pop("SPOTCHECK_DB", None)
+    # Run where a newcomer would: in a folder, with the default relative data folder.
     proc = subprocess.run(
-        [sys.executable, "-m", "spotcheck", "--home", str(home), "--db", db, "demo", "--json",
-         "--listings", "300", "--sample-size", "18", *extra],
-        capture_output=True, text=True, env=env, timeout=600, check=False)
+        [sys.executable, "-m", "spotcheck", "--home", "spotcheck-data", "--db", db, "demo",
+         "--json", "--listings", "300", "--sample-size", "18", *extra],
+        capture_output=True, text=True, env=env, timeout=600, check=False, cwd=home)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -41,7 +42,7 @@ def test_demo_twice_on_postgres(tmp_path: Path, pg_url: str, chromium_path: str 
     overall = first["estimate"]["overall"]
     low, high = overall["hajek_rate_ci"]
     assert 0 <= low <= overall["hajek_rate"] <= high <= 1 and high > 0
-    assert first["case"] and Path(first["pack"]).is_file()
+    assert first["case"] and (tmp_path / first["pack"]).is_file()
     assert any(f.endswith(".pdf") for f in first["reports"])
     top = first["top_risks"][0]
     assert top["reasons"], "the riskiest listing must say why"
