@@ -172,6 +172,10 @@ def static_comparison(listings: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     load("static, end")
     print(f"rounds (plain, full pages/s): {result['round0']}, {result['round1']}")
+    for rnd in (0, 1):
+        pc, fc, pw, fw = result[f"cpu{rnd}"]
+        print(f"round {rnd}: ms per page, plain {pc:.3f} CPU / {pw:.3f} wall, "
+              f"full {fc:.3f} CPU / {fw:.3f} wall")
     full, plain = result["full_pps"], result["plain_pps"]
     record("static full pipeline (SQLite)", full, "pages/s", baseline=plain,
            baseline_label="plain Scrapy, same pages", target="≥ 60% of plain",
@@ -234,20 +238,25 @@ def _static_in_process(tmp: str, base_url: str) -> None:
         best_plain = best_full = 0.0
         for rnd, home in enumerate(("b", "c")):
             plain = runner.create_crawler(PlainSpider)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             yield runner.crawl(plain, urls=list(urls))
             plain_s = time.perf_counter() - t0
+            plain_cpu = time.process_time() - c0
             session = CrawlSession.open("mall", settings=Settings(home=Path(tmp) / home))
             full = runner.create_crawler(PlatformSpider)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             yield runner.crawl(full, session=session)
             full_s = time.perf_counter() - t0
+            full_cpu = time.process_time() - c0
             assert full.stats is not None and plain.stats is not None
             full_pages = full.stats.get_value("response_received_count", 0)
             plain_pages = plain.stats.get_value("response_received_count", 0)
             best_plain = max(best_plain, plain_pages / plain_s)
             best_full = max(best_full, full_pages / full_s)
             out[f"round{rnd}"] = [plain_pages / plain_s, full_pages / full_s]
+            # CPU of this process per page: where the time goes (the sandbox has its own).
+            out[f"cpu{rnd}"] = [plain_cpu / plain_pages * 1e3, full_cpu / full_pages * 1e3,
+                                plain_s / plain_pages * 1e3, full_s / full_pages * 1e3]
         out.update(full_pps=best_full, plain_pps=best_plain, full_pages=full_pages,
                    plain_pages=plain_pages, listings=session.summary().new_listings)
         reactor.stop()

@@ -75,7 +75,8 @@ class CrawlSession:
         self.resumed = resumed
         self.job_key = job_key
         self.runs = CrawlRuns(db)
-        self.writer = ListingWriter(db, profile.code, run_id, settings, batch_size)
+        self.writer = ListingWriter(db, profile.code, run_id, settings, batch_size,
+                                    background=True)
         self.seen_urls: set[str] = self.writer.seen_urls() if resumed else set()
         self.removed: list[str] = []
         self.removal_errors = 0
@@ -138,7 +139,7 @@ class CrawlSession:
 
     def close(self, status: str, stats: dict[str, Any]) -> CrawlRunSummary:
         """Write what is left, finish the run row and return its summary."""
-        self.writer.flush()
+        self.writer.close()
         self.flush_removed()
         self.runs.finish(self.run_id, status, stats)
         with self.db.session() as s:

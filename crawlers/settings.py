@@ -20,12 +20,20 @@ USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like G
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI owns logging (see crawlers.run.quiet_logs)
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy's remote-control server: not for a covert crawler
 COOKIES_ENABLED = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware (backoff) + RetryAfterMiddleware
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RetryAfterMiddleware": 540,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+}
+SPIDER_MIDDLEWARES = {
+    # Each spider middleware wraps every object a callback yields in one more async
+    # generator step.  URLs are cut to 2,000 characters by canonicalisation (so the URL
+    # length filter never fires) and MetaCopyDetection is a development aid.
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
@@ -36,8 +44,9 @@ ITEM_PIPELINES = {
 HTTPERROR_ALLOWED_CODES: list[int] = []
 DOWNLOAD_WARNSIZE = 0
 # Scrapy starts this many asyncio workers per response to process its output; the default
-# (100) costs more than parsing a page. A page yields a few dozen objects at most.
-CONCURRENT_ITEMS = 4
+# (100) costs more than parsing a page.  The pipelines are synchronous (the store writer
+# batches), so one worker per response does the same work with the fewest tasks.
+CONCURRENT_ITEMS = 1
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 # Depth-first keeps the queue (and memory) small on platforms with many category pages.
 DEPTH_PRIORITY = 0
@@ -65,6 +74,10 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         "DEPTH_LIMIT": lim.max_depth,
         "CLOSESPIDER_PAGECOUNT": lim.max_pages,
     }
+    if not lim.max_depth:
+        # Without a depth limit the depth middleware only counts (one more generator step
+        # per yielded object); DEPTH_PRIORITY is 0, so it does not order anything either.
+        values["SPIDER_MIDDLEWARES"] = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None}
     if profile.browser.enabled:
         from crawlers.browser import browser_settings
 
@@ -74,7 +87,8 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
 
         values.update(redis_settings(settings.redis_url, job))
     for key, value in values.items():
-        if key in {"DOWNLOADER_MIDDLEWARES", "DOWNLOAD_HANDLERS", "EXTENSIONS"}:
+        if key in {"DOWNLOADER_MIDDLEWARES", "DOWNLOAD_HANDLERS", "EXTENSIONS",
+                   "SPIDER_MIDDLEWARES"}:
             current = dict(target.getdict(key))
             current.update(value)
             target.set(key, current, priority="spider")

@@ -113,3 +113,41 @@ def test_run_resumed_by_job_key(any_db: Database) -> None:
     runs.finish(first, "finished", {})
     fresh, resumed3 = runs.open("p", full=True, job_key="local:p")
     assert fresh != first and not resumed3
+
+
+def test_background_writer_counts_and_raises(any_db: Database, settings: Settings) -> None:
+    """Batches written by the writer thread: everything is in the store and counted once
+    flush() returns; a batch that fails there is raised in the caller's thread."""
+    _setup(any_db)
+    run_id, _ = CrawlRuns(any_db).open("p", full=True, job_key=None)
+    w = ListingWriter(any_db, "p", run_id, settings, batch_size=3, background=True)
+    try:
+        for i in range(10):  # three full batches queued without waiting, one left over
+            w.add_listing(_item(str(i), seller=f"s{i % 4}"))
+            w.counters.pages += 1
+        w.counters.errors["http_404"] += 2
+        w.flush()
+        with any_db.session() as s:
+            assert s.scalar(select(func.count()).select_from(Listing)) == 10
+            assert s.scalar(select(func.count()).select_from(Seller)) == 4
+            assert s.scalar(select(func.count()).select_from(ListingSnapshot)) == 10
+            run = s.get(CrawlRun, run_id)
+            assert run is not None
+            assert (run.pages, run.items, run.new_listings) == (10, 10, 10)
+            assert run.errors == {"http_404": 2}
+        bad = _item("bad")
+        bad.sector = "no-such-sector"  # the store refuses it (not a Sector)
+        w.add_listing(bad)
+        w.counters.pages += 1
+        try:
+            w.flush()
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("the writer thread's failure was not raised")
+        w.flush()  # the failed batch's page count comes back with the next one
+        with any_db.session() as s:
+            run = s.get(CrawlRun, run_id)
+            assert run is not None and run.pages == 11
+    finally:
+        w.close()
