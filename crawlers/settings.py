@@ -20,6 +20,7 @@ USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like G
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI owns logging (see crawlers.run.quiet_logs)
 TELNETCONSOLE_ENABLED = False
+STATS_CLASS = "crawlers.stats.PlainStatsCollector"
 REMOTE_CONTROL_ENABLED = False  # Scrapy's remote-control server: not for a covert crawler
 COOKIES_ENABLED = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
