@@ -196,10 +196,29 @@ Compare it with the fingerprint the issuing office publishes. / 请与签发机�
 """
 
 
+#: Why a covert buyer's capture is left out of a pack by default.
+WITHHELD_REASON = ("covert buyer capture: shows the buyer persona's account, drop address and "
+                   "payment reference")
+
+
+def _withheld(cap: Capture) -> dict[str, Any]:
+    """What a pack says of a capture it leaves out: enough to check it if disclosed later."""
+    return {"id": cap.id, "kind": cap.kind, "started_at": cap.meta.get("started_at"),
+            "manifest_sha256": cap.manifest_sha256, "signature": cap.signature,
+            "reason": WITHHELD_REASON}
+
+
 def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int | None = None,
                 capture_ids: list[int] | None = None, out: Path, actor: str,
-                settings: Settings, pdf: bool = True) -> Path:
-    """Build a self-verifying evidence pack at *out* and record the export in custody."""
+                settings: Settings, pdf: bool = True,
+                include_persona_captures: bool = False) -> Path:
+    """Build a self-verifying evidence pack at *out* and record the export in custody.
+
+    Captures made in a buyer persona's browser (order pages) show the persona's secrets, so
+    they are *withheld* unless *include_persona_captures*: the signed manifest still lists each
+    one (id, kind, manifest hash and signature), so a copy disclosed later can be checked
+    against this pack.
+    """
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise InvalidInput(f"the pack must be a .zip file, not {out.name!r}")
@@ -209,11 +228,19 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
     with db.session() as s:
         caps = select_captures(s, case_id=case_id, plan_item_id=plan_item_id,
                                capture_ids=capture_ids)
+        withheld = [] if include_persona_captures else [
+            _withheld(c) for c in caps if c.persona_id is not None]
+        caps = [c for c in caps if include_persona_captures or c.persona_id is None]
+        if not caps:
+            raise InvalidInput("every selected capture was made with a buyer persona and is "
+                               "withheld to protect it; export with "
+                               "--include-persona-captures if it must go out")
         ids = [c.id for c in caps]
         case = s.get(Case, case_id) if case_id is not None else None
         event = custody.record(s, "exported", actor, case_id=case_id,
                                detail={"captures": ids, "pack": out.name,
-                                       "plan_item_id": plan_item_id})
+                                       "plan_item_id": plan_item_id,
+                                       "withheld": [w["id"] for w in withheld]})
         export_event_id = event.id
     settings.packs_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="pack-", dir=settings.packs_dir))
@@ -267,7 +294,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         for loc in LOCALES:
             html = root / f"report.{loc}.html"
             html.write_text(render("evidence_report.html", loc, pack=pack_info,
-                                   captures=report_caps), encoding="utf-8")
+                                   captures=report_caps, withheld=withheld),
+                            encoding="utf-8")
             htmls.append(html)
         if pdf:
             render_pdfs(htmls, settings)
@@ -285,6 +313,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             "key_fingerprint": key.fingerprint, "public_key": "public_key.pem",
             "captures": [{k: v for k, v in e.items() if k != "timestamp_info"}
                          for e in entries],
+            "withheld_captures": withheld,
             "custody": {"file": "custody.jsonl", "events": len(events),
                         "first_seq": events[0]["seq"] if events else None,
                         "last_seq": events[-1]["seq"] if events else None,

@@ -31,6 +31,10 @@ LABELS: dict[str, dict[str, str]] = {
         "timestamp": "Trusted timestamps (RFC 3161)", "manifest": "Manifest SHA-256",
         "none": "none", "steps": "Capture steps", "network_settled": "Network settled",
         "yes": "yes", "no": "no",
+        "withheld": "Captures withheld from this pack",
+        "withheld_text": "Made in a covert buyer persona's browser, these show the persona's "
+                         "account, drop address and payment reference. Their signed manifests "
+                         "are listed here, so a copy disclosed later can be checked.",
         "how_text": "Run `spotcheck evidence verify pack.zip`, or check by hand: every file's "
                     "SHA-256 against manifest.json; manifest.json.sig against public_key.pem "
                     "(Ed25519); each .tsr with `openssl ts -verify`. See VERIFY.txt.",
@@ -53,6 +57,9 @@ LABELS: dict[str, dict[str, str]] = {
         "timestamp": "可信时间戳（RFC 3161）", "manifest": "清单 SHA-256",
         "none": "无", "steps": "取证步骤", "network_settled": "网络已静止",
         "yes": "是", "no": "否",
+        "withheld": "未随本证据包导出的取证记录",
+        "withheld_text": "以下记录在暗访买家身份的浏览器中取得，含该身份的账号、收货地址和支付账户，"
+                         "故未导出；此处列出其已签名清单的哈希，日后如需披露可据此核验。",
         "how_text": "运行 `spotcheck evidence verify pack.zip`，或手工核验：按 manifest.json "
                     "逐一核对每个文件的 SHA-256；用 public_key.pem（Ed25519）核验 "
                     "manifest.json.sig；用 `openssl ts -verify` 核验每个 .tsr 时间戳。"

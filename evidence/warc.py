@@ -5,6 +5,11 @@ WARC-Date, target URI, server IP and payload digest; screenshots and the capture
 follow as resource/metadata records.  Playwright hands us *decoded* bodies, so the
 Content-Encoding and Transfer-Encoding headers are dropped and Content-Length is set to the
 bytes we actually store, or replay tools would try to decompress plain bytes.
+
+Session credentials are not evidence: the values of Cookie, Set-Cookie and Authorization
+headers are replaced by ``[redacted]`` (the header names stay, so a reader sees that a session
+was used).  An order page is captured in a buyer persona's logged-in browser, and a pack handed
+to a court or a platform must not carry the covert account's session.
 """
 
 from __future__ import annotations
@@ -18,6 +23,13 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 _DROP = {"content-encoding", "transfer-encoding", "content-length"}
+#: Headers whose values are credentials (see the module docstring).
+REDACTED_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
+REDACTED = "[redacted]"
+
+
+def _redact(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, REDACTED if k.lower() in REDACTED_HEADERS else v) for k, v in headers]
 
 
 @dataclass
@@ -66,12 +78,13 @@ def write_warc(exchanges: list[Exchange], resources: list[tuple[str, str, bytes]
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
                       "warc-format/warc-1.1/",
         "isPartOf": str(metadata.get("uuid", "")),
+        "description": "values of Cookie, Set-Cookie and Authorization headers redacted",
     })
     info.rec_headers.replace_header("WARC-Date", _warc_date(started))
     writer.write_record(info)
     for ex in exchanges:
         warc_date = _warc_date(ex.at)
-        headers = [(k, v) for k, v in ex.response_headers if k.lower() not in _DROP]
+        headers = [(k, v) for k, v in _redact(ex.response_headers) if k.lower() not in _DROP]
         headers.append(("Content-Length", str(len(ex.body))))
         http_headers = StatusAndHeaders(f"{ex.status} {_reason(ex.status, ex.status_text)}",
                                         headers, protocol="HTTP/1.1")
@@ -83,7 +96,7 @@ def write_warc(exchanges: list[Exchange], resources: list[tuple[str, str, bytes]
                                          warc_headers_dict=warc_headers)
         parts = urlsplit(ex.url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        req_headers = [(k, v) for k, v in ex.request_headers if not k.startswith(":")]
+        req_headers = [(k, v) for k, v in _redact(ex.request_headers) if not k.startswith(":")]
         if not any(k.lower() == "host" for k, _ in req_headers):
             req_headers.insert(0, ("Host", parts.netloc))
         body = ex.post_data or b""

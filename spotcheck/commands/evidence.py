@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,11 @@ def export_cmd(
                                               "and purchases."),
     capture: list[int] = typer.Option([], "--capture", help="A capture id (repeatable)."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip the PDF reports."),
+    include_persona: bool = typer.Option(
+        False, "--include-persona-captures",
+        help="Also put in captures made with a buyer persona (order pages show its account, "
+             "drop address and payment reference); by default they are withheld and only "
+             "their signed hashes are listed."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Export a self-verifying evidence pack (zip) and record it in the custody log."""
@@ -42,13 +49,21 @@ def export_cmd(
     with err_console.status("building the evidence pack…"):
         path = export_pack(ctx.db, case_id=case_id, plan_item_id=plan_item,
                            capture_ids=capture or None, out=out, actor=ctx.actor(),
-                           settings=ctx.settings, pdf=not no_pdf)
-    info = {"pack": str(path), "sha256": sha256_file(path), "size": path.stat().st_size}
+                           settings=ctx.settings, pdf=not no_pdf,
+                           include_persona_captures=include_persona)
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    info = {"pack": str(path), "sha256": sha256_file(path), "size": path.stat().st_size,
+            "captures": [c["id"] for c in manifest["captures"]],
+            "withheld_captures": [w["id"] for w in manifest.get("withheld_captures", [])]}
     if json_out:
         print_json(info)
     else:
         console.print(f"wrote {escape(str(path))} ({info['size']} bytes, "
                       f"SHA-256 {info['sha256']})")
+        if info["withheld_captures"]:
+            withheld = ", ".join(str(w["id"]) for w in manifest["withheld_captures"])
+            console.print(f"withheld (buyer persona captures): {withheld}")
 
 
 @app.command("verify")

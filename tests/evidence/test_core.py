@@ -206,6 +206,35 @@ def test_warc_passes_warcio_check_and_index(tmp_path: Path) -> None:
         assert rec.content_stream().read() == body
 
 
+def test_warc_redacts_session_credentials(tmp_path: Path) -> None:
+    """An order page captured in a persona's logged-in browser: its session stays out."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    secret = "sid=persona-session-7f3a9c"
+    ex = Exchange(url="http://shop.test/order/1", method="GET",
+                  request_headers=[("Cookie", secret), ("Authorization", "Bearer tok-123"),
+                                   ("Accept", "text/html")],
+                  post_data=None, status=200, status_text="OK",
+                  response_headers=[("Set-Cookie", f"{secret}; HttpOnly"),
+                                    ("Content-Type", "text/html")],
+                  body=b"<html>order SBX-1</html>", at=dt.datetime.now(dt.UTC))
+    data = write_warc([ex], [], {"uuid": "u"}, software="test",
+                      started=dt.datetime.now(dt.UTC))
+    path = tmp_path / "o.warc.gz"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        records = list(ArchiveIterator(fh))
+        headers = {r.rec_type: r.http_headers for r in records if r.http_headers}
+    assert headers["request"].get_header("Cookie") == "[redacted]"
+    assert headers["request"].get_header("Authorization") == "[redacted]"
+    assert headers["request"].get_header("Accept") == "text/html"
+    assert headers["response"].get_header("Set-Cookie") == "[redacted]"
+    import gzip
+
+    raw = gzip.decompress(data)
+    assert b"persona-session" not in raw and b"tok-123" not in raw
+
+
 def test_facts_from_json_ld_and_markup() -> None:
     dom = ('<html><head><script type="application/ld+json">{"@type":"Product","name":"保温杯",'
            '"offers":{"price":"89.00","priceCurrency":"CNY",'

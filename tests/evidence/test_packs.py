@@ -235,3 +235,66 @@ def test_cli_verify_exit_codes(pack: Path, tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 5
     assert "missing file VERIFY.txt" in proc.stderr
+
+
+def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tmp_path: Path
+                                                    ) -> None:
+    """An order page shows the covert buyer's account, address and payment reference: packs
+    leave such captures out by default, listing their signed hashes; the CLI says so."""
+    import os
+
+    from scheduler.personas import create_persona
+    from store.models import Capture, Platform
+
+    db, settings, ids = captured["db"], captured["settings"], captured["ids"]
+    with db.session() as s:
+        platform = Platform(code="pack-shop", name="Shop")
+        s.add(platform)
+        s.flush()
+        view = create_persona(s, platform.id, "买家甲", "buyer@example.cn", None,
+                              "张三 | 13900000000 | 杭州市某路2号", "PAY-9", settings)
+        cap = s.get(Capture, ids["hostile"])
+        assert cap is not None
+        cap.persona_id, manifest_sha = view.id, cap.manifest_sha256
+    env = {**os.environ, "SPOTCHECK_HOME": str(settings.home),
+           "SPOTCHECK_TSA_URLS": settings.tsa_urls[0],
+           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("SPOTCHECK_DB", None)
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "spotcheck"), "evidence", "export", "--no-pdf",
+                               "--json", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
+
+    try:
+        both = ("--capture", str(ids["item"]), "--capture", str(ids["hostile"]))
+        proc = export(*both, "-o", "default.zip")
+        assert proc.returncode == 0, proc.stderr
+        info = json.loads(proc.stdout)
+        assert info["captures"] == [ids["item"]]
+        assert info["withheld_captures"] == [ids["hostile"]]
+        pack = tmp_path / "default.zip"
+        assert verify_pack(pack).ok
+        with zipfile.ZipFile(pack) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+            names = zf.namelist()
+            report = zf.read("report.zh-CN.html").decode()
+        assert manifest["withheld_captures"][0]["manifest_sha256"] == manifest_sha
+        assert not any(n.startswith(f"captures/{ids['hostile']}/") for n in names)
+        assert "未随本证据包导出" in report and manifest_sha in report
+
+        proc = export(*both, "--include-persona-captures", "-o", "all.zip")
+        assert proc.returncode == 0, proc.stderr
+        info = json.loads(proc.stdout)
+        assert sorted(info["captures"]) == sorted([ids["item"], ids["hostile"]])
+        assert info["withheld_captures"] == []
+        assert verify_pack(tmp_path / "all.zip").ok
+
+        proc = export("--capture", str(ids["hostile"]), "-o", "none.zip")
+        assert proc.returncode == 2 and "--include-persona-captures" in proc.stderr
+        assert not (tmp_path / "none.zip").exists()
+    finally:
+        with db.session() as s:
+            cap = s.get(Capture, ids["hostile"])
+            assert cap is not None
+            cap.persona_id = None
