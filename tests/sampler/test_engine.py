@@ -225,6 +225,34 @@ def test_interval_coverage_near_95_percent(method: str) -> None:
     assert 0.93 <= hits_ht / 1500 <= 0.99
 
 
+def test_lonely_strata_keep_the_interval_honest() -> None:
+    """Strata with one result each (common while purchases are pending) cannot estimate their
+    own variance; their share must still widen the overall interval, not vanish from it."""
+    rng = np.random.default_rng(3)
+    design = {"A": (400, 30, 0.05), "B": (200, 1, 0.5), "C": (100, 1, 0.3), "D": (300, 2, 0.2)}
+    pop = {h: (rng.random(N) < r).astype(float) for h, (N, _n, r) in design.items()}
+    truth = sum(v.sum() for v in pop.values()) / sum(v.size for v in pop.values())
+    sizes = {h: float(N) for h, (N, _n, _r) in design.items()}
+    reps, hits = 2000, 0
+    for _ in range(reps):
+        y: list[float] = []
+        pik: list[float] = []
+        strata: list[str] = []
+        for h, (N, n, _r) in design.items():
+            y += pop[h][rng.choice(N, n, replace=False)].tolist()
+            pik += [n / N] * n
+            strata += [h] * n
+        res = estimate(np.array(y), np.array(pik), strata=np.array(strata),
+                       population_sizes=sizes)
+        o = res.overall
+        hits += o.hajek_rate_ci[0] <= truth <= o.hajek_rate_ci[1]
+    assert o.variance_method == "srs-exact+lonely-bound"
+    lonely = {e.stratum: e for e in res.by_stratum}
+    assert lonely["B"].hajek_rate_se > 0 and lonely["A"].variance_method == "srs-exact"
+    # Dropping the lonely strata's variance covered 84 %; the bound is conservative.
+    assert hits / reps >= 0.94, hits / reps
+
+
 def test_no_failure_does_not_collapse_the_interval() -> None:
     n, N = 59, 10_000
     o = estimate(np.zeros(n), np.full(n, n / N), population_sizes=N).overall
