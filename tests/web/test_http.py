@@ -259,6 +259,31 @@ def test_personas_page_masks_and_reveals_to_buyers_only(live: Live) -> None:
     assert [(e.actor, e.object_id) for e in reveals] == [("sam", str(persona_id))]
 
 
+def test_campaign_spent_is_converted_to_cny(live: Live) -> None:
+    """The budget is in CNY; a purchase paid in USD counts at the settings' rate."""
+    from decimal import Decimal
+
+    from store.models import Campaign, Purchase
+
+    with live.db.session() as s:
+        paid = [p for p in s.scalars(select(Purchase).order_by(Purchase.id))
+                if p.price_paid is not None]
+        paid[0].price_paid, paid[0].currency = Decimal("10.00"), "USD"
+        campaign = s.get(Campaign, live.data.campaign_id)
+        assert campaign is not None
+        expected = sum(float(p.price_paid or 0) for p in paid[1:]) + 10 * float(
+            live.settings.rate_to_cny("USD") or 0)
+    try:
+        with live.login("sue") as c:
+            page = c.get(f"/campaigns/{live.data.campaign_id}").text
+        assert f"{expected:,.2f} CNY" in page
+    finally:
+        with live.db.session() as s:
+            p = s.get(Purchase, paid[0].id)
+            assert p is not None
+            p.price_paid, p.currency = Decimal("99.50"), "CNY"
+
+
 def test_languages(live: Live) -> None:
     with live.login("sue", headers={"Accept-Language": "en-GB,en;q=0.9"}) as c:
         assert ">Campaigns</a>" in c.get("/campaigns").text

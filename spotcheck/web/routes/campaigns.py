@@ -98,10 +98,16 @@ def campaign(request: Request, campaign_id: int,
         plans = list(s.scalars(select(Plan).where(Plan.campaign_id == c.id)
                                .order_by(Plan.version.desc())))
         counts = _purchase_counts(s, [c.id]).get(c.id, Counter())
-        spent = s.scalar(
-            select(func.coalesce(func.sum(Purchase.price_paid), 0))
-            .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
-            .join(Plan, Plan.id == PlanItem.plan_id).where(Plan.campaign_id == c.id)) or 0
+        # The budget is in CNY; purchases are paid in the platform's currency.
+        settings = console(request).settings
+        spent = 0.0
+        for currency, amount in s.execute(
+                select(Purchase.currency, func.sum(Purchase.price_paid))
+                .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
+                .join(Plan, Plan.id == PlanItem.plan_id).where(Plan.campaign_id == c.id)
+                .group_by(Purchase.currency)):
+            rate = settings.rate_to_cny(currency or "CNY") or 1
+            spent += float(amount or 0) * float(rate)
     target = c.sample_size or (plans[0].sample_size if plans else None)
     chart = progress_chart(counts, target, _("Purchases against the sample size"))
     status_bars = charts.bar_chart(

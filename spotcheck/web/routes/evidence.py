@@ -21,6 +21,7 @@ from sqlalchemy import select
 from spotcheck.web import domain
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
 from spotcheck.web.i18n import gettext as _
+from spotcheck.web.routes.auth import safe_next
 from spotcheck.web.security import ARTIFACT_CSP
 from store.models import Artifact, Capture, Case, CustodyEvent
 
@@ -183,8 +184,7 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
     request.state.session["flash"] = {"kind": "ok", "text": _("Evidence pack exported."),
                                       "pack": path.name}
     request.state.session_dirty = True
-    target = back if back.startswith("/") and not back.startswith("//") else "/evidence"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
 
 
 @router.post("/packs/{name}/verify", response_class=HTMLResponse)
