@@ -52,7 +52,15 @@ def measure_name(value: str) -> str:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """The console for *settings* (default: the process settings), on *db* (default: opened
     and migrated from the settings)."""
-    from spotcheck.web.routes import auth, campaigns, evidence, listings, personas, work
+    from spotcheck.web.routes import (
+        auth,
+        campaigns,
+        casework,
+        evidence,
+        listings,
+        personas,
+        work,
+    )
 
     settings = settings or get_settings()
     settings.ensure_home()
@@ -65,7 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, campaigns, listings, evidence, personas, work):
+    for module in (auth, campaigns, listings, evidence, personas, work, casework):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     #: Persona secrets (accounts, addresses, payment references) are for those who buy.
     "personas.secrets": frozenset({Role.SAMPLER, Role.ADMIN}),
     "cases.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
+    #: Notifications, measures and closing: the investigators' work.
+    "cases.work": frozenset({Role.INVESTIGATOR, Role.ADMIN}),
     "reports.view": frozenset({Role.SUPERVISOR, Role.INVESTIGATOR, Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN}),

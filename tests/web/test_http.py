@@ -284,6 +284,63 @@ def test_campaign_spent_is_converted_to_cny(live: Live) -> None:
             p.price_paid, p.currency = Decimal("99.50"), "CNY"
 
 
+def test_investigator_works_a_case_in_the_console(live: Live) -> None:
+    """Notify the bureau, order a measure, record its outcome, close: each step audited,
+    refusals shown on the page, other roles refused."""
+    from scheduler.cases import open_case
+    from store.models import Case, CaseStatus
+
+    with live.db.session() as s:
+        case = open_case(s, "counterfeit", listing_id=live.data.listing_ids[7],
+                         title="仿冒 测试", actor="ian")
+        case_id, other = case.id, live.data.case_id
+    url = f"/cases/{case_id}"
+    with live.login("sue") as c:
+        page = c.get(url).text
+        assert 'id="notify"' not in page  # supervisors read cases, investigators work them
+        assert c.post(f"{url}/notify", data={"csrf": csrf_of(page)}).status_code == 403
+    with live.login("ian") as c:
+        page = c.get(url).text
+        assert all(f'id="{f}"' in page for f in ("notify", "add-measure", "close-case"))
+
+        def post(path: str, **form: str) -> str:
+            r = c.post(f"{url}{path}", data={"csrf": csrf_of(c.get(url).text), **form})
+            assert r.status_code == 303 and r.headers["location"] == url, r.text[:300]
+            return c.get(url).text
+
+        page = post("/notify", bureau="杭州海关", channel="letter", reference="函〔2026〕12号")
+        assert "函〔2026〕12号" in page
+        page = post("/measures", kind="takedown", due="2026-13-40")
+        assert "not a date" in page
+        page = post("/measures", kind="takedown", due="2026-12-31")
+        with live.db.session() as s:
+            row = s.get(Case, case_id)
+            assert row is not None and row.status == CaseStatus.MEASURES
+            measure_id = row.measures[0].id
+            note_id = row.notifications[0].id
+        page = post("/close", summary="结案")
+        assert "measures without an outcome" in page  # refused, and said so
+        # A measure of another case cannot be completed through this one.
+        r = c.post(f"/cases/{other}/measures/{measure_id}/done",
+                   data={"csrf": csrf_of(page), "outcome": "x"})
+        assert r.status_code == 404
+        post(f"/notifications/{note_id}/acknowledge")
+        post(f"/measures/{measure_id}/done", outcome="已下架 12 件")
+        page = post("/close", summary="已下架并约谈")
+        assert 'id="close-case"' not in page and "已下架 12 件" in page
+    with live.db.session() as s:
+        row = s.get(Case, case_id)
+        assert row is not None and row.status == CaseStatus.CLOSED
+        assert row.notifications[0].acknowledged_at is not None
+    actions = {e.action for e in _audit_all(live) if e.object_id == str(case_id)}
+    assert {"case.notify", "case.measure", "case.measure_done", "case.close"} <= actions
+
+
+def _audit_all(live: Live) -> list[AuditEvent]:
+    with live.db.session() as s:
+        return list(s.scalars(select(AuditEvent)))
+
+
 def test_languages(live: Live) -> None:
     with live.login("sue", headers={"Accept-Language": "en-GB,en;q=0.9"}) as c:
         assert ">Campaigns</a>" in c.get("/campaigns").text

@@ -23,6 +23,7 @@ from store.models import (
     Case,
     Listing,
     Measure,
+    MeasureKind,
     Notification,
     Plan,
     PlanItem,
@@ -86,7 +87,8 @@ def case(request: Request, case_id: int, user: CurrentUser = Permission("cases.v
         request.state.session_dirty = True
     return render(request, "console/case.html", case=row, measures=measures,
                   notifications=notifications, listing=listing, captures=captures,
-                  flash=flash, export_available=True)
+                  flash=flash, export_available=True,
+                  measure_kinds=[k.value for k in MeasureKind])
 
 
 def _report_files(request: Request) -> list[tuple[str, str, int, float]]:
