@@ -29,8 +29,15 @@ def create_campaign(session: Session, name: str, *, actor: str,
                     strata: list[str] | None = None, max_per_seller: int | None = None,
                     exclude_bought_days: int | None = None, min_per_stratum: int = 2,
                     floor_ratio: float = 0.1, prior_rates: dict[str, float] | None = None,
-                    team: str = "") -> Campaign:
-    """A new campaign; every argument is checked here so that drawing later cannot trip."""
+                    team: str = "", prn_shift: float = 0.0,
+                    risk_weights: dict[str, Any] | None = None) -> Campaign:
+    """A new campaign; every argument is checked here so that drawing later cannot trip.
+
+    *risk_weights* override the default risk weights for this campaign (the same tables as a
+    weights file: ``{"weights": {...}, "params": {...}}`` or a flat factor → weight map);
+    *prn_shift* moves the permanent random numbers of Pareto sampling, so that a campaign
+    buys listings other than those an unshifted earlier campaign bought (coordination).
+    """
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("campaign name must be 1–200 characters")
@@ -57,10 +64,15 @@ def create_campaign(session: Session, name: str, *, actor: str,
         raise InvalidInput(f"unknown stratum field(s) {bad}; use {', '.join(STRATUM_FIELDS)}")
     if exclude_bought_days is not None and exclude_bought_days < 0:
         raise InvalidInput("exclude-bought-days must not be negative")
+    if risk_weights:
+        from sampler.risk.weights import default_weights
+
+        default_weights().merged(risk_weights, f"campaign {name}")  # InvalidInput if wrong
     design = Design(method=method, allocation=allocation, n=n,
                     budget=None if money is None else float(money),
                     min_per_stratum=min_per_stratum, floor_ratio=floor_ratio,
-                    max_per_seller=max_per_seller, prior_rates=dict(prior_rates or {}))
+                    max_per_seller=max_per_seller, prior_rates=dict(prior_rates or {}),
+                    prn_shift=prn_shift)
     stored: dict[str, Any] = {k: getattr(design, k) for k in DESIGN_KEYS}
     stored["strata"] = fields
     stored["exclude_bought_days"] = exclude_bought_days
@@ -68,7 +80,8 @@ def create_campaign(session: Session, name: str, *, actor: str,
                         scope={"platforms": list(platforms or []), "sectors": list(sectors or []),
                                "classes": list(classes or []),
                                "categories": list(categories or [])},
-                        sample_size=n, budget=money, design=stored)
+                        sample_size=n, budget=money, design=stored,
+                        risk_weights=dict(risk_weights or {}))
     session.add(campaign)
     session.flush()
     session.add(AuditEvent(actor=actor, action="campaign.create", object_type="campaign",
@@ -105,6 +118,7 @@ def campaign_dict(campaign: Campaign) -> dict[str, Any]:
             "status": campaign.status, "scope": campaign.scope,
             "sample_size": campaign.sample_size,
             "budget": None if campaign.budget is None else str(campaign.budget),
-            "design": campaign.design, "created_at": campaign.created_at,
+            "design": campaign.design, "risk_weights": campaign.risk_weights,
+            "created_at": campaign.created_at,
             "plans": [{"id": p.id, "version": p.version, "status": p.status.value}
                       for p in campaign.plans]}

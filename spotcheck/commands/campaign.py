@@ -5,11 +5,16 @@ The scheduler adds schedules to campaigns later; this module keeps to what a pla
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from sampler.campaigns import campaign_dict, create_campaign, get_campaign, list_campaigns
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
+from store.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="Spot-check campaigns: scope and sampling design.", no_args_is_help=True)
 
@@ -38,17 +43,50 @@ def create_cmd(
                                                    help="Leave out listings bought in the "
                                                    "last D days."),
     min_per_stratum: int = typer.Option(2, "--min-per-stratum"),
+    category: list[str] = typer.Option([], "--category", help="Listing category in scope "
+                                       "(repeatable; none: all)."),
+    team: str = typer.Option("", "--team", help="The owning sampling team."),
+    floor_ratio: float = typer.Option(0.1, "--floor-ratio", help="Every listing keeps at "
+                                      "least this share of the mean inclusion probability."),
+    prior_rate: list[str] = typer.Option([], "--prior-rate", help="STRATUM=RATE, an expected "
+                                         "non-compliance rate for Neyman allocation "
+                                         "(repeatable)."),
+    prn_shift: float = typer.Option(0.0, "--prn-shift", help="Shift of the permanent random "
+                                    "numbers in [0, 1) for Pareto sampling: a shifted "
+                                    "campaign avoids the listings an earlier one bought."),
+    weights: Path | None = typer.Option(None, "--weights", help="Risk weights file (TOML, "
+                                        "as for 'risk score --weights') for this campaign."),
     json_out: bool = JSON,
 ) -> None:
     """Create a campaign; its design is checked now so that drawing cannot fail on it later."""
+    rates: dict[str, float] = {}
+    for item in prior_rate:
+        stratum, sep, value = item.rpartition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not sep or not stratum or not 0 < rate < 1:
+            raise InvalidInput(f"--prior-rate {item!r}: give STRATUM=RATE with 0 < RATE < 1")
+        rates[stratum] = rate
+    overrides: dict[str, Any] | None = None
+    if weights is not None:
+        try:
+            overrides = tomllib.loads(weights.read_text("utf-8"))
+        except FileNotFoundError:
+            raise NotFound(f"weights file {weights} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{weights}: {exc}") from None
     ctx = current()
     with ctx.db.session() as s:
         c = create_campaign(s, name, actor=ctx.actor(), platforms=platform, sectors=sector,
-                            classes=klass, n=n, budget=budget, method=method,
-                            allocation=allocation, strata=strata or None,
+                            classes=klass, categories=category, n=n, budget=budget,
+                            method=method, allocation=allocation, strata=strata or None,
                             max_per_seller=max_per_seller,
                             exclude_bought_days=exclude_bought_days,
-                            min_per_stratum=min_per_stratum)
+                            min_per_stratum=min_per_stratum, floor_ratio=floor_ratio,
+                            prior_rates=rates, team=team, prn_shift=prn_shift,
+                            risk_weights=overrides)
         data = campaign_dict(c)
     if json_out:
         print_json(data)

@@ -80,3 +80,44 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert est.returncode == 2 and "no lab result" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
     assert [p["status"] for p in listing] == ["approved"]
+
+
+def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> None:
+    """Team, categories, prior rates, floor, risk weights and the Pareto PRN shift are set
+    from the CLI; a shifted Pareto campaign buys other listings, an unshifted one the same."""
+    from sqlalchemy import select
+
+    from store.models import Plan, PlanItem
+
+    db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
+    populate(db)
+    weights = tmp_path / "w.toml"
+    weights.write_text("[weights]\nunfiled_seller = 3.5\n", "utf-8")
+    r = run("campaign", "create", "秋季", "--n", "12", "--method", "pareto", "--team", "抽样一组",
+            "--floor-ratio", "0.2", "--prior-rate", "mall/electrical=0.2", "--weights",
+            str(weights), "--json", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    made = json.loads(r.stdout)
+    assert made["team"] == "抽样一组" and made["design"]["floor_ratio"] == 0.2
+    assert made["design"]["prior_rates"] == {"mall/electrical": 0.2}
+    assert made["risk_weights"] == {"weights": {"unfiled_seller": 3.5}}
+    for name, shift in (("秋季-再抽", "0"), ("秋季-错开", "0.5")):
+        r = run("campaign", "create", name, "--n", "12", "--method", "pareto", "--prn-shift",
+                shift, "--floor-ratio", "0.2", home=tmp_path)
+        assert r.returncode == 0, r.stderr
+    for name in ("秋季", "秋季-再抽", "秋季-错开"):
+        assert run("-u", "alice", "plan", "draw", name, "--seed", "1", home=tmp_path
+                   ).returncode == 0
+    with db.session() as s:
+        picks = {}
+        for plan in s.scalars(select(Plan)):
+            picks[plan.campaign.name] = set(s.scalars(
+                select(PlanItem.listing_id).where(PlanItem.plan_id == plan.id)))
+    db.dispose()
+    assert picks["秋季"] == picks["秋季-再抽"]  # same PRNs, same design: the same listings
+    assert len(picks["秋季"] & picks["秋季-错开"]) < len(picks["秋季"]) / 2
+    bad = run("campaign", "create", "x", "--n", "5", "--prior-rate", "mall=2", home=tmp_path)
+    assert bad.returncode == 2 and "STRATUM=RATE" in bad.stderr
+    weights.write_text("[weights]\nno_such_factor = 1\n", "utf-8")
+    bad = run("campaign", "create", "y", "--n", "5", "--weights", str(weights), home=tmp_path)
+    assert bad.returncode == 2 and "no_such_factor" in bad.stderr
