@@ -51,3 +51,51 @@ def test_spa_in_browser(small_sandbox: Any, sqlite_db: Database, settings: Setti
     pool = profile.politeness.concurrency  # pages per context at most
     assert stats["spotcheck/browser/pages_opened"] <= pool * contexts + pool
     assert stats["spotcheck/browser/pages_reused"] >= summary.worker_pages // 2
+
+
+def test_pool_pages_block_without_routing(small_sandbox: Any,
+                                          chromium_path: str | None) -> None:
+    """What the pooled pages refuse, Chromium refuses itself: no image is even requested
+    (Blink setting) and font/media URLs fail (setBlockedURLs), with no route installed —
+    while scripts, the API and other fetches load."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    from crawlers import browser
+
+    block = frozenset({"image", "font", "media"})
+    base = small_sandbox.urls["spa"]
+    small_sandbox.set_obstacles(False)
+
+    async def run() -> tuple[list[str], dict[str, bool]]:
+        browser._BLOCKED = block
+        async with async_playwright() as p:
+            chromium = await p.chromium.launch(executable_path=chromium_path,
+                                               args=browser.launch_args(block))
+            context = await chromium.new_context()
+            page = await context.new_page()
+            await browser.prepare_page(page)
+            types: list[str] = []
+            page.on("request", lambda r: types.append(r.resource_type))
+            await page.goto(f"{base}/", wait_until="domcontentloaded")
+            await page.wait_for_selector("#app[data-ready]")
+            await page.wait_for_load_state("load")
+            fetched = {}
+            for path in ("/robots.txt", "/static/f.woff2", "/static/v.mp4?x=1"):
+                fetched[path] = await page.evaluate(
+                    "u => fetch(u).then(() => true, () => false)", base + path)
+            await page.close()
+            await context.close()
+            await chromium.close()
+            return types, fetched
+
+    try:
+        types, fetched = asyncio.run(run())
+    finally:
+        small_sandbox.set_obstacles(True)
+        browser._BLOCKED = frozenset({"image", "font", "media"})
+    assert "document" in types and "script" in types and "fetch" in types
+    assert "image" not in types  # the list page shows 20 product images
+    assert fetched == {"/robots.txt": True, "/static/f.woff2": False,
+                       "/static/v.mp4?x=1": False}
