@@ -1,4 +1,5 @@
-"""The campaign's jobs: crawl → score → draw → purchase tasks → buy → re-capture → statistics.
+"""The campaign's jobs: crawl → score → draw → purchase tasks → buy → re-capture → statistics,
+and ``leads``: cases opened for enforcement leads.
 
 Each job body composes the domain packages (crawlers, sampler incl. sampler.risk, evidence)
 and is idempotent — running it again for the same fire time does no harm and buys nothing
@@ -40,6 +41,8 @@ log = logging.getLogger("spotcheck.scheduler.pipeline")
 BUY_BATCH = 20
 #: Listings one ``recapture`` run captures at most.
 RECAPTURE_BATCH = 50
+#: Cases one ``leads`` run opens at most (each starts with a capture of the listing).
+LEADS_BATCH = 20
 
 
 def _campaign(ctx: JobContext) -> Campaign:
@@ -277,3 +280,68 @@ def stats(ctx: JobContext) -> dict[str, Any]:
     return {"period": period, "files": result["files"],
             "samples": result["statistics"]["totals"]}
 
+
+
+def _lead_targets(ctx: JobContext) -> list[tuple[int, str, str]]:
+    """(listing id, URL, case kind) of leads in the campaign's platforms with no case yet:
+    prohibited-class listings (highest lead score first), then listings whose title uses
+    counterfeit slang (highest risk first)."""
+    from sampler.risk.leads import leads
+    from store.models import RISK_ORDER, ListingRisk, RiskReasonSet
+
+    campaign = _campaign(ctx)
+    platforms = set((campaign.scope or {}).get("platforms") or [])
+    out: list[tuple[int, str, str]] = []
+    with ctx.db.session() as s:
+        cased = set(s.scalars(select(Case.listing_id).where(Case.listing_id.is_not(None))))
+        for lead in leads(s):
+            if (not platforms or lead.platform in platforms) and lead.listing_id not in cased:
+                out.append((lead.listing_id, lead.url, "prohibited"))
+        slang = [rs.id for rs in s.scalars(select(RiskReasonSet))
+                 if any(isinstance(r, dict) and r.get("code") == "counterfeit_words"
+                        for r in rs.reasons or [])]
+        if slang:
+            query = (select(Listing.id, Listing.url, Platform.code)
+                     .join(ListingRisk, ListingRisk.listing_id == Listing.id)
+                     .join(Platform, Platform.id == Listing.platform_id)
+                     .where(ListingRisk.reason_set_id.in_(slang),
+                            Listing.status == ListingStatus.ACTIVE)
+                     .order_by(*RISK_ORDER))
+            for lid, url, code in s.execute(query):
+                if (not platforms or code in platforms) and lid not in cased:
+                    out.append((lid, url, "counterfeit"))
+    return out[:LEADS_BATCH]
+
+
+@job("leads")
+def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
+    """Open a case for every enforcement lead without one (issue: a counterfeit or prohibited
+    lead opens a case), each starting with a capture of the listing as evidence.
+
+    Idempotent: a listing with a case is no lead any more, and ``open_case`` returns the open
+    case of the same listing and kind.  A failed capture still opens the case (the lead is
+    real; the capture can be repeated from the case), and is reported.
+    """
+    from evidence.capture import capture_urls
+    from scheduler.cases import open_case
+
+    targets = _lead_targets(ctx)
+    if not targets:
+        return {"_outcome": "skipped", "reason": "no lead without a case"}
+    ids = capture_urls(ctx.db, [u for _, u, _ in targets], kind="listing",
+                       listing_ids=[lid for lid, _, _ in targets],
+                       purpose="evidence for an enforcement lead", operator=ctx.actor,
+                       settings=ctx.settings)
+    opened: list[str] = []
+    uncaptured: list[int] = []
+    for (lid, _, kind), cid in zip(targets, ids, strict=True):
+        with ctx.db.session() as s:
+            cap = s.get(Capture, cid)
+            ok = cap is not None and cap.status == CaptureStatus.OK
+            if not ok:
+                uncaptured.append(lid)
+            case = open_case(s, kind, listing_id=lid, actor=ctx.actor, at=ctx.now,
+                             capture_ids=[cid] if ok else None,
+                             summary="opened by the scheduler for an enforcement lead")
+            opened.append(case.number)
+    return {"opened": opened, "uncaptured": uncaptured}
