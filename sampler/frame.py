@@ -121,7 +121,11 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
                    Purchase.status.not_in([PurchaseStatus.CANCELLED, PurchaseStatus.FAILED]))))
     rows: list[dict[str, Any]] = []
     skipped_recent = 0
-    for listing, platform_code in session.execute(q.order_by(Listing.id)):
+    # Ordered by what the listing *is* (platform, external id), not by its row id: ids follow
+    # the order in which a concurrent crawl happened to store listings, and a draw over the
+    # same listings with the same seed must pick the same ones in any database.
+    for listing, platform_code in session.execute(q.order_by(Platform.code,
+                                                             Listing.external_id)):
         if listing.id in recent:
             skipped_recent += 1
             continue

@@ -20,9 +20,11 @@ from store.models import (
 )
 
 
-def populate(db: Database, listings: int = 400, seed: int = 11) -> dict[str, Any]:
+def populate(db: Database, listings: int = 400, seed: int = 11,
+             reverse: bool = False) -> dict[str, Any]:
     """Two platforms, sellers, listings of every sector and class (a few prohibited and
-    removed ones that must never be drawn), risk scores on most, and four users."""
+    removed ones that must never be drawn), risk scores on most, and four users.  *reverse*
+    stores the same listings in the opposite order (other row ids, as after another crawl)."""
     rng = np.random.default_rng(seed)
     with db.session() as s:
         platforms = [Platform(code=code, name=name) for code, name in
@@ -34,19 +36,21 @@ def populate(db: Database, listings: int = 400, seed: int = 11) -> dict[str, Any
         s.add_all(sellers)
         s.flush()
         sectors = [Sector.LIGHT_INDUSTRY, Sector.TEXTILES, Sector.ELECTRICAL]
+        rows: list[Listing] = []
         for i in range(listings):
             seller = sellers[int(rng.integers(0, len(sellers)))]
             cls = (SupervisionClass.PROHIBITED if i % 50 == 7 else
                    SupervisionClass.KEY if i % 3 == 0 else SupervisionClass.GENERAL)
             status = ListingStatus.REMOVED if i % 60 == 5 else ListingStatus.ACTIVE
             score = None if i % 10 == 3 else float(rng.beta(1.2, 4.0))
-            s.add(Listing(platform_id=seller.platform_id, external_id=f"L{i}",
-                          url=f"http://example.test/item/{i}", title=f"商品 item {i}",
-                          seller_id=seller.id, sector=sectors[i % 3], supervision_class=cls,
-                          status=status, price_cny=Decimal(f"{rng.gamma(3, 40):.2f}"),
-                          price=Decimal("1"), currency="CNY", risk_score=score,
-                          risk_reasons=[{"code": "base", "points": 1, "params": {},
-                                         "en": "base weight", "zh": "基础权重"}]))
+            rows.append(Listing(
+                platform_id=seller.platform_id, external_id=f"L{i}",
+                url=f"http://example.test/item/{i}", title=f"商品 item {i}", seller_id=seller.id,
+                sector=sectors[i % 3], supervision_class=cls, status=status,
+                price_cny=Decimal(f"{rng.gamma(3, 40):.2f}"), price=Decimal("1"), currency="CNY",
+                risk_score=score, risk_reasons=[{"code": "base", "points": 1, "params": {},
+                                                 "en": "base weight", "zh": "基础权重"}]))
+        s.add_all(rows[::-1] if reverse else rows)
         s.add_all([User(name="alice", role="sampler"), User(name="bob", role="supervisor"),
                    User(name="carol", role="admin"), User(name="dave", role="investigator")])
     return {"listings": listings}
