@@ -298,3 +298,61 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
             cap = s.get(Capture, ids["hostile"])
             assert cap is not None
             cap.persona_id = None
+
+
+def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tmp_path: Path,
+                                             chromium_path: str | None) -> None:
+    """The investigator's commands end to end: ``capture --json`` (a good page and a refused
+    one: exit code and JSON say which), then ``evidence export --plan-item``, then verify."""
+    import os
+
+    from store.db import Database
+    from store.models import Campaign, Listing, Plan, PlanItem, PlanStatus, Platform
+
+    home = tmp_path / "home"
+    env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_TSA_URLS": local_tsa.url,
+           "SPOTCHECK_CAPTURE_ALLOW_NETWORKS": "127.0.0.0/8",
+           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("SPOTCHECK_DB", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "spotcheck"), *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=300)
+
+    from store.settings import Settings
+
+    db = Database.open(Settings(home=home, db="").database_url)
+    with db.session() as s:
+        p = Platform(code="shop", name="Shop")
+        s.add(p)
+        s.flush()
+        listing = Listing(platform_id=p.id, external_id="1", url=f"{shop.url}/item/1",
+                          title="保温杯")
+        campaign = Campaign(name="c")
+        s.add_all([listing, campaign])
+        s.flush()
+        plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.APPROVED, seed=1,
+                    method="srs", frame_sha256="0" * 64, frame_size=1, sample_size=1,
+                    created_by="a")
+        s.add(plan)
+        s.flush()
+        item = PlanItem(plan_id=plan.id, listing_id=listing.id, seq=1, stratum="all",
+                        inclusion_probability=0.5, size=1.0)
+        s.add(item)
+        s.flush()
+        listing_id, item_id = listing.id, item.id
+    db.dispose()
+    proc = cli("capture", f"{shop.url}/item/1", "--listing", str(listing_id), "--json")
+    assert proc.returncode == 0, proc.stderr
+    [good] = json.loads(proc.stdout)
+    assert good["ok"] and len(good["manifest_sha256"]) == 64 and good["artifacts"]
+    refused = cli("capture", "file:///etc/passwd", "--json")
+    assert refused.returncode != 0
+    [bad] = json.loads(refused.stdout)
+    assert not bad["ok"] and bad["error"]
+    proc = cli("evidence", "export", "--plan-item", str(item_id), "-o", "item.zip", "--no-pdf",
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["captures"] == [good["id"]]
+    ok = cli("evidence", "verify", "item.zip", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
