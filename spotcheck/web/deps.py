@@ -180,6 +180,12 @@ def render(request: Request, template: str, status_code: int = 200,
     return HTMLResponse(html, status_code=status_code)
 
 
+def flash(request: Request, kind: str, text: str, **extra: str) -> None:
+    """A message ("ok" or "error") for the next page the user sees (after a redirect)."""
+    request.state.session["flash"] = {"kind": kind, "text": text, **extra}
+    request.state.session_dirty = True
+
+
 def audit(request: Request, actor: str, action: str, object_type: str | None = None,
           object_id: Any = None, **detail: Any) -> None:
     """Record one action of the console in the audit log (its own transaction)."""

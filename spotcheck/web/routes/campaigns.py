@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sampler import plans as sp
 from spotcheck.web import charts, i18n, planview
 from spotcheck.web.app import class_name
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, render, short
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
 from spotcheck.web.i18n import gettext as _
 from store.errors import Conflict, InvalidInput
 from store.models import (
@@ -232,15 +232,10 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
 def plan_review(request: Request, plan_id: int,
                 user: CurrentUser = Permission("plans.view")) -> Response:
     ctx = plan_review_context(request, plan_id, user)
-    flash = request.state.session.pop("flash", None)
-    if flash:
+    message = request.state.session.pop("flash", None)
+    if message:
         request.state.session_dirty = True
-    return render(request, "console/plan.html", flash=flash, **ctx)
-
-
-def _flash(request: Request, kind: str, text: str) -> None:
-    request.state.session["flash"] = {"kind": kind, "text": text}
-    request.state.session_dirty = True
+    return render(request, "console/plan.html", flash=message, **ctx)
 
 
 def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
@@ -257,7 +252,7 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
         audit(request, user.name, f"plan.{action}.denied", "plan", plan_id, reason=why)
         raise HTTPException(403, detail=why)
     if action == "reject" and not comment.strip():
-        _flash(request, "error", _("A rejection needs a comment saying what to change."))
+        flash(request, "error", _("A rejection needs a comment saying what to change."))
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)
     try:
         with db.session() as s:
@@ -268,7 +263,7 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
     except (Conflict, InvalidInput) as exc:
         audit(request, user.name, f"plan.{action}.refused", "plan", plan_id, reason=str(exc))
         raise
-    _flash(request, "ok", _("Plan approved.") if action == "approve" else _("Plan rejected."))
+    flash(request, "ok", _("Plan approved.") if action == "approve" else _("Plan rejected."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
@@ -290,5 +285,5 @@ def submit(request: Request, plan_id: int, user: CurrentUser = Permission("plans
            ) -> Response:
     with console(request).db.session() as s:
         sp.submit_plan(s, plan_id, user.name)
-    _flash(request, "ok", _("Plan submitted for review."))
+    flash(request, "ok", _("Plan submitted for review."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)

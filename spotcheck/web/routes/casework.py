@@ -14,17 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from scheduler import cases
-from spotcheck.web.deps import CurrentUser, Permission, console
+from spotcheck.web.deps import CurrentUser, Permission, console, flash
 from spotcheck.web.i18n import gettext as _
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import Measure, Notification
 
 router = APIRouter()
-
-
-def _flash(request: Request, kind: str, text: str) -> None:
-    request.state.session["flash"] = {"kind": kind, "text": text}
-    request.state.session_dirty = True
 
 
 def _act(request: Request, case_id: int, done: str, action: Callable[[Session], Any]
@@ -35,9 +30,9 @@ def _act(request: Request, case_id: int, done: str, action: Callable[[Session], 
         with console(request).db.session() as s:
             cases.get_case(s, case_id)
             action(s)
-        _flash(request, "ok", done)
+        flash(request, "ok", done)
     except (Conflict, InvalidInput) as exc:
-        _flash(request, "error", str(exc))
+        flash(request, "error", str(exc))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 

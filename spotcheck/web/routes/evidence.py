@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from spotcheck.web import domain
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
 from spotcheck.web.security import ARTIFACT_CSP
@@ -181,9 +181,7 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
                        actor=user.name, settings=cons.settings)
     audit(request, user.name, "evidence.export", "case" if case_id else "capture",
           case_id or ",".join(map(str, capture_id or [])), pack=path.name)
-    request.state.session["flash"] = {"kind": "ok", "text": _("Evidence pack exported."),
-                                      "pack": path.name}
-    request.state.session_dirty = True
+    flash(request, "ok", _("Evidence pack exported."), pack=path.name)
     return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
 
 
