@@ -331,7 +331,7 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
         campaign = Campaign(name="c")
         s.add_all([listing, campaign])
         s.flush()
-        plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.APPROVED, seed=1,
+        plan = Plan(campaign_id=campaign.id, version=1, status=PlanStatus.DRAFT, seed=1,
                     method="srs", frame_sha256="0" * 64, frame_size=1, sample_size=1,
                     created_by="a")
         s.add(plan)
