@@ -154,64 +154,55 @@ def test_private_address_refused_without_the_setting(captured: dict[str, Any],
     db.dispose()
 
 
-def test_bounds_stop_a_flooding_page(captured: dict[str, Any], tmp_path: Path) -> None:
-    from store.db import Database
-
-    settings = captured["settings"].model_copy(update={"home": tmp_path,
-                                                       "capture_max_resources": 10})
-    settings.ensure_home()
-    db = Database.open(settings.database_url, settings=settings)
-    [cid] = capture_urls(db, [f"{captured['shop'].url}/many?n=40"], operator="t",
-                         settings=settings)
-    with db.session() as s:
-        cap = s.get(Capture, cid)
-        assert cap is not None and cap.status == CaptureStatus.OK
-        assert cap.meta["limit_reached"] == "more than 10 resources"
-        assert cap.meta["resources"] <= 10
-        assert any(b["reason"] == "resource limit reached" for b in cap.meta["blocked"])
-    db.dispose()
-
-
-def test_byte_limit_stops_a_heavy_page(captured: dict[str, Any], tmp_path: Path) -> None:
-    from store.db import Database
-
-    settings = captured["settings"].model_copy(update={"home": tmp_path,
-                                                       "capture_max_bytes": 4000})
-    settings.ensure_home()
-    db = Database.open(settings.database_url, settings=settings)
-    [cid] = capture_urls(db, [f"{captured['shop'].url}/many?n=40"], operator="t",
-                         settings=settings)
-    with db.session() as s:
-        cap = s.get(Capture, cid)
-        assert cap is not None and cap.status == CaptureStatus.OK
-        assert cap.meta["limit_reached"] == "more than 4000 bytes"
-        # Bodies beyond the bound are not kept (the exchanges stay, with headers only).
-        assert cap.meta["bytes"] <= 4000 and cap.meta["resources"] == 41
-    db.dispose()
-
-
-def test_load_time_limit_fails_a_hanging_page_cleanly(captured: dict[str, Any],
-                                                       tmp_path: Path) -> None:
+def _bounded_capture(captured: dict[str, Any], tmp_path: Path, path: str,
+                     **bounds: Any) -> tuple[Capture, float]:
+    """Capture the shop's *path* in a fresh home with the given capture settings; the stored
+    capture row and the seconds it took."""
     import time
 
     from store.db import Database
 
-    settings = captured["settings"].model_copy(update={"home": tmp_path,
-                                                       "capture_timeout": 2.0})
+    settings = captured["settings"].model_copy(update={"home": tmp_path, **bounds})
     settings.ensure_home()
     db = Database.open(settings.database_url, settings=settings)
-    t0 = time.monotonic()
-    [cid] = capture_urls(db, [f"{captured['shop'].url}/slow?s=12"], operator="t",
-                         settings=settings)
-    took = time.monotonic() - t0
-    with db.session() as s:
-        cap = s.get(Capture, cid)
-        assert cap is not None and cap.status != CaptureStatus.OK
-        assert "Timeout 2000ms" in cap.meta["error"]
-        load = [st for st in cap.meta["steps"] if st["name"] == "load"]
-        assert load and not load[0]["ok"]
+    try:
+        t0 = time.monotonic()
+        [cid] = capture_urls(db, [f"{captured['shop'].url}{path}"], operator="t",
+                             settings=settings)
+        took = time.monotonic() - t0
+        with db.session() as s:
+            cap = s.get(Capture, cid)
+            assert cap is not None
+            s.expunge(cap)
+        return cap, took
+    finally:
+        db.dispose()
+
+
+def test_bounds_stop_a_flooding_page(captured: dict[str, Any], tmp_path: Path) -> None:
+    cap, _ = _bounded_capture(captured, tmp_path, "/many?n=40", capture_max_resources=10)
+    assert cap.status == CaptureStatus.OK
+    assert cap.meta["limit_reached"] == "more than 10 resources"
+    assert cap.meta["resources"] <= 10
+    assert any(b["reason"] == "resource limit reached" for b in cap.meta["blocked"])
+
+
+def test_byte_limit_stops_a_heavy_page(captured: dict[str, Any], tmp_path: Path) -> None:
+    cap, _ = _bounded_capture(captured, tmp_path, "/many?n=40", capture_max_bytes=4000)
+    assert cap.status == CaptureStatus.OK
+    assert cap.meta["limit_reached"] == "more than 4000 bytes"
+    # Bodies beyond the bound are not kept (the exchanges stay, with headers only).
+    assert cap.meta["bytes"] <= 4000 and cap.meta["resources"] == 41
+
+
+def test_load_time_limit_fails_a_hanging_page_cleanly(captured: dict[str, Any],
+                                                       tmp_path: Path) -> None:
+    cap, took = _bounded_capture(captured, tmp_path, "/slow?s=12", capture_timeout=2.0)
+    assert cap.status != CaptureStatus.OK
+    assert "Timeout 2000ms" in cap.meta["error"]
+    load = [st for st in cap.meta["steps"] if st["name"] == "load"]
+    assert load and not load[0]["ok"]
     assert took < 12, took  # the bound, not the page, decides how long it takes
-    db.dispose()
 
 
 def test_recapture_shows_what_changed(captured: dict[str, Any]) -> None:
