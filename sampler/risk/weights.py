@@ -144,20 +144,24 @@ def default_weights() -> RiskWeights:
     return _default
 
 
-def load_weights(path: str | Path | None = None) -> RiskWeights:
-    """Weights from a TOML file: the defaults, with whatever the file sets replaced."""
-    if path is None:
-        return default_weights()
+def read_weights_file(path: str | Path) -> dict[str, Any]:
+    """The overrides a TOML weights file sets (not yet checked against the known factors)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise NotFound(f"weights file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason})") from None
-    return default_weights().merged(data, str(path))
+
+
+def load_weights(path: str | Path | None = None) -> RiskWeights:
+    """Weights from a TOML file: the defaults, with whatever the file sets replaced."""
+    if path is None:
+        return default_weights()
+    return default_weights().merged(read_weights_file(path), str(path))
 
 
 def campaign_weights(session: Session, campaign: int | str, base: RiskWeights | None = None

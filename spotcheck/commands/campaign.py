@@ -5,16 +5,15 @@ The scheduler adds schedules to campaigns later; this module keeps to what a pla
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from sampler.campaigns import campaign_dict, create_campaign, get_campaign, list_campaigns
+from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
-from store.errors import InvalidInput, NotFound
+from store.errors import InvalidInput
 
 app = typer.Typer(help="Spot-check campaigns: scope and sampling design.", no_args_is_help=True)
 
@@ -69,14 +68,7 @@ def create_cmd(
         if not sep or not stratum or not 0 < rate < 1:
             raise InvalidInput(f"--prior-rate {item!r}: give STRATUM=RATE with 0 < RATE < 1")
         rates[stratum] = rate
-    overrides: dict[str, Any] | None = None
-    if weights is not None:
-        try:
-            overrides = tomllib.loads(weights.read_text("utf-8"))
-        except FileNotFoundError:
-            raise NotFound(f"weights file {weights} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{weights}: {exc}") from None
+    overrides = read_weights_file(weights) if weights is not None else None
     ctx = current()
     with ctx.db.session() as s:
         c = create_campaign(s, name, actor=ctx.actor(), platforms=platform, sectors=sector,
