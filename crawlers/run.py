@@ -61,7 +61,8 @@ def run_crawl_in_process(platform: str, *, settings: Settings, base_url: str | N
                                 full=full, job_key=job_key)
     scrapy_settings = project_settings()
     scrapy_settings["SPOTCHECK_PROGRESS"] = progress
-    scrapy_settings["EXTENSIONS"] = {"crawlers.progress.ProgressExtension": 500}
+    scrapy_settings["EXTENSIONS"] = {**scrapy_settings.get("EXTENSIONS", {}),
+                                     "crawlers.progress.ProgressExtension": 500}
     scrapy_settings.update(extra_settings or {})
     verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
     quiet_logs(verbose)

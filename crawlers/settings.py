@@ -21,6 +21,7 @@ LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI owns logging (see crawlers.run.quiet_logs)
 TELNETCONSOLE_ENABLED = False
 STATS_CLASS = "crawlers.stats.PlainStatsCollector"
+EXTENSIONS = {"crawlers.collector.CollectorTuning": 0}
 REMOTE_CONTROL_ENABLED = False  # Scrapy's remote-control server: not for a covert crawler
 COOKIES_ENABLED = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
