@@ -76,7 +76,8 @@ class CrawlSession:
         self.job_key = job_key
         self.runs = CrawlRuns(db)
         self.writer = ListingWriter(db, profile.code, run_id, settings, batch_size,
-                                    background=True)
+                                    background=True,
+                                    process_after=settings.crawl_write_process_after)
         self.seen_urls: set[str] = self.writer.seen_urls() if resumed else set()
         self.removed: list[str] = []
         self.removal_errors = 0
@@ -141,6 +142,7 @@ class CrawlSession:
         """Write what is left, finish the run row and return its summary."""
         self.writer.close()
         self.flush_removed()
+        stats = {**stats, "writer_process_batches": self.writer.process_batches}
         self.runs.finish(self.run_id, status, stats)
         with self.db.session() as s:
             row = s.get(CrawlRun, self.run_id)

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     browser: str = ""
     #: Redis URL for distributed crawls (scrapy-redis); empty means a local crawl.
     redis_url: str = ""
+    #: Worker processes that parse crawled pages beside the crawl (None: one per spare core,
+    #: at most two; 0: parse in the crawl), and how many pages a crawl parses itself before
+    #: it starts them (a short crawl is not worth a process).
+    crawl_extract_workers: int | None = None
+    crawl_extract_after: int = 32
+    #: Batches a crawl writes in a thread before its store writer moves to a process of its
+    #: own (the writer then runs on another core); negative: always in the thread.
+    crawl_write_process_after: int = 2
     #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8").
     capture_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: RFC 3161 time-stamping authorities (URLs), tried in order; empty means none.

@@ -27,9 +27,9 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.extract.contacts import facts_from_text
-from crawlers.extract.fields import elements, extract_fields, raw_values, select, select_all
 from crawlers.extract.jsonpath import get_path, map_fields
-from crawlers.extract.structured import find_product, product_fields
+from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
+from crawlers.extract.structured import product_fields
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
 from crawlers.normalise import canonical_url
 from crawlers.profile import Profile
@@ -186,35 +186,46 @@ class PlatformSpider(scrapy.Spider):
         self._release(response)
         if not isinstance(response, TextResponse):
             return
-        yield from self._nav(response)
+        yield from self._nav(response, self._page(response))
 
-    def _nav(self, response: TextResponse) -> Iterator[Any]:
+    def _page(self, response: TextResponse) -> Page:
+        """The page, with the answers an extraction worker gave for it, if any."""
+        from crawlers.middlewares import ExtractionOffloadMiddleware
+
+        return Page(response, response.meta.pop(ExtractionOffloadMiddleware.META_KEY, None))
+
+    def extraction_plan(self, kind: str | None) -> Plan | None:
+        """What this spider will ask of an HTML page of *kind*, for extraction workers."""
+        return self._plans.get(kind or "")
+
+    @cached_property
+    def _plans(self) -> dict[str, Plan]:
+        return extraction_plans(self.profile)
+
+    def _nav(self, response: TextResponse, page: Page) -> Iterator[Any]:
         profile = self.profile
         links = profile.links
         if profile.extract.kind == "structured-data":
-            yield from self._structured(response, follow=True)
+            yield from self._structured(response, page, follow=True)
             return
-        for card in elements(response, profile.extract.card) if profile.extract.card else []:
-            href = select(card, profile.extract.card_link)
-            if not href:
-                continue
-            fallback = {k: v for k, v in extract_fields(card, profile.extract.card_fields)
-                        .items() if v}
+        cards = (page.cards(profile.extract.card, profile.extract.card_link,
+                            profile.extract.card_fields) if profile.extract.card else [])
+        for href, fallback in cards:
             req = self.request(href, "product", base=response.url, meta={"card": fallback})
             if req is not None:
                 yield req
         for rule in links.product:
-            for href in select_all(response, rule):
+            for href in page.select_all(rule):
                 req = self.request(href, "product", base=response.url)
                 if req is not None:
                     yield req
         for rule in links.navigate:
-            for href in select_all(response, rule):
+            for href in page.select_all(rule):
                 req = self.request(href, "nav", base=response.url, priority=5)
                 if req is not None:
                     yield req
         for rule in links.seller:
-            for href in select_all(response, rule):
+            for href in page.select_all(rule):
                 req = self.request(href, "seller", base=response.url, priority=1)
                 if req is not None:
                     yield req
@@ -223,13 +234,10 @@ class PlatformSpider(scrapy.Spider):
         self._release(response)
         yield from self._product(response)
 
-    def _removed(self, response: Response) -> bool:
+    def _removed(self, response: Response, page: Page) -> bool:
         if response.status in (404, 410):
             return True
-        if not isinstance(response, TextResponse):
-            return False
-        text = response.text[:200_000]
-        return any(marker in text for marker in self.profile.extract.removed_markers)
+        return page.says_removed(tuple(self.profile.extract.removed_markers))
 
     def _product(self, response: Response) -> Iterator[Any]:
         meta = response.meta
@@ -241,19 +249,20 @@ class PlatformSpider(scrapy.Spider):
         if kind == "api" or meta.get("api"):
             yield from self._api_product(response)
             return
-        if self._removed(response) and (confirm or not self._has_product(response)):
+        page = self._page(response)
+        if self._removed(response, page) and (confirm or not self._has_product(page)):
             if confirm:
                 yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
                                    f"http {response.status}")
             return
         if kind == "structured-data":
-            found = list(self._structured(response, follow=False))
+            found = list(self._structured(response, page, follow=False))
             if confirm and not any(isinstance(i, ListingItem) for i in found):
                 yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
                                    "no product data")
             yield from found
             return
-        item = self._css_listing(response)
+        item = self._css_listing(response, page)
         if item is None:
             if confirm:
                 yield RemovalCheck(self.profile.code, meta["external_id"], "error",
@@ -265,25 +274,25 @@ class PlatformSpider(scrapy.Spider):
             if req is not None:
                 yield req
 
-    def _has_product(self, response: TextResponse) -> bool:
+    def _has_product(self, page: Page) -> bool:
         ext_rule = self.profile.extract.fields.get("external_id")
-        if ext_rule and select(response, ext_rule):
+        if ext_rule and page.select(ext_rule):
             return True
-        return "Product" in response.text and find_product(response.text, response.url)[0] \
-            is not None
+        return "Product" in page.response.text and page.product()[0] is not None
 
-    def _canonical(self, response: TextResponse) -> str:
-        found = raw_values(response, 'link[rel="canonical"]::attr(href)')
+    def _canonical(self, page: Page) -> str:
+        response = page.response
+        found = page.raw_values(CANONICAL)
         href = found[0] if found else None
         url = self._url(href, response.url) if href else None
         return url or canonical_url(response.url)
 
-    def _css_listing(self, response: TextResponse) -> ListingItem | None:
+    def _css_listing(self, response: TextResponse, page: Page) -> ListingItem | None:
         fields: dict[str, Any] = dict(response.meta.get("card") or {})
-        for key, value in extract_fields(response, self.profile.extract.fields).items():
+        for key, value in page.fields(self.profile.extract.fields).items():
             if value not in (None, "", []):
                 fields[key] = value
-        url = self._canonical(response)
+        url = self._canonical(page)
         ext = fields.pop("external_id", None) or self._id_from_url(url)
         if not ext:
             self.session.reject("no_external_id")
@@ -317,10 +326,11 @@ class PlatformSpider(scrapy.Spider):
 
     # -- structured data --------------------------------------------------------------------
 
-    def _structured(self, response: TextResponse, *, follow: bool) -> Iterator[Any]:
-        product, syntax = find_product(response.text, response.url)
+    def _structured(self, response: TextResponse, page: Page, *, follow: bool
+                    ) -> Iterator[Any]:
+        product, syntax = page.product()
         if product is not None:
-            item = self._structured_listing(response, product, syntax)
+            item = self._structured_listing(response, page, product, syntax)
             if item is not None:
                 yield item
                 if item.seller_url:
@@ -330,11 +340,11 @@ class PlatformSpider(scrapy.Spider):
                         yield req
         elif SELLER_PATH.search(urlsplit(response.url).path) and \
                 self.profile.extract.kind == "structured-data":
-            yield from self._seller(response)
+            yield from self._seller(page)
         if not follow:
             return
-        hrefs = raw_values(response, "a::attr(href)")
-        hrefs += raw_values(response, 'link[rel="next"]::attr(href)')
+        hrefs = page.raw_values("a::attr(href)")
+        hrefs = hrefs + page.raw_values('link[rel="next"]::attr(href)')
         for href in hrefs:
             url = self._url(href, response.url)
             if url is None:
@@ -345,10 +355,10 @@ class PlatformSpider(scrapy.Spider):
             if req is not None:
                 yield req
 
-    def _structured_listing(self, response: TextResponse, product: dict[str, Any],
+    def _structured_listing(self, response: TextResponse, page: Page, product: dict[str, Any],
                             syntax: str) -> ListingItem | None:
         fields = product_fields(product)
-        url = self._canonical(response)
+        url = self._canonical(page)
         ext = self._id_from_url(url) if self.profile.extract.id_from_url else None
         ext = ext or (fields.get("external_id") if self.profile.extract.id_from_data else None)
         ext = ext or urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query
@@ -357,11 +367,11 @@ class PlatformSpider(scrapy.Spider):
         if not seller_url:
             # Microdata rarely carries the seller's URL: take the seller link on the page.
             for rule in self.profile.links.seller or ['[itemprop="seller"] a::attr(href)']:
-                seller_url = select(response, rule)
+                seller_url = page.select(rule)
                 if seller_url:
                     break
             if not seller_url:
-                for href in raw_values(response, "a::attr(href)"):
+                for href in page.raw_values("a::attr(href)"):
                     if SELLER_PATH.search(urlsplit(urljoin(response.url, href)).path):
                         seller_url = href
                         break
@@ -377,7 +387,7 @@ class PlatformSpider(scrapy.Spider):
             category=fields.get("category"), origin=fields.get("origin"),
             image_urls=fields.get("image_urls") or [],
             raw={"syntax": syntax, "product": product})
-        extra = extract_fields(response, self.profile.extract.fields)
+        extra = page.fields(self.profile.extract.fields)
         for key, value in extra.items():
             if value not in (None, "", []) and hasattr(item, key) and \
                     getattr(item, key) in (None, "", []):
@@ -392,14 +402,15 @@ class PlatformSpider(scrapy.Spider):
             if response.meta.get("api"):
                 yield from self._api_seller(response)
             else:
-                yield from self._seller(response)
+                yield from self._seller(Page(response))
 
-    def _seller(self, response: TextResponse) -> Iterator[Any]:
+    def _seller(self, page: Page) -> Iterator[Any]:
+        response = page.response
         rules = self.profile.extract.seller_fields
-        fields = extract_fields(response, rules) if rules else {}
+        fields = page.fields(rules) if rules else {}
         text = " ".join(response.css("body ::text").getall())[:100_000]
         facts = facts_from_text(text)
-        ext = fields.get("external_id") or self._seller_id_from_url(self._canonical(response))
+        ext = fields.get("external_id") or self._seller_id_from_url(self._canonical(page))
         if not ext:
             self.session.reject("bad_seller_id")
             return
@@ -408,7 +419,7 @@ class PlatformSpider(scrapy.Spider):
         yield SellerItem(
             platform=self.profile.code, external_id=str(ext),
             name=str(fields.get("name") or response.css("h1::text").get() or ""),
-            url=self._canonical(response),
+            url=self._canonical(page),
             filing_number=_str(fields.get("filing_number") if rules else
                                facts.get("filing_number")),
             licence_number=_str(fields.get("licence_number") if rules else
@@ -653,6 +664,29 @@ class PlatformSpider(scrapy.Spider):
                 return
         self.summary = self.session.close(status, extra)
         self.summary.worker_pages = worker_pages
+
+
+def extraction_plans(profile: Profile) -> dict[str, Plan]:
+    """The ops the spider asks of each kind of HTML page of *profile* (what extraction
+    workers answer beforehand); an op the spider asks that is not here is answered in the
+    crawl, so this list is about speed, never about results."""
+    extract, links = profile.extract, profile.links
+    if extract.kind == "css":
+        nav: Plan = ((cards_op(extract.card, extract.card_link, extract.card_fields),)
+                     if extract.card else ())
+        nav += tuple(("select_all", rule)
+                     for rule in (*links.product, *links.navigate, *links.seller))
+        product: Plan = (("markers", tuple(extract.removed_markers)),
+                         fields_op(extract.fields), ("raw", CANONICAL))
+        if extract.fields.get("external_id"):
+            product += (("select", extract.fields["external_id"]),)
+    elif extract.kind == "structured-data":
+        nav = (("product",), ("raw", "a::attr(href)"), ("raw", 'link[rel="next"]::attr(href)'),
+               ("raw", CANONICAL), fields_op(extract.fields))
+        product = (("markers", tuple(extract.removed_markers)), *nav)
+    else:
+        return {}
+    return {"nav": nav, "product": product, "confirm": product}
 
 
 @lru_cache(maxsize=4096)
