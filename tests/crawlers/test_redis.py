@@ -3,6 +3,7 @@ cover the whole platform, and no page is fetched twice (counted by a proxy in fr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from crawlers.platforms import add_platform
@@ -26,68 +28,113 @@ from tests.crawlers.conftest import crawled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
+#: Pages the first worker may fetch before it waits for the second to join.  Without the wait
+#: the outcome depends on how fast the second process starts: under CI load the first one once
+#: crawled 245 of the mall's ~250 pages before the second had fetched its first.
+HEAD_START = 20
+
+
+class CountingProxy:
+    """A reverse proxy to the sandbox mall that counts (path, status) of every request and which
+    worker process sent it (by the client port's owner), and holds the first worker after
+    :data:`HEAD_START` pages until the second one has fetched a page."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.counts: Counter[tuple[str, int]] = Counter()
+        self.by_worker: Counter[int] = Counter()
+        self.worker_pids: list[int] = []
+        self.second_joined = threading.Event()
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def worker_of(self, client_port: int) -> int:
+        """Index of the worker process holding the client end of this connection (-1: none)."""
+        for index, pid in enumerate(self.worker_pids):
+            try:
+                conns = psutil.Process(pid).net_connections(kind="tcp")
+            except psutil.Error:
+                continue
+            if any(c.laddr and c.laddr.port == client_port for c in conns):
+                return index
+        return -1
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+        local = threading.local()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            worker: int | None = None
+
+            def do_GET(self) -> None:
+                if self.worker is None:
+                    self.worker = proxy.worker_of(self.client_address[1])
+                if self.worker == 0 and proxy.by_worker[0] >= HEAD_START:
+                    proxy.second_joined.wait(timeout=120)
+                client = getattr(local, "client", None)
+                if client is None:
+                    client = local.client = httpx.Client(timeout=30)
+                r = client.get(proxy.upstream + self.path)
+                with proxy.lock:
+                    proxy.counts[(self.path, r.status_code)] += 1
+                    proxy.by_worker[self.worker] += 1
+                if self.worker == 1:
+                    proxy.second_joined.set()
+                body = r.content
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("content-type", "text/html"))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
 
 @pytest.fixture()
-def counting_proxy(sandbox: Any) -> Iterator[tuple[str, Counter[tuple[str, int]]]]:
-    """A reverse proxy to the sandbox mall counting (path, status) of every request."""
-    counts: Counter[tuple[str, int]] = Counter()
-    lock = threading.Lock()
-    upstream = sandbox.urls["mall"]
-    local = threading.local()
-
-    class Proxy(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            client = getattr(local, "client", None)
-            if client is None:
-                client = local.client = httpx.Client(timeout=30)
-            r = client.get(upstream + self.path)
-            # A remote platform answers in tens of milliseconds, not one: without this the
-            # first worker crawls the whole small mall before the second has started.
-            time.sleep(0.1)
-            with lock:
-                counts[(self.path, r.status_code)] += 1
-            body = r.content
-            self.send_response(r.status_code)
-            self.send_header("Content-Type", r.headers.get("content-type", "text/html"))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def counting_proxy(sandbox: Any) -> Iterator[CountingProxy]:
+    proxy = CountingProxy(sandbox.urls["mall"])
+    threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
     sandbox.set_obstacles(False)  # a retried 503 would be a legitimate second fetch
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", counts
+        yield proxy
     finally:
         sandbox.set_obstacles(True)
-        server.shutdown()
-        server.server_close()
+        proxy.second_joined.set()
+        proxy.server.shutdown()
+        proxy.server.server_close()
 
 
-def test_two_workers_share_one_crawl(counting_proxy: tuple[str, Counter[tuple[str, int]]],
-                                     sandbox: Any, sqlite_db: Database, settings: Settings,
+def test_two_workers_share_one_crawl(counting_proxy: CountingProxy, sandbox: Any,
+                                     sqlite_db: Database, settings: Settings,
                                      redis_client: Any, tmp_path: Path) -> None:
-    proxy_url, counts = counting_proxy
+    proxy = counting_proxy
     code = f"mall-{uuid.uuid4().hex[:8]}"
     with sqlite_db.session() as s:
-        add_platform(s, code, start_url=proxy_url, profile="mall")
+        add_platform(s, code, start_url=proxy.url, profile="mall")
     env = settings_env(settings)
     env["SPOTCHECK_REDIS_URL"] = REDIS_URL
     workers = []
     try:
         for n in range(2):
             out = tmp_path / f"worker{n}.json"
-            workers.append((subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
                  str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                text=True), out))
-            time.sleep(1.5)  # the second worker joins a crawl already under way
+                text=True)
+            proxy.worker_pids.append(proc.pid)
+            workers.append((proc, out))
+            if n == 0:  # the second worker joins a crawl already under way
+                assert proxy.second_joined.wait(0) is False
+                for _ in range(600):
+                    if proxy.by_worker[0] > 0 or proc.poll() is not None:
+                        break
+                    time.sleep(0.1)
         for proc, _ in workers:
             _, err = proc.communicate(timeout=240)
             assert proc.returncode == 0, err[-2000:]
@@ -97,14 +144,16 @@ def test_two_workers_share_one_crawl(counting_proxy: tuple[str, Counter[tuple[st
                 proc.kill()
         for key in redis_client.scan_iter(f"spotcheck:crawl:{code}*"):
             redis_client.delete(key)
-    import json
 
     summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
-    # One crawl run shared by both workers, and both did part of the work.
+    # One crawl run shared by both workers, and both did part of the work, as each reports it
+    # and as the proxy saw it.
     assert summaries[0].run_id == summaries[1].run_id
+    assert proxy.by_worker[-1] == 0, "a request came from neither worker"
+    assert [s.worker_pages for s in summaries] == [proxy.by_worker[0], proxy.by_worker[1]]
     assert all(s.worker_pages > 10 for s in summaries), [s.worker_pages for s in summaries]
     # No page fetched twice.
-    fetched = Counter(path for (path, status) in counts.elements() if status == 200)
+    fetched = Counter(path for (path, status) in proxy.counts.elements() if status == 200)
     assert fetched and max(fetched.values()) == 1, fetched.most_common(3)
     assert sum(s.worker_pages for s in summaries) == sum(fetched.values())
     # Together they covered the whole platform.
