@@ -140,6 +140,25 @@ def test_a_lost_worker_costs_only_speed() -> None:
     assert after is None and running == 0
 
 
+def test_closed_workers_exit_on_their_own() -> None:
+    """close() returns without waiting for the workers' exit, and they still exit."""
+    body = b"<html><body><h1 class='item-title'>x</h1></body></html>"
+    response = _response("http://127.0.0.1:9/item/1.html", body)
+    plan = extraction_plans(shipped_profile("mall"))["product"]
+
+    async def run() -> list[Any]:
+        workers = ExtractionWorkers(2)
+        assert await workers.wait_ready()
+        assert await workers.ask(plan, response) is not None
+        procs = [w.proc for w in workers._workers]
+        await workers.close()
+        assert workers.running == 0
+        return procs
+
+    for proc in asyncio.run(run()):
+        assert proc.wait(10) == 0
+
+
 def _listing(n: int, sector: str = "light_industry") -> ListingItem:
     item = ListingItem(platform="mall", external_id=str(n), url=f"http://m/item/{n}.html",
                        title=f"玩具 {n}", price=Decimal("12.50"), currency="CNY",
@@ -177,8 +196,14 @@ def test_writer_process_writes_what_the_thread_would(settings: Settings) -> None
     writer.flush()
     for n in range(400):  # the same again: nothing new, nothing changed
         writer.add_listing(_listing(n))
+    assert writer._process is not None
+    children = list(writer._process.pool._processes.values())
     writer.close()
     assert writer.process_batches >= 13  # all but the first two or three
+    # close() waits for the batches, not for the child's exit; the child still exits.
+    for child in children:
+        child.join(10)
+        assert child.exitcode == 0
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Listing)) == 400
         assert s.scalar(select(func.count()).select_from(ListingSnapshot)) == 400
