@@ -209,6 +209,7 @@ class ListingWriter:
         #: crawlers.writer_process).
         self._process_after = process_after if background and _shareable(db) else -1
         self._batches = 0
+        self._closing = False
         self._process: Any = None
         #: Batches the writer process took (the rest were written in the crawl's thread).
         self.process_batches = 0
@@ -264,16 +265,20 @@ class ListingWriter:
     def _writer_process(self) -> Any:
         """The writer process, once it is ready to take over from the thread; starts it
         when the crawl has written enough batches to be worth it."""
-        if self._process_after < 0 or self._batches <= self._process_after:
+        if self._process_after < 0 or (self._process is None and self._closing
+                                       and self._process_after > 0):
             return None
         if self._process is None:
+            # Started with the first batch (not the last: a crawl of one batch never needs it), taken
+            # over from the thread after process_after batches: a process takes a second or
+            # two to start, and meanwhile the thread's batches cost the crawl's own core.
             from crawlers.writer_process import WriterProcess
 
             self._process = WriterProcess(
                 self.db.engine.url.render_as_string(hide_password=False), self.settings,
                 self.platform_code, self.run_id, self.batch_size)
-            if self._process_after > 0:
-                return None
+        if self._batches <= self._process_after:
+            return None
         if self._process_after == 0:
             self._process.wait_started()
         if not self._process.ready:
@@ -296,6 +301,7 @@ class ListingWriter:
 
     def close(self) -> None:
         """Write what is left and stop the writer thread (and process)."""
+        self._closing = True
         try:
             self.flush()
         finally:
