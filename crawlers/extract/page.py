@@ -63,6 +63,10 @@ def answer(response: TextResponse, op: Op) -> Any:
         return any(marker in text for marker in op[1])
     if name == "product":
         return find_product(response.text, response.url)
+    if name == "first":
+        return response.css(op[1]).get()
+    if name == "text":
+        return " ".join(response.css(op[1]).getall())[:op[2]]
     raise ValueError(f"unknown op {name!r}")
 
 
@@ -104,6 +108,16 @@ class Page:
     def cards(self, card: str, link: str, fields: dict[str, str]) -> list[tuple[str, dict]]:
         """(link, non-empty card fields) of every card that has a link."""
         result: list[tuple[str, dict]] = self.ask(cards_op(card, link, fields))
+        return result
+
+    def first(self, query: str) -> str | None:
+        """The first match of a CSS *query*, as Scrapy's ``.get()`` gives it."""
+        result: str | None = self.ask(("first", query))
+        return result
+
+    def text(self, query: str, limit: int) -> str:
+        """The text nodes matching *query*, joined by spaces, cut to *limit* characters."""
+        result: str = self.ask(("text", query, limit))
         return result
 
     def says_removed(self, markers: tuple[str, ...]) -> bool:

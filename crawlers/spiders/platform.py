@@ -44,6 +44,10 @@ GENERIC_DENY = re.compile(
     r"/(cart|checkout|login|logout|signin|signup|register|account|orders?|admin|static|assets?|"
     r"img|images|api|wishlist|compare|search)(/|$|\?)|\.(json|xml|svg|png|jpe?g|gif|webp|css|js|"
     r"ico|pdf|zip|mp4|woff2?)(\?|$)", re.IGNORECASE)
+#: Where a seller page's contact facts are looked for (query, characters), and its name
+#: when the profile gives no rule.
+SELLER_TEXT = ("body ::text", 100_000)
+SELLER_NAME = "h1::text"
 SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
                          re.IGNORECASE)
 
@@ -402,14 +406,12 @@ class PlatformSpider(scrapy.Spider):
             if response.meta.get("api"):
                 yield from self._api_seller(response)
             else:
-                yield from self._seller(Page(response))
+                yield from self._seller(self._page(response))
 
     def _seller(self, page: Page) -> Iterator[Any]:
-        response = page.response
         rules = self.profile.extract.seller_fields
         fields = page.fields(rules) if rules else {}
-        text = " ".join(response.css("body ::text").getall())[:100_000]
-        facts = facts_from_text(text)
+        facts = facts_from_text(page.text(*SELLER_TEXT))
         ext = fields.get("external_id") or self._seller_id_from_url(self._canonical(page))
         if not ext:
             self.session.reject("bad_seller_id")
@@ -418,7 +420,7 @@ class PlatformSpider(scrapy.Spider):
                     for k in ("phone", "email", "wechat", "address")}
         yield SellerItem(
             platform=self.profile.code, external_id=str(ext),
-            name=str(fields.get("name") or response.css("h1::text").get() or ""),
+            name=str(fields.get("name") or page.first(SELLER_NAME) or ""),
             url=self._canonical(page),
             filing_number=_str(fields.get("filing_number") if rules else
                                facts.get("filing_number")),
@@ -686,7 +688,9 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
         product = (("markers", tuple(extract.removed_markers)), *nav)
     else:
         return {}
-    return {"nav": nav, "product": product, "confirm": product}
+    seller: Plan = ((fields_op(extract.seller_fields),) if extract.seller_fields else ())
+    seller += (("text", *SELLER_TEXT), ("first", SELLER_NAME), ("raw", CANONICAL))
+    return {"nav": nav, "product": product, "confirm": product, "seller": seller}
 
 
 @lru_cache(maxsize=4096)

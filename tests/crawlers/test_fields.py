@@ -72,7 +72,7 @@ def pages() -> Iterator[list[tuple[str, str]]]:
     out: list[tuple[str, str]] = []
     with Sandbox(seed=17, listings=60, day=0, obstacles=False) as sb, httpx.Client() as http:
         for style, base in sb.urls.items():
-            queue, seen = [base + "/"], set()
+            queue, seen = [base + "/"], set[str]()
             while queue and len(seen) < 15:
                 url = queue.pop(0)
                 if url in seen:
