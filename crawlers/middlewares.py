@@ -211,7 +211,7 @@ class ExtractionOffloadMiddleware:
             await self.workers.wait_ready()
         elif self.seen <= self.after or not self.workers.ready:
             return response
-        answers = await self.workers.ask(plan, response)
+        answers = await self.workers.ask(plan, response, request.meta.get("card"))
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value("spotcheck/extracted_by_worker" if answers is not None

@@ -40,6 +40,7 @@ class Rejected(DropItem):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 class _Stage:
@@ -61,24 +62,17 @@ class ValidatePipeline(_Stage):
     def process_item(self, item: Any) -> Any:
         try:
             if isinstance(item, ListingItem):
-                self._listing(item)
+                if item.prepared:
+                    if item.rejection is not None:
+                        raise Rejected(*item.rejection)
+                else:
+                    validate_listing(item)
             elif isinstance(item, SellerItem):
                 self._seller(item)
         except Rejected as exc:
             self.spider.session.reject(exc.reason)
             raise
         return item
-
-    def _listing(self, item: ListingItem) -> None:
-        ext = clean_text(item.external_id, 300)
-        if not ext:
-            raise Rejected("no_external_id", item.url)
-        if not _ID.match(ext):
-            raise Rejected("bad_external_id", ext[:80])
-        if urlsplit(item.url).scheme not in {"http", "https"}:
-            raise Rejected("bad_url", item.url[:80])
-        if not clean_text(item.title, MAX_TITLE):
-            raise Rejected("no_title", ext)
 
     def _seller(self, item: SellerItem) -> None:
         ext = clean_text(item.external_id, 300)
@@ -103,50 +97,21 @@ class NormalisePipeline(_Stage):
         return item
 
     def _listing(self, item: ListingItem) -> None:
-        profile = self.spider.profile
-        item.external_id = clean_text(item.external_id)
-        item.url = canonical_url(item.url)
-        item.title = clean_text(item.title, MAX_TITLE)
-        item.brand = clean_text(item.brand) or None
-        item.model = clean_text(item.model) or None
-        item.category = clean_text(item.category) or None
-        item.origin = clean_text(item.origin, 100) or None
-        item.seller_external_id = clean_text(item.seller_external_id) or None
-        item.seller_name = clean_text(item.seller_name, 500) or None
-        if item.seller_url:
-            item.seller_url = canonical_url(urljoin(item.url, item.seller_url))
-        marks = {clean_text(part, 32) for c in item.cert_marks[:50]
-                 for part in re.split(r"[,，、;/|]", str(c))}
-        item.cert_marks = sorted(m for m in marks if m and m not in NO_MARKS)
-        images = []
-        for url in item.image_urls[:MAX_IMAGES]:
-            absolute = urljoin(item.url, clean_text(url, MAX_URL))
-            if urlsplit(absolute).scheme in {"http", "https"}:
-                images.append(absolute)
-        item.image_urls = images
-        amount, currency = parse_price(item.price_text, item.currency_hint,
-                                       profile.extract.default_currency)
-        if amount is not None and (amount < 0 or amount > MAX_PRICE):
-            self.spider.session.reject("bad_price")
-            raise Rejected("bad_price", str(item.price_text)[:40])
-        item.price, item.currency = amount, currency
-        item.raw = bounded_raw(item.raw)
-        item.price_text = clean_text(item.price_text, 100) if item.price_text is not None \
-            else None
-        item.currency_hint = clean_text(item.currency_hint, 8) or None
-        if item.brand and len(item.brand) >= MAX_SHORT:
-            item.brand = item.brand[:MAX_SHORT]
+        if item.prepared:
+            return
+        try:
+            normalise_listing(item, self.spider.profile.extract.default_currency)
+        except Rejected as exc:
+            self.spider.session.reject(exc.reason)
+            raise
 
 
 class ClassifyPipeline(_Stage):
     """Sector and supervision class from the rules file, with reasons."""
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ListingItem):
-            result = default_classifier().classify(item.title, item.category or "")
-            item.sector = result.sector.value
-            item.supervision_class = result.supervision_class.value
-            item.class_reasons = result.reasons
+        if isinstance(item, ListingItem) and not item.prepared:
+            classify_listing(item)
         return item
 
 
@@ -162,3 +127,73 @@ class StorePipeline(_Stage):
         elif isinstance(item, RemovalCheck):
             session.removal_checked(item)
         return item
+
+
+# -- the stages as functions of one listing (crawlers.extract.listing runs them elsewhere) --
+
+def validate_listing(item: ListingItem) -> None:
+    """Raise :class:`Rejected` for a listing that cannot be stored meaningfully."""
+    ext = clean_text(item.external_id, 300)
+    if not ext:
+        raise Rejected("no_external_id", item.url)
+    if not _ID.match(ext):
+        raise Rejected("bad_external_id", ext[:80])
+    if urlsplit(item.url).scheme not in {"http", "https"}:
+        raise Rejected("bad_url", item.url[:80])
+    if not clean_text(item.title, MAX_TITLE):
+        raise Rejected("no_title", ext)
+
+
+def normalise_listing(item: ListingItem, default_currency: str) -> None:
+    """Bound and clean every field, parse the price, make URLs absolute and canonical;
+    :class:`Rejected` for an impossible price."""
+    item.external_id = clean_text(item.external_id)
+    item.url = canonical_url(item.url)
+    item.title = clean_text(item.title, MAX_TITLE)
+    item.brand = clean_text(item.brand) or None
+    item.model = clean_text(item.model) or None
+    item.category = clean_text(item.category) or None
+    item.origin = clean_text(item.origin, 100) or None
+    item.seller_external_id = clean_text(item.seller_external_id) or None
+    item.seller_name = clean_text(item.seller_name, 500) or None
+    if item.seller_url:
+        item.seller_url = canonical_url(urljoin(item.url, item.seller_url))
+    marks = {clean_text(part, 32) for c in item.cert_marks[:50]
+             for part in re.split(r"[,，、;/|]", str(c))}
+    item.cert_marks = sorted(m for m in marks if m and m not in NO_MARKS)
+    images = []
+    for url in item.image_urls[:MAX_IMAGES]:
+        absolute = urljoin(item.url, clean_text(url, MAX_URL))
+        if urlsplit(absolute).scheme in {"http", "https"}:
+            images.append(absolute)
+    item.image_urls = images
+    amount, currency = parse_price(item.price_text, item.currency_hint, default_currency)
+    if amount is not None and (amount < 0 or amount > MAX_PRICE):
+        raise Rejected("bad_price", str(item.price_text)[:40])
+    item.price, item.currency = amount, currency
+    item.raw = bounded_raw(item.raw)
+    item.price_text = clean_text(item.price_text, 100) if item.price_text is not None \
+        else None
+    item.currency_hint = clean_text(item.currency_hint, 8) or None
+    if item.brand and len(item.brand) >= MAX_SHORT:
+        item.brand = item.brand[:MAX_SHORT]
+
+
+def classify_listing(item: ListingItem) -> None:
+    result = default_classifier().classify(item.title, item.category or "")
+    item.sector = result.sector.value
+    item.supervision_class = result.supervision_class.value
+    item.class_reasons = result.reasons
+
+
+def prepare_listing(item: ListingItem, default_currency: str) -> ListingItem:
+    """Validate, normalise and classify *item* as the pipelines would, and mark it prepared;
+    a rejection is recorded on the item, for the pipelines to count."""
+    try:
+        validate_listing(item)
+        normalise_listing(item, default_currency)
+        classify_listing(item)
+    except Rejected as exc:
+        item.rejection = (exc.reason, exc.detail)
+    item.prepared = True
+    return item

@@ -18,6 +18,7 @@ from typing import Any
 from scrapy.http import TextResponse
 
 from crawlers.extract.fields import elements, extract_fields, raw_values, select, select_all
+from crawlers.extract.listing import CANONICAL, ListingRecipe, css_listing
 from crawlers.extract.structured import find_product
 
 #: An op: (name, *arguments), every argument hashable.
@@ -27,7 +28,7 @@ Plan = tuple[Op, ...]
 
 #: How much of a page a "removed" marker is looked for in.
 MARKER_SPAN = 200_000
-CANONICAL = 'link[rel="canonical"]::attr(href)'
+__all__ = ["CANONICAL", "Op", "Page", "Plan", "answer", "answer_all"]
 
 
 def fields_op(rules: dict[str, str]) -> Op:
@@ -38,8 +39,9 @@ def cards_op(card: str, link: str, fields: dict[str, str]) -> Op:
     return ("cards", card, link, tuple(fields.items()))
 
 
-def answer(response: TextResponse, op: Op) -> Any:
-    """The answer to *op* for *response*, computed here."""
+def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None) -> Any:
+    """The answer to *op* for *response*, computed here.  *context*: what the page's link
+    said about it (a listing card's fields), for the ``listing`` op."""
     name = op[0]
     if name == "select":
         return select(response, op[1])
@@ -63,6 +65,8 @@ def answer(response: TextResponse, op: Op) -> Any:
         return any(marker in text for marker in op[1])
     if name == "product":
         return find_product(response.text, response.url)
+    if name == "listing":
+        return css_listing(response, op[1], context)
     if name == "first":
         return response.css(op[1]).get()
     if name == "text":
@@ -70,24 +74,27 @@ def answer(response: TextResponse, op: Op) -> Any:
     raise ValueError(f"unknown op {name!r}")
 
 
-def answer_all(response: TextResponse, plan: Plan) -> dict[Op, Any]:
-    return {op: answer(response, op) for op in plan}
+def answer_all(response: TextResponse, plan: Plan, context: dict[str, Any] | None = None
+               ) -> dict[Op, Any]:
+    return {op: answer(response, op, context) for op in plan}
 
 
 class Page:
     """One HTML page as the spider sees it: answers given beforehand, or computed on demand."""
 
-    __slots__ = ("answers", "response")
+    __slots__ = ("answers", "context", "response")
 
-    def __init__(self, response: TextResponse, answers: dict[Op, Any] | None = None) -> None:
+    def __init__(self, response: TextResponse, answers: dict[Op, Any] | None = None,
+                 context: dict[str, Any] | None = None) -> None:
         self.response = response
         self.answers = answers or {}
+        self.context = context
 
     def ask(self, op: Op) -> Any:
         try:
             return self.answers[op]
         except KeyError:
-            return answer(self.response, op)
+            return answer(self.response, op, self.context)
 
     def select(self, rules: str) -> str | None:
         result: str | None = self.ask(("select", rules))
@@ -118,6 +125,11 @@ class Page:
     def text(self, query: str, limit: int) -> str:
         """The text nodes matching *query*, joined by spaces, cut to *limit* characters."""
         result: str = self.ask(("text", query, limit))
+        return result
+
+    def listing(self, recipe: ListingRecipe) -> tuple[Any, str | None]:
+        """(prepared listing or None, seller link as written): see crawlers.extract.listing."""
+        result: tuple[Any, str | None] = self.ask(("listing", recipe))
         return result
 
     def says_removed(self, markers: tuple[str, ...]) -> bool:

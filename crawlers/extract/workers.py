@@ -58,11 +58,11 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         if message[0] == "plan":
             plans[message[1]] = message[2]
             continue
-        _, request_id, plan_id, cls, url, content_type, body = message
+        _, request_id, plan_id, cls, url, content_type, body, context = message
         try:
             headers = {"Content-Type": content_type} if content_type else None
             response = cls(url=url, body=body, headers=headers)
-            result: tuple[bool, Any] = (True, answer_all(response, plans[plan_id]))
+            result: tuple[bool, Any] = (True, answer_all(response, plans[plan_id], context))
         except Exception as exc:  # the spider parses the page itself and meets it there
             result = (False, f"{type(exc).__name__}: {exc}"[:500])
         data = pickle.dumps((request_id, result), protocol=_PROTOCOL)
@@ -207,7 +207,8 @@ class ExtractionWorkers:
                                    return_when=asyncio.FIRST_COMPLETED)
         return self.ready
 
-    async def ask(self, plan: Plan, response: TextResponse) -> dict[Op, Any] | None:
+    async def ask(self, plan: Plan, response: TextResponse,
+                  context: dict[str, Any] | None = None) -> dict[Op, Any] | None:
         """The answers to *plan* for *response*, or None (ask the page yourself): also while
         the workers are still starting, rather than keep the page waiting."""
         self.start()
@@ -224,7 +225,7 @@ class ExtractionWorkers:
                 worker.plans.add(plan_id)
                 worker.send(("plan", plan_id, plan))
             worker.send(("page", request_id, plan_id, type(response), response.url,
-                         response.headers.get("Content-Type"), response.body))
+                         response.headers.get("Content-Type"), response.body, context))
         except OSError as exc:
             worker.end(exc)
             return None

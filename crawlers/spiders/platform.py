@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -28,6 +28,14 @@ from twisted.python.failure import Failure
 
 from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.jsonpath import get_path, map_fields
+from crawlers.extract.listing import (
+    SELLER_PATH,
+    ListingRecipe,
+    id_from_url,
+    recipe_of,
+    resolve_link,
+    seller_id_from_url,
+)
 from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
 from crawlers.extract.structured import product_fields
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
@@ -48,8 +56,6 @@ GENERIC_DENY = re.compile(
 #: when the profile gives no rule.
 SELLER_TEXT = ("body ::text", 100_000)
 SELLER_NAME = "h1::text"
-SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
-                         re.IGNORECASE)
 
 
 class PlatformSpider(scrapy.Spider):
@@ -103,16 +109,11 @@ class PlatformSpider(scrapy.Spider):
     # -- requests ---------------------------------------------------------------------------
 
     def _url(self, url: str, base: str) -> str | None:
-        href = url.strip()
-        if href.startswith("/") and not href.startswith("//"):
-            # Site-absolute links ("/item/1.html"), most of them repeats: resolved once per
-            # site rather than once per page that carries them.
-            return _resolve(href, _origin(base), self._rewrite_rules)
-        return _resolve(href, base, self._rewrite_rules)
+        return resolve_link(url, base, self._recipe.rewrite)
 
     @cached_property
-    def _rewrite_rules(self) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(rule) for rule in self.profile.links.rewrite)
+    def _recipe(self) -> ListingRecipe:
+        return recipe_of(self.profile)
 
     def _allowed(self, url: str) -> bool:
         links = self.profile.links
@@ -196,7 +197,8 @@ class PlatformSpider(scrapy.Spider):
         """The page, with the answers an extraction worker gave for it, if any."""
         from crawlers.middlewares import ExtractionOffloadMiddleware
 
-        return Page(response, response.meta.pop(ExtractionOffloadMiddleware.META_KEY, None))
+        return Page(response, response.meta.pop(ExtractionOffloadMiddleware.META_KEY, None),
+                    response.meta.get("card"))
 
     def extraction_plan(self, kind: str | None) -> Plan | None:
         """What this spider will ask of an HTML page of *kind*, for extraction workers."""
@@ -266,15 +268,18 @@ class PlatformSpider(scrapy.Spider):
                                    "no product data")
             yield from found
             return
-        item = self._css_listing(response, page)
+        # Built, validated, normalised and classified by one function (where the page was
+        # parsed: an extraction worker, or here); the pipelines count what it says.
+        item, seller_href = page.listing(self._recipe)
         if item is None:
+            self.session.reject("no_external_id")
             if confirm:
                 yield RemovalCheck(self.profile.code, meta["external_id"], "error",
                                    "no listing on page")
             return
         yield item
-        if item.seller_url:
-            req = self.request(item.seller_url, "seller", base=response.url, priority=1)
+        if seller_href:
+            req = self.request(seller_href, "seller", base=response.url, priority=1)
             if req is not None:
                 yield req
 
@@ -291,42 +296,11 @@ class PlatformSpider(scrapy.Spider):
         url = self._url(href, response.url) if href else None
         return url or canonical_url(response.url)
 
-    def _css_listing(self, response: TextResponse, page: Page) -> ListingItem | None:
-        fields: dict[str, Any] = dict(response.meta.get("card") or {})
-        for key, value in page.fields(self.profile.extract.fields).items():
-            if value not in (None, "", []):
-                fields[key] = value
-        url = self._canonical(page)
-        ext = fields.pop("external_id", None) or self._id_from_url(url)
-        if not ext:
-            self.session.reject("no_external_id")
-            return None
-        seller_url = fields.pop("seller_url", None)
-        seller_id = fields.pop("seller_external_id", None)
-        if seller_url and not seller_id:
-            seller_id = self._seller_id_from_url(urljoin(response.url, seller_url))
-        item = ListingItem(platform=self.profile.code, external_id=str(ext), url=url,
-                           seller_url=seller_url, seller_external_id=seller_id,
-                           raw={"fields": fields, "syntax": "css"})
-        for key, value in fields.items():
-            if hasattr(item, key) and key not in {"raw", "platform", "url"}:
-                setattr(item, key, value)
-        return item
-
     def _id_from_url(self, url: str) -> str | None:
-        pattern = self.profile.extract.id_from_url
-        if not pattern:
-            return None
-        m = re.search(pattern, url)
-        return (m.group(1) if m and m.groups() else m.group(0)) if m else None
+        return id_from_url(self.profile.extract.id_from_url, url)
 
     def _seller_id_from_url(self, url: str) -> str | None:
-        pattern = self.profile.extract.seller_id_from_url
-        if pattern:
-            m = re.search(pattern, url)
-            return (m.group(1) if m.groups() else m.group(0)) if m else None
-        m = SELLER_PATH.search(urlsplit(url).path)
-        return m.group(2) if m else None
+        return seller_id_from_url(self.profile.extract.seller_id_from_url, url)
 
     # -- structured data --------------------------------------------------------------------
 
@@ -679,7 +653,7 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
         nav += tuple(("select_all", rule)
                      for rule in (*links.product, *links.navigate, *links.seller))
         product: Plan = (("markers", tuple(extract.removed_markers)),
-                         fields_op(extract.fields), ("raw", CANONICAL))
+                         ("listing", recipe_of(profile)))
         if extract.fields.get("external_id"):
             product += (("select", extract.fields["external_id"]),)
     elif extract.kind == "structured-data":
@@ -691,23 +665,6 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
     seller: Plan = ((fields_op(extract.seller_fields),) if extract.seller_fields else ())
     seller += (("text", *SELLER_TEXT), ("first", SELLER_NAME), ("raw", CANONICAL))
     return {"nav": nav, "product": product, "confirm": product, "seller": seller}
-
-
-@lru_cache(maxsize=4096)
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/"
-
-
-@lru_cache(maxsize=65_536)
-def _resolve(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> str | None:
-    """*href* made absolute against *base*, rewritten by the profile's rules, canonical."""
-    absolute = urljoin(base, href)
-    if urlsplit(absolute).scheme not in {"http", "https"}:
-        return None
-    for pattern, repl in rewrite:
-        absolute = re.sub(pattern, repl, absolute)
-    return canonical_url(absolute)
 
 
 def _str(value: Any) -> str | None:

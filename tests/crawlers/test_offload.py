@@ -110,8 +110,11 @@ def test_worker_answers_are_the_crawls_answers(quiet_sandbox: Any) -> None:
     # Real pages gave real answers, not just empty ones.
     mall_products = [a for (p, k, _), a in zip(pages, answers, strict=True)
                      if p == "mall" and k == "product" and a]
-    assert any(any(v for v in a.values() if isinstance(v, dict) and v.get("title"))
-               for a in mall_products)
+    listings = [v[0] for a in mall_products for op, v in a.items()
+                if op[0] == "listing" and v[0] is not None]
+    assert len(listings) >= 5 and all(i.prepared and i.title for i in listings)
+    priced = [i for i in listings if i.price is not None]
+    assert len(priced) >= 5 and all(i.currency == "CNY" for i in priced)
     sellers = [(p, a) for (p, k, _), a in zip(pages, answers, strict=True) if k == "seller"]
     assert {p for p, _ in sellers} >= {"mall", "structured-data"}
     assert all(a and a[("text", "body ::text", 100_000)] for p, a in sellers[:4])
@@ -266,3 +269,29 @@ def test_crawl_with_workers_and_writer_process_matches_truth(
         assert scrapy_stats.get("spotcheck/extracted_by_worker", 0) > len(got)
         assert run.stats["writer_process_batches"] > 0
         assert run.new_listings == len(got)
+
+
+def test_a_listing_card_reaches_the_worker() -> None:
+    """The card a listing was found on fills what its page lacks, in a worker as here."""
+    body = ("<html><body><h1 class='item-title'>儿童保温杯</h1><td class='item-id'>77</td>"
+            "<span id='price'>¥12.90</span></body></html>").encode()
+    response = _response("http://127.0.0.1:9/item/77.html", body)
+    plan = extraction_plans(shipped_profile("mall"))["product"]
+    card = {"seller_url": "/store/s-1", "seller_name": " 童乐旗舰店 "}
+
+    async def run() -> Any:
+        workers = ExtractionWorkers(1)
+        assert await workers.wait_ready()
+        try:
+            return await workers.ask(plan, response, card)
+        finally:
+            await workers.close()
+
+    got = asyncio.run(run())
+    assert got == answer_all(response, plan, card)
+    (item, seller_href), = [v for op, v in got.items() if op[0] == "listing"]
+    assert seller_href == "/store/s-1"
+    assert (item.seller_external_id, item.seller_name) == ("s-1", "童乐旗舰店")
+    assert item.seller_url == "http://127.0.0.1:9/store/s-1"
+    assert (item.price, item.currency, item.prepared) == (Decimal("12.90"), "CNY", True)
+    assert item.supervision_class in {"key", "general", "prohibited"}

@@ -1,0 +1,131 @@
+"""A listing built from a CSS-profile product page, validated, normalised and classified.
+
+Why here and not in the spider and the pipelines: on a static shop, turning a page's field
+values into a stored-ready listing (cleaning every field, parsing the price, classifying the
+title against the rules file) is a tenth of the crawl's CPU, all of it on the reactor's
+thread.  As one pure function of the page, the profile's recipe and the card the listing was
+found on, it is answered like any other question about a page (the ``listing`` op in
+:mod:`crawlers.extract.page`): by an extraction worker on another core when there is one, in
+the crawl otherwise — the same function either way.  The pipelines then see a *prepared*
+item and only count what it says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.http import TextResponse
+
+from crawlers.extract.fields import extract_fields, raw_values
+from crawlers.items import ListingItem
+from crawlers.normalise import canonical_url
+
+CANONICAL = 'link[rel="canonical"]::attr(href)'
+SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
+                         re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ListingRecipe:
+    """What of a profile building a listing needs (hashable: it is part of an op)."""
+
+    platform: str
+    fields: tuple[tuple[str, str], ...]
+    id_from_url: str = ""
+    seller_id_from_url: str = ""
+    rewrite: tuple[tuple[str, ...], ...] = ()
+    default_currency: str = "CNY"
+
+
+def recipe_of(profile: Any) -> ListingRecipe:
+    extract = profile.extract
+    return ListingRecipe(
+        platform=profile.code, fields=tuple(extract.fields.items()),
+        id_from_url=extract.id_from_url, seller_id_from_url=extract.seller_id_from_url,
+        rewrite=tuple(tuple(rule) for rule in profile.links.rewrite),
+        default_currency=extract.default_currency)
+
+
+@lru_cache(maxsize=4096)
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@lru_cache(maxsize=65_536)
+def _resolve(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> str | None:
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme not in {"http", "https"}:
+        return None
+    for pattern, repl in rewrite:
+        absolute = re.sub(pattern, repl, absolute)
+    return canonical_url(absolute)
+
+
+def resolve_link(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> str | None:
+    """*href* made absolute against *base*, rewritten by the profile's rules, canonical;
+    None for what is not http(s)."""
+    href = href.strip()
+    if href.startswith("/") and not href.startswith("//"):
+        # Site-absolute links ("/item/1.html"), most of them repeats: resolved once per
+        # site rather than once per page that carries them.
+        return _resolve(href, _origin(base), rewrite)
+    return _resolve(href, base, rewrite)
+
+
+def id_from_url(pattern: str, url: str) -> str | None:
+    if not pattern:
+        return None
+    m = re.search(pattern, url)
+    return (m.group(1) if m and m.groups() else m.group(0)) if m else None
+
+
+def seller_id_from_url(pattern: str, url: str) -> str | None:
+    if pattern:
+        m = re.search(pattern, url)
+        return (m.group(1) if m.groups() else m.group(0)) if m else None
+    m = SELLER_PATH.search(urlsplit(url).path)
+    return m.group(2) if m else None
+
+
+def canonical_of(response: TextResponse, rewrite: tuple[tuple[str, ...], ...],
+                 found: list[str] | None = None) -> str:
+    """The page's canonical URL (its ``rel=canonical`` link, else its own URL)."""
+    if found is None:
+        found = raw_values(response, CANONICAL)
+    href = found[0] if found else None
+    url = resolve_link(href, response.url, rewrite) if href else None
+    return url or canonical_url(response.url)
+
+
+def css_listing(response: TextResponse, recipe: ListingRecipe,
+                card: dict[str, Any] | None) -> tuple[ListingItem | None, str | None]:
+    """(the prepared listing, the seller link as the page wrote it) of a product page;
+    (None, None) when the page names no listing id."""
+    from crawlers.pipelines import prepare_listing
+
+    fields: dict[str, Any] = dict(card or {})
+    for key, value in extract_fields(response, dict(recipe.fields)).items():
+        if value not in (None, "", []):
+            fields[key] = value
+    url = canonical_of(response, recipe.rewrite)
+    ext = fields.pop("external_id", None) or id_from_url(recipe.id_from_url, url)
+    if not ext:
+        return None, None
+    seller_url = fields.pop("seller_url", None)
+    seller_id = fields.pop("seller_external_id", None)
+    if seller_url and not seller_id:
+        seller_id = seller_id_from_url(recipe.seller_id_from_url,
+                                       urljoin(response.url, seller_url))
+    item = ListingItem(platform=recipe.platform, external_id=str(ext), url=url,
+                       seller_url=seller_url, seller_external_id=seller_id,
+                       raw={"fields": fields, "syntax": "css"})
+    for key, value in fields.items():
+        if hasattr(item, key) and key not in {"raw", "platform", "url", "prepared",
+                                              "rejection"}:
+            setattr(item, key, value)
+    return prepare_listing(item, recipe.default_currency), seller_url
