@@ -26,6 +26,7 @@ from sampler.estimation import deville_variance
 from store.errors import InvalidInput
 
 REPS = 10_000
+COVERAGE_REPS = {"brewer": 4_000, "sampford": 4_000}
 
 
 def population(N: int = 30, seed: int = 4) -> np.ndarray:
@@ -221,10 +222,13 @@ def test_ht_is_unbiased_over_10000_samples(method: str) -> None:
 
 @pytest.mark.parametrize("method", METHODS)
 def test_interval_coverage_near_95_percent(method: str) -> None:
-    """10,000 samples per method: the 95 % intervals cover the true rate 93–99 % of the time."""
+    """10,000 samples per method (4,000 for the draw-by-draw and rejective methods, whose
+    draws of 120 from 2,000 take ~9 ms each; the coverage's standard error is then 0.35
+    points): the 95 % intervals cover the true rate 93–99 % of the time."""
     x, y = _finite_population()
     pik = _method_pik(x, 120, method)
-    samples = draw_many(pik, method, np.random.default_rng(8), REPS)
+    reps = COVERAGE_REPS.get(method, REPS)
+    samples = draw_many(pik, method, np.random.default_rng(8), reps)
     truth = y.mean()
     hits = hits_ht = 0
     for s in samples:
@@ -232,8 +236,8 @@ def test_interval_coverage_near_95_percent(method: str) -> None:
         hits += o.hajek_rate_ci[0] <= truth <= o.hajek_rate_ci[1]
         hits_ht += o.ht_rate_ci[0] <= truth <= o.ht_rate_ci[1]
     # Clopper–Pearson is conservative: near 95 %, not below ~93 %
-    assert 0.93 <= hits / REPS <= 0.99, (method, hits / REPS)
-    assert 0.93 <= hits_ht / REPS <= 0.99, (method, hits_ht / REPS)
+    assert 0.93 <= hits / reps <= 0.99, (method, hits / reps)
+    assert 0.93 <= hits_ht / reps <= 0.99, (method, hits_ht / reps)
 
 
 @pytest.mark.parametrize("method", METHODS)
