@@ -31,6 +31,7 @@ from crawlers.extract.jsonpath import get_path, map_fields
 from crawlers.extract.listing import (
     SELLER_PATH,
     ListingRecipe,
+    canonical_of,
     id_from_url,
     recipe_of,
     resolve_link,
@@ -290,11 +291,7 @@ class PlatformSpider(scrapy.Spider):
         return "Product" in page.response.text and page.product()[0] is not None
 
     def _canonical(self, page: Page) -> str:
-        response = page.response
-        found = page.raw_values(CANONICAL)
-        href = found[0] if found else None
-        url = self._url(href, response.url) if href else None
-        return url or canonical_url(response.url)
+        return canonical_of(page.response, self._recipe.rewrite, page.raw_values(CANONICAL))
 
     def _id_from_url(self, url: str) -> str | None:
         return id_from_url(self.profile.extract.id_from_url, url)
