@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from store.errors import InvalidInput
-from store.models import Sector, SupervisionClass
+from store.vocabulary import Sector, SupervisionClass
 
 _RANK = {SupervisionClass.GENERAL: 0, SupervisionClass.KEY: 1, SupervisionClass.PROHIBITED: 2}
 

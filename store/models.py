@@ -35,6 +35,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.vocabulary import (
+    CaptureStatus,
+    CaseStatus,
+    LabOutcome,
+    ListingStatus,
+    MeasureKind,
+    PlanStatus,
+    PurchaseStatus,
+    Role,
+    Sector,
+    SupervisionClass,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -64,82 +77,6 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     """Enums stored as their values in a VARCHAR (portable, readable, easy to migrate)."""
     return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
                 validate_strings=True)
-
-
-# --- enumerations -------------------------------------------------------------------------
-
-
-class Sector(enum.StrEnum):
-    LIGHT_INDUSTRY = "light_industry"  # 轻工
-    TEXTILES = "textiles"  # 纺织
-    ELECTRICAL = "electrical"  # 电子电器
-    OTHER = "other"
-
-
-class SupervisionClass(enum.StrEnum):
-    PROHIBITED = "prohibited"  # 禁止入境类
-    KEY = "key"  # 重点监管类
-    GENERAL = "general"  # 一般监管类
-
-
-class ListingStatus(enum.StrEnum):
-    ACTIVE = "active"
-    POSSIBLY_REMOVED = "possibly_removed"
-    REMOVED = "removed"
-
-
-class PlanStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SUPERSEDED = "superseded"
-
-
-class PurchaseStatus(enum.StrEnum):
-    PLANNED = "planned"
-    ORDERED = "ordered"
-    RECEIVED = "received"
-    SENT_TO_LAB = "sent_to_lab"
-    RESULT = "result"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-class LabOutcome(enum.StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-
-
-class Role(enum.StrEnum):
-    SAMPLER = "sampler"
-    SUPERVISOR = "supervisor"
-    INVESTIGATOR = "investigator"
-    ADMIN = "admin"
-
-
-class CaseStatus(enum.StrEnum):
-    OPEN = "open"
-    NOTIFIED = "notified"
-    MEASURES = "measures"
-    CLOSED = "closed"
-
-
-class MeasureKind(enum.StrEnum):
-    INTERVIEW = "interview"  # 约谈
-    RECTIFICATION = "rectification"  # 责令整改
-    STRICTER_INSPECTION = "stricter_inspection"  # 加严检验
-    RISK_WARNING = "risk_warning"  # 风险预警
-    TAKEDOWN = "takedown"  # 下架
-    RETURN = "return"  # 退运
-    DESTRUCTION = "destruction"  # 销毁
-    RECALL = "recall"  # 强制召回
-
-
-class CaptureStatus(enum.StrEnum):
-    OK = "ok"
-    FAILED = "failed"
 
 
 # --- platforms, filings, sellers, listings ------------------------------------------------

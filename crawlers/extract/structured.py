@@ -12,7 +12,6 @@ import logging
 import re
 from typing import Any
 
-import extruct
 from parsel import Selector
 
 log = logging.getLogger(__name__)
@@ -79,6 +78,10 @@ def _flatten_microdata(node: dict[str, Any]) -> dict[str, Any]:
 
 def find_product(html: str, url: str) -> tuple[dict[str, Any] | None, str]:
     """The first schema.org Product on the page (JSON-LD-shaped) and the syntax it came from."""
+    # Imported here: extruct (with mf2py, rdflib's parsers, BeautifulSoup) is a sixth of a
+    # second at every start of an extraction worker, and CSS profiles never call it.
+    import extruct
+
     try:
         data = extruct.extract(html, base_url=url, syntaxes=SYNTAXES, uniform=False,
                                errors="ignore")
