@@ -15,11 +15,15 @@ strings parsel's ``.getall()`` gives for the same rule (the unit tests compare t
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import lxml.html
 from lxml import etree
+from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 #: Listing/seller fields that hold lists (all matches are kept, not just the first).
@@ -85,12 +89,43 @@ def _alternatives(rules: str) -> tuple[tuple[Matcher, bool], ...]:
                  for rule in rules.split("||"))
 
 
+#: The parsed tree of each page still in use (a page is parsed once, whoever asks).
+_roots: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+_parsers = threading.local()
+
+
+def _html_parser() -> Any:
+    """This thread's HTML parser, made once: parsel makes one per page, and making an lxml
+    HTML parser cost as much as parsing a product page."""
+    parser = getattr(_parsers, "html", None)
+    if parser is None:
+        parser = _parsers.html = lxml.html.HTMLParser(recover=True, encoding="utf-8",
+                                                      huge_tree=True)
+    return parser
+
+
+def page_root(response: Any) -> Any:
+    """The lxml root of a page, exactly as parsel builds it for ``response.selector``
+    (its text stripped, NULs dropped, UTF-8, lxml.html's parser recovering from broken
+    markup), parsed once per page with a reused parser."""
+    root = _roots.get(response)
+    if root is None:
+        body = response.text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+        parser = _html_parser()
+        root = etree.fromstring(body, parser=parser, base_url=response.url)
+        if root is None:  # a page of comments or whitespace only
+            root = etree.fromstring(b"<html/>", parser=parser, base_url=response.url)
+        _roots[response] = root
+    return root
+
+
 def root_of(sel: Any) -> Any:
     """The lxml element behind a response, a parsel selector, or an element itself."""
     if isinstance(sel, etree._Element):
         return sel
-    selector = getattr(sel, "selector", sel)  # a Scrapy TextResponse has one, cached
-    return selector.root
+    if isinstance(sel, Selector):
+        return sel.root
+    return page_root(sel)
 
 
 @cache

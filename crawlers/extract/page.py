@@ -68,9 +68,10 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
     if name == "listing":
         return css_listing(response, op[1], context)
     if name == "first":
-        return response.css(op[1]).get()
+        found = raw_values(response, op[1])
+        return found[0] if found else None
     if name == "text":
-        return " ".join(response.css(op[1]).getall())[:op[2]]
+        return " ".join(raw_values(response, op[1]))[:op[2]]
     raise ValueError(f"unknown op {name!r}")
 
 

@@ -157,3 +157,37 @@ def test_select_joins_text_and_cards_scope_to_their_element() -> None:
     # "::attr" on a card covers the card and what it contains, as in parsel.
     assert select_all(cards[0], "::attr(data-id)") == ["7", "8"]
     assert select_all(cards[1], "::attr(data-id)") == ["9"]
+
+
+@pytest.mark.parametrize("body, encoding", [
+    (HOSTILE.encode(), "utf-8"),
+    ("<html><body><h1 class='item-title'>儿童玩具 毛绒</h1></body></html>".encode("gbk"), "gbk"),
+    (b"", "utf-8"),
+    (b"   \n ", "utf-8"),
+    (b"<!-- only a comment -->", "utf-8"),
+    (b"\x00<p>NUL\x00s</p>\x00", "utf-8"),
+    (b"<p>unclosed <b>tags <i>everywhere", "utf-8"),
+])
+def test_page_tree_is_parsels_tree(body: bytes, encoding: str) -> None:
+    """Pages are parsed once, with a reused parser, into the tree parsel would build."""
+    from lxml import etree
+
+    from crawlers.extract.fields import page_root
+
+    response = HtmlResponse("http://h.test/p", body=body, encoding=encoding)
+    root = page_root(response)
+    assert page_root(response) is root  # parsed once per page
+    reference = response.selector.root
+    assert etree.tostring(root, encoding="unicode") == etree.tostring(reference,
+                                                                      encoding="unicode")
+    assert type(root) is type(reference)  # lxml.html elements, as parsel's
+
+
+def test_page_trees_from_the_sandbox_are_parsels(pages: list[tuple[str, str]]) -> None:
+    from lxml import etree
+
+    from crawlers.extract.fields import page_root
+
+    for n, (_, html) in enumerate(pages):
+        response = HtmlResponse(f"http://h.test/{n}", body=html.encode(), encoding="utf-8")
+        assert etree.tostring(page_root(response)) == etree.tostring(response.selector.root)
