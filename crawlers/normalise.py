@@ -13,6 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from price_parser import Price
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -49,19 +50,68 @@ def clean_text(value: Any, limit: int = MAX_SHORT) -> str:
         return ""
     if isinstance(value, list | tuple):
         value = " ".join(str(v) for v in value if v is not None)
-    text = _SPACE.sub(" ", _CONTROL.sub("", str(value))).strip()
-    return text[:limit]
+    text = str(value)
+    # Most values are clean already.  A printable string has no control character and no
+    # whitespace but the ASCII space (every other one is a separator or control), so it
+    # only needs its spaces looked at.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text[:limit]
+    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()[:limit]
 
 
-@lru_cache(maxsize=32_768)
+#: A URL w3lib's canonicalisation leaves as it is: http(s), a lower-case ASCII host, a port
+#: without leading zeros, a path of characters that need no escaping, no query, no
+#: fragment (dot segments are ruled out separately).
+_ALREADY_CANONICAL = re.compile(
+    r"https?://[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[1-9][0-9]{0,4})?/[A-Za-z0-9_.~!$&'()*+,;=:@/-]*\Z")
+
+
 def canonical_url(url: str) -> str:
     """The URL a listing is known by: tracking parameters stripped, query sorted, no fragment.
 
-    Cached: every page of a platform links the same categories and sellers, and w3lib's
-    canonicalisation was a tenth of a crawl's parsing time.
+    A URL already in that form is returned as it is (most links of a shop are); the others
+    are canonicalised by w3lib, cached: every page of a platform links the same categories
+    and sellers, and w3lib's canonicalisation was a tenth of a crawl's parsing time.
     """
+    if len(url) <= MAX_URL and "/." not in url and _ALREADY_CANONICAL.match(url):
+        return url
+    return _canonicalised(url)
+
+
+@lru_cache(maxsize=32_768)
+def _canonicalised(url: str) -> str:
     cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
     return canonicalize_url(cleaned)[:MAX_URL]
+
+
+#: The scheme and host of an http(s) URL, as urlsplit finds them (an ASCII host without
+#: brackets or whitespace, ended by the path, query or fragment).
+_ORIGIN = re.compile(r"(https?://[!$&'()*+,\-.0-9:;=@A-Z_a-z~%]+)[/?#]")
+#: A site-absolute link that urljoin only appends to the base's origin: a path with no dot
+#: segment, no parameters, query or fragment markers, and none of the characters urlsplit
+#: removes.
+_SITE_PATH = re.compile(r"/(?!/)[^?#;\t\r\n]*\Z")
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, or None when it is not that simple."""
+    m = _ORIGIN.match(url)
+    return m.group(1) if m else None
+
+
+def is_http(url: str) -> bool:
+    """Whether *url* is an http(s) URL (as urlsplit reads its scheme)."""
+    return url.startswith(("http://", "https://")) or urlsplit(url).scheme in {"http", "https"}
+
+
+def join_url(base: str, href: str) -> str:
+    """``urljoin(base, href)``, exactly; a site-absolute link ("/item/1.html") on an http(s)
+    page is joined without parsing either URL (a listing page has a dozen such links)."""
+    if href[:1] == "/" and "/." not in href and _SITE_PATH.match(href):
+        origin = origin_of(base)
+        if origin is not None:
+            return origin + href
+    return urljoin(base, href)
 
 
 def parse_price(text: Any, currency_hint: str | None = None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -25,6 +24,8 @@ from crawlers.normalise import (
     bounded_raw,
     canonical_url,
     clean_text,
+    is_http,
+    join_url,
     parse_price,
 )
 
@@ -138,7 +139,7 @@ def validate_listing(item: ListingItem) -> None:
         raise Rejected("no_external_id", item.url)
     if not _ID.match(ext):
         raise Rejected("bad_external_id", ext[:80])
-    if urlsplit(item.url).scheme not in {"http", "https"}:
+    if not is_http(item.url):
         raise Rejected("bad_url", item.url[:80])
     if not clean_text(item.title, MAX_TITLE):
         raise Rejected("no_title", ext)
@@ -157,14 +158,14 @@ def normalise_listing(item: ListingItem, default_currency: str) -> None:
     item.seller_external_id = clean_text(item.seller_external_id) or None
     item.seller_name = clean_text(item.seller_name, 500) or None
     if item.seller_url:
-        item.seller_url = canonical_url(urljoin(item.url, item.seller_url))
+        item.seller_url = canonical_url(join_url(item.url, item.seller_url))
     marks = {clean_text(part, 32) for c in item.cert_marks[:50]
              for part in re.split(r"[,，、;/|]", str(c))}
     item.cert_marks = sorted(m for m in marks if m and m not in NO_MARKS)
     images = []
     for url in item.image_urls[:MAX_IMAGES]:
-        absolute = urljoin(item.url, clean_text(url, MAX_URL))
-        if urlsplit(absolute).scheme in {"http", "https"}:
+        absolute = join_url(item.url, clean_text(url, MAX_URL))
+        if is_http(absolute):
             images.append(absolute)
     item.image_urls = images
     amount, currency = parse_price(item.price_text, item.currency_hint, default_currency)

@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from crawlers.extract.fields import extract_fields, raw_values
 from crawlers.items import ListingItem
-from crawlers.normalise import canonical_url
+from crawlers.normalise import canonical_url, is_http, join_url, origin_of
 
 CANONICAL = 'link[rel="canonical"]::attr(href)'
 SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
@@ -58,8 +58,8 @@ def _origin(url: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def _resolve(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> str | None:
-    absolute = urljoin(base, href)
-    if urlsplit(absolute).scheme not in {"http", "https"}:
+    absolute = join_url(base, href)
+    if not is_http(absolute):
         return None
     for pattern, repl in rewrite:
         absolute = re.sub(pattern, repl, absolute)
@@ -73,7 +73,8 @@ def resolve_link(href: str, base: str, rewrite: tuple[tuple[str, ...], ...]) -> 
     if href.startswith("/") and not href.startswith("//"):
         # Site-absolute links ("/item/1.html"), most of them repeats: resolved once per
         # site rather than once per page that carries them.
-        return _resolve(href, _origin(base), rewrite)
+        origin = origin_of(base)
+        return _resolve(href, origin + "/" if origin else _origin(base), rewrite)
     return _resolve(href, base, rewrite)
 
 
@@ -120,7 +121,7 @@ def css_listing(response: TextResponse, recipe: ListingRecipe,
     seller_id = fields.pop("seller_external_id", None)
     if seller_url and not seller_id:
         seller_id = seller_id_from_url(recipe.seller_id_from_url,
-                                       urljoin(response.url, seller_url))
+                                       join_url(response.url, seller_url))
     item = ListingItem(platform=recipe.platform, external_id=str(ext), url=url,
                        seller_url=seller_url, seller_external_id=seller_id,
                        raw={"fields": fields, "syntax": "css"})

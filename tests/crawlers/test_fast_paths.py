@@ -1,0 +1,104 @@
+"""The crawl's fast paths give exactly what the slow, reference code gives.
+
+Canonical URLs, joined links and cleaned text take shortcuts for the common case (a clean
+site-absolute link, an already canonical URL, text with nothing to clean); each shortcut is
+held here to the code it stands in for — w3lib's canonicalisation, ``urllib.parse.urljoin``,
+the regex cleaning — on generated inputs made of the characters where they could differ.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from crawlers.normalise import (
+    _CONTROL,
+    _SPACE,
+    MAX_URL,
+    TRACKING_PARAMS,
+    canonical_url,
+    clean_text,
+    join_url,
+    origin_of,
+)
+
+#: Characters that matter to URL parsing, escaping and dot segments, plus some that do not.
+URL_CHARS = st.sampled_from(list("aZ09-._~/?#;:@!$&'()*+,=%[] \t\n\\é中\x00") + ["..", "./"])
+HOSTS = st.sampled_from(["h.test", "127.0.0.1:8080", "H.test", "xn--fiqs8s.cn", "a-b.c",
+                         "h.test:080", "h.test:", "u:p@h.test", "[::1]:80", "é.cn", "h..x", ""])
+SCHEMES = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "//"])
+
+
+def _w3lib(url: str) -> str:
+    cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+    return canonicalize_url(cleaned)[:MAX_URL]
+
+
+def _reference_clean(value: str, limit: int) -> str:
+    return _SPACE.sub(" ", _CONTROL.sub("", value)).strip()[:limit]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(SCHEMES, HOSTS, st.lists(URL_CHARS, max_size=20).map("".join))
+@example("http://", "h.test", "/item/1.html")
+@example("http://", "h.test", "/a/../b")
+@example("http://", "h.test", "")
+def test_canonical_urls_are_w3libs(scheme: str, host: str, rest: str) -> None:
+    url = scheme + host + rest
+    try:
+        expected = _w3lib(url)
+    except ValueError:
+        return  # w3lib refuses it; the fast path only takes URLs it accepts (below)
+    assert canonical_url(url) == expected
+
+
+def test_canonical_fast_path_is_taken() -> None:
+    from crawlers.normalise import _canonicalised
+
+    _canonicalised.cache_clear()
+    assert canonical_url("http://127.0.0.1:8001/item/10000000.html") == \
+        "http://127.0.0.1:8001/item/10000000.html"
+    assert _canonicalised.cache_info().misses == 0  # w3lib was not asked
+    assert canonical_url("http://h.test/i/1?utm_source=x&b=2&a=1") == "http://h.test/i/1?a=1&b=2"
+    assert _canonicalised.cache_info().misses == 1
+
+
+@settings(max_examples=5000, deadline=None)
+@given(SCHEMES, HOSTS, st.lists(URL_CHARS, max_size=8).map("".join),
+       st.lists(URL_CHARS, max_size=12).map("".join))
+@example("http://", "h.test", "/x", "/img/1.svg")
+@example("http://", "h.test", "/x", "/a?")
+@example("http://", "h.test", "", "/a")
+@example("http://", "h.test", "/x", "/a/./b")
+def test_joined_links_are_urljoins(scheme: str, host: str, path: str, href: str) -> None:
+    base = scheme + host + path
+    try:
+        expected = urljoin(base, href)
+    except ValueError:
+        return  # urllib refuses the base (e.g. a bad IPv6 host); so does the slow path
+    assert join_url(base, href) == expected
+
+
+def test_origins() -> None:
+    assert origin_of("http://127.0.0.1:8001/item/1.html?x#y") == "http://127.0.0.1:8001"
+    assert origin_of("https://u:p@h.test?q") == "https://u:p@h.test"
+    assert origin_of("http://h.test") is None  # no path: urljoin decides
+    assert origin_of("http://[::1]/") is None
+    assert origin_of("ftp://h.test/") is None
+    assert join_url("http://h.test/a/b.html", "/img/1.svg") == "http://h.test/img/1.svg"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab 中\t\n\r\x00\x07\x7f\x85\xa0\u3000\u200b\u2028 ")),
+               max_size=30), st.integers(min_value=0, max_value=40))
+@example("plain text", 200)
+@example(" lead", 200)
+@example("trail ", 200)
+@example("two  spaces", 200)
+def test_clean_text_is_the_regex_cleaning(text: str, limit: int) -> None:
+    assert clean_text(text, limit) == _reference_clean(text, limit)
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", clean_text(text, limit))
