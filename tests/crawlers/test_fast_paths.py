@@ -27,7 +27,7 @@ from crawlers.normalise import (
 )
 
 #: Characters that matter to URL parsing, escaping and dot segments, plus some that do not.
-URL_CHARS = st.sampled_from(list("aZ09-._~/?#;:@!$&'()*+,=%[] \t\n\\é中\x00") + ["..", "./"])
+URL_CHARS = st.sampled_from([*"aZ09-._~/?#;:@!$&'()*+,=%[] \t\n\\é中\x00", "..", "./"])
 HOSTS = st.sampled_from(["h.test", "127.0.0.1:8080", "H.test", "xn--fiqs8s.cn", "a-b.c",
                          "h.test:080", "h.test:", "u:p@h.test", "[::1]:80", "é.cn", "h..x", ""])
 SCHEMES = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "//"])
