@@ -88,6 +88,7 @@ class Classifier:
                           for r in data.get("rule", [])]
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidInput(f"{source}: bad rule: {exc}") from exc
+        self._categories: dict[str, tuple[Sector | None, tuple[str | None, ...]]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> Classifier:
@@ -96,13 +97,24 @@ class Classifier:
         except tomllib.TOMLDecodeError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
 
+    def _by_category(self, category: str) -> tuple[Sector | None, tuple[str | None, ...]]:
+        """The sector a category names and the word each rule finds in it, remembered: a
+        platform has a few hundred categories and many thousand listings."""
+        found = self._categories.get(category)
+        if found is None:
+            sector = next((s for s, m in self.sectors if category and m.find(category)), None)
+            found = (sector, tuple(r.matcher.find(category) if category else None
+                                   for r in self.rules))
+            if len(self._categories) < 4096:
+                self._categories[category] = found
+        return found
+
     def classify(self, title: str, category: str = "") -> Classification:
         """Classify by category first (the platform's own grouping), then by title."""
         out = Classification()
-        for sector, matcher in self.sectors:
-            if category and matcher.find(category):
-                out.sector = sector
-                break
+        category_sector, category_words = self._by_category(category)
+        if category_sector is not None:
+            out.sector = category_sector
         else:
             # From the title, the sector whose word comes first: titles name the product
             # before its specs ("毛绒玩偶 带电池" is a toy with a battery, not electronics).
@@ -110,9 +122,12 @@ class Classifier:
                     if (pos := matcher.first(title)) is not None]
             if hits:
                 out.sector = min(hits)[2]
-        for rule in self.rules:
+        for rule, category_word in zip(self.rules, category_words, strict=True):
             for where, text in (("category", category), ("title", title)):
-                word = rule.matcher.find(text) if text else None
+                if where == "category":
+                    word = category_word
+                else:
+                    word = rule.matcher.find(text) if text else None
                 if word is None:
                     continue
                 out.reasons.append({"rule": rule.id, "class": rule.supervision_class.value,

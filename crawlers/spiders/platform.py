@@ -649,10 +649,10 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
                      if extract.card else ())
         nav += tuple(("select_all", rule)
                      for rule in (*links.product, *links.navigate, *links.seller))
+        # (Whether a page that says "removed" still shows a listing id is asked only of
+        # such pages, in the crawl: not worth an answer for every page.)
         product: Plan = (("markers", tuple(extract.removed_markers)),
                          ("listing", recipe_of(profile)))
-        if extract.fields.get("external_id"):
-            product += (("select", extract.fields["external_id"]),)
     elif extract.kind == "structured-data":
         nav = (("product",), ("raw", "a::attr(href)"), ("raw", 'link[rel="next"]::attr(href)'),
                ("raw", CANONICAL), fields_op(extract.fields))

@@ -64,6 +64,28 @@ def test_classification(title: str, category: str, sector: str, klass: str,
         assert result.reasons == []
 
 
+def test_classification_remembers_categories_without_changing_answers() -> None:
+    """A category's matches are remembered per classifier; every answer is still the one a
+    fresh classifier gives, whatever was classified before."""
+    import tomllib
+    from importlib import resources
+
+    from crawlers.classify import Classifier
+
+    rules = tomllib.loads(resources.files("crawlers").joinpath(
+        "rules", "classification.toml").read_text("utf-8"))
+    titles = ["诺德维克 正品遥控赛车", "浓硫酸 98% 管道疏通剂", "Used Clothing Bale", "Kids Hoodie",
+              "韩一生活 进口毛绒玩偶 带电池", "Windproof Lighter", "Plain mug", ""]
+    categories = ["儿童玩具", "家用清洁", "Women's Clothing", "Headphones", "", "Lighters", "电吹风"]
+    remembering = Classifier(rules)
+    for _ in range(2):
+        for category in categories:
+            for title in titles:
+                fresh = Classifier(rules).classify(title, category)
+                assert remembering.classify(title, category) == fresh, (title, category)
+    assert len(remembering._categories) == len(categories)
+
+
 def test_structured_data_variants() -> None:
     jsonld = ('<script type="application/ld+json">{"@type":"Product","name":"A","sku":"S1",'
               '"offers":{"price":"9.90","priceCurrency":"EUR","seller":{"name":"X",'
