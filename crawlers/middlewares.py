@@ -5,11 +5,13 @@
 - :class:`RetryAfterMiddleware`: on 429 (and 503 with ``Retry-After``) pauses the whole crawl
   for the time the server asks — the request is retried afterwards, not dropped.
 - :class:`ExtractionOffloadMiddleware`: has worker processes parse pages on the other cores.
+- :class:`MetaRefreshMiddleware`: Scrapy's, without decoding pages that cannot refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import random
 from email.utils import parsedate_to_datetime
@@ -17,8 +19,9 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.internet import reactor as _reactor
 
 from store.models import utcnow
@@ -152,6 +155,44 @@ class RetryAfterMiddleware:
             slot = getattr(engine, "_slot", None)  # wake the engine now, not at its heartbeat
             if slot is not None:
                 slot.nextcall.schedule()
+
+
+#: Encodings in which a character of the decoded text that is an ASCII letter comes from that
+#: very byte, and no byte is dropped in decoding (ISO-2022-JP, HZ and UTF-7 drop their shift
+#: sequences; UTF-16 and UTF-32 write ASCII in two or four bytes).
+_ASCII_TRANSPARENT = frozenset({
+    "utf-8", "ascii", "iso8859-1", "iso8859-2", "iso8859-5", "iso8859-7", "iso8859-9",
+    "iso8859-15", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256",
+    "cp1257", "cp1258", "gbk", "gb2312", "gb18030", "big5", "big5hkscs", "cp950", "euc_jp",
+    "euc_kr", "shift_jis", "cp932", "cp949", "koi8-r", "koi8-u"})
+#: Scrapy looks for the refresh in a page's first 4,096 characters: at most four bytes each.
+_REFRESH_SCAN_BYTES = 4 * 4096 + 4
+
+
+def _cannot_refresh(response: HtmlResponse) -> bool:
+    """Whether the page surely has no ``<meta http-equiv=refresh>`` where Scrapy looks.
+
+    Scrapy decodes the whole page to look at its first 4,096 characters (the crawl itself
+    never needs the text: the extraction workers parse the page).  A refresh needs the word
+    "refresh" in those characters, and in the encodings above that word is then in the bytes.
+    """
+    if b"refresh" in response.body[:_REFRESH_SCAN_BYTES].lower():
+        return False
+    try:
+        name = codecs.lookup(response.encoding).name
+    except LookupError:
+        return False
+    return name in _ASCII_TRANSPARENT
+
+
+class MetaRefreshMiddleware(_MetaRefresh):
+    """Scrapy's meta-refresh redirects, asked only of pages that could have one."""
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Any = None) -> Request | Response:
+        if isinstance(response, HtmlResponse) and _cannot_refresh(response):
+            return response
+        return super().process_response(request, response)
 
 
 def engine_stats(crawler: Crawler) -> dict[str, Any]:

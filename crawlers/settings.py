@@ -29,6 +29,9 @@ RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware (backoff) + RetryAft
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RetryAfterMiddleware": 540,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's decodes every page to find a refresh that almost none has.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawlers.middlewares.MetaRefreshMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {
     # Each spider middleware wraps every object a callback yields in one more async
