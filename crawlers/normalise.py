@@ -73,9 +73,15 @@ def canonical_url(url: str) -> str:
     are canonicalised by w3lib, cached: every page of a platform links the same categories
     and sellers, and w3lib's canonicalisation was a tenth of a crawl's parsing time.
     """
-    if len(url) <= MAX_URL and "/." not in url and _ALREADY_CANONICAL.match(url):
+    if already_canonical(url):
         return url
     return _canonicalised(url)
+
+
+def already_canonical(url: str) -> bool:
+    """Whether w3lib's canonicalisation (and ours) would return *url* unchanged, decided
+    without parsing it: http(s), a plain host, a path needing no escaping, nothing else."""
+    return len(url) <= MAX_URL and "/." not in url and _ALREADY_CANONICAL.match(url) is not None
 
 
 @lru_cache(maxsize=32_768)

@@ -25,6 +25,7 @@ EXTENSIONS = {"crawlers.collector.CollectorTuning": 0}
 REMOTE_CONTROL_ENABLED = False  # Scrapy's remote-control server: not for a covert crawler
 COOKIES_ENABLED = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalURLDupeFilter"
 RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware (backoff) + RetryAfterMiddleware
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RetryAfterMiddleware": 540,

@@ -9,6 +9,7 @@ the regex cleaning — on generated inputs made of the characters where they cou
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urljoin
 
 from hypothesis import example, given, settings
@@ -102,3 +103,45 @@ def test_origins() -> None:
 def test_clean_text_is_the_regex_cleaning(text: str, limit: int) -> None:
     assert clean_text(text, limit) == _reference_clean(text, limit)
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", clean_text(text, limit))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(["http://", "https://", "HTTP://"]), HOSTS,
+       st.lists(URL_CHARS, max_size=10).map("".join),
+       st.lists(URL_CHARS, max_size=10).map("".join),
+       st.sampled_from(["GET", "POST"]), st.sampled_from([b"", b"q=1"]))
+@example("http://", "h.test", "/a?b=1&a=2", "/a?a=2&b=1", "GET", b"")
+@example("http://", "h.test", "/a", "/a#top", "GET", b"")
+def test_dupefilter_finds_scrapys_duplicates(scheme: str, host: str, a: str, b: str,
+                                             method: str, body: bytes) -> None:
+    """Two requests are duplicates for the crawl's filter exactly when Scrapy's would say so."""
+    from scrapy import Request
+    from scrapy.dupefilters import RFPDupeFilter
+
+    from crawlers.dupefilter import CanonicalURLDupeFilter
+
+    try:
+        first = Request(scheme + host + a, method=method, body=body)
+        second = Request(scheme + host + b, method=method, body=body)
+        RFPDupeFilter().request_seen(first)
+        RFPDupeFilter().request_seen(second)
+    except ValueError:
+        return  # not a URL Scrapy takes
+    ours, scrapys = CanonicalURLDupeFilter(), RFPDupeFilter()
+    assert ours.request_seen(first) is scrapys.request_seen(first) is False
+    assert ours.request_seen(second) is scrapys.request_seen(second)
+
+
+def test_dupefilter_remembers_across_a_job_directory(tmp_path: Path) -> None:
+    from scrapy import Request
+
+    from crawlers.dupefilter import CanonicalURLDupeFilter
+
+    seen = CanonicalURLDupeFilter(str(tmp_path))
+    assert not seen.request_seen(Request("http://h.test/item/1.html"))
+    assert not seen.request_seen(Request("http://h.test/s?q=1", method="POST", body=b"x"))
+    seen.close("finished")
+    again = CanonicalURLDupeFilter(str(tmp_path))
+    assert again.request_seen(Request("http://h.test/item/1.html"))
+    assert again.request_seen(Request("http://h.test/s?q=1", method="POST", body=b"x"))
+    assert not again.request_seen(Request("http://h.test/item/2.html"))
