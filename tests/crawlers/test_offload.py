@@ -144,8 +144,9 @@ def test_a_lost_worker_costs_only_speed() -> None:
         return first, lost, after, running
 
     first, lost, after, running = asyncio.run(run())
-    assert first is not None and first[("select", shipped_profile("mall").extract.fields[
-        "external_id"])] is None
+    markers, listing = plan
+    assert first is not None and first[markers] is False
+    assert first[listing][0].title == "x" and first[listing][0].external_id == "1"
     assert all(a is None or a == first for a in lost)
     assert None in lost
     assert after is None and running == 0
