@@ -116,11 +116,19 @@ class PlatformSpider(scrapy.Spider):
     def _recipe(self) -> ListingRecipe:
         return recipe_of(self.profile)
 
-    def _allowed(self, url: str) -> bool:
+    @cached_property
+    def _link_filters(self) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
+        """The profile's deny and allow patterns, compiled once (re's own cache is looked up
+        per call, for every link of every page)."""
         links = self.profile.links
-        if links.deny and any(re.search(d, url) for d in links.deny):
+        return (tuple(re.compile(d) for d in links.deny),
+                tuple(re.compile(a) for a in links.allow))
+
+    def _allowed(self, url: str) -> bool:
+        deny, allow = self._link_filters
+        if deny and any(d.search(url) for d in deny):
             return False
-        if links.allow and not any(re.search(a, url) for a in links.allow):
+        if allow and not any(a.search(url) for a in allow):
             return False
         return not (self.profile.extract.kind == "structured-data"
                     and GENERIC_DENY.search(urlsplit(url).path + "?"))
