@@ -106,6 +106,86 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return total, hwm
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of *pid*, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class HelperCPU:
+    """CPU seconds of this process's children (extraction workers, the store writer) while
+    a crawl runs, sampled from /proc every 20 ms by a thread (the children exit on their own,
+    after the crawl): with the crawl's own CPU and the sandbox's, where a page's time goes."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seen: dict[int, float] = {}
+        self.kinds: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            for pid, cpu in self._children().items():
+                self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
+                if pid not in self.kinds:
+                    self.kinds[pid] = _helper_kind(pid)
+            if self._stop.wait(0.02):
+                return
+
+    def _children(self) -> dict[int, float]:
+        me, found = os.getpid(), {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                cpu = _proc_cpu(int(entry))
+                if cpu is not None and cpu[0] == me:
+                    found[int(entry)] = cpu[1]
+        return found
+
+    def __enter__(self) -> HelperCPU:
+        #: Helpers of an earlier crawl that are still finishing: only their CPU from now on.
+        self.before = self._children()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        time.sleep(0.3)  # the helpers finish their last answers and batches
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.by_kind().values())
+
+    def by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, cpu in self.seen.items():
+            kind = self.kinds.get(pid, "other")
+            out[kind] = out.get(kind, 0.0) + cpu - self.before.get(pid, 0.0)
+        return out
+
+
+def _helper_kind(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+    except OSError:
+        return "other"
+    if b"crawlers.extract.workers" in cmdline:
+        return "extraction"
+    if b"multiprocessing" in cmdline:
+        return "writer"
+    return "other"
+
+
 def load(label: str) -> None:
     """Print the load average (1, 5, 15 min): the figures mean little without it."""
     one, five, fifteen = os.getloadavg()
@@ -153,31 +233,50 @@ def monitored_crawl(home: Path, code: str) -> dict[str, Any]:
 
 # -- 1. static style: full pipeline vs plain Scrapy, one reactor -----------------------------
 
-def static_comparison(listings: int) -> None:
+#: The crawls of each static round, in order: plain Scrapy, the full pipeline, and the full
+#: pipeline with parsing and writing in the crawl's own process.
+STATIC_CRAWLS = ("plain", "full", "alone")
+
+
+def static_comparison(listings: int, rounds: int) -> None:
     sb = SandboxProcess(listings)
     tmp = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     load("static, start")
     try:
-        code = ("import sys; sys.argv[1:] and None\n"
+        code = ("import sys\n"
                 "from bench.bench_crawl import _static_in_process\n"
-                "_static_in_process(sys.argv[1], sys.argv[2])\n")
-        for home in "abcde":
-            register(tmp / home, "mall", sb.urls["mall"], "mall")
-        subprocess.run([PY, "-c", code, str(tmp), sb.urls["mall"]], cwd=ROOT, check=True,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                "_static_in_process(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))\n")
+        for rnd in range(rounds + 1):
+            for kind in ("full", "alone"):
+                register(tmp / f"{kind}{rnd}", "mall", sb.urls["mall"], "mall")
+        subprocess.run([PY, "-c", code, str(tmp), str(rounds), str(sb.proc.pid)], cwd=ROOT,
+                       check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         result = json.loads((tmp / "static.json").read_text())
     finally:
         sb.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     load("static, end")
-    print("rounds (plain, full, full in one process; pages/s): "
-          f"{result['round0']}, {result['round1']}")
-    for rnd in (0, 1):
-        pc, fc, pw, fw, nc, nw = result[f"cpu{rnd}"]
-        print(f"round {rnd}: ms per page, plain {pc:.3f} CPU / {pw:.3f} wall, "
-              f"full {fc:.3f} CPU / {fw:.3f} wall, full in one process {nc:.3f} CPU / "
-              f"{nw:.3f} wall")
-    full, plain, alone = result["full_pps"], result["plain_pps"], result["alone_pps"]
+    print("ms per page: wall | CPU of the crawl's process + its helpers (extraction workers, "
+          "store writer) + the sandbox")
+    for rnd, crawls in enumerate(result["rounds"]):
+        for kind in STATIC_CRAWLS:
+            c = crawls[kind]
+            pages = c["pages"]
+            print(f"  round {rnd} {kind:>5}: {c['wall'] / pages * 1e3:6.3f} | "
+                  f"{c['cpu'] / pages * 1e3:.3f} + {c['helpers'] / pages * 1e3:.3f} + "
+                  f"{c['sandbox'] / pages * 1e3:.3f} = "
+                  f"{(c['cpu'] + c['helpers'] + c['sandbox']) / pages * 1e3:.3f}  "
+                  f"({pages / c['wall']:,.0f} pages/s)"
+                  + "".join(f"; {k} {v / pages * 1e3:.3f}"
+                            for k, v in sorted(c["helper_kinds"].items())))
+    ratios = [r["full"]["pages"] / r["full"]["wall"] / (r["plain"]["pages"] / r["plain"]["wall"])
+              for r in result["rounds"]]
+    print("ratio full / plain per round: " + ", ".join(f"{x:.2f}" for x in ratios))
+
+    def best(kind: str) -> float:
+        return max(r[kind]["pages"] / r[kind]["wall"] for r in result["rounds"])
+
+    full, plain, alone = best("full"), best("plain"), best("alone")
     record("static full pipeline (SQLite)", full, "pages/s", baseline=plain,
            baseline_label="plain Scrapy, same pages", target="≥ 60% of plain",
            ok=full >= 0.6 * plain)
@@ -186,8 +285,9 @@ def static_comparison(listings: int) -> None:
     record("static listings stored", result["listings"], "listings")
 
 
-def _static_in_process(tmp: str, base_url: str) -> None:
-    """Runs in a fresh process: three crawls on one reactor (warm-up, plain, full)."""
+def _static_in_process(tmp: str, rounds: int, sandbox_pid: int) -> None:
+    """Runs in a fresh process: a warm-up crawl, then *rounds* rounds of plain Scrapy, the
+    full crawl and the full crawl without helper processes, all on one reactor."""
     from scrapy.utils.reactor import install_reactor
 
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -220,67 +320,61 @@ def _static_in_process(tmp: str, base_url: str) -> None:
             return None
 
     quiet_logs()
-    base = project_settings()
-    runner = CrawlerRunner(base)
+    runner = CrawlerRunner(project_settings())
     urls: list[str] = []
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"rounds": []}
+
+    def settings_for(kind: str, rnd: int) -> Settings:
+        if kind == "alone":
+            return Settings(home=Path(tmp) / f"alone{rnd}", crawl_extract_workers=0,
+                            crawl_write_process_after=-1)
+        return Settings(home=Path(tmp) / f"full{rnd}")
+
+    @defer.inlineCallbacks
+    def measured(kind: str, rnd: int) -> Any:
+        sandbox = _proc_cpu(sandbox_pid)
+        if kind == "plain":
+            crawler = runner.create_crawler(PlainSpider)
+            kwargs: dict[str, Any] = {"urls": list(urls)}
+        else:
+            crawler = runner.create_crawler(PlatformSpider)
+            kwargs = {"session": CrawlSession.open("mall", settings=settings_for(kind, rnd))}
+        with HelperCPU() as helpers:
+            t0, c0 = time.perf_counter(), time.process_time()
+            yield runner.crawl(crawler, **kwargs)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        after = _proc_cpu(sandbox_pid)
+        assert crawler.stats is not None and sandbox is not None and after is not None
+        return {"pages": crawler.stats.get_value("response_received_count", 0), "wall": wall,
+                "cpu": cpu, "helpers": helpers.seconds, "helper_kinds": helpers.by_kind(),
+                "sandbox": after[1] - sandbox[1],
+                "session": kwargs.get("session")}
 
     @defer.inlineCallbacks
     def run() -> Any:
-        # Warm-up (also records the pages a full crawl fetches), into database "a".
-        sa = Settings(home=Path(tmp) / "a")
+        # Warm-up (also records the pages a full crawl fetches).
         warm = runner.create_crawler(PlatformSpider)
+
         def seen(response: Any, request: Any, spider: Any = None) -> None:
             urls.append(response.url)
 
         out["_keep"] = seen  # signal receivers are weak references
         warm.signals.connect(seen, signals.response_received)
-        yield runner.crawl(warm, session=CrawlSession.open("mall", settings=sa))
-        # Plain Scrapy fetching the same pages, then the full crawl into a fresh database;
-        # twice, alternating, best of each (the machine is shared: this damps the noise).
-        best_plain = best_full = best_alone = 0.0
-        for rnd, (home, alone_home) in enumerate((("b", "d"), ("c", "e"))):
-            plain = runner.create_crawler(PlainSpider)
-            t0, c0 = time.perf_counter(), time.process_time()
-            yield runner.crawl(plain, urls=list(urls))
-            plain_s = time.perf_counter() - t0
-            plain_cpu = time.process_time() - c0
-            session = CrawlSession.open("mall", settings=Settings(home=Path(tmp) / home))
-            full = runner.create_crawler(PlatformSpider)
-            t0, c0 = time.perf_counter(), time.process_time()
-            yield runner.crawl(full, session=session)
-            full_s = time.perf_counter() - t0
-            full_cpu = time.process_time() - c0
-            # The same crawl with no helper process: parsing and writing in this process.
-            alone_settings = Settings(home=Path(tmp) / alone_home, crawl_extract_workers=0,
-                                      crawl_write_process_after=-1)
-            alone = runner.create_crawler(PlatformSpider)
-            t0, c0 = time.perf_counter(), time.process_time()
-            yield runner.crawl(alone, session=CrawlSession.open("mall", settings=alone_settings))
-            alone_s = time.perf_counter() - t0
-            alone_cpu = time.process_time() - c0
-            assert full.stats is not None and plain.stats is not None
-            assert alone.stats is not None
-            full_pages = full.stats.get_value("response_received_count", 0)
-            plain_pages = plain.stats.get_value("response_received_count", 0)
-            alone_pages = alone.stats.get_value("response_received_count", 0)
-            best_plain = max(best_plain, plain_pages / plain_s)
-            best_full = max(best_full, full_pages / full_s)
-            best_alone = max(best_alone, alone_pages / alone_s)
-            out[f"round{rnd}"] = [plain_pages / plain_s, full_pages / full_s,
-                                  alone_pages / alone_s]
-            # CPU of this process per page: where the time goes (the sandbox, the extraction
-            # worker and the writer process have their own).
-            out[f"cpu{rnd}"] = [plain_cpu / plain_pages * 1e3, full_cpu / full_pages * 1e3,
-                                plain_s / plain_pages * 1e3, full_s / full_pages * 1e3,
-                                alone_cpu / alone_pages * 1e3, alone_s / alone_pages * 1e3]
-        out.update(full_pps=best_full, plain_pps=best_plain, alone_pps=best_alone,
-                   full_pages=full_pages,
-                   plain_pages=plain_pages, listings=session.summary().new_listings)
+        yield runner.crawl(warm, session=CrawlSession.open("mall", settings=settings_for(
+            "full", rounds)))
+        # Rounds of plain, full, alone, each crawl into a fresh database; the best of each
+        # kind is reported (the machine is shared: this damps the noise).
+        for rnd in range(rounds):
+            crawls = {}
+            for kind in STATIC_CRAWLS:
+                crawls[kind] = yield measured(kind, rnd)
+            session = crawls["full"].pop("session")
+            crawls["alone"].pop("session")
+            crawls["plain"].pop("session")
+            out["rounds"].append(crawls)
+        out["listings"] = session.summary().new_listings
         reactor.stop()
 
-    base_conc = 16
-    base["CONCURRENT_REQUESTS"] = base_conc
     reactor.callWhenRunning(run)
     reactor.run()
     out.pop("_keep", None)
@@ -379,6 +473,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the static comparison (best of each kind reported)")
     parser.add_argument("--part", action="append", choices=["static", "browser", "peak"],
                         help="run only these parts (repeatable); default all")
     args = parser.parse_args()
@@ -388,7 +484,7 @@ def main() -> None:
     if "static" in parts:
         # Long enough for the crawl's helper processes (started after its first pages and
         # batches) to matter as they do in a real crawl: about 5,400 pages in full mode.
-        static_comparison(1_500 if args.quick else 15_000)
+        static_comparison(1_500 if args.quick else 15_000, args.rounds)
     if "browser" in parts:
         # ~2,000 rendered pages in full mode (1,900 listing pages + list and seller pages).
         browser_run(600 if args.quick else 5_700)
