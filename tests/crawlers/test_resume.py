@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from crawlers.platforms import load_profile, upsert_platform
 from crawlers.run import settings_env
 from store.db import Database
 from store.models import CrawlRun, Listing, ListingSnapshot
@@ -45,6 +46,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _pace(db: Database, platform: str, delay: float) -> None:
+    """Set *platform*'s download delay: the killed crawl is paced so that the kill lands in
+    the middle of it (unpaced, the writer's first batch can be committed so late that the
+    crawl is finishing when the test sees it)."""
+    with db.session() as s:
+        prof = load_profile(s, platform)
+        upsert_platform(s, prof.model_copy(update={"politeness": prof.politeness.model_copy(
+            update={"delay": delay, "autothrottle": False})}))
+
+
 @pytest.mark.parametrize("offload", [False, True], ids=["in-crawl", "worker-processes"])
 def test_kill_and_resume(offload: bool, sandbox: Any, sandbox_db: Database, settings: Settings,
                          monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,6 +65,7 @@ def test_kill_and_resume(offload: bool, sandbox: Any, sandbox_db: Database, sett
         monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_WORKERS", "1")
         monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_AFTER", "0")
         monkeypatch.setenv("SPOTCHECK_CRAWL_WRITE_PROCESS_AFTER", "0")
+    _pace(sandbox_db, "shop", 0.01)  # about 100 pages/s: 1,000 pages take 10 s
     proc = subprocess.Popen([sys.executable, "-m", "crawlers", "crawl", "shop", "--quiet"],
                             env=settings_env(settings), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -86,6 +98,7 @@ def test_kill_and_resume(offload: bool, sandbox: Any, sandbox_db: Database, sett
         before = s.scalar(select(func.count()).select_from(Listing)) or 0
     assert before > 0
 
+    _pace(sandbox_db, "shop", 0.0)
     summary = crawl(settings, "shop")
     assert summary.resumed and summary.run_id == killed.id
     assert summary.status == "finished"
