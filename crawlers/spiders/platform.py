@@ -156,16 +156,23 @@ class PlatformSpider(scrapy.Spider):
             if absolute in self._requested:
                 return None
             self._requested.add(absolute)
-        callback = {"nav": self.parse_nav, "product": self.parse_product,
-                    "seller": self.parse_seller, "api": self.parse_api,
-                    "confirm": self.parse_product}[kind]
+        callback = self._callbacks[kind]
         if kind == "confirm":
             meta["handle_httpstatus_list"] = [404, 410]
         if self.profile.browser.enabled and kind in {"nav", "product", "seller", "confirm"} \
                 and not meta.get("api"):
             meta.update(self._browser_meta())
-        return Request(absolute, callback=callback, errback=self.on_error, meta=meta,
+        return Request(absolute, callback=callback, errback=self._callbacks["error"], meta=meta,
                        priority=priority, dont_filter=dont_filter)
+
+    @cached_property
+    def _callbacks(self) -> dict[str, Any]:
+        """Each page kind's callback, bound once: Scrapy checks a generator callback's source
+        for ``return value`` and caches the answer weakly by the bound method, so a method
+        bound afresh for every request had its source parsed again for most pages."""
+        return {"nav": self.parse_nav, "product": self.parse_product,
+                "seller": self.parse_seller, "api": self.parse_api,
+                "confirm": self.parse_product, "error": self.on_error}
 
     def _stat(self, key: str) -> None:
         if self.crawler.stats is not None:
