@@ -40,6 +40,20 @@ class ListingRecipe:
     rewrite: tuple[tuple[str, ...], ...] = ()
     default_currency: str = "CNY"
 
+    def __hash__(self) -> int:
+        # Computed once: the recipe is part of an op, looked up for every product page, and
+        # a frozen dataclass hashes all its (nested) fields at every lookup.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.platform, self.fields, self.id_from_url,
+                           self.seller_id_from_url, self.rewrite, self.default_currency))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        # String hashes differ between processes: a worker computes its own.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 def recipe_of(profile: Any) -> ListingRecipe:
     extract = profile.extract

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from scrapy.http import TextResponse
 
-from crawlers.extract.page import Op, Plan, answer_all
+from crawlers.extract.page import Op, Plan, answer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         try:
             headers = {"Content-Type": content_type} if content_type else None
             response = cls(url=url, body=body, headers=headers)
-            result: tuple[bool, Any] = (True, answer_all(response, plans[plan_id], context))
+            # The answers in the plan's order: the parent knows the ops (unpickling them
+            # again, a listing recipe among them, cost the crawl's thread more than the page).
+            result: tuple[bool, Any] = (True, tuple(
+                answer(response, op, context) for op in plans[plan_id]))
         except Exception as exc:  # the spider parses the page itself and meets it there
             result = (False, f"{type(exc).__name__}: {exc}"[:500])
         data = pickle.dumps((request_id, result), protocol=_PROTOCOL)
@@ -176,7 +179,9 @@ class ExtractionWorkers:
     def __init__(self, count: int) -> None:
         self.count = max(1, count)
         self._workers: list[_Worker] = []
-        self._plan_ids: dict[Plan, int] = {}
+        #: Plan ids by the plan's identity (a spider's plans are made once; hashing one
+        #: hashes every rule in it), with the plan itself, so that its id is not reused.
+        self._plan_ids: dict[int, tuple[int, Plan]] = {}
         self._next_id = 0
         self.lost = 0
 
@@ -216,7 +221,10 @@ class ExtractionWorkers:
         if not alive:
             return None
         worker = min(alive, key=lambda w: len(w.pending))
-        plan_id = self._plan_ids.setdefault(plan, len(self._plan_ids))
+        known = self._plan_ids.get(id(plan))
+        if known is None:
+            known = self._plan_ids[id(plan)] = (len(self._plan_ids), plan)
+        plan_id = known[0]
         self._next_id += 1
         request_id = self._next_id
         future: asyncio.Future[tuple[bool, Any]] = worker.loop.create_future()
@@ -234,7 +242,7 @@ class ExtractionWorkers:
             ok, result = await future
         except WorkerLost:
             return None
-        return result if ok else None
+        return dict(zip(plan, result, strict=True)) if ok else None
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop the workers: close their stdin, and reap them in the background.
