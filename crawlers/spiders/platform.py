@@ -86,6 +86,8 @@ class PlatformSpider(scrapy.Spider):
         self._releasing: set[Any] = set()
         #: URLs this worker has already handed to the scheduler (see :meth:`request`).
         self._requested: set[str] = set()
+        #: Scrapy's Referer middleware, applied by :meth:`referred` (None: no Referer).
+        self._referer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PlatformSpider:
@@ -101,6 +103,7 @@ class PlatformSpider(scrapy.Spider):
         spider.allowed_domains = profile.domains()
         apply_profile(crawler.settings, profile, spider.session.settings,
                       spider.session.job_key or profile.code)
+        spider._referer = _referer_middleware(crawler)
         crawler.signals.connect(spider._on_idle, signals.spider_idle)
         crawler.signals.connect(spider._on_response, signals.response_received)
         crawler.signals.connect(spider._on_item_error, signals.item_error)
@@ -190,11 +193,12 @@ class PlatformSpider(scrapy.Spider):
             return
         if self.profile.extract.kind == "api" and self.profile.extract.api is not None:
             api = self.profile.extract.api
-            req = self.request(api.list_url.replace("{page}", "1"), "api", meta={"api": True})
+            req = self.request(api.list_url.replace("{page}", "1"), "api",
+                               meta={"api": True, "is_start_request": True})
             if req is not None:
                 yield req
         for url in self.profile.resolved_start_urls():
-            req = self.request(url, "nav", priority=10)
+            req = self.request(url, "nav", priority=10, meta={"is_start_request": True})
             if req is not None:
                 yield req
 
@@ -207,7 +211,7 @@ class PlatformSpider(scrapy.Spider):
         self._release(response)
         if not isinstance(response, TextResponse):
             return
-        yield from self._nav(response, self._page(response))
+        yield from self.referred(response, self._nav(response, self._page(response)))
 
     def _page(self, response: TextResponse) -> Page:
         """The page, with the answers an extraction worker gave for it, if any."""
@@ -223,6 +227,16 @@ class PlatformSpider(scrapy.Spider):
     @cached_property
     def _plans(self) -> dict[str, Plan]:
         return extraction_plans(self.profile)
+
+    def referred(self, response: Response, output: Iterator[Any]) -> Iterator[Any]:
+        """*output*, its requests given the Referer header that Scrapy's Referer middleware
+        would give them (its policies, the response's ``Referrer-Policy``, the request's
+        ``referrer_policy`` meta), without its generator step per object."""
+        referer = self._referer
+        for obj in output:
+            if referer is not None and isinstance(obj, Request):
+                referer.get_processed_request(obj, response)
+            yield obj
 
     def _nav(self, response: TextResponse, page: Page) -> Iterator[Any]:
         profile = self.profile
@@ -254,7 +268,7 @@ class PlatformSpider(scrapy.Spider):
 
     def parse_product(self, response: Response) -> Iterator[Any]:
         self._release(response)
-        yield from self._product(response)
+        yield from self.referred(response, self._product(response))
 
     def _removed(self, response: Response, page: Page) -> bool:
         if response.status in (404, 410):
@@ -390,9 +404,9 @@ class PlatformSpider(scrapy.Spider):
         self._release(response)
         if isinstance(response, TextResponse):
             if response.meta.get("api"):
-                yield from self._api_seller(response)
+                yield from self.referred(response, self._api_seller(response))
             else:
-                yield from self._seller(self._page(response))
+                yield from self.referred(response, self._seller(self._page(response)))
 
     def _seller(self, page: Page) -> Iterator[Any]:
         rules = self.profile.extract.seller_fields
@@ -417,6 +431,9 @@ class PlatformSpider(scrapy.Spider):
     # -- API profiles -----------------------------------------------------------------------
 
     def parse_api(self, response: Response) -> Iterator[Any]:
+        yield from self.referred(response, self._api(response))
+
+    def _api(self, response: Response) -> Iterator[Any]:
         api = self.profile.extract.api
         assert api is not None
         data = self._json(response)
@@ -677,6 +694,18 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
     seller: Plan = ((fields_op(extract.seller_fields),) if extract.seller_fields else ())
     seller += (("text", *SELLER_TEXT), ("first", SELLER_NAME), ("raw", CANONICAL))
     return {"nav": nav, "product": product, "confirm": product, "seller": seller}
+
+
+def _referer_middleware(crawler: Crawler) -> Any:
+    """Scrapy's Referer middleware for *crawler* (it also corrects the header of redirected
+    requests, by the request_scheduled signal), or None when REFERER_ENABLED is off."""
+    from scrapy.exceptions import NotConfigured
+    from scrapy.spidermiddlewares.referer import RefererMiddleware
+
+    try:
+        return RefererMiddleware.from_crawler(crawler)
+    except NotConfigured:
+        return None
 
 
 def _str(value: Any) -> str | None:

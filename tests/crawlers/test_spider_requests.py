@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.referer import RefererMiddleware
 from scrapy.utils.misc import _generator_callbacks_cache, is_generator_with_return_value
 
 from crawlers.platforms import add_platform
 from crawlers.session import CrawlSession
+from crawlers.settings import project_settings
 from crawlers.spiders.platform import PlatformSpider
 from store.db import Database
 from store.settings import Settings
@@ -40,3 +47,53 @@ def test_a_url_is_requested_once(sqlite_db: Database, settings: Settings) -> Non
     assert spider.request("http://127.0.0.1:9/item/1.html", "product") is None
     again = spider.request("/item/1.html", "product", dont_filter=True)
     assert again is not None and again.dont_filter
+
+
+def _crawled_spider(db: Database, settings: Settings, **scrapy_settings: Any) -> PlatformSpider:
+    with db.session() as s:
+        add_platform(s, "mall", start_url="http://127.0.0.1:9/", profile="mall")
+    crawler = Crawler(PlatformSpider, {**project_settings(), **scrapy_settings})
+    spider = PlatformSpider.from_crawler(
+        crawler, session=CrawlSession.open("mall", settings=settings, db=db))
+    crawler.spider = spider
+    return spider
+
+
+def _nav_page(url: str, links: list[str], headers: dict[str, str] | None = None
+              ) -> HtmlResponse:
+    body = "".join(f'<a class="cat-link" href="{href}">x</a>' for href in links)
+    return HtmlResponse(url=url, body=f'<html><body><nav class="categories">{body}</nav>'
+                        '</body></html>'.encode(),
+                        headers=headers, encoding="utf-8",
+                        request=Request(url, meta={"kind": "nav"}))
+
+
+def _links(spider: PlatformSpider, response: HtmlResponse) -> dict[str, str | None]:
+    out = {}
+    for obj in spider.parse_nav(response):
+        if isinstance(obj, Request):
+            referer = obj.headers.get("Referer")
+            out[obj.url] = referer.decode() if referer else None
+    return out
+
+
+def test_requests_carry_scrapys_referer(sqlite_db: Database, settings: Settings) -> None:
+    """The spider sets Referer itself (Scrapy's middleware is off for it), as Scrapy would."""
+    spider = _crawled_spider(sqlite_db, settings)
+    assert spider.crawler.settings.getdict("SPIDER_MIDDLEWARES")[
+        "scrapy.spidermiddlewares.referer.RefererMiddleware"] is None
+    page = "http://127.0.0.1:9/category/1.html?page=2#top"
+    links = _links(spider, _nav_page(page, ["/category/2.html", "/category/3.html"]))
+    scrapy_mw = RefererMiddleware.from_crawler(spider.crawler)
+    response = _nav_page(page, [])
+    assert len(links) == 2
+    for url, referer in links.items():
+        expected = scrapy_mw.policy(response, Request(url)).referrer(page, url)
+        assert referer == expected == "http://127.0.0.1:9/category/1.html?page=2"
+    # The page's Referrer-Policy header is honoured.
+    quiet = _nav_page("http://127.0.0.1:9/category/4.html", ["/category/5.html"],
+                      {"Referrer-Policy": "no-referrer"})
+    assert list(_links(spider, quiet).values()) == [None]
+    # REFERER_ENABLED = False: no header at all.
+    off = _crawled_spider(sqlite_db, settings, REFERER_ENABLED=False)
+    assert list(_links(off, _nav_page(page, ["/category/6.html"])).values()) == [None]
