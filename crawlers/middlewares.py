@@ -6,6 +6,7 @@
   for the time the server asks — the request is retried afterwards, not dropped.
 - :class:`ExtractionOffloadMiddleware`: has worker processes parse pages on the other cores.
 - :class:`MetaRefreshMiddleware`: Scrapy's, without decoding pages that cannot refresh.
+- :class:`OffsiteMiddleware`: Scrapy's, deciding once per host.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import asyncio
 import codecs
 import logging
 import random
+import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as _Offsite
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -193,6 +196,41 @@ class MetaRefreshMiddleware(_MetaRefresh):
         if isinstance(response, HtmlResponse) and _cannot_refresh(response):
             return response
         return super().process_response(request, response)
+
+
+#: A URL's scheme and authority, as ``urlsplit`` finds them ("scheme://" then up to the first
+#: "/", "?" or "#"); a URL this does not match is decided the long way.
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+#: Hosts remembered per crawl (a platform has a few; a hostile page could name many).
+_MAX_HOSTS = 4096
+
+
+class OffsiteMiddleware(_Offsite):
+    """Scrapy's offsite filter, deciding once per host.
+
+    Scrapy asks about every request twice (when it is scheduled and when it is downloaded),
+    each time parsing the whole URL for its host name and matching the domains' pattern;
+    whether a request is on site depends on its URL's authority alone, which is remembered.
+    """
+
+    def __init__(self, stats: Any) -> None:
+        super().__init__(stats)
+        self._hosts: dict[str, bool] = {}
+
+    def should_follow(self, request: Request, spider: Any) -> bool:
+        domains = list(getattr(spider, "allowed_domains", None) or [])
+        if domains != self._allowed_domains:
+            self._hosts.clear()
+        match = _AUTHORITY.match(request.url)
+        if match is None:
+            return super().should_follow(request, spider)
+        authority = match.group(1)
+        known = self._hosts.get(authority)
+        if known is None:
+            known = super().should_follow(request, spider)
+            if len(self._hosts) < _MAX_HOSTS:
+                self._hosts[authority] = known
+        return known
 
 
 def engine_stats(crawler: Crawler) -> dict[str, Any]:

@@ -33,6 +33,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decodes every page to find a refresh that almost none has.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawlers.middlewares.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawlers.middlewares.OffsiteMiddleware": 50,
 }
 SPIDER_MIDDLEWARES = {
     # Each spider middleware wraps every object a callback yields in one more async

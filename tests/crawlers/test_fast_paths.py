@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from hypothesis import example, given, settings
@@ -145,3 +146,54 @@ def test_dupefilter_remembers_across_a_job_directory(tmp_path: Path) -> None:
     assert again.request_seen(Request("http://h.test/item/1.html"))
     assert again.request_seen(Request("http://h.test/s?q=1", method="POST", body=b"x"))
     assert not again.request_seen(Request("http://h.test/item/2.html"))
+
+
+class _Spider:
+    allowed_domains = ["h.test", "127.0.0.1", "xn--fiqs8s.cn"]
+
+
+def _offsite_pair() -> tuple[Any, Any]:
+    from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as Stock
+
+    from crawlers.middlewares import OffsiteMiddleware
+
+    ours, stock = OffsiteMiddleware(None), Stock(None)
+    ours._update_host_regex(_Spider)
+    stock._update_host_regex(_Spider)
+    return ours, stock
+
+
+#: One pair for every example: the remembered hosts build up as in a crawl.
+_OFFSITE = _offsite_pair()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(SCHEMES, HOSTS | st.sampled_from(["sub.h.test", "h.test.evil", "evilh.test",
+                                          "H.TEST:1", "h.test\t", "x@h.test", "h.test@x"]),
+       st.lists(URL_CHARS, max_size=12).map("".join))
+@example("http://", "h.test", "/item/1.html")
+@example("http://", "h.test.evil", "/")
+def test_offsite_decisions_are_scrapys(scheme: str, host: str, rest: str) -> None:
+    from scrapy import Request
+
+    try:
+        request = Request(scheme + host + rest)
+    except ValueError:
+        return  # not a URL Scrapy requests
+    ours, stock = _OFFSITE
+    assert ours.should_follow(request, _Spider) == stock.should_follow(request, _Spider)
+
+
+def test_offsite_remembers_hosts_and_notices_new_domains() -> None:
+    from scrapy import Request
+
+    ours, _ = _offsite_pair()
+    assert ours.should_follow(Request("http://h.test/a"), _Spider)
+    assert not ours.should_follow(Request("http://other.test/a"), _Spider)
+    assert ours._hosts == {"h.test": True, "other.test": False}
+
+    class Moved(_Spider):
+        allowed_domains = ["other.test"]
+
+    assert ours.should_follow(Request("http://other.test/b"), Moved)
+    assert not ours.should_follow(Request("http://h.test/b"), Moved)
