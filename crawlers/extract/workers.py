@@ -58,10 +58,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         if message[0] == "plan":
             plans[message[1]] = message[2]
             continue
-        _, request_id, plan_id, cls, url, content_type, body, context = message
+        _, request_id, plan_id, cls, url, content_type, encoding, body, context = message
         try:
             headers = {"Content-Type": content_type} if content_type else None
-            response = cls(url=url, body=body, headers=headers)
+            # The encoding the page declares, as the crawl found it (BOM, headers, then the
+            # page's own <meta>): the same answer, without looking again.  (An encoding
+            # Scrapy inferred from the bytes is not passed: given explicitly, it decodes
+            # differently — "ascii" becomes cp1252.)
+            response = cls(url=url, body=body, headers=headers, encoding=encoding)
             # The answers in the plan's order: the parent knows the ops (unpickling them
             # again, a listing recipe among them, cost the crawl's thread more than the page).
             result: tuple[bool, Any] = (True, tuple(
@@ -233,7 +237,8 @@ class ExtractionWorkers:
                 worker.plans.add(plan_id)
                 worker.send(("plan", plan_id, plan))
             worker.send(("page", request_id, plan_id, type(response), response.url,
-                         response.headers.get("Content-Type"), response.body, context))
+                         response.headers.get("Content-Type"), _declared_encoding(response),
+                         response.body, context))
         except OSError as exc:
             worker.end(exc)
             return None
@@ -259,6 +264,11 @@ class ExtractionWorkers:
             threading.Thread(target=_reap, args=(worker.proc, timeout), daemon=True,
                              name="extract-worker-reaper").start()
         self._workers.clear()
+
+
+def _declared_encoding(response: TextResponse) -> str | None:
+    declared = getattr(response, "_declared_encoding", None)
+    return declared() if declared is not None else None
 
 
 def _reap(proc: subprocess.Popen[bytes], timeout: float) -> None:
