@@ -28,6 +28,8 @@ from typing import Any
 
 from store.settings import Settings
 
+#: How much lower the child's scheduling priority is than the crawl's.
+WRITER_NICENESS = 10
 #: The child's writer (one per child process).
 _writer: Any = None
 
@@ -35,6 +37,10 @@ _writer: Any = None
 def _open(crawl: int, url: str, settings: Settings, platform_code: str, run_id: int,
           batch_size: int) -> None:
     global _writer
+    # Batches wait in a queue; pages wait for nothing the writer does.  On a machine with
+    # as many busy processes as cores, the crawl's thread is what the crawl waits for.
+    with contextlib.suppress(OSError):
+        os.nice(WRITER_NICENESS)
     threading.Thread(target=_exit_with_parent, args=(crawl,), daemon=True).start()
     from crawlers.store_writer import ListingWriter
     from store.db import Database

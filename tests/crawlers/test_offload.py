@@ -5,6 +5,7 @@ the thread would have, and a crawl that uses both still matches the sandbox's tr
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from crawlers.platforms import add_platform
 from crawlers.profile import shipped_profile
 from crawlers.spiders.platform import extraction_plans
 from crawlers.store_writer import CrawlRuns, ListingWriter
+from crawlers.writer_process import WRITER_NICENESS
 from store.db import Database
 from store.models import CrawlRun, Listing, ListingSnapshot
 from store.settings import Settings
@@ -210,6 +212,10 @@ def test_writer_process_writes_what_the_thread_would(settings: Settings) -> None
         writer.add_listing(_listing(n))
     assert writer._process is not None
     children = list(writer._process.pool._processes.values())
+    # The child yields the CPU to the crawl: it runs below the crawl's priority.
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [os.getpriority(os.PRIO_PROCESS, c.pid) for c in children] == \
+        [min(19, ours + WRITER_NICENESS)] * len(children)
     writer.close()
     assert writer.process_batches >= 13  # all but the first two or three
     # close() waits for the batches, not for the child's exit; the child still exits.
