@@ -5,12 +5,11 @@ Everything crawled is escaped (autoescape on), and labels come in zh-CN and en.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+from store.templating import environment as _environment
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -69,9 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(
-        ["html"], default_for_string=True), undefined=StrictUndefined, trim_blocks=True,
-        lstrip_blocks=True)
+    env = _environment("evidence")
     env.filters["size"] = human_size
     return env
 

@@ -1,6 +1,6 @@
 """Exporting a plan for people outside the system: csv, xlsx, json, pdf.
 
-The PDF is the reviewer's report: ``templates/plan_report.html`` (Jinja2, autoescaped —
+The PDF is the reviewer's report: ``sampler/templates/plan_report.html`` (Jinja2, autoescaped —
 titles are crawled text) rendered by Chromium through Playwright's ``page.pdf()``, in
 zh-CN or en, with an allocation chart drawn as inline SVG (no JavaScript, no network).
 """
@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -21,9 +20,9 @@ from store.errors import InvalidInput, NotFound
 from store.models import Plan
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
+from store.templating import environment
 
 FORMATS = ("csv", "xlsx", "json", "pdf")
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 ITEM_COLUMNS = ("seq", "listing_id", "platform", "external_id", "title", "url", "seller_id",
                 "stratum", "inclusion_probability", "weight", "certainty", "size", "risk_score",
                 "expected_price")
@@ -98,8 +97,7 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
     plan = session.get(Plan, plan_id)
     assert plan is not None
     labels = LABELS[locale]
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(["html"]))
+    env = environment("sampler", strict=False)
     template = env.get_template("plan_report.html")
     from store.models import utcnow
 

@@ -20,7 +20,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,8 +39,8 @@ from store.models import (
 )
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
+from store.templating import environment
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FORMATS = ("xlsx", "pdf", "json")
 LOCALES = ("zh-CN", "en")
 
@@ -362,8 +361,7 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
 
 
 def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(["html"]))
+    env = environment("scheduler", strict=False)
     L = LABELS[locale]
 
     def pairs(data: dict[str, Breakdown]) -> dict[str, tuple[int, int]]:

@@ -7,11 +7,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
@@ -21,8 +19,7 @@ from spotcheck.web.security import client_ip, password_fingerprint
 from store.db import Database
 from store.models import AuditEvent, Role, User
 from store.settings import Settings
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+from store.templating import environment
 
 #: Which roles may do what.  Routes name a permission, not roles, so the matrix is in one place.
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -70,15 +67,7 @@ class Console:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-            autoescape=True,  # every template, whatever its name: crawled text is hostile
-            extensions=["jinja2.ext.i18n"],
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = environment("spotcheck.web", extensions=["jinja2.ext.i18n"])
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
             i18n.gettext, i18n.ngettext, newstyle=True)
         self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short)

@@ -123,8 +123,9 @@ def extract() -> Catalog:
 
     root = Path(__file__).resolve().parents[2]
     catalog = Catalog(project="spotcheck")
-    method_map = [("spotcheck/web/**.py", "python"), ("templates/console/**.html", "jinja2")]
-    options = {"templates/console/**.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("spotcheck/web/**.py", "python"),
+                  ("spotcheck/web/templates/console/**.html", "jinja2")]
+    options = {"spotcheck/web/templates/console/**.html": {"extensions": "jinja2.ext.i18n"}}
     for filename, lineno, message, comments, context in extract_from_dir(
             root, method_map, options, keywords={"_": None, "gettext": None,
                                                  "ngettext": (1, 2)}):
