@@ -333,6 +333,30 @@ class ForeignNotice(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Matching keys and split fields (Safety Gate, CPSC): valid GTINs as 14 digits, batch
+    #: numbers, marketplaces [{marketplace, asin, url, item, text}], picture URLs, measures
+    #: [{operator, measure, date}], risk types.
+    gtins: Mapped[list[str]] = mapped_column(default=list)
+    batches: Mapped[list[str]] = mapped_column(default=list)
+    online: Mapped[list[Any]] = mapped_column(default=list)
+    pictures: Mapped[list[str]] = mapped_column(default=list)
+    measures: Mapped[list[Any]] = mapped_column(default=list)
+    risk_types: Mapped[list[str]] = mapped_column(default=list)
+    #: Fields cut to their bound on import: {field: original length in characters}.
+    truncated: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class NoticeKey(Base):
+    """An exact matching key of a notice (gtin, asin, url, model), indexed for look-up."""
+
+    __tablename__ = "notice_key"
+    __table_args__ = (UniqueConstraint("notice_id", "kind", "value"),
+                      Index("ix_notice_key_kind_value", "kind", "value"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("foreign_notice.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(300))
 
 
 class NoticeMatch(Base):

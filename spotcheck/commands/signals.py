@@ -51,7 +51,14 @@ def import_cmd(
     console.print(f"{file.name} ({fmt}): {result.read} read, {result.added} added, "
                   f"{result.updated} updated, {result.unchanged} already there"
                   + (f", {result.unlinked} not linked to a listing or seller"
-                     if result.unlinked else ""))
+                     if result.unlinked else "")
+                  + (f", {result.duplicates} identical repeat(s) stored once"
+                     if result.duplicates else ""))
+    for cut in result.truncated[:20]:
+        console.print(f"[yellow]truncated[/yellow] {cut['reference']} (line {cut['line']}): "
+                      f"{cut['field']} was {cut['chars']} characters")
+    if len(result.truncated) > 20:
+        console.print(f"… and {len(result.truncated) - 20} more truncated fields (see --json)")
     if "matching" in data:
         m = data["matching"]
         console.print(f"matched: {m['matches']} listing match(es) at threshold "

@@ -4,6 +4,16 @@ An import parses the whole file first and collects every problem with its line n
 file without problems is written, inside one transaction (a savepoint), so a bad file changes
 nothing.  Records carry natural keys (notice source + reference, signal key), so importing the
 same file twice adds nothing.
+
+Honest about what it was given:
+
+- an empty file (no bytes, only whitespace, or no records) is refused as empty;
+- the same notice twice in one file with different contents is refused, naming both lines;
+  identical repeats are counted (``duplicates``) and stored once;
+- every text field has a bound (``FIELD_LIMITS``; ``RAW_TEXT_LIMIT`` for the original fields kept
+  in ``raw``): a longer value is cut to it and the cut is recorded per field, on the notice
+  (``ForeignNotice.truncated = {field: original length}``) and in the import's result, so a 20 MB
+  hazard text costs 8 KB, not 20 MB, and nobody believes it was stored whole.
 """
 
 from __future__ import annotations
@@ -19,12 +29,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidInput, NotFound
-from store.models import ForeignNotice, RiskSignal
+from store.models import ForeignNotice, NoticeKey, RiskSignal
 
 #: Bigger files are refused: a notice feed is megabytes, not gigabytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: How many problems an error message lists before saying "and N more".
 MAX_LISTED_ERRORS = 20
+#: Bounds of a notice's fields in characters (list fields: per item, and at most MAX_ITEMS).
+FIELD_LIMITS: dict[str, int] = {
+    "reference": 100, "title": 2000, "brand": 200, "product": 4000, "hazard": 8000,
+    "country": 100, "url": 2000, "models": 100, "gtins": 14, "batches": 200, "pictures": 2000,
+    "risk_types": 200,
+}
+#: Bound of every text kept in ``raw`` (the record's original fields).
+RAW_TEXT_LIMIT = 8000
+MAX_ITEMS = 200
 
 
 @dataclass
@@ -43,6 +62,24 @@ class ParsedNotice:
     country: str | None = None
     url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    gtins: list[str] = field(default_factory=list)
+    batches: list[str] = field(default_factory=list)
+    online: list[dict[str, Any]] = field(default_factory=list)
+    pictures: list[str] = field(default_factory=list)
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    risk_types: list[str] = field(default_factory=list)
+    #: {field: original length} of the fields cut to their bound (set by ``bound_notice``).
+    truncated: dict[str, int] = field(default_factory=dict)
+
+    def keys(self) -> list[tuple[str, str]]:
+        """Exact matching keys: ("gtin", 14 digits), ("asin", …), ("url", …), ("model", …)."""
+        from sampler.risk.importers.sg_fields import online_keys
+        from sampler.risk.normalise import is_model_code, model_key
+
+        out = [("gtin", g) for g in self.gtins]
+        out += online_keys(self.online)
+        out += [("model", k) for k in (model_key(m) for m in self.models) if is_model_code(k)]
+        return list(dict.fromkeys((kind, value[:300]) for kind, value in out))
 
 
 @dataclass
@@ -75,12 +112,17 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     unlinked: int = 0
+    #: Identical repeats of a record in the same file (stored once).
+    duplicates: int = 0
+    #: Fields cut to their bound: [{reference, line, field, chars}].
+    truncated: list[dict[str, Any]] = field(default_factory=list)
     notice_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "read": self.read,
                 "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "unlinked": self.unlinked}
+                "unlinked": self.unlinked, "duplicates": self.duplicates,
+                "truncated": self.truncated}
 
 
 class Problems:
@@ -113,7 +155,11 @@ def read_bytes(path: Path) -> bytes:
         raise InvalidInput(f"{path} is not a file")
     if size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path.name}: {size} bytes is more than the {MAX_FILE_BYTES} allowed")
-    return path.read_bytes()
+    data = path.read_bytes()
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise InvalidInput(f"{path.name} is empty ({size} bytes"
+                           + (", only whitespace)" if size else ")"))
+    return data
 
 
 def decode_text(data: bytes, path: Path) -> str:
@@ -162,24 +208,113 @@ def row_key(prefix: str, values: dict[str, Any]) -> str:
     return f"{prefix}:{hashlib.sha256(blob.encode()).hexdigest()}"
 
 
+def _cut(value: str, limit: int, name: str, cut: dict[str, int]) -> str:
+    if len(value) > limit:
+        cut[name] = max(cut.get(name, 0), len(value))
+        return value[:limit]
+    return value
+
+
+def _bound_raw(value: Any, path: str, cut: dict[str, int], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return _cut(value, RAW_TEXT_LIMIT, path, cut)
+    if depth > 6:
+        return None
+    if isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            cut[path] = max(cut.get(path, 0), len(value))
+        return [_bound_raw(v, path, cut, depth + 1) for v in value[:MAX_ITEMS]]
+    if isinstance(value, dict):
+        return {str(k)[:100]: _bound_raw(v, f"{path}.{k}", cut, depth + 1)
+                for k, v in list(value.items())[:MAX_ITEMS]}
+    return value
+
+
+def bound_notice(p: ParsedNotice) -> ParsedNotice:
+    """Cut every field of *p* to its bound, recording each cut in ``p.truncated``."""
+    cut: dict[str, int] = {}
+    p.reference = _cut(p.reference.strip(), FIELD_LIMITS["reference"], "reference", cut)
+    p.title = _cut(p.title or "", FIELD_LIMITS["title"], "title", cut)
+    for name in ("brand", "product", "hazard", "country", "url"):
+        value = getattr(p, name)
+        if value is not None:
+            value = str(value).strip()
+            setattr(p, name, _cut(value, FIELD_LIMITS[name], name, cut) or None)
+    for name in ("models", "gtins", "batches", "pictures", "risk_types"):
+        items = [str(v) for v in getattr(p, name)]
+        if len(items) > MAX_ITEMS:
+            cut[f"{name}[]"] = len(items)
+        setattr(p, name, [_cut(v, FIELD_LIMITS[name], name, cut) for v in items[:MAX_ITEMS]])
+    p.online = _bound_raw(p.online, "online", cut)
+    p.measures = _bound_raw(p.measures, "measures", cut)
+    p.raw = _bound_raw(p.raw, "raw", cut)
+    p.truncated = cut
+    return p
+
+
 def _notice_fields(p: ParsedNotice) -> dict[str, Any]:
-    return {"published": p.published, "title": (p.title or "")[:2000],
-            "brand": clip(p.brand, 200), "product": clip(p.product, 4000),
-            "models": [m[:100] for m in p.models[:200]], "hazard": clip(p.hazard, 4000),
-            "country": clip(p.country, 100), "url": clip(p.url, 2000), "raw": p.raw}
+    return {"published": p.published, "title": p.title, "brand": p.brand, "product": p.product,
+            "models": p.models, "hazard": p.hazard, "country": p.country, "url": p.url,
+            "raw": p.raw, "gtins": p.gtins, "batches": p.batches, "online": p.online,
+            "pictures": p.pictures, "measures": p.measures, "risk_types": p.risk_types,
+            "truncated": p.truncated}
+
+
+def _content(p: ParsedNotice) -> str:
+    """The notice's content without where it stood in the file (for duplicate checks)."""
+    fields = _notice_fields(p)
+    fields["raw"] = {k: v for k, v in p.raw.items() if k != "line"}
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def dedupe_notices(parsed: list[ParsedNotice], problems: Problems,
+                   result: ImportResult | None = None) -> list[ParsedNotice]:
+    """One notice per (source, reference): identical repeats dropped and counted, a repeat with
+    other contents is a problem naming both lines and the fields that differ."""
+    first: dict[tuple[str, str], ParsedNotice] = {}
+    out: list[ParsedNotice] = []
+    for p in parsed:
+        key = (p.source, p.reference)
+        seen = first.get(key)
+        if seen is None:
+            first[key] = p
+            out.append(p)
+        elif _content(seen) == _content(p):
+            if result is not None:
+                result.duplicates += 1
+        else:
+            a, b = _notice_fields(seen), _notice_fields(p)
+            differ = sorted(k for k in a if k != "raw" and a[k] != b[k]) or ["raw"]
+            problems.add(p.line, f"notice {p.reference} also at line {seen.line} with other "
+                                 f"contents ({', '.join(differ)[:200]}): which one is right?")
+    return out
+
+
+def _store_keys(session: Session, row: ForeignNotice, keys: list[tuple[str, str]]) -> None:
+    have = {(k.kind, k.value): k for k in session.scalars(
+        select(NoticeKey).where(NoticeKey.notice_id == row.id))}
+    want = set(keys)
+    for key, obj in have.items():
+        if key not in want:
+            session.delete(obj)
+    for kind, value in keys:
+        if (kind, value) not in have:
+            session.add(NoticeKey(notice_id=row.id, kind=kind, value=value))
 
 
 def store_notices(session: Session, parsed: list[ParsedNotice], result: ImportResult) -> None:
-    """Insert new notices and update changed ones, all inside one savepoint (all or nothing)."""
-    seen: set[tuple[str, str]] = set()
+    """Insert new notices and update changed ones, all inside one savepoint (all or nothing).
+
+    *parsed* must be bounded and free of duplicates (``parse_file`` sees to both).
+    """
     with session.begin_nested():
         for p in parsed:
-            key = (p.source, p.reference[:100])
-            if key in seen:  # the same notice twice in one file: the first one wins
-                result.unchanged += 1
-                continue
-            seen.add(key)
+            key = (p.source, p.reference)
             fields = _notice_fields(p)
+            if p.truncated:
+                result.truncated.extend({"reference": p.reference, "line": p.line,
+                                         "field": name, "chars": chars}
+                                        for name, chars in sorted(p.truncated.items()))
             row = session.scalar(select(ForeignNotice).where(
                 ForeignNotice.source == key[0], ForeignNotice.reference == key[1]))
             if row is None:
@@ -193,7 +328,9 @@ def store_notices(session: Session, parsed: list[ParsedNotice], result: ImportRe
                 result.updated += 1
             else:
                 result.unchanged += 1
+            _store_keys(session, row, p.keys())
             result.notice_ids.append(row.id)
+        session.flush()
 
 
 def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportResult) -> None:

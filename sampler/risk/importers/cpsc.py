@@ -3,9 +3,11 @@
 The feed is a JSON array of recalls with the API's own field names (RecallID, RecallNumber,
 RecallDate, Title, Description, URL, Products[{Name, Model, Type, NumberOfUnits}],
 Manufacturers[{Name}], ManufacturerCountries[{Country}], ProductUPCs[{UPC}],
-Hazards[{Name, HazardType}], Remedies[{Name}], ...).  We keep the UPCs in ``raw`` but match on
-brand, model and name: CPSC itself warns that barcode searches give false positives and
-negatives.
+Hazards[{Name, HazardType}], Remedies[{Name}], Retailers, Importers, Distributors, Images,
+Injuries, ...).  The whole record is kept in ``raw`` (bounded), names of the repeated fields
+beside it.  UPCs with a valid check digit are exact matching keys (``gtins``); CPSC warns that
+barcode searches give false positives and negatives, so a barcode match is shown with its key
+and still needs a person's confirmation to count in full.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sampler.risk.importers.base import ParsedNotice, Problems, clip, decode_text, parse_date
+from sampler.risk.importers.sg_fields import split_barcodes
 from sampler.risk.normalise import split_models
 
 SOURCE = "cpsc"
@@ -29,6 +32,17 @@ def _names(items: Any, key: str) -> list[str]:
                 value = str(item[key]).strip()
                 if value and value not in out:
                     out.append(value)
+    return out
+
+
+def _upcs(items: Any) -> list[str]:
+    """ProductUPCs as the API writes them: [{"UPC": "…"}] (or bare strings in some copies)."""
+    out: list[str] = []
+    if isinstance(items, list):
+        for item in items[:200]:
+            value = item.get("UPC") if isinstance(item, dict) else item
+            if value not in (None, "") and str(value).strip() not in out:
+                out.append(str(value).strip())
     return out
 
 
@@ -99,18 +113,24 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
         hazards = _names(rec.get("Hazards"), "Name")
         countries = _names(rec.get("ManufacturerCountries"), "Country")
         brand = manufacturers[0] if manufacturers else None
+        upcs = _upcs(rec.get("ProductUPCs"))
+        gtins, _ = split_barcodes("; ".join(upcs))
+        raw = {k: v for k, v in rec.items() if v not in (None, "", [], {})}
+        raw["line"] = line
         notices.append(ParsedNotice(
             source=SOURCE, reference=reference, line=line, published=published,
-            title=str(rec.get("Title") or "")[:2000], brand=brand,
+            title=str(rec.get("Title") or ""), brand=brand,
             product="; ".join(names) or None, models=models,
-            hazard="; ".join(hazards) or clip(rec.get("Description"), 4000),
-            country=", ".join(countries) or None, url=clip(rec.get("URL"), 2000),
-            raw={"RecallID": rec.get("RecallID"), "RecallNumber": rec.get("RecallNumber"),
-                 "Manufacturers": manufacturers, "Hazards": hazards,
-                 "HazardTypes": _names(rec.get("Hazards"), "HazardType"),
-                 "Remedies": _names(rec.get("Remedies"), "Name"),
-                 "ProductTypes": _names(products, "Type"),
-                 "NumberOfUnits": _names(products, "NumberOfUnits"),
-                 "UPCs": _names(rec.get("ProductUPCs"), "UPC"),
-                 "Description": clip(rec.get("Description"), 4000)}))
+            hazard="; ".join(hazards) or clip(rec.get("Description"), 8000),
+            country=", ".join(countries) or None, url=clip(rec.get("URL"), 4000),
+            raw=raw | {"UPCs": upcs, "Manufacturers": manufacturers,
+                       "Retailers": _names(rec.get("Retailers"), "Name"),
+                       "Importers": _names(rec.get("Importers"), "Name"),
+                       "Distributors": _names(rec.get("Distributors"), "Name"),
+                       "HazardTypes": _names(rec.get("Hazards"), "HazardType"),
+                       "RemedyNames": _names(rec.get("Remedies"), "Name")},
+            gtins=gtins, risk_types=_names(rec.get("Hazards"), "HazardType"),
+            pictures=_names(rec.get("Images"), "URL"),
+            measures=[{"operator": None, "measure": r, "date": None}
+                      for r in _names(rec.get("Remedies"), "Name")]))
     return notices

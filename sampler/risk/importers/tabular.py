@@ -44,6 +44,26 @@ REQUIRED = {
     "csv": ("reference", "brand", "product"),
 }
 REPORT_KINDS = {"defect", "recall", "缺陷", "召回"}
+#: Columns only one kind of file has: a file showing another kind's and none of its own is
+#: refused with the reason (a self-reports file given as complaints would otherwise import, its
+#: enterprise column silently dropped).
+DISTINCTIVE: dict[str, set[str]] = {
+    "complaints": {"listing_url", "seller", "platform"},
+    "reports": {"enterprise"},
+    "csv": {"reference", "hazard", "source"},
+}
+KIND_NAMES = {"complaints": "a complaints", "reports": "an enterprise self-reports",
+              "csv": "a generic notices"}
+
+
+def _other_kind(fmt: str, names: list[str]) -> tuple[str, list[str]] | None:
+    have = set(names)
+    if DISTINCTIVE[fmt] & have:
+        return None
+    for kind, cols in DISTINCTIVE.items():
+        if kind != fmt and cols & have:
+            return kind, sorted(cols & have)
+    return None
 MAX_ROWS = 500_000
 MAX_CELL = 4000
 
@@ -69,6 +89,12 @@ def _rows(path: Path, data: bytes, fmt: str, problems: Problems
     for col in header:
         key = col.strip().lower()
         names.append(ALIASES.get(key, ALIASES.get(col.strip(), key.replace(" ", "_"))))
+    other = _other_kind(fmt, names)
+    if other is not None:
+        kind, cols = other
+        problems.add(1, f"this looks like {KIND_NAMES[kind]} file (columns {', '.join(cols)}), "
+                        f"not {KIND_NAMES[fmt]} file: import it with --format {kind}")
+        return []
     missing = [c for c in REQUIRED[fmt] if c not in names]
     if fmt == "complaints" and not {"listing_url", "seller", "product"} & set(names):
         missing.append("listing_url|seller|product")

@@ -1,0 +1,66 @@
+"""Is this file the kind it was given as?  A refusal says what the file looks like instead.
+
+Cheap checks on the first bytes, before any parsing: a Safety Gate XML given as CPSC JSON, a
+CPSC array given as Safety Gate, a spreadsheet given as a feed.  The column-level checks of the
+spreadsheets (a self-reports file given as complaints) are in ``tabular``, which reads headers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store.errors import InvalidInput
+
+#: Tell-tale keys of each JSON feed in its first 64 KB.
+JSON_MARKERS = {
+    "cpsc": ('"RecallNumber"', '"RecallID"'),
+    "safety-gate": ('"caseNumber"', '"riskType"', '"notifyingCountry"'),
+    "health-canada": ('"NID"', '"Recall class"'),
+}
+NAMES = {"cpsc": "a CPSC Recalls API JSON", "safety-gate": "a Safety Gate alerts JSON",
+         "health-canada": "a Health Canada recalls JSON"}
+TABULAR = ("complaints", "reports", "csv")
+
+
+def shape(data: bytes) -> str:
+    """'xml', 'json', 'xlsx' or 'text' from the first meaningful byte."""
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "xml"
+    if head[:1] in (b"[", b"{"):
+        return "json"
+    return "text"
+
+
+def json_kind(data: bytes) -> str | None:
+    """Which feed a JSON file is, by the keys it uses; None when none is recognised."""
+    head = data[:65536].decode("utf-8", "replace")
+    found = [k for k, markers in JSON_MARKERS.items() if any(m in head for m in markers)]
+    return found[0] if len(found) == 1 else None
+
+
+def check_kind(path: Path, data: bytes, fmt: str) -> None:
+    """Raise InvalidInput when *data* is plainly not *fmt*, saying what it looks like."""
+    kind = shape(data)
+    what = {"xml": "an XML document", "json": "a JSON document", "xlsx": "an XLSX workbook",
+            "text": "a text/CSV file"}[kind]
+    if fmt == "cpsc" or fmt == "health-canada":
+        if kind != "json":
+            raise InvalidInput(f"{path.name} is {what}, not {NAMES[fmt]} file"
+                               + (" (a Safety Gate export? use --format safety-gate)"
+                                  if kind == "xml" else ""))
+        other = json_kind(data)
+        if other is not None and other != fmt:
+            raise InvalidInput(f"{path.name} is {NAMES[other]} file, not {NAMES[fmt]} file "
+                               f"(use --format {other})")
+    elif fmt == "safety-gate":
+        if kind not in ("xml", "json"):
+            raise InvalidInput(f"{path.name} is {what}, not a Safety Gate export (XML or JSON)")
+        other = json_kind(data) if kind == "json" else None
+        if other is not None and other != fmt:
+            raise InvalidInput(f"{path.name} is {NAMES[other]} file, not a Safety Gate export "
+                               f"(use --format {other})")
+    elif fmt in TABULAR and kind in ("xml", "json"):
+        raise InvalidInput(f"{path.name} is {what}, not a {fmt} spreadsheet (CSV or XLSX)")
