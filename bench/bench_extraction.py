@@ -1,0 +1,172 @@
+"""Benchmark: the generic extractor on Zyte's product extraction benchmark (held out).
+
+Zyte's benchmark (github.com/scrapinghub/product-extraction-benchmark, MIT licence) holds
+140 real product pages of many shops and languages with ground truth for price, SKU and
+availability, its own ``evaluate.py`` and the published scores of Zyte's, Diffbot's and an
+extruct + price-parser extractor.  This runs ``crawlers.extract.generic.read_page`` over
+every page (no per-site rules; the page's URL as the crawl would know it), scores it with the
+benchmark's *own* ``evaluate.py`` functions (imported from the dataset, so the F1 is computed
+exactly as the benchmark computes it) and times extraction per page against a plain lxml
+parse of the same text (CPU time of this process, so that other work on a shared machine
+does not count; the median of ``--rounds`` rounds per page).
+
+The dataset is not in this repository.  Get it once, anywhere outside the checkout:
+
+    git clone https://github.com/scrapinghub/product-extraction-benchmark ~/peb
+
+and run
+
+    .venv/bin/python bench/bench_extraction.py ~/peb            # or
+    SPOTCHECK_EXTRACTION_BENCHMARK=~/peb .venv/bin/python bench/bench_extraction.py
+
+``--output FILE`` writes the predictions in the benchmark's format (put it in
+``dataset/output/`` of the checkout and its ``evaluate.py`` prints the same table);
+``--show-errors`` lists the pages scored wrong.  Without a dataset it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import record
+from lxml import etree
+
+from crawlers.extract.generic import read_page
+from crawlers.extract.money import format_amount
+from crawlers.extract.text import decode_html
+
+#: The benchmark's published F1 (README of the benchmark, v1.0.0).
+PUBLISHED = {
+    "Zyte": {"price": 0.918, "sku": 0.841, "availability": 0.957},
+    "Diffbot": {"price": 0.824, "sku": 0.765, "availability": 0.943},
+    "extruct + price-parser": {"price": 0.685, "sku": 0.537, "availability": 0.626},
+}
+ENV = "SPOTCHECK_EXTRACTION_BENCHMARK"
+MAX_MS = 15.0
+
+
+def _evaluate_module(root: Path) -> Any:
+    """The benchmark's own evaluate.py (tabulate is only used by its main())."""
+    spec = importlib.util.spec_from_file_location("peb_evaluate", root / "evaluate.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no evaluate.py in {root}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def as_benchmark_item(fields: dict[str, Any]) -> dict[str, str]:
+    """Our fields in the benchmark's output format (strings; availability InStock /
+    OutOfStock, repeated under its own key as the benchmark's outputs do)."""
+    item: dict[str, str] = {}
+    price = format_amount(fields.get("price"))
+    if price is not None:
+        item["price"] = price
+    if fields.get("currency"):
+        item["currency"] = str(fields["currency"])
+    if fields.get("sku"):
+        item["sku"] = str(fields["sku"])
+    availability = fields.get("availability")
+    if availability:
+        value = "InStock" if availability in ("in_stock", "pre_order") else "OutOfStock"
+        item["availability"] = value
+        item[value] = value
+    return item
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", nargs="?", default=os.environ.get(ENV),
+                        help=f"checkout of the benchmark (or ${ENV})")
+    parser.add_argument("--output", type=Path, help="write predictions (benchmark format)")
+    parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds (median taken)")
+    parser.add_argument("--quick", action="store_true", help="one timing round")
+    args = parser.parse_args()
+    if not args.dataset:
+        print(f"bench_extraction: no dataset (give its path or set ${ENV}); skipped. "
+              "See the docstring for how to get it.")
+        return 0
+    root = Path(args.dataset).expanduser()
+    truth_path = root / "dataset" / "ground-truth.json"
+    if not truth_path.exists():
+        print(f"bench_extraction: {truth_path} not found; skipped.")
+        return 0
+    evaluate = _evaluate_module(root)
+    truth = evaluate.load_json(truth_path)
+    pages: dict[str, tuple[str, str]] = {}
+    for key, row in truth.items():
+        body = gzip.decompress((root / "dataset" / "html" / f"{key}.html.gz").read_bytes())
+        text, _ = decode_html(body, "text/html")
+        pages[key] = (text, str(row.get("url") or ""))
+
+    predictions: dict[str, dict[str, str]] = {}
+    ours: dict[str, list[float]] = {k: [] for k in pages}
+    plain: dict[str, list[float]] = {k: [] for k in pages}
+    read_page("<html><body><h1>warm</h1></body></html>", "http://warm.test/")  # imports
+    parser = etree.HTMLParser()
+    for round_no in range(1 if args.quick else max(1, args.rounds)):
+        for key, (text, url) in pages.items():
+            start = time.process_time()
+            etree.fromstring(text, parser)
+            plain[key].append((time.process_time() - start) * 1000)
+            start = time.process_time()
+            page = read_page(text, url)
+            ours[key].append((time.process_time() - start) * 1000)
+            if round_no == 0:
+                predictions[key] = as_benchmark_item(page.fields)
+    if args.output:
+        args.output.write_text(json.dumps(predictions, indent=2, sort_keys=True,
+                                          ensure_ascii=False), encoding="utf-8")
+
+    metrics = {}
+    for attribute, metric in (("price", evaluate.decimal_matching),
+                              ("sku", evaluate.hard_matching),
+                              ("availability", evaluate.hard_matching),
+                              ("InStock", evaluate.hard_matching),
+                              ("OutOfStock", evaluate.hard_matching)):
+        metrics[attribute] = evaluate.evaluate(truth, predictions, attribute, metric,
+                                               n_bootstrap=1000,
+                                               show_errors=args.show_errors)
+    print(f"{'attribute':<14}{'spotcheck':>22}{'precision':>10}{'recall':>8}   "
+          + "   ".join(f"{name} (published)" for name in PUBLISHED))
+    for attribute, m in metrics.items():
+        published = "   ".join(f"{PUBLISHED[n].get(attribute, float('nan')):.3f}"
+                               for n in PUBLISHED)
+        print(f"{attribute:<14}{m['f1']:>12.3f} ± {m['f1_std']:.3f}{m['precision']:>10.3f}"
+              f"{m['recall']:>8.3f}   {published}")
+    for attribute in ("price", "sku", "availability"):
+        zyte = PUBLISHED["Zyte"][attribute]
+        record(f"{attribute} F1 on Zyte's product extraction benchmark (140 pages)",
+               metrics[attribute]["f1"], "F1", baseline=zyte, baseline_label="Zyte, published",
+               target=f"> {zyte}", ok=metrics[attribute]["f1"] > zyte)
+    per_page = [statistics.median(v) for v in ours.values()]
+    lxml_page = [statistics.median(v) for v in plain.values()]
+    median, p95 = statistics.median(per_page), _percentile(per_page, 0.95)
+    record("extraction, median per page", median, "ms",
+           baseline=statistics.median(lxml_page), baseline_label="plain lxml parse",
+           higher_is_better=False, target=f"<= {MAX_MS} ms", ok=median <= MAX_MS)
+    record("extraction, p95 per page", p95, "ms", baseline=_percentile(lxml_page, 0.95),
+           baseline_label="plain lxml parse", higher_is_better=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""Labels of product facts in the languages of the shops we crawl ("Brand", "品牌",
+"Marke", "ブランド", "Artikelnummer", "型号", "EAN" …), mapped to the field they name.
+
+Why: spec tables and "SKU: …" lines are how pages without markup state brand, model and
+identifiers; the label is the only thing that says which is which.
+"""
+
+from __future__ import annotations
+
+import re
+
+LABELS: dict[str, tuple[str, ...]] = {
+    "brand": ("brand", "brand name", "manufacturer", "品牌", "品牌名称", "品牌名", "牌子",
+              "ブランド", "メーカー", "製造元", "브랜드", "제조사", "marke", "hersteller",
+              "marque", "fabricant", "marca", "fabricante", "produttore", "merk", "merek",
+              "бренд", "производитель", "марка", "producent", "marka", "üretici",
+              "thương hiệu", "nhãn hiệu", "ยี่ห้อ", "แบรนด์"),
+    "sku": ("sku", "sku#", "sku no", "item #", "item no", "item no.", "item number",
+            "item code", "article number", "article no", "art. no.", "art.-nr.", "art.nr.",
+            "artikelnummer", "artikel-nr.", "artikelnr.", "product code", "product id",
+            "product number", "product no", "stock code", "ref", "ref.", "référence", "réf.",
+            "reference", "referencia", "código", "codice", "codice articolo", "asin",
+            "商品编号", "商品編號", "货号", "貨號", "商品货号", "商品id", "商品番号", "品番", "商品コード",
+            "상품번호", "상품코드", "품번", "артикул", "код товара", "kod produktu", "numer katalogowy",
+            "ürün kodu", "stok kodu", "mã sản phẩm", "mã hàng", "รหัสสินค้า", "kode produk",
+            "sku produk", "web id", "model #", "internet #", "store sku #"),
+    "mpn": ("model", "model no", "model no.", "model number", "item model number", "mpn",
+            "part number", "manufacturer part number", "mfr part number", "型号", "型號",
+            "规格型号", "产品型号", "型番", "モデル", "모델명", "모델", "modell", "modellnummer",
+            "modèle", "modelo", "modello", "модель", "model numarası", "mẫu", "รุ่น"),
+    "seller": ("seller", "sold by", "sold and shipped by", "vendor", "卖家", "商家", "店铺", "賣家",
+               "販売元", "出品者", "판매자", "verkäufer", "verkauf durch", "vendu par",
+               "vendedor", "venditore", "vendido por", "продавец", "verkoper", "sprzedawca",
+               "satıcı", "người bán", "ผู้ขาย", "penjual"),
+    "gtin": ("ean", "gtin", "upc", "jan", "isbn", "ean-13", "ean13", "gtin-13", "barcode",
+             "条形码", "条码", "商品条码", "jan コード", "janコード", "바코드", "штрихкод",
+             "kod ean", "código ean"),
+}
+_INDEX = {label: name for name, labels in LABELS.items() for label in labels}
+_STRIP = re.compile(r"[\s:：#.\-]+$|^[\s•·\-]+")
+
+
+def label_of(text: str) -> str | None:
+    """The field (``brand``, ``sku``, ``mpn``, ``gtin``) a label names, else None."""
+    if not text or len(text) > 40:
+        return None
+    key = text.strip().lower().rstrip(" :：#.-\u00a0").lstrip(" •·-")
+    found = _INDEX.get(key)
+    if found or not key:
+        return found
+    key = _STRIP.sub("", key)
+    return _INDEX.get(key) or _INDEX.get(key + ".") or _INDEX.get(key.rstrip("."))

@@ -1,0 +1,121 @@
+"""Prices and currencies as a page means them: its locale's separators, its symbols.
+
+Why: a German shop's ``1.299`` is one thousand two hundred and ninety-nine euros, a ``¥`` is
+yuan on a Chinese page and yen on a Japanese one, and some shops still write withdrawn ISO
+codes (``RUR``).  ``price-parser`` reads the number; this module tells it what the page's
+conventions are and maps what it finds to an ISO 4217 code.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from price_parser import Price
+
+#: Withdrawn or informal codes → the current ISO 4217 code.
+WITHDRAWN = {"RUR": "RUB", "BYR": "BYN", "VEF": "VES", "TRL": "TRY", "ROL": "RON", "MXP": "MXN",
+             "GHC": "GHS", "ZMK": "ZMW", "MRO": "MRU", "STD": "STN", "LTL": "EUR", "LVL": "EUR",
+             "EEK": "EUR", "SKK": "EUR", "HRK": "EUR", "RMB": "CNY", "NTD": "TWD",
+             "YEN": "JPY", "EURO": "EUR", "CNH": "CNY"}
+#: Symbols that name one currency wherever they are written.
+SYMBOLS = {"€": "EUR", "£": "GBP", "₩": "KRW", "₹": "INR", "₽": "RUB", "₺": "TRY", "₫": "VND",
+           "đ": "VND", "฿": "THB", "₱": "PHP", "₴": "UAH", "zł": "PLN", "R$": "BRL", "US$": "USD",
+           "C$": "CAD", "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD",
+           "S$": "SGD", "NT$": "TWD", "RM": "MYR", "Rp": "IDR", "Kč": "CZK", "Ft": "HUF",
+           "лв": "BGN", "руб": "RUB", "р.": "RUB", "元": "CNY", "人民币": "CNY", "円": "JPY",
+           "원": "KRW", "CHF": "CHF", "Fr.": "CHF", "TL": "TRY", "₪": "ILS", "lei": "RON",
+           "kn": "EUR", "Dhs": "AED", "AED": "AED", "SAR": "SAR", "﷼": "SAR"}
+#: Symbols shared by several currencies: the page's language or region decides.
+AMBIGUOUS = {
+    "$": {"": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "HK": "HKD", "SG": "SGD",
+          "TW": "TWD", "MX": "MXN", "AR": "ARS", "CL": "CLP", "CO": "COP", "zh-TW": "TWD"},
+    "¥": {"": "CNY", "ja": "JPY", "JP": "JPY"},
+    "￥": {"": "CNY", "ja": "JPY", "JP": "JPY"},
+    "kr": {"": "SEK", "da": "DKK", "DK": "DKK", "nb": "NOK", "no": "NOK", "NO": "NOK",
+           "is": "ISK"},
+}
+#: Languages whose shops write a decimal comma (``12,99``).
+DECIMAL_COMMA = {"de", "fr", "es", "it", "pt", "ru", "nl", "pl", "tr", "vi", "id", "cs", "sk",
+                 "da", "sv", "nb", "no", "fi", "ro", "hu", "uk", "el", "bg", "hr", "sl", "lt",
+                 "lv", "et", "sr", "be"}
+_ISO = re.compile(r"^[A-Z]{3}$")
+_PLAIN_NUMBER = re.compile(r"^\s*-?\d+(?:\.\d+)?\s*$")
+_ONE_GROUP = re.compile(r"^\s*\d{1,3}\.\d{3}\s*$")
+
+
+def iso_currency(code: object) -> str | None:
+    """An ISO 4217 code from a markup value (``"usd"``, ``"RUR"``, ``"€"``), else None."""
+    if code is None:
+        return None
+    text = str(code).strip()
+    upper = text.upper()
+    if upper in WITHDRAWN:
+        return WITHDRAWN[upper]
+    if _ISO.match(upper):
+        return upper
+    return currency_from_symbol(text, "")
+
+
+def currency_from_symbol(symbol: str | None, locale: str) -> str | None:
+    """The ISO code a currency *symbol* means on a page of *locale* (``zh-CN``, ``ja``)."""
+    if not symbol:
+        return None
+    symbol = symbol.strip()
+    upper = symbol.upper()
+    if upper in WITHDRAWN:
+        return WITHDRAWN[upper]
+    if _ISO.match(upper) and symbol.isupper():
+        return upper
+    if symbol in SYMBOLS:
+        return SYMBOLS[symbol]
+    for key, by_locale in AMBIGUOUS.items():
+        if symbol == key or (key in symbol and len(symbol) <= 3):
+            lang, _, region = locale.partition("-")
+            return (by_locale.get(locale) or by_locale.get(region.upper())
+                    or by_locale.get(lang.lower()) or by_locale[""])
+    return None
+
+
+def markup_amount(value: object, locale: str = "") -> Decimal | None:
+    """A markup price (a number, or a string that should be one) as a Decimal.  schema.org
+    asks for a dot as the decimal mark; a comma-decimal page writing ``1.299`` means 1299."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _positive(Decimal(str(value)))
+    text = str(value)
+    if _ONE_GROUP.match(text) and locale.split("-")[0].lower() in DECIMAL_COMMA:
+        return _positive(Decimal(text.replace(".", "")))
+    if _PLAIN_NUMBER.match(text):
+        try:
+            return _positive(Decimal(text.strip()))
+        except InvalidOperation:
+            return None
+    amount, _ = parse_price(text, locale)
+    return amount
+
+
+def parse_price(text: str, locale: str = "") -> tuple[Decimal | None, str | None]:
+    """(amount, currency symbol as written) of a price as a page shows it.  price-parser
+    reads it; a single separator followed by exactly three digits is a thousands separator
+    (``1.299`` €, ``¥1,299``), one followed by one or two digits a decimal mark."""
+    if not text:
+        return None, None
+    price = Price.fromstring(str(text)[:200])
+    return (_positive(price.amount) if price.amount is not None else None), price.currency
+
+
+def _positive(amount: Decimal | None) -> Decimal | None:
+    if amount is None or not amount.is_finite() or amount <= 0 or amount > Decimal(10) ** 12:
+        return None
+    if amount == amount.to_integral():
+        return amount.quantize(Decimal(1))
+    return amount.normalize()
+
+
+def format_amount(amount: Decimal | None) -> str | None:
+    """*amount* as plain decimal text (``1299``, ``12.99``), never in exponent form."""
+    if amount is None:
+        return None
+    return format(amount, "f")

@@ -1,0 +1,271 @@
+"""One product's fields from its markup and its visible page, with where each came from.
+
+Rules (issue 18): the markup first, the visible page second, reconciled —
+
+* title: the markup's name, unless it carries SEO text or differs from the main heading,
+  then the main heading;
+* price: the price the page shows next to its heading wins over a different markup price
+  when the markup's is the struck/regular one shown beside it; both are kept
+  (``price``, ``list_price``);
+* currency: the markup's ISO code, else the shown symbol read with the page's language;
+* brand, SKU, MPN, GTIN, seller: markup, then label/value pairs of the page (spec tables,
+  "SKU: …" lines), the SKU last from the URL's product id when the page repeats it;
+* availability: markup, then a stock note or the buy control.
+
+Every field's source is recorded (``jsonld``, ``microdata``, ``og``, ``rdfa``, ``dom:h1``,
+``dom:price``, ``dom:spec-table``, ``url`` …) so an inspector sees why a value was taken.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from crawlers.extract import availability as avail
+from crawlers.extract.markup import Markup, types_of, walk
+from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount
+from crawlers.extract.text import clean_text
+from crawlers.extract.visible import Visible
+
+_SEO = re.compile(r"\s[-|–—:]\s*(buy|shop|order|kaufen|acheter|comprar|acquista|купить)\b|"
+                  r"\b(buy|shop)\s.+\sonline\b|best price|free (shipping|delivery)|"
+                  r"cheap|\bat\s+\w+\.(com|de|co\.uk|fr|cn)\b|【.*】|包邮|正品|价格|報價|"
+                  r"最安値|送料無料|최저가|günstig|pas cher|barato", re.IGNORECASE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ID_PARAM = re.compile(r"^(id|pid|product_?id|productid|item_?id|itemid|sku|sku_?id|goods_?id|"
+                       r"prod_?id|p|variant|code|artno|article)$", re.IGNORECASE)
+_PATH_ID = (re.compile(r"/(?:dp|gp/product|product|products|p|item|items|i|goods|sku|pd|ip|"
+                       r"artikel|produkt|produit|prodotto|producto|detail)/(?:[^/?#]*/)*?"
+                       r"([A-Za-z0-9]*\d[A-Za-z0-9_-]{3,})(?:[/?#.]|$)", re.IGNORECASE),
+            re.compile(r"[-_/.](\d{5,}|[A-Z0-9]*\d[A-Z0-9]{5,})(?:\.html?|\.aspx|\.php)?/?$"))
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _text(value: Any) -> str | None:
+    value = _first(value)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _text(value.get("name") or value.get("@value") or value.get("value"))
+    text = clean_text(value, 500)
+    return text or None
+
+
+def similar(a: str, b: str) -> bool:
+    """Whether two titles name the same thing (one contains the other, or most words are
+    shared)."""
+    la, lb = a.lower(), b.lower()
+    if la in lb or lb in la:
+        return True
+    wa, wb = set(_WORD.findall(la)), set(_WORD.findall(lb))
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / min(len(wa), len(wb)) >= 0.6
+
+
+def main_product(markup: Markup, heading: str | None, url: str
+                 ) -> tuple[dict[str, Any] | None, str, int]:
+    """(the page's main product node, its syntax, how many other top-level products the
+    markup names).  Products nested in another (related, similar, variants) are not
+    candidates; one whose URL is the page's or whose name is its heading is preferred."""
+    nested: set[int] = set()
+    for node, _ in markup.products:
+        for sub in walk(node)[1:]:
+            if set(types_of(sub)) & {"Product", "ProductGroup", "ProductModel"}:
+                nested.add(id(sub))
+    path = urlsplit(url).path.rstrip("/")
+    best: tuple[int, int] | None = None
+    chosen: tuple[dict[str, Any] | None, str] = (None, "")
+    tops = [(n, s) for n, s in markup.products if id(n) not in nested]
+    for order, (node, syntax) in enumerate(tops):
+        score = 0
+        node_url = _text(node.get("url")) or _text(_offer(node).get("url"))
+        if node_url and path and urlsplit(node_url).path.rstrip("/") == path:
+            score += 3
+        name = _text(node.get("name"))
+        if name and heading and similar(name, heading):
+            score += 2
+        if node.get("offers") or node.get("hasVariant"):
+            score += 1
+        if name:
+            score += 1
+        if best is None or (score, -order) > best:
+            best, chosen = (score, -order), (node, syntax)
+    distinct = {(_text(n.get("name")) or "") for n, _ in tops}
+    return chosen[0], chosen[1], max(0, len(distinct) - 1)
+
+
+def _offer(node: dict[str, Any]) -> dict[str, Any]:
+    offers = node.get("offers")
+    if offers is None and isinstance(node.get("hasVariant"), list):
+        for variant in node["hasVariant"]:
+            if isinstance(variant, dict) and variant.get("offers"):
+                offers = variant["offers"]
+                break
+    if isinstance(offers, list):
+        priced = [o for o in offers if isinstance(o, dict) and (o.get("price") or o.get(
+            "lowPrice") or o.get("priceSpecification"))]
+        offers = priced[0] if priced else (offers[0] if offers else None)
+    if isinstance(offers, dict) and isinstance(offers.get("offers"), (list, dict)) and \
+            not offers.get("price"):
+        inner = _offer(offers)
+        return {**offers, **inner} if inner else offers
+    return offers if isinstance(offers, dict) else {}
+
+
+def _markup_price(offer: dict[str, Any]) -> Any:
+    price = offer.get("price")
+    if price in (None, "", 0, "0"):
+        spec = _first(offer.get("priceSpecification"))
+        if isinstance(spec, dict):
+            price = spec.get("price")
+    if price in (None, ""):
+        price = offer.get("lowPrice") or offer.get("highPrice")
+    return _first(price)
+
+
+def url_product_id(url: str) -> str | None:
+    """The product id a URL carries (``?pid=428514``, ``/dp/B07FW264WL``, ``-848068924``)."""
+    parts = urlsplit(url)
+    for key, value in parse_qsl(parts.query):
+        if _ID_PARAM.match(key) and re.fullmatch(r"[\w-]{3,40}", value) and \
+                any(c.isdigit() for c in value):
+            return value
+    for pattern in _PATH_ID:
+        m = pattern.search(parts.path)
+        if m:
+            return m.group(1)
+    return None
+
+
+def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
+              ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
+    """(fields, the source of each, the main markup product node) of a page."""
+    fields: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    def put(name: str, value: Any, source: str) -> None:
+        if value not in (None, "", []) and name not in fields:
+            fields[name] = value
+            sources[name] = source
+
+    product, syntax, _others = main_product(markup, visible.heading, url)
+    node = product or {}
+    offer = _offer(node)
+    og = markup.og
+
+    # -- title
+    name = _text(node.get("name"))
+    heading = visible.heading
+    site = og.get("og:site_name", "")
+    if heading and (len(heading) < 3 or (site and heading.lower() == site.lower())):
+        heading = None
+    if name and heading and ((_SEO.search(name) and not _SEO.search(heading))
+                             or not similar(name, heading)):
+        put("title", heading, "dom:h1")
+    put("title", name, syntax)
+    og_title = clean_text(og.get("og:title"), 500) or None
+    if og_title and heading and not similar(og_title, heading):
+        og_title = None
+    put("title", heading, "dom:h1")
+    put("title", og_title, "og")
+
+    # -- price
+    m_price = markup_amount(_markup_price(offer), locale) if offer else None
+    m_source = syntax
+    if m_price is None:
+        m_price = markup_amount(og.get("product:price:amount") or og.get("og:price:amount"),
+                                locale)
+        m_source = "og"
+    v_price = visible.price
+    if m_price is not None and v_price is not None and m_price != v_price and (
+            visible.old_price == m_price or (m_price > v_price and m_price in visible.prices
+                                             and visible.old_price is not None)):
+        put("price", v_price, "dom:price")
+        put("list_price", m_price, m_source)
+    put("price", m_price, m_source)
+    put("price", v_price, "dom:price")
+    if visible.old_price is not None and fields.get("price") is not None and \
+            visible.old_price > fields["price"]:
+        put("list_price", visible.old_price, "dom:old-price")
+
+    # -- currency
+    put("currency", iso_currency(_first(offer.get("priceCurrency"))) if offer else None,
+        syntax)
+    spec = _first(offer.get("priceSpecification")) if offer else None
+    if isinstance(spec, dict):
+        put("currency", iso_currency(spec.get("priceCurrency")), syntax)
+    put("currency", iso_currency(og.get("product:price:currency")
+                                 or og.get("og:price:currency")), "og")
+    if fields.get("price") is not None:
+        put("currency", currency_from_symbol(visible.price_symbol, locale), "dom:price+lang")
+
+    # -- identifiers, brand, seller
+    put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)
+    put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
+    put("brand", visible.pairs.get("brand"), "dom:spec-table")
+    for key in ("sku", "productID"):
+        put("sku", _text(node.get(key)) or _text(offer.get(key)), syntax)
+    put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
+                          or og.get("og:sku"), 100) or None, "og")
+    put("sku", visible.pairs.get("sku"), "dom:spec-table")
+    put("mpn", _text(node.get("mpn")) or _text(node.get("model")), syntax)
+    put("mpn", visible.pairs.get("mpn"), "dom:spec-table")
+    for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn"):
+        put("gtin", _text(node.get(key)) or _text(offer.get(key)), syntax)
+    put("gtin", visible.pairs.get("gtin"), "dom:spec-table")
+    pid = url_product_id(url)
+    if pid:
+        put("product_id", pid, "url")
+        if "sku" not in fields and html.count(pid) >= 3:
+            put("sku", pid, "url")
+    seller = offer.get("seller") if offer else None
+    put("seller_name", _text(seller), syntax)
+    if isinstance(seller, dict):
+        put("seller_url", _text(seller.get("url")), syntax)
+    put("seller_name", visible.pairs.get("seller"), "dom:spec-table")
+
+    # -- availability
+    m_avail = avail.from_markup(offer.get("availability")) if offer else None
+    put("availability", m_avail, syntax)
+    put("availability", avail.from_markup(og.get("product:availability")
+                                          or og.get("og:availability")), "og")
+    v_avail = visible.availability
+    if v_avail in (avail.OUT_OF_STOCK, avail.DISCONTINUED) and not visible.buy and \
+            fields.get("availability") == avail.IN_STOCK:
+        fields["availability"] = v_avail
+        sources["availability"] = visible.availability_source or "dom"
+    put("availability", v_avail, visible.availability_source or "dom")
+    if visible.buy is True:
+        put("availability", avail.IN_STOCK, "dom:buy-button")
+    elif visible.buy is False:
+        put("availability", avail.OUT_OF_STOCK, "dom:buy-button-disabled")
+
+    # -- the rest
+    category = _text(node.get("category"))
+    put("category", category, syntax)
+    crumbs = markup.breadcrumbs or visible.breadcrumbs
+    if crumbs:
+        put("breadcrumbs", crumbs[:12], "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
+        put("category", crumbs[-2] if len(crumbs) >= 2 else crumbs[-1],
+            "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
+    put("origin", _text(node.get("countryOfOrigin")), syntax)
+    images = node.get("image") or []
+    images = images if isinstance(images, list) else [images]
+    put("image_urls", [u for u in (_text(i) if not isinstance(i, dict) else
+                                   _text(i.get("url") or i.get("contentUrl")) for i in images)
+                       if u][:20], syntax)
+    put("image_urls", [og["og:image"]] if og.get("og:image") else [], "og")
+    put("external_id", _text(node.get("productID")), syntax)
+    return fields, sources, product
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None

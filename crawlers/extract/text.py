@@ -1,0 +1,54 @@
+"""Text as a page means it: the page's encoding, entities escaped twice, whitespace.
+
+Why: real shops declare GBK and serve GB18030 (or the other way round), put a BOM before a
+``<meta charset>`` that contradicts it, and escape names twice in their markup
+(``Salt &amp;amp; Pepper``).  A listing's title is evidence an inspector reads, so it has to
+be the text the shopper saw.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from w3lib.encoding import html_to_unicode
+
+#: An entity left in text that was already unescaped once: the page escaped it twice.
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_SPACE = re.compile(r"\s+")
+#: Encodings pages declare for what is really their superset.
+_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+             "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
+             "big5": "big5hkscs", "shift_jis": "cp932", "euc-kr": "cp949"}
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """(text, encoding) of an HTML *body*: BOM first, then the HTTP ``Content-Type``
+    charset, then ``<meta>``, then a guess; declared encodings widened to their supersets
+    (a GBK page is decoded as GB18030, which contains it)."""
+    encoding, text = html_to_unicode(content_type, body)
+    wide = _SUPERSET.get(encoding.lower().replace("-", "_").replace("_", "-"),
+                         _SUPERSET.get(encoding.lower()))
+    if wide and wide != encoding:
+        try:
+            return body.decode(wide), wide
+        except UnicodeDecodeError:
+            pass
+    return text, encoding
+
+
+def unescape_again(text: str) -> str:
+    """*text* with entities that survived one unescaping decoded once more (double-escaped
+    markup); text without leftover entities comes back as it is."""
+    if "&" not in text or not _ENTITY.search(text):
+        return text
+    return html.unescape(text)
+
+
+def clean_text(value: object, limit: int = 1000) -> str:
+    """One line of text: entities decoded once more if needed, whitespace collapsed,
+    bounded."""
+    if value is None:
+        return ""
+    text = unescape_again(str(value))
+    return _SPACE.sub(" ", text).strip()[:limit]

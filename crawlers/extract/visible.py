@@ -1,0 +1,374 @@
+"""What the visible page shows of its product: the main heading, the price next to it, the
+buy control, stock notes, label/value pairs (spec tables, "SKU: …" lines), breadcrumbs.
+
+Why: about a quarter of real product pages carry no schema.org markup, and much markup is
+wrong (an SEO name, the regular price while the page shows a sale price).  Everything here
+reads the page's text nodes in document order, once, from the tree the page was parsed
+into: "near the heading" is a distance in that order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lxml import etree
+
+from crawlers.extract import availability as avail
+from crawlers.extract.labels import label_of
+from crawlers.extract.money import parse_price
+from crawlers.extract.text import clean_text
+
+#: Elements whose text a shopper does not read.
+INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
+_CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩₹₽₺₫฿₱₴₪]|zł|Kč|円|元|원|"
+             r"Rp\.?|RM|kr\.?|CHF|EUR|USD|GBP|JPY|CNY|RMB|KRW|INR|RUB|TRY|VND|THB|IDR|PLN|BRL|"
+             r"MXN|CAD|AUD|SEK|NOK|DKK|лв|руб\.?|р\.|TL|đ|Ft|lei|Dhs)")
+PRICE_TEXT = re.compile(rf"{_CURRENCY}\s?\d|\d[\d.,'\s]*\s?{_CURRENCY}(?![A-Za-z])")
+_DIGIT = re.compile(r"\d")
+_NUMBER_ONLY = re.compile(r"^[\d.,'\s]+$")
+_OLD = re.compile(r"old|was|strike|regular|list|original|compare|before|crossed|rrp|uvp|msrp|"
+                  r"retail|marketprice|market-price|origin|previous|reference|save|saving|"
+                  r"discount|\boff\b|instal|monthly|per-?month|finance|shipping|delivery|"
+                  r"unit-?price|price-?per|basis|coupon|points?|reward", re.IGNORECASE)
+_CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|selling|promo|"
+                      r"main|product-?price|pdp|buybox|price-?box|price_?value|amount",
+                      re.IGNORECASE)
+_PER_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|oz|lb|m|cm|each|unit|st|stk|pc|pcs|100\s?\w+)\b|\bper\b"
+                       r"|\bab\b|\bfrom\b|\bstarting\b|起|から|부터|\bà partir\b|\bdesde\b",
+                       re.IGNORECASE)
+_STOCK_ATTR = re.compile(r"stock|availab|inventory|sold-?out|lieferbar|verfugbar|dispon",
+                         re.IGNORECASE)
+_BREADCRUMB = re.compile(r"breadcrumb", re.IGNORECASE)
+#: Attribute values naming what an element is, by topic: one regex pass over the page's text
+#: finds them (contains()/translate() over every element of a large page cost 50–70 ms a
+#: query), then an XPath selects exactly those values.
+TOPICS = {
+    "stock": r"stock|availab|inventory|sold-?out",
+    "breadcrumb": r"breadcrumb|crumbs",
+    "buy": r"add-?to-?cart|addtocart|add_to_cart|buy|basket|to-?bag",
+    "seller": r"seller|vendor|merchant|store-?name|shop-?name|storefront|brand-?store|"
+              r"shop-?link|store-?link",
+}
+_TOPIC_RE = tuple((name, re.compile(words, re.IGNORECASE)) for name, words in TOPICS.items())
+#: Substrings one of which every topic's value contains (a cheap test before the regexes).
+_TOPIC_HINTS = ("stock", "availab", "inventory", "sold", "crumb", "cart", "buy", "basket",
+                "bag", "seller", "vendor", "merchant", "store", "shop")
+
+
+def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The topics an attribute value names (memoised per page: class names repeat)."""
+    found = cache.get(value)
+    if found is None:
+        lowered = value.lower()
+        found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(value)) \
+            if any(hint in lowered for hint in _TOPIC_HINTS) else ()
+        cache[value] = found
+    return found
+
+
+#: How many text nodes after the main heading the product's own facts are looked for in.
+WINDOW = 400
+
+
+@dataclass
+class Visible:
+    """The visible page's facts, each with the element kind it came from."""
+
+    heading: str | None = None
+    price: Decimal | None = None
+    price_symbol: str | None = None
+    old_price: Decimal | None = None
+    prices: list[Decimal] = field(default_factory=list)
+    buy: bool | None = None
+    availability: str | None = None
+    availability_source: str | None = None
+    pairs: dict[str, str] = field(default_factory=dict)
+    inline: dict[str, str] = field(default_factory=dict)
+    breadcrumbs: list[str] = field(default_factory=list)
+    text_sample: str = ""
+    #: Enabled buy controls on the page (several: a listing grid's, not one product's).
+    buy_count: int = 0
+    #: Elements showing a price, anywhere on the page (for finding product cards).
+    price_owners: list[etree._Element] = field(default_factory=list)
+    #: A link the page marks as its seller's (class, id, itemprop naming a seller).
+    seller_link: str | None = None
+    #: The element of the chosen price.
+    price_owner: etree._Element | None = None
+
+
+def _attrs(el: etree._Element, depth: int = 3) -> str:
+    """Class, id and itemprop of *el* and its nearest ancestors, for scoring a text."""
+    parts = []
+    cur: etree._Element | None = el
+    for _ in range(depth):
+        if cur is None or not isinstance(cur.tag, str):
+            break
+        parts.append(f"{cur.tag} {cur.get('class', '')} {cur.get('id', '')} "
+                     f"{cur.get('itemprop', '')} {cur.get('data-testid', '')}")
+        cur = cur.getparent()
+    return " ".join(parts)
+
+
+def _struck(el: etree._Element) -> bool:
+    cur: etree._Element | None = el
+    for _ in range(4):
+        if cur is None:
+            return False
+        if cur.tag in ("del", "s", "strike"):
+            return True
+        style = cur.get("style") or ""
+        if "line-through" in style:
+            return True
+        cur = cur.getparent()
+    return False
+
+
+#: Elements whose subtree a shopper does not read (the walk skips their text).
+_SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "object",
+                   "head", "select"))
+_TOPIC_ATTRS = ("class", "id", "itemprop", "aria-label")
+_HEADING_ATTR = re.compile(r"title|name|product", re.IGNORECASE)
+
+
+@dataclass
+class _Walk:
+    """What one walk over the body collects."""
+
+    texts: list[tuple[str, etree._Element]] = field(default_factory=list)
+    headings: list[tuple[etree._Element, int]] = field(default_factory=list)
+    buttons: list[etree._Element] = field(default_factory=list)
+    topics: dict[str, list[etree._Element]] = field(default_factory=dict)
+
+
+def _walk(body: etree._Element) -> _Walk:
+    """Text nodes in document order with the element each belongs to, h1/h2 headings with
+    the index of their first text, buttons, and elements of each topic — in one pass
+    (``iterwalk``: each text where the page has it, tails after their element's
+    subtree)."""
+    walk = _Walk(topics={name: [] for name in TOPICS})
+    texts = walk.texts
+    cache: dict[str, tuple[str, ...]] = {}
+    skip = 0
+    for event, el in etree.iterwalk(body, events=("start", "end")):
+        tag = el.tag
+        if event == "start":
+            if not isinstance(tag, str):
+                continue
+            if tag in _SKIP:
+                skip += 1
+                continue
+            if skip:
+                continue
+            for attr in _TOPIC_ATTRS:
+                value = el.get(attr)
+                if value:
+                    for name in topics_of(value, cache):
+                        walk.topics[name].append(el)
+            if tag in ("h1", "h2"):
+                walk.headings.append((el, len(texts)))
+            elif tag == "button" or (tag == "input" and el.get("type") in ("submit", "button")) \
+                    or (tag == "a" and el.get("role") == "button"):
+                walk.buttons.append(el)
+            text = el.text
+            if text and not text.isspace():
+                texts.append((text.strip(), el))
+        else:
+            if isinstance(tag, str) and tag in _SKIP:
+                skip -= 1
+            if skip:
+                continue
+            tail = el.tail
+            if tail and not tail.isspace():
+                parent = el.getparent()
+                if parent is not None:
+                    texts.append((tail.strip(), parent))
+    return walk
+
+
+def read_visible(tree: etree._Element, html: str = "") -> Visible:
+    """The visible facts of a parsed page (*html*: its text, where attribute values are
+    looked for).  The tree is not changed; the text of scripts, styles and templates is
+    skipped."""
+    out = Visible()
+    root = tree.getroottree().getroot()
+    body = root.find("body")
+    if body is None:
+        body = root
+    walk = _walk(body)
+    texts = walk.texts
+    heading_el, heading_at = _main_heading(walk)
+    if heading_el is not None:
+        out.heading = clean_text(" ".join(heading_el.itertext()), 500) or None
+    for text, owner in texts:
+        if len(text) <= 60 and _DIGIT.search(text) and PRICE_TEXT.search(text) and \
+                len(out.price_owners) < 600:
+            out.price_owners.append(owner)
+    _prices(out, texts, max(heading_at, 0), heading_at >= 0)
+    _pairs(out, texts, max(heading_at, 0))
+    _buy(out, walk.buttons + walk.topics["buy"])
+    _stock(out, walk.topics["stock"])
+    _breadcrumbs(out, walk.topics["breadcrumb"])
+    out.seller_link = _first_link(walk.topics["seller"])
+    start = max(heading_at, 0)
+    out.text_sample = " ".join(t for t, _ in texts[start:start + 80])[:2000]
+    return out
+
+
+def _main_heading(walk: _Walk) -> tuple[etree._Element | None, int]:
+    best: tuple[etree._Element | None, int] = (None, -1)
+    best_score = -1
+    for el, at in walk.headings:
+        if el.tag != "h1":
+            continue
+        text = " ".join(el.itertext()).strip()
+        if not (2 <= len(text) <= 400):
+            continue
+        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+        score = 2 if _HEADING_ATTR.search(attrs) else 1
+        if score > best_score:
+            best, best_score = (el, at), score
+    if best[0] is None:
+        for el, at in walk.headings:
+            attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+            if el.tag == "h2" and re.search(r"product.?(title|name)|\bname\b", attrs,
+                                            re.IGNORECASE):
+                return el, at
+    return best
+
+
+def _first_link(elements: list[etree._Element]) -> str | None:
+    for el in elements[:20]:
+        if el.tag == "a" and el.get("href"):
+            return str(el.get("href"))
+        for a in el.iter("a"):
+            if a.get("href"):
+                return str(a.get("href"))
+    return None
+
+
+def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
+            anchored: bool) -> None:
+    """The current price nearest after the heading; a struck or "was" price near it is the
+    list price."""
+    lo = max(0, start - 40) if anchored else 0
+    hi = min(len(texts), start + WINDOW) if anchored else min(len(texts), 3000)
+    best: tuple[float, Decimal, str | None, etree._Element] | None = None
+    old: tuple[float, Decimal] | None = None
+    seen_owner: set[int] = set()
+    for i in range(lo, hi):
+        text, owner = texts[i]
+        if len(text) > 60:
+            continue
+        if not _DIGIT.search(text):
+            continue
+        shows_price = bool(PRICE_TEXT.search(text))
+        if not shows_price and not (_NUMBER_ONLY.match(text) and any(c.isdigit() for c in text)):
+            continue
+        attrs = _attrs(owner)
+        lowered = attrs.lower()
+        priced = "price" in lowered or "preis" in lowered or "prix" in lowered
+        if not shows_price:
+            if not priced:
+                continue
+            if id(owner) in seen_owner:
+                continue
+            seen_owner.add(id(owner))
+            parent = owner.getparent() if owner.getparent() is not None else owner
+            text = clean_text(" ".join(parent.itertext()), 80)
+            if len(text) > 40:
+                continue
+        if _PER_UNIT.search(text):
+            continue
+        amount, symbol = parse_price(text)
+        if amount is None:
+            continue
+        out.prices.append(amount)
+        distance = (i - start) if i >= start else (start - i) * 3 + 20
+        is_old = _struck(owner) or bool(_OLD.search(attrs) and not _CURRENT.search(
+            owner.get("class", "") + " " + owner.get("id", "")))
+        if is_old:
+            if old is None or distance < old[0]:
+                old = (distance, amount)
+            continue
+        score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0)
+        if best is None or score < best[0]:
+            best = (score, amount, symbol, owner)
+    if best is not None:
+        out.price, out.price_symbol, out.price_owner = best[1], best[2], best[3]
+    if old is not None and (out.price is None or old[1] > out.price):
+        out.old_price = old[1]
+
+
+def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) -> None:
+    """Label/value pairs: a known label ("Brand", "品牌", "Artikelnummer") followed by its
+    value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
+    for i, (text, _owner) in enumerate(texts):
+        if len(text) > 120:
+            continue
+        head, sep, tail = text.partition(":") if ":" in text else text.partition("：")
+        field_name = label_of(head if sep else text)
+        if field_name is None:
+            continue
+        value = tail.strip() if sep else ""
+        if not value and i + 1 < len(texts):
+            value = texts[i + 1][0]
+            if label_of(value.partition(":")[0]) is not None:
+                continue
+        value = clean_text(value.lstrip(":：#").strip(), 200)
+        if not value or len(value) > 120:
+            continue
+        target = out.pairs if sep == "" else out.inline
+        target.setdefault(field_name, value)
+        out.pairs.setdefault(field_name, value)
+
+
+def _buy(out: Visible, controls: list[etree._Element]) -> None:
+    enabled = disabled = False
+    for el in controls[:400]:
+        if el.tag not in ("button", "input", "a"):
+            continue
+        label = el.get("value") if el.tag == "input" else " ".join(el.itertext())
+        label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)
+        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')}"
+        is_buy = avail.is_buy_label(label) or bool(avail.BUY_ATTR.search(attrs))
+        if not is_buy:
+            cue = avail.from_text(label) if len(label) <= 40 else None
+            if cue in (avail.OUT_OF_STOCK, avail.PRE_ORDER, avail.DISCONTINUED) and \
+                    out.availability is None:
+                out.availability, out.availability_source = cue, "dom:button"
+            continue
+        off = el.get("disabled") is not None or el.get("aria-disabled") == "true" or \
+            "disabled" in el.get("class", "").lower()
+        if off:
+            disabled = True
+        else:
+            enabled = True
+            out.buy_count += 1
+            cue = avail.from_text(label)
+            if cue == avail.PRE_ORDER and out.availability is None:
+                out.availability, out.availability_source = cue, "dom:button"
+    out.buy = True if enabled else (False if disabled else None)
+
+
+def _stock(out: Visible, elements: list[etree._Element]) -> None:
+    for el in elements[:40]:
+        if el.tag in INVISIBLE:
+            continue
+        text = clean_text(" ".join(el.itertext()), 200)
+        cue = avail.from_text(text) if 0 < len(text) <= 150 else None
+        if cue and (out.availability is None or (out.availability_source == "dom:button"
+                    and cue != avail.IN_STOCK)):
+            out.availability, out.availability_source = cue, "dom:stock-note"
+            if cue != avail.IN_STOCK:
+                break
+
+
+def _breadcrumbs(out: Visible, elements: list[etree._Element]) -> None:
+    for el in elements[:3]:
+        names = [clean_text(" ".join(a.itertext()), 100) for a in el.iter("a")]
+        names = [n for n in names if n]
+        if len(names) >= 1:
+            out.breadcrumbs = names[:12]
+            return
