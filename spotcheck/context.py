@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from store.db import Database
 from store.settings import Settings, get_settings
@@ -18,31 +19,84 @@ class AppContext:
     settings: Settings = field(default_factory=get_settings)
     _db: Database | None = None
 
-    def actor(self) -> str:
-        """The name recorded as the actor of what this command does."""
-        return self.user or self.settings.operator
+    #: The authenticated user, once checked (None: not yet looked up; False: nobody).
+    _identity: Any = None
 
-    def require_user(self, *roles: str) -> tuple[str, str]:
+    def actor(self) -> str:
+        """The name recorded as the actor of what this command does.
+
+        The logged-in user (``spotcheck login``) when there is one; else the ``--user``
+        label; else the operating-system user and host, so nothing is credited to a name
+        nobody vouched for.
+        """
+        who = self.authenticated()
+        if who is not None:
+            return who.name
+        if self.user:
+            return self.user
+        from spotcheck.identity import origin
+
+        return f"os:{origin()}"[:100]
+
+    def authenticated(self) -> Any:
+        """The user logged in on this database (``spotcheck.identity.Identity``), or None."""
+        if self._identity is None:
+            from spotcheck import identity
+
+            self._identity = identity.current(self.db) or False
+        return self._identity or None
+
+    def require_user(self, *roles: str, authenticated: bool = False) -> tuple[str, str]:
         """The current user's (name, role), which must be one of *roles* (any if none).
 
         Raises a user error when no user is given or the user lacks the role, so that
-        actions with four-eyes rules (approving plans) are never anonymous.
+        actions with four-eyes rules (approving plans) are never anonymous.  With
+        *authenticated*, ``--user`` is not enough: the user must have logged in
+        (``spotcheck login``), or prove it now with ``SPOTCHECK_PASSWORD`` or at a password
+        prompt; that user, not the claim, is who acts.
         """
         from sqlalchemy import select
 
         from store.errors import Conflict, InvalidInput, NotFound
         from store.models import User
 
-        if not self.user:
+        name = self._prove() if authenticated else self.user
+        if not name:
             raise InvalidInput("this action needs a user: pass --user NAME or set SPOTCHECK_USER")
         with self.db.session() as s:
-            row = s.scalar(select(User).where(User.name == self.user))
+            row = s.scalar(select(User).where(User.name == name))
             if row is None or not row.active:
-                raise NotFound(f"no active user {self.user!r} (spotcheck user add)")
+                raise NotFound(f"no active user {name!r} (spotcheck user add)")
             role = row.role.value
         if roles and role not in roles:
-            raise Conflict(f"user {self.user!r} is a {role}; this needs one of: {', '.join(roles)}")
-        return self.user, role
+            raise Conflict(f"user {name!r} is a {role}; this needs one of: {', '.join(roles)}")
+        return name, role
+
+    def _prove(self) -> str:
+        """The authenticated user's name: a login session, else a password checked now."""
+        import os
+        import sys
+
+        from spotcheck import identity
+        from store.errors import Conflict
+
+        who = self.authenticated()
+        if who is not None:
+            if self.user and self.user != who.name:
+                raise Conflict(f"logged in as {who.name!r}, but --user says {self.user!r}: "
+                               "run `spotcheck logout` and log in as the user who acts")
+            return str(who.name)
+        password = os.environ.get("SPOTCHECK_PASSWORD")
+        if password is None and self.user and sys.stdin.isatty():
+            import typer
+
+            password = str(typer.prompt(f"Password for {self.user}", hide_input=True))
+        if password is None or not self.user:
+            raise Conflict("this action needs a logged-in user (--user alone is only a label): "
+                           "run `spotcheck login NAME` first, or give --user NAME with "
+                           "SPOTCHECK_PASSWORD set or at a password prompt")
+        checked = identity.check_password_once(self.db, self.user, password)
+        return checked
 
     @property
     def db(self) -> Database:

@@ -149,6 +149,13 @@ def set_locale(db: Database, name: str, locale: str | None, *, actor: str) -> No
         _audit(s, actor, "user.locale", name, locale=locale)
 
 
+def has_active_admin(db: Database) -> bool:
+    """Whether an active administrator exists (until then the shell's operator bootstraps)."""
+    with db.session() as s:
+        return s.scalar(select(User.id).where(User.role == Role.ADMIN, User.active.is_(True))
+                        .limit(1)) is not None
+
+
 def authenticate(db: Database, name: str, password: str) -> UserInfo | None:
     """The active user with this name and password, or None.
 

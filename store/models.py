@@ -721,6 +721,41 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class CliSession(Base):
+    """A command-line login: a short-lived, revocable token for one user.
+
+    Only the token's SHA-256 is stored, so a copy of the database does not let anyone act as
+    a logged-in user; the token itself lives in the user's own session file (mode 0600).
+    """
+
+    __tablename__ = "cli_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    #: Where the login came from (operating-system user and host), for the audit trail.
+    origin: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginAttempt(Base):
+    """Login attempts counted per key ("name:…" or "ip:…") in a fixed window.
+
+    A slot is taken with one atomic upsert *before* the password is checked, so concurrent
+    guesses cannot all read a count under the limit: at most the limit of password checks
+    happen per window, however many requests arrive at once.
+    """
+
+    __tablename__ = "login_attempt"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuditEvent(Base):
     """Who did what, when: every action of the console and CLI."""
 

@@ -47,6 +47,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def _own_cli_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own CLI session file and no password from the environment, so no
+    test acts as a user logged in on the developer's machine (or in another test)."""
+    monkeypatch.setenv("SPOTCHECK_SESSION_FILE", str(tmp_path / "cli-session.json"))
+    monkeypatch.delenv("SPOTCHECK_PASSWORD", raising=False)
+
+
 @pytest.fixture()
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Process settings pointing at a fresh data folder (and a SQLite database in it)."""

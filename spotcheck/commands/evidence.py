@@ -135,7 +135,7 @@ def key_rotate(json_out: bool = typer.Option(False, "--json", help="Machine-read
     from evidence.keys import rotate
 
     ctx = current()
-    actor, _role = ctx.require_user("admin")
+    actor, _role = ctx.require_user("admin", authenticated=True)
     old, new, _statement = rotate(ctx.settings.keys_dir)
     with ctx.db.session() as s:
         custody.record(s, "key_rotated", actor, detail={"old_fingerprint": old.fingerprint,

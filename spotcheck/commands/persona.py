@@ -93,7 +93,7 @@ def show_cmd(
     ctx = current()
     role = None
     if reveal:
-        _, role = ctx.require_user("admin", "sampler")
+        _, role = ctx.require_user("admin", "sampler", authenticated=True)
     with ctx.db.session() as s:
         view = personas.show_persona(s, persona, ctx.settings, reveal=reveal, role=role,
                                      actor=ctx.actor())
@@ -139,7 +139,7 @@ def rotate_key_cmd(
     from store.models import AuditEvent
 
     ctx = current()
-    actor, _role = ctx.require_user("admin")
+    actor, _role = ctx.require_user("admin", authenticated=True)
     with ctx.db.session() as s:
         changed = rotate_key(s, ctx.settings, new)
         s.add(AuditEvent(actor=actor, action="persona.rotate_key", object_type="persona",

@@ -163,7 +163,7 @@ def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPA
                 json_out: bool = JSON) -> None:
     """Approve a submitted plan (a supervisor or admin who did not draw or submit it)."""
     ctx = current()
-    name, role = ctx.require_user()
+    name, role = ctx.require_user(authenticated=True)
     with ctx.db.session() as s:
         p = plan_api.approve_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
         data = plan_api.plan_dict(p, items=False)
@@ -176,7 +176,7 @@ def reject_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
                json_out: bool = JSON) -> None:
     """Send a submitted plan back with a comment (same four-eyes rule as approval)."""
     ctx = current()
-    name, role = ctx.require_user()
+    name, role = ctx.require_user(authenticated=True)
     with ctx.db.session() as s:
         p = plan_api.reject_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
         data = plan_api.plan_dict(p, items=False)

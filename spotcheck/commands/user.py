@@ -1,19 +1,30 @@
 """``spotcheck user``: console users and their roles (sampler, supervisor, investigator, admin).
 
-Run on the server by the operator; every change is written to the audit log with the acting
-user (``--user``) or the operator's name.
+Managing users is privileged: it needs an administrator who logged in (``spotcheck login``)
+or gives the password, except while the database has no active administrator yet (the first
+one is added from the server's shell).  Every change is written to the audit log with the
+authenticated administrator as the actor.
 """
 
 from __future__ import annotations
 
 import typer
 
-from spotcheck import users
+from spotcheck import identity, users
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
 
 app = typer.Typer(help="Console users: add, list, change passwords, disable.",
                   no_args_is_help=True)
+
+
+def _admin() -> str:
+    """The authenticated administrator acting, or the shell's operator while none exists."""
+    ctx = current()
+    if not users.has_active_admin(ctx.db):
+        return ctx.actor()
+    name, _role = ctx.require_user("admin", authenticated=True)
+    return name
 
 
 def _password(given: str | None) -> str:
@@ -36,7 +47,8 @@ def add_cmd(
     """Add a user with one role."""
     ctx = current()
     users.parse_role(role)  # fail before prompting
-    info = users.add_user(ctx.db, name, role, _password(password), actor=ctx.actor(),
+    actor = _admin()
+    info = users.add_user(ctx.db, name, role, _password(password), actor=actor,
                           locale=locale)
     if json_out:
         print_json(info.as_dict())
@@ -67,7 +79,9 @@ def passwd_cmd(
     """Set a new password (ends the user's console sessions)."""
     ctx = current()
     users.get_user(ctx.db, name)
-    users.set_password(ctx.db, name, _password(password), actor=ctx.actor())
+    actor = _admin()
+    users.set_password(ctx.db, name, _password(password), actor=actor)
+    identity.revoke_all(ctx.db, name, actor=actor)
     if json_out:
         print_json({"name": name, "password_changed": True})
     else:
@@ -82,7 +96,10 @@ def disable_cmd(
 ) -> None:
     """Disable a user: they can no longer log in, and their open sessions stop working."""
     ctx = current()
-    info = users.set_active(ctx.db, name, enable, actor=ctx.actor())
+    actor = _admin()
+    info = users.set_active(ctx.db, name, enable, actor=actor)
+    if not info.active:
+        identity.revoke_all(ctx.db, name, actor=actor)
     if json_out:
         print_json(info.as_dict())
     else:

@@ -9,13 +9,14 @@
   refused before that.
 - Headers: a strict Content-Security-Policy (scripts and styles only from our origin, no
   inline code, no framing), nosniff, no referrer, no caching of pages.
-- Throttling: failed logins are audit events; too many for one name or one address in a
+- Throttling (``spotcheck.identity``, shared with the CLI): attempts are counted atomically
+  per name and per address before the password is checked; failed logins are also audit
+  events; too many for one name or one address in a
   window refuse further attempts without checking the password.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -25,21 +26,13 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from spotcheck.web import i18n
-from store.db import Database
-from store.models import AuditEvent
 from store.settings import Settings
 
 COOKIE = "spotcheck_session"
 SESSION_MAX_AGE = 12 * 3600
-#: Failed logins allowed per name, and per client address, within THROTTLE_WINDOW.
-THROTTLE_PER_NAME = 5
-THROTTLE_PER_IP = 20
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -162,14 +155,3 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def login_throttled(db: Database, name: str, ip: str, now: dt.datetime | None = None) -> bool:
-    """Whether recent failed logins for this name or address exceed the limits."""
-    since = (now or dt.datetime.now(dt.UTC)) - THROTTLE_WINDOW
-    with db.session() as s:
-        base = select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "login.failed", AuditEvent.at >= since)
-        by_name = s.scalar(base.where(AuditEvent.object_id == name[:100])) or 0
-        if by_name >= THROTTLE_PER_NAME:
-            return True
-        by_ip = s.scalar(base.where(AuditEvent.ip == ip[:64])) or 0
-        return by_ip >= THROTTLE_PER_IP

@@ -15,10 +15,15 @@ from store.db import Database
 from tests.sampler.conftest import populate
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "x.toml")}
+def run(*args: str, home: Path, password: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "x.toml"),
+           "SPOTCHECK_SESSION_FILE": str(home / "session.json")}
     env.pop("SPOTCHECK_DB", None)
     env.pop("SPOTCHECK_USER", None)
+    env.pop("SPOTCHECK_PASSWORD", None)
+    if password is not None:
+        env["SPOTCHECK_PASSWORD"] = password
     return subprocess.run([sys.executable, "-m", "spotcheck", *args], capture_output=True,
                           text=True, env=env, timeout=120, check=False)
 
@@ -59,8 +64,12 @@ def test_sample_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
+    from spotcheck.users import set_password
+
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
     populate(db)
+    for name in ("alice", "bob"):
+        set_password(db, name, f"{name}-password-2026", actor="test")
     db.dispose()
     r = run("campaign", "create", "春季", "--n", "20", "--method", "brewer",
             "--allocation", "neyman", "--json", home=tmp_path)
@@ -71,9 +80,16 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert draw.returncode == 0, draw.stderr
     assert json.loads(draw.stdout)["totals"]["n"] == 20
     assert run("-u", "alice", "plan", "submit", "春季", home=tmp_path).returncode == 0
-    own = run("-u", "alice", "plan", "approve", "春季", home=tmp_path)
+    own = run("-u", "alice", "plan", "approve", "春季", home=tmp_path,
+              password="alice-password-2026")
     assert own.returncode == 4 and "supervisor" in own.stderr
-    ok = run("-u", "bob", "plan", "approve", "春季", "-m", "同意", "--json", home=tmp_path)
+    # --user is a label: approving as bob needs bob's password (or his login).
+    claim = run("-u", "bob", "plan", "approve", "春季", home=tmp_path)
+    assert claim.returncode == 4 and "logged-in user" in claim.stderr
+    wrong = run("-u", "bob", "plan", "approve", "春季", home=tmp_path, password="guess-guess-1")
+    assert wrong.returncode == 2 and "wrong password" in wrong.stderr
+    ok = run("-u", "bob", "plan", "approve", "春季", "-m", "同意", "--json", home=tmp_path,
+             password="bob-password-2026")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["status"] == "approved"
     est = run("plan", "estimate", "春季", home=tmp_path)

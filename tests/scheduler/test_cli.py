@@ -29,7 +29,8 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
 
 
 def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     with sqlite_db.session() as s:
         w = build_world(s, listings=2)
     users.add_user(sqlite_db, "root", "admin", "pw-123456789", actor="t")
@@ -44,12 +45,16 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
     blob = json.dumps(listed, ensure_ascii=False)
     assert code == 0 and SECRET_PAY not in blob and "acct.cli.secret" not in blob
     code, _, err = cli(capsys, "persona", "show", "buyer-x", "--reveal")
-    assert code == 2 and "needs a user" in err
+    assert code == 4 and "logged-in user" in err
+    code, _, err = cli(capsys, "--user", "root", "persona", "show", "buyer-x", "--reveal")
+    assert code == 4 and "logged-in user" in err  # a claim is not enough
+    monkeypatch.setenv("SPOTCHECK_PASSWORD", "pw-123456789")
     code, _, err = cli(capsys, "--user", "ivy", "persona", "show", "buyer-x", "--reveal")
     assert code == 4 and "investigator" in err
     code, shown, _ = cli(capsys, "--user", "root", "persona", "show", "buyer-x", "--reveal",
                          "--json")
     assert code == 0 and shown["payment_ref"] == SECRET_PAY
+    monkeypatch.delenv("SPOTCHECK_PASSWORD")
 
     code, case, _ = cli(capsys, "--user", "ivy", "case", "open", "--kind", "counterfeit",
                         "--listing", str(w.listing_ids[0]), "--json")

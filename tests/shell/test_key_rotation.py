@@ -72,13 +72,18 @@ def test_env_key_rotation_needs_the_new_key(sqlite_db: Database, settings: Setti
 
 
 def test_evidence_key_rotate_cli(settings: Settings, sqlite_db: Database,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+                                 capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from evidence.keys import load_or_create, load_public, verify_signature
     from spotcheck.users import add_user
 
     add_user(sqlite_db, "root.admin", "admin", "a-long-password-1", actor="test")
     home = str(settings.home)
     old = load_or_create(settings.keys_dir)
+    with pytest.raises(SystemExit) as exit_info:  # a --user claim alone rotates nothing
+        main(["--home", home, "--user", "root.admin", "evidence", "key", "rotate", "--json"])
+    assert exit_info.value.code == 4 and "logged-in user" in capsys.readouterr().err
+    monkeypatch.setenv("SPOTCHECK_PASSWORD", "a-long-password-1")
     with pytest.raises(SystemExit) as exit_info:
         main(["--home", home, "--user", "root.admin", "evidence", "key", "rotate", "--json"])
     assert exit_info.value.code == 0
@@ -94,6 +99,7 @@ def test_evidence_key_rotate_cli(settings: Settings, sqlite_db: Database,
     assert json.loads(record["statement"])["new_fingerprint"] == new.fingerprint
     # A sampler may not rotate it.
     add_user(sqlite_db, "li.na", "sampler", "a-long-password-2", actor="test")
+    monkeypatch.setenv("SPOTCHECK_PASSWORD", "a-long-password-2")
     with pytest.raises(SystemExit) as exit_info:
         main(["--home", home, "--user", "li.na", "evidence", "key", "rotate"])
     assert exit_info.value.code == 4

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from sampler.plans import draw_plan, submit_plan
 from spotcheck import users
+from spotcheck.identity import LIMIT_PER_NAME as THROTTLE_PER_NAME
 from spotcheck.web.app import create_app
-from spotcheck.web.security import THROTTLE_PER_NAME
 from store.models import AuditEvent, Plan, PlanStatus
 from tests.web.conftest import Live, csrf_of, serve
 from tests.web.factory import HOSTILE_TITLES, PASSWORD

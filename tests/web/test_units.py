@@ -77,23 +77,37 @@ def test_passwords(sqlite_db: Database) -> None:
 
 def test_user_cli(tmp_path: Path) -> None:
     env = {**os.environ, "SPOTCHECK_HOME": str(tmp_path / "d"),
-           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
+           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+           "SPOTCHECK_SESSION_FILE": str(tmp_path / "session.json")}
     env.pop("SPOTCHECK_DB", None)
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "spotcheck", *args], env=env,
                               capture_output=True, text=True, input=stdin, timeout=120)
 
+    # The first administrator is added from the server's shell, without a login.
     assert run("user", "add", "boss", "--role", "admin", "--password", "long enough pw",
                "--json").returncode == 0
+    # From then on, managing users needs an administrator who proves it (--user is a label).
+    claim = run("-u", "boss", "user", "add", "sam", "--role", "sampler", "-p", "long enough pw")
+    assert claim.returncode == 4 and "logged-in user" in claim.stderr
+    login = run("login", "boss", "--password-stdin", "--json", stdin="long enough pw\n")
+    assert login.returncode == 0, login.stderr
+    assert json.loads(login.stdout)["user"] == "boss"
+    assert (os.stat(env["SPOTCHECK_SESSION_FILE"]).st_mode & 0o777) == 0o600
     assert run("user", "add", "boss", "--role", "admin", "--password",
                "long enough pw").returncode == 4
     assert run("user", "add", "x", "--role", "king", "--password",
                "long enough pw").returncode == 2
     r = run("user", "add", "sam", "--role", "sampler", stdin="typed password\ntyped password\n")
     assert r.returncode == 0, r.stderr
-    assert run("-u", "boss", "user", "disable", "sam").returncode == 0
+    assert run("user", "disable", "sam").returncode == 0
     assert run("user", "passwd", "ghost", "-p", "long enough pw").returncode == 3
+    # The audit log credits the authenticated administrator, not a label.
+    audit = json.loads(run("whoami", "--json").stdout)
+    assert audit["authenticated"] == "boss" and audit["actor"] == "boss"
+    assert run("logout").returncode == 0
+    assert run("user", "disable", "boss").returncode == 4  # logged out: refused again
     listed = json.loads(run("user", "list", "--json").stdout)
     assert [(u["name"], u["role"], u["active"]) for u in listed] == [
         ("boss", "admin", True), ("sam", "sampler", False)]

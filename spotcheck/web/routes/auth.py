@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from spotcheck import users
+from spotcheck import identity, users
 from spotcheck.web import i18n
 from spotcheck.web.deps import audit, console, optional_user, render
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.security import client_ip, login_throttled, new_session, password_fingerprint
+from spotcheck.web.security import client_ip, new_session, password_fingerprint
 
 router = APIRouter()
 
@@ -43,7 +43,7 @@ def login(request: Request, name: str = Form(..., max_length=100),
     cons = console(request)
     ip = client_ip(request)
     name = name.strip()
-    if login_throttled(cons.db, name, ip):
+    if not identity.take_attempt(cons.db, name, ip):
         audit(request, name or "?", "login.throttled", "user", name)
         return render(request, "console/login.html", status_code=429, next_url=safe_next(next),
                       name=name, error=_("Too many failed attempts. Wait a quarter of an hour "
@@ -53,6 +53,7 @@ def login(request: Request, name: str = Form(..., max_length=100),
         audit(request, name or "?", "login.failed", "user", name)
         return render(request, "console/login.html", status_code=401, next_url=safe_next(next),
                       name=name, error=_("Wrong user name or password."))
+    identity.forgive(cons.db, info.name, ip)
     with cons.db.session() as s:
         from store.models import User
 
