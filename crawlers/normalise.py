@@ -1,7 +1,8 @@
 """Turning what a page says into comparable values: canonical URLs, prices, bounded text.
 
 Crawled content is hostile: every string is cut to a bound, NUL and other C0 control
-characters (which PostgreSQL refuses and terminals obey) are dropped, and raw structured data
+characters (which PostgreSQL refuses and terminals obey) are dropped, bidi controls and
+zero-width characters (which make stored text read differently from what it is) removed, and raw structured data
 is kept only up to a size, so one page cannot bloat the database.
 """
 
@@ -17,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 from price_parser import Price
 from w3lib.url import canonicalize_url, url_query_cleaner
+
+from store.text import strip_format
 
 #: Bounds on stored fields (characters), and on the raw structured data (bytes of JSON).
 MAX_TITLE = 1000
@@ -56,7 +59,7 @@ def clean_text(value: Any, limit: int = MAX_SHORT) -> str:
     # only needs its spaces looked at.
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
         return text[:limit]
-    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()[:limit]
+    return _SPACE.sub(" ", _CONTROL.sub("", strip_format(text))).strip()[:limit]
 
 
 #: A URL w3lib's canonicalisation leaves as it is: http(s), a lower-case ASCII host, a port

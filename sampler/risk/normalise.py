@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from store.text import strip_format
+
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -31,7 +33,8 @@ def fold(text: str | None) -> str:
     """NFKC, case-folded, punctuation to single spaces: the base of every comparison."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).casefold().replace("&", " and ")
+    text = unicodedata.normalize("NFKC", strip_format(text[:MAX_TEXT])).casefold()
+    text = text.replace("&", " and ")
     return _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 

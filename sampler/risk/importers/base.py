@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from store.errors import InvalidInput, NotFound
 from store.models import ForeignNotice, NoticeKey, RiskSignal
+from store.text import strip_format
 
 #: Bigger files are refused: a notice feed is megabytes, not gigabytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -195,10 +196,11 @@ def parse_date(value: Any) -> dt.date | None:
 
 
 def clip(value: Any, limit: int) -> str | None:
-    """Text bounded to *limit* characters; empty becomes None."""
+    """Text bounded to *limit* characters, bidi and zero-width controls removed (so what a
+    person reads is what matching compares); empty becomes None."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = strip_format(str(value)).strip()
     return text[:limit] if text else None
 
 

@@ -1,7 +1,7 @@
 """command-line sessions (cli_session) and atomic login throttling (login_attempt)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006_cli_sessions
+Revises: 0005_notice_keys
 Create Date: 2026-12-07 14:00:00
 
 Privileged CLI actions (approving plans, revealing personas, rotating keys, managing users)
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = '0006_cli_sessions'
+down_revision: str | None = '0005_notice_keys'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
