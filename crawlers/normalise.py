@@ -190,16 +190,6 @@ def bounded_raw(data: Any, limit: int = MAX_RAW_BYTES) -> dict[str, Any]:
             "excerpt": text.encode("utf-8")[: limit // 2].decode("utf-8", "ignore")}
 
 
-def permanent_random_number(platform_code: str, external_id: str) -> float:
-    """A listing's permanent random number in (0, 1), fixed by its identity.
-
-    Derived from SHA-256 so it is uniform, reproducible and independent of crawl order —
-    coordinated (Pareto) samples across campaigns depend on it never changing.
-    """
-    digest = hashlib.sha256(f"{platform_code}\x1f{external_id}".encode()).digest()
-    return (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
-
-
 def content_hash(content: dict[str, Any]) -> str:
     """SHA-256 of a listing's content fields (canonical JSON), to detect changes."""
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str,

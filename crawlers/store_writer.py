@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crawlers.items import ListingItem, SellerItem
-from crawlers.normalise import content_hash, permanent_random_number
+from crawlers.normalise import content_hash
 from store.db import Database
 from store.errors import NotFound
 from store.models import (
@@ -42,6 +42,7 @@ from store.models import (
     SupervisionClass,
     utcnow,
 )
+from store.prn import permanent_random_number
 from store.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
-from evidence.storage import ArtifactStore
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import InvalidInput, NotFound
 from store.models import Artifact, Capture, CaptureStatus

@@ -40,8 +40,8 @@ from evidence.capture import MEDIA
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import load_or_create
 from evidence.render import render
-from evidence.storage import ArtifactStore
 from evidence.tsa import check_response, timestamp_all
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import InvalidInput, NotFound, ServiceUnavailable
 from store.models import (

@@ -6,7 +6,7 @@ not bought in the last K days when the design asks so.  The size of a listing is
 score when it has one (else 1).
 
 The frozen frame is a small CSV — one row per listing, sorted by id, floats written
-round-trip exact — stored as a content-addressed file ``artifacts/<sha[:2]>/<sha>`` and
+round-trip exact — stored in the artifact store (:mod:`store.artifacts`) and
 recorded as an :class:`~store.models.Artifact` (role ``plan_frame``).  The plan keeps the
 SHA-256, so anyone can check later what population a plan was drawn from.
 """
@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sampler.design import Frame
-from store.errors import InvalidInput, NotFound, VerificationFailed
+from store.artifacts import ArtifactStore
+from store.errors import InvalidInput
 from store.models import (
     Artifact,
     Campaign,
@@ -40,6 +38,7 @@ from store.models import (
     Sector,
     SupervisionClass,
 )
+from store.prn import permanent_random_number, valid_prn
 from store.settings import Settings
 
 FRAME_COLUMNS = ("listing_id", "stratum", "size", "price_cny", "seller", "prn", "risk_score")
@@ -73,13 +72,6 @@ class FrameTable:
             writer.writerow(["" if r[c] is None else repr(r[c]) if isinstance(r[c], float)
                              else r[c] for c in FRAME_COLUMNS])
         return buf.getvalue().encode("utf-8")
-
-
-def permanent_random_number(platform_id: int, external_id: str) -> float:
-    """A listing's PRN derived from its identity, for listings the crawler left without one:
-    uniform in (0, 1), the same on every machine and every run."""
-    digest = hashlib.sha256(f"prn:{platform_id}:{external_id}".encode()).digest()
-    return (int.from_bytes(digest[:8], "big") + 0.5) / 2.0**64
 
 
 def _stratum_label(values: dict[str, Any], fields: tuple[str, ...]) -> str:
@@ -129,8 +121,11 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
         if listing.id in recent:
             skipped_recent += 1
             continue
-        if listing.prn is None or not 0.0 < listing.prn < 1.0:
-            listing.prn = permanent_random_number(listing.platform_id, listing.external_id)
+        # The PRN is the crawl's (store.prn, set when the listing was stored); the frame
+        # reads it and never writes a crawl-owned column.
+        prn = listing.prn
+        if prn is None or not valid_prn(prn):
+            prn = permanent_random_number(platform_code, listing.external_id)
         values = {"platform": platform_code, "sector": listing.sector.value,
                   "supervision_class": listing.supervision_class.value,
                   "category": listing.category, "origin": listing.origin}
@@ -140,7 +135,7 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
                      "size": size,
                      "price_cny": None if listing.price_cny is None else float(listing.price_cny),
                      "seller": None if listing.seller_id is None else str(listing.seller_id),
-                     "prn": float(listing.prn), "risk_score": score})
+                     "prn": float(prn), "risk_score": score})
     if skipped_recent:
         excluded["bought_recently"] = skipped_recent
     if not rows:
@@ -149,20 +144,10 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
     return FrameTable(rows=rows, excluded=excluded)
 
 
-def artifact_path(settings: Settings, sha256: str) -> Path:
-    return settings.artifacts_dir / sha256[:2] / sha256
-
-
 def freeze_frame(session: Session, table: FrameTable, settings: Settings) -> str:
-    """Write the frame as a content-addressed file, record it, and return its SHA-256."""
+    """Write the frame as a content-addressed artifact, record it, and return its SHA-256."""
     data = table.to_csv_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    path = artifact_path(settings, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    sha = ArtifactStore(settings.artifacts_dir).put(data).sha256
     exists = session.scalar(select(Artifact.id).where(Artifact.sha256 == sha,
                                                       Artifact.role == "plan_frame"))
     if exists is None:
@@ -172,11 +157,5 @@ def freeze_frame(session: Session, table: FrameTable, settings: Settings) -> str
 
 
 def load_frame_bytes(settings: Settings, sha256: str) -> bytes:
-    """The frozen frame's bytes, checked against its hash."""
-    path = artifact_path(settings, sha256)
-    if not path.exists():
-        raise NotFound(f"frame {sha256[:12]}… is not in {settings.artifacts_dir}")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise VerificationFailed(f"frame file {path} does not match its SHA-256")
-    return data
+    """The frozen frame's bytes, checked against its hash (NotFound, VerificationFailed)."""
+    return ArtifactStore(settings.artifacts_dir).read(sha256)

@@ -11,8 +11,9 @@ session; the caller commits):
 * :func:`estimate_plan` (in :mod:`sampler.plan_estimates`) and :func:`export_plan` (in
   :mod:`sampler.export`), re-exported here.
 
-An approved plan is immutable: a ``before_flush`` guard refuses any change to it or to its
-items (``Conflict``), whoever the caller is.  A change means drawing a new version.
+An approved plan is immutable: the ``before_flush`` guard of :mod:`store.guards` (registered
+by :mod:`store.db` on every session) refuses any change to it or to its items (``Conflict``),
+whoever the caller is.  A change means drawing a new version.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sampler.campaigns import campaign_design, get_campaign
@@ -47,43 +48,6 @@ from store.settings import Settings, get_settings
 
 REVIEWER_ROLES = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
 MAX_SEED = 2**63 - 1
-
-
-# --- immutability ---------------------------------------------------------------------------
-
-
-def _committed_status(plan: Plan) -> PlanStatus | None:
-    """The plan's status as stored in the database (before this flush's changes)."""
-    hist = inspect(plan).attrs.status.history
-    if hist.deleted:
-        return PlanStatus(hist.deleted[0])
-    return None if inspect(plan).pending else plan.status
-
-
-def _plan_is_approved_in_db(session: Session, plan_id: int | None) -> bool:
-    if plan_id is None:
-        return False
-    plan = session.get(Plan, plan_id)
-    return plan is not None and _committed_status(plan) is PlanStatus.APPROVED
-
-
-@event.listens_for(Session, "before_flush")
-def _guard_approved_plans(session: Session, _ctx: Any, _instances: Any) -> None:
-    """Refuse changes to approved plans and their items (immutability, DESIGN.md)."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Plan):
-            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-                continue
-            if _committed_status(obj) is PlanStatus.APPROVED:
-                raise Conflict(f"plan {obj.id} is approved and cannot change: draw a new version")
-        elif isinstance(obj, PlanItem):
-            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-                continue
-            if _plan_is_approved_in_db(session, obj.plan_id):
-                raise Conflict(f"plan {obj.plan_id} is approved: its items cannot change")
-    for obj in session.new:
-        if isinstance(obj, PlanItem) and _plan_is_approved_in_db(session, obj.plan_id):
-            raise Conflict(f"plan {obj.plan_id} is approved: no item can be added")
 
 
 # --- drawing --------------------------------------------------------------------------------

@@ -283,7 +283,7 @@ def receive_sample(session: Session, purchase: int | str, sample_code: str, *,
 def store_seal_photo(session: Session, data: bytes, artifacts_root: Any,
                      media_type: str = "image/jpeg") -> str:
     """Store a seal photo content-addressed (as evidence does) and record it as an artifact."""
-    from evidence.storage import ArtifactStore
+    from store.artifacts import ArtifactStore
 
     stored = ArtifactStore(artifacts_root).put(data)
     session.add(Artifact(capture_id=None, role="seal_photo", sha256=stored.sha256,

@@ -18,10 +18,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import guards
 from store.errors import ConfigError, ServiceUnavailable
 from store.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The store's rules hold on every session of every caller (store.guards).
+guards.register()
 _migrate_lock = threading.Lock()
 
 

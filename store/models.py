@@ -811,6 +811,24 @@ class SchedulerLease(Base):
     info: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+
+class ListingPrnLegacy(Base):
+    """A listing whose permanent random number came from a formula other than :mod:`store.prn`.
+
+    Before one rule, the sampler gave listings the crawler left without a PRN its own number
+    (``prn:{platform_id}:{external_id}``).  Past plans were drawn and coordinated on those
+    numbers, so they are kept (a PRN never changes); this row records the difference: the
+    number kept and the one the single rule would give.
+    """
+
+    __tablename__ = "listing_prn_legacy"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    prn: Mapped[float] = mapped_column(Float)
+    canonical_prn: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
 #: APScheduler's SQLAlchemyJobStore table (its own column layout), created by our migrations so
 #: that the schema has one owner and autogenerate does not propose to drop it.
 scheduler_job = Table(

@@ -8,11 +8,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crawlers.items import ListingItem, SellerItem
-from crawlers.normalise import permanent_random_number
 from crawlers.platforms import add_platform
 from crawlers.store_writer import CrawlRuns, ListingWriter
 from store.db import Database
 from store.models import CrawlRun, Listing, ListingSnapshot, ListingStatus, Seller
+from store.prn import permanent_random_number
 from store.settings import Settings
 
 

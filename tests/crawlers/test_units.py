@@ -9,10 +9,11 @@ import pytest
 from crawlers.classify import default_classifier
 from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.structured import find_product, product_fields
-from crawlers.normalise import canonical_url, clean_text, parse_price, permanent_random_number
+from crawlers.normalise import canonical_url, clean_text, parse_price
 from crawlers.platforms import split_start_url
 from crawlers.profile import parse_profile, shipped_profile, shipped_profile_names
 from store.errors import InvalidInput
+from store.prn import permanent_random_number
 
 
 @pytest.mark.parametrize(("text", "amount", "currency"), [

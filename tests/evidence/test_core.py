@@ -16,9 +16,9 @@ from evidence.facts import extract_facts
 from evidence.keys import load_or_create, load_public, verify_signature
 from evidence.localtsa import LocalTSA
 from evidence.netguard import AddressPolicy, check_url, host_matches
-from evidence.storage import ArtifactStore
 from evidence.tsa import check_response, timestamp, timestamp_all
 from evidence.warc import Exchange, write_warc
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import InvalidInput, ServiceUnavailable, VerificationFailed
 from store.models import CustodyEvent

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from evidence.capture import capture_urls
-from evidence.storage import ArtifactStore
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings

@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from evidence.capture import LOCALE, TIMEZONE, VIEWPORT, capture_urls
 from evidence.diff import diff_captures, page_gone, visual_diff
-from evidence.storage import ArtifactStore
 from sandbox import Sandbox
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings

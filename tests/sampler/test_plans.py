@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from sampler import estimate
 from sampler.campaigns import create_campaign
-from sampler.frame import artifact_path
 from sampler.plans import (
     approve_plan,
     draw_plan,
@@ -27,6 +26,7 @@ from sampler.plans import (
     reject_plan,
     submit_plan,
 )
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import Conflict, InvalidInput
 from store.models import (
@@ -105,7 +105,7 @@ def test_frame_is_frozen_content_addressed_and_eligible_only(market: Database,
         assert all(li.status is ListingStatus.ACTIVE for li in listed)
         assert all(li.supervision_class is not SupervisionClass.PROHIBITED for li in listed)
         assert plan.parameters["excluded"]["prohibited_class"] > 0
-    path = artifact_path(settings, sha)
+    path = ArtifactStore(settings.artifacts_dir).path(sha)
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == sha
     lines = data.decode().splitlines()
