@@ -7,7 +7,7 @@ listing gets the same number in any database and whoever stores it first (the cr
 an import, a test).  The crawl writer sets it on insert; the ORM path gets it from
 :func:`fill_missing_prns`, registered on every session by :mod:`store.db`; the sampler only
 reads it.  Listings stored before this rule under another formula keep their number (past
-plans were coordinated on it) and are listed in ``listing_prn_legacy`` (migration 0006).
+plans were coordinated on it) and are listed in ``listing_prn_legacy`` (migration 0007).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """one rule for a listing's permanent random number; old numbers kept and recorded
 
-Revision ID: 0006_prn_one_rule
-Revises: 0005_notice_keys
+Revision ID: 0007_prn_one_rule
+Revises: 0006_cli_sessions
 Create Date: 2026-12-07 13:55:00
 
 The crawl writer derived a listing's PRN from ``{platform_code}\\x1f{external_id}``; the sampler
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006_prn_one_rule'
-down_revision: str | None = '0005_notice_keys'
+revision: str = '0007_prn_one_rule'
+down_revision: str | None = '0006_cli_sessions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
