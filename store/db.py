@@ -37,16 +37,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Database backends spotcheck is built and tested for.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for *url*; SQLite files get their folder created and WAL mode switched on."""
+    """An engine for *url* (SQLite in WAL mode, or PostgreSQL); anything else, or a SQLite
+    file in a folder that does not exist, is a configuration error (exit 2)."""
     try:
         parsed = make_url(url)
         parsed.get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(f"database URL {url!r} is not usable: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)!r}: "
+                          f"{backend} is not supported; spotcheck runs on SQLite "
+                          "(sqlite:///FILE) and PostgreSQL (postgresql+psycopg://…)")
+    if backend == "sqlite":
+        folder = Path(parsed.database).parent if parsed.database not in (None, "", ":memory:") \
+            else None
+        # A typo in a folder name must not look like an empty database: the data folder is
+        # created by the settings (ensure_home), an explicit URL's folder must exist.
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"database URL {url!r}: the folder {folder} does not exist "
+                              "(create it first, or check the path)")
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

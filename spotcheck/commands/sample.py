@@ -16,15 +16,11 @@ import typer
 
 from sampler import METHODS, Design, Frame, run_design
 from spotcheck.output import console, err_console, print_json
-from store.errors import InvalidInput
-
-app = typer.Typer(help="Draw a πps sample from a CSV frame (no database needed).",
-                  context_settings={"allow_interspersed_args": True})
+from store.errors import InvalidInput, NotFound
 
 MAX_ROWS = 20_000_000
 
 
-@app.callback(invoke_without_command=True)
 def sample(
     frame: Path = typer.Argument(..., help="CSV file with a header row."),
     size: str | None = typer.Option(None, "--size", help="Size column (π ∝ size); "
@@ -36,14 +32,14 @@ def sample(
                                    help="proportional, neyman or risk (∝ Σ size)."),
     floor_ratio: float = typer.Option(0.0, "--floor-ratio", help="Minimum π as a fraction "
                                       "of the stratum's n_h/N_h."),
-    min_per_stratum: int = typer.Option(2, "--min-per-stratum"),
+    min_per_stratum: int = typer.Option(2, "--min-per-stratum", help="Fewest units drawn in any stratum."),
     seed: int = typer.Option(..., "--seed", help="Random seed (same seed, same sample)."),
     out: Path | None = typer.Option(None, "--output", "-o", help="Output CSV (default stdout)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary (with -o)."),
 ) -> None:
     """Draw a sample of N rows from FRAME.csv and write them with pi and weight columns."""
     if not frame.is_file():
-        raise InvalidInput(f"{frame}: no such file")
+        raise NotFound(f"{frame}: no such file")
     with frame.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
@@ -102,3 +98,7 @@ def _is_number(text: str | None) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: A single command (``spotcheck sample FRAME.csv …``), not a group: it has no subcommands.
+command = sample

@@ -1,0 +1,68 @@
+"""The CLI's contract with scripts and people: help on every command and option, no type
+noise beside flags, and the README's exit codes for the common mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from spotcheck.cli import build_app, main, quiet_flags
+
+
+def _walk(command: Any, path: str = "spotcheck") -> list[tuple[str, Any]]:
+    out = [(path, command)]
+    for name, sub in getattr(command, "commands", {}).items():
+        out.extend(_walk(sub, f"{path} {name}"))
+    return out
+
+
+def test_every_command_and_option_says_what_it_does() -> None:
+    missing: list[str] = []
+    for path, command in _walk(typer.main.get_command(build_app())):
+        if not (command.help or "").strip() and not (command.short_help or "").strip():
+            missing.append(path)
+        for param in command.params:
+            if getattr(param, "param_type_name", "") == "option" and not (param.help or "").strip():
+                missing.append(f"{path} {param.opts[0]}")
+    assert missing == []
+
+
+def test_flags_show_no_type(capsys: pytest.CaptureFixture[str]) -> None:
+    command = typer.main.get_command(build_app("plan"))
+    quiet_flags(command)
+    with pytest.raises(SystemExit):
+        main(["plan", "approve", "--help"])
+    shown = capsys.readouterr().out
+    assert "--json" in shown and "<bool>" not in shown
+    with pytest.raises(SystemExit):
+        main(["capture", "--help"])
+    shown = capsys.readouterr().out
+    assert "COMMAND [ARGS]" not in shown  # a single command advertises no subcommands
+
+
+def _exit(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return int(info.value.code or 0)
+
+
+def test_database_mistakes_are_configuration_errors(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    assert _exit(["--db", f"sqlite:///{missing}/x.db", "plan", "list"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.parent.exists()  # a typo creates nothing, so it cannot look like data
+    assert _exit(["--db", "mysql://root@127.0.0.1/test", "plan", "list"]) == 2
+    assert "not supported" in capsys.readouterr().err
+    assert _exit(["--db", "nonsense", "plan", "list"]) == 2
+    assert _exit(["--db", "postgresql+psycopg://root@127.0.0.1:1/test", "plan", "list"]) == 6
+
+
+def test_missing_input_files_are_not_found(settings: Any,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit(["signals", "import", "/nonexistent/notices.json", "--format", "cpsc"]) == 3
+    assert _exit(["sample", "/nonexistent/frame.csv", "--size", "x", "--n", "3",
+                  "--seed", "1"]) == 3
