@@ -134,12 +134,33 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def quiet_flags(command: Any) -> None:
+    """Help without a type beside on/off flags (Typer prints ``<bool>`` for each, which
+    tells a reader nothing: a flag takes no value)."""
+    for param in getattr(command, "params", ()):
+        # Typer vendors its own click: recognise options by their kind, not their class.
+        if getattr(param, "param_type_name", "") == "option" and getattr(param, "is_flag", False):
+            param.metavar = ""
+    original = getattr(command, "get_help_option", None)
+    if original is not None:  # the --help flag is made when help is asked for
+        def help_option(ctx: Any, _original: Any = original) -> Any:
+            option = _original(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+        command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        quiet_flags(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
     try:
-        build_app(requested_command(args))(args=args, standalone_mode=False)
+        command = typer.main.get_command(build_app(requested_command(args)))
+        quiet_flags(command)
+        command.main(args=args, prog_name="spotcheck", standalone_mode=False)
     except SpotcheckError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         if verbose:

@@ -37,11 +37,11 @@ def create_cmd(
     allocation: str = typer.Option("risk", "--allocation", help="proportional, neyman or risk."),
     strata: list[str] = typer.Option([], "--strata", help="Stratum field (repeatable; default "
                                      "platform and sector)."),
-    max_per_seller: int | None = typer.Option(None, "--max-per-seller"),
+    max_per_seller: int | None = typer.Option(None, "--max-per-seller", help="Most purchases from one seller in a plan."),
     exclude_bought_days: int | None = typer.Option(None, "--exclude-bought-days",
                                                    help="Leave out listings bought in the "
                                                    "last D days."),
-    min_per_stratum: int = typer.Option(2, "--min-per-stratum"),
+    min_per_stratum: int = typer.Option(2, "--min-per-stratum", help="Fewest purchases in any stratum."),
     category: list[str] = typer.Option([], "--category", help="Listing category in scope "
                                        "(repeatable; none: all)."),
     team: str = typer.Option("", "--team", help="The owning sampling team."),

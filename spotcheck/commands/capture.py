@@ -10,9 +10,6 @@ from spotcheck.context import current
 from spotcheck.output import console, err_console, print_json, table
 from store.errors import InvalidInput, NotFound, SpotcheckError
 
-app = typer.Typer(help="Capture web pages as evidence.", invoke_without_command=True,
-                  context_settings={"allow_interspersed_args": True})
-
 
 class CapturesFailed(SpotcheckError):
     """Some captures failed; the exit code is the most telling of their codes."""
@@ -45,7 +42,6 @@ def _case_id(ref: str | None) -> int | None:
         return int(find_case(s, ref).id)
 
 
-@app.callback()
 def capture(
     urls: list[str] = typer.Argument(..., help="Pages to capture (http or https)."),
     kind: str = typer.Option("listing", "--kind", help="listing | seller | order | search"),
@@ -91,3 +87,7 @@ def capture(
     if failed:
         raise CapturesFailed(f"{len(failed)} of {len(results)} captures failed",
                              max(r.exit_code for r in failed) or 1)
+
+
+#: A single command (``spotcheck capture URL…``), not a group: it has no subcommands.
+command = capture

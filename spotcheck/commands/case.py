@@ -30,14 +30,14 @@ def _date(value: str | None) -> dt.date | None:
 def open_cmd(
     kind: str = typer.Option(..., "--kind", help="failed_sample | counterfeit | prohibited | "
                                                  "recall"),
-    listing: int | None = typer.Option(None, "--listing"),
-    sample: int | None = typer.Option(None, "--sample"),
-    seller: int | None = typer.Option(None, "--seller"),
-    platform: int | None = typer.Option(None, "--platform"),
+    listing: int | None = typer.Option(None, "--listing", help="Listing id the case is about."),
+    sample: int | None = typer.Option(None, "--sample", help="Sample (purchase) id the case is about."),
+    seller: int | None = typer.Option(None, "--seller", help="Seller id the case is about."),
+    platform: int | None = typer.Option(None, "--platform", help="Platform id (default: the listing's or seller's)."),
     capture: list[int] | None = typer.Option(None, "--capture", help="Capture id (repeatable)."),
-    title: str | None = typer.Option(None, "--title"),
-    summary: str = typer.Option("", "--summary"),
-    json_out: bool = typer.Option(False, "--json"),
+    title: str | None = typer.Option(None, "--title", help="Short title (default: made from the listing)."),
+    summary: str = typer.Option("", "--summary", help="What the case is about, in a few sentences."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Open a case (or find the open one for the same listing and kind)."""
     ctx = current()
@@ -57,8 +57,8 @@ def open_cmd(
 def list_cmd(
     status: str | None = typer.Option(None, "--status", help="open | notified | measures | "
                                                              "closed"),
-    kind: str | None = typer.Option(None, "--kind"),
-    json_out: bool = typer.Option(False, "--json"),
+    kind: str | None = typer.Option(None, "--kind", help="Only cases of this kind."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List cases, newest first."""
     if status and status not in ("open", "notified", "measures", "closed"):
@@ -75,7 +75,7 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(case: str = typer.Argument(..., help="Number or id."),
-             json_out: bool = typer.Option(False, "--json")) -> None:
+             json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """A case with its links, captures, notifications and measures."""
     with current().db.session() as s:
         d = cases.case_detail(s, case)
@@ -101,11 +101,11 @@ def show_cmd(case: str = typer.Argument(..., help="Number or id."),
 @app.command("notify")
 def notify_cmd(
     case: str = typer.Argument(...),
-    content: str = typer.Option("", "--content"),
+    content: str = typer.Option("", "--content", help="Text of the notification."),
     reference: str | None = typer.Option(None, "--reference", help="Letter/file number."),
-    channel: str = typer.Option("letter", "--channel"),
+    channel: str = typer.Option("letter", "--channel", help="How the bureau was notified: letter, email or phone."),
     bureau: str | None = typer.Option(None, "--bureau", help="Default: the case's bureau."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record a notification of the risk to the jurisdiction bureau."""
     ctx = current()
@@ -129,7 +129,7 @@ def measure_cmd(
     outcome: str | None = typer.Option(None, "--outcome", help="Done, with this outcome."),
     complete: int | None = typer.Option(None, "--complete",
                                         help="Complete measure ID with --outcome instead."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record a measure (or complete one with --complete ID --outcome TEXT)."""
     ctx = current()
@@ -151,8 +151,8 @@ def measure_cmd(
 
 @app.command("close")
 def close_cmd(case: str = typer.Argument(...),
-              summary: str | None = typer.Option(None, "--summary"),
-              json_out: bool = typer.Option(False, "--json")) -> None:
+              summary: str | None = typer.Option(None, "--summary", help="What the case is about, in a few sentences."),
+              json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Close a case (every measure needs an outcome first)."""
     ctx = current()
     with ctx.db.session() as s:

@@ -65,7 +65,7 @@ def add_cmd(
 
 @app.command("list")
 def list_cmd(
-    platform: str | None = typer.Option(None, "--platform", "-p"),
+    platform: str | None = typer.Option(None, "--platform", "-p", help="Only personas of this platform."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output (masked)."),
 ) -> None:
     """List personas, masked."""
@@ -108,7 +108,7 @@ def show_cmd(
 def disable_cmd(
     persona: str = typer.Argument(..., help="Id or alias."),
     enable: bool = typer.Option(False, "--enable", help="Enable it again instead."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Retire a persona (e.g. the platform flagged the account); it gets no new purchases."""
     ctx = current()

@@ -159,7 +159,7 @@ def submit_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
 
 @app.command("approve")
 def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
-                comment: str | None = typer.Option(None, "--comment", "-m"),
+                comment: str | None = typer.Option(None, "--comment", "-m", help="Comment kept with the approval."),
                 json_out: bool = JSON) -> None:
     """Approve a submitted plan (a supervisor or admin who did not draw or submit it)."""
     ctx = current()
@@ -218,7 +218,7 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
 
 @app.command("estimate")
 def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
-                 confidence: float = typer.Option(0.95, "--confidence"),
+                 confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
     with current().db.session() as s:
@@ -251,7 +251,7 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
 @app.command("size")
 def size_cmd(rate: float = typer.Option(0.05, "--rate", help="Non-compliance rate to detect "
                                         "(discovery) or expected (precision)."),
-             confidence: float = typer.Option(0.95, "--confidence"),
+             confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
              population: int | None = typer.Option(None, "--population",
                                                    help="Frame size (finite correction)."),
              margin: float | None = typer.Option(None, "--margin", help="Precision ± margin "

@@ -35,7 +35,7 @@ def _done(json_out: bool, data: dict[str, Any], text: str) -> None:
 def tasks_cmd(
     plan: int = typer.Argument(..., help="An approved plan's id."),
     deadline_days: int = typer.Option(14, min=1, max=365, help="Days to place each order."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Create purchase tasks for an approved plan and assign personas (safe to repeat)."""
     ctx = current()
@@ -50,9 +50,9 @@ def tasks_cmd(
 
 @app.command("list")
 def list_cmd(
-    plan: int | None = typer.Option(None, "--plan"),
-    status: str | None = typer.Option(None, "--status"),
-    json_out: bool = typer.Option(False, "--json"),
+    plan: int | None = typer.Option(None, "--plan", help="Only purchases of this plan."),
+    status: str | None = typer.Option(None, "--status", help="Only purchases in this status."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List purchases (persona by alias only)."""
     with current().db.session() as s:
@@ -78,7 +78,7 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(purchase: str = typer.Argument(...),
-             json_out: bool = typer.Option(False, "--json")) -> None:
+             json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """One purchase with its history."""
     with current().db.session() as s:
         p = purchases.get_purchase(s, purchase)
@@ -99,7 +99,7 @@ def show_cmd(purchase: str = typer.Argument(...),
 def buy_cmd(
     purchase: int = typer.Argument(...),
     no_capture: bool = typer.Option(False, "--no-capture", help="Skip evidence captures."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Place the order now through Chromium with the assigned persona (at most once)."""
     from scheduler.buying import buy
@@ -118,7 +118,7 @@ def buy_cmd(
 def release_cmd(
     purchase: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="What you checked on the platform."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """After checking the platform: release an interrupted checkout so it may be retried."""
     from scheduler.buying import release_attempt
@@ -132,10 +132,10 @@ def release_cmd(
 @app.command("ordered")
 def ordered_cmd(
     purchase: int = typer.Argument(...),
-    order_number: str = typer.Option(..., "--order"),
-    price: str = typer.Option(..., "--price"),
-    currency: str | None = typer.Option(None, "--currency"),
-    json_out: bool = typer.Option(False, "--json"),
+    order_number: str = typer.Option(..., "--order", help="The platform's order number."),
+    price: str = typer.Option(..., "--price", help="Price paid, as shown on the order."),
+    currency: str | None = typer.Option(None, "--currency", help="Currency of the price (default: the listing's)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record an order placed by hand."""
     ctx = current()
@@ -152,7 +152,7 @@ def receive_cmd(
     sample: str = typer.Option(..., "--sample", help="Sample code on the seal."),
     seal_photo: Path | None = typer.Option(None, "--seal-photo", exists=True, dir_okay=False,
                                            help="Photo of the sealed sample (stored by hash)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """The parcel arrived: register the sample and its seal photo."""
     ctx = current()
@@ -173,7 +173,7 @@ def receive_cmd(
 @app.command("send")
 def send_cmd(purchase: int = typer.Argument(...),
              lab: str = typer.Option(..., "--lab", help="Laboratory name."),
-             json_out: bool = typer.Option(False, "--json")) -> None:
+             json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The sample went to the lab."""
     ctx = current()
     with ctx.db.session() as s:
@@ -189,11 +189,11 @@ def result_cmd(
     defect: list[str] | None = typer.Option(None, "--defect", help="A defect (repeatable)."),
     clause: list[str] | None = typer.Option(None, "--clause",
                                             help="A standard clause failed (repeatable)."),
-    lab: str | None = typer.Option(None, "--lab"),
+    lab: str | None = typer.Option(None, "--lab", help="Laboratory that tested the sample."),
     third_party: bool = typer.Option(False, "--third-party", help="A third party's result."),
     verified: bool = typer.Option(False, "--verified", help="The third-party result was "
                                                             "verified."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record the lab result; a failure opens the case for the platform's bureau."""
     ctx = current()
@@ -208,8 +208,10 @@ def result_cmd(
 
 
 @app.command("close")
-def close_cmd(purchase: int = typer.Argument(...), json_out: bool = typer.Option(False, "--json")
+def close_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
+              json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
               ) -> None:
+    """Close a purchase whose sample has its lab result (nothing more to do)."""
     ctx = current()
     with ctx.db.session() as s:
         purchases.close_purchase(s, purchase, actor=ctx.actor())
@@ -217,8 +219,11 @@ def close_cmd(purchase: int = typer.Argument(...), json_out: bool = typer.Option
 
 
 @app.command("cancel")
-def cancel_cmd(purchase: int = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
-               json_out: bool = typer.Option(False, "--json")) -> None:
+def cancel_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
+               reason: str = typer.Option(..., "--reason", help="Why the purchase is cancelled."),
+               json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
+               ) -> None:
+    """Cancel a purchase (not bought, or given up), with the reason; it stays on record."""
     ctx = current()
     with ctx.db.session() as s:
         purchases.cancel_purchase(s, purchase, reason, actor=ctx.actor())
@@ -229,7 +234,7 @@ def cancel_cmd(purchase: int = typer.Argument(...), reason: str = typer.Option(.
 @app.command("overdue")
 def overdue_cmd(
     at: str | None = typer.Option(None, "--at", help="As of this time (ISO; default now)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Purchases whose current stage is past its deadline."""
     now = None

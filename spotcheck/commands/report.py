@@ -21,7 +21,7 @@ def half_year_cmd(
     fmt: list[str] | None = typer.Option(None, "--format", "-f", help="xlsx | pdf | json "
                                                                       "(repeatable)"),
     locale: list[str] | None = typer.Option(None, "--locale", help="zh-CN | en (repeatable)"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Samples by platform, sector and class; estimated failure rates; cases and measures."""
     ctx = current()

@@ -88,7 +88,7 @@ def explain_cmd(
 
 @app.command("leads")
 def leads_cmd(
-    limit: int | None = typer.Option(None, "--limit"),
+    limit: int | None = typer.Option(None, "--limit", help="Show at most this many."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Prohibited-class listings: enforcement leads to capture and case, never to buy."""
@@ -112,7 +112,7 @@ def calibrate_cmd(
                                         help="Weights to start from (default: the defaults)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Write the proposed weights to this TOML file."),
-    min_outcomes: int = typer.Option(40, "--min-outcomes"),
+    min_outcomes: int = typer.Option(40, "--min-outcomes", help="Fewest lab results needed before weights are fitted."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Fit weights to lab outcomes (logistic regression) and report AUC and Brier score."""

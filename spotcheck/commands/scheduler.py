@@ -101,7 +101,7 @@ def tick_cmd(
 def run_job_cmd(
     kind: str = typer.Argument(..., help="crawl | score | draw | purchase | buy | recapture | "
                                          "stats"),
-    campaign: int = typer.Option(..., "--campaign", "-c"),
+    campaign: int = typer.Option(..., "--campaign", "-c", help="Campaign id."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Run one job now, outside its schedule (recorded like any other run)."""
@@ -146,8 +146,8 @@ def jobs_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
 
 @app.command("runs")
 def runs_cmd(
-    campaign: int | None = typer.Option(None, "--campaign", "-c"),
-    limit: int = typer.Option(50, min=1, max=10_000),
+    campaign: int | None = typer.Option(None, "--campaign", "-c", help="Campaign id."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="Show at most this many runs."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Recorded job runs, newest first: key, outcome, times, error."""

@@ -123,7 +123,7 @@ def match_cmd(
 def matches_cmd(
     status: str | None = typer.Option(None, "--status",
                                       help="proposed | confirmed | rejected (default: all)."),
-    limit: int = typer.Option(200, "--limit"),
+    limit: int = typer.Option(200, "--limit", help="Show at most this many."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Matches for review, best first."""
@@ -159,7 +159,7 @@ def _review(match_id: int, status: str, note: str | None, json_out: bool) -> Non
 
 @app.command("confirm")
 def confirm_cmd(match_id: int = typer.Argument(..., help="The match id."),
-                note: str | None = typer.Option(None, "--note"),
+                note: str | None = typer.Option(None, "--note", help="Why (kept with the decision)."),
                 json_out: bool = JSON_OPT) -> None:
     """Confirm a match: the listing is the recalled/alerted product."""
     _review(match_id, "confirmed", note, json_out)
@@ -167,7 +167,7 @@ def confirm_cmd(match_id: int = typer.Argument(..., help="The match id."),
 
 @app.command("reject")
 def reject_cmd(match_id: int = typer.Argument(..., help="The match id."),
-               note: str | None = typer.Option(None, "--note"),
+               note: str | None = typer.Option(None, "--note", help="Why (kept with the decision)."),
                json_out: bool = JSON_OPT) -> None:
     """Reject a match: it is a different product (kept out of later re-matches)."""
     _review(match_id, "rejected", note, json_out)
