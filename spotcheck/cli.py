@@ -160,7 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         command = typer.main.get_command(build_app(requested_command(args)))
         quiet_flags(command)
-        command.main(args=args, prog_name="spotcheck", standalone_mode=False)
+        # Outside standalone mode click *returns* the code of a ``typer.Exit(code)``.
+        code = command.main(args=args, prog_name="spotcheck", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SpotcheckError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         if verbose:

@@ -1,4 +1,10 @@
-"""``spotcheck doctor``: what this installation sees (settings, database, browser, services)."""
+"""``spotcheck doctor``: what this installation sees (settings, database, browser, services).
+
+Besides the database and the browser it checks what silently spoils evidence: without a CJK
+font every Chinese character is an empty box in screenshots and PDFs; a time-stamping
+authority that does not answer leaves manifests unstamped; a trust anchor that does not load
+makes every pack from that authority fail verification.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,12 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     check("data folder", lambda: str(settings.ensure_home().resolve()))
     check("database", lambda: f"{current().db.url} ({current().db.dialect})")
     check("browser", lambda: settings.chromium_path() or "Playwright's own Chromium")
+    check("CJK fonts", _cjk_fonts)
+    check("signing key", lambda: _signing_key(settings))
+    for url in settings.tsa_urls:
+        check(f"TSA {url}", lambda url=url: _tsa(url))
+    for path in getattr(settings, "trusted_tsa_cas", None) or []:
+        check(f"trusted TSA CA {path}", lambda path=path: _certificate(path))
     if settings.redis_url:
         def ping_redis() -> str:
             import redis
@@ -41,3 +53,46 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
                              for c in checks]))
     if not ok:
         raise typer.Exit(6)
+
+
+def _cjk_fonts() -> str:
+    """A font with Chinese glyphs, as fontconfig (which Chromium uses) sees it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        raise OSError("fontconfig (fc-list) is missing: install fonts-noto-cjk")
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
+                           timeout=20, check=False).stdout.strip().splitlines()
+    if not found:
+        raise OSError("no font with Chinese glyphs: Chinese renders as empty boxes in "
+                      "screenshots and PDFs (apt-get install fonts-noto-cjk)")
+    return f"{len(found)} fonts, e.g. {sorted(found)[0].split(',')[0]}"
+
+
+def _signing_key(settings: object) -> str:
+    """The installation's evidence signing key and the fingerprint to publish."""
+    from evidence.keys import load_or_create
+
+    key = load_or_create(settings.keys_dir)  # type: ignore[attr-defined]
+    return f"Ed25519 {key.fingerprint}"
+
+
+def _tsa(url: str) -> str:
+    """A real time-stamp request for a throw-away digest, answered and checked."""
+    from evidence.tsa import timestamp
+
+    token = timestamp(b"spotcheck doctor", url, timeout=10.0)
+    return f"answered: token serial {token.serial}, {token.gen_time:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _certificate(path: object) -> str:
+    """A trust anchor file that loads as an X.509 certificate (PEM or DER)."""
+    from pathlib import Path
+
+    from cryptography import x509
+
+    data = Path(str(path)).read_bytes()
+    cert = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
+            else x509.load_der_x509_certificate(data))
+    return f"{cert.subject.rfc4514_string()}, valid until {cert.not_valid_after_utc:%Y-%m-%d}"

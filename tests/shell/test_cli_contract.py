@@ -66,3 +66,18 @@ def test_missing_input_files_are_not_found(settings: Any,
     assert _exit(["signals", "import", "/nonexistent/notices.json", "--format", "cpsc"]) == 3
     assert _exit(["sample", "/nonexistent/frame.csv", "--size", "x", "--n", "3",
                   "--seed", "1"]) == 3
+
+
+def test_doctor_checks_fonts_key_and_tsa_and_exits_6(settings: Any, monkeypatch: Any,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("SPOTCHECK_TSA_URLS", f"http://127.0.0.1:{free_port()}/tsa")
+    assert _exit(["--home", str(settings.home), "doctor", "--json"]) == 6
+    report = json.loads(capsys.readouterr().out)
+    checks = {c["check"].split(" ")[0]: c for c in report["checks"]}
+    assert report["ok"] is False and checks["TSA"]["ok"] is False
+    assert checks["CJK"]["ok"] is True  # ./dev installs fonts-noto-cjk
+    assert checks["signing"]["ok"] is True and "Ed25519" in checks["signing"]["detail"]
