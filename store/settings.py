@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     rates: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_RATES_TO_CNY))
     #: Default console language.
     locale: str = "zh-CN"
+    #: The bureau's time zone: every time a person reads (console, reports, CLI tables) is
+    #: shown in it to the second; stored and machine-readable times stay UTC / ISO 8601.
+    timezone: str = "Asia/Shanghai"
     #: Key that signs console session cookies; empty means a key file in the data folder.
     session_secret: str = ""
     #: Mark console cookies Secure even when the request itself looks like plain HTTP

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from spotcheck.web import i18n
 from spotcheck.web.security import client_ip, password_fingerprint
+from store import clock
 from store.db import Database
 from store.models import AuditEvent, Role, User
 from store.settings import Settings
@@ -82,15 +83,13 @@ def money(value: Decimal | float | None, currency: str | None = None) -> str:
 
 
 def when(value: dt.datetime | None) -> str:
-    if value is None:
-        return "—"
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    """A time in the bureau's zone, to the second, with the zone named (store.clock)."""
+    return clock.local(value, i18n.active())
 
 
 def day(value: dt.date | dt.datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d")
+    """The bureau's calendar day."""
+    return clock.local_date(value)
 
 
 def pct(value: float | None, digits: int = 1) -> str:

@@ -1,0 +1,80 @@
+"""Times as a person at the bureau reads them, and as machines exchange them.
+
+Everything is stored in UTC.  A person reads a time in the bureau's time zone (the
+``timezone`` setting, default ``Asia/Shanghai``) to the second, with the zone named, because
+an inspector compares a capture or a purchase with a clock on the wall and a minute hides
+the order of events; machine outputs (JSON, CSV, manifests) stay ISO 8601 with an offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from store.errors import ConfigError
+
+__all__ = ["bureau_zone", "local", "local_and_utc", "local_date", "zone"]
+
+#: Names people read beside a local time, for the zones bureaus use most.
+_ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "Beijing time"),
+               "Asia/Hong_Kong": ("香港时间", "Hong Kong time"),
+               "UTC": ("UTC", "UTC")}
+
+
+@lru_cache(maxsize=32)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone *name*; a misspelt one is a configuration error naming the setting."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"setting timezone: unknown time zone {name!r} "
+                          "(an IANA name such as Asia/Shanghai)") from exc
+
+
+def bureau_zone() -> ZoneInfo:
+    """The zone of the bureau this installation serves (``SPOTCHECK_TIMEZONE``)."""
+    from store.settings import get_settings
+
+    return zone(get_settings().timezone)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def zone_label(tz: ZoneInfo, locale: str = "zh-CN") -> str:
+    names = _ZONE_NAMES.get(tz.key)
+    if names:
+        return names[0] if locale.startswith("zh") else names[1]
+    return tz.key
+
+
+def local(value: dt.datetime | None, locale: str = "zh-CN", *, tz: ZoneInfo | None = None,
+          with_zone: bool = True) -> str:
+    """``2026-12-07 21:23:04 北京时间`` (or ``… Beijing time``); "—" for no time."""
+    if value is None:
+        return "—"
+    tz = tz or bureau_zone()
+    text = _aware(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text} {zone_label(tz, locale)}" if with_zone else text
+
+
+def local_and_utc(value: dt.datetime | None, locale: str = "zh-CN", *,
+                  tz: ZoneInfo | None = None) -> str:
+    """The local time and the same instant in UTC, for evidence people compare across zones."""
+    if value is None:
+        return "—"
+    utc = _aware(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{local(value, locale, tz=tz)} ({utc})"
+
+
+def local_date(value: dt.datetime | dt.date | None, *, tz: ZoneInfo | None = None) -> str:
+    """The calendar day at the bureau (a purchase at 01:00 Beijing is that day, not the
+    UTC day before)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return _aware(value).astimezone(tz or bureau_zone()).strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%d")
