@@ -276,7 +276,8 @@ class ListingWriter:
             from crawlers.writer_process import WriterProcess
 
             self._process = WriterProcess(
-                self.db.engine.url.render_as_string(hide_password=False), self.settings,
+                type(self), self.db.engine.url.render_as_string(hide_password=False),
+                self.settings,
                 self.platform_code, self.run_id, self.batch_size)
         if self._batches <= self._process_after:
             return None

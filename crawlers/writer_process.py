@@ -6,7 +6,8 @@ socket call the reactor makes hands the lock to the writer for up to a switch in
 static shop that was a sixth of the crawl's time.  A child process does the same writes on
 another core: the crawl only pickles each batch.
 
-The child is a :class:`~crawlers.store_writer.ListingWriter` writing in the foreground, with
+The child is the crawl's writer class (a :class:`~crawlers.store_writer.ListingWriter`, passed
+by the writer that starts it, so this module does not import it back) writing in the foreground, with
 its own connection to the same database; it is started in the background once a crawl has
 written a few batches (short crawls never pay for it) and takes over when it is ready.
 Failures come back with the batch's future and are raised in the crawl as the writer
@@ -34,19 +35,18 @@ WRITER_NICENESS = 10
 _writer: Any = None
 
 
-def _open(crawl: int, url: str, settings: Settings, platform_code: str, run_id: int,
-          batch_size: int) -> None:
+def _open(crawl: int, writer_class: Any, url: str, settings: Settings, platform_code: str,
+          run_id: int, batch_size: int) -> None:
     global _writer
     # Batches wait in a queue; pages wait for nothing the writer does.  On a machine with
     # as many busy processes as cores, the crawl's thread is what the crawl waits for.
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICENESS)
     threading.Thread(target=_exit_with_parent, args=(crawl,), daemon=True).start()
-    from crawlers.store_writer import ListingWriter
     from store.db import Database
 
     db = Database.open(url, migrate=False, settings=settings)
-    _writer = ListingWriter(db, platform_code, run_id, settings, batch_size, background=False)
+    _writer = writer_class(db, platform_code, run_id, settings, batch_size, background=False)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -69,12 +69,14 @@ def _write(batch: Any) -> None:
 class WriterProcess:
     """One child process writing batches in order, at most *depth* outstanding."""
 
-    def __init__(self, url: str, settings: Settings, platform_code: str, run_id: int,
-                 batch_size: int, depth: int = 2) -> None:
+    def __init__(self, writer_class: type, url: str, settings: Settings, platform_code: str,
+                 run_id: int, batch_size: int, depth: int = 2) -> None:
+        """*writer_class* is pickled by name and instantiated in the child."""
         self.depth = depth
         self.pool = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_open,
-            initargs=(os.getpid(), url, settings, platform_code, run_id, batch_size))
+            initargs=(os.getpid(), writer_class, url, settings, platform_code, run_id,
+                      batch_size))
         self._started: Future[bool] = self.pool.submit(_ready)
         #: Batches sent and not yet known to be written, with their counters.
         self.pending: deque[tuple[Future[None], Any]] = deque()

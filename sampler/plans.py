@@ -8,8 +8,8 @@ session; the caller commits):
   events; approving or rejecting is for a supervisor or admin who neither drew nor submitted
   the plan;
 * :func:`plan_diff`, :func:`plan_summary`, :func:`plan_dict`, :func:`resolve_plan`;
-* :func:`estimate_plan` (in :mod:`sampler.plan_estimates`) and :func:`export_plan` (in
-  :mod:`sampler.export`), re-exported here.
+* :func:`estimate_plan` (in :mod:`sampler.plan_estimates`), re-exported here; exporting a
+  plan is :func:`sampler.export.export_plan` (it reads plans, so plans does not import it).
 
 An approved plan is immutable: the ``before_flush`` guard of :mod:`store.guards` (registered
 by :mod:`store.db` on every session) refuses any change to it or to its items (``Conflict``),
@@ -23,7 +23,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -421,11 +420,3 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> d
     from sampler.plan_estimates import estimate_plan as _estimate
 
     return _estimate(session, plan_id, confidence=confidence)
-
-
-def export_plan(session: Session, plan_id: int, fmt: str, path: Path | str, *,
-                locale: str = "zh-CN", settings: Settings | None = None) -> Path:
-    """Write the plan as csv, xlsx, json or pdf to *path* (see sampler.export)."""
-    from sampler.export import export_plan as _export
-
-    return _export(session, plan_id, fmt, Path(path), locale=locale, settings=settings)

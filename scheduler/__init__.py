@@ -1,1 +1,12 @@
-"""Campaigns over time: APScheduler jobs that call the domain packages."""
+"""Campaigns over time: APScheduler jobs that call the domain packages.
+
+Composes ``crawlers``, ``sampler`` and ``evidence``.  Public API (modules, imported by name):
+:mod:`scheduler.service` (the long-running scheduler, ``run_due``), :mod:`scheduler.runs`
+(recorded, at-most-once job runs), :mod:`scheduler.pipeline` (the job bodies: crawl → score →
+draw → purchase → buy ...), :mod:`scheduler.campaigns`, :mod:`scheduler.personas`,
+:mod:`scheduler.purchases`, :mod:`scheduler.buying`, :mod:`scheduler.cases`,
+:mod:`scheduler.reports`.
+"""
+
+__all__ = ["buying", "campaigns", "cases", "personas", "pipeline", "purchases", "reports",
+           "runs", "service"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from scheduler.runs import JobContext, job
+from scheduler.jobs import JobContext, job
 from store.errors import SpotcheckError
 from store.models import (
     Campaign,

@@ -15,13 +15,14 @@ import datetime as dt
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from scheduler.jobs import REGISTRY, JobContext, JobFunc, job
 from store.db import Database
 from store.models import JobRun, SchedulerLease, utcnow
 from store.settings import Settings
@@ -31,36 +32,8 @@ JOB_RUNS = cast(Table, JobRun.__table__)
 LEASES = cast(Table, SchedulerLease.__table__)
 
 FINISHED = ("ok", "error", "missed", "skipped")
-
-
-@dataclass
-class JobContext:
-    """What a job body gets: the database, settings, campaign and the (possibly simulated) time."""
-
-    db: Database
-    settings: Settings
-    kind: str
-    campaign_id: int | None
-    scheduled_for: dt.datetime | None
-    #: The clock the job should use: the fire time under an accelerated clock, else now.
-    now: dt.datetime
-    holder: str
-    actor: str = "scheduler"
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-JobFunc = Callable[[JobContext], dict[str, Any]]
-REGISTRY: dict[str, JobFunc] = {}
-
-
-def job(kind: str) -> Callable[[JobFunc], JobFunc]:
-    """Register a job body for *kind* (a campaign schedule names kinds)."""
-
-    def register(fn: JobFunc) -> JobFunc:
-        REGISTRY[kind] = fn
-        return fn
-
-    return register
+__all__ = ["FINISHED", "REGISTRY", "JobContext", "JobFunc", "RunInfo", "execute", "job",
+           "known_kinds", "load_jobs", "orphaned_runs", "record_missed", "run_key"]
 
 
 def load_jobs() -> None:

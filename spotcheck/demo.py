@@ -443,7 +443,7 @@ class Demo:
                 "bytes": st.pack.stat().st_size}
 
     def reports(self) -> dict[str, Any]:
-        from sampler.plans import export_plan
+        from sampler.export import export_plan
 
         st = self.state
         files: list[str] = []

@@ -1,1 +1,22 @@
-"""The shared kernel: settings, the data model, the database and its migrations."""
+"""The shared kernel: settings, the data model, the database and its migrations.
+
+The bottom layer: it imports no sibling package, and every rule about data that several
+packages share lives here (docs/architecture.md).  Its public API is its modules, imported by
+name (``from store.db import Database``); importing ``store`` itself loads nothing.
+"""
+
+__all__ = [
+    "artifacts",  # content-addressed files: ArtifactStore (one layout for every package)
+    "db",  # Database.open (migrates to head), sessions, the store's rules registered on them
+    "errors",  # SpotcheckError and its kinds (NotFound, Conflict, InvalidInput, ...)
+    "guards",  # rules enforced on every session (approved plans are immutable)
+    "labels",  # the one table of zh-CN/en labels of vocabulary codes
+    "models",  # SQLAlchemy 2.0 models
+    "printing",  # HTML → PDF through Chromium
+    "prn",  # a listing's permanent random number (the one formula)
+    "search",  # listing text search
+    "settings",  # get_settings, Settings
+    "templating",  # the one Jinja2 environment factory
+    "text",  # cleaning of text a person will read
+    "vocabulary",  # the enumerations of the domain's vocabulary
+]

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from sampler import export as export_api
 from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
@@ -136,7 +137,7 @@ def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
         p = plan_api.resolve_plan(s, plan)
         path = out or (ctx.settings.reports_dir / f"plan-{p.id}-v{p.version}.{fmt}")
         with console.status(f"writing {fmt}…") if not json_out else _null():
-            written = plan_api.export_plan(s, p.id, fmt, path,
+            written = export_api.export_plan(s, p.id, fmt, path,
                                            locale=locale or ctx.settings.locale,
                                            settings=ctx.settings)
     if json_out:

@@ -13,40 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from spotcheck.web import i18n
 from spotcheck.web.deps import Console, LoginRequired, render
 from spotcheck.web.i18n import gettext as _
+from spotcheck.web.labels import class_name, measure_name, role_name, sector_name
 from spotcheck.web.security import SessionCodec, csrf_check, session_middleware, session_secret
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError, VerificationFailed
-from store.models import Role
 from store.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
-
-
-def role_name(role: Role | str) -> str:
-    names = {"sampler": _("sampler"), "supervisor": _("supervisor"),
-             "investigator": _("investigator"), "admin": _("administrator")}
-    value = role.value if isinstance(role, Role) else role
-    return names.get(value, value)
-
-
-def sector_name(value: str) -> str:
-    names = {"light_industry": _("light industry"), "textiles": _("textiles"),
-             "electrical": _("electrical and electronic"), "other": _("other")}
-    return names.get(value, value)
-
-
-def class_name(value: str) -> str:
-    names = {"prohibited": _("prohibited"), "key": _("key supervision"),
-             "general": _("general supervision")}
-    return names.get(value, value)
-
-
-def measure_name(value: str) -> str:
-    names = {"interview": _("compliance interview"), "rectification": _("rectification order"),
-             "stricter_inspection": _("stricter inspection"), "risk_warning": _("risk warning"),
-             "takedown": _("takedown"), "return": _("return"), "destruction": _("destruction"),
-             "recall": _("compulsory recall")}
-    return names.get(value, value)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

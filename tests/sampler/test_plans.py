@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from sampler import estimate
 from sampler.campaigns import create_campaign
+from sampler.export import export_plan
 from sampler.plans import (
     approve_plan,
     draw_plan,
     estimate_plan,
-    export_plan,
     plan_diff,
     plan_summary,
     reject_plan,

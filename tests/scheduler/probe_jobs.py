@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scheduler.runs import JobContext, job, run_key
+from scheduler.jobs import JobContext, job
+from scheduler.runs import run_key
 
 
 @job("probe")
@@ -30,3 +31,16 @@ def probe(ctx: JobContext) -> dict[str, Any]:
 @job("boom")
 def boom(ctx: JobContext) -> dict[str, Any]:
     raise RuntimeError("probe failure")
+
+
+@job("overlap")
+def overlap(ctx: JobContext) -> dict[str, Any]:
+    """Like ``probe``, with wall-clock times: shows whether two runs of one job overlapped."""
+    log = Path(os.environ.get("PROBE_LOG", "probe.log"))
+    key = run_key(ctx.kind, ctx.campaign_id, ctx.scheduled_for)
+    with log.open("a") as fh:
+        fh.write(f"start {key} {os.getpid()} {time.time():.3f}\n")
+    time.sleep(float(os.environ.get("PROBE_SECONDS", "0")))
+    with log.open("a") as fh:
+        fh.write(f"done {key} {os.getpid()} {time.time():.3f}\n")
+    return {"pid": os.getpid()}

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from sampler import plans as sp
 from spotcheck.web import charts, i18n, planview
-from spotcheck.web.app import class_name
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
 from spotcheck.web.i18n import gettext as _
+from spotcheck.web.labels import class_name, plan_status_label, purchase_label
 from store.errors import Conflict, InvalidInput
 from store.models import (
     Artifact,
@@ -33,21 +33,6 @@ router = APIRouter()
 PURCHASE_ORDER = [PurchaseStatus.PLANNED, PurchaseStatus.ORDERED, PurchaseStatus.RECEIVED,
                   PurchaseStatus.SENT_TO_LAB, PurchaseStatus.RESULT, PurchaseStatus.CLOSED,
                   PurchaseStatus.CANCELLED, PurchaseStatus.FAILED]
-
-
-def purchase_label(status: PurchaseStatus | str) -> str:
-    labels = {"planned": _("planned"), "ordered": _("ordered"), "received": _("received"),
-              "sent_to_lab": _("sent to lab"), "result": _("result"), "closed": _("closed"),
-              "cancelled": _("cancelled"), "failed": _("failed")}
-    value = status.value if isinstance(status, PurchaseStatus) else status
-    return labels.get(value, value)
-
-
-def plan_status_label(status: PlanStatus | str) -> str:
-    labels = {"draft": _("draft"), "submitted": _("submitted"), "approved": _("approved"),
-              "rejected": _("rejected"), "superseded": _("superseded")}
-    value = status.value if isinstance(status, PlanStatus) else status
-    return labels.get(value, value)
 
 
 def _purchase_counts(s: Session, campaign_ids: list[int]) -> dict[int, Counter[str]]:

@@ -13,7 +13,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
-from spotcheck.web.routes.campaigns import PURCHASE_ORDER, purchase_label
+from spotcheck.web.labels import purchase_label
+from spotcheck.web.routes.campaigns import PURCHASE_ORDER
 from spotcheck.web.routes.evidence import download_headers
 from store.models import (
     AuditEvent,

@@ -1,0 +1,45 @@
+"""Labels of vocabulary codes on console pages, in the request's language.
+
+The texts are the one table of :mod:`store.labels` (shared with reports and the CLI); this
+module only picks the active language, so route modules and the app import labels from here
+instead of from each other.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from spotcheck.web import i18n
+from store.labels import label
+from store.vocabulary import MeasureKind, PlanStatus, PurchaseStatus, Role, Sector, SupervisionClass
+
+__all__ = ["class_name", "measure_name", "plan_status_label", "purchase_label", "role_name",
+           "sector_name"]
+
+
+def _in_language(kind: type[enum.StrEnum], code: str | enum.StrEnum | None) -> str:
+    return label(kind, code, i18n.active())
+
+
+def role_name(role: Role | str) -> str:
+    return _in_language(Role, role)
+
+
+def sector_name(value: str) -> str:
+    return _in_language(Sector, value)
+
+
+def class_name(value: str) -> str:
+    return _in_language(SupervisionClass, value)
+
+
+def measure_name(value: str) -> str:
+    return _in_language(MeasureKind, value)
+
+
+def purchase_label(status: PurchaseStatus | str) -> str:
+    return _in_language(PurchaseStatus, status)
+
+
+def plan_status_label(status: PlanStatus | str) -> str:
+    return _in_language(PlanStatus, status)

@@ -1,0 +1,36 @@
+"""Every code of the vocabulary has a label in every locale (store.labels)."""
+
+from __future__ import annotations
+
+import enum
+
+from store import vocabulary
+from store.labels import LABELS, LOCALES, label, labels_of
+
+
+def _enums() -> list[type[enum.StrEnum]]:
+    return [obj for obj in vars(vocabulary).values()
+            if isinstance(obj, type) and issubclass(obj, enum.StrEnum)
+            and obj.__module__ == vocabulary.__name__]
+
+
+def test_every_vocabulary_code_has_a_label_in_every_locale() -> None:
+    kinds = _enums()
+    assert len(kinds) >= 10
+    missing = [f"{kind.__name__}.{member.value}" for kind in kinds for member in kind
+               if member.value not in LABELS.get(kind, {})]
+    assert missing == []
+    stray = [f"{kind.__name__}.{code}" for kind, codes in LABELS.items() for code in codes
+             if code not in {m.value for m in kind}]
+    assert stray == []
+    for kind in kinds:
+        for locale in LOCALES:
+            assert all(text and text != "—" for text in labels_of(kind, locale).values())
+
+
+def test_label_reads_the_locale() -> None:
+    assert label(vocabulary.SupervisionClass, "key") == "重点监管类"
+    assert label(vocabulary.SupervisionClass, vocabulary.SupervisionClass.KEY, "en") \
+        == "key supervision"
+    assert label(vocabulary.Sector, "unknown-code", "en") == "unknown-code"
+    assert label(vocabulary.Sector, None) == "—"
