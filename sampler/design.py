@@ -8,14 +8,14 @@ Constraints and how they keep the estimates honest:
 * **n or budget** — with a budget, n is the largest sample whose *expected* purchase cost
   Σ π_k·price_k stays within it (missing prices count at their stratum's median price).
 * **maximum per seller K** — π is first capped so that no seller's expected number of buys
-  exceeds K (the mass removed is re-spread inside the same stratum).  Systematic sampling then
-  walks the whole frame seller by seller (sellers in random order), so a seller's buys are
-  ⌊M⌋ or ⌈M⌉ of its expected M ≤ K — π and n stay exact, while the strata become implicit:
-  n_h holds in expectation (off by at most the number of sellers spanning strata).  Other
-  methods are checked after the draw; a sample breaking the maximum is refused with advice,
-  never silently redrawn (redrawing would bend π).
+  exceeds K (the mass removed is re-spread inside the same stratum).  The draw then keeps
+  both every stratum's n_h and the maximum, for every method: seller × stratum counts by
+  unbiased controlled rounding, the method within each seller's share
+  (:mod:`sampler.seller_cap`); π stays exact.
 * **floor** — every eligible unit keeps π ≥ floor_ratio × n_h/N_h, so no listing is
   excluded by a low risk score (the HT estimator stays unbiased).
+* **srs** — simple random sampling within strata: π = n_h/N_h whatever the sizes (risk
+  scores still decide the allocation when it is ``risk``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from numpy.typing import NDArray
 
 from sampler.allocation import ALLOCATIONS, allocate
 from sampler.errors import DesignInfeasible
-from sampler.methods import METHODS, draw, draw_stratified
+from sampler.methods import METHODS, draw_stratified
 from sampler.probabilities import split_strata, stratified_inclusion_probabilities
+from sampler.seller_cap import SCHEME, draw_seller_capped, layout, seller_labels
 from store.errors import InvalidInput
 
 DEFAULT_METHOD = "pivotal"
@@ -119,6 +120,8 @@ class DrawResult:
     n: int
     expected_cost: float | None
     seller_capped: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: How the per-seller maximum was kept (None without one): scheme and capped sellers.
+    seller_cap: dict[str, Any] | None = None
 
 
 def _stratum_stats(frame: Frame) -> tuple[dict[Any, int], dict[Any, float]]:
@@ -157,9 +160,13 @@ def _pik_for(frame: Frame, design: Design, n: int, sizes: dict[Any, int],
         kwargs["default_prior"] = default_prior
     alloc = allocate(design.allocation, n, sizes=sizes, risk_totals=risk,
                      minimum=design.min_per_stratum, **kwargs)
-    floors = {h: min(design.floor_ratio * alloc[h] / sizes[h], alloc[h] / sizes[h])
-              for h in sizes}
-    pik = stratified_inclusion_probabilities(frame.sizes, frame.strata, alloc, floors)
+    if design.method == "srs":
+        # Equal probability within strata: the risk scores do not enter π.
+        pik = stratified_inclusion_probabilities(np.ones(len(frame.ids)), frame.strata, alloc)
+    else:
+        floors = {h: min(design.floor_ratio * alloc[h] / sizes[h], alloc[h] / sizes[h])
+                  for h in sizes}
+        pik = stratified_inclusion_probabilities(frame.sizes, frame.strata, alloc, floors)
     capped = np.zeros(pik.size, dtype=bool)
     if design.max_per_seller is not None and frame.sellers is not None:
         pik, capped = cap_sellers(pik, frame.strata, frame.sellers, design.max_per_seller)
@@ -174,9 +181,7 @@ def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray
     room left to take the mass (too many units belong to capped sellers).
     """
     p = pik.copy()
-    seller_labels = np.array([f"~{i}" if s is None or s == "" else str(s)
-                              for i, s in enumerate(sellers)])
-    _, scode = np.unique(seller_labels, return_inverse=True)
+    _, scode = np.unique(seller_labels(sellers), return_inverse=True)
     _, hcode = np.unique(np.asarray(strata), return_inverse=True)
     target = np.bincount(hcode, weights=p)
     at_cap = np.zeros(p.size, dtype=bool)
@@ -201,17 +206,6 @@ def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray
     raise DesignInfeasible(f"could not spread π under a maximum of {limit} per seller")
 
 
-def _seller_walk(frame: Frame, rng: np.random.Generator) -> NDArray[np.intp]:
-    """A random order of all units in which each seller's units are contiguous."""
-    assert frame.sellers is not None
-    labels = np.array([f"~{i}" if s is None or s == "" else str(s)
-                       for i, s in enumerate(frame.sellers)])
-    uniq, code = np.unique(labels, return_inverse=True)
-    seller_key = rng.permutation(uniq.size)[code]
-    unit_key = rng.random(labels.size)
-    return np.lexsort((unit_key, seller_key)).astype(np.intp)
-
-
 def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawResult:
     """Allocate, compute π, apply the constraints and draw one sample."""
     sizes, risk = _stratum_stats(frame)
@@ -233,18 +227,42 @@ def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawRe
             raise InvalidInput("pareto needs permanent random numbers in the frame")
         prn = np.mod(np.asarray(frame.prn, dtype=np.float64) + design.prn_shift, 1.0)
         prn = np.clip(prn, 1e-12, 1 - 1e-12)
-    if (design.max_per_seller is not None and frame.sellers is not None
-            and design.method == "systematic"):
-        # One walk over the whole frame, seller by seller: exact π, exact n, and each seller
-        # gets at most ⌈Σπ⌉ ≤ K buys even when its listings span strata.
-        selected = draw(pik, "systematic", rng, order=_seller_walk(frame, rng))
+    cap_info: dict[str, Any] | None = None
+    if design.max_per_seller is not None and frame.sellers is not None:
+        lay = layout(pik, frame.strata, frame.sellers, design.max_per_seller)
+        cap_info = {"max_per_seller": design.max_per_seller, "scheme": SCHEME,
+                    "sellers_that_could_exceed": lay.capped_sellers,
+                    "sellers_with_pi_reduced": _count_reduced(frame, capped)}
+        selected = draw_seller_capped(pik, frame.strata, frame.sellers, design.max_per_seller,
+                                      design.method, rng, prn)
+        # The scheme guarantees it; checked anyway, since a plan breaking it must never
+        # reach a supervisor.
+        _check_sellers(frame, selected, design.max_per_seller, design.method)
     else:
         selected = draw_stratified(pik, frame.strata, design.method, rng, prn)
-    if design.max_per_seller is not None and frame.sellers is not None:
-        _check_sellers(frame, selected, design.max_per_seller, design.method)
+    _check_allocation(frame, selected, alloc)
     cost = float(np.sum(pik * prices)) if prices is not None else None
     return DrawResult(selected=selected, pik=pik, allocation=alloc, stratum_sizes=sizes, n=n,
-                      expected_cost=cost, seller_capped=capped)
+                      expected_cost=cost, seller_capped=capped, seller_cap=cap_info)
+
+
+def _count_reduced(frame: Frame, capped: NDArray[np.bool_]) -> int:
+    assert frame.sellers is not None
+    if not capped.any():
+        return 0
+    return int(np.unique(np.asarray(frame.sellers, dtype=object)[capped].astype(str)).size)
+
+
+def _check_allocation(frame: Frame, selected: NDArray[np.intp], alloc: dict[Any, int]) -> None:
+    """Every stratum drew exactly its allocation (the plan's own numbers must agree)."""
+    labels, counts = np.unique(np.asarray(frame.strata)[selected], return_counts=True)
+    drawn = {str(k): int(c) for k, c in zip(labels.tolist(), counts.tolist(), strict=True)}
+    wrong = {str(h): (n_h, drawn.get(str(h), 0)) for h, n_h in alloc.items()
+             if drawn.get(str(h), 0) != n_h}
+    if wrong:
+        raise DesignInfeasible("the draw does not match the allocation in "
+                               + ", ".join(f"{h} ({a} allocated, {d} drawn)"
+                                           for h, (a, d) in sorted(wrong.items())))
 
 
 def _check_sellers(frame: Frame, selected: NDArray[np.intp], limit: int, method: str) -> None:
@@ -254,13 +272,9 @@ def _check_sellers(frame: Frame, selected: NDArray[np.intp], limit: int, method:
     values, counts = np.unique(np.array(picked, dtype=str), return_counts=True)
     over = {str(v): int(c) for v, c in zip(values, counts, strict=True) if c > limit}
     if over:
-        hint = ("" if method == "systematic" else
-                "; systematic sampling walks the frame seller by seller and keeps each seller's "
-                "buys to its expected number rounded up")
         worst = ", ".join(f"{k}: {v}" for k, v in sorted(over.items())[:5])
         raise DesignInfeasible(
-            f"the {method} sample buys more than {limit} from {len(over)} seller(s) ({worst})"
-            f"{hint}; or raise the maximum per seller")
+            f"the {method} sample buys more than {limit} from {len(over)} seller(s) ({worst})")
 
 
 def _largest_n_within_budget(frame: Frame, design: Design, sizes: dict[Any, int],

@@ -32,12 +32,19 @@ def _as_sizes(sizes: ArrayLike) -> NDArray[np.float64]:
 
 
 def inclusion_probabilities(sizes: ArrayLike, n: int, floor: float = 0.0) -> NDArray[np.float64]:
-    """π_k ∝ size_k with Σπ = n, every π ≤ 1 (certainty units) and π ≥ *floor*.
+    """π_k = min(1, max(*floor*, c·size_k)) with the one c that makes Σπ = n.
 
-    Units whose proportional share reaches 1 are fixed at 1 and the rest is re-spread over the
-    others, repeatedly (the classical iterative capping); units below *floor* are lifted to it
-    the same way.  *floor* is an absolute minimum inclusion probability in [0, 1); with
-    ``floor=0`` a unit of size 0 gets π = 0 (it is out of the frame in effect).
+    This is the fixed point the classical iterative capping aims at (units whose share reaches
+    1 become certainty units, the rest is re-spread), solved directly: the function
+    c ↦ Σ min(1, max(floor, c·x)) is piecewise linear and increasing, so c is found between
+    two of its breakpoints (f/x_k and 1/x_k).  Solving it as one equation, rather than by
+    fixing units at 1 and then lifting others to the floor, is what releases a unit that no
+    longer needs capping once the floor has taken its mass (fixing it at 1 for good gave
+    π = 1 to a unit whose share was 0.773).  Without a floor the result is R's
+    ``sampling::inclusionprobabilities`` (checked against its output in the tests).
+
+    *floor* is an absolute minimum inclusion probability in [0, 1); with ``floor=0`` a unit of
+    size 0 gets π = 0 (it is out of the frame in effect).
     """
     x = _as_sizes(sizes)
     if isinstance(n, bool) or int(n) != n or n < 0:
@@ -56,32 +63,56 @@ def inclusion_probabilities(sizes: ArrayLike, n: int, floor: float = 0.0) -> NDA
     pik = np.zeros(N)
     if n == 0:
         return pik
-    ones = np.zeros(N, dtype=bool)
-    floored = np.zeros(N, dtype=bool)
-    while True:
-        free = eligible & ~ones & ~floored
-        remaining = n - ones.sum() - floor * floored.sum()
-        total = x[free].sum()
-        pik[ones] = 1.0
-        pik[floored] = floor
-        if total <= 0:
-            # Only zero-size units are left free: they share what remains equally.
-            k = int(free.sum())
-            if k and remaining > 0:
-                pik[free] = remaining / k
-            break
-        pik[free] = remaining * x[free] / total
-        new_ones = free & (pik >= 1.0 - CERTAIN_TOL)
-        if new_ones.any():
-            ones |= new_ones
-            continue
-        new_floor = free & (pik < floor)
-        if new_floor.any():
-            floored |= new_floor
-            continue
-        break
-    pik[~eligible] = 0.0
+    pos = x > 0
+    zero = eligible & ~pos
+    n_pos = int(pos.sum())
+    if n_pos + floor * int(zero.sum()) <= n + 1e-12:
+        # Even with every sized unit certain the floor does not reach n: the zero-size units
+        # share what remains equally (all of it when no unit has a size).
+        pik[pos] = 1.0
+        if zero.any():
+            pik[zero] = (n - n_pos) / int(zero.sum())
+        return np.clip(pik, 0.0, 1.0)
+    c = _solve_scale(x[pos], n - floor * int(zero.sum()), floor)
+    pik[zero] = floor
+    pik[pos] = np.clip(c * x[pos], floor, 1.0)
+    # Certainty units within CERTAIN_TOL of 1 are made exactly 1, and the free units take up
+    # the rounding so that Σπ = n holds to the last bit the floats allow.
+    ones = pos & (pik >= 1.0 - CERTAIN_TOL)
+    fixed = ones | (pos & (c * x <= floor)) | zero
+    free = pos & ~fixed
+    pik[ones] = 1.0
+    if free.any():
+        rest = n - pik[fixed].sum()
+        pik[free] = rest * x[free] / x[free].sum()
     return np.clip(pik, 0.0, 1.0)
+
+
+def _solve_scale(x: NDArray[np.float64], target: float, floor: float) -> float:
+    """The c ≥ 0 with Σ min(1, max(floor, c·x_k)) = target (x > 0).
+
+    One sort, then bisection on c where each evaluation is two binary searches over the
+    sorted sizes and a prefix sum (O(log N)), so a million units cost one sort.
+    """
+    xs = np.sort(x)
+    cum = np.concatenate(([0.0], np.cumsum(xs)))
+    m = xs.size
+
+    def g(c: float) -> float:
+        n_one = m - int(np.searchsorted(xs, 1.0 / c, side="left"))          # c·x ≥ 1
+        n_floor = min(int(np.searchsorted(xs, floor / c, side="right")), m - n_one)
+        return n_one + floor * n_floor + c * float(cum[m - n_one] - cum[n_floor])
+
+    lo, hi = 0.0, 1.0 / float(xs[0])
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if g(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def stratified_inclusion_probabilities(

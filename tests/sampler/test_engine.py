@@ -354,9 +354,13 @@ def test_budget_and_seller_constraints() -> None:
                        np.random.default_rng(seed))
         assert len(s.selected) == 120
         assert np.unique(frame.sellers[s.selected]).size == 120  # type: ignore[index]
+    for method in ("pivotal", "sampford", "brewer"):  # refused every draw before issue 20
+        s = run_design(frame, Design(n=140, method=method, max_per_seller=1),
+                       np.random.default_rng(0))
+        assert np.unique(frame.sellers[s.selected]).size == 140  # type: ignore[index]
     with pytest.raises(DesignInfeasible, match="seller"):
-        run_design(frame, Design(n=140, method="pivotal", max_per_seller=1),
-                   np.random.default_rng(0))
+        run_design(frame, Design(n=400, method="pivotal", max_per_seller=2),
+                   np.random.default_rng(0))  # 150 sellers × 2 < 400
 
 
 def test_single_brewer_draws_match_pi() -> None:

@@ -1,0 +1,337 @@
+"""A stratified draw that keeps every stratum's n_h *and* a maximum of K buys per seller.
+
+Why a scheme of its own: a fixed-size πps method (pivotal, Sampford, Brewer, Pareto, SRS,
+systematic in a random order) can give a seller more buys than K even when the seller's
+expected number Σπ is below K, and refusing such samples (rejection) changes the inclusion
+probabilities to unknown values.  Walking the whole frame seller by seller with systematic
+sampling kept each seller to ⌈Σπ⌉ but let the strata drift (4 of 9 strata off their
+allocation in the demo).  Here the cap is folded into the design, for every method:
+
+1. π is computed per stratum as usual and then capped so that each seller's Σπ ≤ K
+   (:func:`sampler.design.cap_sellers`; the mass removed stays in the stratum).
+2. **Seller shares.**  Sellers that own more than K units with π > 0 ("capped sellers", the
+   only ones that could ever exceed K) form cells (seller s, stratum h) holding
+   M_sh = Σ_{k∈s,h} π_k; every other unit of stratum h forms the cell "rest of h".  The
+   table of M_sh (strata × cells) is rounded to integers n_sh by **unbiased controlled
+   rounding** (Cox 1987, JASA 82:520–524): each n_sh is ⌊M_sh⌋ or ⌈M_sh⌉ with
+   E[n_sh] = M_sh, every stratum total stays exactly n_h, and every seller's total is
+   ⌊M_s⌋ or ⌈M_s⌉ ≤ K, also for sellers whose listings span several strata.
+3. **Units within a cell.**  Given its count, a cell is drawn with the plan's own method from
+   conditional inclusion probabilities: a (sum ⌊M⌋) when the cell got ⌊M⌋, b (sum ⌈M⌉) when
+   it got ⌈M⌉, where (1 − f)·a + f·b = π and f = M − ⌊M⌋ is the probability of ⌈M⌉
+   (:func:`split_share`).  Hence P(k ∈ S) = π_k exactly for the exact methods (and as
+   closely as Pareto's λ for Pareto): the Horvitz–Thompson weights 1/π stay right.
+
+Without capped sellers every stratum is one "rest" cell with an integral total and the draw is
+the method's ordinary stratified draw.  Joint inclusion probabilities of this two-stage design
+are not those of the method alone (units of one capped seller are negatively associated):
+variance formulas that need them should use a high-entropy approximation, which the plan
+records as the scheme in ``parameters.seller_cap``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from sampler.errors import DesignInfeasible
+from sampler.methods import draw, draw_many
+from sampler.probabilities import CERTAIN_TOL, split_strata
+from store.errors import InvalidInput
+
+SCHEME = ("seller × stratum counts by unbiased controlled rounding (Cox 1987), then the "
+          "method within each seller's share from conditional π")
+#: Cell values within this distance of an integer are integers (float drift).
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Units of one stratum that share a count: one capped seller's units, or the rest."""
+
+    stratum: int  # row in the rounding table
+    column: int  # column in the rounding table
+    units: NDArray[np.intp]
+    total: float  # Σπ of the units
+
+
+@dataclass(frozen=True)
+class CappedLayout:
+    """Cells and the rounding table of a capped design (fixed for every replicate)."""
+
+    cells: Sequence[Cell]
+    table: NDArray[np.float64]  # (strata + 1 dummy row) × columns, integer margins
+    capped_sellers: int
+
+
+def seller_labels(sellers: ArrayLike) -> NDArray[np.str_]:
+    """Seller of every unit as text; a unit without a seller is its own seller."""
+    return np.array([f"~{i}" if s is None or s == "" or (isinstance(s, float) and math.isnan(s))
+                     else str(s) for i, s in enumerate(np.asarray(sellers, dtype=object))])
+
+
+def layout(pik: NDArray[np.float64], strata: ArrayLike, sellers: ArrayLike,
+           limit: int) -> CappedLayout:
+    """The cells of :mod:`sampler.seller_cap` step 2 and their table of Σπ."""
+    labels = np.asarray(strata)
+    seller = seller_labels(sellers)
+    if labels.shape != pik.shape or seller.shape != pik.shape:
+        raise InvalidInput("pik, strata and sellers must have the same length")
+    live = pik > 1e-12
+    uniq, scode = np.unique(seller, return_inverse=True)
+    owned = np.bincount(scode[live], minlength=uniq.size)
+    capped = owned > limit
+    seller_mass = np.bincount(scode, weights=pik, minlength=uniq.size)
+    if np.any(seller_mass[capped] > limit + 1e-6):
+        worst = float(seller_mass[capped].max())
+        raise DesignInfeasible(f"a seller's expected buys ({worst:.3f}) exceed the maximum of "
+                               f"{limit}: cap π per seller first")
+    column_of_seller = np.full(uniq.size, -1)
+    column_of_seller[capped] = np.arange(int(capped.sum()))
+    n_capped = int(capped.sum())
+    groups = split_strata(labels)
+    cells: list[Cell] = []
+    table = np.zeros((len(groups) + 1, n_capped + len(groups)))
+    for row, (_, idx) in enumerate(groups):
+        col = column_of_seller[scode[idx]]
+        rest = idx[col < 0]
+        table[row, n_capped + row] = float(pik[rest].sum())
+        cells.append(Cell(row, n_capped + row, rest, float(pik[rest].sum())))
+        if n_capped:
+            inside = idx[col >= 0]
+            cols = col[col >= 0]
+            order = np.argsort(cols, kind="stable")
+            inside, cols = inside[order], cols[order]
+            bounds = np.flatnonzero(np.diff(cols)) + 1
+            for units in np.split(inside, bounds):
+                if units.size:
+                    c = int(column_of_seller[scode[units[0]]])
+                    total = float(pik[units].sum())
+                    table[row, c] = total
+                    cells.append(Cell(row, c, units, total))
+    sums = table[:-1].sum(axis=0)
+    table[-1] = np.ceil(sums - _EPS) - sums  # dummy row: every column total is an integer
+    table[-1][np.abs(table[-1]) < _EPS] = 0.0
+    row_sums = table[:-1].sum(axis=1)
+    if np.any(np.abs(row_sums - np.rint(row_sums)) > 1e-6):
+        raise DesignInfeasible("Σπ is not an integer in every stratum")
+    return CappedLayout(cells, table, n_capped)
+
+
+def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
+                        ) -> NDArray[np.int64]:
+    """Unbiased controlled rounding of a table with integer row and column totals (Cox 1987).
+
+    Repeatedly finds a cycle of fractional cells (it exists: a row or column with one
+    fractional cell would have a fractional total), adds +t, −t, +t, … around it, with t the
+    step up (probability t_down/(t_up + t_down)) or down (the rest) that makes at least one
+    cell an integer.  Every step keeps all totals and every cell's expectation, and no cell
+    leaves [⌊x⌋, ⌈x⌉].  Plain Python on the fractional cells only (a few dozen cycles per
+    plan): indexing NumPy scalars one by one cost four times as much.
+    """
+    x = np.asarray(table, dtype=np.float64)
+    base = np.floor(x + _EPS)
+    frac_arr = x - base
+    near_one = frac_arr > 1 - _EPS
+    base[near_one] += 1.0
+    frac_arr[near_one | (frac_arr < _EPS)] = 0.0
+    R, C = x.shape
+    frac: dict[tuple[int, int], float] = {}
+    rows: list[dict[int, None]] = [{} for _ in range(R)]
+    cols: list[dict[int, None]] = [{} for _ in range(C)]
+    for i, j in zip(*np.nonzero(frac_arr), strict=True):
+        frac[(int(i), int(j))] = float(frac_arr[i, j])
+        rows[int(i)][int(j)] = None
+        cols[int(j)][int(i)] = None
+    out = base.astype(np.int64)
+    uniform = rng.random
+
+    def settle(e: tuple[int, int]) -> None:
+        v = frac[e]
+        if v < _EPS or v > 1 - _EPS:
+            if v > 0.5:
+                out[e] += 1
+            del frac[e]
+            del rows[e[0]][e[1]]
+            del cols[e[1]][e[0]]
+
+    for i0 in range(R):
+        while rows[i0]:
+            cycle = _find_cycle(i0, rows, cols)
+            if cycle is None:
+                continue
+            plus, minus = cycle[0::2], cycle[1::2]
+            fp = [frac[e] for e in plus]
+            fm = [frac[e] for e in minus]
+            up = min(1.0 - max(fp), min(fm))
+            down = min(min(fp), 1.0 - max(fm))
+            step = up if uniform() * (up + down) < down else -down
+            for e in plus:
+                frac[e] += step
+            for e in minus:
+                frac[e] -= step
+            for e in cycle:
+                settle(e)
+    if frac:
+        raise DesignInfeasible("controlled rounding left fractional cells (numerical failure)")
+    return out
+
+
+def _find_cycle(i0: int, rows: list[dict[int, None]], cols: list[dict[int, None]],
+                ) -> list[tuple[int, int]] | None:
+    """A cycle of fractional cells through row *i0*, as its cells in order (even length).
+
+    The walk alternates rows and columns and never goes back along the cell it came by.
+    Every row and column total is an integer, so a vertex with a fractional cell has at least
+    two and the walk cannot get stuck (float drift aside: then None, the caller retries).
+    """
+    seen: dict[tuple[bool, int], int] = {(True, i0): 0}
+    edges: list[tuple[int, int]] = []
+    is_row, v = True, i0
+    prev: tuple[int, int] | None = None
+    while True:
+        nbrs = rows[v] if is_row else cols[v]
+        edge: tuple[int, int] | None = None
+        for w in nbrs:
+            e = (v, w) if is_row else (w, v)
+            if e != prev:
+                edge, v_next = e, w
+                break
+        if edge is None:
+            raise DesignInfeasible("controlled rounding found a fractional total "
+                                   "(numerical failure)")
+        edges.append(edge)
+        is_row = not is_row
+        v = v_next
+        key = (is_row, v)
+        if key in seen:
+            return edges[seen[key]:]
+        seen[key] = len(edges)
+        prev = edge
+
+
+def split_share(p: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """(a, b, f): π vectors given ⌊M⌋ and given ⌈M⌉ units, with (1 − f)·a + f·b = p.
+
+    M = Σp and f = M − ⌊M⌋.  Writing a = p − f·d and b = p + (1 − f)·d with Σd = 1, every
+    0 ≤ a, b ≤ 1 holds when d_k ∈ [0, min(p_k/f, (1 − p_k)/(1 − f))]; d is taken
+    proportional to p, clipped at those bounds (water-filling), so a and b stay as close to
+    proportional to p as the bounds allow and equal π stay equal (SRS).  Σ bounds ≥ 1 always
+    holds (systematic sampling within the cell is one decomposition), so d exists.
+    """
+    M = float(p.sum())
+    lo = math.floor(M + _EPS)
+    f = M - lo
+    if f < _EPS or f > 1 - _EPS:
+        q = p * (round(M) / M) if M > 0 else p
+        return q, q, 0.0
+    upper = np.minimum(p / f, (1.0 - p) / (1.0 - f))
+    upper = np.clip(upper, 0.0, None)
+    upper[p <= 0] = 0.0
+    if upper.sum() < 1.0 - 1e-9:
+        raise DesignInfeasible("cannot split a seller's share (numerical failure)")
+    if upper.sum() <= 1.0 + 1e-12:
+        d = upper / upper.sum()  # the bounds leave exactly one choice
+    else:
+        # Σ min(s·p, upper) = 1: bisection on s between 0 and the last breakpoint.
+        live = p > 0
+        s_lo, s_hi = 0.0, float((upper[live] / p[live]).max())
+        for _ in range(200):
+            mid = 0.5 * (s_lo + s_hi)
+            if mid <= s_lo or mid >= s_hi:
+                break
+            if np.minimum(mid * p, upper).sum() < 1.0:
+                s_lo = mid
+            else:
+                s_hi = mid
+        d = np.minimum(s_hi * p, upper)
+        sat = d >= upper - 1e-15
+        free_mass = float(p[~sat].sum())
+        if free_mass > 0:
+            d[~sat] = p[~sat] * (1.0 - float(upper[sat].sum())) / free_mass
+    a = np.clip(p - f * d, 0.0, 1.0)
+    b = np.clip(p + (1.0 - f) * d, 0.0, 1.0)
+    a[p >= 1.0 - CERTAIN_TOL] = 1.0
+    b[p >= 1.0 - CERTAIN_TOL] = 1.0
+    return _fix_sum(a, lo), _fix_sum(b, lo + 1), f
+
+
+def _fix_sum(q: NDArray[np.float64], target: int) -> NDArray[np.float64]:
+    """Remove float drift so that Σq is exactly the integer the methods require."""
+    frac = (q > 1e-12) & (q < 1.0 - CERTAIN_TOL)
+    s = float(q[frac].sum())
+    need = target - float(q[~frac].sum())
+    if s > 0 and need > 0:
+        q = q.copy()
+        q[frac] *= need / s
+    return q
+
+
+def draw_seller_capped(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLike, limit: int,
+                       method: str, rng: np.random.Generator,
+                       prn: ArrayLike | None = None) -> NDArray[np.intp]:
+    """One sample: n_h in every stratum, at most *limit* units per seller, P(k ∈ S) = π_k."""
+    p = np.asarray(pik, dtype=np.float64)
+    lay = layout(p, strata, sellers, limit)
+    counts = controlled_rounding(lay.table, rng)
+    u = None if prn is None else np.asarray(prn, dtype=np.float64)
+    parts: list[NDArray[np.intp]] = []
+    for cell in lay.cells:
+        c = int(counts[cell.stratum, cell.column])
+        if c == 0 or cell.units.size == 0:
+            continue
+        q = _conditional(p[cell.units], c)
+        sub = draw(q, method, rng, None if u is None else u[cell.units])
+        parts.append(cell.units[sub])
+    return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
+
+
+def _conditional(p: NDArray[np.float64], count: int) -> NDArray[np.float64]:
+    a, b, f = split_share(p)
+    if f == 0.0:
+        return a
+    lo = math.floor(float(p.sum()) + _EPS)
+    if count not in (lo, lo + 1):
+        raise DesignInfeasible(f"controlled rounding gave {count} for a share of {p.sum():.3f}")
+    return a if count == lo else b
+
+
+def rounding_replicates(lay: CappedLayout, rng: np.random.Generator, reps: int,
+                        ) -> NDArray[np.int64]:
+    """*reps* independent roundings of the layout's table (reps × rows × columns)."""
+    return np.stack([controlled_rounding(lay.table, rng) for _ in range(reps)])
+
+
+def draw_seller_capped_many(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLike, limit: int,
+                            method: str, rng: np.random.Generator, reps: int,
+                            counts: NDArray[np.int64] | None = None) -> NDArray[np.bool_]:
+    """*reps* independent samples as a reps × N membership matrix (Monte Carlo checks).
+
+    The rounding runs once per replicate (or *counts* from :func:`rounding_replicates` are
+    reused, e.g. for several methods); the draws inside the cells are vectorised over the
+    replicates that gave a cell the same count (two :func:`draw_many` calls per cell).
+    """
+    p = np.asarray(pik, dtype=np.float64)
+    lay = layout(p, strata, sellers, limit)
+    if counts is None:
+        counts = rounding_replicates(lay, rng, reps)
+    if counts.shape[0] != reps:
+        raise InvalidInput("counts must hold one rounding per replicate")
+    member = np.zeros((reps, p.size), dtype=bool)
+    for cell in lay.cells:
+        got = counts[:, cell.stratum, cell.column]
+        if cell.units.size == 0:
+            continue
+        a, b, _ = split_share(p[cell.units])
+        lo = math.floor(cell.total + _EPS)
+        for q, value in ((a, lo), (b, lo + 1)):
+            rows = np.flatnonzero(got == value)
+            if rows.size == 0 or value == 0:
+                continue
+            sel = draw_many(q, method, rng, int(rows.size))
+            member[rows[:, None], cell.units[sel]] = True
+    return member
