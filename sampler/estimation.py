@@ -1,39 +1,64 @@
 """Estimates of a non-compliance rate and count from a probability sample.
 
-Pure NumPy/SciPy on arrays, so a statistician can use it without the database.
+Pure NumPy/SciPy on arrays, so a statistician can use it without the database.  Every
+:class:`RateEstimate` names the estimator, the variance estimator and the interval it used.
 
-* **Horvitz–Thompson (HT)**: count t̂ = Σ y/π, rate t̂/N (N known from the frame).
-* **Hájek**: rate R̂ = Σ y/π / Σ 1/π (ratio estimator; steadier when the sample's weights do
-  not add up to N), count N·R̂.  Across strata the separate estimator Σ W_h R̂_h.
-* **Variance**: Deville's (1999) approximation of the variance of a high-entropy fixed-size
-  πps design ("Hájek–Deville"):  v = n'/(n'−1) Σ (1−π_k)(y_k/π_k − Â)², with
-  Â = Σ (1−π_k) y_k/π_k / Σ (1−π_k), summed over the n' non-certainty units of the stratum
-  (certainty units contribute no variance).  With equal π in a stratum this *is* the exact
-  unbiased SRS estimator N²(1−f)s²/n, and the result is labelled ``srs-exact``.  The Hájek
-  rate uses the same formula on the linearised variable z = (y − R̂)/N̂.
-* **Intervals**: Korn & Graubard (1998): a Clopper–Pearson interval with the effective sample
-  size n* = p̂(1−p̂)/v(p̂), shrunk by (z/t_df)² with df = n − H.  When p̂ is 0 or 1 the variance
-  carries no information about the design effect, so n* = n/deff_Kish: with no failure found
-  the upper bound stays about 3.7/n*, never [0, 0].
-* **Design effects**: Kish's deff from unequal weights, n Σw²/(Σw)², and the design-based
-  v(p̂)/[p̂(1−p̂)/n] when p̂ is strictly between 0 and 1.
+* **Horvitz–Thompson (HT)**: count t̂ = Σ y/π, rate t̂/N with N known from the frame.  When N
+  is *not* known it is estimated by N̂ = Σ 1/π and the "HT rate" t̂/N̂ is a ratio — the Hájek
+  rate — with the ratio's linearised variance (label ``ratio t̂/N̂ (N unknown)``), never
+  v(t̂)/N̂² as if N̂ were fixed.
+* **Hájek**: rate R̂ = Σ y/π ÷ Σ 1/π within a stratum, variance of the linearised variable
+  z = (y − R̂)/N̂.  Across strata, with every N_h known, the separate estimator Σ W_h R̂_h with
+  v = Σ W_h² v_h; with an N_h unknown, the combined ratio Σ_h t̂_h / Σ_h N̂_h with
+  z = (y − R̂)/N̂ over all strata (R ``survey::svymean``).
+* **Variance** within a stratum by :mod:`sampler.variance`: ``deville`` (default, R
+  ``sampling::varest``), ``hajek``, or ``ht``/``syg`` with joint inclusion probabilities
+  (:mod:`sampler.joint`).  Equal π with deville/hajek is the exact SRS variance (label
+  ``srs-exact``).
+* **Intervals** by :mod:`sampler.intervals`: ``beta`` (Korn–Graubard exactly as R's
+  ``svyciprop``; df = units − strata), ``clopper-pearson`` (SRS), ``logit``, ``xlogit``.
+* **Lonely strata** (one non-certainty unit: its variance cannot be estimated from itself):
+  ``lonely`` = ``bound`` (default: each such unit gets the largest variance a 0/1 outcome
+  can have, (1−π)/4 on the rate's scale — conservative), or R's ``survey.lonely.psu``
+  options: ``fail``, ``remove`` and ``certainty`` (no contribution), ``adjust`` (centred at
+  the overall estimate: (1−π)(z/π)²), ``average`` (the other strata's sum × H/H_ok).  A
+  lonely stratum's *own* line always uses the bound.
+* **Design effects**: Kish's n Σw²/(Σw)², and the design-based v(p̂)/[p̂(1−p̂)/n].
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
+from sampler.intervals import INTERVAL_METHODS, korn_graubard, proportion_interval
 from sampler.probabilities import split_strata
+from sampler.variance import CERTAIN, VARIANCE_METHODS, hajek, stratum_variance
 from store.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
+
+#: Marks estimates where a stratum had a single non-certainty result.
+LONELY = "+lonely-bound"
+#: Options for strata with one non-certainty unit (R's ``survey.lonely.psu`` plus ``bound``).
+LONELY_OPTIONS: tuple[str, ...] = ("bound", "fail", "remove", "certainty", "adjust", "average")
+
+__all__ = [
+    "LONELY",
+    "LONELY_OPTIONS",
+    "EstimationResult",
+    "RateEstimate",
+    "deville_variance",
+    "estimate",
+    "estimate_replicates",
+    "kish_deff",
+    "korn_graubard",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,11 @@ class RateEstimate:
     deff: float | None
     n_effective: float
     variance_method: str
+    interval_method: str = "beta"
+    ht_interval_method: str = "beta"
+    estimator: str = "hajek"
+    ht_estimator: str = "ht t̂/N"
+    df: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,58 +100,21 @@ class EstimationResult:
     overall: RateEstimate
     by_stratum: list[RateEstimate] = field(default_factory=list)
     confidence: float = 0.95
+    interval: str = "beta"
+    variance: str = "deville"
+    lonely: str = "bound"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"confidence": self.confidence, "overall": self.overall.as_dict(),
+        return {"confidence": self.confidence, "interval": self.interval,
+                "variance": self.variance, "lonely": self.lonely,
+                "overall": self.overall.as_dict(),
                 "by_stratum": [e.as_dict() for e in self.by_stratum]}
 
 
-#: Marks estimates where a stratum had a single non-certainty result (variance bounded).
-LONELY = "+lonely-bound"
-
-
 def deville_variance(y: ArrayLike, pik: ArrayLike) -> float:
-    """Deville's approximate variance of Σ y/π for one stratum of a fixed-size design."""
-    yv = np.asarray(y, dtype=np.float64)
-    p = np.asarray(pik, dtype=np.float64)
-    keep = p < 1.0 - 1e-9
-    yv, p = yv[keep], p[keep]
-    k = yv.size
-    if k == 0:
-        return 0.0
-    if k == 1:
-        return math.nan
-    c = 1.0 - p
-    ratio = yv / p
-    a = float(np.sum(c * ratio) / np.sum(c))
-    return float(k / (k - 1) * np.sum(c * (ratio - a) ** 2))
-
-
-def korn_graubard(p_hat: float, variance: float, n: int, *, df: int | None = None,
-                  deff_fallback: float = 1.0, confidence: float = 0.95,
-                  ) -> tuple[tuple[float, float], float]:
-    """Korn–Graubard interval for a proportion: ((low, high), effective sample size)."""
-    alpha = 1.0 - confidence
-    p_hat = min(max(p_hat, 0.0), 1.0)
-    if n <= 0:
-        return (0.0, 1.0), 0.0
-    if 0.0 < p_hat < 1.0 and variance > 0 and math.isfinite(variance):
-        n_eff = p_hat * (1.0 - p_hat) / variance
-    else:
-        n_eff = n / max(deff_fallback, 1.0)
-    n_eff = min(n_eff, float(n)) if 0.0 < p_hat < 1.0 else n_eff
-    if df is not None and df >= 1:
-        z = special.ndtri(1 - alpha / 2)
-        t = special.stdtrit(df, 1 - alpha / 2)
-        n_eff *= (z / t) ** 2
-    n_eff = max(n_eff, 1.0)
-    x = p_hat * n_eff
-    # The quantile functions themselves (scipy.special), not scipy.stats' distribution
-    # objects: those check and broadcast their arguments at ~0.2 ms a call, and a coverage
-    # study or a per-domain report calls this thousands of times.
-    low = 0.0 if x <= 0 else float(special.betaincinv(x, n_eff - x + 1, alpha / 2))
-    high = 1.0 if x >= n_eff else float(special.betaincinv(x + 1, n_eff - x, 1 - alpha / 2))
-    return (low, high), float(n_eff)
+    """Hájek–Deville n/(n−1) form kept for callers of the earlier API (see
+    :func:`sampler.variance.hajek`)."""
+    return hajek(y, pik)
 
 
 def kish_deff(weights: ArrayLike) -> float:
@@ -132,63 +125,124 @@ def kish_deff(weights: ArrayLike) -> float:
     return float(w.size * np.sum(w**2) / np.sum(w) ** 2)
 
 
-def _domain(label: Any, y: FloatArray, p: FloatArray, N: float | None, df: int | None,
-            confidence: float) -> tuple[RateEstimate, dict[str, float]]:
-    n = y.size
-    w = 1.0 / p
-    t_hat = float(np.sum(y * w))
-    n_hat = float(np.sum(w))
-    known = N is not None
-    pop = float(N) if N is not None else n_hat
-    v_t = deville_variance(y, p)
-    r_hat = t_hat / n_hat if n_hat > 0 else 0.0
-    v_r = deville_variance((y - r_hat) / n_hat, p) if n_hat > 0 else math.nan
-    method = "srs-exact" if np.allclose(p, p[0]) else "hajek-deville"
-    if not (math.isfinite(v_t) and math.isfinite(v_r)):
-        # One non-certainty result: no variance can be estimated from the stratum itself.
-        # Leaving it at 0 made the overall interval too narrow (84 % coverage for a nominal
-        # 95 % in the tests), and centring it at the overall rate (R survey's lonely.psu =
-        # "adjust") fails exactly when every lonely unit passed.  So it gets the largest
-        # variance a 0/1 outcome can have, 1/4 per unit: conservative, and honest about it.
-        q = p[p < 1.0 - 1e-9]
-        v_t = float(np.sum((1.0 - q) * 0.25 / q**2))
-        v_r = float(np.sum((1.0 - q) * 0.25 * (1.0 / q / n_hat) ** 2)) if n_hat > 0 else 0.0
-        method += LONELY
-    stats_ = {"t": t_hat, "v_t": v_t, "N": pop, "R": r_hat, "v_r": v_r, "n": n}
-    return _finish(label, n, round(float(y.sum())), pop, known, t_hat, v_t, r_hat, v_r,
-                   kish_deff(w), df, confidence, method), stats_
+@dataclass
+class _Part:
+    """One stratum's pieces for the overall estimate."""
+
+    label: Any
+    y: FloatArray
+    p: FloatArray
+    joint: FloatArray | None
+    t: float
+    n_hat: float
+    N: float
+    known: bool
+    lonely: bool
+    v_t: float = 0.0
+    v_r: float = 0.0
 
 
-def _finish(label: Any, n: int, failures: int, pop: float, known: bool, t_hat: float,
-            v_t: float, r_hat: float, v_r: float, deff_k: float, df: int | None,
-            confidence: float, method: str) -> RateEstimate:
+def _var(method: str, z: FloatArray, p: FloatArray, joint: FloatArray | None) -> float:
+    return stratum_variance(method, z, p, joint)
+
+
+def _bound(p: FloatArray, scale: float) -> float:
+    """Largest variance of Σ z/π for 0/1 outcomes scaled by *scale*: Σ (1−π)/4 (scale/π)²."""
+    q = p[p < CERTAIN]
+    return float(np.sum((1.0 - q) * 0.25 * (scale / q) ** 2))
+
+
+def _label(method: str, p: FloatArray) -> str:
+    if method in ("deville", "hajek") and p.size and np.allclose(p, p[0]):
+        return "srs-exact"
+    return method
+
+
+def _rate(label: Any, n: int, failures: int, pop: float, known: bool, t_hat: float,
+          v_t: float, r_hat: float, v_r: float, ht_rate: float, v_ht: float, deff_k: float,
+          df: float, confidence: float, interval: str, equal: bool, variance_label: str,
+          estimator: str, ht_estimator: str) -> RateEstimate:
     v_t = 0.0 if not math.isfinite(v_t) else v_t
     v_r = 0.0 if not math.isfinite(v_r) else v_r
-    ht_rate = t_hat / pop if pop > 0 else 0.0
-    v_ht_rate = v_t / pop**2 if pop > 0 else 0.0
-    ht_ci, _ = korn_graubard(ht_rate, v_ht_rate, n, df=df, deff_fallback=deff_k,
-                             confidence=confidence)
-    hj_ci, n_eff = korn_graubard(r_hat, v_r, n, df=df, deff_fallback=deff_k,
-                                 confidence=confidence)
+    v_ht = 0.0 if not math.isfinite(v_ht) else v_ht
+    ht_ci = proportion_interval(interval, ht_rate, v_ht, n, df, failures=failures,
+                                equal_weights=equal, deff_kish=deff_k, confidence=confidence)
+    hj_ci = proportion_interval(interval, r_hat, v_r, n, df, failures=failures,
+                                equal_weights=equal, deff_kish=deff_k, confidence=confidence)
+    kg = hj_ci if hj_ci.n_effective is not None else korn_graubard(
+        r_hat, v_r, n, df, deff_kish=deff_k, confidence=confidence)
     deff = (v_r / (r_hat * (1 - r_hat) / n)) if 0 < r_hat < 1 and n > 0 else None
     return RateEstimate(
         stratum=label, n=n, failures=failures, population=pop, population_known=known,
         ht_count=t_hat, ht_count_se=math.sqrt(v_t),
-        ht_count_ci=(ht_ci[0] * pop, ht_ci[1] * pop),
-        ht_rate=ht_rate, ht_rate_se=math.sqrt(v_ht_rate), ht_rate_ci=ht_ci,
-        hajek_rate=r_hat, hajek_rate_se=math.sqrt(v_r), hajek_rate_ci=hj_ci,
-        hajek_count=r_hat * pop, hajek_count_ci=(hj_ci[0] * pop, hj_ci[1] * pop),
-        deff_kish=deff_k, deff=deff, n_effective=n_eff, variance_method=method)
+        ht_count_ci=(ht_ci.low * pop, ht_ci.high * pop),
+        ht_rate=ht_rate, ht_rate_se=math.sqrt(v_ht), ht_rate_ci=ht_ci.pair,
+        hajek_rate=r_hat, hajek_rate_se=math.sqrt(v_r), hajek_rate_ci=hj_ci.pair,
+        hajek_count=r_hat * pop, hajek_count_ci=(hj_ci.low * pop, hj_ci.high * pop),
+        deff_kish=deff_k, deff=deff, n_effective=float(kg.n_effective or 0.0),
+        variance_method=variance_label, interval_method=hj_ci.method,
+        ht_interval_method=ht_ci.method, estimator=estimator, ht_estimator=ht_estimator,
+        df=float(df))
+
+
+def _stratum(part: _Part, variance: str, confidence: float, interval: str) -> RateEstimate:
+    y, p = part.y, part.p
+    r_hat = part.t / part.n_hat if part.n_hat > 0 else 0.0
+    z = (y - r_hat) / part.n_hat if part.n_hat > 0 else np.zeros_like(y)
+    label = _label(variance, p)
+    if part.lonely:
+        v_t, v_r = _bound(p, 1.0), _bound(p, 1.0 / part.n_hat)
+        label += LONELY
+    else:
+        v_t, v_r = _var(variance, y, p, part.joint), _var(variance, z, p, part.joint)
+    part.v_t, part.v_r = v_t, v_r
+    if part.known:
+        ht_rate, v_ht, ht_est = part.t / part.N, v_t / part.N**2, "ht t̂/N"
+    else:
+        ht_rate, v_ht, ht_est = r_hat, v_r, "ratio t̂/N̂ (N unknown)"
+    equal = bool(p.size and np.allclose(p, p[0]))
+    return _rate(part.label, int(y.size), round(float(y.sum())), part.N, part.known, part.t,
+                 v_t, r_hat, v_r, ht_rate, v_ht, kish_deff(1.0 / p), y.size - 1, confidence,
+                 interval, equal, label, "hajek R̂=Σy/π÷Σ1/π", ht_est)
+
+
+def _lonely_overall(parts: Sequence[_Part], lonely: str, scale_z: Sequence[FloatArray],
+                    variance: str) -> tuple[list[float], str]:
+    """Each stratum's variance contribution to the overall total of z (one z per stratum)."""
+    out: list[float] = []
+    n_lonely = 0
+    for part, z in zip(parts, scale_z, strict=True):
+        if not part.lonely:
+            out.append(_var(variance, z, part.p, part.joint))
+            continue
+        n_lonely += 1
+        if lonely == "fail":
+            raise InvalidInput(f"stratum {part.label} has a single non-certainty unit "
+                               "(lonely stratum): choose --lonely bound|remove|certainty|"
+                               "adjust|average")
+        q = part.p < CERTAIN
+        if lonely in ("bound", "average"):
+            out.append(math.nan)  # replaced by the bound, or left out and averaged
+        elif lonely == "adjust":
+            out.append(float(np.sum((1.0 - part.p[q]) * (z[q] / part.p[q]) ** 2)))
+        else:  # remove, certainty
+            out.append(0.0)
+    suffix = "" if not n_lonely else (LONELY if lonely == "bound" else f"+lonely-{lonely}")
+    return out, suffix
 
 
 def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
              population_sizes: Mapping[Any, float] | float | None = None,
-             confidence: float = 0.95) -> EstimationResult:
+             confidence: float = 0.95, interval: str = "beta", variance: str = "deville",
+             joint: ArrayLike | None = None, lonely: str = "bound") -> EstimationResult:
     """HT and Hájek estimates of the rate and count of y (0/1 outcomes) from a sample.
 
     *y* and *pik* are the sampled units' outcomes and inclusion probabilities; *strata* their
     stratum labels (None: one stratum); *population_sizes* the frame's N (a number, or one per
-    stratum; None: estimated as Σ1/π).
+    stratum; None: estimated as Σ1/π).  *interval*: one of ``beta`` (Korn–Graubard as R),
+    ``clopper-pearson``, ``logit``, ``xlogit``; *variance*: ``deville``, ``hajek``, ``ht``,
+    ``syg`` (the last two need *joint*, the n × n joint inclusion probabilities of the
+    sampled units, entries across strata ignored); *lonely*: see the module docstring.
     """
     yv = np.asarray(y, dtype=np.float64)
     p = np.asarray(pik, dtype=np.float64)
@@ -202,13 +256,27 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
         raise InvalidInput("every sampled unit needs an inclusion probability in (0, 1]")
     if not 0 < confidence < 1:
         raise InvalidInput("confidence must be between 0 and 1")
+    if interval not in INTERVAL_METHODS:
+        raise InvalidInput(f"unknown interval method {interval!r}; choose one of "
+                           f"{', '.join(INTERVAL_METHODS)}")
+    if variance not in VARIANCE_METHODS:
+        raise InvalidInput(f"unknown variance method {variance!r}; choose one of "
+                           f"{', '.join(VARIANCE_METHODS)}")
+    if lonely not in LONELY_OPTIONS:
+        raise InvalidInput(f"unknown lonely-stratum option {lonely!r}; choose one of "
+                           f"{', '.join(LONELY_OPTIONS)}")
+    jm: FloatArray | None = None
+    if joint is not None:
+        jm = np.asarray(joint, dtype=np.float64)
+        if jm.shape != (p.size, p.size):
+            raise InvalidInput("joint must be an n × n matrix of the sampled units")
+    elif variance in ("ht", "syg"):
+        raise InvalidInput(f"variance {variance!r} needs joint inclusion probabilities")
     labels = np.zeros(yv.size, dtype=np.int64) if strata is None else np.asarray(strata)
     if labels.shape != yv.shape:
         raise InvalidInput("strata must have one label per sampled unit")
     groups = split_strata(labels)
-    df = yv.size - len(groups)
-    by: list[RateEstimate] = []
-    parts: list[dict[str, float]] = []
+    parts: list[_Part] = []
     for label, idx in groups:
         if isinstance(population_sizes, Mapping):
             N_h = population_sizes.get(label)
@@ -216,22 +284,160 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
             N_h = float(population_sizes)
         else:
             N_h = None
-        est, part = _domain(None if strata is None else label, yv[idx], p[idx], N_h,
-                            idx.size - 1, confidence)
-        by.append(est)
-        parts.append(part)
+        yh, ph = yv[idx], p[idx]
+        t = float(np.sum(yh / ph))
+        n_hat = float(np.sum(1.0 / ph))
+        parts.append(_Part(label=None if strata is None else label, y=yh, p=ph,
+                           joint=None if jm is None else jm[np.ix_(idx, idx)], t=t,
+                           n_hat=n_hat, N=float(N_h) if N_h is not None else n_hat,
+                           known=N_h is not None,
+                           lonely=int(np.sum(ph < CERTAIN)) == 1))
+    by = [_stratum(part, variance, confidence, interval) for part in parts]
     if strata is None:
-        return EstimationResult(overall=by[0], by_stratum=[], confidence=confidence)
-    known = all(e.population_known for e in by)
-    N = sum(part["N"] for part in parts)
-    t_hat = sum(part["t"] for part in parts)
-    r_hat = sum(part["N"] * part["R"] for part in parts) / N
-    v_t = sum(part["v_t"] for part in parts)
-    v_r = sum((part["N"] / N) ** 2 * part["v_r"] for part in parts)
-    method = ("srs-exact" if all(e.variance_method.startswith("srs-exact") for e in by)
-              else "hajek-deville")
-    if any(e.variance_method.endswith(LONELY) for e in by):
-        method += LONELY
-    overall = _finish(None, int(yv.size), round(float(yv.sum())), N, known, t_hat, v_t,
-                      r_hat, v_r, kish_deff(1.0 / p), df, confidence, method)
-    return EstimationResult(overall=overall, by_stratum=by, confidence=confidence)
+        only = by[0]
+        if parts[0].lonely and lonely == "fail":
+            _lonely_overall(parts, lonely, [parts[0].y], variance)
+        return EstimationResult(overall=only, by_stratum=[], confidence=confidence,
+                                interval=interval, variance=variance, lonely=lonely)
+    overall = _overall(parts, by, yv, p, variance, lonely, confidence, interval,
+                       len(groups))
+    return EstimationResult(overall=overall, by_stratum=by, confidence=confidence,
+                            interval=interval, variance=variance, lonely=lonely)
+
+
+def _combine(contrib: list[float], parts: Sequence[_Part], bound: Sequence[float],
+             lonely: str) -> float:
+    if lonely == "bound":
+        return float(sum(b if part.lonely else c
+                         for c, b, part in zip(contrib, bound, parts, strict=True)))
+    if lonely == "average":
+        ok = [c for c, part in zip(contrib, parts, strict=True) if not part.lonely]
+        return float(sum(ok) * len(parts) / len(ok)) if ok else math.nan
+    return float(sum(contrib))
+
+
+def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: FloatArray,
+             variance: str, lonely: str, confidence: float, interval: str,
+             n_strata: int) -> RateEstimate:
+    known = all(part.known for part in parts)
+    N = sum(part.N for part in parts)
+    t_hat = sum(part.t for part in parts)
+    if known:
+        r_hat = sum(part.N * (part.t / part.n_hat) for part in parts) / N
+        # separate ratio estimator: stratum h's z is W_h (y − R̂_h)/N̂_h
+        # (R's "adjust" centres a lonely stratum at the overall estimate instead)
+        zs = [(part.N / N) * (part.y - (r_hat if part.lonely and lonely == "adjust"
+                                        else part.t / part.n_hat)) / part.n_hat
+              for part in parts]
+        bound_r = [_bound(part.p, (part.N / N) / part.n_hat) for part in parts]
+        estimator = "hajek separate Σ W_h R̂_h"
+    else:
+        n_hat = sum(part.n_hat for part in parts)
+        r_hat = t_hat / n_hat
+        N = n_hat
+        zs = [(part.y - r_hat) / n_hat for part in parts]
+        bound_r = [_bound(part.p, 1.0 / n_hat) for part in parts]
+        estimator = "hajek combined ratio Σt̂_h ÷ ΣN̂_h (N_h unknown)"
+    c_r, suffix = _lonely_overall(parts, lonely, zs, variance)
+    c_t, _ = _lonely_overall(parts, lonely, [part.y for part in parts], variance)
+    v_r = _combine(c_r, parts, bound_r, lonely)
+    v_t = _combine(c_t, parts, [_bound(part.p, 1.0) for part in parts], lonely)
+    if known:
+        ht_rate, v_ht, ht_est = t_hat / N, v_t / N**2, "ht t̂/N"
+    else:
+        ht_rate, v_ht, ht_est = r_hat, v_r, "ratio t̂/N̂ (N unknown)"
+    labels = {e.variance_method.replace(LONELY, "") for e in by}
+    label = (labels.pop() if len(labels) == 1 else variance) + suffix
+    equal = bool(np.allclose(p, p[0]))
+    return _rate(None, int(yv.size), round(float(yv.sum())), N, known, t_hat, v_t, r_hat,
+                 v_r, ht_rate, v_ht, kish_deff(1.0 / p), yv.size - n_strata, confidence,
+                 interval, equal, label, estimator, ht_est)
+
+
+def estimate_replicates(y: ArrayLike, pik: ArrayLike, samples: ArrayLike, *,
+                        population_size: float | None = None, confidence: float = 0.95,
+                        interval: str = "beta", variance: str = "deville",
+                        ) -> dict[str, FloatArray]:
+    """:func:`estimate` for many unstratified samples of one population at once.
+
+    *y* and *pik* are the population's outcomes and π; *samples* a reps × n index matrix
+    (:func:`sampler.methods.draw_many`).  Returns arrays over the replicates — ``ht_count``,
+    ``ht_rate`` (+``_low``/``_high``), ``hajek_rate`` (+``_low``/``_high``), ``hajek_var``,
+    ``ht_var`` — equal row by row to :func:`estimate` (a test checks), for Monte Carlo studies
+    of bias and coverage.  *variance*: ``deville`` or ``hajek``; *interval*: ``beta``,
+    ``logit`` or ``xlogit``.
+    """
+    from scipy import special
+
+    if variance not in ("deville", "hajek"):
+        raise InvalidInput("estimate_replicates supports the deville and hajek variances")
+    if interval not in ("beta", "logit", "xlogit"):
+        raise InvalidInput("estimate_replicates supports the beta, logit and xlogit intervals")
+    idx = np.asarray(samples, dtype=np.intp)
+    Y = np.asarray(y, dtype=np.float64)[idx]
+    P = np.asarray(pik, dtype=np.float64)[idx]
+    _reps, n = Y.shape
+    W = 1.0 / P
+    t = (Y * W).sum(axis=1)
+    n_hat = W.sum(axis=1)
+    r = t / n_hat
+    frac = P < CERTAIN
+    k = frac.sum(axis=1)
+    C = np.where(frac, 1.0 - P, 0.0)
+
+    def var(Z: FloatArray) -> FloatArray:
+        ratio = Z / P
+        csum = C.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = C / csum
+            big_a = (a * ratio).sum(axis=1, keepdims=True)
+            ss = (C * (ratio - big_a) ** 2).sum(axis=1)
+            out = ss / (1.0 - (a ** 2).sum(axis=1)) if variance == "deville" else k / (k - 1) * ss
+        return np.where(k == 0, 0.0, out)
+
+    # one non-certainty unit: the bound (1−π)/4 per unit, as estimate() does
+    lonely = k == 1
+    bound_t = np.where(frac, (1.0 - P) * 0.25 / P**2, 0.0).sum(axis=1)
+    v_t = np.where(lonely, bound_t, var(Y))
+    z = (Y - r[:, None]) / n_hat[:, None]
+    v_r = np.where(lonely, bound_t / n_hat**2, var(z))
+    N = float(population_size) if population_size is not None else None
+    if N is not None:
+        ht_rate, v_ht = t / N, v_t / N**2
+    else:
+        ht_rate, v_ht = r, v_r
+    deff_k = n * (W**2).sum(axis=1) / n_hat**2
+    alpha = 1.0 - confidence
+    df = n - 1
+
+    def beta(p: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
+        ok = (p > 0) & (p < 1) & (v > 0) & np.isfinite(v)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n_eff = np.where(ok, p * (1 - p) / v, n / np.maximum(deff_k, 1.0))
+        if n >= 2 and df >= 1:
+            n_eff = n_eff * (special.stdtrit(n - 1, alpha / 2)
+                             / special.stdtrit(df, alpha / 2)) ** 2
+        a1, b1 = n_eff * p, n_eff * (1 - p) + 1
+        a2, b2 = n_eff * p + 1, n_eff * (1 - p)
+        low = np.where(a1 <= 0, 0.0, special.betaincinv(np.maximum(a1, 1e-300), b1,
+                                                        alpha / 2))
+        high = np.where(b2 <= 0, 1.0, special.betaincinv(a2, np.maximum(b2, 1e-300),
+                                                         1 - alpha / 2))
+        return low, high
+
+    def logit(p: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray]:
+        ok = (p > 0) & (p < 1) & (v > 0) & np.isfinite(v)
+        tq = special.stdtrit(df, 1 - alpha / 2) if df >= 1 else special.ndtri(1 - alpha / 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.log(p / (1 - p))
+            half = tq * np.sqrt(v) / (p * (1 - p))
+        lo_b, hi_b = beta(p, v)
+        return (np.where(ok, special.expit(centre - half), lo_b),
+                np.where(ok, special.expit(centre + half), hi_b))
+
+    ci = beta if interval == "beta" else logit
+    hl, hh = ci(r, v_r)
+    tl, th = ci(ht_rate, v_ht)
+    return {"ht_count": t, "ht_var": v_t, "ht_rate": ht_rate, "ht_rate_low": tl,
+            "ht_rate_high": th, "hajek_rate": r, "hajek_var": v_r, "hajek_rate_low": hl,
+            "hajek_rate_high": hh}

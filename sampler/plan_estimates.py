@@ -19,8 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sampler.estimation import estimate
+from sampler.intervals import INTERVAL_LABELS
 from store.errors import NotFound
 from store.models import LabOutcome, LabResult, Plan, PlanItem, Purchase, Sample
+
+VARIANCE_NOTES = {"deville": "Deville 1999, R sampling::varest",
+                  "hajek": "Hájek 1964 approximation, n/(n−1) form",
+                  "ht": "Horvitz–Thompson with joint π", "syg": "Sen–Yates–Grundy with joint π"}
 
 
 def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
@@ -38,10 +43,16 @@ def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
     return out
 
 
-def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> dict[str, Any]:
+def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
+                  interval: str = "beta", variance: str = "deville",
+                  lonely: str = "bound") -> dict[str, Any]:
     """HT and Hájek rate and count of non-compliance, by stratum and overall.
 
-    Returns ``{"plan", "confidence", "items", "results", "pending", "failures",
+    *interval*, *variance*, *lonely*: see :func:`sampler.estimation.estimate` (``ht`` and
+    ``syg`` variances need joint inclusion probabilities the plan does not store yet, so
+    plans offer ``deville`` and ``hajek``).
+    Returns ``{"plan", "confidence", "interval", "variance", "lonely", "items", "results",
+    "pending", "failures",
     "adjusted_for_pending", "strata_without_results", "overall", "by_stratum", "notes"}``;
     ``overall`` and each ``by_stratum`` entry are :class:`~sampler.estimation.RateEstimate`
     dictionaries.  Raises :class:`~store.errors.InvalidInput` when no result exists yet.
@@ -78,9 +89,12 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> d
         raise InvalidInput(f"plan {plan_id} has no lab result yet: nothing to estimate")
     result = estimate(np.array(y), np.array(pik), strata=np.array(labels),
                       population_sizes={h: float(sizes[h]) for h in sizes},
-                      confidence=confidence)
-    notes = ["variance: Deville's approximation for πps (exact for SRS strata); "
-             "intervals: Korn–Graubard (Clopper–Pearson with the effective sample size)"]
+                      confidence=confidence, interval=interval, variance=variance,
+                      lonely=lonely)
+    o = result.overall
+    notes = [f"estimator: {o.estimator}; variance: {o.variance_method} "
+             f"({VARIANCE_NOTES.get(variance, variance)}); interval: {o.interval_method} "
+             f"({INTERVAL_LABELS[interval][0]}); df = {o.df:g}; lonely strata: {lonely}"]
     if adjusted:
         notes.append("pending items: each stratum's results were weighted up to the whole "
                      "stratum (missing at random within strata)")
@@ -88,7 +102,8 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95) -> d
         notes.append(f"{len(without)} strata have no result yet and are left out of the "
                      "overall figures")
     return {"plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
-            "confidence": confidence, "items": len(plan.items), "results": len(y),
+            "confidence": confidence, "interval": interval, "variance": variance,
+            "lonely": lonely, "items": len(plan.items), "results": len(y),
             "pending": len(plan.items) - len(y), "failures": int(sum(y)),
             "adjusted_for_pending": adjusted, "strata_without_results": without,
             "overall": result.overall.as_dict(),

@@ -219,11 +219,23 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
 
 @app.command("estimate")
 def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
-                 confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
+                 confidence: float = typer.Option(0.95, "--confidence",
+                                                  help="Confidence level of the intervals."),
+                 interval: str = typer.Option(
+                     "beta", "--interval", help="beta (Korn–Graubard as R svyciprop), "
+                     "clopper-pearson (SRS only), logit, xlogit."),
+                 variance: str = typer.Option(
+                     "deville", "--variance", help="deville (R sampling::varest) or hajek."),
+                 lonely: str = typer.Option(
+                     "bound", "--lonely", help="Strata with one result: bound, fail, remove, "
+                     "certainty, adjust, average (R survey.lonely.psu)."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
+    from sampler.plan_estimates import estimate_plan
+
     with current().db.session() as s:
-        est = plan_api.estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence)
+        est = estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence,
+                            interval=interval, variance=variance, lonely=lonely)
     if json_out:
         print_json(est)
         return
@@ -236,15 +248,15 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
         lo, hi = pair
         return f"[{_pct(lo)}, {_pct(hi)}]" if pct else f"[{lo:.1f}, {hi:.1f}]"
 
-    rows = [("overall", o["n"], o["failures"], _pct(o["hajek_rate"]), ci(o["hajek_rate_ci"]),
-             _pct(o["ht_rate"]), f"{o['ht_count']:.1f}", ci(o["ht_count_ci"], False),
-             f"{o['deff_kish']:.2f}")]
-    rows += [(e["stratum"], e["n"], e["failures"], _pct(e["hajek_rate"]), ci(e["hajek_rate_ci"]),
-              _pct(e["ht_rate"]), f"{e['ht_count']:.1f}", ci(e["ht_count_ci"], False),
-              f"{e['deff_kish']:.2f}") for e in est["by_stratum"]]
+    def row(name: Any, e: dict[str, Any]) -> tuple[Any, ...]:
+        return (name, e["n"], e["failures"], _pct(e["hajek_rate"]), ci(e["hajek_rate_ci"]),
+                e["interval_method"], _pct(e["ht_rate"]), f"{e['ht_count']:.1f}",
+                ci(e["ht_count_ci"], False), e["variance_method"], f"{e['deff_kish']:.2f}")
+
+    rows = [row("overall", o)] + [row(e["stratum"], e) for e in est["by_stratum"]]
     console.print(table(f"non-compliance ({level} intervals)",
-                        ["domain", "n", "fail", "Hájek rate", "CI", "HT rate", "HT count",
-                         "count CI", "deff (Kish)"], rows))
+                        ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
+                         "HT count", "count CI", "variance", "deff (Kish)"], rows))
     for note in est["notes"]:
         console.print(f"[dim]{note}[/dim]")
 
