@@ -52,7 +52,8 @@ LABELS: dict[str, dict[str, str]] = {
         "by_sector": "按行业", "by_class": "按监管类别", "platform": "平台", "sector": "行业",
         "class": "监管类别", "estimates": "不合格率估计（抽样设计加权）", "plan": "抽样方案",
         "campaign": "抽检任务", "n": "结果数", "ht": "HT 估计", "hajek": "Hájek 估计",
-        "ci": "95% 置信区间", "cases": "案件", "opened": "新立案件", "kind": "类型",
+        "ci": "95% 置信区间", "method": "区间方法",
+        "cases": "案件", "opened": "新立案件", "kind": "类型",
         "status": "状态", "bureau": "属地主管部门", "notifications": "通报", "measures": "处置措施",
         "measure": "措施", "done": "已完成", "count": "数量", "none": "无",
         "note_estimates": "风险加权抽样使高风险商品被抽中的概率更高，因此不合格率须按入样概率加权估计；"
@@ -73,7 +74,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sector": "Sector", "class": "Class",
         "estimates": "Non-compliance estimates (design-weighted)", "plan": "Plan",
         "campaign": "Campaign", "n": "results", "ht": "HT estimate", "hajek": "Hájek estimate",
-        "ci": "95% interval", "cases": "Cases", "opened": "cases opened", "kind": "Kind",
+        "ci": "95% interval", "method": "interval method",
+        "cases": "Cases", "opened": "cases opened", "kind": "Kind",
         "status": "Status", "bureau": "Jurisdiction bureau", "notifications": "Notifications",
         "measures": "Measures", "measure": "Measure", "done": "done", "count": "Count",
         "none": "none",
@@ -240,7 +242,9 @@ def _estimates(session: Session, plan_ids: list[int]) -> list[dict[str, Any]]:
                     "pending": est["pending"], "ht_rate": o["ht_rate"],
                     "ht_rate_ci": list(o["ht_rate_ci"]), "hajek_rate": o["hajek_rate"],
                     "hajek_rate_ci": list(o["hajek_rate_ci"]), "deff_kish": o["deff_kish"],
-                    "notes": est["notes"]})
+                    "interval_method": o["interval_method"],
+                    "ht_interval_method": o["ht_interval_method"],
+                    "variance_method": o["variance_method"], "notes": est["notes"]})
     return out
 
 
@@ -330,10 +334,11 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
 
     est = wb.create_sheet(L["estimates"][:31])
     est.append([L["campaign"], L["plan"], L["n"], L["failed"], L["ht"], L["ci"] + " (HT)", "",
-                L["hajek"], L["ci"] + " (Hájek)", ""])
+                L["method"], L["hajek"], L["ci"] + " (Hájek)", "", L["method"]])
     for e in report.estimates:
         est.append([e["campaign"], f"#{e['plan']} v{e['version']}", e["results"], e["failures"],
-                    e["ht_rate"], *e["ht_rate_ci"], e["hajek_rate"], *e["hajek_rate_ci"]])
+                    e["ht_rate"], *e["ht_rate_ci"], e.get("ht_interval_method", ""),
+                    e["hajek_rate"], *e["hajek_rate_ci"], e.get("interval_method", "")])
     est.append([])
     est.append([L["note_estimates"]])
 

@@ -59,7 +59,8 @@ def _print(summary: dict[str, Any]) -> None:
     if overall:
         console.print(table("estimated non-compliance (95% Korn–Graubard intervals)",
                             ["scope", "n", "failures", "HT rate", "HT interval", "Hájek rate",
-                             "Hájek interval", "estimated count", "Kish deff"],
+                             "Hájek interval", "interval method", "estimated count",
+                             "Kish deff"],
                             [_est_row("overall", overall)]
                             + [_est_row(str(e.get("stratum")), e)
                                for e in est.get("by_stratum") or []]))
@@ -88,5 +89,6 @@ def _est_row(name: str, e: dict[str, Any]) -> tuple[Any, ...]:
     hj_ci = e.get("hajek_rate_ci") or [None, None]
     return (name, e.get("n"), e.get("failures"), _pct(e.get("ht_rate")),
             f"[{_pct(ht_ci[0])}, {_pct(ht_ci[1])}]", _pct(e.get("hajek_rate")),
-            f"[{_pct(hj_ci[0])}, {_pct(hj_ci[1])}]", f"{e.get('ht_count', 0):.0f}",
+            f"[{_pct(hj_ci[0])}, {_pct(hj_ci[1])}]", e.get("interval_method", ""),
+            f"{e.get('ht_count', 0):.0f}",
             f"{e.get('deff_kish', 0):.2f}")
