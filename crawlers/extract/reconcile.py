@@ -131,6 +131,18 @@ def _markup_price(offer: dict[str, Any]) -> Any:
     return _first(price)
 
 
+def code(value: str | None) -> str | None:
+    """An identifier as a code: its first token when words follow it ("TE502955-1293415
+    Housse de canapé" — a microdata property read from an element's whole text)."""
+    if not value:
+        return None
+    value = value.strip()
+    if " " in value and len(value.split()) > 2:
+        first = value.split()[0]
+        return first if any(c.isdigit() for c in first) and len(first) >= 3 else None
+    return value if len(value) <= 64 else None
+
+
 def url_product_id(url: str) -> str | None:
     """The product id a URL carries (``?pid=428514``, ``/dp/B07FW264WL``, ``-848068924``)."""
     parts = urlsplit(url)
@@ -212,10 +224,10 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
     put("brand", visible.pairs.get("brand"), "dom:spec-table")
     for key in ("sku", "productID"):
-        put("sku", _text(node.get(key)) or _text(offer.get(key)), syntax)
+        put("sku", code(_text(node.get(key)) or _text(offer.get(key))), syntax)
     put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
                           or og.get("og:sku"), 100) or None, "og")
-    put("sku", visible.pairs.get("sku"), "dom:spec-table")
+    put("sku", code(visible.pairs.get("sku")), "dom:spec-table")
     put("mpn", _text(node.get("mpn")) or _text(node.get("model")), syntax)
     put("mpn", visible.pairs.get("mpn"), "dom:spec-table")
     for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn"):
@@ -238,15 +250,20 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("availability", avail.from_markup(og.get("product:availability")
                                           or og.get("og:availability")), "og")
     v_avail = visible.availability
-    if v_avail in (avail.OUT_OF_STOCK, avail.DISCONTINUED) and not visible.buy and \
-            fields.get("availability") == avail.IN_STOCK:
+    gone = v_avail in (avail.OUT_OF_STOCK, avail.DISCONTINUED)
+    if gone and not visible.buy and fields.get("availability") == avail.IN_STOCK:
+        # The markup says in stock, the page says sold out and offers no way to buy.
         fields["availability"] = v_avail
         sources["availability"] = visible.availability_source or "dom"
-    put("availability", v_avail, visible.availability_source or "dom")
-    if visible.buy is True:
+    if visible.buy is True and (gone or v_avail is None):
+        # An enabled buy control beats a sold-out note (pages keep both, showing one).
         put("availability", avail.IN_STOCK, "dom:buy-button")
-    elif visible.buy is False:
+    put("availability", v_avail, visible.availability_source or "dom")
+    if visible.buy is False:
         put("availability", avail.OUT_OF_STOCK, "dom:buy-button-disabled")
+    if fields.get("price") is not None and (product is not None or visible.heading):
+        # A product page that shows a price and says nothing of stock sells it.
+        put("availability", avail.IN_STOCK, "dom:price-shown")
 
     # -- the rest
     category = _text(node.get("category"))

@@ -277,7 +277,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             seen_owner.add(id(owner))
             parent = owner.getparent() if owner.getparent() is not None else owner
             text = clean_text(" ".join(parent.itertext()), 80)
-            if len(text) > 40:
+            if len(text) > 40 or not PRICE_TEXT.search(text):
                 continue
         if _PER_UNIT.search(text):
             continue
@@ -352,17 +352,39 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
     out.buy = True if enabled else (False if disabled else None)
 
 
+_HIDDEN_CLASS = re.compile(r"(^|[\s_-])(hidden|hide|d-none|is-hidden|invisible|sr-only)($|[\s_-])",
+                           re.IGNORECASE)
+
+
+def hidden(el: etree._Element) -> bool:
+    """Whether *el* or an ancestor is hidden by its markup (``hidden``, ``display:none``,
+    a "hidden" class): pages keep both "in stock" and "sold out" notes and show one."""
+    cur: etree._Element | None = el
+    for _ in range(6):
+        if cur is None:
+            return False
+        style = (cur.get("style") or "").replace(" ", "").lower()
+        if cur.get("hidden") is not None or "display:none" in style or \
+                "visibility:hidden" in style or cur.get("aria-hidden") == "true" or \
+                _HIDDEN_CLASS.search(cur.get("class") or ""):
+            return True
+        cur = cur.getparent()
+    return False
+
+
 def _stock(out: Visible, elements: list[etree._Element]) -> None:
+    """A stock note's availability, when the shown notes agree (a page showing both "in
+    stock" and "sold out" notes leaves it to the buy control and the markup)."""
+    cues: set[str] = set()
     for el in elements[:40]:
-        if el.tag in INVISIBLE:
+        if el.tag in INVISIBLE or el.tag in ("button", "input"):
             continue
         text = clean_text(" ".join(el.itertext()), 200)
         cue = avail.from_text(text) if 0 < len(text) <= 150 else None
-        if cue and (out.availability is None or (out.availability_source == "dom:button"
-                    and cue != avail.IN_STOCK)):
-            out.availability, out.availability_source = cue, "dom:stock-note"
-            if cue != avail.IN_STOCK:
-                break
+        if cue and not hidden(el):
+            cues.add(cue)
+    if len(cues) == 1:
+        out.availability, out.availability_source = cues.pop(), "dom:stock-note"
 
 
 def _breadcrumbs(out: Visible, elements: list[etree._Element]) -> None:
