@@ -102,7 +102,17 @@ def listing_row(listing: Listing, platform: str, seller: Seller | None) -> dict[
         "first_seen": listing.first_seen, "last_seen": listing.last_seen,
         "removed_at": listing.removed_at, "prn": listing.prn,
         "risk_score": listing.risk_score, "risk_reasons": listing.risk_reasons,
+        # Where each field came from (jsonld, microdata, og, rdfa, dom:h1, dom:price,
+        # dom:spec-table, url, ...) and what the listing has no column for (list price,
+        # GTIN, MPN, availability, breadcrumbs), as the generic extractor found them.
+        "field_sources": _raw_dict(listing.raw, "sources"),
+        "extracted_fields": _raw_dict(listing.raw, "fields"),
     }
+
+
+def _raw_dict(raw: Any, key: str) -> dict[str, Any]:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def iter_rows(session: Session, f: ListingFilter, limit: int | None = None

@@ -16,9 +16,11 @@ from lxml import etree
 
 from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.markup import Markup
+from crawlers.extract.reconcile import similar
 from crawlers.extract.visible import Visible
 
 PRODUCT, LISTING, SELLER, OTHER = "product", "listing", "seller", "other"
+OG_PRODUCT = {"product", "og:product", "product.item", "product.group", "products"}
 #: How many like cards make a grid.
 MIN_CARDS = 3
 
@@ -97,12 +99,18 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
     reasons: list[str] = []
     score = 0.0
     if product is not None and (product.get("name") or product.get("offers")):
-        matched = fields.get("title") and visible.heading and fields["title"] == visible.heading
+        name = product.get("name")
+        matched = isinstance(name, str) and bool(visible.heading) and \
+            similar(name, visible.heading or "")
         if others >= MIN_CARDS - 1 and not matched and len(cards) >= MIN_CARDS:
             reasons.append(f"markup names {others + 1} products")
         else:
             score += 0.7
             reasons.append("markup product")
+    if "markup product" not in reasons and markup.og.get("og:type", "").lower() in OG_PRODUCT:
+        score += 0.6 if markup.og.get("product:price:amount") or markup.og.get(
+            "og:price:amount") else 0.5
+        reasons.append("og:type product")
     if visible.heading and visible.price is not None and not _in_cards(visible.price_owner,
                                                                        card_ids):
         score += 0.2
@@ -116,7 +124,7 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
     if hint == PRODUCT:
         score += 0.1
         reasons.append("profile URL rule")
-    if score >= 0.55 and fields.get("title"):
+    if score >= 0.55 and (fields.get("title") or "markup product" in reasons):
         return Kind(PRODUCT, min(score, 1.0), reasons)
     facts = facts_from_text(text)
     strong = {"filing_number", "licence_number"} & facts.keys()

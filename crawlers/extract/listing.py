@@ -25,8 +25,6 @@ from crawlers.items import ListingItem
 from crawlers.normalise import canonical_url, is_http, join_url, origin_of
 
 CANONICAL = 'link[rel="canonical"]::attr(href)'
-SELLER_PATH = re.compile(r"/(sellers?|stores?|vendors?|shops?|merchants?)/([^/?#]+)/?$",
-                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -100,11 +98,14 @@ def id_from_url(pattern: str, url: str) -> str | None:
 
 
 def seller_id_from_url(pattern: str, url: str) -> str | None:
+    """A seller's id from its page's URL: the profile's pattern when it has one, else the
+    URL's path (and query) — no guessing from what the path looks like (a ``/shop/<x>/``
+    path is as often a category as a storefront)."""
     if pattern:
         m = re.search(pattern, url)
         return (m.group(1) if m.groups() else m.group(0)) if m else None
-    m = SELLER_PATH.search(urlsplit(url).path)
-    return m.group(2) if m else None
+    parts = urlsplit(canonical_url(url))
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def canonical_of(response: TextResponse, rewrite: tuple[tuple[str, ...], ...],

@@ -83,13 +83,13 @@ def markup_amount(value: object, locale: str = "") -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return _positive(Decimal(str(value)))
+        return _finite(Decimal(str(value)))
     text = str(value)
     if _ONE_GROUP.match(text) and locale.split("-")[0].lower() in DECIMAL_COMMA:
-        return _positive(Decimal(text.replace(".", "")))
+        return _finite(Decimal(text.replace(".", "")))
     if _PLAIN_NUMBER.match(text):
         try:
-            return _positive(Decimal(text.strip()))
+            return _finite(Decimal(text.strip()))
         except InvalidOperation:
             return None
     amount, _ = parse_price(text, locale)
@@ -104,6 +104,14 @@ def parse_price(text: str, locale: str = "") -> tuple[Decimal | None, str | None
         return None, None
     price = Price.fromstring(str(text)[:200])
     return (_positive(price.amount) if price.amount is not None else None), price.currency
+
+
+def _finite(amount: Decimal) -> Decimal | None:
+    """A markup amount as it is (a negative one too: the pipeline rejects it with its
+    reason), zero as no price."""
+    if not amount.is_finite() or amount == 0:
+        return None
+    return _positive(amount) if amount > 0 else amount
 
 
 def _positive(amount: Decimal | None) -> Decimal | None:

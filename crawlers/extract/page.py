@@ -65,6 +65,10 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
         return any(marker in text for marker in op[1])
     if name == "product":
         return find_product(response.text, response.url)
+    if name == "generic":
+        from crawlers.extract.generic import read_page
+
+        return read_page(response.text, response.url)
     if name == "listing":
         return css_listing(response, op[1], context)
     if name == "first":
@@ -135,6 +139,10 @@ class Page:
 
     def says_removed(self, markers: tuple[str, ...]) -> bool:
         return bool(markers) and bool(self.ask(("markers", markers)))
+
+    def generic(self) -> Any:
+        """What the page is and shows, by its content (crawlers.extract.generic.GenericPage)."""
+        return self.ask(("generic",))
 
     def product(self) -> tuple[dict[str, Any] | None, str]:
         result: tuple[dict[str, Any] | None, str] = self.ask(("product",))

@@ -236,7 +236,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     pid = url_product_id(url)
     if pid:
         put("product_id", pid, "url")
-        if "sku" not in fields and html.count(pid) >= 3:
+        if "sku" not in fields and html.count(pid) >= 2:
             put("sku", pid, "url")
     seller = offer.get("seller") if offer else None
     put("seller_name", _text(seller), syntax)

@@ -38,11 +38,14 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
 
 
 def unescape_again(text: str) -> str:
-    """*text* with entities that survived one unescaping decoded once more (double-escaped
-    markup); text without leftover entities comes back as it is."""
-    if "&" not in text or not _ENTITY.search(text):
-        return text
-    return html.unescape(text)
+    """*text* with entities that survived unescaping decoded again (markup escaped twice;
+    JSON-LD, whose script text HTML does not decode, escaped once or twice); text without
+    leftover entities comes back as it is."""
+    for _ in range(2):  # JSON-LD is script text: HTML never decoded its entities once
+        if "&" not in text or not _ENTITY.search(text):
+            break
+        text = html.unescape(text)
+    return text
 
 
 def clean_text(value: object, limit: int = 1000) -> str:

@@ -27,9 +27,10 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.extract.contacts import facts_from_text
+from crawlers.extract.generic import GenericPage
+from crawlers.extract.item import generic_fields
 from crawlers.extract.jsonpath import get_path, map_fields
 from crawlers.extract.listing import (
-    SELLER_PATH,
     ListingRecipe,
     canonical_of,
     id_from_url,
@@ -38,7 +39,6 @@ from crawlers.extract.listing import (
     seller_id_from_url,
 )
 from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
-from crawlers.extract.structured import product_fields
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
 from crawlers.normalise import canonical_url
 from crawlers.profile import Profile
@@ -292,7 +292,9 @@ class PlatformSpider(scrapy.Spider):
                                    f"http {response.status}")
             return
         if kind == "structured-data":
-            found = list(self._structured(response, page, follow=False))
+            # A link taken for a product's may lead to a listing page: its links are
+            # followed then (what a page is, its content says).
+            found = list(self._structured(response, page, follow=False if confirm else None))
             if confirm and not any(isinstance(i, ListingItem) for i in found):
                 yield RemovalCheck(self.profile.code, meta["external_id"], "removed",
                                    "no product data")
@@ -317,7 +319,7 @@ class PlatformSpider(scrapy.Spider):
         ext_rule = self.profile.extract.fields.get("external_id")
         if ext_rule and page.select(ext_rule):
             return True
-        return "Product" in page.response.text and page.product()[0] is not None
+        return page.generic().kind == "product"
 
     def _canonical(self, page: Page) -> str:
         return canonical_of(page.response, self._recipe.rewrite, page.raw_values(CANONICAL))
@@ -330,11 +332,20 @@ class PlatformSpider(scrapy.Spider):
 
     # -- structured data --------------------------------------------------------------------
 
-    def _structured(self, response: TextResponse, page: Page, *, follow: bool
+    def _structured(self, response: TextResponse, page: Page, *, follow: bool | None
                     ) -> Iterator[Any]:
-        product, syntax = page.product()
-        if product is not None:
-            item = self._structured_listing(response, page, product, syntax)
+        """A structured-data page, known by its content (crawlers.extract.kinds): a product
+        page gives its listing, a seller page its seller; *follow* (None: unless it is a
+        product page) follows its links, a listing grid's product links first.  The
+        profile's URL patterns only add confidence (a page its id pattern names is a
+        product page when it shows a product with a title)."""
+        found: GenericPage = page.generic()
+        kind = found.kind
+        if kind != "product" and found.fields.get("title") and self.profile.extract.id_from_url \
+                and self._id_from_url(response.url):
+            kind = "product"
+        if kind == "product":
+            item = self._structured_listing(response, page, found)
             if item is not None:
                 yield item
                 if item.seller_url:
@@ -342,43 +353,48 @@ class PlatformSpider(scrapy.Spider):
                                        priority=1)
                     if req is not None:
                         yield req
-        elif SELLER_PATH.search(urlsplit(response.url).path) and \
-                self.profile.extract.kind == "structured-data":
+        elif kind == "seller" or self._seller_hint(response.url):
             yield from self._seller(page)
-        if not follow:
+        if follow is False or (follow is None and kind == "product"):
             return
-        hrefs = page.raw_values("a::attr(href)")
-        hrefs = hrefs + page.raw_values('link[rel="next"]::attr(href)')
-        for href in hrefs:
+        for href in found.product_links:
+            req = self.request(href, "product", base=response.url, priority=2)
+            if req is not None:
+                yield req
+        for href in found.links:
             url = self._url(href, response.url)
             if url is None:
                 continue
-            kind = "seller" if SELLER_PATH.search(urlsplit(url).path) else "nav"
+            kind = "seller" if self._seller_hint(url) else "nav"
             req = self.request(url, kind, base=response.url,
                                priority=1 if kind == "seller" else 0)
             if req is not None:
                 yield req
 
-    def _structured_listing(self, response: TextResponse, page: Page, product: dict[str, Any],
-                            syntax: str) -> ListingItem | None:
-        fields = product_fields(product)
-        url = self._canonical(page)
+    def _seller_hint(self, url: str) -> bool:
+        """Whether the profile's seller-id pattern names *url* a seller page (generic
+        profiles have none: seller pages are known by their content)."""
+        pattern = self.profile.extract.seller_id_from_url
+        return bool(pattern) and re.search(pattern, url) is not None
+
+    def _structured_listing(self, response: TextResponse, page: Page, found: GenericPage
+                            ) -> ListingItem | None:
+        fields = generic_fields(found)
+        url = canonical_of(response, self._recipe.rewrite,
+                           [found.canonical] if found.canonical else [])
         ext = self._id_from_url(url) if self.profile.extract.id_from_url else None
         ext = ext or (fields.get("external_id") if self.profile.extract.id_from_data else None)
         ext = ext or urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query
                                            else "")
         seller_url = fields.get("seller_url")
         if not seller_url:
-            # Microdata rarely carries the seller's URL: take the seller link on the page.
-            for rule in self.profile.links.seller or ['[itemprop="seller"] a::attr(href)']:
+            # Microdata rarely carries the seller's URL: the profile's seller link, else a
+            # link the page itself marks as its seller's (found.seller_link).
+            for rule in self.profile.links.seller:
                 seller_url = page.select(rule)
                 if seller_url:
                     break
-            if not seller_url:
-                for href in page.raw_values("a::attr(href)"):
-                    if SELLER_PATH.search(urlsplit(urljoin(response.url, href)).path):
-                        seller_url = href
-                        break
+            seller_url = seller_url or found.seller_link
         seller_id = fields.get("seller_external_id")
         if not seller_id and seller_url:
             seller_id = self._seller_id_from_url(urljoin(response.url, seller_url))
@@ -389,13 +405,15 @@ class PlatformSpider(scrapy.Spider):
             currency_hint=fields.get("currency_hint"), seller_external_id=seller_id,
             seller_name=fields.get("seller_name"), seller_url=seller_url,
             category=fields.get("category"), origin=fields.get("origin"),
-            image_urls=fields.get("image_urls") or [],
-            raw={"syntax": syntax, "product": product})
-        extra = page.fields(self.profile.extract.fields)
+            image_urls=fields.get("image_urls") or [], raw=fields["raw"])
+        if hasattr(item, "availability"):
+            item.availability = fields.get("availability")
+        extra = page.fields(self.profile.extract.fields) if self.profile.extract.fields else {}
         for key, value in extra.items():
             if value not in (None, "", []) and hasattr(item, key) and \
                     getattr(item, key) in (None, "", []):
                 setattr(item, key, value)
+                item.raw.setdefault("sources", {})[key] = "profile:css"
         return item
 
     # -- sellers ----------------------------------------------------------------------------
@@ -686,8 +704,7 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
         product: Plan = (("markers", tuple(extract.removed_markers)),
                          ("listing", recipe_of(profile)))
     elif extract.kind == "structured-data":
-        nav = (("product",), ("raw", "a::attr(href)"), ("raw", 'link[rel="next"]::attr(href)'),
-               ("raw", CANONICAL), fields_op(extract.fields))
+        nav = (("generic",), *((fields_op(extract.fields),) if extract.fields else ()))
         product = (("markers", tuple(extract.removed_markers)), *nav)
     else:
         return {}

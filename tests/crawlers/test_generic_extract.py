@@ -1,0 +1,243 @@
+"""The generic extractor, signal by signal (offline): page kinds, each field's sources and
+reconciliation, availability in the shops' languages, encodings, double escaping, currencies,
+prices in the page's locale."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from crawlers.extract import availability as avail
+from crawlers.extract.generic import read_page
+from crawlers.extract.labels import label_of
+from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount
+from crawlers.extract.reconcile import url_product_id
+from crawlers.extract.text import decode_html, unescape_again
+
+
+def html(body: str, head: str = "", lang: str = "en") -> str:
+    return f'<html lang="{lang}"><head>{head}</head><body>{body}</body></html>'
+
+
+def ld(data: Any) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>'
+
+
+PRODUCT = {"@type": "Product", "name": "Cheese Slicer", "sku": "CS-1",
+           "offers": {"price": "19.99", "priceCurrency": "USD",
+                      "availability": "http://schema.org/InStock"}}
+
+
+# -- page kinds ---------------------------------------------------------------------------
+
+def test_product_page_from_jsonld_graph() -> None:
+    page = read_page(html("<h1>Cheese Slicer</h1>", ld({"@graph": [
+        {"@type": "BreadcrumbList", "itemListElement": [
+            {"@type": "ListItem", "position": 1, "name": "Kitchen"},
+            {"@type": "ListItem", "position": 2, "name": "Tools"}]}, PRODUCT]})),
+        "http://s.test/p/1")
+    assert page.kind == "product"
+    assert (page.fields["title"], page.fields["sku"], page.fields["price"]) == (
+        "Cheese Slicer", "CS-1", Decimal("19.99"))
+    assert page.sources["title"] == "jsonld" and page.sources["price"] == "jsonld"
+    assert page.fields["breadcrumbs"] == ["Kitchen", "Tools"]
+
+
+def test_product_page_from_the_visible_page_only() -> None:
+    page = read_page(html(
+        '<h1>Garden Hose 20 m</h1><span class="price">$24.50</span>'
+        '<button id="add-to-cart">Add to cart</button>'
+        '<table><tr><th>Brand</th><td>Hoser</td></tr><tr><th>Item model number</th>'
+        '<td>GH-20</td></tr></table>'), "http://s.test/garden/hose")
+    assert page.kind == "product"
+    assert page.fields["title"] == "Garden Hose 20 m" and page.sources["title"] == "dom:h1"
+    assert page.fields["price"] == Decimal("24.50") and page.sources["price"] == "dom:price"
+    assert page.fields["currency"] == "USD"
+    assert (page.fields["brand"], page.sources["brand"]) == ("Hoser", "dom:spec-table")
+    assert page.fields["mpn"] == "GH-20"
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "in_stock", "dom:buy-button")
+
+
+def test_listing_page_by_repeated_cards() -> None:
+    cards = "".join(f'<div class="tile"><a href="/shop/x/item-{i}.html?utm_source=a">'
+                    f'<img src="i.png">Item {i}</a><b>€{i},99</b></div>' for i in range(5))
+    page = read_page(html("<h1>Tools</h1>" + cards), "http://s.test/shop/tools/")
+    assert page.kind == "listing"
+    assert page.product_links[:2] == ["/shop/x/item-0.html?utm_source=a",
+                                      "/shop/x/item-1.html?utm_source=a"]
+
+
+def test_seller_page_by_its_facts_not_its_url() -> None:
+    page = read_page(html("<h1>优选旗舰店</h1><p>备案编号: AB12345678</p><p>电话 13912345678</p>",
+                          lang="zh-CN"), "http://s.test/shop/kitchen/")
+    assert page.kind == "seller"
+    category = read_page(html("<h1>Kitchen</h1><p>Knives and pans</p>"),
+                         "http://s.test/sellers/acme/")
+    assert category.kind == "other"
+
+
+def test_listing_markup_naming_many_products_is_not_a_product_page() -> None:
+    items = [{"@type": "Product", "name": f"P{i}", "url": f"http://s.test/p/{i}",
+              "offers": {"price": i + 1}} for i in range(4)]
+    cards = "".join(f'<li class="c"><a href="/p/{i}">P{i}</a><span>${i + 1}.00</span></li>'
+                    for i in range(4))
+    page = read_page(html(f"<h1>All</h1><ul>{cards}</ul>", "".join(ld(i) for i in items)),
+                     "http://s.test/all")
+    assert page.kind == "listing"
+
+
+# -- reconciliation -----------------------------------------------------------------------
+
+def test_title_with_seo_text_gives_way_to_the_heading() -> None:
+    seo = dict(PRODUCT, name="Cheese Slicer - Buy Cheese Slicer, Best Price Online")
+    page = read_page(html("<h1>Cheese Slicer</h1>", ld(seo)), "http://s.test/p/1")
+    assert (page.fields["title"], page.sources["title"]) == ("Cheese Slicer", "dom:h1")
+
+
+def test_title_differing_from_the_heading_gives_way() -> None:
+    page = read_page(html("<h1>Steel Cheese Slicer XL</h1>", ld(dict(
+        PRODUCT, name="Generic product name"))), "http://s.test/p/1")
+    assert page.fields["title"] == "Steel Cheese Slicer XL"
+
+
+def test_shown_sale_price_wins_over_the_markups_regular_price() -> None:
+    markup = dict(PRODUCT, offers={"price": "129.00", "priceCurrency": "USD"})
+    page = read_page(html('<h1>Cheese Slicer</h1><del class="price-old">$129.00</del>'
+                          '<span class="price-sale">$99.00</span>', ld(markup)),
+                     "http://s.test/p/1")
+    assert (page.fields["price"], page.sources["price"]) == (Decimal("99.00"), "dom:price")
+    assert page.fields["list_price"] == Decimal("129")
+
+
+def test_markup_price_kept_when_the_page_agrees() -> None:
+    page = read_page(html('<h1>Cheese Slicer</h1><span class="price">$19.99</span>',
+                          ld(PRODUCT)), "http://s.test/p/1")
+    assert page.sources["price"] == "jsonld" and "list_price" not in page.fields
+
+
+def test_double_escaped_name_is_decoded() -> None:
+    page = read_page(html("<h1>Salt &amp; Pepper</h1>", ld(dict(
+        PRODUCT, name="Salt &amp;amp; Pepper"))), "http://s.test/p/1")
+    assert page.fields["title"] == "Salt & Pepper"
+    assert unescape_again("Tom &amp; Jerry") == "Tom & Jerry"
+    assert unescape_again("A & B") == "A & B"
+
+
+def test_microdata_and_opengraph_sources() -> None:
+    micro = ('<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Lamp</h1>'
+             '<span itemprop="brand" itemscope itemtype="http://schema.org/Brand">Lumo</span>'
+             '<div itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+             '<meta itemprop="price" content="45.00"><meta itemprop="priceCurrency" '
+             'content="EUR"><link itemprop="availability" href="http://schema.org/OutOfStock">'
+             '</div></div>')
+    page = read_page(html(micro), "http://s.test/p/2")
+    assert (page.fields["brand"], page.fields["currency"], page.fields["availability"]) == (
+        "Lumo", "EUR", "out_of_stock")
+    assert page.sources["price"] == "microdata"
+    og = read_page(html("<h1>Mug</h1>", '<meta property="og:type" content="product">'
+                        '<meta property="og:title" content="Mug">'
+                        '<meta property="product:price:amount" content="8.50">'
+                        '<meta property="product:price:currency" content="RUR">'),
+                   "http://s.test/p/3")
+    assert og.kind == "product"
+    assert (og.fields["price"], og.fields["currency"], og.sources["price"]) == (
+        Decimal("8.50"), "RUB", "og")
+
+
+def test_sku_from_the_urls_product_id_when_the_page_repeats_it() -> None:
+    page = read_page(html('<h1>Phone</h1><span class="price">$5.00</span>'
+                          '<p>Item B07ABC1234 · ref B07ABC1234</p>'),
+                     "http://s.test/dp/B07ABC1234")
+    assert (page.fields["sku"], page.sources["sku"]) == ("B07ABC1234", "url")
+    assert url_product_id("http://s.test/int.php?pid=428514&utm_source=x") == "428514"
+    assert url_product_id("http://s.test/p/kaercher-k3-848068924/") == "848068924"
+
+
+# -- availability, labels, money, encodings -----------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("Out of stock", "out_of_stock"), ("In stock", "in_stock"), ("Not in stock", "out_of_stock"),
+    ("缺货", "out_of_stock"), ("现货", "in_stock"), ("预售", "pre_order"),
+    ("在庫切れ", "out_of_stock"), ("在庫あり", "in_stock"), ("販売終了", "discontinued"),
+    ("품절", "out_of_stock"), ("재고 있음", "in_stock"),
+    ("Ausverkauft", "out_of_stock"), ("Auf Lager", "in_stock"),
+    ("Rupture de stock", "out_of_stock"), ("En stock", "in_stock"),
+    ("Agotado", "out_of_stock"), ("Esaurito", "out_of_stock"), ("Esgotado", "out_of_stock"),
+    ("Нет в наличии", "out_of_stock"), ("В наличии", "in_stock"),
+    ("Uitverkocht", "out_of_stock"), ("Op voorraad", "in_stock"),
+    ("Brak w magazynie", "out_of_stock"), ("Stokta yok", "out_of_stock"),
+    ("Hết hàng", "out_of_stock"), ("Còn hàng", "in_stock"), ("สินค้าหมด", "out_of_stock"),
+    ("Stok habis", "out_of_stock"), ("Pre-order", "pre_order"), ("Discontinued", "discontinued"),
+    ("Free shipping", None),
+])
+def test_availability_cues(text: str, expected: str | None) -> None:
+    assert avail.from_text(text) == expected
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("https://schema.org/InStock", "in_stock"), ("http://schema.org/OutOfStock", "out_of_stock"),
+    ("PreOrder", "pre_order"), ("Discontinued", "discontinued"), ("SoldOut", "out_of_stock"),
+    ("in stock", "in_stock"), ("oos", "out_of_stock"), ("LimitedAvailability", "in_stock"),
+])
+def test_availability_markup(value: str, expected: str) -> None:
+    assert avail.from_markup(value) == expected
+
+
+def test_sold_out_note_and_disabled_button() -> None:
+    page = read_page(html('<h1>Kettle</h1><span class="price">¥99.00</span>'
+                          '<div class="stock-status">暂时缺货</div>'
+                          '<button class="buy" disabled>立即购买</button>', lang="zh-CN"),
+                     "http://s.test/p/9")
+    assert page.fields["availability"] == "out_of_stock"
+    assert page.fields["currency"] == "CNY"
+    hidden = read_page(html('<h1>Kettle</h1><span class="price">$9.00</span>'
+                            '<div class="stock-msg" style="display:none">Out of stock</div>'
+                            '<button>Add to cart</button>'), "http://s.test/p/9")
+    assert hidden.fields["availability"] == "in_stock"
+
+
+@pytest.mark.parametrize("label,field", [
+    ("Brand", "brand"), ("品牌", "brand"), ("Marke:", "brand"), ("Marque", "brand"),
+    ("Marca", "brand"), ("브랜드", "brand"), ("ブランド", "brand"), ("型号", "mpn"),
+    ("Artikelnummer", "sku"), ("品番", "sku"), ("EAN", "gtin"), ("Sold by", "seller"),
+    ("Colour", None),
+])
+def test_spec_labels(label: str, field: str | None) -> None:
+    assert label_of(label) == field
+
+
+def test_currencies() -> None:
+    assert iso_currency("RUR") == "RUB" and iso_currency("usd") == "USD"
+    assert iso_currency("€") == "EUR"
+    assert currency_from_symbol("¥", "ja-JP") == "JPY"
+    assert currency_from_symbol("¥", "zh-CN") == "CNY"
+    assert currency_from_symbol("$", "en-CA") == "CAD"
+    assert currency_from_symbol("$", "en") == "USD"
+    assert currency_from_symbol("₩", "ko") == "KRW"
+
+
+def test_prices_in_the_pages_locale() -> None:
+    assert markup_amount("1.299", "de-DE") == Decimal("1299")
+    assert markup_amount("1.299", "en") == Decimal("1.299")
+    assert markup_amount(19.9) == Decimal("19.9")
+    assert markup_amount("-5") == Decimal("-5")  # the pipeline rejects it, with its reason
+    page = read_page(html('<h1>Messer</h1><span class="price">1.299,00 €</span>',
+                          lang="de-DE"), "http://s.test/p/de")
+    assert page.fields["price"] == Decimal("1299.00") and page.fields["currency"] == "EUR"
+
+
+def test_encodings() -> None:
+    text = "<html><head><meta charset='gbk'></head><body><h1>儿童玩具 𠀀</h1></body></html>"
+    body = text.encode("gb18030")  # declared GBK, holding a GB18030-only character
+    decoded, encoding = decode_html(body)
+    assert "儿童玩具 𠀀" in decoded and encoding == "gb18030"
+    decoded, _ = decode_html("\ufeff<meta charset='latin-1'><h1>Café</h1>".encode())
+    assert "Café" in decoded  # the BOM wins over the <meta>
+    decoded, _ = decode_html("<h1>Café</h1>".encode("cp1252"), "text/html; charset=iso-8859-1")
+    assert "Café" in decoded
+    page = read_page(body, "http://s.test/p/gbk", content_type="text/html")
+    assert page.heading == "儿童玩具 𠀀"
