@@ -120,6 +120,27 @@ def _offer(node: dict[str, Any]) -> dict[str, Any]:
     return offers if isinstance(offers, dict) else {}
 
 
+def _markup_availability(node: dict[str, Any], offer: dict[str, Any]) -> str | None:
+    """The product's availability by its offers: in stock when any offer (a size, a
+    colour, a seller) is, else what the main offer says."""
+    offers: list[Any] = []
+    for holder in [node, *(v for v in _as_list(node.get("hasVariant")) if isinstance(v, dict))]:
+        for o in _as_list(holder.get("offers")):
+            if isinstance(o, dict):
+                offers.append(o)
+                offers.extend(x for x in _as_list(o.get("offers")) if isinstance(x, dict))
+    values = [avail.from_markup(o.get("availability")) for o in offers[:200]]
+    if avail.IN_STOCK in values:
+        return avail.IN_STOCK
+    return avail.from_markup(offer.get("availability")) if offer else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _markup_price(offer: dict[str, Any]) -> Any:
     price = offer.get("price")
     if price in (None, "", 0, "0"):
@@ -245,7 +266,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("seller_name", visible.pairs.get("seller"), "dom:spec-table")
 
     # -- availability
-    m_avail = avail.from_markup(offer.get("availability")) if offer else None
+    m_avail = _markup_availability(node, offer)
     put("availability", m_avail, syntax)
     put("availability", avail.from_markup(og.get("product:availability")
                                           or og.get("og:availability")), "og")
