@@ -51,6 +51,8 @@ class GenericPage:
     seller_link: str | None = None
     heading: str | None = None
     locale: str = ""
+    #: Whether ``product`` was cut to its main keys (larger than RAW_LIMIT).
+    product_truncated: bool = False
 
     @property
     def price(self) -> Decimal | None:
@@ -118,13 +120,14 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
     if not seller_link and kind.kind == "product":
         seller_link = visible.seller_link
     product_links = cards + [u for u in markup.item_urls if u not in cards]
+    bounded = _bounded(product)
     return GenericPage(
         kind=kind.kind, confidence=kind.confidence, reasons=kind.reasons, fields=fields,
-        sources=sources, syntaxes=markup.syntaxes, product=_bounded(product),
+        sources=sources, syntaxes=markup.syntaxes, product=bounded,
         product_links=product_links if kind.kind != "product" else [], links=links,
         canonical=str(canonical) if canonical else None,
         seller_link=str(seller_link) if seller_link else None, heading=visible.heading,
-        locale=locale)
+        locale=locale, product_truncated=bounded is not product and product is not None)
 
 
 def _bounded(product: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -137,6 +140,6 @@ def _bounded(product: dict[str, Any] | None) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         return None
     if len(text) <= RAW_LIMIT:
-        return dict(json.loads(text))
+        return product
     return {k: v for k, v in product.items() if k in ("@type", "name", "sku", "brand", "offers")
             and len(json.dumps(v, ensure_ascii=False, default=str)) < RAW_LIMIT // 5}

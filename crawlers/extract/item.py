@@ -44,4 +44,6 @@ def generic_fields(page: GenericPage) -> dict[str, Any]:
     out["raw"] = {"syntax": "+".join(page.syntaxes) or "dom", "sources": sources,
                   "fields": extra, "kind": {"kind": page.kind, "reasons": page.reasons},
                   "product": page.product}
+    if page.product_truncated:
+        out["raw"]["truncated"] = True
     return out

@@ -48,13 +48,13 @@ def _first(value: Any) -> Any:
     return value
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, limit: int = 1000) -> str | None:
     value = _first(value)
     if value is None:
         return None
     if isinstance(value, dict):
-        return _text(value.get("name") or value.get("@value") or value.get("value"))
-    text = clean_text(value, 500)
+        return _text(value.get("name") or value.get("@value") or value.get("value"), limit)
+    text = clean_text(value, limit)
     return text or None
 
 
