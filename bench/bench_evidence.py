@@ -33,6 +33,7 @@ from bench._report import record
 from evidence.capture import CaptureRequest, capture_many
 from evidence.localtsa import LocalTSA
 from evidence.packs import export_pack
+from evidence.trust import TrustAnchors
 from evidence.verify import verify_pack
 from store.db import Database
 from store.settings import Settings
@@ -107,6 +108,7 @@ def main() -> None:
             LocalTSA(Path(tmp) / "tsa") as tsa, \
             Sandbox(seed=7, listings=5000, obstacles=False) as sb:
         settings = Settings(home=Path(tmp) / "data", db="", tsa_urls=[tsa.url],
+                            trusted_tsa_cas=[str(tsa.ca_file)],
                             capture_allow_networks=["127.0.0.0/8"],
                             capture_concurrency=args.concurrency,
                             capture_max_bytes=400 << 20)
@@ -153,7 +155,7 @@ def main() -> None:
                 h.update(chunk)
         raw = time.perf_counter() - t0
         t0 = time.perf_counter()
-        report = verify_pack(pack)
+        report = verify_pack(pack, anchors=TrustAnchors.for_installation(settings))
         ver = time.perf_counter() - t0
         assert report.ok, report.failures
         record(f"pack verification ({size_mb:,.0f} MB pack)", size_mb / ver, "MB/s",

@@ -6,7 +6,9 @@ with its SHA-256 and size)::
     manifest.json               what the pack holds; signed and timestamped
     manifest.json.sig           Ed25519 signature (base64) of manifest.json
     manifest.json.<n>.tsr       RFC 3161 responses over manifest.json, one per TSA
+    manifest.json.stamps.json   signed record of the tokens made and the TSAs that failed
     public_key.pem              the installation's public key
+    keys/<fingerprint>.pub.pem  older (retired) keys that signed captures in the pack
     custody.jsonl               the custody log excerpt (hash chain)
     captures/<id>/...           each capture's files, its manifest, .sig and .tsr files
     archive.wacz                all captures as a WACZ (replays in ReplayWeb.page)
@@ -38,12 +40,13 @@ from sqlalchemy.orm import Session
 from evidence import custody
 from evidence.capture import MEDIA
 from evidence.hashing import pretty_json, sha256_file
-from evidence.keys import load_or_create
+from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
 from evidence.render import render
-from evidence.tsa import check_response, timestamp_all
+from evidence.seal import seal
+from evidence.tsa import check_response
 from store.artifacts import ArtifactStore
 from store.db import Database
-from store.errors import InvalidInput, NotFound, ServiceUnavailable
+from store.errors import InvalidInput, NotFound, ServiceUnavailable, VerificationFailed
 from store.models import (
     Artifact,
     Capture,
@@ -57,7 +60,7 @@ from store.models import (
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 
-PACK_FORMAT = "spotcheck-evidence-pack/1"
+PACK_FORMAT = "spotcheck-evidence-pack/2"
 LOCALES = ("zh-CN", "en")
 
 
@@ -169,27 +172,48 @@ VERIFY_TEXT = """\
 How to verify this evidence pack / 如何核验本证据包
 =================================================
 
-Signing key fingerprint (SHA-256 of the raw Ed25519 public key) / 签名公钥指纹:
+Signing key fingerprint (SHA-256 of the raw 32-byte Ed25519 public key) / 签名公钥指纹:
     {fingerprint}
-Compare it with the fingerprint the issuing office publishes. / 请与签发机关公布的指纹核对。
+Time-stamping authorities' root certificates (SHA-256 of the DER certificate) / 时间戳机构根证书指纹:
+{tsa_roots}
+A pack proves nothing by itself: anyone can make a key and a "TSA root" of their own.
+Compare these fingerprints with the ones the issuing office publishes (for example with
+`spotcheck evidence key show` on its installation) before trusting the pack.
+证据包本身不能自证来源：任何人都可以自制密钥和"时间戳根证书"。请先将上述指纹与签发机关
+通过其他渠道公布的指纹（如其 `spotcheck evidence key show` 的输出）核对一致，再信任本证据包。
+
+Compute the fingerprints yourself with plain openssl / 用 openssl 自行计算指纹:
+    openssl pkey -pubin -in public_key.pem -outform DER | tail -c 32 | sha256sum
+    openssl x509 -in tsa/0-chain.pem -noout -fingerprint -sha256     (the last certificate
+      of the chain is the root: split the file, or compare every certificate it holds)
+   (openssl prints the certificate fingerprint in upper case with colons; same value.)
 
 1. Automatic / 自动核验:
     spotcheck evidence verify {name}
-   It recomputes every hash, checks every signature and timestamp and the custody chain,
-   without any database, and names each failure. / 无需数据库，逐项重新计算并报告。
+   It recomputes every hash and checks every signature, timestamp and the custody chain,
+   without any database, against the keys and TSA roots the verifying installation trusts
+   (its own current and retired keys, SPOTCHECK_TRUSTED_TSA_CAS); for a pack from another
+   office add what you obtained from it out of band:
+    spotcheck evidence verify {name} --trust-key FINGERPRINT_OR_PEM --trust-tsa-ca ROOT.pem
+   无需数据库，逐项重新计算并报告；只信任本机密钥（含已退役密钥）与配置的时间戳根证书，
+   外单位证据包须用 --trust-key / --trust-tsa-ca 指定经核对的指纹或证书。
 
 2. By hand / 手工核验:
    a) Every file listed in manifest.json ("files") must exist with that SHA-256 and size,
-      and no other file may be present (except manifest.json.sig and manifest.json.*.tsr):
+      and no other file may be present (except manifest.json.sig, manifest.json.*.tsr and
+      manifest.json.stamps.json[.sig]):
         sha256sum <file>
    b) manifest.json.sig is a base64 Ed25519 signature of manifest.json by public_key.pem:
         base64 -d manifest.json.sig > sig.bin
         openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in manifest.json -sigfile sig.bin
-      Each capture's captures/<id>/manifest.sig signs captures/<id>/manifest.json the same way.
+      Each capture's captures/<id>/manifest.sig signs captures/<id>/manifest.json the same
+      way (by the key its "key_fingerprint" names: public_key.pem or keys/<fingerprint>.pub.pem).
+      manifest.json.stamps.json.sig signs manifest.json.stamps.json, which lists every
+      token made over manifest.json (a missing one was removed) and every TSA that failed.
    c) Each .tsr is an RFC 3161 time-stamp response over the file it sits next to:
-        openssl ts -verify -data manifest.json -in manifest.json.0.tsr -CAfile tsa-ca.pem
-      where tsa-ca.pem is the time-stamping authority's root certificate (the chain the
-      TSA sent is in tsa/<n>-chain.pem; its root fingerprint is in manifest.json).
+        openssl ts -verify -data manifest.json -in manifest.json.0.tsr -CAfile tsa-root.pem
+      where tsa-root.pem is the TSA root certificate YOU trust (obtained out of band), not
+      one taken from this pack.
    d) custody.jsonl: each line's "hash" is SHA-256 of the canonical JSON (sorted keys, no
       spaces, UTF-8) of its other fields; "prev_hash" is the hash of the line before.
    e) archive.wacz opens in https://replayweb.page ; `wacz validate -f archive.wacz`.
@@ -261,6 +285,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in events),
             encoding="utf-8")
         (root / "public_key.pem").write_bytes(key.public_pem())
+        carried_keys = _capture_keys(root, entries, key, settings)
         _wacz(root, entries, work)
 
         tsa_roots: dict[str, dict[str, str]] = {}
@@ -299,8 +324,10 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             htmls.append(html)
         if pdf:
             render_pdfs(htmls, settings)
-        (root / "VERIFY.txt").write_text(VERIFY_TEXT.format(fingerprint=key.fingerprint,
-                                                            name=out.name), encoding="utf-8")
+        roots_text = "\n".join(f"    {fp}  {r['subject']}" for fp, r in tsa_roots.items())
+        (root / "VERIFY.txt").write_text(VERIFY_TEXT.format(
+            fingerprint=key.fingerprint, name=out.name,
+            tsa_roots=roots_text or "    (none / 无)"), encoding="utf-8")
 
         files = {}
         for p in sorted(root.rglob("*")):
@@ -318,13 +345,16 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                         "first_seq": events[0]["seq"] if events else None,
                         "last_seq": events[-1]["seq"] if events else None,
                         "last_hash": events[-1]["hash"] if events else None},
-            "tsa_roots": tsa_roots, "files": files,
+            "tsa_roots": tsa_roots, "keys": carried_keys,
+            "timestamping": {"tsa_urls": list(settings.tsa_urls),
+                             "record": "manifest.json.stamps.json"},
+            "files": files,
         }
         manifest_bytes = pretty_json(manifest)
         (root / "manifest.json").write_bytes(manifest_bytes)
-        (root / "manifest.json.sig").write_text(key.sign(manifest_bytes) + "\n")
-        for i, tok in enumerate(timestamp_all(manifest_bytes, settings.tsa_urls)):
-            (root / f"manifest.json.{i}.tsr").write_bytes(tok.response)
+        sealed = seal(manifest_bytes, settings, name="manifest.json", key=key)
+        for fname, data in sealed.files("manifest.json").items():
+            (root / fname).write_bytes(data)
 
         tmp_zip = out.with_name(f".{out.name}.part")
         with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED,
@@ -341,6 +371,26 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _capture_keys(root: Path, entries: list[dict[str, Any]], key: InstallationKey,
+                  settings: Settings) -> dict[str, str]:
+    """Put the public key of every older key that signed a capture in the pack under
+    ``keys/``: a verifier that anchors such a key by fingerprint needs the key itself."""
+    out: dict[str, str] = {}
+    for e in entries:
+        fp = json.loads((root / e["manifest"]).read_bytes()).get("key_fingerprint")
+        if not fp or fp == key.fingerprint or fp in out:
+            continue
+        src = settings.keys_dir / RETIRED_DIR / f"{fp}.pub.pem"
+        if not src.is_file():
+            raise VerificationFailed(f"capture {e['id']} is signed by key {fp}, which is "
+                                     "neither the current nor a retired key of this "
+                                     "installation")
+        (root / "keys").mkdir(exist_ok=True)
+        (root / "keys" / f"{fp}.pub.pem").write_bytes(src.read_bytes())
+        out[fp] = f"keys/{fp}.pub.pem"
     return out
 
 

@@ -54,6 +54,8 @@ class TokenCheck:
     root_subject: str = ""
     root_fingerprint: str = ""
     chain_pem: bytes = b""
+    #: SHA-256 of each certificate from the TSA's up to the root, to match trust anchors.
+    chain_fingerprints: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,17 +91,50 @@ def timestamp(data: bytes, tsa_url: str, *, timeout: float = 15.0) -> Token:
     return Token(tsa_url, resp.content, check.gen_time, int(check.details.get("serial", "0")))
 
 
-def timestamp_all(data: bytes, tsa_urls: list[str]) -> list[Token]:
-    """Tokens from every configured TSA that answers; at least one, or ServiceUnavailable."""
+@dataclass
+class TsaFailure:
+    """A TSA that did not give a token after every attempt (recorded, never hidden)."""
+
+    tsa_url: str
+    error: str
+    attempts: int
+    at: str
+
+
+def timestamp_each(data: bytes, tsa_urls: list[str], *, attempts: int = 3,
+                   backoff: float = 0.5) -> tuple[list[Token], list[TsaFailure]]:
+    """A token from each TSA in *tsa_urls* (each tried up to *attempts* times, waiting
+    *backoff*, 2×*backoff*, … between tries), and the TSAs that gave none.
+
+    Several TSAs are normal practice: one that is down costs its token, not the evidence.
+    """
+    import time
+
     tokens: list[Token] = []
-    errors: list[str] = []
+    failures: list[TsaFailure] = []
     for url in tsa_urls:
-        try:
-            tokens.append(timestamp(data, url))
-        except ServiceUnavailable as exc:
-            errors.append(str(exc))
+        error = ""
+        for attempt in range(1, attempts + 1):
+            try:
+                tokens.append(timestamp(data, url))
+                break
+            except ServiceUnavailable as exc:
+                error = str(exc)
+                if attempt < attempts:
+                    time.sleep(backoff * 2 ** (attempt - 1))
+        else:
+            failures.append(TsaFailure(url, error[:300], attempts,
+                                       dt.datetime.now(dt.UTC).isoformat()))
+    return tokens, failures
+
+
+def timestamp_all(data: bytes, tsa_urls: list[str]) -> list[Token]:
+    """Tokens from every configured TSA that answers (each retried); at least one, or
+    ServiceUnavailable."""
+    tokens, failures = timestamp_each(data, tsa_urls)
     if tsa_urls and not tokens:
-        raise ServiceUnavailable("no time-stamping authority answered: " + "; ".join(errors))
+        raise ServiceUnavailable("no time-stamping authority answered: "
+                                 + "; ".join(f.error for f in failures))
     return tokens
 
 
@@ -128,15 +163,21 @@ def _fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
-def check_response(response: bytes, digest: bytes, *, nonce: int | None = None) -> TokenCheck:
-    """Check a full TimeStampResp (or a bare token) against the SHA-256 *digest*, offline."""
+def check_response(response: bytes, digest: bytes, *, nonce: int | None = None,
+                   extra_certs: list[x509.Certificate] | None = None) -> TokenCheck:
+    """Check a full TimeStampResp (or a bare token) against the SHA-256 *digest*, offline.
+
+    *extra_certs* (the verifier's trusted CAs) complete a chain the TSA sent without its
+    root.  Whether the root is *trusted* is the caller's decision (``chain_fingerprints``).
+    """
     try:
-        return _check(response, digest, nonce)
+        return _check(response, digest, nonce, extra_certs or [])
     except Exception as exc:  # any parse or crypto error on hostile bytes means "malformed"
         return TokenCheck(False, f"malformed time-stamp token: {type(exc).__name__}: {exc}")
 
 
-def _check(response: bytes, digest: bytes, nonce: int | None) -> TokenCheck:
+def _check(response: bytes, digest: bytes, nonce: int | None,
+           extra_certs: list[x509.Certificate]) -> TokenCheck:
     # A full response starts with a SEQUENCE (the status); a bare token with an OID.
     if core.load(response).contents[:1] == b"\x06":
         token = cms.ContentInfo.load(response)
@@ -237,7 +278,7 @@ def _check(response: bytes, digest: bytes, nonce: int | None) -> TokenCheck:
         return result
 
     chain = [signer_cert]
-    pool = [_to_crypto(c) for c in certs]
+    pool = [_to_crypto(c) for c in certs] + list(extra_certs)
     while chain[-1].issuer != chain[-1].subject:
         issuer = next((c for c in pool if c.subject == chain[-1].issuer and c not in chain),
                       None)
@@ -265,4 +306,5 @@ def _check(response: bytes, digest: bytes, nonce: int | None) -> TokenCheck:
     result.root_subject = root.subject.rfc4514_string()
     result.root_fingerprint = _fingerprint(root)
     result.chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+    result.chain_fingerprints = [_fingerprint(c) for c in chain]
     return result

@@ -1,14 +1,22 @@
-"""Checking an evidence pack with nothing but the pack: no database, no network.
+"""Checking an evidence pack without our database or network, against trust anchors.
+
+Whoever forges a pack brings a key and a TSA root of their own, so nothing the pack carries
+is believed by itself: signatures count only by a key among the verifier's anchors
+(:class:`evidence.trust.TrustAnchors`: the installation's current and retired keys, keys
+given with ``--trust-key``), timestamps only under an anchored TSA CA.
 
 Checks, each reported on its own with the exact reason when it fails:
 
 * ``files``: every file the manifest lists is present with its size and SHA-256, and no
   file is present that the manifest does not list;
-* ``signature``: manifest.json is signed by the pack's public key (whose fingerprint must
-  match the one the manifest names, and should match the one the office publishes);
-* ``timestamp``: every RFC 3161 response over manifest.json is valid for it;
-* ``capture <id>``: each capture's manifest is signed, timestamped, and names exactly the
-  files in its folder with their hashes;
+* ``signing key`` / ``signature``: manifest.json is signed by a trusted key (its
+  fingerprint is printed either way, to compare with one obtained out of band);
+* ``timestamp``: every RFC 3161 response over manifest.json is valid for it and issued
+  under a trusted TSA CA; ``stamp record``: the signed list of tokens made, so a removed
+  token is a failure;
+* ``capture <id>``: each capture's manifest is signed by a trusted (possibly retired) key,
+  timestamped under a trusted root, and names exactly the files in its folder with their
+  hashes;
 * ``custody``: the custody log's hashes, links and sequence.
 
 Hashing is the bulk of the work: stored (uncompressed) members are hashed straight from a
@@ -28,13 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from evidence import custody
 from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
-from evidence.tsa import check_response
+from evidence.seal import check_seal, check_token, describe_key, resolve_key
+from evidence.trust import RETIRED, TrustAnchors
 from store.errors import InvalidInput
 
-UNLISTED_OK = ("manifest.json", "manifest.json.sig")
+UNLISTED_OK = ("manifest.json", "manifest.json.sig", "manifest.json.stamps.json",
+               "manifest.json.stamps.json.sig")
 #: Largest JSON/text member we parse (a hostile pack must not exhaust memory).
 MAX_META = 64 << 20
 
@@ -55,6 +67,11 @@ class VerifyReport:
     warnings: list[str] = field(default_factory=list)
     bytes_hashed: int = 0
     key_fingerprint: str = ""
+    #: current / retired / given ("" when the key is not trusted)
+    key_status: str = ""
+    retired_keys: set[str] = field(default_factory=set)
+    carried_keys: dict[str, Any] = field(default_factory=dict)
+    tokens: list[dict[str, Any]] = field(default_factory=list)
     captures: int = 0
 
     @property
@@ -70,7 +87,8 @@ class VerifyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "key_fingerprint": self.key_fingerprint,
-                "captures": self.captures, "bytes_hashed": self.bytes_hashed,
+                "key_status": self.key_status, "retired_keys": sorted(self.retired_keys),
+                "tokens": self.tokens, "captures": self.captures, "bytes_hashed": self.bytes_hashed,
                 "checks": [c.__dict__ for c in self.checks], "warnings": self.warnings}
 
 
@@ -107,8 +125,10 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
     return zf.read(info)
 
 
-def verify_pack(path: Path, *, threads: int = 2) -> VerifyReport:
-    """Check the pack at *path* completely; never raises for a bad pack, reports it."""
+def verify_pack(path: Path, *, anchors: TrustAnchors, threads: int = 2) -> VerifyReport:
+    """Check the pack at *path* completely against *anchors* (keys and TSA roots the
+    verifier trusts: ``TrustAnchors.for_installation(settings, ...)``); never raises for a
+    bad pack, reports it."""
     path = Path(path)
     report = VerifyReport(str(path))
     if not path.is_file():
@@ -122,7 +142,7 @@ def verify_pack(path: Path, *, threads: int = 2) -> VerifyReport:
     with zf, open(path, "rb") as fh:
         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else None
         try:
-            _verify(zf, mm, report, threads)
+            _verify(zf, mm, report, anchors, threads)
         finally:
             if mm is not None:
                 mm.close()
@@ -130,7 +150,7 @@ def verify_pack(path: Path, *, threads: int = 2) -> VerifyReport:
 
 
 def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
-            threads: int) -> None:
+            anchors: TrustAnchors, threads: int) -> None:
     infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -182,36 +202,38 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
                                            if len(problems) > 20 else "")
                if problems else f"{len(todo)} files, {report.bytes_hashed} bytes match")
 
-    # -- the pack's key, signature and timestamps -----------------------------------------
-    key = None
+    # -- the pack's key, signature and timestamps: against the trust anchors ---------------
+    carried = None
     try:
-        key = load_public(_read(zf, manifest.get("public_key", "public_key.pem")))
-        report.key_fingerprint = fingerprint(key)
+        carried = load_public(_read(zf, manifest.get("public_key", "public_key.pem")))
     except (KeyError, InvalidInput) as exc:
-        report.add("public key", False, f"no usable public key: {exc}")
-    if key is not None:
-        if report.key_fingerprint != manifest.get("key_fingerprint"):
-            report.add("public key", False, "the public key's fingerprint differs from the "
-                       "manifest's key_fingerprint")
-        else:
-            report.add("public key", True, f"Ed25519 {report.key_fingerprint}")
-        try:
-            sig = _read(zf, "manifest.json.sig").decode("ascii", "replace")
-        except KeyError:
-            report.add("signature", False, "manifest.json.sig is missing")
-        else:
-            good = verify_signature(key, manifest_bytes, sig)
-            report.add("signature", good, "manifest.json is signed by the pack's key" if good
-                       else "the signature of manifest.json is invalid (manifest or "
-                            "signature altered, or signed by another key)")
-    digest = hashlib.sha256(manifest_bytes).digest()
-    _check_tokens(zf, sorted(tsr_names), digest, "timestamp", "manifest.json", report)
+        report.warnings.append(f"the pack carries no usable public key: {exc}")
+    claimed = str(manifest.get("key_fingerprint") or "")
+    report.key_fingerprint = claimed
+    if carried is not None and fingerprint(carried) != claimed:
+        report.add("public key", False, "the pack's public_key.pem is not the key the "
+                   f"manifest names ({fingerprint(carried)} ≠ {claimed})")
+    carried_keys = _carried_keys(zf, manifest, carried)
+    report.carried_keys = carried_keys
+    tokens = {n: _read(zf, n) for n in sorted(tsr_names)}
+    timestamping = manifest.get("timestamping")
+    seal_check = check_seal(
+        anchors, "manifest.json", manifest_bytes, signature=_text(zf, "manifest.json.sig"),
+        key_fingerprint=claimed, carried_key=carried, tokens=tokens,
+        record=_bytes(zf, "manifest.json.stamps.json"),
+        record_signature=_text(zf, "manifest.json.stamps.json.sig"),
+        declared_tsas=None if timestamping is None else list(timestamping.get("tsa_urls", [])))
+    report.key_status = seal_check.key_status
+    report.tokens = seal_check.tokens
+    for name, ok, detail in seal_check.checks:
+        report.add(name, ok, detail)
+    report.warnings.extend(seal_check.warnings)
 
     # -- captures --------------------------------------------------------------------------
     caps = manifest.get("captures") or []
     report.captures = len(caps)
     for cap in caps:
-        _check_capture(zf, cap, key, report, listed)
+        _check_capture(zf, cap, anchors, carried_keys, report, listed)
 
     # -- custody ---------------------------------------------------------------------------
     cinfo = manifest.get("custody") or {}
@@ -235,25 +257,37 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
                "; ".join(problems[:10]) if problems else f"{len(events)} events chain")
 
 
-def _check_tokens(zf: zipfile.ZipFile, names: list[str], digest: bytes, label: str,
-                  target: str, report: VerifyReport) -> None:
-    if not names:
-        report.warnings.append(f"{target} has no RFC 3161 timestamp")
-        return
-    for name in names:
+def _bytes(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        return _read(zf, name)
+    except (KeyError, InvalidInput):
+        return None
+
+
+def _text(zf: zipfile.ZipFile, name: str) -> str | None:
+    data = _bytes(zf, name)
+    return None if data is None else data.decode("ascii", "replace")
+
+
+def _carried_keys(zf: zipfile.ZipFile, manifest: dict[str, Any],
+                  carried: Ed25519PublicKey | None) -> dict[str, Ed25519PublicKey]:
+    """Public keys the pack brings (its own and those that signed its captures), by
+    fingerprint: only ever used for a key the verifier anchored by fingerprint."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    if carried is not None:
+        keys[fingerprint(carried)] = carried
+    for path in (manifest.get("keys") or {}).values():
         try:
-            chk = check_response(_read(zf, name), digest)
-        except (KeyError, InvalidInput) as exc:
-            report.add(f"{label} {name}", False, f"unreadable: {exc}")
+            k = load_public(_read(zf, str(path)))
+        except (KeyError, InvalidInput):
             continue
-        report.add(f"{label} {name}", chk.ok,
-                   f"{target} existed at {chk.gen_time} ({chk.tsa_name}; root "
-                   f"{chk.root_subject} {chk.root_fingerprint[:16]}…)" if chk.ok
-                   else f"{name} does not prove the time of {target}: {chk.reason}")
+        keys[fingerprint(k)] = k
+    return keys
 
 
-def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], key: Any,
-                   report: VerifyReport, listed: dict[str, dict[str, Any]]) -> None:
+def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], anchors: TrustAnchors,
+                   carried_keys: dict[str, Ed25519PublicKey], report: VerifyReport,
+                   listed: dict[str, dict[str, Any]]) -> None:
     label = f"capture {cap.get('id')}"
     mpath = cap.get("manifest", "")
     try:
@@ -265,7 +299,13 @@ def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], key: Any,
     problems = []
     if hashlib.sha256(mbytes).hexdigest() != cap.get("manifest_sha256"):
         problems.append("its manifest's SHA-256 differs from the pack manifest's")
-    if key is not None:
+    fp = str(cman.get("key_fingerprint") or report.key_fingerprint)
+    key, status, why = resolve_key(anchors, fp, carried_keys.get(fp))
+    if key is None:
+        problems.append(f"its manifest is {why}")
+    else:
+        if status == RETIRED:
+            report.retired_keys.add(fp)
         try:
             sig = _read(zf, cap.get("signature", "")).decode("ascii", "replace")
         except (KeyError, InvalidInput):
@@ -292,6 +332,17 @@ def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], key: Any,
         if p in listed and listed[p].get("sha256") != art.get("sha256"):
             problems.append(f"{p}: hash differs from the signed capture manifest")
     report.add(label, not problems, "; ".join(problems) if problems else
-               f"{len(cman.get('artifacts', []))} files signed at capture time")
-    _check_tokens(zf, cap.get("timestamps", []), hashlib.sha256(mbytes).digest(),
-                  f"{label} timestamp", mpath, report)
+               f"{len(cman.get('artifacts', []))} files signed at capture time by "
+               f"{describe_key(status, fp)}")
+    names = list(cap.get("timestamps", []))
+    if not names:
+        report.warnings.append(f"{mpath} has no RFC 3161 timestamp")
+    digest = hashlib.sha256(mbytes).digest()
+    for name in names:
+        data = _bytes(zf, name)
+        if data is None:
+            report.add(f"{label} timestamp {name}", False, f"{name} is missing (removed)")
+            continue
+        ok, detail, tinfo = check_token(anchors, data, digest, mpath)
+        report.add(f"{label} timestamp {name}", ok, detail)
+        report.tokens.append({"file": name, "ok": ok, **tinfo})

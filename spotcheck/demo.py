@@ -181,6 +181,11 @@ class Demo:
         st.tsa = LocalTSA(st.settings.keys_dir / "local-tsa")
         tsa_url = st.tsa.start()
         st.settings.tsa_urls = [tsa_url]
+        # The installation trusts its local TSA's root from now on (keys/trusted-tsa/), so
+        # `spotcheck evidence verify` accepts the demo's packs and no other TSA's.
+        from evidence.trust import trust_local_tsa
+
+        trust_local_tsa(st.settings, st.tsa.ca_file)
         allow = set(st.settings.capture_allow_networks) | {"127.0.0.0/8"}
         st.settings.capture_allow_networks = sorted(allow)
         st.truth = st.sandbox.truth()
@@ -427,6 +432,7 @@ class Demo:
 
     def pack(self) -> dict[str, Any]:
         from evidence.packs import export_pack
+        from evidence.trust import TrustAnchors
         from evidence.verify import verify_pack
 
         st = self.state
@@ -435,7 +441,7 @@ class Demo:
         out = st.settings.packs_dir / f"case-{st.case_number}.zip"
         st.pack = export_pack(st.db, case_id=st.case_id, out=out, actor="zhao.min",
                               settings=st.settings)
-        report = verify_pack(st.pack)
+        report = verify_pack(st.pack, anchors=TrustAnchors.for_installation(st.settings))
         if not report.ok:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures[:3])
             raise SpotcheckError(f"the demo's own evidence pack failed verification: {failed}")

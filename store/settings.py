@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     capture_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: RFC 3161 time-stamping authorities (URLs), tried in order; empty means none.
     tsa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Root (or intermediate) CA certificates, as PEM files, under which time-stamp tokens
+    #: are trusted when verifying; a token under any other root fails verification.  PEM files
+    #: in the data folder's ``keys/trusted-tsa/`` are trusted too (the demo puts its local
+    #: TSA's root there).
+    trusted_tsa_cas: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Fernet key (urlsafe base64) for persona secrets; empty means a key file in the data folder.
     secret_key: str = ""
     #: Conversion rates to CNY.
@@ -137,7 +142,7 @@ class Settings(BaseSettings):
         )
 
     @field_validator("capture_allow_networks", "tsa_urls", "capture_trusted_spki",
-                     mode="before")
+                     "trusted_tsa_cas", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         """Accept ``a,b`` in an environment variable as well as a JSON/TOML list."""

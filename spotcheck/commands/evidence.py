@@ -69,12 +69,26 @@ def export_cmd(
 @app.command("verify")
 def verify_cmd(
     pack: Path = typer.Argument(..., help="The pack (.zip) to check."),
+    trust_key: list[str] = typer.Option(
+        [], "--trust-key", metavar="FILE|FINGERPRINT",
+        help="Also trust this signing key (a PEM public key, or its SHA-256 fingerprint as "
+             "shown by 'spotcheck evidence key show' on the issuing installation); "
+             "repeatable. By default only this installation's keys (current and retired) "
+             "are trusted."),
+    trust_tsa_ca: list[Path] = typer.Option(
+        [], "--trust-tsa-ca", metavar="FILE",
+        help="Also trust time-stamps issued under this CA certificate (PEM); repeatable. "
+             "By default only SPOTCHECK_TRUSTED_TSA_CAS and keys/trusted-tsa/ are trusted."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Check a pack without the database; exit 5 if any check fails."""
+    """Check a pack without the database, against trusted keys and TSA roots; exit 5 if
+    any check fails (including a key or a TSA root that is not trusted)."""
+    from evidence.trust import TrustAnchors
     from evidence.verify import verify_pack
 
-    report = verify_pack(pack)
+    anchors = TrustAnchors.for_installation(current().settings, trust_keys=trust_key,
+                                            trust_tsa_cas=trust_tsa_ca)
+    report = verify_pack(pack, anchors=anchors)
     if json_out:
         print_json(report.as_dict())
     else:
@@ -83,14 +97,26 @@ def verify_cmd(
                              for c in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(w)}")
-        console.print(f"key fingerprint {report.key_fingerprint} · {report.captures} captures "
-                      f"· {report.bytes_hashed} bytes hashed")
+        status = {"current": "this installation's current key",
+                  "retired": "a RETIRED key of this installation",
+                  "given": "a key trusted by --trust-key"}.get(report.key_status,
+                                                               "NOT a trusted key")
+        console.print(f"signed by key {report.key_fingerprint} ({status}) · "
+                      f"{report.captures} captures · {report.bytes_hashed} bytes hashed")
+        for fp in sorted(report.retired_keys - {report.key_fingerprint}):
+            console.print(f"captures signed by retired key {fp}")
     if not report.ok:
         first = report.failures[0] if report.failures else None
-        raise VerificationFailed(f"{pack.name}: {first.name}: {first.detail}" if first else
-                                 f"{pack.name}: nothing could be checked")
+        raise VerificationFailed(
+            (f"{pack.name}: {first.name}: {first.detail}" if first else
+             f"{pack.name}: nothing could be checked")
+            + f" (the pack's signing key fingerprint: {report.key_fingerprint or 'none'})")
     if not json_out:
-        console.print("[green]the pack verifies[/green]")
+        if report.key_status == "retired":
+            console.print("[green]the pack verifies[/green] (signed by a retired key of "
+                          "this installation)")
+        else:
+            console.print("[green]the pack verifies[/green]")
 
 
 @key_app.command("show")
@@ -98,14 +124,26 @@ def key_show(json_out: bool = typer.Option(False, "--json", help="Machine-readab
              ) -> None:
     """Show the public key and its fingerprint (created on first use)."""
     from evidence.keys import load_or_create
+    from evidence.trust import RETIRED, TrustAnchors
 
-    key = load_or_create(current().settings.keys_dir)
+    settings = current().settings
+    key = load_or_create(settings.keys_dir)
+    anchors = TrustAnchors.for_installation(settings)
+    retired = [k.fingerprint for k in anchors.keys.values() if k.status == RETIRED]
+    tsa = {fp: c.subject.rfc4514_string() for fp, c in anchors.tsa_cas.items()}
     if json_out:
         print_json({"algorithm": "Ed25519", "fingerprint": key.fingerprint,
-                    "public_key_pem": key.public_pem().decode()})
+                    "public_key_pem": key.public_pem().decode(), "retired": retired,
+                    "trusted_tsa_cas": tsa})
     else:
         console.print(f"Ed25519 fingerprint {key.fingerprint}")
         console.print(key.public_pem().decode(), end="")
+        console.print("check it with openssl / 用 openssl 核对: openssl pkey -pubin -in "
+                      "public_key.pem -outform DER | tail -c 32 | sha256sum")
+        for fp in retired:
+            console.print(f"retired key {fp}")
+        for fp, subject in tsa.items():
+            console.print(f"trusted TSA CA {fp} {escape(subject)}")
 
 
 @key_app.command("export")

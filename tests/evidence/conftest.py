@@ -35,7 +35,8 @@ def shop() -> Iterator[Shop]:
 
 def evidence_settings(home: Path, tsa: LocalTSA, **extra: Any) -> Settings:
     s = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
-                 tsa_urls=[tsa.url], capture_timeout=20.0, **extra)
+                 tsa_urls=[tsa.url], trusted_tsa_cas=[str(tsa.ca_file)],
+                 capture_timeout=20.0, **extra)
     s.ensure_home()
     return s
 

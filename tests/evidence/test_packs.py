@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from evidence import custody
 from evidence.localtsa import LocalTSA
 from evidence.packs import export_pack
+from evidence.trust import TrustAnchors
 from evidence.tsa import timestamp
 from evidence.verify import verify_pack
 from store.models import Case
@@ -46,6 +47,12 @@ def pack(captured: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> 
     return export_pack(db, case_id=case_id, out=out, actor="调查员甲", settings=settings)
 
 
+@pytest.fixture(scope="module")
+def anchors(captured: dict[str, Any]) -> TrustAnchors:
+    """What the installation that made the pack trusts: its key and its local TSA's root."""
+    return TrustAnchors.for_installation(captured["settings"])
+
+
 def _rewrite(src: Path, dst: Path, change: Callable[[str, bytes], bytes | None],
              extra: dict[str, bytes] | None = None, order: list[str] | None = None) -> Path:
     with zipfile.ZipFile(src) as zin:
@@ -64,8 +71,8 @@ def _failed(report: Any) -> dict[str, str]:
     return {c.name: c.detail for c in report.failures}
 
 
-def test_pack_verifies_and_holds_everything(pack: Path) -> None:
-    report = verify_pack(pack)
+def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -> None:
+    report = verify_pack(pack, anchors=anchors)
     assert report.ok, report.failures
     assert report.captures == 2 and not report.warnings
     names = {c.name for c in report.checks}
@@ -137,7 +144,7 @@ def _first_screenshot(pack: Path) -> str:
         return next(n for n in zf.namelist() if n.endswith("screenshot-full.png"))
 
 
-def test_flipped_byte_is_caught(pack: Path, tmp_path: Path) -> None:
+def test_flipped_byte_is_caught(pack: Path, tmp_path: Path, anchors: TrustAnchors) -> None:
     target = _first_screenshot(pack)
 
     def flip(name: str, data: bytes) -> bytes:
@@ -147,21 +154,21 @@ def test_flipped_byte_is_caught(pack: Path, tmp_path: Path) -> None:
         b[len(b) // 2] ^= 0x01
         return bytes(b)
 
-    report = verify_pack(_rewrite(pack, tmp_path / "t.zip", flip))
+    report = verify_pack(_rewrite(pack, tmp_path / "t.zip", flip), anchors=anchors)
     assert not report.ok
     assert _failed(report) == {"files": f"{target}: SHA-256 differs from the manifest (altered)"}
 
 
-def test_missing_and_added_files_are_caught(pack: Path, tmp_path: Path) -> None:
+def test_missing_and_added_files_are_caught(pack: Path, tmp_path: Path, anchors: TrustAnchors) -> None:
     target = _first_screenshot(pack)
     report = verify_pack(_rewrite(pack, tmp_path / "m.zip",
-                                  lambda n, d: None if n == target else d))
+                                  lambda n, d: None if n == target else d), anchors=anchors)
     failed = _failed(report)
     assert f"missing file {target}" in failed["files"]
     assert any(k.startswith("capture ") and f"{target} is missing" in v
                for k, v in failed.items())
     report = verify_pack(_rewrite(pack, tmp_path / "a.zip", lambda n, d: d,
-                                  extra={"captures/extra.png": b"\x89PNG"}))
+                                  extra={"captures/extra.png": b"\x89PNG"}), anchors=anchors)
     assert _failed(report) == {"files": "unlisted file captures/extra.png (added)"}
 
 
@@ -176,69 +183,262 @@ def _custody_change(pack: Path, dst: Path,
     return _rewrite(pack, dst, change)
 
 
-def test_edited_custody_event_is_caught(pack: Path, tmp_path: Path) -> None:
+def test_edited_custody_event_is_caught(pack: Path, tmp_path: Path, anchors: TrustAnchors) -> None:
     def edit(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         first = next(e for e in events if not e.get("redacted"))
         first["actor"] = "someone else"
         return events
 
-    failed = _failed(verify_pack(_custody_change(pack, tmp_path / "e.zip", edit)))
+    failed = _failed(verify_pack(_custody_change(pack, tmp_path / "e.zip", edit), anchors=anchors))
     assert "content does not match its hash (edited)" in failed["custody"]
     assert "custody.jsonl: SHA-256 differs" in failed["files"]
 
 
-def test_reordered_custody_events_are_caught(pack: Path, tmp_path: Path) -> None:
+def test_reordered_custody_events_are_caught(pack: Path, tmp_path: Path, anchors: TrustAnchors) -> None:
     def swap(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         events[0], events[1] = events[1], events[0]
         return events
 
-    failed = _failed(verify_pack(_custody_change(pack, tmp_path / "r.zip", swap)))
+    failed = _failed(verify_pack(_custody_change(pack, tmp_path / "r.zip", swap), anchors=anchors))
     assert "reordered" in failed["custody"]
 
 
-def test_wrong_signature_is_caught(pack: Path, tmp_path: Path) -> None:
+def test_wrong_signature_is_caught(pack: Path, tmp_path: Path, anchors: TrustAnchors) -> None:
     with zipfile.ZipFile(pack) as zf:
         manifest = zf.read("manifest.json")
     forged = base64.b64encode(Ed25519PrivateKey.generate().sign(manifest)).decode()
     report = verify_pack(_rewrite(pack, tmp_path / "s.zip",
                                   lambda n, d: forged.encode() if n == "manifest.json.sig"
-                                  else d))
+                                  else d), anchors=anchors)
     assert _failed(report) == {"signature": "the signature of manifest.json is invalid "
-                                            "(manifest or signature altered, or signed by "
+                                            "(manifest.json or its signature altered, or signed by "
                                             "another key)"}
 
 
-def test_wrong_timestamp_is_caught(pack: Path, local_tsa: LocalTSA, tmp_path: Path) -> None:
+def test_wrong_timestamp_is_caught(pack: Path, local_tsa: LocalTSA, tmp_path: Path,
+                                   anchors: TrustAnchors) -> None:
     other = timestamp(b"some other manifest", local_tsa.url).response
     with zipfile.ZipFile(pack) as zf:
         manifest = json.loads(zf.read("manifest.json"))
     tsr = manifest["captures"][0]["timestamps"][0]
     # swapping the token changes the file's hash too; both are reported
     report = verify_pack(_rewrite(pack, tmp_path / "w.zip",
-                                  lambda n, d: other if n == tsr else d))
+                                  lambda n, d: other if n == tsr else d), anchors=anchors)
     failed = _failed(report)
     label = f"capture {manifest['captures'][0]['id']} timestamp {tsr}"
     assert "message imprint differs" in failed[label]
-    # the pack's own token replaced (it is not listed in the manifest, only checked)
+    # the pack's own token replaced: invalid, and not the token the signed record lists
     report = verify_pack(_rewrite(pack, tmp_path / "p.zip",
-                                  lambda n, d: other if n == "manifest.json.0.tsr" else d))
-    assert list(_failed(report)) == ["timestamp manifest.json.0.tsr"]
+                                  lambda n, d: other if n == "manifest.json.0.tsr" else d),
+                         anchors=anchors)
+    assert sorted(_failed(report)) == ["stamp record", "timestamp manifest.json.0.tsr"]
+    assert "replaced" in _failed(report)["stamp record"]
 
 
-def test_cli_verify_exit_codes(pack: Path, tmp_path: Path) -> None:
-    ok = subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(pack), "--json"],
-                        capture_output=True, text=True, cwd=tmp_path)
+def _cli_verify(pack: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``spotcheck evidence verify`` as the installation at *home* runs it."""
+    import os
+
+    env = {**os.environ, "SPOTCHECK_HOME": str(home),
+           "SPOTCHECK_CONFIG": str(home / "none.toml")}
+    for var in ("SPOTCHECK_DB", "SPOTCHECK_TRUSTED_TSA_CAS"):
+        env.pop(var, None)
+    return subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(pack), *args],
+                          capture_output=True, text=True, env=env, cwd=home)
+
+
+def test_cli_verify_exit_codes(pack: Path, tmp_path: Path, captured: dict[str, Any],
+                               local_tsa: LocalTSA) -> None:
+    home = captured["settings"].home
+    ca = ("--trust-tsa-ca", str(local_tsa.ca_file))
+    ok = _cli_verify(pack, home, "--json", *ca)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
+    assert json.loads(ok.stdout)["key_status"] == "current"
     bad = _rewrite(pack, tmp_path / "bad.zip", lambda n, d: None if n == "VERIFY.txt" else d)
-    proc = subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(bad)],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = _cli_verify(bad, home, *ca)
     assert proc.returncode == 5
     assert "missing file VERIFY.txt" in proc.stderr
+    # The same installation without its TSA's root configured: the timestamps do not count.
+    proc = _cli_verify(pack, home)
+    assert proc.returncode == 5, proc.stdout
+    assert "not a trusted TSA CA" in proc.stdout + proc.stderr
 
 
-def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tmp_path: Path
-                                                    ) -> None:
+# -- an adversary's packs ----------------------------------------------------------------------
+
+def _forge(pack: Path, dst: Path, key: Any, tsa: LocalTSA, settings: Any) -> Path:
+    """What a forger does: change a screenshot, then make everything consistent again with
+    a key and a TSA root of their own (every hash, every signature, every token)."""
+    from evidence.hashing import pretty_json, sha256_bytes
+    from evidence.seal import seal
+
+    with zipfile.ZipFile(pack) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    manifest = json.loads(members["manifest.json"])
+    target = next(n for n in members if n.endswith("screenshot-full.png"))
+    members[target] = members[target][:-40] + b"forged" + members[target][-34:]
+    for cap in manifest["captures"]:
+        cman = json.loads(members[cap["manifest"]])
+        folder = cap["manifest"].rsplit("/", 1)[0]
+        for art in cman["artifacts"]:
+            data = members[f"{folder}/{art['name']}"]
+            art["sha256"], art["size"] = sha256_bytes(data), len(data)
+        cman["key_fingerprint"] = key.fingerprint
+        mbytes = pretty_json(cman)
+        members[cap["manifest"]] = mbytes
+        members[cap["signature"]] = (key.sign(mbytes) + "\n").encode()
+        for tok in cap["timestamps"]:
+            members[tok] = timestamp(mbytes, tsa.url).response
+        cap["manifest_sha256"] = sha256_bytes(mbytes)
+    members["public_key.pem"] = key.public_pem()
+    manifest["key_fingerprint"] = key.fingerprint
+    for name in list(members):
+        if name.startswith("manifest.json."):
+            del members[name]
+    for name, entry in manifest["files"].items():
+        entry["sha256"], entry["size"] = sha256_bytes(members[name]), len(members[name])
+    manifest["timestamping"]["tsa_urls"] = [tsa.url]
+    mbytes = pretty_json(manifest)
+    members["manifest.json"] = mbytes
+    members.update(seal(mbytes, settings, name="manifest.json", key=key,
+                        tsa_urls=[tsa.url]).files("manifest.json"))
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def forger(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from evidence.keys import InstallationKey
+
+    folder = tmp_path_factory.mktemp("forger")
+    tsa = LocalTSA(folder / "tsa", name="Forged TSA")
+    tsa.start()
+    yield InstallationKey(Ed25519PrivateKey.generate()), tsa
+    tsa.stop()
+
+
+def test_forged_pack_fails_against_the_trust_anchors(pack: Path, tmp_path: Path,
+                                                     captured: dict[str, Any], forger: Any,
+                                                     anchors: TrustAnchors) -> None:
+    """Screenshot changed, everything re-signed with a new key and re-stamped under a
+    self-made TSA root: only the anchors tell it from ours, and they do."""
+    key, tsa = forger
+    settings = captured["settings"].model_copy(update={"tsa_urls": [tsa.url]})
+    forged = _forge(pack, tmp_path / "forged.zip", key, tsa, settings)
+    # The forgery is complete: with the forger's key and root trusted, it would verify ...
+    fooled = TrustAnchors()
+    fooled.add_key(key.public, "given")
+    fooled.add_tsa_ca_file(tsa.ca_file)
+    report = verify_pack(forged, anchors=fooled)
+    assert report.ok, report.failures
+    # With the installation's anchors it fails, naming the key it carries.
+    report = verify_pack(forged, anchors=anchors)
+    failed = _failed(report)
+    assert key.fingerprint in failed["signing key"] and "not a trusted key" in \
+        failed["signing key"]
+    assert "files" not in failed  # every hash is consistent: only trust catches it
+    assert any(n.startswith("capture ") and "not a trusted key" in d for n, d in failed.items())
+    assert any("timestamp" in n and "not a trusted TSA CA" in d for n, d in failed.items())
+    assert report.key_fingerprint == key.fingerprint
+    proc = _cli_verify(forged, captured["settings"].home)
+    assert proc.returncode == 5
+    assert key.fingerprint in proc.stdout + proc.stderr
+    assert "the pack verifies" not in proc.stdout
+
+
+def test_stripped_timestamp_token_is_a_failure(pack: Path, tmp_path: Path,
+                                               anchors: TrustAnchors,
+                                               captured: dict[str, Any],
+                                               local_tsa: LocalTSA) -> None:
+    stripped = _rewrite(pack, tmp_path / "nots.zip",
+                        lambda n, d: None if n == "manifest.json.0.tsr" else d)
+    report = verify_pack(stripped, anchors=anchors)
+    assert _failed(report) == {"stamp record": "timestamp token manifest.json.0.tsr from "
+                               f"{captured['settings'].tsa_urls[0]} was made and is missing "
+                               "(removed)"}
+    proc = _cli_verify(stripped, captured["settings"].home, "--trust-tsa-ca",
+                       str(local_tsa.ca_file))
+    assert proc.returncode == 5 and "was made and is missing" in proc.stderr
+    # the record stripped along with the token: nothing accounts for the declared TSA
+    both = _rewrite(pack, tmp_path / "norec.zip",
+                    lambda n, d: None if n.startswith("manifest.json.") and n != "manifest.json.sig"
+                    else d)
+    assert "is missing" in _failed(verify_pack(both, anchors=anchors))["stamp record"]
+    # a capture's token: listed in the signed manifest, so its absence is caught too
+    with zipfile.ZipFile(pack) as zf:
+        tok = json.loads(zf.read("manifest.json"))["captures"][0]["timestamps"][0]
+    report = verify_pack(_rewrite(pack, tmp_path / "nocap.zip",
+                                  lambda n, d: None if n == tok else d), anchors=anchors)
+    failed = _failed(report)
+    assert f"missing file {tok}" in failed["files"]
+    assert any(tok in n and "missing" in d for n, d in failed.items())
+
+
+def test_pack_from_another_installation_needs_its_key(pack: Path, tmp_path: Path,
+                                                      local_tsa: LocalTSA,
+                                                      anchors: TrustAnchors) -> None:
+    from store.settings import Settings
+
+    other = Settings(home=tmp_path / "other", db="", trusted_tsa_cas=[str(local_tsa.ca_file)])
+    theirs = TrustAnchors.for_installation(other)
+    failed = _failed(verify_pack(pack, anchors=theirs))
+    fp = next(iter(k for k, v in anchors.keys.items() if v.status == "current"))
+    assert fp in failed["signing key"]
+    # given by fingerprint (obtained out of band) or as the PEM: it verifies
+    for ref in (fp, str(tmp_path / "theirs.pem")):
+        (tmp_path / "theirs.pem").write_bytes(
+            zipfile.ZipFile(pack).read("public_key.pem"))
+        given = TrustAnchors.for_installation(other, trust_keys=[ref])
+        report = verify_pack(pack, anchors=given)
+        assert report.ok, report.failures
+        assert report.key_status == "given"
+    (tmp_path / "other").mkdir(exist_ok=True)
+    proc = _cli_verify(pack, tmp_path / "other", "--trust-tsa-ca", str(local_tsa.ca_file))
+    assert proc.returncode == 5 and fp in proc.stderr
+    proc = _cli_verify(pack, tmp_path / "other", "--trust-tsa-ca", str(local_tsa.ca_file),
+                       "--trust-key", fp)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the pack verifies" in proc.stdout
+
+
+def test_pack_signed_by_a_retired_key_verifies_saying_so(pack: Path, tmp_path: Path,
+                                                         captured: dict[str, Any],
+                                                         local_tsa: LocalTSA) -> None:
+    """After a key rotation, old packs and old captures in new packs keep verifying."""
+    from evidence.keys import rotate
+    from store.db import Database
+
+    settings = captured["settings"]
+    home = tmp_path / "rotated"
+    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("packs"))
+    rotated = settings.model_copy(update={"home": home})
+    old, new, _ = rotate(rotated.keys_dir)
+    report = verify_pack(pack, anchors=TrustAnchors.for_installation(rotated))
+    assert report.ok, report.failures
+    assert report.key_status == "retired" and report.key_fingerprint == old.fingerprint
+    proc = _cli_verify(pack, home, "--trust-tsa-ca", str(local_tsa.ca_file))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "retired key" in proc.stdout
+    # a new pack of the old captures: signed by the new key, captures by the retired one
+    db = Database.open(rotated.database_url, settings=rotated)
+    try:
+        newer = export_pack(db, capture_ids=[captured["ids"]["item"]], out=tmp_path / "n.zip",
+                            actor="调查员甲", settings=rotated, pdf=False)
+    finally:
+        db.dispose()
+    report = verify_pack(newer, anchors=TrustAnchors.for_installation(rotated))
+    assert report.ok, report.failures
+    assert report.key_status == "current" and report.retired_keys == {old.fingerprint}
+    with zipfile.ZipFile(newer) as zf:
+        assert f"keys/{old.fingerprint}.pub.pem" in zf.namelist()
+    assert new.fingerprint != old.fingerprint
+
+
+def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tmp_path: Path,
+                                                    anchors: TrustAnchors) -> None:
     """An order page shows the covert buyer's account, address and payment reference: packs
     leave such captures out by default, listing their signed hashes; the CLI says so."""
     import os
@@ -274,7 +474,7 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
         assert info["captures"] == [ids["item"]]
         assert info["withheld_captures"] == [ids["hostile"]]
         pack = tmp_path / "default.zip"
-        assert verify_pack(pack).ok
+        assert verify_pack(pack, anchors=anchors).ok
         with zipfile.ZipFile(pack) as zf:
             manifest = json.loads(zf.read("manifest.json"))
             names = zf.namelist()
@@ -288,7 +488,7 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
         info = json.loads(proc.stdout)
         assert sorted(info["captures"]) == sorted([ids["item"], ids["hostile"]])
         assert info["withheld_captures"] == []
-        assert verify_pack(tmp_path / "all.zip").ok
+        assert verify_pack(tmp_path / "all.zip", anchors=anchors).ok
 
         proc = export("--capture", str(ids["hostile"]), "-o", "none.zip")
         assert proc.returncode == 2 and "--include-persona-captures" in proc.stderr
@@ -311,6 +511,7 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
 
     home = tmp_path / "home"
     env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_TSA_URLS": local_tsa.url,
+           "SPOTCHECK_TRUSTED_TSA_CAS": str(local_tsa.ca_file),
            "SPOTCHECK_CAPTURE_ALLOW_NETWORKS": "127.0.0.0/8",
            "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
     env.pop("SPOTCHECK_DB", None)

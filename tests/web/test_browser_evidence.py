@@ -17,6 +17,7 @@ import pytest
 
 from evidence.capture import capture_urls
 from evidence.localtsa import LocalTSA
+from evidence.trust import TrustAnchors
 from evidence.verify import verify_pack
 from spotcheck.web.app import create_app
 from store.db import Database
@@ -58,7 +59,8 @@ def evidence_live(seeded_home: tuple[Path, Seeded], tmp_path: Path,
     site = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=site.serve_forever, daemon=True).start()
     settings = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
-                        tsa_urls=[tsa.url], capture_timeout=20.0)
+                        tsa_urls=[tsa.url], trusted_tsa_cas=[str(tsa.ca_file)],
+                        capture_timeout=20.0)
     db = Database.open(settings.database_url, settings=settings)
     try:
         # In a thread of its own: the module's sync Playwright owns this thread's event loop.
@@ -98,7 +100,8 @@ def test_investigator_exports_a_pack_that_verifies(browser: Any, evidence_live: 
             page.click("#pack-link")
         pack = tmp_path / info.value.suggested_filename
         info.value.save_as(pack)
-        report = verify_pack(pack)
+        anchors = TrustAnchors.for_installation(live.settings)
+        report = verify_pack(pack, anchors=anchors)
         assert report.ok, [(c.name, c.detail) for c in report.failures]
         assert report.captures == 1
         # The console's own verify button says the same.
@@ -112,7 +115,7 @@ def test_investigator_exports_a_pack_that_verifies(browser: Any, evidence_live: 
         data[len(data) // 2] ^= 0x01
         bad = tmp_path / "tampered.zip"
         bad.write_bytes(bytes(data))
-        assert not verify_pack(bad).ok
+        assert not verify_pack(bad, anchors=anchors).ok
         assert dialogs == []
     finally:
         page.close()

@@ -189,10 +189,11 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
 def verify(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
            ) -> Response:
     """Check a pack the way anyone could, without the database (evidence.verify)."""
+    from evidence.trust import TrustAnchors
     from evidence.verify import verify_pack
 
     path = _pack_path(request, name)
-    report = verify_pack(path)
+    report = verify_pack(path, anchors=TrustAnchors.for_installation(console(request).settings))
     audit(request, user.name, "pack.verify", "pack", name, ok=report.ok)
     return render(request, "console/pack_verify.html", name=name, report=report)
 
