@@ -44,6 +44,7 @@ from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
 from evidence.render import render
 from evidence.seal import seal
 from evidence.tsa import check_response
+from evidence.waczsign import SigningCA, load_or_create_ca, signing_endpoint
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import InvalidInput, NotFound, ServiceUnavailable, VerificationFailed
@@ -137,8 +138,12 @@ def _copy_capture(session: Session, cap: Capture, store: ArtifactStore, root: Pa
     }
 
 
-def _wacz(root: Path, entries: list[dict[str, Any]], work: Path) -> None:
-    """``archive.wacz`` of every capture's WARC, with one page per capture."""
+def _wacz(root: Path, entries: list[dict[str, Any]], work: Path, *,
+          signer: tuple[SigningCA, str] | None = None, tsa_urls: list[str] | None = None
+          ) -> dict[str, Any]:
+    """``archive.wacz`` of every capture's WARC, with one page per capture, signed as the
+    WACZ spec describes (evidence.waczsign) when a TSA is configured; returns what the
+    manifest says of it."""
     pages = work / "pages.jsonl"
     lines = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"})]
     warcs = []
@@ -155,11 +160,33 @@ def _wacz(root: Path, entries: list[dict[str, Any]], work: Path) -> None:
     pages.write_text("\n".join(lines) + "\n", encoding="utf-8")
     wacz_bin = Path(sys.executable).with_name("wacz")
     cmd = [str(wacz_bin)] if wacz_bin.exists() else [sys.executable, "-m", "wacz"]
-    proc = subprocess.run([*cmd, "create", "-o", str(root / "archive.wacz"), "-c", "-p", str(pages),
-                           "--title", "spotcheck evidence", *warcs],
-                          capture_output=True, text=True, timeout=600)
+    base = [*cmd, "create", "-o", str(root / "archive.wacz"), "-c", "-p", str(pages),
+            "--title", "spotcheck evidence", *warcs]
+    info: dict[str, Any] = {"file": "archive.wacz", "signed": False}
+    errors: list[str] = []
+    if signer is not None:
+        ca, domain = signer
+        (root / "wacz-ca.pem").write_bytes(ca.pem())
+        info.update({"signing_ca": "wacz-ca.pem", "signing_ca_fingerprint": ca.fingerprint,
+                     "domain": domain})
+        for url in tsa_urls or []:
+            try:
+                with signing_endpoint(ca, domain, url) as (sign_url, token):
+                    proc = subprocess.run([*base, "--signing-url", sign_url,
+                                           "--signing-token", token],
+                                          capture_output=True, text=True, timeout=600)
+            except ServiceUnavailable as exc:
+                errors.append(f"{url}: {exc}")
+                continue
+            if proc.returncode == 0:
+                info.update(signed=True, tsa_url=url)
+                return info
+            errors.append(f"{url}: {proc.stderr.strip()[-200:]}")
+        info["errors"] = errors
+    proc = subprocess.run(base, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise ServiceUnavailable(f"wacz create failed: {proc.stderr.strip()[-300:]}")
+    return info
 
 
 def render_pdfs(html_files: list[Path], settings: Settings) -> None:
@@ -286,7 +313,10 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             encoding="utf-8")
         (root / "public_key.pem").write_bytes(key.public_pem())
         carried_keys = _capture_keys(root, entries, key, settings)
-        _wacz(root, entries, work)
+        domain = f"spotcheck-{key.fingerprint[:16]}"
+        wacz_info = _wacz(root, entries, work, tsa_urls=settings.tsa_urls,
+                          signer=(load_or_create_ca(settings.keys_dir, domain), domain)
+                          if settings.tsa_urls else None)
 
         tsa_roots: dict[str, dict[str, str]] = {}
         for e in entries:
@@ -345,7 +375,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                         "first_seq": events[0]["seq"] if events else None,
                         "last_seq": events[-1]["seq"] if events else None,
                         "last_hash": events[-1]["hash"] if events else None},
-            "tsa_roots": tsa_roots, "keys": carried_keys,
+            "tsa_roots": tsa_roots, "keys": carried_keys, "wacz": wacz_info,
             "timestamping": {"tsa_urls": list(settings.tsa_urls),
                              "record": "manifest.json.stamps.json"},
             "files": files,

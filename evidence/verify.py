@@ -43,6 +43,7 @@ from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
 from evidence.seal import check_seal, check_token, describe_key, resolve_key
 from evidence.trust import RETIRED, TrustAnchors
+from evidence.waczsign import check_wacz
 from store.errors import InvalidInput
 
 UNLISTED_OK = ("manifest.json", "manifest.json.sig", "manifest.json.stamps.json",
@@ -228,6 +229,22 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     for name, ok, detail in seal_check.checks:
         report.add(name, ok, detail)
     report.warnings.extend(seal_check.warnings)
+
+    # -- the WACZ's own signature (WACZ Signing and Verification spec) ---------------------
+    wacz = manifest.get("wacz") or {}
+    if wacz.get("signed"):
+        try:
+            with zf.open(str(wacz.get("file", "archive.wacz"))) as fh:
+                ok, detail = check_wacz(
+                    fh, ca_fingerprints={str(wacz.get("signing_ca_fingerprint"))},
+                    tsa_anchor=lambda r, d, t: check_token(anchors, r, d, t))
+        except (KeyError, zipfile.BadZipFile, OSError) as exc:
+            ok, detail = False, f"archive.wacz is unreadable: {exc}"
+        report.add("wacz signature", ok, detail)
+    elif wacz:
+        report.warnings.append("archive.wacz is not signed"
+                               + (f" ({'; '.join(wacz['errors'])[:300]})"
+                                  if wacz.get("errors") else " (no TSA was configured)"))
 
     # -- captures --------------------------------------------------------------------------
     caps = manifest.get("captures") or []

@@ -131,10 +131,13 @@ def key_show(json_out: bool = typer.Option(False, "--json", help="Machine-readab
     anchors = TrustAnchors.for_installation(settings)
     retired = [k.fingerprint for k in anchors.keys.values() if k.status == RETIRED]
     tsa = {fp: c.subject.rfc4514_string() for fp, c in anchors.tsa_cas.items()}
+    from evidence.waczsign import load_or_create_ca
+
+    wacz_ca = load_or_create_ca(settings.keys_dir, f"spotcheck-{key.fingerprint[:16]}")
     if json_out:
         print_json({"algorithm": "Ed25519", "fingerprint": key.fingerprint,
                     "public_key_pem": key.public_pem().decode(), "retired": retired,
-                    "trusted_tsa_cas": tsa})
+                    "trusted_tsa_cas": tsa, "wacz_signing_ca": wacz_ca.fingerprint})
     else:
         console.print(f"Ed25519 fingerprint {key.fingerprint}")
         console.print(key.public_pem().decode(), end="")
@@ -144,6 +147,7 @@ def key_show(json_out: bool = typer.Option(False, "--json", help="Machine-readab
             console.print(f"retired key {fp}")
         for fp, subject in tsa.items():
             console.print(f"trusted TSA CA {fp} {escape(subject)}")
+        console.print(f"WACZ signing CA {wacz_ca.fingerprint} (authsign domain_cert_roots)")
 
 
 @key_app.command("export")

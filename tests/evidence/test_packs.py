@@ -76,7 +76,8 @@ def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -
     assert report.ok, report.failures
     assert report.captures == 2 and not report.warnings
     names = {c.name for c in report.checks}
-    assert {"files", "signature", "custody", "timestamp manifest.json.0.tsr"} <= names
+    assert {"files", "signature", "custody", "timestamp manifest.json.0.tsr",
+            "wacz signature"} <= names
     with zipfile.ZipFile(pack) as zf:
         listing = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
@@ -94,16 +95,113 @@ def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -
                for e in events if not e.get("redacted"))
 
 
-def test_wacz_validates_with_py_wacz(pack: Path, tmp_path: Path) -> None:
+def _authsign_verifier(roots: dict[str, list[str]], folder: Path) -> Any:
+    """Webrecorder's authsign verifier (what ``wacz validate --verify-auth`` runs) behind an
+    HTTP ``/verify`` endpoint, trusting the given root fingerprints: an outside party's
+    configuration, not ours."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+    from authsign.verifier import Verifier
+
+    (folder / "roots.yaml").write_text(yaml.safe_dump(roots))
+    verifier = Verifier(str(folder / "roots.yaml"))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            try:
+                verifier(body)
+                code = 200
+            except Exception:
+                code = 400
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_wacz_validates_with_py_wacz_including_its_signature(
+        pack: Path, tmp_path: Path, local_tsa: LocalTSA) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    pytest.importorskip("authsign")
     with zipfile.ZipFile(pack) as zf:
         (tmp_path / "a.wacz").write_bytes(zf.read("archive.wacz"))
-    proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", str(tmp_path / "a.wacz")],
+        manifest = json.loads(zf.read("manifest.json"))
+    wacz = str(tmp_path / "a.wacz")
+    proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", wacz],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Has signature" in proc.stdout
     with zipfile.ZipFile(tmp_path / "a.wacz") as w:
         pages = w.read("pages/pages.jsonl").decode()
         assert "儿童保温杯" in pages
         assert sum(n.startswith("archive/") for n in w.namelist()) == 2
+        signed = json.loads(w.read("datapackage-digest.json"))["signedData"]
+    assert manifest["wacz"]["signed"] is True
+    ca_fp = manifest["wacz"]["signing_ca_fingerprint"]
+    tsa_fp = x509.load_pem_x509_certificate(local_tsa.ca_file.read_bytes()).fingerprint(
+        hashes.SHA256()).hex()
+    assert signed["domain"].startswith("spotcheck-")
+    trusting = _authsign_verifier({"domain_cert_roots": [ca_fp],
+                                   "timestamp_cert_roots": [tsa_fp]}, tmp_path)
+    stranger = _authsign_verifier({"domain_cert_roots": ["00" * 32],
+                                   "timestamp_cert_roots": [tsa_fp]}, tmp_path / "..")
+    try:
+        for server, expect in ((trusting, 0), (stranger, 1)):
+            url = f"http://127.0.0.1:{server.server_address[1]}/verify"
+            proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", wacz, "--verify-auth",
+                                   "--verifier-url", url], capture_output=True, text=True)
+            assert proc.returncode == expect, proc.stdout + proc.stderr
+        assert "Successfully verified signature" in subprocess.run(
+            [str(BIN / "wacz"), "validate", "-f", wacz, "--verify-auth", "--verifier-url",
+             f"http://127.0.0.1:{trusting.server_address[1]}/verify"],
+            capture_output=True, text=True).stdout
+    finally:
+        trusting.shutdown()
+        stranger.shutdown()
+
+
+def test_wacz_signature_is_checked_by_our_verifier(pack: Path, local_tsa: LocalTSA,
+                                                   anchors: TrustAnchors) -> None:
+    import io
+
+    from evidence.seal import check_token
+    from evidence.waczsign import check_wacz
+
+    with zipfile.ZipFile(pack) as zf:
+        data = zf.read("archive.wacz")
+        ca_fp = json.loads(zf.read("manifest.json"))["wacz"]["signing_ca_fingerprint"]
+    def tsa(r: bytes, d: bytes, t: str) -> Any:
+        return check_token(anchors, r, d, t)
+    assert check_wacz(io.BytesIO(data), ca_fingerprints={ca_fp}, tsa_anchor=tsa)[0]
+    assert "not the CA" in check_wacz(io.BytesIO(data), ca_fingerprints={"0" * 64},
+                                      tsa_anchor=tsa)[1]
+    # the signature over the datapackage hash altered inside the WACZ
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "datapackage-digest.json":
+                d = json.loads(body)
+                sig = bytearray(base64.b64decode(d["signedData"]["signature"]))
+                sig[-1] ^= 1
+                d["signedData"]["signature"] = base64.b64encode(bytes(sig)).decode()
+                body = json.dumps(d).encode()
+            zout.writestr(info, body)
+    ok, detail = check_wacz(io.BytesIO(out.getvalue()), ca_fingerprints={ca_fp},
+                            tsa_anchor=tsa)
+    assert not ok and ("invalid" in detail or "timeSignature" in detail), detail
 
 
 def test_openssl_accepts_our_timestamps_and_signature(pack: Path, local_tsa: LocalTSA,
@@ -299,6 +397,7 @@ def _forge(pack: Path, dst: Path, key: Any, tsa: LocalTSA, settings: Any) -> Pat
     for name, entry in manifest["files"].items():
         entry["sha256"], entry["size"] = sha256_bytes(members[name]), len(members[name])
     manifest["timestamping"]["tsa_urls"] = [tsa.url]
+    manifest["wacz"] = {"file": "archive.wacz", "signed": False}  # or re-signed: same story
     mbytes = pretty_json(manifest)
     members["manifest.json"] = mbytes
     members.update(seal(mbytes, settings, name="manifest.json", key=key,
