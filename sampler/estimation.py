@@ -158,10 +158,12 @@ def _label(method: str, p: FloatArray) -> str:
     return method
 
 
-def _rate(label: Any, n: int, failures: int, pop: float, known: bool, t_hat: float,
-          v_t: float, r_hat: float, v_r: float, ht_rate: float, v_ht: float, deff_k: float,
-          df: float, confidence: float, interval: str, equal: bool, variance_label: str,
-          estimator: str, ht_estimator: str) -> RateEstimate:
+def build_rate_estimate(label: Any, n: int, failures: int, pop: float, known: bool,
+                        t_hat: float, v_t: float, r_hat: float, v_r: float, ht_rate: float,
+                        v_ht: float, deff_k: float, df: float, confidence: float,
+                        interval: str, equal: bool, variance_label: str, estimator: str,
+                        ht_estimator: str) -> RateEstimate:
+    """A :class:`RateEstimate` from a domain's totals and variances, with its intervals."""
     v_t = 0.0 if not math.isfinite(v_t) else v_t
     v_r = 0.0 if not math.isfinite(v_r) else v_r
     v_ht = 0.0 if not math.isfinite(v_ht) else v_ht
@@ -201,9 +203,10 @@ def _stratum(part: _Part, variance: str, confidence: float, interval: str) -> Ra
     else:
         ht_rate, v_ht, ht_est = r_hat, v_r, "ratio t̂/N̂ (N unknown)"
     equal = bool(p.size and np.allclose(p, p[0]))
-    return _rate(part.label, int(y.size), round(float(y.sum())), part.N, part.known, part.t,
-                 v_t, r_hat, v_r, ht_rate, v_ht, kish_deff(1.0 / p), y.size - 1, confidence,
-                 interval, equal, label, "hajek R̂=Σy/π÷Σ1/π", ht_est)
+    return build_rate_estimate(
+        part.label, int(y.size), round(float(y.sum())), part.N, part.known, part.t,
+        v_t, r_hat, v_r, ht_rate, v_ht, kish_deff(1.0 / p), y.size - 1, confidence,
+        interval, equal, label, "hajek R̂=Σy/π÷Σ1/π", ht_est)
 
 
 def _lonely_overall(parts: Sequence[_Part], lonely: str, scale_z: Sequence[FloatArray],
@@ -349,9 +352,10 @@ def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: Floa
     labels = {e.variance_method.replace(LONELY, "") for e in by}
     label = (labels.pop() if len(labels) == 1 else variance) + suffix
     equal = bool(np.allclose(p, p[0]))
-    return _rate(None, int(yv.size), round(float(yv.sum())), N, known, t_hat, v_t, r_hat,
-                 v_r, ht_rate, v_ht, kish_deff(1.0 / p), yv.size - n_strata, confidence,
-                 interval, equal, label, estimator, ht_est)
+    return build_rate_estimate(
+        None, int(yv.size), round(float(yv.sum())), N, known, t_hat, v_t, r_hat,
+        v_r, ht_rate, v_ht, kish_deff(1.0 / p), yv.size - n_strata, confidence,
+        interval, equal, label, estimator, ht_est)
 
 
 def estimate_replicates(y: ArrayLike, pik: ArrayLike, samples: ArrayLike, *,

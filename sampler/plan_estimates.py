@@ -18,10 +18,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sampler.domains import DOMAIN_FIELDS, estimate_domains
 from sampler.estimation import estimate
 from sampler.intervals import INTERVAL_LABELS
-from store.errors import NotFound
-from store.models import LabOutcome, LabResult, Plan, PlanItem, Purchase, Sample
+from store.errors import InvalidInput, NotFound
+from store.models import LabOutcome, LabResult, Listing, Plan, PlanItem, Purchase, Sample
 
 VARIANCE_NOTES = {"deville": "Deville 1999, R sampling::varest",
                   "hajek": "Hájek 1964 approximation, n/(n−1) form",
@@ -45,8 +46,12 @@ def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
 
 def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                   interval: str = "beta", variance: str = "deville",
-                  lonely: str = "bound") -> dict[str, Any]:
+                  lonely: str = "bound", by: str | None = None) -> dict[str, Any]:
     """HT and Hájek rate and count of non-compliance, by stratum and overall.
+
+    *by* (one of :data:`~sampler.domains.DOMAIN_FIELDS`: platform, sector, origin,
+    seller-network) adds ``"by_domain": {"field", "domains": [RateEstimate dict, …]}``,
+    domains estimated over the whole design (:func:`sampler.domains.estimate_domains`).
 
     *interval*, *variance*, *lonely*: see :func:`sampler.estimation.estimate` (``ht`` and
     ``syg`` variances need joint inclusion probabilities the plan does not store yet, so
@@ -62,15 +67,18 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
         raise NotFound(f"no plan {plan_id}")
     outcomes = plan_outcomes(session, plan_id)
     sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
-    by: dict[str, list[PlanItem]] = defaultdict(list)
+    if by is not None and by not in DOMAIN_FIELDS:
+        raise InvalidInput(f"unknown domain {by!r}; choose one of {', '.join(DOMAIN_FIELDS)}")
+    by_stratum: dict[str, list[PlanItem]] = defaultdict(list)
     for it in plan.items:
-        by[it.stratum].append(it)
+        by_stratum[it.stratum].append(it)
+    used: list[PlanItem] = []
     y: list[float] = []
     pik: list[float] = []
     labels: list[str] = []
     without: list[str] = []
     adjusted = False
-    for stratum, items in sorted(by.items()):
+    for stratum, items in sorted(by_stratum.items()):
         done = [it for it in items if it.id in outcomes]
         if not done:
             without.append(stratum)
@@ -83,9 +91,8 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
             y.append(float(outcomes[it.id]))
             pik.append(it.inclusion_probability * r)
             labels.append(stratum)
+            used.append(it)
     if not y:
-        from store.errors import InvalidInput
-
         raise InvalidInput(f"plan {plan_id} has no lab result yet: nothing to estimate")
     result = estimate(np.array(y), np.array(pik), strata=np.array(labels),
                       population_sizes={h: float(sizes[h]) for h in sizes},
@@ -101,10 +108,37 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     if without:
         notes.append(f"{len(without)} strata have no result yet and are left out of the "
                      "overall figures")
-    return {"plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
-            "confidence": confidence, "interval": interval, "variance": variance,
-            "lonely": lonely, "items": len(plan.items), "results": len(y),
-            "pending": len(plan.items) - len(y), "failures": int(sum(y)),
-            "adjusted_for_pending": adjusted, "strata_without_results": without,
-            "overall": result.overall.as_dict(),
-            "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}
+    out: dict[str, Any] = {
+        "plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
+        "confidence": confidence, "interval": interval, "variance": variance,
+        "lonely": lonely, "items": len(plan.items), "results": len(y),
+        "pending": len(plan.items) - len(y), "failures": int(sum(y)),
+        "adjusted_for_pending": adjusted, "strata_without_results": without,
+        "overall": result.overall.as_dict(),
+        "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}
+    if by is not None:
+        values = [domain_value(it.listing, by) for it in used]
+        domains = estimate_domains(np.array(y), np.array(pik), np.array(values),
+                                   strata=np.array(labels), confidence=confidence,
+                                   interval=interval,
+                                   variance=variance if variance == "hajek" else "deville")
+        out["by_domain"] = {"field": by, "domains": [e.as_dict() for e in domains]}
+        notes.append(f"domains by {by}: ratio estimates linearised over the whole design "
+                     "(R svyby); df = the domain's results − the strata they fall in")
+    return out
+
+
+def domain_value(listing: Listing, field: str) -> str:
+    """The domain label of a listing: platform code, sector, origin, seller network (a
+    seller in no network is a network of its own)."""
+    if field == "platform":
+        return str(listing.platform.code)
+    if field == "sector":
+        sector = listing.sector
+        return str(getattr(sector, "value", sector))
+    if field == "origin":
+        return listing.origin or "unknown"
+    seller = listing.seller
+    if seller is None:
+        return "no-seller"
+    return seller.cluster_id or f"seller:{seller.id}"

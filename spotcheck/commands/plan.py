@@ -229,13 +229,16 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                  lonely: str = typer.Option(
                      "bound", "--lonely", help="Strata with one result: bound, fail, remove, "
                      "certainty, adjust, average (R survey.lonely.psu)."),
+                 by: str | None = typer.Option(
+                     None, "--by", help="Also estimate by domain: platform, sector, origin, "
+                     "seller-network (linearised over the whole design, as R svyby)."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
     from sampler.plan_estimates import estimate_plan
 
     with current().db.session() as s:
         est = estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence,
-                            interval=interval, variance=variance, lonely=lonely)
+                            interval=interval, variance=variance, lonely=lonely, by=by)
     if json_out:
         print_json(est)
         return
@@ -257,6 +260,12 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
     console.print(table(f"non-compliance ({level} intervals)",
                         ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
                          "HT count", "count CI", "variance", "deff (Kish)"], rows))
+    if "by_domain" in est:
+        dom = est["by_domain"]
+        console.print(table(f"by {dom['field']} ({level} intervals)",
+                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
+                             "HT count", "count CI", "variance", "deff (Kish)"],
+                            [row(e["stratum"], e) for e in dom["domains"]]))
     for note in est["notes"]:
         console.print(f"[dim]{note}[/dim]")
 

@@ -120,14 +120,13 @@ add("domains", obj(y = num(y5), strata = str(h), N = num(Nh[h]), domain = str(do
                    total = num(coef(tot7)), total_var = num(SE(tot7)^2),
                    beta_low = num(beta7[1, ]), beta_high = num(beta7[2, ]), degf = num(degf7)))
 
-# --- 8. post-stratification to known counts -----------------------------------------------
+# --- 8. post-stratification to known counts (on the stratified design of case 5) --------
 ps <- rep(c("mall", "shop"), times = c(25, 20))
-d8 <- data.frame(y = y5, ps = ps, w = rep(c(14, 9, 20), length.out = 45))
-des8 <- svydesign(ids = ~1, weights = ~w, data = d8)
-pst <- postStratify(des8, ~ps, data.frame(ps = c("mall", "shop"), Freq = c(300, 340)))
+des8 <- svydesign(ids = ~1, strata = ~h, fpc = ~N, data = transform(d5, ps = ps))
+pst <- postStratify(des8, ~ps, data.frame(ps = c("mall", "shop"), Freq = c(300, 345)))
 m8 <- svymean(~y, pst); t8 <- svytotal(~y, pst)
-add("poststratify", obj(y = num(y5), weights = num(d8$w), post = str(ps),
-                        levels = str(c("mall", "shop")), counts = num(c(300, 340)),
+add("poststratify", obj(y = num(y5), strata = str(h), N = num(Nh[h]), post = str(ps),
+                        levels = str(c("mall", "shop")), counts = num(c(300, 345)),
                         mean = num(coef(m8)), var = num(vcov(m8)), total = num(coef(t8)),
                         total_var = num(vcov(t8)), degf = num(degf(pst)),
                         beta = num(ci(svyciprop(~y, pst, method = "beta")))))

@@ -168,6 +168,43 @@ def _same(path: str, a: Any, b: Any) -> None:
         assert np.allclose(fa, fb, rtol=1e-12, atol=1e-14, equal_nan=True), path
 
 
+def _srs_pik(g: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y, h, N = np.array(g["y"], dtype=float), np.array(g["strata"]), np.array(g["N"])
+    n_h = {s: int((h == s).sum()) for s in set(h)}
+    return y, h, np.array([n_h[s] / Nv for s, Nv in zip(h, N, strict=True)])
+
+
+def test_domains_that_are_not_strata_as_svyby() -> None:
+    from sampler.domains import estimate_domains
+
+    g = GOLDEN["domains"]
+    y, h, pik = _srs_pik(g)
+    res = estimate_domains(y, pik, np.array(g["domain"]), strata=h)
+    assert [e.stratum for e in res] == g["levels"]
+    for k, e in enumerate(res):
+        close(f"domain {e.stratum} svymean", e.hajek_rate, g["mean"][k])
+        close(f"domain {e.stratum} svymean var", e.hajek_rate_se**2, g["var"][k])
+        close(f"domain {e.stratum} svytotal", e.ht_count, g["total"][k], rel=True)
+        close(f"domain {e.stratum} svytotal var", e.ht_count_se**2, g["total_var"][k], rel=True)
+        assert e.df == g["degf"][k]
+        close(f"domain {e.stratum} beta", e.hajek_rate_ci, [g["beta_low"][k], g["beta_high"][k]])
+
+
+def test_post_stratification_as_poststratify() -> None:
+    from sampler.domains import poststratify
+
+    g = GOLDEN["poststratify"]
+    y, h, pik = _srs_pik(g)
+    counts = dict(zip(g["levels"], g["counts"], strict=True))
+    e = poststratify(y, pik, np.array(g["post"]), counts, strata=h)
+    close("postStratify svymean", e.hajek_rate, g["mean"][0])
+    close("postStratify svymean var", e.hajek_rate_se**2, g["var"][0])
+    close("postStratify svytotal", e.ht_count, g["total"][0], rel=True)
+    close("postStratify svytotal var", e.ht_count_se**2, g["total_var"][0], rel=True)
+    assert e.df == g["degf"][0]
+    close("postStratify beta", e.hajek_rate_ci, g["beta"])
+
+
 def test_summary() -> None:
     """Runs last in this file: prints how many R checks agreed and the largest difference."""
     if CHECKS:
