@@ -117,13 +117,14 @@ def sampford_joint(pik: ArrayLike, sample: ArrayLike | None = None) -> FloatArra
     return _fill_certain(p_all[idx], inner, frac_all[idx])
 
 
-def brewer_joint(pik_sample: ArrayLike) -> FloatArray:
-    """Brewer's approximation π_kπ_l (c_k + c_l)/2, c_k = (n−1)/(n − π_k), over the sampled
-    non-certainty units (n = their number, the stratum's fixed sample size after certainty)."""
+def brewer_joint(pik_sample: ArrayLike, n: int | None = None) -> FloatArray:
+    """Brewer's approximation π_kπ_l (c_k + c_l)/2, c_k = (n−1)/(n − π_k), over the given
+    units; *n* is the stratum's fixed number of non-certainty draws (default: the number of
+    non-certainty units given, i.e. when *pik_sample* are the sampled units)."""
     p = np.asarray(pik_sample, dtype=np.float64)
     frac = p < CERTAIN
     pf = p[frac]
-    n = pf.size
+    n = pf.size if n is None else int(n)
     c = (n - 1) / (n - pf) if n else pf
     inner = np.outer(pf, pf) * (c[:, None] + c[None, :]) / 2
     return _fill_certain(p, inner, frac)
