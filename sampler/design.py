@@ -173,6 +173,15 @@ def _pik_for(frame: Frame, design: Design, n: int, sizes: dict[Any, int],
     return pik, alloc, capped
 
 
+def design_inclusion_probabilities(frame: Frame, design: Design, n: int,
+                                   ) -> tuple[NDArray[np.float64], dict[Any, int]]:
+    """π of every frame unit and the allocation for sample size *n* (no draw, no randomness):
+    what a plan's pre-registration records and what anyone can recompute from the frame."""
+    sizes, risk = _stratum_stats(frame)
+    pik, alloc, _ = _pik_for(frame, design, n, sizes, risk)
+    return pik, alloc
+
+
 def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray[Any],
                 limit: int, max_rounds: int = 200) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """π with every seller's Σπ ≤ *limit*; the mass taken off is re-spread in each stratum.

@@ -40,7 +40,12 @@ LABELS: dict[str, dict[str, str]] = {
            "price": "Expected price", "reasons": "Why", "created": "Drawn by",
            "submitted": "Submitted by", "reviewed": "Reviewed by", "comment": "Comment",
            "excluded": "Left out of the frame", "risk_dist": "Risk scores of the sample",
-           "none": "none", "generated": "Generated", "frame_units": "frame", "sample_units": "sample"},
+           "none": "none", "generated": "Generated", "frame_units": "frame", "sample_units": "sample",
+           "proportional": "proportional allocation", "registration": "Pre-registration",
+           "registered": "manifest SHA-256 {sha}, signed by key {key}, time-stamped {time}",
+           "not_registered": "not pre-registered", "registered_on_approval":
+           "written, signed and time-stamped when a supervisor approves the plan",
+           "no_token": "— (no time-stamping authority answered)"},
     "zh-CN": {"title": "购买计划", "campaign": "抽检活动", "version": "版本", "status": "状态",
               "method": "抽样方法", "allocation": "样本分配", "seed": "随机种子",
               "frame": "抽样框", "frame_hash": "抽样框 SHA-256", "listings": "个商品",
@@ -53,37 +58,78 @@ LABELS: dict[str, dict[str, str]] = {
               "created": "抽取人", "submitted": "提交人", "reviewed": "审核人",
               "comment": "审核意见", "excluded": "未纳入抽样框", "risk_dist": "样本风险评分分布",
               "none": "无", "generated": "生成时间", "frame_units": "抽样框",
-              "sample_units": "样本"},
+              "sample_units": "样本", "proportional": "按比例分配应抽数",
+              "registration": "预登记",
+              "registered": "清单 SHA-256 {sha}，由密钥 {key} 签名，时间戳 {time}",
+              "not_registered": "未预登记", "registered_on_approval":
+              "审核人批准时写入清单、签名并加盖时间戳", "no_token": "—（时间戳服务均无应答）"},
 }
 STATUS_ZH = {"draft": "草稿", "submitted": "待审核", "approved": "已批准", "rejected": "已退回",
              "superseded": "已被取代"}
+#: Codes a person reads in the zh report, translated (the en report prints them as they are).
+CODES_ZH = {"systematic": "系统 πps 抽样", "pivotal": "枢轴抽样（Deville–Tillé）",
+            "sampford": "Sampford 抽样", "brewer": "Brewer 抽样", "pareto": "Pareto πps 抽样",
+            "srs": "简单随机抽样", "proportional": "按比例分配", "neyman": "Neyman 最优分配",
+            "risk": "按风险分配", "prohibited_class": "禁止入境类（执法线索，不购买）",
+            "bought_recently": "近期已购买", "none": "无", "light_industry": "轻工",
+            "textiles": "纺织", "electrical": "电子电器", "key": "重点监管类",
+            "general": "一般监管类", "prohibited": "禁止入境类"}
+
+
+def code_text(code: Any, locale: str) -> str:
+    """A code (method, allocation, exclusion) as the report's reader reads it."""
+    text = str(code)
+    return CODES_ZH.get(text, text) if locale == "zh-CN" else text.replace("_", " ")
+
+
+def stratum_text(label: Any, locale: str) -> str:
+    """A stratum label ("mall/light_industry") with each coded part translated."""
+    return "/".join(code_text(part, locale) if part in CODES_ZH else part
+                    for part in str(label).split("/"))
+
+
+def registration_text(reg: dict[str, Any] | None, labels: dict[str, str], status: str) -> str:
+    """The pre-registration line of the report."""
+    if reg is None:
+        return labels["not_registered"] if status == "approved" else \
+            labels["registered_on_approval"]
+    stamps = reg.get("timestamps") or []
+    return labels["registered"].format(sha=reg.get("manifest_sha256", ""),
+                                       key=str(reg.get("key_fingerprint", ""))[:16] + "…",
+                                       time=stamps[0]["gen_time"] if stamps
+                                       else labels["no_token"])
 
 
 def allocation_svg(rows: list[dict[str, Any]], labels: dict[str, str]) -> Markup:
-    """A horizontal bar chart (frame share vs sample share per stratum) as inline SVG."""
-    width, bar_h, gap, left = 640, 12, 10, 190
+    """Per stratum, on one scale of buys: n_h drawn (bar) beside what a proportional
+    allocation would give, n·N_h/N (outlined bar); N_h is printed, not drawn (a bar for 162
+    listings beside one for 5 buys on separate scales said nothing)."""
+    width, bar_h, gap, left = 640, 11, 10, 190
     height = 30 + len(rows) * (2 * bar_h + gap)
-    top_N = max((r["N_h"] for r in rows), default=1) or 1
-    top_n = max((r["n_h"] for r in rows), default=1) or 1
-    span = width - left - 60
+    n = sum(r["n_h"] for r in rows)
+    N = sum(r["N_h"] for r in rows) or 1
+    prop = [n * r["N_h"] / N for r in rows]
+    top = max([float(r["n_h"]) for r in rows] + prop + [1.0])
+    span = width - left - 110
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'role="img" aria-label="{escape(labels["chart"])}" font-size="11">',
-             f'<rect x="{left}" y="4" width="10" height="10" fill="#b8c7d9"/>'
-             f'<text x="{left + 14}" y="13">{escape(labels["frame_units"])} N_h</text>'
-             f'<rect x="{left + 110}" y="4" width="10" height="10" fill="#c0392b"/>'
-             f'<text x="{left + 124}" y="13">{escape(labels["sample_units"])} n_h</text>']
+             f'<rect x="{left}" y="4" width="10" height="10" fill="#c0392b"/>'
+             f'<text x="{left + 14}" y="13">{escape(labels["sample_units"])} n_h</text>'
+             f'<rect x="{left + 110}" y="4" width="10" height="10" fill="none" '
+             f'stroke="#34495e"/><text x="{left + 124}" y="13">'
+             f'{escape(labels["proportional"])}</text>']
     y = 24
-    for r in rows:
-        w_N = span * r["N_h"] / top_N
-        w_n = span * r["n_h"] / top_n
+    for r, p in zip(rows, prop, strict=True):
+        w_n = span * r["n_h"] / top
+        w_p = span * p / top
         parts.append(f'<text x="{left - 6}" y="{y + bar_h + 3}" text-anchor="end">'
                      f'{escape(str(r["stratum"])[:40])}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{w_N:.1f}" height="{bar_h}" '
-                     f'fill="#b8c7d9"/><text x="{left + w_N + 4:.1f}" y="{y + 10}">'
-                     f'{r["N_h"]}</text>')
-        parts.append(f'<rect x="{left}" y="{y + bar_h}" width="{w_n:.1f}" height="{bar_h}" '
-                     f'fill="#c0392b"/><text x="{left + w_n + 4:.1f}" y="{y + bar_h + 10}">'
-                     f'{r["n_h"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w_n:.1f}" height="{bar_h}" '
+                     f'fill="#c0392b"/><text x="{left + w_n + 4:.1f}" y="{y + 9}">'
+                     f'{r["n_h"]} / N_h {r["N_h"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y + bar_h}" width="{w_p:.1f}" height="{bar_h}" '
+                     f'fill="none" stroke="#34495e"/><text x="{left + w_p + 4:.1f}" '
+                     f'y="{y + bar_h + 9}">{p:.1f}</text>')
         y += 2 * bar_h + gap
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -102,10 +148,15 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
     from store.models import utcnow
 
     status = summary["plan"]["status"]
+    from sampler.registration import registration_of
+
     return template.render(
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
+        code=lambda c: code_text(c, locale), stratum=lambda h: stratum_text(h, locale),
+        registration=registration_text(registration_of(session, plan_id), labels, status),
         status_text=STATUS_ZH.get(status, status) if locale == "zh-CN" else status,
-        items=[item_dict(it) for it in plan.items], chart=allocation_svg(summary["strata"], labels),
+        items=[item_dict(it) for it in plan.items], chart=allocation_svg([{**r, "stratum": stratum_text(r["stratum"], locale)}
+                              for r in summary["strata"]], labels),
         lang="zh" if locale == "zh-CN" else "en", generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
 
 

@@ -280,6 +280,32 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
     assert wb["items"].max_row == 41
 
 
+def test_report_reads_as_text_and_registration_manifest(sqlite_db: Database,
+                                                        settings: Settings) -> None:
+    """The zh report translates its codes and headings (no "<built-in method items …>"); the
+    registration manifest recomputes every π from the frozen frame and matches the items."""
+    from sampler.export import render_html
+    from sampler.registration import compare_with_plan, registration_manifest
+    from tests.sampler.conftest import populate
+
+    populate(sqlite_db)
+    pid = _approved(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        html = render_html(s, pid, "zh-CN")
+        plan = s.get(Plan, pid)
+        assert plan is not None
+        manifest = registration_manifest(s, plan, settings)
+        assert compare_with_plan(manifest, plan) == []
+        assert len(manifest["frame_pi"]) == plan.frame_size
+        assert sum(float(p) for _, p in manifest["frame_pi"]) == pytest.approx(40)
+        manifest["items"][0]["pi"] = "0.5"
+        assert compare_with_plan(manifest, plan)
+    assert "built-in method" not in html and "计划明细" in html
+    for code in ("pivotal", "proportional", "prohibited_class", "light_industry"):
+        assert code not in html.split("<body>")[1].split('class="items"')[0], code
+    assert "未预登记" in html or "预登记" in html
+
+
 def test_spreadsheet_cells_cannot_run_formulas() -> None:
     from sampler.export import _cell
 
