@@ -22,16 +22,17 @@ from crawlers.extract.text import clean_text
 
 #: Elements whose text a shopper does not read.
 INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
-_CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩₹₽₺₫฿₱₴₪]|zł|Kč|円|元|원|"
-             r"Rp\.?|RM|kr\.?|CHF|EUR|USD|GBP|JPY|CNY|RMB|KRW|INR|RUB|TRY|VND|THB|IDR|PLN|BRL|"
-             r"MXN|CAD|AUD|SEK|NOK|DKK|лв|руб\.?|р\.|TL|đ|Ft|lei|Dhs)")
-PRICE_TEXT = re.compile(rf"{_CURRENCY}\s?\d|\d[\d.,'\s]*\s?{_CURRENCY}(?![A-Za-z])")
+_CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩₹₽₺₫฿₱₴₪₸₾₼]|zł|"
+             r"Kč|円|元|원|Rp\.?|RM|kr\.?|kn|CHF|EUR|USD|GBP|JPY|CNY|RMB|KRW|INR|RUB|TRY|VND|"
+             r"THB|IDR|PLN|BRL|MXN|CAD|AUD|SEK|NOK|DKK|KZT|UAH|CZK|HUF|RON|лв|руб\.?|р\.|"
+             r"тг|грн|TL|đ|Ft|lei|Dhs|KM|din)")
+PRICE_TEXT = re.compile(rf"{_CURRENCY}\s*\d|\d[\d.,'\s]*\s*{_CURRENCY}(?![A-Za-z])")
 _DIGIT = re.compile(r"\d")
 _NUMBER_ONLY = re.compile(r"^[\d.,'\s]+$")
-_OLD = re.compile(r"old|was|strike|regular|list|original|compare|before|crossed|rrp|uvp|msrp|"
-                  r"retail|marketprice|market-price|origin|previous|reference|save|saving|"
-                  r"discount|\boff\b|instal|monthly|per-?month|finance|shipping|delivery|"
-                  r"unit-?price|price-?per|basis|coupon|points?|reward", re.IGNORECASE)
+_OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|price-?list|"
+                  r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
+                  r"previous|save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
+                  r"unit-?price|price-?per|coupon|reward", re.IGNORECASE)
 _CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|selling|promo|"
                       r"main|product-?price|pdp|buybox|price-?box|price_?value|amount",
                       re.IGNORECASE)
@@ -133,6 +134,7 @@ _CLASS_ID = ("class", "id")
 #: Elements whose itemprop or aria-label is read too (a breadcrumb <nav aria-label>, a
 #: seller <a itemprop>): reading four attributes of every element was a third of a walk.
 _LABELLED = frozenset(("nav", "ol", "a"))
+_WORDS = re.compile(r"\w+")
 _HEADING_ATTR = re.compile(r"title|name|product", re.IGNORECASE)
 
 
@@ -202,7 +204,9 @@ def read_visible(tree: etree._Element, html: str = "") -> Visible:
         body = root
     walk = _walk(body)
     texts = walk.texts
-    heading_el, heading_at = _main_heading(walk)
+    title_el = root.find("head/title")
+    heading_el, heading_at = _main_heading(
+        walk, title_el.text or "" if title_el is not None else "")
     if heading_el is not None:
         out.heading = clean_text(" ".join(heading_el.itertext()), 1000) or None
     for text, owner in texts:
@@ -220,9 +224,17 @@ def read_visible(tree: etree._Element, html: str = "") -> Visible:
     return out
 
 
-def _main_heading(walk: _Walk) -> tuple[etree._Element | None, int]:
+def _words(text: str) -> set[str]:
+    return set(_WORDS.findall(text.lower()))
+
+
+def _main_heading(walk: _Walk, title: str = "") -> tuple[etree._Element | None, int]:
+    """The page's main heading: of its h1s, the one whose words the document's <title>
+    shares most (a page has h1s for badges and sections too), then one whose class or id
+    names a title or product; an h2 so named when there is no h1."""
     best: tuple[etree._Element | None, int] = (None, -1)
-    best_score = -1
+    best_score = -1.0
+    title_words = _words(title)
     for el, at in walk.headings:
         if el.tag != "h1":
             continue
@@ -230,7 +242,10 @@ def _main_heading(walk: _Walk) -> tuple[etree._Element | None, int]:
         if not (2 <= len(text) <= 400):
             continue
         attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-        score = 2 if _HEADING_ATTR.search(attrs) else 1
+        score = 2.0 if _HEADING_ATTR.search(attrs) else 1.0
+        words = _words(text)
+        if title_words and words:
+            score += 2 * len(words & title_words) / len(words)
         if score > best_score:
             best, best_score = (el, at), score
     if best[0] is None:
@@ -260,6 +275,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
     hi = min(len(texts), start + WINDOW) if anchored else min(len(texts), 3000)
     best: tuple[float, Decimal, str | None, etree._Element] | None = None
     old: tuple[float, Decimal] | None = None
+    old_candidate: tuple[float, Decimal, str | None, etree._Element] | None = None
     seen_owner: set[int] = set()
     for i in range(lo, hi):
         text, owner = texts[i]
@@ -290,15 +306,20 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             continue
         out.prices.append(amount)
         distance = (i - start) if i >= start else (start - i) * 3 + 20
-        is_old = _struck(owner) or bool(_OLD.search(attrs) and not _CURRENT.search(
+        near = _attrs(owner, 2)
+        is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
             owner.get("class", "") + " " + owner.get("id", "")))
         if is_old:
             if old is None or distance < old[0]:
                 old = (distance, amount)
+                old_candidate = (distance, amount, symbol, owner)
             continue
         score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0)
         if best is None or score < best[0]:
             best = (score, amount, symbol, owner)
+    if best is None and old_candidate is not None:
+        # Only a "regular"-styled price is shown: it is the price.
+        best, old = old_candidate, None
     if best is not None:
         out.price, out.price_symbol, out.price_owner = best[1], best[2], best[3]
     if old is not None and (out.price is None or old[1] > out.price):
