@@ -244,8 +244,13 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)
     put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
     put("brand", visible.pairs.get("brand"), "dom:spec-table")
+    shown_sku = code(visible.pairs.get("sku"))
     for key in ("sku", "productID"):
-        put("sku", code(_text(node.get(key)) or _text(offer.get(key))), syntax)
+        m_sku = code(_text(node.get(key)) or _text(offer.get(key)))
+        if m_sku and shown_sku and m_sku != shown_sku and m_sku not in visible.text:
+            # The page labels another code as its SKU and never shows the markup's.
+            put("sku", shown_sku, "dom:spec-table")
+        put("sku", m_sku, syntax)
     put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
                           or og.get("og:sku"), 100) or None, "og")
     put("sku", code(visible.pairs.get("sku")), "dom:spec-table")

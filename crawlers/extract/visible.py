@@ -89,6 +89,8 @@ class Visible:
     inline: dict[str, str] = field(default_factory=dict)
     breadcrumbs: list[str] = field(default_factory=list)
     text_sample: str = ""
+    #: All visible text, joined (bounded): whether a value is shown on the page at all.
+    text: str = ""
     #: Enabled buy controls on the page (several: a listing grid's, not one product's).
     buy_count: int = 0
     #: Elements showing a price, anywhere on the page (for finding product cards).
@@ -221,6 +223,7 @@ def read_visible(tree: etree._Element, html: str = "") -> Visible:
     out.seller_link = _first_link(walk.topics["seller"])
     start = max(heading_at, 0)
     out.text_sample = " ".join(t for t, _ in texts[start:start + 80])[:2000]
+    out.text = " ".join(t for t, _ in texts)[:500_000]
     return out
 
 
