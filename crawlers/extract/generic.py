@@ -66,6 +66,10 @@ _PARSER = etree.HTMLParser(remove_comments=False)
 _PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")
 
 
+_NEXT = etree.XPath("//link[@rel='next']/@href")
+_HREFS = etree.XPath("//a/@href")
+
+
 def parse_tree(html: str) -> etree._Element:
     """The lxml tree of *html* (an XML declaration with an encoding is tolerated)."""
     if not html.strip():
@@ -114,7 +118,8 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
     cards, card_ids = product_cards(visible)
     kind = classify(markup, visible, product, others, fields, cards, card_ids,
                     visible.text_sample, hint)
-    links = [h for h in tree.xpath("//a/@href | //link[@rel='next']/@href") if h]
+    # rel=next first (the next page), then the page's links: two queries, no union to sort.
+    links = [str(h) for h in (*_NEXT(tree), *_HREFS(tree)) if h]
     canonical = next(iter(tree.xpath("//link[@rel='canonical']/@href")), None)
     seller_link = fields.get("seller_url")
     if not seller_link and kind.kind == "product":

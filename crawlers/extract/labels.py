@@ -8,6 +8,7 @@ identifiers; the label is the only thing that says which is which.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 LABELS: dict[str, tuple[str, ...]] = {
     "brand": ("brand", "brand name", "manufacturer", "品牌", "品牌名称", "品牌名", "牌子",
@@ -38,6 +39,13 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 _INDEX = {label: name for name, labels in LABELS.items() for label in labels}
 _STRIP = re.compile(r"[\s:：#.\-]+$|^[\s•·\-]+")
+
+
+@lru_cache(maxsize=1)
+def label_prefixes() -> frozenset[str]:
+    """The first two characters (lower case) of every label: most of a page's texts are
+    told apart from labels by them, without normalising."""
+    return frozenset(label[:2] for label in _INDEX)
 
 
 def label_of(text: str) -> str | None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from lxml import etree
 
 from crawlers.extract import availability as avail
-from crawlers.extract.labels import label_of
+from crawlers.extract.labels import label_of, label_prefixes
 from crawlers.extract.money import parse_price
 from crawlers.extract.text import clean_text
 
@@ -54,17 +54,16 @@ TOPICS = {
 }
 _TOPIC_RE = tuple((name, re.compile(words, re.IGNORECASE)) for name, words in TOPICS.items())
 #: Substrings one of which every topic's value contains (a cheap test before the regexes).
-_TOPIC_HINTS = ("stock", "availab", "inventory", "sold", "crumb", "cart", "buy", "basket",
-                "bag", "seller", "vendor", "merchant", "store", "shop")
+_TOPIC_HINT = re.compile("stock|availab|inventory|sold|crumb|cart|buy|basket|bag|seller|vendor|"
+                         "merchant|store|shop", re.IGNORECASE)
 
 
 def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     """The topics an attribute value names (memoised per page: class names repeat)."""
     found = cache.get(value)
     if found is None:
-        lowered = value.lower()
         found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(value)) \
-            if any(hint in lowered for hint in _TOPIC_HINTS) else ()
+            if _TOPIC_HINT.search(value) else ()
         cache[value] = found
     return found
 
@@ -332,8 +331,9 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
 def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) -> None:
     """Label/value pairs: a known label ("Brand", "品牌", "Artikelnummer") followed by its
     value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
+    prefixes = label_prefixes()
     for i, (text, _owner) in enumerate(texts):
-        if len(text) > 120:
+        if len(text) > 120 or text[:2].lower() not in prefixes:
             continue
         head, sep, tail = text.partition(":") if ":" in text else text.partition("：")
         field_name = label_of(head if sep else text)
