@@ -1,8 +1,14 @@
-"""The sampler's commands as a user meets them: subprocesses, exit codes, --json."""
+"""The sampler's commands as a user meets them: exit codes, stdout/stderr, --json.
+
+The flows run in-process through ``spotcheck.cli.main`` (the same code path as the console
+script, SystemExit and all; a subprocess re-imports the project at ~3 s a call); one test
+runs the real entry point in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import subprocess
@@ -15,8 +21,7 @@ from store.db import Database
 from tests.sampler.conftest import populate
 
 
-def run(*args: str, home: Path, password: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def _env(home: Path, password: str | None) -> dict[str, str]:
     env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "x.toml"),
            "SPOTCHECK_SESSION_FILE": str(home / "session.json")}
     env.pop("SPOTCHECK_DB", None)
@@ -24,8 +29,43 @@ def run(*args: str, home: Path, password: str | None = None
     env.pop("SPOTCHECK_PASSWORD", None)
     if password is not None:
         env["SPOTCHECK_PASSWORD"] = password
+    return env
+
+
+def run_subprocess(*args: str, home: Path, password: str | None = None
+                   ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "spotcheck", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+                          text=True, env=_env(home, password), timeout=120, check=False)
+
+
+def run(*args: str, home: Path, password: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """``spotcheck ARGS`` in this process: same environment, exit code, stdout and stderr."""
+    import store.settings
+    from spotcheck import context
+    from spotcheck.cli import main
+
+    saved = dict(os.environ)
+    saved_settings = store.settings._settings  # the CLI configures the process-wide settings
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    os.environ.clear()
+    os.environ.update(_env(home, password))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        db = getattr(context.current(), "_db", None)
+        if db is not None:
+            db.dispose()
+        context.reset(context.AppContext())
+        store.settings._settings = saved_settings
+    return subprocess.CompletedProcess(["spotcheck", *args], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def _frame(path: Path, rows: int = 500) -> None:
@@ -42,7 +82,7 @@ def test_sample_a_csv_frame(tmp_path: Path) -> None:
     _frame(frame)
     args = ("sample", str(frame), "--size", "turnover", "--n", "24", "--strata", "region",
             "--method", "systematic", "--seed", "5")
-    a = run(*args, "-o", str(tmp_path / "a.csv"), "--json", home=tmp_path)
+    a = run_subprocess(*args, "-o", str(tmp_path / "a.csv"), "--json", home=tmp_path)
     assert a.returncode == 0, a.stderr
     summary = json.loads(a.stdout)
     assert summary["n"] == 24 and sum(summary["allocation"].values()) == 24
