@@ -86,7 +86,7 @@ def test_sample_a_csv_frame(tmp_path: Path) -> None:
     assert a.returncode == 0, a.stderr
     summary = json.loads(a.stdout)
     assert summary["n"] == 24 and sum(summary["allocation"].values()) == 24
-    b = run(*args, home=tmp_path)  # to stdout
+    b = run(*args, home=tmp_path)  # to stdout, in-process
     assert b.returncode == 0, b.stderr
     rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
     assert len(rows) == 24 and {"pi", "weight", "名称"} <= set(rows[0])
