@@ -117,7 +117,9 @@ def open_case(session: Session, kind: str, *, listing_id: int | None = None,
     if title is None:
         subject = links.listing.title[:200] if links.listing else (
             links.seller.name if links.seller else links.platform.name if links.platform else "")
-        title = f"{kind}: {subject}"
+        # The kind has its own (translated) column everywhere: a raw code in the title
+        # ("failed_sample: …") is what a reader of the half-year report should never see.
+        title = subject or kind
     case = Case(
         number=f"tmp-{uuid.uuid4().hex}", kind=kind, title=title, summary=summary,
         listing_id=links.listing.id if links.listing else None,

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store import clock
 from store.errors import InvalidInput
 from store.models import (
     Case,
@@ -64,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "interview": "约谈", "rectification": "责令整改", "stricter_inspection": "加严检验",
         "risk_warning": "风险预警", "takedown": "下架", "return": "退运", "destruction": "销毁",
         "open": "已立案", "notified": "已通报", "closed": "已结案",
+        "case_number": "案件编号", "case_title": "案件名称", "opened_on": "立案日期",
     },
     "en": {
         "title": "Online spot checks of cross-border consumer goods — half-year statistics",
@@ -90,6 +92,7 @@ LABELS: dict[str, dict[str, str]] = {
         "stricter_inspection": "Stricter inspection", "risk_warning": "Risk warning",
         "takedown": "Takedown", "return": "Return", "destruction": "Destruction",
         "open": "Open", "notified": "Notified", "closed": "Closed",
+        "case_number": "Case number", "case_title": "Title", "opened_on": "Opened",
     },
 }
 
@@ -144,6 +147,11 @@ class HalfYear:
     cases: list[dict[str, Any]] = field(default_factory=list)
     notifications_by_bureau: dict[str, int] = field(default_factory=dict)
     measures: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The period's last day (``end`` is the first day after it)."""
+        return self.end - dt.timedelta(days=1)
 
     def as_dict(self) -> dict[str, Any]:
         def b(x: Breakdown) -> dict[str, Any]:
@@ -211,7 +219,7 @@ def collect(session: Session, period: str, *, now: dt.datetime | None = None) ->
     out.cases = [{"number": c.number, "kind": c.kind, "status": c.status.value,
                   "platform": platforms.get(c.platform_id or -1, ""),
                   "bureau": c.jurisdiction_bureau, "title": c.title[:160],
-                  "opened_at": c.opened_at.date().isoformat()} for c in cases]
+                  "opened_at": clock.local_date(c.opened_at)} for c in cases]
     notes = [n for n in session.scalars(select(Notification)) if _in(n.sent_at, start, end)]
     out.notifications_by_bureau = dict(Counter(n.bureau for n in notes))
     measures: dict[str, dict[str, int]] = defaultdict(lambda: {"ordered": 0, "done": 0})
@@ -290,76 +298,125 @@ def _label(locale: str, key: str) -> str:
     return LABELS[locale].get(key, key)
 
 
+#: Sheet names, short enough for Excel (31 characters) in both languages.
+SHEETS = {
+    "zh-CN": {"summary": "概况", "samples": "样品", "estimates": "不合格率估计",
+              "cases": "案件", "measures": "处置措施", "notifications": "通报",
+              "charts": "图表"},
+    "en": {"summary": "Summary", "samples": "Samples", "estimates": "Estimates",
+           "cases": "Cases", "measures": "Measures", "notifications": "Notifications",
+           "charts": "Charts"},
+}
+
+
 def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
-    """The statistics as a workbook: summary with a chart, samples, estimates, cases."""
+    """The statistics as a workbook to hand on: typed columns (rates as percentages, dates as
+    dates, case numbers as text), frozen and filtered headers in the file's language, and a
+    chart sheet (samples by platform, measures, estimates with their intervals)."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
+    from store.workbook import Column, write_table
+
     L = LABELS[locale]
+    names = SHEETS[locale]
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = L["summary"][:31]
-    ws.append([L["title"]])
+    ws.title = names["summary"]
+    ws["A1"] = L["title"]
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([L["period"], f"{report.start} – {report.end - dt.timedelta(days=1)}"])
-    ws.append([L["generated"], report.generated_at.strftime("%Y-%m-%d %H:%M UTC")])
-    ws.append([])
-    ws.append(["", L["ordered"], L["results"], L["failed"]])
-    ws.append([L["samples"], report.totals.ordered, report.totals.results, report.totals.failed])
-    ws.append([])
-    ws.append([L["platform"], L["ordered"], L["results"], L["failed"]])
-    first = ws.max_row + 1
-    for k, b in report.by_platform.items():
-        ws.append([k, b.ordered, b.results, b.failed])
-    last = ws.max_row
-    if report.by_platform:
+    ws.append([L["period"], f"{report.start:%Y-%m-%d} – {report.last_day:%Y-%m-%d} "
+                            f"({report.period})"])
+    ws.append([L["generated"], clock.local(report.generated_at, locale)])
+    totals_header, _ = write_table(ws, [Column("", "text", 18), Column(L["ordered"], "int"),
+                                        Column(L["results"], "int"), Column(L["failed"], "int"),
+                                        Column(L["fail_share"], "percent")],
+                                   [[L["samples"], report.totals.ordered, report.totals.results,
+                                     report.totals.failed, report.totals.fail_share]],
+                                   first_row=5)
+
+    samples = wb.create_sheet(names["samples"])
+    s_cols = [Column(L["kind"], "text"), Column(L["platform"] + " / " + L["sector"] + " / "
+                                                + L["class"], "text"),
+              Column(L["ordered"], "int"), Column(L["results"], "int"),
+              Column(L["failed"], "int"), Column(L["fail_share"], "percent")]
+    s_rows = [[L[group], _label(locale, k), b.ordered, b.results, b.failed, b.fail_share]
+              for group, data in (("by_platform", report.by_platform),
+                                  ("by_sector", report.by_sector),
+                                  ("by_class", report.by_class))
+              for k, b in data.items()]
+    write_table(samples, s_cols, s_rows)
+
+    est = wb.create_sheet(names["estimates"])
+    e_cols = [Column(L["campaign"], "text"), Column(L["plan"], "text"), Column(L["n"], "int"),
+              Column(L["failed"], "int"), Column(L["ht"], "percent"),
+              Column(L["ci"] + " (HT) ↓", "percent"), Column(L["ci"] + " (HT) ↑", "percent"),
+              Column(L.get("method", "method"), "text"),
+              Column(L["hajek"], "percent"), Column(L["ci"] + " (Hájek) ↓", "percent"),
+              Column(L["ci"] + " (Hájek) ↑", "percent"), Column(L.get("method", "method"), "text")]
+    e_rows = [[e["campaign"], f"#{e['plan']} v{e['version']}", e["results"], e["failures"],
+               e["ht_rate"], *e["ht_rate_ci"], e.get("ht_interval_method", ""),
+               e["hajek_rate"], *e["hajek_rate_ci"], e.get("interval_method", "")]
+              for e in report.estimates]
+    _, e_last = write_table(est, e_cols, e_rows)
+    est.cell(row=e_last + 2, column=1, value=L["note_estimates"])
+
+    cs = wb.create_sheet(names["cases"])
+    write_table(cs, [Column(L["case_number"], "text", 22), Column(L["kind"], "text"),
+                     Column(L["status"], "text"), Column(L["platform"], "text"),
+                     Column(L["bureau"], "text"), Column(L["opened_on"], "date"),
+                     Column(L["case_title"], "text", 60)],
+                [[c["number"], _label(locale, c["kind"]), _label(locale, c["status"]),
+                  c["platform"], c["bureau"], c["opened_at"], c["title"]]
+                 for c in report.cases])
+
+    ms = wb.create_sheet(names["measures"])
+    _, m_last = write_table(ms, [Column(L["measure"], "text"), Column(L["count"], "int"),
+                                 Column(L["done"], "int")],
+                            [[_label(locale, k), v["ordered"], v["done"]]
+                             for k, v in report.measures.items()])
+    ns = wb.create_sheet(names["notifications"])
+    write_table(ns, [Column(L["bureau"], "text"), Column(L["notifications"], "int")],
+                [[k, n] for k, n in report.notifications_by_bureau.items()])
+
+    charts = wb.create_sheet(names["charts"])
+    anchor = 1
+    platform_rows = len(report.by_platform)
+    if platform_rows:
         chart = BarChart()
-        chart.type = "col"
-        chart.title = L["by_platform"]
-        chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=first - 1, max_row=last),
+        chart.type, chart.title = "col", L["by_platform"]
+        chart.y_axis.title = L["count"]
+        # the first rows of the samples sheet are the platforms
+        chart.add_data(Reference(samples, min_col=3, max_col=5, min_row=1,
+                                 max_row=1 + platform_rows), titles_from_data=True)
+        chart.set_categories(Reference(samples, min_col=2, min_row=2,
+                                       max_row=1 + platform_rows))
+        chart.height, chart.width = 8, 16
+        charts.add_chart(chart, f"A{anchor}")
+        anchor += 17
+    if report.measures:
+        chart = BarChart()
+        chart.type, chart.title = "bar", L["measures"]
+        chart.add_data(Reference(ms, min_col=2, max_col=3, min_row=1, max_row=m_last),
                        titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-        chart.height, chart.width = 7.5, 15
-        ws.add_chart(chart, "G2")
-
-    samples = wb.create_sheet(L["samples"][:31])
-    samples.append([L["kind"], "", L["ordered"], L["results"], L["failed"], L["fail_share"]])
-    for group, data in (("by_platform", report.by_platform), ("by_sector", report.by_sector),
-                        ("by_class", report.by_class)):
-        for k, b in data.items():
-            samples.append([L[group], _label(locale, k), b.ordered, b.results, b.failed,
-                            round(b.fail_share, 4) if b.fail_share is not None else None])
-
-    est = wb.create_sheet(L["estimates"][:31])
-    est.append([L["campaign"], L["plan"], L["n"], L["failed"], L["ht"], L["ci"] + " (HT)", "",
-                L["method"], L["hajek"], L["ci"] + " (Hájek)", "", L["method"]])
-    for e in report.estimates:
-        est.append([e["campaign"], f"#{e['plan']} v{e['version']}", e["results"], e["failures"],
-                    e["ht_rate"], *e["ht_rate_ci"], e.get("ht_interval_method", ""),
-                    e["hajek_rate"], *e["hajek_rate_ci"], e.get("interval_method", "")])
-    est.append([])
-    est.append([L["note_estimates"]])
-
-    cs = wb.create_sheet(L["cases"][:31])
-    cs.append(["#", L["kind"], L["status"], L["platform"], L["bureau"], "", L["opened"]])
-    for c in report.cases:
-        cs.append([c["number"], _label(locale, c["kind"]), _label(locale, c["status"]),
-                   c["platform"], c["bureau"], c["title"], c["opened_at"]])
-    cs.append([])
-    cs.append([L["measure"], L["count"], L["done"]])
-    for k, v in report.measures.items():
-        cs.append([_label(locale, k), v["ordered"], v["done"]])
-    cs.append([])
-    cs.append([L["bureau"], L["notifications"]])
-    for k, n in report.notifications_by_bureau.items():
-        cs.append([k, n])
-    for sheet in wb.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-                    cell.value = "'" + cell.value  # crawled text never becomes a formula
+        chart.set_categories(Reference(ms, min_col=1, min_row=2, max_row=m_last))
+        chart.height, chart.width = 8, 16
+        charts.add_chart(chart, f"A{anchor}")
+        anchor += 17
+    if report.estimates:
+        chart = BarChart()
+        chart.type, chart.title = "col", L["estimates"]
+        chart.y_axis.number_format = "0%"
+        # Hájek estimate and its interval's bounds side by side, on one scale
+        for col in (9, 10, 11):
+            chart.add_data(Reference(est, min_col=col, min_row=1, max_row=e_last),
+                           titles_from_data=True)
+        chart.set_categories(Reference(est, min_col=2, min_row=2, max_row=e_last))
+        chart.height, chart.width = 8, 16
+        charts.add_chart(chart, f"A{anchor}")
+    del totals_header
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -385,6 +442,7 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
 
     return env.get_template("report_half_year.html").render(
         r=report, L=L, locale=locale, lbl=lambda k: _label(locale, k),
+        local_time=lambda t: clock.local(t, locale),
         charts={k: Markup(v) for k, v in charts.items()})
 
 

@@ -89,9 +89,22 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     wb = load_workbook(tmp_path / "half-year-2026H2.zh-CN.xlsx")
     summary = wb.worksheets[0]
     assert summary["A1"].value == "跨境电商消费品网购抽检半年统计"
-    assert len(summary._charts) == 1  # the bar chart by platform
+    assert summary["B2"].value == "2026-07-01 – 2026-12-31 (2026H2)"  # the period's last day
+    assert "北京时间" in summary["B3"].value
     assert any(row[0].value == "样品" and row[3].value == 1
                for row in summary.iter_rows(min_row=1, max_row=10) if row[0].value)
+    assert all(len(ws.title) <= 31 for ws in wb.worksheets)
+    samples = wb["样品"]
+    assert samples.freeze_panes == "A2" and samples.auto_filter.ref
+    header = [c.value for c in samples[1]]
+    assert header[2:] == ["已下单", "已出检测结果", "不合格", "不合格样品占比"]  # zh, no snake_case
+    assert samples.cell(row=2, column=6).number_format == "0.0%"
+    assert samples.column_dimensions["B"].width >= 8
+    cases = wb["案件"]
+    assert cases.cell(row=2, column=1).number_format == "@"  # case numbers stay text
+    assert cases.cell(row=2, column=6).is_date  # opened on: a date, not text
+    assert not str(cases.cell(row=2, column=7).value).startswith("failed_sample")
+    assert len(wb["图表"]._charts) >= 2  # samples by platform, measures (and estimates)
     for f in files:  # no persona secret in any export
         data = f.read_bytes()
         assert SECRET.encode() not in data and b"acct-report" not in data
@@ -102,7 +115,7 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     # the crawled (hostile) title is shown as text, never as markup
     html = (tmp_path / "half-year-2026H2.zh-CN.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
-    assert "<script>alert(1)</script>" in text
+    assert "<script>alert(1)</script>" in "".join(text.split())  # wrapped in its column
     # Rasterise page 1 and check the title area is inked (not empty boxes or blank)
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True)
