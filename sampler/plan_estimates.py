@@ -11,6 +11,8 @@ left out and listed, so the overall figures then cover only the strata that have
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from typing import Any
 
@@ -18,11 +20,22 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sampler.domains import DOMAIN_FIELDS, estimate_domains
+from sampler.domains import DOMAIN_FIELDS, estimate_domains, poststratify
 from sampler.estimation import estimate
 from sampler.intervals import INTERVAL_LABELS
 from store.errors import InvalidInput, NotFound
-from store.models import LabOutcome, LabResult, Listing, Plan, PlanItem, Purchase, Sample
+from store.models import (
+    LabOutcome,
+    LabResult,
+    Listing,
+    Plan,
+    PlanItem,
+    Platform,
+    Purchase,
+    Sample,
+    Seller,
+)
+from store.settings import Settings
 
 VARIANCE_NOTES = {"deville": "Deville 1999, R sampling::varest",
                   "hajek": "Hájek 1964 approximation, n/(n−1) form",
@@ -46,12 +59,18 @@ def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
 
 def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                   interval: str = "beta", variance: str = "deville",
-                  lonely: str = "bound", by: str | None = None) -> dict[str, Any]:
+                  lonely: str = "bound", by: str | None = None,
+                  post_stratify: str | None = None,
+                  settings: Settings | None = None) -> dict[str, Any]:
     """HT and Hájek rate and count of non-compliance, by stratum and overall.
 
     *by* (one of :data:`~sampler.domains.DOMAIN_FIELDS`: platform, sector, origin,
     seller-network) adds ``"by_domain": {"field", "domains": [RateEstimate dict, …]}``,
     domains estimated over the whole design (:func:`sampler.domains.estimate_domains`).
+    With *settings* the plan's frozen frame is read and each domain's frame count N_d is
+    known, so the domain's HT rate is t̂_d/N_d.  *post_stratify* (a domain field, needs
+    *settings*) adds ``"post_stratified"``: the overall rate with weights scaled to the
+    frame's counts per value of that field (:func:`sampler.domains.poststratify`).
 
     *interval*, *variance*, *lonely*: see :func:`sampler.estimation.estimate` (``ht`` and
     ``syg`` variances need joint inclusion probabilities the plan does not store yet, so
@@ -67,8 +86,12 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
         raise NotFound(f"no plan {plan_id}")
     outcomes = plan_outcomes(session, plan_id)
     sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
-    if by is not None and by not in DOMAIN_FIELDS:
-        raise InvalidInput(f"unknown domain {by!r}; choose one of {', '.join(DOMAIN_FIELDS)}")
+    for field_ in (by, post_stratify):
+        if field_ is not None and field_ not in DOMAIN_FIELDS:
+            raise InvalidInput(f"unknown domain {field_!r}; choose one of "
+                               f"{', '.join(DOMAIN_FIELDS)}")
+    if post_stratify is not None and settings is None:
+        raise InvalidInput("post-stratification needs the plan's frame (settings)")
     by_stratum: dict[str, list[PlanItem]] = defaultdict(list)
     for it in plan.items:
         by_stratum[it.stratum].append(it)
@@ -116,29 +139,68 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
         "adjusted_for_pending": adjusted, "strata_without_results": without,
         "overall": result.overall.as_dict(),
         "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}
+    dvar = variance if variance == "hajek" else "deville"
     if by is not None:
         values = [domain_value(it.listing, by) for it in used]
+        sizes_d = frame_counts(session, plan, by, settings) if settings is not None else None
         domains = estimate_domains(np.array(y), np.array(pik), np.array(values),
-                                   strata=np.array(labels), confidence=confidence,
-                                   interval=interval,
-                                   variance=variance if variance == "hajek" else "deville")
+                                   strata=np.array(labels), domain_sizes=sizes_d,
+                                   confidence=confidence, interval=interval, variance=dvar)
         out["by_domain"] = {"field": by, "domains": [e.as_dict() for e in domains]}
         notes.append(f"domains by {by}: ratio estimates linearised over the whole design "
-                     "(R svyby); df = the domain's results − the strata they fall in")
+                     "(R svyby); df = the domain's results − the strata they fall in"
+                     + ("; HT rate over the frame's count N_d" if sizes_d else ""))
+    if post_stratify is not None and settings is not None:
+        counts = frame_counts(session, plan, post_stratify, settings)
+        post = [domain_value(it.listing, post_stratify) for it in used]
+        kept = [k for k, v in enumerate(post) if counts.get(v)]
+        ps = poststratify(np.array(y)[kept], np.array(pik)[kept], np.array(post)[kept],
+                          counts, strata=np.array(labels)[kept], confidence=confidence,
+                          interval=interval, variance=dvar)
+        out["post_stratified"] = {"field": post_stratify, "counts": counts,
+                                  "estimate": ps.as_dict()}
+        notes.append(f"post-stratified by {post_stratify} to the frame's counts "
+                     "(R postStratify)")
     return out
+
+
+def frame_counts(session: Session, plan: Plan, field: str, settings: Settings,
+                 ) -> dict[str, float]:
+    """How many listings of the plan's frozen frame fall in each value of *field*."""
+    from sampler.frame import load_frame_bytes
+
+    text = load_frame_bytes(settings, plan.frame_sha256).decode("utf-8")
+    ids = [int(r["listing_id"]) for r in csv.DictReader(io.StringIO(text))]
+    counts: dict[str, float] = defaultdict(float)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        rows = session.execute(
+            select(Listing.id, Platform.code, Listing.sector, Listing.origin,
+                   Listing.seller_id, Seller.cluster_id)
+            .join(Platform, Platform.id == Listing.platform_id)
+            .outerjoin(Seller, Seller.id == Listing.seller_id)
+            .where(Listing.id.in_(chunk)))
+        for _id, platform, sector, origin, seller_id, cluster in rows:
+            counts[_value(field, platform, sector, origin, seller_id, cluster)] += 1.0
+    return dict(counts)
+
+
+def _value(field: str, platform: Any, sector: Any, origin: str | None,
+           seller_id: int | None, cluster: str | None) -> str:
+    if field == "platform":
+        return str(platform)
+    if field == "sector":
+        return str(getattr(sector, "value", sector))
+    if field == "origin":
+        return origin or "unknown"
+    if seller_id is None:
+        return "no-seller"
+    return cluster or f"seller:{seller_id}"
 
 
 def domain_value(listing: Listing, field: str) -> str:
     """The domain label of a listing: platform code, sector, origin, seller network (a
     seller in no network is a network of its own)."""
-    if field == "platform":
-        return str(listing.platform.code)
-    if field == "sector":
-        sector = listing.sector
-        return str(getattr(sector, "value", sector))
-    if field == "origin":
-        return listing.origin or "unknown"
     seller = listing.seller
-    if seller is None:
-        return "no-seller"
-    return seller.cluster_id or f"seller:{seller.id}"
+    return _value(field, listing.platform.code, listing.sector, listing.origin,
+                  listing.seller_id, None if seller is None else seller.cluster_id)

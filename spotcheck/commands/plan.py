@@ -232,13 +232,18 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                  by: str | None = typer.Option(
                      None, "--by", help="Also estimate by domain: platform, sector, origin, "
                      "seller-network (linearised over the whole design, as R svyby)."),
+                 post_stratify: str | None = typer.Option(
+                     None, "--post-stratify", help="Also the overall rate post-stratified to "
+                     "the frame's counts by platform, sector, origin or seller-network."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
     from sampler.plan_estimates import estimate_plan
 
-    with current().db.session() as s:
+    ctx = current()
+    with ctx.db.session() as s:
         est = estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence,
-                            interval=interval, variance=variance, lonely=lonely, by=by)
+                            interval=interval, variance=variance, lonely=lonely, by=by,
+                            post_stratify=post_stratify, settings=ctx.settings)
     if json_out:
         print_json(est)
         return
@@ -266,6 +271,12 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                             ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
                              "HT count", "count CI", "variance", "deff (Kish)"],
                             [row(e["stratum"], e) for e in dom["domains"]]))
+    if "post_stratified" in est:
+        ps = est["post_stratified"]
+        console.print(table(f"post-stratified by {ps['field']} ({level} intervals)",
+                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
+                             "HT count", "count CI", "variance", "deff (Kish)"],
+                            [row("overall", ps["estimate"])]))
     for note in est["notes"]:
         console.print(f"[dim]{note}[/dim]")
 

@@ -39,3 +39,33 @@ def test_estimate_plan_by_platform_and_options(market: Database, settings: Setti
         assert d["interval_method"].startswith("logit") or "beta" in d["interval_method"]
     assert any("domains by platform" in n for n in est["notes"])
     assert "interval: " in est["notes"][0] and "variance: " in est["notes"][0]
+
+
+def test_domain_counts_from_the_frame_and_post_stratification(market: Database,
+                                                              settings: Settings) -> None:
+    from sampler.domains import poststratify
+    from sampler.plan_estimates import frame_counts
+
+    pid = _approved(market, settings)
+    _record_results(market, pid, fail_every=4)
+    with market.session() as s:
+        plan = s.get(Plan, pid)
+        assert plan is not None
+        counts = frame_counts(s, plan, "platform", settings)
+        est = estimate_plan(s, pid, by="platform", post_stratify="platform", settings=settings)
+        items = plan.items
+        y = np.array([1.0 if k % 4 == 0 else 0.0 for k in range(len(items))])
+        pik = np.array([it.inclusion_probability for it in items])
+        strata = np.array([it.stratum for it in items])
+        post = np.array([domain_value(it.listing, "platform") for it in items])
+        assert sum(counts.values()) == plan.frame_size
+    doms = {d["stratum"]: d for d in est["by_domain"]["domains"]}
+    for name, d in doms.items():
+        assert d["population_known"] and d["population"] == counts[name]
+        assert d["ht_rate"] == pytest.approx(d["ht_count"] / counts[name])
+    ps = est["post_stratified"]["estimate"]
+    direct = poststratify(y, pik, post, counts, strata=strata)
+    assert ps["hajek_rate"] == pytest.approx(direct.hajek_rate)
+    assert ps["hajek_rate_ci"] == pytest.approx(direct.hajek_rate_ci)
+    assert ps["population"] == pytest.approx(plan.frame_size)
+    assert "post-stratified" in ps["variance_method"]
