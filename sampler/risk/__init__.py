@@ -3,7 +3,7 @@
 Public API (see README.md in this folder):
 
 - ``sampler.risk.importers.import_file(session, path, fmt) -> ImportResult``
-- ``sampler.risk.matching.match_notices(session, threshold=0.75) -> MatchSummary``
+- ``sampler.risk.matching.match_notices(session, threshold=0.6) -> MatchSummary``
 - ``sampler.risk.networks.build_seller_networks(session) -> NetworkSummary``
 - ``sampler.risk.scoring.score_listings(db_or_engine, weights=None, campaign_id=None)``
 - ``sampler.risk.explain(session, listing_id) -> list[Reason]``
@@ -13,25 +13,12 @@ Public API (see README.md in this folder):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Imported eagerly, not inside wrapper functions: importing the submodule
+# ``sampler.risk.explain`` binds the *module* as the package attribute ``explain``, so a lazy
+# wrapper was replaced by the module as soon as any code imported the submodule, and
+# ``from sampler.risk import explain`` then gave a module ("'module' object is not callable").
+from sampler.risk.explain import explain
+from sampler.risk.leads import Lead, leads
 from sampler.risk.reasons import Reason
 
-if TYPE_CHECKING:
-    from sampler.risk.leads import Lead
-
-__all__ = ["Reason", "explain", "leads"]
-
-
-def explain(session: Any, listing_id: int) -> list[Reason]:
-    """The stored reasons of a listing's risk score, largest contribution first."""
-    from sampler.risk.explain import explain as _explain
-
-    return _explain(session, listing_id)
-
-
-def leads(session: Any) -> list[Lead]:
-    """Prohibited-class listings: enforcement leads, never in a purchase frame."""
-    from sampler.risk.leads import leads as _leads
-
-    return _leads(session)
+__all__ = ["Lead", "Reason", "explain", "leads"]

@@ -13,6 +13,7 @@ cost a few seconds, not a million queries.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ class FactorFrame:
 
     def names(self) -> list[str]:
         return [f.name for f in self.factors]
+
+
+def _evidence(detail: Any) -> tuple[str, tuple[str, ...]]:
+    """(method, keys) of a stored match detail (JSON text from SQLite, a dict from psycopg)."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            detail = {}
+    ev = (detail or {}).get("evidence") or {} if isinstance(detail, dict) else {}
+    keys = tuple(str(k)[:60] for k in (ev.get("keys") or [])[:4])
+    return str(ev.get("method") or ""), keys
 
 
 def _cursor_frame(conn: Connection, sql: str, columns: list[str],
@@ -209,10 +222,13 @@ def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None
     facts: dict[str, Any] = {"listings": n}
 
     # --- foreign notices (confirmed or proposed matches) ----------------------------------
+    # A proposed match adds weight × confidence, and only from match_min_score up; a confirmed
+    # one adds the full weight; a rejected one nothing.  The reason says which, and on what keys.
     matches = _cursor_frame(conn, (
-        "SELECT m.listing_id, m.score, m.status, n.source, n.reference FROM notice_match m "
-        "JOIN foreign_notice n ON n.id = m.notice_id WHERE m.status <> 'rejected'"),
-        ["listing_id", "score", "status", "source", "reference"])
+        "SELECT m.listing_id, m.score, m.status, n.source, n.reference, m.detail "
+        "FROM notice_match m JOIN foreign_notice n ON n.id = m.notice_id "
+        "WHERE m.status <> 'rejected'"),
+        ["listing_id", "score", "status", "source", "reference", "detail"])
     values = np.zeros(n)
     codes = np.full(n, -1, dtype="int64")
     table: list[dict[str, Any]] = []
@@ -223,11 +239,14 @@ def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None
         best = matches.sort_values(["value", "reference"], ascending=[False, True]) \
             .drop_duplicates("listing_id")
         best["value"] = best["value"].round(2)
-        keys = list(zip(best["source"], best["reference"], best["value"], best["status"],
-                        strict=True))
+        evidence = [_evidence(d) for d in best["detail"].tolist()]
+        keys = [(s, r, v, st, m, k) for (s, r, v, st), (m, k) in zip(
+            zip(best["source"], best["reference"], best["value"], best["status"], strict=True),
+            evidence, strict=True)]
         uniq = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-        table = [{"source": s, "reference": str(r)[:100], "score": float(v), "status": st}
-                 for (s, r, v, st) in uniq]
+        table = [{"source": s, "reference": str(r)[:100], "score": float(v), "status": st,
+                  "method": m, "keys": list(k)}
+                 for (s, r, v, st, m, k) in uniq]
         pos = pd.Index(ids).get_indexer(best["listing_id"].to_numpy())
         keep = pos >= 0
         values[pos[keep]] = best["value"].to_numpy(dtype=float)[keep]

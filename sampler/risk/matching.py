@@ -1,28 +1,29 @@
-"""Matching foreign notices to listings: brand + model/SKU + product name, fuzzy, zh and en.
+"""Matching foreign notices to listings, strongest evidence first: exact keys, then brand + model,
+then text.
 
-Barcodes are not used: CPSC warns that barcode searches give false positives and negatives, and
-cross-border listings rarely show one.  A match has a score in [0, 1] built from three pieces of
-evidence, each compared only where it is comparable:
+1. **Exact keys** (``notice_key``): the listing's URL or its Amazon ASIN named in Safety Gate's
+   ``onlineTrader`` (confidence 0.99 / 0.98: the notice names this very listing), a GS1-valid
+   GTIN/UPC from the notice found in the listing's title or model (0.95; CPSC warns barcodes
+   mislead, so it stays a proposal for a person to confirm).  A clearly different brand lowers an
+   exact-key match by a fifth.
+2. **Brand + model** (weights 0.5 model, 0.3 brand, 0.2 name): a notice model code equal to the
+   listing's model or a code in its title (separators, case and O/0, I/l/1 ignored); a variant
+   suffix ("VO-M5521B") scores 0.9; codes one digit apart are different products (no fuzzy
+   codes).  Brands are fuzzy (rapidfuzz) within one script: a Chinese brand is *unknown* against a
+   Latin one, not different.  A notice with model codes the listing does not show stays <= 0.5.
+3. **Text** only (no key, no model evidence: brand and name similarity): capped at
+   ``TEXT_ONLY_CAP`` (0.7), below the score's ``match_min_score`` (0.75): such a match is listed
+   for review but adds no risk until a person confirms it.
 
-- model (weight 0.5): a notice model code equal to the listing's model or to a model code in its
-  title (separators, case and the O/0, I/l/1 confusions ignored); a variant suffix
-  ("VO-M5521B") scores 0.9; codes one digit apart are different products (no fuzzy codes);
-- brand (0.3): normalised brand names, fuzzy (rapidfuzz); a Chinese brand is not compared with a
-  Latin one (unknown rather than different);
-- name (0.2): the notice's product name against the listing title (token-set similarity), again
-  only within one script.
+Every match records its confidence (``score``), its ``method`` (exact-key, brand+model, model,
+text) and the ``keys`` it rests on, in ``detail``.  The score adds ``notice_match × confidence``
+for a proposed match at or above ``match_min_score``, ``× 1`` for a confirmed one, nothing for a
+rejected one; a reviewed match keeps its status on every later run, so a rejected pair never
+comes back as proposed.
 
-When a piece is unknown the others are re-weighted, and a match resting on a model code alone
-is scaled by 0.9.  A notice with model codes whose codes the listing does not show stays below
-0.5: same brand, other model, no match.
-
-Blocking keeps this linear in the number of listings: candidates are only the listings whose
-normalised model (column or title) contains a notice model code, or whose brand is fuzzy-equal
-to a notice brand *and* whose title is similar to the notice's product name.  Every listing is
-touched once by vectorised pandas/rapidfuzz operations, never compared with every notice in a
-Python loop.
-
-People confirm or reject matches; a reviewed match keeps its status on every later re-match.
+Blocking keeps this linear in the number of listings: candidates are only the listings showing a
+notice key or model code (vectorised substring search), or whose brand is fuzzy-equal to a notice
+brand *and* whose title is similar to the notice's product name.
 """
 
 from __future__ import annotations
@@ -39,13 +40,21 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sampler.risk.importers.sg_fields import norm_url
 from sampler.risk.normalise import brand_key, fold, has_cjk, model_codes, model_key
 from store.errors import InvalidInput, NotFound
-from store.models import ForeignNotice, Listing, ListingStatus, NoticeMatch, utcnow
+from store.models import ForeignNotice, Listing, ListingStatus, NoticeKey, NoticeMatch, utcnow
 
-DEFAULT_THRESHOLD = 0.75
+#: Matches at or above this confidence are recorded (proposed) for review.
+DEFAULT_THRESHOLD = 0.6
 W_MODEL, W_BRAND, W_NAME = 0.5, 0.3, 0.2
 MODEL_ONLY_FACTOR = 0.9
+#: A match resting on brand and name text alone never exceeds this (below match_min_score).
+TEXT_ONLY_CAP = 0.7
+#: Confidence of an exact key match, by key kind.
+KEY_CONFIDENCE = {"url": 0.99, "asin": 0.98, "gtin": 0.95}
+#: An exact key match whose brands clearly differ keeps this share of its confidence.
+KEY_BRAND_CONFLICT = 0.8
 REVIEWED = ("confirmed", "rejected")
 
 
@@ -61,6 +70,8 @@ class NoticeKeys:
     models: set[str]
     name: str
     name_cjk: bool
+    #: Exact keys: {"gtin": {...}, "asin": {...}, "url": {...}}.
+    keys: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,7 +93,7 @@ class MatchSummary:
         return dict(self.__dict__)
 
 
-def _notice_keys(n: ForeignNotice) -> NoticeKeys:
+def _notice_keys(n: ForeignNotice, keys: dict[str, set[str]] | None = None) -> NoticeKeys:
     models: set[str] = set()
     for m in n.models or []:
         key = model_key(m)
@@ -92,7 +103,7 @@ def _notice_keys(n: ForeignNotice) -> NoticeKeys:
     name = n.product or n.title or ""
     brand = n.brand or ""
     return NoticeKeys(n.id, n.source, n.reference, brand_key(brand), has_cjk(brand), models,
-                      fold(name), has_cjk(name))
+                      fold(name), has_cjk(name), keys or {})
 
 
 def _squash(series: pd.Series) -> pd.Series:
@@ -154,15 +165,90 @@ def score_pair(nk: NoticeKeys, brand: str | None, model: str | None, title: str 
         score *= MODEL_ONLY_FACTOR
     if nk.models and not model_s:
         score = min(score, 0.5)
-    detail = {"model": model_s, "brand": brand_s, "name": name_s}
+    keys: list[str] = []
+    if model_s:
+        shown = {_confusable(m) for m in l_models}
+        hit = sorted(m for m in nk.models if _confusable(m) in shown)
+        keys.append("model:" + (hit[0] if hit else sorted(nk.models)[0]))
+    if brand_s is not None and brand_s >= 0.8:
+        keys.append("brand:" + nk.brand)
+    if name_s is not None and name_s >= 0.8:
+        keys.append("name")
+    if model_s and brand_s is not None and brand_s >= 0.8:
+        method = "brand+model"
+    elif model_s:
+        method = "model"
+    else:
+        method = "text"
+        score = min(score, TEXT_ONLY_CAP)
+    detail = {"model": model_s, "brand": brand_s, "name": name_s, "method": method,
+              "keys": keys}
     return round(score, 4), detail
+
+
+def _str(value: Any) -> str | None:
+    """A text cell of the listings frame (pandas gives NaN for a missing one)."""
+    return value if isinstance(value, str) else None
+
+
+def exact_confidence(kind: str, brand_s: float | None) -> float:
+    """Confidence of a match on an exact key, lowered when the brands clearly differ."""
+    conf = KEY_CONFIDENCE[kind]
+    if brand_s is not None and brand_s < 0.5:
+        conf *= KEY_BRAND_CONFLICT
+    return round(conf, 4)
 
 
 def _load_listings(session: Session) -> pd.DataFrame:
     rows = session.execute(
-        select(Listing.id, Listing.brand, Listing.model, Listing.title)
+        select(Listing.id, Listing.brand, Listing.model, Listing.title, Listing.url)
         .where(Listing.status != ListingStatus.REMOVED)).all()
-    return pd.DataFrame(rows, columns=["id", "brand", "model", "title"])
+    return pd.DataFrame(rows, columns=["id", "brand", "model", "title", "url"])
+
+
+def _gtin_forms(gtin: str) -> list[str]:
+    """How a 14-digit GTIN key may be written in a title: as 14, 13, 12 or 8 digits."""
+    digits = gtin.lstrip("0")
+    return sorted({gtin[-n:] for n in (14, 13, 12, 8) if len(digits) <= n}, key=len,
+                  reverse=True)
+
+
+def exact_hits(notices: list[NoticeKeys], frame: pd.DataFrame
+               ) -> dict[tuple[int, int], list[str]]:
+    """(notice id, row position) -> the exact keys both show ("gtin:…", "asin:…", "url:…")."""
+    out: dict[tuple[int, int], list[str]] = defaultdict(list)
+    if frame.empty:
+        return out
+    wanted = [(nk.id, kind, value) for nk in notices for kind, values in nk.keys.items()
+              for value in sorted(values) if kind in KEY_CONFIDENCE]
+    if not wanted:
+        return out
+    urls = frame["url"].fillna("").str.slice(0, 2000)
+    by_url: dict[str, list[int]] = defaultdict(list)
+    wanted_urls = {v for _, k, v in wanted if k == "url"}
+    if wanted_urls:  # normalise only the URLs on the hosts the notices name
+        hosts = sorted({u.split("/", 1)[0] for u in wanted_urls})
+        near = urls.str.lower().str.contains("|".join(re.escape(h) for h in hosts), regex=True)
+        for hit in np.flatnonzero(near.to_numpy()):
+            key = norm_url(urls.iat[hit])
+            if key in wanted_urls:
+                by_url[key].append(int(hit))
+    digits = frame["model"].fillna("").astype(str) + " " + frame["title"].fillna("").str.slice(0, 2000)
+    digits = digits.str.replace(r"[\s\-.]", "", regex=True)
+    for nid, kind, value in wanted:
+        if kind == "url":
+            rows = by_url.get(value, [])
+        elif kind == "asin":
+            mask = urls.str.contains(rf"/(?:dp|gp/product|gp/aw/d)/{re.escape(value)}(?:[/?]|$)",
+                                     case=False, regex=True)
+            rows = np.flatnonzero(mask.to_numpy()).tolist()
+        else:  # gtin: the digits, not inside a longer run of digits
+            forms = "|".join(re.escape(f) for f in _gtin_forms(value))
+            mask = digits.str.contains(rf"(?<!\d)(?:{forms})(?!\d)", regex=True)
+            rows = np.flatnonzero(mask.to_numpy()).tolist()
+        for row in rows:
+            out[(nid, int(row))].append(f"{kind}:{value}")
+    return out
 
 
 def candidates(notices: list[NoticeKeys], frame: pd.DataFrame) -> dict[int, set[int]]:
@@ -228,10 +314,21 @@ def match_notices(session: Session, threshold: float = DEFAULT_THRESHOLD,
     query = select(ForeignNotice)
     if notice_ids is not None:
         query = query.where(ForeignNotice.id.in_(notice_ids))
-    notices = [_notice_keys(n) for n in session.scalars(query)]
+    rows_n = list(session.scalars(query))
+    key_map: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    ids_all = [n.id for n in rows_n]
+    for start in range(0, len(ids_all), 500):
+        for nid, kind, value in session.execute(
+                select(NoticeKey.notice_id, NoticeKey.kind, NoticeKey.value)
+                .where(NoticeKey.notice_id.in_(ids_all[start:start + 500]))):
+            key_map[nid][kind].add(value)
+    notices = [_notice_keys(n, key_map.get(n.id)) for n in rows_n]
     frame = _load_listings(session)
     summary = MatchSummary(notices=len(notices), listings=len(frame), threshold=threshold)
     blocks = candidates(notices, frame)
+    exact = exact_hits(notices, frame)
+    for nid, pos in exact:
+        blocks.setdefault(nid, set()).add(pos)
     found: dict[tuple[int, int], tuple[float, dict[str, Any]]] = {}
     by_id = {nk.id: nk for nk in notices}
     for nid, rows in blocks.items():
@@ -239,7 +336,15 @@ def match_notices(session: Session, threshold: float = DEFAULT_THRESHOLD,
         for pos in rows:
             summary.candidates += 1
             rec = frame.iloc[pos]
-            score, detail = score_pair(nk, rec["brand"], rec["model"], rec["title"])
+            score, detail = score_pair(nk, _str(rec["brand"]), _str(rec["model"]),
+                                       _str(rec["title"]))
+            hit = exact.get((nid, pos))
+            if hit:
+                best = max(exact_confidence(k.split(":", 1)[0], detail.get("brand"))
+                           for k in hit)
+                detail = {**detail, "method": "exact-key",
+                          "keys": hit + [k for k in detail.get("keys", []) if k not in hit]}
+                score = max(score, best)
             if score >= threshold:
                 found[(nid, int(rec["id"]))] = (score, detail)
     ids = [nk.id for nk in notices]
@@ -262,7 +367,7 @@ def match_notices(session: Session, threshold: float = DEFAULT_THRESHOLD,
             session.add(NoticeMatch(notice_id=nid, listing_id=lid, score=score,
                                     status="proposed", detail={"evidence": detail}))
             summary.added += 1
-        elif row.score != score:
+        elif row.score != score or (row.detail or {}).get("evidence") != detail:
             row.score = score
             row.detail = {**(row.detail or {}), "evidence": detail}
             summary.updated += 1
@@ -307,5 +412,7 @@ def list_matches(session: Session, status: str | None = None, limit: int = 200
                     "listing_model": listing.model, "url": listing.url,
                     "reviewed_by": m.reviewed_by,
                     "reviewed_at": m.reviewed_at.isoformat() if isinstance(m.reviewed_at, dt.datetime) else None,
-                    "evidence": (m.detail or {}).get("evidence")})
+                    "evidence": (m.detail or {}).get("evidence"),
+                    "method": ((m.detail or {}).get("evidence") or {}).get("method"),
+                    "keys": ((m.detail or {}).get("evidence") or {}).get("keys", [])})
     return out

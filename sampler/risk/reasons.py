@@ -13,6 +13,7 @@ from typing import Any
 SOURCE_NAMES: dict[str, tuple[str, str]] = {
     "cpsc": ("CPSC recall", "美国CPSC召回"),
     "safety-gate": ("EU Safety Gate alert", "欧盟Safety Gate通报"),
+    "health-canada": ("Health Canada recall", "加拿大卫生部召回"),
     "report": ("enterprise self-report", "企业自主报告"),
     "csv": ("notice", "风险通报"),
 }
@@ -20,8 +21,8 @@ SOURCE_NAMES: dict[str, tuple[str, str]] = {
 #: code -> (English template, Chinese template).  Parameters are filled with str.format.
 TEMPLATES: dict[str, tuple[str, str]] = {
     "base": ("base weight (every eligible listing)", "基础权重（所有可抽样商品）"),
-    "notice_match": ("matches {source_en} {reference} ({score:.2f}{status_en})",
-                     "与{source_zh} {reference} 匹配（{score:.2f}{status_zh}）"),
+    "notice_match": ("matches {source_en} {reference} ({score:.2f}{status_en}{keys_en})",
+                     "与{source_zh} {reference} 匹配（{score:.2f}{status_zh}{keys_zh}）"),
     "price_low": ("price {pct}% below the brand's median in this category",
                   "价格比该品牌同类商品中位数低{pct}%"),
     "new_seller": ("seller first seen {days} days ago", "新卖家：{days}天前首次发现"),
@@ -48,7 +49,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 
 SECTOR_ZH = {"light_industry": "轻工", "textiles": "纺织", "electrical": "电子电器",
              "other": "其他"}
-STATUS_TEXT = {"confirmed": (", confirmed", "，已确认"), "proposed": ("", "")}
+STATUS_TEXT = {"confirmed": (", confirmed", "，已确认"),
+               "proposed": (", proposed, not yet confirmed", "，疑似匹配，尚未人工确认")}
+#: How a match was found, for the reason sentence.
+METHOD_TEXT = {"exact-key": ("exact key", "精确标识"), "brand+model": ("brand + model", "品牌+型号"),
+               "model": ("model", "型号"), "text": ("text similarity", "文本相似")}
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,14 @@ def _fill(params: dict[str, Any]) -> dict[str, Any]:
     st = STATUS_TEXT.get(str(params.get("status", "")), ("", ""))
     out.setdefault("status_en", st[0])
     out.setdefault("status_zh", st[1])
+    method = METHOD_TEXT.get(str(params.get("method", "")))
+    keys = [str(k) for k in params.get("keys") or [] if not str(k).startswith(("brand:", "name"))]
+    if method is not None:
+        shown = f" {', '.join(keys)}" if keys else ""
+        out.setdefault("keys_en", f"; {method[0]}{shown}")
+        out.setdefault("keys_zh", f"；{method[1]}{shown}")
+    out.setdefault("keys_en", "")
+    out.setdefault("keys_zh", "")
     if "rate" in params:
         out.setdefault("rate_pct", round(float(params["rate"]) * 100))
     if "sector" in params:

@@ -1,0 +1,36 @@
+"""A listing's page shows the notice matches behind its score as risk signals, saying which are
+only proposed (issue 22: the demo's top listing said "Risk signals (0)")."""
+
+from __future__ import annotations
+
+import re
+
+from store.models import ForeignNotice, NoticeMatch
+from tests.web.conftest import Live
+
+
+def _count(page: str) -> int:
+    m = re.search(r"<h2>风险信号 \((\d+)\)</h2>", page)
+    assert m is not None
+    return int(m.group(1))
+
+
+def test_proposed_match_is_a_risk_signal_said_to_be_proposed(live: Live) -> None:
+    lid = live.data.listing_ids[0]
+    with live.login("sue") as c:  # sue reads the console in Chinese
+        before = _count(c.get(f"/listings/{lid}").text)
+    with live.db.session() as s:
+        n = ForeignNotice(source="safety-gate", reference="SR/09999/26",
+                          title="Tongle — Kitchen Cleaner", brand="Tongle", models=["TO-F2406"])
+        s.add(n)
+        s.flush()
+        s.add(NoticeMatch(notice_id=n.id, listing_id=lid, score=0.8857, status="proposed",
+                          detail={"evidence": {"method": "brand+model",
+                                               "keys": ["model:TO-F2406", "brand:tongle"]}}))
+    with live.login("sue") as c:  # sue reads the console in Chinese
+        page = c.get(f"/listings/{lid}").text
+    assert _count(page) == before + 1  # the match counts as a risk signal
+    assert "SR/09999/26" in page and "0.89" in page
+    assert "疑似匹配，尚未人工确认" in page and "model:TO-F2406" in page
+    assert "brand+model" in page
+
