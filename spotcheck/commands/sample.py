@@ -8,6 +8,7 @@ and weight columns.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
 
@@ -40,7 +41,10 @@ def sample(
     """Draw a sample of N rows from FRAME.csv and write them with pi and weight columns."""
     if not frame.is_file():
         raise NotFound(f"{frame}: no such file")
-    with frame.open(newline="", encoding="utf-8-sig") as fh:
+    from sampler.textfile import read_text
+
+    # A frame saved by Excel on a Chinese Windows machine is GBK: decode it, don't crash.
+    with io.StringIO(read_text(frame), newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         for col in (size, strata):

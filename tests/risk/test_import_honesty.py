@@ -64,8 +64,8 @@ def test_wrong_kind_refused_with_reason(seeded: Database, tmp_path: Path) -> Non
     _refused(seeded, data_file("cpsc_recalls.json"), "safety-gate",
              "CPSC Recalls API JSON file.*use --format cpsc")
     _refused(seeded, data_file("reports.csv"), "complaints",
-             "enterprise self-reports file.*enterprise.*--format reports")
-    _refused(seeded, data_file("complaints.csv"), "reports", "complaints file")
+             "enterprise self-reports.*file \\(columns enterprise\\).*--format reports")
+    _refused(seeded, data_file("complaints.csv"), "reports", "looks like consumer complaints")
     _refused(seeded, data_file("cpsc_recalls.json"), "complaints", "JSON document")
 
 

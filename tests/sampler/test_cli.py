@@ -177,3 +177,27 @@ def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> 
     weights.write_text("[weights]\nno_such_factor = 1\n", "utf-8")
     bad = run("campaign", "create", "y", "--n", "5", "--weights", str(weights), home=tmp_path)
     assert bad.returncode == 2 and "no_such_factor" in bad.stderr
+
+
+def test_sample_reads_gbk_and_bom_frames(tmp_path: Path) -> None:
+    """A frame saved by Excel on a Chinese Windows machine (GBK) or with a UTF-8 BOM is read:
+    it used to fail with "internal error: UnicodeDecodeError"."""
+    from typer.testing import CliRunner
+
+    from spotcheck.cli import app
+
+    frame = tmp_path / "frame.csv"
+    _frame(frame, rows=60)
+    text = frame.read_text(encoding="utf-8")
+    outputs = []
+    for encoding in ("gbk", "gb18030", "utf-8-sig", "utf-16"):
+        path = tmp_path / f"frame-{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        out = tmp_path / f"out-{encoding}.csv"
+        res = CliRunner().invoke(app, ["--home", str(tmp_path), "sample", str(path), "--size",
+                                       "turnover", "--n", "6", "--seed", "5", "-o", str(out)])
+        assert res.exit_code == 0, (encoding, res.output)
+        rows = list(csv.DictReader(out.open(encoding="utf-8")))
+        assert len(rows) == 6 and rows[0]["名称"].startswith("店铺"), encoding
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert len(set(outputs)) == 1  # the same frame, whatever its encoding

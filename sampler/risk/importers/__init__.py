@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from sampler.risk.importers import cpsc, safety_gate, tabular
+from sampler.risk.importers import cpsc, health_canada, safety_gate, tabular
 from sampler.risk.importers.base import (
     ImportResult,
     ParsedNotice,
@@ -22,6 +22,7 @@ from sampler.risk.importers.base import (
     store_notices,
     store_signals,
 )
+from sampler.risk.importers.mapping import load_mapping
 from sampler.risk.importers.sniff import check_kind
 from store.errors import InvalidInput
 
@@ -29,14 +30,20 @@ from store.errors import InvalidInput
 FORMATS: dict[str, str] = {
     "cpsc": "US CPSC Recalls API JSON",
     "safety-gate": "EU Safety Gate weekly report (XML, current and RAPEX layouts) or alerts JSON",
+    "health-canada": "Health Canada recalls and safety alerts JSON (HCRSAMOpenData.json)",
     "complaints": "consumer complaints CSV",
     "reports": "enterprise self-reports CSV (defects, recalls)",
     "csv": "generic notice CSV",
+    "spot-check": "spot-check result table (监督抽查结果; CSV or XLSX)",
+    "platform-listings": "platform's listings submission (平台报送商品数据; CSV or XLSX)",
+    "platform-sellers": "platform's sellers submission (平台报送商家数据; CSV or XLSX)",
 }
+#: Spreadsheet formats (a --mapping file may say which column is which).
+SHEETS = ("complaints", "reports", "csv", "spot-check", "platform-listings", "platform-sellers")
 
 
-def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None
-               ) -> list[ParsedNotice] | list[ParsedSignal]:
+def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None,
+               mapping: str | Path | None = None) -> list[ParsedNotice] | list[ParsedSignal]:
     """Parse a whole file, raising InvalidInput with every problem's line number.
 
     Refuses an empty file, a file of another kind than *fmt* (with the reason), and notices
@@ -49,16 +56,31 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None
     check_kind(path, data, fmt)
     problems = Problems(path)
     parsed: list[ParsedNotice] | list[ParsedSignal]
+    sheet_map = None
+    if mapping is not None:
+        if fmt not in SHEETS:
+            raise InvalidInput(f"--mapping is for spreadsheets ({', '.join(SHEETS)}), not {fmt}")
+        sheet_map = load_mapping(mapping)
+        if sheet_map.kind != fmt:
+            raise InvalidInput(f"mapping {sheet_map.source} is for {sheet_map.kind}, not {fmt}")
     if fmt == "cpsc":
         parsed = cpsc.parse(path, data, problems)
     elif fmt == "safety-gate":
         parsed = safety_gate.parse(path, data, problems)
+    elif fmt == "health-canada":
+        parsed = health_canada.parse(path, data, problems)
     elif fmt == "complaints":
-        parsed = tabular.parse_complaints(path, data, problems)
+        parsed = tabular.parse_complaints(path, data, problems, sheet_map)
     elif fmt == "reports":
-        parsed = tabular.parse_reports(path, data, problems)
+        parsed = tabular.parse_reports(path, data, problems, sheet_map)
+    elif fmt == "spot-check":
+        parsed = tabular.parse_spot_check(path, data, problems, sheet_map)
+    elif fmt == "platform-listings":
+        parsed = tabular.parse_platform_listings(path, data, problems, sheet_map)
+    elif fmt == "platform-sellers":
+        parsed = tabular.parse_platform_sellers(path, data, problems, sheet_map)
     else:
-        parsed = tabular.parse_generic(path, data, problems)
+        parsed = tabular.parse_generic(path, data, problems, sheet_map)
     if parsed and isinstance(parsed[0], ParsedNotice):
         notices = [bound_notice(p) for p in parsed if isinstance(p, ParsedNotice)]
         parsed = dedupe_notices(notices, problems, result)
@@ -68,10 +90,14 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None
     return parsed
 
 
-def import_file(session: Session, path: str | Path, fmt: str) -> ImportResult:
-    """Import *path* as *fmt* into the session's transaction; nothing is written on error."""
+def import_file(session: Session, path: str | Path, fmt: str,
+                mapping: str | Path | None = None) -> ImportResult:
+    """Import *path* as *fmt* into the session's transaction; nothing is written on error.
+
+    *mapping*: a TOML file saying which spreadsheet column is which (spreadsheet formats).
+    """
     result = ImportResult(path=str(path), format=fmt)
-    parsed = parse_file(path, fmt, result)
+    parsed = parse_file(path, fmt, result, mapping)
     result.read = len(parsed) + result.duplicates
     notices = [p for p in parsed if isinstance(p, ParsedNotice)]
     signals = [p for p in parsed if isinstance(p, ParsedSignal)]
@@ -82,4 +108,4 @@ def import_file(session: Session, path: str | Path, fmt: str) -> ImportResult:
     return result
 
 
-__all__ = ["FORMATS", "ImportResult", "import_file", "parse_file"]
+__all__ = ["FORMATS", "SHEETS", "ImportResult", "import_file", "parse_file"]

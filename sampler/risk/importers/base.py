@@ -164,16 +164,10 @@ def read_bytes(path: Path) -> bytes:
 
 
 def decode_text(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (what Chinese Excel exports use)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as first:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            line = data[: first.start].count(b"\n") + 1
-            raise InvalidInput(f"{path.name}: line {line}: neither UTF-8 nor GB18030 text") \
-                from None
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030/GBK (Chinese Excel exports)."""
+    from sampler.textfile import decode
+
+    return decode(data, path.name)[0]
 
 
 def parse_date(value: Any) -> dt.date | None:

@@ -19,7 +19,8 @@ JSON_MARKERS = {
 }
 NAMES = {"cpsc": "a CPSC Recalls API JSON", "safety-gate": "a Safety Gate alerts JSON",
          "health-canada": "a Health Canada recalls JSON"}
-TABULAR = ("complaints", "reports", "csv")
+TABULAR = ("complaints", "reports", "csv", "spot-check", "platform-listings",
+           "platform-sellers")
 
 
 def shape(data: bytes) -> str:

@@ -1,21 +1,27 @@
-"""CSV sources: consumer complaints, enterprise self-reports, and a generic notice CSV.
+"""Spreadsheets (CSV or XLSX): complaints, enterprise self-reports, generic notices, spot-check
+results and platforms' data submissions of listings and sellers.
 
-Column names are matched case-insensitively, and Chinese headers are accepted as aliases
-(inspectors' spreadsheets are in Chinese).  Files may be UTF-8 (with BOM) or GB18030.
+Which column is which comes from a TOML mapping (``mapping.py``; shipped ones in
+``sampler/risk/mappings/``, or ``--mapping FILE``): an unknown header or a missing required
+column is an error naming it, every bad row is named by its line (CSV) or row (XLSX), and a file
+that fits another kind better is refused saying which ("looks like an enterprise self-reports
+file … --format reports").  Files may be UTF-8 (with BOM), UTF-16 or GB18030/GBK.
 
-complaints  date, platform, seller, listing_url | url, product, kind, [description]
-            -> risk signals of kind "complaint", linked to the listing (by URL) or seller
-reports     date, enterprise, brand, product, model, kind (defect|recall), [reference],
-            [description] -> notices of source "report", matched to listings like foreign ones
-csv         reference, date, brand, product, [model], [title], [hazard], [country], [url],
-            [source] -> notices of source "csv" (or the row's source)
+complaints         date, platform, seller, listing_url, product, kind, [description]
+                   -> risk signals "complaint", linked to the listing (URL) or seller
+reports            date, enterprise, brand, product, model, kind (defect|recall), [reference]
+                   -> notices of source "report", matched to listings like foreign ones
+csv                reference, date, brand, product, [model], [title], [hazard], [country], …
+                   -> notices of source "csv" (or the row's source)
+spot-check         产品名称, 商标/品牌, 规格型号, 生产日期/批号, 标称生产者, 被抽样单位/销售者,
+                   抽查结果, 不合格项目, 检验机构 -> risk signals "spot_check" (1 = failed)
+platform-listings  platform, listing_url, title, …, seller, filing_number -> "platform_listing"
+platform-sellers   platform, seller, company, filing_number, licence_number -> "platform_seller"
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 from sampler.risk.importers.base import (
@@ -23,100 +29,47 @@ from sampler.risk.importers.base import (
     ParsedSignal,
     Problems,
     clip,
-    decode_text,
     parse_date,
     row_key,
 )
+from sampler.risk.importers.mapping import Mapping, looks_like, shipped
+from sampler.risk.importers.sheets import read_sheet
 from sampler.risk.normalise import split_models
 
-ALIASES: dict[str, str] = {
-    "日期": "date", "时间": "date", "平台": "platform", "卖家": "seller", "店铺": "seller",
-    "链接": "listing_url", "商品链接": "listing_url", "url": "listing_url",
-    "商品": "product", "产品": "product", "产品名称": "product", "类型": "kind", "投诉类型": "kind",
-    "描述": "description", "说明": "description", "企业": "enterprise", "企业名称": "enterprise",
-    "品牌": "brand", "型号": "model", "models": "model", "编号": "reference",
-    "通报编号": "reference", "标题": "title", "危害": "hazard", "国家": "country",
-    "来源": "source", "listing url": "listing_url",
-}
-REQUIRED = {
-    "complaints": ("date",),
-    "reports": ("date", "enterprise", "product", "kind"),
-    "csv": ("reference", "brand", "product"),
-}
 REPORT_KINDS = {"defect", "recall", "缺陷", "召回"}
-#: Columns only one kind of file has: a file showing another kind's and none of its own is
-#: refused with the reason (a self-reports file given as complaints would otherwise import, its
-#: enterprise column silently dropped).
-DISTINCTIVE: dict[str, set[str]] = {
-    "complaints": {"listing_url", "seller", "platform"},
-    "reports": {"enterprise"},
-    "csv": {"reference", "hazard", "source"},
-}
-KIND_NAMES = {"complaints": "a complaints", "reports": "an enterprise self-reports",
-              "csv": "a generic notices"}
-
-
-def _other_kind(fmt: str, names: list[str]) -> tuple[str, list[str]] | None:
-    have = set(names)
-    if DISTINCTIVE[fmt] & have:
-        return None
-    for kind, cols in DISTINCTIVE.items():
-        if kind != fmt and cols & have:
-            return kind, sorted(cols & have)
-    return None
 MAX_ROWS = 500_000
 MAX_CELL = 4000
 
 
-def _rows(path: Path, data: bytes, fmt: str, problems: Problems
-          ) -> list[tuple[int, dict[str, str]]]:
-    text = decode_text(data, path)
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        problems.add(1, "empty file")
+def _rows(path: Path, data: bytes, fmt: str, problems: Problems,
+          mapping: Mapping | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a spreadsheet as {our field: cell}, each with its line, per the mapping."""
+    mapping = mapping or shipped(fmt)
+    header, rows = read_sheet(path, data)
+    if not header:
+        problems.add(1, "no header row")
         return []
-    except csv.Error as exc:
-        problems.add(1, f"unreadable CSV header: {exc}")
-        return []
-    names = []
-    for col in header:
-        key = col.strip().lower()
-        names.append(ALIASES.get(key, ALIASES.get(col.strip(), key.replace(" ", "_"))))
-    other = _other_kind(fmt, names)
+    other = looks_like(header, mapping) if mapping.source == f"{fmt}.toml" else None
     if other is not None:
-        kind, cols = other
-        problems.add(1, f"this looks like {KIND_NAMES[kind]} file (columns {', '.join(cols)}), "
-                        f"not {KIND_NAMES[fmt]} file: import it with --format {kind}")
+        found = sorted({h for h in header if other.field_of(h) in other.distinctive})
+        problems.add(1, f"this looks like {other.name} file (columns {', '.join(found)}), not "
+                        f"{mapping.name}: import it with --format {other.kind}")
         return []
-    missing = [c for c in REQUIRED[fmt] if c not in names]
-    if fmt == "complaints" and not {"listing_url", "seller", "product"} & set(names):
-        missing.append("listing_url|seller|product")
-    if missing:
-        problems.add(1, f"missing column(s) {', '.join(missing)} (header: {', '.join(header)[:300]})")
+    fields, unknown, missing = mapping.resolve(header)
+    for cell in unknown:
+        problems.add(1, f"unknown column {cell!r} (mapping {mapping.source}: add it to a field "
+                        "or to ignore)")
+    for name in missing:
+        problems.add(1, f"missing column {name} (accepted headers: {mapping.accepted(name)})")
+    if unknown or missing:
         return []
     out: list[tuple[int, dict[str, str]]] = []
-    line = reader.line_num
-    try:
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(names):
-                problems.add(start, f"{len(cells)} cells but the header has {len(names)}")
-                continue
-            if len(out) >= MAX_ROWS:
-                problems.add(start, f"more than {MAX_ROWS} rows; split the file")
-                break
-            out.append((start, {n: c.strip()[:MAX_CELL] for n, c in zip(names, cells, strict=False)}))
-    except csv.Error as exc:
-        problems.add(reader.line_num, f"unreadable CSV: {exc}")
+    for line, cells in rows:
+        if len(cells) > len(fields):
+            problems.add(line, f"{len(cells)} cells but the header has {len(fields)}")
+            continue
+        row = {f: c.strip()[:MAX_CELL] for f, c in zip(fields, cells, strict=False) if f}
+        out.append((line, row))
     return out
 
 
@@ -131,9 +84,10 @@ def _date(row: dict[str, str], line: int, problems: Problems, required: bool) ->
     return value
 
 
-def parse_complaints(path: Path, data: bytes, problems: Problems) -> list[ParsedSignal]:
+def parse_complaints(path: Path, data: bytes, problems: Problems,
+                     mapping: Mapping | None = None) -> list[ParsedSignal]:
     out: list[ParsedSignal] = []
-    for line, row in _rows(path, data, "complaints", problems):
+    for line, row in _rows(path, data, "complaints", problems, mapping):
         date = _date(row, line, problems, required=True)
         if date is None:
             continue
@@ -153,9 +107,10 @@ def parse_complaints(path: Path, data: bytes, problems: Problems) -> list[Parsed
     return out
 
 
-def parse_reports(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
+def parse_reports(path: Path, data: bytes, problems: Problems,
+                  mapping: Mapping | None = None) -> list[ParsedNotice]:
     out: list[ParsedNotice] = []
-    for line, row in _rows(path, data, "reports", problems):
+    for line, row in _rows(path, data, "reports", problems, mapping):
         date = _date(row, line, problems, required=True)
         kind = (row.get("kind") or "").lower()
         if kind not in REPORT_KINDS:
@@ -179,9 +134,10 @@ def parse_reports(path: Path, data: bytes, problems: Problems) -> list[ParsedNot
     return out
 
 
-def parse_generic(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
+def parse_generic(path: Path, data: bytes, problems: Problems,
+                  mapping: Mapping | None = None) -> list[ParsedNotice]:
     out: list[ParsedNotice] = []
-    for line, row in _rows(path, data, "csv", problems):
+    for line, row in _rows(path, data, "csv", problems, mapping):
         date = _date(row, line, problems, required=False)
         if not row.get("reference"):
             problems.add(line, "reference is empty")
@@ -198,4 +154,80 @@ def parse_generic(path: Path, data: bytes, problems: Problems) -> list[ParsedNot
             product=row.get("product") or None, models=split_models(row.get("model")),
             hazard=row.get("hazard") or None, country=row.get("country") or None,
             url=row.get("listing_url") or None, raw={"line": line}))
+    return out
+
+
+def _signal(kind: str, source: str, line: int, row: dict[str, str], date: dt.date | None,
+            **extra: object) -> ParsedSignal:
+    content = {k: v for k, v in row.items() if v}
+    when = date or dt.date.today()
+    return ParsedSignal(
+        key=row_key(kind, content), kind=kind, source=source, line=line,
+        observed_at=dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC),
+        listing_url=row.get("listing_url") or None, platform=row.get("platform") or None,
+        seller=row.get("seller") or row.get("seller_id") or None,
+        brand=clip(row.get("brand"), 200), product=clip(row.get("product"), 500),
+        detail=content | {"line": line} | dict(extra))
+
+
+def _norm_value(value: str) -> str:
+    return "".join(value.split()).casefold()
+
+
+def parse_spot_check(path: Path, data: bytes, problems: Problems,
+                     mapping: Mapping | None = None) -> list[ParsedSignal]:
+    """Spot-check result rows: value 1 for a failed sample, 0 for a passed one."""
+    mapping = mapping or shipped("spot-check")
+    fails = {_norm_value(v) for v in mapping.extra.get("fail_values", [])}
+    passes = {_norm_value(v) for v in mapping.extra.get("pass_values", [])}
+    out: list[ParsedSignal] = []
+    for line, row in _rows(path, data, "spot-check", problems, mapping):
+        result = _norm_value(row.get("result", ""))
+        if not row.get("product"):
+            problems.add(line, "产品名称/product is empty")
+            continue
+        if result in fails or (row.get("failed_items") and result not in passes):
+            value = 1.0
+        elif result in passes:
+            value = 0.0
+        else:
+            problems.add(line, f"抽查结果/result {row.get('result')!r} is neither a pass "
+                               f"({', '.join(sorted(passes))}) nor a fail "
+                               f"({', '.join(sorted(fails))})")
+            continue
+        date = _date(row, line, problems, required=False) if row.get("date") else None
+        sig = _signal("spot_check", "spot-check", line, row, date, failed=bool(value))
+        sig.value = value
+        sig.seller = row.get("seller") or None
+        out.append(sig)
+    return out
+
+
+def parse_platform_listings(path: Path, data: bytes, problems: Problems,
+                            mapping: Mapping | None = None) -> list[ParsedSignal]:
+    """A platform's listings submission; every row must name its listing's URL."""
+    out: list[ParsedSignal] = []
+    for line, row in _rows(path, data, "platform-listings", problems, mapping):
+        if not row.get("listing_url") or not row.get("platform"):
+            problems.add(line, "platform and listing_url are required in every row")
+            continue
+        date = _date(row, line, problems, required=False) if row.get("date") else None
+        out.append(_signal("platform_listing", "platform", line, row, date))
+    for sig in out:
+        sig.value = 0.0  # information, not risk by itself (an unfiled seller scores elsewhere)
+    return out
+
+
+def parse_platform_sellers(path: Path, data: bytes, problems: Problems,
+                           mapping: Mapping | None = None) -> list[ParsedSignal]:
+    """A platform's sellers submission with filing and licence numbers."""
+    out: list[ParsedSignal] = []
+    for line, row in _rows(path, data, "platform-sellers", problems, mapping):
+        if not row.get("platform") or not (row.get("seller") or row.get("seller_id")):
+            problems.add(line, "platform and seller are required in every row")
+            continue
+        date = _date(row, line, problems, required=False) if row.get("date") else None
+        sig = _signal("platform_seller", "platform", line, row, date)
+        sig.value = 0.0
+        out.append(sig)
     return out

@@ -1,0 +1,102 @@
+"""Health Canada's recalls and safety alerts (open data, ``HCRSAMOpenData.json``).
+
+The feed is a JSON array of alerts (some copies wrap it as ``{"data": […]}``), one object per
+notice with ``NID``, ``Title``, ``Last updated`` (YYYY-MM-DD), ``Organization``, ``Product``,
+``Issue``, ``What you should do``, ``Category``, ``Recall class``, ``URL`` (relative to
+recalls-rappels.canada.ca) and ``Archived``.  It holds food, drug and vehicle alerts beside
+consumer products; all are kept (``Category`` in ``raw`` and in the title) and matched alike.
+Alerts name no model numbers or barcodes in separate fields, so matching rests on the product
+text unless the title carries a model code.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from sampler.risk.importers.base import ParsedNotice, Problems, decode_text, parse_date
+from sampler.risk.normalise import is_model_code, model_key
+
+_RUN = re.compile(r"[A-Za-z0-9]+(?:[-_./][A-Za-z0-9]+)*")
+
+SOURCE = "health-canada"
+BASE_URL = "https://recalls-rappels.canada.ca"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = html.unescape(str(value)).replace("\u200b", "").strip()
+    return re.sub(r"\s+", " ", text) or None
+
+
+def _models(text: str) -> list[str]:
+    """Model-code-like runs of the title and product ("VO-M5521"), as written."""
+    out: list[str] = []
+    for run in _RUN.findall(text):
+        if is_model_code(model_key(run)) and any(c.isalpha() for c in run) and run not in out:
+            out.append(run)
+    return out[:20]
+
+
+def _alerts(value: Any) -> list[Any] | None:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        for key in ("data", "results", "alerts"):
+            if isinstance(value.get(key), list):
+                return list(value[key])
+        if "NID" in value:
+            return [value]
+    return None
+
+
+def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
+    text = decode_text(data, path)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.add(exc.lineno, f"not JSON: {exc.msg}")
+        return []
+    alerts = _alerts(value)
+    if alerts is None:
+        problems.add(1, "expected a JSON array of recall alerts")
+        return []
+    notices: list[ParsedNotice] = []
+    pos = 0
+    for i, rec in enumerate(alerts):
+        if not isinstance(rec, dict):
+            problems.add(1, f"alert {i + 1} is not an object")
+            continue
+        nid = _text(rec.get("NID"))
+        found = text.find(f'"{nid}"', pos) if nid else -1
+        line = text.count("\n", 0, found) + 1 if found >= 0 else 1
+        pos = max(pos, found)
+        if not nid:
+            problems.add(line, f"alert {i + 1} without NID")
+            continue
+        try:
+            published = parse_date(_text(rec.get("Last updated")))
+        except ValueError as exc:
+            problems.add(line, f"alert {nid}: Last updated: {exc}")
+            continue
+        title = _text(rec.get("Title")) or ""
+        url = _text(rec.get("URL"))
+        if url and url.startswith("/"):
+            url = BASE_URL + url
+        raw = {k: v for k, v in rec.items() if v not in (None, "", [])}
+        raw["line"] = line
+        recall_class = _text(rec.get("Recall class"))
+        notices.append(ParsedNotice(
+            source=SOURCE, reference=nid, line=line, published=published, title=title,
+            brand=None, product=_text(rec.get("Product")) or title or None,
+            models=_models(" ".join(x for x in (title, _text(rec.get("Product"))) if x)),
+            hazard=_text(rec.get("Issue")), country="Canada", url=url, raw=raw,
+            risk_types=[recall_class] if recall_class and recall_class != "--" else [],
+            measures=[{"operator": _text(rec.get("Organization")),
+                       "measure": _text(rec.get("What you should do")), "date": None}]
+            if rec.get("What you should do") else []))
+    return notices

@@ -1,0 +1,129 @@
+"""Which spreadsheet column is which: TOML mapping files, shipped for the common layouts.
+
+A mapping names its ``kind``, our fields and the headers that mean each (``[columns]``), the
+``required`` fields, the ``distinctive`` fields only this kind of file has (to recognise a file
+given as the wrong kind), and headers to ``ignore`` (row numbers, remarks).  The shipped ones are
+in ``sampler/risk/mappings/<kind>.toml``; a bureau with another layout writes its own and passes
+``--mapping FILE``.
+
+Applying one is strict: a header no field claims and not ignored is an error naming it, a
+required field without a column is an error naming it and the headers accepted for it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from store.errors import InvalidInput
+
+SHIPPED = Path(__file__).resolve().parent.parent / "mappings"
+
+
+def _norm(header: str) -> str:
+    return " ".join(header.replace("\ufeff", "").split()).casefold()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed mapping file."""
+
+    kind: str
+    name: str
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    distinctive: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def field_of(self, header: str) -> str | None:
+        """Our field for a header cell, None when no field claims it."""
+        key = _norm(header)
+        for name, aliases in self.columns.items():
+            if key == _norm(name) or key in (_norm(a) for a in aliases):
+                return name
+        return None
+
+    def ignored(self, header: str) -> bool:
+        return _norm(header) in (_norm(i) for i in self.ignore) or not header.strip()
+
+    def resolve(self, header: list[str]) -> tuple[list[str | None], list[str], list[str]]:
+        """(field per column (None: ignored), unknown headers, missing required fields)."""
+        fields: list[str | None] = []
+        unknown: list[str] = []
+        for cell in header:
+            name = self.field_of(cell)
+            if name is None and not self.ignored(cell):
+                unknown.append(cell)
+            fields.append(name)
+        have = {f for f in fields if f}
+        missing = [r for r in self.required if r not in have]
+        return fields, unknown, missing
+
+    def accepted(self, name: str) -> str:
+        return " / ".join(dict.fromkeys((name, *self.columns.get(name, ()))))
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file (InvalidInput naming what is wrong)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"mapping {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"mapping {path.name}: not TOML: {exc}") from None
+    columns = data.get("columns")
+    if not isinstance(data.get("kind"), str) or not isinstance(columns, dict) or not columns:
+        raise InvalidInput(f"mapping {path.name}: needs kind = \"…\" and a [columns] table")
+    cols: dict[str, tuple[str, ...]] = {}
+    for name, aliases in columns.items():
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise InvalidInput(f"mapping {path.name}: columns.{name} must be a list of headers")
+        cols[str(name)] = tuple(aliases)
+    required = tuple(str(r) for r in data.get("required", []))
+    unknown = [r for r in required if r not in cols]
+    if unknown:
+        raise InvalidInput(f"mapping {path.name}: required field(s) {', '.join(unknown)} "
+                           "have no [columns] entry")
+    known = {"kind", "name", "columns", "required", "distinctive", "ignore"}
+    return Mapping(kind=data["kind"], name=str(data.get("name", data["kind"])), columns=cols,
+                   required=required,
+                   distinctive=tuple(str(d) for d in data.get("distinctive", [])),
+                   ignore=tuple(str(i) for i in data.get("ignore", [])),
+                   extra={k: v for k, v in data.items() if k not in known}, source=path.name)
+
+
+def shipped(kind: str) -> Mapping:
+    """The shipped mapping of *kind*."""
+    return load_mapping(SHIPPED / f"{kind}.toml")
+
+
+def shipped_kinds() -> list[str]:
+    return sorted(p.stem for p in SHIPPED.glob("*.toml"))
+
+
+def looks_like(header: list[str], asked: Mapping) -> Mapping | None:
+    """Another shipped kind this header fits better than *asked* (with its distinctive columns),
+    or None.  A self-reports file (enterprise, kind defect|recall) given as complaints is one."""
+    _, unknown, missing = asked.resolve(header)
+    have_own = any(asked.field_of(h) in asked.distinctive for h in header)
+    if not unknown and not missing and have_own:
+        return None
+    best: tuple[int, Mapping] | None = None
+    for kind in shipped_kinds():
+        if kind == asked.kind:
+            continue
+        other = shipped(kind)
+        _, o_unknown, o_missing = other.resolve(header)
+        distinct = any(other.field_of(h) in other.distinctive for h in header)
+        if distinct and not o_missing and len(o_unknown) < len(unknown) + (0 if have_own else 1):
+            score = len(header) - len(o_unknown)
+            if best is None or score > best[0]:
+                best = (score, other)
+    return best[1] if best else None
