@@ -79,6 +79,37 @@ def crawl(ctx: JobContext) -> dict[str, Any]:
     return {"platforms": out}
 
 
+@job("signals")
+def signals(ctx: JobContext) -> dict[str, Any]:
+    """Fetch new foreign notices from every source whose URL is set, import and match them.
+
+    A source that cannot be reached (offline machine, endpoint down) is reported in the run's
+    result and the others still run; the run fails only when every source failed.
+    """
+    from sampler.risk.fetch import SOURCES, fetch
+    from sampler.risk.matching import match_notices
+    from store.errors import InvalidInput
+
+    out: dict[str, Any] = {}
+    failed = 0
+    for source in SOURCES:
+        if not getattr(ctx.settings, f"signals_{source.replace('-', '_')}_url", ""):
+            continue
+        try:
+            with ctx.db.session() as s:
+                result = fetch(s, source, ctx.settings)
+                data = result.as_dict()
+                if result.notice_ids:
+                    data["matches"] = match_notices(s, notice_ids=result.notice_ids).matches
+            out[source] = data
+        except InvalidInput as exc:
+            failed += 1
+            out[source] = {"error": str(exc)[:500]}
+    if out and failed == len(out):
+        raise InvalidInput("; ".join(f"{k}: {v['error']}" for k, v in out.items()))
+    return out
+
+
 @job("score")
 def score(ctx: JobContext) -> dict[str, Any]:
     """Score every listing with the campaign's risk weights."""

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
         ".cookie-consent button.accept", "button:has-text('同意')", "button:has-text('接受')",
         "button:has-text('Accept all')", "button:has-text('Accept')", "button:has-text('I agree')",
     ])
+    #: Public endpoints `spotcheck signals fetch` pulls new notices from (issue 22): Safety
+    #: Gate's weekly-report index (each entry links its detail XML), the CPSC Recalls API, and
+    #: Health Canada's recalls open-data JSON; and how long one download may take.
+    signals_safety_gate_url: str = (
+        "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/list/xml/en")
+    signals_cpsc_url: str = "https://www.saferproducts.gov/RestWebServices/Recall"
+    signals_health_canada_url: str = ("https://recalls-rappels.canada.ca/sites/default/files/"
+                                      "opendata-donneesouvertes/HCRSAMOpenData.json")
+    signals_fetch_timeout: float = 60.0
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 

@@ -126,6 +126,9 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
 def schedule_cmd(
     campaign: str = typer.Argument(..., help="Campaign name or id."),
     crawl: str | None = typer.Option(None, "--crawl", help='Cron, e.g. "0 2 * * *".'),
+    signals: str | None = typer.Option(None, "--signals",
+                                       help="Cron for fetching new foreign notices (Safety "
+                                            "Gate, CPSC, Health Canada)."),
     score: str | None = typer.Option(None, "--score", help="Cron for risk scoring."),
     draw: str | None = typer.Option(None, "--draw", help="Cron for drawing a plan."),
     purchase: str | None = typer.Option(None, "--purchase",
@@ -152,7 +155,7 @@ def schedule_cmd(
         except ValueError as exc:
             raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
-    given = {"crawl": crawl, "score": score, "draw": draw, "purchase": purchase, "buy": buy,
+    given = {"crawl": crawl, "signals": signals, "score": score, "draw": draw, "purchase": purchase, "buy": buy,
              "recapture": recapture, "stats": stats, "timezone": timezone}
     changes: dict[str, str | None] = {k: v for k, v in given.items() if v is not None}
     changes.update({k: None for k in clear})

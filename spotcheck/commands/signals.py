@@ -29,7 +29,11 @@ def _audit(session: Any, action: str, object_type: str, object_id: str,
 def import_cmd(
     file: Path = typer.Argument(..., help="The file to import."),
     fmt: str = typer.Option(..., "--format", "-f",
-                            help="cpsc | safety-gate | complaints | reports | csv"),
+                            help="cpsc | safety-gate | complaints | reports | csv | spot-check "
+                                 "| platform-listings | platform-sellers"),
+    mapping: Path | None = typer.Option(None, "--mapping", "-m",
+                                        help="Spreadsheets: a TOML file saying which column is "
+                                             "which (shipped ones: sampler/risk/mappings/)."),
     match: bool = typer.Option(True, "--match/--no-match",
                                help="Match the imported notices to listings at once."),
     json_out: bool = JSON_OPT,
@@ -40,7 +44,7 @@ def import_cmd(
 
     db = current().db
     with db.session() as s:
-        result = import_file(s, file, fmt)
+        result = import_file(s, file, fmt, mapping)
         _audit(s, "signals.import", "file", file.name[:100], result.as_dict())
         data: dict[str, Any] = result.as_dict()
         if match and result.notice_ids:
@@ -63,6 +67,45 @@ def import_cmd(
         m = data["matching"]
         console.print(f"matched: {m['matches']} listing match(es) at threshold "
                       f"{m['threshold']} (review with 'spotcheck signals matches')")
+
+
+@app.command("fetch")
+def fetch_cmd(
+    source: str = typer.Argument(..., help="safety-gate | cpsc | health-canada"),
+    since: str | None = typer.Option(None, "--since",
+                                     help="YYYY-MM-DD (default: the newest notice on record "
+                                          "of the source, else 90 days back)."),
+    match: bool = typer.Option(True, "--match/--no-match",
+                               help="Match the new notices to listings at once."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Pull new notices from the source's public endpoint (settings signals_*_url) and import
+    them like 'signals import' (atomic, idempotent); the downloads stay in <home>/signals/."""
+    import datetime as dt
+
+    from sampler.risk.fetch import fetch
+    from sampler.risk.matching import match_notices
+    from store.errors import InvalidInput
+
+    ctx = current()
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise InvalidInput(f"--since {since!r}: give a date as YYYY-MM-DD") from None
+    with ctx.db.session() as s:
+        result = fetch(s, source, ctx.settings, day)
+        data: dict[str, Any] = result.as_dict()
+        _audit(s, "signals.fetch", "source", source, data)
+        if match and result.notice_ids:
+            data["matching"] = match_notices(s, notice_ids=result.notice_ids).as_dict()
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"{source} since {result.since}: {len(result.downloads)} download(s), "
+                  f"{result.added} added, {result.updated} updated, {result.unchanged} "
+                  f"already there" + (f" — {result.note}" if result.note else ""))
+    if "matching" in data:
+        console.print(f"matched: {data['matching']['matches']} listing match(es)")
 
 
 @app.command("list")
@@ -98,7 +141,7 @@ def list_cmd(
 
 @app.command("match")
 def match_cmd(
-    threshold: float = typer.Option(0.75, "--threshold", "-t",
+    threshold: float = typer.Option(0.6, "--threshold", "-t",
                                     help="Smallest match score recorded (0-1)."),
     json_out: bool = JSON_OPT,
 ) -> None:
@@ -134,11 +177,16 @@ def matches_cmd(
     if json_out:
         print_json(rows)
         return
-    console.print(table("notice matches", ["match", "score", "status", "notice", "listing",
-                                           "title"],
-                        [(r["match_id"], f"{r['score']:.2f}", r["status"],
+    console.print(table("notice matches", ["match", "confidence", "status", "matched on",
+                                           "notice", "listing", "title"],
+                        [(r["match_id"], f"{r['score']:.2f}",
+                          "proposed (not confirmed)" if r["status"] == "proposed" else r["status"],
+                          f"{r['method'] or '—'}: {', '.join(r['keys'])[:60]}",
                           f"{r['source']}:{r['reference']}", r["listing_id"],
-                          r["listing_title"][:70]) for r in rows]))
+                          r["listing_title"][:60]) for r in rows]))
+    console.print("a proposed match adds notice_match × confidence to the score from "
+                  "match_min_score (0.75) up; confirm or reject it with 'spotcheck signals "
+                  "confirm|reject MATCH'")
 
 
 def _review(match_id: int, status: str, note: str | None, json_out: bool) -> None:

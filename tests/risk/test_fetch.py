@@ -1,0 +1,152 @@
+"""`signals fetch` against a local HTTP server (127.0.0.1) replaying recorded answers: the
+Safety Gate index and its weekly reports, the CPSC Recalls API, Health Canada's open data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from sqlalchemy import select
+
+from sampler.risk.fetch import fetch
+from store.db import Database
+from store.errors import InvalidInput
+from store.models import ForeignNotice
+from store.settings import Settings
+from tests.risk.conftest import data_file
+
+
+class Replay(BaseHTTPRequestHandler):
+    """Answers from files, as the public endpoints answered; records every request."""
+
+    routes: dict[str, tuple[str, bytes]] = {}
+    seen: list[str] = []
+
+    def do_GET(self) -> None:
+        Replay.seen.append(self.path)
+        url = urlparse(self.path)
+        answer = Replay.routes.get(url.path)
+        if answer is None:
+            self.send_error(404)
+            return
+        kind, body = answer
+        if url.path == "/RestWebServices/Recall":  # the API's own date filter
+            start = parse_qs(url.query).get("RecallDateStart", [""])[0]
+            body = json.dumps([r for r in json.loads(body)
+                               if r["RecallDate"][:10] >= start]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    index = data_file("safety_gate_weekly_index.xml").read_text("utf-8").replace(
+        "https://ec.europa.eu", base)
+    Replay.routes = {
+        "/safety-gate-alerts/api/download/weeklyReport/list/xml/en":
+            ("application/xml", index.encode()),
+        "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000335":
+            ("application/xml", data_file("safety_gate_weekly_report.xml").read_bytes()),
+        "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000336":
+            ("application/xml", data_file("safety_gate_weekly_report_compact.xml").read_bytes()),
+        "/RestWebServices/Recall": ("application/json",
+                                    data_file("cpsc_recalls.json").read_bytes()),
+        "/hc/HCRSAMOpenData.json": ("application/json",
+                                    data_file("health_canada_recalls.json").read_bytes()),
+    }
+    Replay.seen = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _settings(settings: Settings, base: str) -> Settings:
+    return settings.model_copy(update={
+        "signals_safety_gate_url": f"{base}/safety-gate-alerts/api/download/weeklyReport/list/"
+                                   "xml/en",
+        "signals_cpsc_url": f"{base}/RestWebServices/Recall",
+        "signals_health_canada_url": f"{base}/hc/HCRSAMOpenData.json",
+        "signals_fetch_timeout": 10.0})
+
+
+def _refs(db: Database, source: str) -> set[str]:
+    with db.session() as s:
+        return set(s.scalars(select(ForeignNotice.reference)
+                             .where(ForeignNotice.source == source)))
+
+
+def test_safety_gate_weekly_reports_since(sqlite_db: Database, settings: Settings,
+                                          server: str) -> None:
+    cfg = _settings(settings, server)
+    with sqlite_db.session() as s:
+        result = fetch(s, "safety-gate", cfg, dt.date(2026, 12, 10))
+    assert [d["url"].rsplit("/", 1)[1] for d in result.downloads] == ["10000336?language=en"]
+    assert _refs(sqlite_db, "safety-gate") == {"SR/03190/26"}
+    with sqlite_db.session() as s:  # default since: the newest on record (12 Dec) -> week 50
+        again = fetch(s, "safety-gate", cfg)
+        older = fetch(s, "safety-gate", cfg, dt.date(2026, 12, 1))
+    assert (again.added, again.unchanged) == (0, 1)
+    assert older.added == 2 and _refs(sqlite_db, "safety-gate") == {
+        "SR/03190/26", "SR/03101/26", "SR/03117/26"}
+    kept = list((Path(cfg.home) / "signals" / "safety-gate").glob("*.xml"))
+    assert len(kept) == 2  # each report kept once, by content hash
+
+
+def test_cpsc_and_health_canada(sqlite_db: Database, settings: Settings, server: str) -> None:
+    cfg = _settings(settings, server)
+    with sqlite_db.session() as s:
+        cpsc = fetch(s, "cpsc", cfg, dt.date(2000, 1, 1))
+        hc = fetch(s, "health-canada", cfg, dt.date(2026, 12, 4))
+        none = fetch(s, "cpsc", cfg, dt.date(2030, 1, 1))
+    assert cpsc.added == 2 and any("RecallDateStart=2000-01-01" in p for p in Replay.seen)
+    assert none.added == 0 and none.note.startswith("no recall since")
+    assert hc.added == 1 and _refs(sqlite_db, "health-canada") == {"82715"}
+    with sqlite_db.session() as s:
+        n = s.scalar(select(ForeignNotice).where(ForeignNotice.reference == "82715"))
+        assert n is not None
+        assert n.title == "Voltaris power banks recalled due to fire and burn hazards"
+        assert n.hazard == "Consumer products - Fire hazard & burn hazard"
+        assert n.url == ("https://recalls-rappels.canada.ca/en/alert-recall/"
+                         "voltaris-power-banks-recalled-due-fire-and-burn-hazards")
+        assert n.models == ["VO-M5521"]
+        assert n.raw["Category"] == "Electronics" and n.risk_types == []
+
+
+def test_offline_says_so(sqlite_db: Database, settings: Settings) -> None:
+    cfg = _settings(settings, "http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(InvalidInput, match=r"cannot fetch.*offline"), sqlite_db.session() as s:
+        fetch(s, "cpsc", cfg, dt.date(2026, 1, 1))
+
+
+def test_scheduled_job_fetches_every_source(sqlite_db: Database, settings: Settings,
+                                            server: str) -> None:
+    """The scheduler's "signals" job: every source fetched; one unreachable source is reported
+    and the others still imported."""
+    from scheduler.pipeline import signals
+    from scheduler.runs import JobContext, known_kinds, load_jobs
+
+    load_jobs()
+    assert "signals" in known_kinds()
+    cfg = _settings(settings, server).model_copy(
+        update={"signals_health_canada_url": "http://127.0.0.1:9/down.json"})
+    now = dt.datetime(2026, 12, 14, tzinfo=dt.UTC)
+    out = signals(JobContext(db=sqlite_db, settings=cfg, kind="signals", campaign_id=None,
+                             scheduled_for=now, now=now, holder="test"))
+    assert out["safety-gate"]["added"] == 3 and out["cpsc"]["added"] == 0
+    assert "cannot fetch" in out["health-canada"]["error"]
