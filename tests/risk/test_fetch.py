@@ -138,8 +138,9 @@ def test_scheduled_job_fetches_every_source(sqlite_db: Database, settings: Setti
                                             server: str) -> None:
     """The scheduler's "signals" job: every source fetched; one unreachable source is reported
     and the others still imported."""
+    from scheduler.jobs import JobContext
     from scheduler.pipeline import signals
-    from scheduler.runs import JobContext, known_kinds, load_jobs
+    from scheduler.runs import known_kinds, load_jobs
 
     load_jobs()
     assert "signals" in known_kinds()
