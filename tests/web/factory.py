@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from PIL import Image, ImageDraw
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from evidence import custody
 from sampler.campaigns import create_campaign
@@ -142,6 +142,12 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
                 "first_seen": now - dt.timedelta(days=30), "last_seen": now,
             })
         ids = list(s.scalars(insert(Listing).returning(Listing.id), rows))
+        # Where the generic extractor took each field of the first listing from (crawled
+        # text: the source names are hostile too).
+        s.execute(update(Listing).where(Listing.id == ids[0]).values(raw={
+            "sources": {"title": "dom:h1", "price": "jsonld",
+                        "brand": '<img src=x onerror=alert(6)>'},
+            "fields": {"price": "9.90", "availability": "in_stock"}}))
         reasons = RiskReasonSet(reasons=[
             {"code": "unfiled_seller", "points": 0.3, "params": {},
              "en": "seller has no filing number", "zh": "卖家未备案"},

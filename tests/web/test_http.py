@@ -196,6 +196,14 @@ def test_hostile_text_is_escaped_and_pages_have_no_inline_script(live: Live) -> 
         assert HOSTILE_TITLES[0] not in html
 
 
+def test_listing_detail_says_where_each_field_came_from(live: Live) -> None:
+    with live.login("ada") as c:
+        html = c.get(f"/listings/{live.data.listing_ids[0]}").text
+    assert "各字段的来源" in html  # ada reads the console in zh-CN
+    assert "<code>dom:h1</code>" in html and "<code>jsonld</code> · 9.90" in html
+    assert "<img src=x onerror=alert(6)>" not in html
+
+
 def test_captured_html_is_only_a_download(live: Live) -> None:
     with live.login("ian") as c:
         r = c.get(f"/artifacts/{live.data.html_sha}")
