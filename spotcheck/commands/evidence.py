@@ -83,9 +83,18 @@ def verify_cmd(
 ) -> None:
     """Check a pack without the database, against trusted keys and TSA roots; exit 5 if
     any check fails (including a key or a TSA root that is not trusted)."""
+    import zipfile
+
     from evidence.trust import TrustAnchors
     from evidence.verify import verify_pack
+    from store.errors import InvalidInput, NotFound
 
+    # Exit 5 means "this pack was tampered with": a path that names no file, or a file that
+    # is no zip at all, is a mistake of the caller (3, 2), not evidence of tampering.
+    if not pack.is_file():
+        raise NotFound(f"{pack}: no such file")
+    if not zipfile.is_zipfile(pack):
+        raise InvalidInput(f"{pack}: not a zip file, so not an evidence pack")
     anchors = TrustAnchors.for_installation(current().settings, trust_keys=trust_key,
                                             trust_tsa_cas=trust_tsa_ca)
     report = verify_pack(pack, anchors=anchors)

@@ -81,3 +81,11 @@ def test_doctor_checks_fonts_key_and_tsa_and_exits_6(settings: Any, monkeypatch:
     assert report["ok"] is False and checks["TSA"]["ok"] is False
     assert checks["CJK"]["ok"] is True  # ./dev installs fonts-noto-cjk
     assert checks["signing"]["ok"] is True and "Ed25519" in checks["signing"]["detail"]
+
+
+def test_verify_names_a_caller_mistake_not_tampering(settings: Any, tmp_path: Path) -> None:
+    assert _exit(["--home", str(settings.home), "evidence", "verify",
+                  str(tmp_path / "absent.zip")]) == 3
+    not_zip = tmp_path / "pack.zip"
+    not_zip.write_text("this is not a zip file")
+    assert _exit(["--home", str(settings.home), "evidence", "verify", str(not_zip)]) == 2
