@@ -136,6 +136,33 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert est.returncode == 2 and "no lab result" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
     assert [p["status"] for p in listing] == ["approved"]
+    _lab_results(tmp_path, listing[0]["id"])
+    est = run("plan", "estimate", "春季", "--by", "platform", "--post-stratify", "sector",
+              "--interval", "logit", "--variance", "hajek", home=tmp_path)
+    assert est.returncode == 0, est.stderr
+    assert "by platform" in est.stdout and "post-stratified by sector" in est.stdout
+    assert "logit" in est.stdout and "hajek" in est.stdout
+    got = json.loads(run("plan", "estimate", "春季", "--by", "seller-network", "--json",
+                         home=tmp_path).stdout)
+    assert got["interval"] == "beta" and got["overall"]["interval_method"].startswith("beta")
+    assert sum(d["n"] for d in got["by_domain"]["domains"]) == got["results"] == 20
+    bad = run("plan", "estimate", "春季", "--interval", "wald", home=tmp_path)
+    assert bad.returncode == 2 and "interval" in bad.stderr
+
+
+def _lab_results(home: Path, plan_id: int) -> None:
+    """Every item of the plan bought and tested; every third one fails."""
+    from store.models import LabOutcome, LabResult, Plan, Purchase, Sample
+
+    db = Database.open(f"sqlite:///{home / 'spotcheck.db'}")
+    with db.session() as s:
+        plan = s.get(Plan, plan_id)
+        assert plan is not None
+        for k, it in enumerate(plan.items):
+            p = Purchase(idempotency_key=f"cli-{it.id}", plan_item_id=it.id)
+            s.add(LabResult(sample=Sample(code=f"C{it.id}", purchase=p),
+                            outcome=LabOutcome.FAIL if k % 3 == 0 else LabOutcome.PASS))
+    db.dispose()
 
 
 def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> None:
