@@ -22,15 +22,21 @@ def main(argv: list[str] | None = None) -> int:
     crawl.add_argument("--fresh", action="store_true")
     crawl.add_argument("--quiet", action="store_true")
     crawl.add_argument("--summary", type=Path, help="write the summary (JSON) here")
+    crawl.add_argument("--max-pages", type=int, help="stop after this many pages")
+    crawl.add_argument("--max-duration", help="stop after this time (90s, 30m, 2h)")
+    crawl.add_argument("--products-only", action="store_true", help="no seller pages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from crawlers.bounds import crawl_bounds
     from crawlers.run import run_crawl_in_process
 
     try:
+        bounds = crawl_bounds(args.max_pages, args.max_duration, args.products_only)
         summary = run_crawl_in_process(args.platform, settings=get_settings(),
                                        base_url=args.base_url, full=not args.incremental,
-                                       progress=not args.quiet, fresh=args.fresh)
+                                       progress=not args.quiet, fresh=args.fresh,
+                                       bounds=bounds)
     except SpotcheckError as exc:
         data = {"error": {"kind": type(exc).__name__, "message": str(exc)}}
         if args.summary:

@@ -217,6 +217,18 @@ class OffsiteMiddleware(_Offsite):
         super().__init__(stats)
         self._hosts: dict[str, bool] = {}
 
+    def get_host_regex(self, spider: Any) -> re.Pattern[str]:
+        """Scrapy's (a domain and all its subdomains), or, for a spider whose profile keeps
+        to its hosts (``offsite_subdomains`` false), those hosts and their ``www.`` twins."""
+        if getattr(spider, "offsite_subdomains", True):
+            return super().get_host_regex(spider)
+        hosts = {d[4:] if d.startswith("www.") else d
+                 for d in getattr(spider, "allowed_domains", None) or []}
+        if not hosts:
+            return super().get_host_regex(spider)
+        names = "|".join(re.escape(h.lower()) for h in sorted(hosts))
+        return re.compile(rf"^(www\.)?({names})$")
+
     def should_follow(self, request: Request, spider: Any) -> bool:
         domains = list(getattr(spider, "allowed_domains", None) or [])
         if domains != self._allowed_domains:

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from price_parser import Price
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from crawlers.identity import tracking_params_in
 from store.text import strip_format
 
 #: Bounds on stored fields (characters), and on the raw structured data (bytes of JSON).
@@ -28,12 +29,6 @@ MAX_URL = 2000
 MAX_IMAGES = 20
 MAX_RAW_BYTES = 32_000
 
-#: Query parameters that identify a visit, not a page: dropped from canonical URLs.
-TRACKING_PARAMS = (
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-    "gclid", "fbclid", "msclkid", "yclid", "spm", "scm", "ref", "ref_", "from", "src",
-    "trackid", "track_id", "clickid", "click_id", "sessionid", "session_id", "sid", "_t",
-)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
@@ -89,7 +84,9 @@ def already_canonical(url: str) -> bool:
 
 @lru_cache(maxsize=32_768)
 def _canonicalised(url: str) -> str:
-    cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+    # Query parameters that identify a visit, not a page (crawlers.identity), dropped.
+    cleaned = url_query_cleaner(url, tracking_params_in(url), remove=True,
+                                keep_fragments=False)
     return canonicalize_url(cleaned)[:MAX_URL]
 
 

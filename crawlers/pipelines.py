@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawlers.classify import default_classifier
+from crawlers.identity import bounded_id
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
 from crawlers.normalise import (
     MAX_IMAGES,
@@ -32,7 +33,6 @@ from crawlers.normalise import (
 MAX_PRICE = Decimal("1e11")
 #: What pages write where a listing has no certification mark.
 NO_MARKS = frozenset({"无", "—", "-", "None", "none", "N/A", "n/a"})
-_ID = re.compile(r"^[\w.:/@+-]{1,200}$")
 
 
 class Rejected(DropItem):
@@ -76,9 +76,8 @@ class ValidatePipeline(_Stage):
         return item
 
     def _seller(self, item: SellerItem) -> None:
-        ext = clean_text(item.external_id, 300)
-        if not ext or not _ID.match(ext):
-            raise Rejected("bad_seller_id", ext[:80])
+        if not clean_text(item.external_id, 300):
+            raise Rejected("bad_seller_id", "")
 
 
 class NormalisePipeline(_Stage):
@@ -88,7 +87,7 @@ class NormalisePipeline(_Stage):
         if isinstance(item, ListingItem):
             self._listing(item)
         elif isinstance(item, SellerItem):
-            item.external_id = clean_text(item.external_id)
+            item.external_id = bounded_id(clean_text(item.external_id, 10_000))
             item.name = clean_text(item.name, 500)
             item.url = canonical_url(item.url) if item.url else None
             item.filing_number = clean_text(item.filing_number, 64) or None
@@ -134,21 +133,21 @@ class StorePipeline(_Stage):
 
 def validate_listing(item: ListingItem) -> None:
     """Raise :class:`Rejected` for a listing that cannot be stored meaningfully."""
+    # Any id a page gives is kept (crawlers.identity): queries, percent-escapes and
+    # non-ASCII included; only an empty one is no id.
     ext = clean_text(item.external_id, 300)
     if not ext:
         raise Rejected("no_external_id", item.url)
-    if not _ID.match(ext):
-        raise Rejected("bad_external_id", ext[:80])
     if not is_http(item.url):
         raise Rejected("bad_url", item.url[:80])
     if not clean_text(item.title, MAX_TITLE):
-        raise Rejected("no_title", ext)
+        raise Rejected("no_title", ext[:80])
 
 
 def normalise_listing(item: ListingItem, default_currency: str) -> None:
     """Bound and clean every field, parse the price, make URLs absolute and canonical;
     :class:`Rejected` for an impossible price."""
-    item.external_id = clean_text(item.external_id)
+    item.external_id = bounded_id(clean_text(item.external_id, 10_000))
     item.url = canonical_url(item.url)
     item.title = clean_text(item.title, MAX_TITLE)
     item.brand = clean_text(item.brand) or None

@@ -35,15 +35,46 @@ class Politeness(_Strict):
     retries: int = Field(default=3, ge=0, le=10)
     #: Longest Retry-After (seconds) a 429 may ask us to wait before we give up on the page.
     max_retry_after: float = Field(default=30.0, ge=0, le=600)
+    #: Requests at once to one host (default: ``concurrency``); with subdomains followed, a
+    #: shop's image or API host gets its own share.
+    domain_concurrency: int | None = Field(default=None, ge=1, le=64)
+    #: AutoThrottle's first and largest delay (seconds).  Scrapy starts at 5 s; a shop
+    #: answering in 50 ms gets there in a few pages either way.
+    start_delay: float = Field(default=1.0, ge=0, le=60)
+    max_delay: float = Field(default=30.0, ge=0, le=600)
+    #: Obey the shop's robots.txt (Scrapy's RobotsTxtMiddleware).
+    robots_txt: bool = False
 
 
 class Limits(_Strict):
-    """Bounds on one crawl: pages fetched, link depth, bytes per page (0 = no limit)."""
+    """Bounds on one crawl: pages fetched, time, link depth, bytes per page (0 = no limit).
+
+    A crawl with a page or time bound, or one that skips seller pages, is *bounded*: it is
+    recorded as such on its crawl run and never marks the listings it did not see as
+    removed (it did not look everywhere)."""
 
     max_pages: int = Field(default=0, ge=0)
+    #: Seconds (or "30m", "2h", "90s") after which the crawl stops.
+    max_duration: float = Field(default=0.0, ge=0)
+    #: Index listings only: seller pages are not fetched.
+    products_only: bool = False
     max_depth: int = Field(default=0, ge=0)
     max_page_bytes: int = Field(default=5_000_000, ge=1024)
     timeout: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("max_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_duration(value)
+        except InvalidInput as exc:  # pydantic reports ValueErrors with the field's name
+            raise ValueError(str(exc)) from None
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.max_pages or self.max_duration or self.products_only)
 
 
 class Links(_Strict):
@@ -62,6 +93,12 @@ class Links(_Strict):
     #: (regex, replacement) pairs applied to absolute URLs before dedup, so aliases of one
     #: page (``/i/1`` and ``/item/1.html``) are fetched once.
     rewrite: list[tuple[str, str]] = Field(default_factory=list)
+    #: Read the site's robots.txt ``Sitemap:`` lines (else ``/sitemap.xml``), sitemap
+    #: indexes and gzipped sitemaps, and fetch the pages they list.
+    sitemaps: bool = False
+    #: Follow links to subdomains of the shop's hosts (``img.shop.example``); off, the crawl
+    #: stays on the hosts it starts on (and their ``www.`` twins).
+    subdomains: bool = False
 
 
 class Api(_Strict):
@@ -172,6 +209,23 @@ class Profile(_Strict):
     def to_row(self) -> dict[str, Any]:
         """The profile as stored in ``Platform.profile`` (JSON)."""
         return self.model_dump(mode="json")
+
+
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"1.5h"`` (what ``--max-duration`` takes)."""
+    value = text.strip().lower()
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = value[len(number):].strip()
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except (KeyError, ValueError):
+        raise InvalidInput(f"duration {text!r}: write seconds or e.g. 90s, 30m, 2h") from None
+    if seconds < 0:
+        raise InvalidInput(f"duration {text!r} is negative")
+    return seconds
 
 
 def parse_profile(data: dict[str, Any], source: str = "profile") -> Profile:

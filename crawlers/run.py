@@ -38,11 +38,13 @@ def _shared_job(settings: Settings, platform: str, fresh: bool) -> tuple[str, An
 
 def run_crawl_in_process(platform: str, *, settings: Settings, base_url: str | None = None,
                          full: bool = True, progress: bool = True, fresh: bool = False,
-                         extra_settings: dict[str, Any] | None = None) -> CrawlRunSummary:
+                         extra_settings: dict[str, Any] | None = None,
+                         bounds: dict[str, Any] | None = None) -> CrawlRunSummary:
     """Crawl *platform* with Scrapy in this process (``CrawlerProcess`` runs once per process).
 
     A previous run of the same platform that was killed is resumed (its listings are not
-    fetched again) unless *fresh*.
+    fetched again) unless *fresh*.  *bounds* (``max_pages``, ``max_duration`` in seconds,
+    ``products_only``) bound this crawl (see :mod:`crawlers.bounds`).
     """
     from scrapy.crawler import CrawlerProcess
 
@@ -58,7 +60,7 @@ def run_crawl_in_process(platform: str, *, settings: Settings, base_url: str | N
     if fresh:
         _abandon(db, job_key)
     session = CrawlSession.open(platform, settings=settings, db=db, base_url=base_url,
-                                full=full, job_key=job_key)
+                                full=full, job_key=job_key, bounds=bounds)
     scrapy_settings = project_settings()
     scrapy_settings["SPOTCHECK_PROGRESS"] = progress
     scrapy_settings["EXTENSIONS"] = {**scrapy_settings.get("EXTENSIONS", {}),
@@ -122,7 +124,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def crawl_platform(platform_code: str, *, settings: Settings, base_url: str | None = None,
                    full: bool = True, progress: bool = True, fresh: bool = False,
-                   timeout: float | None = None) -> CrawlRunSummary:
+                   timeout: float | None = None,
+                   bounds: dict[str, Any] | None = None) -> CrawlRunSummary:
     """Crawl a platform in a child process and return its crawl run summary.
 
     Safe to call repeatedly from one process (the scheduler does).  Raises the
@@ -139,6 +142,13 @@ def crawl_platform(platform_code: str, *, settings: Settings, base_url: str | No
             cmd.append("--quiet")
         if fresh:
             cmd.append("--fresh")
+        bounds = bounds or {}
+        if bounds.get("max_pages") is not None:
+            cmd += ["--max-pages", str(bounds["max_pages"])]
+        if bounds.get("max_duration") is not None:
+            cmd += ["--max-duration", str(bounds["max_duration"])]
+        if bounds.get("products_only"):
+            cmd.append("--products-only")
         proc = subprocess.run(cmd, env=settings_env(settings), timeout=timeout, check=False,
                               stdout=subprocess.DEVNULL,
                               stderr=None if progress else subprocess.PIPE, text=True)

@@ -8,6 +8,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crawlers.bounds import bounds_of, with_bounds
 from crawlers.items import RemovalCheck
 from crawlers.platforms import load_profile
 from crawlers.profile import Profile
@@ -39,6 +40,8 @@ class CrawlRunSummary:
     finished_at: dt.datetime | None = None
     #: Pages this process fetched (in a shared crawl, ``pages`` counts every worker's).
     worker_pages: int = 0
+    #: A bounded crawl's bounds and what stopped it (None: unbounded; see crawlers.bounds).
+    bounds: dict[str, Any] | None = None
 
     @property
     def seconds(self) -> float:
@@ -58,7 +61,7 @@ class CrawlRunSummary:
                    new_listings=row.new_listings, changed_listings=row.changed_listings,
                    removed_listings=row.removed_listings, rejected_items=row.rejected_items,
                    errors=dict(row.errors or {}), started_at=row.started_at,
-                   finished_at=row.finished_at)
+                   finished_at=row.finished_at, bounds=row.bounds)
 
 
 class CrawlSession:
@@ -83,15 +86,23 @@ class CrawlSession:
         self.removal_errors = 0
         #: Why the crawl is not complete enough to judge removals ("" = it is).
         self.incomplete = ""
+        #: The bound that stopped the crawl (crawlers.bounds), if one did.
+        self.stopped_by: str | None = None
 
     @classmethod
     def open(cls, platform: str, *, settings: Settings, db: Database | None = None,
              base_url: str | None = None, full: bool = True, job_key: str | None = None,
-             batch_size: int = 200) -> CrawlSession:
-        """Load the platform's profile and open (or resume) its crawl run."""
+             batch_size: int = 200, bounds: dict[str, Any] | None = None) -> CrawlSession:
+        """Load the platform's profile and open (or resume) its crawl run.
+
+        *bounds* (``max_pages``, ``max_duration``, ``products_only``; None values keep the
+        profile's) bound this crawl beyond what the profile says."""
         db = db or Database.open(settings=settings)
         with db.session() as s:
             profile = load_profile(s, platform, base_url)
+        if bounds:
+            profile = profile.model_copy(
+                update={"limits": with_bounds(profile.limits, **bounds)})
         key = job_key if job_key is not None else f"local:{platform}"
         run_id, resumed = CrawlRuns(db).open(platform, full=full, job_key=key)
         if resumed:
@@ -147,6 +158,10 @@ class CrawlSession:
         with self.db.session() as s:
             row = s.get(CrawlRun, self.run_id)
             assert row is not None
+            bounds = bounds_of(self.profile.limits)
+            if bounds is not None:
+                row.bounds = {**bounds, "stopped_by": self.stopped_by}
+                s.flush()
             return CrawlRunSummary.from_row(row, self.profile.code, self.resumed)
 
     def summary(self) -> CrawlRunSummary:

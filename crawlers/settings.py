@@ -21,7 +21,10 @@ LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # the CLI owns logging (see crawlers.run.quiet_logs)
 TELNETCONSOLE_ENABLED = False
 STATS_CLASS = "crawlers.stats.PlainStatsCollector"
-EXTENSIONS = {"crawlers.collector.CollectorTuning": 0}
+EXTENSIONS = {"crawlers.collector.CollectorTuning": 0,
+              # AutoThrottle that does not stall on a shop's broken links (crawlers.throttle).
+              "scrapy.extensions.throttle.AutoThrottle": None,
+              "crawlers.throttle.AdaptiveThrottle": 0}
 REMOTE_CONTROL_ENABLED = False  # Scrapy's remote-control server: not for a covert crawler
 COOKIES_ENABLED = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
@@ -71,17 +74,24 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
     pol, lim = profile.politeness, profile.limits
     values: dict[str, Any] = {
         "CONCURRENT_REQUESTS": pol.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": pol.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": pol.domain_concurrency or pol.concurrency,
         "DOWNLOAD_DELAY": pol.delay,
+        "ROBOTSTXT_OBEY": pol.robots_txt,
         "AUTOTHROTTLE_ENABLED": pol.autothrottle,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": max(1.0, pol.concurrency / 2),
+        "AUTOTHROTTLE_START_DELAY": max(pol.delay, pol.start_delay),
+        "AUTOTHROTTLE_MAX_DELAY": max(pol.delay, pol.max_delay),
         "RETRY_TIMES": pol.retries,
         "SPOTCHECK_MAX_RETRY_AFTER": pol.max_retry_after,
         "DOWNLOAD_MAXSIZE": lim.max_page_bytes,
         "DOWNLOAD_TIMEOUT": lim.timeout,
         "DEPTH_LIMIT": lim.max_depth,
-        "CLOSESPIDER_PAGECOUNT": lim.max_pages,
+        # Bounds (crawlers.bounds.CrawlBounds closes the crawl, naming the bound).
+        "SPOTCHECK_MAX_PAGES": lim.max_pages,
+        "SPOTCHECK_MAX_DURATION": lim.max_duration,
     }
+    if lim.max_pages or lim.max_duration:
+        values["EXTENSIONS"] = {"crawlers.bounds.CrawlBounds": 10}
     # Every spider middleware with an output method wraps each object a callback yields in
     # one more asynchronous generator step (a fifth of a static crawl's reactor time went
     # to that chain).  The platform spider marks its start requests and sets the Referer

@@ -309,6 +309,10 @@ class CrawlRun(Base):
     rejected_items: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: A bounded crawl's bounds and what stopped it (``max_pages``, ``max_duration``,
+    #: ``products_only``, ``stopped_by``); NULL for an unbounded crawl.  A bounded crawl
+    #: never marks unseen listings as removed.
+    bounds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 # --- risk -----------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawlers import discovery
+from crawlers.bounds import STOP_REASONS
+from crawlers.discovery import robots_urls
 from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.generic import GenericPage
 from crawlers.extract.item import generic_fields
@@ -39,6 +42,7 @@ from crawlers.extract.listing import (
     seller_id_from_url,
 )
 from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
+from crawlers.identity import url_external_id
 from crawlers.items import ListingItem, RemovalCheck, SellerItem
 from crawlers.normalise import canonical_url
 from crawlers.profile import Profile
@@ -53,6 +57,11 @@ GENERIC_DENY = re.compile(
     r"/(cart|checkout|login|logout|signin|signup|register|account|orders?|admin|static|assets?|"
     r"img|images|api|wishlist|compare|search)(/|$|\?)|\.(json|xml|svg|png|jpe?g|gif|webp|css|js|"
     r"ico|pdf|zip|mp4|woff2?)(\?|$)", re.IGNORECASE)
+#: Page kinds fetched whatever the profile's link filters say: removal checks, robots.txt and
+#: sitemaps (a generic profile denies ``.xml``, as a link on a page).
+_UNFILTERED = frozenset({"confirm", "robots", "sitemap"})
+#: Statuses a robots.txt or sitemap request may meet without it being a crawl error.
+_QUIET_MISSING = [401, 403, 404, 410]
 #: Where a seller page's contact facts are looked for (query, characters), and its name
 #: when the profile gives no rule.
 SELLER_TEXT = ("body ::text", 100_000)
@@ -66,6 +75,8 @@ class PlatformSpider(scrapy.Spider):
     session: CrawlSession
     profile: Profile
     allowed_domains: list[str]
+    #: Whether links to subdomains of allowed_domains are followed (crawlers.middlewares).
+    offsite_subdomains: bool = False
 
     def __init__(self, platform: str = "", full: Any = True, base_url: str | None = None,
                  session: CrawlSession | None = None, job_key: str | None = None,
@@ -101,6 +112,7 @@ class PlatformSpider(scrapy.Spider):
             spider.profile = spider.session.profile
         profile = spider.profile
         spider.allowed_domains = profile.domains()
+        spider.offsite_subdomains = profile.links.subdomains
         apply_profile(crawler.settings, profile, spider.session.settings,
                       spider.session.job_key or profile.code)
         spider._referer = _referer_middleware(crawler)
@@ -140,7 +152,9 @@ class PlatformSpider(scrapy.Spider):
                 priority: int = 0, dont_filter: bool = False) -> Request | None:
         """A request for *url* of page *kind*, or None when it is not to be fetched."""
         absolute = self._url(url, base or self.profile.base_url)
-        if absolute is None or (kind != "confirm" and not self._allowed(absolute)):
+        if absolute is None or (kind not in _UNFILTERED and not self._allowed(absolute)):
+            return None
+        if kind == "seller" and self.profile.limits.products_only:
             return None
         if kind in {"product", "nav"} and absolute in self.session.seen_urls:
             self._stat("spotcheck/skipped_seen")
@@ -175,7 +189,8 @@ class PlatformSpider(scrapy.Spider):
         bound afresh for every request had its source parsed again for most pages."""
         return {"nav": self.parse_nav, "product": self.parse_product,
                 "seller": self.parse_seller, "api": self.parse_api,
-                "confirm": self.parse_product, "error": self.on_error}
+                "confirm": self.parse_product, "robots": self.parse_robots,
+                "sitemap": self.parse_sitemap, "error": self.on_error}
 
     def _stat(self, key: str) -> None:
         if self.crawler.stats is not None:
@@ -199,6 +214,45 @@ class PlatformSpider(scrapy.Spider):
                 yield req
         for url in self.profile.resolved_start_urls():
             req = self.request(url, "nav", priority=10, meta={"is_start_request": True})
+            if req is not None:
+                yield req
+        if self.profile.links.sitemaps:
+            for url in robots_urls(self.profile.resolved_start_urls()):
+                req = self.request(url, "robots", priority=discovery.PRIORITY_SITEMAP,
+                                   meta={"is_start_request": True,
+                                         "handle_httpstatus_list": _QUIET_MISSING})
+                if req is not None:
+                    yield req
+
+    # -- discovery: robots.txt and sitemaps ----------------------------------------------------
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        for url in discovery.sitemaps_from_robots(response):
+            req = self.request(url, "sitemap", priority=discovery.PRIORITY_SITEMAP,
+                               meta={"handle_httpstatus_list": _QUIET_MISSING,
+                                     "download_maxsize": discovery.MAX_SITEMAP_BYTES})
+            if req is not None:
+                yield req
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        content = discovery.read_sitemap(response)
+        if content is None:
+            if response.status == 200:
+                self.session.error("bad_sitemap")
+            return
+        for url in content.sitemaps:
+            req = self.request(url, "sitemap", priority=discovery.PRIORITY_SITEMAP,
+                               meta={"handle_httpstatus_list": _QUIET_MISSING,
+                                     "download_maxsize": discovery.MAX_SITEMAP_BYTES})
+            if req is not None:
+                yield req
+        id_pattern = self.profile.extract.id_from_url
+        for url in content.pages:
+            # A structured-data page says by its content what it is; a CSS profile's product
+            # pages are those its id pattern recognises.
+            kind = ("product" if self.profile.extract.kind == "css" and id_pattern
+                    and self._id_from_url(url) else "nav")
+            req = self.request(url, kind, priority=discovery.PRIORITY_SITEMAP)
             if req is not None:
                 yield req
 
@@ -247,22 +301,26 @@ class PlatformSpider(scrapy.Spider):
         cards = (page.cards(profile.extract.card, profile.extract.card_link,
                             profile.extract.card_fields) if profile.extract.card else [])
         for href, fallback in cards:
-            req = self.request(href, "product", base=response.url, meta={"card": fallback})
+            req = self.request(href, "product", base=response.url, meta={"card": fallback},
+                               priority=discovery.PRIORITY_PRODUCT)
             if req is not None:
                 yield req
         for rule in links.product:
             for href in page.select_all(rule):
-                req = self.request(href, "product", base=response.url)
+                req = self.request(href, "product", base=response.url,
+                                   priority=discovery.PRIORITY_PRODUCT)
                 if req is not None:
                     yield req
         for rule in links.navigate:
             for href in page.select_all(rule):
-                req = self.request(href, "nav", base=response.url, priority=5)
+                req = self.request(href, "nav", base=response.url,
+                                   priority=discovery.PRIORITY_NEXT_PAGE)
                 if req is not None:
                     yield req
         for rule in links.seller:
             for href in page.select_all(rule):
-                req = self.request(href, "seller", base=response.url, priority=1)
+                req = self.request(href, "seller", base=response.url,
+                                   priority=discovery.PRIORITY_SELLER)
                 if req is not None:
                     yield req
 
@@ -358,7 +416,8 @@ class PlatformSpider(scrapy.Spider):
         if follow is False or (follow is None and kind == "product"):
             return
         for href in found.product_links:
-            req = self.request(href, "product", base=response.url, priority=2)
+            req = self.request(href, "product", base=response.url,
+                               priority=discovery.PRIORITY_PRODUCT)
             if req is not None:
                 yield req
         for href in found.links:
@@ -367,7 +426,8 @@ class PlatformSpider(scrapy.Spider):
                 continue
             kind = "seller" if self._seller_hint(url) else "nav"
             req = self.request(url, kind, base=response.url,
-                               priority=1 if kind == "seller" else 0)
+                               priority=discovery.PRIORITY_SELLER if kind == "seller"
+                               else discovery.PRIORITY_LINK)
             if req is not None:
                 yield req
 
@@ -384,8 +444,7 @@ class PlatformSpider(scrapy.Spider):
                            [found.canonical] if found.canonical else [])
         ext = self._id_from_url(url) if self.profile.extract.id_from_url else None
         ext = ext or (fields.get("external_id") if self.profile.extract.id_from_data else None)
-        ext = ext or urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query
-                                           else "")
+        ext = ext or url_external_id(url)
         seller_url = fields.get("seller_url")
         if not seller_url:
             # Microdata rarely carries the seller's URL: the profile's seller link, else a
@@ -603,6 +662,9 @@ class PlatformSpider(scrapy.Spider):
             raise DontCloseSpider
         if self._finishing or not self.session.full or self._closing:
             return
+        if self.profile.limits.bounded:
+            # A bounded crawl did not look everywhere: what it did not see may be there.
+            return
         if self.registry is not None and not self.registry.claim_finish():
             return  # another worker of the shared crawl confirms the removals
         self._finishing = True
@@ -669,6 +731,9 @@ class PlatformSpider(scrapy.Spider):
         stats = {k: v for k, v in self.crawler.stats.get_stats().items()
                  if isinstance(v, int | float | str) and not k.startswith("log_count/DEBUG")}
         status = "finished" if reason == "finished" else reason
+        if reason in STOP_REASONS:
+            status = "bounded"
+            self.session.stopped_by = reason
         if status == "finished" and self.session.incomplete:
             status = "incomplete"
         extra = {"scrapy": stats, "reason": reason,

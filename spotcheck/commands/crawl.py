@@ -20,16 +20,24 @@ def crawl(
     fresh: bool = typer.Option(
         False, "--fresh", help="Start afresh instead of resuming an interrupted crawl."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    max_pages: int | None = typer.Option(
+        None, "--max-pages", help="Stop after N pages (a bounded crawl marks nothing removed)."),
+    max_duration: str | None = typer.Option(
+        None, "--max-duration", help="Stop after this time: 90s, 30m, 2h."),
+    products_only: bool = typer.Option(
+        False, "--products-only", help="Index listings only: no seller pages."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Crawl PLATFORM. An interrupted crawl of it is resumed; with SPOTCHECK_REDIS_URL set,
     several workers running this command share one crawl."""
+    from crawlers.bounds import crawl_bounds
     from crawlers.run import run_crawl_in_process
 
     ctx = current()
+    bounds = crawl_bounds(max_pages, max_duration, products_only)
     summary = run_crawl_in_process(platform, settings=ctx.settings, base_url=base_url,
                                    full=not incremental, progress=not quiet and not json_out,
-                                   fresh=fresh)
+                                   fresh=fresh, bounds=bounds)
     if json_out:
         print_json(summary.as_dict())
         return
@@ -39,6 +47,9 @@ def crawl(
             ("新增 new", summary.new_listings), ("变更 changed", summary.changed_listings),
             ("下架 removed", summary.removed_listings), ("拒收 rejected", summary.rejected_items),
             ("用时 seconds", f"{summary.seconds:.1f}")]
+    if summary.bounds:
+        shown = ", ".join(f"{k}={v}" for k, v in summary.bounds.items() if v)
+        rows.append(("限定 bounded", shown))
     console.print(table(f"crawl {platform}", ["", ""], rows))
     if summary.errors:
         console.print(table("errors by kind 错误", ["kind", "count"],

@@ -17,11 +17,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from crawlers.identity import tracking_params_in
 from crawlers.normalise import (
     _CONTROL,
     _SPACE,
     MAX_URL,
-    TRACKING_PARAMS,
     canonical_url,
     clean_text,
     join_url,
@@ -36,7 +36,7 @@ SCHEMES = st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "//"]
 
 
 def _w3lib(url: str) -> str:
-    cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+    cleaned = url_query_cleaner(url, tracking_params_in(url), remove=True, keep_fragments=False)
     return canonicalize_url(cleaned)[:MAX_URL]
 
 

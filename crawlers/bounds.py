@@ -1,0 +1,114 @@
+"""Bounded crawls: stop after N pages or a time, and say so on the crawl run.
+
+A trial crawl of a big shop (``spotcheck crawl NAME --max-pages 500 --max-duration 30m
+--products-only``, or the same keys in the profile's ``[limits]``) sees part of it.  The
+:class:`CrawlBounds` extension (modelled on Scrapy's ``CloseSpider``) closes the crawl when a
+bound is reached, with the bound as the close reason; the crawl run records its bounds and
+what stopped it (``crawl_run.bounds``) and ends ``bounded`` rather than ``finished``; and a
+bounded crawl never marks the listings it did not see as removed — it did not look for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import _schedule_coro
+
+from crawlers.profile import Limits, parse_duration
+from store.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+#: Close reasons of a crawl stopped by a bound (the crawl run's ``bounds.stopped_by``).
+STOP_REASONS = frozenset({"max_pages", "max_duration"})
+
+
+def bounds_of(limits: Limits) -> dict[str, Any] | None:
+    """What a crawl run records of its profile's bounds (None: unbounded)."""
+    if not limits.bounded:
+        return None
+    return {"max_pages": limits.max_pages or None,
+            "max_duration": limits.max_duration or None,
+            "products_only": limits.products_only}
+
+
+def with_bounds(limits: Limits, *, max_pages: int | None = None,
+                max_duration: float | None = None,
+                products_only: bool | None = None) -> Limits:
+    """*limits* with the bounds given on the command line (None: keep the profile's)."""
+    update: dict[str, Any] = {}
+    if max_pages is not None:
+        update["max_pages"] = max_pages
+    if max_duration is not None:
+        update["max_duration"] = max_duration
+    if products_only:
+        update["products_only"] = True
+    return Limits.model_validate({**limits.model_dump(), **update}) if update else limits
+
+
+def crawl_bounds(max_pages: int | None, max_duration: str | float | None,
+                 products_only: bool) -> dict[str, Any] | None:
+    """The bounds a command line gives (``--max-duration`` as ``90s``, ``30m``, ``2h`` or
+    seconds), for :func:`crawlers.run.run_crawl_in_process`; None when it gives none."""
+    if max_pages is not None and max_pages < 1:
+        raise InvalidInput("--max-pages must be at least 1")
+    seconds = (parse_duration(max_duration) if isinstance(max_duration, str)
+               else max_duration)
+    if seconds is not None and seconds <= 0:
+        raise InvalidInput("--max-duration must be longer than 0")
+    if max_pages is None and seconds is None and not products_only:
+        return None
+    return {"max_pages": max_pages, "max_duration": seconds,
+            "products_only": products_only or None}
+
+
+class CrawlBounds:
+    """Closes the crawl at ``SPOTCHECK_MAX_PAGES`` responses or ``SPOTCHECK_MAX_DURATION``
+    seconds; the reason it closed is ``max_pages`` / ``max_duration``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.max_pages = settings.getint("SPOTCHECK_MAX_PAGES", 0)
+        self.max_duration = settings.getfloat("SPOTCHECK_MAX_DURATION", 0.0)
+        if not self.max_pages and not self.max_duration:
+            raise NotConfigured
+        self.pages = 0
+        self.stopped_by: str | None = None
+        self._timer: Any = None
+        if self.max_pages:
+            crawler.signals.connect(self._response, signal=signals.response_received)
+        if self.max_duration:
+            crawler.signals.connect(self._opened, signal=signals.spider_opened)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlBounds:
+        return cls(crawler)
+
+    def _response(self, response: Any = None, request: Any = None, spider: Any = None) -> None:
+        self.pages += 1
+        if self.pages == self.max_pages:
+            self._stop("max_pages")
+
+    def _opened(self, spider: Any = None) -> None:
+        self._timer = call_later(self.max_duration, self._stop, "max_duration")
+
+    def _closed(self, spider: Any = None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _stop(self, reason: str) -> None:
+        if self.stopped_by is not None:
+            return
+        self.stopped_by = reason
+        log.warning("crawl stopped by its bound: %s", reason)
+        engine = self.crawler.engine
+        if engine is not None:
+            _schedule_coro(engine.close_spider_async(reason=reason))

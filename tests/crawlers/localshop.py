@@ -1,0 +1,145 @@
+"""A small shop served on 127.0.0.1 for discovery, identity, politeness and bounds tests.
+
+What real shops do that the sandbox does not: a robots.txt naming a gzipped sitemap index,
+products reachable only through the sitemap, product URLs with query-string ids
+(``int.php?pid=…``, ``product?id=…``), percent-encoded and raw non-ASCII paths, tracking
+parameters on every link, canonical links (to the same site and to another one), and many
+broken links.  Pages are schema.org JSON-LD product pages, as a ``structured-data`` profile
+expects.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+CUP = "杯子-7.html"
+CUP_ESCAPED = quote(CUP)
+
+#: path (with query, as the server sees it) -> (product name, canonical href or None).
+PRODUCTS: dict[str, tuple[str, str | None]] = {
+    "/int.php?pid=428514": ("Thermos 保温杯 500ml", None),
+    f"/goods/{CUP_ESCAPED}": ("Glass cup 玻璃杯", None),
+    "/product?id=77": ("Rice cooker 电饭煲", None),
+    "/product?id=5": ("Electric kettle 电水壶", None),
+    "/p/canon-x": ("Toaster 烤面包机", "/product?id=9"),
+    "/p/mirror": ("Blender 搅拌机", "https://elsewhere.test/blender"),
+    "/product.php?id=6": ("Desk lamp 台灯", None),
+}
+#: The external ids a crawl must store for PRODUCTS (path and identifying query).
+EXPECTED_IDS = {"/int.php?pid=428514", "/goods/" + CUP, "/product?id=77", "/product?id=5",
+                "/product?id=9", "/p/mirror", "/product.php?id=6"}
+#: Products reachable only through the sitemap.
+SITEMAP_ONLY = {"/int.php?pid=428514", "/product?id=77"}
+BROKEN_LINKS = 60
+
+
+def _html(body: str, head: str = "") -> bytes:
+    return (f"<!doctype html><html><head><meta charset='utf-8'>{head}</head>"
+            f"<body>{body}</body></html>").encode()
+
+
+def _product_page(name: str, canonical: str | None) -> bytes:
+    data = {"@context": "https://schema.org", "@type": "Product", "name": name,
+            "brand": {"@type": "Brand", "name": "Acme"},
+            "offers": {"@type": "Offer", "price": "19.90", "priceCurrency": "CNY"}}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    if canonical:
+        head += f'<link rel="canonical" href="{canonical}">'
+    return _html(f"<h1>{name}</h1><a href='/'>home</a>", head)
+
+
+def _urlset(base: str, paths: list[str]) -> bytes:
+    entries = "".join(f"<url><loc>{base}{p.replace('&', '&amp;')}</loc></url>" for p in paths)
+    return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
+            f'schemas/sitemap/0.9">{entries}</urlset>').encode()
+
+
+def _index(base: str, paths: list[str]) -> bytes:
+    entries = "".join(f"<sitemap><loc>{base}{p}</loc></sitemap>" for p in paths)
+    return ('<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org'
+            f'/schemas/sitemap/0.9">{entries}</sitemapindex>').encode()
+
+
+class ShopHandler(BaseHTTPRequestHandler):
+    """Serves the shop; ``server.delay`` seconds per page, ``server.hits`` counts paths."""
+
+    server: Any
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.hits.append(self.path)
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        base = f"http://{self.headers['Host']}"
+        found = self.page(base, self.path)
+        if found is None:
+            self.send(404, "text/html", _html("<h1>404 not found</h1>"))
+        else:
+            self.send(200, *found)
+
+    def send(self, status: int, ctype: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def page(self, base: str, path: str) -> tuple[str, bytes] | None:
+        if path == "/robots.txt":
+            return "text/plain", (f"User-agent: *\nAllow: /\n\nSitemap: {base}"
+                                  "/sitemap_index.xml.gz\n").encode()
+        if path == "/sitemap_index.xml.gz":
+            return "application/x-gzip", gzip.compress(
+                _index(base, ["/sitemaps/products.xml.gz", "/sitemaps/more.xml"]))
+        if path == "/sitemaps/products.xml.gz":
+            return "application/x-gzip", gzip.compress(_urlset(base, [
+                "/int.php?pid=428514&utm_source=sitemap", f"/goods/{CUP_ESCAPED}"]))
+        if path == "/sitemaps/more.xml":
+            return "application/xml", _urlset(base, ["/product?id=77&spm=a2g0o.home.1"])
+        if path == "/":
+            return "text/html", _html(
+                "<a href='/category/kitchen?utm_source=nav'>Kitchen</a>"
+                "<a href='/product?id=5&utm_source=home&fbclid=IwAR0'>Kettle</a>"
+                f"<a href='/goods/{CUP}'>Cup</a>")
+        if path == "/broken-home":
+            links = "".join(f"<a href='/gone/{n}'>gone {n}</a>" for n in range(BROKEN_LINKS))
+            return "text/html", _html(links + "<a href='/product?id=5'>Kettle</a>")
+        if path.startswith("/category/kitchen"):
+            if "page=2" in path:
+                return "text/html", _html("<a href='/product.php?id=6&ref=cat'>Lamp</a>")
+            return "text/html", _html(
+                "<a href='/product?id=5&ref=cat'>Kettle</a><a href='/p/canon-x'>Toaster</a>"
+                "<a href='/p/mirror?gclid=x'>Blender</a>",
+                '<link rel="next" href="/category/kitchen?page=2">')
+        if path in PRODUCTS:
+            return "text/html", _product_page(*PRODUCTS[path])
+        if path == "/product?id=9":  # the toaster's canonical page
+            return "text/html", _product_page(*PRODUCTS["/p/canon-x"])
+        return None
+
+
+@contextmanager
+def serve_shop(delay: float = 0.0) -> Iterator[Any]:
+    """The shop on a free port of 127.0.0.1; yields the server (``.url``, ``.hits``)."""
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), ShopHandler)
+    server.daemon_threads = True
+    server.delay = delay
+    server.hits = []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

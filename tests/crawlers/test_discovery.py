@@ -1,0 +1,93 @@
+"""A shop on 127.0.0.1 as real shops are: robots.txt and a gzipped sitemap index, query-string
+and percent-encoded product URLs with tracking parameters, canonical links, broken links;
+and bounded crawls of it.  Each crawl runs in a child process (Scrapy's reactor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crawlers.platforms import add_platform
+from crawlers.profile import parse_profile, shipped_profile
+from store.db import Database
+from store.models import CrawlRun, Listing, ListingStatus
+from store.settings import Settings
+from tests.crawlers.conftest import crawl
+from tests.crawlers.localshop import BROKEN_LINKS, EXPECTED_IDS, SITEMAP_ONLY, serve_shop
+
+
+@pytest.fixture()
+def shop() -> Iterator[Any]:
+    with serve_shop() as server:
+        yield server
+
+
+def _register(db: Database, code: str, start_url: str, **politeness: Any) -> None:
+    data = shipped_profile("structured-data").model_dump()
+    data["politeness"].update(politeness)
+    with db.session() as s:
+        add_platform(s, code, start_url=start_url, profile=parse_profile(data, "test"))
+
+
+def _listings(db: Database) -> dict[str, Listing]:
+    with db.session() as s:
+        return {r.external_id: r for r in s.scalars(select(Listing))}
+
+
+def test_sitemaps_product_urls_of_every_shape_and_a_page_bound(shop: Any, sqlite_db: Database,
+                                                  settings: Settings) -> None:
+    _register(sqlite_db, "local", shop.url)
+    summary = crawl(settings, "local")
+    assert summary.status == "finished", summary
+    got = _listings(sqlite_db)
+    # Every product once: query-string ids, percent-encoded and raw paths (one listing),
+    # tracking parameters dropped, the same-site canonical link taken, another site's not.
+    assert set(got) == EXPECTED_IDS
+    assert not any(k.startswith("rejected:") for k in summary.errors), summary.errors
+    assert got["/product?id=5"].url == shop.url + "product?id=5"
+    # Discovery: robots.txt -> gzipped index -> gzipped and plain sitemaps; products found
+    # only there were crawled.
+    for path in ("/robots.txt", "/sitemap_index.xml.gz", "/sitemaps/products.xml.gz",
+                 "/sitemaps/more.xml"):
+        assert path in shop.hits
+    assert set(got) >= SITEMAP_ONLY
+    with sqlite_db.session() as s:
+        run = s.get(CrawlRun, summary.run_id)
+        assert run is not None and run.bounds is None
+
+    # Bounded: stopped at its bound, recorded as such, and it marks nothing removed.
+    bounded = crawl(settings, "local", bounds={"max_pages": 3})
+    assert bounded.status == "bounded"
+    assert bounded.bounds == {"max_pages": 3, "max_duration": None, "products_only": False,
+                              "stopped_by": "max_pages"}
+    assert bounded.pages <= 3 + 8  # the bound, plus what was in flight
+    # It saw few listings and did not look for the others: none is (possibly) removed.
+    assert {r.status for r in _listings(sqlite_db).values()} == {ListingStatus.ACTIVE}
+
+
+def test_a_shop_of_broken_links_is_not_crawled_at_the_start_delay(
+        shop: Any, sqlite_db: Database, settings: Settings) -> None:
+    # Scrapy's own start delay (5 s) and AutoThrottle: it never lowered the delay on a 404,
+    # so these 40 broken links took minutes.
+    _register(sqlite_db, "broken", shop.url + "broken-home", autothrottle=True,
+              start_delay=5.0, concurrency=2)
+    summary = crawl(settings, "broken")
+    assert summary.errors.get("http_404") == BROKEN_LINKS
+    assert "/product?id=5" in _listings(sqlite_db)
+    # Scrapy's would wait at least half the start delay between any two of these pages
+    # (BROKEN_LINKS x 2.5 s = 150 s); the delay now falls with each fast 404.
+    assert summary.seconds < BROKEN_LINKS * 2.5 / 3, summary.seconds
+
+
+def test_a_time_bound_stops_a_slow_crawl(sqlite_db: Database, settings: Settings) -> None:
+    # A page a second, one at a time: the whole shop is over 14 s; stopped at 1.5 s.
+    with serve_shop(delay=1.0) as slow:
+        _register(sqlite_db, "slow", slow.url, concurrency=1)
+        timed = crawl(settings, "slow", bounds={"max_duration": 1.5, "products_only": True})
+    assert timed.status == "bounded"
+    assert timed.bounds is not None and timed.bounds["stopped_by"] == "max_duration"
+    assert timed.bounds["products_only"] is True
+    assert timed.pages <= 4, timed
