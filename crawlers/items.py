@@ -33,6 +33,9 @@ class ListingItem:
     cert_marks: list[str] = field(default_factory=list)
     image_urls: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: in_stock | out_of_stock | pre_order | discontinued (store.vocabulary.Availability), or
+    #: None when the page does not say; a change is a listing change (a new snapshot).
+    availability: str | None = None
     # -- filled by the pipelines ----------------------------------------------------------
     price: Decimal | None = None
     currency: str | None = None

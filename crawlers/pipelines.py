@@ -29,6 +29,7 @@ from crawlers.normalise import (
     join_url,
     parse_price,
 )
+from store.vocabulary import Availability
 
 MAX_PRICE = Decimal("1e11")
 #: What pages write where a listing has no certification mark.
@@ -175,8 +176,21 @@ def normalise_listing(item: ListingItem, default_currency: str) -> None:
     item.price_text = clean_text(item.price_text, 100) if item.price_text is not None \
         else None
     item.currency_hint = clean_text(item.currency_hint, 8) or None
+    item.availability = normal_availability(item.availability)
     if item.brand and len(item.brand) >= MAX_SHORT:
         item.brand = item.brand[:MAX_SHORT]
+
+
+#: Availability values a listing may carry.
+AVAILABILITIES = frozenset(a.value for a in Availability)
+
+
+def normal_availability(value: Any) -> str | None:
+    """*value* when it is one of :data:`AVAILABILITIES` (any case), else None."""
+    if value is None:
+        return None
+    text = clean_text(value, 32).lower().replace("-", "_").replace(" ", "_")
+    return text if text in AVAILABILITIES else None
 
 
 def classify_listing(item: ListingItem) -> None:

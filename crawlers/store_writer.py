@@ -55,7 +55,7 @@ _SELLERS: Any = Seller.__table__
 
 #: Fields whose change makes a new listing snapshot (the URL's host is not content).
 CONTENT_FIELDS = ("title", "brand", "model", "price", "currency", "seller", "category",
-                  "origin", "cert_marks", "images", "status")
+                  "origin", "cert_marks", "images", "status", "availability")
 
 
 def _path_only(url: str) -> str:
@@ -66,13 +66,18 @@ def _path_only(url: str) -> str:
 def listing_content(item: ListingItem, status: str = ListingStatus.ACTIVE.value
                     ) -> dict[str, Any]:
     """The content of a listing that a snapshot records and the hash covers."""
-    return {
+    content = {
         "title": item.title, "brand": item.brand, "model": item.model,
         "price": None if item.price is None else str(item.price), "currency": item.currency,
         "seller": item.seller_external_id, "category": item.category, "origin": item.origin,
         "cert_marks": sorted(item.cert_marks), "images": [_path_only(u) for u in item.image_urls],
         "status": status,
     }
+    if item.availability is not None:
+        # Only when the page says it: listings stored before availability was read keep
+        # their content hash (no snapshot for a field that merely became known).
+        content["availability"] = item.availability
+    return content
 
 
 @dataclass
@@ -524,7 +529,7 @@ class ListingWriter:
             "class_reasons": item.class_reasons, "origin": item.origin,
             "cert_marks": item.cert_marks, "image_urls": item.image_urls, "raw": item.raw,
             "content_hash": digest, "status": ListingStatus.ACTIVE, "last_seen": now,
-            "last_crawl_run_id": self.run_id,
+            "last_crawl_run_id": self.run_id, "availability": item.availability,
         }
 
     def _cny(self, item: ListingItem) -> Decimal | None:

@@ -30,13 +30,17 @@ def create_campaign(session: Session, name: str, *, actor: str,
                     exclude_bought_days: int | None = None, min_per_stratum: int = 2,
                     floor_ratio: float = 0.1, prior_rates: dict[str, float] | None = None,
                     team: str = "", prn_shift: float = 0.0,
-                    risk_weights: dict[str, Any] | None = None) -> Campaign:
+                    risk_weights: dict[str, Any] | None = None,
+                    exclude_out_of_stock: bool = False) -> Campaign:
     """A new campaign; every argument is checked here so that drawing later cannot trip.
 
     *risk_weights* override the default risk weights for this campaign (the same tables as a
     weights file: ``{"weights": {...}, "params": {...}}`` or a flat factor → weight map);
     *prn_shift* moves the permanent random numbers of Pareto sampling, so that a campaign
-    buys listings other than those an unshifted earlier campaign bought (coordination).
+    buys listings other than those an unshifted earlier campaign bought (coordination);
+    *exclude_out_of_stock* leaves listings the crawl last saw out of stock or discontinued
+    out of every frame (they cannot be bought; one found so at purchase time is a
+    non-response).
     """
     name = name.strip()
     if not name or len(name) > 200:
@@ -76,6 +80,8 @@ def create_campaign(session: Session, name: str, *, actor: str,
     stored: dict[str, Any] = {k: getattr(design, k) for k in DESIGN_KEYS}
     stored["strata"] = fields
     stored["exclude_bought_days"] = exclude_bought_days
+    if exclude_out_of_stock:
+        stored["exclude_out_of_stock"] = True
     campaign = Campaign(name=name, team=team,
                         scope={"platforms": list(platforms or []), "sectors": list(sectors or []),
                                "classes": list(classes or []),

@@ -2,7 +2,8 @@
 
 Eligible: ACTIVE listings in the campaign's scope (platforms, sectors, supervision classes,
 categories), never of the prohibited class (those are enforcement leads, not purchases), and
-not bought in the last K days when the design asks so.  The size of a listing is its risk
+not bought in the last K days when the design asks so; when it asks so too, not out of stock
+or discontinued as the crawl last saw them (a listing whose page said nothing stays in).  The size of a listing is its risk
 score when it has one (else 1).
 
 The frozen frame is a small CSV — one row per listing, sorted by id, floats written
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sampler.design import Frame
@@ -40,6 +41,7 @@ from store.models import (
 )
 from store.prn import permanent_random_number, valid_prn
 from store.settings import Settings
+from store.vocabulary import UNBUYABLE
 
 FRAME_COLUMNS = ("listing_id", "stratum", "size", "price_cny", "seller", "prn", "risk_score")
 #: Listing fields a stratum may be built from.
@@ -80,7 +82,8 @@ def _stratum_label(values: dict[str, Any], fields: tuple[str, ...]) -> str:
 
 def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...] | None = None,
                 exclude_bought_days: int | None = None,
-                as_of: dt.datetime | None = None) -> FrameTable:
+                as_of: dt.datetime | None = None,
+                exclude_unbuyable: bool = False) -> FrameTable:
     """The eligible listings of *campaign*, with stratum, size, price, seller and PRN."""
     fields = tuple(strata) if strata is not None else DEFAULT_STRATA
     bad = [f for f in fields if f not in STRATUM_FIELDS]
@@ -104,6 +107,12 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
         base.where(Listing.supervision_class == SupervisionClass.PROHIBITED).subquery()))
     if prohibited:
         excluded["prohibited_class"] = int(prohibited)
+    if exclude_unbuyable:
+        unbuyable = Listing.availability.in_(sorted(a.value for a in UNBUYABLE))
+        gone = session.scalar(select(func.count()).select_from(q.where(unbuyable).subquery()))
+        if gone:
+            excluded["out_of_stock"] = int(gone)
+        q = q.where(or_(Listing.availability.is_(None), ~unbuyable))
     recent: set[int] = set()
     if exclude_bought_days:
         since = (as_of or dt.datetime.now(dt.UTC)) - dt.timedelta(days=exclude_bought_days)

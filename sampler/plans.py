@@ -74,7 +74,8 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     strata_fields = tuple(cfg.get("strata") or ("platform", "sector"))
     exclude_days = cfg.get("exclude_bought_days")
     table = build_frame(session, campaign, strata=strata_fields,
-                        exclude_bought_days=exclude_days, as_of=as_of)
+                        exclude_bought_days=exclude_days, as_of=as_of,
+                        exclude_unbuyable=bool(cfg.get("exclude_out_of_stock")))
     frame = table.to_frame()
     rng = np.random.default_rng(seed)
     result = run_design(frame, design, rng)

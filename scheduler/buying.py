@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, cast
@@ -97,6 +98,26 @@ class BuyResult:
 
 class CheckoutFailed(SpotcheckError):
     """The platform refused or the flow broke before the order was placed (safe to retry)."""
+
+
+class NotAvailable(CheckoutFailed):
+    """The listing page says the item cannot be bought now (out of stock, discontinued)."""
+
+
+#: schema.org availability a listing page states (JSON-LD, microdata, RDFa, OpenGraph) that
+#: means it cannot be bought now.
+_UNBUYABLE_MARKUP = re.compile(
+    r"""(?:schema\.org/|["']availability["']\s*:\s*["']|product:availability["']\s+"""
+    r"""content=["'])(OutOfStock|SoldOut|Discontinued|out of stock|oos)\b""", re.IGNORECASE)
+
+
+def unbuyable_availability(html: str) -> str | None:
+    """``out_of_stock`` or ``discontinued`` when the listing page's markup says so, else
+    None (a page that says nothing is tried: the add-to-cart step decides)."""
+    m = _UNBUYABLE_MARKUP.search(html)
+    if m is None:
+        return None
+    return "discontinued" if m.group(1).lower() == "discontinued" else "out_of_stock"
 
 
 class CheckoutUncertain(SpotcheckError):
@@ -202,6 +223,9 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
     resp = await page.goto(job.listing_url, wait_until="domcontentloaded", timeout=ms)
     if resp is not None and resp.status >= 400:
         raise CheckoutFailed(f"listing page answered HTTP {resp.status}")
+    state = unbuyable_availability(await page.content())
+    if state is not None:
+        raise NotAvailable(f"the listing page says {state.replace('_', ' ')}")
     button = page.locator(prof.add_to_cart).first
     try:
         await button.wait_for(state="visible", timeout=ms)
@@ -354,6 +378,13 @@ def buy(db: Database, purchase_id: int, settings: Settings, *, actor: str = "sch
     log.info("purchase #%d: checkout as %s (attempt %s)", purchase_id, job.secrets, key)
     try:
         result = asyncio.run(_run(db, settings, job, key, actor, capture))
+    except NotAvailable as exc:
+        # Nothing was ordered; the item is a non-response of the plan, never replaced.
+        _finish(db, key, "error", {"stage": "before_submit", "safe_to_retry": False}, str(exc))
+        with db.session() as s:
+            purchases.record_nonresponse(s, purchase_id, str(exc), actor=actor)
+        return BuyResult(purchase_id, PurchaseStatus.CANCELLED.value, attempt=key,
+                         error=str(exc), notes=["non-response"])
     except CheckoutFailed as exc:
         _finish(db, key, "error", {"stage": "before_submit", "safe_to_retry": True}, str(exc))
         with db.session() as s:

@@ -371,6 +371,23 @@ def fail_purchase(session: Session, purchase: int | str, reason: str, *,
     return p
 
 
+def record_nonresponse(session: Session, purchase: int | str, reason: str, *,
+                       actor: str = "system", at: dt.datetime | None = None) -> Purchase:
+    """The plan item cannot be bought as drawn (out of stock, discontinued): a non-response
+    of the sample, recorded with its reason.
+
+    The purchase is cancelled, never replaced by another listing: a substitute would not
+    have the inclusion probability the plan gave the item, and the estimates (which take an
+    item without a result as missing within its stratum) would be biased without a trace.
+    """
+    if not reason.strip():
+        raise InvalidInput("a non-response needs its reason")
+    p = get_purchase(session, purchase)
+    _transition(session, p, S.CANCELLED, actor, at, f"non-response: {reason}"[:500],
+                nonresponse=reason[:200])
+    return p
+
+
 def replan(session: Session, purchase: int | str, *, actor: str = "system",
            at: dt.datetime | None = None) -> Purchase:
     """A failed purchase goes back to planned (e.g. after the platform was reachable again)."""

@@ -187,6 +187,8 @@ class Listing(Base):
         ForeignKey("crawl_run.id", ondelete="SET NULL"))
     #: Permanent random number in (0, 1), fixed at first sight, for coordinated Pareto samples.
     prn: Mapped[float | None] = mapped_column(Float)
+    #: An :class:`Availability` value as the page last said it; None when it said nothing.
+    availability: Mapped[str | None] = mapped_column(String(16))
 
     platform: Mapped[Platform] = relationship(back_populates="listings")
     seller: Mapped[Seller | None] = relationship(back_populates="listings")

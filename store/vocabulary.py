@@ -31,6 +31,20 @@ class ListingStatus(enum.StrEnum):
     REMOVED = "removed"
 
 
+class Availability(enum.StrEnum):
+    """Whether a listing can be bought, as its page says (crawlers.extract.availability)."""
+
+    IN_STOCK = "in_stock"
+    OUT_OF_STOCK = "out_of_stock"
+    PRE_ORDER = "pre_order"
+    DISCONTINUED = "discontinued"
+
+
+#: Availabilities under which a listing cannot be bought now (left out of a frame that
+#: asks so; a plan item found so at purchase time is a non-response).
+UNBUYABLE = frozenset({Availability.OUT_OF_STOCK, Availability.DISCONTINUED})
+
+
 class PlanStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -41,6 +41,9 @@ def create_cmd(
     exclude_bought_days: int | None = typer.Option(None, "--exclude-bought-days",
                                                    help="Leave out listings bought in the "
                                                    "last D days."),
+    exclude_out_of_stock: bool = typer.Option(
+        False, "--exclude-out-of-stock", help="Leave out listings last seen out of stock or "
+        "discontinued."),
     min_per_stratum: int = typer.Option(2, "--min-per-stratum", help="Fewest purchases in any stratum."),
     category: list[str] = typer.Option([], "--category", help="Listing category in scope "
                                        "(repeatable; none: all)."),
@@ -78,7 +81,8 @@ def create_cmd(
                             exclude_bought_days=exclude_bought_days,
                             min_per_stratum=min_per_stratum, floor_ratio=floor_ratio,
                             prior_rates=rates, team=team, prn_shift=prn_shift,
-                            risk_weights=overrides)
+                            risk_weights=overrides,
+                            exclude_out_of_stock=exclude_out_of_stock)
         data = campaign_dict(c)
     if json_out:
         print_json(data)

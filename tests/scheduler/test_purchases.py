@@ -125,3 +125,32 @@ def test_overdue_list(sqlite_db: Database, settings: Settings) -> None:
         later = purchases.overdue(s, now=NOW + dt.timedelta(days=16))
         assert {o.stage for o in later} == {"order", "receive"}
         assert later[0].days_over >= later[-1].days_over
+
+
+def test_out_of_stock_at_purchase_time_is_a_non_response(any_db: Database,
+                                                         settings: Settings) -> None:
+    from scheduler.buying import unbuyable_availability
+
+    page = ('<script type="application/ld+json">{"@type": "Product", "offers": '
+            '{"availability": "https://schema.org/OutOfStock"}}</script>')
+    assert unbuyable_availability(page) == "out_of_stock"
+    assert unbuyable_availability('<link itemprop="availability" '
+                                  'href="http://schema.org/Discontinued">') == "discontinued"
+    assert unbuyable_availability('<link itemprop="availability" '
+                                  'href="https://schema.org/InStock">') is None
+    with any_db.session() as s:
+        w = build_world(s, listings=2)
+        add_personas(s, w.platform_id, settings, 2)
+        pid = purchases.create_purchase_tasks(s, w.plan_id, now=NOW).created[0]
+    with any_db.session() as s:
+        purchases.record_nonresponse(s, pid, "the listing page says out of stock", actor="amy")
+    with any_db.session() as s:
+        p = s.get(Purchase, pid)
+        assert p is not None and p.status is PurchaseStatus.CANCELLED
+        assert p.history[-1]["nonresponse"] == "the listing page says out of stock"
+        # Never silently replaced: a cancelled purchase goes nowhere, and no other task
+        # was made for its plan item.
+        with pytest.raises(Conflict):
+            purchases.replan(s, pid)
+        assert s.scalar(select(func.count()).select_from(Purchase).where(
+            Purchase.plan_item_id == p.plan_item_id)) == 1
