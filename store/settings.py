@@ -9,7 +9,6 @@ that every package can read them without importing the shell.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import shutil
 from decimal import Decimal
@@ -74,7 +73,8 @@ class Settings(BaseSettings):
     #: Batches a crawl writes in a thread before its store writer moves to a process of its
     #: own (the writer then runs on another core); negative: always in the thread.
     crawl_write_process_after: int = 2
-    #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8").
+    #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8"),
+    #: optionally one port of them ("127.0.0.1:8080", "[::1]:8080"; see store.netrules).
     capture_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: RFC 3161 time-stamping authorities (URLs), tried in order; empty means none.
     tsa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     capture_max_resources: int = 500
     #: Pages captured in parallel, each in its own browser context.
     capture_concurrency: int = 3
+    #: Seconds each capture step may take (load, settle, scroll, screenshots, pdf, dom, …),
+    #: overriding evidence.steps.DEFAULT_BUDGETS; capture_timeout stays the total ceiling.
+    capture_step_timeouts: dict[str, float] = Field(default_factory=dict)
+    #: Times one URL may fail (error status, refused, unreachable) before the capture's
+    #: proxy stops answering it at once (a page re-requesting a missing image forever).
+    capture_repeat_limit: int = 3
+    #: The capturing machine's public IP address for the provenance record; when empty and
+    #: capture_lookup_public_ip is on, it is looked up once per batch (needs the internet).
+    capture_public_ip: str = ""
+    capture_lookup_public_ip: bool = False
     #: Certificates the capture browser accepts although no trusted CA issued them, named by
     #: the base64 SHA-256 of their SubjectPublicKeyInfo (Chromium's
     #: --ignore-certificate-errors-spki-list): a test server's self-signed certificate, an
@@ -166,9 +176,11 @@ class Settings(BaseSettings):
     @field_validator("capture_allow_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
+        from store.netrules import parse_rule
+
         for net in value:
             try:
-                ipaddress.ip_network(net, strict=False)
+                parse_rule(net)
             except ValueError as exc:
                 raise ValueError(f"SPOTCHECK_CAPTURE_ALLOW_NETWORKS: {exc}") from exc
         return value

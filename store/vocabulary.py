@@ -96,4 +96,11 @@ class MeasureKind(enum.StrEnum):
 
 class CaptureStatus(enum.StrEnum):
     OK = "ok"
+    #: Evidence of what the page showed when a bound cut a step off (reasons in meta).
+    PARTIAL = "partial"
     FAILED = "failed"
+
+    @classmethod
+    def evidence(cls) -> tuple[CaptureStatus, ...]:
+        """The statuses whose captures carry signed evidence (complete or partial)."""
+        return (cls.OK, cls.PARTIAL)
