@@ -1,75 +1,78 @@
-"""Capturing a web page as evidence, as an ordered list of named, logged steps.
+"""Capturing a web page as evidence: an ordered list of named steps run by one loop.
 
-Like Harvard LIL's Scoop, a capture is a pipeline whose every step (its name, duration,
-outcome and a note) ends up in the metadata, so a reader can see exactly what was done:
+Like Harvard LIL's Scoop, a capture is a list of named steps (``STEPS``), each with a budget
+and its outcome logged in the metadata, run by :func:`evidence.steps.run_steps`:
 
-    check_url → open → load → dismiss_overlays → scroll → settle → facts → screenshots →
-    dom → pdf → tls → warc → provenance → sign_and_timestamp → store
+    check_url → open → load → dismiss_overlays → scroll → settle → dom → facts →
+    screenshots → pdf → network → warc      then off the loop: provenance, manifest,
+    signature, timestamps, one transaction
 
-Hostile pages are bounded (load time, bytes, resource count), may not download, open
-pop-ups, navigate the main frame off the platform's domains, use ``file://`` or reach
-loopback/private addresses (unless ``settings.capture_allow_networks`` allows them).  A
-capture that fails leaves a ``failed`` capture row and a custody event saying why, and no
-artifacts: files are written to the content-addressed store and the rows inserted in one
-transaction at the very end, and files it created are removed again if that transaction fails.
+The browser reaches the network only through the capture's own recording proxy
+(:mod:`evidence.proxy`): every hop (redirects, subresources, workers) is checked against the
+address policy before any connection, the bytes are recorded as received, and each origin's
+TLS chain is noted (:mod:`evidence.tlsfacts`).  A page whose load event never fires is
+captured as it stands after the bound and kept as ``partial`` with the reasons; a capture
+that fails keeps a ``failed`` row with its steps, refused requests, DNS answers and whatever
+screenshot there was.  Manifest and provenance live in :mod:`evidence.manifest` and
+:mod:`evidence.provenance`.
 
-Entry points: :func:`capture_urls` (sync, a pool of browser contexts),
-:func:`capture_many` (async), and :func:`capture_in_context` (async, with a caller's
-Playwright ``BrowserContext``, e.g. a buyer persona's logged-in session for an order page).
+Entry points: :func:`capture_urls` (sync), :func:`capture_many` (async, a pool of contexts on
+one browser), and :func:`capture_in_context` (async, with a caller's browser context, e.g. a
+buyer persona's logged-in session for an order page: its cookies are carried over into the
+capture's own proxied context).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-import platform as py_platform
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from evidence import custody
+from evidence import custody, provenance
 from evidence.facts import extract_facts
 from evidence.hashing import pretty_json, sha256_bytes
-from evidence.keys import load_or_create
-from evidence.netguard import AddressPolicy, check_url, host_matches
-from evidence.render import LABELS, render
+from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
+from evidence.netguard import AddressPolicy, check_url, host_matches, url_port
+from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
+from evidence.steps import Step, StepFailed, StepLog, run_steps
 from evidence.storage import ArtifactStore, Stored
-from evidence.tsa import timestamp_all
-from evidence.warc import Exchange, write_warc
+from evidence.warc import Resource, write_warc
+from store import chromium
 from store.db import Database
-from store.errors import InvalidInput, ServiceUnavailable, SpotcheckError
+from store.errors import InvalidInput, SpotcheckError
 from store.models import Artifact, BuyerPersona, Capture, CaptureStatus, Case, utcnow
 from store.settings import Settings
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "KINDS",
+    "MEDIA",
+    "CaptureRequest",
+    "CaptureResult",
+    "browser_args",
+    "build_manifest",
+    "capture_in_context",
+    "capture_many",
+    "capture_urls",
+]
+
 KINDS = ("listing", "seller", "order", "search")
 VIEWPORT: Any = {"width": 1366, "height": 900}
 TIMEZONE = "Asia/Shanghai"
 LOCALE = "zh-CN"
-#: Full-page screenshots of endless pages are clipped to this height (pixels).
+#: Full-page screenshots and PDFs of endless pages are clipped to this height (pixels).
 MAX_SCREENSHOT_HEIGHT = 20000
-MEDIA = {
-    "screenshot_full": ("screenshot-full.png", "image/png"),
-    "screenshot_viewport": ("screenshot-viewport.png", "image/png"),
-    "screenshot_before_overlays": ("screenshot-before-overlays.png", "image/png"),
-    "screenshot_after_overlays": ("screenshot-after-overlays.png", "image/png"),
-    "dom": ("dom.html", "text/html; charset=utf-8"),
-    "pdf": ("page.pdf", "application/pdf"),
-    "warc": ("capture.warc.gz", "application/warc"),
-    "meta": ("meta.json", "application/json"),
-    "provenance": ("provenance.html", "text/html; charset=utf-8"),
-    "tls_chain": ("tls-chain.pem", "application/x-pem-file"),
-    "manifest": ("manifest.json", "application/json"),
-}
+#: The PDF is printed at most this many pages (A4 at 96 dpi is ~1123 px per page).
+MAX_PDF_PAGES = 20
 
 
 @dataclass
@@ -91,7 +94,8 @@ class CaptureRequest:
 
 @dataclass
 class CaptureResult:
-    """The outcome of one capture (the row exists in both cases)."""
+    """The outcome of one capture (the row exists in every case).  *ok* is true for a
+    complete or a partial capture (both are evidence); *status* says which."""
 
     capture_id: int
     url: str
@@ -100,199 +104,160 @@ class CaptureResult:
     exit_code: int = 0
     manifest_sha256: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    status: str = "ok"
 
 
 class CaptureFailed(SpotcheckError):
-    """A capture step failed; the message names the step."""
+    """The page could not be captured as evidence (exit 6: the site, not us)."""
+
+    exit_code = 6
 
 
-def tool_versions() -> dict[str, str]:
-    out = {"python": py_platform.python_version()}
-    for dist in ("spotcheck", "playwright", "warcio", "cryptography", "asn1crypto"):
-        try:
-            out[dist] = importlib_metadata.version(dist)
-        except importlib_metadata.PackageNotFoundError:
-            out[dist] = "unknown"
-    return out
+@dataclass
+class Run:
+    """One capture in progress: what the steps read and write."""
+
+    req: CaptureRequest
+    settings: Settings
+    context: Any
+    net: CaptureNet
+    log: StepLog
+    meta: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    page: Any = None
+    response: Any = None
+    domains: list[str] = field(default_factory=list)
+    height: int = 0
+    popups: list[Any] = field(default_factory=list)
 
 
-class StepLog:
-    """Runs named steps, recording their duration and outcome in the metadata."""
+# --- the steps -----------------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    async def run(self, name: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        t0 = time.perf_counter()
-        entry: dict[str, Any] = {"name": name, "ok": False, "ms": 0, "note": ""}
-        self.steps.append(entry)
-        try:
-            result = await fn()
-        except Exception as exc:
-            entry["note"] = f"{type(exc).__name__}: {str(exc)[:300]}"
-            raise
-        finally:
-            entry["ms"] = round((time.perf_counter() - t0) * 1000)
-        entry["ok"] = True
-        return result
-
-    def note(self, text: str) -> None:
-        if self.steps:
-            self.steps[-1]["note"] = text[:300]
+async def step_check_url(run: Run) -> None:
+    host = check_url(run.req.url)
+    run.domains = run.req.platform_domains or [host]
+    why = await asyncio.to_thread(run.net.policy.why_refused, host, url_port(run.req.url))
+    if why:
+        raise InvalidInput(f"refusing to capture {run.req.url[:200]}: {why}")
 
 
-class Recorder:
-    """Watches one page: routes (and blocks) its requests, records their exchanges."""
+async def step_open(run: Run) -> None:
+    page = run.page = await run.context.new_page()
+    await page.route("**/*", lambda route, request: _route(run, route, request))
 
-    def __init__(self, page: Any, policy: AddressPolicy, platform_domains: list[str],
-                 settings: Settings) -> None:
-        self.page = page
-        self.policy = policy
-        self.platform_domains = platform_domains
-        self.max_bytes = settings.capture_max_bytes
-        self.max_resources = settings.capture_max_resources
-        self.exchanges: list[Exchange] = []
-        self.blocked: list[dict[str, str]] = []
-        self.failed: list[dict[str, str]] = []
-        self.requests = 0
-        self.bytes = 0
-        self.over_limit: str | None = None
-        self.bodies_unavailable = 0
-        self._tasks: list[asyncio.Task[None]] = []
+    def block(url: str, reason: str) -> None:
+        run.net.block(url or "(unknown)", reason)
 
-    async def install(self) -> None:
-        await self.page.route("**/*", self._route)
-        self.page.on("requestfinished", self._on_finished)
-        self.page.on("requestfailed", self._on_failed)
-        self.page.on("popup", self._on_popup)
-        self.page.on("download", self._on_download)
-        self.page.on("dialog", self._on_dialog)
+    def popup(p: Any) -> None:
+        block(p.url or "(popup)", "pop-up closed")
+        run.popups.append(asyncio.ensure_future(p.close()))
 
-    def _block(self, url: str, reason: str) -> None:
-        if len(self.blocked) < 500:
-            self.blocked.append({"url": url[:500], "reason": reason[:300]})
+    def download(d: Any) -> None:
+        block(d.url, "download refused")
+        run.popups.append(asyncio.ensure_future(d.cancel()))
 
-    async def _route(self, route: Any, request: Any) -> None:
-        url = request.url
-        scheme = urlsplit(url).scheme
-        if scheme in ("data", "blob", "about"):
-            await route.continue_()
-            return
-        if scheme not in ("http", "https"):
-            self._block(url, f"scheme {scheme}: is not allowed")
-            await route.abort("blockedbyclient")
-            return
-        host = (urlsplit(url).hostname or "").lower()
-        if (request.is_navigation_request() and request.frame == self.page.main_frame
-                and not host_matches(host, self.platform_domains)):
-            self._block(url, "navigation off the platform's domains")
-            await route.abort("blockedbyclient")
-            return
-        self.requests += 1
-        if self.requests > self.max_resources:
-            self.over_limit = self.over_limit or f"more than {self.max_resources} resources"
-            self._block(url, "resource limit reached")
-            await route.abort("blockedbyclient")
-            return
-        if self.bytes > self.max_bytes:
-            self.over_limit = self.over_limit or f"more than {self.max_bytes} bytes"
-            self._block(url, "byte limit reached")
-            await route.abort("blockedbyclient")
-            return
-        why = await self.policy.why_refused(host)
-        if why:
-            self._block(url, why)
-            await route.abort("blockedbyclient")
-            return
+    page.on("popup", popup)
+    page.on("download", download)
+    page.on("dialog", lambda d: run.popups.append(asyncio.ensure_future(d.dismiss())))
+    run.meta["user_agent"] = await page.evaluate("navigator.userAgent")
+
+
+async def _route(run: Run, route: Any, request: Any) -> None:
+    """The browser-side guard: main-frame navigations stay on the platform's domains and
+    only web schemes load; every address check is the proxy's."""
+    url = request.url
+    scheme = urlsplit(url).scheme
+    if scheme in ("data", "blob", "about"):
         await route.continue_()
-
-    def _on_finished(self, request: Any) -> None:
-        self._tasks.append(asyncio.ensure_future(self._record(request)))
-
-    def _on_failed(self, request: Any) -> None:
-        if len(self.failed) < 500:
-            self.failed.append({"url": request.url[:500], "error": str(request.failure)[:200]})
-
-    def _on_popup(self, popup: Any) -> None:
-        self._block(popup.url or "(popup)", "pop-up closed")
-        self._tasks.append(asyncio.ensure_future(popup.close()))
-
-    def _on_download(self, download: Any) -> None:
-        self._block(download.url, "download refused")
-        self._tasks.append(asyncio.ensure_future(download.cancel()))
-
-    def _on_dialog(self, dialog: Any) -> None:
-        self._tasks.append(asyncio.ensure_future(dialog.dismiss()))
-
-    async def _record(self, request: Any) -> None:
-        try:
-            response = await request.response()
-            if response is None:
-                return
-            started = request.timing.get("startTime") or 0
-            at = (dt.datetime.fromtimestamp(started / 1000, dt.UTC) if started > 0
-                  else utcnow())
-            body = b""
-            truncated = False
-            if not 300 <= response.status < 400:
-                try:
-                    body = await response.body()
-                except Exception:  # e.g. beyond Chromium's DevTools buffer; keep headers
-                    body, truncated = b"", True
-                    self.bodies_unavailable += 1
-            if self.bytes + len(body) > self.max_bytes:
-                self.over_limit = self.over_limit or f"more than {self.max_bytes} bytes"
-                body, truncated = b"", True
-            self.bytes += len(body)
-            addr = await response.server_addr()
-            post = request.post_data_buffer
-            self.exchanges.append(Exchange(
-                url=request.url, method=request.method,
-                request_headers=[(h["name"], h["value"]) for h in
-                                 await request.headers_array()],
-                post_data=post, status=response.status, status_text=response.status_text,
-                response_headers=[(h["name"], h["value"]) for h in
-                                  await response.headers_array()],
-                body=body, at=at, server_ip=addr["ipAddress"] if addr else None,
-                truncated=truncated))
-        except Exception as exc:  # the page may be closing; a lost record is noted
-            log.debug("could not record %s: %s", request.url, exc)
-
-    async def drain(self) -> None:
-        """Wait for the records still being collected."""
-        while self._tasks:
-            tasks, self._tasks = self._tasks, []
-            await asyncio.gather(*tasks, return_exceptions=True)
+        return
+    if scheme not in ("http", "https"):
+        run.net.block(url, f"scheme {scheme}: is not allowed")
+        await route.abort("blockedbyclient")
+        return
+    if (request.is_navigation_request() and request.frame == run.page.main_frame
+            and not host_matches((urlsplit(url).hostname or "").lower(), run.domains)):
+        run.net.block(url, "navigation off the platform's domains")
+        await route.abort("blockedbyclient")
+        return
+    await route.continue_()
 
 
-async def _dismiss_overlays(page: Any, selectors: list[str], shots: dict[str, bytes],
-                            timeout_ms: float) -> list[dict[str, Any]]:
+async def step_load(run: Run) -> None:
+    """Navigate; the step ends when ``load`` fires.  When it never does, the step is cut
+    off by its budget and the capture goes on with what the page shows (partial)."""
+    page = run.page
+    try:
+        run.response = await page.goto(run.req.url, wait_until="commit")
+    except Exception as exc:
+        blocked = "; ".join(b["reason"] for b in run.net.blocked[:3])
+        raise CaptureFailed(f"the page did not load: {str(exc).splitlines()[0][:200]}"
+                            + (f" (blocked: {blocked})" if blocked else "")) from exc
+    if run.response is None:
+        raise CaptureFailed("the page did not load (no response)")
+    try:
+        await page.wait_for_load_state("load")
+    except asyncio.CancelledError:
+        run.log.note("the load event did not fire within the budget; captured as it stood")
+        raise
+
+
+def _loaded(run: Run) -> None:
+    """After ``load``: the page answered, stayed on the platform, and was not refused."""
+    page, net = run.page, run.net
+    if run.response is None:
+        raise CaptureFailed("the page did not answer within the load budget")
+    refused = [b for b in net.blocked if b["url"] == page.url]
+    if refused:
+        raise InvalidInput(f"the page led to a refused address: {page.url[:200]} "
+                           f"({refused[0]['reason']})")
+    final_host = (urlsplit(page.url).hostname or "").lower()
+    if not host_matches(final_host, run.domains):
+        off = [b["url"] for b in net.blocked if "navigation" in b["reason"]]
+        if off:
+            raise InvalidInput("the page tried to navigate off the platform's domains "
+                               f"({off[0][:200]}) and was stopped")
+        raise InvalidInput(f"the page left the platform's domains: {page.url[:200]}")
+
+
+async def step_overlays(run: Run) -> None:
+    page, shots = run.page, run.files
     visible: list[tuple[str, Any]] = []
-    for sel in selectors:
+    for sel in run.settings.capture_consent_selectors:
         try:
             loc = page.locator(sel).first
             if await loc.is_visible():
                 visible.append((sel, loc))
         except Exception:  # an invalid selector in the settings must not stop the capture
             continue
+    run.meta["overlays_dismissed"] = dismissed = []
     if not visible:
-        return []
-    shots["screenshot_before_overlays"] = await page.screenshot(timeout=timeout_ms)
-    dismissed: list[dict[str, Any]] = []
+        return
+    shots["screenshot_before_overlays"] = await page.screenshot()
     t0 = time.perf_counter()
     for sel, loc in visible:
         try:
             if not await loc.is_visible():  # an earlier click already closed it
                 continue
-            text = (await loc.inner_text(timeout=1000))[:200]
+            text = " ".join((await loc.inner_text(timeout=1000))[:200].split())
             await loc.click(timeout=2000)
-            dismissed.append({"selector": sel, "text": " ".join(text.split()),
+            dismissed.append({"selector": sel, "text": text,
                               "ms": round((time.perf_counter() - t0) * 1000)})
         except Exception as exc:
             dismissed.append({"selector": sel, "text": f"(not clicked: {str(exc)[:100]})"})
     await page.wait_for_timeout(200)
-    shots["screenshot_after_overlays"] = await page.screenshot(timeout=timeout_ms)
-    return dismissed
+    still = []
+    for sel, loc in visible:  # checked gone, not assumed gone
+        try:
+            if await loc.is_visible():
+                still.append(sel)
+        except Exception:
+            continue
+    for d in dismissed:
+        d["gone"] = d["selector"] not in still
+    run.meta["overlays_still_present"] = still
+    if still:
+        run.log.note(f"still present after dismissal: {', '.join(still)[:200]}")
+    shots["screenshot_after_overlays"] = await page.screenshot()
 
 
 _SCROLL_JS = """
@@ -313,275 +278,307 @@ async (maxSteps) => {
 """
 
 
-def _tls_chain(host: str, port: int, timeout: float) -> list[bytes]:
-    """The certificate chain a TLS server presents, as PEM (pyOpenSSL: the whole chain).
+async def step_scroll(run: Run) -> None:
+    run.height = int(await run.page.evaluate(_SCROLL_JS, 40))
 
-    A Python socket with a timeout is non-blocking underneath, so pyOpenSSL answers
-    ``WantReadError`` instead of waiting: the handshake is driven with ``select`` up to the
-    deadline.  SNI is sent for host names only (RFC 6066 forbids IP literals).
-    """
-    import ipaddress
-    import select
-    import socket
 
-    from OpenSSL import SSL, crypto
+async def step_settle(run: Run) -> None:
+    try:
+        await run.page.wait_for_load_state("networkidle")
+        run.meta["network_settled"] = True
+    except asyncio.CancelledError:
+        run.meta["network_settled"] = False
+        run.log.note("the network did not settle within the budget (noted, not partial)")
+        raise
 
-    deadline = time.monotonic() + timeout
-    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-    ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.setblocking(False)
-        conn = SSL.Connection(ctx, sock)
+
+async def step_dom(run: Run) -> None:
+    run.meta["ready_state"] = await run.page.evaluate("document.readyState")
+    run.files["dom"] = (await run.page.content()).encode("utf-8")
+
+
+def _still_on_platform(run: Run) -> None:
+    if not host_matches((urlsplit(run.page.url).hostname or "").lower(), run.domains):
+        raise InvalidInput(f"the page navigated off the platform's domains while it was "
+                           f"being captured ({run.page.url[:200]})")
+
+
+async def step_facts(run: Run) -> None:
+    if "dom" in run.files:
+        run.meta["facts"] = await asyncio.to_thread(
+            extract_facts, run.files["dom"].decode("utf-8", "replace"), run.page.url)
+
+
+async def step_screenshots(run: Run) -> None:
+    page = run.page
+    run.files["screenshot_viewport"] = await page.screenshot()
+    height = run.height or int(await page.evaluate("document.documentElement.scrollHeight"))
+    if height > MAX_SCREENSHOT_HEIGHT:
+        run.log.note(f"page is {height}px high; clipped to {MAX_SCREENSHOT_HEIGHT}px")
+        run.meta["screenshot_clipped"] = {"page_height": height, "kept": MAX_SCREENSHOT_HEIGHT}
+        run.files["screenshot_full"] = await page.screenshot(
+            full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"],
+                                  "height": MAX_SCREENSHOT_HEIGHT})
+    else:
+        run.files["screenshot_full"] = await page.screenshot(full_page=True)
+
+
+async def step_pdf(run: Run) -> None:
+    """The page printed, at most MAX_PDF_PAGES pages (an endless page is cut there too)."""
+    run.files["pdf"] = await run.page.pdf(print_background=True,
+                                          page_ranges=f"1-{MAX_PDF_PAGES}")
+    run.meta["pdf"] = {"max_pages": MAX_PDF_PAGES, "page_height_px": run.height}
+
+
+async def step_network(run: Run) -> None:
+    """Close the page and collect what the proxy recorded (its records are complete once
+    nothing is in flight; a resource still hanging is listed as unfinished)."""
+    await _page_facts(run)
+    await _close_page(run)
+    deadline = time.monotonic() + 1.0
+    while run.net.in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def step_warc(run: Run) -> None:
+    meta, files = run.meta, run.files
+    exchanges = sorted(run.net.exchanges, key=lambda e: e.at)
+    resources = [Resource(f"urn:spotcheck:capture:{meta['uuid']}:{role}", MEDIA[role][1],
+                          files[role]) for role in ("screenshot_full", "screenshot_viewport",
+                                                    "dom", "pdf") if role in files]
+    page_files = {r: d for r, d in files.items() if r != "warc"}
+    resources.append(Resource(provenance.PROVENANCE_URL, "text/html; charset=utf-8",
+                              provenance.render_page(page_files, meta, run.settings.locale)))
+    started = dt.datetime.fromisoformat(meta["started_at"])
+    tools = meta["tools"]
+    files["warc"] = await asyncio.to_thread(
+        write_warc, exchanges, resources, meta,
+        software=f"spotcheck {tools.get('spotcheck')} (warcprox {tools.get('warcprox')}, "
+                 f"warcio {tools.get('warcio')})", started=started)
+
+
+STEPS: list[Step[Run]] = [
+    Step("check_url", step_check_url, required=True),
+    Step("open", step_open, required=True),
+    Step("load", step_load, after=_loaded),
+    Step("dismiss_overlays", step_overlays),
+    Step("scroll", step_scroll),
+    Step("settle", step_settle, soft=True),
+    Step("dom", step_dom, keep=True, after=_still_on_platform),
+    Step("facts", step_facts),
+    Step("screenshots", step_screenshots, keep=True),
+    Step("pdf", step_pdf),
+    Step("network", step_network, keep=True),
+]
+
+
+# --- around the steps -----------------------------------------------------------------------
+
+async def _close_page(run: Run) -> None:
+    if run.page is not None and not run.page.is_closed():
         try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            conn.set_tlsext_host_name(host.encode("idna"))
-        conn.set_connect_state()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"TLS handshake with {host}:{port} took too long")
-            try:
-                conn.do_handshake()
-                break
-            except SSL.WantReadError:
-                select.select([sock], [], [], left)
-            except SSL.WantWriteError:
-                select.select([], [sock], [], left)
-        chain = conn.get_peer_cert_chain() or []
-        with contextlib.suppress(SSL.Error):  # the chain is read; a rude close is fine
-            conn.shutdown()
-    return [crypto.dump_certificate(crypto.FILETYPE_PEM, c) for c in chain]
+            await asyncio.wait_for(run.page.close(), 5)
+        except Exception as exc:
+            log.debug("closing the page: %s", exc)
+    if run.popups:
+        await asyncio.gather(*run.popups, return_exceptions=True)
 
 
-def _der_fingerprint(pem: bytes) -> str:
-    """SHA-256 of a certificate's DER encoding, hex (what browsers show as its fingerprint)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+async def _page_facts(run: Run) -> None:
+    """After load (complete or cut off): final URL, status, redirects, server address."""
+    resp, page = run.response, run.page
+    if resp is None or page is None or page.is_closed():
+        return
+    try:
+        await asyncio.wait_for(_response_facts(run, resp, page), 5)
+    except Exception as exc:  # a closing page: the proxy's records still say what happened
+        log.debug("page facts: %s", exc)
 
-    return x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()
+
+async def _response_facts(run: Run, resp: Any, page: Any) -> None:
+    run.meta["final_url"] = page.url
+    run.meta["status"] = resp.status
+    chain: list[dict[str, Any]] = []
+    r = resp.request.redirected_from
+    while r is not None and len(chain) < 30:
+        prev = await r.response()
+        chain.append({"url": r.url, "status": prev.status if prev else None})
+        r = r.redirected_from
+    run.meta["redirects"] = list(reversed(chain))
+    try:
+        run.meta["headers"] = [[h["name"], h["value"]] for h in await resp.headers_array()]
+    except Exception:
+        run.meta["headers"] = []
 
 
-async def _run_capture(context: Any, browser_version: str, req: CaptureRequest, *,
-                       operator: str, persona: str | None, case: str | None,
-                       settings: Settings, steps: StepLog,
-                       ) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """Drive the page through every step; returns (artifact bytes by role, metadata)."""
-    meta: dict[str, Any] = {
-        "format": "spotcheck-capture-meta/1", "uuid": str(uuid.uuid4()),
+def _net_meta(run: Run, unfinished: list[str]) -> None:
+    net, meta = run.net, run.meta
+    meta["dns"] = dict(net.policy.dns)
+    meta["blocked"] = list(net.blocked)
+    meta["failed_requests"] = list(net.failed)
+    meta["repeats_stopped"] = [{"url": u[:500], "count": n}
+                               for u, n in net.repeats_stopped.most_common(50)]
+    meta["unfinished"] = unfinished[:100]
+    meta["resources"] = len(net.exchanges)
+    meta["bytes"] = net.bytes
+    if net.over_limit:
+        meta["limit_reached"] = net.over_limit
+    final = meta.get("final_url") or run.req.url
+    main = next((e for e in net.exchanges if e.url == final), None)
+    meta["server_ip"] = main.server_ip if main else None
+    meta["tls_origins"] = {k: {f: v for f, v in t.items() if f != "chain_pem"}
+                           for k, t in net.tls.items()}
+    host = urlsplit(final)
+    origin = f"{(host.hostname or '').lower()}:{url_port(final)}"
+    meta["tls"] = dict(net.tls[origin]) if origin in net.tls else None
+    if meta["tls"] and meta["tls"].get("chain_pem"):
+        run.files["tls_chain"] = "".join(meta["tls"]["chain_pem"]).encode("ascii")
+        meta["tls"]["chain_sha256"] = sha256_bytes(run.files["tls_chain"])
+
+
+def _new_meta(req: CaptureRequest, settings: Settings, operator: str, persona: str | None,
+              case: str | None, browser_version: str, machine: dict[str, Any],
+              log_: StepLog) -> dict[str, Any]:
+    return {
+        "format": "spotcheck-capture-meta/2", "uuid": str(uuid.uuid4()),
         "kind": req.kind, "requested_url": req.url, "operator": operator,
         "persona": persona, "purpose": req.purpose, "case": case,
         "listing_id": req.listing_id, "purchase_id": req.purchase_id,
         "viewport": VIEWPORT, "timezone": TIMEZONE, "locale": LOCALE,
         "browser": {"name": "chromium", "version": browser_version},
-        "tools": tool_versions(), "started_at": utcnow().isoformat(),
+        "tools": provenance.tool_versions(), "machine": machine,
+        "options": provenance.options(settings), "started_at": utcnow().isoformat(),
         "limits": {"timeout_s": settings.capture_timeout, "max_bytes": settings.capture_max_bytes,
-                   "max_resources": settings.capture_max_resources},
-        "steps": steps.steps,
+                   "max_resources": settings.capture_max_resources,
+                   "repeat_limit": settings.capture_repeat_limit,
+                   "max_screenshot_height": MAX_SCREENSHOT_HEIGHT, "max_pdf_pages": MAX_PDF_PAGES},
+        "steps": log_.steps, "partial": log_.partial,
     }
-    files: dict[str, bytes] = {}
-    policy = AddressPolicy(settings.capture_allow_networks)
-    timeout_ms = settings.capture_timeout * 1000
-    deadline = time.monotonic() + settings.capture_timeout
 
-    def remaining_ms() -> float:
-        return max(1000.0, (deadline - time.monotonic()) * 1000)
 
-    async def check() -> str:
-        host = check_url(req.url)
-        why = await policy.why_refused(host)
-        if why:
-            raise InvalidInput(f"refusing to capture {req.url[:200]}: {why}")
-        return host
+def _net_for(settings: Settings) -> CaptureNet:
+    return CaptureNet(AddressPolicy(settings.capture_allow_networks),
+                      max_resources=settings.capture_max_resources,
+                      max_bytes=settings.capture_max_bytes,
+                      repeat_limit=settings.capture_repeat_limit,
+                      trusted_spki=list(settings.capture_trusted_spki),
+                      timeout=max(5.0, min(15.0, settings.capture_timeout)))
 
-    host = await steps.run("check_url", check)
-    domains = req.platform_domains or [host]
-    page = await context.new_page()
-    recorder = Recorder(page, policy, domains, settings)
+
+def proxy_context_options(proxy_url: str) -> dict[str, Any]:
+    """Playwright context options that send everything, loopback included, to the proxy."""
+    return {"proxy": {"server": proxy_url, "bypass": "<-loopback>"},
+            "viewport": VIEWPORT, "locale": LOCALE, "timezone_id": TIMEZONE,
+            "accept_downloads": False, "service_workers": "block"}
+
+
+def browser_args(settings: Settings) -> list[str]:
+    """Chromium flags for a browser that captures: accept the recording proxy's key (and
+    only it: every other certificate is the proxy's to verify), no UDP around the proxy."""
+    ca = _ca(settings)
+    return [*chromium.spki_args([ca.spki]), "--disable-quic",
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp"]
+
+
+_CAS: dict[str, ProxyCA] = {}
+
+
+def _ca(settings: Settings) -> ProxyCA:
+    key = str(settings.keys_dir.resolve())
+    if key not in _CAS:
+        _CAS[key] = ProxyCA(settings.keys_dir)
+    return _CAS[key]
+
+
+def _names(db: Database, req: CaptureRequest) -> tuple[str | None, str | None]:
+    with db.session() as s:
+        persona = s.get(BuyerPersona, req.persona_id) if req.persona_id else None
+        case = s.get(Case, req.case_id) if req.case_id else None
+        return (persona.alias if persona else None, case.number if case else None)
+
+
+async def _capture(browser: Any, db: Database, req: CaptureRequest, *, operator: str,
+                   settings: Settings, machine: dict[str, Any],
+                   storage_state: Any = None) -> CaptureResult:
+    """One capture in a fresh context of *browser*, behind its own recording proxy."""
+    if req.kind not in KINDS:
+        raise InvalidInput(f"unknown capture kind {req.kind!r} (one of {', '.join(KINDS)})")
+    persona, case = await asyncio.to_thread(_names, db, req)
+    steps = StepLog()
+    meta = _new_meta(req, settings, operator, persona, case, browser.version, machine, steps)
+    net = _net_for(settings)
+    proxy = RecordingProxy(net, _ca(settings), socket_timeout=net.timeout)
+    run = Run(req, settings, None, net, steps, meta)
+    error: StepFailed | None = None
+    unfinished: list[str] = []
     try:
-        await steps.run("open", recorder.install)
-        meta["user_agent"] = await page.evaluate("navigator.userAgent")
-
-        async def load() -> Any:
-            return await page.goto(req.url, wait_until="load", timeout=timeout_ms)
-
+        proxy.start()
+        run.context = await browser.new_context(storage_state=storage_state,
+                                                **proxy_context_options(proxy.url))
         try:
-            response = await steps.run("load", load)
-        except Exception as exc:
-            blocked = "; ".join(b["reason"] for b in recorder.blocked[:3])
-            raise CaptureFailed(f"the page did not load: {str(exc).splitlines()[0][:200]}"
-                                + (f" (blocked: {blocked})" if blocked else "")) from exc
-        if response is None:
-            raise CaptureFailed("the page did not load (no response)")
-        final_host = (urlsplit(page.url).hostname or "").lower()
-        if not host_matches(final_host, domains):
-            off = [b["url"] for b in recorder.blocked if "navigation" in b["reason"]]
-            if off:
-                raise CaptureFailed("the page tried to navigate off the platform's domains "
-                                    f"({off[0][:200]}) and was stopped")
-            raise CaptureFailed(f"the page left the platform's domains: {page.url[:200]}")
-        if final_host and await policy.why_refused(final_host):
-            raise CaptureFailed(f"the page ended on a refused address: {page.url[:200]}")
-        chain: list[dict[str, Any]] = []
-        r = response.request.redirected_from
-        while r is not None and len(chain) < 30:
-            prev = await r.response()
-            chain.append({"url": r.url, "status": prev.status if prev else None})
-            r = r.redirected_from
-        meta["redirects"] = list(reversed(chain))
-        meta["final_url"] = page.url
-        meta["status"] = response.status
-        meta["headers"] = [[h["name"], h["value"]] for h in await response.headers_array()]
-        addr = await response.server_addr()
-        meta["server_ip"] = addr["ipAddress"] if addr else None
-        if meta["server_ip"] and not policy.address_allowed(meta["server_ip"]):
-            raise CaptureFailed(f"the server's address {meta['server_ip']} is not allowed")
-        sec = await response.security_details()
-        meta["tls"] = ({"protocol": sec.get("protocol"), "subject": sec.get("subjectName"),
-                        "issuer": sec.get("issuer"), "valid_from": sec.get("validFrom"),
-                        "valid_to": sec.get("validTo")} if sec else None)
-
-        async def overlays() -> list[dict[str, Any]]:
-            return await _dismiss_overlays(page, settings.capture_consent_selectors, files,
-                                           remaining_ms())
-
-        meta["overlays_dismissed"] = await steps.run("dismiss_overlays", overlays)
-
-        async def scroll() -> int:
-            return int(await asyncio.wait_for(page.evaluate(_SCROLL_JS, 40),
-                                              timeout=remaining_ms() / 1000))
-
-        height = await steps.run("scroll", scroll)
-
-        async def settle() -> bool:
             try:
-                await page.wait_for_load_state("networkidle",
-                                               timeout=min(remaining_ms(), 10000))
-            except Exception:
-                steps.note("the network did not settle within the bound")
-                return False
-            return True
-
-        meta["network_settled"] = await steps.run("settle", settle)
-        if not host_matches((urlsplit(page.url).hostname or "").lower(), domains):
-            raise CaptureFailed(f"the page navigated off the platform's domains while it was "
-                                f"being captured ({page.url[:200]})")
-
-        async def dom() -> None:
-            files["dom"] = (await page.content()).encode("utf-8")
-
-        await steps.run("dom", dom)
-
-        async def facts() -> None:
-            meta["facts"] = await asyncio.to_thread(
-                extract_facts, files["dom"].decode("utf-8", "replace"), page.url)
-
-        await steps.run("facts", facts)
-
-        async def screenshots() -> None:
-            files["screenshot_viewport"] = await page.screenshot(timeout=remaining_ms())
-            if height > MAX_SCREENSHOT_HEIGHT:
-                steps.note(f"page is {height}px high; clipped to {MAX_SCREENSHOT_HEIGHT}px")
-                files["screenshot_full"] = await page.screenshot(
-                    full_page=True, timeout=remaining_ms(),
-                    clip={"x": 0, "y": 0, "width": VIEWPORT["width"],
-                          "height": MAX_SCREENSHOT_HEIGHT})
-            else:
-                files["screenshot_full"] = await page.screenshot(full_page=True,
-                                                                 timeout=remaining_ms())
-
-        await steps.run("screenshots", screenshots)
-
-        async def pdf() -> None:
-            files["pdf"] = await asyncio.wait_for(page.pdf(print_background=True),
-                                                  timeout=remaining_ms() / 1000)
-
-        await steps.run("pdf", pdf)
-        await recorder.drain()
+                await run_steps(STEPS, run, steps, budgets=settings.capture_step_timeouts,
+                                ceiling=settings.capture_timeout)
+            except StepFailed as exc:
+                error = exc
+                await _partial_screenshot(run)
+                await _page_facts(run)
+            await _close_page(run)
+        finally:
+            await run.context.close()
     finally:
-        await page.close()
-        await recorder.drain()
+        unfinished = await asyncio.to_thread(proxy.stop)
     meta["finished_at"] = utcnow().isoformat()
-    if recorder.over_limit:
-        meta["limit_reached"] = recorder.over_limit
-    meta["dns"] = policy.dns
-    meta["blocked"] = recorder.blocked
-    meta["failed_requests"] = recorder.failed
-    meta["resources"] = len(recorder.exchanges)
-    meta["bytes"] = recorder.bytes
-    meta["bodies_unavailable"] = recorder.bodies_unavailable
-
-    if urlsplit(meta["final_url"]).scheme == "https":
-        async def tls() -> None:
-            parts = urlsplit(meta["final_url"])
-            try:
-                pems = await asyncio.to_thread(_tls_chain, parts.hostname or "",
-                                               parts.port or 443, 10.0)
-            except Exception as exc:
-                steps.note(f"could not read the certificate chain: "
-                           f"{type(exc).__name__}: {exc}")
-                return
-            files["tls_chain"] = b"".join(pems)
-            tls_meta = meta["tls"] if meta.get("tls") is not None else {}
-            tls_meta["chain_sha256"] = sha256_bytes(files["tls_chain"])
-            tls_meta["chain_pem"] = [p.decode("ascii") for p in pems]
-            tls_meta["chain_fingerprints_sha256"] = [_der_fingerprint(p) for p in pems]
-            meta["tls"] = tls_meta
-
-        await steps.run("tls", tls)
-
-    async def warc() -> None:
-        exchanges = sorted(recorder.exchanges, key=lambda e: e.at)
-        resources = [(f"urn:spotcheck:capture:{meta['uuid']}:{role}", "image/png", files[role])
-                     for role in ("screenshot_full", "screenshot_viewport")]
-        started = dt.datetime.fromisoformat(meta["started_at"])
-        files["warc"] = await asyncio.to_thread(
-            write_warc, exchanges, resources, meta,
-            software=f"spotcheck {meta['tools'].get('spotcheck')} (warcio "
-                     f"{meta['tools'].get('warcio')})", started=started)
-
-    await steps.run("warc", warc)
-    return files, meta
-
-
-def _provenance(files: dict[str, bytes], meta: dict[str, Any], locale: str) -> bytes:
-    artifacts = [{"role": role, "sha256": sha256_bytes(data), "size": len(data)}
-                 for role, data in sorted(files.items())]
-    other = LABELS["en" if locale != "en" else "zh-CN"]
-    return render("evidence_provenance.html", locale, meta=meta, artifacts=artifacts,
-                  other=other).encode("utf-8")
-
-
-def build_manifest(files: dict[str, bytes], meta: dict[str, Any],
-                   key_fingerprint: str) -> dict[str, Any]:
-    """The capture manifest: what was captured, when, by whom, and every file's hash."""
-    return {
-        "format": "spotcheck-capture-manifest/1",
-        "uuid": meta["uuid"], "kind": meta["kind"], "requested_url": meta["requested_url"],
-        "final_url": meta.get("final_url"), "started_at": meta["started_at"],
-        "finished_at": meta.get("finished_at"), "operator": meta["operator"],
-        "key_fingerprint": key_fingerprint,
-        "artifacts": [{"role": role, "name": MEDIA[role][0], "media_type": MEDIA[role][1],
-                       "sha256": sha256_bytes(data), "size": len(data)}
-                      for role, data in sorted(files.items())],
-    }
-
-
-def _finalise(files: dict[str, bytes], meta: dict[str, Any],
-              settings: Settings) -> tuple[dict[str, bytes], str, list[bytes]]:
-    """Add metadata, provenance and the signed, timestamped manifest (blocking: a thread)."""
+    _net_meta(run, unfinished)
+    if error is None:
+        try:
+            await run_steps([Step("warc", step_warc, required=True, keep=True)], run, steps,
+                            budgets=settings.capture_step_timeouts, ceiling=60)
+        except StepFailed as exc:
+            error = exc
+    if error is not None:
+        return await _failed(db, run, error, operator)
+    status = CaptureStatus.PARTIAL if steps.partial else CaptureStatus.OK
+    meta["status_of_capture"] = status.value
+    files = run.files
     files["meta"] = pretty_json(meta)
-    files["provenance"] = _provenance(files, meta, settings.locale)
-    key = load_or_create(settings.keys_dir)
-    manifest = pretty_json(build_manifest(files, meta, key.fingerprint))
-    files["manifest"] = manifest
-    signature = key.sign(manifest)
-    tokens = [t.response for t in timestamp_all(manifest, settings.tsa_urls)]
-    return files, signature, tokens
+    files["provenance"] = provenance.render_page(files, meta, settings.locale)
+    signature, tokens = await asyncio.to_thread(sign_and_timestamp, files, meta, settings)
+    cid = await asyncio.to_thread(_store, db, req, files, meta, signature, tokens, operator,
+                                  settings, status)
+    hashes = {role: sha256_bytes(data) for role, data in files.items()}
+    return CaptureResult(cid, req.url, True, "; ".join(steps.partial) or None, 0,
+                         hashes["manifest"], hashes, status.value)
 
+
+async def _partial_screenshot(run: Run) -> None:
+    page = run.page
+    if page is None or page.is_closed() or page.url in ("", "about:blank"):
+        return
+    try:
+        run.files["screenshot_viewport"] = await page.screenshot(timeout=3000)
+    except Exception as exc:
+        log.debug("no partial screenshot: %s", exc)
+
+
+async def _failed(db: Database, run: Run, error: StepFailed, operator: str) -> CaptureResult:
+    cause = error.__cause__
+    code = cause.exit_code if isinstance(cause, SpotcheckError) else error.exit_code
+    message = str(error)
+    log.info("capture of %s failed: %s", run.req.url, message)
+    run.meta["error"] = message[:1000]
+    run.meta["error_step"] = error.step
+    run.meta["status_of_capture"] = CaptureStatus.FAILED.value
+    cid = await asyncio.to_thread(_record_failure, db, run, message, operator)
+    return CaptureResult(cid, run.req.url, False, message, code, status="failed")
+
+
+# --- storing --------------------------------------------------------------------------------
 
 def _store(db: Database, req: CaptureRequest, files: dict[str, bytes], meta: dict[str, Any],
-           signature: str, tokens: list[bytes], operator: str, settings: Settings) -> int:
+           signature: str, tokens: list[bytes], operator: str, settings: Settings,
+           status: CaptureStatus) -> int:
     """Write files and rows together; undo the files if the transaction fails."""
     store = ArtifactStore(settings.artifacts_dir)
     stored: list[Stored] = []
@@ -594,10 +591,10 @@ def _store(db: Database, req: CaptureRequest, files: dict[str, bytes], meta: dic
         with db.session() as s:
             previous = req.previous_capture_id or s.scalar(
                 select(Capture.id).where(Capture.url == req.url,
-                                         Capture.status == CaptureStatus.OK)
+                                         Capture.status.in_(CaptureStatus.evidence()))
                 .order_by(Capture.id.desc()).limit(1))
             cap = Capture(kind=req.kind, url=req.url, final_url=meta.get("final_url"),
-                          status=CaptureStatus.OK, listing_id=req.listing_id,
+                          status=status, listing_id=req.listing_id,
                           case_id=req.case_id, persona_id=req.persona_id,
                           purchase_id=req.purchase_id, operator=operator, purpose=req.purpose,
                           started_at=dt.datetime.fromisoformat(meta["started_at"]),
@@ -614,7 +611,8 @@ def _store(db: Database, req: CaptureRequest, files: dict[str, bytes], meta: dic
                                size=len(data), media_type=media))
             custody.record(s, "created", operator, capture_id=cap.id, case_id=req.case_id,
                            detail={"manifest_sha256": cap.manifest_sha256, "url": req.url[:500],
-                                   "kind": req.kind, "timestamps": len(tokens)})
+                                   "kind": req.kind, "timestamps": len(tokens),
+                                   "status": status.value})
             return int(cap.id)
     except BaseException:
         _discard_unreferenced(db, store, stored)
@@ -634,67 +632,54 @@ def _discard_unreferenced(db: Database, store: ArtifactStore, stored: list[Store
     store.discard([x for x in new if x.sha256 not in used])
 
 
-def _record_failure(db: Database, req: CaptureRequest, error: str, operator: str,
-                    steps: list[dict[str, Any]] | None) -> int:
-    with db.session() as s:
-        cap = Capture(kind=req.kind, url=req.url[:2000], status=CaptureStatus.FAILED,
-                      listing_id=req.listing_id, case_id=req.case_id, persona_id=req.persona_id,
-                      purchase_id=req.purchase_id, operator=operator, purpose=req.purpose,
-                      finished_at=utcnow(), meta={"error": error[:1000], "steps": steps or []})
-        s.add(cap)
-        s.flush()
-        custody.record(s, "capture_failed", operator, capture_id=cap.id, case_id=req.case_id,
-                       detail={"url": req.url[:500], "error": error[:500]})
-        return int(cap.id)
+def _record_failure(db: Database, run: Run, error: str, operator: str) -> int:
+    """A failed row with its steps, refusals, DNS answers and any partial screenshot."""
+    req, meta = run.req, run.meta
+    store = ArtifactStore(run.settings.artifacts_dir)
+    shot = run.files.get("screenshot_viewport")
+    stored = store.put(shot) if shot else None
+    try:
+        with db.session() as s:
+            cap = Capture(kind=req.kind, url=req.url[:2000], status=CaptureStatus.FAILED,
+                          listing_id=req.listing_id, case_id=req.case_id,
+                          persona_id=req.persona_id, purchase_id=req.purchase_id,
+                          operator=operator, purpose=req.purpose,
+                          final_url=meta.get("final_url"),
+                          started_at=dt.datetime.fromisoformat(meta["started_at"]),
+                          finished_at=dt.datetime.fromisoformat(meta["finished_at"]),
+                          meta={k: v for k, v in meta.items() if k != "headers"})
+            s.add(cap)
+            s.flush()
+            if shot and stored:
+                s.add(Artifact(capture_id=cap.id, role="screenshot_viewport",
+                               sha256=stored.sha256, size=len(shot), media_type="image/png"))
+            custody.record(s, "capture_failed", operator, capture_id=cap.id,
+                           case_id=req.case_id,
+                           detail={"url": req.url[:500], "error": error[:500],
+                                   "step": meta.get("error_step")})
+            return int(cap.id)
+    except BaseException:
+        if stored:
+            _discard_unreferenced(db, store, [stored])
+        raise
 
 
-def _names(db: Database, req: CaptureRequest) -> tuple[str | None, str | None]:
-    with db.session() as s:
-        persona = s.get(BuyerPersona, req.persona_id) if req.persona_id else None
-        case = s.get(Case, req.case_id) if req.case_id else None
-        return (persona.alias if persona else None, case.number if case else None)
-
+# --- entry points ---------------------------------------------------------------------------
 
 async def capture_in_context(context: Any, db: Database, req: CaptureRequest, *,
                              operator: str, settings: Settings,
                              browser_version: str = "") -> CaptureResult:
-    """Capture *req.url* in a caller's Playwright (async) ``BrowserContext``.
+    """Capture *req.url* with the login of a caller's Playwright (async) ``BrowserContext``.
 
-    The context may carry a buyer persona's login (to capture an order page); only a new
-    page is opened and closed in it.  Never raises for a failed capture: the result says why.
+    The context's cookies and local storage are carried into a fresh context of the same
+    browser behind the capture's recording proxy (the caller's context is left as it was).
+    The browser must have been launched with :func:`browser_args`.  Never raises for a
+    failed capture: the result says why.
     """
-    if req.kind not in KINDS:
-        raise InvalidInput(f"unknown capture kind {req.kind!r} (one of {', '.join(KINDS)})")
-    if not browser_version and context.browser is not None:
-        browser_version = context.browser.version
-    persona, case = await asyncio.to_thread(_names, db, req)
-    steps = StepLog()
-    try:
-        files, meta = await asyncio.wait_for(
-            _run_capture(context, browser_version, req, operator=operator, persona=persona,
-                         case=case, settings=settings, steps=steps),
-            timeout=settings.capture_timeout * 2 + 30)
-        files, signature, tokens = await asyncio.to_thread(_finalise, files, meta, settings)
-        cid = await asyncio.to_thread(_store, db, req, files, meta, signature, tokens,
-                                      operator, settings)
-    except Exception as exc:
-        message = str(exc) or type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            message = "the capture took too long"
-        code = exc.exit_code if isinstance(exc, SpotcheckError) else 1
-        log.info("capture of %s failed: %s", req.url, message)
-        cid = await asyncio.to_thread(_record_failure, db, req, message, operator, steps.steps)
-        return CaptureResult(cid, req.url, False, message, code)
-    hashes = {role: sha256_bytes(data) for role, data in files.items()}
-    return CaptureResult(cid, req.url, True, None, 0, hashes["manifest"], hashes)
-
-
-def launch_args(settings: Settings) -> list[str]:
-    """Chromium flags for the capture browser: only certificates pinned in the settings are
-    accepted beyond the system's trusted CAs (never a blanket ``ignore_https_errors``)."""
-    if not settings.capture_trusted_spki:
-        return []
-    return ["--ignore-certificate-errors-spki-list=" + ",".join(settings.capture_trusted_spki)]
+    state = await context.storage_state()
+    machine = await asyncio.to_thread(provenance.machine, settings)
+    return await _capture(context.browser, db, req, operator=operator, settings=settings,
+                          machine=machine, storage_state=state)
 
 
 async def capture_many(db: Database, requests: list[CaptureRequest], *, operator: str,
@@ -702,38 +687,28 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
                        storage_state: Any = None,
                        on_done: Callable[[CaptureResult], None] | None = None,
                        ) -> list[CaptureResult]:
-    """Capture several pages in parallel on a pool of browser contexts (async).
+    """Capture several pages in parallel on one browser (async).
 
-    Each capture gets a fresh context (no cookies carried from one capture to the next),
-    at most *concurrency* at a time on one browser.  *storage_state* (Playwright's
+    Each capture gets a fresh context (no cookies carried from one capture to the next) and
+    its own recording proxy, at most *concurrency* at a time.  *storage_state* (Playwright's
     cookies/localStorage, e.g. a persona's login) is loaded into every context.
     """
     from playwright.async_api import async_playwright
 
-    try:
-        executable = settings.chromium_path()
-    except SpotcheckError as exc:
-        raise ServiceUnavailable(str(exc)) from exc
     limit = max(1, concurrency or settings.capture_concurrency)
     results: list[CaptureResult | None] = [None] * len(requests)
+    machine = await asyncio.to_thread(provenance.machine, settings)
+    args = await asyncio.to_thread(browser_args, settings)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True,
-                                           args=launch_args(settings))
+        browser = await chromium.launch(pw, settings, args)
         try:
             sem = asyncio.Semaphore(limit)
 
             async def one(i: int, req: CaptureRequest) -> None:
                 async with sem:
-                    context = await browser.new_context(
-                        viewport=VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE,
-                        accept_downloads=False, service_workers="block",
-                        storage_state=storage_state)
-                    try:
-                        res = await capture_in_context(context, db, req, operator=operator,
-                                                       settings=settings,
-                                                       browser_version=browser.version)
-                    finally:
-                        await context.close()
+                    res = await _capture(browser, db, req, operator=operator,
+                                         settings=settings, machine=machine,
+                                         storage_state=storage_state)
                 results[i] = res
                 if on_done:
                     on_done(res)

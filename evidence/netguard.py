@@ -3,21 +3,25 @@
 Crawled pages are hostile: a listing may try to make the capture browser read ``file://``,
 our own admin ports on loopback, or a private network behind us.  Only http(s) is allowed,
 and hosts resolving to loopback, private, link-local or reserved addresses are refused unless
-``settings.capture_allow_networks`` names their network (tests and the demo allow
-``127.0.0.0/8`` for the sandbox).
+``settings.capture_allow_networks`` allows their network (and port, when the rule names one;
+``store.netrules``).  Tests and the demo allow ``127.0.0.0/8`` for the sandbox.
+
+The policy is asked by the capture's recording proxy (``evidence.proxy``) before it opens
+any connection, for every hop the browser makes: it resolves a host once per capture, and
+the proxy connects to the address it answered and to no other, so a DNS answer that changes
+between the check and the connection (rebinding) cannot move the capture.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from store.errors import InvalidInput
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from store.netrules import AllowRule, IPAddress, parse_rule
 
 
 def check_url(url: str) -> str:
@@ -30,6 +34,11 @@ def check_url(url: str) -> str:
     return parts.hostname.lower()
 
 
+def url_port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def host_matches(host: str, domains: list[str]) -> bool:
     """Whether *host* is one of *domains* or a subdomain of one."""
     host = host.lower().rstrip(".")
@@ -37,46 +46,76 @@ def host_matches(host: str, domains: list[str]) -> bool:
                                                              for d in domains))
 
 
+def _address(ip: str) -> IPAddress:
+    addr: IPAddress = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr
+
+
 @dataclass
 class AddressPolicy:
-    """Decides, per host, whether the capture browser may connect; remembers DNS answers."""
+    """Decides, per host and port, whether a capture may connect; remembers DNS answers.
+
+    One policy per capture: its DNS cache is that capture's (what the proxy used is what
+    the metadata says), and thread-safe, since the proxy answers from a pool of threads.
+    """
 
     allow_networks: list[str] = field(default_factory=list)
     dns: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._nets = [ipaddress.ip_network(n, strict=False) for n in self.allow_networks]
+        self._rules: list[AllowRule] = [parse_rule(n) for n in self.allow_networks]
+        self._lock = threading.Lock()
+        self._host_locks: dict[str, threading.Lock] = {}
 
-    def address_allowed(self, ip: str) -> bool:
-        addr: IPAddress = ipaddress.ip_address(ip.split("%")[0])
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-            addr = addr.ipv4_mapped
-        if any(addr in net for net in self._nets):
+    def address_allowed(self, ip: str, port: int | None = None) -> bool:
+        addr = _address(ip)
+        if any(rule.matches(addr, port) for rule in self._rules):
             return True
         return addr.is_global and not addr.is_multicast
 
-    async def resolve(self, host: str) -> list[str]:
-        if host not in self.dns:
+    def resolve(self, host: str) -> list[str]:
+        """The host's addresses, resolved once per policy (an IP literal is itself)."""
+        host = host.strip("[]").lower()
+        with self._lock:
+            if host in self.dns:
+                return self.dns[host]
+            lock = self._host_locks.setdefault(host, threading.Lock())
+        with lock:  # one lookup per host, however many requests wait for it
+            with self._lock:
+                if host in self.dns:
+                    return self.dns[host]
             try:
-                ipaddress.ip_address(host.strip("[]"))
-                self.dns[host] = [host.strip("[]")]
+                ipaddress.ip_address(host)
+                answer = [host]
             except ValueError:
-                loop = asyncio.get_running_loop()
                 try:
-                    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-                except OSError:
-                    self.dns[host] = []
+                    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                except (OSError, UnicodeError):
+                    answer = []
                 else:
-                    self.dns[host] = sorted({str(i[4][0]) for i in infos})
-        return self.dns[host]
+                    answer = sorted({str(i[4][0]) for i in infos})
+            with self._lock:
+                self.dns[host] = answer
+            return answer
 
-    async def why_refused(self, host: str) -> str | None:
-        """None if *host* may be reached, else the reason it may not."""
-        addresses = await self.resolve(host)
+    def pin(self, host: str, port: int | None = None) -> tuple[str | None, str | None]:
+        """(address to connect to, None) or (None, why the host may not be reached).
+
+        Every address the host resolves to must be allowed (a name answering one public and
+        one private address is refused): the proxy then connects to the first, only.
+        """
+        addresses = self.resolve(host)
         if not addresses:
-            return f"{host} does not resolve"
-        bad = [a for a in addresses if not self.address_allowed(a)]
+            return None, f"{host} does not resolve"
+        bad = [a for a in addresses if not self.address_allowed(a, port)]
         if bad:
-            return (f"{host} resolves to a non-public address ({', '.join(bad)}); "
-                    "allow its network with SPOTCHECK_CAPTURE_ALLOW_NETWORKS if intended")
-        return None
+            where = f"{', '.join(bad)}" + (f" port {port}" if port else "")
+            return None, (f"{host} resolves to a non-public address ({where}); allow it with "
+                          "SPOTCHECK_CAPTURE_ALLOW_NETWORKS if intended")
+        return addresses[0], None
+
+    def why_refused(self, host: str, port: int | None = None) -> str | None:
+        """None if *host* may be reached, else the reason it may not."""
+        return self.pin(host, port)[1]

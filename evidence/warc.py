@@ -1,76 +1,85 @@
-"""Writing what a capture saw as a WARC 1.1 file (``warcio``).
+"""Writing what a capture's proxy saw as a WARC 1.1 file (``warcio``): bytes from the wire.
 
-Every request and response the page made becomes a request/response record pair with its
-WARC-Date, target URI, server IP and payload digest; screenshots and the capture metadata
-follow as resource/metadata records.  Playwright hands us *decoded* bodies, so the
-Content-Encoding and Transfer-Encoding headers are dropped and Content-Length is set to the
-bytes we actually store, or replay tools would try to decompress plain bytes.
+Every exchange that crossed the recording proxy becomes a response record holding the
+status line, headers and body exactly as the server sent them (Content-Encoding and chunked
+framing kept, so a replay tool decodes what the browser decoded) and a request record with
+the request as the proxy sent it; both carry WARC-Date, target URI, the address actually
+connected to (WARC-IP-Address) and digests.  What the browser made of the page (DOM,
+screenshots, PDF, the provenance page) follows as resource records, the capture metadata as a
+metadata record.
 
 Session credentials are not evidence: the values of Cookie, Set-Cookie and Authorization
 headers are replaced by ``[redacted]`` (the header names stay, so a reader sees that a session
 was used).  An order page is captured in a buyer persona's logged-in browser, and a pack handed
-to a court or a platform must not carry the covert account's session.
+to a court or a platform must not carry the covert account's session.  That is the one change
+made to the bytes as received (the record says so in its warcinfo).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from warcio.statusandheaders import StatusAndHeaders
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
-_DROP = {"content-encoding", "transfer-encoding", "content-length"}
 #: Headers whose values are credentials (see the module docstring).
 REDACTED_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 REDACTED = "[redacted]"
 
 
-def _redact(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, REDACTED if k.lower() in REDACTED_HEADERS else v) for k, v in headers]
-
-
 @dataclass
-class Exchange:
-    """One request and its response as the capture browser saw them."""
+class WireExchange:
+    """One request and its response as they crossed the proxy (raw bytes)."""
 
     url: str
     method: str
-    request_headers: list[tuple[str, str]]
-    post_data: bytes | None
+    request: bytes           # request line, headers and body as sent to the server
+    response: bytes          # status line, headers and body as received (maybe only the head)
+    payload_offset: int      # where the response body starts in *response*
     status: int
-    status_text: str
-    response_headers: list[tuple[str, str]]
-    body: bytes
     at: dt.datetime
     server_ip: str | None = None
-    truncated: bool = False
-    notes: list[str] = field(default_factory=list)
+    truncated: str | None = None
+
+
+@dataclass
+class Resource:
+    """A record the browser side produced (screenshot, DOM, PDF, provenance page)."""
+
+    uri: str
+    media_type: str
+    data: bytes
+    record_type: str = "resource"
 
 
 def _warc_date(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _reason(status: int, text: str) -> str:
-    from http import HTTPStatus
-
-    if text:
-        return text
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
+def _redact(headers: StatusAndHeaders) -> StatusAndHeaders:
+    headers.headers = [(k, REDACTED if k.lower() in REDACTED_HEADERS else v)
+                       for k, v in headers.headers]
+    return headers
 
 
-def write_warc(exchanges: list[Exchange], resources: list[tuple[str, str, bytes]],
+def _split_request(raw: bytes) -> tuple[bytes, bytes]:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    return (head + sep, body) if sep else (raw, b"")
+
+
+def _parse(head: bytes, *, request: bool) -> StatusAndHeaders:
+    parser = StatusAndHeadersParser([] if request else ["HTTP/1.0", "HTTP/1.1", "HTTP/2"],
+                                    verify=False)
+    return parser.parse(io.BytesIO(head))
+
+
+def write_warc(exchanges: list[WireExchange], resources: list[Resource],
                metadata: dict[str, Any], *, software: str, started: dt.datetime) -> bytes:
-    """The gzipped WARC bytes.  *resources*: (uri, media type, bytes) resource records."""
-    import json
-    from urllib.parse import urlsplit
-
+    """The gzipped WARC bytes."""
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     info = writer.create_warcinfo_record("capture.warc.gz", {
@@ -78,41 +87,36 @@ def write_warc(exchanges: list[Exchange], resources: list[tuple[str, str, bytes]
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
                       "warc-format/warc-1.1/",
         "isPartOf": str(metadata.get("uuid", "")),
-        "description": "values of Cookie, Set-Cookie and Authorization headers redacted",
+        "description": "responses as received by the capture's recording proxy (warcprox); "
+                       "values of Cookie, Set-Cookie and Authorization headers redacted",
     })
     info.rec_headers.replace_header("WARC-Date", _warc_date(started))
     writer.write_record(info)
     for ex in exchanges:
         warc_date = _warc_date(ex.at)
-        headers = [(k, v) for k, v in _redact(ex.response_headers) if k.lower() not in _DROP]
-        headers.append(("Content-Length", str(len(ex.body))))
-        http_headers = StatusAndHeaders(f"{ex.status} {_reason(ex.status, ex.status_text)}",
-                                        headers, protocol="HTTP/1.1")
+        head, body = ex.response[:ex.payload_offset], ex.response[ex.payload_offset:]
         warc_headers: dict[str, str] = {"WARC-Date": warc_date}
         if ex.server_ip:
             warc_headers["WARC-IP-Address"] = ex.server_ip
-        resp = writer.create_warc_record(ex.url, "response", payload=io.BytesIO(ex.body),
-                                         length=len(ex.body), http_headers=http_headers,
-                                         warc_headers_dict=warc_headers)
-        parts = urlsplit(ex.url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        req_headers = [(k, v) for k, v in _redact(ex.request_headers) if not k.startswith(":")]
-        if not any(k.lower() == "host" for k, _ in req_headers):
-            req_headers.insert(0, ("Host", parts.netloc))
-        body = ex.post_data or b""
+        if ex.truncated:
+            warc_headers["WARC-Truncated"] = ex.truncated
+        resp = writer.create_warc_record(
+            ex.url, "response", payload=io.BytesIO(body), length=len(body),
+            http_headers=_redact(_parse(head, request=False)),
+            warc_headers_dict=warc_headers)
+        req_head, req_body = _split_request(ex.request)
         req = writer.create_warc_record(
-            ex.url, "request", payload=io.BytesIO(body), length=len(body),
-            http_headers=StatusAndHeaders(f"{ex.method} {path} HTTP/1.1", req_headers,
-                                          is_http_request=True),
+            ex.url, "request", payload=io.BytesIO(req_body), length=len(req_body),
+            http_headers=_redact(_parse(req_head, request=True)),
             warc_headers_dict={"WARC-Date": warc_date})
         req.rec_headers.add_header("WARC-Concurrent-To",
                                    resp.rec_headers.get_header("WARC-Record-ID"))
         writer.write_record(resp)
         writer.write_record(req)
     now = _warc_date(dt.datetime.now(dt.UTC))
-    for uri, media_type, data in resources:
-        rec = writer.create_warc_record(uri, "resource", payload=io.BytesIO(data),
-                                        length=len(data), warc_content_type=media_type,
+    for res in resources:
+        rec = writer.create_warc_record(res.uri, res.record_type, payload=io.BytesIO(res.data),
+                                        length=len(res.data), warc_content_type=res.media_type,
                                         warc_headers_dict={"WARC-Date": now})
         writer.write_record(rec)
     meta_bytes = json.dumps(metadata, ensure_ascii=False, sort_keys=True,

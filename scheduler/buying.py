@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from scheduler import purchases
 from scheduler.personas import PersonaSecrets, secrets_of
 from store.db import Database
-from store.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, SpotcheckError
+from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError
 from store.models import JobRun, Platform, Purchase, PurchaseStatus, utcnow
 from store.settings import Settings
 
@@ -290,13 +290,14 @@ async def _run(db: Database, settings: Settings, job: _Job, key: str, actor: str
                capture: bool) -> BuyResult:
     from playwright.async_api import async_playwright
 
-    try:
-        executable = settings.chromium_path()
-    except SpotcheckError as exc:
-        raise ServiceUnavailable(str(exc)) from exc
+    from evidence.capture import browser_args
+    from store import chromium
+
     result = BuyResult(job.purchase_id, "planned", attempt=key)
+    # captures in this browser go through their recording proxy, whose key it must accept
+    args = browser_args(settings) if capture else []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True)
+        browser = await chromium.launch(pw, settings, args)
         context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
                                             viewport={"width": 1366, "height": 900},
                                             accept_downloads=False, service_workers="block")

@@ -91,15 +91,19 @@ def test_warc_passes_external_checks_and_holds_every_exchange(captured: dict[str
     base = captured["shop"].url
     assert {f"{base}/item/1", f"{base}/style.css", f"{base}/img/main.png",
             f"{base}/img/lazy.png"} <= uris
-    assert sum(r["warc-type"] == "resource" for r in records) == 2
+    resources = {r["warc-target-uri"] for r in records if r["warc-type"] == "resource"}
+    assert "file:///provenance-summary.html" in resources
+    assert {u.rsplit(":", 1)[1] for u in resources if u.startswith("urn:")} == {
+        "screenshot_full", "screenshot_viewport", "dom", "pdf"}
     from warcio.archiveiterator import ArchiveIterator
 
     with open(path, "rb") as fh:
         for rec in ArchiveIterator(fh):
             if rec.rec_type == "response" and rec.rec_headers.get_header(
                     "WARC-Target-URI").endswith("/style.css"):
-                assert rec.http_headers.get_header("Content-Encoding") is None
-                assert rec.content_stream().read().startswith(b"body{")  # decoded bytes
+                # the bytes as they came over the wire: still gzip-encoded
+                assert rec.http_headers.get_header("Content-Encoding") == "gzip"
+                assert rec.raw_stream.read().startswith(b"\x1f\x8b")
 
 
 def test_redirect_chain_is_recorded(captured: dict[str, Any]) -> None:
@@ -128,7 +132,8 @@ def test_refused_captures_fail_cleanly(captured: dict[str, Any], name: str,
     cap, arts = _capture(captured, name)
     assert cap.status == CaptureStatus.FAILED
     assert reason in cap.meta["error"]
-    assert arts == {} and cap.manifest_sha256 is None
+    assert set(arts) <= {"screenshot_viewport"} and cap.manifest_sha256 is None  # partial shot
+    assert cap.started_at <= cap.finished_at
     with captured["db"].session() as s:
         ev = s.scalar(select(CustodyEvent).where(CustodyEvent.capture_id == cap.id))
         assert ev is not None and ev.action == "capture_failed"
@@ -191,17 +196,21 @@ def test_byte_limit_stops_a_heavy_page(captured: dict[str, Any], tmp_path: Path)
     cap, _ = _bounded_capture(captured, tmp_path, "/many?n=40", capture_max_bytes=4000)
     assert cap.status == CaptureStatus.OK
     assert cap.meta["limit_reached"] == "more than 4000 bytes"
-    # Bodies beyond the bound are not kept (the exchanges stay, with headers only).
-    assert cap.meta["bytes"] <= 4000 and cap.meta["resources"] == 41
+    # Bodies beyond the bound are not kept (that exchange stays, with its head only), and
+    # what the page asks for afterwards is refused.
+    assert cap.meta["bytes"] <= 4000 and cap.meta["resources"] < 41
+    assert any(b["reason"] == "byte limit reached" for b in cap.meta["blocked"])
 
 
 def test_load_time_limit_fails_a_hanging_page_cleanly(captured: dict[str, Any],
                                                        tmp_path: Path) -> None:
-    cap, took = _bounded_capture(captured, tmp_path, "/slow?s=12", capture_timeout=2.0)
-    assert cap.status != CaptureStatus.OK
-    assert "Timeout 2000ms" in cap.meta["error"]
+    cap, took = _bounded_capture(captured, tmp_path, "/slow?s=12",
+                                 capture_step_timeouts={"load": 2.0})
+    assert cap.status == CaptureStatus.FAILED
+    assert cap.meta["error"].startswith("load: ") and cap.meta["error_step"] == "load"
     load = [st for st in cap.meta["steps"] if st["name"] == "load"]
-    assert load and not load[0]["ok"]
+    assert load and not load[0]["ok"] and load[0]["budget_s"] == 2.0
+    assert cap.started_at <= cap.finished_at
     assert took < 12, took  # the bound, not the page, decides how long it takes
 
 

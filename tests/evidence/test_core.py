@@ -17,7 +17,7 @@ from evidence.keys import load_or_create, load_public, verify_signature
 from evidence.localtsa import LocalTSA
 from evidence.netguard import AddressPolicy, check_url, host_matches
 from evidence.tsa import check_response, timestamp, timestamp_all
-from evidence.warc import Exchange, write_warc
+from evidence.warc import Resource, WireExchange, write_warc
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.errors import InvalidInput, ServiceUnavailable, VerificationFailed
@@ -176,16 +176,26 @@ def test_address_policy_refuses_private_networks_unless_allowed() -> None:
     assert not host_matches("evilshop.example.com", ["shop.example.com"])
 
 
-def test_warc_passes_warcio_check_and_index(tmp_path: Path) -> None:
-    body = "<html>价格 ¥89</html>".encode()
-    ex = Exchange(url="http://shop.test/item/1", method="GET",
-                  request_headers=[("User-Agent", "x")], post_data=None, status=200,
-                  status_text="OK",
-                  response_headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
-                                    ("Transfer-Encoding", "chunked")],
-                  body=body, at=dt.datetime.now(dt.UTC), server_ip="127.0.0.1")
-    data = write_warc([ex], [("urn:x:shot", "image/png", b"\x89PNG...")], {"uuid": "u"},
-                      software="test", started=dt.datetime.now(dt.UTC))
+def _wire(url: str, request_headers: list[tuple[str, str]], status_line: str,
+          response_headers: list[tuple[str, str]], body: bytes) -> WireExchange:
+    req = "GET / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request_headers)
+    head = (status_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in response_headers)
+            + "\r\n").encode()
+    return WireExchange(url=url, method="GET", request=(req + "\r\n").encode(),
+                        response=head + body, payload_offset=len(head),
+                        status=int(status_line.split()[1]), at=dt.datetime.now(dt.UTC),
+                        server_ip="127.0.0.1")
+
+
+def test_warc_keeps_the_bytes_from_the_wire_and_passes_warcio(tmp_path: Path) -> None:
+    import gzip
+
+    body = gzip.compress("<html>价格 ¥89</html>".encode())
+    ex = _wire("http://shop.test/item/1", [("User-Agent", "x"), ("Host", "shop.test")],
+               "HTTP/1.1 200 OK", [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
+                                   ("Content-Length", str(len(body)))], body)
+    data = write_warc([ex], [Resource("urn:x:shot", "image/png", b"\x89PNG...")],
+                      {"uuid": "u"}, software="test", started=dt.datetime.now(dt.UTC))
     path = tmp_path / "t.warc.gz"
     path.write_bytes(data)
     check = subprocess.run([str(Path(__import__("sys").executable).with_name("warcio")),
@@ -200,10 +210,10 @@ def test_warc_passes_warcio_check_and_index(tmp_path: Path) -> None:
 
     with open(path, "rb") as fh:
         rec = next(r for r in ArchiveIterator(fh) if r.rec_type == "response")
-        assert rec.rec_headers.get_header("WARC/1.1") is None
-        assert rec.http_headers.get_header("Content-Encoding") is None
-        assert rec.http_headers.get_header("Content-Length") == str(len(body))
-        assert rec.content_stream().read() == body
+        assert rec.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
+        assert rec.http_headers.protocol == "HTTP/1.1"
+        assert rec.http_headers.get_header("Content-Encoding") == "gzip"
+        assert rec.raw_stream.read() == body  # encoded as it came
 
 
 def test_warc_redacts_session_credentials(tmp_path: Path) -> None:
@@ -211,13 +221,10 @@ def test_warc_redacts_session_credentials(tmp_path: Path) -> None:
     from warcio.archiveiterator import ArchiveIterator
 
     secret = "sid=persona-session-7f3a9c"
-    ex = Exchange(url="http://shop.test/order/1", method="GET",
-                  request_headers=[("Cookie", secret), ("Authorization", "Bearer tok-123"),
-                                   ("Accept", "text/html")],
-                  post_data=None, status=200, status_text="OK",
-                  response_headers=[("Set-Cookie", f"{secret}; HttpOnly"),
-                                    ("Content-Type", "text/html")],
-                  body=b"<html>order SBX-1</html>", at=dt.datetime.now(dt.UTC))
+    ex = _wire("http://shop.test/order/1", [("Cookie", secret), ("Authorization", "Bearer tok-123"),
+                                            ("Accept", "text/html")],
+               "HTTP/1.1 200 OK", [("Set-Cookie", f"{secret}; HttpOnly"),
+                                   ("Content-Type", "text/html")], b"<html>order SBX-1</html>")
     data = write_warc([ex], [], {"uuid": "u"}, software="test",
                       started=dt.datetime.now(dt.UTC))
     path = tmp_path / "o.warc.gz"

@@ -148,7 +148,8 @@ def test_capture_over_tls_records_the_served_chain(tls_site: TLSSite, tmp_path: 
     pem_file = store.read(arts["tls_chain"])
     assert pem_file == "".join(tls["chain_pem"]).encode()
     assert hashlib.sha256(pem_file).hexdigest() == tls["chain_sha256"]
-    assert [s["name"] for s in meta["steps"]].count("tls") == 1
+    assert tls["trusted"] == "pinned"  # the proxy met the certificate, by its pinned key
+    assert list(meta["tls_origins"]) == [tls_site.url.split("/")[2]]
 
 
 def test_unpinned_self_signed_certificate_is_refused(tls_site: TLSSite, tmp_path: Path,
@@ -160,8 +161,12 @@ def test_unpinned_self_signed_certificate_is_refused(tls_site: TLSSite, tmp_path
         with db.session() as s:
             cap = s.get(Capture, cid)
             assert cap is not None and cap.status == CaptureStatus.FAILED
-            assert "ERR_CERT_AUTHORITY_INVALID" in cap.meta["error"]
-            assert s.scalar(select(Artifact.id).where(Artifact.capture_id == cid)) is None
+            # the capture's proxy refused the certificate before any request went out
+            assert "not trusted" in cap.meta["error"], cap.meta["error"]
+            assert any("not trusted" in b["reason"] for b in cap.meta["blocked"])
+            assert s.scalar(select(Artifact.id).where(Artifact.capture_id == cid,
+                                                      Artifact.role != "screenshot_viewport")
+                            ) is None
     finally:
         db.dispose()
 

@@ -1,0 +1,119 @@
+"""The loop that runs a capture's named steps, each within its own budget (Scoop's model).
+
+Harvard LIL's Scoop captures a page as an ordered list of named steps run by one loop,
+every step's outcome logged.  Here each step has a budget of seconds (a setting may change
+it: ``capture_step_timeouts``) and the capture a total ceiling (``capture_timeout``): a step
+whose budget runs out is cut off and noted.  A *required* step that fails fails the capture
+(its error names the step); any other step that fails or runs out leaves the capture
+*partial*, with the reason, and the loop goes on, so a page whose load event never fires
+is still captured as it stands after the bound.  Steps marked *keep* (what the page shows:
+DOM, screenshots) get their own budget even when the ceiling is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from store.errors import SpotcheckError
+
+#: Seconds per step unless ``settings.capture_step_timeouts`` says otherwise.
+DEFAULT_BUDGETS: dict[str, float] = {
+    "check_url": 5, "open": 10, "load": 15, "dismiss_overlays": 8, "scroll": 5, "settle": 3,
+    "dom": 5, "facts": 5, "screenshots": 10, "pdf": 10, "network": 5, "warc": 30,
+}
+
+C = TypeVar("C")
+
+
+class StepFailed(Exception):
+    """A required step failed; the message names the step."""
+
+    def __init__(self, step: str, message: str, exit_code: int = 6) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.exit_code = exit_code
+
+
+@dataclass
+class Step(Generic[C]):
+    """One named step: ``fn(capture)``; *required* failures fail the capture."""
+
+    name: str
+    fn: Callable[[C], Awaitable[Any]]
+    required: bool = False
+    keep: bool = False
+    #: Running out of budget is normal for this step (noted, the capture stays complete).
+    soft: bool = False
+    #: Checked after the step, however it ended (cut off or not); may raise a
+    #: ``SpotcheckError`` that fails the capture (e.g. the page never answered).
+    after: Callable[[C], None] | None = None
+
+
+class StepLog:
+    """The steps' log as it goes into the metadata: name, ok, ms, budget, note."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, Any]] = []
+        self.partial: list[str] = []
+
+    def note(self, text: str) -> None:
+        if self.steps:
+            self.steps[-1]["note"] = text[:300]
+
+    def mark_partial(self, reason: str) -> None:
+        if reason not in self.partial:
+            self.partial.append(reason[:300])
+
+
+async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
+                    budgets: dict[str, float], ceiling: float) -> None:
+    """Run *steps* in order.  Raises :class:`StepFailed` when a required step fails."""
+    deadline = time.monotonic() + ceiling
+    for step in steps:
+        budget = budgets.get(step.name, DEFAULT_BUDGETS.get(step.name, 10.0))
+        left = deadline - time.monotonic()
+        if not step.keep:
+            budget = min(budget, left)
+        entry: dict[str, Any] = {"name": step.name, "ok": False, "ms": 0,
+                                 "budget_s": round(budget, 1), "note": ""}
+        log.steps.append(entry)
+        if budget <= 0:
+            entry["note"] = "skipped: the capture's time ceiling was reached"
+            if step.required:
+                raise StepFailed(step.name, "the capture's time ceiling was reached")
+            log.mark_partial(f"{step.name} skipped (time ceiling)")
+            continue
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait_for(step.fn(capture), timeout=budget)
+            entry["ok"] = True
+        except TimeoutError:
+            entry["note"] = entry["note"] or f"cut off after its budget of {budget:.1f} s"
+            if step.required:
+                raise StepFailed(step.name, f"took longer than its budget of {budget:.1f} s"
+                                 ) from None
+            entry["ok"] = step.soft
+            if not step.soft:
+                log.mark_partial(f"{step.name} did not finish within {budget:.1f} s")
+        except SpotcheckError as exc:  # a decision (refused, left the platform): fails it
+            entry["note"] = str(exc)[:300]
+            raise StepFailed(step.name, str(exc)[:300], exc.exit_code) from exc
+        except Exception as exc:
+            first = str(exc).splitlines()[0][:250] if str(exc) else ""
+            entry["note"] = f"{type(exc).__name__}: {first}"[:300]
+            if step.required:
+                raise StepFailed(step.name, first or type(exc).__name__) from exc
+            log.mark_partial(f"{step.name} failed: {type(exc).__name__}: {first[:200]}")
+        finally:
+            entry["ms"] = round((time.perf_counter() - t0) * 1000)
+        if step.after is not None:
+            try:
+                step.after(capture)
+            except SpotcheckError as exc:
+                entry["ok"] = False
+                entry["note"] = str(exc)[:300]
+                raise StepFailed(step.name, str(exc)[:300], exc.exit_code) from exc
