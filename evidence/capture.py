@@ -43,9 +43,9 @@ from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
 from evidence.netguard import AddressPolicy, check_url, host_matches, url_port
 from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
 from evidence.steps import Step, StepFailed, StepLog, run_steps
-from evidence.storage import ArtifactStore, Stored
 from evidence.warc import Resource, write_warc
 from store import chromium
+from store.artifacts import ArtifactStore, Stored
 from store.db import Database
 from store.errors import InvalidInput, SpotcheckError
 from store.models import Artifact, BuyerPersona, Capture, CaptureStatus, Case, utcnow
@@ -159,7 +159,13 @@ async def step_open(run: Run) -> None:
     page.on("popup", popup)
     page.on("download", download)
     page.on("dialog", lambda d: run.popups.append(asyncio.ensure_future(d.dismiss())))
-    run.meta["user_agent"] = await page.evaluate("navigator.userAgent")
+    agent = _AGENTS.get(id(run.context.browser))
+    if agent is None:
+        agent = _AGENTS[id(run.context.browser)] = await page.evaluate("navigator.userAgent")
+    run.meta["user_agent"] = agent
+
+
+_AGENTS: dict[int, str] = {}
 
 
 async def _route(run: Run, route: Any, request: Any) -> None:
@@ -222,7 +228,14 @@ def _loaded(run: Run) -> None:
 async def step_overlays(run: Run) -> None:
     page, shots = run.page, run.files
     visible: list[tuple[str, Any]] = []
-    for sel in run.settings.capture_consent_selectors:
+    selectors = run.settings.capture_consent_selectors
+    run.meta["overlays_dismissed"] = []
+    try:  # one round trip for the usual page without any overlay
+        if selectors and not await page.locator(", ".join(selectors)).first.is_visible():
+            return
+    except Exception:  # an invalid selector among them: ask one by one below
+        pass
+    for sel in selectors:
         try:
             loc = page.locator(sel).first
             if await loc.is_visible():

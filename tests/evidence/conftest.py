@@ -33,10 +33,17 @@ def shop() -> Iterator[Shop]:
     s.stop()
 
 
+TEST_BUDGETS = {"open": 30.0, "dismiss_overlays": 20.0, "scroll": 15.0, "dom": 15.0,
+                "screenshots": 30.0, "pdf": 30.0}
+
+
 def evidence_settings(home: Path, tsa: LocalTSA, **extra: Any) -> Settings:
+    # generous budgets: on a loaded test machine a normal page must not come out partial
+    # (the budgets themselves are tested with tight ones in test_capture_network.py)
+    extra.setdefault("capture_step_timeouts", dict(TEST_BUDGETS))
     s = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
                  tsa_urls=[tsa.url], trusted_tsa_cas=[str(tsa.ca_file)],
-                 capture_timeout=20.0, **extra)
+                 capture_timeout=60.0, **extra)
     s.ensure_home()
     return s
 

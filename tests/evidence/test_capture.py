@@ -18,7 +18,7 @@ from evidence.capture import capture_urls
 from evidence.diff import diff_captures
 from evidence.hashing import sha256_bytes
 from evidence.keys import load_or_create, verify_signature
-from evidence.storage import ArtifactStore
+from store.artifacts import ArtifactStore
 from store.models import Artifact, Capture, CaptureStatus, CustodyEvent
 
 pytestmark = pytest.mark.browser

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from evidence.capture import capture_urls
 from evidence.netguard import AddressPolicy
-from evidence.storage import ArtifactStore
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from tests.evidence.conftest import evidence_settings
@@ -126,7 +126,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, local_tsa: Any,
     settings = evidence_settings(tmp_path_factory.mktemp("nethome"), local_tsa)
     settings = settings.model_copy(update={
         "capture_allow_networks": ["127.0.0.2/32"], "capture_concurrency": 4,
-        "capture_step_timeouts": {"load": 3.0, "settle": 1.0}})
+        "capture_step_timeouts": {**settings.capture_step_timeouts, "load": 3.0,
+                                  "settle": 1.0}})
     db = Database.open(settings.database_url, settings=settings)
     names = ["302", "307", "localhost", "meta", "js", "img", "ok", "neverload", "loop", "tall"]
     ids = capture_urls(db, [f"{base}/{n}" for n in names], operator="t", settings=settings)

@@ -34,6 +34,7 @@ from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings
+from tests.evidence.conftest import TEST_BUDGETS
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +115,8 @@ def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSSite]:
 
 def _settings(home: Path, **extra: object) -> Settings:
     s = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
-                 capture_timeout=20.0, **extra)  # type: ignore[arg-type]
+                 capture_timeout=60.0, capture_step_timeouts=TEST_BUDGETS,
+                 **extra)  # type: ignore[arg-type]
     s.ensure_home()
     return s
 
