@@ -12,7 +12,7 @@ from sampler.plans import draw_plan, submit_plan
 from spotcheck import users
 from spotcheck.identity import LIMIT_PER_NAME as THROTTLE_PER_NAME
 from spotcheck.web.app import create_app
-from store.models import AuditEvent, Plan, PlanStatus
+from store.models import AuditEvent, Capture, Plan, PlanStatus
 from tests.web.conftest import Live, csrf_of, serve
 from tests.web.factory import HOSTILE_TITLES, PASSWORD
 
@@ -160,7 +160,7 @@ def test_roles_on_routes(live: Live) -> None:
                 f"/plans/{d.plan_ids[1]}": 200, "/reports": 403, "/personas": 200},
         "ian": {"/audit": 403, "/evidence": 200, "/cases": 200, "/purchases": 403,
                 "/personas": 403,
-                f"/plans/{d.plan_ids[1]}": 403, f"/artifacts/{d.order_screenshot_sha}": 200},
+                f"/plans/{d.plan_ids[1]}": 403, f"/artifacts/{d.order_screenshot_sha}": 403},
         "sue": {"/audit": 403, f"/artifacts/{d.order_screenshot_sha}": 403,
                 f"/evidence/{d.capture_ids[0]}": 200, "/reports": 200},
         "ada": {"/audit": 200, "/evidence": 200, "/purchases": 200, "/personas": 200},
@@ -213,14 +213,46 @@ def test_captured_html_is_only_a_download(live: Live) -> None:
         assert "sandbox" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff"
         assert b"<script>" in r.content  # byte-exact evidence, just not rendered
-        png = c.get(f"/artifacts/{live.data.order_screenshot_sha}")
-        assert png.headers["content-type"] == "image/png"
-        thumb = c.get(f"/artifacts/{live.data.order_screenshot_sha}/thumb")
-        assert thumb.status_code == 200 and thumb.content[:8] == b"\x89PNG\r\n\x1a\n"
         assert c.get(f"/artifacts/{'0' * 64}").status_code == 404
         assert c.get("/artifacts/..%2F..%2Fetc%2Fpasswd").status_code == 404
         assert c.get("/reports/..%2Fspotcheck.db").status_code == 404
     assert _audit(live, "artifact.download")
+
+
+def test_persona_captures_per_role_and_route(live: Live) -> None:
+    """The README's rule: investigators and supervisors never see a covert buyer's capture
+    (page, thumbnail, inline image, download); administrators may, and each time is
+    audited as a reveal.  Samplers do not view evidence at all."""
+    d = live.data
+    sha = d.order_screenshot_sha
+    with live.db.session() as s:  # the order capture also about a listing: its page too
+        cap = s.get(Capture, d.order_capture_id)
+        assert cap is not None
+        cap.listing_id = d.listing_ids[0]
+    routes = [f"/artifacts/{sha}", f"/artifacts/{sha}?download=1", f"/artifacts/{sha}/thumb"]
+    for name in ("ian", "sue"):
+        with live.login(name) as c:
+            for path in routes:
+                assert c.get(path).status_code == 403, (name, path)
+            page = c.get(f"/evidence/{d.order_capture_id}")
+            assert page.status_code == 200
+            html = page.text
+            assert 'id="persona-withheld"' in html
+            assert f"/artifacts/{sha}" not in html  # no image, thumbnail or download link
+            assert sha in html  # the hash stays visible: it is what a pack lists
+            assert "深圳市某路1号" not in html and "买家小王" not in html
+            listing = c.get(f"/listings/{d.listing_ids[0]}").text
+            assert f"/artifacts/{sha}" not in listing  # no thumbnail that would 403
+    with live.login("sam") as c:
+        assert c.get(f"/evidence/{d.order_capture_id}").status_code == 403
+    assert not _audit(live, "persona.reveal")
+    with live.login("ada") as c:
+        for path in routes:
+            assert c.get(path).status_code == 200, path
+        html = c.get(f"/evidence/{d.order_capture_id}").text
+        assert f"/artifacts/{sha}/thumb" in html and 'id="persona-withheld"' not in html
+    reveals = _audit(live, "persona.reveal")
+    assert {e.actor for e in reveals} == {"ada"} and len(reveals) == len(routes) + 1
 
 
 def test_persona_secrets_stay_hidden(live: Live) -> None:

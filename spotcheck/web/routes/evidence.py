@@ -67,8 +67,15 @@ def capture(request: Request, capture_id: int,
                                  .order_by(CustodyEvent.seq)))
         case = s.get(Case, cap.case_id) if cap.case_id else None
     meta = dict(cap.meta or {})
+    facts = dict(cap.facts or {})
+    covert = is_persona_capture(cap)
+    withheld = covert and not user.can("personas.secrets")
     if not user.can("personas.secrets"):
         meta = _mask_persona(meta)
+    if withheld:
+        facts = _mask_persona(facts)
+    elif covert:  # an allowed reveal of a covert buyer's capture is audited as such
+        audit(request, user.name, "persona.reveal", "capture", cap.id, persona=cap.persona_id)
     flash = request.state.session.pop("flash", None)
     if flash:
         request.state.session_dirty = True
@@ -80,10 +87,17 @@ def capture(request: Request, capture_id: int,
     return render(request, "console/evidence.html", cap=cap, artifacts=artifacts,
                   custody=custody, case=case, flash=flash,
                   meta_json=json.dumps(meta, ensure_ascii=False, indent=2, default=str)[:50_000],
-                  facts_json=json.dumps(cap.facts or {}, ensure_ascii=False, indent=2,
+                  facts_json=json.dumps(facts, ensure_ascii=False, indent=2,
                                         default=str)[:20_000],
-                  screenshots=[a for a in artifacts if a.media_type in INLINE_IMAGES],
-                  export_available=True)
+                  screenshots=[] if withheld else
+                  [a for a in artifacts if a.media_type in INLINE_IMAGES],
+                  withheld=withheld, export_available=True)
+
+
+def is_persona_capture(cap: Capture) -> bool:
+    """Made in a covert buyer persona's browser (order pages): its screenshots, DOM, PDF and
+    WARC show the persona's account, drop address and payment reference."""
+    return cap.persona_id is not None or cap.kind == "order"
 
 
 def _mask_persona(meta: dict[str, Any]) -> dict[str, Any]:
@@ -111,10 +125,13 @@ def _artifact(request: Request, user: CurrentUser, sha256: str) -> tuple[Artifac
     if not rows:
         raise HTTPException(404)
     art = rows[0][0]
-    personal = any(c is not None and (c.persona_id is not None or c.kind == "order")
-                   for _a, c in rows)
-    if personal and not (user.can("personas.secrets") or user.can("evidence.export")):
+    personal = any(c is not None and is_persona_capture(c) for _a, c in rows)
+    # The README's rule: investigators and supervisors never see a covert buyer's details;
+    # those who may (samplers, administrators) are audited each time they do.
+    if personal and not user.can("personas.secrets"):
         raise HTTPException(403, detail="role")
+    if personal:
+        audit(request, user.name, "persona.reveal", "artifact", sha256, role=art.role)
     path = domain.artifact_file(console(request).settings, sha256)
     if path is None:
         raise HTTPException(404, detail=_("The file of this artifact is not in the data folder."))

@@ -130,9 +130,14 @@ def listing(request: Request, listing_id: int,
             .order_by(NoticeMatch.score.desc()).limit(50)).all())
         captures = list(s.scalars(select(Capture).where(Capture.listing_id == item.id)
                                   .order_by(Capture.started_at.desc()).limit(50)))
+        # Covert buyers' captures show the persona: thumbnails only for those who may see it.
+        from spotcheck.web.routes.evidence import is_persona_capture
+
+        visible = [c.id for c in captures
+                   if user.can("personas.secrets") or not is_persona_capture(c)]
         shots = {cid: sha for cid, sha in s.execute(
             select(Artifact.capture_id, Artifact.sha256)
-            .where(Artifact.capture_id.in_([c.id for c in captures]),
+            .where(Artifact.capture_id.in_(visible),
                    Artifact.role.like("screenshot%"), Artifact.media_type.like("image/%"))
             .order_by(Artifact.role))}
     prices = [(snap.seen_at.strftime("%Y-%m-%d"), float(snap.data["price"]))
