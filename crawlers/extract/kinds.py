@@ -111,7 +111,7 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
         score += 0.6 if markup.og.get("product:price:amount") or markup.og.get(
             "og:price:amount") else 0.5
         reasons.append("og:type product")
-    if visible.heading and visible.price is not None and not _in_cards(visible.price_owner,
+    if (visible.heading or visible.doc_title) and visible.price is not None and not _in_cards(visible.price_owner,
                                                                        card_ids):
         score += 0.2
         reasons.append("heading with a price")

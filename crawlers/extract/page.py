@@ -68,7 +68,9 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
     if name == "generic":
         from crawlers.extract.generic import read_page
 
-        return read_page(response.text, response.url)
+        language = response.headers.get(b"Content-Language")
+        return read_page(response.text, response.url,
+                         content_language=language.decode("latin-1") if language else None)
     if name == "listing":
         return css_listing(response, op[1], context)
     if name == "first":

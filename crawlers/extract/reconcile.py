@@ -209,6 +209,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
         og_title = None
     put("title", heading, "dom:h1")
     put("title", og_title, "og")
+    put("title", visible.doc_title, "dom:title")
 
     # -- price
     m_price = markup_amount(_markup_price(offer), locale) if offer else None

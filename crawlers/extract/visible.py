@@ -88,6 +88,8 @@ class Visible:
     inline: dict[str, str] = field(default_factory=dict)
     breadcrumbs: list[str] = field(default_factory=list)
     text_sample: str = ""
+    #: The document's <title>, cut before a " | Shop name" suffix.
+    doc_title: str | None = None
     #: All visible text, joined (bounded): whether a value is shown on the page at all.
     text: str = ""
     #: Enabled buy controls on the page (several: a listing grid's, not one product's).
@@ -136,6 +138,8 @@ _CLASS_ID = ("class", "id")
 #: seller <a itemprop>): reading four attributes of every element was a third of a walk.
 _LABELLED = frozenset(("nav", "ol", "a"))
 _WORDS = re.compile(r"\w+")
+#: Where a document title's shop-name suffix starts (" | Acme", " – Acme", " - Acme").
+_TITLE_SUFFIX = re.compile(r"\s+[|–—]\s+|\s+-\s+(?=[^-]*$)")
 _HEADING_ATTR = re.compile(r"title|name|product", re.IGNORECASE)
 
 
@@ -206,8 +210,9 @@ def read_visible(tree: etree._Element, html: str = "") -> Visible:
     walk = _walk(body)
     texts = walk.texts
     title_el = root.find("head/title")
-    heading_el, heading_at = _main_heading(
-        walk, title_el.text or "" if title_el is not None else "")
+    doc_title = (title_el.text or "") if title_el is not None else ""
+    out.doc_title = clean_text(_TITLE_SUFFIX.split(doc_title)[0], 1000) or None
+    heading_el, heading_at = _main_heading(walk, doc_title)
     if heading_el is not None:
         out.heading = clean_text(" ".join(heading_el.itertext()), 1000) or None
     for text, owner in texts:

@@ -241,3 +241,18 @@ def test_encodings() -> None:
     assert "Café" in decoded
     page = read_page(body, "http://s.test/p/gbk", content_type="text/html")
     assert page.heading == "儿童玩具 𠀀"
+
+
+def test_document_title_is_the_last_resort_title() -> None:
+    page = read_page(html('<div class="price">$15.00</div><button>Add to basket</button>',
+                          "<title>Blue Teapot 1 L | Acme Homeware</title>"
+                          '<meta property="og:type" content="product">'),
+                     "http://s.test/p/teapot")
+    assert page.kind == "product"
+    assert (page.fields["title"], page.sources["title"]) == ("Blue Teapot 1 L", "dom:title")
+
+
+def test_content_language_header_sets_the_locale() -> None:
+    page = read_page("<html><body><h1>Kanne</h1><span class='price'>1.299 €</span></body></html>",
+                     "http://s.test/p/kanne", content_language="de-DE")
+    assert page.locale == "de-DE" and page.fields["price"] == Decimal("1299")
