@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from sampler.risk.features import compute_factors
+from sampler.risk.factors import compute_factors
 from sampler.risk.weights import RiskWeights, default_weights
 from store.errors import Conflict
 

@@ -32,7 +32,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from sampler.risk.features import FactorFrame, compute_factors
+from sampler.risk.factors import compute_factors
+from sampler.risk.features import FactorFrame
 from sampler.risk.reasons import render
 from sampler.risk.weights import RiskWeights, campaign_weights, default_weights
 from store.settings import Settings

@@ -53,9 +53,12 @@ def test_safety_gate_fields_and_nil(sqlite_db: Database) -> None:
 @pytest.mark.parametrize("name,fmt,expected", [
     ("cpsc_recalls.json", "cpsc", 2), ("safety_gate_week.xml", "safety-gate", 2),
     ("reports.csv", "reports", 1), ("notices.csv", "csv", 1), ("complaints.csv", "complaints", 3),
+    ("safety_gate_weekly_report.xml", "safety-gate", 2), ("safety_gate_alerts.json", "safety-gate", 1),
+    ("health_canada_recalls.json", "health-canada", 2),
+    ("spot_check_results_gbk.csv", "spot-check", 3),
 ])
 def test_import_twice_adds_nothing(any_db: Database, name: str, fmt: str, expected: int) -> None:
-    model = RiskSignal if fmt == "complaints" else ForeignNotice
+    model = RiskSignal if fmt in ("complaints", "spot-check") else ForeignNotice
     with any_db.session() as s:
         first = import_file(s, data_file(name), fmt)
     with any_db.session() as s:
