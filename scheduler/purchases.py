@@ -470,3 +470,33 @@ def purchase_summary(p: Purchase) -> dict[str, Any]:
             "scheduled_for": p.scheduled_for, "deadline": p.deadline,
             "order_number": p.order_number, "price_paid": p.price_paid,
             "currency": p.currency, "ordered_at": p.ordered_at}
+
+
+#: Purchases still under way (not closed, cancelled or failed).
+_OPEN = (PurchaseStatus.PLANNED, PurchaseStatus.ORDERED, PurchaseStatus.RECEIVED,
+         PurchaseStatus.SENT_TO_LAB, PurchaseStatus.RESULT)
+
+
+def open_purchases_elsewhere(session: Session, plan_id: int) -> list[dict[str, Any]]:
+    """Other approved versions of *plan_id*'s campaign that still have open purchases.
+
+    Approving a new version while an earlier approved one is still buying means two plans
+    spend one campaign's budget at once, and the estimates of neither cover what was bought:
+    the approval stands (a supervisor may mean it), but it is flagged to them.
+    """
+    from sqlalchemy import func
+
+    from store.models import Plan
+
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        return []
+    rows = session.execute(
+        select(Plan.id, Plan.version, func.count(Purchase.id))
+        .join(PlanItem, PlanItem.plan_id == Plan.id)
+        .join(Purchase, Purchase.plan_item_id == PlanItem.id)
+        .where(Plan.campaign_id == plan.campaign_id, Plan.id != plan.id,
+               Plan.status == PlanStatus.APPROVED, Purchase.status.in_(_OPEN))
+        .group_by(Plan.id, Plan.version).order_by(Plan.version)).all()
+    return [{"plan": pid, "version": version, "open_purchases": int(n)}
+            for pid, version, n in rows]

@@ -15,7 +15,7 @@ from sampler import export as export_api
 from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, print_json, table
+from spotcheck.output import bar_chart, console, err_console, print_json, table
 
 app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
                   no_args_is_help=True)
@@ -165,9 +165,17 @@ def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPA
     """Approve a submitted plan (a supervisor or admin who did not draw or submit it)."""
     ctx = current()
     name, role = ctx.require_user(authenticated=True)
+    from scheduler.purchases import open_purchases_elsewhere
+
     with ctx.db.session() as s:
         p = plan_api.approve_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
         data = plan_api.plan_dict(p, items=False)
+        data["warnings"] = [
+            f"plan v{o['version']} of this campaign is also approved and still has "
+            f"{o['open_purchases']} open purchases: two plans now spend one budget"
+            for o in open_purchases_elsewhere(s, p.id)]
+    for warning in data["warnings"]:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
     _done(data, json_out)
 
 

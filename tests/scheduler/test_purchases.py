@@ -154,3 +154,24 @@ def test_out_of_stock_at_purchase_time_is_a_non_response(any_db: Database,
             purchases.replan(s, pid)
         assert s.scalar(select(func.count()).select_from(Purchase).where(
             Purchase.plan_item_id == p.plan_item_id)) == 1
+
+def test_approving_another_version_while_one_still_buys_is_flagged(sqlite_db: Database,
+                                                                   settings: Settings) -> None:
+    from store.models import Plan
+
+    with sqlite_db.session() as s:
+        w = build_world(s, listings=4)
+        add_personas(s, w.platform_id, settings)
+    with sqlite_db.session() as s:
+        purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
+        v2 = Plan(campaign_id=w.campaign_id, version=2, status=PlanStatus.APPROVED, seed=7,
+                  method="srs", frame_sha256="1" * 64, frame_size=4, sample_size=2,
+                  created_by="alice", reviewed_by="bob")
+        s.add(v2)
+        s.flush()
+        flagged = purchases.open_purchases_elsewhere(s, v2.id)
+        assert flagged == [{"plan": w.plan_id, "version": 1, "open_purchases": 4}]
+        assert purchases.open_purchases_elsewhere(s, w.plan_id) == []  # v2 buys nothing yet
+        for p in s.scalars(select(Purchase)):
+            purchases.cancel_purchase(s, p.id, "superseded by v2")
+        assert purchases.open_purchases_elsewhere(s, v2.id) == []

@@ -249,6 +249,16 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
         audit(request, user.name, f"plan.{action}.refused", "plan", plan_id, reason=str(exc))
         raise
     flash(request, "ok", _("Plan approved.") if action == "approve" else _("Plan rejected."))
+    if action == "approve":
+        from scheduler.purchases import open_purchases_elsewhere
+
+        with db.session() as s:
+            others = open_purchases_elsewhere(s, plan_id)
+        if others:  # approved all the same, but the supervisor must see it
+            flash(request, "error", _("Plan approved.") + " " + " ".join(
+                _("Plan v%(version)s of this campaign is also approved and still has "
+                  "%(n)s open purchases: two plans now spend one budget.")
+                % {"version": o["version"], "n": o["open_purchases"]} for o in others))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
 
