@@ -51,6 +51,8 @@ class GenericPage:
     seller_link: str | None = None
     heading: str | None = None
     locale: str = ""
+    #: The page's rel=next links (also in ``links``), as written.
+    next_links: list[str] = field(default_factory=list)
     #: Whether ``product`` was cut to its main keys (larger than RAW_LIMIT).
     product_truncated: bool = False
 
@@ -119,7 +121,8 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
     kind = classify(markup, visible, product, others, fields, cards, card_ids,
                     visible.text_sample, hint)
     # rel=next first (the next page), then the page's links: two queries, no union to sort.
-    links = [str(h) for h in (*_NEXT(tree), *_HREFS(tree)) if h]
+    next_links = [str(h) for h in _NEXT(tree) if h]
+    links = next_links + [str(h) for h in _HREFS(tree) if h]
     canonical = next(iter(tree.xpath("//link[@rel='canonical']/@href")), None)
     seller_link = fields.get("seller_url")
     if not seller_link and kind.kind == "product":
@@ -132,7 +135,7 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
         product_links=product_links if kind.kind != "product" else [], links=links,
         canonical=str(canonical) if canonical else None,
         seller_link=str(seller_link) if seller_link else None, heading=visible.heading,
-        locale=locale, product_truncated=bounded is not product and product is not None)
+        locale=locale, next_links=next_links, product_truncated=bounded is not product and product is not None)
 
 
 def _bounded(product: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -427,6 +427,7 @@ class PlatformSpider(scrapy.Spider):
             kind = "seller" if self._seller_hint(url) else "nav"
             req = self.request(url, kind, base=response.url,
                                priority=discovery.PRIORITY_SELLER if kind == "seller"
+                               else discovery.PRIORITY_NEXT_PAGE if href in found.next_links
                                else discovery.PRIORITY_LINK)
             if req is not None:
                 yield req
@@ -465,8 +466,7 @@ class PlatformSpider(scrapy.Spider):
             seller_name=fields.get("seller_name"), seller_url=seller_url,
             category=fields.get("category"), origin=fields.get("origin"),
             image_urls=fields.get("image_urls") or [], raw=fields["raw"])
-        if hasattr(item, "availability"):
-            item.availability = fields.get("availability")
+        item.availability = fields.get("availability")
         extra = page.fields(self.profile.extract.fields) if self.profile.extract.fields else {}
         for key, value in extra.items():
             if value not in (None, "", []) and hasattr(item, key) and \
