@@ -5,11 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from store.errors import SpotcheckError
 from store.settings import get_settings
+
+
+def _exit_with(parent: int) -> None:
+    """Exit (as if killed) when *parent* is gone: a scheduler killed with SIGKILL must not
+    leave its crawl running, or the scheduler that resumes the job would wait for it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     crawl.add_argument("--max-pages", type=int, help="stop after this many pages")
     crawl.add_argument("--max-duration", help="stop after this time (90s, 30m, 2h)")
     crawl.add_argument("--products-only", action="store_true", help="no seller pages")
+    crawl.add_argument("--exit-with", type=int, metavar="PID",
+                       help="exit at once when process PID (the caller) is gone")
     args = parser.parse_args(argv)
+    if args.exit_with:
+        _exit_with(args.exit_with)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from crawlers.bounds import crawl_bounds

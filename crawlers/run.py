@@ -133,7 +133,8 @@ def crawl_platform(platform_code: str, *, settings: Settings, base_url: str | No
     """
     with tempfile.TemporaryDirectory(prefix="spotcheck-crawl-") as tmp:
         out = Path(tmp) / "summary.json"
-        cmd = [sys.executable, "-m", "crawlers", "crawl", platform_code, "--summary", str(out)]
+        cmd = [sys.executable, "-m", "crawlers", "crawl", platform_code, "--summary", str(out),
+               "--exit-with", str(os.getpid())]
         if base_url:
             cmd += ["--base-url", base_url]
         if not full:

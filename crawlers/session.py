@@ -104,7 +104,7 @@ class CrawlSession:
             profile = profile.model_copy(
                 update={"limits": with_bounds(profile.limits, **bounds)})
         key = job_key if job_key is not None else f"local:{platform}"
-        run_id, resumed = CrawlRuns(db).open(platform, full=full, job_key=key)
+        run_id, resumed = CrawlRuns(db, settings).open(platform, full=full, job_key=key)
         if resumed:
             log.warning("resuming crawl run %s of %s", run_id, platform)
         return cls(db, settings, profile, run_id=run_id, full=full, resumed=resumed,

@@ -11,6 +11,7 @@ kill, add up into one run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import queue
 import threading
@@ -30,13 +31,15 @@ from sqlalchemy.orm import Session
 from crawlers.items import ListingItem, SellerItem
 from crawlers.normalise import content_hash
 from store.db import Database
-from store.errors import NotFound
+from store.errors import Conflict, NotFound
+from store.leases import Lease
 from store.models import (
     CrawlRun,
     Listing,
     ListingSnapshot,
     ListingStatus,
     Platform,
+    SchedulerLease,
     Sector,
     Seller,
     SupervisionClass,
@@ -117,17 +120,73 @@ def platform_id(session: Session, code: str) -> int:
     return pid
 
 
-class CrawlRuns:
-    """Creating, resuming and finishing crawl run rows."""
+#: The lease this process holds on each crawl run it writes (run id → lease).
+_HELD: dict[int, Lease] = {}
+#: Lease names fit the lease table's 64 characters.
+_LEASE_NAME_MAX = 64
 
-    def __init__(self, db: Database) -> None:
+
+def run_lease_name(job_key: str) -> str:
+    """The lease a crawl holds on the run of *job_key*."""
+    name = f"crawl:{job_key}"
+    if len(name) > _LEASE_NAME_MAX:
+        name = "crawl:" + hashlib.sha256(job_key.encode()).hexdigest()[:40]
+    return name
+
+
+def shared(job_key: str | None) -> bool:
+    """Whether several workers write the run together by design (a Redis-shared crawl, whose
+    workers the crawl's registry coordinates)."""
+    return bool(job_key and job_key.startswith("redis:"))
+
+
+@dataclass(frozen=True)
+class RunOwner:
+    """Who may write a crawl run: the holder of lease *name*."""
+
+    name: str
+    holder: str
+
+
+class CrawlRuns:
+    """Creating, resuming and finishing crawl run rows.
+
+    A run is written by exactly one crawl: :meth:`open` takes the run's lease first (waiting
+    for a crawl killed on another host to lose it), so a crawl that finds its run still
+    ``running`` takes it over from a dead one and is never a second writer beside a live one.
+    Every batch checks the lease in its own transaction (fencing), and finishing releases it.
+    """
+
+    def __init__(self, db: Database, settings: Settings | None = None) -> None:
         self.db = db
+        self.settings = settings
 
     def open(self, platform_code: str, *, full: bool, job_key: str | None) -> tuple[int, bool]:
-        """The run to write to: a running run with *job_key* is resumed, else a new one.
+        """The run to write to: a running run with *job_key* is resumed (taken over), else a
+        new one.  Raises :class:`~store.errors.Conflict` when a live crawl holds the run.
 
         Returns (run id, resumed).
         """
+        lease = None
+        if job_key and not shared(job_key):
+            ttl = self.settings.crawl_lease_seconds if self.settings else 30.0
+            lease = Lease(self.db, ttl=ttl, name=run_lease_name(job_key))
+            lease.wait_acquire(timeout=1.5 * ttl + 1)
+        try:
+            run_id, resumed = self._open(platform_code, full=full, job_key=job_key)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+        if lease is not None:
+            _HELD[run_id] = lease
+            lease.start_heartbeat(lambda: log.error(
+                "crawl run %s: lease %s lost; its next batch will be refused", run_id,
+                lease.name))
+        return run_id, resumed
+
+    def _open(self, platform_code: str, *, full: bool, job_key: str | None
+              ) -> tuple[int, bool]:
         with self.db.session() as s:
             pid = platform_id(s, platform_code)
             if job_key:
@@ -143,27 +202,52 @@ class CrawlRuns:
             s.flush()
             return run.id, False
 
-    def add(self, run_id: int, counters: RunCounters) -> None:
-        """Add *counters* to the run row (safe with several writers)."""
+    @staticmethod
+    def owner(run_id: int) -> RunOwner | None:
+        """This process's hold on *run_id* (None: not held here, or a shared run)."""
+        lease = _HELD.get(run_id)
+        return None if lease is None else RunOwner(lease.name, lease.holder)
+
+    @staticmethod
+    def fence(session: Session, run_id: int, owner: RunOwner | None) -> None:
+        """Refuse to write *run_id* in *session* unless *owner* still holds it (checked in
+        the batch's own transaction, with the lease row locked on PostgreSQL)."""
+        if owner is None:
+            return
+        holder = session.scalar(select(SchedulerLease.holder)
+                                .where(SchedulerLease.name == owner.name).with_for_update())
+        if holder != owner.holder:
+            raise Conflict(f"crawl run {run_id} was taken over by {holder}: this crawl stops "
+                           "writing it")
+
+    def add(self, run_id: int, counters: RunCounters, session: Session | None = None) -> None:
+        """Add *counters* to the run row (safe with several writers); in *session* when given
+        (the batch's own transaction, so a batch and its counts commit together)."""
         if not counters.any():
             return
-        with self.db.session() as s:
-            s.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
-                pages=CrawlRun.pages + counters.pages,
-                items=CrawlRun.items + counters.items,
-                new_listings=CrawlRun.new_listings + counters.new_listings,
-                changed_listings=CrawlRun.changed_listings + counters.changed_listings,
-                removed_listings=CrawlRun.removed_listings + counters.removed_listings,
-                rejected_items=CrawlRun.rejected_items + counters.rejected_items,
-            ))
-            if counters.errors:
-                run = s.scalar(select(CrawlRun).where(CrawlRun.id == run_id).with_for_update())
-                assert run is not None
-                merged = Counter(run.errors or {})
-                merged.update(counters.errors)
-                run.errors = dict(merged)
-        fresh = RunCounters()
-        counters.__dict__.update(fresh.__dict__)
+        if session is None:
+            with self.db.session() as s:
+                self._add(s, run_id, counters)
+            counters.__dict__.update(RunCounters().__dict__)
+        else:  # the caller resets the counters once its transaction has committed
+            self._add(session, run_id, counters)
+
+    @staticmethod
+    def _add(s: Session, run_id: int, counters: RunCounters) -> None:
+        s.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+            pages=CrawlRun.pages + counters.pages,
+            items=CrawlRun.items + counters.items,
+            new_listings=CrawlRun.new_listings + counters.new_listings,
+            changed_listings=CrawlRun.changed_listings + counters.changed_listings,
+            removed_listings=CrawlRun.removed_listings + counters.removed_listings,
+            rejected_items=CrawlRun.rejected_items + counters.rejected_items,
+        ))
+        if counters.errors:
+            run = s.scalar(select(CrawlRun).where(CrawlRun.id == run_id).with_for_update())
+            assert run is not None
+            merged = Counter(run.errors or {})
+            merged.update(counters.errors)
+            run.errors = dict(merged)
 
     def finish(self, run_id: int, status: str, stats: dict[str, Any]) -> None:
         with self.db.session() as s:
@@ -174,6 +258,10 @@ class CrawlRuns:
             run.stats = {**(run.stats or {}), **stats}
             if run.job_key and status != "running":
                 run.job_key = f"{run.job_key}@{run.id}"
+        if status != "running":
+            lease = _HELD.pop(run_id, None)
+            if lease is not None:
+                lease.release()
 
 
 class ListingWriter:
@@ -188,10 +276,12 @@ class ListingWriter:
 
     def __init__(self, db: Database, platform_code: str, run_id: int, settings: Settings,
                  batch_size: int = 200, background: bool = False,
-                 process_after: int = -1) -> None:
+                 process_after: int = -1, owner: RunOwner | None = None) -> None:
         self.db = db
         self.platform_code = platform_code
         self.run_id = run_id
+        #: The lease under which this writer may write the run (None: shared or unleased).
+        self.owner = owner if owner is not None else CrawlRuns.owner(run_id)
         self.settings = settings
         self.batch_size = batch_size
         self.counters = RunCounters()
@@ -281,7 +371,7 @@ class ListingWriter:
             from crawlers.writer_process import WriterProcess
 
             self._process = WriterProcess(
-                type(self), self.db.engine.url.render_as_string(hide_password=False),
+                type(self), self.owner, self.db.engine.url.render_as_string(hide_password=False),
                 self.settings,
                 self.platform_code, self.run_id, self.batch_size)
         if self._batches <= self._process_after:
@@ -349,14 +439,19 @@ class ListingWriter:
         sellers, listings, counters = batch
         self._counting = counters
         self._seller_ids_pending = {}
-        if sellers or listings:
-            with self.db.session() as s:
-                if sellers:
-                    self._write_sellers(s, sellers)
-                if listings:
-                    self._write_listings(s, listings)
-            self._seller_ids.update(self._seller_ids_pending)
-        self.runs.add(self.run_id, counters)
+        if not (sellers or listings or counters.any()):
+            return
+        # One transaction: the batch, its counts on the run row, and the check that this
+        # crawl still owns the run.  A kill at any moment leaves both or neither.
+        with self.db.session() as s:
+            self.runs.fence(s, self.run_id, self.owner)
+            if sellers:
+                self._write_sellers(s, sellers)
+            if listings:
+                self._write_listings(s, listings)
+            self.runs.add(self.run_id, counters, session=s)
+        self._seller_ids.update(self._seller_ids_pending)
+        counters.__dict__.update(RunCounters().__dict__)
 
     # -- sellers ----------------------------------------------------------------------------
 
@@ -567,35 +662,43 @@ class ListingWriter:
         return [(e, u) for e, u in rows]
 
     def confirm_removed(self, external_ids: Iterable[str]) -> int:
-        """Mark listings removed (a re-fetch found them gone) with a status snapshot each."""
+        """Mark listings removed (a re-fetch found them gone) with a status snapshot each;
+        the marks and the run's counts commit in one transaction."""
         ids = list(external_ids)
         if not ids:
             return 0
         now = utcnow()
         done = 0
-        with self.db.session() as s:
-            rows = s.scalars(select(Listing).where(
-                Listing.platform_id == self.platform_id, Listing.external_id.in_(ids),
-                Listing.status != ListingStatus.REMOVED)).all()
-            versions = dict(s.execute(
-                select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
-                .where(ListingSnapshot.listing_id.in_([r.id for r in rows]))
-                .group_by(ListingSnapshot.listing_id)).all())
-            for row in rows:
-                last = s.scalar(select(ListingSnapshot.data).where(
-                    ListingSnapshot.listing_id == row.id,
-                    ListingSnapshot.version == versions.get(row.id, 0)))
-                data = {**(last or {}), "status": ListingStatus.REMOVED.value}
-                row.status = ListingStatus.REMOVED
-                row.removed_at = now
-                row.content_hash = content_hash(data)
-                s.add(ListingSnapshot(listing_id=row.id, version=versions.get(row.id, 0) + 1,
-                                      crawl_run_id=self.run_id, seen_at=now,
-                                      content_hash=row.content_hash, changes=["status"],
-                                      data=data))
-                done += 1
-        self.counters.removed_listings += done
-        self.runs.add(self.run_id, self.counters)
+        try:
+            with self.db.session() as s:
+                self.runs.fence(s, self.run_id, self.owner)
+                rows = s.scalars(select(Listing).where(
+                    Listing.platform_id == self.platform_id, Listing.external_id.in_(ids),
+                    Listing.status != ListingStatus.REMOVED)).all()
+                versions = dict(s.execute(
+                    select(ListingSnapshot.listing_id, func.max(ListingSnapshot.version))
+                    .where(ListingSnapshot.listing_id.in_([r.id for r in rows]))
+                    .group_by(ListingSnapshot.listing_id)).all())
+                for row in rows:
+                    last = s.scalar(select(ListingSnapshot.data).where(
+                        ListingSnapshot.listing_id == row.id,
+                        ListingSnapshot.version == versions.get(row.id, 0)))
+                    data = {**(last or {}), "status": ListingStatus.REMOVED.value}
+                    row.status = ListingStatus.REMOVED
+                    row.removed_at = now
+                    row.content_hash = content_hash(data)
+                    s.add(ListingSnapshot(listing_id=row.id,
+                                          version=versions.get(row.id, 0) + 1,
+                                          crawl_run_id=self.run_id, seen_at=now,
+                                          content_hash=row.content_hash, changes=["status"],
+                                          data=data))
+                    done += 1
+                self.counters.removed_listings += done
+                self.runs.add(self.run_id, self.counters, session=s)
+        except BaseException:
+            self.counters.removed_listings -= done
+            raise
+        self.counters.__dict__.update(RunCounters().__dict__)
         return done
 
 

@@ -35,8 +35,8 @@ WRITER_NICENESS = 10
 _writer: Any = None
 
 
-def _open(crawl: int, writer_class: Any, url: str, settings: Settings, platform_code: str,
-          run_id: int, batch_size: int) -> None:
+def _open(crawl: int, writer_class: Any, owner: Any, url: str, settings: Settings,
+          platform_code: str, run_id: int, batch_size: int) -> None:
     global _writer
     # Batches wait in a queue; pages wait for nothing the writer does.  On a machine with
     # as many busy processes as cores, the crawl's thread is what the crawl waits for.
@@ -46,7 +46,8 @@ def _open(crawl: int, writer_class: Any, url: str, settings: Settings, platform_
     from store.db import Database
 
     db = Database.open(url, migrate=False, settings=settings)
-    _writer = writer_class(db, platform_code, run_id, settings, batch_size, background=False)
+    _writer = writer_class(db, platform_code, run_id, settings, batch_size, background=False,
+                           owner=owner)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -69,13 +70,14 @@ def _write(batch: Any) -> None:
 class WriterProcess:
     """One child process writing batches in order, at most *depth* outstanding."""
 
-    def __init__(self, writer_class: type, url: str, settings: Settings, platform_code: str,
-                 run_id: int, batch_size: int, depth: int = 2) -> None:
-        """*writer_class* is pickled by name and instantiated in the child."""
+    def __init__(self, writer_class: type, owner: Any, url: str, settings: Settings,
+                 platform_code: str, run_id: int, batch_size: int, depth: int = 2) -> None:
+        """*writer_class* is pickled by name and instantiated in the child, which writes
+        under the parent's hold on the run (*owner*: the same lease, fenced per batch)."""
         self.depth = depth
         self.pool = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_open,
-            initargs=(os.getpid(), writer_class, url, settings, platform_code, run_id,
+            initargs=(os.getpid(), writer_class, owner, url, settings, platform_code, run_id,
                       batch_size))
         self._started: Future[bool] = self.pool.submit(_ready)
         #: Batches sent and not yet known to be written, with their counters.

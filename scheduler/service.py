@@ -150,6 +150,15 @@ class SchedulerService:
         self._stop = threading.Event()
         self._executor = RecordedExecutor(self, max_workers)
         self._aps: BackgroundScheduler | None = None
+        #: One instance per job (kind, campaign), whether a fire time or a resumed run asks:
+        #: APScheduler's max_instances only sees its own fire times.
+        self._instances: dict[tuple[str, int | None], threading.Lock] = {}
+        self._instances_guard = threading.Lock()
+
+    def one_instance(self, kind: str, campaign_id: int | None) -> threading.Lock:
+        """The lock a run of job (*kind*, *campaign_id*) holds while it runs."""
+        with self._instances_guard:
+            return self._instances.setdefault((kind, campaign_id), threading.Lock())
 
     @property
     def holder(self) -> str:
@@ -171,7 +180,10 @@ class SchedulerService:
             self.sync_jobs()
             orphans = runs.orphaned_runs(self.db, self.holder)
             for row in orphans:
-                self._executor.submit_plain(self._resume, row)
+                # Taken here, before any fire time can run: the resumed run goes first.
+                instance = self.one_instance(row.job, row.campaign_id)
+                instance.acquire()
+                self._executor.submit_plain(self._resume, row, instance)
             self._aps.resume()
         except BaseException:
             self.lease.release()
@@ -180,12 +192,21 @@ class SchedulerService:
         log.info("scheduler %s started: %d job(s), %d orphaned run(s) to resume",
                  self.holder, len(self._aps.get_jobs()), len(orphans))
 
-    def _resume(self, row: Any) -> runs.RunInfo:
+    def _resume(self, row: Any, instance: threading.Lock | None = None) -> runs.RunInfo:
+        """Finish a run a killed scheduler left ``running``, under the job's one-instance
+        rule: a fire time of the same job waits until it is done (then runs, or is recorded
+        missed), so a resumed crawl never has a second crawl of the same job beside it."""
         sched = row.scheduled_for
         if sched is not None and sched.tzinfo is None:
             sched = sched.replace(tzinfo=dt.UTC)
-        return runs.execute(self.db, self.settings, row.job, row.campaign_id, sched,
-                            holder=self.holder, fence=self.lease.held)
+        if instance is None:
+            instance = self.one_instance(row.job, row.campaign_id)
+            instance.acquire()
+        try:
+            return runs.execute(self.db, self.settings, row.job, row.campaign_id, sched,
+                                holder=self.holder, fence=self.lease.held)
+        finally:
+            instance.release()
 
     @property
     def stopping(self) -> bool:
@@ -247,12 +268,15 @@ class SchedulerService:
         return {"jobs": len(wanted), "added": added, "removed": removed}
 
     def fired(self, kind: str, campaign_id: int, run_time: dt.datetime) -> runs.RunInfo:
-        """One fire time of one job: missed beyond the grace time, else executed once."""
-        late = utcnow() - run_time
-        if late > dt.timedelta(seconds=self.grace):
-            return runs.record_missed(self.db, kind, campaign_id, run_time, self.holder, late)
-        return runs.execute(self.db, self.settings, kind, campaign_id, run_time,
-                            holder=self.holder, fence=self.lease.held)
+        """One fire time of one job: missed beyond the grace time, else executed once — after
+        any other run of the same job (a resumed one) has finished."""
+        with self.one_instance(kind, campaign_id):
+            late = utcnow() - run_time
+            if late > dt.timedelta(seconds=self.grace):
+                return runs.record_missed(self.db, kind, campaign_id, run_time, self.holder,
+                                          late)
+            return runs.execute(self.db, self.settings, kind, campaign_id, run_time,
+                                holder=self.holder, fence=self.lease.held)
 
     def jobs(self) -> list[dict[str, Any]]:
         assert self._aps is not None

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     #: a missed fire time may still run after a restart (older ones are recorded as missed),
     #: and how often a running scheduler re-reads the campaigns' schedules.
     scheduler_lease_seconds: float = 30.0
+    #: Seconds a crawl's hold on its crawl run lasts without a heartbeat: a crawl killed with
+    #: SIGKILL on another host frees its run for a resumed crawl after this (on this host, at
+    #: once: its process is gone).
+    crawl_lease_seconds: float = 30.0
     scheduler_misfire_grace: int = 6 * 3600
     scheduler_sync_seconds: float = 30.0
     #: Capture bounds (issue 7): seconds a page may take to load and settle, and the bytes

@@ -3,15 +3,23 @@ PRN fixed at first sight, CNY prices, removal marking and confirmation, run coun
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crawlers.items import ListingItem, SellerItem
 from crawlers.platforms import add_platform
 from crawlers.store_writer import CrawlRuns, ListingWriter
 from store.db import Database
-from store.models import CrawlRun, Listing, ListingSnapshot, ListingStatus, Seller
+from store.models import (
+    CrawlRun,
+    Listing,
+    ListingSnapshot,
+    ListingStatus,
+    SchedulerLease,
+    Seller,
+)
 from store.prn import permanent_random_number
 from store.settings import Settings
 
@@ -104,10 +112,25 @@ def test_unseen_marked_then_confirmed(any_db: Database, settings: Settings) -> N
         assert versions == [["created"], ["status"], ["status"]]
 
 
+def _killed(db: Database, run_id: int) -> None:
+    """Leave *run_id* as a crawl killed with SIGKILL leaves it: still ``running``, its lease
+    naming a process that is gone."""
+    from crawlers import store_writer
+
+    lease = store_writer._HELD.pop(run_id)
+    lease.stop_heartbeat()
+    with db.session() as s:
+        s.execute(update(SchedulerLease).where(SchedulerLease.name == lease.name)
+                  .values(holder=f"{socket.gethostname()}:999999999:gone"))
+
+
 def test_run_resumed_by_job_key(any_db: Database) -> None:
+    """A run left running by a dead crawl is taken over by the next one (never joined by a
+    second live crawl: tests/crawlers/test_run_ownership.py)."""
     _setup(any_db)
     runs = CrawlRuns(any_db)
     first, resumed = runs.open("p", full=True, job_key="local:p")
+    _killed(any_db, first)
     again, resumed2 = runs.open("p", full=True, job_key="local:p")
     assert (again, resumed, resumed2) == (first, False, True)
     runs.finish(first, "finished", {})
