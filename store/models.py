@@ -1,4 +1,4 @@
-"""The data model: one typed declarative class per word of DESIGN.md's vocabulary.
+"""The data model: one typed declarative class per word of the vocabulary (docs/design.md).
 
 The database is the single source of truth.  Unique constraints carry the idempotency of
 re-runs: a crawl that sees a listing again updates the same row (platform + external id), an

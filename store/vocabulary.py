@@ -1,5 +1,5 @@
-"""The enumerations of DESIGN.md's vocabulary (sector, supervision class, statuses, roles,
-measures), without the data model around them.
+"""The enumerations of the domain's vocabulary (docs/design.md): sector, supervision class,
+statuses, roles, measures, without the data model around them.
 
 Why a module of their own: the crawl's extraction workers classify listings into sectors and
 supervision classes, and importing :mod:`store.models` for two enumerations cost each worker

@@ -1,6 +1,6 @@
 """Enforcement leads: prohibited-class listings, which are never bought but captured and cased.
 
-DESIGN.md: goods of the prohibited class (hazardous chemicals, waste and used goods, ...) must
+docs/design.md: goods of the prohibited class (hazardous chemicals, waste and used goods, ...) must
 never be sold this way, so a listing of this class is an enforcement lead, not a purchase.
 Scoring gives them no size measure (risk_score NULL), so no πps frame can draw them; this list
 is where they go instead, most serious first.
