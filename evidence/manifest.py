@@ -10,7 +10,7 @@ from typing import Any
 
 from evidence.hashing import pretty_json, sha256_bytes
 from evidence.keys import load_or_create
-from evidence.tsa import timestamp_all
+from evidence.tsa import timestamp_each
 from store.settings import Settings
 
 #: Artifact roles → (file name, media type).
@@ -47,10 +47,16 @@ def build_manifest(files: dict[str, bytes], meta: dict[str, Any],
 
 def sign_and_timestamp(files: dict[str, bytes], meta: dict[str, Any],
                        settings: Settings) -> tuple[str, list[bytes]]:
-    """Add the manifest to *files*; its signature and TSA tokens (blocking: a thread)."""
+    """Add the manifest to *files*; its signature and TSA tokens (blocking: a thread).
+
+    Each TSA is retried; one that stays down costs its token, not the capture: the failure
+    is recorded in ``meta["tsa_failures"]`` (the database row's metadata) and the capture
+    is kept with the tokens obtained."""
     key = load_or_create(settings.keys_dir)
     manifest = pretty_json(build_manifest(files, meta, key.fingerprint))
     files["manifest"] = manifest
     signature = key.sign(manifest)
-    tokens = [t.response for t in timestamp_all(manifest, settings.tsa_urls)]
-    return signature, tokens
+    tokens, failures = timestamp_each(manifest, settings.tsa_urls)
+    if failures:
+        meta["tsa_failures"] = [f.__dict__ for f in failures]
+    return signature, [t.response for t in tokens]

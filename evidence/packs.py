@@ -338,7 +338,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                  f"plan item {plan_item_id}" if plan_item_id else
                  "captures " + ", ".join(map(str, ids)))
         pack_info = {"title": title, "created_at": created, "actor": actor,
-                     "key_fingerprint": key.fingerprint,
+                     "key_fingerprint": key.fingerprint, "tsa_roots": tsa_roots,
+                     "wacz_ca": wacz_info.get("signing_ca_fingerprint"),
                      "case": {"number": case.number, "title": case.title} if case else None}
         report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
                         "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],

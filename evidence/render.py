@@ -37,6 +37,18 @@ LABELS: dict[str, dict[str, str]] = {
         "how_text": "Run `spotcheck evidence verify pack.zip`, or check by hand: every file's "
                     "SHA-256 against manifest.json; manifest.json.sig against public_key.pem "
                     "(Ed25519); each .tsr with `openssl ts -verify`. See VERIFY.txt.",
+        "tsa_roots": "Time-stamping authorities' root certificates (SHA-256)",
+        "wacz_ca": "WACZ signing CA (SHA-256)",
+        "fp_check": "Check these fingerprints first",
+        "fp_text": "A pack cannot vouch for itself: anyone can make a key and a TSA root of "
+                   "their own. Compare the fingerprints above with the ones the issuing office "
+                   "publishes (`spotcheck evidence key show` on its installation) before "
+                   "trusting this pack. With plain openssl: `openssl pkey -pubin -in "
+                   "public_key.pem -outform DER | tail -c 32 | sha256sum` gives the signing "
+                   "key's; `openssl x509 -in ROOT.pem -noout -fingerprint -sha256` a root's "
+                   "(upper case, with colons). `spotcheck evidence verify` trusts only the "
+                   "keys and roots of the verifying installation and those given with "
+                   "--trust-key / --trust-tsa-ca.",
     },
     "zh-CN": {
         "provenance": "取证来源说明", "report": "证据包报告",
@@ -63,6 +75,16 @@ LABELS: dict[str, dict[str, str]] = {
                     "逐一核对每个文件的 SHA-256；用 public_key.pem（Ed25519）核验 "
                     "manifest.json.sig；用 `openssl ts -verify` 核验每个 .tsr 时间戳。"
                     "详见 VERIFY.txt。",
+        "tsa_roots": "时间戳机构根证书指纹（SHA-256）",
+        "wacz_ca": "WACZ 签名 CA 指纹（SHA-256）",
+        "fp_check": "请先核对指纹",
+        "fp_text": "证据包不能自证来源：任何人都可以自制密钥和时间戳根证书。信任本证据包之前，"
+                   "请将上列指纹与签发机关公布的指纹（其系统中 `spotcheck evidence key show` "
+                   "的输出）核对一致。用 openssl 自行计算：`openssl pkey -pubin -in "
+                   "public_key.pem -outform DER | tail -c 32 | sha256sum` 得签名公钥指纹；"
+                   "`openssl x509 -in ROOT.pem -noout -fingerprint -sha256` 得根证书指纹"
+                   "（大写、以冒号分隔）。`spotcheck evidence verify` 只信任核验方本机的密钥与"
+                   "根证书，以及用 --trust-key / --trust-tsa-ca 明确指定的。",
     },
 }
 

@@ -252,3 +252,27 @@ def test_facts_from_json_ld_and_markup() -> None:
     f = extract_facts(plain, "http://x/")
     assert f["title"] == "标题" and f["price"] == "1299.50"
     assert extract_facts("<<<not html", "http://x/")["price"] is None
+
+
+def test_a_tsa_that_is_down_is_retried_recorded_and_costs_only_its_token(
+        local_tsa: LocalTSA, tmp_path: Path) -> None:
+    """Several TSAs: each is asked (with retries); one that stays down is recorded in the
+    capture's metadata and the capture keeps the tokens obtained (even none)."""
+    from evidence.manifest import sign_and_timestamp
+    from store.settings import Settings
+
+    dead = "http://127.0.0.1:9/tsa"
+    meta = {"uuid": "u", "kind": "listing", "requested_url": "http://x/", "operator": "o",
+            "started_at": "2026-12-07T00:00:00+00:00"}
+    settings = Settings(home=tmp_path, db="", tsa_urls=[dead, local_tsa.url])
+    files = {"meta": b"{}"}
+    _sig, tokens = sign_and_timestamp(files, meta, settings)
+    assert len(tokens) == 1
+    digest = hashlib.sha256(files["manifest"]).digest()
+    assert check_response(tokens[0], digest).ok
+    [failure] = meta["tsa_failures"]
+    assert failure["tsa_url"] == dead and failure["attempts"] == 3
+    meta.pop("tsa_failures")
+    _sig, tokens = sign_and_timestamp({"meta": b"{}"}, meta,
+                                      settings.model_copy(update={"tsa_urls": [dead]}))
+    assert tokens == [] and meta["tsa_failures"][0]["tsa_url"] == dead

@@ -87,6 +87,12 @@ def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -
                  "manifest.json.sig", "manifest.json.0.tsr", "tsa/0-chain.pem"):
         assert name in listing, name
     assert manifest["case"]["number"] == "AJ-2026-001"
+    with zipfile.ZipFile(pack) as zf:  # fingerprints to compare, on the report's first page
+        first = zf.read("report.zh-CN.html").decode().split("<h2>", 2)
+        verify_txt = zf.read("VERIFY.txt").decode()
+    assert manifest["key_fingerprint"] in first[0] and "请先核对指纹" in first[1]
+    assert all(fp in first[0] for fp in manifest["tsa_roots"])
+    assert manifest["key_fingerprint"] in verify_txt and "tail -c 32 | sha256sum" in verify_txt
     events = [json.loads(line) for line in custody_lines]
     assert [e["action"] for e in events if not e.get("redacted")][-1] == "exported"
     redacted = [e for e in events if e.get("redacted")]
