@@ -131,6 +131,25 @@ add("poststratify", obj(y = num(y5), strata = str(h), N = num(Nh[h]), post = str
                         total_var = num(vcov(t8)), degf = num(degf(pst)),
                         beta = num(ci(svyciprop(~y, pst, method = "beta")))))
 
+# --- 9. stratified πps with unknown N_h: combined ratio, HT/YG with block joint π --------
+pa <- inclusionprobabilities(c(3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7), 5)
+pb <- inclusionprobabilities(c(2, 7, 1, 8, 2, 8, 1, 8, 2, 8), 4)
+sa <- c(1, 3, 6, 8, 12); sb <- c(2, 4, 6, 9)
+pkl9 <- matrix(0, 9, 9)
+pkl9[1:5, 1:5] <- UPsampfordpi2(pa)[sa, sa]
+pkl9[6:9, 6:9] <- UPsampfordpi2(pb)[sb, sb]
+p9 <- c(pa[sa], pb[sb]); h9 <- rep(c("a", "b"), c(5, 4)); y9 <- c(1, 0, 1, 0, 0, 0, 1, 0, 0)
+for (i in 1:5) for (j in 6:9) { pkl9[i, j] <- p9[i] * p9[j]; pkl9[j, i] <- pkl9[i, j] }
+d9 <- data.frame(y = y9, h = h9, pik = p9)
+res9 <- lapply(c("HT", "YG"), function(v) {
+  des <- svydesign(ids = ~1, strata = ~h, fpc = ~pik, data = d9, pps = ppsmat(pkl9),
+                   variance = v)
+  m <- svymean(~y, des); t <- svytotal(~y, des)
+  c(coef(m), vcov(m), coef(t), vcov(t), degf(des), ci(svyciprop(~y, des, method = "beta")))
+})
+add("stratified_pps", obj(y = num(y9), strata = str(h9), pik = num(p9), pikl = mat(pkl9),
+                          ht = num(res9[[1]]), yg = num(res9[[2]])))
+
 cat(paste0("{\"r\":", str(R.version.string), ",\"sampling\":",
            str(as.character(packageVersion("sampling"))), ",\"survey\":",
            str(as.character(packageVersion("survey"))), ",\n",

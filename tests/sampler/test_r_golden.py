@@ -205,6 +205,25 @@ def test_post_stratification_as_poststratify() -> None:
     close("postStratify beta", e.hajek_rate_ci, g["beta"])
 
 
+def test_stratified_pps_with_unknown_stratum_sizes() -> None:
+    """N_h unknown: the overall rate is the combined ratio Σt̂_h/ΣN̂_h with z = (y − R̂)/N̂
+    over all strata (R svymean on a stratified pps design), HT and YG variances."""
+    g = GOLDEN["stratified_pps"]
+    y, h, p, pkl = (np.array(g["y"], dtype=float), np.array(g["strata"]), np.array(g["pik"]),
+                    np.array(g["pikl"]))
+    for variance, key in (("ht", "ht"), ("syg", "yg")):
+        mean, var, total, total_var, degf, low, high = g[key]
+        o = estimate(y, p, strata=h, variance=variance, joint=pkl).overall
+        assert not o.population_known and "unknown" in o.estimator
+        close(f"stratified pps svymean {key}", o.hajek_rate, mean)
+        close(f"stratified pps svymean var {key}", o.hajek_rate_se**2, var)
+        close(f"stratified pps svytotal {key}", o.ht_count, total, rel=True)
+        close(f"stratified pps svytotal var {key}", o.ht_count_se**2, total_var, rel=True)
+        assert o.df == degf
+        close(f"stratified pps beta {key}", o.hajek_rate_ci, [low, high])
+        assert o.ht_rate == o.hajek_rate and o.ht_rate_se == o.hajek_rate_se
+
+
 def test_summary() -> None:
     """Runs last in this file: prints how many R checks agreed and the largest difference."""
     if CHECKS:
