@@ -80,7 +80,14 @@ LABELS: dict[type[enum.StrEnum], dict[str, tuple[str, str]]] = {
     },
     v.CaptureStatus: {
         "ok": ("成功", "ok"),
+        "partial": ("部分成功", "partial"),
         "failed": ("失败", "failed"),
+    },
+    v.Availability: {
+        "in_stock": ("有货", "in stock"),
+        "out_of_stock": ("缺货", "out of stock"),
+        "pre_order": ("预售", "pre-order"),
+        "discontinued": ("已停售", "discontinued"),
     },
 }
 
