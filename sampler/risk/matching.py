@@ -72,6 +72,8 @@ class NoticeKeys:
     name_cjk: bool
     #: Exact keys: {"gtin": {...}, "asin": {...}, "url": {...}}.
     keys: dict[str, set[str]] = field(default_factory=dict)
+    #: Model key -> the model number as the notice wrote it (for the reasons people read).
+    model_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,15 +97,19 @@ class MatchSummary:
 
 def _notice_keys(n: ForeignNotice, keys: dict[str, set[str]] | None = None) -> NoticeKeys:
     models: set[str] = set()
+    names: dict[str, str] = {}
     for m in n.models or []:
         key = model_key(m)
         if len(key) >= 4 and any(c.isdigit() for c in key):
             models.add(key)
-        models |= model_codes(m)
+            names.setdefault(key, m.strip()[:60])
+        for code in model_codes(m):
+            models.add(code)
+            names.setdefault(code, m.strip()[:60])
     name = n.product or n.title or ""
     brand = n.brand or ""
     return NoticeKeys(n.id, n.source, n.reference, brand_key(brand), has_cjk(brand), models,
-                      fold(name), has_cjk(name), keys or {})
+                      fold(name), has_cjk(name), keys or {}, names)
 
 
 def _squash(series: pd.Series) -> pd.Series:
@@ -169,7 +175,8 @@ def score_pair(nk: NoticeKeys, brand: str | None, model: str | None, title: str 
     if model_s:
         shown = {_confusable(m) for m in l_models}
         hit = sorted(m for m in nk.models if _confusable(m) in shown)
-        keys.append("model:" + (hit[0] if hit else sorted(nk.models)[0]))
+        code = hit[0] if hit else sorted(nk.models)[0]
+        keys.append("model:" + nk.model_names.get(code, code))
     if brand_s is not None and brand_s >= 0.8:
         keys.append("brand:" + nk.brand)
     if name_s is not None and name_s >= 0.8:
