@@ -1,4 +1,5 @@
-"""The CLI as a user meets it: a subprocess, real exit codes, one-line errors, --json."""
+"""The CLI as a user meets it: real exit codes, one-line errors, --json (in-process, and once
+through the ``python -m spotcheck`` entry point as a subprocess)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import Ran, spotcheck
 
-def run(*args: str, home: Path, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "SPOTCHECK_HOME": str(home),
-                "SPOTCHECK_CONFIG": str(home / "none.toml"), **(env or {})}
-    full_env.pop("SPOTCHECK_DB", None)
-    full_env.update(env or {})
+
+def _env(home: Path, env: dict[str, str] | None) -> dict[str, str]:
+    return {"SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "none.toml"),
+            **(env or {})}
+
+
+def run(*args: str, home: Path, env: dict[str, str] | None = None) -> Ran:
+    """``spotcheck ARGS`` in-process (tests/clirun.py)."""
+    return spotcheck(*args, env=_env(home, env),
+                     unset=() if env and "SPOTCHECK_DB" in env else ("SPOTCHECK_DB",))
+
+
+def run_process(*args: str, home: Path, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """``python -m spotcheck ARGS`` as a real subprocess: the entry point itself."""
+    full_env = {**os.environ, **_env(home, env)}
+    if not (env and "SPOTCHECK_DB" in env):
+        full_env.pop("SPOTCHECK_DB", None)
     return subprocess.run([sys.executable, "-m", "spotcheck", *args], capture_output=True,
                           text=True, env=full_env, timeout=120, check=False)
 
@@ -32,7 +46,7 @@ def test_db_upgrade_and_status(tmp_path: Path) -> None:
 
 
 def test_bad_database_url_is_one_line_exit_2(tmp_path: Path) -> None:
-    r = run("--db", "nosuchdb://x", "demo", home=tmp_path)
+    r = run_process("--db", "nosuchdb://x", "demo", home=tmp_path)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert "error:" in r.stderr and "Traceback" not in r.stderr
