@@ -125,7 +125,10 @@ def list_cmd(
                                .group_by(RiskSignal.kind)).all())
         rows: list[dict[str, Any]] = [{"id": n.id, "source": n.source, "reference": n.reference,
                  "published": n.published, "brand": n.brand, "product": n.product,
-                 "models": n.models, "hazard": (n.hazard or "")[:200],
+                 "models": n.models, "hazard": (n.hazard or "")[:200], "url": n.url,
+                 "gtins": n.gtins, "batches": n.batches, "online": n.online,
+                 "pictures": n.pictures, "measures": n.measures, "risk_types": n.risk_types,
+                 "truncated": n.truncated,
                  "matches": int(counts.get(n.id, 0))} for n in notices]
     if json_out:
         print_json({"notices": rows, "signals": kinds})

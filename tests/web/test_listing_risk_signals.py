@@ -21,7 +21,11 @@ def test_proposed_match_is_a_risk_signal_said_to_be_proposed(live: Live) -> None
         before = _count(c.get(f"/listings/{lid}").text)
     with live.db.session() as s:
         n = ForeignNotice(source="safety-gate", reference="SR/09999/26",
-                          title="Tongle — Kitchen Cleaner", brand="Tongle", models=["TO-F2406"])
+                          title="Tongle — Kitchen Cleaner", brand="Tongle", models=["TO-F2406"],
+                          hazard="Chemical; <b>corrosive</b>", gtins=["06901234567892"],
+                          online=[{"marketplace": "Amazon", "asin": "B0FCXZZ57X", "url": None}],
+                          measures=[{"operator": "Manufacturer", "measure": "Recall of the "
+                                     "product from end users", "date": "2026-11-22"}])
         s.add(n)
         s.flush()
         s.add(NoticeMatch(notice_id=n.id, listing_id=lid, score=0.8857, status="proposed",
@@ -33,4 +37,8 @@ def test_proposed_match_is_a_risk_signal_said_to_be_proposed(live: Live) -> None
     assert "SR/09999/26" in page and "0.89" in page
     assert "疑似匹配，尚未人工确认" in page and "model:TO-F2406" in page
     assert "brand+model" in page
+    # the notice's own fields, escaped: hazard, measure, marketplace, barcode
+    assert "&lt;b&gt;corrosive&lt;/b&gt;" in page and "<b>corrosive" not in page
+    assert "Recall of the product from end users (Manufacturer) 2026-11-22" in page
+    assert "Amazon ASIN B0FCXZZ57X" in page and "GTIN 06901234567892" in page
 
