@@ -16,7 +16,8 @@ from crawlers.extract.money import format_amount
 
 #: Listing-item field ← the generic field it is read from.
 ITEM_FIELDS = {"title": "title", "brand": "brand", "model": "sku", "seller_name": "seller_name",
-               "seller_url": "seller_url", "category": "category", "origin": "origin",
+               "seller_url": "seller_url", "seller_external_id": "seller_external_id",
+               "category": "category", "origin": "origin",
                "external_id": "external_id", "availability": "availability"}
 #: Generic fields kept in ``raw["fields"]`` (the listing has no column for them).
 EXTRA_FIELDS = ("price", "list_price", "currency", "sku", "mpn", "gtin", "availability",

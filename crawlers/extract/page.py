@@ -19,7 +19,6 @@ from scrapy.http import TextResponse
 
 from crawlers.extract.fields import elements, extract_fields, raw_values, select, select_all
 from crawlers.extract.listing import CANONICAL, ListingRecipe, css_listing
-from crawlers.extract.structured import find_product
 
 #: An op: (name, *arguments), every argument hashable.
 Op = tuple[Any, ...]
@@ -63,8 +62,6 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
     if name == "markers":
         text = response.text[:MARKER_SPAN]
         return any(marker in text for marker in op[1])
-    if name == "product":
-        return find_product(response.text, response.url)
     if name == "generic":
         from crawlers.extract.generic import read_page
 
@@ -145,7 +142,3 @@ class Page:
     def generic(self) -> Any:
         """What the page is and shows, by its content (crawlers.extract.generic.GenericPage)."""
         return self.ask(("generic",))
-
-    def product(self) -> tuple[dict[str, Any] | None, str]:
-        result: tuple[dict[str, Any] | None, str] = self.ask(("product",))
-        return result

@@ -269,6 +269,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("seller_name", _text(seller), syntax)
     if isinstance(seller, dict):
         put("seller_url", _text(seller.get("url")), syntax)
+        put("seller_external_id", _text(seller.get("identifier") or seller.get("@id")), syntax)
     put("seller_name", visible.pairs.get("seller"), "dom:spec-table")
 
     # -- availability

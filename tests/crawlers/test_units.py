@@ -8,7 +8,8 @@ import pytest
 
 from crawlers.classify import default_classifier
 from crawlers.extract.contacts import facts_from_text
-from crawlers.extract.structured import find_product, product_fields
+from crawlers.extract.generic import read_page
+from crawlers.extract.item import generic_fields
 from crawlers.normalise import canonical_url, clean_text, parse_price
 from crawlers.platforms import split_start_url
 from crawlers.profile import parse_profile, shipped_profile, shipped_profile_names
@@ -91,22 +92,21 @@ def test_structured_data_variants() -> None:
     jsonld = ('<script type="application/ld+json">{"@type":"Product","name":"A","sku":"S1",'
               '"offers":{"price":"9.90","priceCurrency":"EUR","seller":{"name":"X",'
               '"identifier":"v1"}},}</script>')  # trailing comma: repaired
-    product, syntax = find_product(f"<html><head>{jsonld}</head></html>", "http://h/p")
-    assert syntax in {"json-ld", "json-ld-repaired"} and product is not None
-    fields = product_fields(product)
+    page = read_page(f"<html><head>{jsonld}</head></html>", "http://h/p")
+    assert page.kind == "product" and "jsonld" in page.syntaxes
+    fields = generic_fields(page)
     assert (fields["title"], fields["model"], fields["price_text"], fields["currency_hint"],
-            fields["seller_external_id"]) == ("A", "S1", "9.90", "EUR", "v1")
+            fields["seller_external_id"]) == ("A", "S1", Decimal("9.90"), "EUR", "v1")
     cut = '<script type="application/ld+json">{"@type":"Product","name":"C","sku":"S3"</script>'
-    product, syntax = find_product(f"<html><head>{cut}</head></html>", "http://h/p")
-    assert syntax == "json-ld-repaired" and product is not None and product["sku"] == "S3"
+    page = read_page(f"<html><head>{cut}</head></html>", "http://h/p")
+    assert page.product is not None and page.product["sku"] == "S3"
     micro = ('<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">B</h1>'
              '<span itemprop="sku">S2</span><div itemprop="offers" itemscope '
              'itemtype="https://schema.org/Offer"><meta itemprop="price" content="5">'
              '<meta itemprop="priceCurrency" content="USD"></div></div>')
-    product, syntax = find_product(f"<html><body>{micro}</body></html>", "http://h/p")
-    assert syntax == "microdata" and product is not None
-    assert product_fields(product)["model"] == "S2"
-    assert find_product("<html><body>no product</body></html>", "http://h/")[0] is None
+    page = read_page(f"<html><body>{micro}</body></html>", "http://h/p")
+    assert page.sources["sku"] == "microdata" and generic_fields(page)["model"] == "S2"
+    assert read_page("<html><body>no product</body></html>", "http://h/").kind == "other"
 
 
 def test_profiles() -> None:
