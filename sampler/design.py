@@ -120,6 +120,8 @@ class DrawResult:
     n: int
     expected_cost: float | None
     seller_capped: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Expected purchase cost Σπ·price of each stratum (None without prices).
+    expected_cost_by_stratum: dict[Any, float] | None = None
     #: How the per-seller maximum was kept (None without one): scheme and capped sellers.
     seller_cap: dict[str, Any] | None = None
 
@@ -251,8 +253,11 @@ def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawRe
         selected = draw_stratified(pik, frame.strata, design.method, rng, prn)
     _check_allocation(frame, selected, alloc)
     cost = float(np.sum(pik * prices)) if prices is not None else None
+    by_stratum = None if prices is None else {
+        label: float(np.sum(pik[idx] * prices[idx])) for label, idx in split_strata(frame.strata)}
     return DrawResult(selected=selected, pik=pik, allocation=alloc, stratum_sizes=sizes, n=n,
-                      expected_cost=cost, seller_capped=capped, seller_cap=cap_info)
+                      expected_cost=cost, seller_capped=capped, seller_cap=cap_info,
+                      expected_cost_by_stratum=by_stratum)
 
 
 def _count_reduced(frame: Frame, capped: NDArray[np.bool_]) -> int:

@@ -19,6 +19,7 @@ whoever the caller is.  A change means drawing a new version.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,6 +104,9 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
                     "expected_cost": result.expected_cost,
                     "sample_cost_known_prices": known_cost,
                     "seller_cap": result.seller_cap,
+                    "expected_cost_by_stratum": None if result.expected_cost_by_stratum is None
+                    else {str(k): round(v, 2)
+                          for k, v in result.expected_cost_by_stratum.items()},
                     "frame_columns": ["listing_id", "stratum", "size", "price_cny", "seller",
                                       "prn", "risk_score"]},
         frame_sha256=sha, frame_size=len(frame.ids), sample_size=int(result.selected.size),
@@ -300,8 +304,8 @@ def plan_summary(session: Session, plan_id: int) -> dict[str, Any]:
 
     Keys: ``plan`` (plan_dict without items), ``strata`` (rows with stratum, N_h, n_h,
     sampling_rate, pi_min, pi_max, certainty, expected_cost, sample_cost, risk_mean),
-    ``totals``, ``risk_distribution`` (histogram of the sampled items' risk scores,
-    10 bins over [0, 1] plus "none"), ``sellers`` (max buys per seller).
+    ``totals``, ``risk_distribution`` (histogram of the sampled items' risk scores over
+    their real range, :func:`risk_bins`), ``sellers`` (max buys per seller).
     """
     plan = _load(session, plan_id)
     rows = [SummaryRow(it.stratum, it.inclusion_probability, it.certainty,
@@ -339,12 +343,35 @@ class SummaryItem(Protocol):
     def seller_id(self) -> int | None: ...
 
 
-def risk_bin(score: float | None) -> str:
-    """The risk-distribution bin of a score: tenths of [0, 1], or "none"."""
-    if score is None:
-        return "none"
-    b = min(int(max(score, 0.0) * 10), 9)
-    return f"{b / 10:.1f}–{(b + 1) / 10:.1f}"
+def risk_bins(scores: Sequence[float | None], target: int = 8) -> dict[str, int]:
+    """Histogram of risk scores over their real range, in about *target* bins of a round width
+    (1, 2, 2.5 or 5 × 10^k), ordered by value; scores missing count under "none".  Scores run
+    on any scale (1.18–11.42 in the demo): fixed tenths of [0, 1] put every one in one bin."""
+    vals = [float(v) for v in scores if v is not None]
+    out: dict[str, int] = {}
+    if vals:
+        lo, hi = min(vals), max(vals)
+        raw = (hi - lo) / target if hi > lo else 1.0
+        mag = 10 ** math.floor(math.log10(raw))
+        step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+        start = math.floor(lo / step) * step
+        nbins = max(1, math.ceil((hi - start) / step + 1e-12))
+        if start + nbins * step <= hi:
+            nbins += 1
+        counts = [0] * nbins
+        for v in vals:
+            counts[min(int((v - start) // step), nbins - 1)] += 1
+        for i, c in enumerate(counts):
+            a_, b_ = start + i * step, start + (i + 1) * step
+            out[f"{_num(a_)}–{_num(b_)}"] = c
+    missing = sum(1 for v in scores if v is None)
+    if missing:
+        out["none"] = missing
+    return out
+
+
+def _num(x: float) -> str:
+    return f"{round(x, 6):g}"
 
 
 def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
@@ -353,6 +380,7 @@ def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
     params = plan.parameters or {}
     sizes: dict[str, int] = params.get("stratum_sizes", {})
     alloc: dict[str, int] = params.get("allocation", {})
+    expected_by: dict[str, float] = params.get("expected_cost_by_stratum") or {}
     by: dict[str, list[SummaryItem]] = defaultdict(list)
     for it in items:
         by[it.stratum].append(it)
@@ -368,8 +396,8 @@ def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
                      "pi_min": min(pis) if pis else None, "pi_max": max(pis) if pis else None,
                      "certainty": sum(1 for it in its if it.certainty),
                      "sample_cost": round(cost, 2),
+                     "expected_cost": expected_by.get(h),
                      "risk_mean": sum(risks) / len(risks) if risks else None})
-    bins = Counter(risk_bin(it.risk) for it in items)
     sellers = Counter(it.seller_id for it in items if it.seller_id)
     return {"strata": rows,
             "totals": {"N": plan.frame_size, "n": plan.sample_size, "strata": len(rows),
@@ -377,7 +405,7 @@ def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
                        "sample_cost": round(sum(r["sample_cost"] for r in rows), 2),
                        "certainty": sum(r["certainty"] for r in rows),
                        "excluded": params.get("excluded", {})},
-            "risk_distribution": dict(sorted(bins.items())),
+            "risk_distribution": risk_bins([it.risk for it in items]),
             "sellers": {"distinct": len(sellers),
                         "max_buys": max(sellers.values()) if sellers else 0,
                         "limit": (plan.design or {}).get("max_per_seller")}}

@@ -168,3 +168,18 @@ def test_capped_design_realises_its_pi() -> None:
         # small, so it gets a wider band (measured: 0.05 on a π of 0.74).
         tol = 4.5 * np.maximum(se, 1e-9) + (0.06 if method == "pareto" else 0.0)
         assert np.all(err <= tol), (method, float(np.max(err / np.maximum(se, 1e-9))))
+
+
+def test_risk_histogram_uses_the_scores_real_range() -> None:
+    """Scores of 1.18–11.42 (the demo's) spread over several bins in value order, not all in
+    a "0.9–1.0" bin; missing scores counted under "none"."""
+    from sampler.plans import risk_bins
+
+    scores: list[float | None] = [*np.linspace(1.18, 11.42, 30).tolist(), None]
+    bins = risk_bins(scores)
+    assert sum(bins.values()) == 31 and bins.pop("none") == 1
+    assert 5 <= len(bins) <= 12 and max(bins.values()) < 30
+    lows = [float(k.split("–")[0]) for k in bins]
+    assert lows == sorted(lows) and lows[0] <= 1.18
+    assert float(list(bins)[-1].split("–")[1]) > 11.42
+    assert risk_bins([0.3, 0.3]) == {"0–1": 2}
