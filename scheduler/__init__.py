@@ -5,8 +5,10 @@ Composes ``crawlers``, ``sampler`` and ``evidence``.  Public API (modules, impor
 (recorded, at-most-once job runs), :mod:`scheduler.pipeline` (the job bodies: crawl → score →
 draw → purchase → buy ...), :mod:`scheduler.campaigns`, :mod:`scheduler.personas`,
 :mod:`scheduler.purchases`, :mod:`scheduler.buying`, :mod:`scheduler.cases`,
-:mod:`scheduler.reports`.
+:mod:`scheduler.reports`, :mod:`scheduler.preregistration` (approving a plan signs and
+time-stamps its manifest; ``plan verify``).
 """
 
-__all__ = ["buying", "campaigns", "cases", "personas", "pipeline", "purchases", "reports",
+__all__ = ["buying", "campaigns", "cases", "personas", "pipeline", "preregistration", "purchases",
+           "reports",
            "runs", "service"]

@@ -279,7 +279,8 @@ class Demo:
 
     def plan(self) -> dict[str, Any]:
         from sampler.campaigns import create_campaign
-        from sampler.plans import approve_plan, draw_plan, submit_plan
+        from sampler.plans import draw_plan, submit_plan
+        from scheduler.preregistration import approve_and_register
 
         st = self.state
         with self.session() as s:
@@ -299,8 +300,9 @@ class Demo:
         with self.session() as s:
             submit_plan(s, plan_id, "li.na")
         with self.session() as s:
-            approve_plan(s, plan_id, "wang.qiang", "supervisor",
-                         "风险权重合理，同意执行 / risk weights reasonable, approved")
+            approve_and_register(s, plan_id, "wang.qiang", "supervisor",
+                                 "风险权重合理，同意执行 / risk weights reasonable, approved",
+                                 st.settings)
         st.plan_id = plan_id
         with self.session() as s:
             plan = s.get(m.Plan, plan_id)

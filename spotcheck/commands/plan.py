@@ -162,14 +162,19 @@ def submit_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
 def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
                 comment: str | None = typer.Option(None, "--comment", "-m", help="Comment kept with the approval."),
                 json_out: bool = JSON) -> None:
-    """Approve a submitted plan (a supervisor or admin who did not draw or submit it)."""
+    """Approve a submitted plan (a supervisor or admin who did not draw or submit it) and
+    pre-register it: its manifest (frame hash, design, seed, every π, the items) is signed and
+    time-stamped before anything can be bought."""
+    from scheduler.preregistration import approve_and_register
+
     ctx = current()
     name, role = ctx.require_user(authenticated=True)
     from scheduler.purchases import open_purchases_elsewhere
 
     with ctx.db.session() as s:
-        p = plan_api.approve_plan(s, plan_api.resolve_plan(s, plan).id, name, role, comment)
-        data = plan_api.plan_dict(p, items=False)
+        p, reg = approve_and_register(s, plan_api.resolve_plan(s, plan).id, name, role, comment,
+                                      ctx.settings)
+        data = {**plan_api.plan_dict(p, items=False), "registration": reg}
         data["warnings"] = [
             f"plan v{o['version']} of this campaign is also approved and still has "
             f"{o['open_purchases']} open purchases: two plans now spend one budget"
@@ -177,6 +182,92 @@ def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPA
     for warning in data["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {warning}")
     _done(data, json_out)
+    if not json_out:
+        console.print(f"pre-registered: manifest SHA-256 {reg['manifest_sha256']}, "
+                      f"{len(reg['timestamps'])} time-stamp(s)"
+                      + (f", TSAs that failed: {', '.join(reg['failed_tsas'])}"
+                         if reg["failed_tsas"] else ""))
+
+
+@app.command("verify")
+def verify_cmd(
+    plan: str = typer.Argument(..., help="Plan id, CAMPAIGN, CAMPAIGN@vN, or a registration "
+                                         "bundle file (plan registration -o FILE)."),
+    trust_key: list[str] = typer.Option([], "--trust-key", help="Also trust this signing key "
+                                        "(PEM file or fingerprint), e.g. another office's."),
+    trust_tsa_ca: list[Path] = typer.Option([], "--trust-tsa-ca",
+                                            help="Also trust this TSA CA certificate (PEM)."),
+    json_out: bool = JSON,
+) -> None:
+    """Check a plan's pre-registration offline: signature, RFC 3161 time-stamps against the
+    trusted anchors, the manifest; for a plan in the database also that it is unchanged, its
+    frame file intact and the time-stamp earlier than every purchase. Exit 5 if a check fails,
+    3 if the plan was never registered."""
+    from rich.markup import escape
+
+    from evidence.trust import TrustAnchors
+    from scheduler.preregistration import bundle_of, verify_bundle
+    from store.errors import VerificationFailed
+
+    ctx = current()
+    anchors = TrustAnchors.for_installation(ctx.settings, trust_keys=trust_key,
+                                            trust_tsa_cas=trust_tsa_ca)
+    path = Path(plan)
+    if path.is_file():
+        report = verify_bundle(path.read_bytes(), anchors)
+        label = path.name
+    else:
+        with ctx.db.session() as s:
+            pid = plan_api.resolve_plan(s, plan).id
+            report = verify_bundle(bundle_of(s, pid, ctx.settings), anchors, session=s,
+                                   settings=ctx.settings)
+        label = f"plan {pid}"
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        console.print(table(f"pre-registration of {label}", ["check", "ok", "detail"],
+                            [(n, "✔" if ok else "✘ FAILED", d) for n, ok, d in report.checks]))
+        for w in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        console.print(f"manifest SHA-256 {report.manifest_sha256} · time-stamped "
+                      f"{report.registered_at or '— (no trusted token)'}")
+    if not report.ok:
+        first = next(((n, d) for n, ok, d in report.checks if not ok), None)
+        raise VerificationFailed(f"{label}: {first[0]}: {first[1]}" if first else
+                                 f"{label}: nothing could be checked")
+    if not json_out:
+        console.print("[green]the pre-registration verifies[/green]")
+
+
+@app.command("registration")
+def registration_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
+                     out: Path | None = typer.Option(None, "--out", "-o",
+                                                     help="Write the registration bundle "
+                                                          "(JSON) here, for anyone to verify."),
+                     json_out: bool = JSON) -> None:
+    """Show a plan's pre-registration (key, time-stamps) or write its bundle to a file."""
+    from scheduler.preregistration import bundle_of, registration_of
+    from store.errors import NotFound
+
+    ctx = current()
+    with ctx.db.session() as s:
+        pid = plan_api.resolve_plan(s, plan).id
+        reg = registration_of(s, pid)
+        if reg is None:
+            raise NotFound(f"plan {pid} has no pre-registration")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(bundle_of(s, pid, ctx.settings))
+            reg = {**reg, "written": str(out)}
+    if json_out:
+        print_json({"plan": pid, **reg})
+        return
+    stamps = ", ".join(f"{t['gen_time']} ({t['tsa_url']})" for t in reg.get("timestamps", []))
+    console.print(f"plan {pid} pre-registered: manifest SHA-256 {reg['manifest_sha256']}, "
+                  f"signed by key {reg['key_fingerprint'][:16]}…, time-stamped "
+                  f"{stamps or '— (no TSA configured or none answered)'}")
+    if out is not None:
+        console.print(f"bundle written to {out}")
 
 
 @app.command("reject")

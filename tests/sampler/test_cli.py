@@ -132,6 +132,20 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
              password="bob-password-2026")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["status"] == "approved"
+    assert json.loads(ok.stdout)["registration"]["manifest_sha256"]
+    # Pre-registration: verifies from the database and from the bundle file alone (no TSA is
+    # configured here, which the report warns about); a forged bundle exits 5.
+    ver = run("plan", "verify", "春季", "--json", home=tmp_path)
+    assert ver.returncode == 0, ver.stderr
+    assert json.loads(ver.stdout)["ok"]
+    bundle = tmp_path / "reg.json"
+    assert run("plan", "registration", "春季", "-o", str(bundle), home=tmp_path).returncode == 0
+    assert run("plan", "verify", str(bundle), home=tmp_path).returncode == 0
+    forged = json.loads(bundle.read_text())
+    forged["manifest"] = forged["manifest"].replace('"seed": "11"', '"seed": "12"')
+    bundle.write_text(json.dumps(forged))
+    bad = run("plan", "verify", str(bundle), home=tmp_path)
+    assert bad.returncode == 5 and "signature" in bad.stderr, bad.stderr
     est = run("plan", "estimate", "春季", home=tmp_path)
     assert est.returncode == 2 and "no lab result" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)

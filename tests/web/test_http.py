@@ -129,6 +129,11 @@ def test_supervisor_approves_and_sampler_cannot(live: Live) -> None:
     assert _status(live, plan_id) == PlanStatus.APPROVED
     approved = _audit(live, "plan.approved")
     assert [e.actor for e in approved] == ["sue"]
+    # Approval pre-registered the plan; the page says so and how to check it.
+    [registered] = _audit(live, "plan.registered")
+    assert registered.actor == "sue"
+    assert registered.detail["manifest_sha256"] in after
+    assert f"spotcheck plan verify {plan_id}" in after
 
 
 def test_four_eyes_in_the_console(live: Live) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sampler import plans as sp
+from sampler.registration import registration_of
+from scheduler.preregistration import approve_and_register
 from spotcheck.web import charts, i18n, planview
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
 from spotcheck.web.i18n import gettext as _
@@ -177,6 +180,7 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
         diff = planview.diff(s, prev, plan, items) if prev is not None else None
         titles = {it.listing_id: it.title for it in items}
         can_review, why_not = review_rights(user, plan)
+        registration = registration_of(s, plan.id)
         # Reasons as display text once, here: thousands of template calls cost more.
         why = planview.reason_texts(s, plan, i18n.active(),
                                     lambda r: short(reason_text(r), 160))
@@ -191,8 +195,11 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
     risk_chart = charts.bar_chart(
         [(label, float(n)) for label, n in summary["risk_distribution"].items()],
         title=_("Risk scores of the chosen listings"), label_width=90)
-    pi_chart = charts.histogram([it.pi for it in items], title=_("Inclusion probabilities"),
-                                bins=10, lo=0.0, hi=1.0)
+    pis = [it.pi for it in items]
+    # Bins from the data: its own range, Sturges' number of bins (all π in the first of ten
+    # fixed bins over [0, 1] said nothing).
+    pi_chart = charts.histogram(pis, title=_("Inclusion probabilities"),
+                                bins=min(12, max(3, math.ceil(math.log2(max(len(pis), 1))) + 1)))
     totals = summary["totals"]
     cost = float(totals.get("expected_cost") or totals.get("sample_cost") or 0.0)
     if plan.expected_cost is not None:
@@ -205,12 +212,14 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
             "totals": totals, "sellers": summary["sellers"], "diff": diff, "titles": titles,
             "allocation": allocation, "risk_chart": risk_chart, "pi_chart": pi_chart,
             "budget_chart": budget_chart, "cost": cost, "budget": budget,
-            "can_review": can_review, "why_not": why_not,
+            "can_review": can_review, "why_not": why_not, "registration": registration,
             "can_submit": (user.can("plans.submit")
                            and plan.status in (PlanStatus.DRAFT, PlanStatus.REJECTED)
                            and user.name == plan.created_by),
             "plan_status": plan_status_label, "reason_text": reason_text,
-            "over_budget": budget is not None and cost > budget}
+            "over_budget": budget is not None and cost > budget,
+            "excluded_label": lambda why: {"prohibited_class": _("prohibited class (enforcement leads)"),
+                                           "bought_recently": _("bought recently")}.get(why, why)}
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
@@ -242,7 +251,9 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
     try:
         with db.session() as s:
             if action == "approve":
-                sp.approve_plan(s, plan_id, user.name, user.role.value, comment or None)
+                # Approval pre-registers the plan (signed, time-stamped manifest) at once.
+                approve_and_register(s, plan_id, user.name, user.role.value, comment or None,
+                                     console(request).settings)
             else:
                 sp.reject_plan(s, plan_id, user.name, user.role.value, comment)
     except (Conflict, InvalidInput) as exc:
