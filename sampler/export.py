@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
+from store.jsonio import json_default
 from store.models import Plan
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
@@ -178,7 +179,7 @@ def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,
     if fmt == "json":
         data = {**plan_dict(plan, items=False), "summary": plan_summary(session, plan_id),
                 "items": items}
-        path.write_text(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2),
+        path.write_text(json.dumps(data, default=json_default, ensure_ascii=False, indent=2),
                         encoding="utf-8")
     elif fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
@@ -192,20 +193,6 @@ def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,
     else:
         _pdf(render_html(session, plan_id, locale), path, settings)
     return path
-
-
-def _json_default(value: Any) -> Any:
-    import datetime as dt
-    import enum
-    from decimal import Decimal
-
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _reasons_text(reasons: list[Any], locale: str) -> str:

@@ -16,7 +16,6 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduler.jobs import REGISTRY, JobContext, JobFunc, job
 from store.db import Database
+from store.jsonio import jsonable
 from store.models import JobRun, SchedulerLease, utcnow
 from store.settings import Settings
 
@@ -53,20 +53,6 @@ def run_key(kind: str, campaign_id: int | None, scheduled_for: dt.datetime | Non
     when = scheduled_for.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if scheduled_for \
         else utcnow().strftime("manual-%Y-%m-%dT%H:%M:%S.%fZ")
     return f"{kind}:campaign:{campaign_id if campaign_id is not None else '-'}:{when}"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -134,7 +120,7 @@ def _finish(db: Database, key: str, outcome: str, result: dict[str, Any],
     t = JOB_RUNS
     with db.engine.begin() as conn:
         conn.execute(update(t).where(t.c.key == key).values(
-            outcome=outcome, finished_at=utcnow(), result=_jsonable(result),
+            outcome=outcome, finished_at=utcnow(), result=jsonable(result),
             error=error[-4000:] if error else None))
         return conn.execute(select(t).where(t.c.key == key)).one()
 

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from sqlalchemy import func, select
 from store import models as m
 from store.db import Database
 from store.errors import SpotcheckError
+from store.jsonio import jsonable as store_jsonable
 from store.settings import Settings
 
 #: The sandbox's seed and size for the demo: big enough to be interesting, small enough for
@@ -525,5 +524,5 @@ def build_summary(state: DemoState) -> dict[str, Any]:
 
 
 def jsonable(data: Any) -> Any:
-    return json.loads(json.dumps(data, default=lambda o: str(o) if isinstance(
-        o, Decimal | dt.date | Path) else getattr(o, "value", repr(o))))
+    """The demo's summary as plain JSON types (store.jsonio, the one serialiser)."""
+    return store_jsonable(data)

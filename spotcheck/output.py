@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import json
 import sys
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from store import jsonio
+
 #: Human output goes to stdout; diagnostics to stderr so ``--json`` output stays clean.
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def dumps(data: Any) -> str:
-    return json.dumps(data, default=_default, ensure_ascii=False, indent=2)
+    return jsonio.dumps(data)
 
 
 def print_json(data: Any) -> None:
