@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
 from store.jsonio import json_default
-from store.models import Plan
+from store.labels import label
+from store.models import Plan, PlanStatus
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
 from store.templating import environment
@@ -65,8 +66,6 @@ LABELS: dict[str, dict[str, str]] = {
               "not_registered": "未预登记", "registered_on_approval":
               "审核人批准时写入清单、签名并加盖时间戳", "no_token": "—（时间戳服务均无应答）"},
 }
-STATUS_ZH = {"draft": "草稿", "submitted": "待审核", "approved": "已批准", "rejected": "已退回",
-             "superseded": "已被取代"}
 #: Codes a person reads in the zh report, translated (the en report prints them as they are).
 CODES_ZH = {"systematic": "系统 πps 抽样", "pivotal": "枢轴抽样（Deville–Tillé）",
             "sampford": "Sampford 抽样", "brewer": "Brewer 抽样", "pareto": "Pareto πps 抽样",
@@ -155,7 +154,7 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
         code=lambda c: code_text(c, locale), stratum=lambda h: stratum_text(h, locale),
         registration=registration_text(registration_of(session, plan_id), labels, status),
-        status_text=STATUS_ZH.get(status, status) if locale == "zh-CN" else status,
+        status_text=label(PlanStatus, status, locale),
         items=[item_dict(it) for it in plan.items], chart=allocation_svg([{**r, "stratum": stratum_text(r["stratum"], locale)}
                               for r in summary["strata"]], labels),
         lang="zh" if locale == "zh-CN" else "en", generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
