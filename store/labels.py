@@ -13,7 +13,7 @@ import enum
 
 from store import vocabulary as v
 
-__all__ = ["LABELS", "LOCALES", "label", "labels_of"]
+__all__ = ["LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "text_label"]
 
 LOCALES = ("zh-CN", "en")
 
@@ -79,8 +79,8 @@ LABELS: dict[type[enum.StrEnum], dict[str, tuple[str, str]]] = {
         "recall": ("强制召回", "compulsory recall"),
     },
     v.CaptureStatus: {
-        "ok": ("成功", "ok"),
-        "partial": ("部分成功", "partial"),
+        "ok": ("完整", "complete"),
+        "partial": ("部分（有时限截断）", "partial (a bound cut a step off)"),
         "failed": ("失败", "failed"),
     },
     v.Availability: {
@@ -108,3 +108,79 @@ def label(kind: type[enum.StrEnum], code: str | enum.StrEnum | None,
 def labels_of(kind: type[enum.StrEnum], locale: str = "zh-CN") -> dict[str, str]:
     """Every code of *kind* with its label, in the enumeration's order."""
     return {member.value: label(kind, member, locale) for member in kind}
+
+
+#: Codes kept as plain strings, not enumerations: domain → code → (zh-CN, en).
+TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "capture_kind": {
+        "listing": ("商品页面", "listing page"),
+        "seller": ("店铺页面", "seller page"),
+        "order": ("订单页面", "order page"),
+        "search": ("搜索结果页", "search results"),
+    },
+    "artifact_role": {
+        "screenshot_full": ("整页截图", "full-page screenshot"),
+        "screenshot_viewport": ("首屏截图", "first-screen screenshot"),
+        "screenshot_before_overlays": ("关闭弹窗前截图", "screenshot before overlays closed"),
+        "screenshot_after_overlays": ("关闭弹窗后截图", "screenshot after overlays closed"),
+        "screenshot_clipped": ("截断的整页截图", "clipped full-page screenshot"),
+        "dom": ("页面源码（DOM）", "page source (DOM)"),
+        "pdf": ("PDF 打印件", "PDF print"),
+        "warc": ("网页存档（WARC）", "web archive (WARC)"),
+        "wacz": ("网页存档包（WACZ）", "web archive package (WACZ)"),
+        "meta": ("取证元数据", "capture metadata"),
+        "provenance": ("取证来源说明", "provenance page"),
+        "tls": ("TLS 证书链", "TLS certificate chain"),
+        "tls_chain": ("TLS 证书链", "TLS certificate chain"),
+        "dns": ("DNS 解析记录", "DNS answers"),
+        "network": ("网络请求记录", "network log"),
+        "redacted": ("脱敏副本", "redacted copy"),
+        "seal_photo": ("封样照片", "seal photo"),
+        "lab_report": ("检测报告", "lab report"),
+        "banner": ("带时间标注的截图", "screenshot with URL and time banner"),
+    },
+    "custody_action": {
+        "created": ("取证", "captured"),
+        "viewed": ("查看", "viewed"),
+        "exported": ("导出证据包", "pack exported"),
+        "export_failed": ("导出失败", "export failed"),
+        "annotated": ("添加备注", "annotated"),
+        "capture_failed": ("取证失败", "capture failed"),
+        "key_rotated": ("更换签名密钥", "signing key rotated"),
+        "key_exported": ("导出公钥", "public key exported"),
+    },
+    "case_kind": {
+        "failed_sample": ("样品不合格", "failed sample"),
+        "counterfeit": ("假冒伪劣", "counterfeit"),
+        "prohibited": ("禁止入境类商品", "prohibited goods"),
+        "recall": ("召回", "recall"),
+    },
+    "notification_channel": {
+        "letter": ("函件", "letter"),
+        "email": ("电子邮件", "email"),
+        "phone": ("电话", "phone"),
+        "system": ("系统", "system"),
+    },
+    "campaign_status": {
+        "active": ("进行中", "active"),
+        "paused": ("已暂停", "paused"),
+        "closed": ("已结束", "closed"),
+        "archived": ("已归档", "archived"),
+    },
+    "match_status": {
+        "proposed": ("待确认", "proposed"),
+        "confirmed": ("已确认", "confirmed"),
+        "rejected": ("已否决", "rejected"),
+    },
+}
+
+
+def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
+    """The label of a plain-string *code* of *domain*; an unknown code is shown as it is
+    (crawled or imported data may carry codes nobody listed) but never as nothing."""
+    if code is None or code == "":
+        return "—"
+    pair = TEXT_LABELS.get(domain, {}).get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[0] if locale.startswith("zh") else pair[1]

@@ -71,7 +71,10 @@ class Console:
         self.env = environment("spotcheck.web", extensions=["jinja2.ext.i18n"])
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
             i18n.gettext, i18n.ngettext, newstyle=True)
-        self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short)
+        from spotcheck.web.labels import code_label
+
+        self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short,
+                                code=code_label)
         self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm))
 
 

@@ -13,7 +13,7 @@ from spotcheck.web import i18n
 from store.labels import label
 from store.vocabulary import MeasureKind, PlanStatus, PurchaseStatus, Role, Sector, SupervisionClass
 
-__all__ = ["class_name", "measure_name", "plan_status_label", "purchase_label", "role_name",
+__all__ = ["class_name", "code_label", "measure_name", "plan_status_label", "purchase_label", "role_name",
            "sector_name"]
 
 
@@ -43,3 +43,16 @@ def purchase_label(status: PurchaseStatus | str) -> str:
 
 def plan_status_label(status: PlanStatus | str) -> str:
     return _in_language(PlanStatus, status)
+
+
+def code_label(code: str | enum.StrEnum | None, domain: str) -> str:
+    """Template filter ``{{ value|code("artifact_role") }}``: a plain-string code, or a code
+    of a vocabulary enumeration named by *domain*, as a person reads it."""
+    from store import vocabulary
+    from store.labels import text_label
+
+    kind = getattr(vocabulary, domain, None)
+    if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
+        return _in_language(kind, code)
+    value = code.value if isinstance(code, enum.Enum) else code
+    return text_label(domain, value, i18n.active())

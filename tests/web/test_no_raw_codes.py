@@ -1,0 +1,91 @@
+"""Every console page, for every role, in zh-CN: no code of the vocabulary shows as raw text.
+
+A supervisor reads 已送检, not ``sent_to_lab``; a raw code on a page means a label is missing
+from store.labels or a template prints a value unlabelled.  The check reads the page's
+visible text (tags, attributes, scripts and styles removed), so codes in URLs, form values
+and CSS classes are allowed, as they should be.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from html.parser import HTMLParser
+
+from store import vocabulary
+from store.labels import LABELS, TEXT_LABELS
+from tests.web.conftest import Live
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in ("script", "style", "code", "pre"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "code", "pre") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+#: Codes a person must never read raw: every multi-word code of the labelled enumerations
+#: and of the plain-string code tables (single words such as "key" or "open" are ordinary
+#: English and would match crawled titles; ZH_PAGE_WORDS below checks those in table cells).
+CODES = sorted({code for table in LABELS.values() for code in table if "_" in code} | {
+    m.value for e in vars(vocabulary).values()
+    if isinstance(e, type) and issubclass(e, enum.StrEnum) and e is not enum.StrEnum
+    for m in e if "_" in m.value} | {
+    code for table in TEXT_LABELS.values() for code in table if "_" in code} | {
+    # codes stored as plain strings (case kinds, artifact and custody kinds, risk factors)
+    "failed_sample", "screenshot_full", "screenshot_viewport", "screenshot_before_overlays",
+    "screenshot_after_overlays", "screenshot_clipped", "capture_failed", "seller_failed",
+    "seller_cases", "order_confirmation", "prohibited_class", "sent_to_lab"})
+_CODE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, CODES)) + r")(?![\w/.-])")
+
+
+def pages(live: Live) -> list[str]:
+    d = live.data
+    out = ["/", "/campaigns", f"/campaigns/{d.campaign_id}", "/listings", "/evidence",
+           "/purchases", "/cases", "/personas", "/reports", "/audit"]
+    out += [f"/plans/{p}" for p in d.plan_ids]
+    out += [f"/listings/{i}" for i in d.listing_ids[:3]]
+    out += [f"/evidence/{i}" for i in d.capture_ids[:3]]
+    if d.case_id:
+        out.append(f"/cases/{d.case_id}")
+    return out
+
+
+#: Single-word codes that must not fill a whole table cell or badge on a zh-CN page.
+ZH_PAGE_WORDS = {code for table in (*LABELS.values(), *TEXT_LABELS.values()) for code in table
+                 if "_" not in code and len(code) > 2}
+_CELL = re.compile(r"<(td|span)[^>]*>\s*([a-z]+)\s*</\1>")
+
+
+def test_no_raw_code_on_any_page_for_any_role(live: Live) -> None:
+    found: dict[str, set[str]] = {}
+    for name in ("sam", "sue", "ian", "ada"):
+        client = live.login(name, headers={"Accept-Language": "zh-CN"})
+        for path in pages(live):
+            r = client.get(path)
+            if r.status_code != 200:
+                continue  # a page the role may not see
+            for code in _CODE.findall(visible_text(r.text)):
+                found.setdefault(code, set()).add(path)
+            for _tag, word in _CELL.findall(r.text):
+                if word in ZH_PAGE_WORDS:
+                    found.setdefault(word, set()).add(path)
+    assert found == {}, found
