@@ -104,6 +104,7 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
                     "expected_cost": result.expected_cost,
                     "sample_cost_known_prices": known_cost,
                     "seller_cap": result.seller_cap,
+                    "pareto": _pareto_note(frame, result) if design.method == "pareto" else None,
                     "expected_cost_by_stratum": None if result.expected_cost_by_stratum is None
                     else {str(k): round(v, 2)
                           for k, v in result.expected_cost_by_stratum.items()},
@@ -160,6 +161,18 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
                                                "seed": seed, "frame_sha256": sha,
                                                "n": plan.sample_size})
     return plan
+
+
+def _pareto_note(frame: Any, result: Any) -> dict[str, Any]:
+    """Pareto πps takes its target λ as π: the realised π differ by O(1/d), d = Σλ(1−λ) of
+    the draw (Rosén 1997), so the plan says so, with d per stratum (small d, larger error)."""
+    d: dict[str, float] = {}
+    for h in result.allocation:
+        inside = np.asarray(frame.strata) == h
+        lam = result.pik[inside]
+        d[str(h)] = round(float(np.sum(lam * (1 - lam))), 3)
+    return {"pi_are": "target λ, approximate (Rosén 1997: realised π − λ = O(1/d))",
+            "d_by_stratum": d}
 
 
 _ALLOC_ZH = {"proportional": "按比例分配", "neyman": "Neyman最优分配", "risk": "按风险分配"}
