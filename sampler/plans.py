@@ -214,17 +214,33 @@ def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
     return plan
 
 
+def review_refusal(plan: Plan, actor: str, role: Role | str) -> str | None:
+    """Why *actor* (with *role*) may not review *plan* now: ``"role"`` (only supervisors and
+    admins review), ``"status"`` (only a submitted plan), ``"four_eyes"`` (never a plan one
+    drew or submitted); None when they may.  The one rule: the CLI and the console both ask
+    it (the console to explain a disabled button), and :func:`approve_plan` enforces it."""
+    role_value = role.value if isinstance(role, Role) else str(role)
+    if role_value not in REVIEWER_ROLES:
+        return "role"
+    if plan.status is not PlanStatus.SUBMITTED:
+        return "status"
+    if actor in {plan.submitted_by, plan.created_by}:
+        return "four_eyes"
+    return None
+
+
 def _review(session: Session, plan_id: int, actor: str, role: str, comment: str | None,
             outcome: PlanStatus) -> Plan:
     plan = _load(session, plan_id)
     role_value = role.value if isinstance(role, Role) else str(role)
-    if role_value not in REVIEWER_ROLES:
+    refusal = review_refusal(plan, actor, role_value)
+    if refusal == "role":
         raise Conflict(f"{actor!r} has the role {role_value}: only a supervisor or an admin may review "
                        "a plan")
-    if plan.status is not PlanStatus.SUBMITTED:
+    if refusal == "status":
         raise Conflict(f"plan {plan.id} is {plan.status.value}; only a submitted plan can be "
                        "reviewed")
-    if actor in {plan.submitted_by, plan.created_by}:
+    if refusal == "four_eyes":
         raise Conflict(f"four eyes: {actor!r} drew or submitted plan {plan.id} and cannot "
                        "review it")
     if outcome is PlanStatus.REJECTED and not (comment or "").strip():

@@ -151,14 +151,15 @@ def _thumbnails(s: Session, plan_id: int) -> dict[int, str]:
 def review_rights(user: CurrentUser, plan: Plan) -> tuple[bool, str | None]:
     """Whether *user* may approve/reject *plan* now, and if not, why (shown on the page).
 
-    The same rules as sampler.plans (which enforces them again): reviewers are supervisors
-    and admins, only submitted plans, never one's own (four eyes)."""
-    if user.role.value not in sp.REVIEWER_ROLES:
+    The rule is sampler.plans.review_refusal (which approving enforces again); this only
+    says it in the reader's language."""
+    refusal = sp.review_refusal(plan, user.name, user.role)
+    if refusal == "role":
         return False, _("Only a supervisor can approve or reject a plan.")
-    if plan.status != PlanStatus.SUBMITTED:
+    if refusal == "status":
         return False, _("Only a submitted plan can be reviewed; this one is %(status)s.") % {
             "status": plan_status_label(plan.status)}
-    if user.name in {plan.submitted_by, plan.created_by}:
+    if refusal == "four_eyes":
         return False, _("Four-eyes rule: you drew or submitted this plan, so someone else "
                         "must review it.")
     return True, None
