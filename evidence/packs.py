@@ -431,8 +431,15 @@ def _meta(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _file_rows(root: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+    """Each file of a capture with its hash; a file byte-identical to an earlier one (e.g.
+    the screenshots before and after overlays when there was none) says so, since three
+    equal SHA-256 values in a report otherwise look like an error."""
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
     for rel in sorted(set(entry["files"].values()) | {entry["signature"]}):
         p = root / rel
-        rows.append({"path": rel, "sha256": sha256_file(p), "size": p.stat().st_size})
+        sha = sha256_file(p)
+        rows.append({"path": rel, "sha256": sha, "size": p.stat().st_size,
+                     "same_as": seen.get(sha)})
+        seen.setdefault(sha, rel)
     return rows

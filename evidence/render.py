@@ -38,6 +38,9 @@ LABELS: dict[str, dict[str, str]] = {
                     "SHA-256 against manifest.json; manifest.json.sig against public_key.pem "
                     "(Ed25519); each .tsr with `openssl ts -verify`. See VERIFY.txt.",
         "tsa_roots": "Time-stamping authorities' root certificates (SHA-256)",
+        "not_stated": "not stated on the page",
+        "same_bytes": "Byte for byte the same file as (same SHA-256: the page rendered "
+                      "identically, e.g. no overlay to dismiss):",
         "wacz_ca": "WACZ signing CA (SHA-256)",
         "fp_check": "Check these fingerprints first",
         "fp_text": "A pack cannot vouch for itself: anyone can make a key and a TSA root of "
@@ -76,6 +79,8 @@ LABELS: dict[str, dict[str, str]] = {
                     "manifest.json.sig；用 `openssl ts -verify` 核验每个 .tsr 时间戳。"
                     "详见 VERIFY.txt。",
         "tsa_roots": "时间戳机构根证书指纹（SHA-256）",
+        "not_stated": "页面未标明",
+        "same_bytes": "与下列文件逐字节相同（SHA-256 相同：页面渲染结果一致，例如无需关闭弹窗）：",
         "wacz_ca": "WACZ 签名 CA 指纹（SHA-256）",
         "fp_check": "请先核对指纹",
         "fp_text": "证据包不能自证来源：任何人都可以自制密钥和时间戳根证书。信任本证据包之前，"

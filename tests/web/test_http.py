@@ -260,6 +260,21 @@ def test_persona_captures_per_role_and_route(live: Live) -> None:
     assert {e.actor for e in reveals} == {"ada"} and len(reveals) == len(routes) + 1
 
 
+def test_export_refusal_is_told_in_the_users_language(live: Live) -> None:
+    """Exporting only a covert buyer's capture is refused on the page the user came from,
+    in zh-CN, not as an English error page naming a CLI flag."""
+    d = live.data
+    with live.login("ian") as c:
+        page = c.get(f"/evidence/{d.capture_ids[0]}").text
+        r = c.post("/evidence/export", data={"csrf": csrf_of(page),
+                                             "capture_id": str(d.order_capture_id),
+                                             "back": f"/evidence/{d.capture_ids[0]}"})
+        assert r.status_code == 303 and r.headers["location"] == f"/evidence/{d.capture_ids[0]}"
+        html = c.get(r.headers["location"]).text
+        assert "为保护该身份不予导出" in html and "--include-persona-captures" not in html
+    assert _audit(live, "evidence.export_refused")
+
+
 def test_persona_secrets_stay_hidden(live: Live) -> None:
     d = live.data
     with live.login("sue") as c:

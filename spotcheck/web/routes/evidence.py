@@ -23,6 +23,7 @@ from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, r
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
 from spotcheck.web.security import ARTIFACT_CSP
+from store.errors import InvalidInput, NotFound
 from store.models import Artifact, Capture, Case, CustodyEvent
 
 router = APIRouter()
@@ -194,8 +195,20 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     what = f"case{case_id}" if case_id else "capture-" + "-".join(map(str, (capture_id or [])[:5]))
     out = cons.settings.packs_dir / f"pack-{what}-{stamp}.zip"
-    path = export_pack(cons.db, case_id=case_id, capture_ids=capture_id or None, out=out,
-                       actor=user.name, settings=cons.settings)
+    try:
+        path = export_pack(cons.db, case_id=case_id, capture_ids=capture_id or None, out=out,
+                           actor=user.name, settings=cons.settings)
+    except (NotFound, InvalidInput) as exc:
+        # A refusal is told in the user's language on the page they came from, not as an
+        # English error page naming a command-line flag.
+        audit(request, user.name, "evidence.export_refused", "case" if case_id else "capture",
+              case_id or ",".join(map(str, capture_id or [])), reason=str(exc)[:300])
+        flash(request, "error", _("Every capture selected was made in a covert buyer "
+                                  "persona's browser and is withheld to protect the persona; "
+                                  "nothing else is there to export.")
+              if isinstance(exc, InvalidInput) and "persona" in str(exc) else
+              _("There is no successful capture to export for this selection yet."))
+        return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
     audit(request, user.name, "evidence.export", "case" if case_id else "capture",
           case_id or ",".join(map(str, capture_id or [])), pack=path.name)
     flash(request, "ok", _("Evidence pack exported."), pack=path.name)
