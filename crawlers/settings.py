@@ -90,8 +90,12 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         "SPOTCHECK_MAX_PAGES": lim.max_pages,
         "SPOTCHECK_MAX_DURATION": lim.max_duration,
     }
+    # The end of a crawl: health check and removal confirmation (crawlers.removals), and
+    # the page and time bounds (crawlers.bounds).
+    extensions: dict[str, int] = {"crawlers.removals.RemovalConfirmation": 20}
     if lim.max_pages or lim.max_duration:
-        values["EXTENSIONS"] = {"crawlers.bounds.CrawlBounds": 10}
+        extensions["crawlers.bounds.CrawlBounds"] = 10
+    values["EXTENSIONS"] = extensions
     # Every spider middleware with an output method wraps each object a callback yields in
     # one more asynchronous generator step (a fifth of a static crawl's reactor time went
     # to that chain).  The platform spider marks its start requests and sets the Referer

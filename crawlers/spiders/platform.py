@@ -4,15 +4,15 @@ Page kinds travel in ``request.meta["kind"]``: ``nav`` (home, category, next pag
 (a listing page or a listing's API record), ``seller`` (a seller page or record), ``api`` (a
 page of an API listing), ``confirm`` (re-fetching a listing a full crawl did not see).
 
-After a full crawl has drained its queue, the spider marks the listings it did not see as
-possibly removed and re-fetches them: 404/410, or a page showing a "removed" marker, confirms
-the removal; a page still showing the listing brings it back.
+After a full crawl has drained its queue, :mod:`crawlers.removals` (an extension) marks the
+listings it did not see as possibly removed and has the spider re-fetch them (``confirm``):
+404/410, or a page showing a "removed" marker, confirms the removal; a page still showing the
+listing brings it back.  Page and time bounds are :mod:`crawlers.bounds`'s.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
@@ -22,7 +22,6 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -49,8 +48,6 @@ from crawlers.profile import Profile
 from crawlers.session import CrawlSession
 from crawlers.settings import apply_profile
 from store.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 #: Links a structured-data crawl never follows (carts, accounts, assets, admin).
 GENERIC_DENY = re.compile(
@@ -92,7 +89,7 @@ class PlatformSpider(scrapy.Spider):
         if session is not None:
             self.session = session
             self.profile = session.profile
-        self._finishing = False
+        #: Set when the crawl closes (crawlers.removals stops confirming then).
         self._closing = False
         self._releasing: set[Any] = set()
         #: URLs this worker has already handed to the scheduler (see :meth:`request`).
@@ -116,7 +113,6 @@ class PlatformSpider(scrapy.Spider):
         apply_profile(crawler.settings, profile, spider.session.settings,
                       spider.session.job_key or profile.code)
         spider._referer = _referer_middleware(crawler)
-        crawler.signals.connect(spider._on_idle, signals.spider_idle)
         crawler.signals.connect(spider._on_response, signals.response_received)
         crawler.signals.connect(spider._on_item_error, signals.item_error)
         crawler.signals.connect(spider._on_spider_error, signals.spider_error)
@@ -653,77 +649,6 @@ class PlatformSpider(scrapy.Spider):
             task = asyncio.ensure_future(release_page(self, page))
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
-
-    def _on_idle(self, spider: Any = None) -> None:
-        """The queue is empty: start confirming removals (full crawls), then let it close."""
-        from crawlers.distributed import keep_alive
-
-        if keep_alive(self):
-            raise DontCloseSpider
-        if self._finishing or not self.session.full or self._closing:
-            return
-        if self.profile.limits.bounded:
-            # A bounded crawl did not look everywhere: what it did not see may be there.
-            return
-        if self.registry is not None and not self.registry.claim_finish():
-            return  # another worker of the shared crawl confirms the removals
-        self._finishing = True
-        reason = (self.crawler.stats.get_value("finish_reason")
-                  if self.crawler.stats else None)
-        if reason is not None:
-            return
-        if not self._healthy():
-            log.warning("%s: crawl incomplete (%s); not marking unseen listings as removed",
-                        self.profile.code, self._health)
-            self.session.incomplete = self._health
-            return
-        unseen = self.session.writer.mark_unseen()
-        log.info("%s: %d listings not seen; confirming removals", self.profile.code, len(unseen))
-        engine = self.crawler.engine
-        assert engine is not None
-        scheduled = 0
-        for ext, url in unseen:
-            target = self._rebase(url)
-            api = self.profile.extract.api
-            if self.profile.extract.kind == "api" and api is not None and api.item_url:
-                target = api.item_url.replace("{id}", ext)
-            req = self.request(target, "confirm",
-                               meta={"external_id": ext,
-                                     "api": self.profile.extract.kind == "api"},
-                               dont_filter=True)
-            if req is not None:
-                engine.crawl(req)
-                scheduled += 1
-        if scheduled:
-            raise DontCloseSpider
-
-    _health = ""
-
-    def _healthy(self) -> bool:
-        """Whether this crawl saw enough of the platform to judge what is gone.
-
-        A crawl that could not reach the platform, or met errors on many pages, must not
-        turn every listing it missed into a "possibly removed" one.
-        """
-        self.session.writer.flush()
-        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        ok = int(stats.get("downloader/response_status_count/200", 0))
-        errors = sum(v for k, v in self.session.errors_total().items()
-                     if not k.startswith("rejected:"))
-        if ok == 0 or not self.session.writer.seen_urls():
-            self._health = "no pages or listings were fetched"
-        elif errors > max(5, 0.1 * (ok + errors)):
-            self._health = f"{errors} page errors against {ok} pages"
-        else:
-            return True
-        return False
-
-    def _rebase(self, url: str) -> str:
-        """*url* on the platform's current base URL (it may have moved since)."""
-        parts, base = urlsplit(url), urlsplit(self.profile.base_url)
-        if not base.netloc:
-            return url
-        return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
 
     def closed(self, reason: str) -> None:
         self._closing = True
