@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 
 from store.templating import environment as _environment
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "provenance": "Capture provenance", "report": "Evidence pack report",
-        "what": "What", "when": "When (UTC)", "where": "From where", "with": "With what",
+        "what": "What", "when": "When (UTC)", "when_local": "When (bureau time and UTC)", "where": "From where", "with": "With what",
         "who": "Who", "hashes": "Every file and its SHA-256", "requested": "Requested URL",
         "final": "Final URL", "redirects": "Redirects", "status": "HTTP status",
         "server_ip": "Server IP", "dns": "DNS answer", "tls": "TLS certificate",
@@ -55,7 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "zh-CN": {
         "provenance": "取证来源说明", "report": "证据包报告",
-        "what": "内容", "when": "时间（UTC）", "where": "来源", "with": "取证工具",
+        "what": "内容", "when": "时间（UTC）", "when_local": "时间（本局时区及 UTC）", "where": "来源", "with": "取证工具",
         "who": "人员", "hashes": "全部文件及其 SHA-256", "requested": "请求网址",
         "final": "最终网址", "redirects": "重定向", "status": "HTTP 状态",
         "server_ip": "服务器 IP", "dns": "DNS 解析结果", "tls": "TLS 证书",
@@ -97,7 +97,25 @@ LABELS: dict[str, dict[str, str]] = {
 def environment() -> Environment:
     env = _environment("evidence")
     env.filters["size"] = human_size
+    env.filters["localtime"] = localtime
     return env
+
+
+@pass_context
+def localtime(ctx: Any, value: Any) -> str:
+    """An ISO time (or datetime) as the bureau reads it, to the second, and in UTC: a report
+    is compared with clocks on the wall and with other zones' records."""
+    import datetime as dt
+
+    from store.clock import local_and_utc
+
+    if value in (None, "", "None"):
+        return "—"
+    try:
+        when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return local_and_utc(when, str(ctx.get("locale") or "zh-CN"))
 
 
 def human_size(n: int) -> str:
