@@ -27,6 +27,7 @@ from crawlers.normalise import (
     join_url,
     origin_of,
 )
+from store.text import strip_format
 
 #: Characters that matter to URL parsing, escaping and dot segments, plus some that do not.
 URL_CHARS = st.sampled_from([*"aZ09-._~/?#;:@!$&'()*+,=%[] \t\n\\é中\x00", "..", "./"])
@@ -41,7 +42,7 @@ def _w3lib(url: str) -> str:
 
 
 def _reference_clean(value: str, limit: int) -> str:
-    return _SPACE.sub(" ", _CONTROL.sub("", value)).strip()[:limit]
+    return _SPACE.sub(" ", _CONTROL.sub("", strip_format(value))).strip()[:limit]
 
 
 @settings(max_examples=3000, deadline=None)
