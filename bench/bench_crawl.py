@@ -398,11 +398,12 @@ def raw_playwright_pps(base: str, pages: int = 60, concurrency: int = 4) -> floa
 
     from playwright.async_api import async_playwright
 
+    from store import chromium
     from store.settings import Settings
 
     async def run() -> float:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=Settings().chromium_path())
+            browser = await chromium.launch(p, Settings())
             ctx = await browser.new_context()
 
             tabs = [await ctx.new_page() for _ in range(concurrency)]

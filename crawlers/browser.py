@@ -34,6 +34,7 @@ from scrapy.http import Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawlers.profile import Profile
+from store import chromium
 from store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,7 @@ def browser_settings(profile: Profile, settings: Settings) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {"crawlers.browser.PagePoolMiddleware": 950},
         "SPOTCHECK_PAGES_PER_CONTEXT": profile.browser.pages_per_context,
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": settings.chromium_path(),
-                                      "headless": True,
-                                      "args": launch_args(_BLOCKED)},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": chromium.launch_options(settings, launch_args(_BLOCKED)),
         "PLAYWRIGHT_ABORT_REQUEST": abort_request,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": int(profile.limits.timeout * 1000),
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": profile.politeness.concurrency,

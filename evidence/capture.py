@@ -47,7 +47,7 @@ from evidence.warc import Resource, write_warc
 from store import chromium
 from store.artifacts import ArtifactStore, Stored
 from store.db import Database
-from store.errors import InvalidInput, SpotcheckError
+from store.errors import InvalidInput, ServiceUnavailable, SpotcheckError
 from store.models import Artifact, BuyerPersona, Capture, CaptureStatus, Case, utcnow
 from store.settings import Settings
 
@@ -360,7 +360,7 @@ async def step_warc(run: Run) -> None:
                           files[role]) for role in ("screenshot_full", "screenshot_viewport",
                                                     "dom", "pdf") if role in files]
     page_files = {r: d for r, d in files.items() if r != "warc"}
-    resources.append(Resource(provenance.PROVENANCE_URL, "text/html; charset=utf-8",
+    resources.append(Resource(provenance.provenance_url(meta["uuid"]), "text/html; charset=utf-8",
                               provenance.render_page(page_files, meta, run.settings.locale)))
     started = dt.datetime.fromisoformat(meta["started_at"])
     tools = meta["tools"]
@@ -712,6 +712,10 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
     results: list[CaptureResult | None] = [None] * len(requests)
     machine = await asyncio.to_thread(provenance.machine, settings)
     args = await asyncio.to_thread(browser_args, settings)
+    try:
+        settings.chromium_path()
+    except SpotcheckError as exc:  # for a capture, no browser is a missing service
+        raise ServiceUnavailable(str(exc)) from exc
     async with async_playwright() as pw:
         browser = await chromium.launch(pw, settings, args)
         try:

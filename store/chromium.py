@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from store.errors import ServiceUnavailable, SpotcheckError
 from store.settings import Settings
 
 
@@ -23,11 +22,9 @@ def spki_args(pins: Iterable[str]) -> list[str]:
 
 
 def launch_options(settings: Settings, args: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
-    """Keyword arguments for ``playwright.chromium.launch`` (sync or async)."""
-    try:
-        executable = settings.chromium_path()
-    except SpotcheckError as exc:
-        raise ServiceUnavailable(str(exc)) from exc
+    """Keyword arguments for ``playwright.chromium.launch`` (sync or async); raises the
+    settings' ``BrowserNotFound`` (a configuration error) when there is no Chromium."""
+    executable = settings.chromium_path()
     options: dict[str, Any] = {"executable_path": executable, "headless": True,
                                "args": list(args)}
     options.update(extra)

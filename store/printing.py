@@ -33,10 +33,11 @@ def print_pdfs(jobs: Sequence[PrintJob], settings: Settings) -> list[Path]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    executable = settings.chromium_path()
+    from store import chromium
+
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, headless=True)
+            browser = chromium.launch_sync(pw, settings)
             try:
                 context = browser.new_context(java_script_enabled=False, offline=True)
                 page = context.new_page()

@@ -153,8 +153,10 @@ def browser(chromium_path: str | None) -> Iterator[Any]:
     """One headless Chromium per test module (sync Playwright API)."""
     from playwright.sync_api import sync_playwright
 
+    from store import chromium
+
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, headless=True)
+        b = chromium.launch_sync(p, Settings())
         yield b
         b.close()
 

@@ -8,6 +8,7 @@ import pytest
 
 from crawlers.platforms import add_platform
 from crawlers.profile import shipped_profile
+from store import chromium as launcher
 from store.db import Database
 from store.models import CrawlRun
 from store.settings import Settings
@@ -71,8 +72,7 @@ def test_pool_pages_block_without_routing(small_sandbox: Any,
     async def run() -> tuple[list[str], dict[str, bool]]:
         browser._BLOCKED = block
         async with async_playwright() as p:
-            chromium = await p.chromium.launch(executable_path=chromium_path,
-                                               args=browser.launch_args(block))
+            chromium = await launcher.launch(p, Settings(), browser.launch_args(block))
             context = await chromium.new_context()
             page = await context.new_page()
             await browser.prepare_page(page)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from evidence.capture import LOCALE, TIMEZONE, VIEWPORT, capture_urls
 from evidence.diff import diff_captures, page_gone, visual_diff
 from sandbox import Sandbox
+from store import chromium
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
@@ -168,7 +169,7 @@ async def _reference_crops(url: str, executable: str | None) -> tuple[Image.Imag
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True)
+        browser = await chromium.launch(pw, Settings())
         try:
             context = await browser.new_context(viewport=VIEWPORT, locale=LOCALE,
                                                 timezone_id=TIMEZONE)
