@@ -41,6 +41,7 @@ from evidence import custody
 from evidence.capture import MEDIA
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
+from evidence.provenance import provenance_url
 from evidence.render import render
 from evidence.seal import seal
 from evidence.tsa import check_response
@@ -81,7 +82,7 @@ def select_captures(session: Session, *, case_id: int | None = None,
     """The successful captures a pack is about (exactly one selector must be given)."""
     if sum(x is not None and x != [] for x in (case_id, plan_item_id, capture_ids)) != 1:
         raise InvalidInput("give exactly one of --case, --plan-item or --capture")
-    q = select(Capture).where(Capture.status == CaptureStatus.OK)
+    q = select(Capture).where(Capture.status.in_(CaptureStatus.evidence()))  # complete, partial
     if case_id is not None:
         if session.get(Case, case_id) is None:
             raise NotFound(f"no case {case_id}")
@@ -99,7 +100,7 @@ def select_captures(session: Session, *, case_id: int | None = None,
         for cid in ids:
             if cid not in found:
                 raise NotFound(f"no capture {cid}")
-            if found[cid].status != CaptureStatus.OK:
+            if found[cid].status not in CaptureStatus.evidence():
                 raise InvalidInput(f"capture {cid} failed; there is no evidence to export")
         q = q.where(Capture.id.in_(ids))
     captures = list(session.scalars(q.order_by(Capture.id)))
@@ -135,6 +136,7 @@ def _copy_capture(session: Session, cap: Capture, store: ArtifactStore, root: Pa
         "signature": f"captures/{cap.id}/manifest.sig", "timestamps": sorted(tokens),
         "files": files, "facts": cap.facts, "server_ip": cap.meta.get("server_ip"),
         "uuid": cap.meta.get("uuid"), "previous_capture_id": cap.previous_capture_id,
+        "status": cap.status.value, "partial": cap.meta.get("partial") or [],
     }
 
 
@@ -157,6 +159,11 @@ def _wacz(root: Path, entries: list[dict[str, Any]], work: Path, *,
                                  "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                  "title": (e["facts"] or {}).get("title") or e["url"]},
                                 ensure_ascii=False))
+        if e.get("uuid"):  # the provenance page the capture's WARC holds, as its own page
+            lines.append(json.dumps({"url": provenance_url(e["uuid"]),
+                                     "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                     "title": f"取证来源说明 Provenance · capture {e['id']}"},
+                                    ensure_ascii=False))
     pages.write_text("\n".join(lines) + "\n", encoding="utf-8")
     wacz_bin = Path(sys.executable).with_name("wacz")
     cmd = [str(wacz_bin)] if wacz_bin.exists() else [sys.executable, "-m", "wacz"]

@@ -4,7 +4,7 @@ The machine's public IP (the ``capture_public_ip`` setting, or looked up once pe
 ``capture_lookup_public_ip`` allows it), its OS, the browser and every tool's version, every
 capture option in force, and the page itself: what was requested, what answered, what was
 refused.  The provenance page is rendered twice: once into the WARC (and so the WACZ), as the
-page ``file:///provenance-summary.html`` a replay shows next to the capture, without the
+page ``file:///spotcheck/<uuid>/provenance-summary.html`` a replay shows next to the capture, without the
 WARC's own hash (it cannot hold it), and once as the ``provenance`` file that lists every
 file's hash.
 """
@@ -21,7 +21,11 @@ from evidence.hashing import sha256_bytes
 from evidence.render import LABELS, render
 from store.settings import Settings
 
-PROVENANCE_URL = "file:///provenance-summary.html"
+
+def provenance_url(capture_uuid: str) -> str:
+    """Where a replay finds a capture's provenance page (Scoop's ``file:///provenance-summary
+    .html``, made unique per capture so a WACZ of several captures keeps each one's)."""
+    return f"file:///spotcheck/{capture_uuid}/provenance-summary.html"
 TOOLS = ("spotcheck", "playwright", "warcprox", "warcio", "cryptography", "pyOpenSSL",
          "asn1crypto")
 

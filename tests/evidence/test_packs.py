@@ -662,3 +662,27 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
     assert json.loads(proc.stdout)["captures"] == [good["id"]]
     ok = cli("evidence", "verify", "item.zip", "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
+
+
+def test_wacz_replay_shows_each_captures_provenance_page(pack: Path, tmp_path: Path) -> None:
+    """As Scoop does: the provenance page is a page of the WACZ, served from the WARC."""
+    import io
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    with zipfile.ZipFile(pack) as z:
+        wacz = z.read("archive.wacz")
+    with zipfile.ZipFile(io.BytesIO(wacz)) as z:
+        pages = [json.loads(line) for line in
+                 z.read("pages/pages.jsonl").decode().splitlines()[1:]]
+        prov = {p["url"] for p in pages if p["url"].endswith("/provenance-summary.html")}
+        assert prov and len(prov) == len(pages) - len(prov)  # one per capture
+        found = set()
+        for name in z.namelist():
+            if name.startswith("archive/") and name.endswith(".warc.gz"):
+                for rec in ArchiveIterator(io.BytesIO(z.read(name))):
+                    uri = rec.rec_headers.get_header("WARC-Target-URI")
+                    if rec.rec_type == "resource" and uri in prov:
+                        assert "取证来源说明" in rec.content_stream().read().decode()
+                        found.add(uri)
+    assert found == prov
