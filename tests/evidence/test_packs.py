@@ -615,6 +615,7 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
     from store.models import Campaign, Listing, Plan, PlanItem, PlanStatus, Platform
 
     home = tmp_path / "home"
+    home.mkdir()  # Database.open refuses a SQLite file in a folder that does not exist
     env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_TSA_URLS": local_tsa.url,
            "SPOTCHECK_TRUSTED_TSA_CAS": str(local_tsa.ca_file),
            "SPOTCHECK_CAPTURE_ALLOW_NETWORKS": "127.0.0.0/8",
