@@ -179,6 +179,9 @@ class CrawlRuns:
                 lease.release()
             raise
         if lease is not None:
+            stale = _HELD.get(run_id)
+            if stale is not None and stale.db is not self.db:
+                stale.stop_heartbeat()  # a run of the same number in another database
             _HELD[run_id] = lease
             lease.start_heartbeat(lambda: log.error(
                 "crawl run %s: lease %s lost; its next batch will be refused", run_id,
@@ -203,10 +206,15 @@ class CrawlRuns:
             return run.id, False
 
     @staticmethod
-    def owner(run_id: int) -> RunOwner | None:
-        """This process's hold on *run_id* (None: not held here, or a shared run)."""
+    def owner(run_id: int, db: Database | None = None) -> RunOwner | None:
+        """This process's hold on *run_id* of *db* (None: not held here, or a shared run).
+
+        Run ids are per database: a hold on run 2 of one database says nothing about run 2
+        of another (a process that opens several, as the tests and the demo do)."""
         lease = _HELD.get(run_id)
-        return None if lease is None else RunOwner(lease.name, lease.holder)
+        if lease is None or (db is not None and lease.db is not db):
+            return None
+        return RunOwner(lease.name, lease.holder)
 
     @staticmethod
     def fence(session: Session, run_id: int, owner: RunOwner | None) -> None:
@@ -281,7 +289,7 @@ class ListingWriter:
         self.platform_code = platform_code
         self.run_id = run_id
         #: The lease under which this writer may write the run (None: shared or unleased).
-        self.owner = owner if owner is not None else CrawlRuns.owner(run_id)
+        self.owner = owner if owner is not None else CrawlRuns.owner(run_id, db)
         self.settings = settings
         self.batch_size = batch_size
         self.counters = RunCounters()
