@@ -164,7 +164,9 @@ def test_no_hop_reaches_a_refused_address(hostile: dict[str, Any]) -> None:
         assert caps[name].meta["error_step"] == "load"
         assert "refused address" in caps[name].meta["error"]
     assert caps["localhost"].meta["dns"]["localhost"]  # what the proxy's lookup answered
-    assert caps["img"].status == CaptureStatus.OK  # the page stands; its image was refused
+    # The page stands (complete, or partial when a step's budget ran out on a loaded
+    # machine); its image was refused either way.
+    assert caps["img"].status in CaptureStatus.evidence(), caps["img"].meta.get("error")
 
 
 @pytest.mark.browser
