@@ -36,6 +36,9 @@ class ListingItem:
     #: in_stock | out_of_stock | pre_order | discontinued (store.vocabulary.Availability), or
     #: None when the page does not say; a change is a listing change (a new snapshot).
     availability: str | None = None
+    #: The GTIN (EAN/UPC barcode) as the page writes it; the pipelines keep it only in its
+    #: 14-digit normal form with a valid check digit (store.gtin), else None.
+    gtin: str | None = None
     # -- filled by the pipelines ----------------------------------------------------------
     price: Decimal | None = None
     currency: str | None = None

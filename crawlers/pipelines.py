@@ -29,6 +29,7 @@ from crawlers.normalise import (
     join_url,
     parse_price,
 )
+from store.gtin import normalise_gtin
 from store.vocabulary import Availability
 
 MAX_PRICE = Decimal("1e11")
@@ -177,6 +178,7 @@ def normalise_listing(item: ListingItem, default_currency: str) -> None:
         else None
     item.currency_hint = clean_text(item.currency_hint, 8) or None
     item.availability = normal_availability(item.availability)
+    item.gtin = normalise_gtin(item.gtin)
     if item.brand and len(item.brand) >= MAX_SHORT:
         item.brand = item.brand[:MAX_SHORT]
 

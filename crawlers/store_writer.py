@@ -32,6 +32,7 @@ from crawlers.items import ListingItem, SellerItem
 from crawlers.normalise import content_hash
 from store.db import Database
 from store.errors import Conflict, NotFound
+from store.gtin import normalise_gtin
 from store.leases import Lease
 from store.models import (
     CrawlRun,
@@ -58,7 +59,7 @@ _SELLERS: Any = Seller.__table__
 
 #: Fields whose change makes a new listing snapshot (the URL's host is not content).
 CONTENT_FIELDS = ("title", "brand", "model", "price", "currency", "seller", "category",
-                  "origin", "cert_marks", "images", "status", "availability")
+                  "origin", "cert_marks", "images", "status", "availability", "gtin")
 
 
 def _path_only(url: str) -> str:
@@ -80,6 +81,10 @@ def listing_content(item: ListingItem, status: str = ListingStatus.ACTIVE.value
         # Only when the page says it: listings stored before availability was read keep
         # their content hash (no snapshot for a field that merely became known).
         content["availability"] = item.availability
+    if item.gtin is not None:
+        # Likewise: a GTIN is identity (a changed barcode is a changed listing), but a
+        # listing whose page never showed one keeps its hash.
+        content["gtin"] = item.gtin
     return content
 
 
@@ -633,6 +638,7 @@ class ListingWriter:
             "cert_marks": item.cert_marks, "image_urls": item.image_urls, "raw": item.raw,
             "content_hash": digest, "status": ListingStatus.ACTIVE, "last_seen": now,
             "last_crawl_run_id": self.run_id, "availability": item.availability,
+            "gtin": normalise_gtin(item.gtin),
         }
 
     def _cny(self, item: ListingItem) -> Decimal | None:

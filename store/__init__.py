@@ -9,6 +9,7 @@ __all__ = [
     "artifacts",  # content-addressed files: ArtifactStore (one layout for every package)
     "db",  # Database.open (migrates to head), sessions, the store's rules registered on them
     "errors",  # SpotcheckError and its kinds (NotFound, Conflict, InvalidInput, ...)
+    "gtin",  # GTINs (EAN/UPC): check digit, the one 14-digit normal form
     "guards",  # rules enforced on every session (approved plans are immutable)
     "labels",  # the one table of zh-CN/en labels of vocabulary codes
     "models",  # SQLAlchemy 2.0 models

@@ -189,6 +189,9 @@ class Listing(Base):
     prn: Mapped[float | None] = mapped_column(Float)
     #: An :class:`Availability` value as the page last said it; None when it said nothing.
     availability: Mapped[str | None] = mapped_column(String(16))
+    #: The GTIN (EAN/UPC barcode) the page showed, as 14 digits with a valid check digit
+    #: (store.gtin.normalise_gtin); indexed: listings and notices are matched by it.
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)
 
     platform: Mapped[Platform] = relationship(back_populates="listings")
     seller: Mapped[Seller | None] = relationship(back_populates="listings")

@@ -18,7 +18,8 @@ from crawlers.extract.money import format_amount
 ITEM_FIELDS = {"title": "title", "brand": "brand", "model": "sku", "seller_name": "seller_name",
                "seller_url": "seller_url", "seller_external_id": "seller_external_id",
                "category": "category", "origin": "origin",
-               "external_id": "external_id", "availability": "availability"}
+               "external_id": "external_id", "availability": "availability",
+               "gtin": "gtin"}
 #: Generic fields kept in ``raw["fields"]`` (the listing has no column for them).
 EXTRA_FIELDS = ("price", "list_price", "currency", "sku", "mpn", "gtin", "availability",
                 "product_id", "breadcrumbs")

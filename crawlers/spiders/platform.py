@@ -463,6 +463,7 @@ class PlatformSpider(scrapy.Spider):
             category=fields.get("category"), origin=fields.get("origin"),
             image_urls=fields.get("image_urls") or [], raw=fields["raw"])
         item.availability = fields.get("availability")
+        item.gtin = fields.get("gtin")
         extra = page.fields(self.profile.extract.fields) if self.profile.extract.fields else {}
         for key, value in extra.items():
             if value not in (None, "", []) and hasattr(item, key) and \

@@ -15,6 +15,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from store.gtin import normalise_gtin
+
 #: The labels of ``measures``: (our key, label as published).  Both operator spellings are live.
 MEASURE_LABELS = (
     ("operator", "Type of economic operator taking notified measure(s):"),
@@ -138,16 +140,6 @@ def split_list(text: str | None, pattern: str = r"[,;\n]| / |、|，|；") -> li
     return out
 
 
-def gtin_valid(code: str) -> bool:
-    """GS1 check digit of a GTIN-8/12/13/14."""
-    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
-        return False
-    digits = [int(c) for c in code]
-    body, check = digits[:-1], digits[-1]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
-
-
 def split_barcodes(text: str | None) -> tuple[list[str], list[str]]:
     """(valid GTINs as 14 digits, everything else) of a barcode field.
 
@@ -158,9 +150,8 @@ def split_barcodes(text: str | None) -> tuple[list[str], list[str]]:
     gtins: list[str] = []
     other: list[str] = []
     for part in split_list(text, r"[,;/\n|]|、|，|；"):
-        code = re.sub(r"[\s\-.]", "", part)
-        if gtin_valid(code):
-            code = code.zfill(14)  # GTIN-8/12/13 padded: one key space for every length
+        code = normalise_gtin(part)  # 14 digits: one key space for every length
+        if code is not None:
             if code not in gtins:
                 gtins.append(code)
         elif part not in other:
