@@ -32,7 +32,8 @@ def test_cpsc_fields(sqlite_db: Database) -> None:
         assert n.published is not None and n.published.isoformat() == "2024-05-02"
         assert n.product == "Voltaris Magnetic Power Bank"
         assert "overheat" in (n.hazard or "") and n.country == "China"
-        assert n.raw["UPCs"] == ["012345678905"] and n.raw["RemedyNames"] == ["Refund"]
+        assert n.raw["derived"]["UPCs"] == ["012345678905"]
+        assert n.raw["derived"]["RemedyNames"] == ["Refund"]
         assert n.raw["Remedies"] == [{"Name": "Refund"}]  # the record as the API wrote it
         assert n.gtins == ["00012345678905"]  # a valid UPC-A is a matching key
 

@@ -170,6 +170,29 @@ def decode_text(data: bytes, path: Path) -> str:
     return decode(data, path.name)[0]
 
 
+def decode_json(data: bytes, path: Path) -> str:
+    """The text of a JSON feed: UTF-8 (a BOM tolerated) or UTF-16 with a BOM, nothing else.
+
+    JSON exchanged between systems must be UTF-8 (RFC 8259 section 8.1).  The spreadsheet
+    fallback to GB18030 would read a feed saved in Latin-1 or cp1252 as Chinese mojibake
+    without an error, so a feed in another encoding is refused, naming the line.
+    """
+    import codecs
+
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_text(data, path)
+    if b"\x00" in data[:4096]:  # NUL bytes decode as UTF-8 but are never in a UTF-8 feed
+        raise InvalidInput(f"{path.name}: NUL bytes near the start: UTF-16 or UTF-32 without a "
+                           "byte-order mark? a JSON feed must be UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(f"{path.name}: line {line}: not UTF-8 text (byte "
+                           f"0x{data[exc.start]:02x}); a JSON feed must be UTF-8, was the file "
+                           "saved in another encoding?") from None
+
+
 def parse_date(value: Any) -> dt.date | None:
     """Dates as feeds write them: 2024-05-02, 2024-05-02T00:00:00, 2024/05/02, 02/05/2024."""
     if value is None:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sampler.risk.importers.base import ParsedNotice, Problems, decode_text, parse_date
+from sampler.risk.importers.base import ParsedNotice, Problems, decode_json, parse_date
 from sampler.risk.normalise import is_model_code, model_key
 
 _RUN = re.compile(r"[A-Za-z0-9]+(?:[-_./][A-Za-z0-9]+)*")
@@ -55,7 +55,7 @@ def _alerts(value: Any) -> list[Any] | None:
 
 
 def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
-    text = decode_text(data, path)
+    text = decode_json(data, path)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

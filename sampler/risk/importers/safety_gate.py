@@ -39,7 +39,7 @@ from typing import Any
 
 from lxml import etree
 
-from sampler.risk.importers.base import ParsedNotice, Problems, decode_text, parse_date
+from sampler.risk.importers.base import ParsedNotice, Problems, decode_json, parse_date
 from sampler.risk.importers.sg_fields import (
     split_barcodes,
     split_list,
@@ -299,7 +299,7 @@ def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_json(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
-    text = decode_text(data, path)
+    text = decode_json(data, path)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,0 +1,211 @@
+"""Real published files (tests/risk/data/real, provenance in its PROVENANCE.md) imported whole.
+
+Every field of every record must survive into the database (``raw`` keeps the record as the
+source wrote it, the typed columns carry the matching keys), and corrupt copies of the same
+files (cut short, saved in another encoding) must be refused with the database unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from sampler.risk.importers import import_file
+from sampler.risk.importers.base import Problems
+from sampler.risk.importers.safety_gate import parse_index
+from sampler.risk.importers.sg_fields import gtin_valid
+from store.db import Database
+from store.errors import InvalidInput
+from store.models import Base, ForeignNotice
+
+REAL = Path(__file__).with_name("data") / "real"
+CPSC = ["cpsc_recall_10887.json", "cpsc_recall_10191.json", "cpsc_recall_9986.json",
+        "cpsc_recall_26639_response.json"]
+SG_REPORT = "safety_gate_report_2026_36_brandmonitor.xml"
+SG_INDEX = "safety_gate_report_list_brandmonitor.xml"
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+
+
+def _stripped(value: Any) -> Any:
+    """Values as stored: strings without surrounding blanks (the importers strip them)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_stripped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _stripped(v) for k, v in value.items()}
+    return value
+
+
+def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table: what 'the database unchanged' is compared on."""
+    with db.session() as s:
+        return {t.name: sorted(map(repr, s.execute(select(t)).all()))
+                for t in Base.metadata.sorted_tables}
+
+
+def _notices(db: Database) -> dict[str, ForeignNotice]:
+    with db.session() as s:
+        rows = list(s.scalars(select(ForeignNotice)))
+        s.expunge_all()
+    return {n.reference: n for n in rows}
+
+
+@pytest.mark.parametrize("name", CPSC)
+def test_cpsc_every_field_of_every_record_survives(sqlite_db: Database, name: str) -> None:
+    records = json.loads((REAL / name).read_text("utf-8"))
+    with sqlite_db.session() as s:
+        result = import_file(s, REAL / name, "cpsc")
+    assert (result.read, result.added, result.truncated) == (len(records), len(records), [])
+    stored = _notices(sqlite_db)
+    for rec in records:
+        n = stored[rec["RecallNumber"]]
+        for key, value in rec.items():
+            if value in (None, "", [], {}):
+                assert key not in n.raw  # an empty field is absent, not invented
+            else:
+                assert n.raw[key] == _stripped(value), key
+        assert n.source == "cpsc" and n.title == rec["Title"] and n.url == rec["URL"]
+        assert n.published is not None and n.published.isoformat() == rec["RecallDate"][:10]
+        assert n.product == "; ".join(p["Name"] for p in rec["Products"])
+        assert n.pictures == [i["URL"] for i in rec["Images"]]
+        assert [m["measure"] for m in n.measures] == [r["Name"] for r in rec["Remedies"]]
+        assert n.country == ", ".join(c["Country"] for c in rec["ManufacturerCountries"])
+        upcs = [u["UPC"] for u in rec["ProductUPCs"]]
+        valid = {u.zfill(14) for u in upcs if gtin_valid(u)}
+        assert valid <= set(n.gtins)  # every valid UPC is an exact matching key
+        assert not any(u.zfill(14) in n.gtins for u in upcs if not gtin_valid(u))
+
+
+def test_cpsc_keys_read_from_the_real_texts(sqlite_db: Database) -> None:
+    """Real responses leave Products[].Model and Manufacturers empty; the keys are in the text."""
+    with sqlite_db.session() as s:
+        for name in CPSC:
+            import_file(s, REAL / name, "cpsc")
+    n = _notices(sqlite_db)
+    harppa, slot_cars, miniverse, peony = n["26651"], n["25170"], n["24281"], n["26639"]
+    # "MODEL No.: HANS0002" in the description, "model HANS0002" in a caption
+    assert harppa.models == ["HANS0002"] and harppa.raw["derived"]["models_from_text"]
+    assert harppa.brand == "HARPPA, Inc." and harppa.raw["derived"]["brand_from"] == "Importers"
+    assert peony.brand == "Peony Design Co."  # ", of Howell, MI" is where, not who
+    assert len(slot_cars.gtins) == 21 and "00849398065631" in slot_cars.gtins
+    # the published list repeats 035051504153 and has one code with a wrong check digit
+    assert miniverse.raw["ProductUPCs"].count({"UPC": "035051504153"}) == 2
+    assert "00035051591768" not in miniverse.gtins and len(miniverse.gtins) == 37
+    assert miniverse.models == []  # "all models and series", "depending on the model"
+
+
+def test_real_files_import_twice_add_nothing(any_db: Database) -> None:
+    files = [(REAL / n, "cpsc") for n in CPSC] + [(REAL / SG_REPORT, "safety-gate")]
+    with any_db.session() as s:
+        first = [import_file(s, p, f).added for p, f in files]
+    before = _snapshot(any_db)
+    with any_db.session() as s:
+        second = [(import_file(s, p, f).added, import_file(s, p, f).unchanged)
+                  for p, f in files]
+    assert first == [1, 1, 1, 1, 2]
+    assert second == [(0, 1), (0, 1), (0, 1), (0, 1), (0, 2)]
+    assert _snapshot(any_db) == before
+
+
+def test_safety_gate_report_every_field_survives(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        result = import_file(s, REAL / SG_REPORT, "safety-gate")
+    assert (result.read, result.added, result.truncated) == (2, 2, [])
+    root = etree.parse(str(REAL / SG_REPORT)).getroot()
+    header = {el.tag: el.text for el in root if el.tag.startswith("report_")
+              and el.get(f"{XSI}nil") != "true"}
+    stored = _notices(sqlite_db)
+    for alert in root.iter("notifications"):
+        n = stored[alert.findtext("caseNumber")]
+        assert n.raw["xsiType"] == alert.get(f"{XSI}type")
+        assert n.raw["report"] == header
+        for field in alert:
+            text = "".join(field.itertext()).strip()
+            if field.get(f"{XSI}nil") == "true" or not text:
+                assert field.tag not in n.raw, field.tag  # nil is missing, not ""
+            elif len(field):
+                assert n.raw[field.tag] == [c.text for c in field], field.tag
+            else:
+                assert n.raw[field.tag] == text, field.tag
+        assert n.url == alert.findtext("reference")
+        assert n.pictures == [p.text for p in alert.iter("picture")]
+        assert n.published is not None and n.published.isoformat() == "2026-09-11"
+    necklace, perfume = stored["SR/02420/26"], stored["SR/02417/26"]
+    assert necklace.gtins == []  # barcode 20241210 has no valid check digit: not a key
+    assert necklace.raw["barcode"] == "20241210"
+    assert necklace.online == [{"marketplace": "Shein", "asin": None, "url": None,
+                                "item": "sj23050389953853544",
+                                "text": "Other(Shein (sj23050389953853544))"}]
+    assert perfume.brand == "Tesori d'Oriente" and perfume.risk_types == ["Chemical"]
+    assert perfume.measures == [{"operator": None, "date": None,
+                                 "measure": "Withdrawal of the product from the market"}]
+
+
+def test_safety_gate_index_as_published_by_another_reader() -> None:
+    """This copy of the weekly index has root <weeklyReports> and year/month/day/week fields."""
+    problems = Problems(REAL / SG_INDEX)
+    refs = parse_index((REAL / SG_INDEX).read_bytes(), problems)
+    assert problems.items == []
+    assert [(r.reference, r.published.isoformat() if r.published else None, r.report_id)
+            for r in refs] == [("Report-2026-35", "2026-09-04", "10000321"),
+                               ("Report-2026-36", "2026-09-11", "10000322")]
+    assert all(r.url and not r.url.endswith(",") and "&search=" in r.url for r in refs)
+
+
+def test_safety_gate_index_imported_as_a_report_is_refused(sqlite_db: Database) -> None:
+    before = _snapshot(sqlite_db)
+    with pytest.raises(InvalidInput, match="weekly index"), sqlite_db.session() as s:
+        import_file(s, REAL / SG_INDEX, "safety-gate")
+    assert _snapshot(sqlite_db) == before
+
+
+def _corrupt_copies(tmp_path: Path) -> list[tuple[Path, str, str]]:
+    """(file, format, what the refusal must say) for cut and re-encoded copies of real files."""
+    out: list[tuple[Path, str, str]] = []
+    for name, fmt in [(n, "cpsc") for n in CPSC] + [(SG_REPORT, "safety-gate")]:
+        data = (REAL / name).read_bytes()
+        cut = tmp_path / f"cut-{name}"
+        cut.write_bytes(data[: len(data) * 2 // 3])
+        out.append((cut, fmt, "not JSON" if fmt == "cpsc" else "not well-formed XML"))
+        if fmt == "cpsc":
+            utf16 = tmp_path / f"utf16-{name}"
+            utf16.write_bytes(data.decode("utf-8").encode("utf-16-le"))  # no byte-order mark
+            out.append((utf16, fmt, "NUL bytes"))
+    latin = tmp_path / "cp1252-cpsc_recall_9986.json"  # "Café", "–" saved by a Windows tool
+    latin.write_bytes((REAL / "cpsc_recall_9986.json").read_text("utf-8").encode("cp1252"))
+    out.append((latin, "cpsc", "not UTF-8"))
+    return out
+
+
+def test_corrupt_copies_refused_and_database_unchanged(sqlite_db: Database,
+                                                       tmp_path: Path) -> None:
+    with sqlite_db.session() as s:  # a database that already holds real notices
+        import_file(s, REAL / "cpsc_recall_10887.json", "cpsc")
+        import_file(s, REAL / SG_REPORT, "safety-gate")
+    before = _snapshot(sqlite_db)
+    for path, fmt, said in _corrupt_copies(tmp_path):
+        with pytest.raises(InvalidInput) as err, sqlite_db.session() as s:
+            import_file(s, path, fmt)
+        assert said in str(err.value) and path.name in str(err.value), (path.name, err.value)
+        assert _snapshot(sqlite_db) == before, path.name
+
+
+def test_safety_gate_report_saved_as_utf16_reads_the_same(sqlite_db: Database,
+                                                         tmp_path: Path) -> None:
+    """XML names its encoding and a parser detects UTF-16 from '<' (XML 1.0 appendix F), so a
+    copy re-saved as UTF-16 is not corrupt: it must give exactly the same notices."""
+    with sqlite_db.session() as s:
+        import_file(s, REAL / SG_REPORT, "safety-gate")
+    before = _snapshot(sqlite_db)
+    utf16 = tmp_path / "utf16.xml"
+    utf16.write_bytes((REAL / SG_REPORT).read_text("utf-8").encode("utf-16-le"))
+    with sqlite_db.session() as s:
+        result = import_file(s, utf16, "safety-gate")
+    assert (result.added, result.updated, result.unchanged) == (0, 0, 2)
+    assert _snapshot(sqlite_db) == before
