@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sampler.risk.importers import import_file
 from sampler.risk.importers.base import Problems
 from sampler.risk.importers.safety_gate import parse_index
-from sampler.risk.importers.sg_fields import gtin_valid
 from store.db import Database
 from store.errors import InvalidInput
+from store.gtin import gtin_valid
 from store.models import Base, ForeignNotice
 
 REAL = Path(__file__).with_name("data") / "real"

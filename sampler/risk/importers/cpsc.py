@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from sampler.risk.importers.base import ParsedNotice, Problems, clip, decode_json, parse_date
-from sampler.risk.importers.sg_fields import gtin_valid, split_barcodes
+from sampler.risk.importers.sg_fields import split_barcodes
 from sampler.risk.normalise import is_model_code, model_key, split_models
+from store.gtin import gtin_valid
 
 SOURCE = "cpsc"
 
