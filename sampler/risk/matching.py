@@ -3,8 +3,10 @@ then text.
 
 1. **Exact keys** (``notice_key``): the listing's URL or its Amazon ASIN named in Safety Gate's
    ``onlineTrader`` (confidence 0.99 / 0.98: the notice names this very listing), a GS1-valid
-   GTIN/UPC from the notice found in the listing's title or model (0.95; CPSC warns barcodes
-   mislead, so it stays a proposal for a person to confirm).  A clearly different brand lowers an
+   GTIN/UPC from the notice equal to the listing's own barcode (``Listing.gtin``, the page's
+   structured GTIN: 0.97, key ``listing-gtin:…``) or found in its title or model (0.95, key
+   ``gtin:…``); CPSC warns barcodes mislead, so either stays a proposal for a person to
+   confirm.  A clearly different brand lowers an
    exact-key match by a fifth.
 2. **Brand + model** (weights 0.5 model, 0.3 brand, 0.2 name): a notice model code equal to the
    listing's model or a code in its title (separators, case and O/0, I/l/1 ignored); a variant
@@ -52,7 +54,7 @@ MODEL_ONLY_FACTOR = 0.9
 #: A match resting on brand and name text alone never exceeds this (below match_min_score).
 TEXT_ONLY_CAP = 0.7
 #: Confidence of an exact key match, by key kind.
-KEY_CONFIDENCE = {"url": 0.99, "asin": 0.98, "gtin": 0.95}
+KEY_CONFIDENCE = {"url": 0.99, "asin": 0.98, "listing-gtin": 0.97, "gtin": 0.95}
 #: An exact key match whose brands clearly differ keeps this share of its confidence.
 KEY_BRAND_CONFLICT = 0.8
 REVIEWED = ("confirmed", "rejected")
@@ -208,9 +210,10 @@ def exact_confidence(kind: str, brand_s: float | None) -> float:
 
 def _load_listings(session: Session) -> pd.DataFrame:
     rows = session.execute(
-        select(Listing.id, Listing.brand, Listing.model, Listing.title, Listing.url)
+        select(Listing.id, Listing.brand, Listing.model, Listing.title, Listing.url,
+               Listing.gtin)
         .where(Listing.status != ListingStatus.REMOVED)).all()
-    return pd.DataFrame(rows, columns=["id", "brand", "model", "title", "url"])
+    return pd.DataFrame(rows, columns=["id", "brand", "model", "title", "url", "gtin"])
 
 
 def _gtin_forms(gtin: str) -> list[str]:
@@ -222,7 +225,9 @@ def _gtin_forms(gtin: str) -> list[str]:
 
 def exact_hits(notices: list[NoticeKeys], frame: pd.DataFrame
                ) -> dict[tuple[int, int], list[str]]:
-    """(notice id, row position) -> the exact keys both show ("gtin:…", "asin:…", "url:…")."""
+    """(notice id, row position) -> the exact keys both show ("listing-gtin:…" when the
+    listing's own GTIN is the notice's, "gtin:…" when its title or model shows it, "asin:…",
+    "url:…")."""
     out: dict[tuple[int, int], list[str]] = defaultdict(list)
     if frame.empty:
         return out
@@ -242,7 +247,16 @@ def exact_hits(notices: list[NoticeKeys], frame: pd.DataFrame
                 by_url[key].append(int(hit))
     digits = frame["model"].fillna("").astype(str) + " " + frame["title"].fillna("").str.slice(0, 2000)
     digits = digits.str.replace(r"[\s\-.]", "", regex=True)
+    by_gtin: dict[str, list[int]] = defaultdict(list)
+    if "gtin" in frame:  # the listing's own barcode, already in the 14-digit normal form
+        for pos, code in enumerate(frame["gtin"].tolist()):
+            if isinstance(code, str) and code:
+                by_gtin[code].append(pos)
     for nid, kind, value in wanted:
+        if kind == "gtin":
+            own = by_gtin.get(value, [])
+            for row in own:
+                out[(nid, int(row))].append(f"listing-gtin:{value}")
         if kind == "url":
             rows = by_url.get(value, [])
         elif kind == "asin":
@@ -254,6 +268,8 @@ def exact_hits(notices: list[NoticeKeys], frame: pd.DataFrame
             mask = digits.str.contains(rf"(?<!\d)(?:{forms})(?!\d)", regex=True)
             rows = np.flatnonzero(mask.to_numpy()).tolist()
         for row in rows:
+            if kind == "gtin" and f"listing-gtin:{value}" in out.get((nid, int(row)), []):
+                continue  # the listing's own GTIN already says it, more strongly
             out[(nid, int(row))].append(f"{kind}:{value}")
     return out
 

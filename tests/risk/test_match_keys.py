@@ -122,3 +122,46 @@ def test_rejected_pair_never_returns(sqlite_db: Database) -> None:
         reasons = explanation(s, ids["model"])["reasons"]
     assert [(r.id, r.status) for r in rows] == [(mid, "rejected")]
     assert not [r for r in reasons if r["code"] == "notice_match"]
+
+
+def test_listing_gtin_matches_notice_barcode_exactly(sqlite_db: Database) -> None:
+    """A real CPSC recall (Auto World slot cars, 21 UPCs) against listings' own barcodes."""
+    from tests.risk.test_real_files import REAL
+
+    with sqlite_db.session() as s:
+        p = Platform(code="mall", name="Mall")
+        s.add(p)
+        s.flush()
+        rows = {
+            # the page's structured GTIN is one of the recall's UPCs; its title shows none
+            "own": Listing(platform_id=p.id, external_id="s1", url="https://mall.example/s1",
+                           title="Slot car kit 1:64 Thunderjet", gtin="00849398065648"),
+            # the same UPC only in the title, as printed on the box
+            "title": Listing(platform_id=p.id, external_id="s2", url="https://mall.example/s2",
+                             title="Deluxe Pit Kit UPC 8-49398-06563-1"),
+            # a valid GTIN of another product: nothing
+            "other": Listing(platform_id=p.id, external_id="s3", url="https://mall.example/s3",
+                             title="Slot car kit 1:64", gtin="04006381333931"),
+        }
+        s.add_all(rows.values())
+        s.flush()
+        ids = {k: v.id for k, v in rows.items()}
+        import_file(s, REAL / "cpsc_recall_10191.json", "cpsc")
+        match_notices(s)
+    found = _matches(sqlite_db)
+    own, title = found[ids["own"]], found[ids["title"]]
+    assert own["method"] == "exact-key" and own["keys"][0] == "listing-gtin:00849398065648"
+    assert own["score"] == 0.97 and own["status"] == "proposed"
+    assert title["keys"][0] == "gtin:00849398065631" and title["score"] == 0.95
+    assert ids["other"] not in found
+    # a person rejects the barcode match: matching again never proposes the pair again
+    with sqlite_db.session() as s:
+        review_match(s, own["id"], "rejected", by="inspector")
+    with sqlite_db.session() as s:
+        again = match_notices(s)
+    assert again.kept_reviewed == 1
+    after = _matches(sqlite_db)
+    assert after[ids["own"]]["status"] == "rejected" and after[ids["own"]]["id"] == own["id"]
+    with sqlite_db.session() as s:
+        assert len(list(s.scalars(select(NoticeMatch).where(
+            NoticeMatch.listing_id == ids["own"])))) == 1
