@@ -19,6 +19,7 @@ whoever the caller is.  A change means drawing a new version.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -201,10 +202,26 @@ def _load(session: Session, plan_id: int) -> Plan:
 
 
 def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
-    """Send a draft (or a rejected plan, unchanged) for review."""
+    """Send a draft for review.
+
+    A rejected plan is not sent again as it is: its items are frozen, so "resubmitting" it
+    would put the same plan before the reviewer who sent it back.  The sampler draws a new
+    version (which supersedes nothing approved) and submits that; a draft whose items and
+    inclusion probabilities equal the rejected version's is refused too.  The rejection
+    comment stays on the rejected version (and is shown with the new one, see
+    :func:`previous_rejection`).
+    """
     plan = _load(session, plan_id)
-    if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
+    if plan.status is PlanStatus.REJECTED:
+        raise Conflict(f"plan {plan.id} was rejected ({plan.review_comment or 'no comment'}); "
+                       "draw a new version that answers the comment and submit that")
+    if plan.status is not PlanStatus.DRAFT:
         raise Conflict(f"plan {plan.id} is {plan.status.value}; only a draft can be submitted")
+    rejected = previous_rejection(session, plan)
+    if rejected is not None and _fingerprint(rejected) == _fingerprint(plan):
+        raise Conflict(f"plan {plan.id} has the same items and inclusion probabilities as the "
+                       f"rejected version {rejected.version}; change the design or the seed "
+                       "and draw again")
     plan.status = PlanStatus.SUBMITTED
     plan.submitted_by = actor
     plan.submitted_at = utcnow()
@@ -212,6 +229,22 @@ def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
     session.flush()
     _audit(session, actor, "plan.submit", plan, {"version": plan.version})
     return plan
+
+
+def previous_rejection(session: Session, plan: Plan) -> Plan | None:
+    """The newest rejected version of *plan*'s campaign drawn before it (its comment is what
+    the new version answers), or None."""
+    return session.scalar(select(Plan).where(Plan.campaign_id == plan.campaign_id,
+                                             Plan.version < plan.version,
+                                             Plan.status == PlanStatus.REJECTED)
+                          .order_by(Plan.version.desc()).limit(1))
+
+
+def _fingerprint(plan: Plan) -> tuple[str, frozenset[tuple[int, float]]]:
+    """What a reviewer judged: the design and the items with their π (rounded)."""
+    return (json.dumps(plan.design, sort_keys=True, default=str),
+            frozenset((it.listing_id, round(float(it.inclusion_probability), 9))
+                      for it in plan.items))
 
 
 def review_refusal(plan: Plan, actor: str, role: Role | str) -> str | None:

@@ -18,7 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.rotation import Assignment, PastOrder, RotationRules, Task, assign_personas
+from scheduler.rotation import (
+    Assignment,
+    Breach,
+    KeyedOrder,
+    PastOrder,
+    RotationRules,
+    Task,
+    assign_personas,
+    breaches,
+)
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import (
     Artifact,
@@ -109,9 +118,11 @@ class TaskReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     assigned: list[int] = field(default_factory=list)
     unassigned: list[tuple[int, str]] = field(default_factory=list)
+    #: Rotation rules that orders on record break (see :func:`rotation_breaches`).
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "existing": self.existing,
+        return {"created": self.created, "existing": self.existing, "flags": self.flags,
                 "skipped": [{"plan_item": i, "reason": r} for i, r in self.skipped],
                 "assigned": self.assigned,
                 "unassigned": [{"purchase": i, "reason": r} for i, r in self.unassigned]}
@@ -169,9 +180,12 @@ def create_purchase_tasks(session: Session, plan_id: int, *, actor: str = "sched
                                               seed=plan.seed if seed is None else seed,
                                               actor=actor)
         report.assigned, report.unassigned = assigned, unassigned
+    # The rules are shown to people, so what breaks them is said at assignment, not hidden.
+    report.flags = [breach_dict(b) for b in rotation_breaches(session, rules)]
     session.add(AuditEvent(actor=actor, action="purchase.tasks", object_type="plan",
                            object_id=str(plan.id), detail={"created": len(report.created),
-                                                           "skipped": len(report.skipped)}))
+                                                           "skipped": len(report.skipped),
+                                                           "flags": len(report.flags)}))
     return report
 
 
@@ -190,6 +204,33 @@ def _past_orders(session: Session) -> list[PastOrder]:
         if when is not None and persona_id is not None:
             out.append(PastOrder(persona_id, seller_id, when.date()))
     return out
+
+
+def rotation_breaches(session: Session, rules: RotationRules | None = None) -> list[Breach]:
+    """The rotation rules that purchases on record break: placed or scheduled orders of
+    purchases not cancelled, days in the rules' time zone.  Purchase keys are their ids."""
+    from zoneinfo import ZoneInfo
+
+    r = rules or RotationRules()
+    tz = ZoneInfo(r.timezone)
+    rows = session.execute(
+        select(Purchase.id, Purchase.persona_id, Listing.seller_id, Purchase.ordered_at,
+               Purchase.scheduled_for)
+        .join(PlanItem, Purchase.plan_item_id == PlanItem.id)
+        .join(Listing, PlanItem.listing_id == Listing.id)
+        .where(Purchase.persona_id.is_not(None),
+               Purchase.status.not_in([S.CANCELLED, S.FAILED]))).all()
+    orders = [KeyedOrder(str(pid), persona, seller, _aware(when).astimezone(tz).date())
+              for pid, persona, seller, ordered, scheduled in rows
+              if persona is not None and (when := ordered or scheduled) is not None]
+    return breaches(orders, r)
+
+
+def breach_dict(b: Breach) -> dict[str, Any]:
+    """A breach for ``--json``, the console and the audit log (purchase ids as integers)."""
+    return {"rule": b.rule, "persona_id": b.persona_id, "seller_id": b.seller_id,
+            "day": b.day.isoformat(), "count": b.count, "limit": b.limit,
+            "purchases": [int(k) for k in b.keys]}
 
 
 def assign_pending(session: Session, purchase_ids: list[int], *, now: dt.datetime,
@@ -280,15 +321,56 @@ def receive_sample(session: Session, purchase: int | str, sample_code: str, *,
     return sample
 
 
-def store_seal_photo(session: Session, data: bytes, artifacts_root: Any,
-                     media_type: str = "image/jpeg") -> str:
-    """Store a seal photo content-addressed (as evidence does) and record it as an artifact."""
+#: Largest seal photo or lab report accepted (the CLI and the console alike).
+MAX_DOCUMENT_BYTES = 50_000_000
+#: What a seal photo and a lab report may be, by their first bytes (not a client's claim).
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+          (b"RIFF", "image/webp"), (b"%PDF-", "application/pdf"))
+DOCUMENT_TYPES = {"seal_photo": ("image/png", "image/jpeg", "image/webp"),
+                  "lab_report": ("application/pdf", "image/png", "image/jpeg")}
+
+
+def document_type(data: bytes, role: str) -> str:
+    """The media type of an uploaded *role* document (seal_photo, lab_report), from its
+    content; anything else is refused with a clear error, nothing stored."""
+    if not data:
+        raise InvalidInput(f"the {role.replace('_', ' ')} file is empty")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InvalidInput(f"the {role.replace('_', ' ')} file is larger than 50 MB")
+    media = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
+    if media == "image/webp" and data[8:12] != b"WEBP":
+        media = None
+    if media not in DOCUMENT_TYPES[role]:
+        kinds = ", ".join(m.split("/")[1].upper() for m in DOCUMENT_TYPES[role])
+        raise InvalidInput(f"the {role.replace('_', ' ')} must be one of: {kinds}")
+    return media
+
+
+def store_document(session: Session, data: bytes, artifacts_root: Any, role: str) -> str:
+    """Store a seal photo or lab report content-addressed (as evidence does), checked by
+    :func:`document_type`, and record it as an artifact; returns its SHA-256."""
     from store.artifacts import ArtifactStore
 
+    media_type = document_type(data, role)
     stored = ArtifactStore(artifacts_root).put(data)
-    session.add(Artifact(capture_id=None, role="seal_photo", sha256=stored.sha256,
+    session.add(Artifact(capture_id=None, role=role, sha256=stored.sha256,
                          size=stored.size, media_type=media_type))
     return stored.sha256
+
+
+def store_seal_photo(session: Session, data: bytes, artifacts_root: Any,
+                     media_type: str | None = None) -> str:
+    """A seal photo (see :func:`store_document`; the type is read from the content)."""
+    return store_document(session, data, artifacts_root, "seal_photo")
+
+
+def lab_report_of(p: Purchase) -> str | None:
+    """The SHA-256 of the lab report recorded with *p*'s result, if any."""
+    for entry in reversed(p.history):
+        if entry.get("status") == S.RESULT.value:
+            report = entry.get("report")
+            return str(report) if report else None
+    return None
 
 
 def sample_of(session: Session, p: Purchase) -> Sample:
@@ -313,12 +395,13 @@ def record_lab_result(session: Session, purchase: int | str, outcome: str | LabO
                       defects: list[Any] | None = None, clauses: list[str] | None = None,
                       lab_name: str | None = None, third_party: bool = False,
                       verified: bool = False, actor: str = "system",
-                      at: dt.datetime | None = None, open_case: bool = True
-                      ) -> tuple[LabResult, Case | None]:
+                      at: dt.datetime | None = None, open_case: bool = True,
+                      report_sha256: str | None = None) -> tuple[LabResult, Case | None]:
     """The lab's verdict; a failure opens (or finds) the case for the platform's bureau.
 
     A third-party result may be adopted (``third_party``) and marked ``verified`` once
-    checked, as the guidance allows for key-supervision goods.
+    checked, as the guidance allows for key-supervision goods.  *report_sha256* is the lab
+    report stored by :func:`store_document`, kept in the purchase's history entry.
     """
     p = get_purchase(session, purchase)
     try:
@@ -329,7 +412,7 @@ def record_lab_result(session: Session, purchase: int | str, outcome: str | LabO
         raise InvalidInput("a failed result needs its defects or the standard clauses failed")
     at = at or utcnow()
     sample = sample_of(session, p)
-    _transition(session, p, S.RESULT, actor, at, outcome=oc.value)
+    _transition(session, p, S.RESULT, actor, at, outcome=oc.value, report=report_sha256)
     result = LabResult(sample_id=sample.id, outcome=oc, defects=list(defects or []),
                        clauses=list(clauses or []), lab_name=lab_name or sample.lab_name,
                        third_party=third_party, verified=verified, reported_at=at,

@@ -12,6 +12,7 @@ are tested exhaustively, and the same inputs and seed give the same assignment.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -164,4 +165,79 @@ def assign_personas(tasks: Iterable[Task], personas: Mapping[int, int],
         local = dt.datetime.combine(day, dt.time(r.window_start_hour), tzinfo=tz)
         local += dt.timedelta(minutes=minutes, seconds=rng.randrange(60))
         out.append(Assignment(task.key, pid, local.astimezone(dt.UTC)))
+    return out
+
+
+@dataclass(frozen=True)
+class Breach:
+    """Orders already on record (or scheduled) that together break one rotation rule.
+
+    :func:`assign_personas` never makes such an assignment, but orders placed by hand, by an
+    earlier version of the rules or imported from before (the demo's personas buying three
+    times in one day) can: the rules shown to people are then flagged, not silently broken.
+    """
+
+    rule: str  # persona_per_day | persona_per_period | seller_per_day | lockout
+    persona_id: int | None
+    seller_id: int | None
+    day: dt.date
+    count: int
+    limit: int
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyedOrder:
+    """A :class:`PastOrder` with the key of the purchase it belongs to."""
+
+    key: str
+    persona_id: int
+    seller_id: int | None
+    day: dt.date
+
+
+def breaches(orders: Iterable[KeyedOrder], rules: RotationRules | None = None) -> list[Breach]:
+    """Every rotation rule the recorded *orders* break, each group reported once."""
+    r = rules or RotationRules()
+    out: list[Breach] = []
+    by_persona_day: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
+    by_seller_day: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
+    by_persona: dict[int, list[KeyedOrder]] = defaultdict(list)
+    by_pair: dict[tuple[int, int], list[KeyedOrder]] = defaultdict(list)
+    for o in orders:
+        by_persona_day[(o.persona_id, o.day)].append(o.key)
+        by_persona[o.persona_id].append(o)
+        if o.seller_id is not None:
+            by_seller_day[(o.seller_id, o.day)].append(o.key)
+            by_pair[(o.persona_id, o.seller_id)].append(o)
+    for (pid, day), keys in sorted(by_persona_day.items()):
+        if len(keys) > r.persona_per_day:
+            out.append(Breach("persona_per_day", pid, None, day, len(keys), r.persona_per_day,
+                              tuple(sorted(keys))))
+    for (sid, day), keys in sorted(by_seller_day.items()):
+        if len(keys) > r.seller_per_day:
+            out.append(Breach("seller_per_day", None, sid, day, len(keys), r.seller_per_day,
+                              tuple(sorted(keys))))
+    for pid, persona_orders in sorted(by_persona.items()):
+        ordered = sorted(persona_orders, key=lambda o: (o.day, o.key))
+        start, reported_until = 0, -1
+        for end, o in enumerate(ordered):
+            while (o.day - ordered[start].day).days >= r.period_days:
+                start += 1
+            if end - start + 1 > r.persona_per_period and end > reported_until:
+                # the longest run inside one window, reported once
+                last = end
+                while (last + 1 < len(ordered)
+                       and (ordered[last + 1].day - ordered[start].day).days < r.period_days):
+                    last += 1
+                window = ordered[start:last + 1]
+                out.append(Breach("persona_per_period", pid, None, ordered[start].day,
+                                  len(window), r.persona_per_period,
+                                  tuple(w.key for w in window)))
+                reported_until = last
+    for (pid, sid), pair in sorted(by_pair.items()):
+        ordered = sorted(pair, key=lambda o: (o.day, o.key))
+        for a, b in itertools.pairwise(ordered):
+            if (b.day - a.day).days < r.lockout_days:
+                out.append(Breach("lockout", pid, sid, b.day, 2, 1, (a.key, b.key)))
     return out

@@ -72,6 +72,13 @@ class AppContext:
             raise Conflict(f"user {name!r} is a {role}; this needs one of: {', '.join(roles)}")
         return name, role
 
+    def require(self, permission: str, *, authenticated: bool = False) -> tuple[str, str]:
+        """:meth:`require_user` with the roles of *permission* in
+        :data:`spotcheck.permissions.PERMISSIONS` (the console's matrix too)."""
+        from spotcheck.permissions import roles_for
+
+        return self.require_user(*roles_for(permission), authenticated=authenticated)
+
     def _prove(self) -> str:
         """The authenticated user's name: a login session, else a password checked now."""
         import os

@@ -172,6 +172,39 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "confirmed": ("已确认", "confirmed"),
         "rejected": ("已否决", "rejected"),
     },
+    #: Entries of a purchase's history that are not status changes.
+    "purchase_event": {
+        "assigned": ("已分配买家身份", "persona assigned"),
+        "listing_capture": ("商品页面取证", "listing page captured"),
+        "order_capture": ("订单页面取证", "order page captured"),
+    },
+    #: Scheduled job kinds of a campaign (scheduler.schedules.JOB_KINDS).
+    "job_kind": {
+        "crawl": ("抓取", "crawl"),
+        "signals": ("获取境外通报", "fetch foreign notices"),
+        "score": ("风险评分", "risk scoring"),
+        "draw": ("抽取计划", "draw a plan"),
+        "purchase": ("生成购买任务", "create purchase tasks"),
+        "buy": ("下单购买", "place orders"),
+        "recapture": ("重新取证", "re-capture"),
+        "leads": ("线索", "leads"),
+        "stats": ("统计报告", "statistics report"),
+        "timezone": ("时区", "time zone"),
+    },
+    #: Domains of non-compliance estimates (sampler.domains.DOMAIN_FIELDS).
+    "estimate_domain": {
+        "platform": ("平台", "platform"),
+        "sector": ("行业", "sector"),
+        "origin": ("原产地", "origin"),
+        "seller-network": ("卖家网络", "seller network"),
+    },
+    #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
+    "rotation_rule": {
+        "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),
+        "persona_per_period": ("每个买家身份周期内最多购买次数", "purchases per persona in the period"),
+        "seller_per_day": ("每个卖家每天最多隐蔽订单数", "covert orders per seller a day"),
+        "lockout": ("同一卖家锁定期", "lockout from the same seller"),
+    },
 }
 
 

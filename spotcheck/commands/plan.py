@@ -36,6 +36,7 @@ def draw_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
     from sampler.campaigns import get_campaign
 
     ctx = current()
+    ctx.require("plans.draw")
     seed = secrets.randbits(62) if seed is None else seed
     with ctx.db.session() as s:
         camp = get_campaign(s, campaign)
@@ -150,8 +151,10 @@ def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
 @app.command("submit")
 def submit_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
                json_out: bool = JSON) -> None:
-    """Send a draft plan for review."""
+    """Send a draft plan for review (a rejected plan is not sent again: draw a new version
+    that answers the comment)."""
     ctx = current()
+    ctx.require("plans.submit")
     with ctx.db.session() as s:
         p = plan_api.submit_plan(s, plan_api.resolve_plan(s, plan).id, ctx.actor())
         data = plan_api.plan_dict(p, items=False)

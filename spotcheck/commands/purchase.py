@@ -16,12 +16,19 @@ from sqlalchemy import select
 
 from scheduler import purchases
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, err_console, print_json, table
 from store.errors import InvalidInput
 from store.models import Plan, PlanItem, Purchase, PurchaseStatus
 
 app = typer.Typer(help="Covert purchases and samples: tasks, buy, receive, lab, result.",
                   no_args_is_help=True)
+
+
+def _read_document(path: Path) -> bytes:
+    """A seal photo or lab report from disk, refused before reading when over the limit."""
+    if path.stat().st_size > purchases.MAX_DOCUMENT_BYTES:
+        raise InvalidInput(f"{path.name} is larger than 50 MB")
+    return path.read_bytes()
 
 
 def _done(json_out: bool, data: dict[str, Any], text: str) -> None:
@@ -39,13 +46,25 @@ def tasks_cmd(
 ) -> None:
     """Create purchase tasks for an approved plan and assign personas (safe to repeat)."""
     ctx = current()
-    ctx.require_user("sampler", "admin")
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         report = purchases.create_purchase_tasks(s, plan, actor=ctx.actor(),
                                                  deadline_days=deadline_days)
     _done(json_out, report.as_dict(),
           f"{len(report.created)} created, {len(report.existing)} existing, "
           f"{len(report.skipped)} skipped, {len(report.unassigned)} without persona")
+    if not json_out:
+        for flag in report.flags:
+            err_console.print(f"warning: {breach_text(flag)}", markup=False, highlight=False)
+
+
+def breach_text(flag: dict[str, Any]) -> str:
+    """One rotation-rule breach for a person reading the terminal."""
+    who = (f"persona #{flag['persona_id']}" if flag["persona_id"] is not None
+           else f"seller #{flag['seller_id']}")
+    ids = ", ".join(f"#{i}" for i in flag["purchases"])
+    return (f"{who}: {flag['count']} orders against a limit of {flag['limit']} "
+            f"({flag['rule'].replace('_', ' ')}, {flag['day']}): purchases {ids}")
 
 
 @app.command("list")
@@ -105,7 +124,7 @@ def buy_cmd(
     from scheduler.buying import buy
 
     ctx = current()
-    ctx.require_user("sampler", "admin")
+    ctx.require("purchases.work")
     result = buy(ctx.db, purchase, ctx.settings, actor=ctx.actor(), holder=f"cli:{ctx.actor()}",
                  capture=not no_capture)
     _done(json_out, result.as_dict(),
@@ -124,7 +143,7 @@ def release_cmd(
     from scheduler.buying import release_attempt
 
     ctx = current()
-    ctx.require_user("sampler", "admin")
+    ctx.require("purchases.work")
     keys = release_attempt(ctx.db, purchase, reason, actor=ctx.actor())
     _done(json_out, {"released": keys}, f"released {len(keys)} attempt(s)")
 
@@ -139,6 +158,7 @@ def ordered_cmd(
 ) -> None:
     """Record an order placed by hand."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         p = purchases.mark_ordered(s, purchase, order_number, price, currency,
                                    actor=ctx.actor())
@@ -156,14 +176,12 @@ def receive_cmd(
 ) -> None:
     """The parcel arrived: register the sample and its seal photo."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         sha = None
         if seal_photo is not None:
-            data = seal_photo.read_bytes()
-            if len(data) > 50_000_000:
-                raise InvalidInput("seal photo is larger than 50 MB")
-            media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-            sha = purchases.store_seal_photo(s, data, ctx.settings.artifacts_dir, media)
+            sha = purchases.store_document(s, _read_document(seal_photo),
+                                           ctx.settings.artifacts_dir, "seal_photo")
         smp = purchases.receive_sample(s, purchase, sample, seal_photo_sha256=sha,
                                        actor=ctx.actor())
         out = {"purchase": purchase, "sample": smp.code, "seal_photo_sha256": sha}
@@ -176,6 +194,7 @@ def send_cmd(purchase: int = typer.Argument(...),
              json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The sample went to the lab."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         smp = purchases.send_to_lab(s, purchase, lab, actor=ctx.actor())
         out = {"purchase": purchase, "sample": smp.code, "lab": lab}
@@ -193,16 +212,22 @@ def result_cmd(
     third_party: bool = typer.Option(False, "--third-party", help="A third party's result."),
     verified: bool = typer.Option(False, "--verified", help="The third-party result was "
                                                             "verified."),
+    report: Path | None = typer.Option(None, "--report", exists=True, dir_okay=False,
+                                       help="The lab's report (PDF, PNG or JPEG; stored by "
+                                            "hash)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Record the lab result; a failure opens the case for the platform's bureau."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
+        sha = (purchases.store_document(s, _read_document(report), ctx.settings.artifacts_dir,
+                                        "lab_report") if report is not None else None)
         res, case = purchases.record_lab_result(
             s, purchase, outcome, defects=defect or [], clauses=clause or [], lab_name=lab,
-            third_party=third_party, verified=verified, actor=ctx.actor())
+            third_party=third_party, verified=verified, actor=ctx.actor(), report_sha256=sha)
         out = {"purchase": purchase, "outcome": res.outcome.value,
-               "case": case.number if case else None}
+               "case": case.number if case else None, "report_sha256": sha}
     _done(json_out, out, f"purchase #{purchase}: {out['outcome']}"
           + (f"; case {out['case']} opened" if out["case"] else ""))
 
@@ -213,6 +238,7 @@ def close_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
               ) -> None:
     """Close a purchase whose sample has its lab result (nothing more to do)."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         purchases.close_purchase(s, purchase, actor=ctx.actor())
     _done(json_out, {"purchase": purchase, "status": "closed"}, f"purchase #{purchase} closed")
@@ -225,6 +251,7 @@ def cancel_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
                ) -> None:
     """Cancel a purchase (not bought, or given up), with the reason; it stays on record."""
     ctx = current()
+    ctx.require("purchases.work")
     with ctx.db.session() as s:
         purchases.cancel_purchase(s, purchase, reason, actor=ctx.actor())
     _done(json_out, {"purchase": purchase, "status": "cancelled"},

@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         evidence,
         listings,
         personas,
+        planning,
+        purchasing,
         work,
     )
 
@@ -46,7 +48,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, campaigns, listings, evidence, personas, work, casework):
+    for module in (auth, campaigns, planning, listings, evidence, personas, purchasing, work,
+                   casework):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -153,3 +153,44 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, width: int = 
         body.append(f'<text class="tick" x="{width - pad}" y="{height - 4}" text-anchor="end">'
                     f'{escape(points[-1][0])}</text>')
     return _svg(width, height, title, body)
+
+
+def interval_chart(items: Sequence[tuple[str, float | None, float | None, float | None]], *,
+                   title: str, width: int = 560, row_height: int = 22,
+                   label_width: int = 170) -> Markup:
+    """Estimates with their intervals (a forest plot): one row per (label, estimate, low,
+    high) on a shared 0–100 % axis; a row without an estimate shows "—"."""
+    gap = 4
+    value_width = 150
+    plot = max(60, width - label_width - value_width)
+    top = max([h for *_, h in items if h is not None] + [e for _, e, _, _ in items
+                                                        if e is not None] + [0.01])
+    top = min(1.0, top * 1.1)
+    height = max(1, len(items)) * (row_height + gap) + gap + 16
+
+    def x(v: float) -> float:
+        return label_width + plot * max(0.0, min(v, top)) / top
+
+    body = [f'<line class="axis" x1="{label_width}" y1="{height - 14}" '
+            f'x2="{label_width + plot}" y2="{height - 14}"/>']
+    for frac in (0.0, 0.5, 1.0):
+        v = top * frac
+        body.append(f'<text class="tick" x="{x(v):.1f}" y="{height - 2}" '
+                    f'text-anchor="middle">{100 * v:.1f}%</text>')
+    for i, (label, est, low, high) in enumerate(items):
+        y = gap + i * (row_height + gap)
+        mid = y + row_height / 2
+        body.append(f'<text class="lbl" x="{label_width - 6}" y="{mid + 4:.1f}" '
+                    f'text-anchor="end">{escape(label[:40])}</text>')
+        if est is None:
+            body.append(f'<text class="val" x="{label_width + 4}" y="{mid + 4:.1f}">—</text>')
+            continue
+        lo, hi = (est if low is None else low), (est if high is None else high)
+        text = f"{100 * est:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+        body.append(
+            f'<line class="line" x1="{x(lo):.1f}" y1="{mid:.1f}" x2="{x(hi):.1f}" '
+            f'y2="{mid:.1f}"/><circle class="dot" cx="{x(est):.1f}" cy="{mid:.1f}" r="4">'
+            f'<title>{escape(label)}: {escape(text)}</title></circle>'
+            f'<text class="val" x="{label_width + plot + 6}" y="{mid + 4:.1f}">'
+            f'{escape(text)}</text>')
+    return _svg(width, height, title, body)

@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from spotcheck import permissions
 from spotcheck.web import i18n
 from spotcheck.web.security import client_ip, password_fingerprint
 from store import clock
@@ -22,26 +23,8 @@ from store.models import AuditEvent, Role, User
 from store.settings import Settings
 from store.templating import environment
 
-#: Which roles may do what.  Routes name a permission, not roles, so the matrix is in one place.
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "campaigns.view": frozenset(Role),
-    "listings.view": frozenset(Role),
-    "plans.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
-    "plans.review": frozenset({Role.SUPERVISOR, Role.ADMIN}),
-    "plans.submit": frozenset({Role.SAMPLER, Role.ADMIN}),
-    "evidence.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
-    "evidence.export": frozenset({Role.INVESTIGATOR, Role.ADMIN}),
-    "purchases.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
-    "personas.view": frozenset({Role.SAMPLER, Role.SUPERVISOR, Role.ADMIN}),
-    #: Persona secrets (accounts, addresses, payment references) are for those who buy.
-    "personas.secrets": frozenset({Role.SAMPLER, Role.ADMIN}),
-    "cases.view": frozenset({Role.INVESTIGATOR, Role.SUPERVISOR, Role.ADMIN}),
-    #: Notifications, measures and closing: the investigators' work.
-    "cases.work": frozenset({Role.INVESTIGATOR, Role.ADMIN}),
-    "reports.view": frozenset({Role.SUPERVISOR, Role.INVESTIGATOR, Role.ADMIN}),
-    "audit.view": frozenset({Role.ADMIN}),
-    "users.view": frozenset({Role.ADMIN}),
-}
+#: Which roles may do what: the one matrix, shared with the CLI.
+PERMISSIONS = permissions.PERMISSIONS
 
 
 @dataclass(frozen=True)

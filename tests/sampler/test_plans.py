@@ -23,6 +23,7 @@ from sampler.plans import (
     estimate_plan,
     plan_diff,
     plan_summary,
+    previous_rejection,
     reject_plan,
     submit_plan,
 )
@@ -135,17 +136,30 @@ def test_four_eyes_review_and_audit(market: Database, settings: Settings) -> Non
         reject_plan(s, pid, "bob", "supervisor", "  ")
     with market.session() as s:
         reject_plan(s, pid, "bob", "supervisor", "too many from one seller")
+    # A rejected plan is not sent again as it is, nor is a new draw of the same items.
+    with pytest.raises(Conflict, match="draw a new version"), market.session() as s:
         submit_plan(s, pid, "frank")
-    with pytest.raises(Conflict), market.session() as s:
-        approve_plan(s, pid, "frank", "admin")  # the submitter
     with market.session() as s:
-        plan = approve_plan(s, pid, "carol", "admin", "批准")
+        same = draw_plan(s, cid, seed=5, actor="frank", settings=settings).id
+    with pytest.raises(Conflict, match="same items"), market.session() as s:
+        submit_plan(s, same, "frank")
+    with market.session() as s:
+        new = draw_plan(s, cid, seed=6, actor="frank", settings=settings)
+        rejected = previous_rejection(s, new)
+        assert rejected is not None and rejected.id == pid
+        assert rejected.review_comment == "too many from one seller"  # kept
+        pid2 = new.id
+        submit_plan(s, pid2, "frank")
+    with pytest.raises(Conflict), market.session() as s:
+        approve_plan(s, pid2, "frank", "admin")  # the drawer and submitter
+    with market.session() as s:
+        plan = approve_plan(s, pid2, "carol", "admin", "批准")
         assert plan.status is PlanStatus.APPROVED and plan.reviewed_by == "carol"
         actions = [e.action for e in s.scalars(
             select(AuditEvent).where(AuditEvent.object_type == "plan",
                                      AuditEvent.object_id == str(pid)).order_by(AuditEvent.id))]
-    assert actions == ["plan.draw", "plan.submit", "plan.rejected", "plan.submit",
-                       "plan.approved"]
+        assert s.get(Plan, pid).review_comment == "too many from one seller"
+    assert actions == ["plan.draw", "plan.submit", "plan.rejected"]
 
 
 def _approved(db: Database, settings: Settings) -> int:

@@ -62,6 +62,8 @@ def pages(live: Live) -> list[str]:
     out = ["/", "/campaigns", f"/campaigns/{d.campaign_id}", "/listings", "/evidence",
            "/purchases", "/cases", "/personas", "/reports", "/audit"]
     out += [f"/plans/{p}" for p in d.plan_ids]
+    out += [f"/plans/{p}/estimates" for p in d.plan_ids]
+    out += [f"/purchases/{i}" for i in range(1, 8)]
     out += [f"/listings/{i}" for i in d.listing_ids[:3]]
     out += [f"/evidence/{i}" for i in d.capture_ids[:3]]
     if d.case_id:

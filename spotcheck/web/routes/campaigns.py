@@ -96,6 +96,9 @@ def campaign(request: Request, campaign_id: int,
                 .group_by(Purchase.currency)):
             rate = settings.rate_to_cny(currency or "CNY") or 1
             spent += float(amount or 0) * float(rate)
+        from spotcheck.web.routes.planning import schedule_form
+
+        schedules = schedule_form(c)
     target = c.sample_size or (plans[0].sample_size if plans else None)
     chart = progress_chart(counts, target, _("Purchases against the sample size"))
     status_bars = charts.bar_chart(
@@ -103,9 +106,12 @@ def campaign(request: Request, campaign_id: int,
         title=_("Purchases by status"))
     budget_chart = (charts.progress([(_("spent"), float(spent))], total=float(c.budget),
                                     title=_("Budget spent")) if c.budget else None)
+    from spotcheck.web.routes.purchasing import take_flash
+
     return render(request, "console/campaign.html", c=c, plans=plans, chart=chart,
                   status_bars=status_bars, budget_chart=budget_chart, spent=spent,
-                  plan_status=plan_status_label)
+                  plan_status=plan_status_label, schedules=schedules,
+                  flash=take_flash(request))
 
 
 # --- plan review ----------------------------------------------------------------------------
@@ -182,6 +188,11 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
         titles = {it.listing_id: it.title for it in items}
         can_review, why_not = review_rights(user, plan)
         registration = registration_of(s, plan.id)
+        rejected = sp.previous_rejection(s, plan) if plan.status in (
+            PlanStatus.DRAFT, PlanStatus.SUBMITTED) else None
+        rejection = ({"version": rejected.version, "id": rejected.id,
+                      "by": rejected.reviewed_by, "at": rejected.reviewed_at,
+                      "comment": rejected.review_comment} if rejected is not None else None)
         # Reasons as display text once, here: thousands of template calls cost more.
         why = planview.reason_texts(s, plan, i18n.active(),
                                     lambda r: short(reason_text(r), 160))
@@ -214,9 +225,11 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
             "allocation": allocation, "risk_chart": risk_chart, "pi_chart": pi_chart,
             "budget_chart": budget_chart, "cost": cost, "budget": budget,
             "can_review": can_review, "why_not": why_not, "registration": registration,
-            "can_submit": (user.can("plans.submit")
-                           and plan.status in (PlanStatus.DRAFT, PlanStatus.REJECTED)
+            "can_submit": (user.can("plans.submit") and plan.status is PlanStatus.DRAFT
                            and user.name == plan.created_by),
+            "rejection": rejection,
+            "may_tasks": user.can("purchases.work") and plan.status is PlanStatus.APPROVED,
+            "may_draw": user.can("plans.draw") and plan.status is PlanStatus.REJECTED,
             "plan_status": plan_status_label, "reason_text": reason_text,
             "over_budget": budget is not None and cost > budget,
             "excluded_label": lambda why: {"prohibited_class": _("prohibited class (enforcement leads)"),
@@ -290,7 +303,13 @@ def reject(request: Request, plan_id: int, comment: str = Form("", max_length=40
 @router.post("/plans/{plan_id}/submit")
 def submit(request: Request, plan_id: int, user: CurrentUser = Permission("plans.submit")
            ) -> Response:
-    with console(request).db.session() as s:
-        sp.submit_plan(s, plan_id, user.name)
+    try:
+        with console(request).db.session() as s:
+            sp.submit_plan(s, plan_id, user.name)
+    except Conflict as exc:
+        # A rejected plan sent again as it is, or a draw identical to it: said on the page.
+        audit(request, user.name, "plan.submit.refused", "plan", plan_id, reason=str(exc))
+        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        return RedirectResponse(f"/plans/{plan_id}", status_code=303)
     flash(request, "ok", _("Plan submitted for review."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)

@@ -12,8 +12,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, render
-from spotcheck.web.labels import purchase_label
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, day, render
+from spotcheck.web.i18n import gettext as _
+from spotcheck.web.labels import code_label, purchase_label
+from spotcheck.web.lists import CSV_LIMIT, csv_response
 from spotcheck.web.routes.campaigns import PURCHASE_ORDER
 from spotcheck.web.routes.evidence import download_headers
 from store.models import (
@@ -22,6 +24,7 @@ from store.models import (
     Campaign,
     Capture,
     Case,
+    LabResult,
     Listing,
     Measure,
     MeasureKind,
@@ -29,6 +32,7 @@ from store.models import (
     Plan,
     PlanItem,
     Purchase,
+    Sample,
 )
 
 router = APIRouter()
@@ -38,26 +42,63 @@ REPORT_SUFFIXES = {".pdf", ".html", ".xlsx", ".csv", ".json", ".zip", ".md", ".t
 
 @router.get("/purchases", response_class=HTMLResponse)
 def purchases(request: Request, user: CurrentUser = Permission("purchases.view"),
-              campaign: int | None = Query(None)) -> Response:
+              campaign: int | None = Query(None), plan: int | None = Query(None),
+              format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    """The board by status (cards show the lab's pass/fail), its totals, the rotation rules
+    broken by orders on record, and the same list as CSV."""
+    from scheduler.purchases import breach_dict, rotation_breaches
+    from spotcheck.web.routes.purchasing import breach_text, take_flash
+
     with console(request).db.session() as s:
         stmt = (select(Purchase.id, Purchase.status, Purchase.deadline, Purchase.order_number,
                        Purchase.price_paid, Purchase.currency, Listing.id, Listing.title,
-                       BuyerPersona.alias, Campaign.name, Plan.version, Plan.id)
+                       BuyerPersona.alias, Campaign.name, Plan.version, Plan.id,
+                       LabResult.outcome, Sample.code)
                 .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
                 .join(Plan, Plan.id == PlanItem.plan_id)
                 .join(Campaign, Campaign.id == Plan.campaign_id)
                 .join(Listing, Listing.id == PlanItem.listing_id)
                 .outerjoin(BuyerPersona, BuyerPersona.id == Purchase.persona_id)
-                .order_by(Purchase.deadline.asc().nulls_last(), Purchase.id).limit(2000))
+                .outerjoin(Sample, Sample.purchase_id == Purchase.id)
+                .outerjoin(LabResult, LabResult.sample_id == Sample.id)
+                .order_by(Purchase.deadline.asc().nulls_last(), Purchase.id))
         if campaign is not None:
             stmt = stmt.where(Plan.campaign_id == campaign)
-        rows = s.execute(stmt).all()
+        if plan is not None:
+            stmt = stmt.where(Plan.id == plan)
+        if format == "csv":
+            rows = s.execute(stmt.limit(CSV_LIMIT)).all()
+        else:
+            rows = s.execute(stmt.limit(2000)).all()
+            total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+            flags = [breach_text(breach_dict(b)) for b in rotation_breaches(s)]
+    show_persona = user.can("personas.secrets")
+    if format == "csv":
+        audit(request, user.name, "purchases.export", "purchase", None, rows=len(rows))
+        return csv_response("purchases.csv", [
+            _("Id"), _("Status"), _("Lab result"), _("Campaign"), _("Plan version"),
+            _("Listing"), _("Deadline"), _("Order number"), _("Price paid"), _("Currency"),
+            _("Sample (seal number)"), *([_("Persona")] if show_persona else [])],
+            [(r[0], purchase_label(r[1]), code_label(r[12], "LabOutcome") if r[12] else "",
+              r[9], r[10], r[7], day(r[2]) if r[2] else "", r[3] or "",
+              r[4] if r[4] is not None else "", r[5] or "", r[13] or "",
+              *([r[8] or ""] if show_persona else [])) for r in rows])
     columns: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         columns[row[1].value].append(row)
     board = [(st.value, purchase_label(st), columns.get(st.value, [])) for st in PURCHASE_ORDER]
-    return render(request, "console/purchases.html", board=board,
-                  show_persona=user.can("personas.secrets"))
+    paid: dict[str, float] = defaultdict(float)
+    for row in rows:
+        if row[4] is not None:
+            paid[row[5] or "CNY"] += float(row[4])
+    outcomes = {"pass": sum(1 for r in rows if r[12] is not None and r[12].value == "pass"),
+                "fail": sum(1 for r in rows if r[12] is not None and r[12].value == "fail")}
+    query = "&".join(f"{k}={v}" for k, v in (("campaign", campaign), ("plan", plan))
+                     if v is not None)
+    return render(request, "console/purchases.html", board=board, show_persona=show_persona,
+                  total=total, shown=len(rows), paid=sorted(paid.items()), outcomes=outcomes,
+                  flags=flags, csv_url="/purchases?" + (query + "&" if query else "")
+                  + "format=csv", plan=plan, flash=take_flash(request))
 
 
 @router.get("/cases", response_class=HTMLResponse)

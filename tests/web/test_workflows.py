@@ -1,0 +1,236 @@
+"""Console workflows over real HTTP: purchase steps from order to lab result (with the seal
+photo and the lab report uploaded), rotation-rule flags, drawing and submitting plans (a
+rejected plan is not sent again as it is), schedules, estimates, CSV exports — each under
+the CLI's permission and through the CLI's domain function."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from scheduler.purchases import rotation_breaches
+from store.models import (
+    AuditEvent,
+    Campaign,
+    Case,
+    LabResult,
+    Plan,
+    PlanStatus,
+    Purchase,
+    PurchaseStatus,
+    Sample,
+)
+from tests.web.conftest import Live, csrf_of
+from tests.web.factory import screenshot_png
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _purchase(live: Live, status: PurchaseStatus) -> int:
+    with live.db.session() as s:
+        return int(s.scalars(select(Purchase.id).where(Purchase.status == status)
+                             .order_by(Purchase.id)).first())
+
+
+def _actions(live: Live, object_id: int) -> list[str]:
+    with live.db.session() as s:
+        return [e.action for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "purchase",
+                                     AuditEvent.object_id == str(object_id))
+            .order_by(AuditEvent.id))]
+
+
+def test_purchase_from_order_to_lab_result(live: Live) -> None:
+    planned, ordered = _purchase(live, PurchaseStatus.PLANNED), _purchase(live,
+                                                                          PurchaseStatus.ORDERED)
+    # Roles: the CLI's purchases.work (sampler, admin); others see no form and are refused.
+    for name in ("ian", "sue"):
+        with live.login(name) as c:
+            page = c.get("/purchases").text if name == "sue" else c.get("/campaigns").text
+            r = c.post(f"/purchases/{ordered}/receive",
+                       data={"csrf": csrf_of(page), "sample_code": "X-1"})
+            assert r.status_code == 403, name
+    with live.login("sue") as c:
+        assert 'id="form-receive"' not in c.get(f"/purchases/{ordered}").text
+    with live.login("sam", headers={"Accept-Language": "zh-CN"}) as c:
+        url = f"/purchases/{ordered}"
+
+        def step(path: str, purchase: str = url, files: dict[str, tuple[str, bytes, str]]
+                 | None = None, **form: str) -> str:
+            token = csrf_of(c.get(purchase).text)
+            r = c.post(f"{purchase}/{path}", data={"csrf": token, **form}, files=files)
+            assert r.status_code == 303 and r.headers["location"] == purchase, r.text[:300]
+            return c.get(purchase).text
+
+        page = step("ordered", purchase=f"/purchases/{planned}", order_number="ORD-W-1",
+                    price="59.90")
+        assert "ORD-W-1" in page and "59.90" in page
+        # A text file is not a seal photo: refused, said on the page, nothing recorded.
+        page = step("receive", files={"seal_photo": ("seal.png", b"not an image", "image/png")},
+                    sample_code="SEAL-2026-0001")
+        assert "must be one of" in page and 'id="form-receive"' in page
+        photo = screenshot_png("seal", 3)
+        page = step("receive", files={"seal_photo": ("seal.png", photo, "image/png")},
+                    sample_code="SEAL-2026-0001")
+        assert "SEAL-2026-0001" in page and 'id="seal-photo"' in page
+        assert c.get(f"{url}/documents/seal_photo").content == photo
+        page = step("send", lab="国家轻工产品质量检验检测中心")
+        assert "国家轻工产品质量检验检测中心" in page
+        page = step("result", outcome="fail")  # a failure needs its defects
+        assert "defects" in page and 'id="form-result"' in page
+        page = step("result", files={"report": ("report.pdf", PDF, "application/pdf")},
+                    outcome="fail", defects="电源线截面积不足", clauses="GB 4706.1-2005 25.8")
+        assert 'id="outcome"' in page and "不合格" in page and 'id="lab-report"' in page
+        r = c.get(f"{url}/documents/lab_report")
+        assert r.content == PDF and r.headers["content-type"] == "application/pdf"
+        assert "attachment" in r.headers["content-disposition"]
+        board = c.get("/purchases").text
+        assert f'id="purchase-{ordered}"' in board and "不合格" in board
+        step("close")
+    with live.db.session() as s:
+        p = s.get(Purchase, ordered)
+        assert p is not None and p.status is PurchaseStatus.CLOSED
+        sample = s.scalar(select(Sample).where(Sample.purchase_id == ordered))
+        assert sample is not None and sample.code == "SEAL-2026-0001"
+        assert sample.seal_photo_sha256 and sample.received_by == "sam"
+        result = s.scalar(select(LabResult).where(LabResult.sample_id == sample.id))
+        assert result is not None and result.outcome.value == "fail"
+        assert result.entered_by == "sam" and result.clauses == ["GB 4706.1-2005 25.8"]
+        # The failure opened the case for the platform's bureau, as on the CLI.
+        assert s.scalar(select(Case).where(Case.sample_id == sample.id)) is not None
+    actions = _actions(live, ordered)
+    for needed in ("purchase.receive.refused", "purchase.received", "purchase.sent_to_lab",
+                   "purchase.result.refused", "purchase.result", "purchase.closed",
+                   "purchase.seal_photo.download", "purchase.lab_report.download"):
+        assert needed in actions, (needed, actions)
+
+
+def test_rotation_breaches_are_flagged(live: Live) -> None:
+    """Two orders of one persona on one (Beijing) day break "once a day": the board and the
+    purchase page say so, as `purchase tasks` does."""
+    with live.db.session() as s:
+        ids = list(s.scalars(select(Purchase.id).order_by(Purchase.id).limit(2)))
+        for pid, hour in zip(ids, (2, 9), strict=True):  # 10:00 and 17:00 Beijing
+            p = s.get(Purchase, pid)
+            assert p is not None
+            p.ordered_at = dt.datetime(2026, 11, 3, hour, tzinfo=dt.UTC)
+        found = rotation_breaches(s)
+    assert any(b.rule == "persona_per_day" and set(b.keys) == {str(i) for i in ids}
+               for b in found)
+    with live.login("sam", headers={"Accept-Language": "zh-CN"}) as c:
+        board = c.get("/purchases").text
+        assert 'id="rotation-flags"' in board and "2026-11-03" in board
+        assert "rotation-flag" in c.get(f"/purchases/{ids[0]}").text
+
+
+def test_plan_draw_submit_and_resubmission_rule(live: Live) -> None:
+    v1, v2 = live.data.plan_ids
+    cid = live.data.campaign_id
+    with live.login("ian") as c:  # investigators do not draw plans
+        r = c.post(f"/campaigns/{cid}/draw", data={"csrf": csrf_of(c.get("/campaigns").text)})
+        assert r.status_code == 403
+    with live.login("sam", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/plans/{v1}").text  # rejected: no submit, a redraw instead
+        assert 'id="submit"' not in page and 'id="redraw"' in page
+        r = c.post(f"/plans/{v1}/submit", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303
+        assert "draw a new version" in c.get(f"/plans/{v1}").text
+        assert _status(live, v1) is PlanStatus.REJECTED
+        # The same seed as the rejected v1 draws the same items: refused at submission.
+        r = c.post(f"/campaigns/{cid}/draw", data={"csrf": csrf_of(page), "seed": "1"})
+        assert r.status_code == 303
+        same = int(r.headers["location"].rsplit("/", 1)[1])
+        page = c.get(f"/plans/{same}").text
+        assert 'id="previous-rejection"' in page and "电子电器类太少" in page
+        c.post(f"/plans/{same}/submit", data={"csrf": csrf_of(page)})
+        assert "same items" in c.get(f"/plans/{same}").text
+        assert _status(live, same) is PlanStatus.DRAFT
+        r = c.post(f"/campaigns/{cid}/draw", data={"csrf": csrf_of(page), "seed": "77"})
+        new = int(r.headers["location"].rsplit("/", 1)[1])
+        page = c.get(f"/plans/{new}").text
+        assert "电子电器类太少" in page and 'id="submit"' in page
+        c.post(f"/plans/{new}/submit", data={"csrf": csrf_of(page)})
+        assert _status(live, new) is PlanStatus.SUBMITTED
+    assert _status(live, v2) is PlanStatus.SUPERSEDED
+    with live.login("sue") as c:  # the four-eyes review of the sampler's plan
+        page = c.get(f"/plans/{new}").text
+        c.post(f"/plans/{new}/approve", data={"csrf": csrf_of(page), "comment": "同意"})
+    assert _status(live, new) is PlanStatus.APPROVED
+    with live.db.session() as s:
+        assert s.get(Plan, v1).review_comment == "电子电器类太少，请重抽"  # type: ignore[union-attr]
+    with live.login("sam") as c:
+        page = c.get(f"/plans/{new}").text
+        assert 'id="create-tasks"' in page
+        r = c.post(f"/plans/{new}/tasks", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303 and r.headers["location"] == f"/purchases?plan={new}"
+        board = c.get(f"/purchases?plan={new}").text
+        assert 'id="totals"' in board
+        exported = c.get(f"/purchases?plan={new}&format=csv")
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        with live.db.session() as s:
+            n = len(list(s.scalars(select(Purchase.id).join(Purchase.plan_item)
+                                   .where(Purchase.plan_item.has(plan_id=new)))))
+        assert n > 0 and len(rows) == n + 1
+
+
+def _status(live: Live, plan_id: int) -> PlanStatus:
+    with live.db.session() as s:
+        plan = s.get(Plan, plan_id)
+        assert plan is not None
+        return plan.status
+
+
+def test_schedule_a_campaign(live: Live) -> None:
+    cid = live.data.campaign_id
+    with live.login("sam", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/campaigns/{cid}").text
+        assert 'id="schedule-form"' in page
+        r = c.post(f"/campaigns/{cid}/schedule", data={
+            "csrf": csrf_of(page), "cron_crawl": "0 2 * * *", "cron_stats": "bad cron",
+            "status": "active"})
+        assert r.status_code == 303
+        assert "cron" in c.get(f"/campaigns/{cid}").text  # refused, said why
+        c.post(f"/campaigns/{cid}/schedule", data={
+            "csrf": csrf_of(page), "cron_crawl": "0 2 * * *", "cron_stats": "0 6 1 1,7 *",
+            "period_start": "2026-07-01", "period_end": "2026-12-31", "status": "active"})
+        page = c.get(f"/campaigns/{cid}").text
+        assert "0 6 1 1,7 *" in page and "统计报告" in page
+    with live.db.session() as s:
+        camp = s.get(Campaign, cid)
+        assert camp is not None and camp.schedules["stats"] == "0 6 1 1,7 *"
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.schedules"))
+    with live.login("ian") as c:
+        r = c.post(f"/campaigns/{cid}/schedule",
+                   data={"csrf": csrf_of(c.get("/campaigns").text), "cron_crawl": "* * * * *"})
+        assert r.status_code == 403
+
+
+def test_estimates_page(live: Live) -> None:
+    """The estimates of a plan with lab results, by the CLI's `plan estimate` function."""
+    from sampler.plan_estimates import estimate_plan
+
+    v1 = live.data.plan_ids[0]
+    with live.db.session() as s:
+        from scheduler import purchases as sp
+
+        pids = list(s.scalars(select(Purchase.id).where(
+            Purchase.status == PurchaseStatus.ORDERED).order_by(Purchase.id)))
+        for i, pid in enumerate(pids):
+            sp.receive_sample(s, pid, f"EST-{i}", actor="sam")
+            sp.send_to_lab(s, pid, "lab", actor="sam")
+            sp.record_lab_result(s, pid, "fail" if i == 0 else "pass", defects=["x"],
+                                 actor="sam", open_case=False)
+        expected = estimate_plan(s, v1, 0.95, by="sector", settings=live.settings)
+    with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/plans/{v1}/estimates?by=sector").text
+        assert 'id="estimates"' in page and "<svg" in page
+        assert f"{100 * expected['overall']['hajek_rate']:.1f}%" in page
+        rows = list(csv.reader(io.StringIO(
+            c.get(f"/plans/{v1}/estimates?by=sector&format=csv").content.decode("utf-8-sig"))))
+        assert float(rows[1][4]) == expected["overall"]["hajek_rate"]
+        assert "no-estimates" in c.get(f"/plans/{live.data.plan_ids[1]}/estimates").text
+    with live.login("ian") as c:
+        assert c.get(f"/plans/{v1}/estimates").status_code == 403
