@@ -27,6 +27,7 @@ from lxml import etree
 from crawlers.extract.kinds import classify, product_cards
 from crawlers.extract.markup import read_markup
 from crawlers.extract.reconcile import main_product, reconcile
+from crawlers.extract.scan import PageScan, scan_page
 from crawlers.extract.text import decode_html
 from crawlers.extract.visible import read_visible
 
@@ -68,10 +69,6 @@ _PARSER = etree.HTMLParser(remove_comments=False)
 _PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")
 
 
-_NEXT = etree.XPath("//link[@rel='next']/@href")
-_HREFS = etree.XPath("//a/@href")
-
-
 def parse_tree(html: str) -> etree._Element:
     """The lxml tree of *html* (an XML declaration with an encoding is tolerated)."""
     if not html.strip():
@@ -87,13 +84,14 @@ def parse_tree(html: str) -> etree._Element:
     return tree
 
 
-def page_locale(tree: etree._Element, content_language: str | None = None) -> str:
+def page_locale(tree: etree._Element, content_language: str | None = None,
+                scan: PageScan | None = None) -> str:
     """The page's language and region (``de-DE``, ``zh-CN``, ``ja``): ``<html lang>``,
     ``og:locale``, ``Content-Language``."""
     root = tree.getroottree().getroot()
     lang = root.get("lang") or root.get("xml:lang") or ""
     if not lang:
-        for meta in root.iter("meta"):
+        for meta in (scan.metas if scan is not None else root.iter("meta")):
             if (meta.get("property") or "").lower() == "og:locale" or \
                     (meta.get("http-equiv") or "").lower() == "content-language":
                 lang = meta.get("content") or ""
@@ -112,18 +110,19 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
         html, _ = decode_html(html, content_type)
     if tree is None:
         tree = parse_tree(html)
-    locale = page_locale(tree, content_language)
-    markup = read_markup(tree, html, url)
-    visible = read_visible(tree, html)
+    scan = scan_page(tree, microdata="itemscope" in html)
+    locale = page_locale(tree, content_language, scan)
+    markup = read_markup(tree, html, url, scan)
+    visible = read_visible(tree, html, scan)
     fields, sources, product = reconcile(markup, visible, url, html, locale)
     _, _, others = main_product(markup, visible.heading, url)
     cards, card_ids = product_cards(visible)
     kind = classify(markup, visible, product, others, fields, cards, card_ids,
                     visible.text_sample, hint)
     # rel=next first (the next page), then the page's links: two queries, no union to sort.
-    next_links = [str(h) for h in _NEXT(tree) if h]
-    links = next_links + [str(h) for h in _HREFS(tree) if h]
-    canonical = next(iter(tree.xpath("//link[@rel='canonical']/@href")), None)
+    next_links = scan.next_links
+    links = next_links + scan.hrefs
+    canonical = scan.canonical
     seller_link = fields.get("seller_url")
     if not seller_link and kind.kind == "product":
         seller_link = visible.seller_link

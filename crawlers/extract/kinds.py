@@ -10,6 +10,7 @@ an optional hint that can only add confidence (``hint``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from lxml import etree
@@ -43,9 +44,10 @@ def product_cards(visible: Visible) -> tuple[list[str], set[etree._Element]]:
         for _ in range(7):
             if cur is None or cur.tag in ("body", "html"):
                 break
-            links = cur.xpath(".//a[@href]") if cur.tag != "a" else [cur]
-            if cur.tag == "a" and cur.get("href"):
-                links = [cur]
+            # The first few links of the subtree (a compiled-per-call XPath here was most
+            # of the cost of finding cards on a page with hundreds of prices).
+            links = [cur] if cur.tag == "a" and cur.get("href") else \
+                list(islice((a for a in cur.iter("a") if a.get("href")), 6))
             if links:
                 if cur not in seen:
                     seen.add(cur)

@@ -18,6 +18,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from crawlers.extract.scan import PageScan, scan_page
+
 log = logging.getLogger(__name__)
 
 #: schema.org types that are a product (or a group of variants of one).
@@ -80,7 +82,6 @@ def _load_json(raw: str) -> Any:
         return None
 
 
-_TOP_ITEMS = etree.XPath("//*[@itemscope][not(@itemprop)]")
 _URL_TAGS = {"a": "href", "area": "href", "link": "href", "img": "src", "audio": "src",
              "embed": "src", "iframe": "src", "source": "src", "track": "src", "video": "src",
              "object": "data"}
@@ -176,24 +177,26 @@ def _breadcrumb_names(node: dict[str, Any]) -> list[str]:
     return [n for _, n in named]
 
 
-def read_markup(tree: etree._Element, html: str, url: str) -> Markup:
+def read_markup(tree: etree._Element, html: str, url: str, scan: PageScan | None = None
+                ) -> Markup:
     """Structured data of a page parsed into *tree* (*html* is its text, for the cheap
-    checks of which syntaxes it contains)."""
+    checks of which syntaxes it contains; *scan*: the page's walk, when the caller made it
+    already — its scripts, metas and items are read instead of querying the tree)."""
     markup = Markup()
-    if "application/ld+json" in html:
+    if scan is None:
+        scan = scan_page(tree, microdata="itemscope" in html)
+    if scan.ld_scripts:
         markup.syntaxes.append("jsonld")
-        for script in tree.iter("script"):
-            if (script.get("type") or "").strip().lower() != "application/ld+json":
-                continue
+        for script in scan.ld_scripts:
             data = _load_json(script.text or "")
             if data is not None:
                 _collect(markup, [n for n in walk(data) if isinstance(n, dict)], "jsonld")
-    if "itemscope" in html:
+    if scan.items:
         markup.syntaxes.append("microdata")
-        items = [_microdata_item(el, url, 0) for el in _TOP_ITEMS(tree)]
+        items = [_microdata_item(el, url, 0) for el in scan.items]
         _collect(markup, [n for item in items for n in walk(item)], "microdata")
-    if "og:" in html or "product:" in html:
-        for meta in tree.iter("meta"):
+    if scan.metas:
+        for meta in scan.metas:
             prop = meta.get("property") or meta.get("name") or ""
             if prop[:3] in ("og:", "pro") and (prop.startswith(("og:", "product:"))):
                 content = meta.get("content")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from price_parser import Price
 
@@ -102,7 +103,14 @@ def parse_price(text: str, locale: str = "") -> tuple[Decimal | None, str | None
     (``1.299`` €, ``¥1,299``), one followed by one or two digits a decimal mark."""
     if not text:
         return None, None
-    price = Price.fromstring(str(text)[:200])
+    return _parse_price(str(text)[:200])
+
+
+@lru_cache(maxsize=8192)
+def _parse_price(text: str) -> tuple[Decimal | None, str | None]:
+    """price-parser's reading of *text* (memoised: a page repeats its prices, a shop its
+    price formats, and price-parser runs a dozen regexes per text)."""
+    price = Price.fromstring(text)
     return (_positive(price.amount) if price.amount is not None else None), price.currency
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from lxml import etree
 
 from crawlers.extract import availability as avail
+from crawlers.extract import scan as _scan
 from crawlers.extract.labels import label_of, label_prefixes
 from crawlers.extract.money import parse_price
+from crawlers.extract.scan import PageScan, scan_page
 from crawlers.extract.text import clean_text
 
 #: Elements whose text a shopper does not read.
@@ -42,30 +45,9 @@ _PER_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|oz|lb|m|cm|each|unit|st|stk|pc|pcs|100
 _STOCK_ATTR = re.compile(r"stock|availab|inventory|sold-?out|lieferbar|verfugbar|dispon",
                          re.IGNORECASE)
 _BREADCRUMB = re.compile(r"breadcrumb", re.IGNORECASE)
-#: Attribute values naming what an element is, by topic: one regex pass over the page's text
-#: finds them (contains()/translate() over every element of a large page cost 50–70 ms a
-#: query), then an XPath selects exactly those values.
-TOPICS = {
-    "stock": r"stock|availab|inventory|sold-?out",
-    "breadcrumb": r"breadcrumb|crumbs",
-    "buy": r"add-?to-?cart|addtocart|add_to_cart|buy|basket|to-?bag",
-    "seller": r"seller|vendor|merchant|store-?name|shop-?name|storefront|brand-?store|"
-              r"shop-?link|store-?link",
-}
-_TOPIC_RE = tuple((name, re.compile(words, re.IGNORECASE)) for name, words in TOPICS.items())
-#: Substrings one of which every topic's value contains (a cheap test before the regexes).
-_TOPIC_HINT = re.compile("stock|availab|inventory|sold|crumb|cart|buy|basket|bag|seller|vendor|"
-                         "merchant|store|shop", re.IGNORECASE)
-
-
-def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    """The topics an attribute value names (memoised per page: class names repeat)."""
-    found = cache.get(value)
-    if found is None:
-        found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(value)) \
-            if _TOPIC_HINT.search(value) else ()
-        cache[value] = found
-    return found
+#: Topics of class/id values (kept here for callers that named them so).
+TOPICS = _scan.TOPICS
+topics_of = _scan.topics_of
 
 
 #: How many text nodes after the main heading the product's own facts are looked for in.
@@ -129,87 +111,21 @@ def _struck(el: etree._Element) -> bool:
     return False
 
 
-#: Elements whose subtree a shopper does not read (the walk skips their text).
-_SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "object",
-                   "head", "select"))
-_TOPIC_ATTRS = ("class", "id", "itemprop", "aria-label")
-_CLASS_ID = ("class", "id")
-#: Elements whose itemprop or aria-label is read too (a breadcrumb <nav aria-label>, a
-#: seller <a itemprop>): reading four attributes of every element was a third of a walk.
-_LABELLED = frozenset(("nav", "ol", "a"))
 _WORDS = re.compile(r"\w+")
 #: Where a document title's shop-name suffix starts (" | Acme", " – Acme", " - Acme").
 _TITLE_SUFFIX = re.compile(r"\s+[|–—]\s+|\s+-\s+(?=[^-]*$)")
 _HEADING_ATTR = re.compile(r"title|name|product", re.IGNORECASE)
 
 
-@dataclass
-class _Walk:
-    """What one walk over the body collects."""
-
-    texts: list[tuple[str, etree._Element]] = field(default_factory=list)
-    headings: list[tuple[etree._Element, int]] = field(default_factory=list)
-    buttons: list[etree._Element] = field(default_factory=list)
-    topics: dict[str, list[etree._Element]] = field(default_factory=dict)
-
-
-def _walk(body: etree._Element) -> _Walk:
-    """Text nodes in document order with the element each belongs to, h1/h2 headings with
-    the index of their first text, buttons, and elements of each topic — in one pass
-    (``iterwalk``: each text where the page has it, tails after their element's
-    subtree)."""
-    walk = _Walk(topics={name: [] for name in TOPICS})
-    texts = walk.texts
-    cache: dict[str, tuple[str, ...]] = {}
-    skip = 0
-    for event, el in etree.iterwalk(body, events=("start", "end")):
-        tag = el.tag
-        if event == "start":
-            if not isinstance(tag, str):
-                continue
-            if tag in _SKIP:
-                skip += 1
-                continue
-            if skip:
-                continue
-            for attr in _TOPIC_ATTRS if tag in _LABELLED else _CLASS_ID:
-                value = el.get(attr)
-                if value:
-                    for name in topics_of(value, cache):
-                        walk.topics[name].append(el)
-            if tag in ("h1", "h2"):
-                walk.headings.append((el, len(texts)))
-            elif tag == "button" or (tag == "input" and el.get("type") in ("submit", "button")) \
-                    or (tag == "a" and el.get("role") == "button"):
-                walk.buttons.append(el)
-            text = el.text
-            if text and not text.isspace():
-                texts.append((text.strip(), el))
-        else:
-            if isinstance(tag, str) and tag in _SKIP:
-                skip -= 1
-            if skip:
-                continue
-            tail = el.tail
-            if tail and not tail.isspace():
-                parent = el.getparent()
-                if parent is not None:
-                    texts.append((tail.strip(), parent))
-    return walk
-
-
-def read_visible(tree: etree._Element, html: str = "") -> Visible:
-    """The visible facts of a parsed page (*html*: its text, where attribute values are
-    looked for).  The tree is not changed; the text of scripts, styles and templates is
+def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = None
+                 ) -> Visible:
+    """The visible facts of a parsed page (*scan*: the page's walk, when the caller made it
+    already).  The tree is not changed; the text of scripts, styles and templates is
     skipped."""
     out = Visible()
-    root = tree.getroottree().getroot()
-    body = root.find("body")
-    if body is None:
-        body = root
-    walk = _walk(body)
+    walk = scan if scan is not None else scan_page(tree, microdata=False)
     texts = walk.texts
-    title_el = root.find("head/title")
+    title_el = walk.title
     doc_title = (title_el.text or "") if title_el is not None else ""
     out.doc_title = clean_text(_TITLE_SUFFIX.split(doc_title)[0], 1000) or None
     heading_el, heading_at = _main_heading(walk, doc_title)
@@ -235,7 +151,7 @@ def _words(text: str) -> set[str]:
     return set(_WORDS.findall(text.lower()))
 
 
-def _main_heading(walk: _Walk, title: str = "") -> tuple[etree._Element | None, int]:
+def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | None, int]:
     """The page's main heading: of its h1s, the one whose words the document's <title>
     shares most (a page has h1s for badges and sections too), then one whose class or id
     names a title or product; an h2 so named when there is no h1."""
@@ -357,6 +273,17 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
         out.pairs.setdefault(field_name, value)
 
 
+#: Button labels, class names and stock notes repeat across a shop's pages (and within a
+#: listing page hundreds of times): their reading is memoised.
+_cue = lru_cache(maxsize=8192)(avail.from_text)
+_is_buy_label = lru_cache(maxsize=8192)(avail.is_buy_label)
+
+
+@lru_cache(maxsize=8192)
+def _buy_attrs(attrs: str) -> bool:
+    return bool(avail.BUY_ATTR.search(attrs))
+
+
 def _buy(out: Visible, controls: list[etree._Element]) -> None:
     enabled = disabled = False
     for el in controls[:400]:
@@ -365,9 +292,9 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
         label = el.get("value") if el.tag == "input" else " ".join(el.itertext())
         label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)
         attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')}"
-        is_buy = avail.is_buy_label(label) or bool(avail.BUY_ATTR.search(attrs))
+        is_buy = _is_buy_label(label) or _buy_attrs(attrs)
         if not is_buy:
-            cue = avail.from_text(label) if len(label) <= 40 else None
+            cue = _cue(label) if len(label) <= 40 else None
             if cue in (avail.OUT_OF_STOCK, avail.PRE_ORDER, avail.DISCONTINUED) and \
                     out.availability is None:
                 out.availability, out.availability_source = cue, "dom:button"
@@ -379,7 +306,7 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
         else:
             enabled = True
             out.buy_count += 1
-            cue = avail.from_text(label)
+            cue = _cue(label)
             if cue == avail.PRE_ORDER and out.availability is None:
                 out.availability, out.availability_source = cue, "dom:button"
     out.buy = True if enabled else (False if disabled else None)
@@ -413,7 +340,7 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
         if el.tag in INVISIBLE or el.tag in ("button", "input"):
             continue
         text = clean_text(" ".join(el.itertext()), 200)
-        cue = avail.from_text(text) if 0 < len(text) <= 150 else None
+        cue = _cue(text) if 0 < len(text) <= 150 else None
         if cue and not hidden(el):
             cues.add(cue)
     if len(cues) == 1:

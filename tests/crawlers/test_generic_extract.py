@@ -256,3 +256,38 @@ def test_content_language_header_sets_the_locale() -> None:
     page = read_page("<html><body><h1>Kanne</h1><span class='price'>1.299 €</span></body></html>",
                      "http://s.test/p/kanne", content_language="de-DE")
     assert page.locale == "de-DE" and page.fields["price"] == Decimal("1299")
+
+
+# -- the one walk over a page -----------------------------------------------------------
+
+def test_one_walk_collects_what_every_step_reads() -> None:
+    from crawlers.extract.generic import parse_tree
+    from crawlers.extract.scan import scan_page
+
+    tree = parse_tree(
+        '<html><head><title>Slicer | Shop</title><link rel="canonical" href="/p/1">'
+        '<link rel="next" href="?page=2"><meta property="og:type" content="product">'
+        '<script type="application/ld+json">{"@type": "Product"}</script>'
+        '<style>.x{}</style></head><body>'
+        '<div class="crumbs"><a href="/">Home</a></div>'
+        '<h1>Cheese <b>Slicer</b> pro</h1><script>var price = "$1";</script>'
+        '<svg><text>icon</text></svg><select><option>XL</option></select>'
+        '<div><span class="stock-note">In stock</span> tail</div>'
+        '<button id="add-to-cart">Add to cart</button>'
+        '<div itemscope itemtype="http://schema.org/Product"><span itemprop="name">S</span></div>'
+        '</body></html>')
+    scan = scan_page(tree)
+    texts = [t for t, _ in scan.texts]
+    # Document order, a tail after its element's subtree; nothing of head, script, svg or
+    # select.
+    assert texts == ["Home", "Cheese", "Slicer", "pro", "In stock", "tail", "Add to cart", "S"]
+    assert scan.texts[2][1].tag == "b" and scan.texts[3][1].tag == "h1"
+    assert scan.texts[5][1].tag == "div"
+    assert [(h.tag, at) for h, at in scan.headings] == [("h1", 1)]
+    assert scan.hrefs == ["/"] and scan.next_links == ["?page=2"]
+    assert scan.canonical == "/p/1" and scan.title is not None
+    assert len(scan.ld_scripts) == 1 and len(scan.metas) == 1 and len(scan.items) == 1
+    assert [b.get("id") for b in scan.buttons] == ["add-to-cart"]
+    assert [e.get("class") for e in scan.topics["stock"]] == ["stock-note"]
+    assert [e.get("class") for e in scan.topics["breadcrumb"]] == ["crumbs"]
+    assert scan.topics["buy"] == scan.buttons
