@@ -118,12 +118,20 @@ class ImportResult:
     #: Fields cut to their bound: [{reference, line, field, chars}].
     truncated: list[dict[str, Any]] = field(default_factory=list)
     notice_ids: list[int] = field(default_factory=list)
+    #: Sellers whose filing or licence number a platform submission changed.
+    sellers_updated: int = 0
+    #: Each such change: {line, seller_id, field, before, after}.
+    filing_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "format": self.format, "read": self.read,
-                "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "unlinked": self.unlinked, "duplicates": self.duplicates,
-                "truncated": self.truncated}
+        out = {"path": self.path, "format": self.format, "read": self.read,
+               "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+               "unlinked": self.unlinked, "duplicates": self.duplicates,
+               "truncated": self.truncated}
+        if self.sellers_updated or self.filing_changes:
+            out |= {"sellers_updated": self.sellers_updated,
+                    "filing_changes": self.filing_changes}
+        return out
 
 
 class Problems:
@@ -354,9 +362,11 @@ def store_notices(session: Session, parsed: list[ParsedNotice], result: ImportRe
 
 def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportResult) -> None:
     """Insert risk signals not already present (by key), linking them to listings and sellers."""
+    from sampler.risk.importers.filings import SUBMISSION_KINDS, apply_submission
     from sampler.risk.importers.linking import Linker
 
     linker = Linker(session)
+    updated_sellers: set[int] = set()
     with session.begin_nested():
         keys = [p.key for p in parsed]
         existing: set[str] = set()
@@ -376,10 +386,21 @@ def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportRe
                 detail["linked_by"] = link.via
             if link.score is not None:
                 detail["link_score"] = link.score
+            if p.kind in SUBMISSION_KINDS and link.seller_id is not None:
+                update = apply_submission(session, link.seller_id, p.detail, p.observed_at)
+                if update is not None:
+                    detail["seller_update"] = update
+                    for name, change in update["fields"].items():
+                        result.filing_changes.append({"line": p.line,
+                                                      "seller_id": link.seller_id,
+                                                      "field": name, **change})
+                    if update["fields"]:
+                        updated_sellers.add(link.seller_id)
             session.add(RiskSignal(
                 key=p.key, kind=p.kind, source=p.source, listing_id=link.listing_id,
                 seller_id=link.seller_id, platform_id=link.platform_id,
                 brand=clip(p.brand, 200), observed_at=p.observed_at, value=p.value,
                 detail=detail))
             result.added += 1
+        result.sellers_updated = len(updated_sellers)
         session.flush()

@@ -32,6 +32,7 @@ from sampler.risk.importers.base import (
     parse_date,
     row_key,
 )
+from sampler.risk.importers.filings import check_lengths
 from sampler.risk.importers.mapping import Mapping, looks_like, shipped
 from sampler.risk.importers.sheets import read_sheet
 from sampler.risk.normalise import split_models
@@ -211,10 +212,15 @@ def parse_platform_listings(path: Path, data: bytes, problems: Problems,
         if not row.get("listing_url") or not row.get("platform"):
             problems.add(line, "platform and listing_url are required in every row")
             continue
+        if (too_long := check_lengths(row)) is not None:
+            problems.add(line, too_long)
+            continue
         date = _date(row, line, problems, required=False) if row.get("date") else None
         out.append(_signal("platform_listing", "platform", line, row, date))
     for sig in out:
-        sig.value = 0.0  # information, not risk by itself (an unfiled seller scores elsewhere)
+        # information, not risk by itself: the filing number it gives updates the seller
+        # (sampler/risk/importers/filings.py), and an unfiled seller scores as a factor
+        sig.value = 0.0
     return out
 
 
@@ -225,6 +231,9 @@ def parse_platform_sellers(path: Path, data: bytes, problems: Problems,
     for line, row in _rows(path, data, "platform-sellers", problems, mapping):
         if not row.get("platform") or not (row.get("seller") or row.get("seller_id")):
             problems.add(line, "platform and seller are required in every row")
+            continue
+        if (too_long := check_lengths(row)) is not None:
+            problems.add(line, too_long)
             continue
         date = _date(row, line, problems, required=False) if row.get("date") else None
         sig = _signal("platform_seller", "platform", line, row, date)
