@@ -2,8 +2,10 @@
 
 Every method takes the vector π (Σπ = n, an integer) and returns selected indices whose
 inclusion probabilities are π — exactly for ``systematic``, ``pivotal``, ``sampford``,
-``brewer`` and ``srs``; to a close approximation for ``pareto``, whose real π differ from its
-target λ by O(1/d), d = Σλ(1−λ) (Rosén 1997).  Units with π = 1 are certainty units and are
+``brewer`` and ``srs``; for ``pareto`` to 1e-10: Pareto's own inclusion probabilities differ
+from its ranking parameters λ by O(1/d), d = Σλ(1−λ) (Rosén 1997), so it draws with the λ
+adjusted until its exact π (Aires 1999, numerical integration) equal the target
+(:mod:`sampler.pareto`).  Units with π = 1 are certainty units and are
 always taken; units with π = 0 never are.  All methods are vectorised over *replicates*
 (:func:`draw_many`), which is how the Monte Carlo tests and the benchmark run 10⁴–10⁵ draws
 in seconds.
@@ -20,12 +22,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from sampler.errors import DesignInfeasible
+from sampler.pareto import pareto_lambda
 from sampler.probabilities import CERTAIN_TOL, split_strata
 from store.errors import InvalidInput
 
 METHODS: tuple[str, ...] = ("systematic", "pivotal", "sampford", "brewer", "pareto", "srs")
-#: Methods whose realised inclusion probabilities equal π exactly.
-EXACT_METHODS = frozenset({"systematic", "pivotal", "sampford", "brewer", "srs"})
+#: Methods whose realised inclusion probabilities equal π exactly (pareto: to 1e-10 after
+#: its λ adjustment, see :mod:`sampler.pareto`).
+EXACT_METHODS = frozenset({"systematic", "pivotal", "sampford", "brewer", "srs", "pareto"})
 #: How many rejected attempts per wanted sample Sampford may spend before giving up.
 SAMPFORD_MAX_ATTEMPTS = 2000
 
@@ -250,6 +254,10 @@ def _pareto(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
             prn: FloatArray | None) -> IntArray:
     """Pareto πps (Rosén): the m smallest ranking keys Q = [u/(1−u)] / [λ/(1−λ)].
 
+    λ are not p: they are adjusted (:func:`sampler.pareto.pareto_lambda`, cached) so that the
+    exact inclusion probabilities equal p; a λ that cannot be adjusted to 1e-10 refuses the
+    draw rather than mislabel its π.
+
     With permanent random numbers u (one per listing, kept across campaigns) successive
     samples overlap as much as their designs allow (positive coordination); shifting u by a
     constant modulo 1 makes them overlap as little as possible (negative coordination).
@@ -261,9 +269,14 @@ def _pareto(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
         u = prn[None, :]
     else:
         u = rng.random((reps, p.size))
-    q = _pareto_q(u, p)
     if m == p.size:
         return np.broadcast_to(np.arange(m), (reps, m)).copy()
+    adj = pareto_lambda(p, m)
+    if not adj.exact:
+        raise DesignInfeasible(
+            f"Pareto's λ could not be adjusted to its target π (max error {adj.max_error:.2e} "
+            "after the iteration limit); use pivotal or sampford")
+    q = _pareto_q(u, adj.lam)
     return np.argpartition(q, m - 1, axis=1)[:, :m]
 
 

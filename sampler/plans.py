@@ -105,7 +105,7 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
                     "expected_cost": result.expected_cost,
                     "sample_cost_known_prices": known_cost,
                     "seller_cap": result.seller_cap,
-                    "pareto": _pareto_note(frame, result) if design.method == "pareto" else None,
+                    "pareto": _pareto_note(frame, result, design) if design.method == "pareto" else None,
                     "expected_cost_by_stratum": None if result.expected_cost_by_stratum is None
                     else {str(k): round(v, 2)
                           for k, v in result.expected_cost_by_stratum.items()},
@@ -164,15 +164,35 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     return plan
 
 
-def _pareto_note(frame: Any, result: Any) -> dict[str, Any]:
-    """Pareto πps takes its target λ as π: the realised π differ by O(1/d), d = Σλ(1−λ) of
-    the draw (Rosén 1997), so the plan says so, with d per stratum (small d, larger error)."""
+def _pareto_note(frame: Any, result: Any, design: Any) -> dict[str, Any]:
+    """What Pareto's λ adjustment achieved on the vectors the draw used (each stratum, or each
+    seller cell's conditional π): λ are solved so that the exact Pareto inclusion
+    probabilities (Aires 1999, numerical integration) equal π, so the items' π are the
+    design's own; the largest remaining |π(λ) − π| is recorded, with d = Σπ(1−π) per
+    stratum (the size of the adjustment, Rosén 1997: O(1/d))."""
+    from sampler.pareto import pareto_lambda
+    from sampler.probabilities import CERTAIN_TOL
+    from sampler.seller_cap import conditional_vectors
+
     d: dict[str, float] = {}
     for h in result.allocation:
         inside = np.asarray(frame.strata) == h
         lam = result.pik[inside]
         d[str(h)] = round(float(np.sum(lam * (1 - lam))), 3)
-    return {"pi_are": "target λ, approximate (Rosén 1997: realised π − λ = O(1/d))",
+    capped = design.max_per_seller is not None and frame.sellers is not None
+    worst, largest_shift = 0.0, 0.0
+    for q in conditional_vectors(result.pik, frame.strata, frame.sellers if capped else None,
+                                 design.max_per_seller if capped else None):
+        frac = q[(q > 1e-12) & (q < 1.0 - CERTAIN_TOL)]
+        m = round(float(frac.sum()))
+        if frac.size <= m or m < 1:
+            continue
+        adj = pareto_lambda(frac * (m / frac.sum()), m)
+        worst = max(worst, adj.max_error)
+        largest_shift = max(largest_shift, float(np.max(np.abs(adj.lam - adj.target))))
+    return {"pi_are": "exact: λ adjusted so that Pareto's inclusion probabilities equal π "
+                      "(Aires 1999, 2000; sampler.pareto)",
+            "max_abs_error": worst, "max_abs_lambda_shift": largest_shift,
             "d_by_stratum": d}
 
 

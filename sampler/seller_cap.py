@@ -19,8 +19,8 @@ allocation in the demo).  Here the cap is folded into the design, for every meth
 3. **Units within a cell.**  Given its count, a cell is drawn with the plan's own method from
    conditional inclusion probabilities: a (sum ⌊M⌋) when the cell got ⌊M⌋, b (sum ⌈M⌉) when
    it got ⌈M⌉, where (1 − f)·a + f·b = π and f = M − ⌊M⌋ is the probability of ⌈M⌉
-   (:func:`split_share`).  Hence P(k ∈ S) = π_k exactly for the exact methods (and as
-   closely as Pareto's λ for Pareto): the Horvitz–Thompson weights 1/π stay right.
+   (:func:`split_share`).  Hence P(k ∈ S) = π_k exactly for every method (Pareto's λ are
+   adjusted per cell, :mod:`sampler.pareto`): the Horvitz–Thompson weights 1/π stay right.
 
 Without capped sellers every stratum is one "rest" cell with an integral total and the draw is
 the method's ordinary stratified draw.  Joint inclusion probabilities of this two-stage design
@@ -298,6 +298,22 @@ def _conditional(p: NDArray[np.float64], count: int) -> NDArray[np.float64]:
     if count not in (lo, lo + 1):
         raise DesignInfeasible(f"controlled rounding gave {count} for a share of {p.sum():.3f}")
     return a if count == lo else b
+
+
+def conditional_vectors(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLike | None,
+                        limit: int | None) -> list[NDArray[np.float64]]:
+    """Every π vector a draw of this design hands to the method: each stratum's π without a
+    cap; with one, each cell's conditional a and b (:func:`split_share`).  Used to report
+    what Pareto's λ adjustment achieved on exactly the vectors that were drawn from."""
+    p = np.asarray(pik, dtype=np.float64)
+    if sellers is None or limit is None:
+        return [p[idx] for _, idx in split_strata(np.asarray(strata))]
+    out: list[NDArray[np.float64]] = []
+    for cell in layout(p, strata, sellers, limit).cells:
+        if cell.units.size:
+            a, b, f = split_share(p[cell.units])
+            out.extend([a] if f == 0.0 else [a, b])
+    return out
 
 
 def rounding_replicates(lay: CappedLayout, rng: np.random.Generator, reps: int,
