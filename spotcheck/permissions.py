@@ -9,6 +9,8 @@ persona) stay with their domain function (``sampler.plans.review_refusal``,
 
 from __future__ import annotations
 
+import re
+
 from store.vocabulary import Role
 
 _ALL = frozenset(Role)
@@ -53,3 +55,14 @@ def roles_for(permission: str) -> tuple[str, ...]:
 
 def allows(role: Role | str, permission: str) -> bool:
     return Role(role) in PERMISSIONS[permission]
+
+
+#: Files in the reports folder that are a plan (``plan export``: ``plan-12.pdf``,
+#: ``plan-12-v3.xlsx``, ``plan-12-form.xlsx``).
+_PLAN_FILE = re.compile(r"^plan-\d+([-.]|$)")
+
+
+def file_permission(name: str) -> str:
+    """The permission a report file needs: a plan's export is the plan itself, so whoever
+    may not open ``/plans/N`` may not download it from Reports either."""
+    return "plans.view" if _PLAN_FILE.match(name) else "reports.view"

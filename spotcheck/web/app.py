@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         campaigns,
         casework,
         evidence,
+        leads,
         listings,
         personas,
         planning,
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, campaigns, planning, listings, evidence, personas, purchasing, work,
+    for module in (auth, campaigns, planning, listings, leads, evidence, personas, purchasing, work,
                    casework):
         app.include_router(module.router)
 

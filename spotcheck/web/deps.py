@@ -147,7 +147,11 @@ def render(request: Request, template: str, status_code: int = 200,
     lang = language(request)
     i18n.activate(lang)
     user = optional_user(request)
-    context.setdefault("flash", None)
+    if "flash" not in context:
+        # The message an action left for the page after its redirect, shown once.
+        context["flash"] = request.state.session.pop("flash", None)
+        if context["flash"]:
+            request.state.session_dirty = True
     html = console(request).env.get_template(template).render(
         request=request, user=user, lang=lang, csrf=request.state.session.get("csrf", ""),
         path=request.url.path, login_next=quote(request.url.path), **context)

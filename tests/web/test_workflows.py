@@ -234,3 +234,52 @@ def test_estimates_page(live: Live) -> None:
         assert "no-estimates" in c.get(f"/plans/{live.data.plan_ids[1]}/estimates").text
     with live.login("ian") as c:
         assert c.get(f"/plans/{v1}/estimates").status_code == 403
+
+
+def test_plan_files_follow_the_plan_rule_on_reports(live: Live) -> None:
+    """An investigator may not open /plans/N, so not its PDF/CSV from Reports either."""
+    reports = live.settings.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    plan = live.data.plan_ids[1]
+    for name in (f"plan-{plan}.pdf", f"plan-{plan}-v2.csv", "half-year-2026H2.pdf"):
+        (reports / name).write_bytes(b"%PDF-1.4 test")
+    with live.login("ian") as c:
+        assert c.get(f"/plans/{plan}").status_code == 403
+        page = c.get("/reports").text
+        assert f"plan-{plan}.pdf" not in page and "half-year-2026H2.pdf" in page
+        assert c.get(f"/reports/plan-{plan}.pdf").status_code == 403
+        assert c.get(f"/reports/plan-{plan}-v2.csv").status_code == 403
+        assert c.get("/reports/half-year-2026H2.pdf").status_code == 200
+    with live.login("sue") as c:
+        assert f"plan-{plan}.pdf" in c.get("/reports").text
+        assert c.get(f"/reports/plan-{plan}.pdf").status_code == 200
+
+
+def test_open_a_case_and_capture_from_a_listing(live: Live) -> None:
+    lid = live.data.listing_ids[20]
+    with live.login("sue") as c:  # supervisors read cases; investigators open them
+        page = c.get(f"/listings/{lid}").text
+        assert 'id="open-case"' not in page
+        assert c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page),
+                                                      "kind": "counterfeit"}).status_code == 403
+    with live.login("ian", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/listings/{lid}").text
+        assert 'id="open-case"' in page and 'id="capture-listing"' in page
+        r = c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page), "kind": "counterfeit",
+                                                  "summary": "疑似仿冒"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/cases/")
+        case_id = int(r.headers["location"].rsplit("/", 1)[1])
+        assert "疑似仿冒" in c.get(r.headers["location"]).text
+        # The same listing and kind find the open case (the CLI's rule), not a second one.
+        r2 = c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page), "kind": "counterfeit"})
+        assert r2.headers["location"] == f"/cases/{case_id}"
+        r = c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page), "kind": "nonsense"})
+        assert "case kind must be one of" in c.get(r.headers["location"]).text
+        # A capture of a non-web URL is refused before anything runs.
+        r = c.post("/captures", data={"csrf": csrf_of(page), "url": "file:///etc/passwd",
+                                      "listing_id": str(lid), "back": f"/listings/{lid}"})
+        assert r.status_code == 303 and r.headers["location"] == f"/listings/{lid}"
+        assert "only http and https" in c.get(f"/listings/{lid}").text
+    with live.db.session() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and case.listing_id == lid and case.opened_by == "ian"

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
+from spotcheck.permissions import file_permission
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, day, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, purchase_label
@@ -152,7 +153,8 @@ def reports(request: Request, user: CurrentUser = Permission("reports.view")) ->
     import datetime as dt
 
     files = [(folder, name, size, dt.datetime.fromtimestamp(mtime, dt.UTC))
-             for folder, name, size, mtime in _report_files(request)]
+             for folder, name, size, mtime in _report_files(request)
+             if user.can(file_permission(name))]
     return render(request, "console/reports.html", files=files)
 
 
@@ -165,6 +167,10 @@ def report(request: Request, name: str, user: CurrentUser = Permission("reports.
     path = (base / name).resolve()
     if path.parent != base or not path.is_file():
         raise HTTPException(404)
+    needed = file_permission(name)
+    if not user.can(needed):
+        audit(request, user.name, "access.denied", "report", name, permission=needed)
+        raise HTTPException(403, detail="role")
     audit(request, user.name, "report.download", "report", name)
     return FileResponse(path, media_type="application/octet-stream",
                         headers=download_headers(name))
