@@ -4,7 +4,8 @@ Imports only ``store``.  Public API (modules, imported by name; importing ``craw
 loads nothing, so extraction workers stay light): :mod:`crawlers.run` (``crawl_platform``,
 ``run_crawl_in_process``), :mod:`crawlers.platforms` and :mod:`crawlers.profile` (platform
 profiles), :mod:`crawlers.listings` (listing queries and filters), :mod:`crawlers.classify`
-(sector and supervision class), :mod:`crawlers.extract` (reading a page into fields).
+(sector and supervision class), :mod:`crawlers.extract` (reading a page into fields),
+:mod:`crawlers.photos` (listing photos during a crawl).
 """
 
-__all__ = ["classify", "extract", "listings", "platforms", "profile", "run"]
+__all__ = ["classify", "extract", "listings", "photos", "platforms", "profile", "run"]

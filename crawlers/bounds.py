@@ -92,6 +92,8 @@ class CrawlBounds:
         return cls(crawler)
 
     def _response(self, response: Any = None, request: Any = None, spider: Any = None) -> None:
+        if request is not None and request.meta.get("kind") == "photo":
+            return  # a listing's photos are bounded per listing (crawlers.photos), not pages
         self.pages += 1
         if self.pages == self.max_pages:
             self._stop("max_pages")

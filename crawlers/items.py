@@ -39,6 +39,9 @@ class ListingItem:
     #: The GTIN (EAN/UPC barcode) as the page writes it; the pipelines keep it only in its
     #: 14-digit normal form with a valid check digit (store.gtin), else None.
     gtin: str | None = None
+    #: The listing's photos as fetched by crawlers.photos (store.images.Photo.as_dict each,
+    #: in the page's order); None: not fetched (photos off, or the same URLs as stored).
+    photos: list[dict[str, Any]] | None = None
     # -- filled by the pipelines ----------------------------------------------------------
     price: Decimal | None = None
     currency: str | None = None

@@ -119,6 +119,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env.pop("SPOTCHECK_REDIS_URL", None)
     if settings.browser:
         env["SPOTCHECK_BROWSER"] = settings.browser
+    if settings.crawl_photos:
+        env["SPOTCHECK_CRAWL_PHOTOS"] = "1"
+    else:
+        env.pop("SPOTCHECK_CRAWL_PHOTOS", None)
     return env
 
 

@@ -125,13 +125,18 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         from crawlers.browser import browser_settings
 
         values.update(browser_settings(profile, settings))
+    if settings.crawl_photos:
+        # Before the store stage: the writer links the photos in the listing's own batch.
+        values["ITEM_PIPELINES"] = {"crawlers.photos.PhotosPipeline": 800}
+        values["SPOTCHECK_PHOTOS"] = True
+        values["SPOTCHECK_ARTIFACTS"] = str(settings.artifacts_dir)
     if settings.redis_url:
         from crawlers.distributed import redis_settings
 
         values.update(redis_settings(settings.redis_url, job))
     for key, value in values.items():
         if key in {"DOWNLOADER_MIDDLEWARES", "DOWNLOAD_HANDLERS", "EXTENSIONS",
-                   "SPIDER_MIDDLEWARES"}:
+                   "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"}:
             current = dict(target.getdict(key))
             current.update(value)
             target.set(key, current, priority="spider")

@@ -33,6 +33,7 @@ from crawlers.normalise import content_hash
 from store.db import Database
 from store.errors import Conflict, NotFound
 from store.gtin import normalise_gtin
+from store.images import Photo, listing_photo_urls, set_listing_photos
 from store.leases import Lease
 from store.models import (
     CrawlRun,
@@ -559,6 +560,24 @@ class ListingWriter:
         if changed:
             self._write_changes(s, changed, seller_ids, now)
         s.flush()
+        with_photos = [i for i in items if i.photos is not None]
+        if with_photos:
+            self._write_photos(s, with_photos)
+
+    def _write_photos(self, s: Session, items: list[ListingItem]) -> None:
+        """Link the photos the crawl fetched to their listings (store.images)."""
+        ids = {e: row.id for e, row in self._existing(s, [i.external_id for i in items]).items()}
+        for item in items:
+            listing_id = ids.get(item.external_id)
+            if listing_id is not None and item.photos is not None:
+                set_listing_photos(s, listing_id, [Photo.from_dict(p) for p in item.photos])
+
+    def stored_photo_urls(self, external_id: str) -> list[str]:
+        """The photo URLs stored for a listing of this platform (empty: none or new)."""
+        with self.db.session() as s:
+            listing_id = s.scalar(select(Listing.id).where(
+                Listing.platform_id == self.platform_id, Listing.external_id == external_id))
+            return [] if listing_id is None else listing_photo_urls(s, listing_id)
 
     @staticmethod
     def _content(item: ListingItem) -> tuple[dict[str, Any], str]:

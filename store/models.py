@@ -838,6 +838,64 @@ class ListingPrnLegacy(Base):
     canonical_prn: Mapped[float] = mapped_column(Float)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+class ProductImage(Base):
+    """A product photo, once per content: its file is the artifact ``sha256`` (the data
+    folder's content-addressed store), its perceptual hashes are here (store.photos).
+
+    Listings and notices showing the same bytes share one row; near-identical photos (another
+    size, a recompression, a crop, a watermark) are found by the hashes (store.hashindex)."""
+
+    __tablename__ = "product_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    #: PDQ (256 bits as 64 hex digits) of the whole photo, its quality (0-100), and the PDQ
+    #: of its 3 × 3 crop variants (a list of hex), for copies cut at the edges.
+    pdq: Mapped[str] = mapped_column(String(64), index=True)
+    pdq_quality: Mapped[int] = mapped_column(Integer)
+    pdq_crops: Mapped[list[str]] = mapped_column(default=list)
+    #: pHash (64 bits as 16 hex digits).
+    phash: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ListingImage(Base):
+    """A photo a listing shows, at its position; ``image_id`` None with ``error`` when the
+    crawl could not fetch or read it (it is tried again when the listing's photos change)."""
+
+    __tablename__ = "listing_image"
+    __table_args__ = (UniqueConstraint("listing_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_image.id", ondelete="SET NULL"), index=True)
+    error: Mapped[str | None] = mapped_column(String(200))
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class NoticeImage(Base):
+    """A picture a foreign notice publishes (Safety Gate ``pictures``, CPSC ``Images``)."""
+
+    __tablename__ = "notice_image"
+    __table_args__ = (UniqueConstraint("notice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("foreign_notice.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_image.id", ondelete="SET NULL"), index=True)
+    error: Mapped[str | None] = mapped_column(String(200))
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 #: APScheduler's SQLAlchemyJobStore table (its own column layout), created by our migrations so
 #: that the schema has one owner and autogenerate does not propose to drop it.
 scheduler_job = Table(

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     #: Batches a crawl writes in a thread before its store writer moves to a process of its
     #: own (the writer then runs on another core); negative: always in the thread.
     crawl_write_process_after: int = 2
+    #: Fetch listing photos during crawls (crawlers.photos): bounded per listing, kept by
+    #: content in the artifacts folder, hashed for near-duplicate search.
+    crawl_photos: bool = False
     #: Networks a capture may reach although they are loopback/private (e.g. "127.0.0.0/8"),
     #: optionally one port of them ("127.0.0.1:8080", "[::1]:8080"; see store.netrules).
     capture_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)

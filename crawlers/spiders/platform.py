@@ -604,6 +604,8 @@ class PlatformSpider(scrapy.Spider):
     # -- signals, errors, the end -------------------------------------------------------------
 
     def _on_response(self, response: Response, request: Request, spider: Any = None) -> None:
+        if request.meta.get("kind") == "photo":
+            return  # a listing's photos are not pages of the platform (crawlers.photos)
         self.session.page()
         registry = self.registry
         if registry is not None and self.session.counters.pages % 20 == 0:
