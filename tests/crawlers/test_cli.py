@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +15,17 @@ from crawlers.listings import EXPORT_COLUMNS
 from store.db import Database
 from store.models import Listing
 from store.settings import Settings
+from tests.clirun import Ran
+from tests.clirun import spotcheck as run_in_process
 
 pytestmark = pytest.mark.slow
 
 
-def spotcheck(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SPOTCHECK_HOME=str(settings.home))
-    env.pop("SPOTCHECK_DB", None)
-    env.pop("SPOTCHECK_REDIS_URL", None)
-    return subprocess.run([str(Path(sys.executable).parent / "spotcheck"), *args], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-
+def spotcheck(settings: Settings, *args: str) -> Ran:
+    """``spotcheck ARGS`` in this process (the crawl itself still runs in its child process);
+    the one real subprocess test of the entry point is in tests/shell/test_cli.py."""
+    return run_in_process(*args, env={"SPOTCHECK_HOME": str(settings.home)},
+                          unset=("SPOTCHECK_DB", "SPOTCHECK_REDIS_URL"))
 
 
 
