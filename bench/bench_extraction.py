@@ -19,6 +19,10 @@ and run
     .venv/bin/python bench/bench_extraction.py ~/peb            # or
     SPOTCHECK_EXTRACTION_BENCHMARK=~/peb .venv/bin/python bench/bench_extraction.py
 
+It first reports the accuracy on the project's own development set (real saved pages from
+other public sources, tests/crawlers/data/devset, offline; see its PROVENANCE.md), on which
+the extractor is developed; the benchmark's pages are the held-out test.
+
 ``--output FILE`` writes the predictions in the benchmark's format (put it in
 ``dataset/output/`` of the checkout and its ``evaluate.py`` prints the same table);
 ``--show-errors`` lists the pages scored wrong.  Without a dataset it says so and exits 0.
@@ -91,6 +95,22 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _report_devset() -> None:
+    """The development set's accuracy (tests/crawlers/data/devset: real saved pages, truth
+    written from what each page shows), next to the held-out benchmark's F1."""
+    from tests.crawlers.devset import evaluate as evaluate_devset
+
+    scores = evaluate_devset()
+    print("development set (tests/crawlers/data/devset), right / labelled:")
+    for name, score in scores.items():
+        print(f"  {name:<14}{score.right:>3} / {score.total:<3} {score.accuracy:.3f}")
+        for miss in score.misses:
+            print(f"      {miss}")
+    for name in ("price", "sku", "availability"):
+        record(f"{name} accuracy on the development set ({scores[name].total} labelled pages)",
+               scores[name].accuracy, "fraction")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dataset", nargs="?", default=os.environ.get(ENV),
@@ -100,6 +120,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (median taken)")
     parser.add_argument("--quick", action="store_true", help="one timing round")
     args = parser.parse_args()
+    _report_devset()
     if not args.dataset:
         print(f"bench_extraction: no dataset (give its path or set ${ENV}); skipped. "
               "See the docstring for how to get it.")

@@ -31,6 +31,8 @@ _CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩�
              r"тг|грн|TL|đ|Ft|lei|Dhs|KM|din)")
 PRICE_TEXT = re.compile(rf"{_CURRENCY}\s*\d|\d[\d.,'\s]*\s*{_CURRENCY}(?![A-Za-z])")
 _DIGIT = re.compile(r"\d")
+#: Runs of a number as written ("1 299,00", "12 .99"): one per price.
+_NUMBERS = re.compile(r"\d[\d.,'\s]*")
 _NUMBER_ONLY = re.compile(r"^[\d.,'\s]+$")
 _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|price-?list|"
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
@@ -42,6 +44,16 @@ _CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|sel
 _PER_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|oz|lb|m|cm|each|unit|st|stk|pc|pcs|100\s?\w+)\b|\bper\b"
                        r"|\bab\b|\bfrom\b|\bstarting\b|起|から|부터|\bà partir\b|\bdesde\b",
                        re.IGNORECASE)
+#: "From"/"starting at" prices: a product with variants, its cheapest.
+_FROM = re.compile(r"^\s*(?:from|ab|à partir de|a partir de|desde|da|vanaf|od|от)\b"
+                   r"|起\s*$|から\s*$|부터\s*$|^\s*(?:only\s+)?from\b", re.IGNORECASE)
+#: Labels written before a list price ("RRP:", "Was", "UVP", "原价", "정가", "通常価格").
+_OLD_LABEL = re.compile(r"\b(?:rrp|was|list price|regular price|reg\.?|uvp|statt|"
+                        r"prix barré|prix conseillé|pvp|msrp|retail price|compare at)\s*:?\s*$|"
+                        r"(?:原价|原價|定价|定價|市场价|市場價|参考价|정가|소비자가|通常価格|"
+                        r"希望小売価格|参考価格|定価)\s*[:：]?\s*$", re.IGNORECASE)
+#: A currency written alone, next to a bare number.
+_CURRENCY_ALONE = re.compile(rf"^\s*{_CURRENCY}\s*\.?\s*$")
 _STOCK_ATTR = re.compile(r"stock|availab|inventory|sold-?out|lieferbar|verfugbar|dispon",
                          re.IGNORECASE)
 _BREADCRUMB = re.compile(r"breadcrumb", re.IGNORECASE)
@@ -200,6 +212,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
     old: tuple[float, Decimal] | None = None
     old_candidate: tuple[float, Decimal, str | None, etree._Element] | None = None
     seen_owner: set[int] = set()
+    from_price: tuple[Decimal, str | None, etree._Element] | None = None
     for i in range(lo, hi):
         text, owner = texts[i]
         if len(text) > 60:
@@ -218,20 +231,35 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             if id(owner) in seen_owner:
                 continue
             seen_owner.add(id(owner))
+            # A bare number: its element's parent when that is just the price split in
+            # parts ("$" "12" ".99"), else the currency written right before or after it
+            # ("868,480" "원"); a "%" after it is a discount, not a price.
             parent = owner.getparent() if owner.getparent() is not None else owner
-            text = clean_text(" ".join(parent.itertext()), 80)
-            if len(text) > 40 or not PRICE_TEXT.search(text):
+            whole = clean_text(" ".join(parent.itertext()), 80)
+            found = whole if len(whole) <= 24 and "%" not in whole and \
+                len(_NUMBERS.findall(whole)) == 1 and PRICE_TEXT.search(whole) \
+                else _with_currency(texts, i)
+            if found is None:
                 continue
-        if _PER_UNIT.search(text):
+            text = found
+        starting = bool(_FROM.search(text))
+        if not starting and _PER_UNIT.search(text):
             continue
         amount, symbol = parse_price(text)
         if amount is None:
             continue
         out.prices.append(amount)
+        if starting:
+            # "From £1,049": the price of the cheapest variant, taken only when the page
+            # shows no other price for its product.
+            if from_price is None:
+                from_price = (amount, symbol, owner)
+            continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
         near = _attrs(owner, 2)
         is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
-            owner.get("class", "") + " " + owner.get("id", "")))
+            owner.get("class", "") + " " + owner.get("id", ""))) or (
+            i > 0 and _OLD_LABEL.search(texts[i - 1][0][-24:]) is not None)
         if is_old:
             if old is None or distance < old[0]:
                 old = (distance, amount)
@@ -243,10 +271,27 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
     if best is None and old_candidate is not None:
         # Only a "regular"-styled price is shown: it is the price.
         best, old = old_candidate, None
+    if best is None and from_price is not None:
+        best = (0.0, *from_price)
     if best is not None:
         out.price, out.price_symbol, out.price_owner = best[1], best[2], best[3]
     if old is not None and (out.price is None or old[1] > out.price):
         out.old_price = old[1]
+
+
+def _with_currency(texts: list[tuple[str, etree._Element]], i: int) -> str | None:
+    """The bare number ``texts[i]`` with the currency written next to it, or None when
+    neither neighbour is a currency (or the number is a percentage)."""
+    number = texts[i][0]
+    after = texts[i + 1][0] if i + 1 < len(texts) else ""
+    if after.startswith("%"):
+        return None
+    if after and len(after) <= 6 and _CURRENCY_ALONE.match(after):
+        return f"{number} {after}"
+    before = texts[i - 1][0] if i > 0 else ""
+    if before and len(before) <= 6 and _CURRENCY_ALONE.match(before):
+        return f"{before} {number}"
+    return None
 
 
 def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) -> None:

@@ -291,3 +291,39 @@ def test_one_walk_collects_what_every_step_reads() -> None:
     assert [e.get("class") for e in scan.topics["stock"]] == ["stock-note"]
     assert [e.get("class") for e in scan.topics["breadcrumb"]] == ["crumbs"]
     assert scan.topics["buy"] == scan.buttons
+
+
+# -- prices as pages write them -------------------------------------------------------------
+
+def test_bare_number_takes_the_currency_written_next_to_it_and_a_percentage_is_no_price() -> None:
+    page = read_page(html(
+        '<h1>갤럭시S9 자급제폰</h1><div class="price-box"><strong class="sale">9</strong>'
+        '<span>%</span><span class="price_original">957,000<span>원</span></span>'
+        '<strong class="price_real">868,480<span>원</span></strong></div>'
+        '<button class="buy">구매하기</button>', lang="ko"), "http://s.test/Item?goodscode=1")
+    assert page.fields["price"] == Decimal("868480")
+    assert page.fields["list_price"] == Decimal("957000")
+    assert page.fields["currency"] == "KRW"
+
+
+def test_a_split_price_is_read_whole() -> None:
+    page = read_page(html('<h1>Kettle</h1><span class="price"><span>$</span>'
+                          '<span class="price-int">12</span><span>.99</span></span>'),
+                     "http://s.test/kettle")
+    assert page.fields["price"] == Decimal("12.99")
+
+
+def test_a_from_price_is_the_price_only_when_no_other_is_shown() -> None:
+    only = read_page(html("<h1>Deluxe Mattress</h1><p>Sizes</p><span>From £1,049.00</span>"),
+                     "http://s.test/mattress")
+    assert only.fields["price"] == Decimal("1049.00")
+    both = read_page(html("<h1>Deluxe Mattress</h1><span>From £1,049.00</span>"
+                          '<span class="price">£1,199.00</span>'), "http://s.test/mattress")
+    assert both.fields["price"] == Decimal("1199.00")
+
+
+def test_a_price_labelled_rrp_is_the_list_price() -> None:
+    page = read_page(html('<h1>LCD TV</h1><span>£579.99</span> Free Delivery '
+                          '<span>RRP:</span><strong>£749.99</strong>'), "http://s.test/tv")
+    assert page.fields["price"] == Decimal("579.99")
+    assert page.fields["list_price"] == Decimal("749.99")

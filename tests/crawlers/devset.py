@@ -1,0 +1,73 @@
+"""The extractor's development set (``tests/crawlers/data/devset``): real saved product
+pages with truth written from what each page shows (PROVENANCE.md there).
+
+One home for reading and scoring it, used by ``tests/crawlers/test_devset.py`` (thresholds)
+and ``bench/bench_extraction.py`` (reported next to the held-out benchmark).  A field is
+scored only on pages whose truth gives it: right when the extractor's value equals the
+truth (prices as decimals), wrong when it differs or is missing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from crawlers.extract.generic import read_page
+
+DIR = Path(__file__).resolve().parent / "data" / "devset"
+FIELDS = ("price", "list_price", "currency", "sku", "availability")
+
+
+@dataclass
+class Score:
+    right: int = 0
+    total: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.total if self.total else float("nan")
+
+
+def pages() -> list[tuple[str, bytes, dict[str, Any]]]:
+    """(file name, page body, truth) of every page of the set."""
+    truth = json.loads((DIR / "truth.json").read_text(encoding="utf-8"))
+    return [(name, gzip.decompress((DIR / name).read_bytes()), row)
+            for name, row in sorted(truth.items()) if not name.startswith("_")]
+
+
+def _same(name: str, got: Any, want: str) -> bool:
+    if got is None:
+        return False
+    if name in ("price", "list_price"):
+        try:
+            return Decimal(str(got)) == Decimal(want)
+        except ArithmeticError:
+            return False
+    return str(got) == want
+
+
+def evaluate() -> dict[str, Score]:
+    """Each field's score over the set."""
+    scores = {name: Score() for name in FIELDS}
+    for file, body, truth in pages():
+        content_type = f"text/html; charset={truth['encoding']}" if truth.get("encoding") \
+            else None
+        page = read_page(body, truth.get("url") or f"http://devset.invalid/{file}",
+                         content_type=content_type,
+                         content_language=truth.get("language"))
+        for name in FIELDS:
+            if name not in truth:
+                continue
+            score = scores[name]
+            score.total += 1
+            got = page.fields.get(name)
+            if _same(name, got, truth[name]):
+                score.right += 1
+            else:
+                score.misses.append(f"{file}: {name} {got!r} != {truth[name]!r}")
+    return scores
