@@ -24,7 +24,8 @@ from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
 from store.templating import environment
 
-FORMATS = ("csv", "xlsx", "json", "pdf")
+#: "form": the bureau's sampling form (抽样单) as XLSX (sampler.plan_workbook).
+FORMATS = ("csv", "xlsx", "json", "pdf", "form")
 ITEM_COLUMNS = ("seq", "listing_id", "platform", "external_id", "title", "url", "seller_id",
                 "stratum", "inclusion_probability", "weight", "certainty", "size", "risk_score",
                 "expected_price")
@@ -188,7 +189,13 @@ def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,
                 writer.writerow([_cell(it[c]) for c in ITEM_COLUMNS]
                                 + [_cell(_reasons_text(it["reasons"], locale))])
     elif fmt == "xlsx":
-        _xlsx(session, plan_id, items, path, locale)
+        from sampler.plan_workbook import write_plan_workbook
+
+        write_plan_workbook(session, plan_id, path, locale)
+    elif fmt == "form":
+        from sampler.plan_workbook import write_sampling_form
+
+        write_sampling_form(session, plan_id, path, locale)
     else:
         _pdf(render_html(session, plan_id, locale), path, settings)
     return path
@@ -198,37 +205,6 @@ def _reasons_text(reasons: list[Any], locale: str) -> str:
     key = "zh" if locale == "zh-CN" else "en"
     return "; ".join(str(r.get(key) or r.get("en") or r.get("code", ""))
                      for r in reasons if isinstance(r, dict))
-
-
-def _xlsx(session: Session, plan_id: int, items: list[dict[str, Any]], path: Path,
-          locale: str) -> None:
-    from openpyxl import Workbook
-
-    summary = plan_summary(session, plan_id)
-    labels = LABELS.get(locale, LABELS["en"])
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "plan"
-    p = summary["plan"]
-    for key, value in (("campaign", p["campaign"]), ("version", p["version"]),
-                       ("status", p["status"]), ("method", p["method"]), ("seed", str(p["seed"])),
-                       ("frame_hash", p["frame_sha256"]), ("frame", p["frame_size"]),
-                       ("sample", p["sample_size"]), ("expected_cost", p["expected_cost"])):
-        ws.append([labels[key], _cell(value)])
-    st = wb.create_sheet("strata")
-    st.append(["stratum", "N_h", "n_h", "allocated", "sampling_rate", "pi_min", "pi_max",
-               "certainty", "sample_cost", "risk_mean"])
-    for r in summary["strata"]:
-        st.append([_cell(r[k]) for k in ("stratum", "N_h", "n_h", "allocated", "sampling_rate",
-                                         "pi_min", "pi_max", "certainty", "sample_cost",
-                                         "risk_mean")])
-    it_ws = wb.create_sheet("items")
-    it_ws.append([*ITEM_COLUMNS, "reasons"])
-    for it in items:
-        it_ws.append([_cell(it[c]) for c in ITEM_COLUMNS]
-                     + [_cell(_reasons_text(it["reasons"], locale))])
-    wb.save(path)
 
 
 def _cell(value: Any) -> Any:

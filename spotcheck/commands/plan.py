@@ -127,7 +127,8 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
 
 @app.command("export")
 def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN@vN."),
-               fmt: str = typer.Option("pdf", "--format", "-f", help="csv, xlsx, json or pdf."),
+               fmt: str = typer.Option("pdf", "--format", "-f", help="csv, xlsx, json, pdf, or form "
+                                                     "(the bureau's sampling form 抽样单, XLSX)."),
                out: Path | None = typer.Option(None, "--output", "-o",
                                                help="File to write (default: reports folder)."),
                locale: str | None = typer.Option(None, "--locale", help="zh-CN or en."),
@@ -136,7 +137,9 @@ def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
     ctx = current()
     with ctx.db.session() as s:
         p = plan_api.resolve_plan(s, plan)
-        path = out or (ctx.settings.reports_dir / f"plan-{p.id}-v{p.version}.{fmt}")
+        name = (f"plan-{p.id}-v{p.version}-form.xlsx" if fmt == "form"
+                else f"plan-{p.id}-v{p.version}.{fmt}")
+        path = out or (ctx.settings.reports_dir / name)
         with console.status(f"writing {fmt}…") if not json_out else _null():
             written = export_api.export_plan(s, p.id, fmt, path,
                                            locale=locale or ctx.settings.locale,

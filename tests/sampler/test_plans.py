@@ -290,8 +290,57 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
     from openpyxl import load_workbook
 
     wb = load_workbook(tmp_path / "p.xlsx")
-    assert wb.sheetnames == ["plan", "strata", "items"]
-    assert wb["items"].max_row == 41
+    assert wb.sheetnames == ["计划", "分层", "计划明细", "图表"]
+    items = wb["计划明细"]
+    assert items.max_row == 41 and items.freeze_panes == "A2" and items.auto_filter.ref
+    headers = [c.value for c in items[1]]
+    assert "入样概率 π" in headers and "商品名称" in headers
+    pi_col = headers.index("入样概率 π") + 1
+    assert isinstance(items.cell(2, pi_col).value, float)
+    assert items.cell(2, pi_col).number_format == "0.0000"
+    assert items.cell(2, headers.index("商品编号") + 1).data_type == "s"  # ids as text
+    strata = wb["分层"]
+    rate_col = [c.value for c in strata[1]].index("抽样比") + 1
+    assert strata.cell(2, rate_col).number_format == "0.0%"
+    assert len(wb["图表"]._charts) == 1
+    assert wb["计划"].column_dimensions["B"].width >= 60
+
+
+def test_sampling_form_export(sqlite_db: Database, settings: Settings, tmp_path: Path) -> None:
+    """The bureau's 抽样单: one row per item with standards and test items (by the listing's
+    classification rule, else its sector), the lab and seal number once received."""
+    from openpyxl import load_workbook
+
+    from sampler.plan_workbook import standards_for
+    from scheduler import purchases as sp
+    from tests.sampler.conftest import populate
+
+    populate(sqlite_db)
+    pid = _approved(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        plan = s.get(Plan, pid)
+        assert plan is not None
+        first = plan.items[0]
+        first.listing.class_reasons = [{"rule": "ccc-household-appliances", "class": "key"}]
+        expected = standards_for(first.listing)
+        sp.create_purchase_tasks(s, pid, actor="alice", assign=False)
+        purchase = s.scalar(select(Purchase).where(Purchase.plan_item_id == first.id))
+        assert purchase is not None
+        sp.mark_ordered(s, purchase.id, "ORD-F-1", "88.00", actor="alice")
+        sp.receive_sample(s, purchase.id, "SEAL-F-1", actor="alice")
+        sp.send_to_lab(s, purchase.id, "国家家用电器质量检验检测中心", actor="alice")
+        export_plan(s, pid, "form", tmp_path / "form.xlsx", locale="zh-CN", settings=settings)
+    assert expected[0][0].startswith("GB 4706.1-2005")
+    ws = load_workbook(tmp_path / "form.xlsx")["抽样单"]
+    assert "抽样单" in str(ws["A1"].value)
+    headers = [c.value for c in ws[2]]
+    for h in ("样品名称", "执行标准", "检验项目", "承检机构", "封样编号"):
+        assert h in headers, h
+    row = {h: ws.cell(3, j + 1).value for j, h in enumerate(headers)}
+    assert "GB 4706.1-2005" in row["执行标准"] and "泄漏电流和电气强度" in row["检验项目"]
+    assert row["承检机构"] == "国家家用电器质量检验检测中心" and row["封样编号"] == "SEAL-F-1"
+    assert ws.max_row == 2 + 40 and ws.freeze_panes == "A3"
+    assert all(ws.cell(r, headers.index("检验项目") + 1).value for r in range(3, 43))
 
 
 def test_report_reads_as_text_and_registration_manifest(sqlite_db: Database,

@@ -283,3 +283,24 @@ def test_open_a_case_and_capture_from_a_listing(live: Live) -> None:
     with live.db.session() as s:
         case = s.get(Case, case_id)
         assert case is not None and case.listing_id == lid and case.opened_by == "ian"
+
+
+def test_plan_exports_from_the_console(live: Live) -> None:
+    from openpyxl import load_workbook
+
+    plan = live.data.plan_ids[1]
+    with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/plans/{plan}").text
+        assert 'id="export-form"' in page and 'id="export-xlsx"' in page
+        for fmt, sheet in (("xlsx", "计划明细"), ("form", "抽样单")):
+            r = c.get(f"/plans/{plan}/export/{fmt}")
+            assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+            wb = load_workbook(io.BytesIO(r.content))
+            assert sheet in wb.sheetnames
+        r = c.get(f"/plans/{plan}/export/csv")
+        assert r.status_code == 200 and len(r.content.decode("utf-8-sig").splitlines()) > 1
+        assert c.get(f"/plans/{plan}/export/exe").status_code == 404
+    with live.login("ian") as c:
+        assert c.get(f"/plans/{plan}/export/form").status_code == 403
+    with live.db.session() as s:
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "plan.export"))

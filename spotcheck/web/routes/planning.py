@@ -144,3 +144,43 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
                   campaign_name=campaign_name, version=version, est=est, why_none=why_none,
                   rows=rows, chart=chart, by=by, domains=DOMAIN_FIELDS, confidence=confidence,
                   flash=take_flash(request))
+
+
+#: Exports offered on the plan page: format → (file suffix, media type).
+EXPORTS = {"xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+           "form": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+           "csv": ("csv", "text/csv; charset=utf-8"), "pdf": ("pdf", "application/pdf")}
+
+
+@router.get("/plans/{plan_id}/export/{fmt}")
+def export(request: Request, plan_id: int, fmt: str,
+           user: CurrentUser = Permission("plans.view")) -> Response:
+    """``plan export PLAN --format FMT`` in the reader's language, as a download (audited);
+    the same permission as the plan's page."""
+    import tempfile
+    from pathlib import Path
+
+    from starlette.background import BackgroundTask
+
+    from sampler.export import export_plan
+    from spotcheck.web.deps import language
+    from spotcheck.web.routes.evidence import download_headers
+
+    if fmt not in EXPORTS:
+        raise HTTPException(404)
+    suffix, media = EXPORTS[fmt]
+    folder = Path(tempfile.mkdtemp(prefix="spotcheck-export-"))
+    with console(request).db.session() as s:
+        plan = s.get(Plan, plan_id)
+        if plan is None:
+            raise HTTPException(404)
+        name = f"plan-{plan.id}-v{plan.version}{'-form' if fmt == 'form' else ''}.{suffix}"
+        path = export_plan(s, plan_id, fmt, folder / name, locale=language(request),
+                           settings=console(request).settings)
+    audit(request, user.name, "plan.export", "plan", plan_id, format=fmt)
+    import shutil
+
+    from fastapi.responses import FileResponse
+
+    return FileResponse(path, media_type=media, headers=download_headers(name),
+                        background=BackgroundTask(shutil.rmtree, folder, True))

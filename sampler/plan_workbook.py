@@ -1,0 +1,234 @@
+"""A plan as spreadsheets people hand on: the plan workbook and the bureau's sampling form.
+
+Both go through :func:`store.workbook.write_table` (typed cells, frozen header, filter,
+widths, headers in the file's language).  The plan workbook has the plan's facts, the strata,
+every item and a chart sheet of the allocation; the sampling form (抽样单) has one row per
+item as the bureau's form asks: the sample (product, brand, model, seller, platform, link),
+the standards it is tested against and the test items (``sampler/sampling_standards.toml``,
+by the classification rule that made it key supervision, else by sector), the lab and the
+seal number once the purchase has them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.errors import NotFound
+from store.labels import label
+from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
+from store.workbook import Column, safe_sheet_title, write_table
+
+STANDARDS_FILE = Path(__file__).with_name("sampling_standards.toml")
+
+_T: dict[str, dict[str, str]] = {
+    "zh-CN": {"plan": "计划", "strata": "分层", "items": "计划明细", "charts": "图表",
+              "field": "项目", "value": "内容", "campaign": "抽检活动", "version": "版本",
+              "status": "状态", "method": "抽样方法", "seed": "随机种子", "frame": "抽样框商品数",
+              "frame_hash": "抽样框 SHA-256", "sample": "样本量", "expected_cost": "预期费用（元）",
+              "drawn_by": "抽取人", "reviewed_by": "审核人", "comment": "审核意见",
+              "stratum": "层", "N_h": "抽样框 N_h", "n_h": "样本 n_h", "allocated": "分配数",
+              "rate": "抽样比", "pi_min": "最小入样概率", "pi_max": "最大入样概率",
+              "certainty": "必抽数", "sample_cost": "按标价合计（元）", "risk_mean": "平均风险",
+              "seq": "序号", "listing_id": "商品编号", "platform": "平台", "external_id": "平台商品号",
+              "title": "商品名称", "url": "商品链接", "seller_id": "卖家编号", "pi": "入样概率 π",
+              "weight": "权数 1/π", "certain": "必抽", "risk": "风险评分", "price": "预计价格（元）",
+              "yes": "是", "no": "否", "chart": "各层样本分配",
+              "form": "抽样单", "form_title": "产品质量抽样单（电子商务抽检）",
+              "form_no": "抽样单编号", "product": "样品名称", "brand": "商标/品牌",
+              "model": "规格型号", "seller": "被抽样单位/销售者", "class": "监管类别",
+              "standards": "执行标准", "test_items": "检验项目", "lab": "承检机构",
+              "seal": "封样编号", "paid": "购买价格（元）", "order": "订单号"},
+    "en": {"plan": "Plan", "strata": "Strata", "items": "Items", "charts": "Charts",
+           "field": "Field", "value": "Value", "campaign": "Campaign", "version": "Version",
+           "status": "Status", "method": "Method", "seed": "Seed", "frame": "Frame listings",
+           "frame_hash": "Frame SHA-256", "sample": "Sample size",
+           "expected_cost": "Expected cost (CNY)", "drawn_by": "Drawn by",
+           "reviewed_by": "Reviewed by", "comment": "Review comment", "stratum": "Stratum",
+           "N_h": "Frame N_h", "n_h": "Sample n_h", "allocated": "Allocated",
+           "rate": "Sampling rate", "pi_min": "Smallest π", "pi_max": "Largest π",
+           "certainty": "Certainty items", "sample_cost": "At listed prices (CNY)",
+           "risk_mean": "Mean risk", "seq": "#", "listing_id": "Listing id",
+           "platform": "Platform", "external_id": "Platform item id", "title": "Title",
+           "url": "Link", "seller_id": "Seller id", "pi": "Inclusion probability π",
+           "weight": "Weight 1/π", "certain": "Certainty", "risk": "Risk score",
+           "price": "Expected price (CNY)", "yes": "yes", "no": "no",
+           "chart": "Allocation by stratum", "form": "Sampling form",
+           "form_title": "Product quality sampling form (e-commerce spot check)",
+           "form_no": "Form number", "product": "Product", "brand": "Brand",
+           "model": "Model", "seller": "Seller sampled", "class": "Supervision class",
+           "standards": "Standards", "test_items": "Test items", "lab": "Laboratory",
+           "seal": "Seal number", "paid": "Price paid (CNY)", "order": "Order number"},
+}
+
+
+def _t(locale: str) -> dict[str, str]:
+    return _T["zh-CN"] if locale.startswith("zh") else _T["en"]
+
+
+@cache
+def standards_table() -> dict[str, dict[str, dict[str, list[str]]]]:
+    with STANDARDS_FILE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def standards_for(listing: Listing) -> tuple[list[str], list[str]]:
+    """(standards, test items) of a listing: those of the first classification rule that has
+    an entry, else its sector's."""
+    table = standards_table()
+    standards: list[str] = []
+    items: list[str] = []
+    for reason in listing.class_reasons or []:
+        rule = reason.get("rule") if isinstance(reason, dict) else None
+        entry = table.get("rule", {}).get(str(rule)) if rule else None
+        if entry:
+            standards += [s for s in entry["standards"] if s not in standards]
+            items += [i for i in entry["items"] if i not in items]
+    if not standards and not items:
+        sector = listing.sector.value if isinstance(listing.sector, Sector) else str(
+            listing.sector)
+        entry = table.get("sector", {}).get(sector) or table["sector"]["other"]
+        standards, items = list(entry["standards"]), list(entry["items"])
+    return standards, items
+
+
+def _plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}")
+    return plan
+
+
+def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str = "zh-CN"
+                        ) -> Path:
+    """The plan workbook: plan facts, strata, items, and a chart sheet of the allocation."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    from sampler.plans import item_dict, plan_summary
+
+    t = _t(locale)
+    plan = _plan(session, plan_id)
+    summary = plan_summary(session, plan_id)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = safe_sheet_title(t["plan"])
+    method = plan.method
+    write_table(ws, [Column(t["field"], "text", 22), Column(t["value"], "text", 70)], [
+        (t["campaign"], plan.campaign.name), (t["version"], str(plan.version)),
+        (t["status"], label(type(plan.status), plan.status, locale)),
+        (t["method"], method), (t["seed"], str(plan.seed)),
+        (t["frame"], str(plan.frame_size)), (t["frame_hash"], plan.frame_sha256),
+        (t["sample"], str(plan.sample_size)),
+        (t["expected_cost"], "" if plan.expected_cost is None else f"{plan.expected_cost:.2f}"),
+        (t["drawn_by"], plan.created_by or ""), (t["reviewed_by"], plan.reviewed_by or ""),
+        (t["comment"], plan.review_comment or "")])
+    st = wb.create_sheet(safe_sheet_title(t["strata"]))
+    keys = ("stratum", "N_h", "n_h", "allocated", "sampling_rate", "pi_min", "pi_max",
+            "certainty", "sample_cost", "risk_mean")
+    kinds = ("text", "int", "int", "number", "percent", "ratio", "ratio", "int", "money",
+             "ratio")
+    heads = ("stratum", "N_h", "n_h", "allocated", "rate", "pi_min", "pi_max", "certainty",
+             "sample_cost", "risk_mean")
+    _, last = write_table(st, [Column(t[h], k) for h, k in zip(heads, kinds, strict=True)],
+                          [[_stratum(r["stratum"], locale) if k == "stratum" else
+                            _num(r.get(k)) for k in keys] for r in summary["strata"]])
+    items = wb.create_sheet(safe_sheet_title(t["items"]))
+    cols = [Column(t["seq"], "int", 6), Column(t["listing_id"], "text"),
+            Column(t["platform"], "text"), Column(t["external_id"], "text"),
+            Column(t["title"], "text", 50), Column(t["url"], "text", 40),
+            Column(t["seller_id"], "text"), Column(t["stratum"], "text"),
+            Column(t["pi"], "ratio"), Column(t["weight"], "number"),
+            Column(t["certain"], "text", 8), Column(t["risk"], "ratio"),
+            Column(t["price"], "money")]
+    write_table(items, cols, [
+        [d["seq"], str(d["listing_id"]), d["platform"], d["external_id"], d["title"], d["url"],
+         "" if d["seller_id"] is None else str(d["seller_id"]), _stratum(d["stratum"], locale),
+         d["inclusion_probability"], d["weight"], t["yes"] if d["certainty"] else t["no"],
+         d["risk_score"], _num(d["expected_price"])]
+        for d in (item_dict(it) for it in plan.items)])
+    charts = wb.create_sheet(safe_sheet_title(t["charts"]))
+    if last > 1:
+        chart = BarChart()
+        chart.type, chart.title = "bar", t["chart"]
+        chart.add_data(Reference(st, min_col=2, max_col=3, min_row=1, max_row=last),
+                       titles_from_data=True)
+        chart.set_categories(Reference(st, min_col=1, min_row=2, max_row=last))
+        chart.height, chart.width = max(8, 0.6 * last), 18
+        charts.add_chart(chart, "A1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_sampling_form(session: Session, plan_id: int, path: Path, locale: str = "zh-CN"
+                        ) -> Path:
+    """The bureau's sampling form (抽样单): one row per plan item, with the standards and
+    test items, and the lab, seal number, order and price once the purchase has them."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    t = _t(locale)
+    plan = _plan(session, plan_id)
+    bought = {item_id: (sample, purchase) for item_id, sample, purchase in session.execute(
+        select(PlanItem.id, Sample, Purchase)
+        .join(Purchase, Purchase.plan_item_id == PlanItem.id)
+        .outerjoin(Sample, Sample.purchase_id == Purchase.id)
+        .where(PlanItem.plan_id == plan.id))}
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = safe_sheet_title(t["form"])
+    cols = [Column(t["seq"], "int", 6), Column(t["form_no"], "text", 22),
+            Column(t["product"], "text", 40), Column(t["brand"], "text", 14),
+            Column(t["model"], "text", 14), Column(t["seller"], "text", 24),
+            Column(t["platform"], "text", 16), Column(t["url"], "text", 36),
+            Column(t["class"], "text", 12), Column(t["standards"], "text", 48),
+            Column(t["test_items"], "text", 40), Column(t["lab"], "text", 24),
+            Column(t["seal"], "text", 18), Column(t["order"], "text", 18),
+            Column(t["paid"], "money"), Column(t["pi"], "ratio")]
+    rows = []
+    for it in plan.items:
+        listing = it.listing
+        standards, tests = standards_for(listing)
+        sample, purchase = bought.get(it.id, (None, None))
+        rows.append([
+            it.seq, f"{plan.campaign_id}-{plan.version}-{it.seq:04d}", listing.title[:300],
+            listing.brand or "", listing.model or "",
+            listing.seller.name if listing.seller else "", listing.platform.name, listing.url,
+            label(SupervisionClass, listing.supervision_class, locale),
+            "\n".join(standards), "；".join(tests) if locale.startswith("zh") else
+            "; ".join(tests), (sample.lab_name if sample and sample.lab_name else ""),
+            sample.code if sample else "", purchase.order_number if purchase and
+            purchase.order_number else "",
+            _num(purchase.price_paid) if purchase else None, it.inclusion_probability])
+    title = (f"{t['form_title']} · {plan.campaign.name} v{plan.version}")
+    _, last = write_table(ws, cols, rows, title=title)
+    for row in ws.iter_rows(min_row=3, max_row=last, min_col=10, max_col=11):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _stratum(value: Any, locale: str) -> str:
+    """A stratum label ("mall/light_industry") with its coded parts in the file's language."""
+    from sampler.export import stratum_text
+
+    return stratum_text(value, locale)
