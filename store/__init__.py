@@ -11,9 +11,11 @@ __all__ = [
     "errors",  # SpotcheckError and its kinds (NotFound, Conflict, InvalidInput, ...)
     "gtin",  # GTINs (EAN/UPC): check digit, the one 14-digit normal form
     "guards",  # rules enforced on every session (approved plans are immutable)
+    "hashindex",  # multi-index hashing: exact Hamming search over millions of codes
     "images",  # storing product photos: files once, hashes once, links to listings/notices
     "labels",  # the one table of zh-CN/en labels of vocabulary codes
     "models",  # SQLAlchemy 2.0 models
+    "photoindex",  # near-identical stored photos (PDQ variants in the multi-index)
     "photos",  # product photos: bounded decoding, PDQ and pHash (one rule for all)
     "printing",  # HTML → PDF through Chromium
     "prn",  # a listing's permanent random number (the one formula)

@@ -1,0 +1,83 @@
+"""The near-duplicate index finds exactly what brute force finds, on random codes with
+planted neighbours at every distance up to and past the radius, with both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from store.hashindex import HammingIndex, brute_force
+
+
+def _data(bits: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random codes, plus for each of 20 queries neighbours at distances 0..bits/3."""
+    rng = np.random.default_rng(seed)
+    nbytes = bits // 8
+    codes = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+    queries = rng.integers(0, 256, size=(20, nbytes), dtype=np.uint8)
+    planted = []
+    for q in queries:
+        for d in range(0, bits // 3, 3):
+            bitsflip = rng.choice(bits, size=d, replace=False)
+            c = np.unpackbits(q.copy())
+            c[bitsflip] ^= 1
+            planted.append(np.packbits(c))
+    codes = np.concatenate([codes, np.array(planted, dtype=np.uint8)])
+    ids = rng.permutation(len(codes)).astype(np.int64) * 7 + 3  # ids are the caller's
+    return codes, ids, queries
+
+
+@pytest.mark.parametrize("engine", ["numpy", "faiss"])
+@pytest.mark.parametrize("bits, radius", [(256, 47), (256, 31), (256, 60), (64, 11), (64, 6)])
+def test_index_equals_brute_force(engine: str, bits: int, radius: int) -> None:
+    codes, ids, queries = _data(bits, 20_000, seed=bits + radius)
+    index = HammingIndex(bits, engine=engine)
+    index.add(ids[:5000], codes[:5000])
+    index.add(ids[5000:], codes[5000:])  # added in two parts: one index
+    assert len(index) == len(codes)
+    total = 0
+    for q in queries:
+        got = index.search(q, radius)
+        want = brute_force(codes, ids, q, radius)
+        assert got == want
+        total += len(want)
+    assert total >= 20 * (radius // 3)  # the planted neighbours were there to find
+
+
+def test_engines_agree_on_real_sized_codes_and_empty_index() -> None:
+    assert HammingIndex(256, engine="numpy").search(bytes(32), 40) == []
+    with pytest.raises(ValueError):
+        HammingIndex(60)
+    codes, ids, queries = _data(256, 3000, seed=5)
+    a, b = HammingIndex(256, engine="numpy"), HammingIndex(256, engine="faiss")
+    a.add(ids, codes)
+    b.add(ids, codes)
+    for q in queries:
+        assert a.search(q.tobytes(), 47) == b.search(q.tobytes(), 47)
+
+
+def test_photo_index_finds_copies_either_way_round() -> None:
+    """A cropped copy finds its original and the original finds the cropped copy (variants on
+    both sides); another photo is found by neither."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from sandbox.photo_copies import cropped, jpeg, watermarked
+    from store.photoindex import PhotoIndex
+    from store.photos import all_pdq, fingerprint
+
+    photos = sorted((Path(__file__).parent.parent / "photos").glob("*.jpg"))
+    index = PhotoIndex()
+    originals = {}
+    for i, path in enumerate(photos):
+        originals[i] = fingerprint(path.read_bytes())
+    copies = {}
+    for i, path in enumerate(photos):
+        with Image.open(path) as img:
+            copies[100 + i] = fingerprint(jpeg(watermarked(cropped(img.convert("RGB"), i), i)))
+    index.add((k, all_pdq(v)) for k, v in {**originals, **copies}.items())
+    for i in originals:
+        assert [c.image_id for c in index.copies_of(i)] == [100 + i]
+        assert [c.image_id for c in index.copies_of(100 + i)] == [i]
+    assert index.copies(all_pdq(originals[0]), exclude=0) == index.copies_of(0)
