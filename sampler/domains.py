@@ -77,8 +77,8 @@ def estimate_domains(y: ArrayLike, pik: ArrayLike, domains: ArrayLike, *,
     """One :class:`RateEstimate` per domain label (sorted), its ``stratum`` field the label."""
     yv, p, dom = _check(y, pik, domains, "domains")
     _, _, lab = _check(y, pik, strata, "strata")
-    if variance not in ("deville", "hajek"):
-        raise InvalidInput("domain estimates support the deville and hajek variances")
+    if variance not in ("deville", "hajek", "wr"):
+        raise InvalidInput("domain estimates support the deville, hajek and wr variances")
     groups = list(split_strata(lab))
     w = 1.0 / p
     out: list[RateEstimate] = []
@@ -117,8 +117,8 @@ def poststratify(y: ArrayLike, pik: ArrayLike, post: ArrayLike, counts: Mapping[
     """The post-stratified rate and count (weights scaled to the known *counts* N_g)."""
     yv, p, ps = _check(y, pik, post, "post")
     _, _, lab = _check(y, pik, strata, "strata")
-    if variance not in ("deville", "hajek"):
-        raise InvalidInput("post-stratification supports the deville and hajek variances")
+    if variance not in ("deville", "hajek", "wr"):
+        raise InvalidInput("post-stratification supports the deville, hajek and wr variances")
     groups = list(split_strata(lab))
     w = 1.0 / p
     g = np.empty(yv.size)

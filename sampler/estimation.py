@@ -138,6 +138,7 @@ class _Part:
     N: float
     known: bool
     lonely: bool
+    idx: NDArray[np.intp] | None = None
     v_t: float = 0.0
     v_r: float = 0.0
 
@@ -164,9 +165,11 @@ def build_rate_estimate(label: Any, n: int, failures: int, pop: float, known: bo
                         interval: str, equal: bool, variance_label: str, estimator: str,
                         ht_estimator: str) -> RateEstimate:
     """A :class:`RateEstimate` from a domain's totals and variances, with its intervals."""
-    v_t = 0.0 if not math.isfinite(v_t) else v_t
-    v_r = 0.0 if not math.isfinite(v_r) else v_r
-    v_ht = 0.0 if not math.isfinite(v_ht) else v_ht
+    if min(v_t, v_r, v_ht) < 0:  # HT/SYG can be negative; said, then taken as 0
+        variance_label += " (negative estimate set to 0)"
+    v_t = 0.0 if not math.isfinite(v_t) or v_t < 0 else v_t
+    v_r = 0.0 if not math.isfinite(v_r) or v_r < 0 else v_r
+    v_ht = 0.0 if not math.isfinite(v_ht) or v_ht < 0 else v_ht
     ht_ci = proportion_interval(interval, ht_rate, v_ht, n, df, failures=failures,
                                 equal_weights=equal, deff_kish=deff_k, confidence=confidence)
     hj_ci = proportion_interval(interval, r_hat, v_r, n, df, failures=failures,
@@ -237,7 +240,8 @@ def _lonely_overall(parts: Sequence[_Part], lonely: str, scale_z: Sequence[Float
 def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
              population_sizes: Mapping[Any, float] | float | None = None,
              confidence: float = 0.95, interval: str = "beta", variance: str = "deville",
-             joint: ArrayLike | None = None, lonely: str = "bound") -> EstimationResult:
+             joint: ArrayLike | None = None, lonely: str = "bound",
+             joint_scope: str = "strata") -> EstimationResult:
     """HT and Hájek estimates of the rate and count of y (0/1 outcomes) from a sample.
 
     *y* and *pik* are the sampled units' outcomes and inclusion probabilities; *strata* their
@@ -245,7 +249,11 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
     stratum; None: estimated as Σ1/π).  *interval*: one of ``beta`` (Korn–Graubard as R),
     ``clopper-pearson``, ``logit``, ``xlogit``; *variance*: ``deville``, ``hajek``, ``ht``,
     ``syg`` (the last two need *joint*, the n × n joint inclusion probabilities of the
-    sampled units, entries across strata ignored); *lonely*: see the module docstring.
+    sampled units); *lonely*: see the module docstring.  *joint_scope*: ``strata`` (strata
+    drawn independently: entries of *joint* across strata are ignored) or ``design`` (the
+    matrix holds the whole design's π_kl, e.g. a seller-capped plan whose rounding couples
+    strata: the overall variance is one HT/SYG quadratic form over all sampled units, and
+    lonely strata need no rule because the design's π_kl are known).
     """
     yv = np.asarray(y, dtype=np.float64)
     p = np.asarray(pik, dtype=np.float64)
@@ -268,6 +276,8 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
     if lonely not in LONELY_OPTIONS:
         raise InvalidInput(f"unknown lonely-stratum option {lonely!r}; choose one of "
                            f"{', '.join(LONELY_OPTIONS)}")
+    if joint_scope not in ("strata", "design"):
+        raise InvalidInput("joint_scope must be 'strata' or 'design'")
     jm: FloatArray | None = None
     if joint is not None:
         jm = np.asarray(joint, dtype=np.float64)
@@ -294,7 +304,7 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
                            joint=None if jm is None else jm[np.ix_(idx, idx)], t=t,
                            n_hat=n_hat, N=float(N_h) if N_h is not None else n_hat,
                            known=N_h is not None,
-                           lonely=int(np.sum(ph < CERTAIN)) == 1))
+                           lonely=int(np.sum(ph < CERTAIN)) == 1, idx=idx))
     by = [_stratum(part, variance, confidence, interval) for part in parts]
     if strata is None:
         only = by[0]
@@ -302,8 +312,9 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
             _lonely_overall(parts, lonely, [parts[0].y], variance)
         return EstimationResult(overall=only, by_stratum=[], confidence=confidence,
                                 interval=interval, variance=variance, lonely=lonely)
+    design_joint = (jm if joint_scope == "design" and variance in ("ht", "syg") else None)
     overall = _overall(parts, by, yv, p, variance, lonely, confidence, interval,
-                       len(groups))
+                       len(groups), design_joint)
     return EstimationResult(overall=overall, by_stratum=by, confidence=confidence,
                             interval=interval, variance=variance, lonely=lonely)
 
@@ -321,7 +332,7 @@ def _combine(contrib: list[float], parts: Sequence[_Part], bound: Sequence[float
 
 def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: FloatArray,
              variance: str, lonely: str, confidence: float, interval: str,
-             n_strata: int) -> RateEstimate:
+             n_strata: int, design_joint: FloatArray | None = None) -> RateEstimate:
     known = all(part.known for part in parts)
     N = sum(part.N for part in parts)
     t_hat = sum(part.t for part in parts)
@@ -341,16 +352,26 @@ def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: Floa
         zs = [(part.y - r_hat) / n_hat for part in parts]
         bound_r = [_bound(part.p, 1.0 / n_hat) for part in parts]
         estimator = "hajek combined ratio Σt̂_h ÷ ΣN̂_h (N_h unknown)"
-    c_r, suffix = _lonely_overall(parts, lonely, zs, variance)
-    c_t, _ = _lonely_overall(parts, lonely, [part.y for part in parts], variance)
-    v_r = _combine(c_r, parts, bound_r, lonely)
-    v_t = _combine(c_t, parts, [_bound(part.p, 1.0) for part in parts], lonely)
+    if design_joint is not None:
+        # one quadratic form over all sampled units with the design's π_kl across strata
+        order = np.concatenate([part.idx for part in parts if part.idx is not None])
+        jfull = design_joint[np.ix_(order, order)]
+        pfull = np.concatenate([part.p for part in parts])
+        v_r = stratum_variance(variance, np.concatenate(zs), pfull, jfull)
+        v_t = stratum_variance(variance, np.concatenate([part.y for part in parts]), pfull,
+                               jfull)
+        suffix = " (joint π across strata)"
+    else:
+        c_r, suffix = _lonely_overall(parts, lonely, zs, variance)
+        c_t, _ = _lonely_overall(parts, lonely, [part.y for part in parts], variance)
+        v_r = _combine(c_r, parts, bound_r, lonely)
+        v_t = _combine(c_t, parts, [_bound(part.p, 1.0) for part in parts], lonely)
     if known:
         ht_rate, v_ht, ht_est = t_hat / N, v_t / N**2, "ht t̂/N"
     else:
         ht_rate, v_ht, ht_est = r_hat, v_r, "ratio t̂/N̂ (N unknown)"
     labels = {e.variance_method.replace(LONELY, "") for e in by}
-    label = (labels.pop() if len(labels) == 1 else variance) + suffix
+    label = (variance if design_joint is not None or len(labels) != 1 else labels.pop()) + suffix
     equal = bool(np.allclose(p, p[0]))
     return build_rate_estimate(
         None, int(yv.size), round(float(yv.sum())), N, known, t_hat, v_t, r_hat,

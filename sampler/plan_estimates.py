@@ -39,7 +39,65 @@ from store.settings import Settings
 
 VARIANCE_NOTES = {"deville": "Deville 1999, R sampling::varest",
                   "hajek": "Hájek 1964 approximation, n/(n−1) form",
-                  "ht": "Horvitz–Thompson with joint π", "syg": "Sen–Yates–Grundy with joint π"}
+                  "ht": "Horvitz–Thompson with joint π", "syg": "Sen–Yates–Grundy with joint π",
+                  "wr": "with-replacement (Hansen–Hurwitz) form, R survey with probs only"}
+#: Choices of ``variance``; ``auto`` is ``wr`` for a seller-capped plan, else ``deville``.
+PLAN_VARIANCES: tuple[str, ...] = ("auto", "deville", "hajek", "wr", "ht", "syg")
+#: Controlled roundings used to estimate the capped design's cell-pair probabilities.
+JOINT_REPS = 2000
+
+
+def is_seller_capped(plan: Plan) -> bool:
+    """Whether the plan's draw went through the seller-cap scheme with cells that matter."""
+    cap = (plan.parameters or {}).get("seller_cap") or {}
+    return bool(cap.get("sellers_that_could_exceed"))
+
+
+def plan_joint(plan: Plan, items: list[PlanItem], settings: Settings,
+               reps: int = JOINT_REPS) -> tuple[np.ndarray, str, str]:
+    """(π_kl of *items*, how they were obtained, scope) from the plan's frozen frame.
+
+    Seller-capped plans: :func:`sampler.seller_cap.capped_joint` (within cells the method's
+    joint π, cell pairs from *reps* roundings of the plan's own table, seeded by the plan's
+    seed so the estimate is reproducible), scope ``design``.  Otherwise strata are
+    independent: Sampford exact, SRS exact, the others Brewer's approximation, scope
+    ``strata``.
+    """
+    from sampler.joint import brewer_joint, sampford_joint
+    from sampler.registration import frame_pi
+    from sampler.seller_cap import capped_joint
+
+    frame, pik_all, _alloc = frame_pi(plan, settings)
+    where = {int(i): k for k, i in enumerate(frame.ids.tolist())}
+    try:
+        idx = np.array([where[it.listing_id] for it in items], dtype=np.intp)
+    except KeyError as exc:
+        raise InvalidInput(f"listing {exc} of the plan is not in its frozen frame") from exc
+    if is_seller_capped(plan) and frame.sellers is not None:
+        limit = int((plan.parameters or {})["seller_cap"]["max_per_seller"])
+        cj = capped_joint(pik_all, frame.strata, frame.sellers, limit, plan.method, idx,
+                          np.random.default_rng(plan.seed), reps=reps)
+        zero = "" if cj.matrix.min() > 0 else "; some sampled pairs have π_kl = 0"
+        return cj.matrix, cj.label + zero, "design"
+    out = np.zeros((idx.size, idx.size))
+    how: set[str] = set()
+    strata = np.asarray(frame.strata)
+    for h in np.unique(strata[idx]).tolist():
+        rows = np.flatnonzero(strata[idx] == h)
+        units = np.flatnonzero(strata == h)
+        p_h = pik_all[units]
+        pos = np.searchsorted(units, idx[rows])
+        n_h = round(float(p_h[p_h < 1 - 1e-9].sum()))
+        if plan.method == "sampford":
+            try:
+                out[np.ix_(rows, rows)] = sampford_joint(p_h, pos)
+                how.add("sampford exact")
+                continue
+            except InvalidInput:
+                pass
+        out[np.ix_(rows, rows)] = brewer_joint(p_h[pos], n=n_h)
+        how.add("srs exact" if plan.method == "srs" else "Brewer approximation")
+    return out, "strata independent; " + " + ".join(sorted(how)), "strata"
 
 
 def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
@@ -58,7 +116,7 @@ def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
 
 
 def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
-                  interval: str = "beta", variance: str = "deville",
+                  interval: str = "beta", variance: str = "auto",
                   lonely: str = "bound", by: str | None = None,
                   post_stratify: str | None = None,
                   settings: Settings | None = None) -> dict[str, Any]:
@@ -72,9 +130,12 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     *settings*) adds ``"post_stratified"``: the overall rate with weights scaled to the
     frame's counts per value of that field (:func:`sampler.domains.poststratify`).
 
-    *interval*, *variance*, *lonely*: see :func:`sampler.estimation.estimate` (``ht`` and
-    ``syg`` variances need joint inclusion probabilities the plan does not store yet, so
-    plans offer ``deville`` and ``hajek``).
+    *interval*, *lonely*: see :func:`sampler.estimation.estimate`.  *variance*: one of
+    :data:`PLAN_VARIANCES`; ``auto`` takes ``wr`` for a seller-capped plan (its design has
+    pairs that are never drawn together, so HT/SYG and Deville run low; measured in
+    ``tests/sampler/test_capped_joint.py``) and ``deville`` otherwise; ``ht``/``syg`` use the
+    joint π of :func:`plan_joint` (needs *settings*: the frozen frame).  The answer names the
+    variance actually used and how its joint π were obtained.
     Returns ``{"plan", "confidence", "interval", "variance", "lonely", "items", "results",
     "pending", "failures",
     "adjusted_for_pending", "strata_without_results", "overall", "by_stratum", "notes"}``;
@@ -84,6 +145,15 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFound(f"no plan {plan_id}")
+    if variance not in PLAN_VARIANCES:
+        raise InvalidInput(f"unknown variance {variance!r}; choose one of "
+                           f"{', '.join(PLAN_VARIANCES)}")
+    capped = is_seller_capped(plan)
+    asked = variance
+    if variance == "auto":
+        variance = "wr" if capped else "deville"
+    if variance in ("ht", "syg") and settings is None:
+        raise InvalidInput(f"variance {variance!r} needs the plan's frame (settings)")
     outcomes = plan_outcomes(session, plan_id)
     sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
     for field_ in (by, post_stratify):
@@ -117,14 +187,33 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
             used.append(it)
     if not y:
         raise InvalidInput(f"plan {plan_id} has no lab result yet: nothing to estimate")
+    joint = None
+    joint_note = None
+    scope = "strata"
+    if variance in ("ht", "syg") and settings is not None:
+        joint, joint_note, scope = plan_joint(plan, used, settings)
+        # pending items: response independent within strata, π*_kl = π_kl r_k r_l
+        ratio = np.array(pik) / np.array([it.inclusion_probability for it in used])
+        joint = joint * np.outer(ratio, ratio)
+        np.fill_diagonal(joint, np.array(pik))
     result = estimate(np.array(y), np.array(pik), strata=np.array(labels),
                       population_sizes={h: float(sizes[h]) for h in sizes},
                       confidence=confidence, interval=interval, variance=variance,
-                      lonely=lonely)
+                      lonely=lonely, joint=joint, joint_scope=scope)
     o = result.overall
     notes = [f"estimator: {o.estimator}; variance: {o.variance_method} "
              f"({VARIANCE_NOTES.get(variance, variance)}); interval: {o.interval_method} "
              f"({INTERVAL_LABELS[interval][0]}); df = {o.df:g}; lonely strata: {lonely}"]
+    if asked == "auto":
+        notes.append("variance chosen automatically: " + (
+            "wr, because the plan is seller-capped (pairs of one seller's listings that are "
+            "never bought together make HT/SYG and Deville run low)" if capped else
+            "deville (high-entropy approximation, no seller cap)"))
+    elif capped and variance in ("deville", "hajek"):
+        notes.append(f"{variance} ignores the seller cap's joint structure: it runs low for "
+                     "capped plans (use wr, or ht/syg with the capped design's joint π)")
+    if joint_note:
+        notes.append(f"joint inclusion probabilities: {joint_note}")
     if adjusted:
         notes.append("pending items: each stratum's results were weighted up to the whole "
                      "stratum (missing at random within strata)")
@@ -134,12 +223,15 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     out: dict[str, Any] = {
         "plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
         "confidence": confidence, "interval": interval, "variance": variance,
+        "variance_requested": asked, "seller_capped": capped, "joint": joint_note,
         "lonely": lonely, "items": len(plan.items), "results": len(y),
         "pending": len(plan.items) - len(y), "failures": int(sum(y)),
         "adjusted_for_pending": adjusted, "strata_without_results": without,
         "overall": result.overall.as_dict(),
         "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}
-    dvar = variance if variance == "hajek" else "deville"
+    dvar = variance if variance in ("hajek", "wr") else "deville"
+    if (by is not None or post_stratify is not None) and dvar != variance:
+        notes.append(f"domains and post-strata use {dvar} (no joint π there)")
     if by is not None:
         values = [domain_value(it.listing, by) for it in used]
         sizes_d = frame_counts(session, plan, by, settings) if settings is not None else None

@@ -351,3 +351,113 @@ def draw_seller_capped_many(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLik
             sel = draw_many(q, method, rng, int(rows.size))
             member[rows[:, None], cell.units[sel]] = True
     return member
+
+
+@dataclass(frozen=True)
+class CappedJoint:
+    """Joint inclusion probabilities of sampled units under the seller-capped design."""
+
+    matrix: NDArray[np.float64]  # n × n over the given sample, diagonal π_k
+    within: str  # how π_kl inside a cell was obtained
+    rounding_reps: int
+    rounding_se: float  # largest Monte-Carlo standard error of a cell-pair probability
+
+    @property
+    def label(self) -> str:
+        return (f"capped design: within cells {self.within}; cell pairs from "
+                f"{self.rounding_reps} controlled roundings (max MC SE {self.rounding_se:.4f})")
+
+
+def _within_joint(method: str, q: NDArray[np.float64], count: int,
+                  pos: NDArray[np.intp]) -> tuple[NDArray[np.float64], str]:
+    """π_kl of *method* drawing *count* units from a cell with conditional π *q* (sampled
+    positions *pos*): Sampford exact (Asok–Sukhatme), otherwise Brewer's approximation
+    (exact for SRS: with equal π it is m(m−1)/(N(N−1)))."""
+    from sampler.joint import brewer_joint, sampford_joint
+
+    k = pos.size
+    if count == 0:
+        return np.zeros((k, k)), "none"
+    certain = int(np.sum(q >= 1.0 - CERTAIN_TOL))
+    m = count - certain
+    if method == "sampford" and m >= 2:
+        try:
+            return sampford_joint(q, pos), "sampford exact"
+        except InvalidInput:
+            pass
+    return brewer_joint(q[pos], n=max(m, 0)), ("srs exact" if method == "srs"
+                                               else "Brewer approximation")
+
+
+def capped_joint(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLike, limit: int,
+                 method: str, sample: ArrayLike, rng: np.random.Generator, *,
+                 reps: int = 2000, counts: NDArray[np.int64] | None = None) -> CappedJoint:
+    """π_kl of the sampled units (*sample*: frame indices) under the seller-capped design.
+
+    The design is two-stage: a controlled rounding R of the cell table, then independent draws
+    inside cells from a (cell got ⌊M⌋) or b (got ⌈M⌉).  With I_c = 1 when cell c got ⌈M_c⌉
+    (P(I_c = 1) = f_c exactly):
+
+    * k, l in one cell c:  π_kl = (1 − f_c)·π^a_kl + f_c·π^b_kl, π^a, π^b the method's joint
+      probabilities for the cell's conditional π (Sampford exact, SRS exact, the others by
+      Brewer's approximation — as for the method without a cap);
+    * k in cell c, l in cell d:  π_kl = Σ_{x,y∈{0,1}} P(I_c = x, I_d = y) q^x_k q^y_l with
+      q⁰ = a, q¹ = b.  The rounding's pair probabilities P(I_c = 1, I_d = 1) have no closed
+      form (Cox's cycles depend on the table), so they are estimated from *reps* independent
+      roundings of the plan's own table (or the given *counts*); the other three cells of each
+      2 × 2 table come from the exact margins f_c, f_d, so every π_k stays exact.
+
+    Units of one capped seller in different strata, and strata themselves, are coupled by the
+    rounding: the matrix is meaningful across strata (``estimate(..., joint_scope="design")``).
+    """
+    p = np.asarray(pik, dtype=np.float64)
+    s = np.asarray(sample, dtype=np.intp)
+    lay = layout(p, strata, sellers, limit)
+    if counts is None:
+        counts = rounding_replicates(lay, rng, reps)
+    reps = int(counts.shape[0])
+    cell_of = np.full(p.size, -1)
+    pos_of = np.zeros(p.size, dtype=np.intp)
+    for ci, cell in enumerate(lay.cells):
+        cell_of[cell.units] = ci
+        pos_of[cell.units] = np.arange(cell.units.size)
+    if np.any(cell_of[s] < 0):
+        raise InvalidInput("a sampled unit is in no cell of the capped design")
+    used = np.unique(cell_of[s])
+    a_of = np.zeros(s.size)
+    b_of = np.zeros(s.size)
+    f_of = np.zeros(used.size)
+    ind = np.zeros((reps, used.size))
+    out = np.zeros((s.size, s.size))
+    methods: set[str] = set()
+    for j, ci in enumerate(used.tolist()):
+        cell = lay.cells[ci]
+        a, b, f = split_share(p[cell.units])
+        lo = math.floor(cell.total + _EPS)
+        rows = np.flatnonzero(cell_of[s] == ci)
+        pos = pos_of[s[rows]]
+        a_of[rows], b_of[rows], f_of[j] = a[pos], b[pos], f
+        ja, how_a = _within_joint(method, a, lo, pos)
+        jb, how_b = _within_joint(method, b, lo + 1, pos) if f > 0 else (ja, how_a)
+        methods.update({how_a, how_b} - {"none"})
+        out[np.ix_(rows, rows)] = (1.0 - f) * ja + f * jb
+        if f > 0:
+            ind[:, j] = counts[:, cell.stratum, cell.column] == lo + 1
+    p11 = ind.T @ ind / reps
+    fc, fd = f_of[:, None], f_of[None, :]
+    p11 = np.clip(p11, np.maximum(0.0, fc + fd - 1.0), np.minimum(fc, fd))
+    live = (f_of > 0) & (f_of < 1)
+    pair = np.outer(live, live) & ~np.eye(used.size, dtype=bool)
+    se = float(np.sqrt(p11 * (1 - p11) / reps)[pair].max()) if pair.any() else 0.0
+    cj = np.searchsorted(used, cell_of[s])
+    P11 = p11[np.ix_(cj, cj)]
+    FC, FD = f_of[cj][:, None], f_of[cj][None, :]
+    P10, P01 = FC - P11, FD - P11
+    P00 = 1.0 - FC - FD + P11
+    A, B = a_of, b_of
+    across = (P00 * np.outer(A, A) + P10 * np.outer(B, A) + P01 * np.outer(A, B)
+              + P11 * np.outer(B, B))
+    other = cj[:, None] != cj[None, :]
+    out[other] = across[other]
+    np.fill_diagonal(out, p[s])
+    return CappedJoint(out, " + ".join(sorted(methods)) or "none", reps, se)

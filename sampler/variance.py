@@ -16,6 +16,14 @@ Which one applies depends on what is known about the design (see ``sampler/READM
   v = n/(n−1) Σ (1−π_k)(z_k/π_k − Â)², same Â.  Slightly smaller than Deville's when π vary
   (Σa² ≥ 1/n); both equal the exact SRS variance N²(1−f)s²/n when π are equal.
 
+* ``wr`` — with-replacement (Hansen–Hurwitz) form: v = n/(n−1) Σ (z_k/π_k − mean z/π)², what
+  R ``survey`` computes for a design given only by probabilities (``svydesign(ids=~1,
+  probs=)``, no fpc).  No joint probabilities and no 1 − π factor, so it is conservative for
+  high-entropy designs; for the seller-capped plans it is the default, because there units
+  of one seller inside a cell that gets at most one draw are never drawn together
+  (π_kl = 0), no unbiased variance estimator exists, and HT/SYG with the capped design's
+  π_kl miss those pairs (measured in ``tests/sampler/test_capped_joint.py``).
+
 Certainty units (π = 1) add no variance and are left out of the sums of ``deville`` and
 ``hajek`` (their n is the number of non-certainty units).  References: Tillé, *Sampling
 Algorithms* (2006), ch. 7; Matei & Tillé (2005), *J. Official Statistics* 21, 543–570.
@@ -33,7 +41,7 @@ from store.errors import InvalidInput
 FloatArray = NDArray[np.float64]
 
 #: Variance estimators by name; ``ht`` and ``syg`` need joint inclusion probabilities.
-VARIANCE_METHODS: tuple[str, ...] = ("deville", "hajek", "ht", "syg")
+VARIANCE_METHODS: tuple[str, ...] = ("deville", "hajek", "ht", "syg", "wr")
 JOINT_METHODS = frozenset({"ht", "syg"})
 CERTAIN = 1.0 - 1e-9
 
@@ -71,6 +79,19 @@ def hajek(z: ArrayLike, pik: ArrayLike) -> float:
     ratio = zv / p
     big_a = float(np.sum(c * ratio) / np.sum(c))
     return float(k / (k - 1) * np.sum(c * (ratio - big_a) ** 2))
+
+
+def with_replacement(z: ArrayLike, pik: ArrayLike) -> float:
+    """Hansen–Hurwitz with-replacement form n/(n−1) Σ (z/π − mean)² (R ``survey`` with probs
+    and no fpc); NaN with one non-certainty unit."""
+    zv, p = _fractional(z, pik)
+    k = zv.size
+    if k == 0:
+        return 0.0
+    if k == 1:
+        return math.nan
+    e = zv / p
+    return float(k / (k - 1) * np.sum((e - e.mean()) ** 2))
 
 
 def _joint(pik: FloatArray, joint: ArrayLike) -> FloatArray:
@@ -119,6 +140,8 @@ def stratum_variance(method: str, z: ArrayLike, pik: ArrayLike,
         return deville(z, pik)
     if method == "hajek":
         return hajek(z, pik)
+    if method == "wr":
+        return with_replacement(z, pik)
     if method in JOINT_METHODS:
         if joint is None:
             raise InvalidInput(f"variance {method!r} needs joint inclusion probabilities")

@@ -330,7 +330,10 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                      "beta", "--interval", help="beta (Korn–Graubard as R svyciprop), "
                      "clopper-pearson (SRS only), logit, xlogit."),
                  variance: str = typer.Option(
-                     "deville", "--variance", help="deville (R sampling::varest) or hajek."),
+                     "auto", "--variance", help="auto (wr for a seller-capped plan, else "
+                     "deville), deville (R sampling::varest), hajek, wr (with replacement, R "
+                     "survey with probs), ht or syg (joint π: Sampford exact, others Brewer's "
+                     "approximation; seller-capped plans the capped design's own)."),
                  lonely: str = typer.Option(
                      "bound", "--lonely", help="Strata with one result: bound, fail, remove, "
                      "certainty, adjust, average (R survey.lonely.psu)."),

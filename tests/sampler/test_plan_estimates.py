@@ -69,3 +69,49 @@ def test_domain_counts_from_the_frame_and_post_stratification(market: Database,
     assert ps["hajek_rate_ci"] == pytest.approx(direct.hajek_rate_ci)
     assert ps["population"] == pytest.approx(plan.frame_size)
     assert "post-stratified" in ps["variance_method"]
+
+
+def test_variance_choice_for_seller_capped_and_plain_plans(market: Database,
+                                                           settings: Settings) -> None:
+    """A seller-capped plan estimates with wr by default (and says why), with ht/syg from the
+    capped design's joint π across strata; a plan without a cap keeps deville and gets
+    per-stratum joint π (Sampford exact)."""
+    from sampler import estimate
+    from sampler.plan_estimates import is_seller_capped, plan_joint
+    from sampler.plans import draw_plan
+    from tests.sampler.test_plans import _campaign
+
+    capped_id = _campaign(market, "capped", method="sampford", max_per_seller=2)
+    plain_id = _campaign(market, "plain", method="sampford")
+    with market.session() as s:
+        capped = draw_plan(s, capped_id, seed=3, actor="alice", settings=settings).id
+        plain = draw_plan(s, plain_id, seed=3, actor="alice", settings=settings).id
+    _record_results(market, capped, fail_every=3)
+    _record_results(market, plain, fail_every=3)
+    with market.session() as s:
+        plan = s.get(Plan, capped)
+        assert plan is not None and is_seller_capped(plan)
+        auto = estimate_plan(s, capped)
+        syg = estimate_plan(s, capped, variance="syg", settings=settings)
+        items = list(plan.items)
+        joint, _how, scope = plan_joint(plan, items, settings)
+        with pytest.raises(InvalidInput, match="frame"):
+            estimate_plan(s, capped, variance="ht")
+        flat = estimate_plan(s, plain, variance="syg", settings=settings)
+        default_plain = estimate_plan(s, plain)
+    assert auto["variance"] == "wr" and auto["variance_requested"] == "auto"
+    assert any("seller-capped" in n for n in auto["notes"])
+    assert auto["overall"]["variance_method"].startswith("wr")
+    assert syg["overall"]["variance_method"].startswith("syg")
+    assert "across strata" in syg["overall"]["variance_method"]
+    assert "capped design" in syg["joint"] and scope == "design"
+    assert np.allclose(np.diag(joint), [it.inclusion_probability for it in items])
+    y = np.array([1.0 if k % 3 == 0 else 0.0 for k in range(len(items))])
+    direct = estimate(y, np.array([it.inclusion_probability for it in items]),
+                      strata=np.array([it.stratum for it in items]),
+                      population_sizes=plan.parameters["stratum_sizes"],
+                      variance="syg", joint=joint, joint_scope="design").overall
+    assert syg["overall"]["ht_count_se"] == pytest.approx(direct.ht_count_se, rel=1e-9)
+    assert syg["overall"]["ht_count"] == pytest.approx(auto["overall"]["ht_count"])
+    assert default_plain["variance"] == "deville" and not default_plain["seller_capped"]
+    assert "strata independent" in flat["joint"] and "sampford exact" in flat["joint"]
