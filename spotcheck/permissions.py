@@ -23,6 +23,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     #: Cron schedules, period and status of a campaign.
     "campaigns.schedule": _PLANNERS,
     "listings.view": _ALL,
+    #: Foreign notices matched to listings, with the evidence of each match.
+    "matches.view": _ALL,
+    #: Confirming or rejecting a proposed notice-listing match: a judgement on evidence.
+    "matches.review": frozenset({Role.SUPERVISOR, Role.INVESTIGATOR, Role.ADMIN}),
     "plans.view": _PLANNERS,
     "plans.review": frozenset({Role.SUPERVISOR, Role.ADMIN}),
     #: Drawing a new plan version and sending it for review: the samplers' work.

@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         evidence,
         leads,
         listings,
+        matches,
         personas,
         planning,
         purchasing,
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, campaigns, planning, listings, leads, evidence, personas, purchasing, work,
-                   casework):
+                   casework, matches):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

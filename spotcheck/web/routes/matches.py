@@ -1,0 +1,87 @@
+"""Notice-listing matches in the console: the proposed ones for review, best first, and a
+person's confirm or reject.
+
+A proposed match adds risk only in proportion to its confidence; a confirmed one counts in
+full; a rejected one adds nothing and never comes back as proposed for the same pair
+(``sampler.risk.matching``: a reviewed match keeps its status on every later run).  The
+decision goes through the CLI's own function (:func:`sampler.risk.matching.review_match`,
+which keeps the review history on the match) under one permission (``matches.review`` in
+:mod:`spotcheck.permissions`), and is written to the audit log like the CLI's
+``spotcheck signals confirm|reject``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sampler.risk.matching import list_matches, review_match
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
+from spotcheck.web.i18n import gettext as _
+from spotcheck.web.routes.purchasing import take_flash
+from store.errors import InvalidInput, NotFound
+from store.models import NoticeMatch
+
+router = APIRouter()
+
+STATUSES = ("proposed", "confirmed", "rejected")
+#: How many matches the page lists (best first).
+PAGE = 200
+
+
+def _back(next_url: str, match_id: int) -> str:
+    """Where to go after a decision: a page of this console only (no open redirect)."""
+    if next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+        return next_url[:500]
+    return f"/matches#match-{match_id}"
+
+
+@router.get("/matches", response_class=HTMLResponse)
+def matches(request: Request, status: str = Query("proposed", max_length=20),
+            user: CurrentUser = Permission("matches.view")) -> Response:
+    if status not in (*STATUSES, "all"):
+        raise HTTPException(400, "status")
+    with console(request).db.session() as s:
+        rows = list_matches(s, None if status == "all" else status, PAGE)
+    return render(request, "console/matches.html", rows=rows, status=status,
+                  statuses=(*STATUSES, "all"), flash=take_flash(request))
+
+
+def _decide(request: Request, match_id: int, decision: str, note: str, next_url: str,
+            user: CurrentUser) -> Response:
+    text = note.strip() or None
+    try:
+        with console(request).db.session() as s:
+            row = s.get(NoticeMatch, match_id)
+            if row is None:
+                raise NotFound(f"no notice match {match_id}")
+            previous = row.status
+            review_match(s, match_id, decision, user.name, text)
+            listing_id, notice_id = row.listing_id, row.notice_id
+    except NotFound:
+        raise HTTPException(404) from None
+    except InvalidInput as exc:
+        flash(request, "error", str(exc))
+        return RedirectResponse(_back(next_url, match_id), status_code=303)
+    audit(request, user.name, "signals.confirm" if decision == "confirmed" else "signals.reject",
+          "notice_match", match_id, previous=previous, note=text, listing_id=listing_id,
+          notice_id=notice_id)
+    flash(request, "ok", _("Match confirmed: it counts in full at the next risk scoring.")
+          if decision == "confirmed" else
+          _("Match rejected: it adds no risk from the next risk scoring and will not be "
+            "proposed again."))
+    return RedirectResponse(_back(next_url, match_id), status_code=303)
+
+
+@router.post("/matches/{match_id}/confirm")
+def confirm(request: Request, match_id: int, note: str = Form("", max_length=1000),
+            next_url: str = Form("", alias="next", max_length=500),
+            user: CurrentUser = Permission("matches.review")) -> Response:
+    return _decide(request, match_id, "confirmed", note, next_url, user)
+
+
+@router.post("/matches/{match_id}/reject")
+def reject(request: Request, match_id: int, note: str = Form("", max_length=1000),
+           next_url: str = Form("", alias="next", max_length=500),
+           user: CurrentUser = Permission("matches.review")) -> Response:
+    return _decide(request, match_id, "rejected", note, next_url, user)
