@@ -36,13 +36,22 @@ _NUMBERS = re.compile(r"\d[\d.,'\s]*")
 _NUMBER_ONLY = re.compile(r"^[\d.,'\s]+$")
 _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|price-?list|"
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
-                  r"previous|save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
-                  r"unit-?price|price-?per|coupon|reward", re.IGNORECASE)
+                  r"previous", re.IGNORECASE)
+#: Class words of amounts that are no price of the product at all (a saving, an instalment,
+#: a shipping threshold, a unit price, a coupon, points): never its price, not even as the
+#: last resort a list-price-styled amount is.
+_NOT_PRICE = re.compile(r"save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
+                        r"unit-?price|price-?per|coupon|reward|point|cashback", re.IGNORECASE)
+#: Texts of amounts that are no price: a threshold ("over £30", "spend $50"), a rate
+#: ("1點=1元"), shipping, a saving.
+_NOT_PRICE_TEXT = re.compile(r"\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
+                             r"\byou save\b|shipping|delivery|送料|运费|運費|배송비|適用|적립|"
+                             r"point|ポイント|積分|点数|點數", re.IGNORECASE)
 _CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|selling|promo|"
                       r"main|product-?price|pdp|buybox|price-?box|price_?value|amount",
                       re.IGNORECASE)
 _PER_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|oz|lb|m|cm|each|unit|st|stk|pc|pcs|100\s?\w+)\b|\bper\b"
-                       r"|\bab\b|\bfrom\b|\bstarting\b|起|から|부터|\bà partir\b|\bdesde\b",
+                       r"|\bab\b|\bfrom\b|\bstarting\b|起|から|부터|\bà partir\b|\bdesde\b|每|당\s",
                        re.IGNORECASE)
 #: "From"/"starting at" prices: a product with variants, its cheapest.
 _FROM = re.compile(r"^\s*(?:from|ab|à partir de|a partir de|desde|da|vanaf|od|от)\b"
@@ -226,24 +235,29 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         lowered = attrs.lower()
         priced = "price" in lowered or "preis" in lowered or "prix" in lowered
         if not shows_price:
-            if not priced:
-                continue
             if id(owner) in seen_owner:
                 continue
             seen_owner.add(id(owner))
-            # A bare number: its element's parent when that is just the price split in
-            # parts ("$" "12" ".99"), else the currency written right before or after it
-            # ("868,480" "원"); a "%" after it is a discount, not a price.
-            parent = owner.getparent() if owner.getparent() is not None else owner
-            whole = clean_text(" ".join(parent.itertext()), 80)
-            found = whole if len(whole) <= 24 and "%" not in whole and \
-                len(_NUMBERS.findall(whole)) == 1 and PRICE_TEXT.search(whole) \
-                else _with_currency(texts, i)
+            # A bare number: its element's parent when that is a price element holding
+            # just the price split in parts ("$" "12" ".99"), else the currency written
+            # right before or after it ("868,480" "원", "2320" "元"); a "%" after it is a
+            # discount, not a price.
+            found = None
+            if priced:
+                parent = owner.getparent() if owner.getparent() is not None else owner
+                whole = clean_text(" ".join(parent.itertext()), 80)
+                if len(whole) <= 24 and "%" not in whole and \
+                        len(_NUMBERS.findall(whole)) == 1 and PRICE_TEXT.search(whole):
+                    found = whole
+            if found is None:
+                found = _with_currency(texts, i)
             if found is None:
                 continue
             text = found
         starting = bool(_FROM.search(text))
         if not starting and _PER_UNIT.search(text):
+            continue
+        if _NOT_PRICE_TEXT.search(text):
             continue
         amount, symbol = parse_price(text)
         if amount is None:
@@ -257,6 +271,8 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
         near = _attrs(owner, 2)
+        if _NOT_PRICE.search(near) and not priced_here(owner):
+            continue
         is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
             owner.get("class", "") + " " + owner.get("id", ""))) or (
             i > 0 and _OLD_LABEL.search(texts[i - 1][0][-24:]) is not None)
@@ -277,6 +293,13 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         out.price, out.price_symbol, out.price_owner = best[1], best[2], best[3]
     if old is not None and (out.price is None or old[1] > out.price):
         out.old_price = old[1]
+
+
+def priced_here(el: etree._Element) -> bool:
+    """Whether *el*'s own class or id names a price (a ``price`` inside a ``delivery-info``
+    box is still a price; the box's other amounts are not)."""
+    own = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return "price" in own and not _NOT_PRICE.search(own)
 
 
 def _with_currency(texts: list[tuple[str, etree._Element]], i: int) -> str | None:

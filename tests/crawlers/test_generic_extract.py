@@ -327,3 +327,23 @@ def test_a_price_labelled_rrp_is_the_list_price() -> None:
                           '<span>RRP:</span><strong>£749.99</strong>'), "http://s.test/tv")
     assert page.fields["price"] == Decimal("579.99")
     assert page.fields["list_price"] == Decimal("749.99")
+
+
+def test_thresholds_rates_and_shipping_notes_are_no_prices() -> None:
+    page = read_page(html(
+        '<h1>Akron Leather Boot</h1><p class="delivery__message">Free Click &amp; Collect '
+        'over £30 &amp; free returns</p><span>(1點=1元)</span><span>Spend $50, save $5</span>'
+        '<span class="price">£136.00</span>'), "http://s.test/boot")
+    assert page.fields["price"] == Decimal("136.00")
+    none = read_page(html('<h1>Akron Leather Boot</h1><p class="delivery__message">Free Click '
+                          '&amp; Collect over £30</p><span>(1點=1元)</span>'),
+                     "http://s.test/boot")
+    assert none.fields.get("price") is None
+
+
+def test_bare_number_beside_a_currency_is_a_price_without_a_price_class() -> None:
+    page = read_page(html('<h1>可提式多功能不鏽鋼碗籃組</h1><del>$3200</del><span>72</span>'
+                          '<span>折</span><span>2320</span><span>元</span>', lang="zh-TW"),
+                     "http://s.test/p/660416")
+    assert page.fields["price"] == Decimal("2320")
+    assert page.fields["list_price"] == Decimal("3200")
