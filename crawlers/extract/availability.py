@@ -49,7 +49,14 @@ CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "sem estoque", "fora de estoque", "нет в наличии", "распродано", "закончился",
         "uitverkocht", "niet op voorraad", "niet leverbaar", "brak w magazynie",
         "niedostępny", "wyprzedany", "stokta yok", "tükendi", "hết hàng", "tạm hết hàng",
-        "สินค้าหมด", "หมดสต็อก", "stok habis", "habis", "tidak tersedia")),
+        "สินค้าหมด", "หมดสต็อก", "stok habis", "habis", "tidak tersedia",
+        # Central and Northern Europe, Greek, Hebrew, Arabic
+        "vypredané", "nedostupné", "nie je skladom", "vyprodáno", "není skladem",
+        "nincs készleten", "elfogyott", "stoc epuizat", "indisponibil", "nema na zalihi",
+        "rasprodano", "ni na zalogi", "razprodano", "εξαντλήθηκε", "μη διαθέσιμο",
+        "slut i lager", "tillfälligt slut", "udsolgt", "ikke på lager", "utsolgt",
+        "loppuunmyyty", "ei varastossa", "אזל מהמלאי", "נגמר המלאי", "نفذت الكمية",
+        "غير متوفر")),
     (PRE_ORDER, (
         "pre-order", "preorder", "pre order", "预售", "預購", "予約受付", "予約注文", "예약판매",
         "예약주문", "vorbestellen", "vorbestellung", "précommande", "précommander", "preventa",
@@ -61,7 +68,9 @@ CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "在庫有り", "재고 있음", "재고있음", "auf lager", "sofort lieferbar", "lieferbar",
         "en stock", "disponible", "disponibile", "em estoque", "disponível", "в наличии",
         "op voorraad", "dostępny", "w magazynie", "stokta var", "còn hàng", "มีสินค้า",
-        "stok tersedia", "tersedia")),
+        "stok tersedia", "tersedia", "skladom", "skladem", "raktáron", "în stoc",
+        "na zalihi", "na zalogi", "i lager", "på lager", "varastossa", "σε απόθεμα",
+        "במלאי", "متوفر")),
 )
 #: Labels of a buy control: its presence (enabled) says the product can be bought.
 BUY = (
@@ -73,7 +82,10 @@ BUY = (
     "adicionar à sacola", "в корзину", "купить", "in winkelwagen", "in winkelmand",
     "do koszyka", "kup teraz", "sepete ekle", "hemen al", "thêm vào giỏ", "mua ngay",
     "หยิบใส่ตะกร้า", "ใส่ตะกร้า", "ซื้อเลย", "ซื้อทันที", "tambah ke keranjang",
-    "masukkan keranjang", "beli sekarang", "beli")
+    "masukkan keranjang", "beli sekarang", "beli", "do košíka", "do košíku",
+    "přidat do košíku", "pridať do košíka", "kúpiť", "koupit", "kosárba", "adaugă în coș",
+    "u košaricu", "v košarico", "в количката", "στο καλάθι", "lägg i varukorg",
+    "læg i kurv", "legg i handlekurv", "lisää ostoskoriin", "הוסף לסל", "أضف إلى السلة")
 _BUY_RE = re.compile("|".join(re.escape(b) for b in sorted(BUY, key=len, reverse=True)),
                      re.IGNORECASE)
 #: Class/id/name words of a buy control, for buttons that are icons.

@@ -283,13 +283,20 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
         # The markup says in stock, the page says sold out and offers no way to buy.
         fields["availability"] = v_avail
         sources["availability"] = visible.availability_source or "dom"
+    if visible.buy is True and not gone and \
+            fields.get("availability") in (avail.OUT_OF_STOCK, avail.DISCONTINUED):
+        # The markup says sold out, the page offers an enabled buy control and says
+        # nothing of stock: the markup is stale (shops cache it longer than the page).
+        fields["availability"] = avail.IN_STOCK
+        sources["availability"] = "dom:buy-button"
     if visible.buy is True and (gone or v_avail is None):
         # An enabled buy control beats a sold-out note (pages keep both, showing one).
         put("availability", avail.IN_STOCK, "dom:buy-button")
     put("availability", v_avail, visible.availability_source or "dom")
     if visible.buy is False:
         put("availability", avail.OUT_OF_STOCK, "dom:buy-button-disabled")
-    if fields.get("price") is not None and (product is not None or visible.heading):
+    if fields.get("price") is not None and (product is not None or visible.heading
+                                            or og.get("og:title") or visible.doc_title):
         # A product page that shows a price and says nothing of stock sells it.
         put("availability", avail.IN_STOCK, "dom:price-shown")
 

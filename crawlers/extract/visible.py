@@ -404,15 +404,30 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
     """A stock note's availability, when the shown notes agree (a page showing both "in
     stock" and "sold out" notes leaves it to the buy control and the markup)."""
     cues: set[str] = set()
+    # Rows of an offers table (several sellers, variants), each with its own stock note:
+    # they say nothing of the product's own availability.
+    parents = [id(el.getparent()) for el in elements[:40] if el.tag in ("tr", "li")]
+    rows = {p for p in parents if parents.count(p) >= 2}
     for el in elements[:40]:
         if el.tag in INVISIBLE or el.tag in ("button", "input"):
             continue
+        if el.tag in ("tr", "li") and id(el.getparent()) in rows:
+            continue
+        state = _STOCK_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+        if state and not hidden(el):
+            # A class naming the state ("stock_IN_STOCK", "out-of-stock"): a page listing
+            # several offers marks each; mixed states leave it to the markup and buttons.
+            cues.add(avail.IN_STOCK if state.group(1) else avail.OUT_OF_STOCK)
         text = clean_text(" ".join(el.itertext()), 200)
         cue = _cue(text) if 0 < len(text) <= 150 else None
         if cue and not hidden(el):
             cues.add(cue)
     if len(cues) == 1:
         out.availability, out.availability_source = cues.pop(), "dom:stock-note"
+
+
+_STOCK_CLASS = re.compile(r"(?<![a-z])(?:(in[-_ ]?stock|instock)|(out[-_ ]?of[-_ ]?stock|"
+                          r"outofstock|sold[-_]?out|soldout))(?![a-z])", re.IGNORECASE)
 
 
 def _breadcrumbs(out: Visible, elements: list[etree._Element]) -> None:

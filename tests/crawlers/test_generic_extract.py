@@ -347,3 +347,45 @@ def test_bare_number_beside_a_currency_is_a_price_without_a_price_class() -> Non
                      "http://s.test/p/660416")
     assert page.fields["price"] == Decimal("2320")
     assert page.fields["list_price"] == Decimal("3200")
+
+
+# -- availability ---------------------------------------------------------------------------
+
+def test_offer_rows_stock_notes_say_nothing_of_the_product() -> None:
+    rows = "".join(f'<tr class="stock_{s} with-offer"><td>Seller {i}</td><td>₹2,{i}00</td>'
+                   f'<td>{"Out of Stock" if s == "OUT_OF_STOCK" else ""}</td></tr>'
+                   for i, s in enumerate(("UNKNOWN", "OUT_OF_STOCK", "UNKNOWN")))
+    page = read_page(html(f'<h1>Ceiling Fan</h1><span class="price">₹2,433</span>'
+                          f'<table>{rows}</table>', lang="en-IN"), "http://s.test/fan")
+    assert page.fields["availability"] == "in_stock"
+    assert page.sources["availability"] == "dom:price-shown"
+
+
+def test_a_class_naming_the_stock_state_is_a_stock_note() -> None:
+    page = read_page(html('<h1>Ceiling Fan</h1><span class="price">$24</span>'
+                          '<div class="product-stock out-of-stock"></div>'), "http://s.test/fan")
+    assert page.fields["availability"] == "out_of_stock"
+
+
+def test_an_enabled_buy_button_beats_stale_sold_out_markup() -> None:
+    stale = {**PRODUCT, "offers": {**PRODUCT["offers"],
+                                   "availability": "http://schema.org/OutOfStock"}}
+    page = read_page(html('<h1>Cheese Slicer</h1><button class="add-to-cart">Add to cart</button>',
+                          ld(stale)), "http://s.test/p/1")
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "in_stock", "dom:buy-button")
+    # A sold-out note on the page keeps the markup's word.
+    page = read_page(html('<h1>Cheese Slicer</h1><p class="stock">Sold out</p>', ld(stale)),
+                     "http://s.test/p/1")
+    assert page.fields["availability"] == "out_of_stock"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Vypredané", "out_of_stock"), ("Není skladem", "out_of_stock"),
+    ("Nincs készleten", "out_of_stock"), ("Skladom", "in_stock"), ("På lager", "in_stock")])
+def test_central_and_northern_european_cues(text: str, expected: str) -> None:
+    assert avail.from_text(text) == expected
+
+
+def test_do_kosika_is_a_buy_label() -> None:
+    assert avail.is_buy_label("Do košíka") and avail.is_buy_label("Lägg i varukorg")
