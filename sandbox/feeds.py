@@ -4,9 +4,17 @@
   recall records shaped like saferproducts.gov's (RecallID, RecallNumber, RecallDate, Title,
   Description, Products[{Name, Model, Type, ...}], Manufacturers, Hazards, Remedies, ...),
   with the real filters ``RecallDateStart``/``RecallDateEnd`` (YYYY-MM-DD).
-- EU Safety Gate: ``GET /safety-gate/alerts.xml`` an XML export of alert notifications
-  (reference, product category, name, brand, type/number of model, risk type, measures);
-  values the notifier left empty are ``xsi:nil="true"`` elements, as in the export.
+- EU Safety Gate, in the layout the Commission publishes today (issue 22):
+  ``GET /safety-gate-alerts/api/download/weeklyReport/list/xml/en`` the weekly index
+  (``<Safety-Gate>`` with one ``<weeklyReport>`` per week: reference ``Report-YYYY-W``,
+  publicationDate DD/MM/YYYY, the detail's URL with the trailing comma the export writes) and
+  ``GET /safety-gate-alerts/api/download/weeklyReport/detail/xml/{id}`` one week's report
+  (``<Safety-Gate>`` header ``report_language``/``report_date``/``report_year``/``report_week``/
+  ``report_addendum``, one ``<notifications xsi:type="webReportXmlWeeklyReportDetail…Dto">`` per
+  alert: ``caseNumber``, ``reference`` (the alert's URL), ``category``, ``product``, ``brand``,
+  ``name``, ``type_numberOfModel``, ``riskType``, run-together ``measures`` …, values in CDATA,
+  a missing one ``xsi:nil="true"``).  ``GET /safety-gate/alerts.xml`` is every alert in one such
+  report (what the demo downloads and imports as a file).
 
 Each notice naming a catalogue listing repeats that listing's brand and model exactly; a few
 decoy notices name products that are not sold in the sandbox.
@@ -14,8 +22,9 @@ decoy notices name products that are not sold in the sandbox.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from typing import Any
-from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +34,7 @@ from sandbox.catalog import Catalog, Notice
 from sandbox.state import SandboxState
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+INDEX_PATH = "/safety-gate-alerts/api/download/weeklyReport/list/xml/en"
 SG_CATEGORY = {
     "toys": "Toys",
     "child-car-seats": "Childcare articles and children's equipment",
@@ -76,45 +86,124 @@ def risk_type(n: Notice) -> str:
     return "Injury"
 
 
-def _el(name: str, value: str | None) -> str:
+def _cdata(value: str) -> str:
+    """*value* as CDATA (a "]]>" inside is split across two sections, as XML requires)."""
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _el(name: str, value: str | None, nil_style: int = 0) -> str:
+    """One field; a missing value written in one of the styles exports use."""
     if value is None or value == "":
-        return f'<{name} xsi:nil="true"/>'
-    return f"<{name}>{escape(value)}</{name}>"
+        return (f'<{name} xsi:nil="true"/>', f"<{name}><![CDATA[]]></{name}>",
+                f"<{name}/>")[nil_style % 3]
+    return f"<{name}>{_cdata(value)}</{name}>"
+
+
+SG_BASE = "http://safety-gate.sandbox.test/screen/webReport/alertDetail/"
+MEASURE = ("Type of economic operator taking notified measure(s): {op}"
+           "Category of measure(s): {measure}Date of entry into force: {date}")
+
+
+def _week(n: Notice) -> tuple[int, int]:
+    iso = dt.date.fromisoformat(n.date).isocalendar()
+    return iso.year, iso.week
+
+
+def _publication(year: int, week: int) -> dt.date:
+    """Reports are published on the Friday of their week."""
+    return dt.date.fromisocalendar(year, week, 5)
+
+
+def report_id(year: int, week: int) -> int:
+    return 10_000_000 + year * 100 + week
+
+
+def _alert(catalog: Catalog, n: Notice, order: int) -> str:
+    if n.index is not None:
+        b = catalog.base(n.index)
+        sg_cat = SG_CATEGORY.get(b.category.slug) or SG_CATEGORY[b.category.sector]
+    else:
+        sg_cat = "Toys"
+    day = dt.date.fromisoformat(n.date).strftime("%d/%m/%Y")
+    operator = ("Distributor", "Manufacturer", "Importer")[n.seq % 3]
+    kind = ("webReportXmlWeeklyReportDetailMotorVehicleContentDto" if n.seq % 2
+            else "webReportXmlWeeklyReportDetailContentDto")
+    return (f'<notifications xsi:type="{kind}">'
+            + f"<order>{order}</order>"
+            + _el("caseNumber", n.notice_id)
+            + _el("reference", f"{SG_BASE}{10_090_000 + n.seq}")
+            + _el("category", sg_cat)
+            + _el("product", n.category)
+            + _el("brand", n.brand)
+            + _el("name", n.product)
+            + _el("type_numberOfModel", n.model)
+            + _el("batchNumber", None if n.seq % 3 else f"LOT{n.seq:04d}", n.seq)
+            + _el("barcode", None, n.seq + 1)
+            + _el("riskType", risk_type(n))
+            + _el("danger", n.hazard)
+            + _el("measures", MEASURE.format(op=operator, date=day, measure=(
+                "Withdrawal of the product from the market", "Recall of the product from end "
+                "users", "Removal of this product listing by the online marketplace")[n.seq % 3]))
+            + _el("URLrecall", None, n.seq)
+            + _el("description", None if n.seq % 4 == 0 else f"{n.product}, model {n.model}.",
+                  n.seq + 2)
+            + _el("notifyingCountry", ("Germany", "France", "Italy", "Spain", "Poland")[n.seq % 5])
+            + _el("countryOfOrigin", n.country)
+            + _el("type", "Consumer")
+            + _el("level", "Serious risk")
+            + "<pictures>" + _el("picture", f"{SG_BASE}{10_090_000 + n.seq}/picture/1")
+            + "</pictures>"
+            + _el("onlineTrader", None, n.seq)
+            + _el("companyRecallCode", None, n.seq + 1)
+            + _el("productionDates", None, n.seq + 2)
+            + "</notifications>")
+
+
+def weekly_report_xml(catalog: Catalog, notices: list[Notice], year: int, week: int) -> str:
+    """One week's alerts as Safety Gate's current weekly detail export."""
+    published = _publication(year, week)
+    parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             f'<Safety-Gate xmlns:xsi="{XSI}">',
+             "<report_language>en</report_language>",
+             f"<report_date>{published.strftime('%d/%m/%Y')}</report_date>",
+             f"<report_year>{year}</report_year>", f"<report_week>{week}</report_week>",
+             '<report_addendum xsi:nil="true"/>']
+    parts += [_alert(catalog, n, i) for i, n in enumerate(notices, start=1)]
+    parts.append("</Safety-Gate>\n")
+    return "\n".join(parts)
+
+
+def safety_gate_weeks(catalog: Catalog) -> dict[tuple[int, int], list[Notice]]:
+    """The sandbox's Safety Gate alerts grouped by the ISO week of their date."""
+    weeks: dict[tuple[int, int], list[Notice]] = defaultdict(list)
+    for n in catalog.notices():
+        if n.source == "safetygate":
+            weeks[_week(n)].append(n)
+    return dict(sorted(weeks.items()))
 
 
 def safety_gate_xml(catalog: Catalog) -> str:
-    """Alert notifications as a Safety Gate XML export (xsi:nil marks missing values)."""
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<notifications xmlns:xsi="{XSI}">']
-    for n in catalog.notices():
-        if n.source != "safetygate":
-            continue
-        if n.index is not None:
-            b = catalog.base(n.index)
-            sg_cat = SG_CATEGORY.get(b.category.slug) or SG_CATEGORY[b.category.sector]
-        else:
-            sg_cat = "Toys"
+    """Every alert in one weekly report (dated with the latest week): the file the demo
+    imports."""
+    weeks = safety_gate_weeks(catalog)
+    everything = [n for notes in weeks.values() for n in notes]
+    year, week = max(weeks) if weeks else dt.date(2026, 1, 2).isocalendar()[:2]
+    return weekly_report_xml(catalog, everything, year, week)
+
+
+def weekly_index_xml(catalog: Catalog, base_url: str) -> str:
+    """The weekly index: one entry per week with alerts, newest first, as the export lists."""
+    parts = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', "<Safety-Gate>"]
+    for year, week in sorted(safety_gate_weeks(catalog), reverse=True):
+        rid = report_id(year, week)
         parts.append(
-            "<notification>"
-            + _el("reference", n.notice_id)
-            + _el("publicationDate", n.date)
-            + _el("alertType", "Consumer products")
-            + _el("notifyingCountry", ("Germany", "France", "Italy", "Spain", "Poland")[n.seq % 5])
-            + _el("productCategory", sg_cat)
-            + _el("productType", n.category)
-            + _el("name", n.product)
-            + _el("brand", n.brand)
-            + _el("typeNumberOfModel", n.model)
-            + _el("batchNumber", None if n.seq % 3 else f"LOT{n.seq:04d}")
-            + _el("barcode", None)
-            + _el("countryOfOrigin", n.country)
-            + _el("riskType", risk_type(n))
-            + _el("riskLevel", "Serious risk")
-            + _el("danger", n.hazard)
-            + _el("measuresTaken", "Withdrawal of the product from the market")
-            + _el("description", None if n.seq % 4 == 0 else f"{n.product}, model {n.model}.")
-            + "</notification>"
-        )
-    parts.append("</notifications>\n")
+            "<weeklyReport>"
+            f"<reference>Report-{year}-{week}</reference>"
+            f"<publicationDate>{_publication(year, week).strftime('%d/%m/%Y')}</publicationDate>"
+            f"<URL>{base_url}/safety-gate-alerts/api/download/weeklyReport/detail/xml/{rid}"
+            "?language=en,</URL>"
+            "</weeklyReport>")
+    parts.append("</Safety-Gate>\n")
     return "\n".join(parts)
 
 
@@ -134,12 +223,28 @@ def routes(state: SandboxState) -> list[Route]:
     async def safety_gate(request: Request) -> Response:
         return Response(safety_gate_xml(state.catalog), media_type="application/xml")
 
+    async def sg_index(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return Response(weekly_index_xml(state.catalog, base), media_type="application/xml")
+
+    async def sg_detail(request: Request) -> Response:
+        wanted = request.path_params["report"]
+        for (year, week), notes in safety_gate_weeks(state.catalog).items():
+            if report_id(year, week) == wanted:
+                return Response(weekly_report_xml(state.catalog, notes, year, week),
+                                media_type="application/xml")
+        return Response("no such weekly report", 404)
+
     async def index(request: Request) -> Response:
         return JSONResponse({"cpsc": "/RestWebServices/Recall?format=json",
-                             "safety_gate": "/safety-gate/alerts.xml"})
+                             "safety_gate": "/safety-gate/alerts.xml",
+                             "safety_gate_index": INDEX_PATH})
 
     return [
         Route("/", index),
         Route("/RestWebServices/Recall", cpsc),
         Route("/safety-gate/alerts.xml", safety_gate),
+        Route(INDEX_PATH, sg_index),
+        Route("/safety-gate-alerts/api/download/weeklyReport/detail/xml/{report:int}",
+              sg_detail),
     ]

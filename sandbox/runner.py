@@ -143,3 +143,8 @@ class Sandbox:
     @property
     def safety_gate_url(self) -> str:
         return f"{self.feeds_url}/safety-gate/alerts.xml"
+
+    @property
+    def safety_gate_index_url(self) -> str:
+        """Safety Gate's weekly index, as ``spotcheck signals fetch safety-gate`` reads it."""
+        return f"{self.feeds_url}/safety-gate-alerts/api/download/weeklyReport/list/xml/en"

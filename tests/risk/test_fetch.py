@@ -151,3 +151,22 @@ def test_scheduled_job_fetches_every_source(sqlite_db: Database, settings: Setti
                              scheduled_for=now, now=now, holder="test"))
     assert out["safety-gate"]["added"] == 3 and out["cpsc"]["added"] == 0
     assert "cannot fetch" in out["health-canada"]["error"]
+
+
+def test_fetch_from_the_sandbox_weekly_index(sqlite_db: Database, settings: Settings) -> None:
+    """`signals fetch safety-gate` against the sandbox's feed in the current weekly layout:
+    every week it lists is fetched and every alert of its one-file export arrives."""
+    import httpx
+    from lxml import etree
+
+    from sandbox import Sandbox
+
+    with Sandbox(seed=7, listings=300, obstacles=False) as sb:
+        cfg = settings.model_copy(update={"signals_safety_gate_url": sb.safety_gate_index_url,
+                                          "signals_fetch_timeout": 30.0})
+        with sqlite_db.session() as s:
+            result = fetch(s, "safety-gate", cfg, dt.date(2000, 1, 1))
+        export = etree.fromstring(httpx.get(sb.safety_gate_url).content)
+    cases = {n.findtext("caseNumber") for n in export.iter("notifications")}
+    assert cases and result.added == len(cases) and len(result.downloads) >= 1
+    assert _refs(sqlite_db, "safety-gate") == cases
