@@ -11,7 +11,10 @@ with its SHA-256 and size)::
     keys/<fingerprint>.pub.pem  older (retired) keys that signed captures in the pack
     custody.jsonl               the custody log excerpt (hash chain)
     captures/<id>/...           each capture's files, its manifest, .sig and .tsr files
-    archive.wacz                all captures as a WACZ (replays in ReplayWeb.page)
+    archive.wacz                all captures as a WACZ (replays in ReplayWeb.page), if any
+    chain/sample-chain.json     a sample's case: purchase, order, receipt, seal, lab, result
+                                (who and when), sealed like the manifest (.sig, .tsr, stamps)
+    chain/seal-photo.*, chain/lab-report.*   the files the chain names
     report.zh-CN.{html,pdf}     the report for people, in Chinese
     report.en.{html,pdf}        and in English
     VERIFY.txt                  how to check the pack by hand
@@ -34,11 +37,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from evidence import custody
 from evidence.capture import MEDIA
+from evidence.chain import DOCUMENT as CHAIN_DOCUMENT
+from evidence.chain import SampleChain, sample_chain
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
 from evidence.provenance import provenance_url
@@ -57,6 +62,7 @@ from store.models import (
     CustodyEvent,
     PlanItem,
     Purchase,
+    Sample,
     utcnow,
 )
 from store.printing import PrintJob, print_pdfs
@@ -76,17 +82,38 @@ def find_case(session: Session, ref: str | int) -> Case:
     return case
 
 
+def case_capture_filter(session: Session, case: Case) -> Any:
+    """The captures a case's pack holds: those linked to the case, and those of its listing
+    or of its sample's purchase not linked to another case (the listing captured when the
+    plan was approved and when it was bought, the order page)."""
+    own: list[Any] = []
+    if case.listing_id is not None:
+        own.append(Capture.listing_id == case.listing_id)
+    if case.sample_id is not None:
+        bought = select(Sample.purchase_id).where(Sample.id == case.sample_id)
+        own.append(Capture.purchase_id.in_(bought))
+    if not own:
+        return Capture.case_id == case.id
+    return or_(Capture.case_id == case.id, and_(Capture.case_id.is_(None), or_(*own)))
+
+
 def select_captures(session: Session, *, case_id: int | None = None,
                     plan_item_id: int | None = None,
-                    capture_ids: list[int] | None = None) -> list[Capture]:
-    """The successful captures a pack is about (exactly one selector must be given)."""
+                    capture_ids: list[int] | None = None,
+                    allow_empty: bool = False) -> list[Capture]:
+    """The successful captures a pack is about (exactly one selector must be given).
+
+    A case's pack may hold none (*allow_empty*): a failed sample's case is evidence by its
+    sample chain even before any page of the listing was captured.
+    """
     if sum(x is not None and x != [] for x in (case_id, plan_item_id, capture_ids)) != 1:
         raise InvalidInput("give exactly one of --case, --plan-item or --capture")
     q = select(Capture).where(Capture.status.in_(CaptureStatus.evidence()))  # complete, partial
     if case_id is not None:
-        if session.get(Case, case_id) is None:
+        case = session.get(Case, case_id)
+        if case is None:
             raise NotFound(f"no case {case_id}")
-        q = q.where(Capture.case_id == case_id)
+        q = q.where(case_capture_filter(session, case))
     elif plan_item_id is not None:
         item = session.get(PlanItem, plan_item_id)
         if item is None:
@@ -104,7 +131,7 @@ def select_captures(session: Session, *, case_id: int | None = None,
                 raise InvalidInput(f"capture {cid} failed; there is no evidence to export")
         q = q.where(Capture.id.in_(ids))
     captures = list(session.scalars(q.order_by(Capture.id)))
-    if not captures:
+    if not captures and not allow_empty:
         raise NotFound("no successful captures to export")
     return captures
 
@@ -283,22 +310,26 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
     out.parent.mkdir(parents=True, exist_ok=True)
     store = ArtifactStore(settings.artifacts_dir)
     key = load_or_create(settings.keys_dir)
+    chain: SampleChain | None = None
     with db.session() as s:
         caps = select_captures(s, case_id=case_id, plan_item_id=plan_item_id,
-                               capture_ids=capture_ids)
+                               capture_ids=capture_ids, allow_empty=case_id is not None)
         withheld = [] if include_persona_captures else [
             _withheld(c) for c in caps if c.persona_id is not None]
         caps = [c for c in caps if include_persona_captures or c.persona_id is None]
-        if not caps:
+        if not caps and case_id is None:
             raise InvalidInput("every selected capture was made with a buyer persona and is "
                                "withheld to protect it; export with "
                                "--include-persona-captures if it must go out")
         ids = [c.id for c in caps]
         case = s.get(Case, case_id) if case_id is not None else None
+        if case is not None:
+            chain = sample_chain(s, case, store)
         event = custody.record(s, "exported", actor, case_id=case_id,
                                detail={"captures": ids, "pack": out.name,
                                        "plan_item_id": plan_item_id,
-                                       "withheld": [w["id"] for w in withheld]})
+                                       "withheld": [w["id"] for w in withheld],
+                                       "sample_chain": chain is not None})
         export_event_id = event.id
     settings.packs_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="pack-", dir=settings.packs_dir))
@@ -323,7 +354,18 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         domain = f"spotcheck-{key.fingerprint[:16]}"
         wacz_info = _wacz(root, entries, work, tsa_urls=settings.tsa_urls,
                           signer=(load_or_create_ca(settings.keys_dir, domain), domain)
-                          if settings.tsa_urls else None)
+                          if settings.tsa_urls else None) if entries else None
+        chain_info = None
+        if chain is not None:
+            # The chain is sealed on its own (signature, tokens, stamp record) as well as
+            # listed in the manifest: it can be shown and checked apart from the pack.
+            chain.write(root)
+            sealed_chain = seal(chain.json_bytes(), settings, name=CHAIN_DOCUMENT, key=key)
+            for fname, data in sealed_chain.files(CHAIN_DOCUMENT).items():
+                (root / fname).write_bytes(data)
+            chain_info = {"file": CHAIN_DOCUMENT, "tsa_urls": list(settings.tsa_urls),
+                          "steps": [st["step"] for st in chain.steps],
+                          "missing": chain.missing, "files": sorted(chain.files)}
 
         tsa_roots: dict[str, dict[str, str]] = {}
         for e in entries:
@@ -346,8 +388,9 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                  "captures " + ", ".join(map(str, ids)))
         pack_info = {"title": title, "created_at": created, "actor": actor,
                      "key_fingerprint": key.fingerprint, "tsa_roots": tsa_roots,
-                     "wacz_ca": wacz_info.get("signing_ca_fingerprint"),
-                     "case": {"number": case.number, "title": case.title} if case else None}
+                     "wacz_ca": (wacz_info or {}).get("signing_ca_fingerprint"),
+                     "case": {"number": case.number, "title": case.title,
+                              "kind": case.kind} if case else None}
         report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
                         "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],
                         "timestamps": e["timestamp_info"],
@@ -357,7 +400,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         for loc in LOCALES:
             html = root / f"report.{loc}.html"
             html.write_text(render("evidence_report.html", loc, pack=pack_info,
-                                   captures=report_caps, withheld=withheld),
+                                   captures=report_caps, withheld=withheld,
+                                   chain=chain.document if chain else None),
                             encoding="utf-8")
             htmls.append(html)
         if pdf:
@@ -383,6 +427,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                         "first_seq": events[0]["seq"] if events else None,
                         "last_seq": events[-1]["seq"] if events else None,
                         "last_hash": events[-1]["hash"] if events else None},
+            "sample_chain": chain_info,
             "tsa_roots": tsa_roots, "keys": carried_keys, "wacz": wacz_info,
             "timestamping": {"tsa_urls": list(settings.tsa_urls),
                              "record": "manifest.json.stamps.json"},

@@ -42,6 +42,24 @@ LABELS: dict[str, dict[str, str]] = {
         "same_bytes": "Byte for byte the same file as (same SHA-256: the page rendered "
                       "identically, e.g. no overlay to dismiss):",
         "wacz_ca": "WACZ signing CA (SHA-256)",
+        "chain": "Sample chain", "step": "Step", "by": "By", "at": "When",
+        "chain_text": "From the plan item bought to the lab's report, each step with who "
+                      "recorded it and when. chain/sample-chain.json holds it (signed and "
+                      "time-stamped on its own); the files it names are in chain/.",
+        "not_recorded": "Not recorded", "case_kind": "Case kind",
+        "d_purchase_id": "Purchase", "d_plan_id": "Plan", "d_plan_version": "Plan version",
+        "d_plan_approved_by": "Plan approved by", "d_plan_approved_at": "Plan approved at",
+        "d_plan_item_seq": "Plan item", "d_stratum": "Stratum",
+        "d_inclusion_probability": "Inclusion probability π", "d_listing_id": "Listing",
+        "d_listing_url": "Listing URL", "d_listing_title": "Listing title",
+        "d_platform": "Platform", "d_bought_by": "Bought", "d_order_number": "Order number",
+        "d_price_paid": "Price paid", "d_currency": "Currency",
+        "d_order_captures": "Order page captures", "d_sample_code": "Sample code",
+        "d_seal_number": "Seal number", "d_photo": "Seal photo", "d_lab": "Laboratory",
+        "d_outcome": "Outcome", "d_defects": "Defects", "d_clauses": "Standard clauses",
+        "d_third_party": "Third-party result", "d_verified": "Verified",
+        "d_report": "Lab report file",
+        "covert": "by a covert buyer persona (not named in packs)", "by_hand": "by hand",
         "fp_check": "Check these fingerprints first",
         "fp_text": "A pack cannot vouch for itself: anyone can make a key and a TSA root of "
                    "their own. Compare the fingerprints above with the ones the issuing office "
@@ -82,6 +100,24 @@ LABELS: dict[str, dict[str, str]] = {
         "not_stated": "页面未标明",
         "same_bytes": "与下列文件逐字节相同（SHA-256 相同：页面渲染结果一致，例如无需关闭弹窗）：",
         "wacz_ca": "WACZ 签名 CA 指纹（SHA-256）",
+        "chain": "样品流转记录", "step": "环节", "by": "经办人", "at": "时间",
+        "chain_text": "从所购抽样计划条目到检测报告，每一环节均记载经办人和时间。"
+                      "chain/sample-chain.json 载有全部记录（单独签名并加盖可信时间戳），"
+                      "其所列文件见 chain/ 目录。",
+        "not_recorded": "未登记", "case_kind": "案件类型",
+        "d_purchase_id": "购买任务", "d_plan_id": "抽样计划", "d_plan_version": "计划版本",
+        "d_plan_approved_by": "计划批准人", "d_plan_approved_at": "计划批准时间",
+        "d_plan_item_seq": "计划条目序号", "d_stratum": "层",
+        "d_inclusion_probability": "入样概率 π", "d_listing_id": "商品",
+        "d_listing_url": "商品网址", "d_listing_title": "商品标题",
+        "d_platform": "平台", "d_bought_by": "购买方式", "d_order_number": "订单号",
+        "d_price_paid": "实付金额", "d_currency": "币种",
+        "d_order_captures": "订单页面取证记录", "d_sample_code": "样品编号",
+        "d_seal_number": "封样编号", "d_photo": "封样照片", "d_lab": "检测机构",
+        "d_outcome": "检测结论", "d_defects": "不合格项", "d_clauses": "标准条款",
+        "d_third_party": "第三方检测结果", "d_verified": "已核实",
+        "d_report": "检测报告文件",
+        "covert": "由暗访买家身份购买（证据包中不列明身份）", "by_hand": "人工购买",
         "fp_check": "请先核对指纹",
         "fp_text": "证据包不能自证来源：任何人都可以自制密钥和时间戳根证书。信任本证据包之前，"
                    "请将上列指纹与签发机关公布的指纹（其系统中 `spotcheck evidence key show` "
@@ -98,6 +134,7 @@ def environment() -> Environment:
     env = _environment("evidence")
     env.filters["size"] = human_size
     env.filters["localtime"] = localtime
+    env.filters["textlabel"] = _text_label
     return env
 
 
@@ -118,6 +155,13 @@ def localtime(ctx: Any, value: Any) -> str:
     return local_and_utc(when, str(ctx.get("locale") or "zh-CN"))
 
 
+def _text_label(code: Any, domain: str, locale: str) -> str:
+    """``{{ code|textlabel("chain_step", locale) }}``: a plain-string code's label."""
+    from store.labels import text_label
+
+    return text_label(domain, None if code is None else str(code), locale)
+
+
 def human_size(n: int) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -127,6 +171,40 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
+def chain_rows(document: dict[str, Any] | None, locale: str) -> list[dict[str, Any]]:
+    """The sample chain's steps as the report shows them: each step's label (store.labels),
+    when and by whom, and its facts with labels; codes read as words, never raw."""
+    from store.labels import label, text_label
+    from store.vocabulary import LabOutcome
+
+    if not document:
+        return []
+    t = LABELS.get(locale, LABELS["en"])
+    rows = []
+    for step in document.get("steps") or []:
+        facts: list[tuple[str, str]] = []
+        for key, value in (step.get("detail") or {}).items():
+            if value in (None, "", []):
+                continue
+            if key == "bought_by":
+                value = t["covert"] if "persona" in str(value) else t["by_hand"]
+            elif key == "outcome":
+                value = label(LabOutcome, str(value), locale)
+            elif isinstance(value, bool):
+                value = t["yes"] if value else t["no"]
+            elif isinstance(value, dict) and "file" in value:
+                value = f"{value['file']} · SHA-256 {value['sha256']}"
+            elif isinstance(value, list):
+                value = "; ".join(str(v.get("text") or v.get("code") or v)
+                                  if isinstance(v, dict) else str(v) for v in value)
+            facts.append((t.get(f"d_{key}", key), str(value)))
+        rows.append({"label": text_label("chain_step", step.get("step"), locale),
+                     "at": step.get("at"), "by": step.get("by"), "facts": facts})
+    return rows
+
+
 def render(template: str, locale: str, **context: Any) -> str:
     labels = LABELS.get(locale, LABELS["en"])
-    return environment().get_template(template).render(t=labels, locale=locale, **context)
+    context.setdefault("chain", None)
+    return environment().get_template(template).render(
+        t=labels, locale=locale, chain_rows=chain_rows(context["chain"], locale), **context)

@@ -39,6 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from evidence import custody
+from evidence.chain import check_chain_files
 from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
 from evidence.seal import check_seal, check_token, describe_key, resolve_key
@@ -252,6 +253,10 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     for cap in caps:
         _check_capture(zf, cap, anchors, carried_keys, report, listed)
 
+    # -- the sample chain (a failed sample's case) ------------------------------------------
+    if manifest.get("sample_chain"):
+        _check_chain(zf, manifest["sample_chain"], anchors, claimed, carried, report, listed)
+
     # -- custody ---------------------------------------------------------------------------
     cinfo = manifest.get("custody") or {}
     try:
@@ -272,6 +277,41 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         problems.append(f"no 'created' custody event for capture {cid}")
     report.add("custody", not problems,
                "; ".join(problems[:10]) if problems else f"{len(events)} events chain")
+
+
+def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchors,
+                 key_fingerprint: str, carried: Ed25519PublicKey | None, report: VerifyReport,
+                 listed: dict[str, dict[str, Any]]) -> None:
+    """The sample chain: its own seal (signature, tokens, stamp record) against the trust
+    anchors, and every file it names present with the hash it records."""
+    name = str(info.get("file") or "")
+    data = _bytes(zf, name)
+    if data is None:
+        report.add("sample chain", False, f"{name or 'the sample chain'} is missing")
+        return
+    tokens = {n: _read(zf, n) for n in zf.namelist()
+              if n.startswith(f"{name}.") and n.endswith(".tsr")}
+    sealed = check_seal(anchors, name, data, signature=_text(zf, f"{name}.sig"),
+                        key_fingerprint=key_fingerprint, carried_key=carried, tokens=tokens,
+                        record=_bytes(zf, f"{name}.stamps.json"),
+                        record_signature=_text(zf, f"{name}.stamps.json.sig"),
+                        declared_tsas=list(info.get("tsa_urls") or []))
+    for check, ok, detail in sealed.checks:
+        report.add(f"sample chain {check}", ok, detail)
+    report.tokens.extend(sealed.tokens)
+    report.warnings.extend(sealed.warnings)
+    try:
+        chain = json.loads(data)
+    except ValueError as exc:
+        report.add("sample chain", False, f"{name} is unreadable: {exc}")
+        return
+    problems = check_chain_files(chain, listed)
+    steps = [s.get("step") for s in chain.get("steps") or []]
+    report.add("sample chain", not problems, "; ".join(problems) if problems else
+               f"{len(steps)} steps ({', '.join(map(str, steps))}), "
+               f"{len(chain.get('files') or {})} files match"
+               + (f"; not recorded: {', '.join(chain['missing'])}"
+                  if chain.get("missing") else ""))
 
 
 def _bytes(zf: zipfile.ZipFile, name: str) -> bytes | None:

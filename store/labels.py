@@ -149,6 +149,16 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "key_rotated": ("更换签名密钥", "signing key rotated"),
         "key_exported": ("导出公钥", "public key exported"),
     },
+    "chain_step": {
+        "purchase": ("购买任务", "purchase"),
+        "order": ("下单确认", "order confirmation"),
+        "receipt": ("收货", "receipt"),
+        "seal": ("封样", "seal"),
+        "lab": ("送检", "sent to lab"),
+        "lab_result": ("检测结果", "lab result"),
+        "seal_photo": ("封样照片", "seal photo"),
+        "lab_report": ("检测报告", "lab report"),
+    },
     "case_kind": {
         "failed_sample": ("样品不合格", "failed sample"),
         "counterfeit": ("假冒伪劣", "counterfeit"),

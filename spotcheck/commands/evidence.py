@@ -24,7 +24,9 @@ app.add_typer(key_app, name="key")
 @app.command("export")
 def export_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="The pack to write (.zip)."),
-    case: str | None = typer.Option(None, "--case", help="Every capture of this case."),
+    case: str | None = typer.Option(None, "--case", help="Every capture of this case (its "
+                                    "own, its listing's, its sample's purchase's) and, for a "
+                                    "failed sample, its sample chain; exports with no capture."),
     plan_item: int | None = typer.Option(None, "--plan-item",
                                          help="Every capture of this plan item's listing "
                                               "and purchases."),
@@ -55,12 +57,15 @@ def export_cmd(
         manifest = json.loads(zf.read("manifest.json"))
     info = {"pack": str(path), "sha256": sha256_file(path), "size": path.stat().st_size,
             "captures": [c["id"] for c in manifest["captures"]],
-            "withheld_captures": [w["id"] for w in manifest.get("withheld_captures", [])]}
+            "withheld_captures": [w["id"] for w in manifest.get("withheld_captures", [])],
+            "sample_chain": bool(manifest.get("sample_chain"))}
     if json_out:
         print_json(info)
     else:
         console.print(f"wrote {escape(str(path))} ({info['size']} bytes, "
                       f"SHA-256 {info['sha256']})")
+        if info["sample_chain"]:
+            console.print("sample chain / 样品流转记录: chain/sample-chain.json")
         if info["withheld_captures"]:
             withheld = ", ".join(str(w["id"]) for w in manifest["withheld_captures"])
             console.print(f"withheld (buyer persona captures): {withheld}")

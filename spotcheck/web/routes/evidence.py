@@ -23,7 +23,13 @@ from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, r
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
 from spotcheck.web.security import ARTIFACT_CSP
-from store.errors import InvalidInput, NotFound
+from store.errors import (
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    SpotcheckError,
+    VerificationFailed,
+)
 from store.models import Artifact, Capture, Case, CustodyEvent
 
 router = APIRouter()
@@ -198,21 +204,34 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
     try:
         path = export_pack(cons.db, case_id=case_id, capture_ids=capture_id or None, out=out,
                            actor=user.name, settings=cons.settings)
-    except (NotFound, InvalidInput) as exc:
+    except SpotcheckError as exc:
         # A refusal is told in the user's language on the page they came from, not as an
-        # English error page naming a command-line flag.
+        # English error page naming a command-line flag.  (A case always exports: a failed
+        # sample's case carries its sample chain even with no capture.)
         audit(request, user.name, "evidence.export_refused", "case" if case_id else "capture",
               case_id or ",".join(map(str, capture_id or [])), reason=str(exc)[:300])
-        flash(request, "error", _("Every capture selected was made in a covert buyer "
-                                  "persona's browser and is withheld to protect the persona; "
-                                  "nothing else is there to export.")
-              if isinstance(exc, InvalidInput) and "persona" in str(exc) else
-              _("There is no successful capture to export for this selection yet."))
+        flash(request, "error", _export_refusal(exc))
         return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
     audit(request, user.name, "evidence.export", "case" if case_id else "capture",
           case_id or ",".join(map(str, capture_id or [])), pack=path.name)
     flash(request, "ok", _("Evidence pack exported."), pack=path.name)
     return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
+
+
+def _export_refusal(exc: SpotcheckError) -> str:
+    """Why a pack was not made, in the reader's language (the English detail is audited)."""
+    if isinstance(exc, InvalidInput) and "persona" in str(exc):
+        return _("Every capture selected was made in a covert buyer persona's browser and is "
+                 "withheld to protect the persona; nothing else is there to export.")
+    if isinstance(exc, NotFound):
+        return _("There is no successful capture to export for this selection yet.")
+    if isinstance(exc, VerificationFailed):
+        return _("A stored evidence file no longer matches its recorded hash, so no pack was "
+                 "made. Tell an administrator: the evidence store must be checked.")
+    if isinstance(exc, ServiceUnavailable):
+        return _("A service the pack needs (time-stamping or web archiving) did not answer; "
+                 "no pack was made. Try again later.")
+    return _("The evidence pack could not be made; the reason is in the audit log.")
 
 
 @router.post("/packs/{name}/verify", response_class=HTMLResponse)

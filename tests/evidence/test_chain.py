@@ -1,0 +1,176 @@
+"""Packs for every case: a failed sample's case with no capture at all exports, and its pack
+carries the sample chain (purchase, order, receipt, seal number and photo, lab, result with
+its report), each step with who and when, sealed and checked offline by the verifier."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from evidence.keys import load_or_create
+from evidence.localtsa import LocalTSA
+from evidence.packs import export_pack
+from evidence.render import render
+from evidence.trust import TrustAnchors
+from evidence.verify import verify_pack
+from scheduler import purchases
+from store.db import Database
+from store.models import Case, Purchase
+from tests.evidence.conftest import evidence_settings
+from tests.evidence.samplechain import LAB_REPORT, SEAL_PHOTO, failed_sample_case
+
+BIN = Path(sys.executable).parent
+@pytest.fixture()
+def world(tmp_path: Path, local_tsa: LocalTSA) -> Iterator[dict[str, Any]]:
+    settings = evidence_settings(tmp_path / "home", local_tsa)
+    db = Database.open(settings.database_url, settings=settings)
+    case_id = failed_sample_case(db, settings)
+    load_or_create(settings.keys_dir)  # the installation's key, before its anchors are read
+    yield {"db": db, "settings": settings, "case_id": case_id,
+           "anchors": TrustAnchors.for_installation(settings)}
+    db.dispose()
+
+
+def _rewrite(src: Path, dst: Path, name: str, data: bytes) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, data if info.filename == name else zin.read(info))
+    return dst
+
+
+def test_failed_sample_case_without_captures_exports_its_sample_chain(
+        world: dict[str, Any], tmp_path: Path) -> None:
+    out = export_pack(world["db"], case_id=world["case_id"], out=tmp_path / "case.zip",
+                      actor="zhao.min", settings=world["settings"], pdf=False)
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("manifest.json"))
+        chain = json.loads(zf.read("chain/sample-chain.json"))
+        assert zf.read("chain/seal-photo.png") == SEAL_PHOTO
+        assert zf.read("chain/lab-report.pdf") == LAB_REPORT
+        report_zh = zf.read("report.zh-CN.html").decode()
+        report_en = zf.read("report.en.html").decode()
+    assert manifest["captures"] == [] and manifest["wacz"] is None
+    assert "archive.wacz" not in names
+    # the chain is sealed on its own: signature, a token per TSA, the signed stamp record
+    assert {"chain/sample-chain.json.sig", "chain/sample-chain.json.0.tsr",
+            "chain/sample-chain.json.stamps.json"} <= names
+    steps = {s["step"]: s for s in chain["steps"]}
+    assert list(steps) == ["purchase", "order", "receipt", "seal", "lab", "lab_result"]
+    assert all(s["at"] and s["by"] for s in chain["steps"]), chain["steps"]
+    assert steps["order"]["detail"]["order_number"] == "ORD-778899"
+    assert steps["receipt"]["by"] == "chen.jie"
+    assert steps["seal"]["detail"]["seal_number"] == "S-0001"
+    assert steps["seal"]["detail"]["photo"]["file"] == "chain/seal-photo.png"
+    assert steps["lab"]["detail"]["lab"] == "浙江省质检院"
+    assert steps["lab_result"]["detail"]["outcome"] == "fail"
+    assert steps["lab_result"]["detail"]["report"]["file"] == "chain/lab-report.pdf"
+    assert chain["missing"] == []
+    assert "样品流转记录" in report_zh and "封样编号" in report_zh and "不合格" in report_zh
+    assert "检测报告文件" in report_zh and "chain/lab-report.pdf" in report_zh
+    assert "Sample chain" in report_en and "order confirmation" in report_en
+    assert "北京时间" in report_zh  # who and when, in the bureau's time zone
+
+    report = verify_pack(out, anchors=world["anchors"])
+    assert report.ok, [(c.name, c.detail) for c in report.failures]
+    names_ok = {c.name for c in report.checks if c.ok}
+    assert {"sample chain", "sample chain signature", "sample chain stamp record"} <= names_ok
+
+
+def test_altered_or_stripped_chain_is_caught(world: dict[str, Any], tmp_path: Path) -> None:
+    out = export_pack(world["db"], case_id=world["case_id"], out=tmp_path / "case.zip",
+                      actor="zhao.min", settings=world["settings"], pdf=False)
+    anchors = world["anchors"]
+    # another seal photo: its hash no longer matches the manifest
+    bad = _rewrite(out, tmp_path / "photo.zip", "chain/seal-photo.png", SEAL_PHOTO[:-1] + b"X")
+    failed = {c.name: c.detail for c in verify_pack(bad, anchors=anchors).failures}
+    assert "chain/seal-photo.png" in failed["files"]
+    # an edited chain (another order number): hash, chain signature both fail
+    with zipfile.ZipFile(out) as zf:
+        doc = zf.read("chain/sample-chain.json")
+    edited = _rewrite(out, tmp_path / "edit.zip", "chain/sample-chain.json",
+                      doc.replace(b"ORD-778899", b"ORD-000001"))
+    failed = {c.name: c.detail for c in verify_pack(edited, anchors=anchors).failures}
+    assert "sample chain signature" in failed and "files" in failed
+    # a removed chain token is a failure (the signed stamp record lists it)
+    with zipfile.ZipFile(out) as zin, zipfile.ZipFile(tmp_path / "strip.zip", "w") as zout:
+        for info in zin.infolist():
+            if info.filename != "chain/sample-chain.json.0.tsr":
+                zout.writestr(info.filename, zin.read(info))
+    failed = {c.name: c.detail for c in
+              verify_pack(tmp_path / "strip.zip", anchors=anchors).failures}
+    assert "was made and is missing" in failed["files"] + failed.get(
+        "sample chain stamp record", "")
+
+
+def test_missing_steps_are_said_not_invented(world: dict[str, Any], tmp_path: Path) -> None:
+    """A case whose result came without a report file: the chain says it is not recorded."""
+    db, settings = world["db"], world["settings"]
+    with db.session() as s:
+        first = s.scalar(select(Purchase).order_by(Purchase.id))
+        assert first is not None
+        other = purchases.create_purchase_tasks(s, first.plan_item.plan_id, actor="li.na",
+                                                assign=False).existing[1]
+        purchases.mark_ordered(s, other, "ORD-2", "9.90", actor="li.na")
+        purchases.receive_sample(s, other, "S-0002", actor="chen.jie")
+        purchases.send_to_lab(s, other, "lab", actor="chen.jie")
+        _r, case = purchases.record_lab_result(s, other, "fail", clauses=["GB 1"], actor="li.na")
+        assert case is not None
+        case_id = case.id
+    out = export_pack(db, case_id=case_id, out=tmp_path / "c2.zip", actor="zhao.min",
+                      settings=settings, pdf=False)
+    with zipfile.ZipFile(out) as zf:
+        chain = json.loads(zf.read("chain/sample-chain.json"))
+        zh = zf.read("report.zh-CN.html").decode()
+    assert chain["missing"] == ["seal_photo", "lab_report"]
+    assert "未登记" in zh and "封样照片" in zh
+    assert verify_pack(out, anchors=world["anchors"]).ok
+
+
+def test_cli_exports_a_failed_sample_case(world: dict[str, Any], tmp_path: Path) -> None:
+    settings = world["settings"]
+    with world["db"].session() as s:
+        number = s.get(Case, world["case_id"]).number  # type: ignore[union-attr]
+    env = {**os.environ, "SPOTCHECK_HOME": str(settings.home),
+           "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+           "SPOTCHECK_TSA_URLS": json.dumps(settings.tsa_urls),
+           "SPOTCHECK_TRUSTED_TSA_CAS": json.dumps(settings.trusted_tsa_cas),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("SPOTCHECK_DB", None)
+    out = tmp_path / "cli.zip"
+    proc = subprocess.run([str(BIN / "spotcheck"), "evidence", "export", "--case", number,
+                           "--no-pdf", "-o", str(out), "--json"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["captures"] == [] and info["sample_chain"] is True
+    proc = subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(out)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sample chain" in proc.stdout
+
+
+def test_report_renders_the_chain_without_a_browser() -> None:
+    doc = {"sample": "S-9", "missing": ["lab_report"], "steps": [
+        {"step": "order", "at": "2026-12-07T02:03:04+00:00", "by": "li.na",
+         "detail": {"order_number": "O-1", "order_captures": []}},
+        {"step": "lab_result", "at": "2026-12-08T02:03:04+00:00", "by": "li.na",
+         "detail": {"outcome": "fail", "third_party": False, "report": None}}]}
+    zh = render("evidence_report.html", "zh-CN", pack={"title": "x", "created_at": None,
+                "actor": "a", "key_fingerprint": "k", "tsa_roots": {}, "wacz_ca": None,
+                "case": {"number": "SC-1", "title": "t", "kind": "failed_sample"}},
+                captures=[], withheld=[], chain=doc)
+    assert "2026-12-07 10:03:04 北京时间 (2026-12-07 02:03:04 UTC)" in zh
+    assert "下单确认" in zh and "订单号: O-1" in zh and "检测结论: 不合格" in zh
+    assert "第三方检测结果: 否" in zh and "样品不合格" in zh
+    assert "未登记</th><td>检测报告" in zh
+    assert "failed_sample" not in zh and "lab_result" not in zh
