@@ -14,15 +14,18 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sampler.calibration import calibrate, category_matrix
 from sampler.domains import DOMAIN_FIELDS, estimate_domains, poststratify
 from sampler.estimation import estimate
 from sampler.intervals import INTERVAL_LABELS
+from sampler.replicates import REPLICATE_TYPES, bootstrap, jackknife, replicate_estimate
 from store.errors import InvalidInput, NotFound
 from store.models import (
     LabOutcome,
@@ -119,6 +122,8 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                   interval: str = "beta", variance: str = "auto",
                   lonely: str = "bound", by: str | None = None,
                   post_stratify: str | None = None,
+                  calibrate_to: Sequence[str] | None = None, calfun: str = "linear",
+                  replicates: str | None = None, replicate_reps: int = 500,
                   settings: Settings | None = None) -> dict[str, Any]:
     """HT and Hájek rate and count of non-compliance, by stratum and overall.
 
@@ -129,6 +134,14 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     known, so the domain's HT rate is t̂_d/N_d.  *post_stratify* (a domain field, needs
     *settings*) adds ``"post_stratified"``: the overall rate with weights scaled to the
     frame's counts per value of that field (:func:`sampler.domains.poststratify`).
+
+    *calibrate_to* (domain fields, needs *settings*) adds ``"calibrated"``: weights
+    calibrated (*calfun* ``linear`` or ``raking``, :mod:`sampler.calibration`, R
+    ``calibrate``) to the frame's counts of every level of each field.  *replicates*
+    (``jkn`` or ``bootstrap`` with *replicate_reps* replicates, seeded by the plan's seed)
+    adds ``"replicates"``: the rate with replicate-weight variance
+    (:mod:`sampler.replicates`, R ``as.svrepdesign``); certainty items form a stratum taken
+    whole.
 
     *interval*, *lonely*: see :func:`sampler.estimation.estimate`.  *variance*: one of
     :data:`PLAN_VARIANCES`; ``auto`` takes ``wr`` for a seller-capped plan (its design has
@@ -156,10 +169,15 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
         raise InvalidInput(f"variance {variance!r} needs the plan's frame (settings)")
     outcomes = plan_outcomes(session, plan_id)
     sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
-    for field_ in (by, post_stratify):
+    for field_ in (by, post_stratify, *(calibrate_to or ())):
         if field_ is not None and field_ not in DOMAIN_FIELDS:
             raise InvalidInput(f"unknown domain {field_!r}; choose one of "
                                f"{', '.join(DOMAIN_FIELDS)}")
+    if calibrate_to and settings is None:
+        raise InvalidInput("calibration needs the plan's frame (settings)")
+    if replicates is not None and replicates not in REPLICATE_TYPES:
+        raise InvalidInput(f"unknown replicates {replicates!r}; choose one of "
+                           f"{', '.join(REPLICATE_TYPES)}")
     if post_stratify is not None and settings is None:
         raise InvalidInput("post-stratification needs the plan's frame (settings)")
     by_stratum: dict[str, list[PlanItem]] = defaultdict(list)
@@ -253,7 +271,55 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                                   "estimate": ps.as_dict()}
         notes.append(f"post-stratified by {post_stratify} to the frame's counts "
                      "(R postStratify)")
+    if calibrate_to and settings is not None:
+        out["calibrated"] = _calibrated(session, plan, used, y, pik, labels, calibrate_to,
+                                        calfun, settings, confidence, interval, dvar, notes)
+    if replicates is not None:
+        out["replicates"] = _replicated(plan, used, y, pik, labels, sizes, replicates,
+                                        replicate_reps, confidence, interval, notes)
     return out
+
+
+def _calibrated(session: Session, plan: Plan, used: list[PlanItem], y: list[float],
+                pik: list[float], labels: list[str], fields: Sequence[str], calfun: str,
+                settings: Settings, confidence: float, interval: str, variance: str,
+                notes: list[str]) -> dict[str, Any]:
+    counts = {f: frame_counts(session, plan, f, settings) for f in fields}
+    values = {f: np.array([domain_value(it.listing, f) for it in used]) for f in fields}
+    X, totals, names, dropped = category_matrix(values, counts)
+    first = values[fields[0]]
+    keep = np.isin(first, [n.split("=", 1)[1] for n in names if n.startswith(f"{fields[0]}=")])
+    population = float(sum(counts[fields[0]][v] for v in np.unique(first[keep])))
+    res = calibrate(np.array(y)[keep], np.array(pik)[keep], X[keep], totals,
+                    strata=np.array(labels)[keep], method=calfun, population=population,
+                    confidence=confidence, interval=interval, variance=variance)
+    notes.append(f"calibrated ({calfun}) to the frame's counts of {', '.join(fields)} "
+                 "(R calibrate); variance on the calibration residuals"
+                 + (f"; levels without results left out: {', '.join(dropped)}"
+                    if dropped else ""))
+    return {"fields": list(fields), "calfun": calfun, "columns": names,
+            "totals": totals.tolist(), "dropped_levels": dropped, **res.as_dict()}
+
+
+def _replicated(plan: Plan, used: list[PlanItem], y: list[float], pik: list[float],
+                labels: list[str], sizes: dict[str, int], kind: str, reps: int,
+                confidence: float, interval: str, notes: list[str]) -> dict[str, Any]:
+    p = np.array(pik)
+    strata = np.array([("~certainty" if pk >= 1 - 1e-9 else h)
+                       for h, pk in zip(labels, pik, strict=True)])
+    pop = {h: float(v) for h, v in sizes.items()}
+    pop["~certainty"] = float(np.sum(strata == "~certainty"))
+    rep = (jackknife(strata, pop) if kind == "jkn"
+           else bootstrap(strata, reps, np.random.default_rng(plan.seed), pop))
+    est = replicate_estimate(np.array(y), p, rep, population=float(sum(sizes.values())),
+                             confidence=confidence, interval=interval)
+    notes.append(f"replicate weights: {kind} ({rep.factors.shape[1]} replicates; R "
+                 "as.svrepdesign" + (", Rao–Wu rescaled bootstrap seeded by the plan's "
+                                     "seed" if kind == "bootstrap" else ", fpc 1 − n_h/N_h")
+                 + "); certainty items form a stratum taken whole"
+                 + (f"; {rep.note}" if rep.note else ""))
+    return {"type": kind, "replicates": int(rep.factors.shape[1]),
+            "estimate": est.as_dict()}
 
 
 def frame_counts(session: Session, plan: Plan, field: str, settings: Settings,

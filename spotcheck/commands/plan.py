@@ -343,6 +343,17 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                  post_stratify: str | None = typer.Option(
                      None, "--post-stratify", help="Also the overall rate post-stratified to "
                      "the frame's counts by platform, sector, origin or seller-network."),
+                 calibrate: list[str] | None = typer.Option(
+                     None, "--calibrate", help="Also the rate with weights calibrated to the "
+                     "frame's counts of this field (repeat for several: platform, sector, "
+                     "origin, seller-network), as R calibrate."),
+                 calfun: str = typer.Option("linear", "--calfun",
+                                            help="Calibration: linear (GREG) or raking."),
+                 replicates: str | None = typer.Option(
+                     None, "--replicates", help="Also the rate with replicate-weight "
+                     "variance: jkn (jackknife) or bootstrap (Rao–Wu), as R as.svrepdesign."),
+                 replicate_reps: int = typer.Option(500, "--replicate-reps",
+                                                    help="Bootstrap replicates."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
     from sampler.plan_estimates import estimate_plan
@@ -351,7 +362,9 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
     with ctx.db.session() as s:
         est = estimate_plan(s, plan_api.resolve_plan(s, plan).id, confidence,
                             interval=interval, variance=variance, lonely=lonely, by=by,
-                            post_stratify=post_stratify, settings=ctx.settings)
+                            post_stratify=post_stratify, calibrate_to=calibrate or None,
+                            calfun=calfun, replicates=replicates,
+                            replicate_reps=replicate_reps, settings=ctx.settings)
     if json_out:
         print_json(est)
         return
@@ -385,6 +398,19 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                             ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
                              "HT count", "count CI", "variance", "deff (Kish)"],
                             [row("overall", ps["estimate"])]))
+    if "calibrated" in est:
+        cal = est["calibrated"]
+        console.print(table(f"calibrated ({cal['calfun']}) to {', '.join(cal['fields'])} "
+                            f"({level} intervals)",
+                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
+                             "HT count", "count CI", "variance", "deff (Kish)"],
+                            [row("overall", cal["estimate"])]))
+    if "replicates" in est:
+        rp = est["replicates"]
+        console.print(table(f"replicate weights: {rp['type']} ({level} intervals)",
+                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
+                             "HT count", "count CI", "variance", "deff (Kish)"],
+                            [row("overall", rp["estimate"])]))
     for note in est["notes"]:
         console.print(f"[dim]{note}[/dim]")
 

@@ -1,8 +1,9 @@
 # Golden values from R for the sampler's estimation (issue 20).
 #
-# Run:  Rscript tests/r/golden.R > tests/r/golden.json     (R 4.2, sampling 2.9, survey 4.1:
+# Run:  Rscript tests/r/golden.R > tests/r/golden.json     (R 4.2.2, sampling 2.9, survey 4.1.1:
 #       apt-get install -y --no-install-recommends r-base-core r-cran-sampling r-cran-survey)
-# The inputs are written here explicitly (no RNG), and copied into the JSON so the Python
+# The inputs are written here explicitly (no RNG but the seeded bootstrap of case 11, whose
+# replicate factors are exported), and copied into the JSON so the Python
 # tests (tests/sampler/test_r_golden.py) read inputs and R's answers from one file.
 # Every number is printed with 17 significant digits; NaN/NA become null.
 suppressMessages({library(sampling); library(survey)})
@@ -149,6 +150,43 @@ res9 <- lapply(c("HT", "YG"), function(v) {
 })
 add("stratified_pps", obj(y = num(y9), strata = str(h9), pik = num(p9), pikl = mat(pkl9),
                           ht = num(res9[[1]]), yg = num(res9[[2]])))
+
+# --- 10. calibration to known totals (linear = GREG, raking) on the design of case 5 --------
+cal_x <- c(12, 30, 8, 45, 22, 17, 9, 60, 14, 25, 33, 11, 19, 41, 7, 28, 36, 15, 21, 50,
+           18, 26, 39, 13, 31, 44, 10, 23, 35, 16, 29, 42,
+           55, 48, 61, 52, 58,
+           20, 27, 34, 24, 38, 12, 46, 32)
+d10 <- transform(d5, ps = ps, dom = dom, x = cal_x)
+des10 <- svydesign(ids = ~1, strata = ~h, fpc = ~N, data = d10)
+pop_lin <- c(`(Intercept)` = 645, psshop = 345, domq = 215, domr = 230, x = 17500)
+pop_rake <- c(`(Intercept)` = 645, psshop = 345, domq = 215, domr = 230)
+cal_case <- function(des) {
+  m <- svymean(~y, des); t <- svytotal(~y, des)
+  c(coef(m), vcov(m), coef(t), vcov(t), degf(des), ci(svyciprop(~y, des, method = "beta")))
+}
+cal_lin <- calibrate(des10, ~ps + dom + x, population = pop_lin, calfun = "linear")
+cal_rake <- calibrate(des10, ~ps + dom, population = pop_rake, calfun = "raking",
+                      epsilon = 1e-12, maxit = 100)
+add("calibrate", obj(y = num(y5), strata = str(h), N = num(Nh[h]), post = str(ps),
+                     domain = str(dom), x = num(cal_x),
+                     totals_linear = num(pop_lin), totals_raking = num(pop_rake),
+                     linear = num(cal_case(cal_lin)), raking = num(cal_case(cal_rake)),
+                     g_linear = num(weights(cal_lin) / weights(des10)),
+                     g_raking = num(weights(cal_rake) / weights(des10))))
+
+# --- 11. replicate weights: JKn (deterministic) and Rao–Wu bootstrap (R's draws exported) --
+rep_case <- function(rd) {
+  m <- svymean(~y, rd); t <- svytotal(~y, rd)
+  obj(factors = mat(weights(rd, type = "replication")), scale = num(rd$scale),
+      rscales = num(rd$rscales), mean = num(coef(m)), var = num(vcov(m)),
+      total = num(coef(t)), total_var = num(vcov(t)), degf = num(degf(rd)),
+      beta = num(ci(svyciprop(~y, rd, method = "beta"))))
+}
+jkn <- as.svrepdesign(des5, type = "JKn")
+set.seed(20)
+boot <- as.svrepdesign(des5, type = "subbootstrap", replicates = 40)
+add("replicates", obj(y = num(y5), strata = str(h), N = num(Nh[h]),
+                      jkn = rep_case(jkn), subbootstrap = rep_case(boot)))
 
 cat(paste0("{\"r\":", str(R.version.string), ",\"sampling\":",
            str(as.character(packageVersion("sampling"))), ",\"survey\":",

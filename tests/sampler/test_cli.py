@@ -162,6 +162,23 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert sum(d["n"] for d in got["by_domain"]["domains"]) == got["results"] == 20
     bad = run("plan", "estimate", "春季", "--interval", "wald", home=tmp_path)
     assert bad.returncode == 2 and "interval" in bad.stderr
+    got = json.loads(run("plan", "estimate", "春季", "--calibrate", "platform", "--calibrate",
+                         "sector", "--calfun", "raking", "--replicates", "jkn",
+                         "--variance", "syg", "--json", home=tmp_path).stdout)
+    cal = got["calibrated"]
+    assert cal["fields"] == ["platform", "sector"] and cal["calfun"] == "raking"
+    assert "raking calibration residuals" in cal["estimate"]["variance_method"]
+    assert got["replicates"]["type"] == "jkn"
+    assert got["replicates"]["estimate"]["variance_method"].startswith("replicate jkn")
+    assert got["variance"] == "syg" and got["joint"]
+    assert got["overall"]["variance_method"].startswith("syg")
+    text = run("plan", "estimate", "春季", "--calibrate", "platform", "--replicates",
+               "bootstrap", "--replicate-reps", "50", home=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "calibrated (linear) to platform" in text.stdout
+    assert "replicate weights: bootstrap" in text.stdout
+    bad = run("plan", "estimate", "春季", "--replicates", "brr", home=tmp_path)
+    assert bad.returncode == 2 and "replicates" in bad.stderr
 
 
 def _lab_results(home: Path, plan_id: int) -> None:
