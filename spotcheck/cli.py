@@ -73,6 +73,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("spotcheck.commands.crawl", "crawl"),
     ("spotcheck.commands.listings", "listings"),
     ("spotcheck.commands.signals", "signals"),
+    ("spotcheck.commands.products", "products"),
     ("spotcheck.commands.risk", "risk"),
     ("spotcheck.commands.campaign", "campaign"),
     ("spotcheck.commands.plan", "plan"),

@@ -208,6 +208,22 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "origin": ("原产地", "origin"),
         "seller-network": ("卖家网络", "seller network"),
     },
+    #: Kinds of evidence that two listings (or a listing and a notice) are one product
+    #: (store.models.ProductLink.kind, sampler.products).
+    "product_link_kind": {
+        "gtin": ("相同商品条码（GTIN）", "same barcode (GTIN)"),
+        "brand_model": ("相同品牌和型号", "same brand and model"),
+        "photo": ("相同或近似商品图片", "same or near-identical photo"),
+        "title": ("相似商品标题", "similar title"),
+        "notice_match": ("境外通报匹配", "foreign notice match"),
+        "manual": ("人工关联", "linked by an inspector"),
+    },
+    #: A product link's review status.
+    "product_link_status": {
+        "proposed": ("待确认", "proposed"),
+        "confirmed": ("已确认", "confirmed"),
+        "rejected": ("已否定", "rejected"),
+    },
     #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
     "rotation_rule": {
         "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),

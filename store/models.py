@@ -896,6 +896,40 @@ class NoticeImage(Base):
     fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class ProductLink(Base):
+    """Evidence that a listing is the same product as another listing (any platform) or as a
+    foreign notice: an exact identifier (GTIN, brand + model), a near-identical photo, or a
+    similar title, with its strength (0-1) and what made it (``evidence``).
+
+    Links are proposed by the link builder (sampler.products); an inspector confirms or
+    rejects one, and that decision is kept when links are built again (a rejected link never
+    comes back by itself).  Product clusters are the connected parts of the accepted links.
+    """
+
+    __tablename__ = "product_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``<kind>:L<listing>:L<listing>`` or ``<kind>:L<listing>:N<notice>`` (the smaller
+    #: listing id first): one link per pair and kind.
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    #: gtin | brand_model | photo | title | notice_match | manual (labels: store.labels).
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"),
+                                            index=True)
+    other_listing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("listing.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("foreign_notice.id", ondelete="CASCADE"), index=True)
+    strength: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: proposed | confirmed | rejected
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 #: APScheduler's SQLAlchemyJobStore table (its own column layout), created by our migrations so
 #: that the schema has one owner and autogenerate does not propose to drop it.
 scheduler_job = Table(

@@ -1,0 +1,540 @@
+"""The same product everywhere: links between listings (any platform) and foreign notices,
+and the product clusters they make.
+
+Why: a failed product is rarely sold once.  The link builder collects the evidence that two
+listings — or a listing and a notice — are one product, each piece a ``product_link`` with its
+kind, strength (0-1) and evidence:
+
+=============  ========  ===================================================================
+kind           strength  evidence
+=============  ========  ===================================================================
+gtin           0.95      the same valid GTIN (store.gtin), on the listing or in the notice
+brand_model    0.85      the same brand key and model code (sampler.risk.normalise)
+photo          0.75-0.9  the same photo file (0.9) or a near-identical one (PDQ distance d of
+                         the radius R: 0.9 − 0.15·d/R; store.photoindex)
+notice_match   score     the notice matcher's match (sampler.risk.matching), its status kept
+title          ≤ 0.6     similar titles within one brand (rapidfuzz token sort ratio ≥ 90)
+manual         1.0       an inspector linked them
+=============  ========  ===================================================================
+
+A link is *accepted* when an inspector confirmed it, or when it is proposed and at least
+:data:`ACCEPT_STRENGTH` strong (so a similar title alone never merges two products, but a
+confirmed one does).  A rejected link is never accepted and is kept through rebuilds, so an
+inspector's split stays split.  Clusters are the connected parts of the accepted links
+(union-find), named ``P<smallest listing id>``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sampler.risk.normalise import brand_key, is_model_code, model_key
+from store.errors import InvalidInput, NotFound
+from store.models import (
+    ForeignNotice,
+    Listing,
+    ListingImage,
+    ListingStatus,
+    NoticeImage,
+    NoticeKey,
+    NoticeMatch,
+    ProductImage,
+    ProductLink,
+    utcnow,
+)
+from store.photoindex import PhotoIndex
+from store.photos import NEAR_DUPLICATE_BITS
+
+KINDS = ("gtin", "brand_model", "photo", "title", "notice_match", "manual")
+STATUSES = ("proposed", "confirmed", "rejected")
+STRENGTH = {"gtin": 0.95, "brand_model": 0.85, "photo": 0.9, "manual": 1.0}
+#: A proposed link at least this strong joins a cluster without review.
+ACCEPT_STRENGTH = 0.75
+#: Title similarity (rapidfuzz token sort ratio, 0-100) from which a title link is proposed.
+TITLE_MIN_RATIO = 90.0
+#: Brand blocks larger than this are not compared title by title (n² pairs).
+TITLE_MAX_BLOCK = 400
+#: A notice links to at most this many listings per kind (a notice names one product).
+MAX_NOTICE_LINKS = 500
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A link the builder found: listing *a* is the same product as listing *b* or notice."""
+
+    kind: str
+    a: int
+    b: int | None
+    notice: int | None
+    strength: float
+    evidence: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        if self.notice is not None:
+            return f"{self.kind}:L{self.a}:N{self.notice}"
+        lo, hi = sorted((self.a, self.b or 0))
+        return f"{self.kind}:L{lo}:L{hi}"
+
+
+def _pair(kind: str, a: int, b: int, strength: float, evidence: dict[str, Any]) -> Proposal:
+    lo, hi = sorted((a, b))
+    return Proposal(kind, lo, hi, None, round(strength, 3), evidence)
+
+
+def _star(kind: str, ids: Iterable[int], strength: float,
+          evidence: dict[str, Any]) -> list[Proposal]:
+    """Links joining every listing of a group to its first (the group is one product)."""
+    ordered = sorted(set(ids))
+    return [_pair(kind, ordered[0], other, strength, evidence) for other in ordered[1:]]
+
+
+# -- finding the evidence ---------------------------------------------------------------------
+
+def _live_listings() -> Any:
+    return select(Listing.id, Listing.gtin, Listing.brand, Listing.model, Listing.title) \
+        .where(Listing.status != ListingStatus.REMOVED)
+
+
+def gtin_links(session: Session) -> list[Proposal]:
+    """Listings sharing a GTIN; listings showing a GTIN a notice names."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for lid, gtin, *_ in session.execute(_live_listings().where(Listing.gtin.is_not(None))):
+        groups[gtin].append(lid)
+    out: list[Proposal] = []
+    for gtin, ids in groups.items():
+        out += _star("gtin", ids, STRENGTH["gtin"], {"gtin": gtin})
+    if groups:
+        for notice_id, gtin in session.execute(select(NoticeKey.notice_id, NoticeKey.value)
+                                               .where(NoticeKey.kind == "gtin")):
+            for lid in sorted(groups.get(gtin, []))[:MAX_NOTICE_LINKS]:
+                out.append(Proposal("gtin", lid, None, notice_id, STRENGTH["gtin"],
+                                    {"gtin": gtin}))
+    return out
+
+
+def product_key(brand: str | None, model: str | None) -> str | None:
+    """``brand|model`` when both are there and the model looks like a model code."""
+    b, m = brand_key(brand), model_key(model)
+    return f"{b}|{m}" if b and m and is_model_code(m) else None
+
+
+def brand_model_links(session: Session) -> list[Proposal]:
+    """Listings of the same brand and model code; notices naming that brand and model."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for lid, _, brand, model, _ in session.execute(_live_listings()):
+        key = product_key(brand, model)
+        if key:
+            groups[key].append(lid)
+    out: list[Proposal] = []
+    for key, ids in groups.items():
+        out += _star("brand_model", ids, STRENGTH["brand_model"], {"key": key})
+    for notice_id, brand, models in session.execute(
+            select(ForeignNotice.id, ForeignNotice.brand, ForeignNotice.models)):
+        for model in models or []:
+            key = product_key(brand, model)
+            for lid in sorted(groups.get(key or "", []))[:MAX_NOTICE_LINKS]:
+                out.append(Proposal("brand_model", lid, None, notice_id,
+                                    STRENGTH["brand_model"], {"key": key}))
+    return out
+
+
+def photo_strength(distance: int, radius: int = NEAR_DUPLICATE_BITS) -> float:
+    """0.9 for the same picture, down to 0.75 at the edge of the near-duplicate radius."""
+    return round(STRENGTH["photo"] - 0.15 * min(distance, radius) / max(radius, 1), 3)
+
+
+def photo_links(session: Session, index: PhotoIndex | None = None) -> list[Proposal]:
+    """Listings showing the same or a near-identical photo; notices whose picture is one."""
+    by_image: dict[int, set[int]] = defaultdict(set)
+    live = {lid for lid, *_ in session.execute(_live_listings())}
+    for lid, image_id in session.execute(select(ListingImage.listing_id, ListingImage.image_id)
+                                         .where(ListingImage.image_id.is_not(None))):
+        if lid in live and image_id is not None:
+            by_image[image_id].add(lid)
+    notice_images: dict[int, set[int]] = defaultdict(set)
+    for nid, image_id in session.execute(select(NoticeImage.notice_id, NoticeImage.image_id)
+                                         .where(NoticeImage.image_id.is_not(None))):
+        if image_id is not None:
+            notice_images[image_id].add(nid)
+    if not by_image:
+        return []
+    index = index or PhotoIndex.of_store(session)
+    out: list[Proposal] = []
+    for image_id, ids in by_image.items():
+        out += _star("photo", ids, STRENGTH["photo"], {"images": [image_id, image_id],
+                                                       "distance": 0})
+    first = {image_id: min(ids) for image_id, ids in by_image.items()}
+    for image_id in sorted(by_image):
+        for copy in index.copies_of(image_id):
+            if copy.image_id in first and copy.image_id > image_id:
+                out.append(_pair("photo", first[image_id], first[copy.image_id],
+                                 photo_strength(copy.distance),
+                                 {"images": [image_id, copy.image_id],
+                                  "distance": copy.distance}))
+    for image_id, notices in notice_images.items():
+        near = [(image_id, 0)] + [(c.image_id, c.distance) for c in index.copies_of(image_id)]
+        for other, distance in near:
+            for lid in sorted(by_image.get(other, ()))[:MAX_NOTICE_LINKS]:
+                for nid in notices:
+                    out.append(Proposal("photo", lid, None, nid, photo_strength(distance),
+                                        {"images": [other, image_id], "distance": distance}))
+    return out
+
+
+def title_links(session: Session) -> list[Proposal]:
+    """Listings of one brand with near-identical titles (weak alone: below acceptance)."""
+    from rapidfuzz import fuzz, process
+
+    blocks: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for lid, _, brand, _, title in session.execute(_live_listings()):
+        b = brand_key(brand)
+        if b and title:
+            blocks[b].append((lid, title[:300]))
+    out: list[Proposal] = []
+    for rows in blocks.values():
+        if len(rows) < 2 or len(rows) > TITLE_MAX_BLOCK:
+            continue
+        titles = [t for _, t in rows]
+        scores = process.cdist(titles, titles, scorer=fuzz.token_sort_ratio,
+                               processor=str.casefold, score_cutoff=TITLE_MIN_RATIO)
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                ratio = float(scores[i][j])
+                if ratio >= TITLE_MIN_RATIO:
+                    out.append(_pair("title", rows[i][0], rows[j][0], 0.6 * ratio / 100,
+                                     {"ratio": round(ratio, 1)}))
+    return out
+
+
+def notice_match_links(session: Session) -> list[tuple[Proposal, str]]:
+    """The notice matcher's matches, with their review status."""
+    out = []
+    for nid, lid, score, status in session.execute(
+            select(NoticeMatch.notice_id, NoticeMatch.listing_id, NoticeMatch.score,
+                   NoticeMatch.status)):
+        out.append((Proposal("notice_match", lid, None, nid, round(float(score), 3),
+                             {"match_score": round(float(score), 3)}), status))
+    return out
+
+
+# -- storing links ----------------------------------------------------------------------------
+
+@dataclass
+class BuildResult:
+    """What a rebuild did, per kind."""
+
+    proposed: dict[str, int] = field(default_factory=dict)
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept_reviewed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"proposed": self.proposed, "added": self.added, "updated": self.updated,
+                "removed": self.removed, "kept_reviewed": self.kept_reviewed}
+
+
+def build_links(session: Session, kinds: Iterable[str] | None = None,
+                index: PhotoIndex | None = None) -> BuildResult:
+    """Find every link of *kinds* (default: all) and store them: new ones proposed, existing
+    ones updated, ones no longer found removed — unless a person reviewed them (kept)."""
+    wanted = list(kinds or ("gtin", "brand_model", "photo", "title", "notice_match"))
+    for kind in wanted:
+        if kind not in KINDS or kind == "manual":
+            raise InvalidInput(f"unknown link kind {kind!r} (one of {', '.join(KINDS[:-1])})")
+    found: dict[str, tuple[Proposal, str | None]] = {}
+    makers = {"gtin": gtin_links, "brand_model": brand_model_links, "title": title_links}
+    result = BuildResult()
+    for kind in wanted:
+        if kind == "photo":
+            props: list[tuple[Proposal, str | None]] = [(p, None) for p in
+                                                        photo_links(session, index)]
+        elif kind == "notice_match":
+            props = [(p, s) for p, s in notice_match_links(session)]
+        else:
+            props = [(p, None) for p in makers[kind](session)]
+        for p, status in props:
+            old = found.get(p.key)
+            if old is None or p.strength > old[0].strength:
+                found[p.key] = (p, status)
+        result.proposed[kind] = sum(1 for p, _ in found.values() if p.kind == kind)
+    now = utcnow()
+    existing = {link.key: link for link in session.scalars(
+        select(ProductLink).where(ProductLink.kind.in_(wanted)))}
+    for key, (p, status) in found.items():
+        link = existing.pop(key, None)
+        if link is None:
+            session.add(ProductLink(key=key, kind=p.kind, listing_id=p.a, other_listing_id=p.b,
+                                    notice_id=p.notice, strength=p.strength,
+                                    evidence=p.evidence,
+                                    status=status if status in STATUSES else "proposed",
+                                    created_at=now, updated_at=now))
+            result.added += 1
+            continue
+        if status in STATUSES and link.reviewed_by is None and link.status != status:
+            link.status = status  # the notice matcher's own review travels with it
+        evidence = dict(p.evidence)
+        if (link.evidence or {}).get("note"):
+            evidence["note"] = link.evidence["note"]  # an inspector's note stays
+        if link.strength != p.strength or link.evidence != evidence:
+            link.strength, link.evidence, link.updated_at = p.strength, evidence, now
+            result.updated += 1
+    for link in existing.values():
+        if link.status == "proposed" and link.reviewed_by is None:
+            session.delete(link)
+            result.removed += 1
+        else:
+            result.kept_reviewed += 1
+    session.flush()
+    return result
+
+
+def review_link(session: Session, link_id: int, status: str, actor: str,
+                note: str | None = None) -> ProductLink:
+    """Confirm or reject a link (kept through rebuilds)."""
+    if status not in ("confirmed", "rejected"):
+        raise InvalidInput("a link is confirmed or rejected")
+    link = session.get(ProductLink, link_id)
+    if link is None:
+        raise NotFound(f"no product link {link_id}")
+    link.status, link.reviewed_by, link.reviewed_at = status, actor[:100], utcnow()
+    if note:
+        link.evidence = {**(link.evidence or {}), "note": note[:500]}
+    session.flush()
+    return link
+
+
+def split_off(session: Session, listing_id: int, actor: str, note: str | None = None) -> int:
+    """Take a listing out of its product: reject every accepted link that touches it (the
+    rejections are remembered like any other).  Returns how many links were rejected."""
+    rows = session.scalars(select(ProductLink).where(
+        (ProductLink.listing_id == listing_id) | (ProductLink.other_listing_id == listing_id)))
+    done = 0
+    for link in rows:
+        if accepted(link.status, link.strength):
+            review_link(session, link.id, "rejected", actor, note)
+            done += 1
+    return done
+
+
+def link_manually(session: Session, listing_id: int, *, other_listing_id: int | None = None,
+                  notice_id: int | None = None, actor: str, note: str = "") -> ProductLink:
+    """An inspector's own link (confirmed at once): these two are one product."""
+    if (other_listing_id is None) == (notice_id is None):
+        raise InvalidInput("link a listing to one other listing or to one notice")
+    for lid in (listing_id, other_listing_id):
+        if lid is not None and session.get(Listing, lid) is None:
+            raise NotFound(f"no listing {lid}")
+    if notice_id is not None and session.get(ForeignNotice, notice_id) is None:
+        raise NotFound(f"no notice {notice_id}")
+    p = Proposal("manual", listing_id, other_listing_id, notice_id, 1.0, {"note": note[:500]})
+    if notice_id is None and other_listing_id is not None:
+        p = _pair("manual", listing_id, other_listing_id, 1.0, {"note": note[:500]})
+    link = session.scalar(select(ProductLink).where(ProductLink.key == p.key))
+    if link is None:
+        link = ProductLink(key=p.key, kind="manual", listing_id=p.a, other_listing_id=p.b,
+                           notice_id=p.notice, strength=1.0, evidence=p.evidence)
+        session.add(link)
+    link.status, link.reviewed_by, link.reviewed_at = "confirmed", actor[:100], utcnow()
+    session.flush()
+    return link
+
+
+def forget_links(session: Session, kind: str) -> int:
+    """Remove the unreviewed links of one kind (e.g. after changing its rule)."""
+    result = session.execute(delete(ProductLink).where(ProductLink.kind == kind,
+                                                       ProductLink.reviewed_by.is_(None)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- clusters ---------------------------------------------------------------------------------
+
+Node = tuple[str, int]  # ("L", listing id) or ("N", notice id)
+
+
+def accepted(status: str, strength: float) -> bool:
+    """Whether a link joins its two ends into one product."""
+    return status == "confirmed" or (status == "proposed" and strength >= ACCEPT_STRENGTH)
+
+
+@dataclass
+class Cluster:
+    """One product: its listings and notices and the accepted links between them."""
+
+    id: str
+    listing_ids: list[int]
+    notice_ids: list[int]
+    links: list[dict[str, Any]]
+
+    @property
+    def size(self) -> int:
+        return len(self.listing_ids) + len(self.notice_ids)
+
+    def strength_from(self, source: Node) -> dict[Node, float]:
+        """For every member, the strength of the strongest chain of links from *source*: the
+        weakest link on the best path (a widest-path search), 1.0 for *source* itself."""
+        adj: dict[Node, list[tuple[Node, float]]] = defaultdict(list)
+        for link in self.links:
+            a, b = _ends(link)
+            adj[a].append((b, link["strength"] if link["status"] != "confirmed" else 1.0))
+            adj[b].append((a, link["strength"] if link["status"] != "confirmed" else 1.0))
+        best = {source: 1.0}
+        frontier = [source]
+        while frontier:  # clusters are small: relax until nothing improves
+            nxt = []
+            for node in frontier:
+                for other, s in adj[node]:
+                    cand = min(best[node], s)
+                    if cand > best.get(other, 0.0) + 1e-12:
+                        best[other] = cand
+                        nxt.append(other)
+            frontier = nxt
+        return best
+
+
+def _ends(link: dict[str, Any]) -> tuple[Node, Node]:
+    a: Node = ("L", link["listing_id"])
+    b: Node = ("N", link["notice_id"]) if link["notice_id"] is not None \
+        else ("L", link["other_listing_id"])
+    return a, b
+
+
+def _link_dict(link: ProductLink) -> dict[str, Any]:
+    return {"id": link.id, "kind": link.kind, "listing_id": link.listing_id,
+            "other_listing_id": link.other_listing_id, "notice_id": link.notice_id,
+            "strength": link.strength, "status": link.status, "evidence": link.evidence,
+            "reviewed_by": link.reviewed_by}
+
+
+def clusters(session: Session, min_size: int = 2) -> list[Cluster]:
+    """Every product cluster of at least *min_size* members, largest first."""
+    parent: dict[Node, Node] = {}
+
+    def find(x: Node) -> Node:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    links = [_link_dict(x) for x in session.scalars(select(ProductLink))]
+    keep = [x for x in links if accepted(x["status"], x["strength"])]
+    for link in keep:
+        a, b = _ends(link)
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[Node, list[Node]] = defaultdict(list)
+    for node in list(parent):
+        members[find(node)].append(node)
+    by_root: dict[Node, list[dict[str, Any]]] = defaultdict(list)
+    for link in keep:
+        by_root[find(_ends(link)[0])].append(link)
+    out = []
+    for root, nodes in members.items():
+        listings = sorted(i for k, i in nodes if k == "L")
+        notices = sorted(i for k, i in nodes if k == "N")
+        if len(nodes) < min_size or not listings:
+            continue
+        out.append(Cluster(f"P{listings[0]}", listings, notices,
+                           sorted(by_root[root], key=lambda x: x["id"])))
+    return sorted(out, key=lambda c: (-c.size, c.id))
+
+
+def cluster_of(session: Session, cluster_or_listing: str | int) -> Cluster | None:
+    """The cluster named ``P<n>``, or the cluster of listing *n* (None: in none)."""
+    text = str(cluster_or_listing)
+    listing_id = int(text[1:] if text[:1] in "Pp" else text) if text.lstrip("Pp").isdigit() \
+        else None
+    if listing_id is None:
+        raise InvalidInput(f"not a cluster (P<n>) or listing id: {text!r}")
+    for c in clusters(session, min_size=1):
+        if listing_id in c.listing_ids:
+            return c
+    return None
+
+
+# -- find copies of one listing ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CopyFound:
+    """Another listing or notice that looks like the same product as a listing, and why."""
+
+    listing_id: int | None
+    notice_id: int | None
+    kind: str
+    strength: float
+    evidence: dict[str, Any]
+
+
+def find_copies(session: Session, listing_id: int, index: PhotoIndex | None = None
+                ) -> list[CopyFound]:
+    """Listings (any platform) and notices that share this listing's GTIN, brand + model or
+    (near-identical) photos — found now, without a link rebuild.  Strongest first."""
+    listing = session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound(f"no listing {listing_id}")
+    found: dict[tuple[str, int], CopyFound] = {}
+
+    def put(c: CopyFound) -> None:
+        key = ("L", c.listing_id) if c.listing_id is not None else ("N", c.notice_id or 0)
+        if key != ("L", listing_id) and (key not in found or c.strength > found[key].strength):
+            found[key] = c
+
+    if listing.gtin:
+        for lid in session.scalars(select(Listing.id).where(Listing.gtin == listing.gtin)):
+            put(CopyFound(lid, None, "gtin", STRENGTH["gtin"], {"gtin": listing.gtin}))
+        for nid in session.scalars(select(NoticeKey.notice_id).where(
+                NoticeKey.kind == "gtin", NoticeKey.value == listing.gtin)):
+            put(CopyFound(None, nid, "gtin", STRENGTH["gtin"], {"gtin": listing.gtin}))
+    key = product_key(listing.brand, listing.model)
+    if key:
+        brand = brand_key(listing.brand)
+        for lid, b, m in session.execute(select(Listing.id, Listing.brand, Listing.model)
+                                         .where(Listing.model.is_not(None))):
+            if brand_key(b) == brand and product_key(b, m) == key:
+                put(CopyFound(lid, None, "brand_model", STRENGTH["brand_model"], {"key": key}))
+    own = [i for i in session.scalars(select(ListingImage.image_id).where(
+        ListingImage.listing_id == listing_id, ListingImage.image_id.is_not(None)))
+        if i is not None]
+    if own:
+        index = index or PhotoIndex.of_store(session)
+        near: dict[int, tuple[int, int]] = {}
+        for mine_id in own:
+            near.setdefault(mine_id, (0, mine_id))
+            for c in index.copies_of(mine_id):
+                if c.image_id not in near or c.distance < near[c.image_id][0]:
+                    near[c.image_id] = (c.distance, mine_id)
+        for lid, image_id in session.execute(select(ListingImage.listing_id, ListingImage.image_id)
+                                             .where(ListingImage.image_id.in_(list(near)))):
+            if image_id is None:
+                continue
+            d, mine = near[image_id]
+            put(CopyFound(lid, None, "photo", photo_strength(d),
+                          {"images": [mine, image_id], "distance": d}))
+        for nid, pic_id in session.execute(select(NoticeImage.notice_id, NoticeImage.image_id)
+                                           .where(NoticeImage.image_id.in_(list(near)))):
+            if pic_id is None:
+                continue
+            d, mine = near[pic_id]
+            put(CopyFound(None, nid, "photo", photo_strength(d),
+                          {"images": [mine, pic_id], "distance": d}))
+    return sorted(found.values(), key=lambda c: (-c.strength, c.listing_id or 0,
+                                                 c.notice_id or 0))
+
+
+def image_shas(session: Session, image_ids: Iterable[int]) -> dict[int, str]:
+    """SHA-256 (the artifact) of product images, for showing the linking photos."""
+    ids = list(set(image_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(ProductImage.id, ProductImage.sha256)
+                                .where(ProductImage.id.in_(ids))).all())
+

@@ -1,0 +1,199 @@
+"""Product clusters: each link kind (GTIN, brand + model, photo, title, notice), acceptance by
+strength, an inspector's split and confirmation remembered through rebuilds, and "find copies"
+of one listing across platforms — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import select
+
+from sampler.products import (
+    ACCEPT_STRENGTH,
+    build_links,
+    cluster_of,
+    clusters,
+    find_copies,
+    link_manually,
+    review_link,
+    split_off,
+)
+from sandbox.photo_copies import cropped, jpeg, watermarked
+from store.db import Database
+from store.images import Photo, set_listing_photos, set_notice_photos
+from store.models import ForeignNotice, Listing, NoticeKey, Platform, ProductLink
+from store.photos import fingerprint
+
+PHOTOS = {p.stem: p.read_bytes() for p in (Path(__file__).parent.parent / "photos").glob("*.jpg")}
+
+
+def _photo(name: str, copy: bool = False) -> Photo:
+    data = PHOTOS[name]
+    if copy:  # another seller's copy: cut at the edges and watermarked
+        with Image.open(io.BytesIO(data)) as img:
+            data = jpeg(watermarked(cropped(img.convert("RGB"), 3), 3))
+    import hashlib
+
+    return Photo(url=f"http://img.test/{name}{'-copy' if copy else ''}.jpg",
+                 sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                 print=fingerprint(data))
+
+
+def _world(db: Database) -> dict[str, int]:
+    """Listings on two platforms: a kettle sold four ways, an unrelated lamp, a notice."""
+    with db.session() as s:
+        mall, shop = Platform(code="mall", name="Mall"), Platform(code="shop", name="Shop")
+        s.add_all([mall, shop])
+        s.flush()
+
+        def listing(p: Platform, ext: str, **kw: Any) -> Listing:
+            row = Listing(platform_id=p.id, external_id=ext, url=f"http://{p.code}/{ext}", **kw)
+            s.add(row)
+            s.flush()
+            return row
+
+        ids = {
+            # GTIN 4006381333931 on both platforms
+            "a": listing(mall, "a", title="Acme Kettle 1.7L", brand="Acme", model="AK-17",
+                         gtin="04006381333931").id,
+            "b": listing(shop, "b", title="Kettle electric", brand=None,
+                         gtin="04006381333931").id,
+            # same brand + model code, written differently, no GTIN
+            "c": listing(shop, "c", title="ACME kettle", brand="ACME Co.", model="ak 17").id,
+            # only a copied photo of a's photo
+            "d": listing(shop, "d", title="Wasserkocher", brand="Noname").id,
+            # same brand, near-identical title, nothing else: a weak link only
+            "e": listing(mall, "e", title="Kettle Acme 1,7L", brand="Acme", model="AK-99").id,
+            "lamp": listing(mall, "lamp", title="Desk lamp", brand="Lumo", model="DL-2").id,
+        }
+        set_listing_photos(s, ids["a"], [_photo("coffee")])
+        set_listing_photos(s, ids["d"], [_photo("coffee", copy=True)])
+        set_listing_photos(s, ids["lamp"], [_photo("rocket")])
+        notice = ForeignNotice(source="safety-gate", reference="A12/0001/26", brand="Acme",
+                               models=["AK17"], gtins=["04006381333931"])
+        s.add(notice)
+        s.flush()
+        s.add(NoticeKey(notice_id=notice.id, kind="gtin", value="04006381333931"))
+        ids["notice"] = notice.id
+        picture_only = ForeignNotice(source="cpsc", reference="26-123", brand="Other")
+        s.add(picture_only)
+        s.flush()
+        set_notice_photos(s, picture_only.id, [_photo("coffee", copy=True)])
+        ids["picture_notice"] = picture_only.id
+    return ids
+
+
+def _kinds(db: Database) -> dict[str, set[str]]:
+    with db.session() as s:
+        out: dict[str, set[str]] = {}
+        for link in s.scalars(select(ProductLink)):
+            out.setdefault(link.kind, set()).add(link.key)
+    return out
+
+
+def test_cluster_building_with_each_link_kind(any_db: Database) -> None:
+    ids = _world(any_db)
+    with any_db.session() as s:
+        result = build_links(s)
+    assert result.added > 0
+    kinds = _kinds(any_db)
+    a, b, c, d, e = (ids[k] for k in "abcde")
+    assert f"gtin:L{min(a, b)}:L{max(a, b)}" in kinds["gtin"]
+    assert f"gtin:L{a}:N{ids['notice']}" in kinds["gtin"]
+    assert f"brand_model:L{min(a, c)}:L{max(a, c)}" in kinds["brand_model"]
+    assert f"brand_model:L{a}:N{ids['notice']}" in kinds["brand_model"]
+    assert f"photo:L{min(a, d)}:L{max(a, d)}" in kinds["photo"]
+    assert f"photo:L{a}:N{ids['picture_notice']}" in kinds["photo"]  # the notice's picture
+    assert f"title:L{min(a, e)}:L{max(a, e)}" in kinds["title"]
+    with any_db.session() as s:
+        found = clusters(s)
+        assert len(found) == 1
+        kettle = found[0]
+        # e is linked by title only (weak): not in the product until someone confirms it
+        assert kettle.listing_ids == sorted([a, b, c, d])
+        assert kettle.notice_ids == sorted([ids["notice"], ids["picture_notice"]])
+        assert kettle.id == f"P{min(a, b, c, d)}"
+        assert cluster_of(s, ids["lamp"]) is None
+        photo = next(x for x in kettle.links if x["kind"] == "photo" and x["other_listing_id"])
+        assert ACCEPT_STRENGTH <= photo["strength"] < 0.9 and photo["evidence"]["distance"] > 0
+        strengths = kettle.strength_from(("L", d))
+        assert strengths[("L", d)] == 1.0 and strengths[("L", b)] == photo["strength"]
+
+
+def test_split_and_confirm_are_remembered(any_db: Database) -> None:
+    ids = _world(any_db)
+    a, d, e = ids["a"], ids["d"], ids["e"]
+    with any_db.session() as s:
+        build_links(s)
+        photo = s.scalar(select(ProductLink).where(
+            ProductLink.key == f"photo:L{min(a, d)}:L{max(a, d)}"))
+        title = s.scalar(select(ProductLink).where(ProductLink.kind == "title"))
+        assert photo is not None and title is not None
+        review_link(s, photo.id, "rejected", "inspector-1", "different kettle")
+        review_link(s, title.id, "confirmed", "inspector-1")
+        # d is still in the product through the notice's picture: split it off entirely
+        still = cluster_of(s, d)
+        assert still is not None and still.id == f"P{a}"
+        assert split_off(s, d, "inspector-1", "different kettle") == 1
+    with any_db.session() as s:
+        build_links(s)  # a rebuild finds the photo link again, and keeps it rejected
+        cluster = cluster_of(s, a)
+        assert cluster is not None
+        assert d not in cluster.listing_ids and e in cluster.listing_ids
+        assert cluster_of(s, d) is None
+        link = s.scalar(select(ProductLink).where(
+            ProductLink.key == f"photo:L{min(a, d)}:L{max(a, d)}"))
+        assert link is not None and link.status == "rejected"
+        assert link.evidence["note"] == "different kettle"
+        link_manually(s, d, other_listing_id=ids["lamp"], actor="inspector-2", note="same box")
+        assert cluster_of(s, f"P{min(d, ids['lamp'])}") is not None
+
+
+def test_find_copies_of_one_listing(any_db: Database) -> None:
+    ids = _world(any_db)
+    with any_db.session() as s:
+        copies = find_copies(s, ids["d"])
+    got = {(c.listing_id, c.notice_id, c.kind) for c in copies}
+    assert (ids["a"], None, "photo") in got
+    assert (None, ids["picture_notice"], "photo") in got
+    assert all(c.listing_id != ids["lamp"] for c in copies)
+    with any_db.session() as s:
+        copies = find_copies(s, ids["a"])
+    got = {(c.listing_id, c.notice_id, c.kind) for c in copies}
+    assert {(ids["b"], None, "gtin"), (None, ids["notice"], "gtin"),
+            (ids["c"], None, "brand_model"), (ids["d"], None, "photo")} <= got
+
+
+def test_products_cli(sqlite_db: Database, settings: Any) -> None:
+    import json
+
+    from tests.clirun import spotcheck
+
+    ids = _world(sqlite_db)
+    env = {"SPOTCHECK_HOME": str(settings.home)}
+
+    def run(*args: str) -> Any:
+        r = spotcheck(*args, env=env, unset=("SPOTCHECK_DB",))
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout) if "--json" in args else r.stdout
+
+    built = run("products", "build", "--json")
+    assert built["added"] >= 6 and built["proposed"]["photo"] >= 2
+    listed = run("products", "list", "--json")
+    assert len(listed) == 1 and listed[0]["platforms"] == ["mall", "shop"]
+    shown = run("products", "show", listed[0]["cluster"], "--json")
+    assert {r["listing_id"] for r in shown["listings"]} == {ids[k] for k in "abcd"}
+    photo = next(x for x in shown["links"] if x["kind"] == "photo" and x["other_listing_id"])
+    assert all(len(s) == 64 for s in photo["evidence"]["image_sha256"])  # both photos
+    copies = run("products", "find-copies", str(ids["d"]), "--json")
+    assert any(c["listing"] and c["listing"]["listing_id"] == ids["a"] for c in copies)
+    assert run("products", "reject", str(photo["id"]), "--note", "not it", "--json")[
+        "status"] == "rejected"
+    assert "product P" in run("products", "show", str(ids["a"]))
+    missing = spotcheck("products", "show", str(ids["lamp"]), env=env)
+    assert missing.returncode == 3
+    bad = spotcheck("products", "build", "--kind", "smell", env=env)
+    assert bad.returncode == 2
