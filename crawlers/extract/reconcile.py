@@ -221,7 +221,8 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     v_price = visible.price
     if m_price is not None and v_price is not None and m_price != v_price and (
             visible.old_price == m_price or (m_price > v_price and m_price in visible.prices
-                                             and visible.old_price is not None)):
+                                             and (visible.old_price is not None
+                                                  or visible.discounted))):
         put("price", v_price, "dom:price")
         put("list_price", m_price, m_source)
     put("price", m_price, m_source)

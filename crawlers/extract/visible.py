@@ -26,14 +26,19 @@ from crawlers.extract.text import clean_text
 #: Elements whose text a shopper does not read.
 INVISIBLE = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩₹₽₺₫฿₱₴₪₸₾₼]|zł|"
-             r"Kč|円|元|원|Rp\.?|RM|kr\.?|kn|CHF|EUR|USD|GBP|JPY|CNY|RMB|KRW|INR|RUB|TRY|VND|"
+             r"Kč|円|元|원|Rp\.?|RM|kr\.?|kn|Kn|KN|CHF|EUR|USD|GBP|JPY|CNY|RMB|KRW|INR|RUB|TRY|VND|"
              r"THB|IDR|PLN|BRL|MXN|CAD|AUD|SEK|NOK|DKK|KZT|UAH|CZK|HUF|RON|лв|руб\.?|р\.|"
              r"тг|грн|TL|đ|Ft|lei|Dhs|KM|din)")
 PRICE_TEXT = re.compile(rf"{_CURRENCY}\s*\d|\d[\d.,'\s]*\s*{_CURRENCY}(?![A-Za-z])")
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 #: Runs of a number as written ("1 299,00", "12 .99"): one per price.
 _NUMBERS = re.compile(r"\d[\d.,'\s]*")
-_NUMBER_ONLY = re.compile(r"^[\d.,'\s]+$")
+_NUMBER_ONLY = re.compile(r"^[\d.,'\s]+(?:[.,][-–]+)?$")
+#: A whole-units price written "20,-" / "20.–" (German, Austrian, Nordic shops).
+_DASH_CENTS = re.compile(r"(?<=\d)[.,][-–]+(?=\s|$|\D)")
+#: A discount badge ("-50%", "−30 %").
+_DISCOUNT = re.compile(r"^\s*[-−–]\s?\d{1,2}\s?%\s*$")
 _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|price-?list|"
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
                   r"previous", re.IGNORECASE)
@@ -103,6 +108,8 @@ class Visible:
     seller_link: str | None = None
     #: The element of the chosen price.
     price_owner: etree._Element | None = None
+    #: Whether a discount badge ("-50%") is shown beside the chosen price.
+    discounted: bool = False
 
 
 def _attrs(el: etree._Element, depth: int = 3) -> str:
@@ -222,6 +229,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
     old_candidate: tuple[float, Decimal, str | None, etree._Element] | None = None
     seen_owner: set[int] = set()
     from_price: tuple[Decimal, str | None, etree._Element] | None = None
+    best_at = -1
     for i in range(lo, hi):
         text, owner = texts[i]
         if len(text) > 60:
@@ -259,7 +267,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             continue
         if _NOT_PRICE_TEXT.search(text):
             continue
-        amount, symbol = parse_price(text)
+        amount, symbol = parse_price(_DASH_CENTS.sub("", text))
         if amount is None:
             continue
         out.prices.append(amount)
@@ -284,15 +292,50 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0)
         if best is None or score < best[0]:
             best = (score, amount, symbol, owner)
+            best_at = i
     if best is None and old_candidate is not None:
         # Only a "regular"-styled price is shown: it is the price.
         best, old = old_candidate, None
     if best is None and from_price is not None:
         best = (0.0, *from_price)
+    if best is not None and best_at >= 0:
+        after = _after_discount(texts, best_at, best[1])
+        if after is not None:
+            # "EUR219.99  -50%  EUR110.00": the price after the discount badge is the one
+            # paid, the one before it the list price, whatever their classes say.
+            if old is None or best[1] > old[1]:
+                old = (best[0], best[1])
+            best = (best[0], after[0], after[1], after[2])
     if best is not None:
         out.price, out.price_symbol, out.price_owner = best[1], best[2], best[3]
+        if best_at >= 0:
+            out.discounted = any(_DISCOUNT.match(t) for t, _ in
+                                 texts[max(0, best_at - 3):best_at + 4])
     if old is not None and (out.price is None or old[1] > out.price):
         out.old_price = old[1]
+
+
+def _after_discount(texts: list[tuple[str, etree._Element]], at: int, amount: Decimal
+                    ) -> tuple[Decimal, str | None, etree._Element] | None:
+    """The lower price written right after a discount badge that follows the price at
+    *at* ("EUR219.99" "-50%" "EUR110.00"), else None."""
+    for j in range(at + 1, min(len(texts), at + 3)):
+        badge = _DISCOUNT.match(texts[j][0])
+        if badge:
+            percent = Decimal(_DIGITS.search(texts[j][0]).group())  # type: ignore[union-attr]
+            for k in range(j + 1, min(len(texts), j + 3)):
+                text, owner = texts[k]
+                if len(text) <= 40 and PRICE_TEXT.search(text):
+                    lower, symbol = parse_price(_DASH_CENTS.sub("", text))
+                    # The badge's arithmetic must hold ("-50%" of 219.99 is 110), so a
+                    # "you save €11" after "-11%" is not taken for the price.
+                    expected = amount * (100 - percent) / 100
+                    if lower is not None and lower < amount and \
+                            abs(lower - expected) <= max(Decimal(1), amount / 30):
+                        return lower, symbol, owner
+                    return None
+            return None
+    return None
 
 
 def priced_here(el: etree._Element) -> bool:

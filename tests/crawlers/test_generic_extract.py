@@ -389,3 +389,32 @@ def test_central_and_northern_european_cues(text: str, expected: str) -> None:
 
 def test_do_kosika_is_a_buy_label() -> None:
     assert avail.is_buy_label("Do košíka") and avail.is_buy_label("Lägg i varukorg")
+
+
+def test_whole_units_written_with_a_dash() -> None:
+    page = read_page(html('<h1>Lattenrostbausatz CALYPSO 140 cm</h1><span>€</span>'
+                          '<span>206,-</span><span>Festpreis</span>', lang="de-AT"),
+                     "http://s.test/p/206")
+    assert page.fields["price"] == Decimal("206")
+
+
+def test_the_price_after_a_discount_badge_whose_arithmetic_holds_is_paid() -> None:
+    page = read_page(html('<h1>Soma MONNALISA Rosso</h1><span class="original-price '
+                          'current-price">EUR219.99</span><span>-50%</span>'
+                          '<span class="current-price">EUR110.00</span>'), "http://s.test/soma")
+    assert page.fields["price"] == Decimal("110.00")
+    assert page.fields["list_price"] == Decimal("219.99")
+    # "-11%" then "you save €11": the saving is no price.
+    page = read_page(html('<h1>Dome light</h1><del>€ 99,00</del><span class="price">€ 88,00'
+                          '</span><span>-11%</span><span>Risparmi € 11,00</span>', lang="it"),
+                     "http://s.test/dome")
+    assert page.fields["price"] == Decimal("88.00")
+
+
+def test_a_discount_badge_lets_the_shown_price_beat_the_markups_regular_price() -> None:
+    product = {**PRODUCT, "offers": {**PRODUCT["offers"], "price": "18.00"}}
+    page = read_page(html('<h1>Cheese Slicer</h1><span class="price">€18,00</span>'
+                          '<span>-5%</span><span class="price">€17,10</span>', ld(product),
+                          lang="it"), "http://s.test/p/1")
+    assert (page.fields["price"], page.sources["price"]) == (Decimal("17.10"), "dom:price")
+    assert page.fields["list_price"] == Decimal("18.00")
