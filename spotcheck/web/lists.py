@@ -63,3 +63,31 @@ def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
     headers = download_headers(name)
     return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers=headers)
+
+
+def page_url(request: Any, **changes: Any) -> str:
+    """This list's address with *changes* to its query (``page=3``, ``format="csv"``); other
+    filters kept, the CSV link without a page (it has every row)."""
+    from urllib.parse import urlencode
+
+    params = {k: v for k, v in request.query_params.multi_items()
+              if k not in changes and not (k == "page" and changes.get("format") == "csv")}
+    params.update({k: str(v) for k, v in changes.items() if v is not None})
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")
+
+
+def footer(request: Any, pager: Pager, csv: bool = True) -> dict[str, Any]:
+    """What ``console/list_footer.html`` shows: the total, the pages, the CSV link."""
+    return {"pager": pager,
+            "prev_url": page_url(request, page=pager.page - 1) if pager.has_prev else None,
+            "next_url": page_url(request, page=pager.page + 1) if pager.has_next else None,
+            "csv_url": page_url(request, format="csv") if csv else None}
+
+
+def speak(request: Any) -> None:
+    """Activate the reader's language for a response not rendered from a template (CSV)."""
+    from spotcheck.web import i18n
+    from spotcheck.web.deps import language
+
+    i18n.activate(language(request))

@@ -304,3 +304,39 @@ def test_plan_exports_from_the_console(live: Live) -> None:
         assert c.get(f"/plans/{plan}/export/form").status_code == 403
     with live.db.session() as s:
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "plan.export"))
+
+
+def test_every_list_has_its_total_pages_and_csv(live: Live) -> None:
+    """Totals, pagination and a CSV of the whole filtered list, headers in the reader's
+    language, hostile cells defused."""
+    lists = {"/campaigns": "活动", "/cases": "编号", "/audit": "时间", "/evidence": "取证",
+             "/listings": "标题", "/purchases": "状态"}
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        for path in lists:
+            page = c.get(path).text
+            assert 'id="list-total"' in page or 'id="totals"' in page, path
+            r = c.get(path + "?format=csv")
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+            text = r.content.decode("utf-8-sig")
+            rows = list(csv.reader(io.StringIO(text)))
+            assert len(rows) >= 2, path
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in "".join(rows[0])), (path, rows[0])
+        listings = list(csv.reader(io.StringIO(
+            c.get("/listings?format=csv").content.decode("utf-8-sig"))))
+        assert len(listings) == 1 + len(live.data.listing_ids)
+        assert not any(cell.startswith(("=", "+", "@")) for row in listings for cell in row)
+        page = c.get("/listings").text
+        assert f'<strong id="list-total">{len(live.data.listing_ids)}</strong>' in page
+    # Pages: 150 events of one action are two pages of 100, the filter kept in the links.
+    with live.db.session() as s:
+        s.add_all([AuditEvent(actor="test", action="paging.test", object_type="x",
+                              object_id=str(i), detail={}) for i in range(150)])
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        first = c.get("/audit?action=paging.test").text
+        assert '<strong id="list-total">150</strong>' in first and "第 1 页，共 2 页" in first
+        assert 'href="/audit?action=paging.test&amp;page=2"' in first
+        second = c.get("/audit?action=paging.test&page=2").text
+        assert second.count("paging.test</td>") == 50 and 'rel="prev"' in second
+        rows = list(csv.reader(io.StringIO(
+            c.get("/audit?action=paging.test&format=csv").content.decode("utf-8-sig"))))
+        assert len(rows) == 151

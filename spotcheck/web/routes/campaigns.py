@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from scheduler.preregistration import approve_and_register
 from spotcheck.web import charts, i18n, planview
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.labels import class_name, plan_status_label, purchase_label
+from spotcheck.web.labels import class_name, code_label, plan_status_label, purchase_label
 from store.errors import Conflict, InvalidInput
 from store.models import (
     Artifact,
@@ -58,7 +58,12 @@ def progress_chart(counts: Counter[str], target: int | None, title: str) -> Any:
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
-def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view")) -> Response:
+def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view"),
+              format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    from spotcheck.web.deps import day, money
+    from spotcheck.web.lists import Pager, csv_response, footer, speak
+
+    speak(request)
     with console(request).db.session() as s:
         rows = list(s.scalars(select(Campaign).order_by(Campaign.created_at.desc())))
         counts = _purchase_counts(s, [c.id for c in rows])
@@ -72,8 +77,19 @@ def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view")
             items.append({"c": c, "plan": latest.get(c.id), "counts": counts.get(c.id, Counter()),
                           "chart": progress_chart(counts.get(c.id, Counter()), target,
                                                   _("Purchases against the sample size"))})
+    if format == "csv":
+        audit(request, user.name, "campaigns.export", "campaign", None, rows=len(items))
+        return csv_response("campaigns.csv", [
+            _("Campaign"), _("Team"), _("Status"), _("Period"), _("Sample size"), _("Budget"),
+            _("Latest plan"), _("Purchases")],
+            [(it["c"].name, it["c"].team or "", code_label(it["c"].status, "campaign_status"),
+              f"{day(it['c'].period_start)} – {day(it['c'].period_end)}",
+              it["c"].sample_size if it["c"].sample_size is not None else "",
+              money(it["c"].budget), f"v{it['plan'][0]} {plan_status_label(it['plan'][1])}"
+              if it["plan"] else "", sum(it["counts"].values())) for it in items])
     return render(request, "console/campaigns.html", items=items,
-                  plan_status=plan_status_label)
+                  plan_status=plan_status_label,
+                  footer=footer(request, Pager(1, len(items), max(1, len(items)))))
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from spotcheck.web import domain
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
@@ -49,16 +49,35 @@ def download_headers(filename: str) -> dict[str, str]:
 @router.get("/evidence", response_class=HTMLResponse)
 def captures(request: Request, user: CurrentUser = Permission("evidence.view"),
              case: int | None = Query(None), listing: int | None = Query(None),
-             page: int = Query(1, ge=1, le=10_000)) -> Response:
+             page: int = Query(1, ge=1, le=10_000),
+             format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
+
     with console(request).db.session() as s:
         stmt = select(Capture).order_by(Capture.started_at.desc())
         if case is not None:
             stmt = stmt.where(Capture.case_id == case)
         if listing is not None:
             stmt = stmt.where(Capture.listing_id == listing)
-        rows = list(s.scalars(stmt.offset((page - 1) * 50).limit(51)))
-    return render(request, "console/evidence_list.html", rows=rows[:50], more=len(rows) > 50,
-                  page=page, case=case, listing=listing)
+        total = int(s.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0)
+        pager = Pager(page, total, 50)
+        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
+                              else stmt.offset(pager.offset).limit(pager.size)))
+    if format == "csv":
+        from spotcheck.web.deps import when
+        from spotcheck.web.labels import code_label
+
+        speak(request)
+        audit(request, user.name, "captures.export", "capture", None, rows=len(rows))
+        return csv_response("captures.csv", [
+            "#", _("Captured"), _("Kind"), _("Address"), _("Status"), _("Operator"),
+            _("Manifest")],
+            [(c.id, when(c.started_at), code_label(c.kind, "capture_kind"), c.url,
+              code_label(c.status, "CaptureStatus"), c.operator or "",
+              c.manifest_sha256 or "") for c in rows])
+    return render(request, "console/evidence_list.html", rows=rows, page=page, case=case,
+                  listing=listing, footer=footer(request, pager))
 
 
 @router.get("/evidence/{capture_id}", response_class=HTMLResponse)

@@ -90,19 +90,48 @@ def search_page(session: Session, q: str, platform: str, sector: str, cls: str, 
 def listings(request: Request, user: CurrentUser = Permission("listings.view"),
              q: str = Query("", max_length=200), platform: str = Query("", max_length=64),
              sector: str = Query("", max_length=32), cls: str = Query("", max_length=32),
-             sort: str = Query("risk", max_length=16), page: int = Query(1, ge=1, le=10_000)
-             ) -> Response:
+             sort: str = Query("risk", max_length=16), page: int = Query(1, ge=1, le=10_000),
+             format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    from spotcheck.web.lists import CSV_LIMIT, csv_response, page_url
+
+    if format == "csv":
+        return _listings_csv(request, user, q, platform, sector, cls, sort, CSV_LIMIT,
+                             csv_response)
     with console(request).db.session() as s:
         rows = search_page(s, q, platform, sector, cls, sort, (page - 1) * PAGE, PAGE + 1)
         platforms = list(s.scalars(select(Platform.code).order_by(Platform.code)))
+        total = int(s.scalar(select(func.count()).select_from(
+            filtered(s, q, platform, sector, cls).with_only_columns(Listing.id).subquery()))
+            or 0)
     more = len(rows) > PAGE
     context: dict[str, Any] = {
         "rows": rows[:PAGE], "more": more, "page": page, "q": q, "platform": platform,
-        "sector": sector, "cls": cls, "sort": sort, "platforms": platforms,
+        "sector": sector, "cls": cls, "sort": sort, "platforms": platforms, "total": total,
+        "csv_url": page_url(request, format="csv"),
         "sectors": [s.value for s in Sector], "classes": [c.value for c in SupervisionClass]}
     template = ("console/listings_results.html" if request.headers.get("hx-request")
                 else "console/listings.html")
     return render(request, template, **context)
+
+
+def _listings_csv(request: Request, user: CurrentUser, q: str, platform: str, sector: str,
+                  cls: str, sort: str, limit: int, csv_response: Any) -> Response:
+    """The search's every row (up to *limit*) as CSV, headers in the reader's language."""
+    from spotcheck.web.deps import audit, day
+    from spotcheck.web.labels import class_name, sector_name
+    from spotcheck.web.lists import speak
+
+    speak(request)
+    with console(request).db.session() as s:
+        rows = search_page(s, q, platform, sector, cls, sort, 0, limit)
+    audit(request, user.name, "listings.export", "listing", None, rows=len(rows), q=q[:100])
+    return csv_response("listings.csv", [
+        _("Id"), _("Title"), _("Brand"), _("Price"), _("Currency"), _("Platform"), _("Seller"),
+        _("Sector"), _("Supervision class"), _("Risk"), _("Last seen")],
+        [(r.id, r.title, r.brand or "", r.price, r.currency or "", r.code, r.name or "",
+          sector_name(r.sector.value), class_name(r.supervision_class.value),
+          "" if r.risk_score is None else f"{r.risk_score:.3f}", day(r.last_seen))
+         for r in rows])
 
 
 @router.get("/listings/{listing_id}", response_class=HTMLResponse)

@@ -23,7 +23,7 @@ from spotcheck.web import charts
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label
-from spotcheck.web.lists import csv_response
+from spotcheck.web.lists import csv_response, speak
 from spotcheck.web.routes.purchasing import take_flash
 from store.errors import InvalidInput, NotFound, SpotcheckError
 from store.models import Campaign, Plan
@@ -106,6 +106,7 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
     """``plan estimate PLAN --by FIELD``: the rate overall, by stratum and by domain."""
     from sampler.plan_estimates import estimate_plan
 
+    speak(request)  # labels below are made before the page renders
     if by not in DOMAIN_FIELDS:
         raise HTTPException(400, detail=_("Unknown domain."))
     with console(request).db.session() as s:

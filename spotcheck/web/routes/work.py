@@ -16,7 +16,7 @@ from spotcheck.permissions import file_permission
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, day, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, purchase_label
-from spotcheck.web.lists import CSV_LIMIT, csv_response
+from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
 from spotcheck.web.routes.campaigns import PURCHASE_ORDER
 from spotcheck.web.routes.evidence import download_headers
 from store.models import (
@@ -75,6 +75,7 @@ def purchases(request: Request, user: CurrentUser = Permission("purchases.view")
             flags = [breach_text(breach_dict(b)) for b in rotation_breaches(s)]
     show_persona = user.can("personas.secrets")
     if format == "csv":
+        speak(request)
         audit(request, user.name, "purchases.export", "purchase", None, rows=len(rows))
         return csv_response("purchases.csv", [
             _("Id"), _("Status"), _("Lab result"), _("Campaign"), _("Plan version"),
@@ -103,14 +104,30 @@ def purchases(request: Request, user: CurrentUser = Permission("purchases.view")
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def cases(request: Request, user: CurrentUser = Permission("cases.view")) -> Response:
+def cases(request: Request, user: CurrentUser = Permission("cases.view"),
+          page: int = Query(1, ge=1, le=10_000),
+          format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     with console(request).db.session() as s:
-        rows = list(s.scalars(select(Case).order_by(Case.opened_at.desc()).limit(500)))
+        total = int(s.scalar(select(func.count()).select_from(Case)) or 0)
+        pager = Pager(page, total)
+        stmt = select(Case).order_by(Case.opened_at.desc(), Case.id.desc())
+        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
+                              else stmt.offset(pager.offset).limit(pager.size)))
         measures = dict(s.execute(select(Measure.case_id, func.count())
                                   .group_by(Measure.case_id)).all())
         notes = dict(s.execute(select(Notification.case_id, func.count())
                                .group_by(Notification.case_id)).all())
-    return render(request, "console/cases.html", rows=rows, measures=measures, notes=notes)
+    if format == "csv":
+        speak(request)
+        audit(request, user.name, "cases.export", "case", None, rows=len(rows))
+        return csv_response("cases.csv", [
+            _("Number"), _("Kind"), _("Title"), _("Status"), _("Bureau"), _("Measures"),
+            _("Notifications"), _("Opened")],
+            [(c.number, code_label(c.kind, "case_kind"), c.title,
+              code_label(c.status, "CaseStatus"), c.jurisdiction_bureau or "",
+              measures.get(c.id, 0), notes.get(c.id, 0), day(c.opened_at)) for c in rows])
+    return render(request, "console/cases.html", rows=rows, measures=measures, notes=notes,
+                  footer=footer(request, pager))
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -179,13 +196,31 @@ def report(request: Request, name: str, user: CurrentUser = Permission("reports.
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
               actor: str = Query("", max_length=100), action: str = Query("", max_length=100),
-              page: int = Query(1, ge=1, le=10_000)) -> Response:
+              page: int = Query(1, ge=1, le=10_000),
+              format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    from spotcheck.web.deps import when
+
     with console(request).db.session() as s:
         stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
         if actor:
             stmt = stmt.where(AuditEvent.actor == actor)
         if action:
             stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
-        rows = list(s.scalars(stmt.offset((page - 1) * 100).limit(101)))
-    return render(request, "console/audit.html", rows=rows[:100], more=len(rows) > 100,
-                  page=page, actor=actor, action=action)
+        total = int(s.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0)
+        pager = Pager(page, total)
+        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
+                              else stmt.offset(pager.offset).limit(pager.size)))
+    if format == "csv":
+        import json
+
+        speak(request)
+        audit(request, user.name, "audit.export", "audit", None, rows=len(rows))
+        return csv_response("audit.csv", [_("When"), _("Who"), _("Action"), _("Object"),
+                                          _("Address"), _("Detail")],
+                            [(when(e.at), e.actor, e.action,
+                              f"{e.object_type or ''} {e.object_id or ''}".strip(), e.ip or "",
+                              json.dumps(e.detail, ensure_ascii=False, default=str))
+                             for e in rows])
+    return render(request, "console/audit.html", rows=rows, page=page, actor=actor,
+                  action=action, footer=footer(request, pager))
