@@ -219,6 +219,13 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
                                 locale)
         m_source = "og"
     v_price = visible.price
+    og_price = markup_amount(og.get("product:price:amount") or og.get("og:price:amount"),
+                             locale)
+    if m_price is not None and m_price != v_price and og_price is not None and \
+            og_price != m_price and og_price == v_price:
+        # Two sources against one: OpenGraph says what the page shows, the structured
+        # product another amount (an estimate, a stale or a first variant's price).
+        put("price", og_price, "og")
     if m_price is not None and v_price is not None and m_price != v_price and (
             visible.old_price == m_price or (m_price > v_price and m_price in visible.prices
                                              and (visible.old_price is not None

@@ -49,7 +49,7 @@ _NOT_PRICE = re.compile(r"save|saving|instal|monthly|per-?month|finance|shipping
                         r"unit-?price|price-?per|coupon|reward|point|cashback", re.IGNORECASE)
 #: Texts of amounts that are no price: a threshold ("over £30", "spend $50"), a rate
 #: ("1點=1元"), shipping, a saving.
-_NOT_PRICE_TEXT = re.compile(r"\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
+_NOT_PRICE_TEXT = re.compile(r"^\(?\s*[+\-−]\s*\D{0,3}\d|\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
                              r"\byou save\b|shipping|delivery|送料|运费|運費|배송비|適用|적립|"
                              r"point|ポイント|積分|点数|點數", re.IGNORECASE)
 _CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|selling|promo|"
@@ -277,13 +277,19 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             if from_price is None:
                 from_price = (amount, symbol, owner)
             continue
+        if _in_other_products(owner):
+            continue
+        label = texts[i - 1][0] if i > 0 and len(texts[i - 1][0]) <= 30 else ""
+        if _EX_TAX.search(text) or (label and _EX_TAX.search(label)):
+            # A price before tax is shown to businesses; the consumer's price is the other.
+            continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
         near = _attrs(owner, 2)
         if _NOT_PRICE.search(near) and not priced_here(owner):
             continue
         is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
             owner.get("class", "") + " " + owner.get("id", ""))) or (
-            i > 0 and _OLD_LABEL.search(texts[i - 1][0][-24:]) is not None)
+            bool(label) and _OLD_LABEL.search(label) is not None)
         if is_old:
             if old is None or distance < old[0]:
                 old = (distance, amount)
@@ -313,6 +319,32 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
                                  texts[max(0, best_at - 3):best_at + 4])
     if old is not None and (out.price is None or old[1] > out.price):
         out.old_price = old[1]
+
+
+#: Labels of a price before tax ("excl. VAT", "Brez DDV:", "ohne MwSt.", "HT").
+_EX_TAX = re.compile(r"\b(?:excl?\.?|excluding|ex|without|ohne|zzgl\.?|brez|bez|sin|senza|"
+                     r"sem|hors|exkl\.?|utan|uden|uten|ilman)\s*(?:\.\s*)?(?:vat|tax|mwst\.?|"
+                     r"ust\.?|ddv|dph|dpv|pdv|iva|tva|moms|mva|alv|btw|taxes?)\b|\bHT\b|"
+                     r"\bnetto\b|不含税|未税|税抜|税別|부가세\s*별도", re.IGNORECASE)
+#: Blocks showing other products (recommendations, carousels, "customers also bought",
+#: sponsored placements): their prices are not this product's.
+_OTHER_PRODUCTS = re.compile(r"carousel|recommend|related|similar|p13n|upsell|up-sell|"
+                             r"cross-?sell|also-?(?:bought|viewed|like)|sponsored|"
+                             r"recently-?viewed|you-?may-?(?:also-?)?like", re.IGNORECASE)
+
+
+def _in_other_products(el: etree._Element) -> bool:
+    """Whether *el* sits in a block of other products (its class or id, or an
+    ancestor's, up to ten levels)."""
+    cur: etree._Element | None = el
+    for _ in range(10):
+        if cur is None:
+            return False
+        value = f"{cur.get('class', '')} {cur.get('id', '')}"
+        if len(value) > 1 and _OTHER_PRODUCTS.search(value):
+            return True
+        cur = cur.getparent()
+    return False
 
 
 def _after_discount(texts: list[tuple[str, etree._Element]], at: int, amount: Decimal

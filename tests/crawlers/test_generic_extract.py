@@ -418,3 +418,25 @@ def test_a_discount_badge_lets_the_shown_price_beat_the_markups_regular_price() 
                           lang="it"), "http://s.test/p/1")
     assert (page.fields["price"], page.sources["price"]) == (Decimal("17.10"), "dom:price")
     assert page.fields["list_price"] == Decimal("18.00")
+
+
+def test_a_price_before_tax_is_not_the_consumers_price() -> None:
+    page = read_page(html('<h1>Apple iMac Pro</h1><span>bez DPH</span><span class="price">'
+                          '4386,00 €</span><span>s DPH</span><span class="price">5263,20 €</span>',
+                          lang="sk"), "http://s.test/imac")
+    assert page.fields["price"] == Decimal("5263.20")
+
+
+def test_prices_of_recommended_products_and_option_deltas_are_not_the_products() -> None:
+    page = read_page(html('<h1>Dive mask</h1><label>(-40.00€)</label>'
+                          '<div class="related-products"><span class="price">150.00€</span>'
+                          '</div><span class="price">100.00€</span>'), "http://s.test/mask")
+    assert page.fields["price"] == Decimal("100.00")
+
+
+def test_opengraph_agreeing_with_the_page_beats_the_structured_products_amount() -> None:
+    product = {**PRODUCT, "offers": {**PRODUCT["offers"], "price": "150"}}
+    page = read_page(html('<h1>Cheese Slicer</h1><span class="price">$200</span>',
+                          ld(product) + '<meta property="product:price:amount" content="200">'),
+                     "http://s.test/p/1")
+    assert (page.fields["price"], page.sources["price"]) == (Decimal("200"), "og")
