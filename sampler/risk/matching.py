@@ -429,7 +429,8 @@ def list_matches(session: Session, status: str | None = None, limit: int = 200
     out = []
     for m, n, listing in session.execute(query):
         out.append({"match_id": m.id, "score": m.score, "status": m.status,
-                    "source": n.source, "reference": n.reference, "notice_brand": n.brand,
+                    "notice_id": n.id, "source": n.source, "reference": n.reference,
+                    "notice_brand": n.brand,
                     "notice_product": n.product, "models": n.models, "listing_id": listing.id,
                     "listing_title": (listing.title or "")[:200], "listing_brand": listing.brand,
                     "listing_model": listing.model, "url": listing.url,

@@ -108,3 +108,30 @@ def test_forged_posts_and_redirects_refused(live: Live) -> None:
         assert c.post("/matches/987654/confirm",
                       data={"csrf": csrf_of(page)}).status_code == 404
         assert c.get("/matches?status=whatever").status_code == 400
+
+
+def test_notice_page_shows_every_field_of_real_records(live: Live) -> None:
+    """Every field of every real record (tests/risk/data/real) reaches the console, escaped."""
+    from markupsafe import escape
+
+    from sampler.risk.importers import import_file
+    from spotcheck.web.routes.matches import field_rows
+    from tests.risk.test_real_files import CPSC, REAL, SG_REPORT
+
+    with live.db.session() as s:
+        for name in CPSC:
+            import_file(s, REAL / name, "cpsc")
+        import_file(s, REAL / SG_REPORT, "safety-gate")
+        notices = [(n.id, dict(n.raw)) for n in s.scalars(select(ForeignNotice).where(
+            ForeignNotice.reference.in_(["26651", "25170", "24281", "26639", "SR/02420/26",
+                                         "SR/02417/26"])))]
+    assert len(notices) == 6
+    with live.login("sam") as c:  # every role may read a notice
+        for nid, raw in notices:
+            page = c.get(f"/notices/{nid}").text
+            rows = field_rows({k: v for k, v in raw.items() if k != "line"})
+            assert len(rows) > 10
+            for path, value in rows:
+                assert f"<th class=\"small\">{escape(path)}</th>" in page, path
+                assert str(escape(value)) in page, (path, value[:80])
+        assert c.get("/notices/999999").status_code == 404

@@ -1,5 +1,5 @@
 """Notice-listing matches in the console: the proposed ones for review, best first, and a
-person's confirm or reject.
+person's confirm or reject; and one foreign notice with every field it was imported with.
 
 A proposed match adds risk only in proportion to its confidence; a confirmed one counts in
 full; a rejected one adds nothing and never comes back as proposed for the same pair
@@ -12,19 +12,24 @@ which keeps the review history on the match) under one permission (``matches.rev
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from sampler.risk.matching import list_matches, review_match
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.purchasing import take_flash
 from store.errors import InvalidInput, NotFound
-from store.models import NoticeMatch
+from store.models import ForeignNotice, Listing, NoticeMatch
 
 router = APIRouter()
 
 STATUSES = ("proposed", "confirmed", "rejected")
+#: Rows of a notice's original fields shown at most (raw is bounded on import: 200 items).
+MAX_FIELD_ROWS = 5000
 #: How many matches the page lists (best first).
 PAGE = 200
 
@@ -85,3 +90,44 @@ def reject(request: Request, match_id: int, note: str = Form("", max_length=1000
            next_url: str = Form("", alias="next", max_length=500),
            user: CurrentUser = Permission("matches.review")) -> Response:
     return _decide(request, match_id, "rejected", note, next_url, user)
+
+
+def field_rows(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """A notice's original record as (field path, text) rows: nested objects and lists are
+    spelt out ("Products[0].Model"), so every value the source gave has a line of its own."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            rows += field_rows(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        if not value:
+            rows.append((path, "[]"))
+        for i, item in enumerate(value):
+            rows += field_rows(item, f"{path}[{i}]")
+    else:
+        rows.append((path, "" if value is None else str(value)))
+    return rows[:MAX_FIELD_ROWS]
+
+
+def _is_web_link(url: str | None) -> bool:
+    return bool(url) and str(url).lower().startswith(("https://", "http://"))
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse)
+def notice(request: Request, notice_id: int,
+           user: CurrentUser = Permission("matches.view")) -> Response:
+    """One notice as imported: the typed columns matching uses, then every original field
+    (escaped by the template: a notice is foreign content), then its matches."""
+    with console(request).db.session() as s:
+        row = s.get(ForeignNotice, notice_id)
+        if row is None:
+            raise HTTPException(404)
+        matched = list(s.execute(
+            select(NoticeMatch, Listing).join(Listing, Listing.id == NoticeMatch.listing_id)
+            .where(NoticeMatch.notice_id == row.id)
+            .order_by(NoticeMatch.score.desc()).limit(200)).all())
+        s.expunge_all()
+    raw = {k: v for k, v in (row.raw or {}).items() if k != "line"}
+    return render(request, "console/notice.html", notice=row, fields=field_rows(raw),
+                  line=(row.raw or {}).get("line"), matched=matched,
+                  link=row.url if _is_web_link(row.url) else None)
