@@ -196,6 +196,8 @@ def _review(match_id: int, status: str, note: str | None, json_out: bool) -> Non
     from sampler.risk.matching import review_match
 
     ctx = current()
+    # The console's rule (matches.review in spotcheck.permissions): a sampler may not decide.
+    ctx.require("matches.review")
     with ctx.db.session() as s:
         row = review_match(s, match_id, status, ctx.actor(), note)
         _audit(s, f"signals.{status[:-2] if status.endswith('ed') else status}",

@@ -94,6 +94,15 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     code, out, _ = _run(capsys, "signals", "matches", "--json")
     matches = json.loads(out)
     assert matches
+    from spotcheck.users import add_user
+
+    db = Database.open(settings.database_url)
+    add_user(db, "li", "investigator", "pw-li-123456", actor="test")
+    add_user(db, "sam", "sampler", "pw-sam-123456", actor="test")
+    db.dispose()
+    code, _, err = _run(capsys, "--user", "sam", "signals", "reject",
+                        str(matches[0]["match_id"]))
+    assert code == 4 and "sampler" in err  # the console's role matrix holds on the CLI too
     code, out, _ = _run(capsys, "--user", "li", "signals", "reject", str(matches[0]["match_id"]),
                         "--json")
     assert code == 0 and json.loads(out)["status"] == "rejected"
@@ -117,7 +126,7 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert code == 2 and "line 2" in err
     assert _run(capsys, "risk", "explain", "999999")[0] == 3
     assert _run(capsys, "risk", "calibrate")[0] == 4
-    assert _run(capsys, "signals", "confirm", "424242")[0] == 3
+    assert _run(capsys, "--user", "li", "signals", "confirm", "424242")[0] == 3
     weights = tmp_path / "w.toml"
     weights.write_text("[weights]\nbase = -1\n", "utf-8")
     assert _run(capsys, "risk", "score", "--weights", str(weights))[0] == 2
