@@ -124,6 +124,7 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                   post_stratify: str | None = None,
                   calibrate_to: Sequence[str] | None = None, calfun: str = "linear",
                   replicates: str | None = None, replicate_reps: int = 500,
+                  joint_reps: int = JOINT_REPS,
                   settings: Settings | None = None) -> dict[str, Any]:
     """HT and Hájek rate and count of non-compliance, by stratum and overall.
 
@@ -147,7 +148,8 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     :data:`PLAN_VARIANCES`; ``auto`` takes ``wr`` for a seller-capped plan (its design has
     pairs that are never drawn together, so HT/SYG and Deville run low; measured in
     ``tests/sampler/test_capped_joint.py``) and ``deville`` otherwise; ``ht``/``syg`` use the
-    joint π of :func:`plan_joint` (needs *settings*: the frozen frame).  The answer names the
+    joint π of :func:`plan_joint` (needs *settings*: the frozen frame; *joint_reps*
+    roundings for a seller-capped plan's cell pairs).  The answer names the
     variance actually used and how its joint π were obtained.
     Returns ``{"plan", "confidence", "interval", "variance", "lonely", "items", "results",
     "pending", "failures",
@@ -209,7 +211,7 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     joint_note = None
     scope = "strata"
     if variance in ("ht", "syg") and settings is not None:
-        joint, joint_note, scope = plan_joint(plan, used, settings)
+        joint, joint_note, scope = plan_joint(plan, used, settings, joint_reps)
         # pending items: response independent within strata, π*_kl = π_kl r_k r_l
         ratio = np.array(pik) / np.array([it.inclusion_probability for it in used])
         joint = joint * np.outer(ratio, ratio)

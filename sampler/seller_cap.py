@@ -24,9 +24,11 @@ allocation in the demo).  Here the cap is folded into the design, for every meth
 
 Without capped sellers every stratum is one "rest" cell with an integral total and the draw is
 the method's ordinary stratified draw.  Joint inclusion probabilities of this two-stage design
-are not those of the method alone (units of one capped seller are negatively associated):
-variance formulas that need them should use a high-entropy approximation, which the plan
-records as the scheme in ``parameters.seller_cap``.
+are not those of the method alone (units of one capped seller are negatively associated, some
+never drawn together, and the rounding couples strata): :func:`capped_joint` computes them
+(within cells exactly as for the method, cell pairs from the plan's own roundings), checked
+by Monte Carlo in ``tests/sampler/test_capped_joint.py``; the plan records the scheme in
+``parameters.seller_cap``.
 """
 
 from __future__ import annotations

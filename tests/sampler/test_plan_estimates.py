@@ -92,9 +92,10 @@ def test_variance_choice_for_seller_capped_and_plain_plans(market: Database,
         plan = s.get(Plan, capped)
         assert plan is not None and is_seller_capped(plan)
         auto = estimate_plan(s, capped)
-        syg = estimate_plan(s, capped, variance="syg", settings=settings)
+        # 200 roundings: this checks the wiring; the accuracy is test_capped_joint's
+        syg = estimate_plan(s, capped, variance="syg", settings=settings, joint_reps=200)
         items = list(plan.items)
-        joint, _how, scope = plan_joint(plan, items, settings)
+        joint, _how, scope = plan_joint(plan, items, settings, reps=200)
         with pytest.raises(InvalidInput, match="frame"):
             estimate_plan(s, capped, variance="ht")
         flat = estimate_plan(s, plain, variance="syg", settings=settings)
