@@ -31,7 +31,8 @@ def create_campaign(session: Session, name: str, *, actor: str,
                     floor_ratio: float = 0.1, prior_rates: dict[str, float] | None = None,
                     team: str = "", prn_shift: float = 0.0,
                     risk_weights: dict[str, Any] | None = None,
-                    exclude_out_of_stock: bool = False) -> Campaign:
+                    exclude_out_of_stock: bool = False,
+                    take_all_failed_products: bool = False) -> Campaign:
     """A new campaign; every argument is checked here so that drawing later cannot trip.
 
     *risk_weights* override the default risk weights for this campaign (the same tables as a
@@ -40,7 +41,8 @@ def create_campaign(session: Session, name: str, *, actor: str,
     buys listings other than those an unshifted earlier campaign bought (coordination);
     *exclude_out_of_stock* leaves listings the crawl last saw out of stock or discontinued
     out of every frame (they cannot be bought; one found so at purchase time is a
-    non-response).
+    non-response); *take_all_failed_products* buys every copy of a product that failed
+    elsewhere (sampler.products) with π = 1 in a take-all stratum reported apart.
     """
     name = name.strip()
     if not name or len(name) > 200:
@@ -82,6 +84,8 @@ def create_campaign(session: Session, name: str, *, actor: str,
     stored["exclude_bought_days"] = exclude_bought_days
     if exclude_out_of_stock:
         stored["exclude_out_of_stock"] = True
+    if take_all_failed_products:
+        stored["take_all_failed_products"] = True
     campaign = Campaign(name=name, team=team,
                         scope={"platforms": list(platforms or []), "sectors": list(sectors or []),
                                "classes": list(classes or []),

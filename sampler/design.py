@@ -16,13 +16,17 @@ Constraints and how they keep the estimates honest:
   excluded by a low risk score (the HT estimator stays unbiased).
 * **srs** — simple random sampling within strata: π = n_h/N_h whatever the sizes (risk
   scores still decide the allocation when it is ``risk``).
+* **take-all** — units whose stratum is :data:`TAKE_ALL` (copies of a product that failed
+  elsewhere, sampler.products) are all bought, π = 1, on top of n (a budget pays for them
+  first); the design is run on the other units exactly as it would be without them, so their
+  π and the estimates from them stay as designed, and the take-all stratum is reported apart.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,8 @@ from sampler.seller_cap import SCHEME, draw_seller_capped, layout, seller_labels
 from store.errors import InvalidInput
 
 DEFAULT_METHOD = "pivotal"
+#: The stratum of units bought with certainty (π = 1) outside the probability design.
+TAKE_ALL = "take-all"
 DEFAULT_ALLOCATION = "risk"
 
 
@@ -175,10 +181,34 @@ def _pik_for(frame: Frame, design: Design, n: int, sizes: dict[Any, int],
     return pik, alloc, capped
 
 
+def take_all_split(frame: Frame) -> tuple[NDArray[np.bool_], Frame | None]:
+    """(which units are in the take-all stratum, the frame of the others — None when every
+    unit is taken)."""
+    mask = np.array([str(h) == TAKE_ALL for h in frame.strata], dtype=bool)
+    if not mask.any() or mask.all():
+        return mask, None
+    keep = ~mask
+
+    def part(col: Any) -> Any:
+        return None if col is None else np.asarray(col)[keep]
+
+    return mask, Frame(ids=np.asarray(frame.ids)[keep], strata=np.asarray(frame.strata)[keep],
+                       sizes=np.asarray(frame.sizes)[keep], prices=part(frame.prices),
+                       sellers=part(frame.sellers), prn=part(frame.prn))
+
+
 def design_inclusion_probabilities(frame: Frame, design: Design, n: int,
                                    ) -> tuple[NDArray[np.float64], dict[Any, int]]:
     """π of every frame unit and the allocation for sample size *n* (no draw, no randomness):
     what a plan's pre-registration records and what anyone can recompute from the frame."""
+    mask, rest = take_all_split(frame)
+    if mask.any():
+        pik = np.ones(len(frame.ids))
+        alloc: dict[Any, int] = {TAKE_ALL: int(mask.sum())}
+        if rest is not None:
+            pik[~mask], rest_alloc = design_inclusion_probabilities(rest, design, n)
+            alloc = {**rest_alloc, **alloc}
+        return pik, alloc
     sizes, risk = _stratum_stats(frame)
     pik, alloc, _ = _pik_for(frame, design, n, sizes, risk)
     return pik, alloc
@@ -219,6 +249,9 @@ def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray
 
 def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawResult:
     """Allocate, compute π, apply the constraints and draw one sample."""
+    mask, rest = take_all_split(frame)
+    if mask.any():
+        return _with_take_all(frame, design, rng, mask, rest)
     sizes, risk = _stratum_stats(frame)
     N = len(frame.ids)
     prices = filled_prices(frame)
@@ -258,6 +291,47 @@ def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawRe
     return DrawResult(selected=selected, pik=pik, allocation=alloc, stratum_sizes=sizes, n=n,
                       expected_cost=cost, seller_capped=capped, seller_cap=cap_info,
                       expected_cost_by_stratum=by_stratum)
+
+
+def _with_take_all(frame: Frame, design: Design, rng: np.random.Generator,
+                   mask: NDArray[np.bool_], rest: Frame | None) -> DrawResult:
+    """Every take-all unit with π = 1, and the design run on the others alone."""
+    taken = np.nonzero(mask)[0]
+    prices = filled_prices(frame)
+    take_cost = float(np.sum(prices[mask])) if prices is not None else None
+    if rest is None:
+        return DrawResult(selected=taken, pik=np.ones(len(frame.ids)),
+                          allocation={TAKE_ALL: int(taken.size)},
+                          stratum_sizes={TAKE_ALL: int(taken.size)}, n=int(taken.size),
+                          expected_cost=take_cost, seller_capped=np.zeros(len(frame.ids), bool),
+                          expected_cost_by_stratum=None if take_cost is None
+                          else {TAKE_ALL: take_cost})
+    rest_design = design
+    if design.budget is not None:
+        left = design.budget - (take_cost or 0.0)
+        if left <= 0:
+            raise DesignInfeasible(f"the take-all stratum alone ({taken.size} listings) is "
+                                   f"expected to cost {take_cost:.2f}, the whole budget "
+                                   f"{design.budget:.2f}")
+        rest_design = replace(design, budget=left)
+    res = run_design(rest, rest_design, rng)
+    others = np.nonzero(~mask)[0]
+    pik = np.ones(len(frame.ids))
+    pik[others] = res.pik
+    capped = np.zeros(len(frame.ids), dtype=bool)
+    if res.seller_capped.size:
+        capped[others] = res.seller_capped
+    by_stratum = None
+    if res.expected_cost_by_stratum is not None and take_cost is not None:
+        by_stratum = {**res.expected_cost_by_stratum, TAKE_ALL: take_cost}
+    return DrawResult(
+        selected=np.sort(np.concatenate([taken, others[res.selected]])).astype(np.intp),
+        pik=pik, allocation={**res.allocation, TAKE_ALL: int(taken.size)},
+        stratum_sizes={**res.stratum_sizes, TAKE_ALL: int(taken.size)},
+        n=res.n + int(taken.size),
+        expected_cost=None if res.expected_cost is None or take_cost is None
+        else res.expected_cost + take_cost,
+        seller_capped=capped, seller_cap=res.seller_cap, expected_cost_by_stratum=by_stratum)
 
 
 def _count_reduced(frame: Frame, capped: NDArray[np.bool_]) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sampler.design import Frame
+from sampler.design import TAKE_ALL, Frame
 from store.artifacts import ArtifactStore
 from store.errors import InvalidInput
 from store.models import (
@@ -83,8 +83,10 @@ def _stratum_label(values: dict[str, Any], fields: tuple[str, ...]) -> str:
 def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...] | None = None,
                 exclude_bought_days: int | None = None,
                 as_of: dt.datetime | None = None,
-                exclude_unbuyable: bool = False) -> FrameTable:
-    """The eligible listings of *campaign*, with stratum, size, price, seller and PRN."""
+                exclude_unbuyable: bool = False,
+                take_all: set[int] | None = None) -> FrameTable:
+    """The eligible listings of *campaign*, with stratum, size, price, seller and PRN;
+    listings in *take_all* go to the take-all stratum (sampler.design.TAKE_ALL)."""
     fields = tuple(strata) if strata is not None else DEFAULT_STRATA
     bad = [f for f in fields if f not in STRATUM_FIELDS]
     if bad:
@@ -140,7 +142,9 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
                   "category": listing.category, "origin": listing.origin}
         score = listing.risk_score
         size = float(score) if score is not None and score >= 0 else 1.0
-        rows.append({"listing_id": listing.id, "stratum": _stratum_label(values, fields),
+        stratum = TAKE_ALL if take_all and listing.id in take_all else \
+            _stratum_label(values, fields)
+        rows.append({"listing_id": listing.id, "stratum": stratum,
                      "size": size,
                      "price_cny": None if listing.price_cny is None else float(listing.price_cny),
                      "seller": None if listing.seller_id is None else str(listing.seller_id),

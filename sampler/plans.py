@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sampler.campaigns import campaign_design, get_campaign
-from sampler.design import run_design
+from sampler.design import TAKE_ALL, run_design
 from sampler.frame import build_frame, freeze_frame
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import (
@@ -75,9 +75,15 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     cfg = campaign.design or {}
     strata_fields = tuple(cfg.get("strata") or ("platform", "sector"))
     exclude_days = cfg.get("exclude_bought_days")
+    carried: dict[int, Any] = {}
+    if cfg.get("take_all_failed_products"):
+        from sampler.products import carried_failures
+
+        carried = carried_failures(session)
     table = build_frame(session, campaign, strata=strata_fields,
                         exclude_bought_days=exclude_days, as_of=as_of,
-                        exclude_unbuyable=bool(cfg.get("exclude_out_of_stock")))
+                        exclude_unbuyable=bool(cfg.get("exclude_out_of_stock")),
+                        take_all=set(carried))
     frame = table.to_frame()
     rng = np.random.default_rng(seed)
     result = run_design(frame, design, rng)
@@ -98,7 +104,8 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
         campaign_id=campaign.id, version=version, status=PlanStatus.DRAFT, seed=seed,
         method=design.method,
         design={**design.to_dict(), "strata": list(strata_fields),
-                "exclude_bought_days": exclude_days},
+                "exclude_bought_days": exclude_days,
+                "take_all_failed_products": bool(cfg.get("take_all_failed_products"))},
         parameters={"n": result.n, "allocation": {str(k): v for k, v in result.allocation.items()},
                     "stratum_sizes": {str(k): v for k, v in result.stratum_sizes.items()},
                     "excluded": table.excluded,
@@ -129,7 +136,14 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
                            f"({design.allocation} allocation)",
                            f"层 {stratum}：{N_h} 个商品中抽 {n_h} 个（{_ALLOC_ZH[design.allocation]}）",
                            stratum=stratum, n_h=n_h, N_h=N_h)]
-        if pik >= 1 - 1e-9:
+        if stratum == TAKE_ALL:
+            c = carried[lid]
+            reasons.append(_reason(
+                "take_all", f"take-all: the same product failed elsewhere ({c.source} {c.ref}, "
+                f"product {c.cluster}, link strength {c.strength:.2f}); bought with π = 1 and "
+                "reported apart", f"必抽层：同一商品在别处不合格（{c.ref}，商品簇 {c.cluster}，"
+                f"关联强度 {c.strength:.2f}），以 π = 1 购买并单独报告", **c.as_dict()))
+        elif pik >= 1 - 1e-9:
             reasons.append(_reason("certainty", "certainty unit: its risk share reaches 1",
                                    "必抽单元：风险占比达到1", pi=pik))
         elif abs(pik - floors[stratum]) < 1e-12:

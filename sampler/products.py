@@ -538,3 +538,72 @@ def image_shas(session: Session, image_ids: Iterable[int]) -> dict[int, str]:
     return dict(session.execute(select(ProductImage.id, ProductImage.sha256)
                                 .where(ProductImage.id.in_(ids))).all())
 
+
+
+# -- carrying a failure to every copy ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Carried:
+    """Why a listing is at risk through its product: a failure elsewhere in its cluster."""
+
+    listing_id: int
+    cluster: str
+    #: "lab_fail" (a failed lab result of a listing of the cluster) or "notice" (a confirmed
+    #: foreign notice of the cluster).
+    source: str
+    #: The failed listing's id, or the notice's "source reference".
+    ref: str
+    #: The strength of the strongest chain of accepted links between the two (0-1).
+    strength: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "source": self.source, "ref": self.ref,
+                "strength": round(self.strength, 3)}
+
+
+def failure_sources(session: Session) -> tuple[set[int], dict[int, str]]:
+    """(listings with a failed lab result, confirmed notices → "source reference")."""
+    from store.models import LabResult, PlanItem, Purchase, Sample
+    from store.vocabulary import LabOutcome
+
+    failed = set(session.scalars(
+        select(PlanItem.listing_id).join(Purchase, Purchase.plan_item_id == PlanItem.id)
+        .join(Sample, Sample.purchase_id == Purchase.id)
+        .join(LabResult, LabResult.sample_id == Sample.id)
+        .where(LabResult.outcome == LabOutcome.FAIL)))
+    confirmed = set(session.scalars(select(NoticeMatch.notice_id)
+                                    .where(NoticeMatch.status == "confirmed")))
+    confirmed |= {n for n in session.scalars(
+        select(ProductLink.notice_id).where(ProductLink.status == "confirmed",
+                                            ProductLink.notice_id.is_not(None)))
+        if n is not None}
+    names = {} if not confirmed else {
+        nid: f"{src} {ref}" for nid, src, ref in session.execute(
+            select(ForeignNotice.id, ForeignNotice.source, ForeignNotice.reference)
+            .where(ForeignNotice.id.in_(sorted(confirmed))))}
+    return failed, names
+
+
+def carried_failures(session: Session) -> dict[int, Carried]:
+    """Every listing whose product failed elsewhere: a lab failure of another listing of its
+    cluster, or a confirmed notice of it — with the strongest such reason."""
+    failed, notices = failure_sources(session)
+    if not failed and not notices:
+        return {}
+    out: dict[int, Carried] = {}
+    for cluster in clusters(session, min_size=2):
+        sources: list[tuple[Node, str, str]] = (
+            [(("L", lid), "lab_fail", f"L{lid}") for lid in cluster.listing_ids
+             if lid in failed]
+            + [(("N", nid), "notice", notices[nid]) for nid in cluster.notice_ids
+               if nid in notices])
+        for node, kind, ref in sources:
+            reach = cluster.strength_from(node)
+            for lid in cluster.listing_ids:
+                if ("L", lid) == node:
+                    continue  # its own failure is its own history, not a copy's
+                s = reach.get(("L", lid), 0.0)
+                old = out.get(lid)
+                if s > 0 and (old is None or s > old.strength):
+                    out[lid] = Carried(lid, cluster.id, kind, ref, s)
+    return out

@@ -369,6 +369,37 @@ def network(x: FactorInput) -> Factor:
                   lambda k: {"size": int(k // 1000), "platforms": int(k % 1000)})
 
 
+@factor("product_failed")
+def product_failed(x: FactorInput) -> Factor:
+    """A failure carried to every copy: another listing of the same product cluster failed a
+    lab test, or a confirmed notice names the product (sampler.products.carried_failures);
+    value = the strength of the links that join them, reason = which failure, how strongly."""
+    from sqlalchemy.orm import Session
+
+    from sampler.products import carried_failures
+
+    values = np.zeros(x.n)
+    codes = np.full(x.n, -1, dtype="int64")
+    table: list[dict[str, Any]] = []
+    with Session(bind=x.conn) as session:
+        carried = carried_failures(session)
+    if carried:
+        pos = pd.Index(x.ids).get_indexer(np.array(list(carried), dtype="int64"))
+        for c, p in zip(carried.values(), pos, strict=True):
+            if p < 0:
+                continue
+            values[p] = round(c.strength, 3)
+            codes[p] = len(table)
+            table.append({"via": c.source, "ref": c.ref, "cluster": c.cluster,
+                          "strength": round(c.strength, 3)})
+    x.facts["product_failed_listings"] = int((values > 0).sum())
+
+    def decode(c: int, t: list[dict[str, Any]] = table) -> dict[str, Any]:
+        return dict(t[c]) if 0 <= c < len(t) else {}
+
+    return Factor("product_failed", values, codes, decode)
+
+
 @factor("complaints")
 def complaints(x: FactorInput) -> Factor:
     """Consumer complaints about the listing, or its seller's network when no listing named."""

@@ -42,11 +42,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "network": ("seller is one of {size} linked storefronts on {platforms} platform(s)",
                 "卖家属于{platforms}个平台上{size}家关联店铺的网络"),
     "complaints": ("{n} consumer complaint(s)", "{n}起消费者投诉"),
+    "product_failed": ("the same product failed elsewhere: {via_en} {ref} (product {cluster}, "
+                       "link strength {strength:.2f})",
+                       "同一商品在别处不合格：{via_zh} {ref}（商品簇 {cluster}，关联强度 {strength:.2f}）"),
     "counterfeit_words": ("title uses counterfeit slang", "标题含假货暗语（如“原单”“高仿”）"),
     "prohibited": ("prohibited class: an enforcement lead, never a purchase",
                    "禁止入境类：执法线索，不得购买"),
 }
 
+#: How a product's failure reached a copy (sampler.products.Carried.source).
+VIA_TEXT = {"lab_fail": ("failed lab test of listing", "商品抽检不合格，商品"),
+            "notice": ("confirmed notice", "已确认的通报")}
 SECTOR_ZH = {"light_industry": "轻工", "textiles": "纺织", "electrical": "电子电器",
              "other": "其他"}
 STATUS_TEXT = {"confirmed": (", confirmed", "，已确认"),
@@ -96,6 +102,10 @@ def _fill(params: dict[str, Any]) -> dict[str, Any]:
         out.setdefault("keys_zh", f"；{method[1]}{shown}")
     out.setdefault("keys_en", "")
     out.setdefault("keys_zh", "")
+    via = VIA_TEXT.get(str(params.get("via", "")))
+    if via is not None:
+        out.setdefault("via_en", via[0])
+        out.setdefault("via_zh", via[1])
     if "rate" in params:
         out.setdefault("rate_pct", round(float(params["rate"]) * 100))
     if "sector" in params:

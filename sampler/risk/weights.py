@@ -20,7 +20,8 @@ DEFAULT_FILE = Path(__file__).with_name("weights.toml")
 FACTORS: tuple[str, ...] = (
     "base", "notice_match", "price_low", "new_seller", "unfiled_seller", "filing_unknown",
     "no_licence", "key_class", "key_without_ccc", "sector_rate", "churn", "seller_failed",
-    "seller_cases", "brand_failed", "network", "complaints", "counterfeit_words", "prohibited",
+    "seller_cases", "brand_failed", "network", "product_failed", "complaints",
+    "counterfeit_words", "prohibited",
 )
 
 

@@ -44,6 +44,10 @@ def create_cmd(
     exclude_out_of_stock: bool = typer.Option(
         False, "--exclude-out-of-stock", help="Leave out listings last seen out of stock or "
         "discontinued."),
+    take_all_failed: bool = typer.Option(
+        False, "--take-all-failed-products", help="Buy every copy of a product that failed "
+        "elsewhere (lab result, confirmed notice) with certainty, in a take-all stratum "
+        "reported apart (spotcheck products)."),
     min_per_stratum: int = typer.Option(2, "--min-per-stratum", help="Fewest purchases in any stratum."),
     category: list[str] = typer.Option([], "--category", help="Listing category in scope "
                                        "(repeatable; none: all)."),
@@ -82,7 +86,8 @@ def create_cmd(
                             min_per_stratum=min_per_stratum, floor_ratio=floor_ratio,
                             prior_rates=rates, team=team, prn_shift=prn_shift,
                             risk_weights=overrides,
-                            exclude_out_of_stock=exclude_out_of_stock)
+                            exclude_out_of_stock=exclude_out_of_stock,
+                            take_all_failed_products=take_all_failed)
         data = campaign_dict(c)
     if json_out:
         print_json(data)

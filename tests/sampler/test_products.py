@@ -197,3 +197,69 @@ def test_products_cli(sqlite_db: Database, settings: Any) -> None:
     assert missing.returncode == 3
     bad = spotcheck("products", "build", "--kind", "smell", env=env)
     assert bad.returncode == 2
+
+
+def _fail_lab(s: Any, listing_id: int) -> None:
+    from store.models import Campaign, LabResult, Plan, PlanItem, Purchase, Sample
+    from store.vocabulary import LabOutcome
+
+    camp = Campaign(name="earlier")
+    s.add(camp)
+    s.flush()
+    plan = Plan(campaign_id=camp.id, version=1, seed=1, method="srs", frame_sha256="0" * 64,
+                frame_size=1, sample_size=1)
+    s.add(plan)
+    s.flush()
+    item = PlanItem(plan_id=plan.id, listing_id=listing_id, seq=1, stratum="all",
+                    inclusion_probability=0.5)
+    s.add(item)
+    s.flush()
+    purchase = Purchase(idempotency_key="p1", plan_item_id=item.id)
+    s.add(purchase)
+    s.flush()
+    sample = Sample(code="S1", purchase_id=purchase.id)
+    s.add(sample)
+    s.flush()
+    s.add(LabResult(sample_id=sample.id, outcome=LabOutcome.FAIL))
+
+
+def test_a_failure_is_carried_to_every_copy(any_db: Database, settings: Any) -> None:
+    """A failed lab result of listing b gives every other listing of its product a risk reason
+    with the link strength; the next plan takes them all with π = 1 in a take-all stratum."""
+    from sampler.campaigns import create_campaign
+    from sampler.design import TAKE_ALL
+    from sampler.plans import draw_plan
+    from sampler.products import carried_failures
+    from sampler.risk.scoring import score_listings
+    from store.models import PlanItem
+
+    ids = _world(any_db)
+    a, b, c, d = (ids[k] for k in "abcd")
+    with any_db.session() as s:
+        build_links(s)
+        _fail_lab(s, b)
+    with any_db.session() as s:
+        carried = carried_failures(s)
+    assert set(carried) == {a, c, d}  # not b itself, not e (a title alone is no product)
+    assert carried[a].source == "lab_fail" and carried[a].ref == f"L{b}"
+    assert carried[a].strength == 0.95 and carried[c].strength == 0.85
+    assert ACCEPT_STRENGTH <= carried[d].strength < 0.9  # through the copied photo
+    score_listings(any_db)
+    with any_db.session() as s:
+        row = s.get(Listing, d)
+        assert row is not None
+        reason = next(r for r in row.risk_reasons if r["code"] == "product_failed")
+        assert reason["params"]["ref"] == f"L{b}" and "link strength" in reason["en"]
+        assert "关联强度" in reason["zh"]
+        camp = create_campaign(s, "next", actor="t", n=1, strata=["platform"],
+                               min_per_stratum=0, take_all_failed_products=True)
+        plan = draw_plan(s, camp.id, seed=3, actor="t", settings=settings)
+        items = {i.listing_id: i for i in s.scalars(
+            select(PlanItem).where(PlanItem.plan_id == plan.id))}
+        taken = {lid for lid, i in items.items() if i.stratum == TAKE_ALL}
+        assert taken == {a, c, d}
+        assert all(items[x].inclusion_probability == 1.0 and items[x].certainty for x in taken)
+        assert any(r["code"] == "take_all" for r in items[d].reasons)
+        assert plan.parameters["allocation"][TAKE_ALL] == 3
+        others = [i for i in items.values() if i.stratum != TAKE_ALL]
+        assert len(others) == 1 and others[0].inclusion_probability < 1
