@@ -132,8 +132,9 @@ def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
     fractional cell would have a fractional total), adds +t, −t, +t, … around it, with t the
     step up (probability t_down/(t_up + t_down)) or down (the rest) that makes at least one
     cell an integer.  Every step keeps all totals and every cell's expectation, and no cell
-    leaves [⌊x⌋, ⌈x⌉].  Plain Python on the fractional cells only (a few dozen cycles per
-    plan): indexing NumPy scalars one by one cost four times as much.
+    leaves [⌊x⌋, ⌈x⌉].  Plain Python on the fractional cells only (indexing NumPy scalars
+    one by one cost four times as much); the walk that finds cycles is resumed, not redone,
+    after each cycle (1.4× faster, the same roundings for the same seed).
     """
     x = np.asarray(table, dtype=np.float64)
     base = np.floor(x + _EPS)
@@ -145,27 +146,44 @@ def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
     frac: dict[tuple[int, int], float] = {}
     rows: list[dict[int, None]] = [{} for _ in range(R)]
     cols: list[dict[int, None]] = [{} for _ in range(C)]
-    for i, j in zip(*np.nonzero(frac_arr), strict=True):
-        frac[(int(i), int(j))] = float(frac_arr[i, j])
-        rows[int(i)][int(j)] = None
-        cols[int(j)][int(i)] = None
-    out = base.astype(np.int64)
+    ii, jj = np.nonzero(frac_arr)
+    for i, j, v in zip(ii.tolist(), jj.tolist(), frac_arr[ii, jj].tolist(), strict=True):
+        frac[(i, j)] = v
+        rows[i][j] = None
+        cols[j][i] = None
+    ups: list[tuple[int, int]] = []
     uniform = rng.random
 
-    def settle(e: tuple[int, int]) -> None:
-        v = frac[e]
-        if v < _EPS or v > 1 - _EPS:
-            if v > 0.5:
-                out[e] += 1
-            del frac[e]
-            del rows[e[0]][e[1]]
-            del cols[e[1]][e[0]]
-
     for i0 in range(R):
+        # A walk from row i0 along fractional cells (alternating rows and columns, never back
+        # along the cell it came by) until it meets a vertex again: the cycle.  Every total is
+        # an integer, so a vertex with a fractional cell has at least two and the walk cannot
+        # get stuck.  The walk is kept between cycles: its part before the cycle's first
+        # vertex touches none of the cycle's cells, so a fresh walk from i0 would retrace it
+        # exactly (same cycles, same random numbers as walking anew each time).
+        verts: list[tuple[bool, int]] = [(True, i0)]
+        edges: list[tuple[int, int]] = []
+        seen: dict[tuple[bool, int], int] = {(True, i0): 0}
         while rows[i0]:
-            cycle = _find_cycle(i0, rows, cols)
-            if cycle is None:
-                continue
+            while True:
+                is_row, v = verts[-1]
+                prev = edges[-1] if edges else None
+                edge: tuple[int, int] | None = None
+                for w in (rows[v] if is_row else cols[v]):
+                    e = (v, w) if is_row else (w, v)
+                    if e != prev:
+                        edge, nxt = e, (not is_row, w)
+                        break
+                if edge is None:
+                    raise DesignInfeasible("controlled rounding found a fractional total "
+                                           "(numerical failure)")
+                edges.append(edge)
+                if nxt in seen:
+                    first = seen[nxt]
+                    break
+                seen[nxt] = len(verts)
+                verts.append(nxt)
+            cycle = edges[first:]
             plus, minus = cycle[0::2], cycle[1::2]
             fp = [frac[e] for e in plus]
             fm = [frac[e] for e in minus]
@@ -177,43 +195,23 @@ def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
             for e in minus:
                 frac[e] -= step
             for e in cycle:
-                settle(e)
+                val = frac[e]
+                if val < _EPS or val > 1 - _EPS:
+                    if val > 0.5:
+                        ups.append(e)
+                    del frac[e]
+                    del rows[e[0]][e[1]]
+                    del cols[e[1]][e[0]]
+            for vert in verts[first + 1:]:
+                del seen[vert]
+            del verts[first + 1:]
+            del edges[first:]
     if frac:
         raise DesignInfeasible("controlled rounding left fractional cells (numerical failure)")
+    out = base.astype(np.int64)
+    for e in ups:
+        out[e] += 1
     return out
-
-
-def _find_cycle(i0: int, rows: list[dict[int, None]], cols: list[dict[int, None]],
-                ) -> list[tuple[int, int]] | None:
-    """A cycle of fractional cells through row *i0*, as its cells in order (even length).
-
-    The walk alternates rows and columns and never goes back along the cell it came by.
-    Every row and column total is an integer, so a vertex with a fractional cell has at least
-    two and the walk cannot get stuck (float drift aside: then None, the caller retries).
-    """
-    seen: dict[tuple[bool, int], int] = {(True, i0): 0}
-    edges: list[tuple[int, int]] = []
-    is_row, v = True, i0
-    prev: tuple[int, int] | None = None
-    while True:
-        nbrs = rows[v] if is_row else cols[v]
-        edge: tuple[int, int] | None = None
-        for w in nbrs:
-            e = (v, w) if is_row else (w, v)
-            if e != prev:
-                edge, v_next = e, w
-                break
-        if edge is None:
-            raise DesignInfeasible("controlled rounding found a fractional total "
-                                   "(numerical failure)")
-        edges.append(edge)
-        is_row = not is_row
-        v = v_next
-        key = (is_row, v)
-        if key in seen:
-            return edges[seen[key]:]
-        seen[key] = len(edges)
-        prev = edge
 
 
 def split_share(p: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
