@@ -1,4 +1,5 @@
-"""The campaign's jobs: crawl → score → draw → purchase tasks → buy → re-capture → statistics,
+"""The campaign's jobs: crawl → score → draw → offers (captures of what the approved plan's
+items offer) → purchase tasks → buy → re-capture → statistics,
 and ``leads``: cases opened for enforcement leads.
 
 Each job body composes the domain packages (crawlers, sampler incl. sampler.risk, evidence)
@@ -140,6 +141,19 @@ def draw(ctx: JobContext) -> dict[str, Any]:
         submit_plan(s, plan.id, ctx.actor)
         return {"plan": plan.id, "version": plan.version, "items": len(plan.items),
                 "seed": plan.seed}
+
+
+@job("offers")
+def offers(ctx: JobContext) -> dict[str, Any]:
+    """Capture every approved plan item's listing, and every bought item's, not captured yet
+    (queued at approval with the plan's id; scheduled, it catches up for the campaign)."""
+    from scheduler.offers import capture_offers
+
+    plan_id = ctx.options.get("plan_id")
+    return capture_offers(ctx.db, ctx.settings,
+                          plan_id=int(plan_id) if plan_id is not None else None,
+                          campaign_id=ctx.campaign_id,
+                          actor=str(ctx.options.get("actor") or ctx.actor))
 
 
 @job("purchase")

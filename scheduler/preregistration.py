@@ -55,7 +55,30 @@ def approve_and_register(session: Session, plan_id: int, actor: str, role: str,
     """Approve *plan_id* (four eyes, :func:`sampler.plans.approve_plan`) and pre-register it
     in the same transaction: an approved plan always has its registration."""
     plan = approve_plan(session, plan_id, actor, role, comment)
-    return plan, register_plan(session, plan, settings, actor=actor)
+    detail = register_plan(session, plan, settings, actor=actor)
+    if settings.capture_offers:
+        _capture_offers_after_commit(session, plan.id, settings, actor)
+    return plan, detail
+
+
+def _capture_offers_after_commit(session: Session, plan_id: int, settings: Settings,
+                                 actor: str) -> None:
+    """Once the approval is committed (the capture job must see the plan approved), queue
+    the captures of every item's listing (scheduler.offers); a rolled-back approval queues
+    nothing.  Every caller (console, CLI, demo, scheduler) approves through here."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from scheduler.offers import queue_offer_captures
+    from store.db import Database
+
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+
+    def queue(_session: Session) -> None:
+        queue_offer_captures(Database(engine), settings, plan_id, actor=actor)
+
+    event.listen(session, "after_commit", queue, once=True)
 
 
 def register_plan(session: Session, plan: Plan, settings: Settings, *,

@@ -20,8 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from store.errors import InvalidInput
 
 #: Job kinds in pipeline order (a run of several due at once follows this order).
-JOB_KINDS = ("crawl", "signals", "score", "draw", "purchase", "buy", "recapture", "leads",
-             "stats")
+JOB_KINDS = ("crawl", "signals", "score", "draw", "offers", "purchase", "buy", "recapture",
+             "leads", "stats")
 DEFAULT_TZ = "Asia/Shanghai"
 _DOW = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -120,6 +120,7 @@ class Demo:
             ("create the campaign, draw and approve a plan", self.plan),
             ("buy plan items with personas through Chromium", self.buy),
             ("enter lab results and estimate non-compliance", self.lab),
+            ("capture what each plan item offered (at approval and when bought)", self.offers),
             ("open a case for a counterfeit lead and capture evidence", self.case),
             ("export the evidence pack and verify it", self.pack),
             ("write the reports", self.reports),
@@ -379,6 +380,31 @@ class Demo:
         return {"results": len(st.purchases), "failed": failed,
                 "recorded_without_browser": simulated}
 
+    def offers(self) -> dict[str, Any]:
+        """Every case has evidence of what was offered: approving the plan queued captures of
+        every item's listing (they ran beside the buying and lab steps); wait for them.  The
+        browser purchases captured their listing when buying; of the items the demo records
+        as bought without a browser, those that failed (each a case) get their capture "when
+        bought" here, so the demo stays short (the scheduled ``offers`` job takes all)."""
+        from scheduler.offers import APPROVAL_PURPOSE, capture_offers, wait_for_offer_captures
+
+        st = self.state
+        finished = wait_for_offer_captures(timeout=600)
+        with self.session() as s:
+            failed = list(s.scalars(
+                select(m.Sample.purchase_id).join(m.LabResult, m.LabResult.sample_id == m.Sample.id)
+                .where(m.Sample.purchase_id.in_(st.purchases),
+                       m.LabResult.outcome == m.LabOutcome.FAIL)))
+        bought = capture_offers(st.db, st.settings, bought=True, purchase_ids=failed,
+                                plan_id=st.plan_id, actor="li.na")
+        with self.session() as s:
+            at_approval = s.scalar(select(func.count()).select_from(m.Capture).where(
+                m.Capture.purpose == APPROVAL_PURPOSE.format(plan=st.plan_id),
+                m.Capture.status.in_(m.CaptureStatus.evidence())))
+        return {"at_approval": at_approval, "approval_captures_finished": finished,
+                "when_bought": len(bought.get("when_bought", [])),
+                "failed": bought.get("failed", [])}
+
     def case(self) -> dict[str, Any]:
         from evidence.capture import capture_urls
         from scheduler.cases import notify, open_case
@@ -446,8 +472,26 @@ class Demo:
         if not report.ok:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures[:3])
             raise SpotcheckError(f"the demo's own evidence pack failed verification: {failed}")
-        return {"pack": str(st.pack), "verified": True,
-                "bytes": st.pack.stat().st_size}
+        out_info: dict[str, Any] = {"pack": str(st.pack), "verified": True,
+                                    "bytes": st.pack.stat().st_size}
+        # A failed sample's case too: its pack carries the sample chain and the listing as
+        # offered at approval and when bought.
+        with self.session() as s:
+            sample_case = s.scalar(select(m.Case).where(m.Case.kind == "failed_sample")
+                                   .order_by(m.Case.id).limit(1))
+            number = sample_case.number if sample_case else None
+            sample_case_id = sample_case.id if sample_case else None
+        if sample_case_id is not None:
+            path = export_pack(st.db, case_id=sample_case_id, actor="zhao.min",
+                               out=st.settings.packs_dir / f"case-{number}.zip",
+                               settings=st.settings)
+            chk = verify_pack(path, anchors=TrustAnchors.for_installation(st.settings))
+            if not chk.ok:
+                failed = "; ".join(f"{c.name}: {c.detail}" for c in chk.failures[:3])
+                raise SpotcheckError(f"the failed sample's pack failed verification: {failed}")
+            out_info["failed_sample_pack"] = {"pack": str(path), "verified": True,
+                                              "captures": chk.captures}
+        return out_info
 
     def reports(self) -> dict[str, Any]:
         from sampler.export import export_plan

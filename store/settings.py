@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     capture_max_resources: int = 500
     #: Pages captured in parallel, each in its own browser context.
     capture_concurrency: int = 3
+    #: Capture every plan item's listing when its plan is approved and when it is bought
+    #: (scheduler.offers), so every case has evidence of what was offered.  Off, nothing
+    #: starts at approval; the ``offers`` job, when scheduled, still catches up.
+    capture_offers: bool = True
     #: Seconds each capture step may take (load, settle, scroll, screenshots, pdf, dom, …),
     #: overriding evidence.steps.DEFAULT_BUDGETS; capture_timeout stays the total ceiling.
     capture_step_timeouts: dict[str, float] = Field(default_factory=dict)

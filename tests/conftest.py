@@ -19,6 +19,11 @@ import pytest
 from store.db import Database, make_engine
 from store.settings import Settings, configure
 
+# Approving a plan starts captures of its listings in Chromium (scheduler.offers); a test
+# that approves plans about anything else must not launch browsers outside the browser lock.
+# Tests of those captures turn it on in their own Settings.
+os.environ.setdefault("SPOTCHECK_CAPTURE_OFFERS", "false")
+
 PG_ADMIN_URL = os.environ.get("SPOTCHECK_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
