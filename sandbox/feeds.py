@@ -63,7 +63,10 @@ def cpsc_records(catalog: Catalog) -> list[dict[str, Any]]:
                           "Model": n.model, "Type": n.category, "CategoryID": str(1000 + n.seq % 50),
                           "NumberOfUnits": f"About {(n.seq % 9 + 1) * 1200:,}"}],
             "Inconjunctions": [],
-            "Images": [{"URL": f"/img/{n.model}/1.svg", "Caption": n.product}],
+            # The product photo of the listing the recall names (sandbox.photos); a decoy's
+            # picture is a drawing no listing shows.
+            "Images": [{"URL": f"/img/p/{n.index}.jpg" if n.index is not None
+                        else f"/img/{n.model}/1.svg", "Caption": n.product}],
             "Injuries": [{"Name": "None reported"}],
             "Manufacturers": [{"Name": n.brand, "CompanyID": str(50_000 + n.seq)}],
             "Retailers": [{"Name": "Online marketplaces", "CompanyID": ""}],

@@ -62,9 +62,15 @@ def consent_block(request: Request) -> str:
     return "" if request.cookies.get("sbx_consent") else CONSENT
 
 
+def image_path(ext_id: str, n: int) -> str:
+    """A listing's image n: the first is its product photo (sandbox.photos), the others are
+    drawings."""
+    return f"/img/{ext_id}/1.jpg" if n == 1 else f"/img/{ext_id}/{n}.svg"
+
+
 def lazy_img(platform: str, ext_id: str, n: int, alt: str, cls: str = "lazy") -> str:
     """A lazy image: the real URL sits in data-src; /static/lazy.js swaps it in when visible."""
-    return (f'<img class="{cls}" src="/static/blank.svg" data-src="/img/{esc(ext_id)}/{n}.svg" '
+    return (f'<img class="{cls}" src="/static/blank.svg" data-src="{esc(image_path(ext_id, n))}" '
             f'loading="lazy" width="240" height="240" alt="{esc(alt)}">')
 
 
@@ -139,6 +145,24 @@ def shared_routes(state: SandboxState, style: str) -> list[Route]:
         return Response(svg_image(ext_id, n), media_type="image/svg+xml",
                         headers={"cache-control": "max-age=3600"})
 
+    async def photo(request: Request) -> Response:
+        from sandbox.photos import listing_photo
+
+        i = state.catalog.parse_external_id(style, request.path_params["ext_id"])
+        if i is None:
+            return Response("not found", 404)
+        return Response(listing_photo(state.seed, i), media_type="image/jpeg",
+                        headers={"cache-control": "max-age=3600"})
+
+    async def notice_picture(request: Request) -> Response:
+        from sandbox.photos import notice_photo
+
+        index = request.path_params["index"]
+        if not 0 <= index < state.catalog.n:
+            return Response("not found", 404)
+        return Response(notice_photo(state.seed, index), media_type="image/jpeg",
+                        headers={"cache-control": "max-age=3600"})
+
     static_cache: dict[str, tuple[str, str]] = {}
 
     async def static(request: Request) -> Response:
@@ -160,6 +184,8 @@ def shared_routes(state: SandboxState, style: str) -> list[Route]:
         Route("/admin/orders", admin_orders),
         Route("/admin/day", admin_day, methods=["GET", "POST"]),
         Route("/admin/health", admin_health),
+        Route("/img/p/{index:int}.jpg", notice_picture),
+        Route("/img/{ext_id}/1.jpg", photo),
         Route("/img/{ext_id}/{n:int}.svg", image),
         Route("/static/{name}", static),
     ]

@@ -27,6 +27,7 @@ from sandbox.state import SandboxState
 from sandbox.web import (
     esc,
     html_response,
+    image_path,
     int_param,
     json_ld,
     lazy_img,
@@ -63,7 +64,7 @@ def routes(state: SandboxState) -> list[Route]:
                 "vendor": b.seller.name, "vendor_id": b.seller.seller_id, "brand": b.brand.en,
                 "price": price_str(li.price, b.currency), "currency": b.currency,
                 "price_formatted": li.price_display, "url": listing_path(b),
-                "image": f"/img/{b.external_id}/1.svg"}
+                "image": image_path(b.external_id, 1)}
 
     def card(li: Listing) -> str:
         b = li.base
@@ -142,7 +143,7 @@ def routes(state: SandboxState) -> list[Route]:
             "@context": "https://schema.org", "@type": "Product", "name": li.title,
             "sku": b.model, "mpn": b.model, "brand": {"@type": "Brand", "name": b.brand.en},
             "category": b.category.en, "countryOfOrigin": b.origin,
-            "image": [f"/img/{b.external_id}/{n}.svg" for n in range(1, b.images + 1)],
+            "image": [image_path(b.external_id, n) for n in range(1, b.images + 1)],
             "productID": b.external_id,
             "offers": {"@type": "Offer", "price": price_str(li.price, b.currency),
                        "priceCurrency": b.currency, "availability": "https://schema.org/InStock",

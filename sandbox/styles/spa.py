@@ -29,6 +29,7 @@ from sandbox.state import SandboxState
 from sandbox.web import (
     consent_block,
     html_response,
+    image_path,
     int_param,
     shared_routes,
     sitemap_routes,
@@ -64,7 +65,7 @@ def routes(state: SandboxState) -> list[Route]:
             "price": {"amount": amount, "currency": b.currency, "formatted": li.price_display},
             "seller": {"id": b.seller.seller_id, "name": b.seller.name},
             "category": b.category.slug, "url": listing_path(b),
-            "image": f"/img/{b.external_id}/1.svg",
+            "image": image_path(b.external_id, 1),
         }
         if not sparse:
             d["brand"] = b.brand.en
@@ -76,7 +77,7 @@ def routes(state: SandboxState) -> list[Route]:
         d.update({
             "brand": b.brand.en, "brand_local": b.brand.zh, "model": b.model, "origin": b.origin,
             "certifications": list(b.cert_marks), "category_name": b.category.en,
-            "images": [f"/img/{b.external_id}/{n}.svg" for n in range(1, b.images + 1)],
+            "images": [image_path(b.external_id, n) for n in range(1, b.images + 1)],
             "status": li.status, "title_alt": b.title_zh if b.lang == "en" else b.title_en,
         })
         return d

@@ -1,0 +1,76 @@
+"""The sandbox plants copies of product photos across its platforms and sellers; a notice's
+picture, fetched from the sandbox like any outside file, finds the listing it names and every
+planted copy on the other platforms, and nothing else (photos hashed and linked by the real
+code: store.images, store.photoindex, sampler.products)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from sampler.products import build_links, cluster_of
+from sandbox.catalog import get_catalog
+from sandbox.photos import COPY_EVERY, HERO, copies_of, photo_source
+from sandbox.runner import Sandbox
+from store.artifacts import ArtifactStore
+from store.db import Database
+from store.images import keep_photo, set_listing_photos, set_notice_photos
+from store.models import ForeignNotice, Listing, Platform
+
+SEED, N = 3, 400
+
+
+def test_planted_copies_are_deterministic() -> None:
+    hero = COPY_EVERY + HERO
+    assert photo_source(hero) == (hero, None)
+    assert [photo_source(j)[0] for j in copies_of(hero, N)] == [hero] * 4
+    assert {j % 3 for j in copies_of(hero, N)} == {0, 1, 2}  # every platform
+
+
+def test_a_notice_picture_finds_its_listings(sqlite_db: Database, settings: Any) -> None:
+    cat = get_catalog(SEED, N)
+    hero = COPY_EVERY + HERO
+    wanted = [hero, *copies_of(hero, N)]
+    others = [i for i in range(60, 120) if photo_source(i)[1] is None and i not in wanted]
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    with Sandbox(seed=SEED, listings=N, day=0, obstacles=False) as sb, \
+            httpx.Client(timeout=30) as http, sqlite_db.session() as s:
+        platforms = {}
+        for code in sb.urls:
+            p = Platform(code=code, name=code)
+            s.add(p)
+            s.flush()
+            platforms[code] = p.id
+        ids = {}
+        for i in wanted + others:
+            b = cat.base(i)
+            url = f"{sb.urls[b.platform]}/img/{b.external_id}/1.jpg"
+            response = http.get(url)
+            assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+            row = Listing(platform_id=platforms[b.platform], external_id=b.external_id,
+                          url=f"{sb.urls[b.platform]}/x/{b.external_id}", title=f"listing {i}")
+            s.add(row)
+            s.flush()
+            ids[i] = row.id
+            set_listing_photos(s, row.id, [keep_photo(artifacts, url, response.content)])
+        picture_url = f"{sb.urls['mall']}/img/p/{hero}.jpg"
+        picture = http.get(picture_url)
+        assert picture.status_code == 200
+        assert http.get(f"{sb.urls['mall']}/img/p/{N + 5}.jpg").status_code == 404
+        notice = ForeignNotice(source="cpsc", reference="26-777", pictures=[picture_url])
+        s.add(notice)
+        s.flush()
+        set_notice_photos(s, notice.id, [keep_photo(artifacts, picture_url, picture.content)])
+        build_links(s, ["photo"])
+        cluster = cluster_of(s, ids[hero])
+        assert cluster is not None
+        assert cluster.notice_ids == [notice.id]
+        assert sorted(cluster.listing_ids) == sorted(ids[i] for i in wanted)
+        found = {x[0] for x in s.execute(select(Platform.code).join(
+            Listing, Listing.platform_id == Platform.id).where(
+            Listing.id.in_(cluster.listing_ids)))}
+        assert found == set(sb.urls)  # copies on every platform
+        for i in others:
+            assert cluster_of(s, ids[i]) is None
