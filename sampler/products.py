@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from sampler.risk.normalise import brand_key, is_model_code, model_key
 from store.errors import InvalidInput, NotFound
+from store.images import set_notice_photos
 from store.models import (
     ForeignNotice,
     Listing,
@@ -607,3 +608,87 @@ def carried_failures(session: Session) -> dict[int, Carried]:
                 if s > 0 and (old is None or s > old.strength):
                     out[lid] = Carried(lid, cluster.id, kind, ref, s)
     return out
+
+
+# -- notice pictures --------------------------------------------------------------------------
+
+@dataclass
+class PicturesResult:
+    """What fetching notice pictures did."""
+
+    notices: int = 0
+    kept: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"notices": self.notices, "kept": self.kept, "failed": self.failed,
+                "errors": self.errors[:20]}
+
+
+def _download(client: Any, url: str) -> tuple[bytes | None, str | None]:
+    """The bytes at *url*, at most MAX_PHOTO_BYTES (None and why otherwise)."""
+    import httpx
+
+    from store.images import MAX_PHOTO_BYTES
+
+    try:
+        with client.stream("GET", url) as r:
+            if r.status_code != 200:
+                return None, f"http {r.status_code}"
+            chunks, size = [], 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > MAX_PHOTO_BYTES:
+                    return None, f"more than {MAX_PHOTO_BYTES} bytes"
+                chunks.append(chunk)
+            return b"".join(chunks), None
+    except httpx.HTTPError as exc:
+        return None, f"cannot fetch ({type(exc).__name__})"
+
+
+def fetch_notice_pictures(session: Session, artifacts: Any, *, base_url: str | None = None,
+                          notice_ids: Iterable[int] | None = None, timeout: float = 30.0,
+                          transport: Any = None, again: bool = False) -> PicturesResult:
+    """Download the pictures notices publish (Safety Gate ``pictures``, CPSC ``Images``) when
+    reachable, keep them like listing photos (store.images) and link them to their notices.
+
+    Notices whose pictures were fetched already are skipped unless *again*; relative picture
+    URLs are resolved against *base_url* (the feed's address), else recorded as not fetched.
+    A picture that cannot be fetched or read is recorded with its reason."""
+    from urllib.parse import urljoin
+
+    import httpx
+
+    from store.images import MAX_PHOTOS, Photo, keep_photo
+
+    q = select(ForeignNotice)  # pictures is JSON: filtered below (no JSON comparison in SQL)
+    if notice_ids is not None:
+        q = q.where(ForeignNotice.id.in_(list(notice_ids)))
+    done = set() if again else set(session.scalars(select(NoticeImage.notice_id)))
+    result = PicturesResult()
+    with httpx.Client(timeout=timeout, follow_redirects=True, transport=transport) as client:
+        for notice in session.scalars(q.order_by(ForeignNotice.id)):
+            if notice.id in done or not notice.pictures:
+                continue
+            result.notices += 1
+            photos = []
+            for raw in list(notice.pictures)[:MAX_PHOTOS]:
+                url = str(raw)
+                if not url.startswith(("http://", "https://")):
+                    url = urljoin(base_url, url) if base_url else url
+                if not url.startswith(("http://", "https://")):
+                    photos.append(Photo(url=url[:2000], error="relative URL: give --base"))
+                    continue
+                data, error = _download(client, url)
+                photo = keep_photo(artifacts, url, data) if data is not None else \
+                    Photo(url=url, error=error)
+                photos.append(photo)
+                if photo.error:
+                    result.failed += 1
+                    result.errors.append(f"{notice.source} {notice.reference}: {url[:100]} "
+                                         f"({photo.error})")
+                else:
+                    result.kept += 1
+            set_notice_photos(session, notice.id, photos)
+    return result

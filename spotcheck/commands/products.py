@@ -256,3 +256,31 @@ def link_cmd(listing_id: int = typer.Argument(..., help="A listing."),
         print_json(data)
     else:
         console.print(f"link {data['link_id']} ({data['key']}) confirmed")
+
+
+@app.command("pictures")
+def pictures_cmd(
+    base: str | None = typer.Option(None, "--base", help="Resolve relative picture URLs "
+                                                         "against this address (the feed's)."),
+    again: bool = typer.Option(False, "--again", help="Fetch notices' pictures again."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Download the pictures foreign notices publish (Safety Gate, CPSC) when reachable, so
+    they find the listings showing the same product photo (then 'products build')."""
+    from sampler.products import fetch_notice_pictures
+    from store.artifacts import ArtifactStore
+
+    ctx = current()
+    with ctx.db.session() as s:
+        result = fetch_notice_pictures(s, ArtifactStore(ctx.settings.artifacts_dir),
+                                       base_url=base, again=again,
+                                       timeout=ctx.settings.signals_fetch_timeout)
+        _audit(s, "products.pictures", "-", result.as_dict())
+    data = result.as_dict()
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"{data['notices']} notice(s): {data['kept']} picture(s) kept, "
+                  f"{data['failed']} not fetched")
+    for line in data["errors"]:
+        console.print(f"  {line}")

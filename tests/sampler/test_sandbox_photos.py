@@ -74,3 +74,32 @@ def test_a_notice_picture_finds_its_listings(sqlite_db: Database, settings: Any)
         assert found == set(sb.urls)  # copies on every platform
         for i in others:
             assert cluster_of(s, ids[i]) is None
+
+
+def test_notice_pictures_are_fetched_when_reachable(any_db: Database, settings: Any) -> None:
+    from sampler.products import fetch_notice_pictures
+    from store.models import NoticeImage, ProductImage
+
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    with Sandbox(seed=SEED, listings=N, day=0, obstacles=False) as sb, \
+            any_db.session() as s:
+        base = sb.urls["shop"]
+        n1 = ForeignNotice(source="cpsc", reference="A", pictures=["/img/p/5.jpg",
+                                                                    "/img/p/99999.jpg"])
+        n2 = ForeignNotice(source="safety-gate", reference="B",
+                           pictures=[f"{base}/img/p/6.jpg", "http://127.0.0.1:9/x.jpg"])
+        n3 = ForeignNotice(source="csv", reference="C", pictures=[])
+        s.add_all([n1, n2, n3])
+        s.flush()
+        result = fetch_notice_pictures(s, artifacts, base_url=base, timeout=5)
+        assert (result.notices, result.kept, result.failed) == (2, 2, 2)
+        rows = s.execute(select(NoticeImage.notice_id, NoticeImage.position,
+                                NoticeImage.image_id, NoticeImage.error)
+                         .order_by(NoticeImage.notice_id, NoticeImage.position)).all()
+        assert [(r[0], r[1], r[2] is not None) for r in rows] == [
+            (n1.id, 0, True), (n1.id, 1, False), (n2.id, 0, True), (n2.id, 1, False)]
+        assert "404" in (rows[1][3] or "")
+        # fetched once: a second run skips these notices
+        assert fetch_notice_pictures(s, artifacts, base_url=base, timeout=5).notices == 0
+        sha = s.scalar(select(ProductImage.sha256).where(ProductImage.id == rows[0][2]))
+        assert sha is not None and artifacts.check(sha)
