@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import NotFound
-from store.labels import label
+from store.labels import label, text_label
 from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
 from store.workbook import Column, safe_sheet_title, write_table
 
@@ -119,7 +119,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     ws = wb.active
     assert ws is not None
     ws.title = safe_sheet_title(t["plan"])
-    method = plan.method
+    method = text_label("sampling_method", plan.method, locale)
     write_table(ws, [Column(t["field"], "text", 22), Column(t["value"], "text", 70)], [
         (t["campaign"], plan.campaign.name), (t["version"], str(plan.version)),
         (t["status"], label(type(plan.status), plan.status, locale)),

@@ -188,6 +188,15 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "listing_capture": ("商品页面取证", "listing page captured"),
         "order_capture": ("订单页面取证", "order page captured"),
     },
+    #: Sampling designs (sampler.methods.METHODS).
+    "sampling_method": {
+        "systematic": ("系统 πps 抽样", "systematic πps"),
+        "pivotal": ("枢轴抽样（Deville–Tillé）", "pivotal (Deville–Tillé)"),
+        "sampford": ("Sampford 抽样", "Sampford"),
+        "brewer": ("Brewer 抽样", "Brewer"),
+        "pareto": ("Pareto πps 抽样", "Pareto πps"),
+        "srs": ("简单随机抽样", "simple random sampling"),
+    },
     #: Scheduled job kinds of a campaign (scheduler.schedules.JOB_KINDS).
     "job_kind": {
         "crawl": ("抓取", "crawl"),

@@ -13,7 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from spotcheck.web import i18n
 from spotcheck.web.deps import Console, LoginRequired, render
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.labels import class_name, measure_name, role_name, sector_name
+from spotcheck.web.labels import (
+    class_name,
+    measure_name,
+    role_name,
+    sector_name,
+    stratum_label,
+)
 from spotcheck.web.security import SessionCodec, csrf_check, session_middleware, session_secret
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError, VerificationFailed
@@ -46,7 +52,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                   dependencies=[Depends(csrf_check)])
     cons = Console(settings, db)
     cons.env.globals.update(role_name=role_name, sector_name=sector_name,
-                            class_name=class_name, measure_name=measure_name)
+                            class_name=class_name, measure_name=measure_name,
+                            stratum_label=stratum_label)
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -14,7 +14,7 @@ from store.labels import label
 from store.vocabulary import MeasureKind, PlanStatus, PurchaseStatus, Role, Sector, SupervisionClass
 
 __all__ = ["class_name", "code_label", "measure_name", "plan_status_label", "purchase_label", "role_name",
-           "sector_name"]
+           "sector_name", "stratum_label"]
 
 
 def _in_language(kind: type[enum.StrEnum], code: str | enum.StrEnum | None) -> str:
@@ -43,6 +43,19 @@ def purchase_label(status: PurchaseStatus | str) -> str:
 
 def plan_status_label(status: PlanStatus | str) -> str:
     return _in_language(PlanStatus, status)
+
+
+def stratum_label(value: str) -> str:
+    """A stratum or domain label ("mall/electrical/key") with each coded part labelled (a
+    sector, a supervision class); platform codes and other parts stay as they are."""
+    parts = []
+    for part in str(value).split("/"):
+        if part in {s.value for s in Sector}:
+            part = sector_name(part)
+        elif part in {c.value for c in SupervisionClass}:
+            part = class_name(part)
+        parts.append(part)
+    return "/".join(parts)
 
 
 def code_label(code: str | enum.StrEnum | None, domain: str) -> str:

@@ -152,7 +152,10 @@ def items_html(items: list[ItemRow], thumbs: dict[int, str], why: dict[int, list
     larger half of the page's server time.  Every value that comes from crawled or drawn data
     goes through ``escape``, as autoescape would."""
     badge = Markup(' <span class="badge certain">{}</span>').format(certain)
+    from spotcheck.web.labels import stratum_label
+
     labels: dict[str, Markup] = {}
+    strata: dict[str, str] = {}
     out: list[str] = []
     for it in items:
         lid = int(it.listing_id)
@@ -170,11 +173,13 @@ def items_html(items: list[ItemRow], thumbs: dict[int, str], why: dict[int, list
                  else money(it.expected_price, "CNY"))
         risk = f"{it.risk:.2f}" if it.risk is not None else "—"
         reasons = "".join(f"<li>{escape(r)}</li>" for r in why.get(it.seq, ()))
+        if it.stratum not in strata:
+            strata[it.stratum] = str(escape(stratum_label(it.stratum)))
         out.append(
             f'<tr>\n<td class="num">{int(it.seq)}</td>\n<td>{thumb}</td>\n'
             f'<td class="title-cell"><a href="/listings/{lid}">{escape(short(it.title, 160))}'
             f'</a>{title_badge}</td>\n<td class="num">{escape(price)}</td>\n'
-            f'<td>{escape(it.seller or "—")}</td>\n<td>{escape(it.stratum)}</td>\n'
+            f'<td>{escape(it.seller or "—")}</td>\n<td>{strata[it.stratum]}</td>\n'
             f'<td class="num">{it.pi:.3f}{badge if it.certainty else ""}</td>\n'
             f'<td class="num">{risk}</td>\n<td><ul class="reasons">{reasons}</ul></td>\n</tr>')
     return Markup("\n".join(out))

@@ -77,6 +77,21 @@ ZH_PAGE_WORDS = {code for table in (*LABELS.values(), *TEXT_LABELS.values()) for
 _CELL = re.compile(r"<(td|span)[^>]*>\s*([a-z]+)\s*</\1>")
 
 
+_PARTS = sorted(code for kind in (vocabulary.Sector, vocabulary.SupervisionClass)
+                for code in LABELS[kind])
+_STRATUM_PART = re.compile(r"(?:(?<=[\w-]/)|(?<=: ))(" + "|".join(_PARTS) + r")(?=$|[/\s])")
+
+
+def raw_codes(html: str) -> set[str]:
+    """The vocabulary codes a person would read raw on this page (empty when none): the
+    check every console test of a zh-CN page shares."""
+    found = set(_CODE.findall(visible_text(html)))
+    found |= {word for _tag, word in _CELL.findall(html) if word in ZH_PAGE_WORDS}
+    # Strata and domains ("mall/electrical/key", "行业: textiles") label their coded parts.
+    found |= set(_STRATUM_PART.findall(visible_text(html)))
+    return found
+
+
 def test_no_raw_code_on_any_page_for_any_role(live: Live) -> None:
     found: dict[str, set[str]] = {}
     for name in ("sam", "sue", "ian", "ada"):

@@ -17,7 +17,13 @@ from scheduler.preregistration import approve_and_register
 from spotcheck.web import charts, i18n, planview
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.labels import class_name, code_label, plan_status_label, purchase_label
+from spotcheck.web.labels import (
+    class_name,
+    code_label,
+    plan_status_label,
+    purchase_label,
+    stratum_label,
+)
 from store.errors import Conflict, InvalidInput
 from store.models import (
     Artifact,
@@ -217,7 +223,7 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
     n_total = sum(r["n_h"] for r in strata)
     N_total = sum(r["N_h"] for r in strata)
     allocation = charts.bar_chart(
-        [(str(r["stratum"]), float(r["n_h"])) for r in strata],
+        [(stratum_label(str(r["stratum"])), float(r["n_h"])) for r in strata],
         title=_("Allocation by stratum"),
         secondary=[r["N_h"] * n_total / N_total for r in strata] if N_total else None)
     risk_chart = charts.bar_chart(

@@ -22,7 +22,7 @@ from scheduler.schedules import JOB_KINDS
 from spotcheck.web import charts
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.labels import code_label
+from spotcheck.web.labels import code_label, stratum_label
 from spotcheck.web.lists import csv_response, speak
 from spotcheck.web.routes.purchasing import take_flash
 from store.errors import InvalidInput, NotFound, SpotcheckError
@@ -123,9 +123,8 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
     rows: list[tuple[str, str, dict[str, Any]]] = []
     if est is not None:
         rows.append((_("Overall"), "overall", est["overall"]))
-        rows += [(str(e["stratum"]), "stratum", e) for e in est["by_stratum"]]
-        rows += [(code_label(str(e["stratum"]), "sector") if by == "sector" else
-                  str(e["stratum"]), "domain", e)
+        rows += [(stratum_label(str(e["stratum"])), "stratum", e) for e in est["by_stratum"]]
+        rows += [(stratum_label(str(e["stratum"])), "domain", e)
                  for e in est.get("by_domain", {}).get("domains", [])]
     if format == "csv":
         audit(request, user.name, "plan.estimates.export", "plan", plan_id, by=by)
