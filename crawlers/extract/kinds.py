@@ -117,12 +117,16 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
                                                                        card_ids):
         score += 0.2
         reasons.append("heading with a price")
-        if visible.buy and visible.buy_count <= 2:
+        # A disabled buy control counts too: a sold-out product's page is still one.
+        if visible.buy is not None and visible.buy_count <= 2:
             score += 0.2
             reasons.append("buy control")
         if any(k in visible.pairs for k in ("sku", "gtin", "mpn")):
             score += 0.15
             reasons.append("product id")
+        if visible.availability is not None:
+            score += 0.15
+            reasons.append("stock note")
     if hint == PRODUCT:
         score += 0.1
         reasons.append("profile URL rule")

@@ -440,3 +440,11 @@ def test_opengraph_agreeing_with_the_page_beats_the_structured_products_amount()
                           ld(product) + '<meta property="product:price:amount" content="200">'),
                      "http://s.test/p/1")
     assert (page.fields["price"], page.sources["price"]) == (Decimal("200"), "og")
+
+
+def test_a_sold_out_page_without_markup_is_a_product_page() -> None:
+    page = read_page(html('<h1>Night light</h1><p class="price">$9.50</p><p class="stock">'
+                          'Out of stock</p><button class="add-to-cart" disabled>Add to cart'
+                          '</button>'), "http://s.test/item?id=103")
+    assert page.kind == "product" and "buy control" in page.reasons
+    assert page.fields["availability"] == "out_of_stock"
