@@ -15,6 +15,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from sampler.plan_text import code_text, stratum_text
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
 from store.jsonio import json_default
@@ -67,28 +68,6 @@ LABELS: dict[str, dict[str, str]] = {
               "not_registered": "未预登记", "registered_on_approval":
               "审核人批准时写入清单、签名并加盖时间戳", "no_token": "—（时间戳服务均无应答）"},
 }
-#: Codes a person reads in the zh report, translated (the en report prints them as they are).
-CODES_ZH = {"systematic": "系统 πps 抽样", "pivotal": "枢轴抽样（Deville–Tillé）",
-            "sampford": "Sampford 抽样", "brewer": "Brewer 抽样", "pareto": "Pareto πps 抽样",
-            "srs": "简单随机抽样", "proportional": "按比例分配", "neyman": "Neyman 最优分配",
-            "risk": "按风险分配", "prohibited_class": "禁止入境类（执法线索，不购买）",
-            "bought_recently": "近期已购买", "none": "无", "light_industry": "轻工",
-            "textiles": "纺织", "electrical": "电子电器", "key": "重点监管类",
-            "general": "一般监管类", "prohibited": "禁止入境类"}
-
-
-def code_text(code: Any, locale: str) -> str:
-    """A code (method, allocation, exclusion) as the report's reader reads it."""
-    text = str(code)
-    return CODES_ZH.get(text, text) if locale == "zh-CN" else text.replace("_", " ")
-
-
-def stratum_text(label: Any, locale: str) -> str:
-    """A stratum label ("mall/light_industry") with each coded part translated."""
-    return "/".join(code_text(part, locale) if part in CODES_ZH else part
-                    for part in str(label).split("/"))
-
-
 def registration_text(reg: dict[str, Any] | None, labels: dict[str, str], status: str) -> str:
     """The pre-registration line of the report."""
     if reg is None:

@@ -229,6 +229,6 @@ def _num(value: Any) -> float | None:
 
 def _stratum(value: Any, locale: str) -> str:
     """A stratum label ("mall/light_industry") with its coded parts in the file's language."""
-    from sampler.export import stratum_text
+    from sampler.plan_text import stratum_text
 
     return stratum_text(value, locale)

@@ -3,8 +3,8 @@ approved, and again when it is bought.
 
 A failed sample is argued against the offer the buyer accepted (title, price, claims on the
 page), and a case opened months later must not depend on the listing still being online.  So
-approving a plan queues a run of the ``offers`` job (:func:`queue_offer_captures`, recorded in
-``job_run`` like every job) that captures each item's listing in parallel, on one browser
+approving a plan queues a run of the ``offers`` job (:func:`scheduler.runs.queue_run`, recorded
+in ``job_run`` like every job) that captures each item's listing in parallel, on one browser
 (``capture_concurrency`` at a time, at most :data:`OFFERS_BATCH` a run); a purchase recorded as
 ordered gets a capture of its listing "when bought" unless the buying browser made one.  The
 job is idempotent: a run finds what is already captured (by purpose, per plan and per purchase)
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,50 +141,3 @@ def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = No
     approvals = [i for i, t in zip(ids, targets, strict=False) if t.purchase_id is None]
     return {"captured": len(ok), "failed": [i for i in ids if i not in ok],
             "at_approval": approvals, "when_bought": [i for i in ids if i not in approvals]}
-
-
-def queue_offer_captures(db: Database, settings: Settings, plan_id: int, *,
-                         actor: str) -> threading.Thread:
-    """Queue the ``offers`` job for a plan just approved: it runs in a thread of this
-    process (the approval does not wait for a browser) and is recorded in ``job_run``; the
-    caller may ``join()`` it (or :func:`wait_for_offer_captures`).  What it leaves out, the
-    next ``offers`` run captures."""
-    from scheduler import runs
-
-    with db.session() as s:
-        plan = s.get(Plan, plan_id)
-        campaign_id = plan.campaign_id if plan is not None else None
-
-    def run() -> None:
-        runs.load_jobs()
-        try:
-            info = runs.execute(db, settings, "offers", campaign_id, None,
-                                holder=f"approval:{actor}", options={"plan_id": plan_id,
-                                                                     "actor": actor})
-            log.info("offer captures of plan #%d: %s", plan_id, info.outcome)
-        except Exception:  # a thread's failure must be logged, not lost
-            log.exception("offer captures of plan #%d failed", plan_id)
-
-    # Not a daemon: a command-line approval waits for its captures before the process ends
-    # (a daemon thread would be killed half-way); the console keeps serving meanwhile.
-    thread = threading.Thread(target=run, name=f"offers-plan-{plan_id}", daemon=False)
-    with _PENDING_LOCK:
-        _PENDING[:] = [t for t in _PENDING if t.is_alive()] + [thread]
-    thread.start()
-    return thread
-
-
-_PENDING: list[threading.Thread] = []
-_PENDING_LOCK = threading.Lock()
-
-
-def wait_for_offer_captures(timeout: float | None = None) -> bool:
-    """Wait for the offer captures this process queued; True when none is still running."""
-    import time
-
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with _PENDING_LOCK:
-        threads = list(_PENDING)
-    for t in threads:
-        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-    return not any(t.is_alive() for t in threads)

@@ -69,14 +69,17 @@ def _capture_offers_after_commit(session: Session, plan_id: int, settings: Setti
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from scheduler.offers import queue_offer_captures
+    from scheduler.runs import queue_run
     from store.db import Database
 
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    plan = session.get(Plan, plan_id)
+    campaign_id = plan.campaign_id if plan is not None else None
 
     def queue(_session: Session) -> None:
-        queue_offer_captures(Database(engine), settings, plan_id, actor=actor)
+        queue_run(Database(engine), settings, "offers", campaign_id,
+                  holder=f"approval:{actor}", options={"plan_id": plan_id, "actor": actor})
 
     event.listen(session, "after_commit", queue, once=True)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,3 +190,41 @@ def last_fire(db: Database, kind: str, campaign_id: int) -> dt.datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+_QUEUED: list[threading.Thread] = []
+_QUEUED_LOCK = threading.Lock()
+
+
+def queue_run(db: Database, settings: Settings, kind: str, campaign_id: int | None, *,
+              holder: str, options: dict[str, Any] | None = None) -> threading.Thread:
+    """Run job *kind* now, in a thread of this process, recorded in ``job_run`` like every
+    run (an approval queues its plan's ``offers`` captures this way and does not wait for a
+    browser).  Not a daemon: a command-line caller waits for it before the process ends (a
+    daemon thread would be killed half-way); the console keeps serving meanwhile.  What a
+    queued run leaves undone, the job's next scheduled run takes."""
+
+    def run() -> None:
+        load_jobs()
+        try:
+            info = execute(db, settings, kind, campaign_id, None, holder=holder,
+                           options=options)
+            log.info("queued %s run: %s", kind, info.outcome)
+        except Exception:  # a thread's failure must be logged, not lost
+            log.exception("queued %s run failed", kind)
+
+    thread = threading.Thread(target=run, name=f"queued-{kind}", daemon=False)
+    with _QUEUED_LOCK:
+        _QUEUED[:] = [t for t in _QUEUED if t.is_alive()] + [thread]
+    thread.start()
+    return thread
+
+
+def wait_for_queued_runs(timeout: float | None = None) -> bool:
+    """Wait for the runs this process queued; True when none is still running."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _QUEUED_LOCK:
+        threads = list(_QUEUED)
+    for t in threads:
+        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)

@@ -386,10 +386,11 @@ class Demo:
         browser purchases captured their listing when buying; of the items the demo records
         as bought without a browser, those that failed (each a case) get their capture "when
         bought" here, so the demo stays short (the scheduled ``offers`` job takes all)."""
-        from scheduler.offers import APPROVAL_PURPOSE, capture_offers, wait_for_offer_captures
+        from scheduler.offers import APPROVAL_PURPOSE, capture_offers
+        from scheduler.runs import wait_for_queued_runs
 
         st = self.state
-        finished = wait_for_offer_captures(timeout=600)
+        finished = wait_for_queued_runs(timeout=600)
         with self.session() as s:
             failed = list(s.scalars(
                 select(m.Sample.purchase_id).join(m.LabResult, m.LabResult.sample_id == m.Sample.id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from spotcheck.web.routes.evidence import download_headers
+from spotcheck.web.security import download_headers
 
 PAGE_SIZE = 100
 CSV_LIMIT = 100_000

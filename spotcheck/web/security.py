@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -39,6 +40,14 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 #: For files we serve back (screenshots, downloads): nothing in them may run.
 ARTIFACT_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    """Headers for a file the console hands out: an attachment under a plain ASCII name
+    (crawled names are hostile), and nothing in it may run if a browser opens it anyway."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150] or "download"
+    return {"Content-Disposition": f'attachment; filename="{safe}"',
+            "Content-Security-Policy": ARTIFACT_CSP, "X-Content-Type-Options": "nosniff"}
 
 
 def session_secret(settings: Settings) -> str:

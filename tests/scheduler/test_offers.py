@@ -27,9 +27,9 @@ from scheduler.offers import (
     APPROVAL_PURPOSE,
     BOUGHT_PURPOSE,
     capture_offers,
-    wait_for_offer_captures,
 )
 from scheduler.preregistration import approve_and_register
+from scheduler.runs import wait_for_queued_runs
 from store.db import Database
 from store.models import Capture, CaptureStatus, JobRun, Plan
 from store.settings import Settings
@@ -84,7 +84,7 @@ def test_approval_captures_every_offer_and_packs_hold_them(
         plan_id = plan.id
     with db.session() as s:
         approve_and_register(s, plan_id, "sue", "supervisor", None, settings)
-    assert wait_for_offer_captures(timeout=600)
+    assert wait_for_queued_runs(timeout=600)
     purpose = APPROVAL_PURPOSE.format(plan=plan_id)
     with db.session() as s:
         plan = s.get(Plan, plan_id)

@@ -22,7 +22,7 @@ from spotcheck.web import domain
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
-from spotcheck.web.security import ARTIFACT_CSP
+from spotcheck.web.security import ARTIFACT_CSP, download_headers
 from store.errors import (
     InvalidInput,
     NotFound,
@@ -38,12 +38,6 @@ router = APIRouter()
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
 THUMB_SIZE = (240, 180)
 _PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(zip|wacz)$")
-
-
-def download_headers(filename: str) -> dict[str, str]:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150] or "download"
-    return {"Content-Disposition": f'attachment; filename="{safe}"',
-            "Content-Security-Policy": ARTIFACT_CSP, "X-Content-Type-Options": "nosniff"}
 
 
 @router.get("/evidence", response_class=HTMLResponse)

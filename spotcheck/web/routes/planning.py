@@ -164,7 +164,7 @@ def export(request: Request, plan_id: int, fmt: str,
 
     from sampler.export import export_plan
     from spotcheck.web.deps import language
-    from spotcheck.web.routes.evidence import download_headers
+    from spotcheck.web.security import download_headers
 
     if fmt not in EXPORTS:
         raise HTTPException(404)

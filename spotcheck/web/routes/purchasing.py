@@ -20,7 +20,7 @@ from scheduler import purchases as sp
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.domain import artifact_file
 from spotcheck.web.i18n import gettext as _
-from spotcheck.web.routes.evidence import download_headers
+from spotcheck.web.security import download_headers
 from store.errors import InvalidInput, NotFound, SpotcheckError
 from store.models import Artifact, BuyerPersona, LabResult, Purchase, Sample
 

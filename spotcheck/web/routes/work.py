@@ -18,7 +18,7 @@ from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, purchase_label
 from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
 from spotcheck.web.routes.campaigns import PURCHASE_ORDER
-from spotcheck.web.routes.evidence import download_headers
+from spotcheck.web.security import download_headers
 from store.models import (
     AuditEvent,
     BuyerPersona,
