@@ -234,6 +234,9 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         text, owner = texts[i]
         if len(text) > 60:
             continue
+        if i > start and len(text) <= 40 and _OTHER_HEADING.search(text):
+            # "Similar products", "其他人也看了": what follows is other products' prices.
+            break
         if not _DIGIT.search(text):
             continue
         shows_price = bool(PRICE_TEXT.search(text))
@@ -326,6 +329,16 @@ _EX_TAX = re.compile(r"\b(?:excl?\.?|excluding|ex|without|ohne|zzgl\.?|brez|bez|
                      r"sem|hors|exkl\.?|utan|uden|uten|ilman)\s*(?:\.\s*)?(?:vat|tax|mwst\.?|"
                      r"ust\.?|ddv|dph|dpv|pdv|iva|tva|moms|mva|alv|btw|taxes?)\b|\bHT\b|"
                      r"\bnetto\b|不含税|未税|税抜|税別|부가세\s*별도", re.IGNORECASE)
+#: Titles of sections showing other products.
+_OTHER_HEADING = re.compile(
+    r"^\s*(?:similar|related|recommended|recently viewed|customers (?:also|who)|you may also|"
+    r"you might also|people also|others also|frequently bought|more from|"
+    r"ähnliche|kunden kauften|das könnte|produits similaires|vous aimerez|"
+    r"productos (?:relacionados|similares)|también te|prodotti (?:simili|correlati)|"
+    r"podobn[ie]|sorodni|související|súvisiace|podobné|powiązane|"
+    r"其他人也看了|猜你喜欢|相关商品|相關商品|看了又看|为你推荐|為你推薦|推荐商品|推薦商品|"
+    r"関連商品|この商品を見た人|おすすめ商品|함께 본|추천 상품|연관 상품|다른 고객)",
+    re.IGNORECASE)
 #: Blocks showing other products (recommendations, carousels, "customers also bought",
 #: sponsored placements): their prices are not this product's.
 _OTHER_PRODUCTS = re.compile(r"carousel|recommend|related|similar|p13n|upsell|up-sell|"

@@ -448,3 +448,11 @@ def test_a_sold_out_page_without_markup_is_a_product_page() -> None:
                           '</button>'), "http://s.test/item?id=103")
     assert page.kind == "product" and "buy control" in page.reasons
     assert page.fields["availability"] == "out_of_stock"
+
+
+def test_prices_after_a_similar_products_title_belong_to_other_products() -> None:
+    page = read_page(html('<h1>Potapljaška maska</h1><span class="price-old">100.00€</span>'
+                          '<h3>Podobni izdelki</h3><div><a href="/m212">Maska M-212</a>'
+                          '<span class="price">150.00€</span></div>', lang="sl"),
+                     "http://s.test/maska")
+    assert page.fields["price"] == Decimal("100.00")
