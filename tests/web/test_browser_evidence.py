@@ -120,3 +120,41 @@ def test_investigator_exports_a_pack_that_verifies(browser: Any, evidence_live: 
     finally:
         page.close()
         context.close()
+
+
+def test_capture_button_runs_the_clis_capture(evidence_live: tuple[Live, int]) -> None:
+    """The listing page's capture button makes the same capture as `spotcheck capture URL
+    --listing ID` (after the response; the row, its artifacts and its operator)."""
+    import time
+
+    from sqlalchemy import select
+
+    from store.models import Artifact, AuditEvent, Capture
+    from tests.web.conftest import csrf_of
+
+    live, first = evidence_live
+    with live.db.session() as s:
+        url = s.get(Capture, first).url  # type: ignore[union-attr]
+    lid = live.data.listing_ids[30]
+    with live.login("sam") as c:
+        page = c.get(f"/listings/{lid}").text
+        assert 'id="capture-listing"' in page
+        r = c.post("/captures", data={"csrf": csrf_of(page), "url": url,
+                                      "listing_id": str(lid), "back": f"/listings/{lid}"})
+        assert r.status_code == 303 and r.headers["location"] == f"/listings/{lid}"
+    deadline = time.monotonic() + 240
+    capture = None
+    while time.monotonic() < deadline:
+        with live.db.session() as s:
+            capture = s.scalar(select(Capture).where(Capture.listing_id == lid))
+            if capture is not None and capture.finished_at is not None:
+                break
+        time.sleep(1)
+    assert capture is not None and capture.finished_at is not None, "capture did not finish"
+    with live.db.session() as s:
+        row = s.get(Capture, capture.id)
+        assert row is not None and row.operator == "sam" and row.url == url
+        assert row.status.value in ("ok", "partial"), (row.status, row.meta.get("error"))
+        roles = set(s.scalars(select(Artifact.role).where(Artifact.capture_id == row.id)))
+        assert any(r.startswith("screenshot") for r in roles), roles
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "capture.requested"))
