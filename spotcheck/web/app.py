@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         matches,
         personas,
         planning,
+        products,
         purchasing,
         work,
     )
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, campaigns, planning, listings, leads, evidence, personas, purchasing, work,
-                   casework, matches):
+                   casework, matches, products):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
