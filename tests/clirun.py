@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Iterable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from typing import Any
 
 from store import settings as settings_module
 
@@ -27,17 +29,48 @@ class Ran:
     stderr: str
 
 
+def _termui_modules() -> list[Any]:
+    """The modules whose prompt functions a command calls: click's, and the copy of click
+    that Typer ships (typer._click) where it has one."""
+    import importlib
+
+    found = []
+    for name in ("click.termui", "typer._click.termui"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
 def spotcheck(*args: str, env: dict[str, str] | None = None,
-              unset: Iterable[str] = ()) -> Ran:
+              unset: Iterable[str] = (), stdin: str | None = None) -> Ran:
     """Run ``spotcheck *args`` through :func:`spotcheck.cli.main` with *env* set and *unset*
-    removed from the environment."""
+    removed from the environment; *stdin* is what the command reads, prompts included (hidden
+    prompts too: they read it instead of the terminal, as ``click.testing`` does)."""
     from spotcheck import context
     from spotcheck.cli import main
 
     saved_env = dict(os.environ)
     saved_settings = settings_module._settings
+    saved_stdin = sys.stdin
+    termuis = _termui_modules()
+    saved_prompts = [(t.visible_prompt_func, t.hidden_prompt_func) for t in termuis]
     out, err = io.StringIO(), io.StringIO()
+    feed = io.StringIO(stdin or "")
+
+    def read_line(prompt: str = "") -> str:
+        err.write(prompt)
+        line = feed.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
+
     try:
+        sys.stdin = feed
+        for t in termuis:
+            t.visible_prompt_func = read_line
+            t.hidden_prompt_func = read_line
         os.environ.update(env or {})
         for name in unset:
             os.environ.pop(name, None)
@@ -49,6 +82,9 @@ def spotcheck(*args: str, env: dict[str, str] | None = None,
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        sys.stdin = saved_stdin
+        for t, (visible, hidden) in zip(termuis, saved_prompts, strict=True):
+            t.visible_prompt_func, t.hidden_prompt_func = visible, hidden
         os.environ.clear()
         os.environ.update(saved_env)
         db = getattr(context.current(), "_db", None)  # the call's database, as its exit would

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -76,14 +74,17 @@ def test_passwords(sqlite_db: Database) -> None:
 
 
 def test_user_cli(tmp_path: Path) -> None:
-    env = {**os.environ, "SPOTCHECK_HOME": str(tmp_path / "d"),
+    """Users from the CLI, in-process (tests.clirun; the entry point's subprocess test is in
+    tests/shell), prompts answered on stdin."""
+    from tests.clirun import Ran
+    from tests.clirun import spotcheck as spotcheck_in_process
+
+    env = {"SPOTCHECK_HOME": str(tmp_path / "d"),
            "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
            "SPOTCHECK_SESSION_FILE": str(tmp_path / "session.json")}
-    env.pop("SPOTCHECK_DB", None)
 
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "spotcheck", *args], env=env,
-                              capture_output=True, text=True, input=stdin, timeout=120)
+    def run(*args: str, stdin: str | None = None) -> Ran:
+        return spotcheck_in_process(*args, env=env, unset=("SPOTCHECK_DB",), stdin=stdin)
 
     # The first administrator is added from the server's shell, without a login.
     assert run("user", "add", "boss", "--role", "admin", "--password", "long enough pw",
