@@ -169,6 +169,7 @@ def schedule_cmd(
     changes: dict[str, str | None] = {k: v for k, v in given.items() if v is not None}
     changes.update({k: None for k in clear})
     ctx = current()
+    ctx.require("campaigns.schedule")
     with ctx.db.session() as s:
         data = set_schedules(s, get_campaign(s, campaign), changes, actor=ctx.actor(),
                              period_start=day(period_start), period_end=day(period_end),

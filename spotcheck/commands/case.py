@@ -41,6 +41,7 @@ def open_cmd(
 ) -> None:
     """Open a case (or find the open one for the same listing and kind)."""
     ctx = current()
+    ctx.require("cases.work")
     with ctx.db.session() as s:
         c = cases.open_case(s, kind, listing_id=listing, sample_id=sample, seller_id=seller,
                             platform_id=platform, title=title, summary=summary,
@@ -109,6 +110,7 @@ def notify_cmd(
 ) -> None:
     """Record a notification of the risk to the jurisdiction bureau."""
     ctx = current()
+    ctx.require("cases.work")
     with ctx.db.session() as s:
         n = cases.notify(s, case, content=content, channel=channel, reference=reference,
                          bureau=bureau, actor=ctx.actor())
@@ -133,6 +135,7 @@ def measure_cmd(
 ) -> None:
     """Record a measure (or complete one with --complete ID --outcome TEXT)."""
     ctx = current()
+    ctx.require("cases.work")
     with ctx.db.session() as s:
         if complete is not None:
             if not outcome:
@@ -155,6 +158,7 @@ def close_cmd(case: str = typer.Argument(...),
               json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Close a case (every measure needs an outcome first)."""
     ctx = current()
+    ctx.require("cases.work")
     with ctx.db.session() as s:
         c = cases.close_case(s, case, summary=summary, actor=ctx.actor())
         out = cases.case_summary(c)

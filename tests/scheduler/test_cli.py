@@ -60,24 +60,26 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
                         "--listing", str(w.listing_ids[0]), "--json")
     assert code == 0 and case["bureau"] == "杭州海关 Hangzhou Customs"
     number = case["number"]
-    assert cli(capsys, "case", "notify", number, "--reference", "函 12", "--json")[0] == 0
-    code, m, _ = cli(capsys, "case", "measure", number, "--kind", "takedown", "--due",
+    assert cli(capsys, "--user", "ivy", "case", "notify", number, "--reference", "函 12", "--json")[0] == 0
+    code, m, _ = cli(capsys, "--user", "ivy", "case", "measure", number, "--kind", "takedown", "--due",
                      "2026-12-01", "--json")
     assert code == 0 and not m["done"]
-    code, _, err = cli(capsys, "case", "close", number)
+    code, _, err = cli(capsys, "--user", "ivy", "case", "close", number)
     assert code == 4 and "without an outcome" in err
-    assert cli(capsys, "case", "measure", number, "--kind", "takedown", "--complete",
+    code, _, err = cli(capsys, "case", "close", number)  # the console's cases.work, same rule
+    assert code == 2 and "needs a user" in err
+    assert cli(capsys, "--user", "ivy", "case", "measure", number, "--kind", "takedown", "--complete",
                str(m["measure"]), "--outcome", "removed")[0] == 0
-    code, closed, _ = cli(capsys, "case", "close", number, "--json")
+    code, closed, _ = cli(capsys, "--user", "ivy", "case", "close", number, "--json")
     assert code == 0 and closed["status"] == "closed"
-    code, detail, _ = cli(capsys, "case", "show", number, "--json")
+    code, detail, _ = cli(capsys, "--user", "ivy", "case", "show", number, "--json")
     assert [x["kind"] for x in detail["measures"]] == ["takedown"]
-    assert cli(capsys, "case", "show", "SC-1999-99999")[0] == 3
+    assert cli(capsys, "--user", "ivy", "case", "show", "SC-1999-99999")[0] == 3
 
-    code, sched, _ = cli(capsys, "campaign", "schedule", str(w.campaign_id), "--stats",
+    code, sched, _ = cli(capsys, "--user", "root", "campaign", "schedule", str(w.campaign_id), "--stats",
                          "0 6 1 1,7 *", "--timezone", "UTC", "--json")
     assert code == 0 and sched["schedules"]["stats"] == "0 6 1 1,7 *"
-    code, _, err = cli(capsys, "campaign", "schedule", str(w.campaign_id), "--crawl", "bad")
+    code, _, err = cli(capsys, "--user", "root", "campaign", "schedule", str(w.campaign_id), "--crawl", "bad")
     assert code == 2 and "cron" in err
     code, ran, _ = cli(capsys, "scheduler", "tick", "--now", "2027-01-01T06:01:00+00:00",
                        "--kind", "stats", "--json")
