@@ -9,6 +9,11 @@ storefronts.
 
 A contact shared by very many sellers (a marketplace's own hotline, a registered-agent address)
 says nothing about who runs a shop: such keys are ignored (``max_shared``).
+
+Storefronts showing the very same product photo file (store.images: one row per content) are
+linked too, like a shared contact: copied photos give away one operator behind several shops.
+A photo shown by more than :data:`PHOTO_MAX_SHARED` sellers is a brand's official picture that
+every reseller uses, and links nobody.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from store.models import Seller
 
 #: A contact key shared by more sellers than this is treated as a platform-wide placeholder.
 MAX_SHARED = 50
+#: A product photo shown by more sellers than this is a brand's official (common) picture.
+PHOTO_MAX_SHARED = 5
 
 
 @dataclass
@@ -46,8 +53,10 @@ class NetworkSummary:
 
 
 def cluster(sellers: list[tuple[int, dict[str, Any] | None, str | None]],
-            max_shared: int = MAX_SHARED) -> tuple[dict[int, str], list[str]]:
-    """seller id -> cluster id ("net-<smallest member id>") for (id, contacts, licence) rows.
+            max_shared: int = MAX_SHARED, extra_keys: dict[int, set[str]] | None = None
+            ) -> tuple[dict[int, str], list[str]]:
+    """seller id -> cluster id ("net-<smallest member id>") for (id, contacts, licence) rows,
+    with *extra_keys* (seller id -> keys such as shared photos) linking like contacts.
 
     Singletons get ``solo-<id>`` so that every seller has a cluster to count history by.
     """
@@ -55,7 +64,7 @@ def cluster(sellers: list[tuple[int, dict[str, Any] | None, str | None]],
     index = {sid: i for i, sid in enumerate(ids)}
     members: dict[str, list[int]] = defaultdict(list)
     for sid, contacts, licence in sellers:
-        for key in contact_keys(contacts, licence):
+        for key in contact_keys(contacts, licence) | (extra_keys or {}).get(sid, set()):
             members[key].append(index[sid])
     rows: list[int] = []
     cols: list[int] = []
@@ -84,11 +93,32 @@ def cluster(sellers: list[tuple[int, dict[str, Any] | None, str | None]],
     return out, sorted(set(ignored))
 
 
+def photo_keys(session: Session) -> dict[int, set[str]]:
+    """seller id -> ``photo:<image id>`` for each product photo the seller shares with at least
+    one and at most :data:`PHOTO_MAX_SHARED` - 1 other sellers."""
+    from store.models import Listing, ListingImage
+
+    by_image: dict[int, set[int]] = defaultdict(set)
+    for sid, image_id in session.execute(
+            select(Listing.seller_id, ListingImage.image_id)
+            .join(ListingImage, ListingImage.listing_id == Listing.id)
+            .where(Listing.seller_id.is_not(None), ListingImage.image_id.is_not(None))):
+        if sid is not None and image_id is not None:
+            by_image[image_id].add(sid)
+    keys: dict[int, set[str]] = defaultdict(set)
+    for image_id, sids in by_image.items():
+        if 2 <= len(sids) <= PHOTO_MAX_SHARED:
+            for sid in sids:
+                keys[sid].add(f"photo:{image_id}")
+    return keys
+
+
 def build_seller_networks(session: Session, max_shared: int = MAX_SHARED) -> NetworkSummary:
     """Recompute every seller's cluster_id from the contacts on record."""
     rows = session.execute(select(Seller.id, Seller.contacts, Seller.licence_number,
                                   Seller.cluster_id)).all()
-    mapping, ignored = cluster([(r[0], r[1], r[2]) for r in rows], max_shared)
+    mapping, ignored = cluster([(r[0], r[1], r[2]) for r in rows], max_shared,
+                               photo_keys(session))
     old = {r[0]: r[3] for r in rows}
     changed = [{"sid": sid, "cid": cid} for sid, cid in mapping.items() if old.get(sid) != cid]
     if changed:

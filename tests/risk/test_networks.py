@@ -60,3 +60,43 @@ def test_sandbox_networks_recovered(scored: dict[str, Any], truth: dict[str, Any
           f"(extra, by a coincidentally shared contact: {[sorted(c) for c in extra]})")
     assert sum(len(c) for c in extra) <= 0.05 * len(rows)
     assert {k.split(":")[0] for net in clusters for k in net} == {"mall", "spa", "shop"}
+
+
+def test_sellers_sharing_a_photo_file_form_a_network(sqlite_db: Any) -> None:
+    """Two storefronts showing the same photo file are one network; a photo every reseller
+    shows (the brand's official one) links nobody."""
+    import hashlib
+
+    from sampler.risk.networks import PHOTO_MAX_SHARED, build_seller_networks
+    from store.images import Photo, set_listing_photos
+    from store.models import Listing
+    from store.photos import fingerprint
+    from tests.store.test_photos import PHOTOS
+
+    own, official = (p.read_bytes() for p in PHOTOS[:2])
+
+    def photo(data: bytes) -> Photo:
+        return Photo(url="http://img.test/x.jpg", sha256=hashlib.sha256(data).hexdigest(),
+                     size=len(data), print=fingerprint(data))
+
+    with sqlite_db.session() as s:
+        p = Platform(code="mall", name="Mall")
+        s.add(p)
+        s.flush()
+        sellers = []
+        for i in range(PHOTO_MAX_SHARED + 3):
+            seller = Seller(platform_id=p.id, external_id=f"s{i}", name=f"s{i}",
+                            contacts={"phone": f"1390000000{i}"})
+            s.add(seller)
+            s.flush()
+            sellers.append(seller.id)
+            listing = Listing(platform_id=p.id, external_id=f"l{i}", url=f"u{i}",
+                              seller_id=seller.id)
+            s.add(listing)
+            s.flush()
+            shown = [photo(official)] + ([photo(own)] if i in (0, 1) else [])
+            set_listing_photos(s, listing.id, shown)
+        build_seller_networks(s)
+        clusters = dict(s.execute(select(Seller.id, Seller.cluster_id)).all())
+    assert clusters[sellers[0]] == clusters[sellers[1]] == f"net-{sellers[0]}"
+    assert all(clusters[x] == f"solo-{x}" for x in sellers[2:])

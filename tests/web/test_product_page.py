@@ -66,6 +66,7 @@ def test_product_page_shows_listings_links_and_photos(live: Live) -> None:
                                    hashlib.sha256(jpeg(watermarked(
                                        Image.open(io.BytesIO(PHOTO)).convert("RGB"), 1))
                                    ).hexdigest()}
+        assert f'href="/products/copies/{b}"' in c.get(f"/listings/{b}").text
         copies = c.get(f"/products/copies/{b}").text
         assert f'href="/listings/{a}"' in copies and "该商品的同款" in copies
         assert c.get("/products/P999999").status_code == 404
