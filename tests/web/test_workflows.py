@@ -124,6 +124,8 @@ def test_rotation_breaches_are_flagged(live: Live) -> None:
         board = c.get("/purchases").text
         assert 'id="rotation-flags"' in board and "2026-11-03" in board
         assert "rotation-flag" in c.get(f"/purchases/{ids[0]}").text
+        personas = c.get("/personas").text
+        assert 'id="rotation-flags"' in personas and "每个买家身份每天最多 1 单" in personas
 
 
 def test_plan_draw_submit_and_resubmission_rule(live: Live) -> None:

@@ -66,13 +66,21 @@ def _page(request: Request, user: CurrentUser, revealed: PersonaView | None = No
     usage = _usage(request, rules, now)
     empty = {"buys": 0, "locked_sellers": 0, "last": None}
     rows = [(v, usage.get(v.id, empty)) for v in views]
+    from scheduler.purchases import breach_dict, rotation_breaches
+    from spotcheck.web.routes.purchasing import breach_text
+
+    with console(request).db.session() as s:
+        breaches = [breach_dict(b) for b in rotation_breaches(s, rules)]
+    broken: Counter[int] = Counter(b["persona_id"] for b in breaches
+                                   if b["persona_id"] is not None)
+    flags = [breach_text(b) for b in breaches]
     chart = charts.bar_chart(
         [(f"{v.platform} · {v.alias}", float(u["buys"])) for v, u in rows[:40]],
         title=_("Buys per persona in the last %(days)s days (limit %(cap)s)")
         % {"days": rules.period_days, "cap": rules.persona_per_period},
         secondary=[float(rules.persona_per_period)] * min(len(rows), 40)) if rows else None
     return render(request, "console/personas.html", rows=rows, rules=rules, chart=chart,
-                  may_reveal=user.can("personas.secrets"))
+                  may_reveal=user.can("personas.secrets"), broken=broken, flags=flags)
 
 
 @router.get("/personas", response_class=HTMLResponse)
