@@ -47,6 +47,7 @@ from evidence.chain import SampleChain, sample_chain
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
 from evidence.provenance import provenance_url
+from evidence.redact import redacted_copies
 from evidence.render import render
 from evidence.seal import seal
 from evidence.tsa import check_response
@@ -283,7 +284,7 @@ Compute the fingerprints yourself with plain openssl / 用 openssl 自行计算�
 
 #: Why a covert buyer's capture is left out of a pack by default.
 WITHHELD_REASON = ("covert buyer capture: shows the buyer persona's account, drop address and "
-                   "payment reference")
+                   "payment reference; its redacted copy (if made) is in the pack instead")
 
 
 def _withheld(cap: Capture) -> dict[str, Any]:
@@ -317,6 +318,16 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         withheld = [] if include_persona_captures else [
             _withheld(c) for c in caps if c.persona_id is not None]
         caps = [c for c in caps if include_persona_captures or c.persona_id is None]
+        # A withheld persona capture goes in as its redacted copy (evidence.redact), which
+        # names the original's manifest hash and signature.
+        copies = redacted_copies(s, [w["id"] for w in withheld])
+        have = {c.id for c in caps}
+        for w in withheld:
+            w["redacted_copy"] = copies.get(w["id"])
+        extra = sorted(set(copies.values()) - have)
+        if extra:
+            caps += list(s.scalars(select(Capture).where(Capture.id.in_(extra))))
+            caps.sort(key=lambda c: c.id)
         if not caps and case_id is None:
             raise InvalidInput("every selected capture was made with a buyer persona and is "
                                "withheld to protect it; export with "

@@ -42,6 +42,13 @@ LABELS: dict[str, dict[str, str]] = {
         "same_bytes": "Byte for byte the same file as (same SHA-256: the page rendered "
                       "identically, e.g. no overlay to dismiss):",
         "wacz_ca": "WACZ signing CA (SHA-256)",
+        "redacted_copy": "Its redacted copy in this pack: capture",
+        "redacted_from": "Redacted copy of capture",
+        "redacted_text": "The covert buyer's account, drop address, payment reference and "
+                         "session cookies are masked (black boxes on the screenshots, "
+                         "[已遮蔽 REDACTED] in the DOM and WARC; the PDF is printed from the "
+                         "redacted DOM). This copy is signed and time-stamped itself; the "
+                         "original's manifest hash is given to check it if it is disclosed.",
         "chain": "Sample chain", "step": "Step", "by": "By", "at": "When",
         "chain_text": "From the plan item bought to the lab's report, each step with who "
                       "recorded it and when. chain/sample-chain.json holds it (signed and "
@@ -100,6 +107,11 @@ LABELS: dict[str, dict[str, str]] = {
         "not_stated": "页面未标明",
         "same_bytes": "与下列文件逐字节相同（SHA-256 相同：页面渲染结果一致，例如无需关闭弹窗）：",
         "wacz_ca": "WACZ 签名 CA 指纹（SHA-256）",
+        "redacted_copy": "本证据包中的脱敏副本：取证记录",
+        "redacted_from": "脱敏副本，原取证记录",
+        "redacted_text": "暗访买家的账号、收货地址、支付账户及会话 Cookie 已遮蔽（截图中以黑框遮盖，"
+                         "DOM 与 WARC 中替换为 [已遮蔽 REDACTED]；PDF 由脱敏后的 DOM 打印）。"
+                         "本副本本身已签名并加盖时间戳；列出原记录清单的哈希，原记录如经披露可据此核对。",
         "chain": "样品流转记录", "step": "环节", "by": "经办人", "at": "时间",
         "chain_text": "从所购抽样计划条目到检测报告，每一环节均记载经办人和时间。"
                       "chain/sample-chain.json 载有全部记录（单独签名并加盖可信时间戳），"

@@ -340,6 +340,17 @@ async def _capture(db: Database, settings: Settings, context: Any, job: _Job, ur
     if not res.ok:
         result.notes.append(f"{kind} capture #{res.capture_id} failed: {res.error}")
         log.warning("purchase #%d: %s capture failed: %s", job.purchase_id, kind, res.error)
+    else:
+        # The copy investigators and packs get: the persona's secrets masked (evidence.redact).
+        from evidence.redact import redact_capture_async
+
+        try:
+            await redact_capture_async(db, settings, context.browser, res.capture_id,
+                                       [*job.secrets.values(), job.secrets.alias], actor=actor)
+        except Exception as exc:  # the original stands; the copy can be made later
+            result.notes.append(f"{kind} capture #{res.capture_id}: no redacted copy ({exc})")
+            log.warning("purchase #%d: redacting capture %s failed: %s", job.purchase_id,
+                        res.capture_id, exc)
     with db.session() as s:
         p = s.get(Purchase, job.purchase_id)
         assert p is not None

@@ -117,6 +117,8 @@ def capture(request: Request, capture_id: int,
 def is_persona_capture(cap: Capture) -> bool:
     """Made in a covert buyer persona's browser (order pages): its screenshots, DOM, PDF and
     WARC show the persona's account, drop address and payment reference."""
+    if (cap.meta or {}).get("redacted_from"):
+        return False  # a redacted copy (evidence.redact): made for exactly these readers
     return cap.persona_id is not None or cap.kind == "order"
 
 
