@@ -26,7 +26,7 @@ from lxml import etree
 
 from crawlers.extract.kinds import classify, product_cards
 from crawlers.extract.markup import read_markup
-from crawlers.extract.reconcile import main_product, reconcile
+from crawlers.extract.reconcile import main_product, reconcile, similar
 from crawlers.extract.scan import PageScan, scan_page
 from crawlers.extract.text import decode_html
 from crawlers.extract.visible import read_visible
@@ -116,7 +116,14 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
     visible = read_visible(tree, html, scan)
     fields, sources, product = reconcile(markup, visible, url, html, locale)
     _, _, others = main_product(markup, visible.heading, url)
-    cards, card_ids = product_cards(visible)
+    name = product.get("name") if product is not None else None
+    if isinstance(name, str) and visible.heading and similar(name, visible.heading):
+        # A product page by its markup and heading whatever else it shows: no grid of
+        # cards to look for (a tenth of the extraction's time on a large page).
+        cards: list[str] = []
+        card_ids: set[etree._Element] = set()
+    else:
+        cards, card_ids = product_cards(visible)
     kind = classify(markup, visible, product, others, fields, cards, card_ids,
                     visible.text_sample, hint)
     # rel=next first (the next page), then the page's links: two queries, no union to sort.
