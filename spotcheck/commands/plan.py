@@ -133,8 +133,10 @@ def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
                                                help="File to write (default: reports folder)."),
                locale: str | None = typer.Option(None, "--locale", help="zh-CN or en."),
                json_out: bool = JSON) -> None:
-    """Export a plan for reviewers and buyers (PDF: bilingual report with a chart)."""
+    """Export a plan for reviewers and buyers (PDF: bilingual report with a chart); those
+    who may read plans (not investigators), as in the console."""
     ctx = current()
+    ctx.require("plans.view")
     with ctx.db.session() as s:
         p = plan_api.resolve_plan(s, plan)
         name = (f"plan-{p.id}-v{p.version}-form.xlsx" if fmt == "form"

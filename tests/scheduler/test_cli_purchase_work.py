@@ -83,3 +83,20 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
     assert code == 0 and out["outcome"] == "pass" and len(out["report_sha256"]) == 64
     assert (settings.artifacts_dir / out["report_sha256"][:2]).is_dir() or any(
         settings.artifacts_dir.rglob(out["report_sha256"]))
+
+
+def test_plan_export_follows_the_plan_rule(sqlite_db: Database, settings: Settings,
+                                           capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    """Whoever may not open /plans/N in the console may not export it on the command line."""
+    with sqlite_db.session() as s:
+        w = build_world(s, listings=3)
+    users.add_user(sqlite_db, "ivy", "investigator", "pw-123456789", actor="t")
+    users.add_user(sqlite_db, "sue", "supervisor", "pw-123456789", actor="t")
+    out = tmp_path / "plan.csv"
+    code, _, err = cli(capsys, "--user", "ivy", "plan", "export", str(w.plan_id), "-f", "csv",
+                       "-o", str(out))
+    assert code == 4 and "investigator" in err and not out.exists()
+    code, data, _ = cli(capsys, "--user", "sue", "plan", "export", str(w.plan_id), "-f", "form",
+                        "-o", str(tmp_path / "form.xlsx"), "--json")
+    assert code == 0 and data["format"] == "form" and (tmp_path / "form.xlsx").stat().st_size
