@@ -113,13 +113,18 @@ def signals(ctx: JobContext) -> dict[str, Any]:
 
 @job("score")
 def score(ctx: JobContext) -> dict[str, Any]:
-    """Score every listing with the campaign's risk weights."""
+    """Link listings and notices into products (sampler.products: a failure elsewhere in a
+    listing's product is one of its risk reasons), then score every listing with the
+    campaign's risk weights."""
+    from sampler.products import build_links
     from sampler.risk.scoring import score_listings
 
+    with ctx.db.session() as s:
+        links = build_links(s)
     summary = score_listings(ctx.db, campaign_id=ctx.campaign_id, settings=ctx.settings,
                              now=ctx.now)
     return {"listings": summary.listings, "scored": summary.scored,
-            "prohibited": summary.prohibited}
+            "prohibited": summary.prohibited, "product_links": links.as_dict()}
 
 
 @job("draw")
@@ -327,10 +332,16 @@ def stats(ctx: JobContext) -> dict[str, Any]:
 
 
 
+def _counterfeit_like(codes: set[Any]) -> bool:
+    """Reason codes that make a listing a counterfeit lead."""
+    return "counterfeit_words" in codes or {"product_failed", "price_low"} <= codes
+
+
 def _lead_targets(ctx: JobContext) -> list[tuple[int, str, str]]:
     """(listing id, URL, case kind) of leads in the campaign's platforms with no case yet:
     prohibited-class listings (highest lead score first), then listings whose title uses
-    counterfeit slang (highest risk first)."""
+    counterfeit slang or that copy a failed product at a price far below comparable ones
+    (highest risk first)."""
     from sampler.risk.leads import leads
     from store.models import RISK_ORDER, ListingRisk, RiskReasonSet
 
@@ -342,9 +353,11 @@ def _lead_targets(ctx: JobContext) -> list[tuple[int, str, str]]:
         for lead in leads(s):
             if (not platforms or lead.platform in platforms) and lead.listing_id not in cased:
                 out.append((lead.listing_id, lead.url, "prohibited"))
+        # Counterfeit slang in the title; or a copy of a product that failed elsewhere sold
+        # far below its comparable price (a counterfeit-like copy of a failed product).
         slang = [rs.id for rs in s.scalars(select(RiskReasonSet))
-                 if any(isinstance(r, dict) and r.get("code") == "counterfeit_words"
-                        for r in rs.reasons or [])]
+                 if _counterfeit_like({r.get("code") for r in rs.reasons or []
+                                       if isinstance(r, dict)})]
         if slang:
             query = (select(Listing.id, Listing.url, Platform.code)
                      .join(ListingRisk, ListingRisk.listing_id == Listing.id)
