@@ -246,16 +246,17 @@ def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
     :func:`previous_rejection`).
     """
     plan = _load(session, plan_id)
-    if plan.status is PlanStatus.REJECTED:
+    refusal = submit_refusal(session, plan)
+    if refusal == "rejected":
         raise Conflict(f"plan {plan.id} was rejected ({plan.review_comment or 'no comment'}); "
                        "draw a new version that answers the comment and submit that")
-    if plan.status is not PlanStatus.DRAFT:
+    if refusal == "status":
         raise Conflict(f"plan {plan.id} is {plan.status.value}; only a draft can be submitted")
-    rejected = previous_rejection(session, plan)
-    if rejected is not None and _fingerprint(rejected) == _fingerprint(plan):
+    if refusal == "unchanged":
+        rejected = previous_rejection(session, plan)
         raise Conflict(f"plan {plan.id} has the same items and inclusion probabilities as the "
-                       f"rejected version {rejected.version}; change the design or the seed "
-                       "and draw again")
+                       f"rejected version {rejected.version if rejected else '?'}; change the "
+                       "design or the seed and draw again")
     plan.status = PlanStatus.SUBMITTED
     plan.submitted_by = actor
     plan.submitted_at = utcnow()
@@ -263,6 +264,21 @@ def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
     session.flush()
     _audit(session, actor, "plan.submit", plan, {"version": plan.version})
     return plan
+
+
+def submit_refusal(session: Session, plan: Plan) -> str | None:
+    """Why *plan* may not be submitted now: ``"rejected"`` (send a new version, not this
+    one again), ``"status"`` (only a draft), ``"unchanged"`` (the same items and π as the
+    rejected version before it); None when it may.  The one rule: :func:`submit_plan`
+    enforces it, the console asks it to explain a refusal in the reader's language."""
+    if plan.status is PlanStatus.REJECTED:
+        return "rejected"
+    if plan.status is not PlanStatus.DRAFT:
+        return "status"
+    rejected = previous_rejection(session, plan)
+    if rejected is not None and _fingerprint(rejected) == _fingerprint(plan):
+        return "unchanged"
+    return None
 
 
 def previous_rejection(session: Session, plan: Plan) -> Plan | None:

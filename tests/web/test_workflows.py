@@ -139,7 +139,7 @@ def test_plan_draw_submit_and_resubmission_rule(live: Live) -> None:
         assert 'id="submit"' not in page and 'id="redraw"' in page
         r = c.post(f"/plans/{v1}/submit", data={"csrf": csrf_of(page)})
         assert r.status_code == 303
-        assert "draw a new version" in c.get(f"/plans/{v1}").text
+        assert "被退回的计划不能原样再次提交" in c.get(f"/plans/{v1}").text
         assert _status(live, v1) is PlanStatus.REJECTED
         # The same seed as the rejected v1 draws the same items: refused at submission.
         r = c.post(f"/campaigns/{cid}/draw", data={"csrf": csrf_of(page), "seed": "1"})
@@ -148,7 +148,7 @@ def test_plan_draw_submit_and_resubmission_rule(live: Live) -> None:
         page = c.get(f"/plans/{same}").text
         assert 'id="previous-rejection"' in page and "电子电器类太少" in page
         c.post(f"/plans/{same}/submit", data={"csrf": csrf_of(page)})
-        assert "same items" in c.get(f"/plans/{same}").text
+        assert "入样概率与被退回的版本相同" in c.get(f"/plans/{same}").text
         assert _status(live, same) is PlanStatus.DRAFT
         r = c.post(f"/campaigns/{cid}/draw", data={"csrf": csrf_of(page), "seed": "77"})
         new = int(r.headers["location"].rsplit("/", 1)[1])

@@ -325,13 +325,24 @@ def reject(request: Request, plan_id: int, comment: str = Form("", max_length=40
 @router.post("/plans/{plan_id}/submit")
 def submit(request: Request, plan_id: int, user: CurrentUser = Permission("plans.submit")
            ) -> Response:
-    try:
-        with console(request).db.session() as s:
-            sp.submit_plan(s, plan_id, user.name)
-    except Conflict as exc:
-        # A rejected plan sent again as it is, or a draw identical to it: said on the page.
-        audit(request, user.name, "plan.submit.refused", "plan", plan_id, reason=str(exc))
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+    with console(request).db.session() as s:
+        plan = s.get(Plan, plan_id)
+        if plan is None:
+            raise HTTPException(404)
+        refusal = sp.submit_refusal(s, plan)
+    if refusal is not None:
+        # A rejected plan sent again as it is, or a draw identical to it: said on the page,
+        # in the reader's language (submit_plan enforces the same rule).
+        why = {"rejected": _("A rejected plan is not sent again as it is: draw a new version "
+                             "that answers the comment."),
+               "unchanged": _("This version has the same items and inclusion probabilities as "
+                              "the rejected one: change the design or the seed and draw "
+                              "again."),
+               }.get(refusal, _("Only a draft can be submitted."))
+        audit(request, user.name, "plan.submit.refused", "plan", plan_id, reason=refusal)
+        flash(request, "error", _("The action was refused") + ": " + why)
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+    with console(request).db.session() as s:
+        sp.submit_plan(s, plan_id, user.name)
     flash(request, "ok", _("Plan submitted for review."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
