@@ -11,6 +11,8 @@ with its SHA-256 and size)::
     keys/<fingerprint>.pub.pem  older (retired) keys that signed captures in the pack
     custody.jsonl               the custody log excerpt (hash chain)
     captures/<id>/...           each capture's files, its manifest, .sig and .tsr files
+    renderings/capture-<id>-<role>.png   each screenshot under a banner: URL, capture time
+                                (bureau time to the second and UTC), capture id, its SHA-256
     archive.wacz                all captures as a WACZ (replays in ReplayWeb.page), if any
     chain/sample-chain.json     a sample's case: purchase, order, receipt, seal, lab, result
                                 (who and when), sealed like the manifest (.sig, .tsr, stamps)
@@ -41,6 +43,7 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from evidence import custody
+from evidence.banner import capture_banners
 from evidence.capture import MEDIA
 from evidence.chain import DOCUMENT as CHAIN_DOCUMENT
 from evidence.chain import SampleChain, sample_chain
@@ -70,6 +73,9 @@ from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 
 PACK_FORMAT = "spotcheck-evidence-pack/2"
+#: Screenshots that get a banner rendering (evidence.banner) in a pack.
+SCREENSHOT_ROLES = ("screenshot_full", "screenshot_viewport", "screenshot_before_overlays",
+                    "screenshot_after_overlays")
 LOCALES = ("zh-CN", "en")
 
 
@@ -351,6 +357,9 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             caps = list(s.scalars(select(Capture).where(Capture.id.in_(ids))
                                   .order_by(Capture.id)))
             entries = [_copy_capture(s, c, store, root) for c in caps]
+        for e in entries:  # each screenshot again under a banner: URL, time, id, hash
+            e["renderings"] = capture_banners(root, e, SCREENSHOT_ROLES)
+        with db.session() as s:
             relevant = set(s.scalars(select(CustodyEvent.id).where(or_(
                 CustodyEvent.capture_id.in_(ids),
                 CustodyEvent.case_id == case_id if case_id is not None else false(),
@@ -405,7 +414,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
                         "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],
                         "timestamps": e["timestamp_info"],
-                        "thumbnail": e["files"].get("screenshot_viewport"),
+                        "thumbnail": e["renderings"].get("screenshot_viewport")
+                        or e["files"].get("screenshot_viewport"),
                         "files": _file_rows(root, e)} for e in entries]
         htmls = []
         for loc in LOCALES:

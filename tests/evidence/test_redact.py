@@ -85,6 +85,10 @@ def test_persona_captures_get_redacted_copies_that_packs_carry(
                       settings=settings, pdf=False)
     with zipfile.ZipFile(out) as zf:
         manifest = json.loads(zf.read("manifest.json"))
+        # each capture's screenshots again under a banner (URL, time, id, hash)
+        for c in manifest["captures"]:
+            assert c["renderings"]["screenshot_viewport"].startswith("renderings/")
+            assert zf.read(c["renderings"]["screenshot_viewport"]).startswith(b"\x89PNG")
         text = b"".join(zf.read(n) for n in zf.namelist()
                         if n.endswith((".html", ".json", ".jsonl", ".txt")))
     packed = {c["id"] for c in manifest["captures"]}
