@@ -227,6 +227,10 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "notice_match": ("境外通报匹配", "foreign notice match"),
         "manual": ("人工关联", "linked by an inspector"),
     },
+    #: Strata with a meaning of their own (sampler.design.TAKE_ALL).
+    "stratum": {
+        "take-all": ("必抽层（同一商品在别处不合格）", "take-all (the same product failed elsewhere)"),
+    },
     #: A product link's review status.
     "product_link_status": {
         "proposed": ("待确认", "proposed"),

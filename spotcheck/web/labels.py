@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 from spotcheck.web import i18n
-from store.labels import label
+from store.labels import label, text_label
 from store.vocabulary import MeasureKind, PlanStatus, PurchaseStatus, Role, Sector, SupervisionClass
 
 __all__ = ["class_name", "code_label", "measure_name", "plan_status_label", "purchase_label", "role_name",
@@ -54,6 +54,8 @@ def stratum_label(value: str) -> str:
             part = sector_name(part)
         elif part in {c.value for c in SupervisionClass}:
             part = class_name(part)
+        elif part == "take-all":  # sampler.design.TAKE_ALL: copies of a failed product
+            part = text_label("stratum", part, i18n.active())
         parts.append(part)
     return "/".join(parts)
 

@@ -73,3 +73,14 @@ def test_product_page_shows_listings_links_and_photos(live: Live) -> None:
         assert c.get("/products/photo/999999").status_code == 404
     with live.client() as anonymous:
         assert anonymous.get(f"/products/{a}").status_code in (303, 401)
+
+
+def test_take_all_stratum_is_labelled() -> None:
+    from sampler.design import TAKE_ALL
+    from spotcheck.web import i18n
+    from spotcheck.web.labels import stratum_label
+
+    i18n.activate("zh-CN")
+    assert stratum_label(TAKE_ALL).startswith("必抽层")
+    i18n.activate("en")
+    assert stratum_label(TAKE_ALL).startswith("take-all (")
