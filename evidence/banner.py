@@ -112,3 +112,23 @@ def capture_banners(root: Path, entry: dict[str, Any], roles: tuple[str, ...]
         (root / path).write_bytes(png)
         out[role] = made[sha] = path
     return out
+
+
+def pdf_header_template(url: str, started_at: str | dt.datetime) -> str:
+    """Chromium's ``headerTemplate`` for a capture's ``page.pdf``: the URL and the capture
+    time (bureau time to the second, and UTC) stamped on every page, so a printed page says
+    what it is; the footer numbers the pages.  Everything is escaped (the URL is hostile)."""
+    import html
+
+    when = started_at if isinstance(started_at, dt.datetime) else \
+        dt.datetime.fromisoformat(str(started_at))
+    url = url if len(url) <= _MAX_URL else url[:_MAX_URL] + "…"
+    text = (f"网址 URL: {html.escape(url)} · 取证时间 Captured: "
+            f"{html.escape(local_and_utc(when, 'zh-CN'))}")
+    return ('<div style="font-size:7px;width:100%;padding:0 8mm;font-family:\'Noto Sans CJK SC\','
+            f'sans-serif;word-break:break-all;">{text}</div>')
+
+
+#: The footer: page numbers (Chromium fills the spans).
+PDF_FOOTER = ('<div style="font-size:7px;width:100%;text-align:center;">'
+              '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')

@@ -416,8 +416,13 @@ async def step_screenshots(run: Run) -> None:
 
 async def step_pdf(run: Run) -> None:
     """The page printed, at most MAX_PDF_PAGES pages (an endless page is cut there too)."""
-    run.files["pdf"] = await run.page.pdf(print_background=True,
-                                          page_ranges=f"1-{MAX_PDF_PAGES}")
+    from evidence.banner import PDF_FOOTER, pdf_header_template
+
+    # Every page stamped with the URL and the capture time (evidence.banner).
+    run.files["pdf"] = await run.page.pdf(
+        print_background=True, page_ranges=f"1-{MAX_PDF_PAGES}", display_header_footer=True,
+        header_template=pdf_header_template(run.page.url, run.meta["started_at"]),
+        footer_template=PDF_FOOTER, margin={"top": "14mm", "bottom": "10mm"})
     run.meta["pdf"] = {"max_pages": MAX_PDF_PAGES, "page_height_px": run.height}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,13 @@ def test_listing_capture_has_every_artifact_signed_and_stored(captured: dict[str
     full = Image.open(io.BytesIO(store.read(arts["screenshot_full"].sha256)))
     view = Image.open(io.BytesIO(store.read(arts["screenshot_viewport"].sha256)))
     assert full.height > view.height >= 800  # the 2500px-high page was captured whole
-    assert store.read(arts["pdf"].sha256).startswith(b"%PDF")
+    pdf = store.read(arts["pdf"].sha256)
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):  # every page stamped with the URL and the capture time
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True).stdout.decode()
+        assert cap.final_url in text.replace("\n", "")
+        assert "北京时间" in text and "UTC" in text
     assert "儿童保温杯" in store.read(arts["dom"].sha256).decode()
     # the lazy image only loads after scrolling: its request was recorded
     meta = json.loads(store.read(arts["meta"].sha256))
