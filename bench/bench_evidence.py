@@ -18,18 +18,29 @@
 
     .venv/bin/python bench/bench_evidence.py [--captures 30] [--pack-mb 1024] [--quick]
         [--real-pages /work/.mirror/scrapinghub+product-extraction-benchmark/repo]
+        [--only-captures] [--only-real --real-count 30] [--concurrency N]
+
+Each capture figure is printed with the load average at its start and end and the CPU
+seconds per capture (this process and every browser process it started), so a figure taken
+on a shared machine can be read against one taken on a quiet one; the last lines are a
+summary.  The coordinator's one-line run of the capture parts:
+
+    flock /tmp/spotcheck-browser.lock .venv/bin/python bench/bench_evidence.py --only-captures
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,24 +59,74 @@ from store.settings import Settings
 
 
 async def bare_playwright(urls: list[str], settings: Settings, concurrency: int) -> float:
+    """The same pages with bare Playwright: goto (load) + one full-page screenshot on
+    *concurrency* parallel contexts of one browser; no proxy, no artifacts."""
     from playwright.async_api import async_playwright
 
     t0 = time.perf_counter()
     async with async_playwright() as pw:
-        browser = await chromium.launch(pw, settings)
+        # external hosts fail at once here too (a closed proxy port; loopback goes direct),
+        # as the capture proxy refuses them
+        browser = await chromium.launch(pw, settings, ["--proxy-server=http://127.0.0.1:9"])
         sem = asyncio.Semaphore(concurrency)
 
         async def one(url: str) -> None:
             async with sem:
                 ctx = await browser.new_context()
                 page = await ctx.new_page()
-                await page.goto(url, wait_until="load")
-                await page.screenshot(full_page=True)
+                with contextlib.suppress(Exception):  # load never fired: as far as it got
+                    await page.goto(url, wait_until="load", timeout=30000)
+                with contextlib.suppress(Exception):  # bounded as the capture's is
+                    height = await page.evaluate("document.documentElement.scrollHeight")
+                    await page.screenshot(full_page=True, timeout=60000, clip={
+                        "x": 0, "y": 0, "width": 1280, "height": min(height, 20000)})
                 await ctx.close()
 
         await asyncio.gather(*(one(u) for u in urls))
         await browser.close()
     return time.perf_counter() - t0
+
+
+@dataclass
+class Measured:
+    """Wall seconds, CPU seconds (this process + the browser processes it started and
+    reaped) and the 1-minute load average before and after."""
+
+    wall: float
+    cpu: float
+    load: tuple[float, float]
+
+
+def measure(run: Callable[[], Any]) -> tuple[Any, Measured]:
+    load0, t0, c0 = os.getloadavg()[0], time.perf_counter(), os.times()
+    out = run()
+    c1, took = os.times(), time.perf_counter() - t0
+    cpu = (c1.user - c0.user + c1.system - c0.system + c1.children_user - c0.children_user
+           + c1.children_system - c0.children_system)
+    return out, Measured(took, cpu, (load0, os.getloadavg()[0]))
+
+
+SUMMARY: list[str] = []
+
+
+def summarize(name: str, results: list[Any], m: Measured, base: Measured | None,
+              n_base: int) -> float:
+    """One summary line per capture figure; returns captures (as evidence) per minute."""
+    failed = [r for r in results if not r.ok]
+    partial = [r for r in results if r.ok and r.status == "partial"]
+    rate = (len(results) - len(failed)) / m.wall * 60
+    line = (f"{name}: {len(results) - len(failed)}/{len(results)} as evidence "
+            f"({len(results) - len(failed) - len(partial)} complete, {len(partial)} partial, "
+            f"{len(failed)} failed) at {rate:.1f}/min; CPU {m.cpu / max(1, len(results)):.2f} "
+            f"s/capture; load {m.load[0]:.1f}->{m.load[1]:.1f}")
+    if base is not None:
+        brate = n_base / base.wall * 60
+        line += (f" | bare Playwright same pages: {brate:.1f}/min, CPU "
+                 f"{base.cpu / max(1, n_base):.2f} s/page, load {base.load[0]:.1f}->"
+                 f"{base.load[1]:.1f}; ratio {rate / brate:.2f}")
+    SUMMARY.append(line)
+    print(line, flush=True)
+    return rate
 
 
 #: Chromium keeps at most ~10 MB per response and ~100 MB per page for DevTools to read back,
@@ -141,51 +202,61 @@ def real_pages_server(git_dir: Path, n: int) -> tuple[ThreadingHTTPServer, list[
     return srv, [base + path for path in pages]
 
 
-def bench_real_pages(db: Database, settings: Settings, git_dir: Path, n: int) -> None:
+def bench_real_pages(db: Database, settings: Settings, git_dir: Path, n: int,
+                     concurrency: int) -> None:
     if not (git_dir / "HEAD").exists():
         print(f"real pages skipped: no snapshot at {git_dir} "
               "(fetch github:scrapinghub/product-extraction-benchmark)")
         return
     srv, urls = real_pages_server(git_dir, n)
     try:
-        t0 = time.perf_counter()
-        results = asyncio.run(capture_many(db, [CaptureRequest(url=u) for u in urls],
-                                           operator="bench", settings=settings))
-        took = time.perf_counter() - t0
+        results, m = measure(lambda: asyncio.run(capture_many(
+            db, [CaptureRequest(url=u) for u in urls], operator="bench", settings=settings,
+            concurrency=concurrency)))
+        _, base = measure(lambda: asyncio.run(bare_playwright(urls, settings, concurrency)))
     finally:
         srv.shutdown()
-    partial = [r for r in results if r.ok and r.status == "partial"]
     failed = [r for r in results if not r.ok]
     for r in failed[:5]:
         print(f"  failed: {r.url[-40:]}: {r.error}")
     reasons: dict[str, int] = {}
-    for r in partial:
-        for why in (r.error or "").split("; "):
-            key = why.split(" within")[0].split(":")[0]
-            reasons[key] = reasons.get(key, 0) + 1
-    print(f"real pages: {len(results)} captured in {took:.1f} s, {len(partial)} partial "
-          f"({reasons}), {len(failed)} failed")
-    rate = (len(results) - len(failed)) / took * 60
+    for r in results:
+        if r.ok and r.status == "partial":
+            for why in (r.error or "").split("; "):
+                key = why.split(" within")[0].split(":")[0]
+                reasons[key] = reasons.get(key, 0) + 1
+    if reasons:
+        print(f"  partial because: {reasons}")
+    rate = summarize(f"real saved product pages ({len(urls)}, {concurrency} at a time)",
+                     results, m, base, len(urls))
     record(f"real saved product pages captured as evidence ({len(urls)} pages, "
-           f"{len(partial)} partial, {len(failed)} failed)", rate, "captures/min",
+           f"{len(results) - len(failed)} as evidence, load {m.load[0]:.0f}, "
+           f"{m.cpu / len(urls):.2f} CPU s/capture)", rate, "captures/min",
+           baseline=len(urls) / base.wall * 60,
+           baseline_label="bare Playwright goto+full-page screenshot, same pages",
            target="≥ 30, none failed", ok=rate >= 30 and not failed)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--captures", type=int, default=30)
-    ap.add_argument("--concurrency", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=2 * (os.cpu_count() or 1),
+                    help="captures at a time (default: two per core)")
     ap.add_argument("--pack-mb", type=int, default=1024)
     ap.add_argument("--quick", action="store_true", help="10 captures, a 200 MB pack")
     ap.add_argument("--real-pages", type=Path, default=REAL_PAGES,
                     help="git dir of a product-extraction-benchmark snapshot")
-    ap.add_argument("--real-count", type=int, default=40)
+    ap.add_argument("--real-count", type=int, default=30)
     ap.add_argument("--only-real", action="store_true", help="only the real-pages part")
+    ap.add_argument("--only-captures", action="store_true",
+                    help="the capture parts (real pages, sandbox), not the pack")
     args = ap.parse_args()
     if args.quick:
         args.captures, args.pack_mb = 10, 200
     from sandbox.runner import Sandbox
 
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+          f"{args.concurrency} captures at a time", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp, \
             LocalTSA(Path(tmp) / "tsa") as tsa, \
             Sandbox(seed=7, listings=5000, obstacles=False) as sb:
@@ -200,21 +271,30 @@ def main() -> None:
         # warm-up (browser start, fonts, first page) so both runs are measured warm
         asyncio.run(capture_many(db, [CaptureRequest(url=urls[0])], operator="bench",
                                  settings=settings))
-        bench_real_pages(db, settings, args.real_pages, args.real_count)
-        if args.only_real:
+        bench_real_pages(db, settings, args.real_pages, args.real_count, args.concurrency)
+        if not args.only_real:
+            _, base = measure(lambda: asyncio.run(
+                bare_playwright(urls, settings, args.concurrency)))
+            results, m = measure(lambda: asyncio.run(capture_many(
+                db, [CaptureRequest(url=u) for u in urls], operator="bench",
+                settings=settings)))
+            rate = summarize(f"sandbox listing pages ({len(urls)}, every artifact, through "
+                             "the recording proxy)", results, m, base, len(urls))
+            failed = [r for r in results if not r.ok]
+            if failed:
+                print(f"{len(failed)} captures failed, e.g. {failed[0].error}")
+            record(f"captures per minute, all artifacts, through the recording proxy (load "
+                   f"{m.load[0]:.0f}, {m.cpu / len(urls):.2f} CPU s/capture)", rate,
+                   "captures/min", baseline=len(urls) / base.wall * 60,
+                   baseline_label="bare Playwright goto+screenshot", target="≥ 30",
+                   ok=rate >= 30)
+        print("\nSUMMARY (captures/min counts complete + partial captures; CPU includes "
+              "the browser's processes)")
+        for line in SUMMARY:
+            print("  " + line)
+        if args.only_real or args.only_captures:
+            db.dispose()
             return
-        base = asyncio.run(bare_playwright(urls, settings, args.concurrency))
-        t0 = time.perf_counter()
-        results = asyncio.run(capture_many(db, [CaptureRequest(url=u) for u in urls],
-                                           operator="bench", settings=settings))
-        took = time.perf_counter() - t0
-        failed = [r for r in results if not r.ok]
-        if failed:
-            print(f"{len(failed)} captures failed, e.g. {failed[0].error}")
-        rate = (len(results) - len(failed)) / took * 60
-        record("captures per minute, all artifacts", rate, "captures/min",
-               baseline=len(urls) / base * 60, baseline_label="bare Playwright goto+screenshot",
-               target="≥ 30", ok=rate >= 30)
 
         # -- a large pack ---------------------------------------------------------------
         per_page = BLOBS_PER_PAGE * BLOB_MB * 1.048576
