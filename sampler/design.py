@@ -184,7 +184,11 @@ def _pik_for(frame: Frame, design: Design, n: int, sizes: dict[Any, int],
 def take_all_split(frame: Frame) -> tuple[NDArray[np.bool_], Frame | None]:
     """(which units are in the take-all stratum, the frame of the others — None when every
     unit is taken)."""
-    mask = np.array([str(h) == TAKE_ALL for h in frame.strata], dtype=bool)
+    strata = np.asarray(frame.strata)
+    if strata.dtype.kind in "USO":  # compared in C: this runs before every draw
+        mask = np.asarray(strata == TAKE_ALL, dtype=bool).reshape(-1)
+    else:  # numeric stratum labels cannot be the take-all one
+        mask = np.zeros(len(strata), dtype=bool)
     if not mask.any() or mask.all():
         return mask, None
     keep = ~mask
