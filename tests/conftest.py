@@ -29,6 +29,34 @@ REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+#: Test modules whose processes race each other or the clock (kills at chosen moments, lease
+#: expiry, two crawl workers sharing a queue, the demo's and the scheduler's whole runs): they
+#: carry the ``serial`` mark, and ``./dev test`` runs them alone after the parallel part, so a
+#: neighbour's load never decides their outcome.  One list, here, rather than a mark in each.
+SERIAL_MODULES = frozenset({
+    "tests/crawlers/test_kill_counts.py",
+    "tests/crawlers/test_offload.py",
+    "tests/crawlers/test_redis.py",
+    "tests/crawlers/test_resume.py",
+    "tests/scheduler/test_end_to_end.py",
+    "tests/scheduler/test_kill_random.py",
+    "tests/scheduler/test_kill_restart.py",
+    "tests/scheduler/test_service.py",
+    "tests/shell/test_demo.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        try:
+            rel = item.path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if rel in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip when *condition* is false, or fail under CI=true."""
     if condition:
