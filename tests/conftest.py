@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from store import settings as settings_module
 from store.db import Database, make_engine
 from store.settings import Settings, configure
 
@@ -34,6 +35,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 #: carry the ``serial`` mark, and ``./dev test`` runs them alone after the parallel part, so a
 #: neighbour's load never decides their outcome.  One list, here, rather than a mark in each.
 SERIAL_MODULES = frozenset({
+    "tests/crawlers/test_cli.py",
     "tests/crawlers/test_kill_counts.py",
     "tests/crawlers/test_offload.py",
     "tests/crawlers/test_redis.py",
@@ -98,7 +100,10 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     s = configure(home=tmp_path / "data")
     s.ensure_home()
     yield s
-    configure()
+    # Read again lazily, by the next test: this teardown runs before monkeypatch restores the
+    # environment, so settings made now would keep what this test set (a zone left at
+    # 'Mars/Olympus' broke whichever test ran next in the same worker).
+    settings_module._settings = None
 
 
 @pytest.fixture()

@@ -93,7 +93,13 @@ def test_campaign_over_time(sqlite_db: Database, settings: Settings, sandbox: Sa
         bought = list(s.scalars(select(Purchase)))
         assert {p.status.value for p in bought} == {"ordered"}, [p.history for p in bought]
         order_caps = list(s.scalars(select(Capture).where(Capture.kind == "order")))
-        assert len(order_caps) == len(bought)
+        # one capture per order in the persona's browser, and one redacted copy of each
+        # (made without the persona, for the people who may not see its details)
+        originals = [c for c in order_caps if c.persona_id is not None]
+        copies = [c for c in order_caps if c.persona_id is None]
+        assert len(originals) == len(bought)
+        assert len(copies) == len(bought)
+        assert all(str(c.purpose).startswith("脱敏副本") for c in copies)
     orders = {o["order_no"]: o for o in sandbox.orders()}
     assert len(orders) == len(bought)  # one covert order per plan item, no duplicates
 

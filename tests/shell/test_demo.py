@@ -28,7 +28,7 @@ def _demo(home: Path, db: str, *extra: str) -> dict:  # type: ignore[type-arg]
 def test_demo_twice_on_postgres(tmp_path: Path, pg_url: str, chromium_path: str | None,
                                 ) -> None:
     first = _demo(tmp_path, pg_url, "--browser-purchases", "1")
-    assert [s["outcome"] for s in first["steps"]] == ["ok"] * 11
+    assert len(first["steps"]) >= 11 and all(s["outcome"] == "ok" for s in first["steps"])
     found = sum(first["listings_by_platform"].values())
     assert found >= 0.99 * first["sandbox_truth"]["active"]
     assert first["listings_by_class"].get("prohibited", 0) >= 1
@@ -48,7 +48,7 @@ def test_demo_twice_on_postgres(tmp_path: Path, pg_url: str, chromium_path: str 
     assert top["reasons"], "the riskiest listing must say why"
 
     second = _demo(tmp_path, pg_url, "--browser-purchases", "0")
-    assert [s["outcome"] for s in second["steps"]] == ["ok"] * 11
+    assert [s["outcome"] for s in second["steps"]] == ["ok"] * len(first["steps"])
     # The same listings are found again (updated in place, not duplicated).
     assert second["listings_by_platform"] == first["listings_by_platform"]
     assert second["plan"]["id"] != first["plan"]["id"]
