@@ -31,20 +31,17 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 #: Test modules whose processes race each other or the clock (kills at chosen moments, lease
-#: expiry, two crawl workers sharing a queue, the demo's and the scheduler's whole runs): they
+#: expiry, two crawl workers sharing a queue, a latency comparison): they
 #: carry the ``serial`` mark, and ``./dev test`` runs them alone after the parallel part, so a
 #: neighbour's load never decides their outcome.  One list, here, rather than a mark in each.
 SERIAL_MODULES = frozenset({
-    "tests/crawlers/test_cli.py",
     "tests/crawlers/test_kill_counts.py",
     "tests/crawlers/test_offload.py",
     "tests/crawlers/test_redis.py",
     "tests/crawlers/test_resume.py",
-    "tests/scheduler/test_end_to_end.py",
+    "tests/sandbox/test_styles_http.py",
     "tests/scheduler/test_kill_random.py",
     "tests/scheduler/test_kill_restart.py",
-    "tests/scheduler/test_service.py",
-    "tests/shell/test_demo.py",
 })
 
 
