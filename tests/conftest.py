@@ -45,15 +45,25 @@ SERIAL_MODULES = frozenset({
 })
 
 
+#: The longest modules, handed out first: a worker that starts them last ends the run minutes
+#: after the other worker ran out of work.
+LONGEST_FIRST = ("tests/shell/test_demo.py", "tests/scheduler/test_end_to_end.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(__file__).resolve().parent.parent
-    for item in items:
+
+    def rel(item: pytest.Item) -> str:
         try:
-            rel = item.path.resolve().relative_to(root).as_posix()
+            return item.path.resolve().relative_to(root).as_posix()
         except ValueError:
-            continue
-        if rel in SERIAL_MODULES:
+            return ""
+
+    for item in items:
+        if rel(item) in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
+    items.sort(key=lambda item: (LONGEST_FIRST.index(rel(item))
+                                 if rel(item) in LONGEST_FIRST else len(LONGEST_FIRST)))
 
 
 def need(condition: bool, reason: str) -> None:
