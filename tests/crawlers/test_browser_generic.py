@@ -7,10 +7,9 @@ same shop shows empty shells and nothing is indexed."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import Listing
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.crawlers.conftest import crawl
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,12 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def js_shop() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_http(_Handler) as url:
+        yield url
 
 
 def _profile(browser: bool) -> Any:

@@ -8,10 +8,9 @@ and spec table), a seller page under ``/shop/<name>/`` known by its filing numbe
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import Listing, Seller
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.crawlers.conftest import crawl
 
 SELLER = '<a class="seller-link" href="/shop/acme-store/">Acme 旗舰店</a>'
@@ -131,12 +131,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def shop_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_http(Handler) as url:
+        yield url
 
 
 def test_generic_profile_indexes_a_shop_by_page_content(

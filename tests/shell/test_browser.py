@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.conftest import serve_http
 
 PAGE = "<!doctype html><meta charset=utf-8><title>抽检</title><h1 id=t>跨境电商 抽检 ✓</h1>"
 
@@ -27,11 +28,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def local_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serve_http(_Handler) as url:
+        yield url
 
 
 @pytest.mark.browser
