@@ -30,7 +30,7 @@ import httpx
 from _report import record
 from sqlalchemy import insert, select, text
 
-from sampler.campaigns import create_campaign
+from sampler.campaign_scope import create_campaign
 from sampler.plans import draw_plan, submit_plan
 from spotcheck import users
 from spotcheck.web import planview

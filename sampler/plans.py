@@ -31,7 +31,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sampler.campaigns import campaign_design, get_campaign
+from sampler.campaign_scope import campaign_design, get_campaign
 from sampler.design import TAKE_ALL, run_design
 from sampler.frame import build_frame, freeze_frame
 from store.errors import Conflict, InvalidInput, NotFound

@@ -3,12 +3,12 @@
 Composes ``crawlers``, ``sampler`` and ``evidence``.  Public API (modules, imported by name):
 :mod:`scheduler.service` (the long-running scheduler, ``run_due``), :mod:`scheduler.runs`
 (recorded, at-most-once job runs), :mod:`scheduler.pipeline` (the job bodies: crawl → score →
-draw → purchase → buy ...), :mod:`scheduler.campaigns`, :mod:`scheduler.personas`,
+draw → purchase → buy ...), :mod:`scheduler.campaign_schedules`, :mod:`scheduler.personas`,
 :mod:`scheduler.purchases`, :mod:`scheduler.buying`, :mod:`scheduler.cases`,
 :mod:`scheduler.reports`, :mod:`scheduler.preregistration` (approving a plan signs and
 time-stamps its manifest; ``plan verify``).
 """
 
-__all__ = ["buying", "campaigns", "cases", "personas", "pipeline", "preregistration", "purchases",
+__all__ = ["buying", "campaign_schedules", "cases", "personas", "pipeline", "preregistration", "purchases",
            "reports",
            "runs", "service"]

@@ -4,4 +4,4 @@ __version__ = "0.1.0"
 
 #: The shell on top of every layer: the CLI (:mod:`spotcheck.cli`, ``spotcheck`` entry point),
 #: the web console (:mod:`spotcheck.web`) and the demo.
-__all__ = ["__version__", "cli", "demo", "web"]
+__all__ = ["__version__", "cli", "demo_steps", "web"]

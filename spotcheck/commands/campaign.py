@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from sampler.campaigns import campaign_dict, create_campaign, get_campaign, list_campaigns
+from sampler.campaign_scope import campaign_dict, create_campaign, get_campaign, list_campaigns
 from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
@@ -155,7 +155,7 @@ def schedule_cmd(
     """Set the campaign's schedules (cron per job kind), period and status."""
     import datetime as dt
 
-    from scheduler.campaigns import set_schedules
+    from scheduler.campaign_schedules import set_schedules
     from store.errors import InvalidInput
 
     def day(value: str | None) -> dt.date | None:

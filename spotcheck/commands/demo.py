@@ -28,7 +28,7 @@ def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary 
     exports and verifies an evidence pack, and writes the reports.  Use ``--db`` for
     PostgreSQL.
     """
-    from spotcheck.demo import Demo, DemoOptions, build_summary, jsonable
+    from spotcheck.demo_steps import Demo, DemoOptions, build_summary, jsonable
 
     ctx = current()
     started = time.perf_counter()

@@ -33,7 +33,7 @@ def draw_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
                                              "random one, recorded in the plan)."),
              json_out: bool = JSON) -> None:
     """Freeze the campaign's frame and draw a new plan version (a draft)."""
-    from sampler.campaigns import get_campaign
+    from sampler.campaign_scope import get_campaign
 
     ctx = current()
     ctx.require("plans.draw")
@@ -83,7 +83,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def list_cmd(campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
              json_out: bool = JSON) -> None:
     """List plans (all campaigns, or one)."""
-    from sampler.campaigns import get_campaign
+    from sampler.campaign_scope import get_campaign
 
     with current().db.session() as s:
         cid = get_campaign(s, campaign).id if campaign else None

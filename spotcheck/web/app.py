@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     and migrated from the settings)."""
     from spotcheck.web.routes import (
         auth,
+        boards,
         campaigns,
-        casework,
+        case_actions,
         evidence,
         leads,
         listings,
@@ -43,7 +44,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         planning,
         products,
         purchasing,
-        work,
     )
 
     settings = settings or get_settings()
@@ -58,8 +58,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, campaigns, planning, listings, leads, evidence, personas, purchasing, work,
-                   casework, matches, products):
+    for module in (auth, campaigns, planning, listings, leads, evidence, personas, purchasing,
+                   boards,
+                   case_actions, matches, products):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from sampler.campaigns import create_campaign, get_campaign
+from sampler.campaign_scope import create_campaign, get_campaign
 from sampler.frame import build_frame
 from store.db import Database
 from store.models import Listing, ListingStatus, SupervisionClass

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from sampler import estimate
-from sampler.campaigns import create_campaign
+from sampler.campaign_scope import create_campaign
 from sampler.export import export_plan
 from sampler.plans import (
     approve_plan,

@@ -226,7 +226,7 @@ def _fail_lab(s: Any, listing_id: int) -> None:
 def test_a_failure_is_carried_to_every_copy(any_db: Database, settings: Any) -> None:
     """A failed lab result of listing b gives every other listing of its product a risk reason
     with the link strength; the next plan takes them all with π = 1 in a take-all stratum."""
-    from sampler.campaigns import create_campaign
+    from sampler.campaign_scope import create_campaign
     from sampler.design import TAKE_ALL
     from sampler.plans import draw_plan
     from sampler.products import carried_failures

@@ -44,7 +44,7 @@ def at(days: int, hh: int, mm: int = 5) -> dt.datetime:
 
 def test_campaign_over_time(sqlite_db: Database, settings: Settings, sandbox: Sandbox,
                             chromium_path: str | None, caplog: pytest.LogCaptureFixture) -> None:
-    from sampler.campaigns import create_campaign
+    from sampler.campaign_scope import create_campaign
     from sampler.plans import approve_plan, estimate_plan
 
     caplog.set_level("INFO")

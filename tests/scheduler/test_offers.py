@@ -19,7 +19,7 @@ from evidence.localtsa import LocalTSA
 from evidence.packs import export_pack
 from evidence.trust import TrustAnchors
 from evidence.verify import verify_pack
-from sampler.campaigns import create_campaign
+from sampler.campaign_scope import create_campaign
 from sampler.plans import draw_plan, submit_plan
 from sandbox import Sandbox
 from scheduler import purchases

@@ -14,7 +14,7 @@ import pytest
 
 from evidence.localtsa import LocalTSA
 from evidence.trust import TrustAnchors
-from sampler.campaigns import create_campaign
+from sampler.campaign_scope import create_campaign
 from sampler.plans import draw_plan, submit_plan
 from scheduler.preregistration import (
     approve_and_register,

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import insert, select, update
 
 from evidence import custody
-from sampler.campaigns import create_campaign
+from sampler.campaign_scope import create_campaign
 from sampler.plans import draw_plan, reject_plan, submit_plan
 from scheduler.personas import create_persona
 from spotcheck import users

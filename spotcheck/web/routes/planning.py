@@ -2,7 +2,7 @@
 non-compliance estimates (overall and by domain, with intervals and a chart).
 
 Each is the CLI's own function — ``sampler.plans.draw_plan`` (``plan draw``),
-``scheduler.campaigns.set_schedules`` (``campaign schedule``),
+``scheduler.campaign_schedules.set_schedules`` (``campaign schedule``),
 ``sampler.plan_estimates.estimate_plan`` (``plan estimate``) — under the permission the CLI
 asks (:mod:`spotcheck.permissions`); the domain functions write the audit events.
 """
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sampler.domains import DOMAIN_FIELDS
 from sampler.plans import draw_plan
-from scheduler.campaigns import STATUSES, set_schedules
+from scheduler.campaign_schedules import STATUSES, set_schedules
 from scheduler.schedules import JOB_KINDS
 from spotcheck.web import charts
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render

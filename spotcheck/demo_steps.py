@@ -278,7 +278,7 @@ class Demo:
                 "max": summary.max_score}
 
     def plan(self) -> dict[str, Any]:
-        from sampler.campaigns import create_campaign
+        from sampler.campaign_scope import create_campaign
         from sampler.plans import draw_plan, submit_plan
         from scheduler.preregistration import approve_and_register
 
