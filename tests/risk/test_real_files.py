@@ -7,6 +7,7 @@ files (cut short, saved in another encoding) must be refused with the database u
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ CPSC = ["cpsc_recall_10887.json", "cpsc_recall_10191.json", "cpsc_recall_9986.js
         "cpsc_recall_26639_response.json"]
 SG_REPORT = "safety_gate_report_2026_36_brandmonitor.xml"
 SG_INDEX = "safety_gate_report_list_brandmonitor.xml"
+HC = "health_canada_hcrsam_2024_sample.json"
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
@@ -101,16 +103,80 @@ def test_cpsc_keys_read_from_the_real_texts(sqlite_db: Database) -> None:
 
 
 def test_real_files_import_twice_add_nothing(any_db: Database) -> None:
-    files = [(REAL / n, "cpsc") for n in CPSC] + [(REAL / SG_REPORT, "safety-gate")]
+    files = [(REAL / n, "cpsc") for n in CPSC] + [(REAL / SG_REPORT, "safety-gate"),
+                                                  (REAL / HC, "health-canada")]
     with any_db.session() as s:
         first = [import_file(s, p, f).added for p, f in files]
     before = _snapshot(any_db)
     with any_db.session() as s:
         second = [(import_file(s, p, f).added, import_file(s, p, f).unchanged)
                   for p, f in files]
-    assert first == [1, 1, 1, 1, 2]
-    assert second == [(0, 1), (0, 1), (0, 1), (0, 1), (0, 2)]
+    assert first == [1, 1, 1, 1, 2, 5]
+    assert second == [(0, 1), (0, 1), (0, 1), (0, 1), (0, 2), (0, 5)]
     assert _snapshot(any_db) == before
+
+
+def _hc_text(value: str) -> str:
+    """A Health Canada text as displayed: entities decoded, the 2024 export's wrapping quotes
+    removed, blanks collapsed (written out here, not by calling the importer's helper)."""
+    text = html.unescape(value).strip()
+    if text.startswith('"') and text.endswith('"'):
+        text = text[1:-1]
+    return " ".join(text.split())
+
+
+def test_health_canada_every_field_of_every_record_survives(sqlite_db: Database) -> None:
+    records = json.loads((REAL / HC).read_text("utf-8"))
+    with sqlite_db.session() as s:
+        result = import_file(s, REAL / HC, "health-canada")
+    assert (result.read, result.added, result.truncated) == (5, 5, [])
+    stored = _notices(sqlite_db)
+    for rec in records:
+        n = stored[rec["NID"]]
+        for key, value in rec.items():
+            if value in (None, ""):
+                assert key not in n.raw  # an empty field is absent, not invented
+            else:
+                assert n.raw[key] == value, key  # as the file wrote it
+        assert n.source == "health-canada" and n.country == "Canada"
+        assert n.title == _hc_text(rec["Title"]) and not n.title.startswith('"')
+        assert n.url == rec["URL"]
+        assert n.published is not None and n.published.isoformat() == rec["Last updated"]
+        assert n.product == _hc_text(rec["Product"]) and n.hazard == _hc_text(rec["Issue"])
+        assert n.risk_types == ([rec["Recall class"]] if rec["Recall class"] else [])
+        advice = rec["What you should do"]
+        assert n.measures == ([{"operator": rec["Organization"], "measure": _hc_text(advice),
+                                "date": None}] if advice else [])
+        assert n.raw["derived"]["archived"] is False  # "Archived": "No" in this export
+        assert n.raw["derived"]["categories"] == rec["Category"].split(", ")
+    bmw, knobs, spray = stored["74484"], stored["74227"], stored["74171"]
+    assert bmw.brand == "BMW" and bmw.raw["derived"]["transport_canada_recall"] == "2023568"
+    assert bmw.raw["derived"]["categories"] == ["Vehicles - Car", "Vehicles - SUV"]
+    assert knobs.title == ("Prime-Line Defender Security Glass Knobs recalled due to "
+                           "laceration hazard")
+    assert "www.primeline.net" in knobs.measures[0]["measure"]  # &nbsp; read as a blank
+    assert "\u201cImportant Recall Information\u201d" in knobs.measures[0]["measure"]
+    assert spray.title.startswith("Soja & Co. ambiance spray")  # &amp; decoded
+
+
+def test_health_canada_both_export_layouts_read_alike(sqlite_db: Database,
+                                                      tmp_path: Path) -> None:
+    """The 2026 layout (relative URL, "Archived": "0", no wrapping quotes) of a 2024 record
+    gives the same notice as the record as published in 2024."""
+    rec = json.loads((REAL / HC).read_text("utf-8"))[3]
+    new = dict(rec, Title=rec["Title"].strip('"'), Archived="0",
+               URL=rec["URL"].removeprefix("https://recalls-rappels.canada.ca"))
+    new["What you should do"] = rec["What you should do"].strip('"')
+    (tmp_path / "old.json").write_text(json.dumps([rec]), "utf-8")
+    (tmp_path / "new.json").write_text(json.dumps([new], indent=1), "utf-8")
+    fields = ("title", "url", "product", "hazard", "measures", "risk_types", "published")
+    seen = []
+    for name in ("old.json", "new.json"):
+        with sqlite_db.session() as s:
+            import_file(s, tmp_path / name, "health-canada")
+        n = _notices(sqlite_db)["74227"]
+        seen.append([getattr(n, f) for f in fields] + [n.raw["derived"]])
+    assert seen[0] == seen[1]
 
 
 def test_safety_gate_report_every_field_survives(sqlite_db: Database) -> None:
@@ -168,12 +234,13 @@ def test_safety_gate_index_imported_as_a_report_is_refused(sqlite_db: Database) 
 def _corrupt_copies(tmp_path: Path) -> list[tuple[Path, str, str]]:
     """(file, format, what the refusal must say) for cut and re-encoded copies of real files."""
     out: list[tuple[Path, str, str]] = []
-    for name, fmt in [(n, "cpsc") for n in CPSC] + [(SG_REPORT, "safety-gate")]:
+    for name, fmt in ([(n, "cpsc") for n in CPSC] + [(SG_REPORT, "safety-gate"),
+                                                     (HC, "health-canada")]):
         data = (REAL / name).read_bytes()
         cut = tmp_path / f"cut-{name}"
         cut.write_bytes(data[: len(data) * 2 // 3])
-        out.append((cut, fmt, "not JSON" if fmt == "cpsc" else "not well-formed XML"))
-        if fmt == "cpsc":
+        out.append((cut, fmt, "not well-formed XML" if fmt == "safety-gate" else "not JSON"))
+        if fmt != "safety-gate":
             utf16 = tmp_path / f"utf16-{name}"
             utf16.write_bytes(data.decode("utf-8").encode("utf-16-le"))  # no byte-order mark
             out.append((utf16, fmt, "NUL bytes"))
@@ -188,6 +255,7 @@ def test_corrupt_copies_refused_and_database_unchanged(sqlite_db: Database,
     with sqlite_db.session() as s:  # a database that already holds real notices
         import_file(s, REAL / "cpsc_recall_10887.json", "cpsc")
         import_file(s, REAL / SG_REPORT, "safety-gate")
+        import_file(s, REAL / HC, "health-canada")
     before = _snapshot(sqlite_db)
     for path, fmt, said in _corrupt_copies(tmp_path):
         with pytest.raises(InvalidInput) as err, sqlite_db.session() as s:

@@ -2,11 +2,25 @@
 
 The feed is a JSON array of alerts (some copies wrap it as ``{"data": […]}``), one object per
 notice with ``NID``, ``Title``, ``Last updated`` (YYYY-MM-DD), ``Organization``, ``Product``,
-``Issue``, ``What you should do``, ``Category``, ``Recall class``, ``URL`` (relative to
-recalls-rappels.canada.ca) and ``Archived``.  It holds food, drug and vehicle alerts beside
-consumer products; all are kept (``Category`` in ``raw`` and in the title) and matched alike.
+``Issue``, ``What you should do``, ``Category``, ``Recall class``, ``URL`` and ``Archived``.  It
+holds food, drug and vehicle alerts beside consumer products; all are kept and matched alike.
 Alerts name no model numbers or barcodes in separate fields, so matching rests on the product
 text unless the title carries a model code.
+
+The published file has changed over the years, and a copy of every layout must read the same
+(``tests/risk/data/real/health_canada_hcrsam_2024_sample.json`` is a real one):
+
+- 2024 (PHP ``json_encode``): ``Title`` and ``What you should do`` wrapped in literal quotes
+  (``"\"Global Medium\""``), slashes escaped, absolute URLs, ``Archived`` ``"No"``/``"Yes"``;
+- 2026: no wrapping quotes, URLs relative to recalls-rappels.canada.ca, ``Archived`` ``"0"``/``"1"``,
+  sometimes ``Main issue``/``Secondary issue`` beside ``Issue``;
+- always: HTML entities (``&amp;``, ``&nbsp;``), zero-width spaces, padded titles, ``Recall
+  class`` ``""`` or ``"--"`` when there is none, several categories in one ``Category``
+  (``Vehicles - Car, Vehicles - SUV``).
+
+``raw`` keeps the record as the file wrote it; what was read out of it is under
+``raw["derived"]`` (``archived`` as a boolean, ``categories`` as a list, and for Transport
+Canada notices the make and the recall number, the make also being the notice's brand).
 """
 
 from __future__ import annotations
@@ -26,11 +40,43 @@ SOURCE = "health-canada"
 BASE_URL = "https://recalls-rappels.canada.ca"
 
 
+_TC_TITLE = re.compile(r"^Transport Canada Recall\s*-\s*(?P<number>[\w-]+)\s*-\s*(?P<make>.+)$")
+_ARCHIVED = {"0": False, "no": False, "non": False, "1": True, "yes": True, "oui": True}
+
+
 def _text(value: Any) -> str | None:
+    """Display text: entities decoded, zero-width spaces dropped, blanks collapsed, and the
+    literal quotes the 2024 export wrapped titles and advice in removed."""
     if value is None:
         return None
     text = html.unescape(str(value)).replace("\u200b", "").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
     return re.sub(r"\s+", " ", text) or None
+
+
+def _derived(rec: dict[str, Any], title: str) -> dict[str, Any]:
+    """What the record says in a form the rest of the system can use."""
+    out: dict[str, Any] = {}
+    archived = str(rec.get("Archived") or "").strip().lower()
+    if archived in _ARCHIVED:
+        out["archived"] = _ARCHIVED[archived]
+    category = _text(rec.get("Category"))
+    if category:
+        out["categories"] = [c.strip() for c in category.split(", ") if c.strip()]
+    tc = _TC_TITLE.match(title)
+    if tc:
+        out["transport_canada_recall"] = tc["number"]
+        out["make"] = tc["make"].strip()
+    return out
+
+
+def _hazard(rec: dict[str, Any]) -> str | None:
+    issue = _text(rec.get("Issue"))
+    if issue:
+        return issue
+    parts = [_text(rec.get(k)) for k in ("Main issue", "Secondary issue", "Bacteria subtype")]
+    return " - ".join(p for p in parts if p) or None
 
 
 def _models(text: str) -> list[str]:
@@ -89,14 +135,17 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
             url = BASE_URL + url
         raw = {k: v for k, v in rec.items() if v not in (None, "", [])}
         raw["line"] = line
+        derived = _derived(rec, title)
+        if derived:
+            raw["derived"] = derived
         recall_class = _text(rec.get("Recall class"))
+        advice = _text(rec.get("What you should do"))
         notices.append(ParsedNotice(
             source=SOURCE, reference=nid, line=line, published=published, title=title,
-            brand=None, product=_text(rec.get("Product")) or title or None,
+            brand=derived.get("make"), product=_text(rec.get("Product")) or title or None,
             models=_models(" ".join(x for x in (title, _text(rec.get("Product"))) if x)),
-            hazard=_text(rec.get("Issue")), country="Canada", url=url, raw=raw,
+            hazard=_hazard(rec), country="Canada", url=url, raw=raw,
             risk_types=[recall_class] if recall_class and recall_class != "--" else [],
-            measures=[{"operator": _text(rec.get("Organization")),
-                       "measure": _text(rec.get("What you should do")), "date": None}]
-            if rec.get("What you should do") else []))
+            measures=[{"operator": _text(rec.get("Organization")), "measure": advice,
+                       "date": None}] if advice else []))
     return notices
