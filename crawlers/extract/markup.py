@@ -46,10 +46,18 @@ class Markup:
     syntaxes: list[str] = field(default_factory=list)
 
 
+#: The types read, by their lower-case spelling: shops write ``"@type": "product"`` and
+#: ``"offer"`` by hand, and no consumer of their markup holds them to schema.org's case.
+_CANONICAL = {t.lower(): t for t in (*PRODUCT_TYPES, *SELLER_TYPES, "Offer", "AggregateOffer",
+                                     "BreadcrumbList", "ItemList", "ListItem")}
+
+
 def types_of(node: dict[str, Any]) -> list[str]:
+    """The node's schema.org types, by their last path segment, in schema.org's case."""
     t = node.get("@type") or node.get("type") or []
     values = t if isinstance(t, list) else [t]
-    return [str(v).rsplit("/", 1)[-1].rsplit("#", 1)[-1] for v in values]
+    names = [str(v).rsplit("/", 1)[-1].rsplit("#", 1)[-1] for v in values]
+    return [_CANONICAL.get(name.lower(), name) for name in names]
 
 
 def walk(node: Any) -> list[dict[str, Any]]:

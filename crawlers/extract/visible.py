@@ -43,10 +43,11 @@ _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|pric
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
                   r"previous", re.IGNORECASE)
 #: Class words of amounts that are no price of the product at all (a saving, an instalment,
-#: a shipping threshold, a unit price, a coupon, points): never its price, not even as the
-#: last resort a list-price-styled amount is.
+#: a shipping threshold, a unit price, a coupon, points, the mini-cart's subtotal): never
+#: its price, not even as the last resort a list-price-styled amount is.
 _NOT_PRICE = re.compile(r"save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
-                        r"unit-?price|price-?per|coupon|reward|point|cashback", re.IGNORECASE)
+                        r"unit-?price|price-?per|coupon|reward|point|cashback|subtotal|"
+                        r"cart-?total|basket-?total|minicart|mini-cart", re.IGNORECASE)
 #: Texts of amounts that are no price: a threshold ("over £30", "spend $50"), a rate
 #: ("1點=1元"), shipping, a saving.
 _NOT_PRICE_TEXT = re.compile(r"^\(?\s*[+\-−]\s*\D{0,3}\d|\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
@@ -66,8 +67,12 @@ _OLD_LABEL = re.compile(r"\b(?:rrp|was|list price|regular price|reg\.?|uvp|statt
                         r"prix barré|prix conseillé|pvp|msrp|retail price|compare at)\s*:?\s*$|"
                         r"(?:原价|原價|定价|定價|市场价|市場價|参考价|정가|소비자가|通常価格|"
                         r"希望小売価格|参考価格|定価)\s*[:：]?\s*$", re.IGNORECASE)
-#: A currency written alone, next to a bare number.
-_CURRENCY_ALONE = re.compile(rf"^\s*{_CURRENCY}\s*\.?\s*$")
+#: A currency written alone, next to a bare number ("원", "元", "円~": Korean and Japanese
+#: shops write "~" after the amount of a deal whose options cost more).
+_CURRENCY_ALONE = re.compile(rf"^\s*{_CURRENCY}\s*\.?\s*[~〜～]?\s*$")
+#: A short label ending in the currency, the amount in its own element ("最低價$" "99",
+#: "Price: €" "12.99").
+_LABEL_CURRENCY = re.compile(rf"^[^\d]{{0,16}}(?<![A-Za-z]){_CURRENCY}\s*$")
 _STOCK_ATTR = re.compile(r"stock|availab|inventory|sold-?out|lieferbar|verfugbar|dispon",
                          re.IGNORECASE)
 _BREADCRUMB = re.compile(r"breadcrumb", re.IGNORECASE)
@@ -186,8 +191,11 @@ def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | Non
     best: tuple[etree._Element | None, int] = (None, -1)
     best_score = -1.0
     title_words = _words(title)
+    # A page with many h1s uses them for its cards' titles (Korean deal sites, some
+    # themes): its own name may then be an h2, and the <title> tells which.
+    levels = ("h1", "h2") if sum(el.tag == "h1" for el, _ in walk.headings) > 3 else ("h1",)
     for el, at in walk.headings:
-        if el.tag != "h1":
+        if el.tag not in levels:
             continue
         text = " ".join(el.itertext()).strip()
         if not (2 <= len(text) <= 400):
@@ -402,6 +410,8 @@ def _with_currency(texts: list[tuple[str, etree._Element]], i: int) -> str | Non
     before = texts[i - 1][0] if i > 0 else ""
     if before and len(before) <= 6 and _CURRENCY_ALONE.match(before):
         return f"{before} {number}"
+    if before and len(before) <= 20 and _LABEL_CURRENCY.match(before):
+        return f"{before} {number}"
     return None
 
 
@@ -449,6 +459,9 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
         label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)
         attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')}"
         is_buy = _is_buy_label(label) or _buy_attrs(attrs)
+        if is_buy and _in_other_products(el):
+            # A recommended product's "Add to basket" says nothing of this one's stock.
+            continue
         if not is_buy:
             cue = _cue(label) if len(label) <= 40 else None
             if cue in (avail.OUT_OF_STOCK, avail.PRE_ORDER, avail.DISCONTINUED) and \

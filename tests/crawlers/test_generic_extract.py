@@ -456,3 +456,48 @@ def test_prices_after_a_similar_products_title_belong_to_other_products() -> Non
                           '<span class="price">150.00€</span></div>', lang="sl"),
                      "http://s.test/maska")
     assert page.fields["price"] == Decimal("100.00")
+
+
+def test_markup_types_are_read_whatever_their_case() -> None:
+    product = {**PRODUCT, "@type": "product", "offers": {**PRODUCT["offers"], "@type": "offer"}}
+    page = read_page(html("<h1>Cheese Slicer</h1>", ld(product)), "http://s.test/p/1")
+    assert (page.fields["price"], page.sources["price"]) == (Decimal("19.99"), "jsonld")
+    assert page.fields["sku"] == "CS-1"
+
+
+def test_on_a_page_of_many_h1_cards_the_heading_matching_the_title_is_the_main_one() -> None:
+    cards = "".join(f'<div class="card"><h1>Other deal {i}</h1><span>{i},900원</span></div>'
+                    for i in range(1, 6))
+    page = read_page(html(f'<h2 class="deal_title_main">빅사이즈 브라 팬티 세트</h2>'
+                          f'<p class="deal_price"><strong>2,900</strong><sub>원~</sub></p>{cards}',
+                          "<title>빅사이즈 브라 팬티 세트 - 티몬</title>", lang="ko"),
+                     "http://s.test/deal/3454863898")
+    assert page.heading == "빅사이즈 브라 팬티 세트"
+    assert (page.fields["price"], page.fields["currency"]) == (Decimal("2900"), "KRW")
+
+
+def test_a_label_ending_in_the_currency_prices_the_amount_after_it() -> None:
+    page = read_page(html('<div class="title">西莎小羊肉餐盒</div><div class="pdeal">最低價$'
+                          '<span>29</span>元起/罐</div><div><span>1箱 (每罐$35元)</span>'
+                          '<div>$839</div></div>', lang="zh-TW"), "http://s.test/cheap_1131.html")
+    assert (page.fields["price"], page.fields["currency"]) == (Decimal("29"), "TWD")
+    # A number after a label holding digits is not priced by it.
+    page = read_page(html('<h1>Kettle</h1><span>2 for $</span><span>30</span>'),
+                      "http://s.test/kettle")
+    assert page.fields.get("price") is None
+
+
+def test_a_mini_carts_subtotal_is_no_price_of_the_product() -> None:
+    page = read_page(html('<h1>Legend 200ml edt</h1><div class="price-new no-sale">Out of stock'
+                          '</div><span class="cartSubtotal">₪1,659</span>', lang="he-IL"),
+                     "http://s.test/Prod/101693/")
+    assert page.fields.get("price") is None
+
+
+def test_a_recommended_products_buy_button_says_nothing_of_this_ones_stock() -> None:
+    sold_out = {**PRODUCT, "offers": {**PRODUCT["offers"],
+                                      "availability": "http://schema.org/OutOfStock"}}
+    page = read_page(html('<h1>Cheese Slicer</h1><div class="recommendations-panel"><h2>Grater'
+                          '</h2><button class="add-to-basket">Add to basket</button></div>',
+                          ld(sold_out)), "http://s.test/p/1")
+    assert page.fields["availability"] == "out_of_stock"
