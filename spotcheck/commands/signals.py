@@ -57,7 +57,9 @@ def import_cmd(
                   + (f", {result.unlinked} not linked to a listing or seller"
                      if result.unlinked else "")
                   + (f", {result.duplicates} identical repeat(s) stored once"
-                     if result.duplicates else ""))
+                     if result.duplicates else "")
+                  + (f", {len(result.skipped)} row(s) holding no record skipped"
+                     if result.skipped else ""))
     for cut in result.truncated[:20]:
         console.print(f"[yellow]truncated[/yellow] {cut['reference']} (line {cut['line']}): "
                       f"{cut['field']} was {cut['chars']} characters")

@@ -7,6 +7,7 @@ files (cut short, saved in another encoding) must be refused with the database u
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 from pathlib import Path
@@ -18,11 +19,12 @@ from sqlalchemy import select
 
 from sampler.risk.importers import import_file
 from sampler.risk.importers.base import Problems
+from sampler.risk.importers.mapping import load_mapping
 from sampler.risk.importers.safety_gate import parse_index
 from store.db import Database
 from store.errors import InvalidInput
 from store.gtin import gtin_valid
-from store.models import Base, ForeignNotice
+from store.models import Base, ForeignNotice, RiskSignal
 
 REAL = Path(__file__).with_name("data") / "real"
 CPSC = ["cpsc_recall_10887.json", "cpsc_recall_10191.json", "cpsc_recall_9986.json",
@@ -276,4 +278,91 @@ def test_safety_gate_report_saved_as_utf16_reads_the_same(sqlite_db: Database,
     with sqlite_db.session() as s:
         result = import_file(s, utf16, "safety-gate")
     assert (result.added, result.updated, result.unchanged) == (0, 0, 2)
+    assert _snapshot(sqlite_db) == before
+
+
+CQN = "cqn_unqualified_2019_chinaqualitynews.csv"
+CQN_MAP = (Path(__file__).parents[2] / "sampler" / "risk" / "mappings" / "layouts"
+           / "cqn-unqualified-2019.toml")
+
+
+def _cqn_rows() -> list[list[str]]:
+    with (REAL / CQN).open(encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _spot_checks(db: Database) -> dict[str, RiskSignal]:
+    with db.session() as s:
+        rows = list(s.scalars(select(RiskSignal).where(RiskSignal.kind == "spot_check")))
+        s.expunge_all()
+    return {sig.detail["record_id"]: sig for sig in rows}
+
+
+def test_chinese_spot_check_table_every_row_and_field_survives(sqlite_db: Database) -> None:
+    """A real table of failed samples (2019 SAMR/NMPA announcements as a crawler exported them,
+    no header row): every sample row becomes a failed spot check with every cell kept, and the
+    rows the crawler stored without their table are skipped by line, not imported or refused."""
+    mapping = load_mapping(CQN_MAP)
+    assert mapping.header is not None
+    fields = [mapping.field_of(h) for h in mapping.header]
+    rows = _cqn_rows()
+    assert len(rows) == 385 and {len(r) for r in rows} == {20}
+    with sqlite_db.session() as s:
+        result = import_file(s, REAL / CQN, "spot-check", CQN_MAP)
+    samples = [(i, r) for i, r in enumerate(rows, start=1)
+               if any(r[fields.index(f)].strip() for f in mapping.blank_unless)]
+    assert (result.read, result.added) == (231, 231) == (len(samples), len(samples))
+    assert result.skipped == [i for i, r in enumerate(rows, start=1)
+                              if (i, r) not in samples] and len(result.skipped) == 154
+    stored = _spot_checks(sqlite_db)
+    for line, cells in samples:
+        sig = stored[cells[0]]
+        assert sig.value == 1.0 and sig.detail["failed"] is True and sig.detail["line"] == line
+        assert sig.detail["result"] == "不合格"  # the layout's default: a table of failures
+        for name, cell in zip(fields, cells, strict=True):
+            if cell.strip():
+                assert sig.detail[name] == cell.strip(), (line, name)
+            else:
+                assert name not in sig.detail, (line, name)
+        assert sig.observed_at.date().isoformat() == cells[2][:10]
+    taobao = next(s for s in stored.values() if s.detail.get("seller") == "淘宝伊玛目清真商城")
+    assert taobao.detail["seller_address"].startswith("https://item.taobao.com/item.htm")
+    assert taobao.detail["product"] == "豆沙千层手撕面包" and taobao.brand == "凯利福及图形商标"
+
+
+def test_chinese_spot_check_table_idempotent_and_encodings(sqlite_db: Database,
+                                                           tmp_path: Path) -> None:
+    with sqlite_db.session() as s:
+        import_file(s, REAL / CQN, "spot-check", CQN_MAP)
+    before = _snapshot(sqlite_db)
+    gbk = tmp_path / "cqn-gb18030.csv"  # as Excel on a Chinese Windows machine re-saves it
+    gbk.write_bytes((REAL / CQN).read_text("utf-8").encode("gb18030"))
+    for path in (REAL / CQN, gbk):
+        with sqlite_db.session() as s:
+            again = import_file(s, path, "spot-check", CQN_MAP)
+        assert (again.added, again.unchanged) == (0, 231), path.name
+    assert _snapshot(sqlite_db) == before
+
+
+def test_chinese_spot_check_table_corrupt_copies_refused(sqlite_db: Database,
+                                                         tmp_path: Path) -> None:
+    with sqlite_db.session() as s:
+        import_file(s, REAL / "cpsc_recall_10887.json", "cpsc")
+    before = _snapshot(sqlite_db)
+    lines = (REAL / CQN).read_text("utf-8").splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"  # cut in the middle of line 257
+    cut.write_text("".join(lines[:256]) + lines[256][: len(lines[256]) // 2], "utf-8")
+    shifted = tmp_path / "shifted.csv"  # one cell lost on line 9 (the Taobao row)
+    cells = next(csv.reader([lines[8]]))
+    lines_shifted = list(lines)
+    lines_shifted[8] = ",".join(cells[:5] + cells[6:]) + "\n"
+    shifted.write_text("".join(lines_shifted), "utf-8")
+    for path, said in [(cut, "line 257: "), (shifted, "line 9: 19 cells but this layout")]:
+        with pytest.raises(InvalidInput) as err, sqlite_db.session() as s:
+            import_file(s, path, "spot-check", CQN_MAP)
+        assert said in str(err.value), err.value
+        assert _snapshot(sqlite_db) == before
+    # without the layout's mapping the first record is read as a header, and refused as one
+    with pytest.raises(InvalidInput, match="missing column product"), sqlite_db.session() as s:
+        import_file(s, REAL / CQN, "spot-check")
     assert _snapshot(sqlite_db) == before

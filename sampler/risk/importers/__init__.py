@@ -85,6 +85,8 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None,
         notices = [bound_notice(p) for p in parsed if isinstance(p, ParsedNotice)]
         parsed = dedupe_notices(notices, problems, result)
     problems.raise_if_any()
+    if result is not None:
+        result.skipped = list(problems.skipped)
     if not parsed:
         raise InvalidInput(f"{path.name} holds no records: an empty {FORMATS[fmt]} file")
     return parsed

@@ -122,12 +122,16 @@ class ImportResult:
     sellers_updated: int = 0
     #: Each such change: {line, seller_id, field, before, after}.
     filing_changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Lines of rows holding no record by the mapping's ``blank_unless`` (not imported).
+    skipped: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"path": self.path, "format": self.format, "read": self.read,
                "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                "unlinked": self.unlinked, "duplicates": self.duplicates,
                "truncated": self.truncated}
+        if self.skipped:
+            out["skipped"] = self.skipped
         if self.sellers_updated or self.filing_changes:
             out |= {"sellers_updated": self.sellers_updated,
                     "filing_changes": self.filing_changes}
@@ -140,6 +144,8 @@ class Problems:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.items: list[tuple[int, str]] = []
+        #: Lines of rows a mapping says hold no record (``blank_unless``), skipped, not errors.
+        self.skipped: list[int] = []
 
     def add(self, line: int, message: str) -> None:
         self.items.append((line, message))

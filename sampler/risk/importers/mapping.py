@@ -8,6 +8,18 @@ in ``sampler/risk/mappings/<kind>.toml``; a bureau with another layout writes it
 
 Applying one is strict: a header no field claims and not ignored is an error naming it, a
 required field without a column is an error naming it and the headers accepted for it.
+
+Three keys describe layouts that are not a plain table with a header row (files as another
+system exported them, e.g. ``mappings/layouts/cqn-unqualified-2019.toml``):
+
+- ``header = ["编号", "标题", …]``: the file has no header row; these are its columns in order
+  (every row must then have exactly that many cells, so a cut or shifted row is an error);
+- ``[defaults]``: a field's value when the file has no column for it (a table of failed samples
+  only: ``result = "不合格"``);
+- ``blank_unless = ["product", …]``: a row with none of these cells filled holds no record (an
+  announcement listed without its table) and is skipped like a blank line, its line counted in
+  the import's ``skipped``, where a row with some of them but not the required ones stays an
+  error.
 """
 
 from __future__ import annotations
@@ -38,6 +50,12 @@ class Mapping:
     ignore: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: The columns of a file without a header row, in order (None: the first row is the header).
+    header: tuple[str, ...] | None = None
+    #: {field: value} for fields the file has no column for.
+    defaults: dict[str, str] = field(default_factory=dict)
+    #: A row with none of these fields filled is skipped as holding no record.
+    blank_unless: tuple[str, ...] = ()
 
     def field_of(self, header: str) -> str | None:
         """Our field for a header cell, None when no field claims it."""
@@ -59,7 +77,7 @@ class Mapping:
             if name is None and not self.ignored(cell):
                 unknown.append(cell)
             fields.append(name)
-        have = {f for f in fields if f}
+        have = {f for f in fields if f} | set(self.defaults)
         missing = [r for r in self.required if r not in have]
         return fields, unknown, missing
 
@@ -87,16 +105,33 @@ def load_mapping(path: str | Path) -> Mapping:
             raise InvalidInput(f"mapping {path.name}: columns.{name} must be a list of headers")
         cols[str(name)] = tuple(aliases)
     required = tuple(str(r) for r in data.get("required", []))
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
+        raise InvalidInput(f"mapping {path.name}: [defaults] must map fields to text values")
+    for name in defaults:
+        cols.setdefault(str(name), ())  # a field given only by default has no header
     unknown = [r for r in required if r not in cols]
     if unknown:
         raise InvalidInput(f"mapping {path.name}: required field(s) {', '.join(unknown)} "
                            "have no [columns] entry")
-    known = {"kind", "name", "columns", "required", "distinctive", "ignore"}
+    header = data.get("header")
+    if header is not None and (not isinstance(header, list) or not header
+                               or not all(isinstance(h, str) for h in header)):
+        raise InvalidInput(f"mapping {path.name}: header must be a list of column names")
+    blank_unless = tuple(str(b) for b in data.get("blank_unless", []))
+    if unclaimed := [b for b in blank_unless if b not in cols]:
+        raise InvalidInput(f"mapping {path.name}: blank_unless field(s) {', '.join(unclaimed)} "
+                           "have no [columns] entry")
+    known = {"kind", "name", "columns", "required", "distinctive", "ignore", "header",
+             "defaults", "blank_unless"}
     return Mapping(kind=data["kind"], name=str(data.get("name", data["kind"])), columns=cols,
                    required=required,
                    distinctive=tuple(str(d) for d in data.get("distinctive", [])),
                    ignore=tuple(str(i) for i in data.get("ignore", [])),
-                   extra={k: v for k, v in data.items() if k not in known}, source=path.name)
+                   extra={k: v for k, v in data.items() if k not in known}, source=path.name,
+                   header=tuple(header) if header is not None else None,
+                   defaults={str(k): v for k, v in defaults.items()},
+                   blank_unless=blank_unless)
 
 
 def shipped(kind: str) -> Mapping:

@@ -35,7 +35,8 @@ def _cell(value: Any) -> str:
     return str(value).strip()[:MAX_CELL]
 
 
-def _xlsx(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _xlsx(path: Path, data: bytes, has_header: bool = True
+          ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     from openpyxl import load_workbook
 
     try:
@@ -44,7 +45,7 @@ def _xlsx(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]
         raise InvalidInput(f"{path.name}: not a readable XLSX workbook ({exc})") from None
     try:
         sheet = book.worksheets[0]
-        header: list[str] | None = None
+        header: list[str] | None = None if has_header else []
         rows: list[tuple[int, list[str]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell(v) for v in values]
@@ -63,15 +64,20 @@ def _xlsx(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]
         book.close()
 
 
-def _csv(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _csv(path: Path, data: bytes, has_header: bool = True
+         ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     text, _ = decode(data, path.name)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096],
                                                                        delimiters=",;\t")
+        # The sniffer says "no doubled quotes" when its sample has none, and a cell further
+        # down written as "15╳24""60cm" (RFC 4180's only escape) was then read as two cells'
+        # worth of text: every spreadsheet program doubles quotes, so the reader must too.
+        dialect.doublequote = True
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    header: list[str] | None = None
+    header: list[str] | None = None if has_header else []
     rows: list[tuple[int, list[str]]] = []
     line = 0
     try:
@@ -92,8 +98,10 @@ def _csv(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]
     return header or [], rows
 
 
-def read_sheet(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """(header cells, [(line, cells)]) of a CSV or XLSX file's first table."""
+def read_sheet(path: Path, data: bytes, has_header: bool = True
+               ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(header cells, [(line, cells)]) of a CSV or XLSX file's first table; without a header
+    row (*has_header* False) the header is empty and every non-blank row is a data row."""
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _xlsx(path, data)
-    return _csv(path, data)
+        return _xlsx(path, data, has_header)
+    return _csv(path, data, has_header)

@@ -46,7 +46,11 @@ def _rows(path: Path, data: bytes, fmt: str, problems: Problems,
           mapping: Mapping | None = None) -> list[tuple[int, dict[str, str]]]:
     """The rows of a spreadsheet as {our field: cell}, each with its line, per the mapping."""
     mapping = mapping or shipped(fmt)
-    header, rows = read_sheet(path, data)
+    if mapping.header is not None:  # a layout without a header row: every row is a record
+        _, rows = read_sheet(path, data, has_header=False)
+        header = list(mapping.header)
+    else:
+        header, rows = read_sheet(path, data)
     if not header:
         problems.add(1, "no header row")
         return []
@@ -69,7 +73,17 @@ def _rows(path: Path, data: bytes, fmt: str, problems: Problems,
         if len(cells) > len(fields):
             problems.add(line, f"{len(cells)} cells but the header has {len(fields)}")
             continue
+        if mapping.header is not None and len(cells) != len(fields):
+            problems.add(line, f"{len(cells)} cells but this layout ({mapping.source}) has "
+                               f"{len(fields)}: a cut or shifted row?")
+            continue
         row = {f: c.strip()[:MAX_CELL] for f, c in zip(fields, cells, strict=False) if f}
+        if mapping.blank_unless and not any(row.get(f) for f in mapping.blank_unless):
+            problems.skipped.append(line)
+            continue
+        for name, value in mapping.defaults.items():
+            if not row.get(name):
+                row[name] = value
         out.append((line, row))
     return out
 
