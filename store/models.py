@@ -266,6 +266,25 @@ class ListingRisk(Base):
         primaryjoin="foreign(ListingRisk.reason_set_id) == RiskReasonSet.id")
 
 
+class RiskRun(Base):
+    """One scoring run: when, over what (every listing, or the listings a review touched) and
+    with exactly which weights, so a re-score of a few listings (a person confirming or
+    rejecting a match) uses the weights the other listings were scored with."""
+
+    __tablename__ = "risk_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    #: "all" (a scoring run) or "listings" (a re-score of some listings).
+    scope: Mapped[str] = mapped_column(String(16), default="all")
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign.id", ondelete="SET NULL"))
+    #: ``RiskWeights.as_dict()``: weights, params, sector rates, lexicon, source.
+    weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    listings: Mapped[int] = mapped_column(Integer, default=0)
+    written: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The console lists by risk, highest first and unscored last.  On SQLite a DESC index already
 # puts NULLs last (and cannot say NULLS LAST), so migration 0004 leaves that out there.  Text
 # search has its own structures: store/search.py.

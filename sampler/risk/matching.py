@@ -399,8 +399,11 @@ def match_notices(session: Session, threshold: float = DEFAULT_THRESHOLD,
 
 
 def review_match(session: Session, match_id: int, status: str, by: str,
-                 note: str | None = None) -> NoticeMatch:
-    """A person confirms or rejects a match; the decision and its history are recorded."""
+                 note: str | None = None, rescore: bool = True) -> NoticeMatch:
+    """A person confirms or rejects a match; the decision and its history are recorded, and
+    the listing is re-scored at once (``scoring.score_listings`` on that listing, with the last
+    run's weights), so its score, its risk explanation and the top-risk list say what the
+    person decided without waiting for the next scoring run."""
     if status not in REVIEWED:
         raise InvalidInput(f"status {status!r} must be confirmed or rejected")
     row = session.get(NoticeMatch, match_id)
@@ -414,6 +417,10 @@ def review_match(session: Session, match_id: int, status: str, by: str,
     row.reviewed_at = utcnow()
     row.detail = {**(row.detail or {}), "reviews": history}
     session.flush()
+    if rescore:
+        from sampler.risk.scoring import score_listings
+
+        score_listings(session, listing_ids=[row.listing_id])
     return row
 
 

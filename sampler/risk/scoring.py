@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,8 @@ from sqlalchemy.orm import Session
 from sampler.risk.factors import compute_factors
 from sampler.risk.features import FactorFrame
 from sampler.risk.reasons import render
-from sampler.risk.weights import RiskWeights, campaign_weights, default_weights
+from sampler.risk.weights import RiskWeights, campaign_weights, default_weights, weights_from
+from store.models import RiskRun
 from store.settings import Settings
 
 #: How many reasons each listing stores.
@@ -274,6 +276,25 @@ def _write_postgres(conn: Connection, scores: Scores, at: dt.datetime) -> int:
     return int(written)
 
 
+def _record_run(conn: Connection, rw: RiskWeights, campaign_id: int | str | None,
+                some: bool, listings: int, written: int, at: dt.datetime) -> None:
+    campaign = None
+    if campaign_id is not None:
+        from sqlalchemy import select
+
+        from store.models import Campaign
+
+        with Session(bind=conn) as s:
+            campaign = (s.get(Campaign, int(campaign_id)) if str(campaign_id).isdigit()
+                        else s.scalar(select(Campaign).where(Campaign.name == str(campaign_id))))
+    from sqlalchemy import insert
+
+    conn.execute(insert(RiskRun).values(
+        started_at=at, scope="listings" if some else "all",
+        campaign_id=campaign.id if campaign is not None else None, weights=rw.as_dict(),
+        listings=listings, written=written))
+
+
 def _connection_scope(target: Session | Engine | Connection | Any) -> tuple[Connection, bool]:
     if isinstance(target, Session):
         return target.connection(), False
@@ -285,20 +306,42 @@ def _connection_scope(target: Session | Engine | Connection | Any) -> tuple[Conn
     return engine.connect(), True
 
 
+def _subset(scores: Scores, listing_ids: Iterable[int]) -> Scores:
+    """The scores of *listing_ids* only, with only the reason sets they use."""
+    keep = np.isin(scores.ids, np.fromiter((int(i) for i in listing_ids), dtype=np.int64))
+    used, group = np.unique(scores.group[keep], return_inverse=True)
+    return Scores(scores.ids[keep], scores.score[keep], group.astype(np.int64),
+                  [scores.texts[g] for g in used.tolist()], scores.names)
+
+
+def last_run_weights(conn: Connection) -> RiskWeights | None:
+    """The weights of the latest scoring run recorded in ``risk_run`` (None: no run yet)."""
+    from sqlalchemy import select
+
+    with Session(bind=conn) as s:
+        row = s.scalar(select(RiskRun).order_by(RiskRun.id.desc()).limit(1))
+        return weights_from(row.weights) if row is not None and row.weights else None
+
+
 def score_listings(target: Session | Engine | Connection | Any, weights: RiskWeights | None = None,
                    campaign_id: int | str | None = None, settings: Settings | None = None,
-                   now: dt.datetime | None = None, top: int = TOP_REASONS) -> ScoreSummary:
+                   now: dt.datetime | None = None, top: int = TOP_REASONS,
+                   listing_ids: Iterable[int] | None = None) -> ScoreSummary:
     """Score every listing that is not removed and store score, reasons and time.
 
     *target* is a Session (scores join its transaction), or an Engine/Database/Connection
     (scores are committed here).  *weights* default to the campaign's (if *campaign_id*), else
-    the documented defaults.
+    the documented defaults; with *listing_ids* (re-scoring only those listings, e.g. after a
+    match review) they default to the last run's weights.  Every run is recorded in
+    ``risk_run`` with its weights.
     """
     conn, own = _connection_scope(target)
     try:
         if campaign_id is not None:
             with Session(bind=conn) as s:
                 rw = campaign_weights(s, campaign_id, weights)
+        elif weights is None and listing_ids is not None:
+            rw = last_run_weights(conn) or default_weights()
         else:
             rw = weights or default_weights()
         summary = ScoreSummary(weights_source=rw.source)
@@ -306,6 +349,8 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
         ff = compute_factors(conn, rw, settings, now)
         t1 = time.perf_counter()
         scores = compute_scores(ff, rw, top)
+        if listing_ids is not None:
+            scores = _subset(scores, listing_ids)
         t2 = time.perf_counter()
         at = now or dt.datetime.now(dt.UTC)
         written = 0
@@ -314,6 +359,7 @@ def score_listings(target: Session | Engine | Connection | Any, weights: RiskWei
                 written = _write_postgres(conn, scores, at)
             else:
                 written = _write_sqlite(conn, scores, at)
+        _record_run(conn, rw, campaign_id, listing_ids is not None, len(scores.ids), written, at)
         if own:
             conn.commit()
         t3 = time.perf_counter()

@@ -134,6 +134,11 @@ def _from_table(data: dict[str, Any], source: str) -> RiskWeights:
         counterfeit_words=tuple(lex.get("counterfeit_words") or ()), source=source))
 
 
+def weights_from(data: dict[str, Any]) -> RiskWeights:
+    """Weights back from ``RiskWeights.as_dict()`` (as ``risk_run`` records them)."""
+    return _from_table(data, str(data.get("source") or "recorded"))
+
+
 _default: RiskWeights | None = None
 
 

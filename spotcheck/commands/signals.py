@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from spotcheck.context import current
 from spotcheck.output import console, err_console, print_json, table
-from store.models import AuditEvent, ForeignNotice, NoticeMatch, RiskSignal
+from store.models import AuditEvent, ForeignNotice, Listing, NoticeMatch, RiskSignal
 
 app = typer.Typer(help="Risk signals: import notices and complaints, match them to listings.",
                   no_args_is_help=True)
@@ -204,12 +204,20 @@ def _review(match_id: int, status: str, note: str | None, json_out: bool) -> Non
         row = review_match(s, match_id, status, ctx.actor(), note)
         _audit(s, f"signals.{status[:-2] if status.endswith('ed') else status}",
                "notice_match", str(match_id), {"note": note})
+        listing = s.get(Listing, row.listing_id)
+        if listing is not None:
+            s.refresh(listing, ["risk"])
         data = {"match_id": row.id, "status": row.status, "reviewed_by": row.reviewed_by,
-                "listing_id": row.listing_id, "notice_id": row.notice_id}
+                "listing_id": row.listing_id, "notice_id": row.notice_id,
+                # re-scored at once by review_match: what the listing scores now
+                "risk_score": listing.risk_score if listing is not None else None}
     if json_out:
         print_json(data)
     else:
-        console.print(f"match {match_id} {status} by {data['reviewed_by']}")
+        score = data["risk_score"]
+        console.print(f"match {match_id} {status} by {data['reviewed_by']}; listing "
+                      f"{data['listing_id']} re-scored: "
+                      + ("no score (prohibited)" if score is None else f"{score:.2f}"))
 
 
 @app.command("confirm")

@@ -105,7 +105,9 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert code == 4 and "sampler" in err  # the console's role matrix holds on the CLI too
     code, out, _ = _run(capsys, "--user", "li", "signals", "reject", str(matches[0]["match_id"]),
                         "--json")
-    assert code == 0 and json.loads(out)["status"] == "rejected"
+    rejected = json.loads(out)
+    assert code == 0 and rejected["status"] == "rejected"
+    assert isinstance(rejected["risk_score"], float)  # re-scored at once, no scoring run
     code, out, _ = _run(capsys, "risk", "score", "--json")
     summary = json.loads(out)
     assert code == 0 and summary["scored"] + summary["prohibited"] == len(truth["listings"])

@@ -257,3 +257,42 @@ def test_postgres_and_sqlite_agree(sqlite_db: Database, pg_db: Database) -> None
         assert a[0] == b[0] and a[1] == pytest.approx(b[1]) and a[2] == b[2]
         assert a[3] is not None and b[3] is not None
     assert np.isclose(sum(r[1] for r in results[0]), sum(r[1] for r in results[1]))
+
+
+def test_review_rescores_one_listing_with_the_last_runs_weights(any_db: Database) -> None:
+    """Confirming a match re-scores that listing at once, and with the weights of the last run
+    (a campaign's here), not the defaults: only that listing's row changes."""
+    from sampler.risk.matching import review_match
+    from store.models import ForeignNotice, ListingRisk, NoticeMatch, RiskRun
+
+    ids = _tiny(any_db)
+    with any_db.session() as s:
+        s.add(Campaign(name="recalls", risk_weights={"notice_match": 20, "base": 2.0}))
+        n = ForeignNotice(source="cpsc", reference="26001", title="Nordvik kettle",
+                          brand="Nordvik", models=["NV-K1003"])
+        s.add(n)
+        s.flush()
+        m = NoticeMatch(notice_id=n.id, listing_id=ids["k3"], score=0.8, status="proposed")
+        s.add(m)
+        s.flush()
+        match_id = m.id
+    score_listings(any_db, campaign_id="recalls")
+    with any_db.session() as s:
+        before = {r.listing_id: (r.score, r.reason_set_id, r.scored_at)
+                  for r in s.scalars(select(ListingRisk))}
+        k3 = {r.code: r.points for r in explain(s, ids["k3"])}
+    assert k3["notice_match"] == pytest.approx(20 * 0.8)
+    with any_db.session() as s:
+        review_match(s, match_id, "confirmed", "inspector-li")
+    with any_db.session() as s:
+        after = {r.listing_id: (r.score, r.reason_set_id, r.scored_at)
+                 for r in s.scalars(select(ListingRisk))}
+        k3_now = {r.code: r for r in explain(s, ids["k3"])}
+        runs = [(r.scope, r.weights["source"]) for r in s.scalars(
+            select(RiskRun).order_by(RiskRun.id))]
+    assert k3_now["notice_match"].points == pytest.approx(20.0)
+    assert k3_now["notice_match"].params["status"] == "confirmed"
+    assert after[ids["k3"]][0] == pytest.approx(before[ids["k3"]][0] + 20 * 0.2)
+    assert {k: v for k, v in after.items() if k != ids["k3"]} == \
+        {k: v for k, v in before.items() if k != ids["k3"]}  # no other row touched
+    assert runs == [("all", "campaign recalls"), ("listings", "campaign recalls")]

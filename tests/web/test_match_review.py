@@ -135,3 +135,83 @@ def test_notice_page_shows_every_field_of_real_records(live: Live) -> None:
                 assert f"<th class=\"small\">{escape(path)}</th>" in page, path
                 assert str(escape(value)) in page, (path, value[:80])
         assert c.get("/notices/999999").status_code == 404
+
+
+def _risk(live: Live, lid: int) -> tuple[float, list[dict[str, object]]]:
+    from sampler.risk.explain import explain
+
+    with live.db.session() as s:
+        listing = s.get(Listing, lid)
+        assert listing is not None and listing.risk_score is not None
+        return listing.risk_score, [r.__dict__ for r in explain(s, lid)]
+
+
+def _match_reason(reasons: list[dict[str, object]]) -> dict[str, object] | None:
+    found = [r for r in reasons if r["code"] == "notice_match"]
+    return found[0] if found else None
+
+
+def _reasons_block(page: str) -> str:
+    start = page.index('id="risk-reasons"')
+    return page[start:page.index("</ul>", start)]
+
+
+def test_a_review_changes_the_score_at_once(live: Live) -> None:
+    """A proposed match adds weight × confidence; rejecting it takes that away at once and
+    confirming counts the full weight at once: in the score, the explanation, the listing page
+    and the top-risk order, without another scoring run (issue 22)."""
+    from sampler.risk.scoring import score_listings
+    from sampler.risk.weights import default_weights
+    from store.models import RISK_ORDER, ListingRisk
+
+    lid = live.data.listing_ids[1]
+    w = default_weights().w("notice_match")
+    with live.db.session() as s:
+        n = ForeignNotice(source="safety-gate", reference="SR/07777/26",
+                          title="Tongle — Magnetic cubes", brand="Tongle", models=[])
+        s.add(n)
+        s.flush()
+        m = NoticeMatch(notice_id=n.id, listing_id=lid, score=0.9, status="proposed",
+                        detail={"evidence": {"method": "brand+model", "keys": ["brand:tongle"]}})
+        s.add(m)
+        s.flush()
+        match_id = m.id
+        score_listings(s)  # the scheduled run: the proposed match counts 0.9 of the weight
+    proposed, reasons = _risk(live, lid)
+    reason = _match_reason(reasons)
+    assert reason is not None and reason["points"] == round(w * 0.9, 2)
+    assert reason["params"]["status"] == "proposed"  # type: ignore[index]
+
+    def rank() -> int:
+        with live.db.session() as s:
+            order = list(s.scalars(select(ListingRisk.listing_id).join(Listing)
+                                   .order_by(*RISK_ORDER)))
+        return order.index(lid)
+
+    top_rank = rank()
+    with live.login("sue") as c:  # a supervisor reading the console in Chinese
+        page = c.get(f"/listings/{lid}").text
+        assert "SR/07777/26" in _reasons_block(page) and "疑似匹配，尚未人工确认" in page
+        r = c.post(f"/matches/{match_id}/reject",
+                   data={"csrf": csrf_of(page), "next": f"/listings/{lid}"})
+        assert r.status_code == 303
+        page = c.get(f"/listings/{lid}").text
+        assert "匹配已否决：该商品的风险评分已立即重新计算" in page
+        assert "SR/07777/26" not in _reasons_block(page)  # gone from the explanation
+    rejected, reasons = _risk(live, lid)
+    assert _match_reason(reasons) is None
+    assert abs((proposed - rejected) - w * 0.9) < 1e-6
+    assert f"{rejected:.2f}" in page and rank() >= top_rank
+    with live.login("ian") as c:  # an investigator changes it: the same product after all
+        page = c.get(f"/listings/{lid}").text
+        r = c.post(f"/matches/{match_id}/confirm",
+                   data={"csrf": csrf_of(page), "next": f"/listings/{lid}"})
+        assert r.status_code == 303
+        page = c.get(f"/listings/{lid}").text
+        block = _reasons_block(page)
+        assert "SR/07777/26" in block and ("已确认" in block or ", confirmed" in block)
+    confirmed, reasons = _risk(live, lid)
+    reason = _match_reason(reasons)
+    assert reason is not None and reason["points"] == w
+    assert reason["params"]["status"] == "confirmed"  # type: ignore[index]
+    assert abs((confirmed - rejected) - w) < 1e-6 and rank() <= top_rank

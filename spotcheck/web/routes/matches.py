@@ -5,7 +5,8 @@ A proposed match adds risk only in proportion to its confidence; a confirmed one
 full; a rejected one adds nothing and never comes back as proposed for the same pair
 (``sampler.risk.matching``: a reviewed match keeps its status on every later run).  The
 decision goes through the CLI's own function (:func:`sampler.risk.matching.review_match`,
-which keeps the review history on the match) under one permission (``matches.review`` in
+which keeps the review history on the match and re-scores the listing at once) under one
+permission (``matches.review`` in
 :mod:`spotcheck.permissions`), and is written to the audit log like the CLI's
 ``spotcheck signals confirm|reject``.
 """
@@ -71,10 +72,11 @@ def _decide(request: Request, match_id: int, decision: str, note: str, next_url:
     audit(request, user.name, "signals.confirm" if decision == "confirmed" else "signals.reject",
           "notice_match", match_id, previous=previous, note=text, listing_id=listing_id,
           notice_id=notice_id)
-    flash(request, "ok", _("Match confirmed: it counts in full at the next risk scoring.")
+    flash(request, "ok", _("Match confirmed: the listing's risk score was recalculated and "
+                           "counts it in full.")
           if decision == "confirmed" else
-          _("Match rejected: it adds no risk from the next risk scoring and will not be "
-            "proposed again."))
+          _("Match rejected: the listing's risk score was recalculated without it, and it will "
+            "not be proposed again."))
     return RedirectResponse(_back(next_url, match_id), status_code=303)
 
 
