@@ -51,10 +51,16 @@ def capture(
     listing: int | None = typer.Option(None, "--listing", help="Listing id (one URL only)."),
     json_out: bool = typer.Option(False, "--json", help="Print each capture's id and hashes."),
 ) -> None:
-    """Capture each URL (screenshots, DOM, PDF, WARC, metadata), sign and timestamp it."""
+    """Capture each URL (screenshots, DOM, PDF, WARC, metadata), sign and timestamp it.
+
+    Needs a logged-in user whose role may capture (the console's ``captures.run``: sampler,
+    investigator or admin); that user is the operator in the custody log.
+    """
     from evidence.capture import KINDS, CaptureRequest, CaptureResult, capture_many
 
     ctx = current()
+    # Evidence is signed in the bureau's name: the operator is who logged in, not a claim.
+    operator, _role = ctx.require("captures.run", authenticated=True)
     if kind not in KINDS:
         raise InvalidInput(f"--kind must be one of {', '.join(KINDS)}")
     if listing is not None and len(urls) != 1:
@@ -73,7 +79,7 @@ def capture(
                 progress.console.print(f"[red]failed[/red] {res.url[:200]}: {res.error}",
                                        markup=True, highlight=False)
 
-        results = asyncio.run(capture_many(ctx.db, reqs, operator=ctx.actor(),
+        results = asyncio.run(capture_many(ctx.db, reqs, operator=operator,
                                            settings=ctx.settings, on_done=done))
     if json_out:
         print_json([{"id": r.capture_id, "url": r.url, "ok": r.ok, "error": r.error,

@@ -629,6 +629,10 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
     from store.settings import Settings
 
     db = Database.open(Settings(home=home, db="").database_url)
+    from spotcheck import users
+
+    users.add_user(db, "chen.jie", "investigator", "investigator-pass-1", actor="t")
+    env.update(SPOTCHECK_USER="chen.jie", SPOTCHECK_PASSWORD="investigator-pass-1")
     with db.session() as s:
         p = Platform(code="shop", name="Shop")
         s.add(p)
