@@ -8,12 +8,17 @@ Measures, on real photographs (bench/photos/PROVENANCE.md; cached outside the re
   every quarter of it is an original, copied four ways (resized, recompressed, cropped 5 %,
   watermarked: sandbox/photo_copies.py); a copy must find its original and the other copies of
   it, and nothing made from another original (targets: recall ≥ 0.95 at precision ≥ 0.95).
-  Baseline: the same search with the whole-photo PDQ only (no crop variants);
+  The search is the store's two-stage one (store.photoindex: PDQ of the photo and its crop
+  variants within the radius, or up to ``CONFIRM_BITS`` when pHash agrees).  Baselines: the
+  first stage alone (PDQ variants, no pHash) and the whole-photo PDQ only (no crop variants);
+  ``--set kodak`` runs it on a second, held-out set of real photos (the Kodak set) that the
+  thresholds were not chosen on;
 * **index build and query time at 10⁶ hashes** — the real photos' hashes among random ones up
   to 10⁶ codes of 256 bits in ``store.hashindex.HammingIndex`` (targets: build < 60 s, query
   < 10 ms); baseline: brute force over the same codes (vectorised XOR + popcount).
 
-    .venv/bin/python bench/bench_images.py [--photos DIR] [--hashes 1000000] [--quick] [--faiss]
+    .venv/bin/python bench/bench_images.py [--set scikit-image|kodak] [--photos DIR]
+        [--hashes 1000000] [--quick] [--faiss] [--no-index]
 
 Run it alone (``flock /tmp/spotcheck-browser.lock``): times depend on the machine's load, which
 is recorded with the figures.
@@ -41,17 +46,24 @@ from _report import record
 from sandbox.photo_copies import TRANSFORMS, jpeg
 from store.hashindex import HammingIndex, brute_force
 from store.photoindex import PhotoIndex
-from store.photos import NEAR_DUPLICATE_BITS, PhotoPrint, all_pdq, fingerprint
+from store.photos import CONFIRM_BITS, NEAR_DUPLICATE_BITS, PhotoPrint, all_pdq, fingerprint
 
 HERE = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("SPOTCHECK_BENCH_PHOTOS",
-                            Path.home() / ".cache" / "spotcheck" / "bench-photos"))
+CACHE_ROOT = Path.home() / ".cache" / "spotcheck"
+#: The photo sets: their sources file (names and SHA-256, bench/photos/PROVENANCE.md) and the
+#: folder (outside the repository) that holds them.
+SETS = {
+    "scikit-image": ("sources.json",
+                     Path(os.environ.get("SPOTCHECK_BENCH_PHOTOS", CACHE_ROOT / "bench-photos"))),
+    "kodak": ("kodak.json", CACHE_ROOT / "bench-photos-kodak"),
+}
 FALLBACK = HERE.parent / "tests" / "photos"
 
 
-def load_photos(folder: Path) -> tuple[dict[str, bytes], str]:
+def load_photos(folder: Path, sources_file: str = "sources.json"
+                ) -> tuple[dict[str, bytes], str]:
     """The benchmark's photos, each checked against its recorded SHA-256."""
-    sources = json.loads((HERE / "photos" / "sources.json").read_text(encoding="utf-8"))
+    sources = json.loads((HERE / "photos" / sources_file).read_text(encoding="utf-8"))
     found: dict[str, bytes] = {}
     for name, sha in sources["files"].items():
         path = folder / name
@@ -84,18 +96,24 @@ def originals(photos: dict[str, bytes]) -> list[tuple[str, Image.Image]]:
 
 
 def evaluate(prints: dict[int, PhotoPrint], origin: dict[int, int], kinds: dict[int, str],
-             whole_only: bool = False, radius: int = NEAR_DUPLICATE_BITS
+             mode: str = "two-stage", radius: int = NEAR_DUPLICATE_BITS
              ) -> dict[str, tuple[float, float, int]]:
-    """Recall and precision per copy kind: each copy searched among all pictures."""
+    """Recall and precision per copy kind: each copy searched among all pictures.
+
+    *mode*: ``two-stage`` (the store's search), ``pdq`` (its first stage alone: PDQ of the
+    photo and its crop variants) or ``whole`` (the whole-photo PDQ only)."""
     index = PhotoIndex()
-    hashes = {k: ([p.pdq] if whole_only else all_pdq(p)) for k, p in prints.items()}
-    index.add(hashes.items())
+    hashes = {k: ([p.pdq] if mode == "whole" else all_pdq(p)) for k, p in prints.items()}
+    index.add(hashes.items(),
+              phashes={k: p.phash for k, p in prints.items()} if mode == "two-stage" else None)
     out: dict[str, tuple[float, float, int]] = {}
     for kind in TRANSFORMS:
         found_pairs = relevant_pairs = returned = correct = 0
         queries = [k for k in prints if kinds[k] == kind]
         for q in queries:
-            hits = {c.image_id for c in index.copies(hashes[q], radius, exclude=q)}
+            phash = prints[q].phash if mode == "two-stage" else None
+            hits = {c.image_id for c in index.copies(hashes[q], radius, exclude=q,
+                                                     phash=phash)}
             relevant = {k for k in prints if origin[k] == origin[q] and k != q}
             found_pairs += len(hits & relevant)
             relevant_pairs += len(relevant)
@@ -108,7 +126,10 @@ def evaluate(prints: dict[int, PhotoPrint], origin: dict[int, int], kinds: dict[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--photos", type=Path, default=CACHE)
+    ap.add_argument("--set", choices=sorted(SETS), default="scikit-image",
+                    help="which real photos (bench/photos/PROVENANCE.md)")
+    ap.add_argument("--photos", type=Path, default=None, help="their folder (default: cache)")
+    ap.add_argument("--no-index", action="store_true", help="skip the 10⁶-hash index part")
     ap.add_argument("--hashes", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--quick", action="store_true", help="10⁵ hashes, fewer queries")
@@ -120,9 +141,11 @@ def main() -> None:
         args.hashes, args.queries = 100_000, 100
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores")
-    photos, note = load_photos(args.photos)
-    print(note)
-    print(f"near-duplicate radius: {args.radius} of 256 PDQ bits")
+    sources_file, folder = SETS[args.set]
+    photos, note = load_photos(args.photos or folder, sources_file)
+    print(f"photo set {args.set}: {note}")
+    print(f"near-duplicate radius: {args.radius} of 256 PDQ bits; second stage up to "
+          f"{CONFIRM_BITS} bits when pHash agrees")
     pics = originals(photos)
 
     # -- hash throughput ------------------------------------------------------------------
@@ -145,20 +168,27 @@ def main() -> None:
     print(f"{len(pics)} originals ({len(photos)} photos and their quarters), "
           f"{k - len(pics)} copies")
     ours = evaluate(prints, origin, kinds, radius=args.radius)
-    base = evaluate(prints, origin, kinds, whole_only=True, radius=args.radius)
+    one = evaluate(prints, origin, kinds, mode="pdq", radius=args.radius)
+    base = evaluate(prints, origin, kinds, mode="whole", radius=args.radius)
     all_r, all_p = [], []
     for kind, (recall, precision, n) in ours.items():
-        b_recall, b_precision, _ = base[kind]
-        record(f"recall, {kind} copies ({n})", recall, "", baseline=b_recall,
-               baseline_label="whole-photo PDQ only", target=">= 0.95", ok=recall >= 0.95)
-        record(f"precision, {kind} copies ({n})", precision, "", baseline=b_precision,
-               baseline_label="whole-photo PDQ only", target=">= 0.95", ok=precision >= 0.95)
+        record(f"recall, {kind} copies ({n}), {args.set}", recall, "",
+               baseline=one[kind][0], baseline_label="PDQ variants only (one stage)",
+               target=">= 0.95", ok=recall >= 0.95)
+        record(f"recall, {kind} copies, whole-photo PDQ only (baseline)", base[kind][0], "")
+        record(f"precision, {kind} copies ({n}), {args.set}", precision, "",
+               baseline=one[kind][1], baseline_label="PDQ variants only (one stage)",
+               target=">= 0.95", ok=precision >= 0.95)
         all_r.append(recall)
         all_p.append(precision)
-    record("recall, all copies (mean over the four kinds)", float(np.mean(all_r)), "",
-           target=">= 0.95", ok=float(np.mean(all_r)) >= 0.95)
-    record("precision, all copies (mean over the four kinds)", float(np.mean(all_p)), "",
-           target=">= 0.95", ok=float(np.mean(all_p)) >= 0.95)
+    # Every kind must meet the target: the smallest is the figure that counts.
+    record(f"recall, smallest of the four kinds, {args.set}", float(np.min(all_r)), "",
+           target=">= 0.95", ok=float(np.min(all_r)) >= 0.95)
+    record(f"precision, smallest of the four kinds, {args.set}", float(np.min(all_p)), "",
+           target=">= 0.95", ok=float(np.min(all_p)) >= 0.95)
+    if args.no_index:
+        record("load average during the run", load, "", higher_is_better=False)
+        return
 
     # -- index at scale --------------------------------------------------------------------
     real = [(i, h) for i, p in prints.items() for h in all_pdq(p)]
@@ -185,7 +215,8 @@ def main() -> None:
         false_hits = 0
         for q in queries:
             t = time.perf_counter()
-            hits = index.search(q, args.radius)
+            # As the store searches: probed for the radius, kept up to the second stage's.
+            hits = index.search(q, max(args.radius, CONFIRM_BITS), probe=args.radius)
             times.append(time.perf_counter() - t)
             false_hits += sum(1 for h in hits if h.id >= 10**7)
         ms = np.array(times) * 1000
@@ -201,7 +232,8 @@ def main() -> None:
                higher_is_better=False)
         record(f"query p95 ({engine})", float(np.percentile(ms, 95)), "ms",
                higher_is_better=False)
-        record(f"random codes within radius of a real query ({engine})", false_hits, "hits",
+        record(f"random codes within {CONFIRM_BITS} bits of a real query ({engine})",
+               false_hits, "hits",
                higher_is_better=False)
     record("load average during the run", load, "", higher_is_better=False)
 

@@ -155,13 +155,22 @@ class HammingIndex:
         hi = codes[:, 2 * table + 1].astype(np.int64)
         return lo | (hi << 8)
 
-    def search(self, query: bytes | NDArray[np.uint8], radius: int) -> list[Hit]:
-        """Every stored code within *radius* bits of *query*, nearest first."""
+    def search(self, query: bytes | NDArray[np.uint8], radius: int,
+               probe: int | None = None) -> list[Hit]:
+        """Every stored code within *radius* bits of *query*, nearest first.
+
+        *probe* (default: *radius*) is the radius the tables are probed for: a smaller one
+        enumerates fewer flips, so the search costs what a *probe* search costs and is still
+        exact up to *probe*; between *probe* and *radius* it finds only the codes that share
+        one substring with the query within the probe's flips — most of them (a code 60 bits
+        away of 256 has some 16-bit substring within 2 flips with probability ≈ 0.99), which
+        is what a first stage of a two-stage search wants (store.photoindex)."""
         q = as_codes([query] if isinstance(query, bytes) else query, self.nbytes)[0]
         if not len(self._ids):
             return []
         # The fewest flips that are still exact for this radius (pigeonhole, see above).
-        flips = max(0, -(-(radius + 1) // self.tables) - 1)
+        reach = radius if probe is None else min(probe, radius)
+        flips = max(0, -(-(reach + 1) // self.tables) - 1)
         if self.engine == "faiss":
             return self._search_faiss(q, radius, flips)
         return self._search_numpy(q, radius, flips)

@@ -5,11 +5,18 @@ Why the variants on both sides: a copy cut at its edges is near one of the origi
 variants, and an original is near one of a cut copy's... only when the copy's variants are
 searched too; taking the smallest distance over (query variant × stored variant) pairs makes
 the relation symmetric, so a notice picture finds a listing photo whichever one was cropped.
+
+Why two stages: the PDQ index finds exactly what lies within the near-duplicate radius, and
+a few real copies lie a little beyond it (a crop that moves the picture against the hash
+grid, a watermark over a flat sky).  The same probe of the index also returns most codes up to
+:data:`store.photos.CONFIRM_BITS` at no extra cost; those are kept only when the photos' pHash
+agrees (:func:`store.photos.is_copy`), so a second, independent hash must vouch for every
+copy the first one alone would not have accepted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +25,16 @@ from sqlalchemy.orm import Session
 
 from store.hashindex import HammingIndex
 from store.models import ProductImage
-from store.photos import NEAR_DUPLICATE_BITS, PDQ_BITS, PDQ_MIN_QUALITY
+from store.photos import (
+    CONFIRM_BITS,
+    NEAR_DUPLICATE_BITS,
+    PDQ_BITS,
+    PDQ_MIN_QUALITY,
+    PhotoPrint,
+    all_pdq,
+    hamming,
+    is_copy,
+)
 
 #: Index ids are ``image id × VARIANTS + variant`` (0: whole photo, 1-9: crop variants).
 VARIANTS = 16
@@ -30,6 +46,13 @@ class Copy:
 
     image_id: int
     distance: int
+    #: pHash distance when the second stage was asked (PDQ beyond the radius), else None.
+    phash_distance: int | None = None
+
+    @property
+    def confirmed_by_phash(self) -> bool:
+        """Found beyond the PDQ radius and kept because pHash agreed."""
+        return self.phash_distance is not None
 
 
 def hashes_of(pdq: str, crops: Iterable[str]) -> list[bytes]:
@@ -43,17 +66,23 @@ class PhotoIndex:
     def __init__(self, engine: str = "numpy") -> None:
         self.index = HammingIndex(PDQ_BITS, engine=engine)
         self.hashes: dict[int, list[bytes]] = {}
+        self.phashes: dict[int, bytes] = {}
 
     @classmethod
     def of_store(cls, session: Session, engine: str = "numpy") -> PhotoIndex:
         """Every stored photo of sufficient quality (a flat picture links nothing)."""
         out = cls(engine)
-        rows = session.execute(select(ProductImage.id, ProductImage.pdq, ProductImage.pdq_crops)
+        rows = session.execute(select(ProductImage.id, ProductImage.pdq, ProductImage.pdq_crops,
+                                      ProductImage.phash)
                                .where(ProductImage.pdq_quality >= PDQ_MIN_QUALITY)).all()
-        out.add((i, hashes_of(p, c or [])) for i, p, c in rows)
+        out.add(((i, hashes_of(p, c or [])) for i, p, c, _ in rows),
+                phashes={i: bytes.fromhex(ph) for i, _, _, ph in rows if ph})
         return out
 
-    def add(self, photos: Iterable[tuple[int, list[bytes]]]) -> None:
+    def add(self, photos: Iterable[tuple[int, list[bytes]]],
+            phashes: Mapping[int, bytes] | None = None) -> None:
+        """Photos as (image id, PDQ hashes, whole photo first), with their pHash when known
+        (a photo without one is found by the first stage only)."""
         ids: list[int] = []
         codes: list[bytes] = []
         for image_id, hashes in photos:
@@ -61,22 +90,40 @@ class PhotoIndex:
             for v, h in enumerate(hashes[:VARIANTS]):
                 ids.append(image_id * VARIANTS + v)
                 codes.append(h)
+        self.phashes.update(phashes or {})
         if ids:
             self.index.add(np.array(ids, dtype=np.int64), codes)
 
+    def add_prints(self, prints: Iterable[tuple[int, PhotoPrint]]) -> None:
+        """Photos as (image id, print) — what a fresh hash gives (tests, the benchmark)."""
+        items = list(prints)
+        self.add(((i, all_pdq(p)) for i, p in items), phashes={i: p.phash for i, p in items})
+
     def copies(self, hashes: list[bytes], radius: int = NEAR_DUPLICATE_BITS,
-               exclude: int | None = None) -> list[Copy]:
-        """Stored photos within *radius* of a photo with these PDQ *hashes*, nearest first."""
+               exclude: int | None = None, phash: bytes | None = None,
+               confirm: int = CONFIRM_BITS) -> list[Copy]:
+        """Stored photos that are copies of a photo with these PDQ *hashes*, nearest first:
+        within *radius*, or (given its *phash*) within *confirm* bits with pHash agreeing."""
+        reach = max(radius, confirm) if phash is not None else radius
         best: dict[int, int] = {}
         for h in hashes[:VARIANTS]:
-            for hit in self.index.search(h, radius):
+            for hit in self.index.search(h, reach, probe=radius):
                 image_id = hit.id // VARIANTS
-                if image_id != exclude and hit.distance < best.get(image_id, radius + 1):
+                if image_id != exclude and hit.distance < best.get(image_id, reach + 1):
                     best[image_id] = hit.distance
-        return sorted((Copy(i, d) for i, d in best.items()),
-                      key=lambda c: (c.distance, c.image_id))
+        out = []
+        for image_id, d in best.items():
+            if d <= radius:
+                out.append(Copy(image_id, d))
+                continue
+            theirs = self.phashes.get(image_id)
+            pd = hamming(phash, theirs) if phash is not None and theirs is not None else None
+            if is_copy(d, pd, radius):
+                out.append(Copy(image_id, d, pd))
+        return sorted(out, key=lambda c: (c.distance, c.image_id))
 
     def copies_of(self, image_id: int, radius: int = NEAR_DUPLICATE_BITS) -> list[Copy]:
         """Stored photos near the stored photo *image_id* (itself left out)."""
         hashes = self.hashes.get(image_id)
-        return [] if hashes is None else self.copies(hashes, radius, exclude=image_id)
+        return [] if hashes is None else self.copies(hashes, radius, exclude=image_id,
+                                                     phash=self.phashes.get(image_id))

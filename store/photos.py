@@ -42,6 +42,16 @@ PDQ_MIN_QUALITY = 50
 #: variants) and watermarked copies stay under it, different photos are 95+ bits apart.  It is
 #: also the radius the multi-index (store.hashindex, 16 tables, 2 flips) finds exactly.
 NEAR_DUPLICATE_BITS = 47
+#: The second stage, for a copy farther than :data:`NEAR_DUPLICATE_BITS`: the multi-index's
+#: candidates (probed for :data:`NEAR_DUPLICATE_BITS`, so the search costs no more) up to this
+#: many PDQ bits are copies when their pHash agrees too (:func:`is_copy`).  Measured on real
+#: photos (bench/bench_images.py, two sets): the copies a one-stage search missed lie 48-74
+#: bits away, different photos 78+ bits away on both sets.
+CONFIRM_BITS = 71
+#: pHash bits (of 64) within which the second stage believes a PDQ candidate: the copies it
+#: recovers are 6-24 bits away; pHash alone is no proof (different photos come as close as
+#: 14), which is why it only confirms what PDQ found, never finds on its own.
+PHASH_AGREE_BITS = 20
 #: A copy cut by a few per cent at its edges moves the picture against the hash grid: each
 #: photo is also hashed cropped by this share of its width and height, anchored at the
 #: corners, edge middles and centre (3 × 3), so a copy cropped anywhere up to it lies close
@@ -154,6 +164,16 @@ def phash(img: Image.Image) -> bytes:
 
     bits = imagehash.phash(img, hash_size=8).hash.flatten()
     return np.packbits(bits.astype(np.uint8)).tobytes()
+
+
+def is_copy(pdq_distance: int, phash_distance: int | None,
+            radius: int = NEAR_DUPLICATE_BITS) -> bool:
+    """Whether two photos are copies of one: PDQ (smallest over crop variants) within
+    *radius*, or within :data:`CONFIRM_BITS` with pHash agreeing (the second stage)."""
+    if pdq_distance <= radius:
+        return True
+    return (pdq_distance <= CONFIRM_BITS and phash_distance is not None
+            and phash_distance <= PHASH_AGREE_BITS)
 
 
 def hamming(a: bytes, b: bytes) -> int:
