@@ -32,6 +32,7 @@ from crawlers.items import ListingItem, SellerItem
 from crawlers.normalise import content_hash
 from store.db import Database
 from store.errors import Conflict, NotFound
+from store.filings import resolve_pending
 from store.gtin import normalise_gtin
 from store.images import Photo, listing_photo_urls, set_listing_photos
 from store.leases import Lease
@@ -313,6 +314,9 @@ class ListingWriter:
         #: Seller ids by external id, as this writer found or inserted them.
         self._seller_ids: dict[str, int] = {}
         self._seller_ids_pending: dict[str, int] = {}
+        #: Sellers that appeared in this batch (new, or with a new listing): pending platform
+        #: submissions may name them.
+        self._appeared: set[int] = set()
         self._thread: threading.Thread | None = None
         #: Background writing moves to a process of its own after this many batches
         #: (negative: never; 0: from the first batch, which waits for it to start; see
@@ -453,6 +457,7 @@ class ListingWriter:
         sellers, listings, counters = batch
         self._counting = counters
         self._seller_ids_pending = {}
+        self._appeared = set()
         if not (sellers or listings or counters.any()):
             return
         # One transaction: the batch, its counts on the run row, and the check that this
@@ -463,6 +468,10 @@ class ListingWriter:
                 self._write_sellers(s, sellers)
             if listings:
                 self._write_listings(s, listings)
+            if self._appeared:
+                # a platform's submission imported before these sellers (or their listings)
+                # were crawled names them now: store.filings applies it, as the import would
+                resolve_pending(s, sorted(self._appeared), actor=f"crawl run {self.run_id}")
             self.runs.add(self.run_id, counters, session=s)
         self._seller_ids.update(self._seller_ids_pending)
         counters.__dict__.update(RunCounters().__dict__)
@@ -498,6 +507,7 @@ class ListingWriter:
                 s.execute(self._insert(s)(_SELLERS).on_conflict_do_nothing(
                     index_elements=["platform_id", "external_id"]), rows)
                 known.update(self._lookup_sellers(s, new))
+                self._appeared.update(known[e] for e in new if e in known)
         return {e: known[e] for e in wanted if e in known}
 
     def _lookup_sellers(self, s: Session, ext_ids: list[str]) -> dict[str, int]:
@@ -519,8 +529,12 @@ class ListingWriter:
                 values["name"] = item.name
             if item.url:
                 values["url"] = item.url
-            values["filing_number"] = item.filing_number
-            values["licence_number"] = item.licence_number
+            # A page showing no number is no evidence that there is none: it does not clear
+            # one the page showed before or a platform submitted (store.filings).
+            if item.filing_number:
+                values["filing_number"] = item.filing_number
+            if item.licence_number:
+                values["licence_number"] = item.licence_number
             values["contacts"] = item.contacts
             s.execute(update(Seller).where(Seller.id == ids[item.external_id]).values(**values))
 
@@ -613,6 +627,9 @@ class ListingWriter:
                 .returning(_LISTINGS.c.external_id, _LISTINGS.c.id),
                 rows[start:start + 500])
             ids.update((e, i) for e, i in result)
+        self._appeared.update(seller_ids[item.seller_external_id] for item, _, _ in fresh
+                              if item.external_id in ids and item.seller_external_id
+                              in seller_ids)
         snapshots = [{"listing_id": ids[item.external_id], "version": 1,
                       "crawl_run_id": self.run_id, "seen_at": now, "content_hash": digest,
                       "changes": ["created"], "data": content}

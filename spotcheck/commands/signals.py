@@ -59,7 +59,9 @@ def import_cmd(
                   + (f", {result.duplicates} identical repeat(s) stored once"
                      if result.duplicates else "")
                   + (f", {len(result.skipped)} row(s) holding no record skipped"
-                     if result.skipped else ""))
+                     if result.skipped else "")
+                  + (f", {result.pending} submission row(s) pending until their seller is "
+                     "crawled" if result.pending else ""))
     for cut in result.truncated[:20]:
         console.print(f"[yellow]truncated[/yellow] {cut['reference']} (line {cut['line']}): "
                       f"{cut['field']} was {cut['chars']} characters")

@@ -4,17 +4,21 @@ submission wins, placeholders never clear a number, bad rows refuse the whole fi
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from crawlers.items import ListingItem, SellerItem
+from crawlers.store_writer import CrawlRuns, ListingWriter
 from sampler.risk.explain import explanation
 from sampler.risk.importers import import_file
 from sampler.risk.scoring import score_listings
 from store.db import Database
 from store.errors import InvalidInput
-from store.models import Listing, Platform, RiskSignal, Seller
+from store.models import AuditEvent, Listing, Platform, RiskSignal, Seller
+from store.settings import Settings
 
 HEADER = "平台,店铺名称,企业名称,备案号,统一社会信用代码,报送日期\n"
 
@@ -135,3 +139,78 @@ def test_unlinked_and_bad_rows(sqlite_db: Database, tmp_path: Path) -> None:
             sqlite_db.session() as s:
         import_file(s, too_long, "platform-sellers")
     assert _numbers(sqlite_db, seller_id) == (None, None)  # nothing of the file applied
+
+
+def _crawl(db: Database, settings: Settings) -> None:
+    """The crawler's store writer writing the shop (no number on its page) and one listing."""
+    run_id, _ = CrawlRuns(db).open("mall", full=True, job_key=None)
+    w = ListingWriter(db, "mall", run_id, settings, batch_size=10)
+    w.add_seller(SellerItem("mall", "s1", "深圳优选家居店"))
+    w.add_listing(ListingItem(platform="mall", external_id="k1", url="https://mall.example/k1",
+                              title="电热水壶 1.7L", brand="优选", price=Decimal("59.00"),
+                              currency="CNY", seller_external_id="s1",
+                              seller_name="深圳优选家居店"))
+    w.flush()
+    w.close()
+
+
+def _state(db: Database) -> dict[str, object]:
+    with db.session() as s:
+        seller = s.scalar(select(Seller).where(Seller.external_id == "s1"))
+        assert seller is not None
+        sigs = list(s.scalars(select(RiskSignal).order_by(RiskSignal.id)))
+        return {"numbers": (seller.filing_number, seller.licence_number),
+                "signals": [(sig.seller_id == seller.id, "pending" in sig.detail,
+                             (sig.detail.get("seller_update") or {}).get("fields"))
+                            for sig in sigs]}
+
+
+@pytest.mark.parametrize("via", ["seller", "url"])
+def test_submission_before_the_crawl_files_the_seller_when_it_appears(
+        any_db: Database, settings: Settings, tmp_path: Path, via: str) -> None:
+    """Submission then crawl, and crawl then submission, leave the seller in the same state;
+    the pending row is kept (persisted) until the crawl, then applied and audited."""
+    from crawlers.platforms import add_platform
+
+    if via == "seller":
+        row = "mall,深圳优选家居店,深圳优选贸易有限公司,GD-2026-00017,91440300MA5F000000,2026-11-02"
+        path = _csv(tmp_path, "sellers.csv", row)
+        fmt = "platform-sellers"
+    else:
+        path = tmp_path / "listings.csv"
+        path.write_text("平台,商品链接,商品名称,店铺名称,备案号\n"
+                        "mall,https://mall.example/k1?spm=9,电热水壶 1.7L,,GD-2026-00017\n",
+                        "utf-8")
+        fmt = "platform-listings"
+    with any_db.session() as s:
+        add_platform(s, "mall", start_url="https://mall.example/", profile="structured-data")
+    with any_db.session() as s:
+        early = import_file(s, path, fmt)
+    assert (early.added, early.pending, early.sellers_updated) == (1, 1, 0)
+    with any_db.session() as s:  # kept, not lost: the row waits without a seller
+        sig = s.scalar(select(RiskSignal))
+        assert sig is not None and sig.seller_id is None and sig.detail["pending"] is True
+    _crawl(any_db, settings)
+    first_order = _state(any_db)
+    assert first_order["numbers"] == ("GD-2026-00017",
+                                      "91440300MA5F000000" if via == "seller" else None)
+    with any_db.session() as s:
+        sig = s.scalar(select(RiskSignal))
+        assert sig is not None and sig.detail["linked_by"] == via
+        assert sig.detail["resolved"]["by"].startswith("crawl run ")
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "seller.filing"))
+        assert event is not None and event.object_id == str(sig.seller_id)
+        assert event.detail["fields"]["filing_number"] == {"before": None,
+                                                           "after": "GD-2026-00017"}
+    _crawl(any_db, settings)  # crawled again: the page shows no number and clears nothing
+    assert _state(any_db) == first_order
+
+    # the other order, on a fresh database: crawl first, then the same submission
+    with any_db.session() as s:
+        for table in (RiskSignal, AuditEvent, Listing, Seller):
+            s.execute(delete(table))
+    _crawl(any_db, settings)
+    with any_db.session() as s:
+        late = import_file(s, path, fmt)
+    assert (late.added, late.pending, late.sellers_updated) == (1, 0, 1)
+    assert _state(any_db) == first_order

@@ -124,6 +124,8 @@ class ImportResult:
     filing_changes: list[dict[str, Any]] = field(default_factory=list)
     #: Lines of rows holding no record by the mapping's ``blank_unless`` (not imported).
     skipped: list[int] = field(default_factory=list)
+    #: Submission rows naming a seller not crawled yet: kept, applied when it is.
+    pending: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         out = {"path": self.path, "format": self.format, "read": self.read,
@@ -132,6 +134,8 @@ class ImportResult:
                "truncated": self.truncated}
         if self.skipped:
             out["skipped"] = self.skipped
+        if self.pending:
+            out["pending"] = self.pending
         if self.sellers_updated or self.filing_changes:
             out |= {"sellers_updated": self.sellers_updated,
                     "filing_changes": self.filing_changes}
@@ -368,8 +372,8 @@ def store_notices(session: Session, parsed: list[ParsedNotice], result: ImportRe
 
 def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportResult) -> None:
     """Insert risk signals not already present (by key), linking them to listings and sellers."""
-    from sampler.risk.importers.filings import SUBMISSION_KINDS, apply_submission
     from sampler.risk.importers.linking import Linker
+    from store.filings import SUBMISSION_KINDS, apply_submission, is_pending
 
     linker = Linker(session)
     updated_sellers: set[int] = set()
@@ -392,6 +396,10 @@ def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportRe
                 detail["linked_by"] = link.via
             if link.score is not None:
                 detail["link_score"] = link.score
+            if p.kind in SUBMISSION_KINDS and is_pending(p.detail, link.seller_id):
+                # the seller is not crawled yet: applied when it is (store.filings)
+                detail["pending"] = True
+                result.pending += 1
             if p.kind in SUBMISSION_KINDS and link.seller_id is not None:
                 update = apply_submission(session, link.seller_id, p.detail, p.observed_at)
                 if update is not None:

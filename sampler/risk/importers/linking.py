@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sampler.risk.normalise import fold, has_cjk
+from store.filings import url_variants
 from store.models import Listing, ListingStatus, Platform, Seller
 from store.search import listing_text_condition
 
@@ -52,17 +52,6 @@ def product_score(product: str, title: str) -> float:
     if has_cjk(a):
         score = max(score, fuzz.partial_ratio(a, b))
     return float(score) / 100
-
-
-def url_variants(url: str) -> list[str]:
-    """The URL as given and without query/fragment/trailing slash (how people paste links)."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return [url]
-    bare = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-    return list(dict.fromkeys([url, bare, bare + "/"]))
 
 
 class Linker:

@@ -32,10 +32,10 @@ from sampler.risk.importers.base import (
     parse_date,
     row_key,
 )
-from sampler.risk.importers.filings import check_lengths
 from sampler.risk.importers.mapping import Mapping, looks_like, shipped
 from sampler.risk.importers.sheets import read_sheet
 from sampler.risk.normalise import split_models
+from store.filings import check_lengths
 
 REPORT_KINDS = {"defect", "recall", "缺陷", "召回"}
 MAX_ROWS = 500_000
@@ -233,7 +233,7 @@ def parse_platform_listings(path: Path, data: bytes, problems: Problems,
         out.append(_signal("platform_listing", "platform", line, row, date))
     for sig in out:
         # information, not risk by itself: the filing number it gives updates the seller
-        # (sampler/risk/importers/filings.py), and an unfiled seller scores as a factor
+        # (store/filings.py), and an unfiled seller scores as a factor
         sig.value = 0.0
     return out
 
