@@ -90,7 +90,7 @@ _BUY_RE = re.compile("|".join(re.escape(b) for b in sorted(BUY, key=len, reverse
                      re.IGNORECASE)
 #: Class/id/name words of a buy control, for buttons that are icons.
 BUY_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(cart|bag|basket)|buy[-_ ]?(now|button|box)|addtocart|"
-                      r"cart[-_]?(add|button|btn)|btn[-_]?(buy|cart)|purchase", re.IGNORECASE)
+                      r"cart[-_]?(add(?!ress)|button|btn)|btn[-_]?(buy|cart)|purchase", re.IGNORECASE)
 _CUE_RE = tuple((value, re.compile(
     "|".join((r"(?<![\w-])" if p[0].isascii() and p[0].isalpha() else "") + re.escape(p)
              + (r"(?![\w-])" if p[-1].isascii() and p[-1].isalpha() else "")

@@ -118,7 +118,8 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
         score += 0.2
         reasons.append("heading with a price")
         # A disabled buy control counts too: a sold-out product's page is still one.
-        if visible.buy is not None and visible.buy_count <= 2:
+        outside = visible.buy_count - sum(_in_cards(b, card_ids) for b in visible.buy_controls)
+        if visible.buy is not None and outside <= 2:
             score += 0.2
             reasons.append("buy control")
         if any(k in visible.pairs for k in ("sku", "gtin", "mpn")):

@@ -48,6 +48,11 @@ def label_prefixes() -> frozenset[str]:
     return frozenset(label[:2] for label in _INDEX)
 
 
+#: Model labels Chinese and Japanese marketplaces write after the brand's name ("Apple型号",
+#: "Canon型番"): Tmall's and Taobao's spec lists label every model so.
+BRANDED_MODEL = re.compile(r"^[\w&+./' -]{1,30}?(型号|型號|型番)$")
+
+
 def label_of(text: str) -> str | None:
     """The field (``brand``, ``sku``, ``mpn``, ``gtin``) a label names, else None."""
     if not text or len(text) > 40:
@@ -57,4 +62,9 @@ def label_of(text: str) -> str | None:
     if found or not key:
         return found
     key = _STRIP.sub("", key)
-    return _INDEX.get(key) or _INDEX.get(key + ".") or _INDEX.get(key.rstrip("."))
+    found = _INDEX.get(key) or _INDEX.get(key + ".") or _INDEX.get(key.rstrip("."))
+    if found is None and key[-1] in "号號番":
+        branded = BRANDED_MODEL.match(key)
+        if branded and branded.group(1) != key:
+            return _INDEX.get(branded.group(1))
+    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from price_parser import Price
 
@@ -29,10 +30,10 @@ SYMBOLS = {"€": "EUR", "£": "GBP", "₩": "KRW", "₹": "INR", "₽": "RUB", 
            "kn": "EUR", "Dhs": "AED", "AED": "AED", "SAR": "SAR", "﷼": "SAR"}
 #: Symbols shared by several currencies: the page's language or region decides.
 AMBIGUOUS = {
-    "$": {"": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "HK": "HKD", "SG": "SGD",
+    "$": {"": "USD", "US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "HK": "HKD", "SG": "SGD",
           "TW": "TWD", "MX": "MXN", "AR": "ARS", "CL": "CLP", "CO": "COP", "zh-TW": "TWD"},
-    "¥": {"": "CNY", "ja": "JPY", "JP": "JPY"},
-    "￥": {"": "CNY", "ja": "JPY", "JP": "JPY"},
+    "¥": {"": "CNY", "CN": "CNY", "ja": "JPY", "JP": "JPY"},
+    "￥": {"": "CNY", "CN": "CNY", "ja": "JPY", "JP": "JPY"},
     "kr": {"": "SEK", "da": "DKK", "DK": "DKK", "nb": "NOK", "no": "NOK", "NO": "NOK",
            "is": "ISK"},
 }
@@ -58,8 +59,24 @@ def iso_currency(code: object) -> str | None:
     return currency_from_symbol(text, "")
 
 
-def currency_from_symbol(symbol: str | None, locale: str) -> str | None:
-    """The ISO code a currency *symbol* means on a page of *locale* (``zh-CN``, ``ja``)."""
+#: Country-code domains whose country is not their code's upper case.
+_TLD_REGION = {"uk": "GB"}
+
+
+def url_region(url: str) -> str:
+    """The country a shop's address names (``www.amazon.co.jp`` → ``JP``), else ``""``:
+    the region a page's language leaves open (an English page of a Japanese shop)."""
+    host = urlsplit(url).hostname or ""
+    tld = host.rsplit(".", 1)[-1].lower()
+    if len(tld) != 2 or not tld.isalpha():
+        return ""
+    return _TLD_REGION.get(tld, tld.upper())
+
+
+def currency_from_symbol(symbol: str | None, locale: str, region: str = "") -> str | None:
+    """The ISO code a currency *symbol* means on a page of *locale* (``zh-CN``, ``ja``);
+    *region*: the shop's country by its address, asked when the locale's own region does
+    not decide (``¥`` on an ``en-US`` page of ``amazon.co.jp`` is yen)."""
     if not symbol:
         return None
     symbol = symbol.strip()
@@ -72,9 +89,11 @@ def currency_from_symbol(symbol: str | None, locale: str) -> str | None:
         return SYMBOLS[symbol]
     for key, by_locale in AMBIGUOUS.items():
         if symbol == key or (key in symbol and len(symbol) <= 3):
-            lang, _, region = locale.partition("-")
-            return (by_locale.get(locale) or by_locale.get(region.upper())
-                    or by_locale.get(lang.lower()) or by_locale[""])
+            lang, _, own = locale.partition("-")
+            return ((by_locale.get(locale) if locale else None)
+                    or (by_locale.get(own.upper()) if own else None)
+                    or (by_locale.get(region.upper()) if region else None)
+                    or (by_locale.get(lang.lower()) if lang else None) or by_locale[""])
     return None
 
 

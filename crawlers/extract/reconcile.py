@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from crawlers.extract import availability as avail
 from crawlers.extract.markup import Markup, types_of, walk
-from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount
+from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount, url_region
 from crawlers.extract.text import clean_text
 from crawlers.extract.visible import Visible
 
@@ -247,7 +247,8 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("currency", iso_currency(og.get("product:price:currency")
                                  or og.get("og:price:currency")), "og")
     if fields.get("price") is not None:
-        put("currency", currency_from_symbol(visible.price_symbol, locale), "dom:price+lang")
+        put("currency", currency_from_symbol(visible.price_symbol, locale, url_region(url)),
+            "dom:price+lang")
 
     # -- identifiers, brand, seller
     put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)

@@ -12,7 +12,7 @@ What it keeps:
 * the shown text nodes in document order (a tail after its element's subtree), each with the
   element it belongs to; texts under ``script``, ``style``, ``head``, ``svg``, ``select`` …
   are not shown and not kept;
-* ``h1``/``h2`` headings with the index of their first text, buttons, and elements whose
+* ``h1``/``h2``/``h3`` headings with the index of their first text, buttons, and elements whose
   class or id (or, on ``nav``/``ol``/``a``, itemprop and aria-label) names a topic (stock,
   breadcrumb, buy, seller);
 * every ``a/@href`` and ``link rel=next`` as written, the first ``link rel=canonical``;
@@ -31,7 +31,7 @@ from lxml import etree
 TOPICS = {
     "stock": r"stock|availab|inventory|sold-?out",
     "breadcrumb": r"breadcrumb|crumbs",
-    "buy": r"add-?to-?cart|addtocart|add_to_cart|buy|basket|to-?bag",
+    "buy": r"add-?to-?cart|addtocart|add_to_cart|buy|basket|to-?bag|cart",
     "seller": r"seller|vendor|merchant|store-?name|shop-?name|storefront|brand-?store|"
               r"shop-?link|store-?link",
 }
@@ -47,8 +47,8 @@ SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "o
 #: seller <a itemprop>): reading four attributes of every element was a third of a walk.
 _LABELLED = frozenset(("nav", "ol", "a"))
 #: Tags the walk looks at more closely (everything else: class, id, text, tail).
-_SPECIAL = frozenset(("a", "link", "meta", "script", "title", "h1", "h2", "button", "input",
-                      "nav", "ol"))
+_SPECIAL = frozenset(("a", "link", "meta", "script", "title", "h1", "h2", "h3", "button",
+                      "input", "nav", "ol"))
 
 
 def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -157,7 +157,7 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
                                 items = topics[name]
                                 if not items or items[-1] is not el:
                                     items.append(el)
-                if tag == "h1" or tag == "h2":
+                if tag == "h1" or tag == "h2" or tag == "h3":
                     scan.headings.append((el, len(texts)))
                 elif tag == "button" or (tag == "input" and el.get("type") in (
                         "submit", "button")) or (tag == "a" and el.get("role") == "button"):

@@ -35,6 +35,15 @@ _DIGITS = re.compile(r"\d+")
 #: Runs of a number as written ("1 299,00", "12 .99"): one per price.
 _NUMBERS = re.compile(r"\d[\d.,'\s]*")
 _NUMBER_ONLY = re.compile(r"^[\d.,'\s]+(?:[.,][-–]+)?$")
+#: An amount with its cents ("5499.00", "1,299.00", "5499.00-6799.00"), as a price element
+#: without a currency shows it (a bare integer could be a count or a rating).
+_AMOUNT_SHAPE = re.compile(r"^\s*\d[\d.,']*[.,]\d{2}(?:\s*[-–~]\s*\d[\d.,']*[.,]\d{2})?\s*$")
+#: How many texts after the heading its own price element is looked for in.
+_NEAR = 30
+#: A range of prices as marketplaces show a product with variants at several prices
+#: ("149.00 - 159.00", "10.90 ~ 25.90"): read as its lowest, the cheapest variant's price
+#: (as markup's lowPrice is).
+_RANGE_ONLY = re.compile(r"^\s*\d[\d.,']*\s*[-–~〜～]\s*\d[\d.,']*\s*$")
 #: A whole-units price written "20,-" / "20.–" (German, Austrian, Nordic shops).
 _DASH_CENTS = re.compile(r"(?<=\d)[.,][-–]+(?=\s|$|\D)")
 #: A discount badge ("-50%", "−30 %").
@@ -43,11 +52,13 @@ _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|pric
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
                   r"previous", re.IGNORECASE)
 #: Class words of amounts that are no price of the product at all (a saving, an instalment,
-#: a shipping threshold, a unit price, a coupon, points, the mini-cart's subtotal): never
-#: its price, not even as the last resort a list-price-styled amount is.
+#: a shipping threshold, a unit price, a coupon, points, the mini-cart's subtotal, a
+#: seller's deposit): never its price, not even as the last resort a list-price-styled
+#: amount is.
 _NOT_PRICE = re.compile(r"save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
                         r"unit-?price|price-?per|coupon|reward|point|cashback|subtotal|"
-                        r"cart-?total|basket-?total|minicart|mini-cart", re.IGNORECASE)
+                        r"cart-?total|basket-?total|minicart|mini-cart|deposit|bail",
+                        re.IGNORECASE)
 #: Texts of amounts that are no price: a threshold ("over £30", "spend $50"), a rate
 #: ("1點=1元"), shipping, a saving.
 _NOT_PRICE_TEXT = re.compile(r"^\(?\s*[+\-−]\s*\D{0,3}\d|\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
@@ -107,6 +118,9 @@ class Visible:
     text: str = ""
     #: Enabled buy controls on the page (several: a listing grid's, not one product's).
     buy_count: int = 0
+    #: The enabled buy controls themselves (the first few), to tell a product's own control
+    #: from those of the cards of a listing or of a page's bundle offers.
+    buy_controls: list[etree._Element] = field(default_factory=list)
     #: Elements showing a price, anywhere on the page (for finding product cards).
     price_owners: list[etree._Element] = field(default_factory=list)
     #: A link the page marks as its seller's (class, id, itemprop naming a seller).
@@ -187,7 +201,7 @@ def _words(text: str) -> set[str]:
 def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | None, int]:
     """The page's main heading: of its h1s, the one whose words the document's <title>
     shares most (a page has h1s for badges and sections too), then one whose class or id
-    names a title or product; an h2 so named when there is no h1."""
+    names a title or product; an h2 or h3 so named when there is no h1."""
     best: tuple[etree._Element | None, int] = (None, -1)
     best_score = -1.0
     title_words = _words(title)
@@ -210,10 +224,15 @@ def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | Non
     if best[0] is None:
         for el, at in walk.headings:
             attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-            if el.tag == "h2" and re.search(r"product.?(title|name)|\bname\b", attrs,
-                                            re.IGNORECASE):
+            if el.tag != "h1" and _NAMED_HEADING.search(attrs):
                 return el, at
     return best
+
+
+#: Class words of an h2/h3 that is a page's main heading when it has no h1 ("product-title",
+#: Taobao's "tb-main-title", itemprop "name").
+_NAMED_HEADING = re.compile(r"product.?(title|name)|main.?title|item.?(title|name)|\bname\b",
+                            re.IGNORECASE)
 
 
 def _first_link(elements: list[etree._Element]) -> str | None:
@@ -248,11 +267,12 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if not _DIGIT.search(text):
             continue
         shows_price = bool(PRICE_TEXT.search(text))
-        if not shows_price and not (_NUMBER_ONLY.match(text) and any(c.isdigit() for c in text)):
+        if not shows_price and not (_NUMBER_ONLY.match(text) or _RANGE_ONLY.match(text)):
             continue
         attrs = _attrs(owner)
         lowered = attrs.lower()
         priced = "price" in lowered or "preis" in lowered or "prix" in lowered
+        uncurrencied = False
         if not shows_price:
             if id(owner) in seen_owner:
                 continue
@@ -270,6 +290,12 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
                     found = whole
             if found is None:
                 found = _with_currency(texts, i)
+            if found is None and anchored and 0 <= i - start <= _NEAR and \
+                    priced_here(owner) and _AMOUNT_SHAPE.match(text):
+                # The heading's own price element showing an amount and no currency: the
+                # symbol is an icon or was lost ("?" where a GBK page saved "¥").  Taken
+                # only when no price with a currency is found.
+                found, uncurrencied = text, True
             if found is None:
                 continue
             text = found
@@ -294,6 +320,8 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if _EX_TAX.search(text) or (label and _EX_TAX.search(label)):
             # A price before tax is shown to businesses; the consumer's price is the other.
             continue
+        if _never_shown(owner):
+            continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
         near = _attrs(owner, 2)
         if _NOT_PRICE.search(near) and not priced_here(owner):
@@ -306,7 +334,8 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
                 old = (distance, amount)
                 old_candidate = (distance, amount, symbol, owner)
             continue
-        score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0)
+        score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0) + (
+            1000 if uncurrencied else 0)
         if best is None or score < best[0]:
             best = (score, amount, symbol, owner)
             best_at = i
@@ -415,12 +444,17 @@ def _with_currency(texts: list[tuple[str, etree._Element]], i: int) -> str | Non
     return None
 
 
+#: A brand-prefixed model label in a text ("Apple型号: iPhone 11"), see labels.BRANDED_MODEL.
+_BRANDED_MODEL_IN = re.compile(r"(?:型号|型號|型番)\s*[:：]|(?:型号|型號|型番)$")
+
+
 def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) -> None:
     """Label/value pairs: a known label ("Brand", "品牌", "Artikelnummer") followed by its
     value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
     prefixes = label_prefixes()
     for i, (text, _owner) in enumerate(texts):
-        if len(text) > 120 or text[:2].lower() not in prefixes:
+        if len(text) > 120 or (text[:2].lower() not in prefixes and
+                               not _BRANDED_MODEL_IN.search(text[:40])):
             continue
         head, sep, tail = text.partition(":") if ":" in text else text.partition("：")
         field_name = label_of(head if sep else text)
@@ -453,14 +487,16 @@ def _buy_attrs(attrs: str) -> bool:
 def _buy(out: Visible, controls: list[etree._Element]) -> None:
     enabled = disabled = False
     for el in controls[:400]:
-        if el.tag not in ("button", "input", "a"):
+        if el.tag not in ("button", "input", "a") or (
+                el.tag == "input" and el.get("type") == "hidden"):
             continue
         label = el.get("value") if el.tag == "input" else " ".join(el.itertext())
         label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)
         attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')}"
         is_buy = _is_buy_label(label) or _buy_attrs(attrs)
-        if is_buy and _in_other_products(el):
-            # A recommended product's "Add to basket" says nothing of this one's stock.
+        if is_buy and (_in_other_products(el) or hidden(el)):
+            # A recommended product's "Add to basket" says nothing of this one's stock,
+            # nor does a hidden one (a bundle offer's, a variant's not chosen).
             continue
         if not is_buy:
             cue = _cue(label) if len(label) <= 40 else None
@@ -475,6 +511,8 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
         else:
             enabled = True
             out.buy_count += 1
+            if len(out.buy_controls) < 20:
+                out.buy_controls.append(el)
             cue = _cue(label)
             if cue == avail.PRE_ORDER and out.availability is None:
                 out.availability, out.availability_source = cue, "dom:button"
@@ -501,6 +539,30 @@ def hidden(el: etree._Element) -> bool:
     return False
 
 
+#: Class tokens that hide an element at every screen size (not "hidden-xs", "d-md-none").
+_HIDE_TOKENS = frozenset(("hide", "hidden", "d-none", "is-hidden", "invisible"))
+
+
+def _never_shown(el: etree._Element) -> bool:
+    """Whether *el* or one of its five nearest ancestors is hidden whatever the screen (the
+    ``hidden`` attribute, ``display:none``, a "hide" class): a price there is a template's
+    or a closed panel's (a trade-in offer, a bundle), not the one the page shows."""
+    cur: etree._Element | None = el
+    for _ in range(6):
+        if cur is None:
+            return False
+        if cur.get("hidden") is not None:
+            return True
+        style = cur.get("style")
+        if style and "none" in style and "display:none" in style.replace(" ", "").lower():
+            return True
+        classes = cur.get("class")
+        if classes and not _HIDE_TOKENS.isdisjoint(classes.lower().split()):
+            return True
+        cur = cur.getparent()
+    return False
+
+
 def _stock(out: Visible, elements: list[etree._Element]) -> None:
     """A stock note's availability, when the shown notes agree (a page showing both "in
     stock" and "sold out" notes leaves it to the buy control and the markup)."""
@@ -514,10 +576,12 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
             continue
         if el.tag in ("tr", "li") and id(el.getparent()) in rows:
             continue
-        state = _STOCK_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+        state = _STOCK_CLASS.search(el.get("class", ""))
         if state and not hidden(el):
             # A class naming the state ("stock_IN_STOCK", "out-of-stock"): a page listing
             # several offers marks each; mixed states leave it to the markup and buttons.
+            # An id names a slot, not a state: Amazon's empty "dp-out-of-stock-top" slot
+            # sits on every page, in stock or not.
             cues.add(avail.IN_STOCK if state.group(1) else avail.OUT_OF_STOCK)
         text = clean_text(" ".join(el.itertext()), 200)
         cue = _cue(text) if 0 < len(text) <= 150 else None

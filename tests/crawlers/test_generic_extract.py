@@ -501,3 +501,111 @@ def test_a_recommended_products_buy_button_says_nothing_of_this_ones_stock() -> 
                           '</h2><button class="add-to-basket">Add to basket</button></div>',
                           ld(sold_out)), "http://s.test/p/1")
     assert page.fields["availability"] == "out_of_stock"
+
+
+# -- Chinese, Japanese and South-East Asian marketplaces ----------------------------------
+
+def test_a_utf8_page_keeping_its_old_legacy_meta_is_read_as_utf8() -> None:
+    # A browser's "save as" re-encodes a GBK page as UTF-8 and keeps <meta charset="gbk">.
+    body = ("<html><head><meta charset='gbk'><title>乳白亚克力外壳-淘宝网</title></head>"
+            "<body><h3 class='tb-main-title'>乳白亚克力外壳</h3></body></html>").encode()
+    decoded, encoding = decode_html(body)
+    assert "乳白亚克力外壳" in decoded and encoding == "utf-8"
+    # A header naming the charset is the server's word: it is kept.
+    _, encoding = decode_html("<p>Café</p>".encode(), "text/html; charset=iso-8859-1")
+    assert encoding == "cp1252"
+
+
+def test_a_range_of_variant_prices_is_read_as_its_lowest() -> None:
+    page = read_page(html('<h3 class="tb-main-title">乳白亚克力外壳</h3><span>价格</span>'
+                          '<strong class="J_StrPrice"><em class="tb-rmb">¥</em>'
+                          '<em class="tb-rmb-num">149.00 - 159.00</em></strong>'
+                          '<a class="tb-seller-bail"><span>2001</span><span>元</span></a>'),
+                     "https://item.taobao.com/item.htm?id=562283240178")
+    assert page.heading == "乳白亚克力外壳"  # an h3 named as the main title, no h1
+    assert (page.fields["price"], page.fields["currency"]) == (Decimal("149.00"), "CNY")
+
+
+def test_a_price_element_whose_currency_was_lost_prices_the_product_last() -> None:
+    shown = ('<h1>Apple/苹果 iPhone 11</h1><dl class="tm-price-panel"><dt>价格</dt><dd>'
+             '<em class="tm-yen">?</em><span class="tm-price">5499.00-6799.00</span></dd></dl>')
+    page = read_page(html(shown, lang=""), "https://detail.tmall.com/item.htm?id=605258110430")
+    assert page.fields["price"] == Decimal("5499.00") and "currency" not in page.fields
+    # A price with its currency beats it, even further from the heading.
+    page = read_page(html(shown + "<p>促销</p>" * 10 + '<span class="promo">¥4999.00</span>',
+                          lang=""), "https://detail.tmall.com/item.htm?id=605258110430")
+    assert page.fields["price"] == Decimal("4999.00")
+
+
+def test_hidden_offers_prices_and_buy_controls_are_not_the_pages() -> None:
+    # JD: a hidden trade-in tip ("up to 3000 off"), hidden bundle offers with their own buy
+    # buttons; the product's own price and "add to cart" beside its heading.
+    bundles = "".join('<div class="stabcon"><span class="p-price">套装价：</span><a class="btn-buy"'
+                      ' href="#">购买套装</a></div>' for _ in range(5))
+    page = read_page(html(
+        '<h1>华为 P6-C00 电信3G手机（白色）</h1><ul><li class="summary-price">京东价：'
+        '<strong class="p-price">￥1399.00</strong></li><li>商品编号：<span>917461</span></li>'
+        '<li class="hide summary-tips"><div class="oldfornew-tips">以旧换新，最高抵扣3000元</div>'
+        f'</li></ul><a id="InitCartUrl" class="btn-append" href="#">加入购物车</a>'
+        f'<div class="m hide" id="favorable-suit">{bundles}</div>', lang=""),
+        "http://item.jd.com/917461.html")
+    assert page.fields["price"] == Decimal("1399.00") and "list_price" not in page.fields
+    assert page.kind == "product" and "buy control" in page.reasons
+    assert page.fields["sku"] == "917461"
+
+
+def test_an_id_naming_a_stock_slot_is_no_stock_note_but_a_class_naming_a_state_is() -> None:
+    page = read_page(html('<h1>Nintendo Switch</h1><span class="price">¥32,970</span>'
+                          '<div id="availability"><span>In Stock.</span></div>'
+                          '<div id="dp-out-of-stock-top_feature_div"></div>', lang="en-us"),
+                     "https://www.amazon.co.jp/-/en/dp/B07WXL5YPW")
+    assert page.fields["availability"] == "in_stock"
+    assert page.sources["availability"] == "dom:stock-note"
+    # ¥ on an English page of a Japanese shop is yen.
+    assert page.fields["currency"] == "JPY"
+
+
+def test_address_fields_and_hidden_inputs_are_no_buy_controls() -> None:
+    assert not avail.BUY_ATTR.search("cartAddressNew dropdown-selection")
+    assert avail.BUY_ATTR.search("cart-add-button")
+    page = read_page(html('<h1>Chips</h1><p class="stock">Currently unavailable.</p>'
+                          '<input type="hidden" id="cartAddressNew" value="add-new">'),
+                     "http://s.test/dp/1")
+    assert page.fields["availability"] == "out_of_stock"
+
+
+def test_currency_symbols_by_the_shops_country() -> None:
+    assert currency_from_symbol("¥", "en-US", "JP") == "JPY"
+    assert currency_from_symbol("$", "en-US", "CA") == "USD"  # the page's own region first
+    assert currency_from_symbol("$", "es", "CL") == "CLP"
+    assert currency_from_symbol("¥", "", "") == "CNY"
+
+
+@pytest.mark.parametrize(("symbol", "code"), [
+    ("￥", "CNY"), ("円", "JPY"), ("元", "CNY"), ("Rp", "IDR"), ("₫", "VND"), ("đ", "VND"),
+    ("฿", "THB"), ("RM", "MYR"), ("₱", "PHP"), ("S$", "SGD")])
+def test_asian_currency_symbols(symbol: str, code: str) -> None:
+    assert currency_from_symbol(symbol, "") == code
+
+
+@pytest.mark.parametrize(("label", "field"), [
+    ("Apple型号", "mpn"), ("Canon型番", "mpn"), ("型番", "mpn"), ("品牌名称", "brand"),
+    ("Merek", "brand"), ("Thương hiệu", "brand"), ("商品编号", "sku"), ("商品番号", "sku"),
+    ("JANコード", "gtin"), ("Mã sản phẩm", "sku"), ("规格型号", "mpn")])
+def test_marketplace_spec_labels(label: str, field: str) -> None:
+    assert label_of(label) == field
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("有货", "in_stock"), ("无货", "out_of_stock"), ("売り切れ", "out_of_stock"),
+    ("在庫あり", "in_stock"), ("在庫切れ", "out_of_stock"), ("Stok habis", "out_of_stock"),
+    ("Hết hàng", "out_of_stock"), ("หมดสต็อก", "out_of_stock")])
+def test_asian_stock_cues(text: str, expected: str) -> None:
+    assert avail.from_text(text) == expected
+
+
+def test_a_brand_prefixed_model_line_is_the_model() -> None:
+    page = read_page(html('<h1>Apple/苹果 iPhone 11</h1><span class="price">¥5499.00</span>'
+                          '<ul><li>品牌名称：Apple/苹果</li><li>Apple型号:&nbsp;iPhone 11</li></ul>',
+                          lang="zh-CN"), "https://detail.tmall.com/item.htm?id=605258110430")
+    assert (page.fields["brand"], page.fields["mpn"]) == ("Apple/苹果", "iPhone 11")
