@@ -19,7 +19,8 @@ from typing import Any
 from crawlers.extract.generic import read_page
 
 DIR = Path(__file__).resolve().parent / "data" / "devset"
-FIELDS = ("price", "list_price", "currency", "sku", "availability")
+FIELDS = ("title", "price", "list_price", "currency", "brand", "sku", "mpn", "gtin",
+          "availability")
 
 
 @dataclass
