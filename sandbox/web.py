@@ -151,7 +151,7 @@ def shared_routes(state: SandboxState, style: str) -> list[Route]:
         i = state.catalog.parse_external_id(style, request.path_params["ext_id"])
         if i is None:
             return Response("not found", 404)
-        return Response(listing_photo(state.seed, i), media_type="image/jpeg",
+        return Response(listing_photo(state.seed, state.listings, i), media_type="image/jpeg",
                         headers={"cache-control": "max-age=3600"})
 
     async def notice_picture(request: Request) -> Response:
@@ -160,7 +160,7 @@ def shared_routes(state: SandboxState, style: str) -> list[Route]:
         index = request.path_params["index"]
         if not 0 <= index < state.catalog.n:
             return Response("not found", 404)
-        return Response(notice_photo(state.seed, index), media_type="image/jpeg",
+        return Response(notice_photo(state.seed, state.listings, index), media_type="image/jpeg",
                         headers={"cache-control": "max-age=3600"})
 
     static_cache: dict[str, tuple[str, str]] = {}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from sampler.products import build_links, cluster_of
 from sandbox.catalog import get_catalog
-from sandbox.photos import COPY_EVERY, HERO, copies_of, photo_source
+from sandbox.photos import COPY_EVERY, HERO, copies_of, photo_source, planted
 from sandbox.runner import Sandbox
 from store.artifacts import ArtifactStore
 from store.db import Database
@@ -22,18 +22,30 @@ from store.models import ForeignNotice, Listing, Platform
 SEED, N = 3, 400
 
 
+def _hero() -> int:
+    """A listing the sandbox copies four times (a recalled product nearby may take one)."""
+    return next(h for h in range(HERO, N, COPY_EVERY) if len(copies_of(SEED, N, h)) == 4)
+
+
 def test_planted_copies_are_deterministic() -> None:
-    hero = COPY_EVERY + HERO
-    assert photo_source(hero) == (hero, None)
-    assert [photo_source(j)[0] for j in copies_of(hero, N)] == [hero] * 4
-    assert {j % 3 for j in copies_of(hero, N)} == {0, 1, 2}  # every platform
+    hero = _hero()
+    assert photo_source(SEED, N, hero) == (hero, None)
+    assert [photo_source(SEED, N, j)[0] for j in copies_of(SEED, N, hero)] == [hero] * 4
+    assert {j % 3 for j in copies_of(SEED, N, hero)} == {0, 1, 2}  # every platform
+    # Every product a notice names is copied too (what a failure and a picture lead back from).
+    for recalled in get_catalog(SEED, N).recalled_map():
+        assert photo_source(SEED, N, recalled) == (recalled, None)
+        assert copies_of(SEED, N, recalled), recalled
+    assert planted(SEED, N) == planted(SEED, N) and len(planted(SEED, N)) >= 4 * 8
 
 
 def test_a_notice_picture_finds_its_listings(sqlite_db: Database, settings: Any) -> None:
     cat = get_catalog(SEED, N)
-    hero = COPY_EVERY + HERO
-    wanted = [hero, *copies_of(hero, N)]
-    others = [i for i in range(60, 120) if photo_source(i)[1] is None and i not in wanted]
+    hero = _hero()
+    wanted = [hero, *copies_of(SEED, N, hero)]
+    families = planted(SEED, N)
+    others = [i for i in range(60, 120) if i not in families and i not in wanted
+              and not copies_of(SEED, N, i)]
     artifacts = ArtifactStore(settings.artifacts_dir)
     with Sandbox(seed=SEED, listings=N, day=0, obstacles=False) as sb, \
             httpx.Client(timeout=30) as http, sqlite_db.session() as s:
