@@ -116,16 +116,18 @@ def test_notice_page_shows_every_field_of_real_records(live: Live) -> None:
 
     from sampler.risk.importers import import_file
     from spotcheck.web.routes.matches import field_rows
-    from tests.risk.test_real_files import CPSC, REAL, SG_REPORT
+    from tests.risk.test_real_files import CPSC, HC, REAL, SG_REPORT
 
+    health_canada = ["73357", "74816", "74484", "74227", "74171"]
     with live.db.session() as s:
         for name in CPSC:
             import_file(s, REAL / name, "cpsc")
         import_file(s, REAL / SG_REPORT, "safety-gate")
+        import_file(s, REAL / HC, "health-canada")
         notices = [(n.id, dict(n.raw)) for n in s.scalars(select(ForeignNotice).where(
             ForeignNotice.reference.in_(["26651", "25170", "24281", "26639", "SR/02420/26",
-                                         "SR/02417/26"])))]
-    assert len(notices) == 6
+                                         "SR/02417/26", *health_canada])))]
+    assert len(notices) == 11
     with live.login("sam") as c:  # every role may read a notice
         for nid, raw in notices:
             page = c.get(f"/notices/{nid}").text
