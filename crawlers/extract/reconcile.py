@@ -164,6 +164,16 @@ def code(value: str | None) -> str | None:
     return value if len(value) <= 64 else None
 
 
+def shown_code(visible: Visible) -> str | None:
+    """The code the page labels as the product's: a spec table's value cell whole ("Kód
+    produktu" | "GARNI 570 EASY II"), an inline "SKU: …" line by its first token when words
+    follow it."""
+    value = visible.pairs.get("sku")
+    if value and visible.inline.get("sku") != value and len(value) <= 40:
+        return value.strip()
+    return code(value)
+
+
 def url_product_id(url: str) -> str | None:
     """The product id a URL carries (``?pid=428514``, ``/dp/B07FW264WL``, ``-848068924``)."""
     parts = urlsplit(url)
@@ -254,7 +264,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)
     put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
     put("brand", visible.pairs.get("brand"), "dom:spec-table")
-    shown_sku = code(visible.pairs.get("sku"))
+    shown_sku = shown_code(visible)
     for key in ("sku", "productID"):
         m_sku = code(_text(node.get(key)) or _text(offer.get(key)))
         if m_sku and shown_sku and m_sku != shown_sku and m_sku not in visible.text:
@@ -263,7 +273,7 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
         put("sku", m_sku, syntax)
     put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
                           or og.get("og:sku"), 100) or None, "og")
-    put("sku", code(visible.pairs.get("sku")), "dom:spec-table")
+    put("sku", shown_sku, "dom:spec-table")
     put("mpn", _text(node.get("mpn")) or _text(node.get("model")), syntax)
     put("mpn", visible.pairs.get("mpn"), "dom:spec-table")
     for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn"):

@@ -461,6 +461,7 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
         if field_name is None:
             continue
         value = tail.strip() if sep else ""
+        same_text = bool(value)
         if not value and i + 1 < len(texts):
             value = texts[i + 1][0]
             if label_of(value.partition(":")[0]) is not None:
@@ -468,7 +469,9 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
         value = clean_text(value.lstrip(":：#").strip(), 200)
         if not value or len(value) > 120:
             continue
-        target = out.pairs if sep == "" else out.inline
+        # "SKU: 123 Kettle" in one text is inline (its value may run on); a label and its
+        # value in two texts ("Kód produktu:" | "GARNI 570 EASY II") is a table row.
+        target = out.inline if same_text else out.pairs
         target.setdefault(field_name, value)
         out.pairs.setdefault(field_name, value)
 

@@ -609,3 +609,21 @@ def test_a_brand_prefixed_model_line_is_the_model() -> None:
                           '<ul><li>品牌名称：Apple/苹果</li><li>Apple型号:&nbsp;iPhone 11</li></ul>',
                           lang="zh-CN"), "https://detail.tmall.com/item.htm?id=605258110430")
     assert (page.fields["brand"], page.fields["mpn"]) == ("Apple/苹果", "iPhone 11")
+
+
+@pytest.mark.parametrize(("label", "field"), [
+    ("Šifra:", "sku"), ("Bestellnummer:", "sku"), ("ID Produto", "sku"), ("Код:", "sku"),
+    ("Kód produktu:", "sku"), ("Cikkszám", "sku"), ("Varenummer", "sku")])
+def test_european_product_code_labels(label: str, field: str) -> None:
+    assert label_of(label) == field
+
+
+def test_a_code_in_its_own_cell_is_kept_whole_an_inline_one_by_its_first_token() -> None:
+    row = read_page(html('<h1>Garni 570 Easy II čierna</h1><span class="price">54,50 €</span>'
+                         '<table><tr><td>Kód produktu:</td><td>GARNI 570 EASY II</td></tr>'
+                         '</table>', lang="sk"), "http://s.test/garni")
+    assert (row.fields["sku"], row.sources["sku"]) == ("GARNI 570 EASY II", "dom:spec-table")
+    line = read_page(html('<h1>Housse</h1><span class="price">19,99 €</span>'
+                          '<p>Réf. : TE502955-1293415 Housse de canapé extensible</p>', lang="fr"),
+                     "http://s.test/housse")
+    assert line.fields["sku"] == "TE502955-1293415"
