@@ -15,6 +15,7 @@ account, address or payment reference (investigators read packs; README, "roles"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evidence.hashing import pretty_json, sha256_bytes
+from evidence.steplog import find, pack_form
 from store.artifacts import ArtifactStore
 from store.models import (
     Artifact,
@@ -167,13 +169,21 @@ def sample_chain(session: Session, case: Case, store: ArtifactStore) -> SampleCh
     for s in steps:
         if s["at"] is None and s["step"] not in missing:
             missing.append(s["step"])
-    history = [{k: v for k, v in h.items() if k != "persona"} for h in p.history or []]
+    # The purchase's history as recorded: each entry hashed, linked and signed when it was
+    # appended (evidence.steplog); entries naming the persona keep only their hashes.
+    history = pack_form(p.history or [], shown=lambda e: "persona" not in e)
+    # Each step names the signed entry it was read from, so verify can hold one to the other.
+    result_entry = _entered(p, PurchaseStatus.RESULT) if result else {}
+    for step, entry in zip(steps, (created, ordered, received, received, sent, result_entry),
+                           strict=True):
+        if entry.get("hash"):
+            step["recorded"] = entry["hash"]
     document = {
         "format": FORMAT, "case": {"number": case.number, "kind": case.kind},
         "sample": sample.code, "purchase_id": p.id, "steps": steps,
         "files": {rel: {"sha256": sha256_bytes(data), "size": len(data)} for rel, data in files.items()},
         "missing": missing,
-        # every recorded transition, each with its user and time (persona ids left out)
+        # every recorded entry, signed as it happened (evidence.steplog; persona ids left out)
         "purchase_history": history,
     }
     return SampleChain(document, files)
@@ -199,3 +209,42 @@ def check_chain_files(chain: dict[str, Any], listed: dict[str, dict[str, Any]]) 
                 problems.append(f"{step.get('step')}: {ref.get('file')} is not the recorded "
                                 f"file (SHA-256 {str(ref.get('sha256'))[:16]}…)")
     return problems
+
+
+#: For each step, the fields that must agree with the signed history entry it names.
+_AGREE = {"order": ("order_number",), "receipt": ("sample",), "seal": ("sample",),
+          "lab": ("lab",), "lab_result": ("outcome", "report")}
+
+
+def check_chain_steps(chain: dict[str, Any],
+                      key_for: Callable[[str], tuple[Any, str]]) -> tuple[list[str], int]:
+    """Problems between the chain's steps and the purchase history signed as it happened
+    (evidence.steplog), and the number of unsigned (older) entries."""
+    from evidence.steplog import check_pack_form
+
+    items = list(chain.get("purchase_history") or [])
+    problems, unsigned = check_pack_form(items, key_for)
+    for step in chain.get("steps") or []:
+        name = step.get("step")
+        if not step.get("recorded"):
+            if step.get("at") and items and not unsigned:
+                problems.append(f"{name}: not backed by a signed history entry")
+            continue
+        entry = find(items, step["recorded"])
+        if entry is None:
+            problems.append(f"{name}: the signed history entry it names is not in the chain")
+            continue
+        detail = step.get("detail") or {}
+        if name in ("order", "receipt", "lab", "purchase") and (
+                entry.get("at") != step.get("at") or entry.get("by") != step.get("by")):
+            problems.append(f"{name}: who or when differs from the signed history entry")
+        for field_ in _AGREE.get(str(name), ()):
+            want = entry.get(field_)
+            have = {"order_number": detail.get("order_number"),
+                    "sample": detail.get("sample_code", detail.get("seal_number")),
+                    "lab": detail.get("lab"), "outcome": detail.get("outcome"),
+                    "report": (detail.get("report") or {}).get("sha256")
+                    if isinstance(detail.get("report"), dict) else None}[field_]
+            if want is not None and have != want:
+                problems.append(f"{name}: {field_} differs from the signed history entry")
+    return problems, unsigned

@@ -39,7 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from evidence import custody
-from evidence.chain import check_chain_files
+from evidence.chain import check_chain_files, check_chain_steps
 from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
 from evidence.seal import check_seal, check_token, describe_key, resolve_key
@@ -306,6 +306,21 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
         report.add("sample chain", False, f"{name} is unreadable: {exc}")
         return
     problems = check_chain_files(chain, listed)
+
+    def key_for(fp: str) -> tuple[Any, str]:
+        key, status, why = resolve_key(anchors, fp, carried)
+        if status == RETIRED:
+            report.retired_keys.add(fp)
+        return key, why
+
+    # each step as signed when it was recorded (evidence.steplog), not only at export
+    recorded, unsigned = check_chain_steps(chain, key_for)
+    signed = len(chain.get("purchase_history") or []) - unsigned
+    report.add("sample chain steps", not recorded, "; ".join(recorded) if recorded else
+               f"{signed} entries signed as they were recorded, in order")
+    if unsigned:
+        report.warnings.append(f"sample chain: {unsigned} entries were recorded before steps "
+                               "were signed; only the export's seal covers them")
     steps = [s.get("step") for s in chain.get("steps") or []]
     report.add("sample chain", not problems, "; ".join(problems) if problems else
                f"{len(steps)} steps ({', '.join(map(str, steps))}), "

@@ -354,9 +354,9 @@ async def _capture(db: Database, settings: Settings, context: Any, job: _Job, ur
     with db.session() as s:
         p = s.get(Purchase, job.purchase_id)
         assert p is not None
-        p.history = [*p.history, {"at": utcnow().isoformat(), "by": actor,
-                                  "event": f"{kind}_capture", "capture": res.capture_id,
-                                  "ok": res.ok}]
+        purchases.append_history(s, p, {"at": utcnow().isoformat(), "by": actor,
+                                        "event": f"{kind}_capture",
+                                        "capture": res.capture_id, "ok": res.ok})
     return res.capture_id if res.ok else None
 
 

@@ -88,6 +88,26 @@ def get_purchase(session: Session, purchase: int | str) -> Purchase:
     return row
 
 
+def _signing_key(session: Session) -> Any:
+    """The installation key of the database's settings (``Database.open`` puts them in the
+    session's info), else of the process's."""
+    from evidence.steplog import installation_key
+    from store.settings import get_settings
+
+    settings = session.info.get("settings") or get_settings()
+    return installation_key(settings.keys_dir)
+
+
+def append_history(session: Session, p: Purchase, entry: dict[str, Any]) -> None:
+    """Append *entry* to the purchase's history, hashed, linked to the entry before it and
+    signed as it happens (evidence.steplog): the sample chain a pack carries is the one
+    recorded, step by step.  The one way history is written."""
+    from evidence.steplog import seal_entry
+
+    p.history = [*(p.history or []), seal_entry(p.history or [], entry,
+                                                _signing_key(session))]
+
+
 def _transition(session: Session, p: Purchase, new: PurchaseStatus, actor: str,
                 at: dt.datetime | None, note: str = "", **extra: Any) -> None:
     if new not in TRANSITIONS[p.status]:
@@ -97,15 +117,15 @@ def _transition(session: Session, p: Purchase, new: PurchaseStatus, actor: str,
     if note:
         entry["note"] = note
     entry.update({k: v for k, v in extra.items() if v is not None})
-    p.history = [*p.history, entry]
+    append_history(session, p, entry)
     p.status = new
     session.add(AuditEvent(actor=actor, action=f"purchase.{new.value}", object_type="purchase",
                            object_id=str(p.id), detail={"note": note} if note else {}))
 
 
-def _note(p: Purchase, actor: str, at: dt.datetime, **entry: Any) -> None:
+def _note(session: Session, p: Purchase, actor: str, at: dt.datetime, **entry: Any) -> None:
     """A history entry that is not a status change (assignment, capture, ...)."""
-    p.history = [*p.history, {"at": at.isoformat(), "by": actor, **entry}]
+    append_history(session, p, {"at": at.isoformat(), "by": actor, **entry})
 
 
 # --- creating tasks ---------------------------------------------------------------------------
@@ -160,8 +180,9 @@ def create_purchase_tasks(session: Session, plan_id: int, *, actor: str = "sched
             report.existing.append(found.id)
             continue
         p = Purchase(idempotency_key=key, plan_item_id=item.id, status=S.PLANNED,
-                     deadline=deadline, currency=listing.currency, created_at=now,
-                     history=[{"status": S.PLANNED.value, "at": now.isoformat(), "by": actor}])
+                     deadline=deadline, currency=listing.currency, created_at=now, history=[])
+        append_history(session, p, {"status": S.PLANNED.value, "at": now.isoformat(),
+                                    "by": actor})
         try:
             with session.begin_nested():
                 session.add(p)
@@ -260,7 +281,7 @@ def assign_pending(session: Session, purchase_ids: list[int], *, now: dt.datetim
         p.persona_id = a.persona_id
         p.scheduled_for = a.scheduled_for
         assert a.scheduled_for is not None
-        _note(p, actor, now, event="assigned", persona=a.persona_id,
+        _note(session, p, actor, now, event="assigned", persona=a.persona_id,
               scheduled_for=a.scheduled_for.isoformat())
         assigned.append(p.id)
     session.flush()

@@ -119,9 +119,13 @@ def head_revision() -> str:
 class Database:
     """An open, migrated database: an engine and a session factory."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        #: The settings it was opened with, in every session's ``info`` too: code given only
+        #: a session (a purchase's signed history) finds this installation's key folder.
+        self.settings = settings
+        self._sessions = sessionmaker(engine, expire_on_commit=False,
+                                      info={"settings": settings} if settings else None)
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True,
@@ -140,7 +144,7 @@ class Database:
             raise ServiceUnavailable(
                 f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                 f"{str(exc.orig).strip().splitlines()[0]}") from exc
-        return cls(engine)
+        return cls(engine, settings)
 
     @property
     def url(self) -> str:

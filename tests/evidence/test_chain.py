@@ -174,3 +174,70 @@ def test_report_renders_the_chain_without_a_browser() -> None:
     assert "第三方检测结果: 否" in zh and "样品不合格" in zh
     assert "未登记</th><td>检测报告" in zh
     assert "failed_sample" not in zh and "lab_result" not in zh
+
+
+def test_steps_are_signed_as_recorded_and_database_edits_are_caught(
+        world: dict[str, Any], tmp_path: Path) -> None:
+    """Each purchase history entry is hashed, linked and signed when it is recorded
+    (evidence.steplog), so an edit made in the database before the export — a changed order
+    number, a removed step, two steps swapped, the newest step dropped — makes the exported
+    pack fail verification (exit 5 from the CLI), although the export seals what it got."""
+    import itertools
+
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from tests.clirun import spotcheck
+
+    db, settings, case_id = world["db"], world["settings"], world["case_id"]
+    with db.session() as s:
+        p = s.scalar(select(Purchase).order_by(Purchase.id))
+        assert p is not None
+        pid, good = p.id, [dict(h) for h in p.history]
+    assert all(h.get("sig") and h.get("hash") and h.get("prev") for h in good)
+    assert good[0]["prev"] == "0" * 64 and all(
+        b["prev"] == a["hash"] for a, b in itertools.pairwise(good))
+
+    def pack_after(name: str, history: list[dict[str, Any]], **columns: Any) -> Any:
+        with db.session() as s:
+            p = s.get(Purchase, pid)
+            assert p is not None
+            p.history = history
+            flag_modified(p, "history")
+            for k, v in columns.items():
+                setattr(p, k, v)
+        out = export_pack(db, case_id=case_id, out=tmp_path / f"{name}.zip", actor="zhao.min",
+                          settings=settings, pdf=False)
+        return verify_pack(out, anchors=world["anchors"])
+
+    report = pack_after("good", good)
+    assert report.ok, [(c.name, c.detail) for c in report.failures]
+    ok = {c.name: c.detail for c in report.checks if c.ok}
+    assert ok["sample chain steps"].startswith(f"{len(good)} entries signed")
+
+    statuses = [h.get("status") for h in good]
+    i_order, i_recv = statuses.index("ordered"), statuses.index("received")
+    changed = [dict(h) for h in good]
+    changed[i_order]["order_number"] = "ORD-000001"
+    swapped = list(good)
+    swapped[i_order], swapped[i_recv] = swapped[i_recv], swapped[i_order]
+    cases = {
+        "changed": (changed, {"order_number": "ORD-000001"}, "changed"),
+        "column": (good, {"order_number": "ORD-000001"}, "order_number differs"),
+        "removed": ([h for k, h in enumerate(good) if k != i_recv], {}, "removed"),
+        "reordered": (swapped, {}, "reordered"),
+        "truncated": (good[:-1], {}, "lab_result: not backed by a signed history entry"),
+    }
+    for name, (history, columns, says) in cases.items():
+        report = pack_after(name, history, **columns)
+        failed = {c.name: c.detail for c in report.failures}
+        assert "sample chain steps" in failed and says in failed["sample chain steps"], (
+            name, failed)
+    pack_after("restored", good, order_number="ORD-778899")
+
+    # the command line says so with exit 5 (tampered), naming the step
+    ran = spotcheck("evidence", "verify", str(tmp_path / "removed.zip"), env={
+        "SPOTCHECK_HOME": str(settings.home), "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+        "SPOTCHECK_TRUSTED_TSA_CAS": ",".join(settings.trusted_tsa_cas)},
+        unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 5, ran.stdout + ran.stderr
+    assert "sample chain steps" in ran.stdout + ran.stderr
