@@ -169,7 +169,9 @@ def shown_code(visible: Visible) -> str | None:
     produktu" | "GARNI 570 EASY II"), an inline "SKU: …" line by its first token when words
     follow it."""
     value = visible.pairs.get("sku")
-    if value and visible.inline.get("sku") != value and len(value) <= 40:
+    if value and visible.inline.get("sku") != value and len(value) <= 40 and (
+            any(c.isdigit() for c in value) or len(value.split()) == 1):
+        # Words without a digit after a "Référence" label are a category, not a code.
         return value.strip()
     return code(value)
 

@@ -627,3 +627,8 @@ def test_a_code_in_its_own_cell_is_kept_whole_an_inline_one_by_its_first_token()
                           '<p>Réf. : TE502955-1293415 Housse de canapé extensible</p>', lang="fr"),
                      "http://s.test/housse")
     assert line.fields["sku"] == "TE502955-1293415"
+    # Words without a digit after a code label are no code (a category under "Référence").
+    words = read_page(html('<h1>Montre Pro Trek</h1><span class="price">199,00 €</span>'
+                           '<dl><dt>Référence</dt><dd>Montre Connectée Homme</dd></dl>', lang="fr"),
+                      "http://s.test/montre")
+    assert "sku" not in words.fields
