@@ -38,6 +38,7 @@ def redis_settings(redis_url: str, job: str) -> dict[str, Any]:
         "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
         "REDIS_URL": redis_url,
         "SPOTCHECK_REDIS_PREFIX": prefix,
+        "EXTENSIONS": {"crawlers.distributed.WorkerHeartbeat": 0},
     }
 
 
@@ -101,6 +102,44 @@ class WorkerRegistry:
     def reset(self) -> None:
         for key in self.redis.scan_iter(f"{self.prefix}:*"):
             self.redis.delete(key)
+
+
+def leave_shared(registry: WorkerRegistry, reason: str) -> bool:
+    """This worker leaves the shared crawl; whether it is the one to finish the crawl run
+    (it is when it stopped for another reason than the end of the crawl, or was the last
+    worker alive: the others' counts are in the run row already)."""
+    registry.leave()
+    if reason != "finished":
+        return True
+    if registry.others_alive():
+        return False
+    registry.mark_done()
+    return True
+
+
+class WorkerHeartbeat:
+    """A Scrapy extension: the worker's heartbeat (with its requests in flight) every 20
+    pages, which tells the other workers it is alive and busy (see :func:`keep_alive`)."""
+
+    EVERY = 20
+
+    def __init__(self, crawler: Any) -> None:
+        from scrapy import signals
+
+        self.crawler = crawler
+        self.pages = 0
+        crawler.signals.connect(self._response, signal=signals.response_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> WorkerHeartbeat:
+        return cls(crawler)
+
+    def _response(self, response: Any = None, request: Any = None, spider: Any = None) -> None:
+        registry: WorkerRegistry | None = getattr(self.crawler.spider, "registry", None)
+        self.pages += 1
+        if registry is not None and self.pages % self.EVERY == 0:
+            engine = self.crawler.engine
+            registry.beat(len(engine.downloader.active) if engine else 1)
 
 
 def keep_alive(spider: Any) -> bool:

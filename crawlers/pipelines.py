@@ -1,4 +1,4 @@
-"""Item pipelines: validate → normalise → classify → store.
+"""Item pipelines: validate → normalise → classify (→ store: :mod:`crawlers.storage`).
 
 Each stage has one job.  A rejected item is dropped with a reason that is counted on the
 crawl run (``errors["rejected:<reason>"]``), so an operator can see *why* a platform yields
@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 
 from crawlers.classify import default_classifier
 from crawlers.identity import bounded_id
-from crawlers.items import ListingItem, RemovalCheck, SellerItem
+from crawlers.items import ListingItem, SellerItem
 from crawlers.normalise import (
     MAX_IMAGES,
     MAX_SHORT,
@@ -114,20 +114,6 @@ class ClassifyPipeline(_Stage):
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ListingItem) and not item.prepared:
             classify_listing(item)
-        return item
-
-
-class StorePipeline(_Stage):
-    """Hand items to the crawl session's batched writer."""
-
-    def process_item(self, item: Any) -> Any:
-        session = self.spider.session
-        if isinstance(item, ListingItem):
-            session.writer.add_listing(item)
-        elif isinstance(item, SellerItem):
-            session.writer.add_seller(item)
-        elif isinstance(item, RemovalCheck):
-            session.removal_checked(item)
         return item
 
 

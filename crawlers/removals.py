@@ -6,7 +6,8 @@ marks the listings it did not see as possibly removed and has the spider re-fetc
 (``confirm`` requests; 404/410 or a removed page confirms, a page still showing it brings it
 back).  A crawl that could not reach the platform, or met errors on many pages, marks
 nothing and ends ``incomplete``; a bounded crawl (``crawlers.bounds``) did not look
-everywhere and marks nothing either.  A worker of a shared crawl stays while the shared
+everywhere and marks nothing either.  :func:`end_status` says how the run row ends (the
+storage pipeline, :mod:`crawlers.storage`, writes it).  A worker of a shared crawl stays while the shared
 queue has work (``crawlers.distributed.keep_alive``), and only one worker confirms.
 """
 
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+
+from crawlers.bounds import STOP_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class RemovalConfirmation:
             return
         if keep_alive(spider):
             raise DontCloseSpider
-        if self.finishing or not session.full or getattr(spider, "_closing", False):
+        if self.finishing or not session.full or not session.writing:
             return
         profile = spider.profile
         if profile.limits.bounded:
@@ -106,6 +109,19 @@ class RemovalConfirmation:
         else:
             return True
         return False
+
+
+def end_status(reason: str, session: Any) -> str:
+    """The crawl run's status for a crawl that closed for *reason*: ``finished``,
+    ``bounded`` (a page or time bound stopped it; the bound is noted on the session),
+    ``incomplete`` (it finished, but too broken to judge removals) or Scrapy's reason
+    (``shutdown``, ``cancelled``, …)."""
+    if reason in STOP_REASONS:
+        session.stopped_by = reason
+        return "bounded"
+    if reason == "finished" and session.incomplete:
+        return "incomplete"
+    return reason
 
 
 def rebase(url: str, base_url: str) -> str:

@@ -73,10 +73,7 @@ def run_crawl_in_process(platform: str, *, settings: Settings, base_url: str | N
     crawler = process.create_crawler(PlatformSpider)
     process.crawl(crawler, session=session, registry=registry, seeds=seeds)
     process.start()
-    spider = crawler.spider
-    summary: CrawlRunSummary | None = getattr(spider, "summary", None)
-    if summary is None:
-        summary = session.summary()
+    summary = session.result or session.summary()
     db.dispose()
     return summary
 

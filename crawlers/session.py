@@ -1,5 +1,7 @@
-"""One crawl of one platform, as the spider and pipelines share it: the profile, the crawl
-run row, the batched writer, the counts, and what a resumed crawl may skip."""
+"""One crawl of one platform, as the spider, the pipelines and the extensions share it: the
+profile, the crawl run row (opened, and its lease taken, before the crawl starts), the
+counts not yet written, what a resumed crawl may skip, and — while the storage pipeline
+(:mod:`crawlers.storage`) has it open — the batched writer."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from crawlers.bounds import bounds_of, with_bounds
 from crawlers.items import RemovalCheck
 from crawlers.platforms import load_profile
 from crawlers.profile import Profile
-from crawlers.store_writer import CrawlRuns, ListingWriter
+from crawlers.store_writer import CrawlRuns, ListingWriter, RunCounters, seen_in_run
 from store.db import Database
 from store.models import CrawlRun
 from store.settings import Settings
@@ -77,17 +79,20 @@ class CrawlSession:
         self.full = full
         self.resumed = resumed
         self.job_key = job_key
+        self.batch_size = batch_size
         self.runs = CrawlRuns(db)
-        self.writer = ListingWriter(db, profile.code, run_id, settings, batch_size,
-                                    background=True,
-                                    process_after=settings.crawl_write_process_after)
-        self.seen_urls: set[str] = self.writer.seen_urls() if resumed else set()
+        #: Counts not yet written: the writer takes them with its next batch.
+        self.counters = RunCounters()
+        self._writer: ListingWriter | None = None
+        self.seen_urls: set[str] = seen_in_run(db, profile.code, run_id) if resumed else set()
         self.removed: list[str] = []
         self.removal_errors = 0
         #: Why the crawl is not complete enough to judge removals ("" = it is).
         self.incomplete = ""
         #: The bound that stopped the crawl (crawlers.bounds), if one did.
         self.stopped_by: str | None = None
+        #: The run as it ended (set by the storage pipeline when the crawl closes).
+        self.result: CrawlRunSummary | None = None
 
     @classmethod
     def open(cls, platform: str, *, settings: Settings, db: Database | None = None,
@@ -113,8 +118,20 @@ class CrawlSession:
     # -- counting ---------------------------------------------------------------------------
 
     @property
-    def counters(self) -> Any:
-        return self.writer.counters
+    def writer(self) -> ListingWriter:
+        """The crawl's batched writer (only while the storage pipeline has it open)."""
+        if self._writer is None:
+            raise RuntimeError("the crawl's storage is not open (crawlers.storage.StorePipeline)")
+        return self._writer
+
+    @property
+    def writing(self) -> bool:
+        """Whether the storage is open (it closes before the crawl's end is judged)."""
+        return self._writer is not None
+
+    def use_writer(self, writer: ListingWriter | None) -> None:
+        """The storage pipeline opens (or, with None, closes) the crawl's writer."""
+        self._writer = writer
 
     def page(self) -> None:
         self.counters.pages += 1
@@ -149,11 +166,9 @@ class CrawlSession:
 
     # -- the end ----------------------------------------------------------------------------
 
-    def close(self, status: str, stats: dict[str, Any]) -> CrawlRunSummary:
-        """Write what is left, finish the run row and return its summary."""
-        self.writer.close()
-        self.flush_removed()
-        stats = {**stats, "writer_process_batches": self.writer.process_batches}
+    def finish(self, status: str, stats: dict[str, Any]) -> CrawlRunSummary:
+        """Finish the run row (status, end, stats, bounds; its lease released) once every
+        batch is written, and return its summary."""
         self.runs.finish(self.run_id, status, stats)
         with self.db.session() as s:
             row = s.get(CrawlRun, self.run_id)

@@ -50,7 +50,7 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.ValidatePipeline": 100,
     "crawlers.pipelines.NormalisePipeline": 200,
     "crawlers.pipelines.ClassifyPipeline": 300,
-    "crawlers.pipelines.StorePipeline": 900,
+    "crawlers.storage.StorePipeline": 900,
 }
 HTTPERROR_ALLOWED_CODES: list[int] = []
 DOWNLOAD_WARNSIZE = 0

@@ -155,6 +155,17 @@ class RunOwner:
     holder: str
 
 
+def seen_in_run(db: Database, platform_code: str, run_id: int) -> set[str]:
+    """Canonical URLs and external ids of listings already written in run *run_id*: a crawl
+    resumed after a kill does not fetch them again."""
+    with db.session() as s:
+        rows = s.execute(select(Listing.url, Listing.external_id)
+                         .join(Platform, Platform.id == Listing.platform_id)
+                         .where(Platform.code == platform_code,
+                                Listing.last_crawl_run_id == run_id)).all()
+    return {u for u, _ in rows} | {e for _, e in rows}
+
+
 class CrawlRuns:
     """Creating, resuming and finishing crawl run rows.
 
@@ -291,7 +302,8 @@ class ListingWriter:
 
     def __init__(self, db: Database, platform_code: str, run_id: int, settings: Settings,
                  batch_size: int = 200, background: bool = False,
-                 process_after: int = -1, owner: RunOwner | None = None) -> None:
+                 process_after: int = -1, owner: RunOwner | None = None,
+                 counters: RunCounters | None = None) -> None:
         self.db = db
         self.platform_code = platform_code
         self.run_id = run_id
@@ -299,7 +311,8 @@ class ListingWriter:
         self.owner = owner if owner is not None else CrawlRuns.owner(run_id, db)
         self.settings = settings
         self.batch_size = batch_size
-        self.counters = RunCounters()
+        #: Counts to write with the next batch (the crawl session's, when it gives them).
+        self.counters = counters if counters is not None else RunCounters()
         self.runs = CrawlRuns(db)
         self.max_age = 2.0
         self._last_flush = time.monotonic()
@@ -688,13 +701,8 @@ class ListingWriter:
     # -- removals ---------------------------------------------------------------------------
 
     def seen_urls(self) -> set[str]:
-        """Canonical URLs and external ids of listings already written in this run: a crawl
-        resumed after a kill does not fetch them again."""
-        with self.db.session() as s:
-            rows = s.execute(select(Listing.url, Listing.external_id).where(
-                Listing.platform_id == self.platform_id,
-                Listing.last_crawl_run_id == self.run_id)).all()
-        return {u for u, _ in rows} | {e for _, e in rows}
+        """Canonical URLs and external ids of listings already written in this run."""
+        return seen_in_run(self.db, self.platform_code, self.run_id)
 
     def mark_unseen(self) -> list[tuple[str, str]]:
         """After a full crawl: listings this run did not see become possibly removed.

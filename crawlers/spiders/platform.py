@@ -7,7 +7,9 @@ page of an API listing), ``confirm`` (re-fetching a listing a full crawl did not
 After a full crawl has drained its queue, :mod:`crawlers.removals` (an extension) marks the
 listings it did not see as possibly removed and has the spider re-fetch them (``confirm``):
 404/410, or a page showing a "removed" marker, confirms the removal; a page still showing the
-listing brings it back.  Page and time bounds are :mod:`crawlers.bounds`'s.
+listing brings it back.  Page and time bounds are :mod:`crawlers.bounds`'s.  The spider yields
+items and requests only: the storage pipeline (:mod:`crawlers.storage`) writes them and
+counts the run, and finishes the run row when the crawl closes.
 """
 
 from __future__ import annotations
@@ -17,36 +19,29 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers import discovery
-from crawlers.bounds import STOP_REASONS
-from crawlers.discovery import robots_urls
-from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.generic import GenericPage
-from crawlers.extract.item import generic_fields
 from crawlers.extract.jsonpath import get_path, map_fields
 from crawlers.extract.listing import (
     ListingRecipe,
-    canonical_of,
     id_from_url,
     recipe_of,
     resolve_link,
-    seller_id_from_url,
 )
 from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
-from crawlers.identity import url_external_id
-from crawlers.items import ListingItem, RemovalCheck, SellerItem
-from crawlers.normalise import canonical_url
+from crawlers.items import ListingItem, RemovalCheck
 from crawlers.profile import Profile
 from crawlers.session import CrawlSession
 from crawlers.settings import apply_profile
+from crawlers.spiders import building, links
 from store.settings import get_settings
 
 #: Links a structured-data crawl never follows (carts, accounts, assets, admin).
@@ -57,12 +52,6 @@ GENERIC_DENY = re.compile(
 #: Page kinds fetched whatever the profile's link filters say: removal checks, robots.txt and
 #: sitemaps (a generic profile denies ``.xml``, as a link on a page).
 _UNFILTERED = frozenset({"confirm", "robots", "sitemap"})
-#: Statuses a robots.txt or sitemap request may meet without it being a crawl error.
-_QUIET_MISSING = [401, 403, 404, 410]
-#: Where a seller page's contact facts are looked for (query, characters), and its name
-#: when the profile gives no rule.
-SELLER_TEXT = ("body ::text", 100_000)
-SELLER_NAME = "h1::text"
 
 
 class PlatformSpider(scrapy.Spider):
@@ -89,8 +78,6 @@ class PlatformSpider(scrapy.Spider):
         if session is not None:
             self.session = session
             self.profile = session.profile
-        #: Set when the crawl closes (crawlers.removals stops confirming then).
-        self._closing = False
         self._releasing: set[Any] = set()
         #: URLs this worker has already handed to the scheduler (see :meth:`request`).
         self._requested: set[str] = set()
@@ -113,14 +100,13 @@ class PlatformSpider(scrapy.Spider):
         apply_profile(crawler.settings, profile, spider.session.settings,
                       spider.session.job_key or profile.code)
         spider._referer = _referer_middleware(crawler)
-        crawler.signals.connect(spider._on_response, signals.response_received)
-        crawler.signals.connect(spider._on_item_error, signals.item_error)
-        crawler.signals.connect(spider._on_spider_error, signals.spider_error)
         return spider
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _url(self, url: str, base: str) -> str | None:
+    def resolve(self, url: str, base: str) -> str | None:
+        """*url* made absolute on *base* and rewritten as the profile says (None: no
+        http(s) URL)."""
         return resolve_link(url, base, self._recipe.rewrite)
 
     @cached_property
@@ -147,7 +133,7 @@ class PlatformSpider(scrapy.Spider):
     def request(self, url: str, kind: str, *, base: str = "", meta: dict[str, Any] | None = None,
                 priority: int = 0, dont_filter: bool = False) -> Request | None:
         """A request for *url* of page *kind*, or None when it is not to be fetched."""
-        absolute = self._url(url, base or self.profile.base_url)
+        absolute = self.resolve(url, base or self.profile.base_url)
         if absolute is None or (kind not in _UNFILTERED and not self._allowed(absolute)):
             return None
         if kind == "seller" and self.profile.limits.products_only:
@@ -213,22 +199,13 @@ class PlatformSpider(scrapy.Spider):
             if req is not None:
                 yield req
         if self.profile.links.sitemaps:
-            for url in robots_urls(self.profile.resolved_start_urls()):
-                req = self.request(url, "robots", priority=discovery.PRIORITY_SITEMAP,
-                                   meta={"is_start_request": True,
-                                         "handle_httpstatus_list": _QUIET_MISSING})
-                if req is not None:
-                    yield req
+            for req in links.robots_requests(self):
+                yield req
 
     # -- discovery: robots.txt and sitemaps ----------------------------------------------------
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
-        for url in discovery.sitemaps_from_robots(response):
-            req = self.request(url, "sitemap", priority=discovery.PRIORITY_SITEMAP,
-                               meta={"handle_httpstatus_list": _QUIET_MISSING,
-                                     "download_maxsize": discovery.MAX_SITEMAP_BYTES})
-            if req is not None:
-                yield req
+        return links.from_robots(self, response)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         content = discovery.read_sitemap(response)
@@ -236,21 +213,7 @@ class PlatformSpider(scrapy.Spider):
             if response.status == 200:
                 self.session.error("bad_sitemap")
             return
-        for url in content.sitemaps:
-            req = self.request(url, "sitemap", priority=discovery.PRIORITY_SITEMAP,
-                               meta={"handle_httpstatus_list": _QUIET_MISSING,
-                                     "download_maxsize": discovery.MAX_SITEMAP_BYTES})
-            if req is not None:
-                yield req
-        id_pattern = self.profile.extract.id_from_url
-        for url in content.pages:
-            # A structured-data page says by its content what it is; a CSS profile's product
-            # pages are those its id pattern recognises.
-            kind = ("product" if self.profile.extract.kind == "css" and id_pattern
-                    and self._id_from_url(url) else "nav")
-            req = self.request(url, kind, priority=discovery.PRIORITY_SITEMAP)
-            if req is not None:
-                yield req
+        yield from links.from_sitemap(self, content)
 
     # -- callbacks: HTML --------------------------------------------------------------------
 
@@ -289,36 +252,10 @@ class PlatformSpider(scrapy.Spider):
             yield obj
 
     def _nav(self, response: TextResponse, page: Page) -> Iterator[Any]:
-        profile = self.profile
-        links = profile.links
-        if profile.extract.kind == "structured-data":
+        if self.profile.extract.kind == "structured-data":
             yield from self._structured(response, page, follow=True)
-            return
-        cards = (page.cards(profile.extract.card, profile.extract.card_link,
-                            profile.extract.card_fields) if profile.extract.card else [])
-        for href, fallback in cards:
-            req = self.request(href, "product", base=response.url, meta={"card": fallback},
-                               priority=discovery.PRIORITY_PRODUCT)
-            if req is not None:
-                yield req
-        for rule in links.product:
-            for href in page.select_all(rule):
-                req = self.request(href, "product", base=response.url,
-                                   priority=discovery.PRIORITY_PRODUCT)
-                if req is not None:
-                    yield req
-        for rule in links.navigate:
-            for href in page.select_all(rule):
-                req = self.request(href, "nav", base=response.url,
-                                   priority=discovery.PRIORITY_NEXT_PAGE)
-                if req is not None:
-                    yield req
-        for rule in links.seller:
-            for href in page.select_all(rule):
-                req = self.request(href, "seller", base=response.url,
-                                   priority=discovery.PRIORITY_SELLER)
-                if req is not None:
-                    yield req
+        else:
+            yield from links.from_css_nav(self, response, page)
 
     def parse_product(self, response: Response) -> Iterator[Any]:
         self._release(response)
@@ -375,14 +312,8 @@ class PlatformSpider(scrapy.Spider):
             return True
         return page.generic().kind == "product"
 
-    def _canonical(self, page: Page) -> str:
-        return canonical_of(page.response, self._recipe.rewrite, page.raw_values(CANONICAL))
-
     def _id_from_url(self, url: str) -> str | None:
         return id_from_url(self.profile.extract.id_from_url, url)
-
-    def _seller_id_from_url(self, url: str) -> str | None:
-        return seller_id_from_url(self.profile.extract.seller_id_from_url, url)
 
     # -- structured data --------------------------------------------------------------------
 
@@ -399,78 +330,17 @@ class PlatformSpider(scrapy.Spider):
                 and self._id_from_url(response.url):
             kind = "product"
         if kind == "product":
-            item = self._structured_listing(response, page, found)
-            if item is not None:
-                yield item
-                if item.seller_url:
-                    req = self.request(item.seller_url, "seller", base=response.url,
-                                       priority=1)
-                    if req is not None:
-                        yield req
-        elif kind == "seller" or self._seller_hint(response.url):
+            item = building.structured_listing(self.profile, self._recipe, response, page, found)
+            yield item
+            if item.seller_url:
+                req = self.request(item.seller_url, "seller", base=response.url, priority=1)
+                if req is not None:
+                    yield req
+        elif kind == "seller" or links.seller_hint(self.profile, response.url):
             yield from self._seller(page)
         if follow is False or (follow is None and kind == "product"):
             return
-        for href in found.product_links:
-            req = self.request(href, "product", base=response.url,
-                               priority=discovery.PRIORITY_PRODUCT)
-            if req is not None:
-                yield req
-        for href in found.links:
-            url = self._url(href, response.url)
-            if url is None:
-                continue
-            kind = "seller" if self._seller_hint(url) else "nav"
-            req = self.request(url, kind, base=response.url,
-                               priority=discovery.PRIORITY_SELLER if kind == "seller"
-                               else discovery.PRIORITY_NEXT_PAGE if href in found.next_links
-                               else discovery.PRIORITY_LINK)
-            if req is not None:
-                yield req
-
-    def _seller_hint(self, url: str) -> bool:
-        """Whether the profile's seller-id pattern names *url* a seller page (generic
-        profiles have none: seller pages are known by their content)."""
-        pattern = self.profile.extract.seller_id_from_url
-        return bool(pattern) and re.search(pattern, url) is not None
-
-    def _structured_listing(self, response: TextResponse, page: Page, found: GenericPage
-                            ) -> ListingItem | None:
-        fields = generic_fields(found)
-        url = canonical_of(response, self._recipe.rewrite,
-                           [found.canonical] if found.canonical else [])
-        ext = self._id_from_url(url) if self.profile.extract.id_from_url else None
-        ext = ext or (fields.get("external_id") if self.profile.extract.id_from_data else None)
-        ext = ext or url_external_id(url)
-        seller_url = fields.get("seller_url")
-        if not seller_url:
-            # Microdata rarely carries the seller's URL: the profile's seller link, else a
-            # link the page itself marks as its seller's (found.seller_link).
-            for rule in self.profile.links.seller:
-                seller_url = page.select(rule)
-                if seller_url:
-                    break
-            seller_url = seller_url or found.seller_link
-        seller_id = fields.get("seller_external_id")
-        if not seller_id and seller_url:
-            seller_id = self._seller_id_from_url(urljoin(response.url, seller_url))
-        item = ListingItem(
-            platform=self.profile.code, external_id=str(ext), url=url,
-            title=fields.get("title") or "", brand=fields.get("brand"),
-            model=fields.get("model"), price_text=fields.get("price_text"),
-            currency_hint=fields.get("currency_hint"), seller_external_id=seller_id,
-            seller_name=fields.get("seller_name"), seller_url=seller_url,
-            category=fields.get("category"), origin=fields.get("origin"),
-            image_urls=fields.get("image_urls") or [], raw=fields["raw"])
-        item.availability = fields.get("availability")
-        item.gtin = fields.get("gtin")
-        extra = page.fields(self.profile.extract.fields) if self.profile.extract.fields else {}
-        for key, value in extra.items():
-            if value not in (None, "", []) and hasattr(item, key) and \
-                    getattr(item, key) in (None, "", []):
-                setattr(item, key, value)
-                item.raw.setdefault("sources", {})[key] = "profile:css"
-        return item
+        yield from links.from_content(self, response, found)
 
     # -- sellers ----------------------------------------------------------------------------
 
@@ -483,24 +353,11 @@ class PlatformSpider(scrapy.Spider):
                 yield from self.referred(response, self._seller(self._page(response)))
 
     def _seller(self, page: Page) -> Iterator[Any]:
-        rules = self.profile.extract.seller_fields
-        fields = page.fields(rules) if rules else {}
-        facts = facts_from_text(page.text(*SELLER_TEXT))
-        ext = fields.get("external_id") or self._seller_id_from_url(self._canonical(page))
-        if not ext:
+        seller = building.page_seller(self.profile, self._recipe, page)
+        if seller is None:
             self.session.reject("bad_seller_id")
-            return
-        contacts = {k: str(fields.get(k) or facts.get(k) or "")
-                    for k in ("phone", "email", "wechat", "address")}
-        yield SellerItem(
-            platform=self.profile.code, external_id=str(ext),
-            name=str(fields.get("name") or page.first(SELLER_NAME) or ""),
-            url=self._canonical(page),
-            filing_number=_str(fields.get("filing_number") if rules else
-                               facts.get("filing_number")),
-            licence_number=_str(fields.get("licence_number") if rules else
-                                facts.get("licence_number")),
-            contacts={k: v for k, v in contacts.items() if v})
+        else:
+            yield seller
 
     # -- API profiles -----------------------------------------------------------------------
 
@@ -560,23 +417,9 @@ class PlatformSpider(scrapy.Spider):
     def _api_listing(self, record: dict[str, Any], url: str) -> Iterator[Any]:
         api = self.profile.extract.api
         assert api is not None
-        f = map_fields(record, api.fields)
-        page_url = f.pop("url", None)
-        listing_url = self._url(str(page_url), url) if page_url else canonical_url(url)
-        seller_id = _str(f.pop("seller_external_id", None))
-        images = f.pop("image_urls", None) or []
-        item = ListingItem(
-            platform=self.profile.code, external_id=str(f.pop("external_id", "") or ""),
-            url=listing_url or url, title=str(f.pop("title", "") or ""),
-            price_text=f.pop("price_text", None), currency_hint=_str(f.pop("currency_hint", None)),
-            seller_external_id=seller_id, seller_name=_str(f.pop("seller_name", None)),
-            image_urls=[str(i) for i in (images if isinstance(images, list) else [images])],
-            cert_marks=[str(c) for c in (f.pop("cert_marks", None) or [])],
-            raw=record)
-        for key, value in f.items():
-            if hasattr(item, key) and value not in (None, ""):
-                setattr(item, key, str(value))
+        item = building.api_listing(self.profile, self._recipe, record, url)
         yield item
+        seller_id = item.seller_external_id
         if seller_id and api.seller_url:
             req = self.request(api.seller_url.replace("{id}", seller_id), "seller", base=url,
                                meta={"api": True}, priority=1)
@@ -584,40 +427,16 @@ class PlatformSpider(scrapy.Spider):
                 yield req
 
     def _api_seller(self, response: TextResponse) -> Iterator[Any]:
-        api = self.profile.extract.api
-        assert api is not None
         data = self._json(response)
         if not isinstance(data, dict):
             return
-        f = map_fields(data, api.seller_fields)
-        ext = _str(f.get("external_id"))
-        if not ext:
+        seller = building.api_seller(self.profile, data)
+        if seller is None:
             self.session.reject("bad_seller_id")
-            return
-        yield SellerItem(platform=self.profile.code, external_id=ext,
-                         name=str(f.get("name") or ""), url=_str(f.get("url")),
-                         filing_number=_str(f.get("filing_number")),
-                         licence_number=_str(f.get("licence_number")),
-                         contacts={k: str(f[k]) for k in ("phone", "email", "wechat", "address")
-                                   if f.get(k)})
+        else:
+            yield seller
 
-    # -- signals, errors, the end -------------------------------------------------------------
-
-    def _on_response(self, response: Response, request: Request, spider: Any = None) -> None:
-        if request.meta.get("kind") == "photo":
-            return  # a listing's photos are not pages of the platform (crawlers.photos)
-        self.session.page()
-        registry = self.registry
-        if registry is not None and self.session.counters.pages % 20 == 0:
-            engine = self.crawler.engine
-            registry.beat(len(engine.downloader.active) if engine else 1)
-
-    def _on_item_error(self, item: Any, response: Response, spider: Any = None,
-                       failure: Failure | None = None) -> None:
-        self.session.error(f"pipeline:{type(failure.value).__name__ if failure else 'error'}")
-
-    def _on_spider_error(self, failure: Failure, response: Response, spider: Any = None) -> None:
-        self.session.error(f"parse:{type(failure.value).__name__}")
+    # -- errors ----------------------------------------------------------------------------
 
     async def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -653,34 +472,6 @@ class PlatformSpider(scrapy.Spider):
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
 
-    def closed(self, reason: str) -> None:
-        self._closing = True
-        assert self.crawler.stats is not None
-        stats = {k: v for k, v in self.crawler.stats.get_stats().items()
-                 if isinstance(v, int | float | str) and not k.startswith("log_count/DEBUG")}
-        status = "finished" if reason == "finished" else reason
-        if reason in STOP_REASONS:
-            status = "bounded"
-            self.session.stopped_by = reason
-        if status == "finished" and self.session.incomplete:
-            status = "incomplete"
-        extra = {"scrapy": stats, "reason": reason,
-                 "removal_errors": self.session.removal_errors}
-        worker_pages = int(stats.get("response_received_count", 0))
-        if self.registry is not None:
-            self.registry.leave()
-            if reason == "finished" and not self.registry.others_alive():
-                self.registry.mark_done()
-            elif reason == "finished":
-                # Other workers are still at it: add our counts, leave the run open for them.
-                self.session.writer.flush()
-                self.session.flush_removed()
-                self.summary = self.session.summary()
-                self.summary.worker_pages = worker_pages
-                return
-        self.summary = self.session.close(status, extra)
-        self.summary.worker_pages = worker_pages
-
 
 def extraction_plans(profile: Profile) -> dict[str, Plan]:
     """The ops the spider asks of each kind of HTML page of *profile* (what extraction
@@ -702,7 +493,8 @@ def extraction_plans(profile: Profile) -> dict[str, Plan]:
     else:
         return {}
     seller: Plan = ((fields_op(extract.seller_fields),) if extract.seller_fields else ())
-    seller += (("text", *SELLER_TEXT), ("first", SELLER_NAME), ("raw", CANONICAL))
+    seller += (("text", *building.SELLER_TEXT), ("first", building.SELLER_NAME),
+               ("raw", CANONICAL))
     return {"nav": nav, "product": product, "confirm": product, "seller": seller}
 
 
@@ -716,9 +508,3 @@ def _referer_middleware(crawler: Crawler) -> Any:
         return RefererMiddleware.from_crawler(crawler)
     except NotConfigured:
         return None
-
-
-def _str(value: Any) -> str | None:
-    if value in (None, ""):
-        return None
-    return str(value)

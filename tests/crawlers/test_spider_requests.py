@@ -96,6 +96,6 @@ def test_requests_carry_scrapys_referer(sqlite_db: Database, settings: Settings)
     assert list(_links(spider, quiet).values()) == [None]
     # REFERER_ENABLED = False: no header at all.  (One crawl of a platform at a time: the
     # first one ends before the second opens, or the second would find the run's lease held.)
-    spider.session.close("finished", {})
+    spider.session.finish("finished", {})
     off = _crawled_spider(sqlite_db, settings, REFERER_ENABLED=False)
     assert list(_links(off, _nav_page(page, ["/category/6.html"])).values()) == [None]
