@@ -6,12 +6,19 @@
 2. Browser style (sandbox "spa" rendered in Chromium): pages/s (target ≥ 10/s), and memory
    growth of crawler + browser over the crawl (target < 20% from after warm-up to the end).
 3. Peak memory (RSS high-water mark) of a crawl of 50,000 listings.
+4. Real pages (``--part real``): the comparison of 1. on a shop made of saved real product
+   pages (the project's development set, and Zyte's product extraction benchmark's 140 pages
+   when ``SPOTCHECK_EXTRACTION_BENCHMARK`` or ``--dataset`` names a checkout of it; see
+   ``bench/bench_extraction.py``), each served under several URLs, crawled with the generic
+   ``structured-data`` profile: real pages cost ten times the sandbox's to parse, which is
+   where parsing in helper processes could pay.
 
 The sandbox runs in its own process (obstacles off) so it does not share the crawler's GIL.
 Other engineers' processes load this 2-core machine: every figure is compared with a
 baseline measured in the same run, and the load average is printed with each part.
 
-Usage: .venv/bin/python bench/bench_crawl.py [--quick] [--part static|browser|peak ...]
+Usage: .venv/bin/python bench/bench_crawl.py [--quick] [--part static|browser|peak|real ...]
+                                           [--dataset ~/peb]
 """
 
 from __future__ import annotations
@@ -200,14 +207,22 @@ def home_env(home: Path) -> dict[str, str]:
     return env
 
 
-def register(home: Path, code: str, url: str, profile: str) -> None:
+def register(home: Path, code: str, url: str, profile: str,
+             overrides: dict[str, Any] | None = None) -> None:
+    """Register platform *code* at *url* with a shipped *profile*, its sections updated by
+    *overrides* (``{"politeness": {"delay": 0}}``)."""
     code_py = ("from store.db import Database\nfrom store.settings import Settings\n"
-               "from crawlers.platforms import add_platform\nimport sys\n"
+               "from crawlers.platforms import add_platform\n"
+               "from crawlers.profile import parse_profile, shipped_profile\nimport json, sys\n"
+               "data = shipped_profile(sys.argv[3]).model_dump()\n"
+               "for key, value in json.loads(sys.argv[4]).items():\n"
+               "    data[key] = {**data[key], **value} if isinstance(value, dict) else value\n"
                "db = Database.open(settings=Settings())\n"
                "with db.session() as s:\n"
-               "    add_platform(s, sys.argv[1], start_url=sys.argv[2], profile=sys.argv[3])\n")
-    subprocess.run([PY, "-c", code_py, code, url, profile], env=home_env(home), check=True,
-                   cwd=ROOT)
+               "    add_platform(s, sys.argv[1], start_url=sys.argv[2],\n"
+               "                 profile=parse_profile(data, 'bench'))\n")
+    subprocess.run([PY, "-c", code_py, code, url, profile, json.dumps(overrides or {})],
+                   env=home_env(home), check=True, cwd=ROOT)
 
 
 def monitored_crawl(home: Path, code: str) -> dict[str, Any]:
@@ -243,21 +258,33 @@ def static_comparison(listings: int, rounds: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     load("static, start")
     try:
-        code = ("import sys\n"
-                "from bench.bench_crawl import _static_in_process\n"
-                "_static_in_process(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))\n")
         for rnd in range(rounds + 1):
             for kind in ("full", "alone"):
                 register(tmp / f"{kind}{rnd}", "mall", sb.urls["mall"], "mall")
-        subprocess.run([PY, "-c", code, str(tmp), str(rounds), str(sb.proc.pid)], cwd=ROOT,
-                       check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        result = json.loads((tmp / "static.json").read_text())
+        result = _paired_rounds(tmp, rounds, sb.proc.pid, "mall")
     finally:
         sb.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     load("static, end")
-    print("ms per page: wall | CPU of the crawl's process + its helpers (extraction workers, "
-          "store writer) + the sandbox")
+    _report_rounds(result, "static", "static full pipeline (SQLite), median round",
+                   "≥ 60% of plain", 0.6)
+
+
+def _paired_rounds(tmp: Path, rounds: int, server_pid: int, code: str) -> dict[str, Any]:
+    """Run :func:`_static_in_process` in a fresh process; its figures."""
+    script = ("import sys\n"
+              "from bench.bench_crawl import _static_in_process\n"
+              "_static_in_process(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])\n")
+    subprocess.run([PY, "-c", script, str(tmp), str(rounds), str(server_pid), code], cwd=ROOT,
+                   check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    result: dict[str, Any] = json.loads((tmp / "static.json").read_text())
+    return result
+
+
+def _report_rounds(result: dict[str, Any], label: str, metric: str, target: str,
+                   share: float | None) -> None:
+    print(f"[{label}] ms per page: wall | CPU of the crawl's process + its helpers "
+          "(extraction workers, store writer) + the server")
     for rnd, crawls in enumerate(result["rounds"]):
         for kind in STATIC_CRAWLS:
             c = crawls[kind]
@@ -285,15 +312,18 @@ def static_comparison(listings: int, rounds: int) -> None:
     median = sorted(range(len(rounds)), key=lambda i: ratios[i])[(len(rounds) - 1) // 2]
     chosen = rounds[median]
     full, plain, alone = pps(chosen["full"]), pps(chosen["plain"]), pps(chosen["alone"])
-    record("static full pipeline (SQLite), median round", full, "pages/s", baseline=plain,
-           baseline_label="plain Scrapy, same pages, same round", target="≥ 60% of plain",
-           ok=full >= 0.6 * plain)
-    record("static full pipeline, parsing and writing in the crawl's process", alone,
-           "pages/s", baseline=full, baseline_label="with extraction worker + writer process")
-    record("static listings stored", result["listings"], "listings")
+    record(metric, full, "pages/s", baseline=plain,
+           baseline_label="plain Scrapy, same pages, same round", target=target,
+           ok=None if share is None else full >= share * plain)
+    helpers = [pps(r["full"]) / pps(r["alone"]) for r in rounds]
+    print(f"[{label}] ratio with helpers / in the crawl's process per round: "
+          + ", ".join(f"{x:.2f}" for x in helpers))
+    record(f"{label} full pipeline, parsing and writing in the crawl's process", alone,
+           "pages/s", baseline=full, baseline_label="with extraction workers + writer process")
+    record(f"{label} listings stored", result["listings"], "listings")
 
 
-def _static_in_process(tmp: str, rounds: int, sandbox_pid: int) -> None:
+def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mall") -> None:
     """Runs in a fresh process: a warm-up crawl, then *rounds* rounds of plain Scrapy, the
     full crawl and the full crawl without helper processes, all on one reactor."""
     from scrapy.utils.reactor import install_reactor
@@ -346,7 +376,7 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int) -> None:
             kwargs: dict[str, Any] = {"urls": list(urls)}
         else:
             crawler = runner.create_crawler(PlatformSpider)
-            kwargs = {"session": CrawlSession.open("mall", settings=settings_for(kind, rnd))}
+            kwargs = {"session": CrawlSession.open(code, settings=settings_for(kind, rnd))}
         with HelperCPU() as helpers:
             t0, c0 = time.perf_counter(), time.process_time()
             yield runner.crawl(crawler, **kwargs)
@@ -368,7 +398,7 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int) -> None:
 
         out["_keep"] = seen  # signal receivers are weak references
         warm.signals.connect(seen, signals.response_received)
-        yield runner.crawl(warm, session=CrawlSession.open("mall", settings=settings_for(
+        yield runner.crawl(warm, session=CrawlSession.open(code, settings=settings_for(
             "full", rounds)))
         # Rounds of plain, full, alone, each crawl into a fresh database; the median round
         # is reported (the machine is shared: this damps the noise).
@@ -387,6 +417,81 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int) -> None:
     reactor.run()
     out.pop("_keep", None)
     Path(tmp, "static.json").write_text(json.dumps(out))
+
+
+# -- 4. real pages ---------------------------------------------------------------------------
+
+def real_pages(dataset: str | None) -> list[bytes]:
+    """Saved real product pages: the development set's, and the benchmark's when given."""
+    from tests.crawlers.devset import pages as devset_pages
+
+    bodies = [body for _, body, _ in devset_pages()]
+    root = Path(dataset).expanduser() if dataset else None
+    if root is not None and (root / "dataset" / "html").is_dir():
+        import gzip
+
+        bodies += [gzip.decompress(p.read_bytes())
+                   for p in sorted((root / "dataset" / "html").glob("*.html.gz"))]
+    return bodies
+
+
+def real_shop(directory: Path, bodies: list[bytes], copies: int, per_list: int = 20) -> int:
+    """Write a static shop into *directory*: ``/list/N.html`` pages (each links *per_list*
+    products and the next list page) over ``/p/C-I.html``, page I served *copies* times.
+    Returns the number of product pages."""
+    products = [f"/p/{c}-{i}.html" for c in range(copies) for i in range(len(bodies))]
+    (directory / "p").mkdir(parents=True)
+    (directory / "list").mkdir()
+    for c in range(copies):
+        for i, body in enumerate(bodies):
+            (directory / "p" / f"{c}-{i}.html").write_bytes(body)
+    chunks = [products[k:k + per_list] for k in range(0, len(products), per_list)]
+    for n, chunk in enumerate(chunks, 1):
+        links = "".join(f'<li><a href="{p}">product {p}</a></li>' for p in chunk)
+        nxt = f'<a rel="next" href="/list/{n + 1}.html">next</a>' if n < len(chunks) else ""
+        (directory / "list" / f"{n}.html").write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><title>list {n}</title></head>"
+            f"<body><h1>Products</h1><ul>{links}</ul>{nxt}</body></html>", "utf-8")
+    return len(products)
+
+
+def real_comparison(dataset: str | None, copies: int, rounds: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-real-"))
+    bodies = real_pages(dataset)
+    products = real_shop(tmp / "site", bodies, copies)
+    port = free_port_block(1)
+    server = subprocess.Popen([PY, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+                               "--directory", str(tmp / "site")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/list/1.html", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    print(f"[real] {len(bodies)} saved pages x {copies} = {products} product pages, "
+          f"{sum(map(len, bodies)) / len(bodies) / 1024:,.0f} KiB mean", flush=True)
+    # Only the shop's own list and product pages are followed (the saved pages link their
+    # original sites, which are offsite, and paths of those sites, which are not here);
+    # no delay: the comparison is of the crawl's own work.
+    overrides = {"politeness": {"delay": 0.0, "autothrottle": False, "concurrency": 8},
+                 "links": {"allow": [r"/(p/\d+-\d+|list/\d+)\.html$"], "sitemaps": False}}
+    load("real, start")
+    try:
+        for rnd in range(rounds + 1):
+            for kind in ("full", "alone"):
+                register(tmp / f"{kind}{rnd}", "real", f"http://127.0.0.1:{port}/list/1.html",
+                         "structured-data", overrides)
+        result = _paired_rounds(tmp, rounds, server.pid, "real")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)
+    load("real, end")
+    _report_rounds(result, "real pages", "real pages full pipeline (SQLite), median round",
+                   "", None)
 
 
 # -- 2. browser style -------------------------------------------------------------------------
@@ -484,10 +589,13 @@ def main() -> None:
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of the static comparison (the median round reported)")
-    parser.add_argument("--part", action="append", choices=["static", "browser", "peak"],
+    parser.add_argument("--part", action="append",
+                        choices=["static", "browser", "peak", "real"],
                         help="run only these parts (repeatable); default all")
+    parser.add_argument("--dataset", default=os.environ.get("SPOTCHECK_EXTRACTION_BENCHMARK"),
+                        help="a checkout of Zyte's product extraction benchmark (real part)")
     args = parser.parse_args()
-    parts = set(args.part or ["static", "browser", "peak"])
+    parts = set(args.part or ["static", "browser", "peak", "real"])
     if args.skip_browser:
         parts.discard("browser")
     if "static" in parts:
@@ -499,6 +607,8 @@ def main() -> None:
         browser_run(600 if args.quick else 5_700)
     if "peak" in parts:
         peak_memory(5_000 if args.quick else 50_000)
+    if "real" in parts:
+        real_comparison(args.dataset, 3 if args.quick else 10, args.rounds)
 
 
 if __name__ == "__main__":
