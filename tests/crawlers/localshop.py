@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
+
+from tests.conftest import serve_http
 
 CUP = "杯子-7.html"
 CUP_ESCAPED = quote(CUP)
@@ -69,7 +71,11 @@ def _index(base: str, paths: list[str]) -> bytes:
 
 
 class ShopHandler(BaseHTTPRequestHandler):
-    """Serves the shop; ``server.delay`` seconds per page, ``server.hits`` counts paths."""
+    """Serves the shop; ``delay`` seconds per page, ``hits`` lists the paths asked for
+    (class attributes, set per served shop by :func:`serve_shop`)."""
+
+    delay = 0.0
+    hits: list[str] = []
 
     server: Any
 
@@ -77,9 +83,9 @@ class ShopHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.server.hits.append(self.path)
-        if self.server.delay:
-            time.sleep(self.server.delay)
+        self.hits.append(self.path)
+        if self.delay:
+            time.sleep(self.delay)
         base = f"http://{self.headers['Host']}"
         found = self.page(base, self.path)
         if found is None:
@@ -128,18 +134,19 @@ class ShopHandler(BaseHTTPRequestHandler):
         return None
 
 
+@dataclass
+class Shop:
+    """A served shop: its base URL and the paths it was asked for, in order."""
+
+    url: str
+    hits: list[str]
+
+
 @contextmanager
-def serve_shop(delay: float = 0.0) -> Iterator[Any]:
-    """The shop on a free port of 127.0.0.1; yields the server (``.url``, ``.hits``)."""
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), ShopHandler)
-    server.daemon_threads = True
-    server.delay = delay
-    server.hits = []
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve_shop(delay: float = 0.0) -> Iterator[Shop]:
+    """The shop on a free port of 127.0.0.1 (``tests.conftest.serve_http``), answering after
+    *delay* seconds per page."""
+    hits: list[str] = []
+    handler = type("Handler", (ShopHandler,), {"delay": delay, "hits": hits})
+    with serve_http(handler) as url:
+        yield Shop(url, hits)

@@ -4,10 +4,9 @@ reason, or stored as bounded text without harm; 429 Retry-After is honoured."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import CrawlRun, Listing
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.crawlers.conftest import crawl
 
 HOSTILE_TITLE = '<script>alert("x")</script>\x00\x07 "><img src=x onerror=alert(1)> \u202eevil'
@@ -87,13 +87,9 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def hostile_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Handler.throttled = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_http(Handler) as url:
+        yield url
 
 
 def test_hostile_pages(hostile_site: str, sqlite_db: Database, settings: Settings) -> None:

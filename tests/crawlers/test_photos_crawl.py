@@ -6,10 +6,9 @@ fetched again while a listing shows the same photo URLs."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from store.db import Database
 from store.images import MAX_PHOTOS
 from store.models import Listing, ListingImage, ProductImage
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.crawlers.conftest import crawl
 
 PHOTOS = Path(__file__).parent.parent / "photos"
@@ -81,12 +81,8 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def site() -> Iterator[str]:
     _reset()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_http(Handler) as url:
+        yield url
 
 
 def _photos(db: Database) -> dict[str, list[tuple[str, str | None, str | None]]]:

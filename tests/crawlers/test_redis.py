@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from crawlers.platforms import add_platform
 from crawlers.run import settings_env, summary_from_dict
 from store.db import Database
 from store.settings import Settings
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, serve_http
 from tests.crawlers.conftest import crawled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -46,9 +46,8 @@ class CountingProxy:
         self.worker_pids: list[int] = []
         self.second_joined = threading.Event()
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        #: The proxy's base URL, once it is served (tests.conftest.serve_http).
+        self.url = ""
 
     def worker_of(self, client_port: int) -> int:
         """Index of the worker process holding the client end of this connection (-1: none)."""
@@ -61,7 +60,7 @@ class CountingProxy:
                 return index
         return -1
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
         local = threading.local()
 
@@ -99,15 +98,16 @@ class CountingProxy:
 @pytest.fixture()
 def counting_proxy(sandbox: Any) -> Iterator[CountingProxy]:
     proxy = CountingProxy(sandbox.urls["mall"])
-    threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
     sandbox.set_obstacles(False)  # a retried 503 would be a legitimate second fetch
     try:
-        yield proxy
+        with serve_http(proxy.handler()) as url:
+            proxy.url = url
+            try:
+                yield proxy
+            finally:
+                proxy.second_joined.set()  # no handler thread waits for a worker any more
     finally:
         sandbox.set_obstacles(True)
-        proxy.second_joined.set()
-        proxy.server.shutdown()
-        proxy.server.server_close()
 
 
 def test_two_workers_share_one_crawl(counting_proxy: CountingProxy, sandbox: Any,
