@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -523,35 +523,47 @@ def summarise_items(plan: Plan, items: Sequence[SummaryItem]) -> dict[str, Any]:
                         "limit": (plan.design or {}).get("max_per_seller")}}
 
 
-def plan_diff(session: Session, a_id: int, b_id: int) -> dict[str, Any]:
-    """What changed from plan *a* to plan *b*: items added/removed/changed, design, frame."""
-    a, b = _load(session, a_id), _load(session, b_id)
-    ia = {it.listing_id: it for it in a.items}
-    ib = {it.listing_id: it for it in b.items}
+def compare_plans(a: Plan, b: Plan, old: Mapping[int, tuple[float, str]],
+                  new: Mapping[int, tuple[float, str]]) -> dict[str, Any]:
+    """The one rule of what changed from plan *a* to plan *b*, given each plan's items as
+    ``{listing_id: (π, stratum)}``: design, seed, frame, and which items were added, removed
+    (``added_ids``/``removed_ids``, for the caller to describe) or changed (π, stratum).
+    The CLI's diff and the console's review page both build on it."""
     changed = []
-    for lid in sorted(set(ia) & set(ib)):
-        x, y = ia[lid], ib[lid]
+    for lid in sorted(set(old) & set(new)):
+        x, y = old[lid], new[lid]
         delta: dict[str, list[Any]] = {}
-        if abs(x.inclusion_probability - y.inclusion_probability) > 1e-12:
-            delta["inclusion_probability"] = [x.inclusion_probability, y.inclusion_probability]
-        if x.stratum != y.stratum:
-            delta["stratum"] = [x.stratum, y.stratum]
+        if abs(x[0] - y[0]) > 1e-12:
+            delta["inclusion_probability"] = [x[0], y[0]]
+        if x[1] != y[1]:
+            delta["stratum"] = [x[1], y[1]]
         if delta:
             changed.append({"listing_id": lid, **delta})
-    design_changes = {k: [(a.design or {}).get(k), (b.design or {}).get(k)]
-                      for k in sorted(set(a.design or {}) | set(b.design or {}))
-                      if (a.design or {}).get(k) != (b.design or {}).get(k)}
+    da, db_ = a.design or {}, b.design or {}
     return {"a": {"id": a.id, "version": a.version, "status": a.status.value},
             "b": {"id": b.id, "version": b.version, "status": b.status.value},
             "same_campaign": a.campaign_id == b.campaign_id,
             "seed": [a.seed, b.seed] if a.seed != b.seed else None,
             "frame_changed": a.frame_sha256 != b.frame_sha256,
             "frame_size": [a.frame_size, b.frame_size],
-            "design": design_changes,
-            "added": [item_dict(ib[lid]) for lid in sorted(set(ib) - set(ia))],
-            "removed": [item_dict(ia[lid]) for lid in sorted(set(ia) - set(ib))],
+            "design": {k: [da.get(k), db_.get(k)] for k in sorted(set(da) | set(db_))
+                       if da.get(k) != db_.get(k)},
+            "added_ids": sorted(set(new) - set(old)),
+            "removed_ids": sorted(set(old) - set(new)),
             "changed": changed,
-            "kept": len(set(ia) & set(ib))}
+            "kept": len(set(old) & set(new))}
+
+
+def plan_diff(session: Session, a_id: int, b_id: int) -> dict[str, Any]:
+    """What changed from plan *a* to plan *b*: items added/removed/changed, design, frame."""
+    a, b = _load(session, a_id), _load(session, b_id)
+    ia = {it.listing_id: it for it in a.items}
+    ib = {it.listing_id: it for it in b.items}
+    out = compare_plans(a, b, {k: (it.inclusion_probability, it.stratum) for k, it in ia.items()},
+                        {k: (it.inclusion_probability, it.stratum) for k, it in ib.items()})
+    out["added"] = [item_dict(ib[lid]) for lid in out.pop("added_ids")]
+    out["removed"] = [item_dict(ia[lid]) for lid in out.pop("removed_ids")]
+    return out
 
 
 # --- re-exports (kept in their own modules) -------------------------------------------------

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sampler.plans import summarise_items
+from sampler.plans import compare_plans, summarise_items
 from spotcheck.web.deps import money, short
 from store.models import Listing, ListingRisk, Plan, PlanItem, Seller
 
@@ -105,43 +105,25 @@ def summary(plan: Plan, items: list[ItemRow]) -> dict[str, Any]:
 
 
 def diff(s: Session, a: Plan, b: Plan, b_items: list[ItemRow]) -> dict[str, Any]:
-    """sampler.plans.plan_diff(a, b) for the page: added/removed items carry listing_id,
-    title and π; changed ones the π and stratum pairs."""
+    """sampler.plans.compare_plans(a, b) for the page, from b's already loaded items:
+    added/removed items carry listing_id, title and π; changed ones the π and stratum
+    pairs."""
     old = {lid: (float(pi), stratum) for lid, pi, stratum in s.execute(
         select(PlanItem.listing_id, PlanItem.inclusion_probability, PlanItem.stratum)
         .where(PlanItem.plan_id == a.id))}
-    new = {it.listing_id: (it.pi, it.stratum, it.title) for it in b_items}
-    gone = sorted(set(old) - set(new))
+    new = {it.listing_id: (it.pi, it.stratum) for it in b_items}
+    titles = {it.listing_id: it.title for it in b_items}
+    out = compare_plans(a, b, old, new)
+    gone = out.pop("removed_ids")
     gone_titles: dict[int, str] = {}
     for start in range(0, len(gone), 500):  # only the removed ones' titles are new to us
         gone_titles.update((lid, title or "") for lid, title in s.execute(
             select(Listing.id, Listing.title).where(Listing.id.in_(gone[start:start + 500]))))
-    changed = []
-    for lid in sorted(set(old) & set(new)):
-        x, y = old[lid], new[lid]
-        delta: dict[str, list[Any]] = {}
-        if abs(x[0] - y[0]) > 1e-12:
-            delta["inclusion_probability"] = [x[0], y[0]]
-        if x[1] != y[1]:
-            delta["stratum"] = [x[1], y[1]]
-        if delta:
-            changed.append({"listing_id": lid, **delta})
-    da, db_ = a.design or {}, b.design or {}
-    return {"a": {"id": a.id, "version": a.version, "status": a.status.value},
-            "b": {"id": b.id, "version": b.version, "status": b.status.value},
-            "seed": [a.seed, b.seed] if a.seed != b.seed else None,
-            "frame_changed": a.frame_sha256 != b.frame_sha256,
-            "frame_size": [a.frame_size, b.frame_size],
-            "design": {k: [da.get(k), db_.get(k)] for k in sorted(set(da) | set(db_))
-                       if da.get(k) != db_.get(k)},
-            "added": [{"listing_id": lid, "title": new[lid][2],
-                       "inclusion_probability": new[lid][0]}
-                      for lid in sorted(set(new) - set(old))],
-            "removed": [{"listing_id": lid, "title": gone_titles.get(lid, ""),
-                         "inclusion_probability": old[lid][0]}
-                        for lid in gone],
-            "changed": changed,
-            "kept": len(set(old) & set(new))}
+    out["added"] = [{"listing_id": lid, "title": titles[lid], "inclusion_probability": new[lid][0]}
+                    for lid in out.pop("added_ids")]
+    out["removed"] = [{"listing_id": lid, "title": gone_titles.get(lid, ""),
+                       "inclusion_probability": old[lid][0]} for lid in gone]
+    return out
 
 
 def items_html(items: list[ItemRow], thumbs: dict[int, str], why: dict[int, list[str]],
