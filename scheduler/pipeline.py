@@ -11,6 +11,7 @@ to do.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from typing import Any
@@ -42,6 +43,8 @@ log = logging.getLogger("spotcheck.scheduler.pipeline")
 BUY_BATCH = 20
 #: Listings one ``recapture`` run captures at most.
 RECAPTURE_BATCH = 50
+#: Order times up to this count as due for a "buy now" (``buy`` with ``now``).
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 #: Cases one ``leads`` run opens at most (each starts with a capture of the listing).
 LEADS_BATCH = 20
 
@@ -63,7 +66,9 @@ def _seed(ctx: JobContext) -> int:
 
 @job("crawl")
 def crawl(ctx: JobContext) -> dict[str, Any]:
-    """Crawl every platform in the campaign's scope (each in a child process)."""
+    """Crawl every platform in the campaign's scope (each in a child process).
+
+    Options: ``timeout`` (seconds per platform crawl, default none)."""
     from crawlers.run import crawl_platform
 
     campaign = _campaign(ctx)
@@ -71,12 +76,15 @@ def crawl(ctx: JobContext) -> dict[str, Any]:
     if not codes:
         with ctx.db.session() as s:
             codes = list(s.scalars(select(Platform.code).order_by(Platform.code)))
+    timeout = ctx.options.get("timeout")
     out: dict[str, Any] = {}
     for code in codes:
-        summary = crawl_platform(code, settings=ctx.settings, progress=False)
+        summary = crawl_platform(code, settings=ctx.settings, progress=False,
+                                 timeout=float(timeout) if timeout else None)
         out[code] = {k: getattr(summary, k, None) for k in
                      ("run_id", "status", "pages", "items", "new_listings", "changed_listings",
-                      "removed_listings", "rejected_items")}
+                      "removed_listings", "rejected_items", "errors")}
+        out[code]["seconds"] = round(float(getattr(summary, "seconds", 0.0) or 0.0), 1)
     return {"platforms": out}
 
 
@@ -113,18 +121,24 @@ def signals(ctx: JobContext) -> dict[str, Any]:
 
 @job("score")
 def score(ctx: JobContext) -> dict[str, Any]:
-    """Link listings and notices into products (sampler.products: a failure elsewhere in a
-    listing's product is one of its risk reasons), then score every listing with the
-    campaign's risk weights."""
+    """Link sellers into networks (shared contacts and photos) and listings and notices into
+    products (a failure elsewhere in a listing's product is one of its risk reasons), then
+    score every listing with the campaign's risk weights.  The one scoring sequence: the
+    scheduler's fire times and the demo both run this body."""
     from sampler.products import build_links
+    from sampler.risk.networks import build_seller_networks
     from sampler.risk.scoring import score_listings
 
+    with ctx.db.session() as s:
+        networks = build_seller_networks(s)
     with ctx.db.session() as s:
         links = build_links(s)
     summary = score_listings(ctx.db, campaign_id=ctx.campaign_id, settings=ctx.settings,
                              now=ctx.now)
     return {"listings": summary.listings, "scored": summary.scored,
-            "prohibited": summary.prohibited, "product_links": links.as_dict()}
+            "prohibited": summary.prohibited, "median": summary.median_score,
+            "max": summary.max_score, "networks": networks.as_dict(),
+            "product_links": links.as_dict()}
 
 
 @job("draw")
@@ -132,7 +146,7 @@ def draw(ctx: JobContext) -> dict[str, Any]:
     """Draw a plan version and submit it for a supervisor's review.
 
     Skipped while a submitted plan still waits for review (drawing again would supersede
-    what the supervisor is reading).
+    what the supervisor is reading).  Options: ``seed`` (else derived from the fire time).
     """
     from sampler.plans import draw_plan, submit_plan
 
@@ -141,7 +155,8 @@ def draw(ctx: JobContext) -> dict[str, Any]:
                                               Plan.status == PlanStatus.SUBMITTED))
         if waiting is not None:
             return {"_outcome": "skipped", "reason": f"plan #{waiting.id} awaits review"}
-        plan = draw_plan(s, ctx.campaign_id or 0, seed=_seed(ctx), actor=ctx.actor,
+        seed = int(ctx.options["seed"]) if ctx.options.get("seed") is not None else _seed(ctx)
+        plan = draw_plan(s, ctx.campaign_id or 0, seed=seed, actor=ctx.actor,
                          settings=ctx.settings, as_of=ctx.now)
         submit_plan(s, plan.id, ctx.actor)
         return {"plan": plan.id, "version": plan.version, "items": len(plan.items),
@@ -163,17 +178,22 @@ def offers(ctx: JobContext) -> dict[str, Any]:
 
 @job("purchase")
 def purchase(ctx: JobContext) -> dict[str, Any]:
-    """Create purchase tasks (deadline, persona, order time) for every approved plan."""
+    """Create purchase tasks (deadline, persona, order time) for every approved plan.
+
+    Options: ``seed`` for the persona assignment (else the rotation's own)."""
     from scheduler.purchases import create_purchase_tasks
 
+    seed = ctx.options.get("seed")
     out = []
     with ctx.db.session() as s:
         plans = list(s.scalars(select(Plan.id).where(Plan.campaign_id == ctx.campaign_id,
                                                      Plan.status == PlanStatus.APPROVED)))
     for pid in plans:
         with ctx.db.session() as s:
-            report = create_purchase_tasks(s, pid, actor=ctx.actor, now=ctx.now)
+            report = create_purchase_tasks(s, pid, actor=ctx.actor, now=ctx.now,
+                                           seed=int(seed) if seed is not None else None)
             out.append({"plan": pid, "created": len(report.created),
+                        "tasks": sorted(report.created + report.existing),
                         "assigned": len(report.assigned),
                         "unassigned": report.as_dict()["unassigned"],
                         "skipped": report.as_dict()["skipped"]})
@@ -184,19 +204,23 @@ def purchase(ctx: JobContext) -> dict[str, Any]:
 
 @job("buy")
 def buy(ctx: JobContext) -> dict[str, Any]:
-    """Place the covert orders whose time has come, each through the persona's browser."""
+    """Place the covert orders whose time has come, each through the persona's browser.
+
+    Options: ``limit`` (orders at most, default :data:`BUY_BATCH`); ``now`` true for an
+    operator's "buy now" of every assigned task, whatever its order time."""
     from scheduler.buying import buy as buy_one
     from scheduler.buying import due_purchases
 
-    due = due_purchases(ctx.db, ctx.now, ctx.campaign_id)[:BUY_BATCH]
+    limit = int(ctx.options.get("limit") or BUY_BATCH)
+    until = FAR_FUTURE if ctx.options.get("now") else ctx.now
+    due = due_purchases(ctx.db, until, ctx.campaign_id)[:limit]
     if not due:
         return {"_outcome": "skipped", "reason": "no purchase due"}
     results = []
     for pid in due:
         try:
             r = buy_one(ctx.db, pid, ctx.settings, actor=ctx.actor, holder=ctx.holder)
-            results.append({"purchase": pid, "status": r.status,
-                            "order_number": r.order_number, "error": r.error})
+            results.append(r.as_dict())
         except SpotcheckError as exc:  # an uncertain or claimed attempt: never retried here
             results.append({"purchase": pid, "status": "blocked", "error": str(exc)})
     return {"purchases": results}

@@ -2,8 +2,12 @@
 
 The run is an ordered list of named steps (like a web capture in Harvard LIL's Scoop): each
 step is logged with its timing and outcome, progress is shown throughout, and a failed step
-stops the run with its name and reason.  Every step calls the same public APIs the CLI, the
-scheduler and the console use, so the demo is also the widest smoke test of the project.
+stops the run with its name and reason.  There is one pipeline: what the scheduler does at a
+campaign's fire times (crawl, score, draw, purchase tasks, buy, offers) the demo does by
+running the very same job bodies through :func:`scheduler.runs.execute` (each recorded as a
+job run, as a manual run would be); what people do (approve a plan, enter lab results, open
+a case, export a pack) it does through the same calls the CLI and the console make.  So the
+demo is also the widest smoke test of the project.
 
 Running it twice works: users, platforms and the campaign are found again, listings are
 updated in place (new snapshots only where the sandbox changed them), a new plan version is
@@ -114,11 +118,12 @@ class Demo:
         self.steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("start the sandbox marketplace and a local time-stamping authority", self.start),
             ("create users, platforms and buyer personas", self.people),
-            ("crawl the three platform styles", self.crawl),
+            ("create the campaign", self.campaign),
+            ("crawl the three platform styles (the crawl job)", self.crawl),
             ("import CPSC and Safety Gate notices, match them", self.notices),
-            ("score every listing's risk", self.score),
-            ("create the campaign, draw and approve a plan", self.plan),
-            ("buy plan items with personas through Chromium", self.buy),
+            ("score every listing's risk (the score job)", self.score),
+            ("draw a plan (the draw job) and approve it", self.plan),
+            ("create purchase tasks and buy with personas through Chromium", self.buy),
             ("enter lab results and estimate non-compliance", self.lab),
             ("capture what each plan item offered (at approval and when bought)", self.offers),
             ("open a case for a counterfeit lead and capture evidence", self.case),
@@ -168,6 +173,20 @@ class Demo:
     def session(self) -> Iterator[Any]:
         with self.state.db.session() as s:
             yield s
+
+    def job(self, kind: str, **options: Any) -> dict[str, Any]:
+        """Run the scheduler's job body *kind* for the demo's campaign now, recorded as a job
+        run; a failed run stops the demo with the job's error."""
+        from scheduler.runs import execute, load_jobs
+
+        st = self.state
+        load_jobs()
+        info = execute(st.db, st.settings, kind, st.campaign_id, None, holder="demo",
+                       options=options)
+        if info.outcome == "error":
+            first = (info.error or "").strip().splitlines()[:1]
+            raise SpotcheckError(f"the {kind} job failed: {first[0] if first else '?'}")
+        return info.result
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -227,18 +246,32 @@ class Demo:
                     personas += 1
         return {"users_created": created_users, "personas_created": personas}
 
-    def crawl(self) -> dict[str, Any]:
-        from crawlers.run import crawl_platform
+    def campaign(self) -> dict[str, Any]:
+        from sampler.campaign_scope import create_campaign
 
         st = self.state
+        with self.session() as s:
+            camp = s.scalar(select(m.Campaign).where(m.Campaign.name == CAMPAIGN))
+            created = camp is None
+            if camp is None:
+                camp = create_campaign(
+                    s, CAMPAIGN, actor="li.na", platforms=["mall", "spa", "shop"],
+                    n=st.options.sample_size, method="systematic", allocation="risk",
+                    max_per_seller=2, exclude_bought_days=30, team="浙江省 跨境电商抽检组")
+                camp.period_start = dt.date(2026, 7, 1)
+                camp.period_end = dt.date(2026, 12, 31)
+                s.flush()
+            st.campaign_id = camp.id
+        return {"campaign": st.campaign_id, "created": created}
+
+    def crawl(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for code in ("mall", "spa", "shop"):
-            summary = crawl_platform(code, settings=st.settings, progress=False, timeout=300)
-            out[code] = {"items": summary.items, "new": summary.new_listings,
-                         "changed": summary.changed_listings,
-                         "removed": summary.removed_listings,
-                         "rejected": summary.rejected_items, "errors": summary.errors,
-                         "seconds": round(summary.seconds, 1)}
+        for code, run in self.job("crawl", timeout=300)["platforms"].items():
+            out[code] = {"items": run["items"], "new": run["new_listings"],
+                         "changed": run["changed_listings"],
+                         "removed": run["removed_listings"],
+                         "rejected": run["rejected_items"], "errors": run["errors"],
+                         "seconds": run["seconds"]}
         return out
 
     def notices(self) -> dict[str, Any]:
@@ -265,40 +298,19 @@ class Demo:
         return out
 
     def score(self) -> dict[str, Any]:
-        from sampler.risk.networks import build_seller_networks
-        from sampler.risk.scoring import score_listings
-
-        st = self.state
-        with self.session() as s:
-            networks = build_seller_networks(s)
-        with self.session() as s:
-            summary = score_listings(s, settings=st.settings)
-        return {"networks": networks.as_dict(), "scored": summary.scored,
-                "prohibited": summary.prohibited, "median": summary.median_score,
-                "max": summary.max_score}
+        r = self.job("score")
+        return {"networks": r["networks"], "product_links": r["product_links"],
+                "scored": r["scored"], "prohibited": r["prohibited"], "median": r["median"],
+                "max": r["max"]}
 
     def plan(self) -> dict[str, Any]:
-        from sampler.campaign_scope import create_campaign
-        from sampler.plans import draw_plan, submit_plan
         from scheduler.preregistration import approve_and_register
 
         st = self.state
-        with self.session() as s:
-            camp = s.scalar(select(m.Campaign).where(m.Campaign.name == CAMPAIGN))
-            if camp is None:
-                camp = create_campaign(
-                    s, CAMPAIGN, actor="li.na", platforms=["mall", "spa", "shop"],
-                    n=st.options.sample_size, method="systematic", allocation="risk", max_per_seller=2,
-                    exclude_bought_days=30, team="浙江省 跨境电商抽检组")
-                camp.period_start = dt.date(2026, 7, 1)
-                camp.period_end = dt.date(2026, 12, 31)
-            st.campaign_id = camp.id
-        with self.session() as s:
-            plan = draw_plan(s, st.campaign_id, seed=PLAN_SEED, actor="li.na",
-                             settings=st.settings)
-            plan_id = plan.id
-        with self.session() as s:
-            submit_plan(s, plan_id, "li.na")
+        drawn = self.job("draw", seed=PLAN_SEED)
+        if "plan" not in drawn:
+            raise SpotcheckError(f"no plan drawn: {drawn.get('reason', drawn)}")
+        plan_id = int(drawn["plan"])
         with self.session() as s:
             approve_and_register(s, plan_id, "wang.qiang", "supervisor",
                                  "风险权重合理，同意执行 / risk weights reasonable, approved",
@@ -311,27 +323,19 @@ class Demo:
                     "frame": plan.frame_size, "status": plan.status.value}
 
     def buy(self) -> dict[str, Any]:
-        from scheduler.buying import buy
-        from scheduler.purchases import create_purchase_tasks
-
+        """The purchase job makes the plan's tasks; the buy job, as an operator's "buy now",
+        places the first orders through Chromium (the rest are recorded in the lab step)."""
         st = self.state
-        assert st.plan_id is not None
-        with self.session() as s:
-            report = create_purchase_tasks(s, st.plan_id, actor="li.na", seed=PLAN_SEED)
-            st.purchases = sorted(report.created + report.existing)
+        tasks = self.job("purchase", seed=PLAN_SEED)
+        mine = [p for p in tasks.get("plans", []) if p["plan"] == st.plan_id]
+        st.purchases = mine[0]["tasks"] if mine else []
         results: list[dict[str, Any]] = []
-        for pid in st.purchases:
-            if len([r for r in results if r["status"] == "ordered"]) >= st.options.browser_purchases:
-                break
-            with self.session() as s:
-                p = s.get(m.Purchase, pid)
-                if p is None or p.persona_id is None or p.status != m.PurchaseStatus.PLANNED:
-                    continue
-            res = buy(st.db, pid, st.settings, actor="li.na")
-            results.append(res.as_dict())
+        if st.options.browser_purchases > 0:
+            results = self.job("buy", limit=st.options.browser_purchases,
+                               now=True).get("purchases", [])
         st.bought = results
         return {"tasks": len(st.purchases), "bought_in_browser": len(results),
-                "skipped": report.as_dict()["skipped"]}
+                "skipped": mine[0]["skipped"] if mine else []}
 
     def lab(self) -> dict[str, Any]:
         from sampler.plans import estimate_plan
