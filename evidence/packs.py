@@ -47,6 +47,7 @@ from evidence.banner import capture_banners
 from evidence.capture import MEDIA
 from evidence.chain import DOCUMENT as CHAIN_DOCUMENT
 from evidence.chain import SampleChain, sample_chain
+from evidence.covert import is_persona_capture
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
 from evidence.provenance import provenance_url
@@ -300,6 +301,15 @@ def _withheld(cap: Capture) -> dict[str, Any]:
             "reason": WITHHELD_REASON}
 
 
+def shows_personas(manifest: dict[str, Any]) -> bool:
+    """Whether a pack (its manifest) holds captures that show a buyer persona: then only
+    those who may see persona details may open it (packs made before the manifest listed
+    them are judged by each capture's recorded persona)."""
+    if manifest.get("persona_captures"):
+        return True
+    return any(c.get("persona") for c in manifest.get("captures") or [])
+
+
 def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int | None = None,
                 capture_ids: list[int] | None = None, out: Path, actor: str,
                 settings: Settings, pdf: bool = True,
@@ -322,8 +332,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         caps = select_captures(s, case_id=case_id, plan_item_id=plan_item_id,
                                capture_ids=capture_ids, allow_empty=case_id is not None)
         withheld = [] if include_persona_captures else [
-            _withheld(c) for c in caps if c.persona_id is not None]
-        caps = [c for c in caps if include_persona_captures or c.persona_id is None]
+            _withheld(c) for c in caps if is_persona_capture(c)]
+        caps = [c for c in caps if include_persona_captures or not is_persona_capture(c)]
         # A withheld persona capture goes in as its redacted copy (evidence.redact), which
         # names the original's manifest hash and signature.
         copies = redacted_copies(s, [w["id"] for w in withheld])
@@ -339,6 +349,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
                                "withheld to protect it; export with "
                                "--include-persona-captures if it must go out")
         ids = [c.id for c in caps]
+        persona_ids = {c.id for c in caps if is_persona_capture(c)}
         case = s.get(Case, case_id) if case_id is not None else None
         if case is not None:
             chain = sample_chain(s, case, store)
@@ -444,6 +455,8 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             "captures": [{k: v for k, v in e.items() if k != "timestamp_info"}
                          for e in entries],
             "withheld_captures": withheld,
+            # included only when asked (include_persona_captures): who may open this pack
+            "persona_captures": [e["id"] for e in entries if e["id"] in persona_ids],
             "custody": {"file": "custody.jsonl", "events": len(events),
                         "first_seq": events[0]["seq"] if events else None,
                         "last_seq": events[-1]["seq"] if events else None,

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from evidence import provenance
 from evidence.capture import VIEWPORT, CaptureRequest, _store
+from evidence.covert import is_persona_capture
 from evidence.hashing import pretty_json
 from evidence.manifest import sign_and_timestamp
 from store.artifacts import ArtifactStore
@@ -244,6 +245,9 @@ async def redact_capture_async(db: Database, settings: Settings, browser: Any,
             raise NotFound(f"no capture {capture_id}")
         if orig.status not in CaptureStatus.evidence():
             raise InvalidInput(f"capture {capture_id} failed; there is nothing to redact")
+        if not is_persona_capture(orig):
+            raise InvalidInput(f"capture {capture_id} was not made with a buyer persona; "
+                               "it has nothing to redact")
         arts = {a.role: a.sha256 for a in s.scalars(
             select(Artifact).where(Artifact.capture_id == capture_id))}
         info: dict[str, Any] = {"url": orig.url, "final_url": orig.final_url, "kind": orig.kind,

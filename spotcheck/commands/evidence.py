@@ -35,8 +35,9 @@ def export_cmd(
     include_persona: bool = typer.Option(
         False, "--include-persona-captures",
         help="Also put in captures made with a buyer persona (order pages show its account, "
-             "drop address and payment reference); by default they are withheld and only "
-             "their signed hashes are listed."),
+             "drop address and payment reference; sampler or admin, logged in); by default "
+             "they are withheld, their signed hashes listed and their redacted copies "
+             "(spotcheck evidence redact) put in."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Export a self-verifying evidence pack (zip) and record it in the custody log."""
@@ -44,6 +45,8 @@ def export_cmd(
     from evidence.packs import export_pack, find_case
 
     ctx = current()
+    if include_persona:  # the originals show the persona: only those who may see it, proven
+        ctx.require("personas.secrets", authenticated=True)
     case_id = None
     if case is not None:
         with ctx.db.session() as s:
@@ -69,6 +72,70 @@ def export_cmd(
         if info["withheld_captures"]:
             withheld = ", ".join(str(w["id"]) for w in manifest["withheld_captures"])
             console.print(f"withheld (buyer persona captures): {withheld}")
+
+
+@app.command("redact")
+def redact_cmd(
+    capture: int | None = typer.Option(None, "--capture",
+                                       help="This buyer persona capture (its id)."),
+    all_missing: bool = typer.Option(False, "--all-missing",
+                                     help="Every buyer persona capture that has no redacted "
+                                          "copy yet."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Make the redacted copy of buyer persona captures that lack one (sampler or admin,
+    logged in: it reads the persona's secrets to mask them).
+
+    Each copy is a capture of its own, hashed, signed and time-stamped, naming the
+    original's manifest hash; packs and the console then show the copy instead of nothing.
+    A capture that has its copy is left alone (idempotent)."""
+    from scheduler import redaction
+    from store.errors import SpotcheckError
+
+    if (capture is None) == (not all_missing):
+        raise InvalidInput("give --capture ID or --all-missing (one of them)")
+    ctx = current()
+    actor, _role = ctx.require("personas.secrets", authenticated=True)
+    with ctx.db.session() as s:
+        if capture is not None:
+            redaction.check_one(s, capture)
+            ids = [capture]
+        else:
+            ids = redaction.missing(s)
+    if json_out or not ids:
+        results = redaction.redact_captures(ctx.db, ctx.settings, ids, actor=actor)
+    else:
+        from rich.progress import Progress
+
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("redacting / 脱敏", total=len(ids))
+            results = redaction.redact_captures(
+                ctx.db, ctx.settings, ids, actor=actor,
+                on_done=lambda _r: progress.advance(task))
+    made = [r for r in results if r.made]
+    failed = [r for r in results if r.error]
+    if json_out:
+        print_json({"made": len(made), "existing": len(results) - len(made) - len(failed),
+                    "failed": len(failed), "captures": [r.as_dict() for r in results]})
+    else:
+        for r in results:
+            if r.made:
+                console.print(f"capture {r.capture_id}: redacted copy {r.copy_id} made / "
+                              "已生成脱敏副本")
+            elif r.copy_id is not None:
+                console.print(f"capture {r.capture_id}: has redacted copy {r.copy_id} / "
+                              "已有脱敏副本")
+            else:
+                console.print(f"[red]capture {r.capture_id}: not redacted / 未能脱敏:[/red] "
+                              f"{escape(r.error or '')}")
+        if not results:
+            console.print("every buyer persona capture has its redacted copy / "
+                          "所有买家身份取证均已有脱敏副本")
+    if failed:
+        err = SpotcheckError(f"{len(failed)} of {len(results)} capture(s) could not be "
+                             f"redacted; the first: {failed[0].error}")
+        err.exit_code = failed[0].exit_code
+        raise err
 
 
 @app.command("verify")

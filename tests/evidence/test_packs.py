@@ -588,6 +588,15 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
         assert not any(n.startswith(f"captures/{ids['hostile']}/") for n in names)
         assert "未随本证据包导出" in report and manifest_sha in report
 
+        # the originals are for those who may see the persona, logged in (not investigators)
+        from spotcheck.users import add_user
+
+        add_user(db, "ian-p", "investigator", "a-long-password-1", actor="test")
+        add_user(db, "sam-p", "sampler", "a-long-password-2", actor="test")
+        env.update(SPOTCHECK_USER="ian-p", SPOTCHECK_PASSWORD="a-long-password-1")
+        proc = export(*both, "--include-persona-captures", "-o", "all.zip")
+        assert proc.returncode == 4 and not (tmp_path / "all.zip").exists(), proc.stderr
+        env.update(SPOTCHECK_USER="sam-p", SPOTCHECK_PASSWORD="a-long-password-2")
         proc = export(*both, "--include-persona-captures", "-o", "all.zip")
         assert proc.returncode == 0, proc.stderr
         info = json.loads(proc.stdout)

@@ -32,6 +32,34 @@ from tests.scheduler.test_buying import sandbox, secret_strings, world  # noqa: 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def _ocr(png: bytes) -> str:
+    """The text Tesseract (chi_sim + eng) reads in a screenshot, whitespace removed (it puts
+    spaces between Chinese characters), lower-cased."""
+    import re
+    import shutil
+    import subprocess
+
+    from tests.conftest import need
+
+    need(shutil.which("tesseract") is not None,
+         "tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim)")
+    langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    need("chi_sim" in langs.stdout, "tesseract has no chi_sim (tesseract-ocr-chi-sim)")
+    out = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim+eng", "--psm", "3"],
+                         input=png, capture_output=True, check=True, timeout=120)
+    return re.sub(r"\s+", "", out.stdout.decode("utf-8", "replace")).lower()
+
+
+def _readable(secret: str, text: str) -> bool:
+    """Whether OCR *text* shows *secret*: ASCII ones by any 6-character run of them (OCR
+    misreads a character now and then; a run that survives masking is still a leak), others
+    whole."""
+    s = "".join(secret.split()).lower()
+    if s.isascii() and len(s) > 6:
+        return any(s[i:i + 6] in text for i in range(len(s) - 5))
+    return s in text
+
+
 def _files(db: Database, settings: Settings, capture_id: int) -> dict[str, bytes]:
     store = ArtifactStore(settings.artifacts_dir)
     with db.session() as s:
@@ -79,6 +107,14 @@ def test_persona_captures_get_redacted_copies_that_packs_carry(
     box = ImageChops.difference(a, b).getbbox()
     assert box is not None and (box[2] - box[0]) * (box[3] - box[1]) < a.width * a.height / 2
     assert order_copy["pdf"].startswith(b"%PDF")
+    # pixels, read by an OCR that knows nothing of our DOM: the original's screenshot shows
+    # the persona's strings, the copy's shows none of them
+    seen = _ocr(order_orig["screenshot_viewport"])
+    shown = [sec for sec in secrets if _readable(sec, seen)]
+    assert len(shown) >= 3, (shown, seen[:2000])
+    left = _ocr(order_copy["screenshot_viewport"])
+    assert [sec for sec in secrets if _readable(sec, left)] == [], left[:2000]
+    assert len(left) > 20  # the rest of the page is still there to read
 
     # a pack of the plan item: copies in, originals withheld with their hashes
     out = export_pack(sqlite_db, plan_item_id=plan_item, out=tmp_path / "p.zip", actor="ian",
@@ -132,3 +168,112 @@ def test_console_shows_investigators_the_redacted_copy_only(
     for sec in secret_strings():
         assert sec not in html, sec
     _: Any = None
+
+
+def _login(client: Any, name: str, password: str) -> None:
+    page = client.get("/login")
+    token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    r = client.post("/login", data={"name": name, "password": password, "csrf": token,
+                                     "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_evidence_redact_makes_the_copies_older_captures_lack(
+        sqlite_db: Database, world: tuple[Settings, list[int]], tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Captures whose copy was never made (before copies existed, or the redaction failed)
+    are withheld everywhere until ``spotcheck evidence redact`` makes it: only a logged-in
+    sampler or admin may run it; a second run makes nothing; the copy names the original."""
+    from fastapi.testclient import TestClient
+
+    import evidence.redact
+    from spotcheck.users import add_user
+    from spotcheck.web.app import create_app
+    from tests.clirun import spotcheck
+
+    settings, ids = world
+    settings = settings.model_copy(update={"tsa_urls": []})
+
+    async def broken(*_a: Any, **_k: Any) -> int:
+        raise RuntimeError("redaction not available (an older installation)")
+
+    with monkeypatch.context() as m:
+        m.setattr(evidence.redact, "redact_capture_async", broken)
+        result = buying.buy(sqlite_db, ids[0], settings, actor="amy")
+    assert result.status == "ordered", result
+    assert any("no redacted copy" in n for n in result.notes), result.notes
+    with sqlite_db.session() as s:
+        originals = {c.kind: c.id for c in s.scalars(select(Capture).where(
+            Capture.purchase_id == ids[0], Capture.persona_id.is_not(None)))}
+        assert redacted_copies(s, list(originals.values())) == {}
+        plan_item = s.get(Purchase, ids[0]).plan_item_id  # type: ignore[union-attr]
+    secrets = secret_strings()
+    add_user(sqlite_db, "ian", "investigator", "a-long-password-1", actor="test")
+    add_user(sqlite_db, "sue", "supervisor", "a-long-password-3", actor="test")
+    add_user(sqlite_db, "amy", "sampler", "a-long-password-2", actor="test")
+
+    # meanwhile: investigators and supervisors get neither the original nor a copy
+    for name, pw in (("ian", "a-long-password-1"), ("sue", "a-long-password-3")):
+        client = TestClient(create_app(settings, sqlite_db))
+        _login(client, name, pw)
+        html = client.get(f"/evidence/{originals['order']}").text
+        assert 'id="no-redacted-copy"' in html and 'id="redacted-copy"' not in html
+        for sec in secrets:
+            assert sec not in html, (name, sec)
+    # and a pack of the item has nothing it may carry: refused, nothing written
+    from store.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="withheld"):
+        export_pack(sqlite_db, plan_item_id=plan_item, out=tmp_path / "before.zip",
+                    actor="ian", settings=settings, pdf=False)
+    assert not (tmp_path / "before.zip").exists()
+
+    def redact(*args: str, user: str, password: str | None) -> Any:
+        env = {"SPOTCHECK_USER": user}
+        if password:
+            env["SPOTCHECK_PASSWORD"] = password
+        return spotcheck("evidence", "redact", *args, "--json", env=env,
+                         unset=() if password else ("SPOTCHECK_PASSWORD",))
+
+    # the command reads persona secrets: never an investigator, never a bare --user claim
+    assert redact("--all-missing", user="ian", password="a-long-password-1").returncode == 4
+    assert redact("--all-missing", user="amy", password=None).returncode == 4
+    assert redact("--capture", "999999", user="amy",
+                  password="a-long-password-2").returncode == 3
+    ran = redact("--all-missing", user="amy", password="a-long-password-2")
+    assert ran.returncode == 0, ran.stderr
+    info = json.loads(ran.stdout)
+    assert (info["made"], info["existing"], info["failed"]) == (2, 0, 0), info
+    made = {c["capture"]: c["copy"] for c in info["captures"]}
+    assert set(made) == set(originals.values())
+    again = json.loads(redact("--all-missing", user="amy",
+                              password="a-long-password-2").stdout)
+    assert (again["made"], again["existing"]) == (0, 0)  # nothing is missing any more
+    one = json.loads(redact("--capture", str(originals["order"]), user="amy",
+                            password="a-long-password-2").stdout)
+    assert one["captures"] == [{"capture": originals["order"],
+                                "copy": made[originals["order"]], "made": False}]
+    assert redact("--capture", str(made[originals["order"]]), user="amy",
+                  password="a-long-password-2").returncode == 2  # a copy is no persona's
+
+    with sqlite_db.session() as s:
+        assert redacted_copies(s, list(originals.values())) == made
+        orig = s.get(Capture, originals["order"])
+        copy = s.get(Capture, made[originals["order"]])
+        assert orig is not None and copy is not None
+        assert copy.persona_id is None and copy.signature and copy.manifest_sha256
+        assert copy.meta["redacted_from"]["manifest_sha256"] == orig.manifest_sha256
+        assert copy.operator == "amy"
+    copy_files = _files(sqlite_db, settings, made[originals["order"]])
+    for sec in secrets:
+        assert sec not in copy_files["dom"].decode(), sec
+    client = TestClient(create_app(settings, sqlite_db))
+    _login(client, "ian", "a-long-password-1")
+    html = client.get(f"/evidence/{originals['order']}").text
+    assert f'href="/evidence/{made[originals["order"]]}"' in html
+    out = export_pack(sqlite_db, plan_item_id=plan_item, out=tmp_path / "after.zip",
+                      actor="ian", settings=settings, pdf=False)
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert {w["id"]: w["redacted_copy"] for w in manifest["withheld_captures"]} == made
+    assert verify_pack(out, anchors=TrustAnchors.for_installation(settings)).ok

@@ -454,3 +454,82 @@ def test_listing_search(live: Live) -> None:
         partial = c.get("/listings", params={"q": "USB"}, headers={"HX-Request": "true"}).text
         assert "<html" not in partial and 'id="listing-results"' in partial
         assert c.get("/listings", params={"page": 0}).status_code == 400
+
+
+_PERSONA_STRINGS = ("买家小王", "wang.buyer@example.cn", "pw-2026", "王小明", "13800138000",
+                    "深圳市南山区某路1号", "PAY-6222-0000-1111", "深圳市某路1号")
+
+
+def test_supervisors_never_see_persona_data_on_any_route(live: Live) -> None:
+    """Supervisors read plans, purchases, cases, evidence and reports, never a covert buyer's
+    details: not on the boards, a purchase's page, a case, the plan under review (no
+    thumbnail of a persona capture), the evidence list or its CSV, a listing, and not in a
+    pack exported with persona captures (download and reports list); the redacted copy is
+    what they get, linked from the withheld original.  Administrators may (audited)."""
+    import io
+    import json
+    import zipfile
+
+    from store.models import Artifact, PlanItem, Purchase
+    from tests.web.factory import screenshot_png, store_artifact
+
+    d = live.data
+    sha = d.order_screenshot_sha
+    with live.db.session() as s:
+        item = s.scalars(select(PlanItem).where(PlanItem.plan_id == d.plan_ids[1])).first()
+        assert item is not None
+        cap = s.get(Capture, d.order_capture_id)
+        assert cap is not None
+        cap.listing_id, cap.case_id = item.listing_id, d.case_id  # on the plan and the case
+        purchase_id = cap.purchase_id
+        listing_id = item.listing_id
+        png = screenshot_png("order page, persona masked", 98)
+        copy_sha = store_artifact(live.settings, png)
+        copy = Capture(kind="order", url=cap.url, listing_id=item.listing_id,
+                       case_id=d.case_id, operator="sam",
+                       purpose=f"脱敏副本 / redacted copy of capture #{cap.id}",
+                       meta={"persona": None, "redacted_from": {"capture_id": cap.id}})
+        s.add(copy)
+        s.flush()
+        copy_id = copy.id
+        s.add(Artifact(capture_id=copy.id, role="screenshot_full", sha256=copy_sha,
+                       size=len(png), media_type="image/png"))
+        assert s.get(Purchase, purchase_id) is not None
+    packs = live.settings.packs_dir
+    packs.mkdir(parents=True, exist_ok=True)
+    for name, manifest in (("pack-with-personas.zip", {"persona_captures": [cap.id],
+                                                       "captures": []}),
+                           ("pack-plain.zip", {"persona_captures": [], "captures": []})):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(manifest))
+        (packs / name).write_bytes(buf.getvalue())
+
+    pages = ["/purchases", f"/purchases/{purchase_id}", f"/cases/{d.case_id}",
+             f"/plans/{d.plan_ids[1]}", "/evidence", "/evidence?format=csv",
+             f"/evidence/{d.order_capture_id}", f"/evidence/{copy_id}",
+             f"/listings/{listing_id}", "/reports", "/personas"]
+    with live.login("sue") as c:
+        for path in pages:
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+            # (the personas page names each alias with its rotation load, by design)
+            for secret in _PERSONA_STRINGS[1 if path == "/personas" else 0:]:
+                assert secret not in r.text, (path, secret)
+            assert f"/artifacts/{sha}" not in r.text, path  # no image, thumbnail or link
+        for path in (f"/artifacts/{sha}", f"/artifacts/{sha}/thumb",
+                     f"/artifacts/{sha}?download=1", "/packs/pack-with-personas.zip"):
+            assert c.get(path).status_code == 403, path
+        assert "pack-with-personas.zip" not in c.get("/reports").text
+        assert c.get("/packs/pack-plain.zip").status_code == 200
+        withheld = c.get(f"/evidence/{d.order_capture_id}").text
+        assert 'id="persona-withheld"' in withheld
+        assert f'href="/evidence/{copy_id}"' in withheld  # the copy instead
+        assert c.get(f"/artifacts/{copy_sha}/thumb").status_code == 200
+        assert f"/artifacts/{copy_sha}/thumb" in c.get(f"/evidence/{copy_id}").text
+    assert not [e for e in _audit(live, "persona.reveal") if e.actor == "sue"]
+    with live.login("ada") as c:
+        assert c.get("/packs/pack-with-personas.zip").status_code == 200
+        assert "pack-with-personas.zip" in c.get("/reports").text
+        assert c.get(f"/artifacts/{sha}/thumb").status_code == 200
+    assert {e.actor for e in _audit(live, "persona.reveal")} == {"ada"}

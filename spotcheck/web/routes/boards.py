@@ -169,9 +169,14 @@ def _report_files(request: Request) -> list[tuple[str, str, int, float]]:
 def reports(request: Request, user: CurrentUser = Permission("reports.view")) -> Response:
     import datetime as dt
 
+    from spotcheck.web.routes.evidence import may_open_pack
+
+    settings = console(request).settings
+    dirs = {"reports": settings.reports_dir, "packs": settings.packs_dir}
     files = [(folder, name, size, dt.datetime.fromtimestamp(mtime, dt.UTC))
              for folder, name, size, mtime in _report_files(request)
-             if user.can(file_permission(name))]
+             if user.can(file_permission(name))
+             and may_open_pack(user, dirs[folder] / name)]  # a pack with persona captures
     return render(request, "console/reports.html", files=files)
 
 
@@ -184,8 +189,10 @@ def report(request: Request, name: str, user: CurrentUser = Permission("reports.
     path = (base / name).resolve()
     if path.parent != base or not path.is_file():
         raise HTTPException(404)
+    from spotcheck.web.routes.evidence import may_open_pack
+
     needed = file_permission(name)
-    if not user.can(needed):
+    if not user.can(needed) or not may_open_pack(user, path):
         audit(request, user.name, "access.denied", "report", name, permission=needed)
         raise HTTPException(403, detail="role")
     audit(request, user.name, "report.download", "report", name)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from evidence.covert import persona_capture_clause
 from sampler import plans as sp
 from sampler.registration import registration_of
 from scheduler.preregistration import approve_and_register
@@ -167,7 +168,7 @@ def _thumbnails(s: Session, plan_id: int) -> dict[int, str]:
         .join(Artifact, Artifact.capture_id == Capture.id)
         .join(PlanItem, PlanItem.listing_id == Capture.listing_id)
         .where(PlanItem.plan_id == plan_id, Artifact.role.like("screenshot%"),
-               Artifact.media_type.like("image/%"), Capture.persona_id.is_(None))
+               Artifact.media_type.like("image/%"), ~persona_capture_clause())
         .order_by(Capture.started_at, Artifact.role.desc()))
     out: dict[int, str] = {}
     for listing_id, _role, sha in rows:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
+from evidence.covert import is_persona_capture
 from spotcheck.web import domain
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
@@ -104,7 +105,14 @@ def capture(request: Request, capture_id: int,
     with console(request).db.session() as s:  # viewing evidence is part of its custody
         custody_log.record(s, "viewed", user.name, capture_id=cap.id)
     audit(request, user.name, "evidence.view", "capture", cap.id)
+    redacted_copy = None
+    if withheld:  # what these readers may see instead: the copy with the secrets masked
+        from evidence.redact import redacted_copies
+
+        with console(request).db.session() as s:
+            redacted_copy = redacted_copies(s, [cap.id]).get(cap.id)
     return render(request, "console/evidence.html", cap=cap, artifacts=artifacts,
+                  redacted_copy=redacted_copy,
                   custody=custody, case=case, flash=flash,
                   meta_json=json.dumps(meta, ensure_ascii=False, indent=2, default=str)[:50_000],
                   facts_json=json.dumps(facts, ensure_ascii=False, indent=2,
@@ -112,14 +120,6 @@ def capture(request: Request, capture_id: int,
                   screenshots=[] if withheld else
                   [a for a in artifacts if a.media_type in INLINE_IMAGES],
                   withheld=withheld, export_available=True)
-
-
-def is_persona_capture(cap: Capture) -> bool:
-    """Made in a covert buyer persona's browser (order pages): its screenshots, DOM, PDF and
-    WARC show the persona's account, drop address and payment reference."""
-    if (cap.meta or {}).get("redacted_from"):
-        return False  # a redacted copy (evidence.redact): made for exactly these readers
-    return cap.persona_id is not None or cap.kind == "order"
 
 
 def _mask_persona(meta: dict[str, Any]) -> dict[str, Any]:
@@ -262,6 +262,23 @@ def verify(request: Request, name: str, user: CurrentUser = Permission("evidence
     return render(request, "console/pack_verify.html", name=name, report=report)
 
 
+def may_open_pack(user: CurrentUser, path: Path) -> bool:
+    """A pack exported with its buyer persona captures (``--include-persona-captures``) is
+    for those who may see persona details; any other pack for every evidence reader."""
+    if path.suffix.lower() != ".zip" or user.can("personas.secrets"):
+        return True
+    import zipfile
+
+    from evidence.packs import shows_personas
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False  # not a pack we can read: nobody's persona can be ruled out
+    return not shows_personas(manifest)
+
+
 def _pack_path(request: Request, name: str) -> Path:
     if not _PACK_NAME.match(name):
         raise HTTPException(404)
@@ -276,5 +293,7 @@ def _pack_path(request: Request, name: str) -> Path:
 def pack(request: Request, name: str, user: CurrentUser = Permission("evidence.view")
          ) -> Response:
     path = _pack_path(request, name)
+    if not may_open_pack(user, path):
+        raise HTTPException(403, detail="role")
     audit(request, user.name, "pack.download", "pack", name)
     return FileResponse(path, media_type="application/zip", headers=download_headers(name))

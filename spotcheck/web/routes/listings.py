@@ -160,7 +160,7 @@ def listing(request: Request, listing_id: int,
         captures = list(s.scalars(select(Capture).where(Capture.listing_id == item.id)
                                   .order_by(Capture.started_at.desc()).limit(50)))
         # Covert buyers' captures show the persona: thumbnails only for those who may see it.
-        from spotcheck.web.routes.evidence import is_persona_capture
+        from evidence.covert import is_persona_capture
 
         visible = [c.id for c in captures
                    if user.can("personas.secrets") or not is_persona_capture(c)]
