@@ -63,25 +63,27 @@ def approve_and_register(session: Session, plan_id: int, actor: str, role: str,
 
 def _capture_offers_after_commit(session: Session, plan_id: int, settings: Settings,
                                  actor: str) -> None:
-    """Once the approval is committed (the capture job must see the plan approved), queue
-    the captures of every item's listing (scheduler.offers); a rolled-back approval queues
-    nothing.  Every caller (console, CLI, demo, scheduler) approves through here."""
+    """Queue the captures of every item's listing (scheduler.offers) in the approval's own
+    transaction: a ``queued`` job run that survives this process (scheduler.runs.enqueue);
+    once committed (the job must see the plan approved) a thread here starts it, and if this
+    process dies first the scheduler does.  A rolled-back approval queues nothing.  Every
+    caller (console, CLI, demo, scheduler) approves through here."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from scheduler.runs import queue_run
+    from scheduler.runs import enqueue, queue_run
     from store.db import Database
 
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     plan = session.get(Plan, plan_id)
     campaign_id = plan.campaign_id if plan is not None else None
+    key = enqueue(session, "offers", campaign_id, {"plan_id": plan_id, "actor": actor})
 
-    def queue(_session: Session) -> None:
-        queue_run(Database(engine), settings, "offers", campaign_id,
-                  holder=f"approval:{actor}", options={"plan_id": plan_id, "actor": actor})
+    def start(_session: Session) -> None:
+        queue_run(Database(engine), settings, key, holder=f"approval:{actor}")
 
-    event.listen(session, "after_commit", queue, once=True)
+    event.listen(session, "after_commit", start, once=True)
 
 
 def register_plan(session: Session, plan: Plan, settings: Settings, *,

@@ -184,6 +184,7 @@ class SchedulerService:
                 instance = self.one_instance(row.job, row.campaign_id)
                 instance.acquire()
                 self._executor.submit_plain(self._resume, row, instance)
+            self._executor.submit_plain(self.take_queued)
             self._aps.resume()
         except BaseException:
             self.lease.release()
@@ -204,9 +205,17 @@ class SchedulerService:
             instance.acquire()
         try:
             return runs.execute(self.db, self.settings, row.job, row.campaign_id, sched,
-                                holder=self.holder, fence=self.lease.held)
+                                holder=self.holder, fence=self.lease.held, key=row.key)
         finally:
             instance.release()
+
+    def take_queued(self) -> None:
+        """Run the queued runs nobody took (their queuing process died first), each under
+        its job's one-instance rule."""
+        for row in runs.queued_runs(self.db):
+            with self.one_instance(row.job, row.campaign_id):
+                if self.lease.held():
+                    runs.run_queued(self.db, self.settings, holder=self.holder, key=row.key)
 
     @property
     def stopping(self) -> bool:
@@ -234,6 +243,8 @@ class SchedulerService:
                     self.sync_jobs()
                 except Exception:
                     log.exception("re-reading campaign schedules failed")
+                if runs.queued_runs(self.db):
+                    self._executor.submit_plain(self.take_queued)
         finally:
             self.shutdown()
 
@@ -323,7 +334,9 @@ def run_due(db: Database, settings: Settings, now: dt.datetime, *,
             if sched is not None and sched.tzinfo is None:
                 sched = sched.replace(tzinfo=dt.UTC)
             done.append(runs.execute(db, settings, row.job, row.campaign_id, sched,
-                                     holder=lease.holder, now=now, fence=lease.held))
+                                     holder=lease.holder, now=now, fence=lease.held,
+                                     key=row.key))
+        done += runs.run_queued(db, settings, holder=lease.holder, now=now)
         due: list[tuple[dt.datetime, int, Scheduled]] = []
         for s in active_schedules(db, now.date()):
             if (only_c is not None and s.campaign_id not in only_c) or \

@@ -127,3 +127,70 @@ def test_approval_captures_every_offer_and_packs_hold_them(
     assert {purpose, BOUGHT_PURPOSE.format(purchase=pid)} <= purposes
     assert all(c["listing_id"] == listing_id for c in manifest["captures"])
     assert manifest["sample_chain"]["steps"][-1] == "lab_result"
+
+
+_APPROVE_AND_DIE = r"""
+import json, os, signal, sys, time
+from sqlalchemy import select
+from store.db import Database
+from store.models import JobRun
+from store.settings import Settings
+from scheduler.preregistration import approve_and_register
+
+settings = Settings(**json.loads(sys.argv[1]))
+db = Database.open(settings.database_url, settings=settings)
+with db.session() as s:
+    approve_and_register(s, int(sys.argv[2]), "sue", "supervisor", None, settings)
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:  # killed while its thread captures, the worst moment
+    with db.session() as s:
+        if s.scalar(select(JobRun.outcome).where(JobRun.job == "offers")) == "running":
+            break
+    time.sleep(0.05)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_queued_captures_survive_a_killed_process_and_run_once(
+        world: tuple[Database, Settings], tmp_path: Any) -> None:
+    """Approving queues the captures as a ``queued`` job run in the approval's transaction.
+    The approving process is killed (SIGKILL) while its thread works on them; the scheduler
+    (run_due, holding the lease) then finishes the run, and every item's listing is captured
+    exactly once; a second taker finds nothing to do."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    from scheduler.runs import queued_runs, run_queued
+    from scheduler.service import run_due
+
+    db, settings = world
+    with db.session() as s:
+        cid = create_campaign(s, "queued", actor="amy", platforms=["mall"], n=3,
+                              method="srs", allocation="proportional", min_per_stratum=1).id
+        plan = draw_plan(s, cid, seed=4, actor="amy", settings=settings)
+        submit_plan(s, plan.id, "amy")
+        plan_id = plan.id
+    proc = subprocess.run([sys.executable, "-c", _APPROVE_AND_DIE,
+                           settings.model_dump_json(), str(plan_id)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    with db.session() as s:
+        plan = s.get(Plan, plan_id)
+        assert plan is not None and plan.status.value == "approved"
+        items = {it.listing_id for it in plan.items}
+        run = s.scalar(select(JobRun).where(JobRun.job == "offers"))
+        assert run is not None and run.outcome in ("queued", "running"), run.outcome
+        assert run.result["options"]["plan_id"] == plan_id
+        left_by = run.holder
+
+    done = run_due(db, settings, dt.datetime.now(dt.UTC))
+    assert [d.outcome for d in done if d.kind == "offers"] == ["ok"], (left_by, done)
+    assert run_queued(db, settings, holder="another-worker") == [] and not queued_runs(db)
+    with db.session() as s:
+        caps = list(s.scalars(select(Capture).where(
+            Capture.purpose == APPROVAL_PURPOSE.format(plan=plan_id),
+            Capture.status.in_(CaptureStatus.evidence()))))
+        runs = list(s.scalars(select(JobRun).where(JobRun.job == "offers")))
+    assert sorted(c.listing_id for c in caps) == sorted(items), left_by  # each exactly once
+    assert len(runs) == 1 and runs[0].outcome == "ok" and runs[0].holder != left_by
