@@ -286,6 +286,12 @@ Compute the fingerprints yourself with plain openssl / 用 openssl 自行计算�
    d) custody.jsonl: each line's "hash" is SHA-256 of the canonical JSON (sorted keys, no
       spaces, UTF-8) of its other fields; "prev_hash" is the hash of the line before.
    e) archive.wacz opens in https://replayweb.page ; `wacz validate -f archive.wacz`.
+   f) chain/sample-chain.json (a failed sample's case), "purchase_history": each step was
+      signed when it was recorded.  An item's "hash" is SHA-256 of the canonical JSON of its
+      "entry" (which holds "prev" and "key"); "prev" is the hash of the item before (64 zeros
+      for the first); "sig" is a base64 Ed25519 signature of the hash's 64 hex characters by
+      the key whose fingerprint "key" names.  Each step's "recorded" names the item it was
+      read from.  样品流转的每一步在登记时即已签名：逐条核对哈希、前一条哈希和签名。
 """
 
 

@@ -213,6 +213,23 @@ def test_steps_are_signed_as_recorded_and_database_edits_are_caught(
     assert report.ok, [(c.name, c.detail) for c in report.failures]
     ok = {c.name: c.detail for c in report.checks if c.ok}
     assert ok["sample chain steps"].startswith(f"{len(good)} entries signed")
+    # by hand, as VERIFY.txt says: the hash over the entry, the signature with plain openssl
+    import base64
+    import hashlib
+
+    from evidence.hashing import canonical_json
+
+    with zipfile.ZipFile(tmp_path / "good.zip") as zf:
+        item = json.loads(zf.read("chain/sample-chain.json"))["purchase_history"][1]
+        (tmp_path / "public_key.pem").write_bytes(zf.read("public_key.pem"))
+    assert hashlib.sha256(canonical_json(item["entry"])).hexdigest() == item["hash"]
+    (tmp_path / "hash.txt").write_text(item["hash"])
+    (tmp_path / "sig.bin").write_bytes(base64.b64decode(item["sig"]))
+    check = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
+                            str(tmp_path / "public_key.pem"), "-rawin", "-in",
+                            str(tmp_path / "hash.txt"), "-sigfile", str(tmp_path / "sig.bin")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0 and "Success" in check.stdout, check.stdout + check.stderr
 
     statuses = [h.get("status") for h in good]
     i_order, i_recv = statuses.index("ordered"), statuses.index("received")
