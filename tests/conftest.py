@@ -45,6 +45,7 @@ SERIAL_MODULES = frozenset({
     "tests/sandbox/test_styles_http.py",
     "tests/scheduler/test_kill_random.py",
     "tests/scheduler/test_kill_restart.py",
+    "tests/scheduler/test_queued_runs.py",
 })
 
 
