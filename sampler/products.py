@@ -172,13 +172,10 @@ def photo_links(session: Session, index: PhotoIndex | None = None) -> list[Propo
         out += _star("photo", ids, STRENGTH["photo"], {"images": [image_id, image_id],
                                                        "distance": 0})
     first = {image_id: min(ids) for image_id, ids in by_image.items()}
-    for image_id in sorted(by_image):
-        for copy in index.copies_of(image_id):
-            if copy.image_id in first and copy.image_id > image_id:
-                out.append(_pair("photo", first[image_id], first[copy.image_id],
-                                 photo_strength(copy.distance),
-                                 {"images": [image_id, copy.image_id],
-                                  "distance": copy.distance}))
+    for (lo, hi), copy in sorted(index.pairs().items()):  # one search per photo
+        if lo in first and hi in first:
+            out.append(_pair("photo", first[lo], first[hi], photo_strength(copy.distance),
+                             {"images": [lo, hi], "distance": copy.distance}))
     for image_id, notices in notice_images.items():
         near = [(image_id, 0)] + [(c.image_id, c.distance) for c in index.copies_of(image_id)]
         for other, distance in near:

@@ -81,6 +81,8 @@ def test_photo_index_finds_copies_either_way_round() -> None:
         assert [c.image_id for c in index.copies_of(i)] == [100 + i]
         assert [c.image_id for c in index.copies_of(100 + i)] == [i]
     assert index.copies(all_pdq(originals[0]), exclude=0) == index.copies_of(0)
+    # The whole-store pass (one search per photo) finds the same pairs.
+    assert set(index.pairs()) == {(i, 100 + i) for i in originals}
 
 
 def test_a_probe_smaller_than_the_radius_is_exact_up_to_the_probe() -> None:
