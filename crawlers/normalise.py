@@ -60,8 +60,14 @@ def clean_text(value: Any, limit: int = MAX_SHORT) -> str:
 #: A URL w3lib's canonicalisation leaves as it is: http(s), a lower-case ASCII host, a port
 #: without leading zeros, a path of characters that need no escaping, no query, no
 #: fragment (dot segments are ruled out separately).
+#: The host is a name whose last label starts with a letter, or an IPv4 address in full: a
+#: host ending in a number is an IPv4 address in some short form ("127.1", "0"), which
+#: w3lib writes out in full ("127.0.0.1", "0.0.0.0").
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _ALREADY_CANONICAL = re.compile(
-    r"https?://[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[1-9][0-9]{0,4})?/[A-Za-z0-9_.~!$&'()*+,;=:@/-]*\Z")
+    r"https?://(?:(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)*[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+    rf"|(?:{_OCTET}\.){{3}}{_OCTET})"
+    r"(?::[1-9][0-9]{0,4})?/[A-Za-z0-9_.~!$&'()*+,;=:@/-]*\Z")
 
 
 def canonical_url(url: str) -> str:
