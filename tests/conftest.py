@@ -32,6 +32,16 @@ PG_ADMIN_URL = os.environ.get("SPOTCHECK_TEST_PG", "postgresql+psycopg://root@12
 REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+#: Property tests (hypothesis) run a fifth of their examples in the everyday suite and all
+#: of them with SPOTCHECK_THOROUGH=1 (before a release, or when a generator changed): each
+#: run draws new examples, so the everyday runs still explore over time.
+THOROUGH = os.environ.get("SPOTCHECK_THOROUGH", "").lower() in {"1", "true", "yes"}
+
+
+def examples(n: int) -> int:
+    """How many examples a property test with *n* examples in a thorough run gets now."""
+    return n if THOROUGH else max(100, n // 5)
+
 
 #: Test modules whose processes race each other or the clock (kills at chosen moments, lease
 #: expiry, two crawl workers sharing a queue, a latency comparison): they

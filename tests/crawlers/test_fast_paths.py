@@ -28,6 +28,7 @@ from crawlers.normalise import (
     origin_of,
 )
 from store.text import strip_format
+from tests.conftest import examples
 
 #: Characters that matter to URL parsing, escaping and dot segments, plus some that do not.
 URL_CHARS = st.sampled_from([*"aZ09-._~/?#;:@!$&'()*+,=%[] \t\n\\é中\x00", "..", "./"])
@@ -45,11 +46,13 @@ def _reference_clean(value: str, limit: int) -> str:
     return _SPACE.sub(" ", _CONTROL.sub("", strip_format(value))).strip()[:limit]
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(SCHEMES, HOSTS, st.lists(URL_CHARS, max_size=20).map("".join))
 @example("http://", "h.test", "/item/1.html")
 @example("http://", "h.test", "/a/../b")
 @example("http://", "h.test", "")
+@example("http://", "", "0/")  # a host ending in a number is IPv4: w3lib writes 0.0.0.0
+@example("http://", "127.1", "/x")
 def test_canonical_urls_are_w3libs(scheme: str, host: str, rest: str) -> None:
     url = scheme + host + rest
     try:
@@ -68,9 +71,11 @@ def test_canonical_fast_path_is_taken() -> None:
     assert _canonicalised.cache_info().misses == 0  # w3lib was not asked
     assert canonical_url("http://h.test/i/1?utm_source=x&b=2&a=1") == "http://h.test/i/1?a=1&b=2"
     assert _canonicalised.cache_info().misses == 1
+    assert canonical_url("http://127.1/x") == "http://127.0.0.1/x"  # short IPv4: slow path
+    assert _canonicalised.cache_info().misses == 2
 
 
-@settings(max_examples=5000, deadline=None)
+@settings(max_examples=examples(5000), deadline=None)
 @given(SCHEMES, HOSTS, st.lists(URL_CHARS, max_size=8).map("".join),
        st.lists(URL_CHARS, max_size=12).map("".join))
 @example("http://", "h.test", "/x", "/img/1.svg")
@@ -95,7 +100,7 @@ def test_origins() -> None:
     assert join_url("http://h.test/a/b.html", "/img/1.svg") == "http://h.test/img/1.svg"
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab 中\t\n\r\x00\x07\x7f\x85\xa0\u3000\u200b\u2028 ")),
                max_size=30), st.integers(min_value=0, max_value=40))
 @example("plain text", 200)
@@ -107,7 +112,7 @@ def test_clean_text_is_the_regex_cleaning(text: str, limit: int) -> None:
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", clean_text(text, limit))
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.sampled_from(["http://", "https://", "HTTP://"]), HOSTS,
        st.lists(URL_CHARS, max_size=10).map("".join),
        st.lists(URL_CHARS, max_size=10).map("".join),
@@ -168,7 +173,7 @@ def _offsite_pair() -> tuple[Any, Any]:
 _OFFSITE = _offsite_pair()
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(SCHEMES, HOSTS | st.sampled_from(["sub.h.test", "h.test.evil", "evilh.test",
                                           "H.TEST:1", "h.test\t", "x@h.test", "h.test@x"]),
        st.lists(URL_CHARS, max_size=12).map("".join))
