@@ -127,7 +127,7 @@ def _proc_cpu(pid: int) -> tuple[int, float] | None:
 
 
 class HelperCPU:
-    """CPU seconds of this process's children (extraction workers, the store writer) while
+    """CPU seconds of this process's children (extraction workers) while
     a crawl runs, sampled from /proc every 20 ms by a thread (the children exit on their own,
     after the crawl): with the crawl's own CPU and the sandbox's, where a page's time goes."""
 
@@ -284,7 +284,7 @@ def _paired_rounds(tmp: Path, rounds: int, server_pid: int, code: str) -> dict[s
 def _report_rounds(result: dict[str, Any], label: str, metric: str, target: str,
                    share: float | None) -> None:
     print(f"[{label}] ms per page: wall | CPU of the crawl's process + its helpers "
-          "(extraction workers, store writer) + the server")
+          "(extraction workers) + the server")
     for rnd, crawls in enumerate(result["rounds"]):
         for kind in STATIC_CRAWLS:
             c = crawls[kind]
@@ -319,7 +319,7 @@ def _report_rounds(result: dict[str, Any], label: str, metric: str, target: str,
     print(f"[{label}] ratio with helpers / in the crawl's process per round: "
           + ", ".join(f"{x:.2f}" for x in helpers))
     record(f"{label} full pipeline, parsing and writing in the crawl's process", alone,
-           "pages/s", baseline=full, baseline_label="with extraction workers + writer process")
+           "pages/s", baseline=full, baseline_label="with extraction workers")
     record(f"{label} listings stored", result["listings"], "listings")
 
 
@@ -364,8 +364,7 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mal
 
     def settings_for(kind: str, rnd: int) -> Settings:
         if kind == "alone":
-            return Settings(home=Path(tmp) / f"alone{rnd}", crawl_extract_workers=0,
-                            crawl_write_process_after=-1)
+            return Settings(home=Path(tmp) / f"alone{rnd}", crawl_extract_workers=0)
         return Settings(home=Path(tmp) / f"full{rnd}")
 
     @defer.inlineCallbacks

@@ -70,7 +70,6 @@ class StorePipeline:
         session = self.session
         self.writer = ListingWriter(session.db, session.profile.code, session.run_id,
                                     session.settings, session.batch_size, background=True,
-                                    process_after=session.settings.crawl_write_process_after,
                                     counters=session.counters)
         session.use_writer(self.writer)
 

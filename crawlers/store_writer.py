@@ -114,12 +114,6 @@ class RunCounters:
         return taken
 
 
-def _shareable(db: Database) -> bool:
-    """Whether another process can open the same database (not an in-memory SQLite)."""
-    url = db.engine.url
-    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
-
-
 def platform_id(session: Session, code: str) -> int:
     pid = session.scalar(select(Platform.id).where(Platform.code == code))
     if pid is None:
@@ -302,8 +296,7 @@ class ListingWriter:
 
     def __init__(self, db: Database, platform_code: str, run_id: int, settings: Settings,
                  batch_size: int = 200, background: bool = False,
-                 process_after: int = -1, owner: RunOwner | None = None,
-                 counters: RunCounters | None = None) -> None:
+                 owner: RunOwner | None = None, counters: RunCounters | None = None) -> None:
         self.db = db
         self.platform_code = platform_code
         self.run_id = run_id
@@ -331,15 +324,6 @@ class ListingWriter:
         #: submissions may name them.
         self._appeared: set[int] = set()
         self._thread: threading.Thread | None = None
-        #: Background writing moves to a process of its own after this many batches
-        #: (negative: never; 0: from the first batch, which waits for it to start; see
-        #: crawlers.writer_process).
-        self._process_after = process_after if background and _shareable(db) else -1
-        self._batches = 0
-        self._closing = False
-        self._process: Any = None
-        #: Batches the writer process took (the rest were written in the crawl's thread).
-        self.process_batches = 0
         with db.session() as s:
             self.platform_id = platform_id(s, platform_code)
         if background:
@@ -376,70 +360,20 @@ class ListingWriter:
             self._write(batch)
             return
         self._raise_failure()
-        self._batches += 1
-        process = self._writer_process()
-        if process is not None:
-            self._failed(process.submit(batch))
-            self.process_batches += 1
-        else:
-            self._queue.put(batch)
+        self._queue.put(batch)
         if wait:
             self._queue.join()
-            if self._process is not None:
-                self._failed(self._process.collect())
             self._raise_failure()
 
-    def _writer_process(self) -> Any:
-        """The writer process, once it is ready to take over from the thread; starts it
-        when the crawl has written enough batches to be worth it."""
-        if self._process_after < 0 or (self._process is None and self._closing
-                                       and self._process_after > 0):
-            return None
-        if self._process is None:
-            # Started with the first batch (not the last: a crawl of one batch never needs it), taken
-            # over from the thread after process_after batches: a process takes a second or
-            # two to start, and meanwhile the thread's batches cost the crawl's own core.
-            from crawlers.writer_process import WriterProcess
-
-            self._process = WriterProcess(
-                type(self), self.owner, self.db.engine.url.render_as_string(hide_password=False),
-                self.settings,
-                self.platform_code, self.run_id, self.batch_size)
-        if self._batches <= self._process_after:
-            return None
-        if self._process_after == 0:
-            self._process.wait_started()
-        if not self._process.ready:
-            failure = self._process.failed_to_start
-            if failure is not None:
-                log.warning("store writer process did not start (%s): writing in a thread",
-                            failure)
-                self._process.close()
-                self._process, self._process_after = None, -1
-            return None
-        if self._queue.unfinished_tasks:
-            self._queue.join()  # the thread's batches first: one writer at a time
-        return self._process
-
-    def _failed(self, failures: list[tuple[BaseException, RunCounters]]) -> None:
-        for exc, counters in failures:
-            log.error("store writer: %s", exc)
-            self._lost = counters
-            self._failure = exc
-
     def close(self) -> None:
-        """Write what is left and stop the writer thread (and process)."""
-        self._closing = True
+        """Write what is left and stop the writer thread."""
         try:
             self.flush()
         finally:
-            if self._process is not None:
-                self._process.close()
-                self._process = None
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None

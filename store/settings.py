@@ -70,9 +70,6 @@ class Settings(BaseSettings):
     #: it starts them (a short crawl is not worth a process).
     crawl_extract_workers: int | None = None
     crawl_extract_after: int = 32
-    #: Batches a crawl writes in a thread before its store writer moves to a process of its
-    #: own (the writer then runs on another core); negative: always in the thread.
-    crawl_write_process_after: int = 2
     #: Fetch listing photos during crawls (crawlers.photos): bounded per listing, kept by
     #: content in the artifacts folder, hashed for near-duplicate search.
     crawl_photos: bool = False

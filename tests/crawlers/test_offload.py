@@ -1,13 +1,11 @@
 """Work moved off the crawl's core: extraction workers answer exactly what the crawl would
-have computed, a lost worker costs nothing but speed, the store writer process writes what
-the thread would have, and a crawl that uses both still matches the sandbox's truth."""
+have computed, a lost worker costs nothing but speed, and a crawl that uses them still matches
+the sandbox's truth."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,18 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from scrapy.http import HtmlResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crawlers.extract.page import Page, answer_all
 from crawlers.extract.workers import ExtractionWorkers
 from crawlers.items import ListingItem
-from crawlers.platforms import add_platform
 from crawlers.profile import shipped_profile
 from crawlers.spiders.platform import extraction_plans
-from crawlers.store_writer import CrawlRuns, ListingWriter
-from crawlers.writer_process import WRITER_NICENESS
 from store.db import Database
-from store.models import CrawlRun, Listing, ListingSnapshot
+from store.models import CrawlRun
 from store.settings import Settings
 from tests.crawlers.conftest import crawl, crawled, field_mismatches
 from tests.crawlers.test_hostile import PAGES as HOSTILE_PAGES
@@ -181,87 +176,13 @@ def _listing(n: int, sector: str = "light_industry") -> ListingItem:
     return item
 
 
-def _wait_for_process(writer: ListingWriter) -> None:
-    """The writer process starts in the background: wait until it has taken over."""
-    for _ in range(600):
-        if writer._process is not None and writer._process.ready:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the writer process did not start")
-
-
-def _writer_db(settings: Settings) -> tuple[Database, int]:
-    db = Database.open(settings.database_url)
-    with db.session() as s:
-        add_platform(s, "mall", start_url="http://127.0.0.1:9/", profile="mall")
-    run_id, _ = CrawlRuns(db).open("mall", full=True, job_key=None)
-    return db, run_id
-
-
-def test_writer_process_writes_what_the_thread_would(settings: Settings) -> None:
-    db, run_id = _writer_db(settings)
-    writer = ListingWriter(db, "mall", run_id, settings, batch_size=50, background=True,
-                           process_after=1)
-    for n in range(100):  # two batches in the thread; the process starts meanwhile
-        writer.add_listing(_listing(n))
-    _wait_for_process(writer)
-    for n in range(100, 400):
-        writer.add_listing(_listing(n))
-    writer.flush()
-    for n in range(400):  # the same again: nothing new, nothing changed
-        writer.add_listing(_listing(n))
-    assert writer._process is not None
-    children = list(writer._process.pool._processes.values())
-    # The child yields the CPU to the crawl: it runs below the crawl's priority.
-    ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert [os.getpriority(os.PRIO_PROCESS, c.pid) for c in children] == \
-        [min(19, ours + WRITER_NICENESS)] * len(children)
-    writer.close()
-    assert writer.process_batches >= 13  # all but the first two or three
-    # close() waits for the batches, not for the child's exit; the child still exits.
-    # (Polled, not joined: the executor's own thread reaps the child, and a second waitpid
-    # on it would fail.)
-    deadline = time.monotonic() + 10
-    while any(c.exitcode is None for c in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [c.exitcode for c in children] == [0] * len(children)
-    with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Listing)) == 400
-        assert s.scalar(select(func.count()).select_from(ListingSnapshot)) == 400
-        run = s.get(CrawlRun, run_id)
-        assert run is not None
-        assert (run.items, run.new_listings, run.changed_listings) == (800, 400, 0)
-    db.dispose()
-
-
-def test_writer_process_failure_reaches_the_crawl(settings: Settings) -> None:
-    db, run_id = _writer_db(settings)
-    writer = ListingWriter(db, "mall", run_id, settings, batch_size=20, background=True,
-                           process_after=0)
-    for n in range(20):
-        writer.add_listing(_listing(n))
-    _wait_for_process(writer)
-    for n in range(20, 100):
-        writer.add_listing(_listing(n))
-    writer.flush()
-    assert writer.process_batches >= 4
-    writer.add_listing(_listing(999, sector="not-a-sector"))  # fails in the child
-    with pytest.raises(ValueError, match="not-a-sector"):
-        writer.flush()
-    writer.close()  # and the writer still closes cleanly
-    with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Listing)) == 100
-    db.dispose()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("style", ["mall", "shop"])
-def test_crawl_with_workers_and_writer_process_matches_truth(
+def test_crawl_with_workers_matches_truth(
         style: str, sandbox: Any, sandbox_db: Database, settings: Settings,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_WORKERS", "1")
     monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_AFTER", "0")
-    monkeypatch.setenv("SPOTCHECK_CRAWL_WRITE_PROCESS_AFTER", "0")
     summary = crawl(settings, style)
     assert summary.status == "finished", summary
     truth = [r for r in sandbox.truth(platform=style)["listings"] if r["status"] == "active"]
@@ -274,7 +195,6 @@ def test_crawl_with_workers_and_writer_process_matches_truth(
         assert run is not None
         scrapy_stats = run.stats["scrapy"]
         assert scrapy_stats.get("spotcheck/extracted_by_worker", 0) > len(got)
-        assert run.stats["writer_process_batches"] > 0
         assert run.new_listings == len(got)
 
 

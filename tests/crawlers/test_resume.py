@@ -60,11 +60,10 @@ def _pace(db: Database, platform: str, delay: float) -> None:
 def test_kill_and_resume(offload: bool, sandbox: Any, sandbox_db: Database, settings: Settings,
                          monkeypatch: pytest.MonkeyPatch) -> None:
     if offload:
-        # Pages parsed by an extraction worker and batches written by the writer process,
-        # from the first page: killing the crawl must not lose or duplicate through them.
+        # Pages parsed by an extraction worker from the first page: killing the crawl must
+        # not lose or duplicate through it.
         monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_WORKERS", "1")
         monkeypatch.setenv("SPOTCHECK_CRAWL_EXTRACT_AFTER", "0")
-        monkeypatch.setenv("SPOTCHECK_CRAWL_WRITE_PROCESS_AFTER", "0")
     _pace(sandbox_db, "shop", 0.01)  # about 100 pages/s: 1,000 pages take 10 s
     proc = subprocess.Popen([sys.executable, "-m", "crawlers", "crawl", "shop", "--quiet"],
                             env=settings_env(settings), stdout=subprocess.DEVNULL,
@@ -85,7 +84,7 @@ def test_kill_and_resume(offload: bool, sandbox: Any, sandbox_db: Database, sett
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     if offload:
-        assert len(helpers) >= 2  # the extraction worker and the writer process
+        assert len(helpers) >= 1  # the extraction worker
     # Helper processes notice their crawl is gone and exit.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and any(_alive(p) for p in helpers):
