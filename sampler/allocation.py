@@ -50,15 +50,16 @@ def allocate_by_weight(weights: Mapping[Any, float], sizes: Mapping[Any, int], n
                        minimum: int = 2) -> dict[Any, int]:
     """n_h ∝ weights_h with minimum ≤ n_h ≤ N_h (the minimum itself capped at N_h)."""
     if n < 0:
-        raise InvalidInput("sample size must not be negative")
+        raise InvalidInput("allocation.sample_size_negative")
     total_units = sum(sizes.values())
     if n > total_units:
-        raise DesignInfeasible(f"sample size {n} exceeds the frame's {total_units} units")
+        raise DesignInfeasible("allocation.sample_size_exceeds_frame_s", n=n,
+                               total_units=total_units)
     lower = {h: min(minimum, sizes[h]) for h in sizes}
     if sum(lower.values()) > n:
         raise DesignInfeasible(
-            f"{len(sizes)} strata × minimum {minimum} per stratum needs {sum(lower.values())} "
-            f"units, more than the sample size {n}")
+            "allocation.strata_minimum_per_stratum_needs", len_sizes=len(sizes),
+            minimum=minimum, sum_lower_values=sum(lower.values()), n=n)
     fixed: dict[Any, float] = {}
     while True:
         free = [h for h in sizes if h not in fixed]
@@ -92,14 +93,15 @@ def allocate(rule: str, n: int, *, sizes: Mapping[Any, int],
         for h, N in sizes.items():
             p = float(prior.get(h, default_prior))
             if not 0.0 <= p <= 1.0:
-                raise InvalidInput(f"prior rate for stratum {h} must be in [0, 1], not {p}")
+                raise InvalidInput("allocation.prior_rate_stratum", h=h, p=p)
             # A prior of exactly 0 or 1 would starve the stratum; keep a sliver of variance.
             p = min(max(p, 0.001), 0.999)
             weights[h] = N * math.sqrt(p * (1 - p))
     elif rule == "risk":
         if risk_totals is None:
-            raise InvalidInput("risk allocation needs the total risk of every stratum")
+            raise InvalidInput("allocation.risk_allocation_needs_total_risk")
         weights = {h: float(risk_totals.get(h, 0.0)) for h in sizes}
     else:
-        raise InvalidInput(f"unknown allocation {rule!r}; choose one of {', '.join(ALLOCATIONS)}")
+        raise InvalidInput("allocation.unknown_allocation_choose_one", rule=rule,
+                           join_allocations=', '.join(ALLOCATIONS))
     return allocate_by_weight(weights, sizes, n, minimum)

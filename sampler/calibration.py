@@ -60,13 +60,12 @@ def calibration_factors(X: ArrayLike, d: ArrayLike, totals: ArrayLike,
     w = np.asarray(d, dtype=np.float64)
     t = np.asarray(totals, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] != w.size or x.shape[1] != t.size:
-        raise InvalidInput("calibration needs an n × q matrix, n weights and q totals")
+        raise InvalidInput("calibration.calibration_needs_n_q_matrix")
     if method not in CALIBRATION_METHODS:
-        raise InvalidInput(f"unknown calibration {method!r}; choose one of "
-                           f"{', '.join(CALIBRATION_METHODS)}")
+        raise InvalidInput("calibration.unknown_calibration_choose_one", method=method,
+                           join_calibration_methods=', '.join(CALIBRATION_METHODS))
     if np.linalg.matrix_rank(x * np.sqrt(w)[:, None]) < x.shape[1]:
-        raise InvalidInput("the calibration variables are collinear in the sample (a level "
-                           "without results, or one variable repeating another)")
+        raise InvalidInput("calibration.calibration_variables_are_collinear_sample")
     if method == "linear":
         T = x.T @ (w[:, None] * x)
         lam = np.linalg.solve(T, t - x.T @ w)
@@ -80,8 +79,7 @@ def calibration_factors(X: ArrayLike, d: ArrayLike, totals: ArrayLike,
             return g, it
         J = x.T @ ((w * g)[:, None] * x)
         eta = eta + np.linalg.solve(J, miss)
-    raise InvalidInput("raking did not converge: the totals cannot be met with positive "
-                       "weights (a level with too few results?)")
+    raise InvalidInput("calibration.raking_did_converge_totals_cannot")
 
 
 def _residual(z: FloatArray, x: FloatArray, d: FloatArray, g: FloatArray) -> FloatArray:
@@ -118,9 +116,9 @@ def calibrate(y: ArrayLike, pik: ArrayLike, X: ArrayLike, totals: ArrayLike, *,
     p = np.asarray(pik, dtype=np.float64)
     x = np.asarray(X, dtype=np.float64)
     if yv.shape != p.shape or yv.ndim != 1 or x.shape[0] != yv.size:
-        raise InvalidInput("y, pik and the rows of X must have the same length")
+        raise InvalidInput("calibration.y_pik_rows_x_have")
     if variance not in ("deville", "hajek", "wr"):
-        raise InvalidInput("calibrated estimates support the deville, hajek and wr variances")
+        raise InvalidInput("calibration.calibrated_estimates_support_deville_hajek")
     labels = np.zeros(yv.size, dtype=np.int64) if strata is None else np.asarray(strata)
     d = 1.0 / p
     g, iterations = calibration_factors(x, d, totals, method)
@@ -169,5 +167,5 @@ def category_matrix(fields: Mapping[str, ArrayLike],
             tots.append(float(known[lv]))
             names.append(f"{field}={lv}")
     if not cols:
-        raise InvalidInput("nothing to calibrate to")
+        raise InvalidInput("calibration.nothing_calibrate")
     return np.column_stack(cols), np.array(tots), names, dropped

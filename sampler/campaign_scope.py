@@ -46,30 +46,31 @@ def create_campaign(session: Session, name: str, *, actor: str,
     """
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("campaign name must be 1–200 characters")
+        raise InvalidInput("campaign_scope.campaign_name_characters")
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise Conflict(f"a campaign named {name!r} exists already")
+        raise Conflict("campaign_scope.campaign_named_exists_already", name=name)
     for s in sectors or []:
         if s not in {e.value for e in Sector}:
-            raise InvalidInput(f"unknown sector {s!r}; use {', '.join(e.value for e in Sector)}")
+            raise InvalidInput("campaign_scope.unknown_sector_use", s=s,
+                               sectors=', '.join(e.value for e in Sector))
     for c in classes or []:
         if c not in {e.value for e in SupervisionClass}:
-            raise InvalidInput(f"unknown supervision class {c!r}")
+            raise InvalidInput("campaign_scope.unknown_supervision_class", c=c)
         if c == SupervisionClass.PROHIBITED.value:
-            raise InvalidInput("prohibited-class listings are enforcement leads, never "
-                               "purchases: they cannot be in a campaign's scope")
+            raise InvalidInput("campaign_scope.prohibited_class_listings_are_enforcement")
     money: Decimal | None = None
     if budget is not None:
         try:
             money = Decimal(str(budget))
         except InvalidOperation as exc:
-            raise InvalidInput(f"budget {budget!r} is not a number") from exc
+            raise InvalidInput("campaign_scope.budget_number", budget=budget) from exc
     fields = list(strata) if strata else list(DEFAULT_STRATA)
     bad = [f for f in fields if f not in STRATUM_FIELDS]
     if bad:
-        raise InvalidInput(f"unknown stratum field(s) {bad}; use {', '.join(STRATUM_FIELDS)}")
+        raise InvalidInput("campaign_scope.unknown_stratum_field_s_use", bad=bad,
+                           join_stratum_fields=', '.join(STRATUM_FIELDS))
     if exclude_bought_days is not None and exclude_bought_days < 0:
-        raise InvalidInput("exclude-bought-days must not be negative")
+        raise InvalidInput("campaign_scope.exclude_bought_days_negative")
     if risk_weights:
         from sampler.risk.weights import default_weights
 
@@ -115,7 +116,7 @@ def get_campaign(session: Session, ref: str | int) -> Campaign:
     if campaign is None:
         campaign = session.scalar(select(Campaign).where(Campaign.name == str(ref)))
     if campaign is None:
-        raise NotFound(f"no campaign {ref!r}")
+        raise NotFound("campaign_scope.campaign", ref=ref)
     return campaign
 
 

@@ -65,24 +65,26 @@ class Design:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise InvalidInput(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+            raise InvalidInput("design.unknown_method_choose_one", self_method=self.method,
+                               join_methods=', '.join(METHODS))
         if self.allocation not in ALLOCATIONS:
-            raise InvalidInput(f"unknown allocation {self.allocation!r}; "
-                               f"choose one of {', '.join(ALLOCATIONS)}")
+            raise InvalidInput("design.unknown_allocation_choose_one",
+                               self_allocation=self.allocation,
+                               join_allocations=', '.join(ALLOCATIONS))
         if (self.n is None) == (self.budget is None):
-            raise InvalidInput("give a sample size n or a budget (exactly one of them)")
+            raise InvalidInput("design.give_sample_size_n_budget")
         if self.n is not None and self.n < 1:
-            raise InvalidInput("sample size n must be at least 1")
+            raise InvalidInput("design.sample_size_n_least")
         if self.budget is not None and self.budget <= 0:
-            raise InvalidInput("budget must be positive")
+            raise InvalidInput("design.budget_positive")
         if self.min_per_stratum < 0:
-            raise InvalidInput("min_per_stratum must not be negative")
+            raise InvalidInput("design.min_per_stratum_negative")
         if not 0 <= self.floor_ratio < 1:
-            raise InvalidInput("floor_ratio must be in [0, 1)")
+            raise InvalidInput("design.floor_ratio")
         if self.max_per_seller is not None and self.max_per_seller < 1:
-            raise InvalidInput("max_per_seller must be at least 1")
+            raise InvalidInput("design.max_per_seller_least")
         if not 0 <= self.prn_shift < 1:
-            raise InvalidInput("prn_shift must be in [0, 1)")
+            raise InvalidInput("design.prn_shift")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,7 +94,8 @@ class Design:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise InvalidInput(f"unknown design fields: {', '.join(sorted(unknown))}")
+            raise InvalidInput("design.unknown_design_fields",
+                               join_sorted_unknown=', '.join(sorted(unknown)))
         return cls(**dict(data))
 
 
@@ -112,9 +115,10 @@ class Frame:
         for name in ("strata", "sizes", "prices", "sellers", "prn"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
-                raise InvalidInput(f"frame column {name} has {len(value)} entries, not {n}")
+                raise InvalidInput("design.frame_column_has_entries", name=name,
+                                   len_value=len(value), n=n)
         if n == 0:
-            raise InvalidInput("the frame is empty: no eligible unit to draw from")
+            raise InvalidInput("design.frame_empty_eligible_unit_draw")
 
 
 @dataclass
@@ -244,11 +248,11 @@ def cap_sellers(pik: NDArray[np.float64], strata: NDArray[Any], sellers: NDArray
         short = (deficit > 1e-9) & (base <= 0)
         if short.any():
             raise DesignInfeasible(
-                f"the maximum of {limit} per seller leaves {int(short.sum())} strata without "
-                "enough other listings to take their sample; raise the maximum or lower n")
+                "design.maximum_per_seller_leaves_strata", limit=limit,
+                int_short_sum=int(short.sum()))
         p = np.minimum(p + np.where(recv, p * (deficit / np.where(base > 0, base, 1.0))[hcode],
                                     0.0), 1.0)
-    raise DesignInfeasible(f"could not spread π under a maximum of {limit} per seller")
+    raise DesignInfeasible("design.could_spread_under_maximum_per", limit=limit)
 
 
 def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawResult:
@@ -261,18 +265,18 @@ def run_design(frame: Frame, design: Design, rng: np.random.Generator) -> DrawRe
     prices = filled_prices(frame)
     if design.budget is not None:
         if prices is None:
-            raise InvalidInput("a budget needs listing prices, and the frame has none")
+            raise InvalidInput("design.budget_needs_listing_prices_frame")
         n = _largest_n_within_budget(frame, design, sizes, risk, prices, design.budget)
     else:
         assert design.n is not None
         if design.n > N:
-            raise DesignInfeasible(f"sample size {design.n} exceeds the frame's {N} units")
+            raise DesignInfeasible("design.sample_size_exceeds_frame_s", design_n=design.n, N=N)
         n = design.n
     pik, alloc, capped = _pik_for(frame, design, n, sizes, risk)
     prn = None
     if design.method == "pareto":
         if frame.prn is None:
-            raise InvalidInput("pareto needs permanent random numbers in the frame")
+            raise InvalidInput("design.pareto_needs_permanent_random_numbers")
         prn = np.mod(np.asarray(frame.prn, dtype=np.float64) + design.prn_shift, 1.0)
         prn = np.clip(prn, 1e-12, 1 - 1e-12)
     cap_info: dict[str, Any] | None = None
@@ -314,9 +318,9 @@ def _with_take_all(frame: Frame, design: Design, rng: np.random.Generator,
     if design.budget is not None:
         left = design.budget - (take_cost or 0.0)
         if left <= 0:
-            raise DesignInfeasible(f"the take-all stratum alone ({taken.size} listings) is "
-                                   f"expected to cost {take_cost:.2f}, the whole budget "
-                                   f"{design.budget:.2f}")
+            raise DesignInfeasible("design.take_all_stratum_alone_listings",
+                                   taken_size=taken.size, take_cost=take_cost,
+                                   design_budget=design.budget)
         rest_design = replace(design, budget=left)
     res = run_design(rest, rest_design, rng)
     others = np.nonzero(~mask)[0]
@@ -352,9 +356,9 @@ def _check_allocation(frame: Frame, selected: NDArray[np.intp], alloc: dict[Any,
     wrong = {str(h): (n_h, drawn.get(str(h), 0)) for h, n_h in alloc.items()
              if drawn.get(str(h), 0) != n_h}
     if wrong:
-        raise DesignInfeasible("the draw does not match the allocation in "
-                               + ", ".join(f"{h} ({a} allocated, {d} drawn)"
-                                           for h, (a, d) in sorted(wrong.items())))
+        raise DesignInfeasible("design.draw_does_not_match_allocation",
+                               strata=", ".join(f"{h} ({a} / {d})"
+                                                for h, (a, d) in sorted(wrong.items())))
 
 
 def _check_sellers(frame: Frame, selected: NDArray[np.intp], limit: int, method: str) -> None:
@@ -366,7 +370,8 @@ def _check_sellers(frame: Frame, selected: NDArray[np.intp], limit: int, method:
     if over:
         worst = ", ".join(f"{k}: {v}" for k, v in sorted(over.items())[:5])
         raise DesignInfeasible(
-            f"the {method} sample buys more than {limit} from {len(over)} seller(s) ({worst})")
+            "design.sample_buys_more_than_from", method=method, limit=limit, len_over=len(over),
+            worst=worst)
 
 
 def _largest_n_within_budget(frame: Frame, design: Design, sizes: dict[Any, int],
@@ -386,11 +391,11 @@ def _largest_n_within_budget(frame: Frame, design: Design, sizes: dict[Any, int]
 
     smallest = cost(lo)
     if smallest > budget:
-        raise DesignInfeasible(
-            f"even the smallest sample ({lo} buys: {design.min_per_stratum} in each of "
-            f"{H} strata) is expected to cost {smallest:.2f}, more than the budget "
-            f"{budget:.2f}" if math.isfinite(smallest) else
-            f"even the smallest sample ({lo} buys) cannot meet the constraints")
+        if not math.isfinite(smallest):
+            raise DesignInfeasible("design.smallest_sample_infeasible", n=lo)
+        raise DesignInfeasible("design.smallest_sample_over_budget", n=lo,
+                               minimum=design.min_per_stratum, strata=H, cost=smallest,
+                               budget=budget)
     hi = len(frame.ids)
     if cost(hi) <= budget:
         return hi

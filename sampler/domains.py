@@ -46,12 +46,12 @@ def _check(y: ArrayLike, pik: ArrayLike, labels: ArrayLike | None,
     yv = np.asarray(y, dtype=np.float64)
     p = np.asarray(pik, dtype=np.float64)
     if yv.shape != p.shape or yv.ndim != 1 or yv.size == 0:
-        raise InvalidInput("y and pik must be non-empty one-dimensional arrays of one length")
+        raise InvalidInput("domains.y_pik_non_empty_one")
     if np.any((p <= 0) | (p > 1 + 1e-9)):
-        raise InvalidInput("every sampled unit needs an inclusion probability in (0, 1]")
+        raise InvalidInput("domains.every_sampled_unit_needs_inclusion")
     lab = np.zeros(yv.size, dtype=np.int64) if labels is None else np.asarray(labels)
     if lab.shape != yv.shape:
-        raise InvalidInput(f"{name} must have one label per sampled unit")
+        raise InvalidInput("domains.have_one_label_per_sampled", name=name)
     return yv, p, lab
 
 
@@ -78,7 +78,7 @@ def estimate_domains(y: ArrayLike, pik: ArrayLike, domains: ArrayLike, *,
     yv, p, dom = _check(y, pik, domains, "domains")
     _, _, lab = _check(y, pik, strata, "strata")
     if variance not in ("deville", "hajek", "wr"):
-        raise InvalidInput("domain estimates support the deville, hajek and wr variances")
+        raise InvalidInput("domains.domain_estimates_support_deville_hajek")
     groups = list(split_strata(lab))
     w = 1.0 / p
     out: list[RateEstimate] = []
@@ -118,14 +118,14 @@ def poststratify(y: ArrayLike, pik: ArrayLike, post: ArrayLike, counts: Mapping[
     yv, p, ps = _check(y, pik, post, "post")
     _, _, lab = _check(y, pik, strata, "strata")
     if variance not in ("deville", "hajek", "wr"):
-        raise InvalidInput("post-stratification supports the deville, hajek and wr variances")
+        raise InvalidInput("domains.post_stratification_supports_deville_hajek")
     groups = list(split_strata(lab))
     w = 1.0 / p
     g = np.empty(yv.size)
     members: list[NDArray[np.intp]] = []
     for label, idx in split_strata(ps):
         if label not in counts:
-            raise InvalidInput(f"no known count for post-stratum {label!r}")
+            raise InvalidInput("domains.known_count_post_stratum", label=label)
         g[idx] = float(counts[label]) / float(np.sum(w[idx]))
         members.append(idx)
     ws = w * g

@@ -223,9 +223,8 @@ def _lonely_overall(parts: Sequence[_Part], lonely: str, scale_z: Sequence[Float
             continue
         n_lonely += 1
         if lonely == "fail":
-            raise InvalidInput(f"stratum {part.label} has a single non-certainty unit "
-                               "(lonely stratum): choose --lonely bound|remove|certainty|"
-                               "adjust|average")
+            raise InvalidInput("estimation.stratum_has_single_non_certainty",
+                               part_label=part.label)
         q = part.p < CERTAIN
         if lonely in ("bound", "average"):
             out.append(math.nan)  # replaced by the bound, or left out and averaged
@@ -258,36 +257,37 @@ def estimate(y: ArrayLike, pik: ArrayLike, *, strata: ArrayLike | None = None,
     yv = np.asarray(y, dtype=np.float64)
     p = np.asarray(pik, dtype=np.float64)
     if yv.shape != p.shape or yv.ndim != 1:
-        raise InvalidInput("y and pik must be one-dimensional arrays of the same length")
+        raise InvalidInput("estimation.y_pik_one_dimensional_arrays")
     if yv.size == 0:
-        raise InvalidInput("no sampled unit has a result yet: nothing to estimate")
+        raise InvalidInput("estimation.sampled_unit_has_result_yet")
     if np.any((yv < 0) | (yv > 1)) or not np.all(np.isfinite(yv)):
-        raise InvalidInput("y must be 0/1 outcomes (1 = non-compliant)")
+        raise InvalidInput("estimation.y_outcomes_non_compliant")
     if np.any((p <= 0) | (p > 1 + 1e-9)) or not np.all(np.isfinite(p)):
-        raise InvalidInput("every sampled unit needs an inclusion probability in (0, 1]")
+        raise InvalidInput("estimation.every_sampled_unit_needs_inclusion")
     if not 0 < confidence < 1:
-        raise InvalidInput("confidence must be between 0 and 1")
+        raise InvalidInput("estimation.confidence_between")
     if interval not in INTERVAL_METHODS:
-        raise InvalidInput(f"unknown interval method {interval!r}; choose one of "
-                           f"{', '.join(INTERVAL_METHODS)}")
+        raise InvalidInput("estimation.unknown_interval_method_choose_one", interval=interval,
+                           join_interval_methods=', '.join(INTERVAL_METHODS))
     if variance not in VARIANCE_METHODS:
-        raise InvalidInput(f"unknown variance method {variance!r}; choose one of "
-                           f"{', '.join(VARIANCE_METHODS)}")
+        raise InvalidInput("estimation.unknown_variance_method_choose_one", variance=variance,
+                           join_variance_methods=', '.join(VARIANCE_METHODS))
     if lonely not in LONELY_OPTIONS:
-        raise InvalidInput(f"unknown lonely-stratum option {lonely!r}; choose one of "
-                           f"{', '.join(LONELY_OPTIONS)}")
+        raise InvalidInput("estimation.unknown_lonely_stratum_option_choose", lonely=lonely,
+                           join_lonely_options=', '.join(LONELY_OPTIONS))
     if joint_scope not in ("strata", "design"):
-        raise InvalidInput("joint_scope must be 'strata' or 'design'")
+        raise InvalidInput("estimation.joint_scope_strata_design")
     jm: FloatArray | None = None
     if joint is not None:
         jm = np.asarray(joint, dtype=np.float64)
         if jm.shape != (p.size, p.size):
-            raise InvalidInput("joint must be an n × n matrix of the sampled units")
+            raise InvalidInput("estimation.joint_n_n_matrix_sampled")
     elif variance in ("ht", "syg"):
-        raise InvalidInput(f"variance {variance!r} needs joint inclusion probabilities")
+        raise InvalidInput("estimation.variance_needs_joint_inclusion_probabilities",
+                           variance=variance)
     labels = np.zeros(yv.size, dtype=np.int64) if strata is None else np.asarray(strata)
     if labels.shape != yv.shape:
-        raise InvalidInput("strata must have one label per sampled unit")
+        raise InvalidInput("estimation.strata_have_one_label_per")
     groups = split_strata(labels)
     parts: list[_Part] = []
     for label, idx in groups:
@@ -395,9 +395,9 @@ def estimate_replicates(y: ArrayLike, pik: ArrayLike, samples: ArrayLike, *,
     from scipy import special
 
     if variance not in ("deville", "hajek"):
-        raise InvalidInput("estimate_replicates supports the deville and hajek variances")
+        raise InvalidInput("estimation.estimate_replicates_supports_deville_hajek")
     if interval not in ("beta", "logit", "xlogit"):
-        raise InvalidInput("estimate_replicates supports the beta, logit and xlogit intervals")
+        raise InvalidInput("estimation.estimate_replicates_supports_beta_logit")
     idx = np.asarray(samples, dtype=np.intp)
     Y = np.asarray(y, dtype=np.float64)[idx]
     P = np.asarray(pik, dtype=np.float64)[idx]

@@ -118,7 +118,7 @@ def allocation_svg(rows: list[dict[str, Any]], labels: dict[str, str]) -> Markup
 def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
     """The plan report as a self-contained HTML page."""
     if locale not in LABELS:
-        raise InvalidInput(f"unknown locale {locale!r}; use zh-CN or en")
+        raise InvalidInput("export.unknown_locale_use_zh_cn", locale=locale)
     summary = plan_summary(session, plan_id)
     plan = session.get(Plan, plan_id)
     assert plan is not None
@@ -148,10 +148,11 @@ def export_plan(session: Session, plan_id: int, fmt: str, path: Path, *,
                 locale: str = "zh-CN", settings: Settings | None = None) -> Path:
     """Write plan *plan_id* as *fmt* to *path* (its folder is created) and return the path."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InvalidInput("export.unknown_format_choose_one", fmt=fmt,
+                           join_formats=', '.join(FORMATS))
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound("export.plan", plan_id=plan_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     settings = settings or get_settings()
     items = [item_dict(it) for it in plan.items]

@@ -90,7 +90,8 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
     fields = tuple(strata) if strata is not None else DEFAULT_STRATA
     bad = [f for f in fields if f not in STRATUM_FIELDS]
     if bad:
-        raise InvalidInput(f"unknown stratum field(s) {bad}; use {', '.join(STRATUM_FIELDS)}")
+        raise InvalidInput("frame.unknown_stratum_field_s_use", bad=bad,
+                           join_stratum_fields=', '.join(STRATUM_FIELDS))
     scope = campaign.scope or {}
     base = (select(Listing, Platform.code).join(Platform, Listing.platform_id == Platform.id)
             .where(Listing.status == ListingStatus.ACTIVE))
@@ -152,8 +153,8 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
     if skipped_recent:
         excluded["bought_recently"] = skipped_recent
     if not rows:
-        raise InvalidInput(f"campaign {campaign.name!r} has no eligible listing in its scope "
-                           "(active, not prohibited, not bought recently): crawl first")
+        raise InvalidInput("frame.campaign_has_eligible_listing_scope",
+                           campaign_name=campaign.name)
     return FrameTable(rows=rows, excluded=excluded)
 
 

@@ -114,7 +114,7 @@ def clopper_pearson(x: int, n: int, *, confidence: float = 0.95) -> Interval:
     if n <= 0:
         return Interval(0.0, 1.0, "clopper-pearson, no data", 0.0)
     if not 0 <= x <= n:
-        raise InvalidInput(f"failures {x} must lie in 0..{n}")
+        raise InvalidInput("intervals.failures_lie", x=x, n=n)
     alpha = 1.0 - confidence
     low = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, alpha / 2))
     high = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - alpha / 2))
@@ -141,7 +141,7 @@ def proportion_interval(method: str, p: float, variance: float, n: int, df: floa
                         deff_kish: float = 1.0, confidence: float = 0.95) -> Interval:
     """The interval of *method* (one of :data:`INTERVAL_METHODS`) for an estimated rate."""
     if not 0 < confidence < 1:
-        raise InvalidInput("confidence must be between 0 and 1")
+        raise InvalidInput("intervals.confidence_between")
     if method == "beta":
         return korn_graubard(p, variance, n, df, deff_kish=deff_kish, confidence=confidence)
     if method in ("logit", "xlogit"):
@@ -149,8 +149,7 @@ def proportion_interval(method: str, p: float, variance: float, n: int, df: floa
                               name=method)
     if method == "clopper-pearson":
         if not equal_weights or failures is None:
-            raise InvalidInput("clopper-pearson is for equal-probability (SRS) samples: with "
-                               "unequal weights it ignores the design; use beta")
+            raise InvalidInput("intervals.clopper_pearson_equal_probability_srs")
         return clopper_pearson(failures, n, confidence=confidence)
-    raise InvalidInput(f"unknown interval method {method!r}; choose one of "
-                       f"{', '.join(INTERVAL_METHODS)}")
+    raise InvalidInput("intervals.unknown_interval_method_choose_one", method=method,
+                       join_interval_methods=', '.join(INTERVAL_METHODS))

@@ -79,7 +79,7 @@ def sampford_joint(pik: ArrayLike, sample: ArrayLike | None = None) -> FloatArra
     pf = p_all[frac_all]
     n = round(float(pf.sum()))
     if abs(pf.sum() - n) > 1e-6:
-        raise InvalidInput("Sampford's π_kl need an integral Σπ over the fractional units")
+        raise InvalidInput("joint.sampford_s_kl_need_integral")
     sub = idx[frac_all[idx]]
     pos = (np.cumsum(frac_all) - 1)[sub]
     if n < 2:
@@ -95,8 +95,7 @@ def sampford_joint(pik: ArrayLike, sample: ArrayLike | None = None) -> FloatArra
             acc += (-1) ** (r - 1) * powers[r] * lm[i - r]
         lm[i] = acc / (i - 1)
     if np.any(lm[1:] < 0) or not np.all(np.isfinite(lm)):
-        raise InvalidInput("Sampford's joint probabilities cannot be computed for these π "
-                           "(the recursion breaks down); use the brewer approximation")
+        raise InvalidInput("joint.sampford_s_joint_probabilities_cannot")
     t1 = n + 1 - np.arange(1, n + 1)
     kn = 1.0 / np.sum(t1 * lm[1:] / float(n) ** t1)
     li, lj = np.meshgrid(lam[pos], lam[pos], indexing="ij")
@@ -112,8 +111,7 @@ def sampford_joint(pik: ArrayLike, sample: ArrayLike | None = None) -> FloatArra
         total += (t + 1 - n * (qi + qj)) * lm2[n - t] / float(n) ** (t - 1)
     inner = kn * li * lj * total
     if not np.all(np.isfinite(inner)):
-        raise InvalidInput("Sampford's joint probabilities overflowed; use the brewer "
-                           "approximation")
+        raise InvalidInput("joint.sampford_s_joint_probabilities_overflowed")
     return _fill_certain(p_all[idx], inner, frac_all[idx])
 
 
@@ -137,7 +135,7 @@ def hajek_joint(pik_sample: ArrayLike, d: float | None = None) -> FloatArray:
     pf = p[frac]
     dd = float(np.sum(1.0 - pf)) if d is None else float(d)
     if dd <= 0:
-        raise InvalidInput("Hájek's approximation needs Σπ(1−π) > 0")
+        raise InvalidInput("joint.h_jek_s_approximation_needs")
     inner = np.outer(pf, pf) * (1.0 - np.outer(1.0 - pf, 1.0 - pf) / dd)
     return _fill_certain(p, inner, frac)
 

@@ -40,15 +40,14 @@ FloatArray = NDArray[np.float64]
 def _check_pik(pik: ArrayLike) -> tuple[FloatArray, int]:
     p = np.asarray(pik, dtype=np.float64)
     if p.ndim != 1:
-        raise InvalidInput("inclusion probabilities must be a one-dimensional array")
+        raise InvalidInput("methods.inclusion_probabilities_one_dimensional_array")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1 + 1e-9):
-        raise InvalidInput("inclusion probabilities must lie in [0, 1]")
+        raise InvalidInput("methods.inclusion_probabilities_lie")
     total = float(p.sum())
     n = round(total)
     if abs(total - n) > 1e-6 * max(1.0, total):
         raise DesignInfeasible(
-            f"Σπ = {total:.6g} is not an integer: a fixed-size design needs an integral "
-            "expected sample size")
+            "methods.integer_fixed_size_design_needs", total=total)
     return np.minimum(p, 1.0), n
 
 
@@ -59,7 +58,8 @@ def _split(p: FloatArray, n: int) -> tuple[IntArray, IntArray, FloatArray, int]:
     m = n - certain.size
     pf = p[frac]
     if m < 0 or m > frac.size:
-        raise DesignInfeasible(f"cannot take {m} units from {frac.size} fractional ones")
+        raise DesignInfeasible("methods.cannot_take_units_from_fractional", m=m,
+                               frac_size=frac.size)
     if frac.size:
         # Rescale the tiny floating drift so that the fractional π sum to m exactly.
         s = pf.sum()
@@ -92,7 +92,7 @@ def _systematic(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
     if order is not None:
         order = np.asarray(order, dtype=np.intp)[None, :]
         if reps != 1:
-            raise InvalidInput("a fixed walk order gives one sample at a time")
+            raise InvalidInput("methods.fixed_walk_order_gives_one")
     else:
         order = (rng.permutation(N)[None, :] if reps == 1
                  else np.argsort(rng.random((reps, N)), axis=1))
@@ -181,7 +181,7 @@ def _brewer_one(p: FloatArray, m: int, rng: np.random.Generator) -> IntArray:
             q = np.where(chosen | ~np.isfinite(q), 0.0, np.maximum(q, 0.0))
             cq = np.cumsum(q)
             if cq[-1] <= 0:
-                raise DesignInfeasible("Brewer's method ran out of units to draw")
+                raise DesignInfeasible("methods.brewer_s_method_ran_out_2")
             pick = min(int(np.searchsorted(cq, rng.random() * cq[-1], side="right")), N - 1)
         chosen[pick] = True
         taken += float(p[pick])
@@ -205,7 +205,7 @@ def _brewer(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntAr
         q = np.where(chosen | ~np.isfinite(q), 0.0, np.maximum(q, 0.0))
         cum = np.cumsum(q, axis=1)
         if np.any(cum[:, -1] <= 0):
-            raise DesignInfeasible("Brewer's method ran out of units to draw")
+            raise DesignInfeasible("methods.brewer_s_method_ran_out")
         pick = _row_searchsorted(cum, rng.random((reps, 1)) * cum[:, -1:])[:, 0]
         chosen[rows, pick] = True
         taken += p[pick]
@@ -230,9 +230,8 @@ def _sampford(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> Int
     while have < reps:
         if attempts >= limit:
             raise DesignInfeasible(
-                f"Sampford's method accepted {have} of {attempts} attempts (need {reps}): "
-                "the inclusion probabilities are too large for rejective sampling; "
-                "use pivotal or brewer")
+                "methods.sampford_s_method_accepted_attempts", have=have, attempts=attempts,
+                reps=reps)
         first = np.searchsorted(c1, rng.random((batch, 1)) * c1[-1], side="right")
         rest = np.searchsorted(c2, rng.random((batch, m - 1)) * c2[-1], side="right")
         cand = np.sort(np.concatenate([first, rest], axis=1).clip(0, p.size - 1), axis=1)
@@ -264,8 +263,7 @@ def _pareto(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
     """
     if prn is not None:
         if reps != 1:
-            raise InvalidInput("with permanent random numbers a Pareto sample is determined: "
-                               "draw_many needs prn=None")
+            raise InvalidInput("methods.permanent_random_numbers_pareto_sample")
         u = prn[None, :]
     else:
         u = rng.random((reps, p.size))
@@ -274,16 +272,14 @@ def _pareto(p: FloatArray, m: int, rng: np.random.Generator, reps: int,
     adj = pareto_lambda(p, m)
     if not adj.exact:
         raise DesignInfeasible(
-            f"Pareto's λ could not be adjusted to its target π (max error {adj.max_error:.2e} "
-            "after the iteration limit); use pivotal or sampford")
+            "methods.pareto_s_could_adjusted_target", adj_max_error=adj.max_error)
     q = _pareto_q(u, adj.lam)
     return np.argpartition(q, m - 1, axis=1)[:, :m]
 
 
 def _srs(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray:
     if p.size and not np.allclose(p, p[0], rtol=1e-9, atol=1e-12):
-        raise DesignInfeasible("srs needs equal inclusion probabilities; use a πps method "
-                               "(systematic, pivotal, sampford, brewer, pareto)")
+        raise DesignInfeasible("methods.srs_needs_equal_inclusion_probabilities")
     keys = rng.random((reps, p.size))
     if m == p.size:
         return np.broadcast_to(np.arange(m), (reps, m)).copy()
@@ -293,8 +289,9 @@ def _srs(p: FloatArray, m: int, rng: np.random.Generator, reps: int) -> IntArray
 def _rows_of(chosen: NDArray[np.bool_], m: int, method: str) -> IntArray:
     counts = chosen.sum(axis=1)
     if np.any(counts != m):
-        raise DesignInfeasible(f"{method} selected {counts.min()}–{counts.max()} units "
-                               f"instead of {m} (numerical failure)")
+        raise DesignInfeasible("methods.selected_units_instead_numerical_failure",
+                               method=method, counts_min=counts.min(), counts_max=counts.max(),
+                               m=m)
     return np.nonzero(chosen)[1].reshape(chosen.shape[0], m)
 
 
@@ -314,26 +311,27 @@ def draw_many(pik: ArrayLike, method: str, rng: np.random.Generator, reps: int,
     (``systematic`` only): a permutation of the units to walk instead of a random one.
     """
     if method not in METHODS:
-        raise InvalidInput(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise InvalidInput("methods.unknown_method_choose_one", method=method,
+                           join_methods=', '.join(METHODS))
     if reps < 1:
-        raise InvalidInput("reps must be at least 1")
+        raise InvalidInput("methods.reps_least")
     p, n = _check_pik(pik)
     certain, frac, pf, m = _split(p, n)
     prn_f: FloatArray | None = None
     if prn is not None:
         if method != "pareto":
-            raise InvalidInput("permanent random numbers only apply to the pareto method")
+            raise InvalidInput("methods.permanent_random_numbers_only_apply")
         u = np.asarray(prn, dtype=np.float64)
         if u.shape != p.shape or np.any(u <= 0) or np.any(u >= 1):
-            raise InvalidInput("prn must be one number in (0, 1) per unit")
+            raise InvalidInput("methods.prn_one_number_per_unit")
         prn_f = u[frac]
     walk: IntArray | None = None
     if order is not None:
         if method != "systematic":
-            raise InvalidInput("a walk order only applies to the systematic method")
+            raise InvalidInput("methods.walk_order_only_applies_systematic")
         perm = np.asarray(order, dtype=np.intp)
         if perm.shape != p.shape or not np.array_equal(np.sort(perm), np.arange(p.size)):
-            raise InvalidInput("order must be a permutation of the units")
+            raise InvalidInput("methods.order_permutation_units")
         rank = np.empty(p.size, dtype=np.intp)
         rank[frac] = np.arange(frac.size)
         walk = rank[perm[np.isin(perm, frac)]]
@@ -373,7 +371,7 @@ def draw_stratified(pik: ArrayLike, strata: ArrayLike, method: str, rng: np.rand
     p = np.asarray(pik, dtype=np.float64)
     labels = np.asarray(strata)
     if labels.shape != p.shape:
-        raise InvalidInput("pik and strata must have the same length")
+        raise InvalidInput("methods.pik_strata_have_same_length")
     u = None if prn is None else np.asarray(prn, dtype=np.float64)
     rank = None
     if order is not None:
@@ -385,6 +383,6 @@ def draw_stratified(pik: ArrayLike, strata: ArrayLike, method: str, rng: np.rand
         try:
             sub = draw(p[idx], method, rng, None if u is None else u[idx], order=walk)
         except DesignInfeasible as exc:
-            raise DesignInfeasible(f"stratum {label}: {exc}") from exc
+            raise DesignInfeasible("methods.stratum", label=label, exc=exc) from exc
         parts.append(idx[sub])
     return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)

@@ -153,12 +153,11 @@ def _transition(c: FloatArray, n: int) -> tuple[float, float]:
 def _check(lam: ArrayLike, n: int) -> FloatArray:
     p = np.asarray(lam, dtype=np.float64)
     if p.ndim != 1 or p.size == 0:
-        raise InvalidInput("λ must be a non-empty one-dimensional array")
+        raise InvalidInput("pareto.non_empty_one_dimensional_array")
     if not np.all(np.isfinite(p)) or np.any(p <= 0) or np.any(p >= 1):
-        raise InvalidInput("Pareto's λ must lie strictly between 0 and 1 (take certainty and "
-                           "zero units out first)")
+        raise InvalidInput("pareto.pareto_s_lie_strictly_between")
     if not 1 <= n < p.size:
-        raise InvalidInput(f"Pareto draws n = {n} of {p.size} units: need 1 ≤ n < N")
+        raise InvalidInput("pareto.pareto_draws_n_units_need", n=n, p_size=p.size)
     return p
 
 
@@ -201,7 +200,7 @@ def pareto_lambda(target: ArrayLike, n: int | None = None) -> ParetoLambda:
     m = round(float(t.sum())) if n is None else int(n)
     _check(t, m)
     if abs(float(t.sum()) - m) > 1e-6 * max(1.0, m):
-        raise InvalidInput(f"target π sum to {t.sum():.6g}, not to the sample size {m}")
+        raise InvalidInput("pareto.target_sum_sample_size", t_sum=t.sum(), m=m)
     key = (t.tobytes(), m)
     hit = _CACHE.get(key)
     if hit is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from sampler.calibration import calibrate, category_matrix
 from sampler.domains import DOMAIN_FIELDS, estimate_domains, poststratify
 from sampler.estimation import estimate
-from sampler.intervals import INTERVAL_LABELS
 from sampler.replicates import REPLICATE_TYPES, bootstrap, jackknife, replicate_estimate
+from store import messages
 from store.errors import InvalidInput, NotFound
 from store.models import (
     LabOutcome,
@@ -40,14 +40,32 @@ from store.models import (
 )
 from store.settings import Settings
 
-VARIANCE_NOTES = {"deville": "Deville 1999, R sampling::varest",
-                  "hajek": "Hájek 1964 approximation, n/(n−1) form",
-                  "ht": "Horvitz–Thompson with joint π", "syg": "Sen–Yates–Grundy with joint π",
-                  "wr": "with-replacement (Hansen–Hurwitz) form, R survey with probs only"}
 #: Choices of ``variance``; ``auto`` is ``wr`` for a seller-capped plan, else ``deville``.
 PLAN_VARIANCES: tuple[str, ...] = ("auto", "deville", "hajek", "wr", "ht", "syg")
 #: Controlled roundings used to estimate the capped design's cell-pair probabilities.
 JOINT_REPS = 2000
+
+
+#: One note on an estimate: ``{"code": "estimate_notes.summary", "params": {...}}``, read in
+#: either language with :func:`note_text` (texts in store/messages.toml).
+Note = dict[str, Any]
+
+
+def note(name: str, **params: Any) -> Note:
+    """A coded note on how an estimate was made (parameters plain JSON values)."""
+    return {"code": f"estimate_notes.{name}", "params": params}
+
+
+def note_text(item: Note, locale: str = "en") -> str:
+    """The note in *locale*; parameters named after a label domain (``variance_method``,
+    ``estimate_domain``) read as their labels."""
+    return messages.render(item["code"], item["params"], locale)
+
+
+def notes_in(est: Mapping[str, Any], locale: str) -> list[str]:
+    """Every note of an :func:`estimate_plan` answer in *locale* (the console's estimates
+    page, the reports, the CLI)."""
+    return [note_text(n, locale) for n in est.get("note_codes", ())]
 
 
 def is_seller_capped(plan: Plan) -> bool:
@@ -57,8 +75,9 @@ def is_seller_capped(plan: Plan) -> bool:
 
 
 def plan_joint(plan: Plan, items: list[PlanItem], settings: Settings,
-               reps: int = JOINT_REPS) -> tuple[np.ndarray, str, str]:
-    """(π_kl of *items*, how they were obtained, scope) from the plan's frozen frame.
+               reps: int = JOINT_REPS) -> tuple[np.ndarray, Note, str]:
+    """(π_kl of *items*, how they were obtained as a :func:`note`, scope) from the plan's
+    frozen frame.
 
     Seller-capped plans: :func:`sampler.seller_cap.capped_joint` (within cells the method's
     joint π, cell pairs from *reps* roundings of the plan's own table, seeded by the plan's
@@ -75,13 +94,14 @@ def plan_joint(plan: Plan, items: list[PlanItem], settings: Settings,
     try:
         idx = np.array([where[it.listing_id] for it in items], dtype=np.intp)
     except KeyError as exc:
-        raise InvalidInput(f"listing {exc} of the plan is not in its frozen frame") from exc
+        raise InvalidInput("plan_estimates.listing_plan_frozen_frame", exc=exc) from exc
     if is_seller_capped(plan) and frame.sellers is not None:
         limit = int((plan.parameters or {})["seller_cap"]["max_per_seller"])
         cj = capped_joint(pik_all, frame.strata, frame.sellers, limit, plan.method, idx,
                           np.random.default_rng(plan.seed), reps=reps)
-        zero = "" if cj.matrix.min() > 0 else "; some sampled pairs have π_kl = 0"
-        return cj.matrix, cj.label + zero, "design"
+        return cj.matrix, note("joint_capped" if cj.matrix.min() > 0 else "joint_capped_zero",
+                               joint_method=cj.within.split(" + "), reps=cj.rounding_reps,
+                               se=cj.rounding_se), "design"
     out = np.zeros((idx.size, idx.size))
     how: set[str] = set()
     strata = np.asarray(frame.strata)
@@ -100,7 +120,7 @@ def plan_joint(plan: Plan, items: list[PlanItem], settings: Settings,
                 pass
         out[np.ix_(rows, rows)] = brewer_joint(p_h[pos], n=n_h)
         how.add("srs exact" if plan.method == "srs" else "Brewer approximation")
-    return out, "strata independent; " + " + ".join(sorted(how)), "strata"
+    return out, note("joint_strata", joint_method=sorted(how)), "strata"
 
 
 def plan_outcomes(session: Session, plan_id: int) -> dict[int, int]:
@@ -159,29 +179,29 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     """
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound("plan_estimates.plan", plan_id=plan_id)
     if variance not in PLAN_VARIANCES:
-        raise InvalidInput(f"unknown variance {variance!r}; choose one of "
-                           f"{', '.join(PLAN_VARIANCES)}")
+        raise InvalidInput("plan_estimates.unknown_variance_choose_one", variance=variance,
+                           join_plan_variances=', '.join(PLAN_VARIANCES))
     capped = is_seller_capped(plan)
     asked = variance
     if variance == "auto":
         variance = "wr" if capped else "deville"
     if variance in ("ht", "syg") and settings is None:
-        raise InvalidInput(f"variance {variance!r} needs the plan's frame (settings)")
+        raise InvalidInput("plan_estimates.variance_needs_plan_s_frame", variance=variance)
     outcomes = plan_outcomes(session, plan_id)
     sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
     for field_ in (by, post_stratify, *(calibrate_to or ())):
         if field_ is not None and field_ not in DOMAIN_FIELDS:
-            raise InvalidInput(f"unknown domain {field_!r}; choose one of "
-                               f"{', '.join(DOMAIN_FIELDS)}")
+            raise InvalidInput("plan_estimates.unknown_domain_choose_one", field_=field_,
+                               join_domain_fields=', '.join(DOMAIN_FIELDS))
     if calibrate_to and settings is None:
-        raise InvalidInput("calibration needs the plan's frame (settings)")
+        raise InvalidInput("plan_estimates.calibration_needs_plan_s_frame")
     if replicates is not None and replicates not in REPLICATE_TYPES:
-        raise InvalidInput(f"unknown replicates {replicates!r}; choose one of "
-                           f"{', '.join(REPLICATE_TYPES)}")
+        raise InvalidInput("plan_estimates.unknown_replicates_choose_one", replicates=replicates,
+                           join_replicate_types=', '.join(REPLICATE_TYPES))
     if post_stratify is not None and settings is None:
-        raise InvalidInput("post-stratification needs the plan's frame (settings)")
+        raise InvalidInput("plan_estimates.post_stratification_needs_plan_s")
     by_stratum: dict[str, list[PlanItem]] = defaultdict(list)
     for it in plan.items:
         by_stratum[it.stratum].append(it)
@@ -206,7 +226,7 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
             labels.append(stratum)
             used.append(it)
     if not y:
-        raise InvalidInput(f"plan {plan_id} has no lab result yet: nothing to estimate")
+        raise InvalidInput("plan_estimates.plan_has_lab_result_yet", plan_id=plan_id)
     joint = None
     joint_note = None
     scope = "strata"
@@ -221,37 +241,32 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                       confidence=confidence, interval=interval, variance=variance,
                       lonely=lonely, joint=joint, joint_scope=scope)
     o = result.overall
-    notes = [f"estimator: {o.estimator}; variance: {o.variance_method} "
-             f"({VARIANCE_NOTES.get(variance, variance)}); interval: {o.interval_method} "
-             f"({INTERVAL_LABELS[interval][0]}); df = {o.df:g}; lonely strata: {lonely}"]
+    notes = [note("summary", estimator=o.estimator, variance=o.variance_method,
+                  variance_method=variance, interval=o.interval_method,
+                  interval_method=interval, df=o.df, lonely_stratum=lonely)]
     if asked == "auto":
-        notes.append("variance chosen automatically: " + (
-            "wr, because the plan is seller-capped (pairs of one seller's listings that are "
-            "never bought together make HT/SYG and Deville run low)" if capped else
-            "deville (high-entropy approximation, no seller cap)"))
+        notes.append(note("auto_wr_capped" if capped else "auto_deville"))
     elif capped and variance in ("deville", "hajek"):
-        notes.append(f"{variance} ignores the seller cap's joint structure: it runs low for "
-                     "capped plans (use wr, or ht/syg with the capped design's joint π)")
+        notes.append(note("capped_runs_low", variance=variance))
     if joint_note:
-        notes.append(f"joint inclusion probabilities: {joint_note}")
+        notes.append(joint_note)
     if adjusted:
-        notes.append("pending items: each stratum's results were weighted up to the whole "
-                     "stratum (missing at random within strata)")
+        notes.append(note("pending_weighted_up"))
     if without:
-        notes.append(f"{len(without)} strata have no result yet and are left out of the "
-                     "overall figures")
+        notes.append(note("strata_without_results", count=len(without)))
     out: dict[str, Any] = {
         "plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
         "confidence": confidence, "interval": interval, "variance": variance,
-        "variance_requested": asked, "seller_capped": capped, "joint": joint_note,
+        "variance_requested": asked, "seller_capped": capped,
+        "joint": note_text(joint_note, "en") if joint_note else None,
         "lonely": lonely, "items": len(plan.items), "results": len(y),
         "pending": len(plan.items) - len(y), "failures": int(sum(y)),
         "adjusted_for_pending": adjusted, "strata_without_results": without,
         "overall": result.overall.as_dict(),
-        "by_stratum": [e.as_dict() for e in result.by_stratum], "notes": notes}
+        "by_stratum": [e.as_dict() for e in result.by_stratum], "note_codes": notes}
     dvar = variance if variance in ("hajek", "wr") else "deville"
     if (by is not None or post_stratify is not None) and dvar != variance:
-        notes.append(f"domains and post-strata use {dvar} (no joint π there)")
+        notes.append(note("domains_variance", variance=dvar))
     if by is not None:
         values = [domain_value(it.listing, by) for it in used]
         sizes_d = frame_counts(session, plan, by, settings) if settings is not None else None
@@ -259,9 +274,7 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                                    strata=np.array(labels), domain_sizes=sizes_d,
                                    confidence=confidence, interval=interval, variance=dvar)
         out["by_domain"] = {"field": by, "domains": [e.as_dict() for e in domains]}
-        notes.append(f"domains by {by}: ratio estimates linearised over the whole design "
-                     "(R svyby); df = the domain's results − the strata they fall in"
-                     + ("; HT rate over the frame's count N_d" if sizes_d else ""))
+        notes.append(note("domains_by_counts" if sizes_d else "domains_by", estimate_domain=by))
     if post_stratify is not None and settings is not None:
         counts = frame_counts(session, plan, post_stratify, settings)
         post = [domain_value(it.listing, post_stratify) for it in used]
@@ -271,21 +284,21 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                           interval=interval, variance=dvar)
         out["post_stratified"] = {"field": post_stratify, "counts": counts,
                                   "estimate": ps.as_dict()}
-        notes.append(f"post-stratified by {post_stratify} to the frame's counts "
-                     "(R postStratify)")
+        notes.append(note("post_stratified", estimate_domain=post_stratify))
     if calibrate_to and settings is not None:
         out["calibrated"] = _calibrated(session, plan, used, y, pik, labels, calibrate_to,
                                         calfun, settings, confidence, interval, dvar, notes)
     if replicates is not None:
         out["replicates"] = _replicated(plan, used, y, pik, labels, sizes, replicates,
                                         replicate_reps, confidence, interval, notes)
+    out["notes"] = [note_text(n, "en") for n in notes]  # the English text, for JSON readers
     return out
 
 
 def _calibrated(session: Session, plan: Plan, used: list[PlanItem], y: list[float],
                 pik: list[float], labels: list[str], fields: Sequence[str], calfun: str,
                 settings: Settings, confidence: float, interval: str, variance: str,
-                notes: list[str]) -> dict[str, Any]:
+                notes: list[Note]) -> dict[str, Any]:
     counts = {f: frame_counts(session, plan, f, settings) for f in fields}
     values = {f: np.array([domain_value(it.listing, f) for it in used]) for f in fields}
     X, totals, names, dropped = category_matrix(values, counts)
@@ -295,17 +308,16 @@ def _calibrated(session: Session, plan: Plan, used: list[PlanItem], y: list[floa
     res = calibrate(np.array(y)[keep], np.array(pik)[keep], X[keep], totals,
                     strata=np.array(labels)[keep], method=calfun, population=population,
                     confidence=confidence, interval=interval, variance=variance)
-    notes.append(f"calibrated ({calfun}) to the frame's counts of {', '.join(fields)} "
-                 "(R calibrate); variance on the calibration residuals"
-                 + (f"; levels without results left out: {', '.join(dropped)}"
-                    if dropped else ""))
+    notes.append(note("calibrated", calfun=calfun, estimate_domain=list(fields)))
+    if dropped:
+        notes.append(note("calibration_levels_dropped", levels=", ".join(dropped)))
     return {"fields": list(fields), "calfun": calfun, "columns": names,
             "totals": totals.tolist(), "dropped_levels": dropped, **res.as_dict()}
 
 
 def _replicated(plan: Plan, used: list[PlanItem], y: list[float], pik: list[float],
                 labels: list[str], sizes: dict[str, int], kind: str, reps: int,
-                confidence: float, interval: str, notes: list[str]) -> dict[str, Any]:
+                confidence: float, interval: str, notes: list[Note]) -> dict[str, Any]:
     p = np.array(pik)
     strata = np.array([("~certainty" if pk >= 1 - 1e-9 else h)
                        for h, pk in zip(labels, pik, strict=True)])
@@ -315,11 +327,10 @@ def _replicated(plan: Plan, used: list[PlanItem], y: list[float], pik: list[floa
            else bootstrap(strata, reps, np.random.default_rng(plan.seed), pop))
     est = replicate_estimate(np.array(y), p, rep, population=float(sum(sizes.values())),
                              confidence=confidence, interval=interval)
-    notes.append(f"replicate weights: {kind} ({rep.factors.shape[1]} replicates; R "
-                 "as.svrepdesign" + (", Rao–Wu rescaled bootstrap seeded by the plan's "
-                                     "seed" if kind == "bootstrap" else ", fpc 1 − n_h/N_h")
-                 + "); certainty items form a stratum taken whole"
-                 + (f"; {rep.note}" if rep.note else ""))
+    notes.append(note("replicates_bootstrap" if kind == "bootstrap" else "replicates_jkn",
+                      count=int(rep.factors.shape[1])))
+    if rep.lonely:
+        notes.append(note("replicates_lonely", strata=", ".join(rep.lonely)))
     return {"type": kind, "replicates": int(rep.factors.shape[1]),
             "estimate": est.as_dict()}
 

@@ -100,7 +100,7 @@ def standards_for(listing: Listing) -> tuple[list[str], list[str]]:
 def _plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound("plan_workbook.plan", plan_id=plan_id)
     return plan
 
 

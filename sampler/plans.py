@@ -67,10 +67,10 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     """
     settings = settings or get_settings()
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InvalidInput(f"seed must be an integer in [0, 2⁶³), not {seed!r}")
+        raise InvalidInput("plans.seed_integer", seed=seed)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
+        raise NotFound("plans.campaign", campaign_id=campaign_id)
     design = campaign_design(campaign)
     cfg = campaign.design or {}
     strata_fields = tuple(cfg.get("strata") or ("platform", "sector"))
@@ -231,7 +231,7 @@ def _audit(session: Session, actor: str, action: str, plan: Plan,
 def _load(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no plan {plan_id}")
+        raise NotFound("plans.plan", plan_id=plan_id)
     return plan
 
 
@@ -248,15 +248,15 @@ def submit_plan(session: Session, plan_id: int, actor: str) -> Plan:
     plan = _load(session, plan_id)
     refusal = submit_refusal(session, plan)
     if refusal == "rejected":
-        raise Conflict(f"plan {plan.id} was rejected ({plan.review_comment or 'no comment'}); "
-                       "draw a new version that answers the comment and submit that")
+        raise Conflict("plans.plan_was_rejected_draw_new", plan_id=plan.id,
+                       comment=plan.review_comment or '—')
     if refusal == "status":
-        raise Conflict(f"plan {plan.id} is {plan.status.value}; only a draft can be submitted")
+        raise Conflict("plans.plan_only_draft_can_submitted", plan_id=plan.id,
+                       plan_status=plan.status)
     if refusal == "unchanged":
         rejected = previous_rejection(session, plan)
-        raise Conflict(f"plan {plan.id} has the same items and inclusion probabilities as the "
-                       f"rejected version {rejected.version if rejected else '?'}; change the "
-                       "design or the seed and draw again")
+        raise Conflict("plans.plan_has_same_items_inclusion", plan_id=plan.id,
+                       version=rejected.version if rejected else '?')
     plan.status = PlanStatus.SUBMITTED
     plan.submitted_by = actor
     plan.submitted_at = utcnow()
@@ -318,16 +318,14 @@ def _review(session: Session, plan_id: int, actor: str, role: str, comment: str 
     role_value = role.value if isinstance(role, Role) else str(role)
     refusal = review_refusal(plan, actor, role_value)
     if refusal == "role":
-        raise Conflict(f"{actor!r} has the role {role_value}: only a supervisor or an admin may review "
-                       "a plan")
+        raise Conflict("plans.has_role_only_supervisor_admin", actor=actor, role_value=role_value)
     if refusal == "status":
-        raise Conflict(f"plan {plan.id} is {plan.status.value}; only a submitted plan can be "
-                       "reviewed")
+        raise Conflict("plans.plan_only_submitted_plan_can", plan_id=plan.id,
+                       plan_status=plan.status)
     if refusal == "four_eyes":
-        raise Conflict(f"four eyes: {actor!r} drew or submitted plan {plan.id} and cannot "
-                       "review it")
+        raise Conflict("plans.four_eyes_drew_submitted_plan", actor=actor, plan_id=plan.id)
     if outcome is PlanStatus.REJECTED and not (comment or "").strip():
-        raise InvalidInput("a rejection needs a comment saying what to change")
+        raise InvalidInput("plans.rejection_needs_comment_saying_what")
     plan.status = outcome
     plan.reviewed_by = actor
     plan.reviewed_at = utcnow()
@@ -362,11 +360,11 @@ def resolve_plan(session: Session, ref: str | int) -> Plan:
     q = select(Plan).where(Plan.campaign_id == campaign.id)
     if ver:
         if not ver.lstrip("v").isdigit():
-            raise InvalidInput(f"bad plan reference {text!r}: use ID, CAMPAIGN or CAMPAIGN@vN")
+            raise InvalidInput("plans.bad_plan_reference_use_id", text=text)
         q = q.where(Plan.version == int(ver.lstrip("v")))
     plan = session.scalar(q.order_by(Plan.version.desc()).limit(1))
     if plan is None:
-        raise NotFound(f"no plan {text!r}")
+        raise NotFound("plans.plan_2", text=text)
     return plan
 
 

@@ -23,11 +23,11 @@ CERTAIN_TOL = 1e-9
 def _as_sizes(sizes: ArrayLike) -> NDArray[np.float64]:
     x = np.asarray(sizes, dtype=np.float64)
     if x.ndim != 1:
-        raise InvalidInput("sizes must be a one-dimensional array")
+        raise InvalidInput("probabilities.sizes_one_dimensional_array")
     if not np.all(np.isfinite(x)):
-        raise InvalidInput("sizes must be finite numbers (found NaN or infinity)")
+        raise InvalidInput("probabilities.sizes_finite_numbers_found_nan")
     if np.any(x < 0):
-        raise InvalidInput("sizes must not be negative")
+        raise InvalidInput("probabilities.sizes_negative")
     return x
 
 
@@ -48,18 +48,20 @@ def inclusion_probabilities(sizes: ArrayLike, n: int, floor: float = 0.0) -> NDA
     """
     x = _as_sizes(sizes)
     if isinstance(n, bool) or int(n) != n or n < 0:
-        raise InvalidInput(f"sample size must be a non-negative integer, not {n!r}")
+        raise InvalidInput("probabilities.sample_size_non_negative_integer", n=n)
     n = int(n)
     if not 0.0 <= floor < 1.0:
-        raise InvalidInput(f"floor must be in [0, 1), not {floor!r}")
+        raise InvalidInput("probabilities.floor", floor=floor)
     N = x.size
     eligible = (x > 0) if floor == 0 else np.ones(N, dtype=bool)
     if n > int(eligible.sum()):
         raise DesignInfeasible(
-            f"cannot take {n} units from {int(eligible.sum())} with a positive size")
+            "probabilities.cannot_take_units_from_positive", n=n,
+            int_eligible_sum=int(eligible.sum()))
     if floor * N > n + 1e-9:
         raise DesignInfeasible(
-            f"floor {floor:g} × {N} units = {floor * N:.1f} exceeds the sample size {n}")
+            "probabilities.floor_units_exceeds_sample_size", floor=floor, N=N,
+            floor_n=floor * N, n=n)
     pik = np.zeros(N)
     if n == 0:
         return pik
@@ -128,7 +130,7 @@ def stratified_inclusion_probabilities(
     x = _as_sizes(sizes)
     labels = np.asarray(strata)
     if labels.shape != x.shape:
-        raise InvalidInput("sizes and strata must have the same length")
+        raise InvalidInput("probabilities.sizes_strata_have_same_length")
     pik = np.zeros(x.size)
     groups = split_strata(labels)
     for label, idx in groups:
@@ -137,7 +139,8 @@ def stratified_inclusion_probabilities(
         pik[idx] = inclusion_probabilities(x[idx], n_h, f)
     missing = set(allocation) - {label for label, _ in groups}
     if any(allocation[m] for m in missing):
-        raise InvalidInput(f"allocation names strata absent from the frame: {sorted(missing)}")
+        raise InvalidInput("probabilities.allocation_names_strata_absent_from",
+                           sorted_missing=sorted(missing))
     return pik
 
 

@@ -37,7 +37,7 @@ def parse_frame_csv(data: bytes) -> Frame:
     """The frozen frame file (``sampler.frame.FrameTable.to_csv_bytes``) as a :class:`Frame`."""
     reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
     if tuple(reader.fieldnames or ()) != FRAME_COLUMNS:
-        raise InvalidInput(f"not a frame file: columns {reader.fieldnames}")
+        raise InvalidInput("registration.frame_file_columns", reader_fieldnames=reader.fieldnames)
     rows = list(reader)
 
     def num(v: str) -> float:
@@ -76,8 +76,8 @@ def registration_manifest(session: Session, plan: Plan, settings: Settings) -> d
     bad = [it.listing_id for it in items
            if abs(by_id.get(it.listing_id, -1.0) - it.inclusion_probability) > _PI_TOL]
     if bad:
-        raise VerificationFailed(f"plan {plan.id}: π of listings {bad[:5]} differ from π "
-                                 "recomputed from the frozen frame; not registered")
+        raise VerificationFailed("registration.plan_listings_differ_from_recomputed",
+                                 plan_id=plan.id, bad_5=bad[:5])
     params = plan.parameters or {}
     return {
         "format": FORMAT,

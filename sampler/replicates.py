@@ -46,6 +46,8 @@ class Replicates:
     scale: float
     kind: str
     note: str = ""
+    #: Strata of one unit left without replicates (the note's subject, for a coded note).
+    lonely: tuple[str, ...] = ()
 
 
 def jackknife(strata: ArrayLike, population_sizes: Mapping[Any, float] | None = None,
@@ -61,7 +63,7 @@ def jackknife(strata: ArrayLike, population_sizes: Mapping[Any, float] | None = 
         if population_sizes is not None and label in population_sizes:
             N_h = float(population_sizes[label])
             if N_h < n_h:
-                raise InvalidInput(f"stratum {label}: N_h = {N_h:g} < n_h = {n_h}")
+                raise InvalidInput("replicates.stratum_n_h_n_h", label=label, N_h=N_h, n_h=n_h)
             fpc = (N_h - n_h) / N_h
         if fpc == 0.0:
             continue  # taken whole: no sampling variance, no replicate
@@ -75,10 +77,11 @@ def jackknife(strata: ArrayLike, population_sizes: Mapping[Any, float] | None = 
             cols.append(f)
             rs.append(fpc * (n_h - 1) / n_h)
     if not cols:
-        raise InvalidInput("every stratum was taken whole or has one unit: no replicates")
+        raise InvalidInput("replicates.every_stratum_was_taken_whole")
     note = (f"strata with one unit left without replicates: {', '.join(lonely)}"
             if lonely else "")
-    return Replicates(np.column_stack(cols), np.array(rs), 1.0, "jkn", note)
+    return Replicates(np.column_stack(cols), np.array(rs), 1.0, "jkn", note,
+                      tuple(str(h) for h in lonely))
 
 
 def bootstrap(strata: ArrayLike, reps: int, rng: np.random.Generator,
@@ -89,7 +92,7 @@ def bootstrap(strata: ArrayLike, reps: int, rng: np.random.Generator,
     keep factor 1.
     """
     if reps < 2:
-        raise InvalidInput("the bootstrap needs at least 2 replicates")
+        raise InvalidInput("replicates.bootstrap_needs_least_replicates")
     labels = np.asarray(strata)
     F = np.ones((labels.size, reps))
     for label, idx in split_strata(labels):
@@ -118,7 +121,7 @@ def replicate_estimate(y: ArrayLike, pik: ArrayLike, rep: Replicates, *,
     yv = np.asarray(y, dtype=np.float64)
     p = np.asarray(pik, dtype=np.float64)
     if yv.shape != p.shape or rep.factors.shape[0] != yv.size:
-        raise InvalidInput("y, pik and the replicate factors must have one row per unit")
+        raise InvalidInput("replicates.y_pik_replicate_factors_have")
     w = 1.0 / p
     W = w[:, None] * rep.factors
     t_rep = yv @ W

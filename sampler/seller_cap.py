@@ -82,7 +82,7 @@ def layout(pik: NDArray[np.float64], strata: ArrayLike, sellers: ArrayLike,
     labels = np.asarray(strata)
     seller = seller_labels(sellers)
     if labels.shape != pik.shape or seller.shape != pik.shape:
-        raise InvalidInput("pik, strata and sellers must have the same length")
+        raise InvalidInput("seller_cap.pik_strata_sellers_have_same")
     live = pik > 1e-12
     uniq, scode = np.unique(seller, return_inverse=True)
     owned = np.bincount(scode[live], minlength=uniq.size)
@@ -90,8 +90,8 @@ def layout(pik: NDArray[np.float64], strata: ArrayLike, sellers: ArrayLike,
     seller_mass = np.bincount(scode, weights=pik, minlength=uniq.size)
     if np.any(seller_mass[capped] > limit + 1e-6):
         worst = float(seller_mass[capped].max())
-        raise DesignInfeasible(f"a seller's expected buys ({worst:.3f}) exceed the maximum of "
-                               f"{limit}: cap π per seller first")
+        raise DesignInfeasible("seller_cap.seller_s_expected_buys_exceed", worst=worst,
+                               limit=limit)
     column_of_seller = np.full(uniq.size, -1)
     column_of_seller[capped] = np.arange(int(capped.sum()))
     n_capped = int(capped.sum())
@@ -120,7 +120,7 @@ def layout(pik: NDArray[np.float64], strata: ArrayLike, sellers: ArrayLike,
     table[-1][np.abs(table[-1]) < _EPS] = 0.0
     row_sums = table[:-1].sum(axis=1)
     if np.any(np.abs(row_sums - np.rint(row_sums)) > 1e-6):
-        raise DesignInfeasible("Σπ is not an integer in every stratum")
+        raise DesignInfeasible("seller_cap.integer_every_stratum")
     return CappedLayout(cells, table, n_capped)
 
 
@@ -175,8 +175,7 @@ def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
                         edge, nxt = e, (not is_row, w)
                         break
                 if edge is None:
-                    raise DesignInfeasible("controlled rounding found a fractional total "
-                                           "(numerical failure)")
+                    raise DesignInfeasible("seller_cap.controlled_rounding_found_fractional_total")
                 edges.append(edge)
                 if nxt in seen:
                     first = seen[nxt]
@@ -207,7 +206,7 @@ def controlled_rounding(table: NDArray[np.float64], rng: np.random.Generator,
             del verts[first + 1:]
             del edges[first:]
     if frac:
-        raise DesignInfeasible("controlled rounding left fractional cells (numerical failure)")
+        raise DesignInfeasible("seller_cap.controlled_rounding_left_fractional_cells")
     out = base.astype(np.int64)
     for e in ups:
         out[e] += 1
@@ -233,7 +232,7 @@ def split_share(p: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np
     upper = np.clip(upper, 0.0, None)
     upper[p <= 0] = 0.0
     if upper.sum() < 1.0 - 1e-9:
-        raise DesignInfeasible("cannot split a seller's share (numerical failure)")
+        raise DesignInfeasible("seller_cap.cannot_split_seller_s_share")
     if upper.sum() <= 1.0 + 1e-12:
         d = upper / upper.sum()  # the bounds leave exactly one choice
     else:
@@ -296,7 +295,8 @@ def _conditional(p: NDArray[np.float64], count: int) -> NDArray[np.float64]:
         return a
     lo = math.floor(float(p.sum()) + _EPS)
     if count not in (lo, lo + 1):
-        raise DesignInfeasible(f"controlled rounding gave {count} for a share of {p.sum():.3f}")
+        raise DesignInfeasible("seller_cap.controlled_rounding_gave_share", count=count,
+                               p_sum=p.sum())
     return a if count == lo else b
 
 
@@ -336,7 +336,7 @@ def draw_seller_capped_many(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLik
     if counts is None:
         counts = rounding_replicates(lay, rng, reps)
     if counts.shape[0] != reps:
-        raise InvalidInput("counts must hold one rounding per replicate")
+        raise InvalidInput("seller_cap.counts_hold_one_rounding_per")
     member = np.zeros((reps, p.size), dtype=bool)
     for cell in lay.cells:
         got = counts[:, cell.stratum, cell.column]
@@ -422,7 +422,7 @@ def capped_joint(pik: ArrayLike, strata: ArrayLike, sellers: ArrayLike, limit: i
         cell_of[cell.units] = ci
         pos_of[cell.units] = np.arange(cell.units.size)
     if np.any(cell_of[s] < 0):
-        raise InvalidInput("a sampled unit is in no cell of the capped design")
+        raise InvalidInput("seller_cap.sampled_unit_cell_capped_design")
     used = np.unique(cell_of[s])
     a_of = np.zeros(s.size)
     b_of = np.zeros(s.size)

@@ -21,9 +21,9 @@ from store.errors import InvalidInput
 
 def _check(confidence: float, rate: float) -> None:
     if not 0 < confidence < 1:
-        raise InvalidInput(f"confidence must be between 0 and 1, not {confidence}")
+        raise InvalidInput("sizes.confidence_between", confidence=confidence)
     if not 0 < rate < 1:
-        raise InvalidInput(f"rate must be between 0 and 1, not {rate}")
+        raise InvalidInput("sizes.rate_between", rate=rate)
 
 
 def discovery_sample_size(confidence: float, rate: float, population: int | None = None) -> int:
@@ -33,7 +33,7 @@ def discovery_sample_size(confidence: float, rate: float, population: int | None
     if population is None:
         return n_inf
     if population < 1:
-        raise InvalidInput("population must be at least 1")
+        raise InvalidInput("sizes.population_least")
     defective = math.ceil(rate * population - 1e-12)
     for n in range(1, min(n_inf, population) + 1):
         if stats.hypergeom.pmf(0, population, defective, n) <= 1 - confidence:
@@ -54,7 +54,7 @@ def precision_sample_size(rate: float, margin: float, confidence: float = 0.95,
     """Buys needed to estimate a rate near *rate* to ± *margin* at *confidence*."""
     _check(confidence, rate)
     if not 0 < margin < 1:
-        raise InvalidInput("margin must be between 0 and 1")
+        raise InvalidInput("sizes.margin_between")
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
     n0 = deff * z * z * rate * (1 - rate) / margin**2
     if population is not None:

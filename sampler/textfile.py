@@ -30,12 +30,12 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError as first:
         if encoding != "utf-8":
             line = data[: first.start].count(b"\n") + 1
-            raise InvalidInput(f"{name}: line {line}: not valid {encoding} text") from None
+            raise InvalidInput("textfile.line_valid_text", name=name, line=line, encoding=encoding) from None
         try:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             line = data[: first.start].count(b"\n") + 1
-            raise InvalidInput(f"{name}: line {line}: neither UTF-8 nor GB18030/GBK text") \
+            raise InvalidInput("textfile.line_neither_utf_nor_gb18030", name=name, line=line) \
                 from None
 
 
@@ -44,7 +44,8 @@ def read_text(path: Path, max_bytes: int = 200 * 1024 * 1024) -> str:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
+        raise InvalidInput("textfile.such_file", path=path) from None
     if size > max_bytes:
-        raise InvalidInput(f"{path.name}: {size} bytes is more than the {max_bytes} allowed")
+        raise InvalidInput("textfile.bytes_more_than_allowed", path_name=path.name, size=size,
+                           max_bytes=max_bytes)
     return decode(path.read_bytes(), path.name)[0]

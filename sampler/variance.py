@@ -97,12 +97,9 @@ def with_replacement(z: ArrayLike, pik: ArrayLike) -> float:
 def _joint(pik: FloatArray, joint: ArrayLike) -> FloatArray:
     pkl = np.asarray(joint, dtype=np.float64)
     if pkl.shape != (pik.size, pik.size):
-        raise InvalidInput("joint inclusion probabilities must be an n × n matrix of the "
-                           "sampled units")
+        raise InvalidInput("variance.joint_inclusion_probabilities_n_n")
     if np.any(pkl <= 0):
-        raise InvalidInput("a joint inclusion probability is 0: the design cannot estimate "
-                           "its variance unbiasedly (e.g. systematic sampling in a fixed "
-                           "order); use deville or hajek")
+        raise InvalidInput("variance.joint_inclusion_probability_design_cannot")
     return pkl
 
 
@@ -144,11 +141,12 @@ def stratum_variance(method: str, z: ArrayLike, pik: ArrayLike,
         return with_replacement(z, pik)
     if method in JOINT_METHODS:
         if joint is None:
-            raise InvalidInput(f"variance {method!r} needs joint inclusion probabilities")
+            raise InvalidInput("variance.variance_needs_joint_inclusion_probabilities",
+                               method=method)
         if np.asarray(z).size - int(np.sum(np.asarray(pik) >= CERTAIN)) == 1:
             return math.nan  # one non-certainty unit: a lonely stratum, as for the others
         if method == "ht":
             return horvitz_thompson(z, pik, joint)
         return sen_yates_grundy(z, pik, joint)
-    raise InvalidInput(f"unknown variance method {method!r}; choose one of "
-                       f"{', '.join(VARIANCE_METHODS)}")
+    raise InvalidInput("variance.unknown_variance_method_choose_one", method=method,
+                       join_variance_methods=', '.join(VARIANCE_METHODS))

@@ -36,6 +36,7 @@ from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError
 from store.models import JobRun, Platform, Purchase, PurchaseStatus, utcnow
 from store.settings import Settings
+from store.vocabulary import Availability
 
 log = logging.getLogger("spotcheck.scheduler.buying")
 JOB_RUNS = cast(Table, JobRun.__table__)
@@ -72,8 +73,9 @@ class CheckoutProfile:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise InvalidInput(f"platform {platform.code}: unknown checkout keys "
-                               f"{', '.join(sorted(unknown))}")
+            raise InvalidInput("buying.platform_unknown_checkout_keys",
+                               platform_code=platform.code,
+                               join_sorted_unknown=', '.join(sorted(unknown)))
         return cls(**data)
 
 
@@ -142,15 +144,12 @@ def _claim(db: Database, p: Purchase, holder: str) -> str:
                                  .where(t.c.key.like(prefix + "%"))))
     for r in rows:
         if r.outcome == "running":
-            raise Conflict(f"purchase #{p.id}: checkout attempt {r.key} (started {r.started_at}) "
-                           "has not finished; if its process died, check the persona's orders "
-                           f"on the platform, then `spotcheck purchase release {p.id}`")
+            raise Conflict("buying.purchase_checkout_attempt_started_has", p_id=p.id, r_key=r.key,
+                           r_started_at=r.started_at)
         if r.outcome == "ok":
-            raise Conflict(f"purchase #{p.id} was already ordered by {r.key}")
+            raise Conflict("buying.purchase_was_already_ordered", p_id=p.id, r_key=r.key)
         if r.outcome == "error" and not (r.result or {}).get("safe_to_retry"):
-            raise Conflict(f"purchase #{p.id}: attempt {r.key} failed after the order was "
-                           "submitted; check the persona's orders on the platform, then "
-                           f"record the order or `spotcheck purchase release {p.id}`")
+            raise Conflict("buying.purchase_attempt_failed_after_order", p_id=p.id, r_key=r.key)
     key = f"{prefix}{len(rows) + 1}"
     try:
         with db.engine.begin() as conn:
@@ -158,7 +157,7 @@ def _claim(db: Database, p: Purchase, holder: str) -> str:
                                           started_at=utcnow(), attempts=1,
                                           result={"stage": "claimed", "purchase_id": p.id}))
     except IntegrityError as exc:
-        raise Conflict(f"purchase #{p.id} is being bought by another process right now") \
+        raise Conflict("buying.purchase_being_bought_another_process", p_id=p.id) \
             from exc
     return key
 
@@ -182,7 +181,7 @@ def _finish(db: Database, key: str, outcome: str, result: dict[str, Any],
 def release_attempt(db: Database, purchase_id: int, reason: str, *, actor: str) -> list[str]:
     """After a person checked the platform: mark uncertain attempts released (retry allowed)."""
     if not reason.strip():
-        raise InvalidInput("releasing a checkout attempt needs a reason (what was checked)")
+        raise InvalidInput("buying.releasing_checkout_attempt_needs_reason")
     with db.session() as s:
         p = purchases.get_purchase(s, purchase_id)
         prefix = _attempt_prefix(p)
@@ -222,15 +221,15 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
     ms = prof.step_timeout * 1000
     resp = await page.goto(job.listing_url, wait_until="domcontentloaded", timeout=ms)
     if resp is not None and resp.status >= 400:
-        raise CheckoutFailed(f"listing page answered HTTP {resp.status}")
+        raise CheckoutFailed("buying.listing_page_answered_http", resp_status=resp.status)
     state = unbuyable_availability(await page.content())
     if state is not None:
-        raise NotAvailable(f"the listing page says {state.replace('_', ' ')}")
+        raise NotAvailable("buying.listing_page_says", state=Availability(state))
     button = page.locator(prof.add_to_cart).first
     try:
         await button.wait_for(state="visible", timeout=ms)
     except Exception as exc:
-        raise CheckoutFailed("no add-to-cart button on the listing page (removed?)") from exc
+        raise CheckoutFailed("buying.add_cart_button_listing_page") from exc
     consent = page.locator(prof.consent_accept).first
     if await consent.count() and await consent.is_visible():
         await consent.click(timeout=ms)
@@ -240,10 +239,10 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
             await button.click(timeout=ms)
         cart = await nav.value
     except Exception as exc:  # nothing was ordered yet: safe to retry
-        raise CheckoutFailed(f"could not add the item to the cart: {type(exc).__name__}"
+        raise CheckoutFailed("buying.could_add_item_cart", error_type=type(exc).__name__
                              ) from exc
     if cart is not None and cart.status >= 400:
-        raise CheckoutFailed(f"adding to cart refused (HTTP {cart.status}): item unavailable")
+        raise CheckoutFailed("buying.adding_cart_refused_http_item", cart_status=cart.status)
     await page.goto(urljoin(job.base_url, prof.login_path), wait_until="domcontentloaded",
                     timeout=ms)
     if await page.locator(prof.account_field).count():
@@ -255,7 +254,7 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
         await page.goto(urljoin(job.base_url, prof.checkout_path),
                         wait_until="domcontentloaded", timeout=ms)
     if not await page.locator(prof.place_order).count():
-        raise CheckoutFailed("sign-in failed or the checkout form is missing")
+        raise CheckoutFailed("buying.sign_failed_checkout_form_missing")
     addr = job.secrets.address
     await page.fill(prof.name_field, addr.name, timeout=ms)
     await page.fill(prof.phone_field, addr.phone, timeout=ms)
@@ -267,7 +266,7 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
             await page.click(prof.place_order, timeout=ms)
         done = await nav2.value
         if done is not None and done.status == 409:
-            raise CheckoutUncertain("the platform refused the order (item unavailable)")
+            raise CheckoutUncertain("buying.platform_refused_order_item_unavailable")
         number = (await page.locator(prof.order_number).first.inner_text(timeout=ms)).strip()
         paid = page.locator(prof.price_paid).first
         amount = await paid.get_attribute(prof.price_attr, timeout=ms)
@@ -275,8 +274,8 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
     except CheckoutUncertain:
         raise
     except Exception as exc:
-        raise CheckoutUncertain(f"no order confirmation after placing the order: "
-                                f"{type(exc).__name__}") from exc
+        raise CheckoutUncertain("buying.order_confirmation_after_placing_order",
+                                error_type=type(exc).__name__) from exc
     price = None
     if amount:
         try:
@@ -375,14 +374,14 @@ def buy(db: Database, purchase_id: int, settings: Settings, *, actor: str = "sch
             return BuyResult(p.id, p.status.value, p.order_number, p.price_paid, p.currency,
                              notes=["already ordered"])
         if p.status != PurchaseStatus.PLANNED:
-            raise Conflict(f"purchase #{p.id} is {p.status.value}; only a planned purchase "
-                           "is bought")
+            raise Conflict("buying.purchase_only_planned_purchase_bought", p_id=p.id,
+                           p_status=p.status)
         if p.persona_id is None:
-            raise Conflict(f"purchase #{p.id} has no buyer persona assigned")
+            raise Conflict("buying.purchase_has_buyer_persona_assigned", p_id=p.id)
         listing = p.plan_item.listing
         platform = s.get(Platform, listing.platform_id)
         if platform is None:
-            raise NotFound(f"platform of listing #{listing.id} is missing")
+            raise NotFound("buying.platform_listing_missing", listing_id=listing.id)
         base = platform.base_url or listing.url
         job = _Job(p.id, listing.id, listing.url, base, p.persona_id,
                    CheckoutProfile.for_platform(platform), secrets_of(s, p.persona_id, settings))

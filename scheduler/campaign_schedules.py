@@ -35,9 +35,9 @@ def set_schedules(session: Session, campaign: Campaign, changes: dict[str, str |
     start = period_start or campaign.period_start
     end = period_end or campaign.period_end
     if start and end and end < start:
-        raise InvalidInput("the period ends before it starts")
+        raise InvalidInput("campaign_schedules.period_ends_before_starts")
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+        raise InvalidInput("campaign_schedules.status_one", join_statuses=', '.join(STATUSES))
     campaign.schedules = merged
     campaign.period_start, campaign.period_end = start, end
     if status is not None:

@@ -65,7 +65,7 @@ def _resolve(session: Session, *, listing_id: int | None, sample_id: int | None,
     if sample_id is not None:
         sample = session.get(Sample, sample_id)
         if sample is None:
-            raise NotFound(f"no sample #{sample_id}")
+            raise NotFound("cases.sample", sample_id=sample_id)
         purchase = session.get(Purchase, sample.purchase_id)
         if purchase is not None and listing_id is None:
             listing_id = purchase.plan_item.listing_id
@@ -73,17 +73,17 @@ def _resolve(session: Session, *, listing_id: int | None, sample_id: int | None,
     if listing_id is not None:
         listing = session.get(Listing, listing_id)
         if listing is None:
-            raise NotFound(f"no listing #{listing_id}")
+            raise NotFound("cases.listing", listing_id=listing_id)
         seller_id = seller_id or listing.seller_id
         platform_id = platform_id or listing.platform_id
     seller = session.get(Seller, seller_id) if seller_id is not None else None
     if seller_id is not None and seller is None:
-        raise NotFound(f"no seller #{seller_id}")
+        raise NotFound("cases.seller", seller_id=seller_id)
     if seller is not None and platform_id is None:
         platform_id = seller.platform_id
     platform = session.get(Platform, platform_id) if platform_id is not None else None
     if platform_id is not None and platform is None:
-        raise NotFound(f"no platform #{platform_id}")
+        raise NotFound("cases.platform", platform_id=platform_id)
     return CaseLinks(listing, seller, platform, sample, purchase)
 
 
@@ -99,11 +99,11 @@ def open_case(session: Session, kind: str, *, listing_id: int | None = None,
               at: dt.datetime | None = None) -> Case:
     """Open a case (or return the open one for the same sample, or listing and kind)."""
     if kind not in CASE_KINDS:
-        raise InvalidInput(f"case kind must be one of {', '.join(CASE_KINDS)}")
+        raise InvalidInput("cases.case_kind_one", join_case_kinds=', '.join(CASE_KINDS))
     links = _resolve(session, listing_id=listing_id, sample_id=sample_id, seller_id=seller_id,
                      platform_id=platform_id)
     if links.listing is None and links.seller is None and links.platform is None:
-        raise InvalidInput("a case needs a listing, sample, seller or platform")
+        raise InvalidInput("cases.case_needs_listing_sample_seller")
     existing = None
     if links.sample is not None:
         existing = session.scalar(select(Case).where(Case.sample_id == links.sample.id))
@@ -144,9 +144,9 @@ def _link_captures(session: Session, case: Case, links: CaseLinks, ids: list[int
     for cid in ids:
         cap = session.get(Capture, cid)
         if cap is None:
-            raise NotFound(f"no capture #{cid}")
+            raise NotFound("cases.capture", cid=cid)
         if cap.case_id not in (None, case.id):
-            raise Conflict(f"capture #{cid} already belongs to case #{cap.case_id}")
+            raise Conflict("cases.capture_already_belongs_case", cid=cid, cap_case_id=cap.case_id)
         cap.case_id = case.id
         linked.append(cid)
     conditions = []
@@ -168,7 +168,7 @@ def get_case(session: Session, case: int | str) -> Case:
     else:
         row = session.scalar(select(Case).where(Case.number == case))
     if row is None:
-        raise NotFound(f"no case {case}")
+        raise NotFound("cases.case", case=case)
     return row
 
 
@@ -178,11 +178,10 @@ def notify(session: Session, case: int | str, *, content: str = "", channel: str
     """Record that the risk was notified to the jurisdiction bureau (default: the case's)."""
     row = get_case(session, case)
     if row.status == CaseStatus.CLOSED:
-        raise Conflict(f"case {row.number} is closed")
+        raise Conflict("cases.case_closed", row_number=row.number)
     target = (bureau or row.jurisdiction_bureau).strip()
     if not target:
-        raise InvalidInput(f"case {row.number}: the platform has no jurisdiction bureau on "
-                           "record; give --bureau")
+        raise InvalidInput("cases.case_platform_has_jurisdiction_bureau", row_number=row.number)
     note = Notification(case_id=row.id, bureau=target, channel=channel, reference=reference,
                         content=content, sent_at=at or utcnow(), by=actor)
     session.add(note)
@@ -197,7 +196,7 @@ def acknowledge(session: Session, notification_id: int, *, at: dt.datetime | Non
                 actor: str = "system") -> Notification:
     note = session.get(Notification, notification_id)
     if note is None:
-        raise NotFound(f"no notification #{notification_id}")
+        raise NotFound("cases.notification", notification_id=notification_id)
     note.acknowledged_at = at or utcnow()
     _audit(session, actor, "case.acknowledged", note.case, notification=note.id)
     return note
@@ -207,8 +206,8 @@ def parse_measure(kind: str) -> MeasureKind:
     try:
         return MeasureKind(kind)
     except ValueError:
-        raise InvalidInput(f"measure must be one of "
-                           f"{', '.join(m.value for m in MeasureKind)}") from None
+        raise InvalidInput("cases.measure_one",
+                           kinds=', '.join(m.value for m in MeasureKind)) from None
 
 
 def add_measure(session: Session, case: int | str, kind: str | MeasureKind, *,
@@ -218,7 +217,7 @@ def add_measure(session: Session, case: int | str, kind: str | MeasureKind, *,
     """Record a measure ordered in the case (done now if *done_at* or *outcome* is given)."""
     row = get_case(session, case)
     if row.status == CaseStatus.CLOSED:
-        raise Conflict(f"case {row.number} is closed")
+        raise Conflict("cases.case_closed_2", row_number=row.number)
     mk = kind if isinstance(kind, MeasureKind) else parse_measure(kind)
     at = at or utcnow()
     measure = Measure(case_id=row.id, kind=mk, ordered_at=at, due=due, outcome=outcome,
@@ -234,7 +233,7 @@ def complete_measure(session: Session, measure_id: int, outcome: str, *,
                      done_at: dt.datetime | None = None, actor: str = "system") -> Measure:
     m = session.get(Measure, measure_id)
     if m is None:
-        raise NotFound(f"no measure #{measure_id}")
+        raise NotFound("cases.measure", measure_id=measure_id)
     m.outcome = outcome
     m.done_at = done_at or utcnow()
     _audit(session, actor, "case.measure_done", m.case, measure=m.id)
@@ -249,7 +248,8 @@ def close_case(session: Session, case: int | str, *, summary: str | None = None,
         return row
     pending = [m.kind.value for m in row.measures if m.done_at is None]
     if pending:
-        raise Conflict(f"case {row.number} has measures without an outcome: {', '.join(pending)}")
+        raise Conflict("cases.case_has_measures_without_outcome", row_number=row.number,
+                       join_pending=', '.join(pending))
     row.status = CaseStatus.CLOSED
     row.closed_at = at or utcnow()
     if summary:

@@ -42,13 +42,13 @@ class DropAddress:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split("|")]
             if len(parts) != 3 or not all(parts):
-                raise InvalidInput("address must be 'name | phone | address'")
+                raise InvalidInput("personas.address_name_phone_address")
             return cls(*parts)
         try:
             return cls(str(value["name"]).strip(), str(value["phone"]).strip(),
                        str(value["address"]).strip())
         except KeyError as exc:
-            raise InvalidInput(f"address needs name, phone and address (missing {exc})") from exc
+            raise InvalidInput("personas.address_needs_name_phone_address", exc=exc) from exc
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "phone": self.phone, "address": self.address}
@@ -95,9 +95,9 @@ class PersonaView:
 def _check_text(name: str, value: str, limit: int = 500) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"{name} must not be empty")
+        raise InvalidInput("personas.empty", name=name)
     if len(value) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters")
+        raise InvalidInput("personas.longer_than_characters", name=name, limit=limit)
     return value
 
 
@@ -108,7 +108,7 @@ def create_persona(session: Session, platform_id: int, alias: str, account: str,
     """Create a persona on a platform; the alias is the only field stored in clear."""
     platform = session.get(Platform, platform_id)
     if platform is None:
-        raise NotFound(f"no platform #{platform_id}")
+        raise NotFound("personas.platform", platform_id=platform_id)
     alias = _check_text("alias", alias, 100)
     drop = DropAddress.parse(address)
     vault = Vault(settings)
@@ -124,7 +124,8 @@ def create_persona(session: Session, platform_id: int, alias: str, account: str,
             session.add(persona)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"platform {platform.code} already has a persona {alias!r}") from exc
+        raise Conflict("personas.platform_already_has_persona", platform_code=platform.code,
+                       alias=alias) from exc
     session.add(AuditEvent(actor=actor, action="persona.create", object_type="buyer_persona",
                            object_id=str(persona.id), detail={"alias": alias,
                                                               "platform": platform.code}))
@@ -136,16 +137,16 @@ def _get(session: Session, persona: int | str, platform_id: int | None = None) -
     if isinstance(persona, int) or str(persona).isdigit():
         row = session.get(BuyerPersona, int(persona))
         if row is None:
-            raise NotFound(f"no buyer persona #{persona}")
+            raise NotFound("personas.buyer_persona_2", persona=persona)
         return row
     q = select(BuyerPersona).where(BuyerPersona.alias == persona)
     if platform_id is not None:
         q = q.where(BuyerPersona.platform_id == platform_id)
     rows = list(session.scalars(q))
     if not rows:
-        raise NotFound(f"no buyer persona {persona!r}")
+        raise NotFound("personas.buyer_persona", persona=persona)
     if len(rows) > 1:
-        raise InvalidInput(f"alias {persona!r} exists on several platforms: give the id")
+        raise InvalidInput("personas.alias_exists_several_platforms_give", persona=persona)
     return rows[0]
 
 
@@ -180,7 +181,8 @@ def show_persona(session: Session, persona: int | str, settings: Settings, *,
     row = _get(session, persona)
     if reveal:
         if role not in REVEAL_ROLES:
-            raise Conflict(f"only {' or '.join(REVEAL_ROLES)} users may reveal persona secrets")
+            raise Conflict("personas.only_users_may_reveal_persona",
+                           or_join_reveal_roles=' or '.join(REVEAL_ROLES))
         session.add(AuditEvent(actor=actor, action="persona.reveal", object_type="buyer_persona",
                                object_id=str(row.id), detail={"alias": row.alias}))
     platform = session.get(Platform, row.platform_id)

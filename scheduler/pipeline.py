@@ -53,7 +53,8 @@ def _campaign(ctx: JobContext) -> Campaign:
     with ctx.db.session() as s:
         c = s.get(Campaign, ctx.campaign_id)
         if c is None:
-            raise SpotcheckError(f"campaign #{ctx.campaign_id} no longer exists")
+            raise SpotcheckError("pipeline.campaign_longer_exists",
+                                 ctx_campaign_id=ctx.campaign_id)
         s.expunge(c)
         return c
 
@@ -115,7 +116,8 @@ def signals(ctx: JobContext) -> dict[str, Any]:
             failed += 1
             out[source] = {"error": str(exc)[:500]}
     if out and failed == len(out):
-        raise InvalidInput("; ".join(f"{k}: {v['error']}" for k, v in out.items()))
+        raise InvalidInput("pipeline.every_source_failed",
+                           failures="; ".join(f"{k}: {v['error']}" for k, v in out.items()))
     return out
 
 

@@ -124,8 +124,7 @@ def bundle_of(session: Session, plan_id: int, settings: Settings) -> bytes:
     """The stored registration bundle of a plan (NotFound when it was never registered)."""
     reg = registration_of(session, plan_id)
     if reg is None:
-        raise NotFound(f"plan {plan_id} has no pre-registration (approved before it existed, "
-                       "or not approved)")
+        raise NotFound("preregistration.plan_has_pre_registration_approved", plan_id=plan_id)
     return ArtifactStore(settings.artifacts_dir).read(reg["bundle_sha256"])
 
 

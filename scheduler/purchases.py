@@ -29,6 +29,7 @@ from scheduler.rotation import (
     breaches,
 )
 from store.errors import Conflict, InvalidInput, NotFound
+from store.messages import Code
 from store.models import (
     Artifact,
     AuditEvent,
@@ -84,7 +85,7 @@ def get_purchase(session: Session, purchase: int | str) -> Purchase:
     else:
         row = session.scalar(select(Purchase).where(Purchase.idempotency_key == purchase))
     if row is None:
-        raise NotFound(f"no purchase {purchase}")
+        raise NotFound("purchases.purchase", purchase=purchase)
     return row
 
 
@@ -111,7 +112,7 @@ def append_history(session: Session, p: Purchase, entry: dict[str, Any]) -> None
 def _transition(session: Session, p: Purchase, new: PurchaseStatus, actor: str,
                 at: dt.datetime | None, note: str = "", **extra: Any) -> None:
     if new not in TRANSITIONS[p.status]:
-        raise Conflict(f"purchase #{p.id} is {p.status.value}; it cannot become {new.value}")
+        raise Conflict("purchases.purchase_cannot_become", p_id=p.id, p_status=p.status, new=new)
     at = at or utcnow()
     entry: dict[str, Any] = {"status": new.value, "at": at.isoformat(), "by": actor}
     if note:
@@ -160,9 +161,10 @@ def create_purchase_tasks(session: Session, plan_id: int, *, actor: str = "sched
     """
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no plan #{plan_id}")
+        raise NotFound("purchases.plan", plan_id=plan_id)
     if plan.status != PlanStatus.APPROVED:
-        raise Conflict(f"plan #{plan_id} is {plan.status.value}; purchases need an approved plan")
+        raise Conflict("purchases.plan_purchases_need_approved_plan", plan_id=plan_id,
+                       plan_status=plan.status)
     now = now or utcnow()
     report = TaskReport()
     deadline = now + dt.timedelta(days=deadline_days)
@@ -297,9 +299,9 @@ def _money(value: Decimal | str | float | None) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
-        raise InvalidInput(f"not an amount: {value!r}") from exc
+        raise InvalidInput("purchases.amount", value=value) from exc
     if amount < 0 or amount > Decimal("1e9"):
-        raise InvalidInput(f"amount out of range: {value!r}")
+        raise InvalidInput("purchases.amount_out_range", value=value)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -311,7 +313,7 @@ def mark_ordered(session: Session, purchase: int | str, order_number: str,
     p = get_purchase(session, purchase)
     order_number = (order_number or "").strip()
     if not order_number or len(order_number) > 100:
-        raise InvalidInput("order number must be 1–100 characters")
+        raise InvalidInput("purchases.order_number_characters")
     at = at or utcnow()
     _transition(session, p, S.ORDERED, actor, at, order_number=order_number,
                 capture=capture_id)
@@ -330,9 +332,9 @@ def receive_sample(session: Session, purchase: int | str, sample_code: str, *,
     p = get_purchase(session, purchase)
     code = (sample_code or "").strip()
     if not code or len(code) > 64:
-        raise InvalidInput("sample code must be 1–64 characters")
+        raise InvalidInput("purchases.sample_code_characters")
     if session.scalar(select(Sample).where(Sample.code == code)) is not None:
-        raise Conflict(f"sample code {code} is already used")
+        raise Conflict("purchases.sample_code_already_used", code=code)
     at = at or utcnow()
     _transition(session, p, S.RECEIVED, actor, at, sample=code)
     sample = Sample(code=code, purchase_id=p.id, received_at=at, received_by=actor,
@@ -355,15 +357,15 @@ def document_type(data: bytes, role: str) -> str:
     """The media type of an uploaded *role* document (seal_photo, lab_report), from its
     content; anything else is refused with a clear error, nothing stored."""
     if not data:
-        raise InvalidInput(f"the {role.replace('_', ' ')} file is empty")
+        raise InvalidInput("purchases.file_empty", document=Code("chain_step", role))
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(f"the {role.replace('_', ' ')} file is larger than 50 MB")
+        raise InvalidInput("purchases.file_larger_than_mb", document=Code("chain_step", role))
     media = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
     if media == "image/webp" and data[8:12] != b"WEBP":
         media = None
     if media not in DOCUMENT_TYPES[role]:
         kinds = ", ".join(m.split("/")[1].upper() for m in DOCUMENT_TYPES[role])
-        raise InvalidInput(f"the {role.replace('_', ' ')} must be one of: {kinds}")
+        raise InvalidInput("purchases.one", document=Code("chain_step", role), kinds=kinds)
     return media
 
 
@@ -397,7 +399,7 @@ def lab_report_of(p: Purchase) -> str | None:
 def sample_of(session: Session, p: Purchase) -> Sample:
     sample = session.scalar(select(Sample).where(Sample.purchase_id == p.id))
     if sample is None:
-        raise Conflict(f"purchase #{p.id} has no sample yet")
+        raise Conflict("purchases.purchase_has_sample_yet", p_id=p.id)
     return sample
 
 
@@ -428,9 +430,9 @@ def record_lab_result(session: Session, purchase: int | str, outcome: str | LabO
     try:
         oc = outcome if isinstance(outcome, LabOutcome) else LabOutcome(outcome)
     except ValueError:
-        raise InvalidInput("outcome must be pass or fail") from None
+        raise InvalidInput("purchases.outcome_pass_fail") from None
     if oc == LabOutcome.FAIL and not (defects or clauses):
-        raise InvalidInput("a failed result needs its defects or the standard clauses failed")
+        raise InvalidInput("purchases.failed_result_needs_defects_standard")
     at = at or utcnow()
     sample = sample_of(session, p)
     _transition(session, p, S.RESULT, actor, at, outcome=oc.value, report=report_sha256)
@@ -461,7 +463,7 @@ def close_purchase(session: Session, purchase: int | str, *, actor: str = "syste
 def cancel_purchase(session: Session, purchase: int | str, reason: str, *,
                     actor: str = "system", at: dt.datetime | None = None) -> Purchase:
     if not reason.strip():
-        raise InvalidInput("cancelling needs a reason")
+        raise InvalidInput("purchases.cancelling_needs_reason")
     p = get_purchase(session, purchase)
     _transition(session, p, S.CANCELLED, actor, at, reason)
     return p
@@ -485,7 +487,7 @@ def record_nonresponse(session: Session, purchase: int | str, reason: str, *,
     item without a result as missing within its stratum) would be biased without a trace.
     """
     if not reason.strip():
-        raise InvalidInput("a non-response needs its reason")
+        raise InvalidInput("purchases.non_response_needs_reason")
     p = get_purchase(session, purchase)
     _transition(session, p, S.CANCELLED, actor, at, f"non-response: {reason}"[:500],
                 nonresponse=reason[:200])

@@ -101,7 +101,7 @@ def parse_period(period: str) -> tuple[dt.date, dt.date]:
     """``2026H1`` → [2026-01-01, 2026-07-01); ``2026H2`` → [2026-07-01, 2027-01-01)."""
     m = re.fullmatch(r"(\d{4})\s*-?\s*H([12])", period.strip(), re.IGNORECASE)
     if not m:
-        raise InvalidInput(f"period must look like 2026H1 or 2026H2, not {period!r}")
+        raise InvalidInput("reports.period_look_like_h1_h2", period=period)
     year, half = int(m.group(1)), int(m.group(2))
     if half == 1:
         return dt.date(year, 1, 1), dt.date(year, 7, 1)
@@ -252,7 +252,8 @@ def _estimates(session: Session, plan_ids: list[int]) -> list[dict[str, Any]]:
                     "hajek_rate_ci": list(o["hajek_rate_ci"]), "deff_kish": o["deff_kish"],
                     "interval_method": o["interval_method"],
                     "ht_interval_method": o["ht_interval_method"],
-                    "variance_method": o["variance_method"], "notes": est["notes"]})
+                    "variance_method": o["variance_method"], "notes": est["notes"],
+                    "note_codes": est["note_codes"]})
     return out
 
 
@@ -292,6 +293,14 @@ def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, st
 
 
 # --- writers ----------------------------------------------------------------------------------
+
+
+def notes_in(estimate: dict[str, Any], locale: str) -> list[str]:
+    """How a plan's estimate was made, in *locale* (a report written before the notes were
+    coded keeps its English notes)."""
+    from sampler.plan_estimates import notes_in as coded
+
+    return coded(estimate, locale) if "note_codes" in estimate else list(estimate.get("notes", []))
 
 
 def _label(locale: str, key: str) -> str:
@@ -362,6 +371,13 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
               for e in report.estimates]
     _, e_last = write_table(est, e_cols, e_rows)
     est.cell(row=e_last + 2, column=1, value=L["note_estimates"])
+    # How each plan's estimate was made, in the file's language (sampler's coded notes).
+    row = e_last + 3
+    for e in report.estimates:
+        for text in notes_in(e, locale):
+            est.cell(row=row, column=1, value=f"#{e['plan']} v{e['version']}")
+            est.cell(row=row, column=2, value=text)
+            row += 1
 
     cs = wb.create_sheet(names["cases"])
     write_table(cs, [Column(L["case_number"], "text", 22), Column(L["kind"], "text"),
@@ -442,6 +458,7 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
 
     return env.get_template("report_half_year.html").render(
         r=report, L=L, locale=locale, lbl=lambda k: _label(locale, k),
+        notes_of=lambda e: notes_in(e, locale),
         local_time=lambda t: clock.local(t, locale),
         charts={k: Markup(v) for k, v in charts.items()})
 
@@ -462,10 +479,10 @@ def half_year_report(session: Session, period: str, out_dir: Path | str,
     settings = settings or get_settings()
     bad = [f for f in formats if f not in FORMATS]
     if bad:
-        raise InvalidInput(f"unknown report format {', '.join(bad)} (xlsx, pdf, json)")
+        raise InvalidInput("reports.unknown_report_format_xlsx_pdf", join_bad=', '.join(bad))
     for loc in locales:
         if loc not in LOCALES:
-            raise InvalidInput(f"unknown locale {loc} (zh-CN, en)")
+            raise InvalidInput("reports.unknown_locale_zh_cn_en", loc=loc)
     report = collect(session, period, now=now)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

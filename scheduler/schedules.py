@@ -48,8 +48,8 @@ def parse_cron(expr: str, timezone: str | None = None) -> CronTrigger:
             return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
                                day_of_week=_weekday_names(dow), timezone=tz)
     except ValueError as exc:
-        raise InvalidInput(f"cron expression {expr!r}: {exc}") from exc
-    raise InvalidInput(f"cron expression {expr!r} needs 5 fields (or 6 with seconds first)")
+        raise InvalidInput("schedules.cron_expression", expr=expr, exc=exc) from exc
+    raise InvalidInput("schedules.cron_expression_needs_fields_seconds", expr=expr)
 
 
 def validate_schedules(schedules: dict[str, Any], timezone: str | None = None,
@@ -61,12 +61,12 @@ def validate_schedules(schedules: dict[str, Any], timezone: str | None = None,
             try:
                 ZoneInfo(str(expr))
             except (ValueError, KeyError) as exc:
-                raise InvalidInput(f"unknown time zone {expr!r}") from exc
+                raise InvalidInput("schedules.unknown_time_zone", expr=expr) from exc
             out[kind] = str(expr)
             continue
         if kind not in kinds:
-            raise InvalidInput(f"unknown job kind {kind!r} in schedules "
-                               f"(known: {', '.join(kinds)})")
+            raise InvalidInput("schedules.unknown_job_kind_schedules_known", kind=kind,
+                               join_kinds=', '.join(kinds))
         parse_cron(str(expr), timezone or schedules.get("timezone"))
         out[kind] = str(expr)
     return out

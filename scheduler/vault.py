@@ -36,7 +36,7 @@ def _load_or_create_key(settings: Settings) -> bytes:
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise ConfigError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+            raise ConfigError("vault.readable_others_mode_chmod", path=path, mode=mode)
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
@@ -54,8 +54,7 @@ def _fernet(key: bytes) -> Fernet:
     try:
         return Fernet(key)
     except ValueError as exc:
-        raise ConfigError("SPOTCHECK_SECRET_KEY is not a Fernet key (32 url-safe base64 "
-                          "bytes; make one with `spotcheck persona new-key`)") from exc
+        raise ConfigError("vault.spotcheck_secret_key_fernet_key") from exc
 
 
 class Vault:
@@ -75,8 +74,7 @@ class Vault:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken as exc:
-            raise VerificationFailed("a persona secret cannot be decrypted with this key "
-                                     "(wrong SPOTCHECK_SECRET_KEY or key file?)") from exc
+            raise VerificationFailed("vault.persona_secret_cannot_decrypted_key") from exc
 
 
 def new_key() -> str:
@@ -108,8 +106,7 @@ def rotate_key(session: Session, settings: Settings, new: str | None = None) -> 
     old = Vault(settings)
     if new is None:
         if settings.secret_key:
-            raise ConfigError("the key comes from SPOTCHECK_SECRET_KEY: pass the new key "
-                              "(spotcheck persona new-key) and set the variable afterwards")
+            raise ConfigError("vault.key_comes_from_spotcheck_secret")
         new_bytes = Fernet.generate_key()
         pending = settings.keys_dir / NEXT_KEY_FILE
         fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -128,8 +125,8 @@ def rotate_key(session: Session, settings: Settings, new: str | None = None) -> 
                             rotator.rotate(token.encode("ascii")).decode("ascii"))
                 except InvalidToken as exc:
                     raise VerificationFailed(
-                        f"persona #{persona.id}: {column} cannot be decrypted with the "
-                        "current key; nothing was changed") from exc
+                        "vault.persona_cannot_decrypted_current_key", persona_id=persona.id,
+                        column=column) from exc
         changed += 1
     session.flush()
     return changed

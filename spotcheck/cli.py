@@ -166,7 +166,13 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except SpotcheckError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        from rich.markup import escape
+
+        from spotcheck.context import current
+
+        lang = current().reader_locale()
+        prefix = "错误：" if lang == "zh-CN" else "error: "
+        err_console.print(f"[red]{prefix}[/red]{escape(exc.message(lang))}", soft_wrap=True)
         if verbose:
             err_console.print_exception()
         sys.exit(exc.exit_code)

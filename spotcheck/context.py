@@ -38,6 +38,15 @@ class AppContext:
 
         return f"os:{origin()}"[:100]
 
+    def reader_locale(self) -> str:
+        """The language of the person at the terminal (refusals, notes): the ``locale``
+        setting, as the console's default; zh-CN when the settings cannot be read."""
+        try:
+            locale = str(self.settings.locale)
+        except Exception:  # the refusal may be about the settings themselves
+            return "zh-CN"
+        return "en" if locale.lower().startswith("en") else "zh-CN"
+
     def authenticated(self) -> Any:
         """The user logged in on this database (``spotcheck.identity.Identity``), or None."""
         if self._identity is None:
@@ -62,14 +71,15 @@ class AppContext:
 
         name = self._prove() if authenticated else self.user
         if not name:
-            raise InvalidInput("this action needs a user: pass --user NAME or set SPOTCHECK_USER")
+            raise InvalidInput("context.action_needs_user_pass_user")
         with self.db.session() as s:
             row = s.scalar(select(User).where(User.name == name))
             if row is None or not row.active:
-                raise NotFound(f"no active user {name!r} (spotcheck user add)")
+                raise NotFound("context.active_user_spotcheck_user_add", name=name)
             role = row.role.value
         if roles and role not in roles:
-            raise Conflict(f"user {name!r} is a {role}; this needs one of: {', '.join(roles)}")
+            raise Conflict("context.user_needs_one", name=name, role=role,
+                           join_roles=', '.join(roles))
         return name, role
 
     def require(self, permission: str, *, authenticated: bool = False) -> tuple[str, str]:
@@ -90,8 +100,8 @@ class AppContext:
         who = self.authenticated()
         if who is not None:
             if self.user and self.user != who.name:
-                raise Conflict(f"logged in as {who.name!r}, but --user says {self.user!r}: "
-                               "run `spotcheck logout` and log in as the user who acts")
+                raise Conflict("context.logged_but_user_says_run", who_name=who.name,
+                               self_user=self.user)
             return str(who.name)
         password = os.environ.get("SPOTCHECK_PASSWORD")
         if password is None and self.user and sys.stdin.isatty():
@@ -99,9 +109,7 @@ class AppContext:
 
             password = str(typer.prompt(f"Password for {self.user}", hide_input=True))
         if password is None or not self.user:
-            raise Conflict("this action needs a logged-in user (--user alone is only a label): "
-                           "run `spotcheck login NAME` first, or give --user NAME with "
-                           "SPOTCHECK_PASSWORD set or at a password prompt")
+            raise Conflict("context.action_needs_logged_user_user")
         checked = identity.check_password_once(self.db, self.user, password)
         return checked
 

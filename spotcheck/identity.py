@@ -157,12 +157,11 @@ def login(db: Database, name: str, password: str, *,
     here = origin()
     if not take_attempt(db, name, f"cli:{here}"):
         _audit(db, name or "?", "login.throttled", name, here)
-        raise Conflict("too many failed logins: wait a quarter of an hour and try again, "
-                       "or ask an administrator")
+        raise Conflict("identity.too_many_failed_logins_wait")
     info = users.authenticate(db, name, password)
     if info is None:
         _audit(db, name or "?", "login.failed", name, here)
-        raise InvalidInput("wrong user name or password")
+        raise InvalidInput("identity.wrong_user_name_password")
     forgive(db, name, f"cli:{here}")
     token = secrets.token_urlsafe(32)
     expires = utcnow() + ttl
@@ -245,10 +244,10 @@ def check_password_once(db: Database, name: str, password: str) -> str:
     here = origin()
     if not take_attempt(db, name, f"cli:{here}"):
         _audit(db, name or "?", "login.throttled", name, here)
-        raise Conflict("too many failed logins: wait a quarter of an hour and try again")
+        raise Conflict("identity.too_many_failed_logins_wait_2")
     info = users.authenticate(db, name, password)
     if info is None:
         _audit(db, name or "?", "login.failed", name, here)
-        raise InvalidInput(f"wrong password for {name!r}")
+        raise InvalidInput("identity.wrong_password", name=name)
     forgive(db, name, f"cli:{here}")
     return info.name

@@ -59,16 +59,18 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        raise InvalidInput(f"unknown role {value!r}: use one of "
-                           f"{', '.join(r.value for r in Role)}") from None
+        raise InvalidInput("users.unknown_role_use_one", value=value,
+                           roles=', '.join(r.value for r in Role)) from None
 
 
 def check_password(password: str) -> None:
     """Refuse passwords too short to resist guessing (or absurdly long)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput("users.password_too_short_least_characters",
+                           MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+        raise InvalidInput("users.password_too_long_most_characters",
+                           MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH)
 
 
 def hash_password(password: str) -> str:
@@ -94,7 +96,7 @@ def _audit(s: Session, actor: str, action: str, name: str, **detail: Any) -> Non
 def _get(s: Session, name: str) -> User:
     user = s.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFound(f"no user {name!r}")
+        raise NotFound("users.user", name=name)
     return user
 
 
@@ -102,13 +104,12 @@ def add_user(db: Database, name: str, role: str | Role, password: str, *, actor:
              locale: str | None = None) -> UserInfo:
     """Create a user; the name must be new.  Raises InvalidInput or Conflict."""
     if not _NAME.match(name):
-        raise InvalidInput(f"invalid user name {name!r}: letters, digits and . _ @ - "
-                           "(at most 100 characters)")
+        raise InvalidInput("users.invalid_user_name_letters_digits", name=name)
     role = parse_role(role) if isinstance(role, str) else role
     hashed = hash_password(password)
     with db.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
-            raise Conflict(f"user {name!r} already exists")
+            raise Conflict("users.user_already_exists", name=name)
         user = User(name=name, role=role, password_hash=hashed, locale=locale, active=True)
         s.add(user)
         s.flush()

@@ -64,7 +64,7 @@ class ArtifactStore:
 
     def path(self, sha256: str) -> Path:
         if not is_sha256(sha256):
-            raise NotFound(f"not a SHA-256: {sha256!r}")
+            raise NotFound("artifacts.sha", sha256=sha256)
         return self.root / sha256[:2] / sha256
 
     def find(self, sha256: str) -> Path | None:
@@ -98,10 +98,10 @@ class ArtifactStore:
         """The bytes of an artifact; with *check*, raise if they no longer match their name."""
         p = self.path(sha256)
         if not p.exists():
-            raise NotFound(f"artifact {sha256} is missing from {self.root}")
+            raise NotFound("artifacts.artifact_missing_from", sha256=sha256, self_root=self.root)
         data = p.read_bytes()
         if check and sha256_bytes(data) != sha256:
-            raise VerificationFailed(f"artifact {sha256} was altered on disk")
+            raise VerificationFailed("artifacts.artifact_was_altered_disk", sha256=sha256)
         return data
 
     def check(self, sha256: str) -> bool:

@@ -28,8 +28,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"setting timezone: unknown time zone {name!r} "
-                          "(an IANA name such as Asia/Shanghai)") from exc
+        raise ConfigError("clock.setting_timezone_unknown_time_zone", name=name) from exc
 
 
 def bureau_zone() -> ZoneInfo:

@@ -48,20 +48,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         parsed = make_url(url)
         parsed.get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise ConfigError(f"database URL {url!r} is not usable: {exc}") from exc
+        raise ConfigError("db.database_url_usable", url=url, exc=exc) from exc
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
-        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)!r}: "
-                          f"{backend} is not supported; spotcheck runs on SQLite "
-                          "(sqlite:///FILE) and PostgreSQL (postgresql+psycopg://…)")
+        raise ConfigError("db.database_url_supported_spotcheck_runs",
+                          url=parsed.render_as_string(hide_password=True),
+                          backend=backend)
     if backend == "sqlite":
         folder = Path(parsed.database).parent if parsed.database not in (None, "", ":memory:") \
             else None
         # A typo in a folder name must not look like an empty database: the data folder is
         # created by the settings (ensure_home), an explicit URL's folder must exist.
         if folder is not None and not folder.is_dir():
-            raise ConfigError(f"database URL {url!r}: the folder {folder} does not exist "
-                              "(create it first, or check the path)")
+            raise ConfigError("db.database_url_folder_does_exist", url=url, folder=folder)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -142,8 +141,9 @@ class Database:
         except OperationalError as exc:
             engine.dispose()
             raise ServiceUnavailable(
-                f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
-                f"{str(exc.orig).strip().splitlines()[0]}") from exc
+                "db.cannot_open_database",
+                url=engine.url.render_as_string(hide_password=True),
+                reason=str(exc.orig).strip().splitlines()[0]) from exc
         return cls(engine, settings)
 
     @property

@@ -5,10 +5,36 @@ from __future__ import annotations
 
 
 class SpotcheckError(Exception):
-    """An error with a message meant for the operator, not a traceback."""
+    """An error with a message meant for the operator, not a traceback.
+
+    Raised with a message code of :mod:`store.messages` and its parameters
+    (``NotFound("plans.plan", plan_id=3)``), it can be read in either language:
+    :meth:`message` renders it for a reader, ``str()`` is its English text (logs, audit).
+    A plain sentence is still accepted (code None) for the places not yet coded.
+    """
 
     #: Process exit code (see README "Exit codes").
     exit_code = 1
+
+    def __init__(self, message: object = "", /, **params: object) -> None:
+        from store import messages
+
+        self.code: str | None = message if isinstance(message, str) and messages.known(message) \
+            else None
+        self.params: dict[str, object] = dict(params)
+        if self.code is not None:
+            super().__init__(messages.render(self.code, self.params, "en"))
+        else:
+            super().__init__(message)
+
+    def message(self, locale: str = "en") -> str:
+        """What the reader of *locale* (``zh-CN``, ``en``) reads: the coded text in that
+        language, vocabulary codes among the parameters shown by their label."""
+        if self.code is None:
+            return str(self)
+        from store import messages
+
+        return messages.render(self.code, self.params, locale)
 
 
 class InvalidInput(SpotcheckError):

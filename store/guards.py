@@ -45,15 +45,15 @@ def guard_approved_plans(session: Session, _ctx: Any, _instances: Any) -> None:
             if obj in session.dirty and not session.is_modified(obj, include_collections=False):
                 continue
             if _committed_status(obj) is PlanStatus.APPROVED:
-                raise Conflict(f"plan {obj.id} is approved and cannot change: draw a new version")
+                raise Conflict("guards.plan_approved_cannot_change_draw", obj_id=obj.id)
         elif isinstance(obj, PlanItem):
             if obj in session.dirty and not session.is_modified(obj, include_collections=False):
                 continue
             if _plan_is_approved_in_db(session, obj.plan_id):
-                raise Conflict(f"plan {obj.plan_id} is approved: its items cannot change")
+                raise Conflict("guards.plan_approved_items_cannot_change", obj_plan_id=obj.plan_id)
     for obj in session.new:
         if isinstance(obj, PlanItem) and _plan_is_approved_in_db(session, obj.plan_id):
-            raise Conflict(f"plan {obj.plan_id} is approved: no item can be added")
+            raise Conflict("guards.plan_approved_item_can_added", obj_plan_id=obj.plan_id)
 
 
 def register() -> None:

@@ -237,6 +237,38 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "confirmed": ("已确认", "confirmed"),
         "rejected": ("已否定", "rejected"),
     },
+    #: Variance estimators of a plan's estimates (sampler.plan_estimates.PLAN_VARIANCES).
+    "variance_method": {
+        "deville": ("Deville 方差（1999，R sampling::varest）", "Deville 1999, R sampling::varest"),
+        "hajek": ("Hájek 近似方差（1964，n/(n−1) 形式）", "Hájek 1964 approximation, n/(n−1) form"),
+        "ht": ("含联合 π 的 Horvitz–Thompson 方差", "Horvitz–Thompson with joint π"),
+        "syg": ("含联合 π 的 Sen–Yates–Grundy 方差", "Sen–Yates–Grundy with joint π"),
+        "wr": ("有放回（Hansen–Hurwitz）形式，R survey 仅用入样概率",
+               "with-replacement (Hansen–Hurwitz) form, R survey with probs only"),
+    },
+    #: Confidence intervals of a rate (sampler.intervals.INTERVAL_LABELS).
+    "interval_method": {
+        "beta": ("Korn–Graubard 区间（R svyciprop beta）", "Korn–Graubard (R svyciprop beta)"),
+        "clopper-pearson": ("Clopper–Pearson 精确二项区间", "Clopper–Pearson (exact binomial)"),
+        "logit": ("logit 区间（R svyciprop logit）", "logit (R svyciprop logit)"),
+        "xlogit": ("xlogit 区间（R svyciprop xlogit）", "xlogit (R svyciprop xlogit)"),
+    },
+    #: What is done with a stratum of one non-certainty unit (sampler.estimation.LONELY_OPTIONS).
+    "lonely_stratum": {
+        "bound": ("取 0/1 结果可能的最大方差", "bound (the largest variance a 0/1 outcome allows)"),
+        "fail": ("报错", "fail"),
+        "remove": ("不计入方差", "remove (no contribution)"),
+        "certainty": ("视为必抽（不计入方差）", "certainty (no contribution)"),
+        "adjust": ("以总体估计为中心", "adjust (centred at the overall estimate)"),
+        "average": ("按其他层的平均计入", "average of the other strata"),
+    },
+    #: How joint inclusion probabilities were obtained (sampler.plan_estimates.plan_joint).
+    "joint_method": {
+        "sampford exact": ("Sampford 精确值", "sampford exact"),
+        "srs exact": ("简单随机抽样精确值", "srs exact"),
+        "Brewer approximation": ("Brewer 近似", "Brewer approximation"),
+        "none": ("无", "none"),
+    },
     #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
     "rotation_rule": {
         "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),

@@ -116,9 +116,10 @@ class Lease:
                 return
         until = f"{_aware(row.expires_at):%Y-%m-%d %H:%M:%S} UTC"
         if self.name == LEASE_NAME:
-            raise Conflict(f"another scheduler ({row.holder}) is running on this database; "
-                           f"its lease runs until {until}")
-        raise Conflict(f"{self.name} is held by {row.holder} until {until}")
+            raise Conflict("leases.another_scheduler_running_database_lease",
+                           row_holder=row.holder, until=until)
+        raise Conflict("leases.held_until", self_name=self.name, row_holder=row.holder,
+                       until=until)
 
     def wait_acquire(self, timeout: float, poll: float = 0.2) -> None:
         """:meth:`acquire`, retried until *timeout* seconds have passed (a holder that died

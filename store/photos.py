@@ -100,17 +100,17 @@ def open_photo(data: bytes) -> tuple[Image.Image, str, tuple[int, int]]:
             opened = Image.open(io.BytesIO(data))
             fmt, size = opened.format or "", opened.size
             if fmt not in FORMATS:
-                raise PhotoRefused(f"not a photo format: {fmt or 'unknown'}")
+                raise PhotoRefused("photos.photo_format", fmt_or_unknown=fmt or 'unknown')
             width, height = size
             if width < 1 or height < 1 or width * height > MAX_PIXELS:
-                raise PhotoRefused(f"photo of {width}×{height} pixels refused")
+                raise PhotoRefused("photos.photo_pixels_refused", width=width, height=height)
             opened.draft("RGB", (HASH_SIDE, HASH_SIDE))  # JPEG: decode at a smaller scale
             img = opened.convert("RGB")
     except PhotoRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:
-        raise PhotoRefused(f"not a readable image ({type(exc).__name__})") from exc
+        raise PhotoRefused("photos.readable_image", error_type=type(exc).__name__) from exc
     if max(img.size) > HASH_SIDE:
         img.thumbnail((HASH_SIDE, HASH_SIDE), Image.Resampling.BILINEAR)
     return img, fmt, size

@@ -57,5 +57,5 @@ def print_pdfs(jobs: Sequence[PrintJob], settings: Settings) -> list[Path]:
             finally:
                 browser.close()
     except PlaywrightError as exc:
-        raise ServiceUnavailable(f"Chromium could not print the PDF: {exc}") from exc
+        raise ServiceUnavailable("printing.chromium_could_print_pdf", exc=exc) from exc
     return [job.pdf for job in jobs]

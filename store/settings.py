@@ -250,7 +250,8 @@ class Settings(BaseSettings):
         """
         if self.browser:
             if not Path(self.browser).exists() and not shutil.which(self.browser):
-                raise BrowserNotFound(f"SPOTCHECK_BROWSER={self.browser} does not exist")
+                raise BrowserNotFound("settings.spotcheck_browser_does_exist",
+                                      self_browser=self.browser)
             return self.browser
         if playwright_chromium_installed():
             return None
@@ -262,9 +263,7 @@ class Settings(BaseSettings):
             if found:
                 return found
         raise BrowserNotFound(
-            "no Chromium found: on Debian/Ubuntu run "
-            "'apt-get install -y --no-install-recommends chromium fonts-noto-cjk', "
-            "elsewhere 'playwright install chromium', or set SPOTCHECK_BROWSER to its path"
+            "settings.chromium_found_debian_ubuntu_run"
         )
 
     def rate_to_cny(self, currency: str) -> Decimal | None:

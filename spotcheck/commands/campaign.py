@@ -73,7 +73,7 @@ def create_cmd(
         except ValueError:
             rate = -1.0
         if not sep or not stratum or not 0 < rate < 1:
-            raise InvalidInput(f"--prior-rate {item!r}: give STRATUM=RATE with 0 < RATE < 1")
+            raise InvalidInput("campaign.prior_rate_give_stratum_rate", item=item)
         rates[stratum] = rate
     overrides = read_weights_file(weights) if weights is not None else None
     ctx = current()
@@ -162,7 +162,7 @@ def schedule_cmd(
         try:
             return dt.date.fromisoformat(value) if value else None
         except ValueError as exc:
-            raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+            raise InvalidInput("campaign.date_yyyy_mm_dd", value=value) from exc
 
     given = {"crawl": crawl, "signals": signals, "score": score, "draw": draw, "purchase": purchase, "buy": buy,
              "recapture": recapture, "stats": stats, "timezone": timezone}

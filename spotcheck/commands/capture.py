@@ -29,7 +29,7 @@ def _persona_id(ref: str | None) -> int | None:
         if row is None and ref.isdigit():
             row = s.get(BuyerPersona, int(ref))
         if row is None:
-            raise NotFound(f"no buyer persona {ref!r}")
+            raise NotFound("capture.buyer_persona", ref=ref)
         return int(row.id)
 
 
@@ -62,9 +62,9 @@ def capture(
     # Evidence is signed in the bureau's name: the operator is who logged in, not a claim.
     operator, _role = ctx.require("captures.run", authenticated=True)
     if kind not in KINDS:
-        raise InvalidInput(f"--kind must be one of {', '.join(KINDS)}")
+        raise InvalidInput("capture.kind_one", join_kinds=', '.join(KINDS))
     if listing is not None and len(urls) != 1:
-        raise InvalidInput("--listing goes with exactly one URL")
+        raise InvalidInput("capture.listing_goes_exactly_one_url")
     reqs = [CaptureRequest(url=u, kind=kind, listing_id=listing, case_id=_case_id(case),
                            persona_id=_persona_id(persona), purpose=purpose) for u in urls]
     import asyncio

@@ -23,7 +23,7 @@ def _date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+        raise InvalidInput("case.date_yyyy_mm_dd", value=value) from exc
 
 
 @app.command("open")
@@ -63,7 +63,7 @@ def list_cmd(
 ) -> None:
     """List cases, newest first."""
     if status and status not in ("open", "notified", "measures", "closed"):
-        raise InvalidInput("status must be open, notified, measures or closed")
+        raise InvalidInput("case.status_open_notified_measures_closed")
     with current().db.session() as s:
         rows = [cases.case_summary(c) for c in cases.list_cases(s, status=status, kind=kind)]
     if json_out:
@@ -139,7 +139,7 @@ def measure_cmd(
     with ctx.db.session() as s:
         if complete is not None:
             if not outcome:
-                raise InvalidInput("--complete needs --outcome")
+                raise InvalidInput("case.complete_needs_outcome")
             m = cases.complete_measure(s, complete, outcome, actor=ctx.actor())
         else:
             m = cases.add_measure(s, case, kind, due=_date(due), outcome=outcome,

@@ -164,9 +164,9 @@ def verify_cmd(
     # Exit 5 means "this pack was tampered with": a path that names no file, or a file that
     # is no zip at all, is a mistake of the caller (3, 2), not evidence of tampering.
     if not pack.is_file():
-        raise NotFound(f"{pack}: no such file")
+        raise NotFound("evidence.such_file", pack=pack)
     if not zipfile.is_zipfile(pack):
-        raise InvalidInput(f"{pack}: not a zip file, so not an evidence pack")
+        raise InvalidInput("evidence.zip_file_so_evidence_pack", pack=pack)
     anchors = TrustAnchors.for_installation(current().settings, trust_keys=trust_key,
                                             trust_tsa_cas=trust_tsa_ca)
     report = verify_pack(pack, anchors=anchors)
@@ -188,10 +188,12 @@ def verify_cmd(
             console.print(f"captures signed by retired key {fp}")
     if not report.ok:
         first = report.failures[0] if report.failures else None
-        raise VerificationFailed(
-            (f"{pack.name}: {first.name}: {first.detail}" if first else
-             f"{pack.name}: nothing could be checked")
-            + f" (the pack's signing key fingerprint: {report.key_fingerprint or 'none'})")
+        fingerprint = report.key_fingerprint or "—"
+        if first is None:
+            raise VerificationFailed("evidence.pack_nothing_checked", pack=pack.name,
+                                     fingerprint=fingerprint)
+        raise VerificationFailed("evidence.pack_check_failed", pack=pack.name, check=first.name,
+                                 detail=first.detail, fingerprint=fingerprint)
     if not json_out:
         if report.key_status == "retired":
             console.print("[green]the pack verifies[/green] (signed by a retired key of "
@@ -323,7 +325,7 @@ def log_cmd(
         console.print("[green]chain intact[/green]" if chain.ok else
                       "[red]chain broken:[/red] " + escape("; ".join(chain.problems[:5])))
     if not chain.ok:
-        raise VerificationFailed("the custody log's hash chain is broken: " + chain.problems[0])
+        raise VerificationFailed("evidence.custody_chain_broken", problem=chain.problems[0])
 
 
 @app.command("show")
@@ -339,7 +341,7 @@ def show_cmd(
     with ctx.db.session() as s:
         cap = s.get(Capture, capture_id)
         if cap is None:
-            raise InvalidInput(f"no capture {capture_id}")
+            raise InvalidInput("evidence.capture", capture_id=capture_id)
         arts = s.scalars(select(Artifact).where(Artifact.capture_id == capture_id)
                          .order_by(Artifact.role)).all()
         data: dict[str, Any] = {"id": cap.id, "kind": cap.kind, "url": cap.url, "final_url": cap.final_url,

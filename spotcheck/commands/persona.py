@@ -26,7 +26,7 @@ def _platform_id(code: str) -> int:
     with current().db.session() as s:
         pid = s.scalar(select(Platform.id).where(Platform.code == code))
     if pid is None:
-        raise NotFound(f"no platform {code!r} (spotcheck platform list)")
+        raise NotFound("persona.platform_spotcheck_platform_list", code=code)
     return int(pid)
 
 

@@ -241,8 +241,10 @@ def verify_cmd(
                       f"{report.registered_at or '— (no trusted token)'}")
     if not report.ok:
         first = next(((n, d) for n, ok, d in report.checks if not ok), None)
-        raise VerificationFailed(f"{label}: {first[0]}: {first[1]}" if first else
-                                 f"{label}: nothing could be checked")
+        if first is None:
+            raise VerificationFailed("plan.registration_nothing_checked", registration=label)
+        raise VerificationFailed("plan.registration_check_failed", registration=label,
+                                 check=first[0], detail=first[1])
     if not json_out:
         console.print("[green]the pre-registration verifies[/green]")
 
@@ -262,7 +264,7 @@ def registration_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or 
         pid = plan_api.resolve_plan(s, plan).id
         reg = registration_of(s, pid)
         if reg is None:
-            raise NotFound(f"plan {pid} has no pre-registration")
+            raise NotFound("plan.plan_has_pre_registration", pid=pid)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(bundle_of(s, pid, ctx.settings))
@@ -413,8 +415,12 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                             ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
                              "HT count", "count CI", "variance", "deff (Kish)"],
                             [row("overall", rp["estimate"])]))
-    for note in est["notes"]:
-        console.print(f"[dim]{note}[/dim]")
+    from rich.markup import escape
+
+    from sampler.plan_estimates import notes_in
+
+    for note in notes_in(est, ctx.reader_locale()):
+        console.print(f"[dim]{escape(note)}[/dim]")
 
 
 @app.command("size")

@@ -85,7 +85,7 @@ def show(code: str = typer.Argument(...),
     with current().db.session() as s:
         row = s.scalar(select(Platform).where(Platform.code == code))
         if row is None:
-            raise NotFound(f"no platform {code!r} (spotcheck platform list)")
+            raise NotFound("platform.platform_spotcheck_platform_list", code=code)
         info = platform_info(row)
         info["profile"] = row.profile
         runs = s.scalars(select(CrawlRun).where(CrawlRun.platform_id == row.id)

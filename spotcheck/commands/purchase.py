@@ -27,7 +27,7 @@ app = typer.Typer(help="Covert purchases and samples: tasks, buy, receive, lab, 
 def _read_document(path: Path) -> bytes:
     """A seal photo or lab report from disk, refused before reading when over the limit."""
     if path.stat().st_size > purchases.MAX_DOCUMENT_BYTES:
-        raise InvalidInput(f"{path.name} is larger than 50 MB")
+        raise InvalidInput("purchase.larger_than_mb", path_name=path.name)
     return path.read_bytes()
 
 
@@ -82,8 +82,8 @@ def list_cmd(
             try:
                 q = q.where(Purchase.status == PurchaseStatus(status))
             except ValueError:
-                raise InvalidInput(f"status must be one of "
-                                   f"{', '.join(x.value for x in PurchaseStatus)}") from None
+                raise InvalidInput("purchase.status_one",
+                                   statuses=', '.join(x.value for x in PurchaseStatus)) from None
         rows = [purchases.purchase_summary(p) for p in s.scalars(q)]
     if json_out:
         print_json(rows)
@@ -269,7 +269,7 @@ def overdue_cmd(
         try:
             now = dt.datetime.fromisoformat(at)
         except ValueError as exc:
-            raise InvalidInput(f"--at {at!r} is not an ISO date-time") from exc
+            raise InvalidInput("purchase.iso_date_time", at=at) from exc
         now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
     with current().db.session() as s:
         rows = [o.as_dict() for o in purchases.overdue(s, now=now)]

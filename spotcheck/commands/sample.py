@@ -40,7 +40,7 @@ def sample(
 ) -> None:
     """Draw a sample of N rows from FRAME.csv and write them with pi and weight columns."""
     if not frame.is_file():
-        raise NotFound(f"{frame}: no such file")
+        raise NotFound("sample.such_file", frame=frame)
     from sampler.textfile import read_text
 
     # A frame saved by Excel on a Chinese Windows machine is GBK: decode it, don't crash.
@@ -49,24 +49,25 @@ def sample(
         header = reader.fieldnames or []
         for col in (size, strata):
             if col and col not in header:
-                raise InvalidInput(f"{frame}: no column {col!r} (columns: {', '.join(header)})")
+                raise InvalidInput("sample.column_columns", frame=frame, col=col,
+                                   join_header=', '.join(header))
         rows: list[dict[str, str]] = []
         for line, row in enumerate(reader, start=2):
             if len(rows) >= MAX_ROWS:
-                raise InvalidInput(f"{frame}: more than {MAX_ROWS} rows")
+                raise InvalidInput("sample.more_than_rows", frame=frame, MAX_ROWS=MAX_ROWS)
             if None in row:
-                raise InvalidInput(f"{frame}:{line}: more fields than the header")
+                raise InvalidInput("sample.more_fields_than_header", frame=frame, line=line)
             rows.append(row)
     if not rows:
-        raise InvalidInput(f"{frame}: no data rows")
+        raise InvalidInput("sample.data_rows", frame=frame)
     sizes = np.ones(len(rows))
     if size:
         try:
             sizes = np.array([float(r[size]) for r in rows])
         except (TypeError, ValueError) as exc:
             bad = next(i for i, r in enumerate(rows) if not _is_number(r[size]))
-            raise InvalidInput(f"{frame}:{bad + 2}: column {size!r} is not a number: "
-                               f"{rows[bad][size]!r}") from exc
+            raise InvalidInput("sample.column_number", frame=frame, bad_2=bad + 2, size=size,
+                               rows_bad_size=rows[bad][size]) from exc
     labels = np.array([r[strata] if strata else "all" for r in rows], dtype=str)
     design = Design(method=method, allocation=allocation if strata else "proportional", n=n,
                     floor_ratio=floor_ratio, min_per_stratum=min_per_stratum if strata else 0)

@@ -35,7 +35,7 @@ def _parse_now(value: str | None) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"--now {value!r} is not an ISO date-time") from exc
+        raise InvalidInput("scheduler.now_iso_date_time", value=value) from exc
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
@@ -111,7 +111,8 @@ def run_job_cmd(
     ctx = current()
     _load_jobs()
     if kind not in runs.REGISTRY:
-        raise InvalidInput(f"unknown job kind {kind!r} (known: {', '.join(runs.REGISTRY)})")
+        raise InvalidInput("scheduler.unknown_job_kind_known", kind=kind,
+                           join_runs_registry=', '.join(runs.REGISTRY))
     lease = Lease(ctx.db, ttl=ctx.settings.scheduler_lease_seconds)
     lease.acquire()
     lease.start_heartbeat(lambda: None)

@@ -95,7 +95,7 @@ def fetch_cmd(
     try:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError:
-        raise InvalidInput(f"--since {since!r}: give a date as YYYY-MM-DD") from None
+        raise InvalidInput("signals.since_give_date_yyyy_mm", since=since) from None
     with ctx.db.session() as s:
         result = fetch(s, source, ctx.settings, day)
         data: dict[str, Any] = result.as_dict()

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if isinstance(exc, cls):
                 status = code
         return render(request, "console/error.html", status_code=status, status=status,
-                      heading=_("The action was refused"), message=str(exc))
+                      heading=_("The action was refused"), message=i18n.refusal(exc))
 
     i18n.translations.cache_clear()
     return app

@@ -103,6 +103,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def refusal(exc: BaseException) -> str:
+    """A refusal of the domain (:class:`store.errors.SpotcheckError`) in the reader's
+    language: its message code rendered from store/messages.toml, not its English text."""
+    render = getattr(exc, "message", None)
+    return str(render(active())) if callable(render) else str(exc)
+
+
 def compile_catalogues() -> None:
     """Compile every ``messages.po`` to ``messages.mo`` (run after editing translations)."""
     from babel.messages.mofile import write_mo

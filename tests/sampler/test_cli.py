@@ -122,12 +122,12 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert run("-u", "alice", "plan", "submit", "春季", home=tmp_path).returncode == 0
     own = run("-u", "alice", "plan", "approve", "春季", home=tmp_path,
               password="alice-password-2026")
-    assert own.returncode == 4 and "supervisor" in own.stderr
+    assert own.returncode == 4 and "审核人" in own.stderr
     # --user is a label: approving as bob needs bob's password (or his login).
     claim = run("-u", "bob", "plan", "approve", "春季", home=tmp_path)
-    assert claim.returncode == 4 and "logged-in user" in claim.stderr
+    assert claim.returncode == 4 and "已登录的用户" in claim.stderr
     wrong = run("-u", "bob", "plan", "approve", "春季", home=tmp_path, password="guess-guess-1")
-    assert wrong.returncode == 2 and "wrong password" in wrong.stderr
+    assert wrong.returncode == 2 and "密码错误" in wrong.stderr
     ok = run("-u", "bob", "plan", "approve", "春季", "-m", "同意", "--json", home=tmp_path,
              password="bob-password-2026")
     assert ok.returncode == 0, ok.stderr
@@ -147,7 +147,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     bad = run("plan", "verify", str(bundle), home=tmp_path)
     assert bad.returncode == 5 and "signature" in bad.stderr, bad.stderr
     est = run("plan", "estimate", "春季", home=tmp_path)
-    assert est.returncode == 2 and "no lab result" in est.stderr
+    assert est.returncode == 2 and "还没有检测结果" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
     assert [p["status"] for p in listing] == ["approved"]
     _lab_results(tmp_path, listing[0]["id"])
@@ -161,7 +161,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert got["interval"] == "beta" and got["overall"]["interval_method"].startswith("beta")
     assert sum(d["n"] for d in got["by_domain"]["domains"]) == got["results"] == 20
     bad = run("plan", "estimate", "春季", "--interval", "wald", home=tmp_path)
-    assert bad.returncode == 2 and "interval" in bad.stderr
+    assert bad.returncode == 2 and "区间方法" in bad.stderr
     got = json.loads(run("plan", "estimate", "春季", "--calibrate", "platform", "--calibrate",
                          "sector", "--calfun", "raking", "--replicates", "jkn",
                          "--variance", "syg", "--json", home=tmp_path).stdout)
@@ -178,7 +178,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert "calibrated (linear) to platform" in text.stdout
     assert "replicate weights: bootstrap" in text.stdout
     bad = run("plan", "estimate", "春季", "--replicates", "brr", home=tmp_path)
-    assert bad.returncode == 2 and "replicates" in bad.stderr
+    assert bad.returncode == 2 and "重复权重" in bad.stderr
 
 
 def _lab_results(home: Path, plan_id: int) -> None:
@@ -231,7 +231,7 @@ def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> 
     assert picks["秋季"] == picks["秋季-再抽"]  # same PRNs, same design: the same listings
     assert len(picks["秋季"] & picks["秋季-错开"]) < len(picks["秋季"]) / 2
     bad = run("campaign", "create", "x", "--n", "5", "--prior-rate", "mall=2", home=tmp_path)
-    assert bad.returncode == 2 and "STRATUM=RATE" in bad.stderr
+    assert bad.returncode == 2 and "层=比率" in bad.stderr
     weights.write_text("[weights]\nno_such_factor = 1\n", "utf-8")
     bad = run("campaign", "create", "y", "--n", "5", "--weights", str(weights), home=tmp_path)
     assert bad.returncode == 2 and "no_such_factor" in bad.stderr

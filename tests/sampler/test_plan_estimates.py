@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sampler.domains import estimate_domains
-from sampler.plan_estimates import domain_value, estimate_plan
+from sampler.plan_estimates import domain_value, estimate_plan, notes_in
 from store.db import Database
 from store.errors import InvalidInput
 from store.models import Plan
@@ -39,6 +39,12 @@ def test_estimate_plan_by_platform_and_options(market: Database, settings: Setti
         assert d["interval_method"].startswith("logit") or "beta" in d["interval_method"]
     assert any("domains by platform" in n for n in est["notes"])
     assert "interval: " in est["notes"][0] and "variance: " in est["notes"][0]
+    # The same notes in Chinese, codes shown by their labels (the console, reports, CLI).
+    zh = notes_in(est, "zh-CN")
+    assert len(zh) == len(est["notes"]) and zh[0].startswith("估计量：")
+    assert "Hájek 近似方差" in zh[0] and "logit 区间" in zh[0] and "不计入方差" in zh[0]
+    assert any(n.startswith("按平台分域") for n in zh)
+    assert not any(word in " ".join(zh) for word in ("domains by", "variance:", "strata"))
 
 
 def test_domain_counts_from_the_frame_and_post_stratification(market: Database,

@@ -45,9 +45,9 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
     blob = json.dumps(listed, ensure_ascii=False)
     assert code == 0 and SECRET_PAY not in blob and "acct.cli.secret" not in blob
     code, _, err = cli(capsys, "persona", "show", "buyer-x", "--reveal")
-    assert code == 4 and "logged-in user" in err
+    assert code == 4 and "已登录的用户" in err
     code, _, err = cli(capsys, "--user", "root", "persona", "show", "buyer-x", "--reveal")
-    assert code == 4 and "logged-in user" in err  # a claim is not enough
+    assert code == 4 and "已登录的用户" in err  # a claim is not enough
     monkeypatch.setenv("SPOTCHECK_PASSWORD", "pw-123456789")
     code, _, err = cli(capsys, "--user", "ivy", "persona", "show", "buyer-x", "--reveal")
     assert code == 4 and "investigator" in err
@@ -65,9 +65,9 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
                      "2026-12-01", "--json")
     assert code == 0 and not m["done"]
     code, _, err = cli(capsys, "--user", "ivy", "case", "close", number)
-    assert code == 4 and "without an outcome" in err
+    assert code == 4 and "尚无结果的处置措施" in err
     code, _, err = cli(capsys, "case", "close", number)  # the console's cases.work, same rule
-    assert code == 2 and "needs a user" in err
+    assert code == 2 and "此操作需要用户" in err
     assert cli(capsys, "--user", "ivy", "case", "measure", number, "--kind", "takedown", "--complete",
                str(m["measure"]), "--outcome", "removed")[0] == 0
     code, closed, _ = cli(capsys, "--user", "ivy", "case", "close", number, "--json")

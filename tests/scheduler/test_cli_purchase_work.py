@@ -72,7 +72,7 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
     text.write_text("not a photo")
     code, _, err = cli(capsys, "--user", "amy", "purchase", "receive", str(pid), "--sample",
                        "S-CLI-1", "--seal-photo", str(text))
-    assert code == 2 and "seal photo must be one of" in err
+    assert code == 2 and "封样照片 必须是以下之一" in err
     assert cli(capsys, "--user", "amy", "purchase", "receive", str(pid), "--sample",
                "S-CLI-1")[0] == 0
     assert cli(capsys, "--user", "amy", "purchase", "send", str(pid), "--lab", "实验室")[0] == 0

@@ -105,6 +105,10 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     assert cases.cell(row=2, column=6).is_date  # opened on: a date, not text
     assert not str(cases.cell(row=2, column=7).value).startswith("failed_sample")
     assert len(wb["图表"]._charts) >= 2  # samples by platform, measures (and estimates)
+    # How each estimate was made, in the file's language (the sampler's coded notes).
+    notes = [str(c.value) for c in wb["不合格率估计"]["B"] if c.value]
+    assert any(n.startswith("估计量：") for n in notes), notes
+    assert not any("estimator:" in n for n in notes)
     for f in files:  # no persona secret in any export
         data = f.read_bytes()
         assert SECRET.encode() not in data and b"acct-report" not in data
@@ -112,6 +116,7 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "跨境电商消费品网购抽检半年统计" in text and "杭州海关" in text and "SC-" in text
+    assert "估计量：" in text and "estimator:" not in text
     # the crawled (hostile) title is shown as text, never as markup
     html = (tmp_path / "half-year-2026H2.zh-CN.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
@@ -128,3 +133,4 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     en_text = subprocess.run(["pdftotext", str(en), "-"], capture_output=True, text=True,
                              check=True).stdout
     assert "statistics" in en_text and "Failed" in en_text and "Takedown" in en_text
+    assert "estimator:" in en_text and "估计量" not in en_text

@@ -49,13 +49,13 @@ def test_bad_database_url_is_one_line_exit_2(tmp_path: Path) -> None:
     r = run_process("--db", "nosuchdb://x", "demo", home=tmp_path)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
-    assert "error:" in r.stderr and "Traceback" not in r.stderr
+    assert "错误：" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_unreachable_database_exit_6(tmp_path: Path) -> None:
     r = run("--db", "postgresql+psycopg://root@127.0.0.1:1/none", "demo", home=tmp_path)
     assert r.returncode == 6, r.stderr
-    assert "cannot open the database" in r.stderr
+    assert "无法打开数据库" in r.stderr
 
 
 def test_verbose_shows_traceback(tmp_path: Path) -> None:
@@ -78,3 +78,13 @@ def test_db_upgrade_on_postgres(tmp_path: Path, pg_url: str) -> None:
     assert up.returncode == 0, up.stderr
     assert json.loads(run("--db", pg_url, "db", "status", "--json",
                           home=tmp_path).stdout)["up_to_date"] is True
+
+
+def test_refusals_read_in_the_locale_setting(tmp_path: Path) -> None:
+    """A refusal of the domain is one line in the reader's language (the ``locale`` setting,
+    zh-CN by default): no English sentence after a Chinese prefix, and the same exit code."""
+    zh = run("plan", "show", "999", home=tmp_path)
+    en = run("plan", "show", "999", home=tmp_path, env={"SPOTCHECK_LOCALE": "en"})
+    assert zh.returncode == en.returncode == 3, (zh.stderr, en.stderr)
+    assert zh.stderr.strip() == "错误：没有计划 999"
+    assert en.stderr.strip() == "error: no plan 999"

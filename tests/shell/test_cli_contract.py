@@ -53,10 +53,10 @@ def test_database_mistakes_are_configuration_errors(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "no" / "such" / "folder"
     assert _exit(["--db", f"sqlite:///{missing}/x.db", "plan", "list"]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "不存在" in capsys.readouterr().err
     assert not missing.parent.exists()  # a typo creates nothing, so it cannot look like data
     assert _exit(["--db", "mysql://root@127.0.0.1/test", "plan", "list"]) == 2
-    assert "not supported" in capsys.readouterr().err
+    assert "不支持" in capsys.readouterr().err
     assert _exit(["--db", "nonsense", "plan", "list"]) == 2
     assert _exit(["--db", "postgresql+psycopg://root@127.0.0.1:1/test", "plan", "list"]) == 6
 

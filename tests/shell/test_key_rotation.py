@@ -82,7 +82,7 @@ def test_evidence_key_rotate_cli(settings: Settings, sqlite_db: Database,
     old = load_or_create(settings.keys_dir)
     with pytest.raises(SystemExit) as exit_info:  # a --user claim alone rotates nothing
         main(["--home", home, "--user", "root.admin", "evidence", "key", "rotate", "--json"])
-    assert exit_info.value.code == 4 and "logged-in user" in capsys.readouterr().err
+    assert exit_info.value.code == 4 and "已登录的用户" in capsys.readouterr().err
     monkeypatch.setenv("SPOTCHECK_PASSWORD", "a-long-password-1")
     with pytest.raises(SystemExit) as exit_info:
         main(["--home", home, "--user", "root.admin", "evidence", "key", "rotate", "--json"])

@@ -371,7 +371,7 @@ def test_investigator_works_a_case_in_the_console(live: Live) -> None:
         page = post("/notify", bureau="杭州海关", channel="letter", reference="函〔2026〕12号")
         assert "函〔2026〕12号" in page
         page = post("/measures", kind="takedown", due="2026-13-40")
-        assert "not a date" in page
+        assert "不是日期（YYYY-MM-DD）：&#39;2026-13-40&#39;" in page  # the refusal in Chinese
         page = post("/measures", kind="takedown", due="2026-12-31")
         with live.db.session() as s:
             row = s.get(Case, case_id)
@@ -379,7 +379,7 @@ def test_investigator_works_a_case_in_the_console(live: Live) -> None:
             measure_id = row.measures[0].id
             note_id = row.notifications[0].id
         page = post("/close", summary="结案")
-        assert "measures without an outcome" in page  # refused, and said so
+        assert "有尚无结果的处置措施" in page  # refused, and said so (in Chinese)
         # A measure of another case cannot be completed through this one.
         r = c.post(f"/cases/{other}/measures/{measure_id}/done",
                    data={"csrf": csrf_of(page), "outcome": "x"})

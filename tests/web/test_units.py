@@ -91,7 +91,7 @@ def test_user_cli(tmp_path: Path) -> None:
                "--json").returncode == 0
     # From then on, managing users needs an administrator who proves it (--user is a label).
     claim = run("-u", "boss", "user", "add", "sam", "--role", "sampler", "-p", "long enough pw")
-    assert claim.returncode == 4 and "logged-in user" in claim.stderr
+    assert claim.returncode == 4 and "已登录的用户" in claim.stderr
     login = run("login", "boss", "--password-stdin", "--json", stdin="long enough pw\n")
     assert login.returncode == 0, login.stderr
     assert json.loads(login.stdout)["user"] == "boss"

@@ -71,7 +71,7 @@ def test_purchase_from_order_to_lab_result(live: Live) -> None:
         # A text file is not a seal photo: refused, said on the page, nothing recorded.
         page = step("receive", files={"seal_photo": ("seal.png", b"not an image", "image/png")},
                     sample_code="SEAL-2026-0001")
-        assert "must be one of" in page and 'id="form-receive"' in page
+        assert "必须是以下之一" in page and 'id="form-receive"' in page
         photo = screenshot_png("seal", 3)
         page = step("receive", files={"seal_photo": ("seal.png", photo, "image/png")},
                     sample_code="SEAL-2026-0001")
@@ -229,6 +229,7 @@ def test_estimates_page(live: Live) -> None:
     with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
         page = c.get(f"/plans/{v1}/estimates?by=sector").text
         assert 'id="estimates"' in page and "<svg" in page
+        assert "估计量：" in page and "estimator:" not in page  # notes in the reader's language
         assert f"{100 * expected['overall']['hajek_rate']:.1f}%" in page
         rows = list(csv.reader(io.StringIO(
             c.get(f"/plans/{v1}/estimates?by=sector&format=csv").content.decode("utf-8-sig"))))
@@ -276,7 +277,7 @@ def test_open_a_case_and_capture_from_a_listing(live: Live) -> None:
         r2 = c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page), "kind": "counterfeit"})
         assert r2.headers["location"] == f"/cases/{case_id}"
         r = c.post(f"/listings/{lid}/case", data={"csrf": csrf_of(page), "kind": "nonsense"})
-        assert "case kind must be one of" in c.get(r.headers["location"]).text
+        assert "案件类型必须是以下之一" in c.get(r.headers["location"]).text
         # A capture of a non-web URL is refused before anything runs.
         r = c.post("/captures", data={"csrf": csrf_of(page), "url": "file:///etc/passwd",
                                       "listing_id": str(lid), "back": f"/listings/{lid}"})

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from scheduler import cases
+from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, console, flash
 from spotcheck.web.i18n import gettext as _
 from store.errors import Conflict, InvalidInput, NotFound
@@ -32,7 +33,7 @@ def _act(request: Request, case_id: int, done: str, action: Callable[[Session], 
             action(s)
         flash(request, "ok", done)
     except (Conflict, InvalidInput) as exc:
-        flash(request, "error", str(exc))
+        flash(request, "error", i18n.refusal(exc))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -42,7 +43,7 @@ def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"not a date (YYYY-MM-DD): {value[:40]!r}") from None
+        raise InvalidInput("case_actions.date_yyyy_mm_dd", value_40=value[:40]) from None
 
 
 def _own(s: Session, model: type[Measure] | type[Notification], row_id: int, case_id: int
@@ -50,7 +51,7 @@ def _own(s: Session, model: type[Measure] | type[Notification], row_id: int, cas
     """A measure or notification id must belong to the case in the URL."""
     row = s.get(model, row_id)
     if row is None or getattr(row, "case_id", None) != case_id:
-        raise NotFound(f"no such {model.__tablename__} in this case")
+        raise NotFound("case_actions.such_case", thing=model.__tablename__)
 
 
 @router.post("/cases/{case_id}/notify")

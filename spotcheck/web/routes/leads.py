@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from scheduler import cases
+from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash
 from spotcheck.web.i18n import gettext as _
 from store.db import Database
@@ -39,7 +40,7 @@ def open_case(request: Request, listing_id: int, kind: str = Form(..., max_lengt
                                    actor=user.name)
             case_id, number = case.id, case.number
     except SpotcheckError as exc:
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(f"/listings/{listing_id}", status_code=303)
     flash(request, "ok", _("Case %(number)s is open for this listing.") % {"number": number})
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
@@ -75,10 +76,10 @@ def capture(request: Request, tasks: BackgroundTasks, url: str = Form(..., max_l
     target = _back(back)
     try:
         if kind not in KINDS or kind == "order":  # order pages need a persona: CLI/buying
-            raise InvalidInput("kind must be one of listing, seller, search")
+            raise InvalidInput("leads.kind_one_listing_seller_search")
         check_url(url)
     except SpotcheckError as exc:
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(target, status_code=303)
     cons = console(request)
     audit(request, user.name, "capture.requested", "listing" if listing_id else "url",

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from sampler.risk.matching import list_matches, review_match
+from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.purchasing import take_flash
@@ -60,14 +61,14 @@ def _decide(request: Request, match_id: int, decision: str, note: str, next_url:
         with console(request).db.session() as s:
             row = s.get(NoticeMatch, match_id)
             if row is None:
-                raise NotFound(f"no notice match {match_id}")
+                raise NotFound("matches.notice_match", match_id=match_id)
             previous = row.status
             review_match(s, match_id, decision, user.name, text)
             listing_id, notice_id = row.listing_id, row.notice_id
     except NotFound:
         raise HTTPException(404) from None
     except InvalidInput as exc:
-        flash(request, "error", str(exc))
+        flash(request, "error", i18n.refusal(exc))
         return RedirectResponse(_back(next_url, match_id), status_code=303)
     audit(request, user.name, "signals.confirm" if decision == "confirmed" else "signals.reject",
           "notice_match", match_id, previous=previous, note=text, listing_id=listing_id,

@@ -19,7 +19,7 @@ from sampler.domains import DOMAIN_FIELDS
 from sampler.plans import draw_plan
 from scheduler.campaign_schedules import STATUSES, set_schedules
 from scheduler.schedules import JOB_KINDS
-from spotcheck.web import charts
+from spotcheck.web import charts, i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, stratum_label
@@ -50,7 +50,7 @@ def draw(request: Request, campaign_id: int, seed: str = Form("", max_length=20)
     except SpotcheckError as exc:
         audit(request, user.name, "plan.draw.refused", "campaign", campaign_id,
               reason=str(exc)[:500])
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
     flash(request, "ok", _("New plan version drawn; check it and submit it for review."))
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
@@ -85,7 +85,7 @@ async def schedule(request: Request, campaign_id: int,
             set_schedules(s, campaign, changes, actor=user.name, period_start=start,
                           period_end=end, status=field("status") or None)
     except SpotcheckError as exc:
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return back
     flash(request, "ok", _("Schedules saved."))
     return back
@@ -104,7 +104,7 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
               confidence: float = Query(0.95, ge=0.5, le=0.999),
               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     """``plan estimate PLAN --by FIELD``: the rate overall, by stratum and by domain."""
-    from sampler.plan_estimates import estimate_plan
+    from sampler.plan_estimates import estimate_plan, notes_in
 
     speak(request)  # labels below are made before the page renders
     if by not in DOMAIN_FIELDS:
@@ -119,7 +119,7 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
                 s, plan_id, confidence, by=by, settings=console(request).settings)
             why_none = None
         except (InvalidInput, NotFound) as exc:
-            est, why_none = None, str(exc)
+            est, why_none = None, i18n.refusal(exc)
     rows: list[tuple[str, str, dict[str, Any]]] = []
     if est is not None:
         rows.append((_("Overall"), "overall", est["overall"]))
@@ -143,7 +143,7 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
     return render(request, "console/estimates.html", plan_id=plan_id, campaign_id=campaign_id,
                   campaign_name=campaign_name, version=version, est=est, why_none=why_none,
                   rows=rows, chart=chart, by=by, domains=DOMAIN_FIELDS, confidence=confidence,
-                  flash=take_flash(request))
+                  notes=notes_in(est, i18n.active()) if est else [], flash=take_flash(request))
 
 
 #: Exports offered on the plan page: format → (file suffix, media type).

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from scheduler import purchases as sp
+from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.domain import artifact_file
 from spotcheck.web.i18n import gettext as _
@@ -138,7 +139,7 @@ async def purchase_step(
                                   actor=user.name)
             elif step == "send":
                 if not lab.strip():
-                    raise InvalidInput("the lab's name is needed")
+                    raise InvalidInput("purchasing.lab_s_name_needed")
                 sp.send_to_lab(s, purchase_id, lab.strip(), actor=user.name)
             elif step == "result":
                 sha = (sp.store_document(s, report_data, settings.artifacts_dir, "lab_report")
@@ -160,7 +161,7 @@ async def purchase_step(
     except SpotcheckError as exc:
         audit(request, user.name, f"purchase.{step}.refused", "purchase", purchase_id,
               reason=str(exc)[:500])
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return back
     flash(request, "ok", _done(step))
     return back
@@ -205,7 +206,7 @@ def plan_tasks(request: Request, plan_id: int,
     except NotFound:
         raise HTTPException(404) from None
     except SpotcheckError as exc:
-        flash(request, "error", _("The action was refused") + ": " + str(exc))
+        flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)
     text = _("%(created)s purchase tasks created, %(existing)s already there, %(skipped)s "
              "skipped, %(unassigned)s without a persona.") % {

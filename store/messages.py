@@ -1,0 +1,105 @@
+"""Refusals in the reader's language: the catalogue of coded domain messages (zh-CN, en).
+
+The domain raises ``Conflict("plans.four_eyes_drew_submitted_plan", actor=..., plan_id=...)``
+(a code and its parameters) instead of an English sentence, so the console and the CLI can say
+it in the language of whoever reads it.  The texts live in ``store/messages.toml`` beside this
+module, one entry per code; parameters that are vocabulary codes (``PlanStatus.APPROVED``) are
+shown by their label from :mod:`store.labels`, so a Chinese sentence does not carry an English
+status.  ``tests/store/test_messages.py`` walks the refusal sites and fails on a code that has
+no text in both languages, or whose two texts do not take the same parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CATALOGUE", "Code", "catalogue", "known", "placeholders", "render"]
+
+#: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
+CATALOGUE = Path(__file__).with_name("messages.toml")
+
+
+@functools.cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Every code with its texts, ``{"plans.plan": {"zh-CN": ..., "en": ...}}``."""
+    with CATALOGUE.open("rb") as f:
+        tables = tomllib.load(f)
+    return {f"{module}.{name}": texts for module, entries in tables.items()
+            for name, texts in entries.items()}
+
+
+def known(code: object) -> bool:
+    """Whether *code* is a message code (a string that names an entry of the catalogue)."""
+    return isinstance(code, str) and code in catalogue()
+
+
+def placeholders(template: str) -> set[tuple[str, str | None, str | None]]:
+    """The ``{name!conv:spec}`` fields of *template* (what both languages must agree on)."""
+    return {(name, spec, conv) for _text, name, spec, conv in string.Formatter().parse(template)
+            if name is not None}
+
+
+@dataclass(frozen=True)
+class Code:
+    """A plain-string code among a message's parameters, labelled from a
+    :data:`store.labels.TEXT_LABELS` domain (``Code("chain_step", "seal_photo")``); its own
+    text is the English label, so ``str(exc)`` reads as a sentence too."""
+
+    domain: str
+    value: str
+
+    def __str__(self) -> str:
+        from store.labels import text_label
+
+        return text_label(self.domain, self.value, "en")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _shown(name: str, value: Any, locale: str) -> Any:
+    """A parameter as the reader sees it: vocabulary codes by their label, and so is a
+    parameter named after a domain of :data:`store.labels.TEXT_LABELS` (``variance_method``,
+    ``estimate_domain``), one code or a list of them (results kept as JSON stay plain)."""
+    from store.labels import TEXT_LABELS, text_label
+
+    if name in TEXT_LABELS:
+        if isinstance(value, str):
+            return text_label(name, value, locale)
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return " + ".join(text_label(name, v, locale) for v in value)
+    if isinstance(value, Code):
+        from store.labels import text_label
+
+        return text_label(value.domain, value.value, locale)
+    if isinstance(value, enum.StrEnum):
+        from store.labels import LABELS, label
+
+        if type(value) in LABELS:
+            return label(type(value), value, locale)
+    return value
+
+
+def render(code: str, params: Mapping[str, Any], locale: str = "en", *,
+           labelled: bool = True) -> str:
+    """The message *code* with *params* in *locale* (``zh-CN`` or ``en``; anything not Chinese
+    reads English).  Without *labelled*, codes stay codes (the English text of ``str(exc)``,
+    which logs and tests read).  A text that cannot be filled shows its code and parameters
+    rather than failing: a refusal must never turn into a crash."""
+    texts = catalogue().get(code)
+    lang = "zh-CN" if locale.lower().startswith("zh") else "en"
+    if texts is None:
+        return f"{code} {dict(params)!r}" if params else code
+    template = texts.get(lang) or texts["en"]
+    values = {k: _shown(k, v, lang) if labelled else v for k, v in params.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return f"{template} [{code} {dict(params)!r}]"

@@ -1,0 +1,110 @@
+"""Every refusal the domain raises can be read in zh-CN and en (store/messages.toml).
+
+The test reads the source, not a running system: each ``raise Conflict(...)`` (and the other
+errors of store.errors, and their subclasses) in the walked packages must name a message code
+of the catalogue as its first argument and give exactly the parameters its texts take.  A new
+refusal written as an English sentence fails here with its file and line.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from store import messages
+from store.errors import Conflict, NotFound
+from store.vocabulary import PlanStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("store", "sampler", "scheduler", "spotcheck", "evidence", "crawlers")
+#: Errors whose first argument is a message: store.errors' classes and their subclasses.
+ERRORS = {"SpotcheckError", "InvalidInput", "NotFound", "Conflict", "VerificationFailed",
+          "ServiceUnavailable", "ConfigError", "BrowserNotFound", "PhotoRefused",
+          "DesignInfeasible", "CheckoutFailed", "NotAvailable", "CheckoutUncertain"}
+#: Parts still raising English sentences (issues in flight elsewhere: evidence #19, risk
+#: and notice matching #22, products #25, the demo's steps; the crawlers' refusals are an
+#: operator's).  The list only shrinks: a path here with no uncoded refusal left fails too.
+NOT_YET = ("evidence/", "crawlers/", "sampler/risk/", "sampler/products.py",
+           "spotcheck/commands/products.py", "spotcheck/demo_steps.py")
+
+
+def _sites() -> list[tuple[str, int, ast.Call]]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in rel:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                    func = node.exc.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in ERRORS and (node.exc.args or node.exc.keywords):
+                        found.append((rel, node.lineno, node.exc))
+    return found
+
+
+def _problem(call: ast.Call) -> str | None:
+    first = call.args[0] if call.args else None
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return "raises a sentence, not a message code"
+    if not messages.known(first.value):
+        return f"{first.value!r} is not in store/messages.toml"
+    texts = messages.catalogue()[first.value]
+    if not texts.get("zh-CN") or not texts.get("en"):
+        return f"{first.value!r} has no zh-CN or no en text"
+    wanted = {name for name, _spec, _conv in messages.placeholders(texts["en"])}
+    given = {k.arg for k in call.keywords}
+    if None in given or len(call.args) > 1:
+        return "give the parameters by name"
+    if wanted != given:
+        return f"{first.value!r} takes {sorted(wanted)}, the raise gives {sorted(given)}"
+    return None
+
+
+def test_every_refusal_has_a_code_with_zh_cn_and_en_text() -> None:
+    sites = _sites()
+    assert len(sites) > 250  # the walk found the domain's refusals
+    problems, pending = [], set()
+    for rel, line, call in sites:
+        problem = _problem(call)
+        if problem is None:
+            continue
+        waiting = next((p for p in NOT_YET if rel.startswith(p)), None)
+        if waiting:
+            pending.add(waiting)
+        else:
+            problems.append(f"{rel}:{line}: {problem}")
+    assert not problems, "\n".join(problems)
+    assert pending == set(NOT_YET), f"nothing uncoded left in {set(NOT_YET) - pending}: drop it"
+
+
+def test_both_languages_take_the_same_parameters() -> None:
+    catalogue = messages.catalogue()
+    assert catalogue
+    for code, texts in catalogue.items():
+        assert set(texts) == {"zh-CN", "en"}, code
+        assert messages.placeholders(texts["zh-CN"]) == messages.placeholders(texts["en"]), code
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in texts["zh-CN"]) or \
+            not any(ch.isalpha() for ch in texts["en"].replace("{", "").split("}")[-1]), code
+
+
+def test_a_coded_refusal_reads_in_either_language_with_labelled_codes() -> None:
+    exc = Conflict("plans.plan_only_draft_can_submitted", plan_id=7, plan_status=PlanStatus.APPROVED)
+    assert exc.code == "plans.plan_only_draft_can_submitted"
+    assert str(exc) == "plan 7 is approved; only a draft can be submitted"  # logs, audit
+    assert exc.message("zh-CN") == "计划 7 的状态为“已批准”；只有草稿可以提交"
+    assert exc.message("en") == "plan 7 is approved; only a draft can be submitted"
+    # A plain sentence (a place not yet coded) still reads as itself.
+    assert NotFound("no such thing").message("zh-CN") == "no such thing"
+    # A text that cannot be filled shows its code rather than failing.
+    assert "plans.plan" in messages.render("plans.plan", {}, "zh-CN")
+
+
+@pytest.mark.parametrize("code", ["context.action_needs_logged_user_user", "users.user"])
+def test_texts_are_filled_without_error(code: str) -> None:
+    texts = messages.catalogue()[code]
+    params = {name: "x" for name, _s, _c in messages.placeholders(texts["en"])}
+    assert "{" not in messages.render(code, params, "zh-CN")
