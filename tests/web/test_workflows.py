@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler.purchases import rotation_breaches
 from store.models import (
@@ -343,3 +343,22 @@ def test_every_list_has_its_total_pages_and_csv(live: Live) -> None:
         rows = list(csv.reader(io.StringIO(
             c.get("/audit?action=paging.test&format=csv").content.decode("utf-8-sig"))))
         assert len(rows) == 151
+
+
+def test_campaigns_list_has_pages_totals_and_csv(live: Live) -> None:
+    """The campaigns list pages like the others: 100 a page, the total of all, every
+    campaign in the CSV."""
+    with live.db.session() as s:
+        before = int(s.scalar(select(func.count()).select_from(Campaign)) or 0)
+        s.add_all([Campaign(name=f"分页测试 {i:03d}") for i in range(120)])
+    total = before + 120
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        first = c.get("/campaigns").text
+        assert f'<strong id="list-total">{total}</strong>' in first
+        assert "第 1 页，共 2 页" in first and 'href="/campaigns?page=2"' in first
+        assert first.count('<a href="/campaigns/') == 100
+        second = c.get("/campaigns?page=2").text
+        assert second.count('<a href="/campaigns/') == total - 100 and 'rel="prev"' in second
+        rows = list(csv.reader(io.StringIO(
+            c.get("/campaigns?format=csv").content.decode("utf-8-sig"))))
+        assert len(rows) == 1 + total and rows[0][0] == "抽检活动"

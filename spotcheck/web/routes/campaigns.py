@@ -66,17 +66,24 @@ def progress_chart(counts: Counter[str], target: int | None, title: str) -> Any:
 
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view"),
+              page: int = Query(1, ge=1, le=10_000),
               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    """Campaigns, newest first, a page at a time with their total (CSV: every campaign)."""
     from spotcheck.web.deps import day, money
-    from spotcheck.web.lists import Pager, csv_response, footer, speak
+    from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
 
     speak(request)
     with console(request).db.session() as s:
-        rows = list(s.scalars(select(Campaign).order_by(Campaign.created_at.desc())))
-        counts = _purchase_counts(s, [c.id for c in rows])
+        total = int(s.scalar(select(func.count()).select_from(Campaign)) or 0)
+        pager = Pager(page, total)
+        stmt = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
+                              else stmt.offset(pager.offset).limit(pager.size)))
+        ids = [c.id for c in rows]
+        counts = _purchase_counts(s, ids)
         latest = {cid: (v, st, n) for cid, v, st, n in s.execute(
             select(Plan.campaign_id, Plan.version, Plan.status, Plan.sample_size)
-            .order_by(Plan.campaign_id, Plan.version))}
+            .where(Plan.campaign_id.in_(ids)).order_by(Plan.campaign_id, Plan.version))}
         items = []
         for c in rows:
             # A budget-driven campaign has no fixed n: its newest plan's size is the target.
@@ -96,7 +103,7 @@ def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view")
               if it["plan"] else "", sum(it["counts"].values())) for it in items])
     return render(request, "console/campaigns.html", items=items,
                   plan_status=plan_status_label,
-                  footer=footer(request, Pager(1, len(items), max(1, len(items)))))
+                  footer=footer(request, pager))
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
