@@ -798,7 +798,7 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
     try:
         settings.chromium_path()
     except SpotcheckError as exc:  # for a capture, no browser is a missing service
-        raise ServiceUnavailable(str(exc)) from exc
+        raise ServiceUnavailable(exc.code or str(exc), **exc.params) from exc
     async with async_playwright() as pw:
         browser = await chromium.launch(pw, settings, args)
         try:

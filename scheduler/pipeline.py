@@ -11,6 +11,7 @@ to do.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -429,3 +430,31 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
                              summary="opened by the scheduler for an enforcement lead")
             opened.append(case.number)
     return {"opened": opened, "uncaptured": uncaptured}
+
+
+@job("capture")
+def capture_page(ctx: JobContext) -> dict[str, Any]:
+    """One page captured as evidence at a person's request (the console's capture button or
+    URL form), queued with :func:`scheduler.runs.queue_run` so the request returns at once;
+    the run's row (outcome, the capture's id or why it failed) is the status the requester
+    follows.  A run resumed without its request (options are not kept) has nothing to do."""
+    from evidence.capture import CaptureRequest, capture_many
+    from store.errors import SpotcheckError
+
+    url = ctx.options.get("url")
+    if not url:
+        return {"_outcome": "skipped", "reason": "no URL (a run resumed without its request)"}
+    listing = ctx.options.get("listing_id")
+    req = CaptureRequest(url=str(url), kind=str(ctx.options.get("kind") or "listing"),
+                         listing_id=int(listing) if listing is not None else None,
+                         purpose=str(ctx.options.get("purpose") or "captured on request"))
+    operator = str(ctx.options.get("operator") or ctx.actor)
+    try:
+        [res] = asyncio.run(capture_many(ctx.db, [req], operator=operator,
+                                         settings=ctx.settings))
+    except SpotcheckError as exc:  # no browser: nothing captured, said why
+        return {"_outcome": "failed", "url": url, "capture": None, "error": str(exc),
+                "refusal": {"code": exc.code, "params": {k: str(v) for k, v in
+                                                         exc.params.items()}}}
+    return {"_outcome": "ok" if res.ok else "failed", "url": url, "capture": res.capture_id,
+            "error": res.error}

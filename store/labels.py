@@ -208,6 +208,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "recapture": ("重新取证", "re-capture"),
         "leads": ("线索", "leads"),
         "stats": ("统计报告", "statistics report"),
+        "capture": ("按需取证", "capture on request"),
         "timezone": ("时区", "time zone"),
     },
     #: Domains of non-compliance estimates (sampler.domains.DOMAIN_FIELDS).

@@ -141,7 +141,7 @@ def test_capture_button_runs_the_clis_capture(evidence_live: tuple[Live, int]) -
         assert 'id="capture-listing"' in page
         r = c.post("/captures", data={"csrf": csrf_of(page), "url": url,
                                       "listing_id": str(lid), "back": f"/listings/{lid}"})
-        assert r.status_code == 303 and r.headers["location"] == f"/listings/{lid}"
+        assert r.status_code == 303 and r.headers["location"] == "/captures/queue"
     deadline = time.monotonic() + 240
     capture = None
     while time.monotonic() < deadline:

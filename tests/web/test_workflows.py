@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -16,6 +17,7 @@ from store.models import (
     AuditEvent,
     Campaign,
     Case,
+    JobRun,
     LabResult,
     Plan,
     PlanStatus,
@@ -362,3 +364,48 @@ def test_campaigns_list_has_pages_totals_and_csv(live: Live) -> None:
         rows = list(csv.reader(io.StringIO(
             c.get("/campaigns?format=csv").content.decode("utf-8-sig"))))
         assert len(rows) == 1 + total and rows[0][0] == "抽检活动"
+
+
+def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
+        live: Live, tmp_path: Path) -> None:
+    """The capture button returns at once: the capture is a queued, recorded job run whose
+    state the requester follows on /captures/queue (here it fails: no browser, said in
+    Chinese); any URL may be asked for, an address the capture network policy refuses is
+    refused at once, and a role without captures.run has neither the page nor the action."""
+    from scheduler.runs import wait_for_queued_runs
+
+    live.settings.browser = str(tmp_path / "no-such-chromium")
+    live.settings.capture_allow_networks = ["127.0.0.1:8"]
+    lid = live.data.listing_ids[3]
+    with live.login("sue") as c:  # a supervisor reads evidence but does not capture
+        assert c.get("/captures/queue").status_code == 403
+        page = c.get("/campaigns").text
+        assert 'href="/captures/queue"' not in page
+        assert c.post("/captures", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:8/x"}
+                      ).status_code == 403
+    with live.login("ian", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get("/captures/queue").text
+        assert 'id="capture-url"' in page and "尚未申请取证" in page
+        # A private address outside the policy: refused before anything is queued.
+        r = c.post("/captures", data={"csrf": csrf_of(page), "url": "http://10.1.2.3/shop"})
+        assert r.status_code == 303
+        page = c.get(r.headers["location"]).text
+        assert "取证网络策略不允许访问该地址" in page and "尚未申请取证" in page
+        # Any URL the policy allows (not a listing's), and a listing's page: both queued.
+        r = c.post("/captures", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:8/any",
+                                      "kind": "seller"})
+        assert r.status_code == 303 and r.headers["location"] == "/captures/queue"
+        r = c.post("/captures", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:8/item",
+                                      "listing_id": str(lid), "back": f"/listings/{lid}"})
+        assert r.headers["location"] == "/captures/queue"
+        assert wait_for_queued_runs(60)
+        page = c.get("/captures/queue").text
+        assert page.count('class="capture-failed"') == 2, page[-3000:]
+        assert "http://127.0.0.1:8/any" in page and f'href="/listings/{lid}"' in page
+        assert "SPOTCHECK_BROWSER=" in page and "不存在" in page  # why, in Chinese
+        assert 'http-equiv="refresh"' not in page  # nothing left to wait for
+    with live.db.session() as s:
+        runs = list(s.scalars(select(JobRun).where(JobRun.job == "capture")))
+        assert len(runs) == 2 and {r.outcome for r in runs} == {"failed"}
+        asked = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "capture.requested")))
+        assert {a.actor for a in asked} == {"ian"} and len(asked) == 2

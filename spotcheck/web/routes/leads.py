@@ -1,28 +1,32 @@
 """From a listing to enforcement: open a case about it, and capture a page as evidence.
 
 Opening a case is ``scheduler.cases.open_case`` (the CLI's ``case open``: the same listing
-and kind find the open case instead of a second one); capturing is
-``evidence.capture.capture_many`` (the CLI's ``capture URL``), run after the response in
-the console's worker thread so the page does not wait for Chromium.  The capture row, its
-status and its failure reason appear on the listing's page and the evidence list.
+and kind find the open case instead of a second one).  Capturing is the scheduler's
+``capture`` job (``evidence.capture.capture_many``, as the CLI's ``capture URL``), queued as a
+recorded job run (:func:`scheduler.runs.queue_run`) so the request returns at once; the
+requester follows it on ``/captures/queue`` (queued, running, done with its capture, or why
+it failed).  Any http(s) URL may be captured by a role with ``captures.run``, not only a
+listing's: the capture network policy (``SPOTCHECK_CAPTURE_ALLOW_NETWORKS``) is checked
+before queueing, and again by the capture's recording proxy on every connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import secrets
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from scheduler import cases
 from spotcheck.web import i18n
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash
+from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
-from store.db import Database
+from store import messages
 from store.errors import InvalidInput, SpotcheckError
-from store.models import Listing
-from store.settings import Settings
+from store.models import AuditEvent, JobRun, Listing
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -46,18 +50,26 @@ def open_case(request: Request, listing_id: int, kind: str = Form(..., max_lengt
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-def run_capture(db: Database, settings: Settings, url: str, kind: str, listing_id: int | None,
-                operator: str) -> None:
-    """One capture, as ``spotcheck capture URL --listing ID`` makes it (its row records the
-    outcome, failures included)."""
-    from evidence.capture import CaptureRequest, capture_many
+#: Kinds of page a person may ask to capture here (order pages need a persona's login: the
+#: buying flow and the CLI make those).
+CONSOLE_KINDS = ("listing", "seller", "search")
+#: Requests shown on the queue page, newest first.
+QUEUE_SHOWN = 30
 
-    req = CaptureRequest(url=url, kind=kind, listing_id=listing_id,
-                         purpose="captured from the console")
-    try:
-        asyncio.run(capture_many(db, [req], operator=operator, settings=settings))
-    except SpotcheckError as exc:  # no browser, refused address: logged, nothing half-made
-        log.warning("console capture of %s failed: %s", url[:200], exc)
+
+def _holder(token: str) -> str:
+    """The job run's holder for one console request: how its row is found again."""
+    return f"console-capture:{token}"
+
+
+def refused_address(url: str, allow_networks: list[str]) -> str | None:
+    """Why the capture network policy refuses *url* (None: it may be captured): the check
+    the recording proxy makes on every connection, made once before the request is queued
+    so a refused address is said at once instead of as a failed capture."""
+    from evidence.netguard import AddressPolicy, check_url, url_port
+
+    host = check_url(url)
+    return AddressPolicy(list(allow_networks)).why_refused(host, url_port(url))
 
 
 def _back(value: str) -> str:
@@ -66,25 +78,69 @@ def _back(value: str) -> str:
 
 
 @router.post("/captures")
-def capture(request: Request, tasks: BackgroundTasks, url: str = Form(..., max_length=2000),
+def capture(request: Request, url: str = Form(..., max_length=2000),
             kind: str = Form("listing", max_length=20), listing_id: int | None = Form(None),
-            back: str = Form("/listings", max_length=300),
+            back: str = Form("/captures/queue", max_length=300),
             user: CurrentUser = Permission("captures.run")) -> Response:
-    from evidence.capture import KINDS
-    from evidence.netguard import check_url
+    """Queue one capture of *url* (a listing's, or any page) and go to the queue page."""
+    from scheduler.runs import queue_run
 
     target = _back(back)
+    cons = console(request)
+    url = url.strip()
     try:
-        if kind not in KINDS or kind == "order":  # order pages need a persona: CLI/buying
+        if kind not in CONSOLE_KINDS:
             raise InvalidInput("leads.kind_one_listing_seller_search")
-        check_url(url)
+        why = refused_address(url, cons.settings.capture_allow_networks)
+        if why is not None:
+            raise InvalidInput("leads.address_refused", reason=why)
+        if listing_id is not None:
+            with cons.db.session() as s:
+                if s.get(Listing, listing_id) is None:
+                    raise HTTPException(404)
     except SpotcheckError as exc:
         flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(target, status_code=303)
-    cons = console(request)
-    audit(request, user.name, "capture.requested", "listing" if listing_id else "url",
-          listing_id if listing_id else url[:100], url=url[:500], kind=kind)
-    tasks.add_task(run_capture, cons.db, cons.settings, url, kind, listing_id, user.name)
-    flash(request, "ok", _("Capture started; it appears under Captures when it is done "
-                           "(reload the page)."))
-    return RedirectResponse(target, status_code=303)
+    token = secrets.token_hex(8)
+    audit(request, user.name, "capture.requested", "capture_request", token, url=url[:500],
+          kind=kind, listing=listing_id)
+    queue_run(cons.db, cons.settings, "capture", None, holder=_holder(token),
+              options={"url": url, "kind": kind, "listing_id": listing_id,
+                       "operator": user.name, "purpose": "captured from the console"})
+    flash(request, "ok", _("Capture queued; its status is below."))
+    return RedirectResponse("/captures/queue", status_code=303)
+
+
+def _status(run: JobRun | None) -> dict[str, Any]:
+    """What the requester reads of one request: its state, the capture, why it failed."""
+    if run is None:
+        return {"state": "queued"}
+    result = run.result or {}
+    state = {"running": "running", "ok": "done"}.get(run.outcome, "failed")
+    why = result.get("error") or (run.error or "").split("\n", 1)[0] or None
+    refusal = result.get("refusal") or {}
+    if refusal.get("code") and messages.known(refusal["code"]):
+        why = messages.render(refusal["code"], refusal.get("params") or {}, i18n.active())
+    return {"state": state, "capture": result.get("capture"), "why": why,
+            "finished": run.finished_at}
+
+
+@router.get("/captures/queue", response_class=HTMLResponse)
+def capture_queue(request: Request, user: CurrentUser = Permission("captures.run")) -> Response:
+    """The captures this user asked for, newest first, each with its state (the page
+    reloads itself while one is still queued or running), and a form to capture any URL."""
+    with console(request).db.session() as s:
+        asked = list(s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "capture.requested", AuditEvent.actor == user.name,
+            AuditEvent.object_type == "capture_request")
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(QUEUE_SHOWN)))
+        holders = [_holder(str(a.object_id)) for a in asked]
+        runs = {r.holder: r for r in s.scalars(select(JobRun).where(
+            JobRun.job == "capture", JobRun.holder.in_(holders)))}
+        rows = [{"at": a.at, "url": (a.detail or {}).get("url", ""),
+                 "kind": (a.detail or {}).get("kind", "listing"),
+                 "listing": (a.detail or {}).get("listing"),
+                 **_status(runs.get(_holder(str(a.object_id))))} for a in asked]
+    pending = any(r["state"] in ("queued", "running") for r in rows)
+    return render(request, "console/capture_queue.html", rows=rows, pending=pending,
+                  kinds=CONSOLE_KINDS)
