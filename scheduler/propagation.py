@@ -135,7 +135,7 @@ def draw_with_take_all(session: Session, campaign_id: int, *, seed: int, actor: 
 
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
+        raise NotFound("plans.campaign", campaign_id=campaign_id)
     if not (campaign.design or {}).get("take_all_failed_products"):
         campaign.design = {**(campaign.design or {}), "take_all_failed_products": True}
         session.add(AuditEvent(actor=actor[:100], action="campaign.take_all",
