@@ -37,7 +37,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEvent, Listing, RiskSignal, Seller, utcnow
@@ -109,15 +109,24 @@ def apply_submission(session: Session, seller_id: int, detail: dict[str, Any],
     return {"seller_id": seller_id, "fields": changed, "kept": kept, "older": older}
 
 
-def url_variants(url: str) -> list[str]:
-    """The URL as given and without query/fragment/trailing slash (how people paste links)."""
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def bare_url(url: str) -> str:
+    """The URL without query, fragment and trailing slash."""
     url = url.strip()
     try:
         parts = urlsplit(url)
     except ValueError:
-        return [url]
-    bare = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-    return list(dict.fromkeys([url, bare, bare + "/"]))
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def url_variants(url: str) -> list[str]:
+    """The URL as given and without query/fragment/trailing slash (how people paste links)."""
+    bare = bare_url(url)
+    return list(dict.fromkeys([url.strip(), bare, bare + "/"]))
 
 
 def is_pending(detail: dict[str, Any], seller_id: int | None) -> bool:
@@ -126,13 +135,20 @@ def is_pending(detail: dict[str, Any], seller_id: int | None) -> bool:
     return seller_id is None and bool(submitted_numbers(detail))
 
 
+def pending_marks(detail: dict[str, Any]) -> dict[str, Any]:
+    """What a pending row's detail carries so :func:`resolve_pending` finds it by query: the
+    flag, and the listing URL in the form it is compared in."""
+    url = str(detail.get("listing_url") or "").strip()
+    return {"pending": True} | ({"pending_url": bare_url(url)} if url else {})
+
+
 def _names_seller(detail: dict[str, Any], seller: Seller, urls: set[str]) -> str | None:
     """How a pending row names *seller* ("seller" or "url"), or None when it does not."""
     name = str(detail.get("seller") or detail.get("seller_id") or "").strip()
     if name and name in {seller.external_id, seller.name}:
         return "seller"
     url = str(detail.get("listing_url") or "").strip()
-    if url and urls.intersection(url_variants(url)):
+    if url and bare_url(url) in urls:
         return "url"
     return None
 
@@ -148,33 +164,43 @@ def resolve_pending(session: Session, seller_ids: list[int], actor: str = "crawl
     """
     if not seller_ids:
         return []
-    pending = list(session.scalars(
-        select(RiskSignal).where(RiskSignal.seller_id.is_(None),
-                                 RiskSignal.kind.in_(SUBMISSION_KINDS))
-        .order_by(RiskSignal.observed_at, RiskSignal.id)))
-    pending = [p for p in pending if (p.detail or {}).get("pending")]
-    if not pending:
-        return []
     sellers = list(session.scalars(select(Seller).where(Seller.id.in_(seller_ids))))
     urls: dict[int, set[str]] = {s.id: set() for s in sellers}
     for sid, url in session.execute(select(Listing.seller_id, Listing.url)
                                     .where(Listing.seller_id.in_(list(urls)))):
         if sid is not None:
-            urls[sid].update(url_variants(url))
+            urls[sid].add(bare_url(url))
+    # Only the rows naming one of these sellers are read (a platform may have submitted many
+    # rows for sellers never crawled; a crawl must not read them batch after batch).
+    names = sorted({v for s in sellers for v in (s.name, s.external_id) if v})
+    links = sorted(set().union(*urls.values())) if urls else []
+    platforms = {s.platform_id for s in sellers}
+    found: dict[int, RiskSignal] = {}
+    for column, values in (("seller", names), ("seller_id", names), ("pending_url", links)):
+        for start in range(0, len(values), 500):
+            found.update((sig.id, sig) for sig in session.scalars(
+                select(RiskSignal).where(
+                    RiskSignal.seller_id.is_(None), RiskSignal.kind.in_(SUBMISSION_KINDS),
+                    or_(RiskSignal.platform_id.is_(None),
+                        RiskSignal.platform_id.in_(platforms)),
+                    RiskSignal.detail[column].as_string().in_(values[start:start + 500]))))
+    pending = sorted((sig for sig in found.values() if (sig.detail or {}).get("pending")),
+                     key=lambda sig: (_aware(sig.observed_at), sig.id))
     changes: list[dict[str, Any]] = []
     for sig in pending:
         detail = dict(sig.detail or {})
-        found = [(s, how) for s in sellers
+        named = [(s, how) for s in sellers
                  if sig.platform_id in (None, s.platform_id)
                  and (how := _names_seller(detail, s, urls[s.id])) is not None]
-        if len(found) != 1:
+        if len(named) != 1:
             continue
-        seller, how = found[0]
+        seller, how = named[0]
         update = apply_submission(session, seller.id, detail, sig.observed_at)
         sig.seller_id = seller.id
         if sig.platform_id is None:
             sig.platform_id = seller.platform_id
         detail.pop("pending", None)
+        detail.pop("pending_url", None)
         detail["linked_by"] = how
         detail["resolved"] = {"at": utcnow().isoformat(), "by": actor}
         if update is not None:

@@ -172,30 +172,36 @@ def test_submission_before_the_crawl_files_the_seller_when_it_appears(
     the pending row is kept (persisted) until the crawl, then applied and audited."""
     from crawlers.platforms import add_platform
 
+    # each file also names a shop never crawled: that row stays pending throughout
     if via == "seller":
-        row = "mall,深圳优选家居店,深圳优选贸易有限公司,GD-2026-00017,91440300MA5F000000,2026-11-02"
-        path = _csv(tmp_path, "sellers.csv", row)
+        path = _csv(tmp_path, "sellers.csv",
+                    "mall,深圳优选家居店,深圳优选贸易有限公司,GD-2026-00017,91440300MA5F000000,"
+                    "2026-11-02", "mall,另一家店,某公司,GD-2026-00077,,2026-11-02")
         fmt = "platform-sellers"
     else:
         path = tmp_path / "listings.csv"
         path.write_text("平台,商品链接,商品名称,店铺名称,备案号\n"
-                        "mall,https://mall.example/k1?spm=9,电热水壶 1.7L,,GD-2026-00017\n",
-                        "utf-8")
+                        "mall,https://mall.example/k1?spm=9,电热水壶 1.7L,,GD-2026-00017\n"
+                        "mall,https://mall.example/zz,台灯,,GD-2026-00077\n", "utf-8")
         fmt = "platform-listings"
     with any_db.session() as s:
         add_platform(s, "mall", start_url="https://mall.example/", profile="structured-data")
     with any_db.session() as s:
         early = import_file(s, path, fmt)
-    assert (early.added, early.pending, early.sellers_updated) == (1, 1, 0)
-    with any_db.session() as s:  # kept, not lost: the row waits without a seller
-        sig = s.scalar(select(RiskSignal))
-        assert sig is not None and sig.seller_id is None and sig.detail["pending"] is True
+    assert (early.added, early.pending, early.sellers_updated) == (2, 2, 0)
+    with any_db.session() as s:  # kept, not lost: the rows wait without a seller
+        sigs = list(s.scalars(select(RiskSignal)))
+        assert [(x.seller_id, x.detail["pending"]) for x in sigs] == [(None, True)] * 2
     _crawl(any_db, settings)
     first_order = _state(any_db)
     assert first_order["numbers"] == ("GD-2026-00017",
                                       "91440300MA5F000000" if via == "seller" else None)
+    assert first_order["signals"] == [(True, False, {
+        "filing_number": {"before": None, "after": "GD-2026-00017"}} | ({
+            "licence_number": {"before": None, "after": "91440300MA5F000000"}}
+            if via == "seller" else {})), (False, True, None)]
     with any_db.session() as s:
-        sig = s.scalar(select(RiskSignal))
+        sig = s.scalar(select(RiskSignal).order_by(RiskSignal.id))
         assert sig is not None and sig.detail["linked_by"] == via
         assert sig.detail["resolved"]["by"].startswith("crawl run ")
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "seller.filing"))
@@ -212,5 +218,5 @@ def test_submission_before_the_crawl_files_the_seller_when_it_appears(
     _crawl(any_db, settings)
     with any_db.session() as s:
         late = import_file(s, path, fmt)
-    assert (late.added, late.pending, late.sellers_updated) == (1, 0, 1)
+    assert (late.added, late.pending, late.sellers_updated) == (2, 1, 1)
     assert _state(any_db) == first_order

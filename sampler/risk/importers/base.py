@@ -373,7 +373,7 @@ def store_notices(session: Session, parsed: list[ParsedNotice], result: ImportRe
 def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportResult) -> None:
     """Insert risk signals not already present (by key), linking them to listings and sellers."""
     from sampler.risk.importers.linking import Linker
-    from store.filings import SUBMISSION_KINDS, apply_submission, is_pending
+    from store.filings import SUBMISSION_KINDS, apply_submission, is_pending, pending_marks
 
     linker = Linker(session)
     updated_sellers: set[int] = set()
@@ -398,7 +398,7 @@ def store_signals(session: Session, parsed: list[ParsedSignal], result: ImportRe
                 detail["link_score"] = link.score
             if p.kind in SUBMISSION_KINDS and is_pending(p.detail, link.seller_id):
                 # the seller is not crawled yet: applied when it is (store.filings)
-                detail["pending"] = True
+                detail |= pending_marks(p.detail)
                 result.pending += 1
             if p.kind in SUBMISSION_KINDS and link.seller_id is not None:
                 update = apply_submission(session, link.seller_id, p.detail, p.observed_at)
