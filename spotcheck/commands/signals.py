@@ -33,7 +33,9 @@ def import_cmd(
                                  "| platform-listings | platform-sellers"),
     mapping: Path | None = typer.Option(None, "--mapping", "-m",
                                         help="Spreadsheets: a TOML file saying which column is "
-                                             "which (shipped ones: sampler/risk/mappings/)."),
+                                             "which, or the name of a shipped layout "
+                                             "(sampler/risk/mappings/layouts/, e.g. "
+                                             "cqn-unqualified-2019)."),
     match: bool = typer.Option(True, "--match/--no-match",
                                help="Match the imported notices to listings at once."),
     json_out: bool = JSON_OPT,

@@ -86,8 +86,13 @@ class Mapping:
 
 
 def load_mapping(path: str | Path) -> Mapping:
-    """Read and check a mapping file (InvalidInput naming what is wrong)."""
+    """Read and check a mapping file (InvalidInput naming what is wrong).  A bare name
+    (``cqn-unqualified-2019``) is a shipped layout in ``mappings/layouts/``."""
     path = Path(path)
+    if not path.exists() and path.parent == Path() and not path.suffix:
+        layout = SHIPPED / "layouts" / f"{path.name}.toml"
+        if layout.is_file():
+            path = layout
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
