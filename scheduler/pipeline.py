@@ -435,9 +435,10 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
 @job("capture")
 def capture_page(ctx: JobContext) -> dict[str, Any]:
     """One page captured as evidence at a person's request (the console's capture button or
-    URL form), queued with :func:`scheduler.runs.queue_run` so the request returns at once;
-    the run's row (outcome, the capture's id or why it failed) is the status the requester
-    follows.  A run resumed without its request (options are not kept) has nothing to do."""
+    URL form), queued in the database (:func:`scheduler.runs.enqueue`, run at once by
+    :func:`scheduler.runs.queue_run`, or by the scheduler if the console dies first) so the
+    request returns at once; the run's row (queued, running, the capture's id or why it
+    failed) is the status the requester follows."""
     from evidence.capture import CaptureRequest, capture_many
     from store.errors import SpotcheckError
 
@@ -453,8 +454,8 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
         [res] = asyncio.run(capture_many(ctx.db, [req], operator=operator,
                                          settings=ctx.settings))
     except SpotcheckError as exc:  # no browser: nothing captured, said why
-        return {"_outcome": "failed", "url": url, "capture": None, "error": str(exc),
+        return {"_outcome": "error", "url": url, "capture": None, "error": str(exc),
                 "refusal": {"code": exc.code, "params": {k: str(v) for k, v in
                                                          exc.params.items()}}}
-    return {"_outcome": "ok" if res.ok else "failed", "url": url, "capture": res.capture_id,
+    return {"_outcome": "ok" if res.ok else "error", "url": url, "capture": res.capture_id,
             "error": res.error}

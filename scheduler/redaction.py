@@ -78,12 +78,11 @@ def check_one(session: Session, capture_id: int) -> Capture:
     """The capture *capture_id*, if it is a successful persona capture (else the reason)."""
     cap = session.get(Capture, capture_id)
     if cap is None:
-        raise NotFound(f"no capture {capture_id}")
+        raise NotFound("redaction.capture", capture_id=capture_id)
     if not is_persona_capture(cap):
-        raise InvalidInput(f"capture {capture_id} was not made with a buyer persona; it has "
-                           "nothing to redact")
+        raise InvalidInput("redaction.capture_was_made_buyer_persona", capture_id=capture_id)
     if cap.status not in CaptureStatus.evidence():
-        raise InvalidInput(f"capture {capture_id} failed; there is nothing to redact")
+        raise InvalidInput("redaction.capture_failed_there_nothing_redact", capture_id=capture_id)
     return cap
 
 
@@ -102,8 +101,7 @@ def redact_captures(db: Database, settings: Settings, capture_ids: list[int], *,
                 cap = check_one(s, cid)
                 persona = persona_of(s, cap)
                 if persona is None:
-                    raise InvalidInput(f"capture {cid}: no buyer persona is known for it, so "
-                                       "its secrets cannot be found to mask")
+                    raise InvalidInput("redaction.capture_buyer_persona_known_so", cid=cid)
                 sec = secrets_of(s, persona, settings)
                 strings = [*sec.values(), sec.alias]
             copy = await redact_capture_async(db, settings, await launch(), cid, strings,

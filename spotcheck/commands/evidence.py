@@ -93,7 +93,7 @@ def redact_cmd(
     from store.errors import SpotcheckError
 
     if (capture is None) == (not all_missing):
-        raise InvalidInput("give --capture ID or --all-missing (one of them)")
+        raise InvalidInput("evidence.give_capture_id_all_missing")
     ctx = current()
     actor, _role = ctx.require("personas.secrets", authenticated=True)
     with ctx.db.session() as s:

@@ -406,6 +406,6 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert 'http-equiv="refresh"' not in page  # nothing left to wait for
     with live.db.session() as s:
         runs = list(s.scalars(select(JobRun).where(JobRun.job == "capture")))
-        assert len(runs) == 2 and {r.outcome for r in runs} == {"failed"}
+        assert len(runs) == 2 and {r.outcome for r in runs} == {"error"}
         asked = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "capture.requested")))
         assert {a.actor for a in asked} == {"ian"} and len(asked) == 2

@@ -13,7 +13,6 @@ before queueing, and again by the capture's recording proxy on every connection.
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -57,11 +56,6 @@ CONSOLE_KINDS = ("listing", "seller", "search")
 QUEUE_SHOWN = 30
 
 
-def _holder(token: str) -> str:
-    """The job run's holder for one console request: how its row is found again."""
-    return f"console-capture:{token}"
-
-
 def refused_address(url: str, allow_networks: list[str]) -> str | None:
     """Why the capture network policy refuses *url* (None: it may be captured): the check
     the recording proxy makes on every connection, made once before the request is queued
@@ -83,7 +77,7 @@ def capture(request: Request, url: str = Form(..., max_length=2000),
             back: str = Form("/captures/queue", max_length=300),
             user: CurrentUser = Permission("captures.run")) -> Response:
     """Queue one capture of *url* (a listing's, or any page) and go to the queue page."""
-    from scheduler.runs import queue_run
+    from scheduler.runs import enqueue, queue_run
 
     target = _back(back)
     cons = console(request)
@@ -101,19 +95,20 @@ def capture(request: Request, url: str = Form(..., max_length=2000),
     except SpotcheckError as exc:
         flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(target, status_code=303)
-    token = secrets.token_hex(8)
-    audit(request, user.name, "capture.requested", "capture_request", token, url=url[:500],
+    with cons.db.session() as s:  # the request is a queued run before anything answers
+        key = enqueue(s, "capture", None, options={
+            "url": url, "kind": kind, "listing_id": listing_id, "operator": user.name,
+            "purpose": "captured from the console"})
+    audit(request, user.name, "capture.requested", "capture_request", key, url=url[:500],
           kind=kind, listing=listing_id)
-    queue_run(cons.db, cons.settings, "capture", None, holder=_holder(token),
-              options={"url": url, "kind": kind, "listing_id": listing_id,
-                       "operator": user.name, "purpose": "captured from the console"})
+    queue_run(cons.db, cons.settings, key, holder=f"console:{user.name}")
     flash(request, "ok", _("Capture queued; its status is below."))
     return RedirectResponse("/captures/queue", status_code=303)
 
 
 def _status(run: JobRun | None) -> dict[str, Any]:
     """What the requester reads of one request: its state, the capture, why it failed."""
-    if run is None:
+    if run is None or run.outcome == "queued":
         return {"state": "queued"}
     result = run.result or {}
     state = {"running": "running", "ok": "done"}.get(run.outcome, "failed")
@@ -134,13 +129,12 @@ def capture_queue(request: Request, user: CurrentUser = Permission("captures.run
             AuditEvent.action == "capture.requested", AuditEvent.actor == user.name,
             AuditEvent.object_type == "capture_request")
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(QUEUE_SHOWN)))
-        holders = [_holder(str(a.object_id)) for a in asked]
-        runs = {r.holder: r for r in s.scalars(select(JobRun).where(
-            JobRun.job == "capture", JobRun.holder.in_(holders)))}
+        runs = {r.key: r for r in s.scalars(select(JobRun).where(
+            JobRun.job == "capture", JobRun.key.in_([str(a.object_id) for a in asked])))}
         rows = [{"at": a.at, "url": (a.detail or {}).get("url", ""),
                  "kind": (a.detail or {}).get("kind", "listing"),
                  "listing": (a.detail or {}).get("listing"),
-                 **_status(runs.get(_holder(str(a.object_id))))} for a in asked]
+                 **_status(runs.get(str(a.object_id)))} for a in asked]
     pending = any(r["state"] in ("queued", "running") for r in rows)
     return render(request, "console/capture_queue.html", rows=rows, pending=pending,
                   kinds=CONSOLE_KINDS)
