@@ -318,7 +318,8 @@ def _review(session: Session, plan_id: int, actor: str, role: str, comment: str 
     role_value = role.value if isinstance(role, Role) else str(role)
     refusal = review_refusal(plan, actor, role_value)
     if refusal == "role":
-        raise Conflict("plans.has_role_only_supervisor_admin", actor=actor, role_value=role_value)
+        shown = Role(role_value) if role_value in {r.value for r in Role} else role_value
+        raise Conflict("plans.has_role_only_supervisor_admin", actor=actor, role=shown)
     if refusal == "status":
         raise Conflict("plans.plan_only_submitted_plan_can", plan_id=plan.id,
                        plan_status=plan.status)

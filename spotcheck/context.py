@@ -78,8 +78,10 @@ class AppContext:
                 raise NotFound("context.active_user_spotcheck_user_add", name=name)
             role = row.role.value
         if roles and role not in roles:
-            raise Conflict("context.user_needs_one", name=name, role=role,
-                           join_roles=', '.join(roles))
+            from store.vocabulary import Role
+
+            raise Conflict("context.user_needs_one", name=name, role=Role(role),
+                           roles=[Role(r) for r in roles])
         return name, role
 
     def require(self, permission: str, *, authenticated: bool = False) -> tuple[str, str]:

@@ -75,6 +75,10 @@ def _shown(name: str, value: Any, locale: str) -> Any:
             return text_label(name, value, locale)
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return " + ".join(text_label(name, v, locale) for v in value)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, enum.StrEnum)
+                                                         for v in value):
+        return ("、" if locale == "zh-CN" else ", ").join(str(_shown("", v, locale))
+                                                          for v in value)
     if isinstance(value, Code):
         from store.labels import text_label
 

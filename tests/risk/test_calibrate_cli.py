@@ -102,7 +102,7 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     db.dispose()
     code, _, err = _run(capsys, "--user", "sam", "signals", "reject",
                         str(matches[0]["match_id"]))
-    assert code == 4 and "sampler" in err  # the console's role matrix holds on the CLI too
+    assert code == 4 and "抽样员" in err  # the console's role matrix holds on the CLI too
     code, out, _ = _run(capsys, "--user", "li", "signals", "reject", str(matches[0]["match_id"]),
                         "--json")
     rejected = json.loads(out)

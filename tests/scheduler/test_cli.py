@@ -50,7 +50,7 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
     assert code == 4 and "已登录的用户" in err  # a claim is not enough
     monkeypatch.setenv("SPOTCHECK_PASSWORD", "pw-123456789")
     code, _, err = cli(capsys, "--user", "ivy", "persona", "show", "buyer-x", "--reveal")
-    assert code == 4 and "investigator" in err
+    assert code == 4 and "调查员" in err
     code, shown, _ = cli(capsys, "--user", "root", "persona", "show", "buyer-x", "--reveal",
                          "--json")
     assert code == 0 and shown["payment_ref"] == SECRET_PAY

@@ -42,7 +42,7 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
     users.add_user(sqlite_db, "ivy", "investigator", "pw-123456789", actor="t")
 
     code, _, err = cli(capsys, "--user", "ivy", "purchase", "tasks", str(w.plan_id))
-    assert code == 4 and "investigator" in err  # the console's purchases.work, same rule
+    assert code == 4 and "调查员" in err  # the console's purchases.work, same rule
     code, report, _ = cli(capsys, "--user", "amy", "purchase", "tasks", str(w.plan_id),
                           "--json")
     assert code == 0 and len(report["created"]) == 4 and report["flags"] == []
@@ -65,7 +65,7 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
     pid = ids[0]
     code, _, err = cli(capsys, "--user", "ivy", "purchase", "ordered", str(pid), "--order",
                        "O-1", "--price", "10")
-    assert code == 4 and "investigator" in err
+    assert code == 4 and "调查员" in err
     assert cli(capsys, "--user", "amy", "purchase", "ordered", str(pid), "--order", "O-1",
                "--price", "10")[0] == 0
     text = tmp_path / "seal.txt"
@@ -96,7 +96,7 @@ def test_plan_export_follows_the_plan_rule(sqlite_db: Database, settings: Settin
     out = tmp_path / "plan.csv"
     code, _, err = cli(capsys, "--user", "ivy", "plan", "export", str(w.plan_id), "-f", "csv",
                        "-o", str(out))
-    assert code == 4 and "investigator" in err and not out.exists()
+    assert code == 4 and "调查员" in err and not out.exists()
     code, data, _ = cli(capsys, "--user", "sue", "plan", "export", str(w.plan_id), "-f", "form",
                         "-o", str(tmp_path / "form.xlsx"), "--json")
     assert code == 0 and data["format"] == "form" and (tmp_path / "form.xlsx").stat().st_size

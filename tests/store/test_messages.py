@@ -15,7 +15,7 @@ import pytest
 
 from store import messages
 from store.errors import Conflict, NotFound
-from store.vocabulary import PlanStatus
+from store.vocabulary import PlanStatus, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("store", "sampler", "scheduler", "spotcheck", "evidence", "crawlers")
@@ -97,6 +97,11 @@ def test_a_coded_refusal_reads_in_either_language_with_labelled_codes() -> None:
     assert str(exc) == "plan 7 is approved; only a draft can be submitted"  # logs, audit
     assert exc.message("zh-CN") == "计划 7 的状态为“已批准”；只有草稿可以提交"
     assert exc.message("en") == "plan 7 is approved; only a draft can be submitted"
+    # Lists of codes too: a role refusal names no raw role in either language.
+    roles = Conflict("context.user_needs_one", name="ian", role=Role.INVESTIGATOR,
+                     roles=[Role.SAMPLER, Role.ADMIN])
+    assert roles.message("zh-CN") == "用户 'ian' 的角色是调查员；此操作需要以下角色之一：抽样员、管理员"
+    assert str(roles) == "user 'ian' has the role investigator; this needs one of: sampler, administrator"
     # A plain sentence (a place not yet coded) still reads as itself.
     assert NotFound("no such thing").message("zh-CN") == "no such thing"
     # A text that cannot be filled shows its code rather than failing.
