@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                                        progress=not args.quiet, fresh=args.fresh,
                                        bounds=bounds)
     except SpotcheckError as exc:
-        data = {"error": {"kind": type(exc).__name__, "message": str(exc)}}
+        # The code and parameters travel too, so the caller says it in its reader's language.
+        data = {"error": {"kind": type(exc).__name__, "message": str(exc), "code": exc.code,
+                          "params": {k: str(v) for k, v in exc.params.items()}}}
         if args.summary:
             args.summary.write_text(json.dumps(data), "utf-8")
         print(f"error: {exc}", file=sys.stderr)

@@ -56,11 +56,11 @@ def crawl_bounds(max_pages: int | None, max_duration: str | float | None,
     """The bounds a command line gives (``--max-duration`` as ``90s``, ``30m``, ``2h`` or
     seconds), for :func:`crawlers.run.run_crawl_in_process`; None when it gives none."""
     if max_pages is not None and max_pages < 1:
-        raise InvalidInput("--max-pages must be at least 1")
+        raise InvalidInput("bounds.max_pages_least")
     seconds = (parse_duration(max_duration) if isinstance(max_duration, str)
                else max_duration)
     if seconds is not None and seconds <= 0:
-        raise InvalidInput("--max-duration must be longer than 0")
+        raise InvalidInput("bounds.max_duration_longer_than")
     if max_pages is None and seconds is None and not products_only:
         return None
     return {"max_pages": max_pages, "max_duration": seconds,

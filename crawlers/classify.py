@@ -87,7 +87,7 @@ class Classifier:
                                _Matcher(tuple(r.get("zh", [])), _en_pattern(r.get("en", []))))
                           for r in data.get("rule", [])]
         except (KeyError, ValueError, TypeError) as exc:
-            raise InvalidInput(f"{source}: bad rule: {exc}") from exc
+            raise InvalidInput("classify.bad_rule", source=source, exc=exc) from exc
         self._categories: dict[str, tuple[Sector | None, tuple[str | None, ...]]] = {}
 
     @classmethod
@@ -95,7 +95,7 @@ class Classifier:
         try:
             return cls(tomllib.loads(path.read_text("utf-8")), str(path))
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput(f"{path}: {exc}") from exc
+            raise InvalidInput("classify.error", path=path, exc=exc) from exc
 
     def _by_category(self, category: str) -> tuple[Sector | None, tuple[str | None, ...]]:
         """The sector a category names and the word each rule finds in it, remembered: a

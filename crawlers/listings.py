@@ -46,7 +46,7 @@ class ListingFilter:
                                       (self.status, ListingStatus, "status")):
             if value and value not in {m.value for m in enum_cls}:
                 choices = ", ".join(m.value for m in enum_cls)
-                raise InvalidInput(f"--{name} {value!r}: use one of {choices}")
+                raise InvalidInput("listings.use_one", name=name, value=value, choices=choices)
 
 
 def listing_query(f: ListingFilter, session: Session | None = None) -> Any:
@@ -84,7 +84,7 @@ def listing_query(f: ListingFilter, session: Session | None = None) -> Any:
 
 def ensure_platform(session: Session, code: str | None) -> None:
     if code and session.scalar(select(Platform.id).where(Platform.code == code)) is None:
-        raise NotFound(f"no platform {code!r} (spotcheck platform list)")
+        raise NotFound("listings.platform_spotcheck_platform_list", code=code)
 
 
 def listing_row(listing: Listing, platform: str, seller: Seller | None) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def _json_default(value: Any) -> Any:
 def export(session: Session, f: ListingFilter, fmt: str, out: IO[str]) -> int:
     """Write matching listings to *out* as ``csv`` or ``jsonl``; returns the count."""
     if fmt not in {"csv", "jsonl"}:
-        raise InvalidInput(f"--format {fmt!r}: use csv or jsonl")
+        raise InvalidInput("listings.format_use_csv_jsonl", fmt=fmt)
     n = 0
     if fmt == "csv":
         writer = csv.writer(out)

@@ -26,7 +26,7 @@ def split_start_url(url: str) -> tuple[str, str]:
     """``http://h:1/c/x?p=1`` → (``http://h:1/``, ``/c/x?p=1``)."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise InvalidInput(f"start URL {url!r} must be an absolute http(s) URL")
+        raise InvalidInput("platforms.start_url_absolute_http_s", url=url)
     base = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
     rest = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return base, rest
@@ -77,10 +77,10 @@ def load_profile(session: Session, code: str, base_url: str | None = None) -> Pr
     """
     row = session.scalar(select(Platform).where(Platform.code == code))
     if row is None:
-        raise NotFound(f"no platform {code!r}: register it with 'spotcheck platform add'")
+        raise NotFound("platforms.platform_register_spotcheck_platform_add", code=code)
     data = dict(row.profile or {})
     if not data:
-        raise InvalidInput(f"platform {code!r} has no crawl profile")
+        raise InvalidInput("platforms.platform_has_crawl_profile", code=code)
     data["code"] = row.code
     if base_url:
         base, _ = split_start_url(base_url)

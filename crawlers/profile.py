@@ -196,8 +196,8 @@ class Profile(_Strict):
         urls = [self.absolute(u) for u in self.start_urls]
         bad = [u for u in urls if urlsplit(u).scheme not in {"http", "https"}]
         if bad:
-            raise InvalidInput(f"platform {self.code}: start URL {bad[0]!r} is not absolute; "
-                               "set a base URL (spotcheck crawl --base-url URL)")
+            raise InvalidInput("profile.platform_start_url_absolute_set", self_code=self.code,
+                               bad_0=bad[0])
         return urls
 
     def domains(self) -> list[str]:
@@ -222,9 +222,9 @@ def parse_duration(text: str) -> float:
     try:
         seconds = float(number) * _DURATION_UNITS[unit]
     except (KeyError, ValueError):
-        raise InvalidInput(f"duration {text!r}: write seconds or e.g. 90s, 30m, 2h") from None
+        raise InvalidInput("profile.duration_write_seconds_e_g", text=text) from None
     if seconds < 0:
-        raise InvalidInput(f"duration {text!r} is negative")
+        raise InvalidInput("profile.duration_negative", text=text)
     return seconds
 
 
@@ -235,7 +235,7 @@ def parse_profile(data: dict[str, Any], source: str = "profile") -> Profile:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise InvalidInput(f"{source}: {where}: {first['msg']}") from exc
+        raise InvalidInput("profile.error", source=source, where=where, first_msg=first['msg']) from exc
 
 
 def load_profile_file(path: Path) -> Profile:
@@ -243,9 +243,9 @@ def load_profile_file(path: Path) -> Profile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise NotFound(f"profile file {path} does not exist") from exc
+        raise NotFound("profile.profile_file_does_exist", path=path) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"profile file {path}: {exc}") from exc
+        raise InvalidInput("profile.profile_file", path=path, exc=exc) from exc
     return parse_profile(data, str(path))
 
 
@@ -259,6 +259,7 @@ def shipped_profile_names() -> list[str]:
 def shipped_profile(name: str) -> Profile:
     """A shipped profile by name (``mall``, ``spa``, ``shop``, ``structured-data``)."""
     if name not in shipped_profile_names():
-        raise NotFound(f"no shipped profile {name!r} (have: {', '.join(shipped_profile_names())})")
+        raise NotFound("profile.shipped_profile_have", name=name,
+                       join_shipped_profile_names=', '.join(shipped_profile_names()))
     text = resources.files("crawlers").joinpath("profiles", f"{name}.toml").read_text("utf-8")
     return parse_profile(tomllib.loads(text), f"crawlers/profiles/{name}.toml")

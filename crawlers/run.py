@@ -31,7 +31,8 @@ def _shared_job(settings: Settings, platform: str, fresh: bool) -> tuple[str, An
     try:
         gen, seeds = join_or_start(settings.redis_url, platform, fresh=fresh)
     except Exception as exc:
-        raise ServiceUnavailable(f"cannot reach Redis at {settings.redis_url}: {exc}") from exc
+        raise ServiceUnavailable("run.cannot_reach_redis", settings_redis_url=settings.redis_url,
+                                 exc=exc) from exc
     prefix = f"spotcheck:crawl:{platform}:{gen}"
     return f"redis:{platform}:{gen}", WorkerRegistry(settings.redis_url, prefix), seeds
 
@@ -156,12 +157,14 @@ def crawl_platform(platform_code: str, *, settings: Settings, base_url: str | No
                               stderr=None if progress else subprocess.PIPE, text=True)
         if not out.exists():
             detail = (proc.stderr or "").strip().splitlines()[-1:] if proc.stderr else []
-            raise SpotcheckError(f"crawl of {platform_code} failed (exit {proc.returncode})"
-                                 + (f": {detail[0]}" if detail else ""))
+            raise SpotcheckError("run.crawl_failed", platform=platform_code,
+                                 code=proc.returncode, detail=detail[0] if detail else "—")
         data = json.loads(out.read_text("utf-8"))
     if "error" in data:
-        err = _error_class(data["error"]["kind"])(data["error"]["message"])
-        raise err
+        error = data["error"]
+        raise _error_class(error["kind"])(error.get("code") or error["message"],
+                                          **(error.get("params") or {}) if error.get("code")
+                                          else {})
     return summary_from_dict(data)
 
 

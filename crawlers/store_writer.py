@@ -117,7 +117,7 @@ class RunCounters:
 def platform_id(session: Session, code: str) -> int:
     pid = session.scalar(select(Platform.id).where(Platform.code == code))
     if pid is None:
-        raise NotFound(f"no platform {code!r} (spotcheck platform list)")
+        raise NotFound("store_writer.platform_spotcheck_platform_list", code=code)
     return pid
 
 
@@ -237,8 +237,7 @@ class CrawlRuns:
         holder = session.scalar(select(SchedulerLease.holder)
                                 .where(SchedulerLease.name == owner.name).with_for_update())
         if holder != owner.holder:
-            raise Conflict(f"crawl run {run_id} was taken over by {holder}: this crawl stops "
-                           "writing it")
+            raise Conflict("store_writer.crawl_run_was_taken_over", run_id=run_id, holder=holder)
 
     def add(self, run_id: int, counters: RunCounters, session: Session | None = None) -> None:
         """Add *counters* to the run row (safe with several writers); in *session* when given

@@ -24,9 +24,9 @@ ERRORS = {"SpotcheckError", "InvalidInput", "NotFound", "Conflict", "Verificatio
           "ServiceUnavailable", "ConfigError", "BrowserNotFound", "PhotoRefused",
           "DesignInfeasible", "CheckoutFailed", "NotAvailable", "CheckoutUncertain"}
 #: Parts still raising English sentences (issues in flight elsewhere: evidence #19, risk
-#: and notice matching #22, products #25, the demo's steps; the crawlers' refusals are an
-#: operator's).  The list only shrinks: a path here with no uncoded refusal left fails too.
-NOT_YET = ("evidence/", "crawlers/", "sampler/risk/", "sampler/products.py",
+#: and notice matching #22, products #25, the demo's steps).  The list only shrinks: a path
+#: here with no uncoded refusal left fails too.
+NOT_YET = ("evidence/", "sampler/risk/", "sampler/products.py",
            "spotcheck/commands/products.py", "spotcheck/demo_steps.py")
 
 
