@@ -10,8 +10,9 @@
    pages (the project's development set, and Zyte's product extraction benchmark's 140 pages
    when ``SPOTCHECK_EXTRACTION_BENCHMARK`` or ``--dataset`` names a checkout of it; see
    ``bench/bench_extraction.py``), each served under several URLs, crawled with the generic
-   ``structured-data`` profile: real pages cost ten times the sandbox's to parse, which is
-   where parsing in helper processes could pay.
+   ``structured-data`` profile: real pages cost ten times the sandbox's to parse.  (This
+   part decided, on 2026-12-07, that parsing and writing in helper processes did not pay:
+   see docs/benchmarks.md.)
 
 The sandbox runs in its own process (obstacles off) so it does not share the crawler's GIL.
 Other engineers' processes load this 2-core machine: every figure is compared with a
@@ -126,73 +127,6 @@ def _proc_cpu(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
 
 
-class HelperCPU:
-    """CPU seconds of this process's children (extraction workers) while
-    a crawl runs, sampled from /proc every 20 ms by a thread (the children exit on their own,
-    after the crawl): with the crawl's own CPU and the sandbox's, where a page's time goes."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.seen: dict[int, float] = {}
-        self.kinds: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            for pid, cpu in self._children().items():
-                self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
-                if pid not in self.kinds:
-                    self.kinds[pid] = _helper_kind(pid)
-            if self._stop.wait(0.02):
-                return
-
-    def _children(self) -> dict[int, float]:
-        me, found = os.getpid(), {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                cpu = _proc_cpu(int(entry))
-                if cpu is not None and cpu[0] == me:
-                    found[int(entry)] = cpu[1]
-        return found
-
-    def __enter__(self) -> HelperCPU:
-        #: Helpers of an earlier crawl that are still finishing: only their CPU from now on.
-        self.before = self._children()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        time.sleep(0.3)  # the helpers finish their last answers and batches
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.by_kind().values())
-
-    def by_kind(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for pid, cpu in self.seen.items():
-            kind = self.kinds.get(pid, "other")
-            out[kind] = out.get(kind, 0.0) + cpu - self.before.get(pid, 0.0)
-        return out
-
-
-def _helper_kind(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-    except OSError:
-        return "other"
-    if b"crawlers.extract.workers" in cmdline:
-        return "extraction"
-    if b"multiprocessing" in cmdline:
-        return "writer"
-    return "other"
-
-
 def load(label: str) -> None:
     """Print the load average (1, 5, 15 min): the figures mean little without it."""
     one, five, fifteen = os.getloadavg()
@@ -248,9 +182,8 @@ def monitored_crawl(home: Path, code: str) -> dict[str, Any]:
 
 # -- 1. static style: full pipeline vs plain Scrapy, one reactor -----------------------------
 
-#: The crawls of each static round, in order: plain Scrapy, the full pipeline, and the full
-#: pipeline with parsing and writing in the crawl's own process.
-STATIC_CRAWLS = ("plain", "full", "alone")
+#: The crawls of each round, in order: plain Scrapy, the full pipeline.
+STATIC_CRAWLS = ("plain", "full")
 
 
 def static_comparison(listings: int, rounds: int) -> None:
@@ -259,8 +192,7 @@ def static_comparison(listings: int, rounds: int) -> None:
     load("static, start")
     try:
         for rnd in range(rounds + 1):
-            for kind in ("full", "alone"):
-                register(tmp / f"{kind}{rnd}", "mall", sb.urls["mall"], "mall")
+            register(tmp / f"full{rnd}", "mall", sb.urls["mall"], "mall")
         result = _paired_rounds(tmp, rounds, sb.proc.pid, "mall")
     finally:
         sb.stop()
@@ -283,19 +215,15 @@ def _paired_rounds(tmp: Path, rounds: int, server_pid: int, code: str) -> dict[s
 
 def _report_rounds(result: dict[str, Any], label: str, metric: str, target: str,
                    share: float | None) -> None:
-    print(f"[{label}] ms per page: wall | CPU of the crawl's process + its helpers "
-          "(extraction workers) + the server")
+    print(f"[{label}] ms per page: wall | CPU of the crawl's process + the server")
     for rnd, crawls in enumerate(result["rounds"]):
         for kind in STATIC_CRAWLS:
             c = crawls[kind]
             pages = c["pages"]
             print(f"  round {rnd} {kind:>5}: {c['wall'] / pages * 1e3:6.3f} | "
-                  f"{c['cpu'] / pages * 1e3:.3f} + {c['helpers'] / pages * 1e3:.3f} + "
-                  f"{c['sandbox'] / pages * 1e3:.3f} = "
-                  f"{(c['cpu'] + c['helpers'] + c['sandbox']) / pages * 1e3:.3f}  "
-                  f"({pages / c['wall']:,.0f} pages/s)"
-                  + "".join(f"; {k} {v / pages * 1e3:.3f}"
-                            for k, v in sorted(c["helper_kinds"].items())))
+                  f"{c['cpu'] / pages * 1e3:.3f} + {c['sandbox'] / pages * 1e3:.3f} = "
+                  f"{(c['cpu'] + c['sandbox']) / pages * 1e3:.3f}  "
+                  f"({pages / c['wall']:,.0f} pages/s)")
     def pps(crawl: dict[str, Any]) -> float:
         return float(crawl["pages"] / crawl["wall"])
 
@@ -311,21 +239,16 @@ def _report_rounds(result: dict[str, Any], label: str, metric: str, target: str,
     # (The best of each kind would pair one round's plain with another's full.)
     median = sorted(range(len(rounds)), key=lambda i: ratios[i])[(len(rounds) - 1) // 2]
     chosen = rounds[median]
-    full, plain, alone = pps(chosen["full"]), pps(chosen["plain"]), pps(chosen["alone"])
+    full, plain = pps(chosen["full"]), pps(chosen["plain"])
     record(metric, full, "pages/s", baseline=plain,
            baseline_label="plain Scrapy, same pages, same round", target=target,
            ok=None if share is None else full >= share * plain)
-    helpers = [pps(r["full"]) / pps(r["alone"]) for r in rounds]
-    print(f"[{label}] ratio with helpers / in the crawl's process per round: "
-          + ", ".join(f"{x:.2f}" for x in helpers))
-    record(f"{label} full pipeline, parsing and writing in the crawl's process", alone,
-           "pages/s", baseline=full, baseline_label="with extraction workers")
     record(f"{label} listings stored", result["listings"], "listings")
 
 
 def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mall") -> None:
     """Runs in a fresh process: a warm-up crawl, then *rounds* rounds of plain Scrapy, the
-    full crawl and the full crawl without helper processes, all on one reactor."""
+    full crawl, all on one reactor."""
     from scrapy.utils.reactor import install_reactor
 
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -363,8 +286,6 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mal
     out: dict[str, Any] = {"rounds": []}
 
     def settings_for(kind: str, rnd: int) -> Settings:
-        if kind == "alone":
-            return Settings(home=Path(tmp) / f"alone{rnd}", crawl_extract_workers=0)
         return Settings(home=Path(tmp) / f"full{rnd}")
 
     @defer.inlineCallbacks
@@ -376,14 +297,13 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mal
         else:
             crawler = runner.create_crawler(PlatformSpider)
             kwargs = {"session": CrawlSession.open(code, settings=settings_for(kind, rnd))}
-        with HelperCPU() as helpers:
-            t0, c0 = time.perf_counter(), time.process_time()
-            yield runner.crawl(crawler, **kwargs)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
+        yield runner.crawl(crawler, **kwargs)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         after = _proc_cpu(sandbox_pid)
         assert crawler.stats is not None and sandbox is not None and after is not None
         return {"pages": crawler.stats.get_value("response_received_count", 0), "wall": wall,
-                "cpu": cpu, "helpers": helpers.seconds, "helper_kinds": helpers.by_kind(),
+                "cpu": cpu,
                 "sandbox": after[1] - sandbox[1],
                 "session": kwargs.get("session")}
 
@@ -399,14 +319,13 @@ def _static_in_process(tmp: str, rounds: int, sandbox_pid: int, code: str = "mal
         warm.signals.connect(seen, signals.response_received)
         yield runner.crawl(warm, session=CrawlSession.open(code, settings=settings_for(
             "full", rounds)))
-        # Rounds of plain, full, alone, each crawl into a fresh database; the median round
+        # Rounds of plain and full, each crawl into a fresh database; the median round
         # is reported (the machine is shared: this damps the noise).
         for rnd in range(rounds):
             crawls = {}
             for kind in STATIC_CRAWLS:
                 crawls[kind] = yield measured(kind, rnd)
             session = crawls["full"].pop("session")
-            crawls["alone"].pop("session")
             crawls["plain"].pop("session")
             out["rounds"].append(crawls)
         out["listings"] = session.summary().new_listings
@@ -480,9 +399,8 @@ def real_comparison(dataset: str | None, copies: int, rounds: int) -> None:
     load("real, start")
     try:
         for rnd in range(rounds + 1):
-            for kind in ("full", "alone"):
-                register(tmp / f"{kind}{rnd}", "real", f"http://127.0.0.1:{port}/list/1.html",
-                         "structured-data", overrides)
+            register(tmp / f"full{rnd}", "real", f"http://127.0.0.1:{port}/list/1.html",
+                     "structured-data", overrides)
         result = _paired_rounds(tmp, rounds, server.pid, "real")
     finally:
         server.terminate()
@@ -598,8 +516,7 @@ def main() -> None:
     if args.skip_browser:
         parts.discard("browser")
     if "static" in parts:
-        # Long enough for the crawl's helper processes (started after its first pages and
-        # batches) to matter as they do in a real crawl: about 5,400 pages in full mode.
+        # About 5,400 pages in full mode, 540 with --quick.
         static_comparison(1_500 if args.quick else 15_000, args.rounds)
     if "browser" in parts:
         # ~2,000 rendered pages in full mode (1,900 listing pages + list and seller pages).

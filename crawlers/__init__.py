@@ -1,7 +1,7 @@
 """Scrapy project: platform profiles, spiders, item pipelines that write listings to the store.
 
 Imports only ``store``.  Public API (modules, imported by name; importing ``crawlers`` itself
-loads nothing, so extraction workers stay light): :mod:`crawlers.run` (``crawl_platform``,
+loads nothing): :mod:`crawlers.run` (``crawl_platform``,
 ``run_crawl_in_process``), :mod:`crawlers.platforms` and :mod:`crawlers.profile` (platform
 profiles), :mod:`crawlers.listings` (listing queries and filters), :mod:`crawlers.classify`
 (sector and supervision class), :mod:`crawlers.extract` (reading a page into fields),

@@ -48,8 +48,8 @@ class ListingItem:
     sector: str = "other"
     supervision_class: str = "general"
     class_reasons: list[Any] = field(default_factory=list)
-    #: Validated, normalised and classified already (by an extraction worker, see
-    #: crawlers.extract.listing): the pipelines only act on ``rejection``.
+    #: Validated, normalised and classified already (by crawlers.extract.listing's
+    #: css_listing): the pipelines only act on ``rejection``.
     prepared: bool = False
     #: (reason, detail) of the pipeline stage that rejected a prepared item.
     rejection: tuple[str, str] | None = None

@@ -4,7 +4,6 @@
   (Scrapy's own retry re-sends at once, which hammers a struggling server).
 - :class:`RetryAfterMiddleware`: on 429 (and 503 with ``Retry-After``) pauses the whole crawl
   for the time the server asks — the request is retried afterwards, not dropped.
-- :class:`ExtractionOffloadMiddleware`: has worker processes parse pages on the other cores.
 - :class:`MetaRefreshMiddleware`: Scrapy's, without decoding pages that cannot refresh.
 - :class:`OffsiteMiddleware`: Scrapy's, deciding once per host.
 """
@@ -24,7 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as _Offsite
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.http import HtmlResponse, Response
 from twisted.internet import reactor as _reactor
 
 from store.models import utcnow
@@ -176,7 +175,7 @@ def _cannot_refresh(response: HtmlResponse) -> bool:
     """Whether the page surely has no ``<meta http-equiv=refresh>`` where Scrapy looks.
 
     Scrapy decodes the whole page to look at its first 4,096 characters (the crawl itself
-    never needs the text: the extraction workers parse the page).  A refresh needs the word
+    never needs the text: lxml parses the page's bytes).  A refresh needs the word
     "refresh" in those characters, and in the encodings above that word is then in the bytes.
     """
     if b"refresh" in response.body[:_REFRESH_SCAN_BYTES].lower():
@@ -243,75 +242,3 @@ class OffsiteMiddleware(_Offsite):
             if len(self._hosts) < _MAX_HOSTS:
                 self._hosts[authority] = known
         return known
-
-
-def engine_stats(crawler: Crawler) -> dict[str, Any]:
-    """Scrapy's stats as a plain dict (for the crawl run row)."""
-    assert crawler.stats is not None
-    return dict(crawler.stats.get_stats())
-
-
-class ExtractionOffloadMiddleware:
-    """Have extraction workers answer the spider's questions about each HTML page.
-
-    Last in the response chain (after decompression, redirects and retries), it sends a page
-    the spider has a plan for (``spider.extraction_plan(kind)``) to a worker process and
-    attaches the answers to the request's meta, where :class:`crawlers.extract.page.Page`
-    finds them.  The first ``SPOTCHECK_EXTRACT_AFTER`` pages, and any while the workers
-    start, are parsed in the crawl itself: a crawl of a few pages is not worth a process.
-    With 0, the workers start with the crawl and every page waits for them.  ``SPOTCHECK_EXTRACT_WORKERS``
-    = 0 turns the workers off.
-    """
-
-    META_KEY = "spotcheck_answers"
-
-    def __init__(self, crawler: Crawler) -> None:
-        from scrapy import signals
-
-        self.crawler = crawler
-        self.count = crawler.settings.getint("SPOTCHECK_EXTRACT_WORKERS", 0)
-        self.after = crawler.settings.getint("SPOTCHECK_EXTRACT_AFTER", 32)
-        self.seen = 0
-        self.workers: Any = None
-        crawler.signals.connect(self._closed, signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractionOffloadMiddleware:
-        return cls(crawler)
-
-    async def process_response(self, request: Request, response: Response) -> Response:
-        if self.count <= 0 or response.status != 200 or not isinstance(response, TextResponse):
-            return response
-        spider = self.crawler.spider
-        planner = getattr(spider, "extraction_plan", None)
-        plan = planner(request.meta.get("kind")) if planner is not None else None
-        if not plan:
-            return response
-        self.seen += 1
-        if self.workers is None:
-            if self.seen < self.after // 2:
-                return response
-            from crawlers.extract.workers import ExtractionWorkers
-
-            # Started half-way to the threshold, so they are ready when it is reached.
-            self.workers = ExtractionWorkers(self.count)
-            self.workers.start()
-            if self.after > 0:
-                return response
-        if self.after == 0:
-            await self.workers.wait_ready()
-        elif self.seen <= self.after or not self.workers.ready:
-            return response
-        answers = await self.workers.ask(plan, response, request.meta.get("card"))
-        stats = self.crawler.stats
-        if stats is not None:
-            stats.inc_value("spotcheck/extracted_by_worker" if answers is not None
-                            else "spotcheck/extracted_in_crawl")
-        if answers is not None:
-            request.meta[self.META_KEY] = answers
-        return response
-
-    async def _closed(self, spider: Any = None) -> None:
-        workers, self.workers = self.workers, None
-        if workers is not None:
-            await workers.close()

@@ -107,20 +107,6 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         # does not order anything either.
         spider_mws["scrapy.spidermiddlewares.depth.DepthMiddleware"] = None
     values["SPIDER_MIDDLEWARES"] = spider_mws
-    workers = settings.crawl_extract_workers
-    if workers is None:
-        from crawlers.extract.workers import default_worker_count
-
-        workers = default_worker_count()
-    if workers > 0 and not profile.browser.enabled and profile.extract.kind != "api":
-        # Browser pages are rendered in Chromium's own processes already; API pages are JSON.
-        values["SPOTCHECK_EXTRACT_WORKERS"] = workers
-        values["SPOTCHECK_EXTRACT_AFTER"] = settings.crawl_extract_after
-        values["DOWNLOADER_MIDDLEWARES"] = {
-            "crawlers.middlewares.ExtractionOffloadMiddleware": 10}
-        # A page waiting for its worker holds one of the crawl's request slots but no
-        # connection to the platform: the per-domain limit (the politeness) stays as it is.
-        values["CONCURRENT_REQUESTS"] = 2 * pol.concurrency
     if profile.browser.enabled:
         from crawlers.browser import browser_settings
 

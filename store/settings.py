@@ -65,11 +65,6 @@ class Settings(BaseSettings):
     browser: str = ""
     #: Redis URL for distributed crawls (scrapy-redis); empty means a local crawl.
     redis_url: str = ""
-    #: Worker processes that parse crawled pages beside the crawl (None: one per spare core,
-    #: at most two; 0: parse in the crawl), and how many pages a crawl parses itself before
-    #: it starts them (a short crawl is not worth a process).
-    crawl_extract_workers: int | None = None
-    crawl_extract_after: int = 32
     #: Fetch listing photos during crawls (crawlers.photos): bounded per listing, kept by
     #: content in the artifacts folder, hashed for near-duplicate search.
     crawl_photos: bool = False

@@ -1,9 +1,9 @@
 """The enumerations of the domain's vocabulary (docs/design.md): sector, supervision class,
 statuses, roles, measures, without the data model around them.
 
-Why a module of their own: the crawl's extraction workers classify listings into sectors and
-supervision classes, and importing :mod:`store.models` for two enumerations cost each worker
-SQLAlchemy and every model class (a third of a second of CPU at every crawl's start).
+Why a module of their own: code that only classifies listings into sectors and supervision
+classes (the crawl's item stages) need not import :mod:`store.models`, SQLAlchemy and every
+model class for two enumerations.
 :mod:`store.models` imports them from here, so either name works.
 """
 

@@ -4,7 +4,7 @@ Functions of the page (or record) and the profile only: no requests, no counts, 
 The spider decides which builder a page gets (:mod:`crawlers.spiders.platform`) and follows
 the links a builder's item names; what one builder makes of a page can be tested from a saved
 page alone.  (A CSS profile's product page is built by
-:func:`crawlers.extract.listing.css_listing`, which an extraction worker may also run.)
+:func:`crawlers.extract.listing.css_listing`.)
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from crawlers.extract.listing import (
     recipe_of,
     resolve_link,
 )
-from crawlers.extract.page import CANONICAL, Page, Plan, cards_op, fields_op
+from crawlers.extract.page import Page
 from crawlers.items import ListingItem, RemovalCheck
 from crawlers.profile import Profile
 from crawlers.session import CrawlSession
@@ -227,19 +227,8 @@ class PlatformSpider(scrapy.Spider):
         yield from self.referred(response, self._nav(response, self._page(response)))
 
     def _page(self, response: TextResponse) -> Page:
-        """The page, with the answers an extraction worker gave for it, if any."""
-        from crawlers.middlewares import ExtractionOffloadMiddleware
-
-        return Page(response, response.meta.pop(ExtractionOffloadMiddleware.META_KEY, None),
-                    response.meta.get("card"))
-
-    def extraction_plan(self, kind: str | None) -> Plan | None:
-        """What this spider will ask of an HTML page of *kind*, for extraction workers."""
-        return self._plans.get(kind or "")
-
-    @cached_property
-    def _plans(self) -> dict[str, Plan]:
-        return extraction_plans(self.profile)
+        """The page (parsed once, when first asked), with the card it was found on."""
+        return Page(response, None, response.meta.get("card"))
 
     def referred(self, response: Response, output: Iterator[Any]) -> Iterator[Any]:
         """*output*, its requests given the Referer header that Scrapy's Referer middleware
@@ -291,8 +280,8 @@ class PlatformSpider(scrapy.Spider):
                                    "no product data")
             yield from found
             return
-        # Built, validated, normalised and classified by one function (where the page was
-        # parsed: an extraction worker, or here); the pipelines count what it says.
+        # Built, validated, normalised and classified by one function; the pipelines count
+        # what it says.
         item, seller_href = page.listing(self._recipe)
         if item is None:
             self.session.reject("no_external_id")
@@ -471,31 +460,6 @@ class PlatformSpider(scrapy.Spider):
             task = asyncio.ensure_future(release_page(self, page))
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
-
-
-def extraction_plans(profile: Profile) -> dict[str, Plan]:
-    """The ops the spider asks of each kind of HTML page of *profile* (what extraction
-    workers answer beforehand); an op the spider asks that is not here is answered in the
-    crawl, so this list is about speed, never about results."""
-    extract, links = profile.extract, profile.links
-    if extract.kind == "css":
-        nav: Plan = ((cards_op(extract.card, extract.card_link, extract.card_fields),)
-                     if extract.card else ())
-        nav += tuple(("select_all", rule)
-                     for rule in (*links.product, *links.navigate, *links.seller))
-        # (Whether a page that says "removed" still shows a listing id is asked only of
-        # such pages, in the crawl: not worth an answer for every page.)
-        product: Plan = (("markers", tuple(extract.removed_markers)),
-                         ("listing", recipe_of(profile)))
-    elif extract.kind == "structured-data":
-        nav = (("generic",), *((fields_op(extract.fields),) if extract.fields else ()))
-        product = (("markers", tuple(extract.removed_markers)), *nav)
-    else:
-        return {}
-    seller: Plan = ((fields_op(extract.seller_fields),) if extract.seller_fields else ())
-    seller += (("text", *building.SELLER_TEXT), ("first", building.SELLER_NAME),
-               ("raw", CANONICAL))
-    return {"nav": nav, "product": product, "confirm": product, "seller": seller}
 
 
 def _referer_middleware(crawler: Crawler) -> Any:

@@ -76,7 +76,10 @@ def test_kill_at_random_moments_then_two_crawls_count_once(
     print(f"crawl kill test seed: {seed}")
     rng = random.Random(seed)
     for i in range(ITERATIONS):
-        _pace(sandbox_db, "shop", 0.01)
+        # Paced so that the kill (up to 3 s after the first batch is written) lands before
+        # the crawl's end: about 20 pages/s, the shop's 240 pages in 12 s.  (At 0.01 s a
+        # crawl parsing in its own process wrote its first batch at 5.7 s and ended at 6.2.)
+        _pace(sandbox_db, "shop", 0.05)
         before = _stored(sandbox_db)
         proc = _crawl(settings)
         try:
