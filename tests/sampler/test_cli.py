@@ -156,6 +156,8 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     assert est.returncode == 0, est.stderr
     assert "by platform" in est.stdout and "post-stratified by sector" in est.stdout
     assert "logit" in est.stdout and "hajek" in est.stdout
+    # How the estimate was made, in the locale setting's language (zh-CN by default).
+    assert "估计量：" in est.stdout and "按平台分域" in est.stdout and "estimator:" not in est.stdout
     got = json.loads(run("plan", "estimate", "春季", "--by", "seller-network", "--json",
                          home=tmp_path).stdout)
     assert got["interval"] == "beta" and got["overall"]["interval_method"].startswith("beta")
