@@ -105,7 +105,7 @@ def test_kill_at_random_moments_then_two_crawls_count_once(
         errors = [p.stderr.read().decode() if p.stderr else "" for p in pair]
         print(f"iteration {i}: the two crawls exited {outcomes}")
         assert 0 in outcomes, errors
-        assert all(rc == 0 or "持有" in err for rc, err in zip(outcomes, errors,
+        assert all(rc == 0 or "held by" in err for rc, err in zip(outcomes, errors,
                                                                     strict=True)), errors
         assert run_counts_match_the_store(sandbox_db) == [], seed
     with sandbox_db.session() as s:
