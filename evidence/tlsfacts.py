@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import select
@@ -51,6 +52,26 @@ def der_fingerprint(pem: bytes) -> str:
     return x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()
 
 
+@functools.cache
+def _verifying_context() -> ssl.SSLContext:
+    """One client context for every upstream connection of every capture (it is
+    thread-safe): building one loads the system's CA store, ~30 ms of CPU with OpenSSL 3,
+    which a page's dozens of HTTPS connections paid each time."""
+    ctx = ssl.create_default_context()
+    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    return ctx
+
+
+@functools.cache
+def _unverified_context() -> ssl.SSLContext:
+    """For reading a certificate whose key may be pinned (checked by the caller)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    return ctx
+
+
 def wrap_verified(sock: socket.socket, host: str, ip: str, port: int, pins: list[str],
                   timeout: float) -> tuple[ssl.SSLSocket, str]:
     """TLS over *sock* to *host* (connected to *ip*), verified or pinned; (socket, how).
@@ -58,20 +79,14 @@ def wrap_verified(sock: socket.socket, host: str, ip: str, port: int, pins: list
     *how* is ``"verified"`` (a trusted CA, the host name matches) or ``"pinned"`` (the
     leaf's key is in *pins*).  Raises :class:`CertificateRefused` otherwise.
     """
-    ctx = ssl.create_default_context()
-    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
     try:
-        return ctx.wrap_socket(sock, server_hostname=host), "verified"
+        return _verifying_context().wrap_socket(sock, server_hostname=host), "verified"
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or str(exc)
         sock.close()
     if pins:
         raw = socket.create_connection((ip, port), timeout=timeout)
-        loose = ssl.create_default_context()
-        loose.check_hostname = False
-        loose.verify_mode = ssl.CERT_NONE
-        loose.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
-        tls = loose.wrap_socket(raw, server_hostname=None if _is_ip(host) else host)
+        tls = _unverified_context().wrap_socket(raw, server_hostname=None if _is_ip(host) else host)
         der = tls.getpeercert(binary_form=True)
         if der and spki_sha256(der) in pins:
             return tls, "pinned"
