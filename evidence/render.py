@@ -5,6 +5,7 @@ Everything crawled is escaped (autoescape on), and labels come in zh-CN and en.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from jinja2 import Environment, pass_context
@@ -142,7 +143,10 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+@functools.cache
 def environment() -> Environment:
+    """The evidence package's environment, made once: a fresh one compiled the template again
+    on every render (the provenance page is rendered twice per capture)."""
     env = _environment("evidence")
     env.filters["size"] = human_size
     env.filters["localtime"] = localtime
