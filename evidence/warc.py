@@ -8,6 +8,12 @@ connected to (WARC-IP-Address) and digests.  What the browser made of the page (
 screenshots, PDF, the provenance page) follows as resource records, the capture metadata as a
 metadata record.
 
+Each record is its own gzip member, as warcio writes them, but not always at warcio's fixed
+level 9: a payload that is compressed already (the PNG screenshots, the PDF, a response sent
+with a Content-Encoding, images and fonts) gains nothing from it and cost about a tenth of a
+real page's capture CPU, so it is written at level 1; text at zlib's default level 6.  Both are
+lossless: the bytes read back are the same.
+
 Session credentials are not evidence: the values of Cookie, Set-Cookie and Authorization
 headers are replaced by ``[redacted]`` (the header names stay, so a reader sees that a session
 was used).  An order page is captured in a buyer persona's logged-in browser, and a pack handed
@@ -20,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +63,51 @@ class Resource:
     record_type: str = "resource"
 
 
+#: Payloads compressed already (gzip level 1 for them; everything else at level 6).
+_COMPRESSED_TYPES = ("image/", "video/", "audio/", "font/", "application/pdf",
+                     "application/zip", "application/gzip", "application/font",
+                     "application/x-font", "application/octet-stream", "application/wasm")
+
+
+class _Gzip:
+    """warcio's ``GzippingWrapper`` with a chosen level (one gzip member per record)."""
+
+    def __init__(self, out: Any, level: int) -> None:
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+    def write(self, buff: bytes) -> None:
+        self.out.write(self.compressor.compress(buff))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+        self.out.flush()
+
+
+def gzip_level(media_type: str | None, content_encoding: str | None = None) -> int:
+    """1 for a payload that is compressed already, else 6 (see the module docstring)."""
+    if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
+        return 1
+    media = (media_type or "").lower()
+    return 1 if media.startswith(_COMPRESSED_TYPES) else 6
+
+
+class _Writer(WARCWriter):
+    """A WARC writer that gzips each record at :func:`gzip_level` of its payload."""
+
+    def _write_warc_record(self, out: Any, record: Any) -> None:
+        if record.http_headers is not None:
+            level = gzip_level(record.http_headers.get_header("Content-Type"),
+                               record.http_headers.get_header("Content-Encoding"))
+        else:
+            level = gzip_level(record.content_type)
+        self.gzip = False  # ours instead of warcio's level-9 wrapper
+        try:
+            super()._write_warc_record(_Gzip(out, level), record)
+        finally:
+            self.gzip = True
+
+
 def _warc_date(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -81,7 +133,7 @@ def write_warc(exchanges: list[WireExchange], resources: list[Resource],
                metadata: dict[str, Any], *, software: str, started: dt.datetime) -> bytes:
     """The gzipped WARC bytes."""
     out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    writer = _Writer(out, gzip=True, warc_version="1.1")
     info = writer.create_warcinfo_record("capture.warc.gz", {
         "software": software, "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
