@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import ssl
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -142,6 +143,22 @@ class ProxyCA:
         from cryptography.hazmat.primitives import serialization
 
         self.spki = spki_sha256(self.ca.cert.public_bytes(serialization.Encoding.DER))
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def server_context(self, hostname: str) -> ssl.SSLContext:
+        """The TLS context the proxy shows the browser for *hostname*, made once per host
+        certificate and shared by every capture's proxy: warcprox built one per CONNECT (the
+        key read and parsed each time), and a shared context lets Chromium resume its TLS
+        sessions instead of a full handshake for every tunnel."""
+        certfile = self.ca.get_wildcard_cert(hostname)
+        with self._lock:
+            ctx = self._contexts.get(certfile)
+            if ctx is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(certfile)
+                self._contexts[certfile] = ctx
+            return ctx
 
 
 class _Sink:
@@ -178,8 +195,29 @@ class _Handler(warcprox.warcproxy.WarcProxyHandler):
         self.net.block(url, reason)
         if count:
             self.net.fail(url, f"refused: {reason}")
-        self.send_error(403, "refused by spotcheck's capture proxy")
+        self._deny("refused by spotcheck's capture proxy")
         raise warcprox.RequestBlockedByRule(reason)
+
+    def _deny(self, text: str) -> None:
+        """Answer 403 without a connection upstream.  Inside a CONNECT tunnel the tunnel is
+        kept open for the browser's next request (a bodiless one; ``Connection: close``
+        otherwise): warcprox closed it after every refusal, so a page whose images all sit
+        on refused hosts cost a CONNECT and two TLS handshakes (browser and proxy) per image.
+        Every request on a kept tunnel is checked again like the first."""
+        body = f"{text}\n".encode()
+        keep = (self.is_connect and self.request_version == "HTTP/1.1"
+                and self.headers.get("Content-Length", "0") == "0"
+                and not self.headers.get("Transfer-Encoding")
+                and self.headers.get("Connection", "").lower() != "close")
+        head = ("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                f"Content-Length: {len(body)}\r\n"
+                f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n").encode()
+        try:
+            self.wfile.write(head if self.command == "HEAD" else head + body)
+            self.wfile.flush()
+        except OSError:
+            keep = False
+        self.close_connection = not keep
 
     def do_COMMAND(self) -> None:
         try:
@@ -191,12 +229,17 @@ class _Handler(warcprox.warcproxy.WarcProxyHandler):
             self.net.in_flight[key] = url
         try:
             if self.net.stopped(url):
-                self.send_error(403, "stopped: this URL kept failing")
+                self._deny("stopped: this URL kept failing")
                 return
             super().do_COMMAND()
         finally:
             with self.net.lock:
                 self.net.in_flight.pop(key, None)
+
+    def _transition_to_ssl(self) -> None:
+        ctx = self.server.proxy_ca.server_context(self.hostname)
+        plain: socket.socket = self.connection  # type: ignore[has-type]
+        self.request = self.connection = ctx.wrap_socket(plain, server_side=True)
 
     def _connect_to_remote_server(self) -> Any:
         del self.headers["Warcprox-Meta"]  # a page must not steer the proxy
@@ -260,6 +303,7 @@ class _Server(warcprox.warcproxy.WarcProxy):
         warcprox.mitmproxy.PooledMitmProxy.__init__(self, options)
         warcprox.mitmproxy.SingleThreadedMitmProxy.__init__(self, _Handler, options)
         self.ca = ca.ca  # one CA object (one lock) for every capture's proxy
+        self.proxy_ca = ca
         self.net = net
         self.stats_db = None
         self.status_callback = None
