@@ -1,7 +1,7 @@
 """Each role walks its console workflows in zh-CN in a real Chromium: the sampler draws and
 submits a plan and takes a purchase from receipt to lab result (uploading the seal photo and
 the lab report); the supervisor approves, schedules and reads the estimates; the
-investigator opens a case from a listing; the administrator reads the lists with their
+investigator opens a case from a listing and captures a page on request; the administrator reads the lists with their
 totals and CSV exports.  Every page visited is checked for untranslated codes (the checker
 of test_no_raw_codes) and the pages are photographed into docs/screenshots/.
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler import purchases as sp
+from scheduler.runs import wait_for_queued_runs
 from store.models import Case, Plan, PlanStatus, Purchase, PurchaseStatus
 from tests.web.conftest import Live
 from tests.web.factory import screenshot_png
@@ -158,6 +159,19 @@ def test_investigator_opens_a_case_from_a_listing(page: Any, live: Live) -> None
     w.go("/reports")
     with live.db.session() as s:
         assert s.scalar(select(Case).where(Case.listing_id == lid, Case.opened_by == "ian"))
+    # Any page may be captured on request: queued, followed on the queue page.
+    live.settings.capture_allow_networks = ["127.0.0.0/8"]
+    w.go("/captures/queue")
+    page.fill("#capture-url input[name=url]", f"{live.url}/login")
+    page.select_option("#capture-url select[name=kind]", "seller")
+    w.submit("#capture-url button")
+    assert page.url.endswith("/captures/queue")
+    assert page.locator("#capture-queue tbody tr.capture-queued, #capture-queue tbody "
+                        "tr.capture-running, #capture-queue tbody tr.capture-done").count() == 1
+    w.shoot("capture-queue")
+    assert wait_for_queued_runs(180)
+    w.go("/captures/queue")
+    assert page.locator("#capture-queue tbody tr.capture-done").count() == 1, page.content()
     w.done()
 
 
