@@ -287,6 +287,9 @@ async def redact_capture_async(db: Database, settings: Settings, browser: Any,
                           "original_started_at": info["meta"].get("started_at")},
         "redaction": {"masked_in_dom": in_dom, "masked_in_warc": in_warc,
                       "screenshot_boxes": len(boxes), "screenshots_blacked_out": whole,
+                      # where (CSS px of the page, before the padding): checkable on pixels
+                      "boxes": [[round(v, 1) for v in b] for b in boxes], "padding": _PAD,
+                      "viewport_width": VIEWPORT["width"],
                       "pdf": "printed from the redacted DOM", "mask": MASK,
                       "method": "evidence.redact: captured DOM laid out again at the "
                                 "capture's viewport with resources from its WARC"},

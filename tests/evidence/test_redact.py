@@ -115,6 +115,20 @@ def test_persona_captures_get_redacted_copies_that_packs_carry(
     left = _ocr(order_copy["screenshot_viewport"])
     assert [sec for sec in secrets if _readable(sec, left)] == [], left[:2000]
     assert len(left) > 20  # the rest of the page is still there to read
+    # geometry: every box where a persona string was laid out is one uniform black area in
+    # the copy, and was not uniform (text) in the original
+    scale = a.width / meta["redaction"]["viewport_width"]
+    inside = 0
+    for x, y, w, h in meta["redaction"]["boxes"]:
+        rect = (int(x * scale) + 1, int(y * scale) + 1, int((x + w) * scale) - 1,
+                int((y + h) * scale) - 1)
+        if rect[3] > a.height or rect[2] <= rect[0] or rect[3] <= rect[1]:
+            continue  # below the viewport screenshot
+        inside += 1
+        assert b.crop(rect).getcolors() == [(  # one colour, black, over the whole box
+            (rect[2] - rect[0]) * (rect[3] - rect[1]), (0, 0, 0))], rect
+        assert len(a.crop(rect).getcolors(1 << 16) or []) > 1, rect
+    assert inside >= 3
 
     # a pack of the plan item: copies in, originals withheld with their hashes
     out = export_pack(sqlite_db, plan_item_id=plan_item, out=tmp_path / "p.zip", actor="ian",
