@@ -154,6 +154,19 @@ def quiet_flags(command: Any) -> None:
         quiet_flags(sub)
 
 
+def _finish_queued_runs() -> None:
+    """Wait for the runs this command queued in its own threads (a plan approval's captures)
+    before the process ends: at interpreter exit their thread pools are already shut down.
+    Ctrl-C stops waiting; the runs stay queued in the database and the scheduler takes them."""
+    runs = sys.modules.get("scheduler.runs")  # only a command that queued work imported it
+    if runs is None or runs.wait_for_queued_runs(timeout=0.05):
+        return
+    err_console.print("正在完成已排队的任务（如取证截取）；按 Ctrl-C 后未完成的部分仍在队列中，"
+                      "由调度器完成 / finishing queued work (such as captures); after Ctrl-C "
+                      "what is left stays queued for the scheduler")
+    runs.wait_for_queued_runs()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         quiet_flags(command)
         # Outside standalone mode click *returns* the code of a ``typer.Exit(code)``.
         code = command.main(args=args, prog_name="spotcheck", standalone_mode=False)
+        _finish_queued_runs()
         if isinstance(code, int) and code:
             sys.exit(code)
     except SpotcheckError as exc:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,23 @@ def test_refusals_read_in_the_locale_setting(tmp_path: Path) -> None:
     assert zh.returncode == en.returncode == 3, (zh.stderr, en.stderr)
     assert zh.stderr.strip() == "错误：没有计划 999"
     assert en.stderr.strip() == "error: no plan 999"
+
+
+def test_the_cli_finishes_queued_runs_before_it_exits(capsys: Any) -> None:
+    """A command that queued work in its own thread (a plan approval's captures) waits for it
+    before the process ends: at interpreter exit the thread's pools would already be shut
+    down ("cannot schedule new futures after interpreter shutdown")."""
+    import threading
+    import time
+
+    from scheduler import runs
+    from spotcheck.cli import _finish_queued_runs
+
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (time.sleep(0.5), done.set()), daemon=False)
+    with runs._QUEUED_LOCK:
+        runs._QUEUED.append(thread)
+    thread.start()
+    _finish_queued_runs()
+    assert done.is_set() and not thread.is_alive()
+    assert "queued" in capsys.readouterr().err
