@@ -79,9 +79,9 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
     failures = int(outcomes["fail"].sum()) if len(outcomes) else 0
     passes = len(outcomes) - failures
     if len(outcomes) < min_outcomes or min(failures, passes) < MIN_PER_CLASS:
-        raise Conflict(f"calibration needs at least {min_outcomes} listings with lab results "
-                       f"and {MIN_PER_CLASS} of each outcome; there are {len(outcomes)} "
-                       f"({failures} failed, {passes} passed)")
+        raise Conflict("risk_calibrate.too_few_outcomes", min_outcomes=min_outcomes,
+                       min_per_class=MIN_PER_CLASS, outcomes=len(outcomes), failures=failures,
+                       passes=passes)
     ff = compute_factors(conn, rw, include_removed=True)
     pos = pd.Index(ff.ids).get_indexer(outcomes["listing_id"].to_numpy())
     outcomes = outcomes[pos >= 0]
@@ -102,7 +102,7 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
             continue
         columns[factor.name] = x
     if not columns:
-        raise Conflict("no factor varies among the tested listings: nothing to calibrate")
+        raise Conflict("risk_calibrate.no_factor_varies")
     names = list(columns)
     X = np.column_stack([columns[n] for n in names])
     folds = int(min(5, failures, passes))

@@ -26,7 +26,7 @@ def find_listing(session: Session, ref: str | int) -> Listing:
         row = session.scalar(select(Listing).where(or_(Listing.url == text,
                                                        Listing.external_id == text)).limit(1))
     if row is None:
-        raise NotFound(f"no listing {text!r} (give an id, a URL or platform:external_id)")
+        raise NotFound("risk_explain.no_listing", text=repr(text[:200]))
     return row
 
 

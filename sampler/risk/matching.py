@@ -333,7 +333,7 @@ def match_notices(session: Session, threshold: float = DEFAULT_THRESHOLD,
     reach *threshold* are removed.
     """
     if not 0 < threshold <= 1:
-        raise InvalidInput(f"threshold {threshold} must be within (0, 1]")
+        raise InvalidInput("risk_matching.threshold_out_of_range", threshold=threshold)
     query = select(ForeignNotice)
     if notice_ids is not None:
         query = query.where(ForeignNotice.id.in_(notice_ids))
@@ -405,10 +405,10 @@ def review_match(session: Session, match_id: int, status: str, by: str,
     run's weights), so its score, its risk explanation and the top-risk list say what the
     person decided without waiting for the next scoring run."""
     if status not in REVIEWED:
-        raise InvalidInput(f"status {status!r} must be confirmed or rejected")
+        raise InvalidInput("risk_matching.review_status", status=repr(str(status)[:40]))
     row = session.get(NoticeMatch, match_id)
     if row is None:
-        raise NotFound(f"no notice match {match_id}")
+        raise NotFound("risk_matching.no_match", match_id=match_id)
     history = list((row.detail or {}).get("reviews", []))
     history.append({"status": status, "by": by, "at": utcnow().isoformat(), "note": note,
                     "previous": row.status})

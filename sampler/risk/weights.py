@@ -70,8 +70,8 @@ class RiskWeights:
             elif key == "source":
                 continue
             else:
-                raise InvalidInput(f"{source}: unknown risk weight {key!r} "
-                                   f"(known: {', '.join(FACTORS)})")
+                raise InvalidInput("risk_weights.unknown_weight", source=source,
+                                   key=_shown(key), known=", ".join(FACTORS))
         return validate(RiskWeights(weights, params, rates, tuple(words), source))
 
     def to_toml(self) -> str:
@@ -87,6 +87,13 @@ class RiskWeights:
         return "\n".join(lines)
 
 
+def _shown(value: object) -> str:
+    """A value from the operator's file as a refusal quotes it: its repr, cut at 60
+    characters so a runaway value cannot flood the message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _toml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -96,31 +103,36 @@ def validate(rw: RiskWeights) -> RiskWeights:
     clean: dict[str, float] = {}
     for key, value in rw.weights.items():
         if key not in FACTORS:
-            raise InvalidInput(f"{rw.source}: unknown risk factor {key!r} (known: {', '.join(FACTORS)})")
+            raise InvalidInput("risk_weights.unknown_factor", source=rw.source, key=_shown(key),
+                               known=", ".join(FACTORS))
         try:
             num = float(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{rw.source}: weight {key} = {value!r} is not a number") from None
+            raise InvalidInput("risk_weights.weight_not_number", source=rw.source, key=key,
+                               value=_shown(value)) from None
         if num != num or num < 0:
-            raise InvalidInput(f"{rw.source}: weight {key} = {value!r} must be >= 0")
+            raise InvalidInput("risk_weights.weight_negative", source=rw.source, key=key,
+                               value=_shown(value))
         clean[key] = num
     if clean.get("base", 0.0) <= 0:
-        raise InvalidInput(f"{rw.source}: weight base must be > 0, so every eligible listing "
-                           "keeps a positive inclusion probability")
+        raise InvalidInput("risk_weights.base_not_positive", source=rw.source)
     params: dict[str, float] = {}
     for key, value in rw.params.items():
         try:
             params[key] = float(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{rw.source}: parameter {key} = {value!r} is not a number") from None
+            raise InvalidInput("risk_weights.parameter_not_number", source=rw.source, key=key,
+                               value=_shown(value)) from None
     rates: dict[str, float] = {}
     for key, value in rw.sector_rates.items():
         try:
             rate = float(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{rw.source}: sector rate {key} = {value!r} is not a number") from None
+            raise InvalidInput("risk_weights.sector_rate_not_number", source=rw.source, key=key,
+                               value=_shown(value)) from None
         if not 0 <= rate <= 1:
-            raise InvalidInput(f"{rw.source}: sector rate {key} = {rate} must be within [0, 1]")
+            raise InvalidInput("risk_weights.sector_rate_out_of_range", source=rw.source,
+                               key=key, rate=rate)
         rates[key] = rate
     return RiskWeights(clean, params, rates, tuple(str(w) for w in rw.counterfeit_words),
                        rw.source, rw.extra)
@@ -156,11 +168,11 @@ def read_weights_file(path: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise NotFound(f"weights file {path} does not exist") from None
+        raise NotFound("risk_weights.no_file", path=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path}: {exc}") from None
+        raise InvalidInput("risk_weights.not_toml", path=str(path), detail=str(exc)[:200]) from None
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise InvalidInput("risk_weights.not_utf8", path=str(path), reason=exc.reason) from None
 
 
 def load_weights(path: str | Path | None = None) -> RiskWeights:
@@ -183,5 +195,5 @@ def campaign_weights(session: Session, campaign: int | str, base: RiskWeights | 
     if row is None:
         row = session.scalar(select(Campaign).where(Campaign.name == str(campaign)))
     if row is None:
-        raise NotFound(f"no campaign {campaign!r}")
+        raise NotFound("risk_weights.no_campaign", campaign=_shown(campaign))
     return (base or default_weights()).merged(row.risk_weights or {}, f"campaign {row.name}")

@@ -112,7 +112,7 @@ def show_cmd(
     with current().db.session() as s:
         found = cluster_of(s, cluster)
         if found is None:
-            raise NotFound(f"{cluster} is in no product cluster (spotcheck products list)")
+            raise NotFound("product_commands.no_cluster", cluster=cluster)
         listings = _listing_rows(s, found.listing_ids)
         notices = _notice_rows(s, found.notice_ids)
         shas = image_shas(s, [i for x in found.links for i in x["evidence"].get("images", [])])
