@@ -7,7 +7,7 @@ measure, not a quality one; quality is bench/bench_images.py's, on real photos):
 
 * every listing sells one of ``listings / 3`` products (a product sold ~3 times), of 5 000
   brands (brand blocks of ~200 titles); the listing shows the product's model code (half of
-  them) and its GTIN (40 %), titles "<brand> <noun> <model>";
+  them) and its GTIN (40 %), titles "<brand> <noun> <three words of the product> <model>";
 * one photo per listing: random 256-bit PDQ codes (crop variants a few bits off the whole
   photo, as real ones are), 10 % of them near-copies (10-40 bits off) of another listing's.
 
@@ -58,6 +58,8 @@ def populate(db: object, n: int, rng: np.random.Generator) -> None:
                                         for i, c in enumerate(("mall", "spa", "shop"))])
     products = max(1, n // 3)
     nouns = ["kettle", "lamp", "toy car", "charger", "helmet", "blender", "doll", "heater"]
+    words = [f"{a}{b}" for a in ("red", "blue", "mini", "pro", "max", "eco", "kid", "usb",
+                                 "smart", "steel") for b in ("", "x", "plus", "go", "one")]
     pdq = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
     copies = rng.random(n) < 0.10
     src = rng.integers(0, n, size=n)
@@ -78,7 +80,10 @@ def populate(db: object, n: int, rng: np.random.Generator) -> None:
             listings.append({
                 "id": i + 1, "platform_id": 1 + i % 3, "external_id": str(i),
                 "url": f"http://example.test/{i}", "brand": brand, "model": model,
-                "title": f"{brand} {nouns[product % len(nouns)]} {model or ''}".strip(),
+                # A product's own words: titles of one product agree, another's differ.
+                "title": " ".join([brand, nouns[product % len(nouns)],
+                                   *(words[(product * 2654435761 >> (8 * k)) % len(words)]
+                                     for k in range(3)), model or ""]).strip(),
                 "gtin": f"{4000000000000 + product:014d}" if rng.random() < 0.4 else None})
             whole = pdq[i]
             crops = []
