@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "Code", "catalogue", "known", "placeholders", "render"]
+__all__ = ["CATALOGUE", "Code", "Lines", "catalogue", "known", "placeholders", "render"]
 
 #: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
 CATALOGUE = Path(__file__).with_name("messages.toml")
@@ -64,6 +64,26 @@ class Code:
         return format(str(self), spec)
 
 
+@dataclass(frozen=True)
+class Lines:
+    """Line-numbered problems of a file among a message's parameters (``((4, "date is
+    empty"), ...)``): "line 4: …; line 9: …" in English, "第 4 行：…；第 9 行：…" in Chinese,
+    so the line numbers an inspector looks up read in the message's language."""
+
+    items: tuple[tuple[int, str], ...]
+
+    def text(self, locale: str = "en") -> str:
+        if locale.lower().startswith("zh"):
+            return "；".join(f"第 {line} 行：{msg}" for line, msg in self.items)
+        return "; ".join(f"line {line}: {msg}" for line, msg in self.items)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def _shown(name: str, value: Any, locale: str) -> Any:
     """A parameter as the reader sees it: vocabulary codes by their label, and so is a
     parameter named after a domain of :data:`store.labels.TEXT_LABELS` (``variance_method``,
@@ -79,6 +99,8 @@ def _shown(name: str, value: Any, locale: str) -> Any:
                                                          for v in value):
         return ("、" if locale == "zh-CN" else ", ").join(str(_shown("", v, locale))
                                                           for v in value)
+    if isinstance(value, Lines):
+        return value.text(locale)
     if isinstance(value, Code):
         from store.labels import text_label
 

@@ -70,17 +70,17 @@ def _get(client: httpx.Client, url: str, **params: Any) -> bytes:
     try:
         with client.stream("GET", url, params=params or None) as r:
             if r.status_code != 200:
-                raise InvalidInput(f"{url}: HTTP {r.status_code}")
+                raise InvalidInput("risk_fetch.http_status", url=url, status=r.status_code)
             chunks, size = [], 0
             for chunk in r.iter_bytes():
                 size += len(chunk)
                 if size > MAX_DOWNLOAD:
-                    raise InvalidInput(f"{url}: more than {MAX_DOWNLOAD} bytes")
+                    raise InvalidInput("risk_fetch.too_large", url=url, max_bytes=MAX_DOWNLOAD)
                 chunks.append(chunk)
             return b"".join(chunks)
     except httpx.HTTPError as exc:
-        raise InvalidInput(f"{url}: cannot fetch ({type(exc).__name__}: {exc}); offline? "
-                           "the offline 'spotcheck signals import' still works") from None
+        raise InvalidInput("risk_fetch.cannot_fetch", url=url, error=type(exc).__name__,
+                           detail=str(exc)[:200]) from None
 
 
 def _keep(settings: Settings, source: str, data: bytes, suffix: str) -> Path:
@@ -135,7 +135,7 @@ def _cpsc(session: Session, client: httpx.Client, settings: Settings, since: dt.
     try:
         records = json.loads(data.decode("utf-8-sig"))
     except ValueError as exc:
-        raise InvalidInput(f"{url}: the answer is not JSON ({exc})") from None
+        raise InvalidInput("risk_fetch.not_json", url=url, detail=str(exc)[:200]) from None
     if isinstance(records, list) and not records:
         result.note = f"no recall since {since}"
         return
@@ -150,10 +150,10 @@ def _health_canada(session: Session, client: httpx.Client, settings: Settings,
     try:
         value = json.loads(data.decode("utf-8-sig"))
     except ValueError as exc:
-        raise InvalidInput(f"{url}: the answer is not JSON ({exc})") from None
+        raise InvalidInput("risk_fetch.not_json", url=url, detail=str(exc)[:200]) from None
     alerts = value if isinstance(value, list) else (value or {}).get("data")
     if not isinstance(alerts, list):
-        raise InvalidInput(f"{url}: expected a JSON array of recall alerts")
+        raise InvalidInput("risk_fetch.not_alert_array", url=url)
     kept_all = _keep(settings, "health-canada", data, ".json")  # the answer as received
 
     def recent(rec: Any) -> bool:
@@ -176,7 +176,8 @@ def fetch(session: Session, source: str, settings: Settings, since: dt.date | No
           transport: httpx.BaseTransport | None = None) -> FetchResult:
     """Pull *source*'s notices published since *since* and import them (in the session)."""
     if source not in SOURCES:
-        raise InvalidInput(f"unknown source {source!r}; one of: {', '.join(SOURCES)}")
+        raise InvalidInput("risk_fetch.unknown_source", source=repr(str(source)[:40]),
+                           sources=", ".join(SOURCES))
     since = since or default_since(session, source)
     result = FetchResult(source=source, since=since.isoformat())
     headers = {"User-Agent": "spotcheck-signals/1 (+inspection bureau; risk notices)",

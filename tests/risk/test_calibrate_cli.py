@@ -125,9 +125,12 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad = tmp_path / "bad.csv"
     bad.write_text("reference,brand,product\n,X,Y\n", "utf-8")
     code, _, err = _run(capsys, "signals", "import", str(bad), "--format", "csv")
-    assert code == 2 and "line 2" in err
-    assert _run(capsys, "risk", "explain", "999999")[0] == 3
-    assert _run(capsys, "risk", "calibrate")[0] == 4
+    # the CLI speaks zh-CN by default: the file's problems by their line, in Chinese
+    assert code == 2 and "第 2 行：reference is empty" in err and "未导入任何内容" in err
+    code, _, err = _run(capsys, "risk", "explain", "999999")
+    assert code == 3 and "没有商品 '999999'" in err
+    code, _, err = _run(capsys, "risk", "calibrate")
+    assert code == 4 and "校准风险权重至少需要" in err
     assert _run(capsys, "--user", "li", "signals", "confirm", "424242")[0] == 3
     weights = tmp_path / "w.toml"
     weights.write_text("[weights]\nbase = -1\n", "utf-8")

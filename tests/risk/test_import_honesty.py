@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from sampler.risk.importers import import_file
-from sampler.risk.importers.base import FIELD_LIMITS, RAW_TEXT_LIMIT
+from sampler.risk.importers.base import FIELD_LIMITS, RAW_TEXT_LIMIT, Problems
+from sampler.risk.importers.sniff import check_kind
 from store.db import Database
 from store.errors import InvalidInput
 from store.models import ForeignNotice, NoticeKey, RiskSignal
@@ -60,13 +61,13 @@ def test_file_without_records_named_empty(seeded: Database, tmp_path: Path) -> N
 
 def test_wrong_kind_refused_with_reason(seeded: Database, tmp_path: Path) -> None:
     _refused(seeded, data_file("safety_gate_weekly_report.xml"), "cpsc",
-             "XML document, not a CPSC.*use --format safety-gate")
+             "holds XML, not a CPSC.*use --format safety-gate")
     _refused(seeded, data_file("cpsc_recalls.json"), "safety-gate",
              "CPSC Recalls API JSON file.*use --format cpsc")
     _refused(seeded, data_file("reports.csv"), "complaints",
              "enterprise self-reports.*file \\(columns enterprise\\).*--format reports")
     _refused(seeded, data_file("complaints.csv"), "reports", "looks like consumer complaints")
-    _refused(seeded, data_file("cpsc_recalls.json"), "complaints", "JSON document")
+    _refused(seeded, data_file("cpsc_recalls.json"), "complaints", "holds JSON, not a complaints spreadsheet")
 
 
 def test_conflicting_duplicates_name_both_records(seeded: Database, tmp_path: Path) -> None:
@@ -122,3 +123,24 @@ def test_oversized_fields_truncated_and_recorded(sqlite_db: Database, tmp_path: 
         assert recall.truncated["hazard"] >= 20 * 1024 * 1024
     size = (tmp_path / "week.xml").stat().st_size
     assert size > 9_000_000
+
+
+def test_a_file_import_refusal_names_its_lines_and_kinds_in_the_readers_language(
+        tmp_path: Path) -> None:
+    """The risk importers' refusals: line numbers read "第 N 行" in Chinese, and what a file
+    looks like (XML, a CPSC feed) by a name that reads the same in both languages."""
+    problems = Problems(tmp_path / "notices.csv")
+    problems.add(9, "date is empty")
+    problems.add(4, "reference is empty")
+    with pytest.raises(InvalidInput) as err:
+        problems.raise_if_any()
+    assert str(err.value) == ("notices.csv: 2 problem(s), nothing imported: "
+                              "line 4: reference is empty; line 9: date is empty")
+    assert err.value.message("zh-CN") == ("notices.csv：发现 2 个问题，未导入任何内容："
+                                          "第 4 行：reference is empty；第 9 行：date is empty")
+    with pytest.raises(InvalidInput) as err:
+        check_kind(tmp_path / "week.xml", b"<?xml version='1.0'?><report/>", "cpsc")
+    assert err.value.code == "risk_import.not_feed_xml"
+    assert str(err.value).startswith("week.xml holds XML, not a CPSC Recalls API JSON file")
+    assert err.value.message("zh-CN").startswith(
+        "week.xml 的内容是 XML，不是 CPSC Recalls API JSON 文件（是欧盟 Safety Gate 导出文件吗？")

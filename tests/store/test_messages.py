@@ -23,10 +23,10 @@ PACKAGES = ("store", "sampler", "scheduler", "spotcheck", "evidence", "crawlers"
 ERRORS = {"SpotcheckError", "InvalidInput", "NotFound", "Conflict", "VerificationFailed",
           "ServiceUnavailable", "ConfigError", "BrowserNotFound", "PhotoRefused",
           "DesignInfeasible", "CheckoutFailed", "NotAvailable", "CheckoutUncertain"}
-#: Parts still raising English sentences (issues in flight elsewhere: evidence #19, risk
-#: and notice matching #22, products #25, the demo's steps).  The list only shrinks: a path
+#: Parts still raising English sentences (issues in flight elsewhere: evidence #19,
+#: products #25, the demo's steps).  The list only shrinks: a path
 #: here with no uncoded refusal left fails too.
-NOT_YET = ("evidence/", "sampler/risk/", "sampler/products.py",
+NOT_YET = ("evidence/", "sampler/products.py",
            "spotcheck/demo_steps.py")
 
 
@@ -113,3 +113,4 @@ def test_texts_are_filled_without_error(code: str) -> None:
     texts = messages.catalogue()[code]
     params = {name: "x" for name, _s, _c in messages.placeholders(texts["en"])}
     assert "{" not in messages.render(code, params, "zh-CN")
+

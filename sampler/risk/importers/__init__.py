@@ -51,7 +51,8 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None,
     """
     path = Path(path)
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
+        raise InvalidInput("risk_import.unknown_format", fmt=repr(str(fmt)[:40]),
+                           formats=", ".join(FORMATS))
     data = read_bytes(path)
     check_kind(path, data, fmt)
     problems = Problems(path)
@@ -59,10 +60,12 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None,
     sheet_map = None
     if mapping is not None:
         if fmt not in SHEETS:
-            raise InvalidInput(f"--mapping is for spreadsheets ({', '.join(SHEETS)}), not {fmt}")
+            raise InvalidInput("risk_import.mapping_not_for_feed", sheets=", ".join(SHEETS),
+                               fmt=fmt)
         sheet_map = load_mapping(mapping)
         if sheet_map.kind != fmt:
-            raise InvalidInput(f"mapping {sheet_map.source} is for {sheet_map.kind}, not {fmt}")
+            raise InvalidInput("risk_import.mapping_other_kind", source=sheet_map.source,
+                               kind=sheet_map.kind, fmt=fmt)
     if fmt == "cpsc":
         parsed = cpsc.parse(path, data, problems)
     elif fmt == "safety-gate":
@@ -88,7 +91,7 @@ def parse_file(path: str | Path, fmt: str, result: ImportResult | None = None,
     if result is not None:
         result.skipped = list(problems.skipped)
     if not parsed:
-        raise InvalidInput(f"{path.name} holds no records: an empty {FORMATS[fmt]} file")
+        raise InvalidInput("risk_import.no_records", path_name=path.name, fmt=fmt)
     return parsed
 
 

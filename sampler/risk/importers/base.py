@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidInput, NotFound
+from store.messages import Lines
 from store.models import ForeignNotice, NoticeKey, RiskSignal
 from store.text import strip_format
 
@@ -157,11 +158,13 @@ class Problems:
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        shown = [f"line {line}: {msg}" for line, msg in sorted(self.items)[:MAX_LISTED_ERRORS]]
-        more = len(self.items) - len(shown)
-        tail = f"; and {more} more" if more > 0 else ""
-        raise InvalidInput(f"{self.path.name}: {len(self.items)} problem(s), nothing imported: "
-                           + "; ".join(shown) + tail)
+        shown = Lines(tuple(sorted(self.items)[:MAX_LISTED_ERRORS]))
+        more = len(self.items) - len(shown.items)
+        if more > 0:
+            raise InvalidInput("risk_import.problems_more", path_name=self.path.name,
+                               count=len(self.items), problems=shown, more=more)
+        raise InvalidInput("risk_import.problems", path_name=self.path.name,
+                           count=len(self.items), problems=shown)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -169,15 +172,17 @@ def read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise NotFound(f"{path} does not exist") from None
+        raise NotFound("risk_import.no_file", path=str(path)) from None
     if not path.is_file():
-        raise InvalidInput(f"{path} is not a file")
+        raise InvalidInput("risk_import.not_a_file", path=str(path))
     if size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path.name}: {size} bytes is more than the {MAX_FILE_BYTES} allowed")
+        raise InvalidInput("risk_import.too_large", path_name=path.name, size=size,
+                           max_bytes=MAX_FILE_BYTES)
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InvalidInput(f"{path.name} is empty ({size} bytes"
-                           + (", only whitespace)" if size else ")"))
+        if size:
+            raise InvalidInput("risk_import.empty_whitespace", path_name=path.name, size=size)
+        raise InvalidInput("risk_import.empty", path_name=path.name)
     return data
 
 
@@ -200,15 +205,13 @@ def decode_json(data: bytes, path: Path) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_text(data, path)
     if b"\x00" in data[:4096]:  # NUL bytes decode as UTF-8 but are never in a UTF-8 feed
-        raise InvalidInput(f"{path.name}: NUL bytes near the start: UTF-16 or UTF-32 without a "
-                           "byte-order mark? a JSON feed must be UTF-8")
+        raise InvalidInput("risk_import.nul_bytes", path_name=path.name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput(f"{path.name}: line {line}: not UTF-8 text (byte "
-                           f"0x{data[exc.start]:02x}); a JSON feed must be UTF-8, was the file "
-                           "saved in another encoding?") from None
+        raise InvalidInput("risk_import.not_utf8", path_name=path.name, line=line,
+                           byte=f"0x{data[exc.start]:02x}") from None
 
 
 def parse_date(value: Any) -> dt.date | None:

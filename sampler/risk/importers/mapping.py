@@ -96,37 +96,39 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise InvalidInput(f"mapping {path} does not exist") from None
+        raise InvalidInput("risk_mapping.no_file", path=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"mapping {path.name}: not TOML: {exc}") from None
+        raise InvalidInput("risk_mapping.not_toml", path_name=path.name,
+                           detail=str(exc)[:200]) from None
     columns = data.get("columns")
     if not isinstance(data.get("kind"), str) or not isinstance(columns, dict) or not columns:
-        raise InvalidInput(f"mapping {path.name}: needs kind = \"…\" and a [columns] table")
+        raise InvalidInput("risk_mapping.needs_kind_and_columns", path_name=path.name)
     cols: dict[str, tuple[str, ...]] = {}
     for name, aliases in columns.items():
         if isinstance(aliases, str):
             aliases = [aliases]
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise InvalidInput(f"mapping {path.name}: columns.{name} must be a list of headers")
+            raise InvalidInput("risk_mapping.columns_not_list", path_name=path.name,
+                               name=str(name)[:60])
         cols[str(name)] = tuple(aliases)
     required = tuple(str(r) for r in data.get("required", []))
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
-        raise InvalidInput(f"mapping {path.name}: [defaults] must map fields to text values")
+        raise InvalidInput("risk_mapping.defaults_not_text", path_name=path.name)
     for name in defaults:
         cols.setdefault(str(name), ())  # a field given only by default has no header
     unknown = [r for r in required if r not in cols]
     if unknown:
-        raise InvalidInput(f"mapping {path.name}: required field(s) {', '.join(unknown)} "
-                           "have no [columns] entry")
+        raise InvalidInput("risk_mapping.required_without_column", path_name=path.name,
+                           fields=", ".join(unknown))
     header = data.get("header")
     if header is not None and (not isinstance(header, list) or not header
                                or not all(isinstance(h, str) for h in header)):
-        raise InvalidInput(f"mapping {path.name}: header must be a list of column names")
+        raise InvalidInput("risk_mapping.header_not_list", path_name=path.name)
     blank_unless = tuple(str(b) for b in data.get("blank_unless", []))
     if unclaimed := [b for b in blank_unless if b not in cols]:
-        raise InvalidInput(f"mapping {path.name}: blank_unless field(s) {', '.join(unclaimed)} "
-                           "have no [columns] entry")
+        raise InvalidInput("risk_mapping.blank_unless_without_column", path_name=path.name,
+                           fields=", ".join(unclaimed))
     known = {"kind", "name", "columns", "required", "distinctive", "ignore", "header",
              "defaults", "blank_unless"}
     return Mapping(kind=data["kind"], name=str(data.get("name", data["kind"])), columns=cols,

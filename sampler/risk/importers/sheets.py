@@ -42,7 +42,8 @@ def _xlsx(path: Path, data: bytes, has_header: bool = True
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        raise InvalidInput(f"{path.name}: not a readable XLSX workbook ({exc})") from None
+        raise InvalidInput("risk_import.unreadable_xlsx", path_name=path.name,
+                           detail=str(exc)[:200]) from None
     try:
         sheet = book.worksheets[0]
         header: list[str] | None = None if has_header else []
@@ -57,7 +58,8 @@ def _xlsx(path: Path, data: bytes, has_header: bool = True
                 continue
             if any(cells):
                 if len(rows) >= MAX_ROWS:
-                    raise InvalidInput(f"{path.name}: more than {MAX_ROWS} rows; split it")
+                    raise InvalidInput("risk_import.too_many_rows", path_name=path.name,
+                                       max_rows=MAX_ROWS)
                 rows.append((number, cells))
         return header or [], rows
     finally:
@@ -90,11 +92,12 @@ def _csv(path: Path, data: bytes, has_header: bool = True
             if not any(c.strip() for c in cells):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise InvalidInput(f"{path.name}: more than {MAX_ROWS} rows; split it")
+                raise InvalidInput("risk_import.too_many_rows", path_name=path.name,
+                                       max_rows=MAX_ROWS)
             rows.append((start, [c.strip()[:MAX_CELL] for c in cells]))
     except csv.Error as exc:
-        raise InvalidInput(f"{path.name}: line {reader.line_num}: unreadable CSV: {exc}") \
-            from None
+        raise InvalidInput("risk_import.unreadable_csv", path_name=path.name,
+                           line=reader.line_num, detail=str(exc)[:200]) from None
     return header or [], rows
 
 

@@ -17,8 +17,11 @@ JSON_MARKERS = {
     "safety-gate": ('"caseNumber"', '"riskType"', '"notifyingCountry"'),
     "health-canada": ('"NID"', '"Recall class"'),
 }
-NAMES = {"cpsc": "a CPSC Recalls API JSON", "safety-gate": "a Safety Gate alerts JSON",
-         "health-canada": "a Health Canada recalls JSON"}
+#: The feeds by their publishers' names, and what a file looks like by its first bytes: proper
+#: names and format names, read the same in a Chinese and an English refusal.
+FEEDS = {"cpsc": "CPSC Recalls API JSON", "safety-gate": "Safety Gate alerts JSON",
+         "health-canada": "Health Canada recalls JSON"}
+SHAPES = {"xml": "XML", "json": "JSON", "xlsx": "XLSX", "text": "CSV/TXT"}
 TABULAR = ("complaints", "reports", "csv", "spot-check", "platform-listings",
            "platform-sellers")
 
@@ -45,23 +48,26 @@ def json_kind(data: bytes) -> str | None:
 def check_kind(path: Path, data: bytes, fmt: str) -> None:
     """Raise InvalidInput when *data* is plainly not *fmt*, saying what it looks like."""
     kind = shape(data)
-    what = {"xml": "an XML document", "json": "a JSON document", "xlsx": "an XLSX workbook",
-            "text": "a text/CSV file"}[kind]
+    what = SHAPES[kind]
     if fmt == "cpsc" or fmt == "health-canada":
+        if kind == "xml":
+            raise InvalidInput("risk_import.not_feed_xml", path_name=path.name, what=what,
+                               expected=FEEDS[fmt])
         if kind != "json":
-            raise InvalidInput(f"{path.name} is {what}, not {NAMES[fmt]} file"
-                               + (" (a Safety Gate export? use --format safety-gate)"
-                                  if kind == "xml" else ""))
+            raise InvalidInput("risk_import.not_feed", path_name=path.name, what=what,
+                               expected=FEEDS[fmt])
         other = json_kind(data)
         if other is not None and other != fmt:
-            raise InvalidInput(f"{path.name} is {NAMES[other]} file, not {NAMES[fmt]} file "
-                               f"(use --format {other})")
+            raise InvalidInput("risk_import.other_feed", path_name=path.name,
+                               found=FEEDS[other],
+                               expected=FEEDS[fmt], other=other)
     elif fmt == "safety-gate":
         if kind not in ("xml", "json"):
-            raise InvalidInput(f"{path.name} is {what}, not a Safety Gate export (XML or JSON)")
+            raise InvalidInput("risk_import.not_safety_gate", path_name=path.name, what=what)
         other = json_kind(data) if kind == "json" else None
         if other is not None and other != fmt:
-            raise InvalidInput(f"{path.name} is {NAMES[other]} file, not a Safety Gate export "
-                               f"(use --format {other})")
+            raise InvalidInput("risk_import.other_feed_not_safety_gate", path_name=path.name,
+                               found=FEEDS[other], other=other)
     elif fmt in TABULAR and kind in ("xml", "json"):
-        raise InvalidInput(f"{path.name} is {what}, not a {fmt} spreadsheet (CSV or XLSX)")
+        raise InvalidInput("risk_import.not_spreadsheet", path_name=path.name, what=what,
+                           fmt=fmt)
