@@ -66,16 +66,20 @@ class Code:
 
 @dataclass(frozen=True)
 class Lines:
-    """Line-numbered problems of a file among a message's parameters (``((4, "date is
-    empty"), ...)``): "line 4: …; line 9: …" in English, "第 4 行：…；第 9 行：…" in Chinese,
-    so the line numbers an inspector looks up read in the message's language."""
+    """Line-numbered problems of a file among a message's parameters: each item is
+    ``(line, code, params)`` (a message code of the catalogue, or plain text when not coded);
+    "line 4: …; line 9: …" in English, "第 4 行：…；第 9 行：…" in Chinese, each problem in the
+    same language, so the line numbers an inspector looks up read in the message's language."""
 
-    items: tuple[tuple[int, str], ...]
+    items: tuple[tuple[int, str, Mapping[str, Any]], ...]
 
     def text(self, locale: str = "en") -> str:
+        def said(code: str, params: Mapping[str, Any]) -> str:
+            return render(code, params, locale) if known(code) else code
+
         if locale.lower().startswith("zh"):
-            return "；".join(f"第 {line} 行：{msg}" for line, msg in self.items)
-        return "; ".join(f"line {line}: {msg}" for line, msg in self.items)
+            return "；".join(f"第 {line} 行：{said(c, p)}" for line, c, p in self.items)
+        return "; ".join(f"line {line}: {said(c, p)}" for line, c, p in self.items)
 
     def __str__(self) -> str:
         return self.text("en")

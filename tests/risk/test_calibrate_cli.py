@@ -126,7 +126,7 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad.write_text("reference,brand,product\n,X,Y\n", "utf-8")
     code, _, err = _run(capsys, "signals", "import", str(bad), "--format", "csv")
     # the CLI speaks zh-CN by default: the file's problems by their line, in Chinese
-    assert code == 2 and "第 2 行：reference is empty" in err and "未导入任何内容" in err
+    assert code == 2 and "第 2 行：编号（reference）为空" in err and "未导入任何内容" in err
     code, _, err = _run(capsys, "risk", "explain", "999999")
     assert code == 3 and "没有商品 '999999'" in err
     code, _, err = _run(capsys, "risk", "calibrate")

@@ -130,17 +130,46 @@ def test_a_file_import_refusal_names_its_lines_and_kinds_in_the_readers_language
     """The risk importers' refusals: line numbers read "第 N 行" in Chinese, and what a file
     looks like (XML, a CPSC feed) by a name that reads the same in both languages."""
     problems = Problems(tmp_path / "notices.csv")
-    problems.add(9, "date is empty")
-    problems.add(4, "reference is empty")
+    problems.add(9, "risk_rows.date_empty")
+    problems.add(4, "risk_rows.field_value", field="RecallDate", detail="no date: 'soon'")
     with pytest.raises(InvalidInput) as err:
         problems.raise_if_any()
     assert str(err.value) == ("notices.csv: 2 problem(s), nothing imported: "
-                              "line 4: reference is empty; line 9: date is empty")
+                              "line 4: RecallDate: no date: 'soon'; line 9: date is empty")
     assert err.value.message("zh-CN") == ("notices.csv：发现 2 个问题，未导入任何内容："
-                                          "第 4 行：reference is empty；第 9 行：date is empty")
+                                          "第 4 行：字段 RecallDate：no date: 'soon'；第 9 行：日期为空")
     with pytest.raises(InvalidInput) as err:
         check_kind(tmp_path / "week.xml", b"<?xml version='1.0'?><report/>", "cpsc")
     assert err.value.code == "risk_import.not_feed_xml"
     assert str(err.value).startswith("week.xml holds XML, not a CPSC Recalls API JSON file")
     assert err.value.message("zh-CN").startswith(
         "week.xml 的内容是 XML，不是 CPSC Recalls API JSON 文件（是欧盟 Safety Gate 导出文件吗？")
+
+
+def test_every_line_problem_is_a_message_code_with_its_parameters() -> None:
+    """Like tests/store/test_messages.py for refusals: each ``problems.add(line, ...)`` of the
+    importers names a code of store/messages.toml and gives exactly the parameters its texts
+    take, so a file's problems read in the reader's language (a length problem worded by
+    store.filings.check_lengths is passed through as it is)."""
+    import ast
+
+    from store import messages
+
+    root = Path(__file__).resolve().parents[2] / "sampler" / "risk" / "importers"
+    sites = 0
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "add" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "problems"):
+                continue
+            sites += 1
+            where = f"{path.name}:{node.lineno}"
+            message = node.args[1]
+            if isinstance(message, ast.Name) and message.id == "too_long":
+                continue
+            assert isinstance(message, ast.Constant) and messages.known(message.value), where
+            texts = messages.catalogue()[message.value]
+            wanted = {name for name, _s, _c in messages.placeholders(texts["en"])}
+            assert wanted == {k.arg for k in node.keywords}, where
+    assert sites > 40

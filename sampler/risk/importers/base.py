@@ -148,17 +148,21 @@ class Problems:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.items: list[tuple[int, str]] = []
+        #: ``(line, message code, parameters)``; plain text for a problem not coded.
+        self.items: list[tuple[int, str, dict[str, Any]]] = []
         #: Lines of rows a mapping says hold no record (``blank_unless``), skipped, not errors.
         self.skipped: list[int] = []
 
-    def add(self, line: int, message: str) -> None:
-        self.items.append((line, message))
+    def add(self, line: int, message: str, /, **params: Any) -> None:
+        """Note a problem on *line*: a message code of store/messages.toml (``risk_rows.*``)
+        with its parameters, so the refusal names it in the reader's language."""
+        self.items.append((line, message, params))
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        shown = Lines(tuple(sorted(self.items)[:MAX_LISTED_ERRORS]))
+        ordered = sorted(self.items, key=lambda item: (item[0], item[1]))
+        shown = Lines(tuple(ordered[:MAX_LISTED_ERRORS]))
         more = len(self.items) - len(shown.items)
         if more > 0:
             raise InvalidInput("risk_import.problems_more", path_name=self.path.name,
@@ -325,8 +329,8 @@ def dedupe_notices(parsed: list[ParsedNotice], problems: Problems,
         else:
             a, b = _notice_fields(seen), _notice_fields(p)
             differ = sorted(k for k in a if k != "raw" and a[k] != b[k]) or ["raw"]
-            problems.add(p.line, f"notice {p.reference} also at line {seen.line} with other "
-                                 f"contents ({', '.join(differ)[:200]}): which one is right?")
+            problems.add(p.line, "risk_rows.notice_repeated_differently", reference=p.reference,
+                         first_line=seen.line, fields=", ".join(differ)[:200])
     return out
 
 

@@ -108,11 +108,11 @@ def _records(text: str, problems: Problems) -> list[tuple[int, Any]]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            problems.add(exc.lineno, f"not JSON: {exc.msg}")
+            problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
             return []
         if isinstance(value, dict):  # one recall on its own
             return [(1 + text[:pos].count("\n"), value)]
-        problems.add(1, "expected a JSON array of recalls")
+        problems.add(1, "risk_rows.expected_recall_array")
         return []
     out: list[tuple[int, Any]] = []
     pos += 1
@@ -125,7 +125,7 @@ def _records(text: str, problems: Problems) -> list[tuple[int, Any]]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            problems.add(exc.lineno, f"not JSON: {exc.msg}")
+            problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
             return out
         out.append((line, value))
         while pos < len(text) and text[pos] in " \t\r\n":
@@ -135,7 +135,7 @@ def _records(text: str, problems: Problems) -> list[tuple[int, Any]]:
         elif pos < len(text) and text[pos] == "]":
             return out
         else:
-            problems.add(text.count("\n", 0, pos) + 1, "expected ',' or ']' after a recall")
+            problems.add(text.count("\n", 0, pos) + 1, "risk_rows.expected_comma_after_recall")
             return out
 
 
@@ -144,20 +144,20 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
     notices: list[ParsedNotice] = []
     for line, rec in _records(text, problems):
         if not isinstance(rec, dict):
-            problems.add(line, "a recall must be a JSON object")
+            problems.add(line, "risk_rows.recall_not_object")
             continue
         reference = clip(rec.get("RecallNumber"), 100) or clip(rec.get("RecallID"), 100)
         if not reference:
-            problems.add(line, "recall without RecallNumber or RecallID")
+            problems.add(line, "risk_rows.recall_without_number")
             continue
         try:
             published = parse_date(rec.get("RecallDate"))
         except ValueError as exc:
-            problems.add(line, f"RecallDate: {exc}")
+            problems.add(line, "risk_rows.field_value", field="RecallDate", detail=str(exc)[:200])
             continue
         products = rec.get("Products") or []
         if not isinstance(products, list):
-            problems.add(line, "Products must be a list")
+            problems.add(line, "risk_rows.products_not_list")
             continue
         names = _names(products, "Name")
         models: list[str] = []

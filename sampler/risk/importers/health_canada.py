@@ -105,29 +105,30 @@ def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.add(exc.lineno, f"not JSON: {exc.msg}")
+        problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
         return []
     alerts = _alerts(value)
     if alerts is None:
-        problems.add(1, "expected a JSON array of recall alerts")
+        problems.add(1, "risk_rows.expected_alert_array")
         return []
     notices: list[ParsedNotice] = []
     pos = 0
     for i, rec in enumerate(alerts):
         if not isinstance(rec, dict):
-            problems.add(1, f"alert {i + 1} is not an object")
+            problems.add(1, "risk_rows.alert_not_object", number=i + 1)
             continue
         nid = _text(rec.get("NID"))
         found = text.find(f'"{nid}"', pos) if nid else -1
         line = text.count("\n", 0, found) + 1 if found >= 0 else 1
         pos = max(pos, found)
         if not nid:
-            problems.add(line, f"alert {i + 1} without NID")
+            problems.add(line, "risk_rows.alert_without_nid", number=i + 1)
             continue
         try:
             published = parse_date(_text(rec.get("Last updated")))
         except ValueError as exc:
-            problems.add(line, f"alert {nid}: Last updated: {exc}")
+            problems.add(line, "risk_rows.alert_field_value", reference=nid, field="Last updated",
+                         detail=str(exc)[:200])
             continue
         title = _text(rec.get("Title")) or ""
         url = _text(rec.get("URL"))

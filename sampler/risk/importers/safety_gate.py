@@ -132,13 +132,14 @@ def alert_to_notice(values: dict[str, Any], line: int, problems: Problems,
     # Current layout: reference is the alert's URL and caseNumber the key; older: reference key.
     reference = case if _is_url(ref_field) or not ref_field else ref_field
     if not reference:
-        problems.add(line, "alert without caseNumber or reference")
+        problems.add(line, "risk_rows.alert_without_reference")
         return None
     try:
         published = parse_date(_text(values, "publicationDate") or _text(values, "date")) \
             or report_date
     except ValueError as exc:
-        problems.add(line, f"alert {reference}: date: {exc}")
+        problems.add(line, "risk_rows.alert_field_value", reference=reference, field="date",
+                     detail=str(exc)[:200])
         return None
     brand, label = _text(values, "brand"), _text(values, "name")
     product = _text(values, "product") or _text(values, "category")
@@ -175,11 +176,11 @@ def _root(data: bytes, problems: Problems) -> etree._Element | None:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
-        problems.add(exc.lineno or 1, f"not well-formed XML: {exc.msg}")
+        problems.add(exc.lineno or 1, "risk_rows.not_xml", detail=exc.msg)
         return None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        problems.add(1, "a DOCTYPE is not allowed in a Safety Gate file (entity attacks)")
+        problems.add(1, "risk_rows.doctype")
         return None
     return root
 
@@ -196,13 +197,14 @@ def parse_index(data: bytes, problems: Problems) -> list[WeeklyReportRef]:
         values = _element_fields(el)
         reference = _text(values, "reference")
         if not reference:
-            problems.add(el.sourceline or 1, "weeklyReport without reference")
+            problems.add(el.sourceline or 1, "risk_rows.weekly_report_without_reference")
             continue
         url = (_text(values, "URL") or _text(values, "url") or "").rstrip(", ") or None
         try:
             published = parse_date(_text(values, "publicationDate"))
         except ValueError as exc:
-            problems.add(el.sourceline or 1, f"weeklyReport {reference}: {exc}")
+            problems.add(el.sourceline or 1, "risk_rows.weekly_report_value", reference=reference,
+                         detail=str(exc)[:200])
             continue
         m = re.search(r"/detail/xml/(\d+)", url or "")
         out.append(WeeklyReportRef(reference, published, url,
@@ -220,9 +222,7 @@ def _parse_xml(data: bytes, problems: Problems) -> list[ParsedNotice]:
         return []
     children = {_local(c.tag) for c in root}
     if "weeklyReport" in children and "notifications" not in children:
-        problems.add(root.sourceline or 1, "this is Safety Gate's weekly index (a list of "
-                     "reports), not a report: import a report it lists, or run "
-                     "'spotcheck signals fetch safety-gate'")
+        problems.add(root.sourceline or 1, "risk_rows.weekly_index")
         return []
     notices: list[ParsedNotice] = []
     if _local(root.tag) == "Safety-Gate":  # the current weekly report
@@ -230,13 +230,12 @@ def _parse_xml(data: bytes, problems: Problems) -> list[ParsedNotice]:
         try:
             report_date = parse_date(header.get("report_date"))
         except ValueError as exc:
-            problems.add(1, f"report_date: {exc}")
+            problems.add(1, "risk_rows.field_value", field="report_date", detail=str(exc)[:200])
             return []
         report = {k: v for k, v in header.items() if v is not None}
         alerts = [el for el in root if _local(el.tag) == "notifications"]
         if not alerts and "notification" not in {_local(e.tag) for e in root.iter()}:
-            problems.add(root.sourceline or 1,
-                         "a Safety Gate report without <notifications> (an empty week?)")
+            problems.add(root.sourceline or 1, "risk_rows.report_without_notifications")
             return []
         for el in alerts:
             notice = alert_to_notice(_element_fields(el), el.sourceline or 1, problems, report,
@@ -264,8 +263,8 @@ def _parse_xml(data: bytes, problems: Problems) -> list[ParsedNotice]:
         if notice is not None:
             notices.append(notice)
     if found == 0 and not problems.items:
-        problems.add(root.sourceline or 1, f"<{_local(root.tag)}> holds no <notifications> or "
-                     "<notification> elements: not a Safety Gate report")
+        problems.add(root.sourceline or 1, "risk_rows.not_safety_gate_report",
+                     element=_local(root.tag)[:60])
     return notices
 
 
@@ -303,18 +302,18 @@ def _parse_json(path: Path, data: bytes, problems: Problems) -> list[ParsedNotic
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.add(exc.lineno, f"not JSON: {exc.msg}")
+        problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
         return []
     alerts = _json_alerts(value)
     if alerts is None:
-        problems.add(1, "expected a JSON array of alerts (or an object holding one)")
+        problems.add(1, "risk_rows.expected_alerts")
         return []
     # Line of each alert: where its caseNumber/reference first appears after the previous one.
     notices: list[ParsedNotice] = []
     pos = 0
     for i, obj in enumerate(alerts):
         if not isinstance(obj, dict):
-            problems.add(1, f"alert {i + 1} is not an object")
+            problems.add(1, "risk_rows.alert_not_object", number=i + 1)
             continue
         key = obj.get("caseNumber") or obj.get("reference")
         found = text.find(json.dumps(key)[1:-1], pos) if isinstance(key, str) else -1

@@ -52,30 +52,31 @@ def _rows(path: Path, data: bytes, fmt: str, problems: Problems,
     else:
         header, rows = read_sheet(path, data)
     if not header:
-        problems.add(1, "no header row")
+        problems.add(1, "risk_rows.no_header")
         return []
     other = looks_like(header, mapping) if mapping.source == f"{fmt}.toml" else None
     if other is not None:
         found = sorted({h for h in header if other.field_of(h) in other.distinctive})
-        problems.add(1, f"this looks like {other.name} file (columns {', '.join(found)}), not "
-                        f"{mapping.name}: import it with --format {other.kind}")
+        problems.add(1, "risk_rows.looks_like_other", other=other.name,
+                     columns=", ".join(found)[:200], expected=mapping.name, kind=other.kind)
         return []
     fields, unknown, missing = mapping.resolve(header)
     for cell in unknown:
-        problems.add(1, f"unknown column {cell!r} (mapping {mapping.source}: add it to a field "
-                        "or to ignore)")
+        problems.add(1, "risk_rows.unknown_column", column=repr(cell[:60]),
+                     mapping=mapping.source)
     for name in missing:
-        problems.add(1, f"missing column {name} (accepted headers: {mapping.accepted(name)})")
+        problems.add(1, "risk_rows.missing_column", name=name,
+                     accepted=mapping.accepted(name)[:200])
     if unknown or missing:
         return []
     out: list[tuple[int, dict[str, str]]] = []
     for line, cells in rows:
         if len(cells) > len(fields):
-            problems.add(line, f"{len(cells)} cells but the header has {len(fields)}")
+            problems.add(line, "risk_rows.cells_vs_header", cells=len(cells), fields=len(fields))
             continue
         if mapping.header is not None and len(cells) != len(fields):
-            problems.add(line, f"{len(cells)} cells but this layout ({mapping.source}) has "
-                               f"{len(fields)}: a cut or shifted row?")
+            problems.add(line, "risk_rows.cells_vs_layout", cells=len(cells),
+                         layout=mapping.source, fields=len(fields))
             continue
         row = {f: c.strip()[:MAX_CELL] for f, c in zip(fields, cells, strict=False) if f}
         if mapping.blank_unless and not any(row.get(f) for f in mapping.blank_unless):
@@ -92,10 +93,10 @@ def _date(row: dict[str, str], line: int, problems: Problems, required: bool) ->
     try:
         value = parse_date(row.get("date"))
     except ValueError as exc:
-        problems.add(line, f"date: {exc}")
+        problems.add(line, "risk_rows.field_value", field="date", detail=str(exc)[:200])
         return None
     if value is None and required:
-        problems.add(line, "date is empty")
+        problems.add(line, "risk_rows.date_empty")
     return value
 
 
@@ -107,7 +108,7 @@ def parse_complaints(path: Path, data: bytes, problems: Problems,
         if date is None:
             continue
         if not (row.get("listing_url") or row.get("seller") or row.get("product")):
-            problems.add(line, "a complaint needs a listing URL, a seller or a product text")
+            problems.add(line, "risk_rows.complaint_needs_subject")
             continue
         content = {k: row.get(k, "") for k in ("date", "platform", "seller", "listing_url",
                                                 "product", "kind", "description")}
@@ -129,12 +130,12 @@ def parse_reports(path: Path, data: bytes, problems: Problems,
         date = _date(row, line, problems, required=True)
         kind = (row.get("kind") or "").lower()
         if kind not in REPORT_KINDS:
-            problems.add(line, f"kind {row.get('kind')!r} must be defect or recall")
+            problems.add(line, "risk_rows.report_kind", kind=repr(row.get("kind", "")[:40]))
             continue
         if date is None:
             continue
         if not row.get("product"):
-            problems.add(line, "product is empty")
+            problems.add(line, "risk_rows.product_empty")
             continue
         reference = row.get("reference") or row_key(
             "R", {k: row.get(k, "") for k in ("date", "enterprise", "brand", "product", "model",
@@ -155,10 +156,10 @@ def parse_generic(path: Path, data: bytes, problems: Problems,
     for line, row in _rows(path, data, "csv", problems, mapping):
         date = _date(row, line, problems, required=False)
         if not row.get("reference"):
-            problems.add(line, "reference is empty")
+            problems.add(line, "risk_rows.reference_empty")
             continue
         if not (row.get("brand") or row.get("product")):
-            problems.add(line, "a notice needs a brand or a product")
+            problems.add(line, "risk_rows.notice_needs_brand_or_product")
             continue
         if line in {x[0] for x in problems.items}:
             continue
@@ -199,16 +200,15 @@ def parse_spot_check(path: Path, data: bytes, problems: Problems,
     for line, row in _rows(path, data, "spot-check", problems, mapping):
         result = _norm_value(row.get("result", ""))
         if not row.get("product"):
-            problems.add(line, "产品名称/product is empty")
+            problems.add(line, "risk_rows.spot_check_product_empty")
             continue
         if result in fails or (row.get("failed_items") and result not in passes):
             value = 1.0
         elif result in passes:
             value = 0.0
         else:
-            problems.add(line, f"抽查结果/result {row.get('result')!r} is neither a pass "
-                               f"({', '.join(sorted(passes))}) nor a fail "
-                               f"({', '.join(sorted(fails))})")
+            problems.add(line, "risk_rows.spot_check_result", result=repr(row.get("result", "")[:40]),
+                         passes=", ".join(sorted(passes)), fails=", ".join(sorted(fails)))
             continue
         date = _date(row, line, problems, required=False) if row.get("date") else None
         sig = _signal("spot_check", "spot-check", line, row, date, failed=bool(value))
@@ -224,7 +224,7 @@ def parse_platform_listings(path: Path, data: bytes, problems: Problems,
     out: list[ParsedSignal] = []
     for line, row in _rows(path, data, "platform-listings", problems, mapping):
         if not row.get("listing_url") or not row.get("platform"):
-            problems.add(line, "platform and listing_url are required in every row")
+            problems.add(line, "risk_rows.listing_row_needs")
             continue
         if (too_long := check_lengths(row)) is not None:
             problems.add(line, too_long)
@@ -244,7 +244,7 @@ def parse_platform_sellers(path: Path, data: bytes, problems: Problems,
     out: list[ParsedSignal] = []
     for line, row in _rows(path, data, "platform-sellers", problems, mapping):
         if not row.get("platform") or not (row.get("seller") or row.get("seller_id")):
-            problems.add(line, "platform and seller are required in every row")
+            problems.add(line, "risk_rows.seller_row_needs")
             continue
         if (too_long := check_lengths(row)) is not None:
             problems.add(line, too_long)
