@@ -31,6 +31,12 @@ class JobContext:
     holder: str
     actor: str = "scheduler"
     options: dict[str, Any] = field(default_factory=dict)
+    #: Queue a run of another job from this one: ``enqueue(session, kind, options)`` adds it
+    #: to *session*'s transaction and returns its key, ``start(key)`` runs it in a thread once
+    #: committed.  scheduler.runs fills both in (a job module cannot import the run machinery
+    #: that imports it); None where a job body is called directly.
+    enqueue: Callable[[Any, str, dict[str, Any]], str] | None = None
+    start: Callable[[str], Any] | None = None
 
 
 JobFunc = Callable[[JobContext], dict[str, Any]]

@@ -409,6 +409,7 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
     """
     from evidence.capture import capture_urls
     from scheduler.cases import open_case
+    from scheduler.copies import has_copies
 
     targets = _lead_targets(ctx)
     if not targets:
@@ -419,6 +420,7 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
                        settings=ctx.settings)
     opened: list[str] = []
     uncaptured: list[int] = []
+    with_copies: list[tuple[str, str]] = []  # (queued run key, case number)
     for (lid, _, kind), cid in zip(targets, ids, strict=True):
         with ctx.db.session() as s:
             cap = s.get(Capture, cid)
@@ -429,7 +431,38 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
                              capture_ids=[cid] if ok else None,
                              summary="opened by the scheduler for an enforcement lead")
             opened.append(case.number)
-    return {"opened": opened, "uncaptured": uncaptured}
+            if kind == "counterfeit" and ctx.enqueue is not None and has_copies(s, lid):
+                # A copy of a product sold elsewhere too: the case gets captures of every
+                # other listing of the product, queued with the case (scheduler.copies).
+                key = ctx.enqueue(s, "copies", {"case_id": case.id, "actor": ctx.actor})
+                with_copies.append((key, case.number))
+    for key, _ in with_copies:  # committed: start them here, without waiting
+        if ctx.start is not None:
+            ctx.start(key)
+    return {"opened": opened, "uncaptured": uncaptured,
+            "copies_queued": [number for _, number in with_copies]}
+
+
+@job("copies")
+def copies(ctx: JobContext) -> dict[str, Any]:
+    """Capture every other listing of a lead case's product for the case (queued when the
+    case is opened, with its id); scheduled, it catches up on every open counterfeit case."""
+    from scheduler.copies import capture_copies
+
+    actor = str(ctx.options.get("actor") or ctx.actor)
+    if ctx.options.get("case_id") is not None:
+        return capture_copies(ctx.db, ctx.settings, int(ctx.options["case_id"]), actor=actor)
+    with ctx.db.session() as s:
+        open_cases = list(s.scalars(select(Case.id).where(
+            Case.kind == "counterfeit", Case.status != CaseStatus.CLOSED,
+            Case.listing_id.is_not(None)).order_by(Case.id)))
+    done = [capture_copies(ctx.db, ctx.settings, cid, actor=actor) for cid in open_cases]
+    captured = [d for d in done if d.get("captured")]
+    if not captured:
+        return {"_outcome": "skipped", "reason": "no copy left to capture"}
+    return {"cases": [d["case"] for d in captured],
+            "captured": sum(int(d["captured"]) for d in captured)}
+
 
 
 @job("capture")

@@ -180,7 +180,9 @@ def _body(db: Database, settings: Settings, row: Any, *, holder: str,
                      True)
     ctx = JobContext(db=db, settings=settings, kind=kind, campaign_id=campaign_id,
                      scheduled_for=scheduled_for, now=now or utcnow(), holder=holder,
-                     options=options)
+                     options=options,
+                     enqueue=lambda s, k, o: enqueue(s, k, campaign_id, o),
+                     start=lambda k: queue_run(db, settings, k, holder=f"{kind}-run"))
     log.info("run %s started (attempt %d)", key, row.attempts)
     try:
         result = fn(ctx) or {}
