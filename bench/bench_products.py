@@ -18,6 +18,7 @@ at 10⁶ photos a full pass is the cost the nightly ``score`` job would pay.  Ta
 and the clusters within 30 minutes together (a nightly slot), peak memory < 4 GB.
 
     .venv/bin/python bench/bench_products.py [--listings 1000000] [--photo-queries 2000]
+        [--kinds gtin,brand_model,title]
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--listings", type=int, default=1_000_000)
     ap.add_argument("--photo-queries", type=int, default=2000)
+    ap.add_argument("--kinds", default="gtin,brand_model,title",
+                    help="identifier and title kinds to build (photos and clusters always)")
     args = ap.parse_args()
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores; {args.listings:,} synthetic "
@@ -122,7 +125,7 @@ def main() -> None:
         populate(db, args.listings, rng)
         print(f"set-up (not measured): {time.perf_counter() - t:.0f} s")
         total = 0.0
-        for kind in ("gtin", "brand_model", "title"):
+        for kind in [k for k in args.kinds.split(",") if k]:
             t = time.perf_counter()
             with db.session() as s:
                 result = build_links(s, [kind])
