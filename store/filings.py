@@ -60,11 +60,12 @@ def submitted_numbers(detail: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def check_lengths(detail: dict[str, Any]) -> str | None:
-    """A problem text when a number is longer than the seller column holds, else None."""
+def check_lengths(detail: dict[str, Any]) -> tuple[str, int, int] | None:
+    """``(field, length, allowed)`` of the first number longer than the seller column holds,
+    else None: the importer words it in the reader's language (``risk_rows.number_too_long``)."""
     for name, value in submitted_numbers(detail).items():
         if len(value) > FIELDS[name]:
-            return f"{name} is {len(value)} characters, more than the {FIELDS[name]} allowed"
+            return name, len(value), FIELDS[name]
     return None
 
 

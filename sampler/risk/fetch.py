@@ -31,6 +31,7 @@ from sampler.risk.importers import ImportResult, import_file
 from sampler.risk.importers.base import Problems, parse_date
 from sampler.risk.importers.safety_gate import parse_index
 from store.errors import InvalidInput
+from store.messages import Lines
 from store.models import ForeignNotice
 from store.settings import Settings
 
@@ -121,7 +122,10 @@ def _safety_gate(session: Session, client: httpx.Client, settings: Settings,
         try:
             _import(session, result, path, "safety-gate", report.url)
         except InvalidInput as exc:
-            if "without <notifications>" in str(exc):  # a week without alerts
+            lines = exc.params.get("problems")
+            if isinstance(lines, Lines) and any(  # a week without alerts
+                    code == "risk_rows.report_without_notifications"
+                    for _line, code, _params in lines.items):
                 result.downloads.append({"url": report.url, "file": str(path), "read": 0,
                                          "added": 0})
                 continue

@@ -108,6 +108,21 @@ def test_safety_gate_weekly_reports_since(sqlite_db: Database, settings: Setting
     assert len(kept) == 2  # each report kept once, by content hash
 
 
+def test_safety_gate_week_without_alerts_is_no_error(sqlite_db: Database, settings: Settings,
+                                                    server: str) -> None:
+    """A weekly report without <notifications> (a week without alerts) is kept and counted
+    as read 0, not a refusal: the fetch knows it by the problem's code, whatever language."""
+    compact = data_file("safety_gate_weekly_report_compact.xml").read_text("utf-8")
+    empty = compact[:compact.index("<notifications")] + "</Safety-Gate>"
+    Replay.routes["/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000336"] = (
+        "application/xml", empty.encode())
+    with sqlite_db.session() as s:
+        result = fetch(s, "safety-gate", _settings(settings, server), dt.date(2026, 12, 10))
+    assert [(d["url"].rsplit("/", 1)[1], d["read"], d["added"]) for d in result.downloads] == [
+        ("10000336?language=en", 0, 0)]
+    assert result.added == 0 and _refs(sqlite_db, "safety-gate") == set()
+
+
 def test_cpsc_and_health_canada(sqlite_db: Database, settings: Settings, server: str) -> None:
     cfg = _settings(settings, server)
     with sqlite_db.session() as s:

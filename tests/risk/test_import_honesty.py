@@ -149,8 +149,7 @@ def test_a_file_import_refusal_names_its_lines_and_kinds_in_the_readers_language
 def test_every_line_problem_is_a_message_code_with_its_parameters() -> None:
     """Like tests/store/test_messages.py for refusals: each ``problems.add(line, ...)`` of the
     importers names a code of store/messages.toml and gives exactly the parameters its texts
-    take, so a file's problems read in the reader's language (a length problem worded by
-    store.filings.check_lengths is passed through as it is)."""
+    take, so a file's problems read in the reader's language."""
     import ast
 
     from store import messages
@@ -166,8 +165,6 @@ def test_every_line_problem_is_a_message_code_with_its_parameters() -> None:
             sites += 1
             where = f"{path.name}:{node.lineno}"
             message = node.args[1]
-            if isinstance(message, ast.Name) and message.id == "too_long":
-                continue
             assert isinstance(message, ast.Constant) and messages.known(message.value), where
             texts = messages.catalogue()[message.value]
             wanted = {name for name, _s, _c in messages.placeholders(texts["en"])}

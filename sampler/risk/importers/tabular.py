@@ -227,7 +227,8 @@ def parse_platform_listings(path: Path, data: bytes, problems: Problems,
             problems.add(line, "risk_rows.listing_row_needs")
             continue
         if (too_long := check_lengths(row)) is not None:
-            problems.add(line, too_long)
+            problems.add(line, "risk_rows.number_too_long", field=too_long[0],
+                         length=too_long[1], allowed=too_long[2])
             continue
         date = _date(row, line, problems, required=False) if row.get("date") else None
         out.append(_signal("platform_listing", "platform", line, row, date))
@@ -247,7 +248,8 @@ def parse_platform_sellers(path: Path, data: bytes, problems: Problems,
             problems.add(line, "risk_rows.seller_row_needs")
             continue
         if (too_long := check_lengths(row)) is not None:
-            problems.add(line, too_long)
+            problems.add(line, "risk_rows.number_too_long", field=too_long[0],
+                         length=too_long[1], allowed=too_long[2])
             continue
         date = _date(row, line, problems, required=False) if row.get("date") else None
         sig = _signal("platform_seller", "platform", line, row, date)
