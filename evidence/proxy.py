@@ -313,10 +313,16 @@ class _Server(warcprox.warcproxy.WarcProxy):
 
 
 class RecordingProxy:
-    """One capture's proxy: ``start()`` → its port; ``stop()`` aborts what is in flight."""
+    """One capture's proxy: ``start()`` → its port; ``stop()`` aborts what is in flight.
+
+    warcprox serves each browser connection on a thread of a fixed pool and stops accepting
+    while every thread is busy.  A tunnel kept open after a refusal holds its thread while
+    the browser keeps it idle, so the pool is larger than the most connections Chromium opens
+    to one proxy (32): a page's idle tunnels can never stall its next request.
+    """
 
     def __init__(self, net: CaptureNet, ca: ProxyCA, *, socket_timeout: float = 15.0,
-                 max_threads: int = 24) -> None:
+                 max_threads: int = 64) -> None:
         options = warcprox.Options(
             address="127.0.0.1", port=0, cacert=str(ca.path), certs_dir=str(ca.certs_dir),
             max_threads=max_threads, socket_timeout=socket_timeout,

@@ -115,3 +115,14 @@ def test_a_url_that_keeps_failing_is_stopped_on_the_same_tunnel(
     assert proxy.net.failures[url] == proxy.net.repeat_limit
     assert proxy.net.repeats_stopped[url] == 2
 
+
+
+#: Chromium's most connections to one HTTP/1.1 proxy (net/socket/client_socket_pool_manager).
+CHROMIUM_SOCKETS_PER_PROXY = 32
+
+
+def test_idle_tunnels_cannot_stall_new_connections(proxy: RecordingProxy) -> None:
+    """A tunnel kept open after a refusal holds one of warcprox's threads while the browser
+    keeps it idle, and warcprox stops accepting when all are busy: the pool must be larger
+    than the connections Chromium ever keeps to its proxy (it was 24)."""
+    assert proxy.server.max_threads > CHROMIUM_SOCKETS_PER_PROXY
