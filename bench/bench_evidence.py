@@ -123,7 +123,8 @@ def summarize(name: str, results: list[Any], m: Measured, base: Measured | None,
         brate = n_base / base.wall * 60
         line += (f" | bare Playwright same pages: {brate:.1f}/min, CPU "
                  f"{base.cpu / max(1, n_base):.2f} s/page, load {base.load[0]:.1f}->"
-                 f"{base.load[1]:.1f}; ratio {rate / brate:.2f}")
+                 f"{base.load[1]:.1f}; ratio {rate / brate:.2f} (rate), "
+                 f"{(m.cpu / max(1, len(results))) / (base.cpu / max(1, n_base)):.2f} (CPU)")
     SUMMARY.append(line)
     print(line, flush=True)
     return rate
