@@ -43,7 +43,7 @@ def copy_targets(session: Session, case_id: int, limit: int = COPIES_BATCH
 
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound("cases.case", case=case_id)
     if case.listing_id is None:
         return None, []
     cluster = cluster_of(session, case.listing_id)
