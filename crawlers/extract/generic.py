@@ -13,7 +13,7 @@
 
 The page is parsed once (lxml, or the tree the caller already has: Scrapy's selector root);
 structured data is read only for the syntaxes the page contains; links come from the same
-tree.  The result is plain data (picklable: extraction workers answer with it).
+tree.  The result is plain data.
 """
 
 from __future__ import annotations

@@ -5,9 +5,8 @@ values into a stored-ready listing (cleaning every field, parsing the price, cla
 title against the rules file) is a tenth of the crawl's CPU, all of it on the reactor's
 thread.  As one pure function of the page, the profile's recipe and the card the listing was
 found on, it is answered like any other question about a page (the ``listing`` op in
-:mod:`crawlers.extract.page`): by an extraction worker on another core when there is one, in
-the crawl otherwise — the same function either way.  The pipelines then see a *prepared*
-item and only count what it says.
+:mod:`crawlers.extract.page`).  The pipelines then see a *prepared* item and only count what
+it says.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ class ListingRecipe:
         return cached
 
     def __getstate__(self) -> dict[str, Any]:
-        # String hashes differ between processes: a worker computes its own.
+        # String hashes differ between processes: an unpickled copy computes its own.
         return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
 

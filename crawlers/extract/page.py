@@ -1,14 +1,8 @@
-"""What the spider asks of an HTML page, as questions that can be answered elsewhere.
+"""What the spider asks of an HTML page: the values of field rules, the cards of a listing
+grid, whether it says it was removed, what the generic reader finds in it.
 
-The spider's questions about a page ("the values of these field rules", "the cards of this
-listing grid", "does it say it was removed") are *ops*: small hashable tuples.  A
-:class:`Page` answers them from answers computed beforehand by an extraction worker
-(:mod:`crawlers.extract.workers`) when there are any, and by parsing the page in this process
-otherwise.  Both go through :func:`answer`, so a worker's answer is, by construction, the
-answer this process would have given.
-
-Why: Scrapy runs every callback on one thread; on a static shop, parsing the HTML and
-evaluating a dozen rules per page is most of a crawl's CPU, and a second core sits idle.
+Each question is an *op*, a small hashable tuple, answered by :func:`answer` in the crawl's
+own process (extraction workers in other processes were measured as no gain and removed).
 """
 
 from __future__ import annotations
@@ -22,12 +16,10 @@ from crawlers.extract.listing import CANONICAL, ListingRecipe, css_listing
 
 #: An op: (name, *arguments), every argument hashable.
 Op = tuple[Any, ...]
-#: The ops a spider asks of one kind of page, in the order it asks them.
-Plan = tuple[Op, ...]
 
 #: How much of a page a "removed" marker is looked for in.
 MARKER_SPAN = 200_000
-__all__ = ["CANONICAL", "Op", "Page", "Plan", "answer", "answer_all"]
+__all__ = ["CANONICAL", "Op", "Page", "answer"]
 
 
 def fields_op(rules: dict[str, str]) -> Op:
@@ -78,27 +70,17 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
     raise ValueError(f"unknown op {name!r}")
 
 
-def answer_all(response: TextResponse, plan: Plan, context: dict[str, Any] | None = None
-               ) -> dict[Op, Any]:
-    return {op: answer(response, op, context) for op in plan}
-
-
 class Page:
-    """One HTML page as the spider sees it: answers given beforehand, or computed on demand."""
+    """One HTML page as the spider sees it, with what its link said about it (*context*)."""
 
-    __slots__ = ("answers", "context", "response")
+    __slots__ = ("context", "response")
 
-    def __init__(self, response: TextResponse, answers: dict[Op, Any] | None = None,
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(self, response: TextResponse, context: dict[str, Any] | None = None) -> None:
         self.response = response
-        self.answers = answers or {}
         self.context = context
 
     def ask(self, op: Op) -> Any:
-        try:
-            return self.answers[op]
-        except KeyError:
-            return answer(self.response, op, self.context)
+        return answer(self.response, op, self.context)
 
     def select(self, rules: str) -> str | None:
         result: str | None = self.ask(("select", rules))

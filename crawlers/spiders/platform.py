@@ -228,7 +228,7 @@ class PlatformSpider(scrapy.Spider):
 
     def _page(self, response: TextResponse) -> Page:
         """The page (parsed once, when first asked), with the card it was found on."""
-        return Page(response, None, response.meta.get("card"))
+        return Page(response, response.meta.get("card"))
 
     def referred(self, response: Response, output: Iterator[Any]) -> Iterator[Any]:
         """*output*, its requests given the Referer header that Scrapy's Referer middleware
