@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sampler.design import Design, Frame, design_inclusion_probabilities
+from sampler.design import TAKE_ALL, Design, Frame, design_inclusion_probabilities
 from sampler.frame import FRAME_COLUMNS, load_frame_bytes
 from store.errors import InvalidInput, VerificationFailed
 from store.models import AuditEvent, Plan
@@ -51,19 +51,26 @@ def parse_frame_csv(data: bytes) -> Frame:
                  prn=np.array([num(r["prn"]) for r in rows], dtype=np.float64))
 
 
+def design_n(plan: Plan) -> int:
+    """The n the plan's design drew: its realised n without the take-all stratum, whose
+    units are all taken besides the design's n (sampler.design.TAKE_ALL)."""
+    params = plan.parameters or {}
+    taken = int((params.get("allocation") or {}).get(TAKE_ALL, 0))
+    return int(params.get("n", plan.sample_size)) - taken
+
+
 def plan_design(plan: Plan) -> Design:
     """The plan's design with its realised n (a budget design is fixed at the n it chose)."""
     known = {f.name for f in fields(Design)}
     data = {k: v for k, v in (plan.design or {}).items() if k in known}
-    data.update(n=int((plan.parameters or {}).get("n", plan.sample_size)), budget=None)
+    data.update(n=design_n(plan), budget=None)
     return Design.from_dict(data)
 
 
 def frame_pi(plan: Plan, settings: Settings) -> tuple[Frame, np.ndarray, dict[Any, int]]:
     """The frozen frame of *plan* (hash-checked) and π of each of its units by the design."""
     frame = parse_frame_csv(load_frame_bytes(settings, plan.frame_sha256))
-    pik, alloc = design_inclusion_probabilities(frame, plan_design(plan), int(
-        (plan.parameters or {}).get("n", plan.sample_size)))
+    pik, alloc = design_inclusion_probabilities(frame, plan_design(plan), design_n(plan))
     return frame, pik, alloc
 
 

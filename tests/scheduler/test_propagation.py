@@ -86,3 +86,18 @@ def test_a_failure_reaches_its_copies_and_the_next_plan_takes_them(sqlite_db: Da
         assert all(0 < it.inclusion_probability < 1 for it in items if it.stratum != TAKE_ALL)
         assert "π = 1" in plan.lines()[0]
         assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "campaign.take_all"))
+        # The plan registers at approval: π recomputed from its frozen frame (the design's n
+        # without the take-all units) agrees with every item's, take-all ones included.
+        from sampler.plans import submit_plan
+        from sampler.registration import frame_pi
+        from scheduler.preregistration import approve_and_register
+        from store.models import Plan
+
+        stored = s.get(Plan, plan.plan_id)
+        assert stored is not None
+        _, pik, alloc = frame_pi(stored, settings)
+        assert alloc[TAKE_ALL] == 4 and sum(alloc.values()) == plan.items
+        submit_plan(s, plan.plan_id, "li.na")
+        approve_and_register(s, plan.plan_id, "wang.qiang", "supervisor", "ok", settings)
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "plan.registered",
+                                                    AuditEvent.object_id == str(plan.plan_id)))
