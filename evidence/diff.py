@@ -108,14 +108,14 @@ def diff_captures(db: Database, a: int, b: int, settings: Settings) -> CaptureDi
         for cid in (a, b):
             cap = s.get(Capture, cid)
             if cap is None:
-                raise NotFound(f"no capture {cid}")
+                raise NotFound("evidence.capture", capture_id=cid)
             if cap.status != CaptureStatus.OK:
-                raise InvalidInput(f"capture {cid} failed; there is nothing to compare")
+                raise InvalidInput("evidence.capture_failed_nothing_to_compare", capture_id=cid)
             caps[cid] = cap
             sha = s.scalar(select(Artifact.sha256).where(Artifact.capture_id == cid,
                                                          Artifact.role == "screenshot_full"))
             if sha is None:
-                raise NotFound(f"capture {cid} has no full-page screenshot")
+                raise NotFound("evidence.capture_no_full_screenshot", capture_id=cid)
             shots[cid] = sha
         result = CaptureDiff(a, b)
         result.status = (page_status(caps[a].meta), page_status(caps[b].meta))

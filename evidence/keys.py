@@ -83,9 +83,10 @@ def load_or_create(keys_dir: Path) -> InstallationKey:
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except ValueError as exc:
-        raise ConfigError(f"the installation key {priv_path} is unreadable: {exc}") from exc
+        raise ConfigError("evidence.installation_key_unreadable", path=priv_path,
+                          detail=str(exc)[:200]) from exc
     if not isinstance(private, Ed25519PrivateKey):
-        raise ConfigError(f"the installation key {priv_path} is not an Ed25519 key")
+        raise ConfigError("evidence.installation_key_not_ed25519", path=priv_path)
     return InstallationKey(private)
 
 
@@ -93,9 +94,9 @@ def load_public(pem: bytes) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
-        raise InvalidInput(f"not a PEM public key: {exc}") from exc
+        raise InvalidInput("evidence.not_pem_public_key", detail=str(exc)[:200]) from exc
     if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput("the public key is not an Ed25519 key")
+        raise InvalidInput("evidence.public_key_not_ed25519")
     return key
 
 

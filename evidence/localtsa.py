@@ -48,7 +48,8 @@ extendedKeyUsage = critical, timeStamping
 def _openssl(*args: str, cwd: Path) -> None:
     proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, timeout=60)
     if proc.returncode != 0:
-        raise ServiceUnavailable(f"openssl {args[0]} failed: {proc.stderr.decode()[-300:]}")
+        raise ServiceUnavailable("evidence.openssl_failed", command=args[0],
+                                 detail=proc.stderr.decode()[-300:])
 
 
 class LocalTSA:
@@ -56,7 +57,7 @@ class LocalTSA:
 
     def __init__(self, folder: Path, *, name: str = "spotcheck local TSA") -> None:
         if shutil.which("openssl") is None:
-            raise ServiceUnavailable("openssl is not installed; the local TSA needs it")
+            raise ServiceUnavailable("evidence.openssl_missing")
         self.folder = Path(folder).resolve()  # openssl runs with this as its cwd
         self.name = name
         self._server: ThreadingHTTPServer | None = None

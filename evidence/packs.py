@@ -86,7 +86,7 @@ def find_case(session: Session, ref: str | int) -> Case:
     if case is None and str(ref).isdigit():
         case = session.get(Case, int(ref))
     if case is None:
-        raise NotFound(f"no case {ref!r}")
+        raise NotFound("evidence.no_case", ref=ref)
     return case
 
 
@@ -115,17 +115,17 @@ def select_captures(session: Session, *, case_id: int | None = None,
     sample chain even before any page of the listing was captured.
     """
     if sum(x is not None and x != [] for x in (case_id, plan_item_id, capture_ids)) != 1:
-        raise InvalidInput("give exactly one of --case, --plan-item or --capture")
+        raise InvalidInput("evidence.export_needs_one_selector")
     q = select(Capture).where(Capture.status.in_(CaptureStatus.evidence()))  # complete, partial
     if case_id is not None:
         case = session.get(Case, case_id)
         if case is None:
-            raise NotFound(f"no case {case_id}")
+            raise NotFound("evidence.no_case", ref=case_id)
         q = q.where(case_capture_filter(session, case))
     elif plan_item_id is not None:
         item = session.get(PlanItem, plan_item_id)
         if item is None:
-            raise NotFound(f"no plan item {plan_item_id}")
+            raise NotFound("evidence.no_plan_item", plan_item_id=plan_item_id)
         purchases = select(Purchase.id).where(Purchase.plan_item_id == plan_item_id)
         q = q.where(or_(Capture.listing_id == item.listing_id,
                         Capture.purchase_id.in_(purchases)))
@@ -134,13 +134,13 @@ def select_captures(session: Session, *, case_id: int | None = None,
         found = {c.id: c for c in session.scalars(select(Capture).where(Capture.id.in_(ids)))}
         for cid in ids:
             if cid not in found:
-                raise NotFound(f"no capture {cid}")
+                raise NotFound("evidence.capture", capture_id=cid)
             if found[cid].status not in CaptureStatus.evidence():
-                raise InvalidInput(f"capture {cid} failed; there is no evidence to export")
+                raise InvalidInput("evidence.capture_failed_nothing_to_export", capture_id=cid)
         q = q.where(Capture.id.in_(ids))
     captures = list(session.scalars(q.order_by(Capture.id)))
     if not captures and not allow_empty:
-        raise NotFound("no successful captures to export")
+        raise NotFound("evidence.no_successful_captures")
     return captures
 
 
@@ -227,7 +227,7 @@ def _wacz(root: Path, entries: list[dict[str, Any]], work: Path, *,
         info["errors"] = errors
     proc = subprocess.run(base, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
-        raise ServiceUnavailable(f"wacz create failed: {proc.stderr.strip()[-300:]}")
+        raise ServiceUnavailable("evidence.wacz_create_failed", detail=proc.stderr.strip()[-300:])
     return info
 
 
@@ -329,7 +329,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
     """
     out = Path(out)
     if out.suffix.lower() != ".zip":
-        raise InvalidInput(f"the pack must be a .zip file, not {out.name!r}")
+        raise InvalidInput("evidence.pack_must_be_zip", name=out.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     store = ArtifactStore(settings.artifacts_dir)
     key = load_or_create(settings.keys_dir)
@@ -351,9 +351,7 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
             caps += list(s.scalars(select(Capture).where(Capture.id.in_(extra))))
             caps.sort(key=lambda c: c.id)
         if not caps and case_id is None:
-            raise InvalidInput("every selected capture was made with a buyer persona and is "
-                               "withheld to protect it; export with "
-                               "--include-persona-captures if it must go out")
+            raise InvalidInput("evidence.persona_captures_withheld")
         ids = [c.id for c in caps]
         persona_ids = {c.id for c in caps if is_persona_capture(c)}
         case = s.get(Case, case_id) if case_id is not None else None
@@ -508,9 +506,8 @@ def _capture_keys(root: Path, entries: list[dict[str, Any]], key: InstallationKe
             continue
         src = settings.keys_dir / RETIRED_DIR / f"{fp}.pub.pem"
         if not src.is_file():
-            raise VerificationFailed(f"capture {e['id']} is signed by key {fp}, which is "
-                                     "neither the current nor a retired key of this "
-                                     "installation")
+            raise VerificationFailed("evidence.capture_signed_by_unknown_key",
+                                     capture_id=e["id"], fingerprint=fp)
         (root / "keys").mkdir(exist_ok=True)
         (root / "keys" / f"{fp}.pub.pem").write_bytes(src.read_bytes())
         out[fp] = f"keys/{fp}.pub.pem"

@@ -242,12 +242,13 @@ async def redact_capture_async(db: Database, settings: Settings, browser: Any,
     with db.session() as s:
         orig = s.get(Capture, capture_id)
         if orig is None:
-            raise NotFound(f"no capture {capture_id}")
+            raise NotFound("evidence.capture", capture_id=capture_id)
         if orig.status not in CaptureStatus.evidence():
-            raise InvalidInput(f"capture {capture_id} failed; there is nothing to redact")
+            raise InvalidInput("redaction.capture_failed_there_nothing_redact",
+                               capture_id=capture_id)
         if not is_persona_capture(orig):
-            raise InvalidInput(f"capture {capture_id} was not made with a buyer persona; "
-                               "it has nothing to redact")
+            raise InvalidInput("redaction.capture_was_made_buyer_persona",
+                               capture_id=capture_id)
         arts = {a.role: a.sha256 for a in s.scalars(
             select(Artifact).where(Artifact.capture_id == capture_id))}
         info: dict[str, Any] = {"url": orig.url, "final_url": orig.final_url, "kind": orig.kind,

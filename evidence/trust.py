@@ -68,8 +68,7 @@ class TrustAnchors:
             return text
         path = Path(ref)
         if not path.is_file():
-            raise InvalidInput(f"--trust-key {ref!r}: neither a file nor a SHA-256 fingerprint "
-                               "(64 hex digits)")
+            raise InvalidInput("evidence.trust_key_neither_file_nor_fingerprint", ref=ref)
         fp = self.add_key(load_public(path.read_bytes()), GIVEN)
         self.sources.append(f"key {path} ({fp})")
         return fp
@@ -79,12 +78,14 @@ class TrustAnchors:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise InvalidInput(f"TSA CA file {path}: {exc}") from exc
+            raise InvalidInput("evidence.tsa_ca_file_unreadable", path=path,
+                               detail=str(exc)[:200]) from exc
         try:
             certs = (x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data
                      else [x509.load_der_x509_certificate(data)])
         except ValueError as exc:
-            raise InvalidInput(f"TSA CA file {path} holds no certificate: {exc}") from exc
+            raise InvalidInput("evidence.tsa_ca_file_no_certificate", path=path,
+                               detail=str(exc)[:200]) from exc
         fps = []
         for cert in certs:
             fp = cert.fingerprint(hashes.SHA256()).hex()
@@ -109,13 +110,14 @@ class TrustAnchors:
                 try:
                     anchors.add_key(load_public(pem.read_bytes()), RETIRED)
                 except InvalidInput as exc:
-                    raise ConfigError(f"retired key {pem} is unreadable: {exc}") from exc
+                    raise ConfigError("evidence.retired_key_unreadable", path=pem,
+                                      detail=exc) from exc
                 anchors.sources.append(f"retired key {pem.name}")
         for ca in settings.trusted_tsa_cas:
             try:
                 anchors.add_tsa_ca_file(Path(ca))
             except InvalidInput as exc:
-                raise ConfigError(f"SPOTCHECK_TRUSTED_TSA_CAS: {exc}") from exc
+                raise ConfigError("evidence.trusted_tsa_cas_setting", detail=exc) from exc
         folder = keys_dir / TRUSTED_TSA_DIR
         if folder.is_dir():
             for pem in sorted(folder.glob("*.pem")) + sorted(folder.glob("*.crt")):
@@ -150,7 +152,8 @@ def _installation_public(keys_dir: Path) -> Ed25519PublicKey | None:
         try:
             key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
         except (ValueError, OSError) as exc:
-            raise ConfigError(f"the installation key {priv} is unreadable: {exc}") from exc
+            raise ConfigError("evidence.installation_key_unreadable", path=priv,
+                              detail=str(exc)[:200]) from exc
         if isinstance(key, Ed25519PrivateKey):
             return key.public_key()
     pub = keys_dir / PUBLIC_NAME

@@ -79,14 +79,14 @@ def timestamp(data: bytes, tsa_url: str, *, timeout: float = 15.0) -> Token:
         resp = httpx.post(tsa_url, content=make_request(digest, nonce), timeout=timeout,
                           headers={"Content-Type": "application/timestamp-query"})
     except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"time-stamping authority {tsa_url}: {exc}") from exc
+        raise ServiceUnavailable("evidence.tsa_unreachable", url=tsa_url,
+                                 detail=str(exc)[:200]) from exc
     if resp.status_code != 200 or len(resp.content) > MAX_RESPONSE:
-        raise ServiceUnavailable(f"time-stamping authority {tsa_url} answered HTTP "
-                                 f"{resp.status_code} ({len(resp.content)} bytes)")
+        raise ServiceUnavailable("evidence.tsa_http_status", url=tsa_url,
+                                 status=resp.status_code, size=len(resp.content))
     check = check_response(resp.content, digest, nonce=nonce)
     if not check.ok:
-        raise ServiceUnavailable(f"time-stamping authority {tsa_url} sent a bad token: "
-                                 f"{check.reason}")
+        raise ServiceUnavailable("evidence.tsa_bad_token", url=tsa_url, reason=check.reason)
     assert check.gen_time is not None
     return Token(tsa_url, resp.content, check.gen_time, int(check.details.get("serial", "0")))
 
@@ -133,8 +133,8 @@ def timestamp_all(data: bytes, tsa_urls: list[str]) -> list[Token]:
     ServiceUnavailable."""
     tokens, failures = timestamp_each(data, tsa_urls)
     if tsa_urls and not tokens:
-        raise ServiceUnavailable("no time-stamping authority answered: "
-                                 + "; ".join(f.error for f in failures))
+        raise ServiceUnavailable("evidence.no_tsa_answered",
+                                 failures="; ".join(f.error for f in failures))
     return tokens
 
 

@@ -123,7 +123,7 @@ def _hash_member(zf: zipfile.ZipFile, mm: mmap.mmap | None, info: zipfile.ZipInf
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:
     info = zf.getinfo(name)
     if info.file_size > MAX_META:
-        raise InvalidInput(f"{name} is too large to be a manifest ({info.file_size} bytes)")
+        raise InvalidInput("evidence.manifest_too_large", name=name, size=info.file_size)
     return zf.read(info)
 
 

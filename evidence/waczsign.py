@@ -106,9 +106,10 @@ def load_or_create_ca(keys_dir: Path, name: str) -> SigningCA:
         loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except (ValueError, OSError) as exc:
-        raise ConfigError(f"the WACZ signing CA in {keys_dir} is unreadable: {exc}") from exc
+        raise ConfigError("evidence.wacz_ca_unreadable", folder=keys_dir,
+                          detail=str(exc)[:200]) from exc
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-        raise ConfigError(f"{key_path} is not an ECDSA key")
+        raise ConfigError("evidence.wacz_ca_not_ecdsa", path=key_path)
     return SigningCA(loaded, cert)
 
 
@@ -182,7 +183,7 @@ def signing_endpoint(ca: SigningCA, domain: str, tsa_url: str) -> Iterator[tuple
         server.shutdown()
         server.server_close()
     if errors:
-        raise ServiceUnavailable("signing the WACZ failed: " + errors[0][:300])
+        raise ServiceUnavailable("evidence.wacz_signing_failed", detail=errors[0][:300])
 
 
 def _verify_cert(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

@@ -105,6 +105,11 @@ def _shown(name: str, value: Any, locale: str) -> Any:
                                                           for v in value)
     if isinstance(value, Lines):
         return value.text(locale)
+    message = getattr(value, "message", None)
+    if isinstance(value, Exception) and hasattr(value, "code") and callable(message):
+        # a store.errors refusal quoted by another reads in the reader's language too
+        # (duck-typed: store.errors imports this module)
+        return message(locale)
     if isinstance(value, Code):
         from store.labels import text_label
 
