@@ -25,7 +25,6 @@ from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
 from spotcheck.web.security import ARTIFACT_CSP, download_headers
 from store.errors import (
-    InvalidInput,
     NotFound,
     ServiceUnavailable,
     SpotcheckError,
@@ -235,7 +234,7 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
 
 def _export_refusal(exc: SpotcheckError) -> str:
     """Why a pack was not made, in the reader's language (the English detail is audited)."""
-    if isinstance(exc, InvalidInput) and "persona" in str(exc):
+    if exc.code == "evidence.persona_captures_withheld":
         return _("Every capture selected was made in a covert buyer persona's browser and is "
                  "withheld to protect the persona; nothing else is there to export.")
     if isinstance(exc, NotFound):
