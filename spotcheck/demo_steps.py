@@ -69,6 +69,8 @@ class DemoOptions:
     listings: int = LISTINGS
     sample_size: int = SAMPLE_SIZE
     browser_purchases: int = BROWSER_PURCHASES
+    #: Crawl listing photos (copies of a product are found by their pictures).
+    photos: bool = True
 
 
 @dataclass
@@ -125,6 +127,8 @@ class Demo:
             ("draw a plan (the draw job) and approve it", self.plan),
             ("create purchase tasks and buy with personas through Chromium", self.buy),
             ("enter lab results and estimate non-compliance", self.lab),
+            ("carry failures to every copy; draw the next plan with a take-all stratum",
+             self.copies),
             ("capture what each plan item offered (at approval and when bought)", self.offers),
             ("open a case for a counterfeit lead and capture evidence", self.case),
             ("export the evidence pack and verify it", self.pack),
@@ -205,6 +209,9 @@ class Demo:
         from evidence.trust import trust_local_tsa
 
         trust_local_tsa(st.settings, st.tsa.ca_file)
+        # Listing photos are crawled, so that copies of a product on other platforms are
+        # found by their pictures (issue 25's propagation step below).
+        st.settings.crawl_photos = st.options.photos
         allow = set(st.settings.capture_allow_networks) | {"127.0.0.0/8"}
         st.settings.capture_allow_networks = sorted(allow)
         st.truth = st.sandbox.truth()
@@ -384,6 +391,25 @@ class Demo:
         return {"results": len(st.purchases), "failed": failed,
                 "recorded_without_browser": simulated}
 
+    def copies(self) -> dict[str, Any]:
+        """What a sampler does once lab results are in: carry each failure to every listing
+        of the same product (identifiers, photos, titles; on any platform), re-scored with
+        the reason, and draw the campaign's next plan version with those copies in a take-all
+        stratum (π = 1, reported apart) — a draft, for the next half year's review."""
+        from scheduler.propagation import carry_failures, draw_with_take_all
+
+        st = self.state
+        with self.session() as s:
+            carried = carry_failures(s, settings=st.settings)
+        with self.session() as s:
+            nxt = draw_with_take_all(s, st.campaign_id or 0, seed=PLAN_SEED + 1,
+                                     actor="li.na", settings=st.settings)
+        st.summary["propagation"] = {"lines": carried.lines() + nxt.lines(),
+                                     "carried": carried.as_dict(), "next_plan": nxt.as_dict()}
+        return {"copies": carried.copies, "other_platform": carried.other_platform,
+                "failed_listings": carried.failed_listings, "next_plan": nxt.plan_id,
+                "take_all": len(nxt.take_all)}
+
     def offers(self) -> dict[str, Any]:
         """Every case has evidence of what was offered: approving the plan queued captures of
         every item's listing (they ran beside the buying and lab steps); wait for them.  The
@@ -560,6 +586,7 @@ def build_summary(state: DemoState) -> dict[str, Any]:
                       for i, p, t, sc, rs in top],
         "plan": {"id": state.plan_id, "by_stratum": strata},
         "purchases_in_browser": state.bought,
+        "propagation": state.summary.get("propagation"),
         "estimate": state.summary.get("estimate"),
         "case": state.case_number,
         "pack": str(state.pack) if state.pack else None,

@@ -70,6 +70,8 @@ def _print(summary: dict[str, Any]) -> None:
                         [(b.get("purchase_id"), b.get("status"), b.get("order_number"),
                           f"{b.get('price_paid')} {b.get('currency') or ''}",
                           b.get("order_capture_id")) for b in bought]))
+    for line in (summary.get("propagation") or {}).get("lines") or []:
+        console.print(line, markup=False)
     console.print(Panel.fit(
         f"case: {summary.get('case')}\n"
         f"evidence pack (verified): {summary.get('pack')}\n"

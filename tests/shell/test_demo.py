@@ -44,6 +44,13 @@ def test_demo_twice_on_postgres(tmp_path: Path, pg_url: str, chromium_path: str 
     assert 0 <= low <= overall["hajek_rate"] <= high <= 1 and high > 0
     assert first["case"] and (tmp_path / first["pack"]).is_file()
     assert any(f.endswith(".pdf") for f in first["reports"])
+    # A failed product's copies (found by photos and identifiers, on other platforms too)
+    # carry its failure, and the next plan takes them all with π = 1.
+    carried = first["propagation"]["carried"]
+    assert carried["failed_listings"] >= 1 and carried["copies"] >= 1
+    assert carried["other_platform"] >= 1
+    assert first["propagation"]["next_plan"]["take_all"]
+    assert any("π = 1" in line for line in first["propagation"]["lines"])
     top = first["top_risks"][0]
     assert top["reasons"], "the riskiest listing must say why"
 
