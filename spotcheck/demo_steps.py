@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from store import models as m
 from store.db import Database
-from store.errors import SpotcheckError
+from store.errors import SpotcheckError, VerificationFailed
 from store.jsonio import jsonable as store_jsonable
 from store.settings import Settings
 
@@ -189,7 +189,8 @@ class Demo:
                        options=options)
         if info.outcome == "error":
             first = (info.error or "").strip().splitlines()[:1]
-            raise SpotcheckError(f"the {kind} job failed: {first[0] if first else '?'}")
+            raise SpotcheckError("demo.job_failed", kind=kind,
+                                 reason=(first[0] if first else "?")[:300])
         return info.result
 
     # -- steps -------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ class Demo:
         st = self.state
         drawn = self.job("draw", seed=PLAN_SEED)
         if "plan" not in drawn:
-            raise SpotcheckError(f"no plan drawn: {drawn.get('reason', drawn)}")
+            raise SpotcheckError("demo.no_plan_drawn", reason=str(drawn.get("reason", drawn))[:300])
         plan_id = int(drawn["plan"])
         with self.session() as s:
             approve_and_register(s, plan_id, "wang.qiang", "supervisor",
@@ -502,7 +503,7 @@ class Demo:
         report = verify_pack(st.pack, anchors=TrustAnchors.for_installation(st.settings))
         if not report.ok:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures[:3])
-            raise SpotcheckError(f"the demo's own evidence pack failed verification: {failed}")
+            raise VerificationFailed("demo.pack_failed_verification", failed=failed[:500])
         out_info: dict[str, Any] = {"pack": str(st.pack), "verified": True,
                                     "bytes": st.pack.stat().st_size}
         # A failed sample's case too: its pack carries the sample chain and the listing as
@@ -519,7 +520,8 @@ class Demo:
             chk = verify_pack(path, anchors=TrustAnchors.for_installation(st.settings))
             if not chk.ok:
                 failed = "; ".join(f"{c.name}: {c.detail}" for c in chk.failures[:3])
-                raise SpotcheckError(f"the failed sample's pack failed verification: {failed}")
+                raise VerificationFailed("demo.sample_pack_failed_verification",
+                                         failed=failed[:500])
             out_info["failed_sample_pack"] = {"pack": str(path), "verified": True,
                                               "captures": chk.captures}
         return out_info
