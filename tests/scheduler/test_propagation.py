@@ -95,8 +95,10 @@ def test_a_failure_reaches_its_copies_and_the_next_plan_takes_them(sqlite_db: Da
 
         stored = s.get(Plan, plan.plan_id)
         assert stored is not None
-        _, pik, alloc = frame_pi(stored, settings)
+        frame, pik, alloc = frame_pi(stored, settings)
         assert alloc[TAKE_ALL] == 4 and sum(alloc.values()) == plan.items
+        by_id = dict(zip(frame.ids.tolist(), pik.tolist(), strict=True))
+        assert all(by_id[lid] == 1.0 for lid in plan.take_all)
         submit_plan(s, plan.plan_id, "li.na")
         approve_and_register(s, plan.plan_id, "wang.qiang", "supervisor", "ok", settings)
         assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "plan.registered",
