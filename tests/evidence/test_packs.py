@@ -590,9 +590,14 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
 
         # the originals are for those who may see the persona, logged in (not investigators)
         from spotcheck.users import add_user
+        from store.db import Database
 
-        add_user(db, "ian-p", "investigator", "a-long-password-1", actor="test")
-        add_user(db, "sam-p", "sampler", "a-long-password-2", actor="test")
+        fresh = Database.open(settings.database_url, settings=settings)
+        try:
+            add_user(fresh, "ian-p", "investigator", "a-long-password-1", actor="test")
+            add_user(fresh, "sam-p", "sampler", "a-long-password-2", actor="test")
+        finally:
+            fresh.dispose()
         env.update(SPOTCHECK_USER="ian-p", SPOTCHECK_PASSWORD="a-long-password-1")
         proc = export(*both, "--include-persona-captures", "-o", "all.zip")
         assert proc.returncode == 4 and not (tmp_path / "all.zip").exists(), proc.stderr
