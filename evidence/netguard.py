@@ -28,9 +28,9 @@ def check_url(url: str) -> str:
     """The host of an http(s) URL; InvalidInput for anything else (file:, data:, ...)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise InvalidInput(f"only http and https URLs can be captured, not {url[:200]!r}")
+        raise InvalidInput("netguard.only_http", url=url[:200])
     if not parts.hostname:
-        raise InvalidInput(f"the URL has no host: {url[:200]!r}")
+        raise InvalidInput("netguard.no_host", url=url[:200])
     return parts.hostname.lower()
 
 

@@ -246,7 +246,8 @@ def build_links(session: Session, kinds: Iterable[str] | None = None,
     wanted = list(kinds or ("gtin", "brand_model", "photo", "title", "notice_match"))
     for kind in wanted:
         if kind not in KINDS or kind == "manual":
-            raise InvalidInput(f"unknown link kind {kind!r} (one of {', '.join(KINDS[:-1])})")
+            raise InvalidInput("products.unknown_link_kind", kind=str(kind)[:60],
+                               kinds=", ".join(KINDS[:-1]))
     found: dict[str, tuple[Proposal, str | None]] = {}
     makers = {"gtin": gtin_links, "brand_model": brand_model_links, "title": title_links}
     result = BuildResult()
@@ -298,10 +299,10 @@ def review_link(session: Session, link_id: int, status: str, actor: str,
                 note: str | None = None) -> ProductLink:
     """Confirm or reject a link (kept through rebuilds)."""
     if status not in ("confirmed", "rejected"):
-        raise InvalidInput("a link is confirmed or rejected")
+        raise InvalidInput("products.review_status", status=str(status)[:60])
     link = session.get(ProductLink, link_id)
     if link is None:
-        raise NotFound(f"no product link {link_id}")
+        raise NotFound("products.no_link", link_id=link_id)
     link.status, link.reviewed_by, link.reviewed_at = status, actor[:100], utcnow()
     if note:
         link.evidence = {**(link.evidence or {}), "note": note[:500]}
@@ -326,12 +327,12 @@ def link_manually(session: Session, listing_id: int, *, other_listing_id: int | 
                   notice_id: int | None = None, actor: str, note: str = "") -> ProductLink:
     """An inspector's own link (confirmed at once): these two are one product."""
     if (other_listing_id is None) == (notice_id is None):
-        raise InvalidInput("link a listing to one other listing or to one notice")
+        raise InvalidInput("products.link_one_target")
     for lid in (listing_id, other_listing_id):
         if lid is not None and session.get(Listing, lid) is None:
-            raise NotFound(f"no listing {lid}")
+            raise NotFound("products.no_listing", listing_id=lid)
     if notice_id is not None and session.get(ForeignNotice, notice_id) is None:
-        raise NotFound(f"no notice {notice_id}")
+        raise NotFound("products.no_notice", notice_id=notice_id)
     p = Proposal("manual", listing_id, other_listing_id, notice_id, 1.0, {"note": note[:500]})
     if notice_id is None and other_listing_id is not None:
         p = _pair("manual", listing_id, other_listing_id, 1.0, {"note": note[:500]})
@@ -452,7 +453,7 @@ def cluster_of(session: Session, cluster_or_listing: str | int) -> Cluster | Non
     listing_id = int(text[1:] if text[:1] in "Pp" else text) if text.lstrip("Pp").isdigit() \
         else None
     if listing_id is None:
-        raise InvalidInput(f"not a cluster (P<n>) or listing id: {text!r}")
+        raise InvalidInput("products.not_cluster_or_listing", text=text[:60])
     for c in clusters(session, min_size=1):
         if listing_id in c.listing_ids:
             return c
@@ -478,7 +479,7 @@ def find_copies(session: Session, listing_id: int, index: PhotoIndex | None = No
     (near-identical) photos — found now, without a link rebuild.  Strongest first."""
     listing = session.get(Listing, listing_id)
     if listing is None:
-        raise NotFound(f"no listing {listing_id}")
+        raise NotFound("products.no_listing", listing_id=listing_id)
     found: dict[tuple[str, int], CopyFound] = {}
 
     def put(c: CopyFound) -> None:

@@ -284,7 +284,7 @@ def test_open_a_case_and_capture_from_a_listing(live: Live) -> None:
         r = c.post("/captures", data={"csrf": csrf_of(page), "url": "file:///etc/passwd",
                                       "listing_id": str(lid), "back": f"/listings/{lid}"})
         assert r.status_code == 303 and r.headers["location"] == f"/listings/{lid}"
-        assert "only http and https" in c.get(f"/listings/{lid}").text
+        assert "只能截取 http 和 https 网址" in c.get(f"/listings/{lid}").text
     with live.db.session() as s:
         case = s.get(Case, case_id)
         assert case is not None and case.listing_id == lid and case.opened_by == "ian"
