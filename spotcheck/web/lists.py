@@ -47,6 +47,12 @@ class Pager:
         return self.page > 1
 
 
+def rows_of(stmt: Any, pager: Pager, csv: bool) -> Any:
+    """A list's rows to fetch: the whole list (up to :data:`CSV_LIMIT`) for its CSV, else the
+    pager's page; *stmt* is the list's ordered select."""
+    return stmt.limit(CSV_LIMIT) if csv else stmt.offset(pager.offset).limit(pager.size)
+
+
 def cell(value: Any) -> str:
     """One CSV cell: no formula a spreadsheet would evaluate."""
     text = "" if value is None else str(value)

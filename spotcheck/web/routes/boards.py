@@ -16,7 +16,7 @@ from spotcheck.permissions import file_permission
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, day, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, purchase_label
-from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
+from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, rows_of, speak
 from spotcheck.web.routes.campaigns import PURCHASE_ORDER
 from spotcheck.web.security import download_headers
 from store.models import (
@@ -111,8 +111,7 @@ def cases(request: Request, user: CurrentUser = Permission("cases.view"),
         total = int(s.scalar(select(func.count()).select_from(Case)) or 0)
         pager = Pager(page, total)
         stmt = select(Case).order_by(Case.opened_at.desc(), Case.id.desc())
-        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
-                              else stmt.offset(pager.offset).limit(pager.size)))
+        rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
         measures = dict(s.execute(select(Measure.case_id, func.count())
                                   .group_by(Measure.case_id)).all())
         notes = dict(s.execute(select(Notification.case_id, func.count())
@@ -216,8 +215,7 @@ def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
         total = int(s.scalar(select(func.count()).select_from(
             stmt.order_by(None).subquery())) or 0)
         pager = Pager(page, total)
-        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
-                              else stmt.offset(pager.offset).limit(pager.size)))
+        rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
     if format == "csv":
         import json
 

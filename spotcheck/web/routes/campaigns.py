@@ -70,15 +70,14 @@ def campaigns(request: Request, user: CurrentUser = Permission("campaigns.view")
               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     """Campaigns, newest first, a page at a time with their total (CSV: every campaign)."""
     from spotcheck.web.deps import day, money
-    from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
+    from spotcheck.web.lists import Pager, csv_response, footer, rows_of, speak
 
     speak(request)
     with console(request).db.session() as s:
         total = int(s.scalar(select(func.count()).select_from(Campaign)) or 0)
         pager = Pager(page, total)
         stmt = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
-                              else stmt.offset(pager.offset).limit(pager.size)))
+        rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
         ids = [c.id for c in rows]
         counts = _purchase_counts(s, ids)
         latest = {cid: (v, st, n) for cid, v, st, n in s.execute(

@@ -45,7 +45,7 @@ def captures(request: Request, user: CurrentUser = Permission("evidence.view"),
              case: int | None = Query(None), listing: int | None = Query(None),
              page: int = Query(1, ge=1, le=10_000),
              format: str = Query("html", pattern="^(html|csv)$")) -> Response:
-    from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
+    from spotcheck.web.lists import Pager, csv_response, footer, rows_of, speak
 
     with console(request).db.session() as s:
         stmt = select(Capture).order_by(Capture.started_at.desc())
@@ -56,8 +56,7 @@ def captures(request: Request, user: CurrentUser = Permission("evidence.view"),
         total = int(s.scalar(select(func.count()).select_from(
             stmt.order_by(None).subquery())) or 0)
         pager = Pager(page, total, 50)
-        rows = list(s.scalars(stmt.limit(CSV_LIMIT) if format == "csv"
-                              else stmt.offset(pager.offset).limit(pager.size)))
+        rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
     if format == "csv":
         from spotcheck.web.deps import when
         from spotcheck.web.labels import code_label
