@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,39 @@ def decode_json(data: bytes, path: Path) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise InvalidInput("risk_import.not_utf8", path_name=path.name, line=line,
                            byte=f"0x{data[exc.start]:02x}") from None
+
+
+def json_alerts(path: Path, data: bytes, problems: Problems,
+                find: Callable[[Any], list[Any] | None],
+                key_of: Callable[[dict[str, Any]], Any]) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """Each alert object of a JSON notice feed: its number (from 1), the line it stands on, and
+    the object.
+
+    Why here: every JSON feed (Safety Gate, Health Canada) needs the same three refusals (not
+    JSON, no alert array, an alert that is not an object) and a line number for each alert so
+    a problem names where it is.  JSON has no line per record, so an alert's line is where its
+    key (``key_of``; e.g. the case number) first appears after the previous alert's.
+    """
+    text = decode_json(data, path)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
+        return
+    alerts = find(value)
+    if alerts is None:
+        problems.add(1, "risk_rows.expected_alerts")
+        return
+    pos = 0
+    for i, rec in enumerate(alerts):
+        if not isinstance(rec, dict):
+            problems.add(1, "risk_rows.alert_not_object", number=i + 1)
+            continue
+        key = key_of(rec)
+        found = text.find(json.dumps(key)[1:-1], pos) if isinstance(key, str) and key else -1
+        line = text.count("\n", 0, found) + 1 if found >= 0 else 1
+        pos = max(pos, found)
+        yield i + 1, line, rec
 
 
 def parse_date(value: Any) -> dt.date | None:

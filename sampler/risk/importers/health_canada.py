@@ -26,12 +26,11 @@ Canada notices the make and the recall number, the make also being the notice's 
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from sampler.risk.importers.base import ParsedNotice, Problems, decode_json, parse_date
+from sampler.risk.importers.base import ParsedNotice, Problems, json_alerts, parse_date
 from sampler.risk.normalise import is_model_code, model_key
 
 _RUN = re.compile(r"[A-Za-z0-9]+(?:[-_./][A-Za-z0-9]+)*")
@@ -101,28 +100,12 @@ def _alerts(value: Any) -> list[Any] | None:
 
 
 def parse(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
-    text = decode_json(data, path)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
-        return []
-    alerts = _alerts(value)
-    if alerts is None:
-        problems.add(1, "risk_rows.expected_alert_array")
-        return []
     notices: list[ParsedNotice] = []
-    pos = 0
-    for i, rec in enumerate(alerts):
-        if not isinstance(rec, dict):
-            problems.add(1, "risk_rows.alert_not_object", number=i + 1)
-            continue
+    for number, line, rec in json_alerts(path, data, problems, _alerts,
+                                         lambda rec: _text(rec.get("NID"))):
         nid = _text(rec.get("NID"))
-        found = text.find(f'"{nid}"', pos) if nid else -1
-        line = text.count("\n", 0, found) + 1 if found >= 0 else 1
-        pos = max(pos, found)
         if not nid:
-            problems.add(line, "risk_rows.alert_without_nid", number=i + 1)
+            problems.add(line, "risk_rows.alert_without_nid", number=number)
             continue
         try:
             published = parse_date(_text(rec.get("Last updated")))

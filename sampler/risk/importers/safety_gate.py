@@ -39,7 +39,7 @@ from typing import Any
 
 from lxml import etree
 
-from sampler.risk.importers.base import ParsedNotice, Problems, decode_json, parse_date
+from sampler.risk.importers.base import ParsedNotice, Problems, json_alerts, parse_date
 from sampler.risk.importers.sg_fields import (
     split_barcodes,
     split_list,
@@ -298,27 +298,10 @@ def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_json(path: Path, data: bytes, problems: Problems) -> list[ParsedNotice]:
-    text = decode_json(data, path)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.add(exc.lineno, "risk_rows.not_json", detail=exc.msg)
-        return []
-    alerts = _json_alerts(value)
-    if alerts is None:
-        problems.add(1, "risk_rows.expected_alerts")
-        return []
-    # Line of each alert: where its caseNumber/reference first appears after the previous one.
     notices: list[ParsedNotice] = []
-    pos = 0
-    for i, obj in enumerate(alerts):
-        if not isinstance(obj, dict):
-            problems.add(1, "risk_rows.alert_not_object", number=i + 1)
-            continue
-        key = obj.get("caseNumber") or obj.get("reference")
-        found = text.find(json.dumps(key)[1:-1], pos) if isinstance(key, str) else -1
-        line = text.count("\n", 0, found) + 1 if found >= 0 else 1
-        pos = max(pos, found)
+    for _number, line, obj in json_alerts(
+            path, data, problems, _json_alerts,
+            lambda obj: obj.get("caseNumber") or obj.get("reference")):
         notice = alert_to_notice(_flatten(obj), line, problems)
         if notice is not None:
             notices.append(notice)
