@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from evidence.hashing import sha256_bytes
 from store.errors import ConfigError, InvalidInput
@@ -55,6 +56,45 @@ def fingerprint(key: Ed25519PublicKey) -> str:
     return sha256_bytes(raw)
 
 
+def private_pem(key: PrivateKeyTypes) -> bytes:
+    """A private key as unencrypted PKCS#8 PEM (the file's 0600 mode is its protection)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def write_key_once(private_path: Path, private: bytes, public_path: Path, public: bytes) -> None:
+    """Write a new private key (mode 0600) and then its public half (key or certificate),
+    unless another process has already created the private key file.
+
+    Why O_EXCL: two processes starting together (scheduler and CLI) must end up with the same
+    key, not each sign with its own; the first creator wins and the other reads its file
+    (``read_settled`` waits out the moment where the winner is still writing).
+    """
+    try:
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private)
+    public_path.write_bytes(public)
+
+
+def read_settled(path: Path, *, tries: int = 25, wait: float = 0.2) -> bytes:
+    """The bytes of a key file that another process may be writing at this moment (missing
+    or empty for a few milliseconds); whatever is there after *tries* waits otherwise."""
+    import time
+
+    for _ in range(tries):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        if data:
+            return data
+        time.sleep(wait)
+    return path.read_bytes()
+
+
 def load_or_create(keys_dir: Path) -> InstallationKey:
     """The installation key in *keys_dir*, created (mode 0600) the first time.
 
@@ -64,22 +104,9 @@ def load_or_create(keys_dir: Path) -> InstallationKey:
     priv_path = keys_dir / PRIVATE_NAME
     if not priv_path.exists():
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        try:
-            fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-            (keys_dir / PUBLIC_NAME).write_bytes(public_pem(key.public_key()))
-    data = priv_path.read_bytes()
-    if not data:  # another process is still writing it
-        import time
-
-        time.sleep(0.2)
-        data = priv_path.read_bytes()
+        write_key_once(priv_path, private_pem(key), keys_dir / PUBLIC_NAME,
+                       public_pem(key.public_key()))
+    data = read_settled(priv_path)
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except ValueError as exc:

@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import os
 import secrets
 import threading
 import zipfile
@@ -49,6 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from evidence.keys import private_pem, read_settled, write_key_once
 from evidence.tsa import check_response, timestamp
 from store.errors import ConfigError, ServiceUnavailable
 
@@ -92,19 +92,11 @@ def load_or_create_ca(keys_dir: Path, name: str) -> SigningCA:
                 .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
                                              False, False), critical=True)
                 .sign(key, hashes.SHA256()))
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        try:
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-            cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        write_key_once(key_path, private_pem(key), cert_path,
+                       cert.public_bytes(serialization.Encoding.PEM))
     try:
-        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        loaded = serialization.load_pem_private_key(read_settled(key_path), password=None)
+        cert = x509.load_pem_x509_certificate(read_settled(cert_path))
     except (ValueError, OSError) as exc:
         raise ConfigError("evidence.wacz_ca_unreadable", folder=keys_dir,
                           detail=str(exc)[:200]) from exc

@@ -276,3 +276,28 @@ def test_a_tsa_that_is_down_is_retried_recorded_and_costs_only_its_token(
     _sig, tokens = sign_and_timestamp({"meta": b"{}"}, meta,
                                       settings.model_copy(update={"tsa_urls": [dead]}))
     assert tokens == [] and meta["tsa_failures"][0]["tsa_url"] == dead
+
+
+def test_wacz_signing_ca_is_created_once_by_racing_starters(tmp_path: Path) -> None:
+    """Starters racing to create the WACZ signing CA all end up with the same one (the first
+    creator wins; the others read its files, waiting while its certificate is written)."""
+    from evidence.waczsign import CA_KEY, load_or_create_ca
+
+    cas: list[object] = [None] * 4
+    errors: list[BaseException] = []
+
+    def make(i: int) -> None:
+        try:
+            cas[i] = load_or_create_ca(tmp_path, "test")
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(len(cas))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    prints = {ca.fingerprint for ca in cas}  # type: ignore[attr-defined]
+    assert len(prints) == 1
+    assert (tmp_path / CA_KEY).stat().st_mode & 0o077 == 0
