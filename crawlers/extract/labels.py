@@ -22,7 +22,7 @@ LABELS: dict[str, tuple[str, ...]] = {
             "product number", "product no", "stock code", "ref", "ref.", "référence", "réf.",
             "reference", "referencia", "código", "codice", "codice articolo", "asin",
             "商品编号", "商品編號", "货号", "貨號", "商品货号", "商品id", "商品番号", "品番", "商品コード",
-            "상품번호", "상품코드", "품번", "артикул", "код товара", "kod produktu", "numer katalogowy",
+            "상품번호", "상품코드", "상품id", "상품 id", "품번", "артикул", "код товара", "kod produktu", "numer katalogowy",
             "ürün kodu", "stok kodu", "mã sản phẩm", "mã hàng", "รหัสสินค้า", "kode produk",
             "sku produk", "web id", "model #", "internet #", "store sku #",
             # the product code as Central, Eastern and Southern European shops label it
@@ -73,4 +73,11 @@ def label_of(text: str) -> str | None:
         branded = BRANDED_MODEL.match(key)
         if branded and branded.group(1) != key:
             return _INDEX.get(branded.group(1))
+    if found is None and "/" in key:
+        # Alternatives under one label ("ISBN/ISSN", "EAN/UPC"): the field its first names,
+        # when no other alternative names another field.
+        parts = [_INDEX.get(part.strip()) for part in key.split("/")]
+        named = {part for part in parts if part}
+        if parts[0] and named == {parts[0]}:
+            return parts[0]
     return found

@@ -144,12 +144,20 @@ def _attrs(el: etree._Element, depth: int = 3) -> str:
     return " ".join(parts)
 
 
+#: Class words saying a price is struck through ("pdp-price_type_deleted", "price--strike"):
+#: as plain a list price as a ``<del>``, whatever other words ("pdp", "sale") the class has.
+_STRUCK_CLASS = re.compile(r"(?:^|[\s_-])(?:deleted|strike|strikethrough|line-?through|"
+                           r"crossed(?:-?out)?)(?:$|[\s_-])", re.IGNORECASE)
+
+
 def _struck(el: etree._Element) -> bool:
     cur: etree._Element | None = el
-    for _ in range(4):
+    for level in range(4):
         if cur is None:
             return False
         if cur.tag in ("del", "s", "strike"):
+            return True
+        if level < 2 and _STRUCK_CLASS.search(cur.get("class") or ""):
             return True
         style = cur.get("style") or ""
         if "line-through" in style:
@@ -183,6 +191,8 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
                 len(out.price_owners) < 600:
             out.price_owners.append(owner)
     _prices(out, texts, max(heading_at, 0), heading_at >= 0)
+    if heading_el is None and not walk.headings and out.price_owner is not None:
+        out.heading = _named_title_before(texts, out.price_owner)
     _pairs(out, texts, max(heading_at, 0))
     _buy(out, walk.buttons + walk.topics["buy"])
     _stock(out, walk.topics["stock"])
@@ -233,6 +243,29 @@ def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | Non
 #: Taobao's "tb-main-title", itemprop "name").
 _NAMED_HEADING = re.compile(r"product.?(title|name)|main.?title|item.?(title|name)|\bname\b",
                             re.IGNORECASE)
+
+
+#: Class/id words of an element holding a product's name on pages without any h1-h3 (Korean
+#: and Japanese shop platforms name it a "subject": ``goods_subject``, ``dv_title``).
+_TITLE_ATTR = re.compile(r"title|subject|product.?name|item.?name|goods.?name", re.IGNORECASE)
+#: How many texts before the shown price a named title is looked for in.
+_TITLE_BEFORE = 60
+
+
+def _named_title_before(texts: list[tuple[str, etree._Element]],
+                        price_owner: etree._Element) -> str | None:
+    """On a page with no heading at all, the product's name: the nearest text before the
+    shown price whose element (or its parent) a class or id names a title or subject."""
+    at = next((i for i, (_, owner) in enumerate(texts) if owner is price_owner), -1)
+    for i in range(at - 1, max(-1, at - _TITLE_BEFORE), -1):
+        text, owner = texts[i]
+        if not (4 <= len(text) <= 300) or _NUMBER_ONLY.match(text) or \
+                label_of(text.partition(":")[0]) is not None:
+            continue
+        attrs = _attrs(owner, 2)
+        if _TITLE_ATTR.search(attrs) and "price" not in attrs.lower():
+            return clean_text(text, 1000) or None
+    return None
 
 
 def _first_link(elements: list[etree._Element]) -> str | None:
@@ -374,7 +407,12 @@ _OTHER_HEADING = re.compile(
     r"productos (?:relacionados|similares)|también te|prodotti (?:simili|correlati)|"
     r"podobn[ie]|sorodni|související|súvisiace|podobné|powiązane|"
     r"其他人也看了|猜你喜欢|相关商品|相關商品|看了又看|为你推荐|為你推薦|推荐商品|推薦商品|"
-    r"関連商品|この商品を見た人|おすすめ商品|함께 본|추천 상품|연관 상품|다른 고객)",
+    r"関連商品|この商品を見た人|おすすめ商品|함께 본|추천 상품|연관 상품|다른 고객|"
+    # Vietnamese, Thai, Indonesian and Malay, Filipino
+    r"sản phẩm (?:liên quan|tương tự)|có thể bạn (?:cũng )?thích|khách hàng cũng|"
+    r"สินค้าที่เกี่ยวข้อง|สินค้าแนะนำ|สินค้าที่คล้ายกัน|"
+    r"produk (?:terkait|serupa|berkaitan)|mungkin (?:kamu|anda) (?:juga )?suka|"
+    r"mga kaugnay na produkto)",
     re.IGNORECASE)
 #: Blocks showing other products (recommendations, carousels, "customers also bought",
 #: sponsored placements): their prices are not this product's.
@@ -452,9 +490,12 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
     """Label/value pairs: a known label ("Brand", "品牌", "Artikelnummer") followed by its
     value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
     prefixes = label_prefixes()
-    for i, (text, _owner) in enumerate(texts):
+    for i, (text, owner) in enumerate(texts):
         if len(text) > 120 or (text[:2].lower() not in prefixes and
                                not _BRANDED_MODEL_IN.search(text[:40])):
+            continue
+        if owner.tag == "option":
+            # A form's choices ("상품명", "상품ID", "판매자ID"): no label of a value.
             continue
         head, sep, tail = text.partition(":") if ":" in text else text.partition("：")
         field_name = label_of(head if sep else text)
@@ -462,6 +503,10 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
             continue
         value = tail.strip() if sep else ""
         same_text = bool(value)
+        if not value and owner.tag == "a":
+            # A link saying just a label is a choice (a search box's "상품ID" field), not
+            # the label of the text after it; "Brand: Acme" in a link still is a pair.
+            continue
         if not value and i + 1 < len(texts):
             value = texts[i + 1][0]
             if label_of(value.partition(":")[0]) is not None:

@@ -632,3 +632,52 @@ def test_a_code_in_its_own_cell_is_kept_whole_an_inline_one_by_its_first_token()
                            '<dl><dt>Référence</dt><dd>Montre Connectée Homme</dd></dl>', lang="fr"),
                       "http://s.test/montre")
     assert "sku" not in words.fields
+
+
+# -- South-East Asian and Korean shops (development set of real pages, issue 18) ----------
+
+def test_prices_after_a_vietnamese_related_products_title_belong_to_other_products() -> None:
+    # Magento's "regular-price" is the only price a product without a sale shows; the
+    # related products' sale prices after "Sản phẩm liên quan" are theirs.
+    page = read_page(html('<h1>Pháp Y Tần Minh (Bộ 3 Cuốn)</h1><p class="availability">'
+                          'Còn hàng</p><span class="regular-price"><span class="price">'
+                          '460.000 đ</span></span><h3>Sản phẩm liên quan</h3><div>'
+                          '<p class="special-price"><span class="price">117.750đ</span></p>'
+                          '</div>', lang="vi"), "http://s.test/phap-y")
+    assert (page.fields["price"], page.fields["currency"]) == (Decimal("460000"), "VND")
+    assert "list_price" not in page.fields
+    assert page.fields["availability"] == "in_stock"
+
+
+def test_a_class_saying_a_price_is_deleted_is_the_list_price() -> None:
+    page = read_page(html('<h1>Nhà Giả Kim</h1><div class="pdp-product-price"><span class='
+                          '"pdp-price pdp-price_type_normal">₫58,000</span><div><span class='
+                          '"pdp-price pdp-price_type_deleted">₫69,000</span><span>-16%</span>'
+                          '</div></div>', lang="vi"), "http://s.test/nha-gia-kim")
+    assert (page.fields["price"], page.fields["list_price"]) == (Decimal("58000"),
+                                                                 Decimal("69000"))
+
+
+@pytest.mark.parametrize(("label", "field"), [
+    ("상품ID", "sku"), ("ISBN/ISSN", "gtin"), ("EAN/UPC", "gtin"), ("품명 / 모델명", None),
+    ("Brand/Model", None)])
+def test_korean_and_alternative_labels(label: str, field: str | None) -> None:
+    assert label_of(label) == field
+
+
+def test_a_page_without_headings_names_its_product_in_a_titled_element() -> None:
+    # A Korean shop's deal page: no h1-h3, the site's name as og:title and <title>, the
+    # product's name in a "subject"/"title" element before the price, a search box whose
+    # field choices ("상품ID", "판매자ID") are links, and the code labelled inline.
+    page = read_page(
+        html('<ul class="search"><li><a href="#">상품ID</a></li><li><a href="#">판매자ID</a>'
+             '</li></ul><ul class="dv_title"><li id="trans_after_subject">Minecraft: Java &amp; '
+             'Bedrock Edition</li><li><p>상품ID : B0B3R5PL2Y</p></li></ul><table><tr><th>판매가격'
+             '</th><td class="pprice"><b>3,564</b> 円</td></tr></table><button type="button">'
+             '바로구매</button>',
+             '<title>일본구매대행 헤이재팬</title><meta property="og:title" content="일본구매대행 헤이재팬">',
+             lang="ko"), "https://s.test/deal/detail?url=B0B3R5PL2Y")
+    assert page.fields["title"] == "Minecraft: Java & Bedrock Edition"
+    assert (page.fields["price"], page.fields["currency"]) == (Decimal("3564"), "JPY")
+    assert page.fields["sku"] == "B0B3R5PL2Y"
+    assert page.kind == "product"
