@@ -105,9 +105,11 @@ class HammingIndex:
         self._codes = np.zeros((0, self.nbytes), dtype=np.uint8)
         self._ids = np.zeros(0, dtype=np.int64)
         self._faiss_index = None
-        #: Per table: where each substring value's rows start in ``_order`` (2¹⁶ + 1 offsets).
-        self._keys: list[NDArray[np.int64]] = []
-        self._order: list[NDArray[np.int64]] = []
+        #: Per table: where each substring value's rows start in ``_order_flat`` (2¹⁶ + 1
+        #: offsets per table, flattened), and the codes as columns of words.
+        self._starts = np.zeros(0, dtype=np.int64)
+        self._order_flat = np.zeros(0, dtype=np.int64)
+        self._cols = np.zeros((0, 0), dtype=np.uint64)
         self._masks: dict[int, NDArray[np.int64]] = {}
 
     @property
@@ -137,15 +139,22 @@ class HammingIndex:
             index.add(self._codes)
             self._faiss_index = index
             return
-        self._keys, self._order = [], []
-        buckets = np.arange((1 << SUBSTRING_BITS) + 1, dtype=np.int64)
+        n = len(self._codes)
+        # All tables in one pair of flat arrays, so that a search looks up every table's
+        # buckets at once (one numpy call per step, not one per table): table t's bucket
+        # starts are ``_starts[t · (2¹⁶ + 1) + value]``, positions into ``_order[t · n:]``.
+        starts = np.empty((self.tables, (1 << SUBSTRING_BITS) + 1), dtype=np.int64)
+        order = np.empty((self.tables, n), dtype=np.int64)
         for t in range(self.tables):
-            sub = self._substrings(self._codes, t)
-            order = np.argsort(sub, kind="stable")
-            # Where each of the 2¹⁶ buckets starts in the sorted order: a lookup is then two
-            # array reads, not a binary search.
-            self._keys.append(np.searchsorted(sub[order], buckets).astype(np.int64))
-            self._order.append(order.astype(np.int64))
+            sub = _substrings16(self._codes, t)
+            order[t] = np.argsort(sub, kind="stable")  # radix sort on 16-bit keys
+            starts[t, 0] = 0
+            np.cumsum(np.bincount(sub, minlength=1 << SUBSTRING_BITS), out=starts[t, 1:])
+            starts[t] += t * n
+        self._starts = starts.ravel()
+        self._order_flat = order.ravel()
+        self._cols = np.ascontiguousarray(self._codes.view(
+            np.uint64 if self.nbytes % 8 == 0 else np.uint8).T)
 
     @staticmethod
     def _substrings(codes: NDArray[np.uint8], table: int) -> NDArray[np.int64]:
@@ -188,25 +197,25 @@ class HammingIndex:
         masks = self._masks.get(flips)
         if masks is None:
             masks = self._masks[flips] = _flip_masks(SUBSTRING_BITS, flips)
-        found = []
-        q2 = q.reshape(1, -1)
-        for t in range(self.tables):
-            wanted = self._substrings(q2, t)[0] ^ masks
-            starts = self._keys[t]
-            lo, hi = starts[wanted], starts[wanted + 1]
-            nonempty = hi > lo
-            if not nonempty.any():
-                continue
-            lo, hi = lo[nonempty], hi[nonempty]
-            # All positions lo..hi-1 of every non-empty bucket, without a Python loop.
-            counts = hi - lo
-            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-            positions = starts + np.arange(counts.sum())
-            found.append(self._order[t][positions])
-        if not found:
+        subs = np.ascontiguousarray(q[:2 * self.tables]).view("<u2").astype(np.int64)
+        # Every table's bucket of every flip variant at once.
+        keys = ((subs[:, None] ^ masks[None, :])
+                + np.arange(self.tables, dtype=np.int64)[:, None] * ((1 << SUBSTRING_BITS) + 1)
+                ).ravel()
+        lo, hi = self._starts[keys], self._starts[keys + 1]
+        counts = hi - lo
+        total = int(counts.sum())
+        if not total:
             return []
-        rows = np.concatenate(found)  # a row found in several tables is verified again:
-        d = hamming_many(self._codes[rows], q)  # cheaper than making them unique first
+        # All positions lo..hi-1 of every bucket, without a Python loop.
+        positions = np.repeat(lo - np.cumsum(counts) + counts, counts) + \
+            np.arange(total, dtype=np.int64)
+        rows = self._order_flat[positions]  # a row found in several tables is verified
+        word = np.uint64 if self.nbytes % 8 == 0 else np.uint8  # again: cheaper than unique
+        qw = q.view(word)
+        d = np.bitwise_count(self._cols[0][rows] ^ qw[0]).astype(np.int64)
+        for w in range(1, len(qw)):
+            d += np.bitwise_count(self._cols[w][rows] ^ qw[w])
         keep = d <= radius
         rows, first = np.unique(rows[keep], return_index=True)
         return _sorted_hits(self._ids[rows], d[keep][first])
@@ -218,3 +227,139 @@ def _faiss() -> Any:
     except ImportError:
         return None
     return faiss
+
+
+# -- bulk self-join ---------------------------------------------------------------------------
+
+#: Candidate pairs verified per batch of a join (bounds its memory: ~200 bytes a candidate).
+JOIN_BATCH = 2_000_000
+
+
+def substring_counts(codes: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """How many of *codes* hold each 16-bit substring value, per table: ``(tables, 2¹⁶)``."""
+    tables = codes.shape[1] * 8 // SUBSTRING_BITS
+    out = np.zeros((tables, 1 << SUBSTRING_BITS), dtype=np.int64)
+    for t in range(tables):
+        out[t] = np.bincount(HammingIndex._substrings(codes, t), minlength=1 << SUBSTRING_BITS)
+    return out
+
+
+def _substrings16(codes: NDArray[np.uint8], table: int) -> NDArray[np.uint16]:
+    """:meth:`HammingIndex._substrings` as 16-bit numbers (sorted by radix, a quarter the
+    memory of 64-bit ones)."""
+    return np.ascontiguousarray(codes[:, 2 * table:2 * table + 2]).view("<u2").ravel()
+
+
+def join(queries: NDArray[np.uint8], stored: NDArray[np.uint8], radius: int, *,
+         flips: int = 0, max_bucket: int | None = None,
+         groups: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+         counts: NDArray[np.int64] | None = None,
+         batch: int = JOIN_BATCH) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                           NDArray[np.int64]]:
+    """Every (query row, stored row) within *radius* bits that agree on at least one 16-bit
+    substring up to *flips* bits — all queries at once, not one search each.
+
+    Why: linking every photo of a large store to its copies is a self-join, and a million
+    separate searches (one Python call each) cost hours.  Here, per table, the stored codes are
+    bucketed by substring (one sort), each query's bucket (and its flip variants) is read as a
+    range, the candidate pairs of a batch of queries are laid out with ``repeat``, and their full
+    distances verified at once (XOR and ``bitwise_count`` on 64-bit words); a pair found in
+    several tables is kept once.
+
+    Which pairs: with ``flips = f`` every pair within ``tables · (f + 1) − 1`` bits is found
+    (pigeonhole, as for :meth:`HammingIndex.search`) and most farther ones up to *radius* (those
+    with one substring within *f* flips).  A stored bucket holding more than *max_bucket* codes
+    is not read (its pairs are found through the codes' other substrings if any is rarer): in a
+    store of product photos such a bucket is one picture copied thousands of times — a brand's
+    official photo — whose pairs would cost the square of its count.  *counts* (from
+    :func:`substring_counts`) decides which buckets are giant; default: those of *stored*.
+
+    *groups* (a group per query row, one per stored row) leaves out pairs inside one group (a
+    photo and its own crop variants).  Returns ``(query rows, stored rows, distances)`` sorted by
+    query row, then stored row."""
+    nbytes = stored.shape[1]
+    tables = nbytes * 8 // SUBSTRING_BITS
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(queries) or not len(stored):
+        return empty, empty, empty
+    # Column-major words: a 1-D gather per word is cheaper than one of rows, and summing
+    # word counts column by column cheaper than a reduction along rows.
+    word = np.uint64 if nbytes % 8 == 0 else np.uint8
+    q_cols = np.ascontiguousarray(queries.view(word).T)
+    s_cols = np.ascontiguousarray(stored.view(word).T)
+    masks = _flip_masks(SUBSTRING_BITS, flips)
+    found_q, found_s, found_d = [], [], []
+    for t in range(tables):
+        sub_s = _substrings16(stored, t)
+        order = np.argsort(sub_s, kind="stable")  # a radix sort on 16-bit keys
+        sizes = np.bincount(sub_s, minlength=1 << SUBSTRING_BITS)
+        del sub_s
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        giant = (counts[t] if counts is not None else sizes) > (max_bucket or len(stored))
+        # The stored words in bucket order: a query's candidates are then one contiguous run,
+        # and queries taken in bucket order too read memory front to back, not at random.
+        s_sorted = s_cols[:, order]
+        sub_q = _substrings16(queries, t)
+        for mask in masks:
+            want = sub_q ^ np.uint16(mask)
+            q_order = np.argsort(want, kind="stable")
+            want = want[q_order]
+            lo = starts[want]
+            n = np.where(giant[want], 0, sizes[want])
+            ends = np.cumsum(n)
+            q_sorted = q_cols[:, q_order]
+            first = 0
+            while first < len(queries):
+                # The queries of this batch: as many as fit *batch* candidates (at least one).
+                last = max(first + 1, int(np.searchsorted(ends, (ends[first - 1] if first
+                                                                 else 0) + batch, "right")))
+                c = n[first:last]
+                total = int(c.sum())
+                if total:
+                    qk = np.repeat(np.arange(first, last, dtype=np.int64), c)
+                    pos = np.repeat(lo[first:last] - np.cumsum(c) + c, c) + \
+                        np.arange(total, dtype=np.int64)
+                    d = np.bitwise_count(q_sorted[0][qk] ^ s_sorted[0][pos]).astype(np.int16)
+                    for w in range(1, len(q_cols)):
+                        d += np.bitwise_count(q_sorted[w][qk] ^ s_sorted[w][pos])
+                    keep = np.nonzero(d <= radius)[0]
+                    qi, si = q_order[qk[keep]], order[pos[keep]]
+                    if groups is not None:
+                        other = groups[0][qi] != groups[1][si]
+                        qi, si, keep = qi[other], si[other], keep[other]
+                    found_q.append(qi)
+                    found_s.append(si)
+                    found_d.append(d[keep].astype(np.int64))
+                first = last
+        del s_sorted
+    if not found_q:
+        return empty, empty, empty
+    qi, si, d = np.concatenate(found_q), np.concatenate(found_s), np.concatenate(found_d)
+    key = qi * len(stored) + si
+    key, first_at = np.unique(key, return_index=True)  # sorted by (query row, stored row)
+    return qi[first_at], si[first_at], d[first_at]
+
+
+def join_brute_force(queries: NDArray[np.uint8], stored: NDArray[np.uint8], radius: int, *,
+                     flips: int = 0, max_bucket: int | None = None
+                     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """What :func:`join` returns, by comparing every query with every stored code and testing
+    the substring rule on each pair (the reference the join is tested against)."""
+    tables = stored.shape[1] * 8 // SUBSTRING_BITS
+    counts = substring_counts(stored)
+    out_q, out_s, out_d = [], [], []
+    subs_s = np.stack([HammingIndex._substrings(stored, t) for t in range(tables)])
+    for i, q in enumerate(queries):
+        d = hamming_many(stored, q)
+        near = d <= radius
+        shared = np.zeros(len(stored), dtype=bool)
+        for t in range(tables):
+            qs = HammingIndex._substrings(q.reshape(1, -1), t)[0]
+            ok = np.bitwise_count(subs_s[t] ^ qs) <= flips
+            ok &= counts[t][subs_s[t]] <= (max_bucket or len(stored))
+            shared |= ok
+        rows = np.nonzero(near & shared)[0]
+        out_q.append(np.full(len(rows), i, dtype=np.int64))
+        out_s.append(rows.astype(np.int64))
+        out_d.append(d[rows])
+    return np.concatenate(out_q), np.concatenate(out_s), np.concatenate(out_d)
