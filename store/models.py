@@ -915,6 +915,42 @@ class NoticeImage(Base):
     fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class PhotoPair(Base):
+    """Two stored photos that are copies of each other (store.photopairs): their smallest PDQ
+    distance over crop variants, and the pHash distance when the second stage vouched for it.
+
+    Kept between link builds so that a build searches only the photos added since the last
+    one (:class:`PhotoPass`): photos never change (one row per content), so a pair once found
+    stays a pair."""
+
+    __tablename__ = "photo_pair"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("product_image.id", ondelete="CASCADE"), primary_key=True)
+    #: Always larger than ``image_id``.
+    other_image_id: Mapped[int] = mapped_column(
+        ForeignKey("product_image.id", ondelete="CASCADE"), primary_key=True, index=True)
+    distance: Mapped[int] = mapped_column(Integer)
+    phash_distance: Mapped[int | None] = mapped_column(Integer)
+
+
+class PhotoPass(Base):
+    """One search of the stored photos for copies: up to which photo (``upto_image_id``), with
+    which parameters (a pass with others is not continued incrementally), what it found."""
+
+    __tablename__ = "photo_pass"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upto_image_id: Mapped[int] = mapped_column(Integer)
+    #: ``full`` or ``incremental``.
+    mode: Mapped[str] = mapped_column(String(16))
+    #: The join's parameters (store.photopairs): flips per substring, giant-bucket size, radii.
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    searched: Mapped[int] = mapped_column(Integer)
+    pairs: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class ProductLink(Base):
     """Evidence that a listing is the same product as another listing (any platform) or as a
     foreign notice: an exact identifier (GTIN, brand + model), a near-identical photo, or a

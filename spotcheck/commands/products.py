@@ -54,13 +54,16 @@ def build_cmd(
     kind: list[str] = typer.Option([], "--kind",
                                    help="gtin | brand_model | photo | title | notice_match "
                                         "(repeat; default: all)."),
+    full_photos: bool = typer.Option(False, "--full-photos",
+                                     help="Search every photo again, not only those added "
+                                          "since the last build."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Find the links between listings and notices again (reviewed links are kept)."""
     from sampler.products import build_links
 
     with current().db.session() as s:
-        result = build_links(s, kind or None)
+        result = build_links(s, kind or None, full_photos=full_photos)
         _audit(s, "products.build", "-", result.as_dict())
     data = result.as_dict()
     if json_out:
