@@ -263,3 +263,65 @@ def test_a_failure_is_carried_to_every_copy(any_db: Database, settings: Any) -> 
         assert plan.parameters["allocation"][TAKE_ALL] == 3
         others = [i for i in items.values() if i.stratum != TAKE_ALL]
         assert len(others) == 1 and others[0].inclusion_probability < 1
+
+
+def _title_links_before(rows_by_brand: dict[str, list[tuple[int, str]]]) -> set[tuple[Any, ...]]:
+    """The title links as the first implementation found them (token_sort_ratio with the
+    scorer's own case folding, every cell of every block read in Python): the reference."""
+    from rapidfuzz import fuzz, process
+
+    from sampler.products import TITLE_MAX_BLOCK, TITLE_MIN_RATIO
+
+    out = set()
+    for rows in rows_by_brand.values():
+        if len(rows) < 2 or len(rows) > TITLE_MAX_BLOCK:
+            continue
+        titles = [t for _, t in rows]
+        scores = process.cdist(titles, titles, scorer=fuzz.token_sort_ratio,
+                               processor=str.casefold, score_cutoff=TITLE_MIN_RATIO)
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                ratio = float(scores[i][j])
+                if ratio >= TITLE_MIN_RATIO:
+                    lo, hi = sorted((rows[i][0], rows[j][0]))
+                    out.add((lo, hi, round(0.6 * ratio / 100, 3), round(ratio, 1)))
+    return out
+
+
+def test_title_links_equal_the_first_implementation(sqlite_db: Database) -> None:
+    """On a sample of titles with shuffled words, other cases, doubled and odd spaces,
+    non-Latin text and near misses around the cutoff, the vectorised title links are the
+    first implementation's, link for link."""
+    import random
+
+    from sampler.products import title_links
+    from sampler.risk.normalise import brand_key
+
+    rng = random.Random(25)
+    words = ["Kettle", "electric", "1.7L", "steel", "Wasserkocher", "电热水壶", "不锈钢", "blue",
+             "ÉDITION", "straße", "mini", "pro", "X-200", "AK-17", "2024"]
+    brands = ["Acme", "ACME", "Lumo", "小米", "Brand One"]
+    with sqlite_db.session() as s:
+        mall = Platform(code="mall", name="Mall")
+        s.add(mall)
+        s.flush()
+        products = [rng.sample(words, rng.randint(3, 6)) for _ in range(40)]
+        for i in range(300):
+            base = list(rng.choice(products))
+            if rng.random() < 0.5:
+                rng.shuffle(base)
+            if rng.random() < 0.3:  # one word changed: around the cutoff
+                base[rng.randrange(len(base))] = rng.choice(words)
+            sep = rng.choice([" ", "  ", " \t", "\u3000", " "])
+            title = sep.join(w.upper() if rng.random() < 0.2 else w for w in base)
+            s.add(Listing(platform_id=mall.id, external_id=str(i), url=f"http://m/{i}",
+                          title=title, brand=rng.choice(brands)))
+        s.flush()
+        blocks: dict[str, list[tuple[int, str]]] = {}
+        for lid, brand, title in s.execute(select(Listing.id, Listing.brand, Listing.title)):
+            if brand_key(brand):
+                blocks.setdefault(brand_key(brand) or "", []).append((lid, title[:300]))
+        want = _title_links_before(blocks)
+        got = {(p.a, p.b, p.strength, p.evidence["ratio"]) for p in title_links(s)}
+    assert got == want
+    assert len(want) >= 150 and any(r < 100 for *_, r in want)
