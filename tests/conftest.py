@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -108,6 +109,32 @@ def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def copy_home(src: Path, dst: Path, *, skip: tuple[str, ...] = ()) -> None:
+    """Copy the data folder *src* to *dst*, its SQLite database through SQLite's backup API.
+
+    Copying a database file that this process holds open (a module's shared ``Database``)
+    with plain file reads is not harmless: closing the copy's file descriptors drops every
+    POSIX lock this process holds on that file and its ``-shm``.  The next process to open the
+    database then believes it is alone, and when it exits it checkpoints and deletes the
+    ``-wal`` file; the still-open connections here go on writing into the deleted file, so
+    their later commits never reach the database other processes read (SQLite's "How To
+    Corrupt", section 2.2).  The backup API reads through SQLite, which keeps those locks.
+    """
+    import sqlite3
+
+    db_names = ("spotcheck.db", "spotcheck.db-wal", "spotcheck.db-shm", "spotcheck.db-journal")
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*db_names, *skip))
+    if (src / "spotcheck.db").exists():
+        source = sqlite3.connect(src / "spotcheck.db")
+        target = sqlite3.connect(dst / "spotcheck.db")
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            target.close()
+            source.close()
 
 
 def free_port() -> int:

@@ -22,6 +22,7 @@ from evidence.trust import TrustAnchors
 from evidence.tsa import timestamp
 from evidence.verify import verify_pack
 from store.models import Case
+from tests.conftest import copy_home
 
 pytestmark = pytest.mark.browser
 BIN = Path(sys.executable).parent
@@ -518,7 +519,9 @@ def test_pack_signed_by_a_retired_key_verifies_saying_so(pack: Path, tmp_path: P
 
     settings = captured["settings"]
     home = tmp_path / "rotated"
-    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("packs"))
+    # through SQLite's backup API: a plain file copy of the open database would make the
+    # module's shared handle write into a deleted WAL afterwards (tests.conftest.copy_home)
+    copy_home(settings.home, home, skip=("packs",))
     rotated = settings.model_copy(update={"home": home})
     old, new, _ = rotate(rotated.keys_dir)
     report = verify_pack(pack, anchors=TrustAnchors.for_installation(rotated))
@@ -590,14 +593,9 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
 
         # the originals are for those who may see the persona, logged in (not investigators)
         from spotcheck.users import add_user
-        from store.db import Database
 
-        fresh = Database.open(settings.database_url, settings=settings)
-        try:
-            add_user(fresh, "ian-p", "investigator", "a-long-password-1", actor="test")
-            add_user(fresh, "sam-p", "sampler", "a-long-password-2", actor="test")
-        finally:
-            fresh.dispose()
+        add_user(db, "ian-p", "investigator", "a-long-password-1", actor="test")
+        add_user(db, "sam-p", "sampler", "a-long-password-2", actor="test")
         env.update(SPOTCHECK_USER="ian-p", SPOTCHECK_PASSWORD="a-long-password-1")
         proc = export(*both, "--include-persona-captures", "-o", "all.zip")
         assert proc.returncode == 4 and not (tmp_path / "all.zip").exists(), proc.stderr
