@@ -43,7 +43,7 @@ from evidence.hashing import pretty_json, sha256_bytes
 from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
 from evidence.netguard import AddressPolicy, check_url, host_matches, url_port
 from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
-from evidence.steps import Step, StepFailed, StepLog, run_steps
+from evidence.steps import Step, StepFailed, StepLog, failure_text, run_steps
 from evidence.warc import Resource, write_warc
 from store import chromium
 from store.artifacts import ArtifactStore, Stored
@@ -108,10 +108,17 @@ class CaptureResult:
     manifest_sha256: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     status: str = "ok"
+    #: Why a failed capture failed, coded (:meth:`evidence.steps.StepFailed.failure`).
+    failure: dict[str, Any] | None = None
+
+    def reason(self, locale: str = "zh-CN") -> str | None:
+        """Why it failed (or was partial) as the reader of *locale* reads it."""
+        return failure_text(self.failure, locale) or self.error
 
 
 class CaptureFailed(SpotcheckError):
-    """The page could not be captured as evidence (exit 6: the site, not us)."""
+    """The page could not be captured as evidence (exit 6: the site, not us); raised with a
+    ``capture.*`` message code, stored with the failed capture (``meta["failure"]``)."""
 
     exit_code = 6
 
@@ -142,9 +149,9 @@ class Run:
 async def step_check_url(run: Run) -> None:
     host = check_url(run.req.url)
     run.domains = run.req.platform_domains or [host]
-    why = await asyncio.to_thread(run.net.policy.why_refused, host, url_port(run.req.url))
-    if why:
-        raise InvalidInput(f"refusing to capture {run.req.url[:200]}: {why}")
+    why = await asyncio.to_thread(run.net.policy.refusal, host, url_port(run.req.url))
+    if why is not None:
+        raise InvalidInput("capture.address_refused", url=run.req.url[:200], reason=why)
 
 
 async def step_open(run: Run) -> None:
@@ -241,10 +248,13 @@ async def step_load(run: Run) -> None:
     except Exception as exc:
         _check_navigations(run)  # a decision, not the site failing: exit 2
         blocked = "; ".join(b["reason"] for b in run.net.blocked[:3])
-        raise CaptureFailed(f"the page did not load: {str(exc).splitlines()[0][:200]}"
-                            + (f" (blocked: {blocked})" if blocked else "")) from exc
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        if blocked:
+            raise CaptureFailed("capture.did_not_load_blocked", detail=detail,
+                                blocked=blocked) from exc
+        raise CaptureFailed("capture.did_not_load", detail=detail) from exc
     if run.response is None:
-        raise CaptureFailed("the page did not load (no response)")
+        raise CaptureFailed("capture.no_response")
     try:
         await page.wait_for_load_state("load")
     except asyncio.CancelledError:
@@ -259,9 +269,8 @@ def _check_navigations(run: Run) -> None:
         return
     url, why = run.refused_navigation
     if "off the platform" in why:
-        raise InvalidInput("the page tried to navigate off the platform's domains "
-                           f"({url[:200]}) and was stopped")
-    raise InvalidInput(f"the page led to a refused address: {url[:200]} ({why})")
+        raise InvalidInput("capture.navigation_stopped", url=url[:200])
+    raise InvalidInput("capture.refused_address", url=url[:200], reason=why)
 
 
 def _loaded(run: Run) -> None:
@@ -269,18 +278,17 @@ def _loaded(run: Run) -> None:
     _check_navigations(run)
     page, net = run.page, run.net
     if run.response is None:
-        raise CaptureFailed("the page did not answer within the load budget")
+        raise CaptureFailed("capture.no_answer_in_budget")
     refused = [b for b in net.blocked if b["url"] == page.url]
     if refused:
-        raise InvalidInput(f"the page led to a refused address: {page.url[:200]} "
-                           f"({refused[0]['reason']})")
+        raise InvalidInput("capture.refused_address", url=page.url[:200],
+                           reason=refused[0]["reason"])
     final_host = (urlsplit(page.url).hostname or "").lower()
     if not host_matches(final_host, run.domains):
         off = [b["url"] for b in net.blocked if "navigation" in b["reason"]]
         if off:
-            raise InvalidInput("the page tried to navigate off the platform's domains "
-                               f"({off[0][:200]}) and was stopped")
-        raise InvalidInput(f"the page left the platform's domains: {page.url[:200]}")
+            raise InvalidInput("capture.navigation_stopped", url=off[0][:200])
+        raise InvalidInput("capture.left_platform", url=page.url[:200])
 
 
 async def step_overlays(run: Run) -> None:
@@ -379,8 +387,7 @@ async def step_dom(run: Run) -> None:
 def _still_on_platform(run: Run) -> None:
     _check_navigations(run)
     if not host_matches((urlsplit(run.page.url).hostname or "").lower(), run.domains):
-        raise InvalidInput(f"the page navigated off the platform's domains while it was "
-                           f"being captured ({run.page.url[:200]})")
+        raise InvalidInput("capture.left_platform_while_captured", url=run.page.url[:200])
 
 
 async def step_facts(run: Run) -> None:
@@ -599,7 +606,7 @@ async def _capture(browser: Any, db: Database, req: CaptureRequest, *, operator:
                    storage_state: Any = None) -> CaptureResult:
     """One capture in a fresh context of *browser*, behind its own recording proxy."""
     if req.kind not in KINDS:
-        raise InvalidInput(f"unknown capture kind {req.kind!r} (one of {', '.join(KINDS)})")
+        raise InvalidInput("capture.unknown_kind", kind=req.kind, kinds=", ".join(KINDS))
     persona, case = await asyncio.to_thread(_names, db, req)
     steps = StepLog()
     meta = _new_meta(req, settings, operator, persona, case, browser.version, machine, steps)
@@ -663,11 +670,13 @@ async def _failed(db: Database, run: Run, error: StepFailed, operator: str) -> C
     code = cause.exit_code if isinstance(cause, SpotcheckError) else error.exit_code
     message = str(error)
     log.info("capture of %s failed: %s", run.req.url, message)
-    run.meta["error"] = message[:1000]
+    run.meta["error"] = message[:1000]  # readable as it is; the code is "failure"
     run.meta["error_step"] = error.step
+    run.meta["failure"] = error.failure()
     run.meta["status_of_capture"] = CaptureStatus.FAILED.value
     cid = await asyncio.to_thread(_record_failure, db, run, message, operator)
-    return CaptureResult(cid, run.req.url, False, message, code, status="failed")
+    return CaptureResult(cid, run.req.url, False, message, code, status="failed",
+                         failure=error.failure())
 
 
 # --- storing --------------------------------------------------------------------------------
@@ -798,7 +807,7 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
     try:
         settings.chromium_path()
     except SpotcheckError as exc:  # for a capture, no browser is a missing service
-        raise ServiceUnavailable(exc.code or str(exc), **exc.params) from exc
+        raise ServiceUnavailable("capture.no_browser", detail=exc) from exc
     async with async_playwright() as pw:
         browser = await chromium.launch(pw, settings, args)
         try:
@@ -827,7 +836,7 @@ def capture_urls(db: Database, urls: list[str], *, kind: str = "listing",
                  on_done: Callable[[CaptureResult], None] | None = None) -> list[int]:
     """Capture *urls* (sync); returns capture ids in order (check ``Capture.status``)."""
     if listing_ids is not None and len(listing_ids) != len(urls):
-        raise InvalidInput("listing_ids must have one entry per URL")
+        raise InvalidInput("capture.listing_ids_per_url")
     reqs = [CaptureRequest(url=u, kind=kind,
                            listing_id=listing_ids[i] if listing_ids else None,
                            case_id=case_id, persona_id=persona_id, purchase_id=purchase_id,

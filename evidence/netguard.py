@@ -100,22 +100,32 @@ class AddressPolicy:
                 self.dns[host] = answer
             return answer
 
-    def pin(self, host: str, port: int | None = None) -> tuple[str | None, str | None]:
-        """(address to connect to, None) or (None, why the host may not be reached).
+    def decide(self, host: str, port: int | None = None
+               ) -> tuple[str | None, InvalidInput | None]:
+        """(address to connect to, None) or (None, why the host may not be reached, coded:
+        ``netguard.*`` so a person reads it in their language).
 
         Every address the host resolves to must be allowed (a name answering one public and
         one private address is refused): the proxy then connects to the first, only.
         """
         addresses = self.resolve(host)
         if not addresses:
-            return None, f"{host} does not resolve"
+            return None, InvalidInput("netguard.does_not_resolve", host=host)
         bad = [a for a in addresses if not self.address_allowed(a, port)]
         if bad:
             where = f"{', '.join(bad)}" + (f" port {port}" if port else "")
-            return None, (f"{host} resolves to a non-public address ({where}); allow it with "
-                          "SPOTCHECK_CAPTURE_ALLOW_NETWORKS if intended")
+            return None, InvalidInput("netguard.non_public_address", host=host, where=where)
         return addresses[0], None
 
+    def pin(self, host: str, port: int | None = None) -> tuple[str | None, str | None]:
+        """:meth:`decide` with the reason as its English text (the proxy's refusal log)."""
+        ip, why = self.decide(host, port)
+        return ip, (str(why) if why is not None else None)
+
     def why_refused(self, host: str, port: int | None = None) -> str | None:
-        """None if *host* may be reached, else the reason it may not."""
+        """None if *host* may be reached, else the reason it may not (English text)."""
         return self.pin(host, port)[1]
+
+    def refusal(self, host: str, port: int | None = None) -> InvalidInput | None:
+        """None if *host* may be reached, else why not as a coded refusal."""
+        return self.decide(host, port)[1]

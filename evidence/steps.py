@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from store import messages
 from store.errors import SpotcheckError
 
 #: Seconds per step unless ``settings.capture_step_timeouts`` says otherwise.
@@ -30,12 +31,57 @@ C = TypeVar("C")
 
 
 class StepFailed(Exception):
-    """A required step failed; the message names the step."""
+    """A required step failed, or a decision (a refused address, a page that left the
+    platform) stopped the capture: the step's name and why, as a message code of
+    ``store/messages.toml`` with its parameters.  ``str()`` is the English text kept in the
+    logs and the custody detail; :meth:`failure` is what a failed capture stores, so the
+    console and the CLI say it in their reader's language (:func:`failure_text`)."""
 
-    def __init__(self, step: str, message: str, exit_code: int = 6) -> None:
-        super().__init__(f"{step}: {message}")
+    def __init__(self, step: str, code: str, params: Mapping[str, Any] | None = None,
+                 exit_code: int = 6) -> None:
         self.step = step
+        self.code = code
+        self.params = _plain(params or {})
         self.exit_code = exit_code
+        super().__init__(f"{step}: {messages.render(code, self.params, 'en')}")
+
+    @classmethod
+    def of(cls, step: str, exc: SpotcheckError) -> StepFailed:
+        """A refusal of the domain (coded or not) that stopped the capture at *step*."""
+        if exc.code is not None:
+            return cls(step, exc.code, exc.params, exc.exit_code)
+        return cls(step, "capture.step_error", {"error": type(exc).__name__,
+                                                "detail": str(exc)[:300]}, exc.exit_code)
+
+    def failure(self) -> dict[str, Any]:
+        """The stored form: ``{"step": ..., "code": ..., "params": {...}}`` (JSON)."""
+        return {"step": self.step, "code": self.code, "params": dict(self.params)}
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON keeps them: a quoted coded refusal as ``{"code", "params"}`` (which
+    :func:`store.messages.render` reads in either language), any other object as its text."""
+    def one(v: Any) -> Any:
+        if v is None or isinstance(v, bool | int | float | str):
+            return v
+        if isinstance(v, list | tuple):
+            return [one(x) for x in v]
+        if isinstance(v, SpotcheckError) and v.code is not None:
+            return {"code": v.code, "params": _plain(v.params)}
+        return str(v)
+
+    return {k: one(v) for k, v in params.items()}
+
+
+def failure_text(failure: Mapping[str, Any] | None, locale: str = "zh-CN") -> str | None:
+    """Why a capture failed, in *locale*, from what :meth:`StepFailed.failure` stored
+    (None when nothing was stored: a capture recorded before reasons were coded)."""
+    if not failure or not messages.known(failure.get("code")):
+        return None
+    reason = messages.render(str(failure["code"]), failure.get("params") or {}, locale)
+    return messages.render("capture.step_failed",
+                           {"capture_step": str(failure.get("step") or ""), "reason": reason},
+                           locale)
 
 
 @dataclass
@@ -84,7 +130,7 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
         if budget <= 0:
             entry["note"] = "skipped: the capture's time ceiling was reached"
             if step.required:
-                raise StepFailed(step.name, "the capture's time ceiling was reached")
+                raise StepFailed(step.name, "capture.ceiling_reached")
             log.mark_partial(f"{step.name} skipped (time ceiling)")
             continue
         t0 = time.perf_counter()
@@ -94,19 +140,20 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
         except TimeoutError:
             entry["note"] = entry["note"] or f"cut off after its budget of {budget:.1f} s"
             if step.required:
-                raise StepFailed(step.name, f"took longer than its budget of {budget:.1f} s"
-                                 ) from None
+                raise StepFailed(step.name, "capture.step_over_budget",
+                                 {"seconds": round(budget, 1)}) from None
             entry["ok"] = step.soft
             if not step.soft:
                 log.mark_partial(f"{step.name} did not finish within {budget:.1f} s")
         except SpotcheckError as exc:  # a decision (refused, left the platform): fails it
             entry["note"] = str(exc)[:300]
-            raise StepFailed(step.name, str(exc)[:300], exc.exit_code) from exc
+            raise StepFailed.of(step.name, exc) from exc
         except Exception as exc:
             first = str(exc).splitlines()[0][:250] if str(exc) else ""
             entry["note"] = f"{type(exc).__name__}: {first}"[:300]
             if step.required:
-                raise StepFailed(step.name, first or type(exc).__name__) from exc
+                raise StepFailed(step.name, "capture.step_error",
+                                 {"error": type(exc).__name__, "detail": first}) from exc
             log.mark_partial(f"{step.name} failed: {type(exc).__name__}: {first[:200]}")
         finally:
             entry["ms"] = round((time.perf_counter() - t0) * 1000)
@@ -116,4 +163,4 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
             except SpotcheckError as exc:
                 entry["ok"] = False
                 entry["note"] = str(exc)[:300]
-                raise StepFailed(step.name, str(exc)[:300], exc.exit_code) from exc
+                raise StepFailed.of(step.name, exc) from exc

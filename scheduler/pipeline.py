@@ -474,6 +474,7 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
     failed) is the status the requester follows."""
     from evidence.capture import CaptureRequest, capture_many
     from store.errors import SpotcheckError
+    from store.labels import LOCALES
 
     url = ctx.options.get("url")
     if not url:
@@ -489,6 +490,8 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
     except SpotcheckError as exc:  # no browser: nothing captured, said why
         return {"_outcome": "error", "url": url, "capture": None, "error": str(exc),
                 "refusal": {"code": exc.code, "params": {k: str(v) for k, v in
-                                                         exc.params.items()}}}
+                                                         exc.params.items()},
+                            # as each reader reads it (a quoted refusal inside it too)
+                            "text": {loc: exc.message(loc) for loc in LOCALES}}}
     return {"_outcome": "ok" if res.ok else "error", "url": url, "capture": res.capture_id,
-            "error": res.error}
+            "error": res.error, "failure": res.failure}

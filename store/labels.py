@@ -139,6 +139,21 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "lab_report": ("检测报告", "lab report"),
         "banner": ("带时间标注的截图", "screenshot with URL and time banner"),
     },
+    #: The named steps of a capture (evidence.capture.STEPS), as a failed capture names them.
+    "capture_step": {
+        "check_url": ("检查网址", "address check"),
+        "open": ("打开页面", "page opening"),
+        "load": ("加载页面", "page load"),
+        "dismiss_overlays": ("关闭弹窗", "overlay dismissal"),
+        "scroll": ("滚动页面", "scrolling"),
+        "settle": ("等待网络静止", "network settling"),
+        "dom": ("保存页面源码", "page source"),
+        "facts": ("提取页面信息", "page facts"),
+        "screenshots": ("截图", "screenshots"),
+        "pdf": ("打印 PDF", "PDF print"),
+        "network": ("收集网络记录", "network record"),
+        "warc": ("写入网页存档", "web archive"),
+    },
     "custody_action": {
         "created": ("取证", "captured"),
         "viewed": ("查看", "viewed"),

@@ -110,6 +110,9 @@ def _shown(name: str, value: Any, locale: str) -> Any:
         # a store.errors refusal quoted by another reads in the reader's language too
         # (duck-typed: store.errors imports this module)
         return message(locale)
+    if isinstance(value, Mapping) and known(value.get("code")):
+        # a quoted refusal as stored in JSON ({"code", "params"}: a failed capture's reason)
+        return render(str(value["code"]), value.get("params") or {}, locale)
     if isinstance(value, Code):
         from store.labels import text_label
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
@@ -14,8 +15,8 @@ from store.errors import InvalidInput, NotFound, SpotcheckError
 class CapturesFailed(SpotcheckError):
     """Some captures failed; the exit code is the most telling of their codes."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
+    def __init__(self, failed: int, total: int, exit_code: int) -> None:
+        super().__init__("capture.some_failed", failed=failed, total=total)
         self.exit_code = exit_code
 
 
@@ -59,6 +60,7 @@ def capture(
     from evidence.capture import KINDS, CaptureRequest, CaptureResult, capture_many
 
     ctx = current()
+    lang = ctx.reader_locale()
     # Evidence is signed in the bureau's name: the operator is who logged in, not a claim.
     operator, _role = ctx.require("captures.run", authenticated=True)
     if kind not in KINDS:
@@ -76,23 +78,25 @@ def capture(
         def done(res: CaptureResult) -> None:
             progress.advance(task)
             if not res.ok:
-                progress.console.print(f"[red]failed[/red] {res.url[:200]}: {res.error}",
+                progress.console.print(f"[red]{'失败' if lang == 'zh-CN' else 'failed'}[/red] "
+                                       f"{escape(res.url[:200])}: {escape(res.reason(lang) or '')}",
                                        markup=True, highlight=False)
 
         results = asyncio.run(capture_many(ctx.db, reqs, operator=operator,
                                            settings=ctx.settings, on_done=done))
     if json_out:
         print_json([{"id": r.capture_id, "url": r.url, "ok": r.ok, "error": r.error,
+                     "failure": r.failure,
                      "manifest_sha256": r.manifest_sha256, "artifacts": r.artifacts}
                     for r in results])
     else:
         console.print(table("captures", ["id", "ok", "url", "manifest SHA-256 / error"],
                             [(r.capture_id, "yes" if r.ok else "no", r.url,
-                              r.manifest_sha256 if r.ok else r.error) for r in results]))
+                              r.manifest_sha256 if r.ok else r.reason(lang))
+                             for r in results]))
     failed = [r for r in results if not r.ok]
     if failed:
-        raise CapturesFailed(f"{len(failed)} of {len(results)} captures failed",
-                             max(r.exit_code for r in failed) or 1)
+        raise CapturesFailed(len(failed), len(results), max(r.exit_code for r in failed) or 1)
 
 
 #: A single command (``spotcheck capture URL…``), not a group: it has no subcommands.

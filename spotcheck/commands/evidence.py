@@ -348,13 +348,17 @@ def show_cmd(
                 "status": cap.status.value, "operator": cap.operator,
                 "started_at": cap.started_at, "finished_at": cap.finished_at,
                 "manifest_sha256": cap.manifest_sha256, "facts": cap.facts,
-                "error": cap.meta.get("error"),
+                "error": cap.meta.get("error"), "failure": cap.meta.get("failure"),
                 "artifacts": [{"role": a.role, "sha256": a.sha256, "size": a.size}
                               for a in arts]}
         custody.record(s, "viewed", ctx.actor(), capture_id=cap.id, case_id=cap.case_id)
     if json_out:
         print_json(data)
         return
+    from evidence.steps import failure_text
+
+    # why it failed, as the reader reads it (the JSON keeps the stored code and text)
+    data["error"] = failure_text(data.pop("failure"), ctx.reader_locale()) or data["error"]
     console.print(table(f"capture {capture_id}", ["field", "value"],
                         [(k, v) for k, v in data.items() if k != "artifacts"]))
     console.print(table("artifacts", ["role", "sha256", "size"],

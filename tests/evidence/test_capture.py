@@ -19,6 +19,7 @@ from evidence.capture import capture_urls
 from evidence.diff import diff_captures
 from evidence.hashing import sha256_bytes
 from evidence.keys import load_or_create, verify_signature
+from evidence.steps import failure_text
 from store.artifacts import ArtifactStore
 from store.models import Artifact, Capture, CaptureStatus, CustodyEvent
 
@@ -131,15 +132,20 @@ def test_hostile_page_is_contained(captured: dict[str, Any]) -> None:
                for b in cap.meta["blocked"])
 
 
-@pytest.mark.parametrize("name,reason", [
-    ("offsite", "navigate off the platform"),
-    ("file", "only http and https"),
+@pytest.mark.parametrize("name,code,reason,chinese", [
+    ("offsite", "capture.navigation_stopped", "navigate off the platform", "跳转到平台域名之外"),
+    ("file", "netguard.only_http", "only http and https", "只能截取 http 和 https 网址"),
 ])
-def test_refused_captures_fail_cleanly(captured: dict[str, Any], name: str,
-                                       reason: str) -> None:
+def test_refused_captures_fail_cleanly(captured: dict[str, Any], name: str, code: str,
+                                       reason: str, chinese: str) -> None:
     cap, arts = _capture(captured, name)
     assert cap.status == CaptureStatus.FAILED
-    assert reason in cap.meta["error"]
+    # why, stored as a message code: each reader reads it in their language
+    assert cap.meta["failure"]["code"] == code, cap.meta["failure"]
+    assert reason in cap.meta["error"]  # the readable English text is kept too
+    zh = failure_text(cap.meta["failure"], "zh-CN")
+    assert zh is not None and chinese in zh and reason not in zh
+    assert reason in (failure_text(cap.meta["failure"], "en") or "")
     assert set(arts) <= {"screenshot_viewport"} and cap.manifest_sha256 is None  # partial shot
     assert cap.started_at <= cap.finished_at
     with captured["db"].session() as s:
@@ -163,6 +169,8 @@ def test_private_address_refused_without_the_setting(captured: dict[str, Any],
         cap = s.get(Capture, cid)
         assert cap is not None and cap.status == CaptureStatus.FAILED
         assert "non-public address" in cap.meta["error"]
+        assert cap.meta["failure"]["code"] == "capture.address_refused"
+        assert (failure_text(cap.meta["failure"], "zh-CN") or "").startswith("检查网址步骤失败：拒绝截取")
     assert sorted(p for p in settings.artifacts_dir.rglob("*") if p.is_file()) == before
     db.dispose()
 
@@ -216,6 +224,8 @@ def test_load_time_limit_fails_a_hanging_page_cleanly(captured: dict[str, Any],
                                  capture_step_timeouts={"load": 2.0})
     assert cap.status == CaptureStatus.FAILED
     assert cap.meta["error"].startswith("load: ") and cap.meta["error_step"] == "load"
+    assert cap.meta["failure"]["step"] == "load"
+    assert (failure_text(cap.meta["failure"], "zh-CN") or "").startswith("加载页面步骤失败：")
     load = [st for st in cap.meta["steps"] if st["name"] == "load"]
     assert load and not load[0]["ok"] and load[0]["budget_s"] == 2.0
     assert cap.started_at <= cap.finished_at

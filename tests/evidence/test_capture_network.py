@@ -163,6 +163,7 @@ def test_no_hop_reaches_a_refused_address(hostile: dict[str, Any]) -> None:
         assert caps[name].status == CaptureStatus.FAILED, name
         assert caps[name].meta["error_step"] == "load"
         assert "refused address" in caps[name].meta["error"]
+        assert caps[name].meta["failure"]["code"] == "capture.refused_address"
     assert caps["localhost"].meta["dns"]["localhost"]  # what the proxy's lookup answered
     # The page stands (complete, or partial when a step's budget ran out on a loaded
     # machine); its image was refused either way.

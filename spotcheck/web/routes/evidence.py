@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import func, select
 
 from evidence.covert import is_persona_capture
-from spotcheck.web import domain
+from spotcheck.web import domain, i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.routes.auth import safe_next
@@ -117,7 +117,16 @@ def capture(request: Request, capture_id: int,
                                         default=str)[:20_000],
                   screenshots=[] if withheld else
                   [a for a in artifacts if a.media_type in INLINE_IMAGES],
-                  withheld=withheld, export_available=True)
+                  withheld=withheld, export_available=True,
+                  failure=_failure(cap.meta or {}))
+
+
+def _failure(meta: dict[str, Any]) -> str | None:
+    """Why a failed capture failed, in the reader's language (the stored code), or the
+    stored English text of a capture recorded before reasons were coded."""
+    from evidence.steps import failure_text
+
+    return failure_text(meta.get("failure"), i18n.active()) or meta.get("error")
 
 
 def _mask_persona(meta: dict[str, Any]) -> dict[str, Any]:

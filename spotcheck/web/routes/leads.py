@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from evidence.steps import failure_text
 from scheduler import cases
 from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
@@ -56,14 +57,14 @@ CONSOLE_KINDS = ("listing", "seller", "search")
 QUEUE_SHOWN = 30
 
 
-def refused_address(url: str, allow_networks: list[str]) -> str | None:
+def refused_address(url: str, allow_networks: list[str]) -> InvalidInput | None:
     """Why the capture network policy refuses *url* (None: it may be captured): the check
     the recording proxy makes on every connection, made once before the request is queued
     so a refused address is said at once instead of as a failed capture."""
     from evidence.netguard import AddressPolicy, check_url, url_port
 
     host = check_url(url)
-    return AddressPolicy(list(allow_networks)).why_refused(host, url_port(url))
+    return AddressPolicy(list(allow_networks)).refusal(host, url_port(url))
 
 
 def _back(value: str) -> str:
@@ -114,8 +115,11 @@ def _status(run: JobRun | None) -> dict[str, Any]:
     state = {"running": "running", "ok": "done"}.get(run.outcome, "failed")
     why = result.get("error") or (run.error or "").split("\n", 1)[0] or None
     refusal = result.get("refusal") or {}
-    if refusal.get("code") and messages.known(refusal["code"]):
+    if (refusal.get("text") or {}).get(i18n.active()):
+        why = refusal["text"][i18n.active()]
+    elif refusal.get("code") and messages.known(refusal["code"]):
         why = messages.render(refusal["code"], refusal.get("params") or {}, i18n.active())
+    why = failure_text(result.get("failure"), i18n.active()) or why
     return {"state": state, "capture": result.get("capture"), "why": why,
             "finished": run.finished_at}
 
