@@ -35,10 +35,12 @@ TOPICS = {
     "seller": r"seller|vendor|merchant|store-?name|shop-?name|storefront|brand-?store|"
               r"shop-?link|store-?link",
 }
-_TOPIC_RE = tuple((name, re.compile(words, re.IGNORECASE)) for name, words in TOPICS.items())
+#: Each topic's words, matched in a lower-cased value: a case-insensitive alternation costs
+#: Python's regex engine several times a case-sensitive one on the lowered text.
+_TOPIC_RE = tuple((name, re.compile(words)) for name, words in TOPICS.items())
 #: Substrings one of which every topic's value contains (a cheap test before the regexes).
-_TOPIC_HINT = re.compile("stock|availab|inventory|sold|crumb|cart|buy|basket|bag|seller|vendor|"
-                         "merchant|store|shop", re.IGNORECASE)
+_TOPIC_HINT = re.compile("s(?:tock|old|eller|tore|hop)|availab|inventory|crumb|cart|"
+                         "b(?:uy|asket|ag)|vendor|merchant")
 
 #: Elements whose subtree a shopper does not read (the walk keeps none of their text).
 SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "object",
@@ -46,17 +48,15 @@ SKIP = frozenset(("script", "style", "noscript", "template", "svg", "iframe", "o
 #: Elements whose itemprop or aria-label is read too (a breadcrumb <nav aria-label>, a
 #: seller <a itemprop>): reading four attributes of every element was a third of a walk.
 _LABELLED = frozenset(("nav", "ol", "a"))
-#: Tags the walk looks at more closely (everything else: class, id, text, tail).
-_SPECIAL = frozenset(("a", "link", "meta", "script", "title", "h1", "h2", "h3", "button",
-                      "input", "nav", "ol"))
 
 
 def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     """The topics an attribute value names (memoised per page: class names repeat)."""
     found = cache.get(value)
     if found is None:
-        found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(value)) \
-            if _TOPIC_HINT.search(value) else ()
+        lowered = value.lower()
+        found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(lowered)) \
+            if _TOPIC_HINT.search(lowered) else ()
         cache[value] = found
     return found
 
@@ -78,55 +78,94 @@ class PageScan:
     title: etree._Element | None = None
 
 
+#: What the walk does at an element's start, by its tag (ordinary elements: not listed).
+_COMMENT, _A, _LINK, _META, _SCRIPT, _TITLE, _HEADING, _OTHER, _SKIP = range(9)
+_CODES: dict[object, int] = {
+    **{tag: _SKIP for tag in SKIP}, "a": _A, "link": _LINK, "meta": _META, "script": _SCRIPT,
+    "title": _TITLE, "h1": _HEADING, "h2": _HEADING, "h3": _HEADING, "button": _OTHER,
+    "input": _OTHER, "nav": _OTHER, "ol": _OTHER,
+    etree.Comment: _COMMENT, etree.ProcessingInstruction: _COMMENT, etree.Entity: _COMMENT}
+
+
 def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
     """One walk over the document *tree* belongs to (*microdata*: whether to look for
-    ``itemscope`` items; a page whose text never says ``itemscope`` has none)."""
+    ``itemscope`` items; a page whose text never says ``itemscope`` has none).
+
+    Most elements are ordinary (a ``div``, a ``span``): their start is handled by the short
+    first branch, which only reads class, id and text; the walk's cost is that branch's."""
     root = tree.getroottree().getroot()
     scan = PageScan(topics={name: [] for name in TOPICS})
     texts = scan.texts
     append = texts.append
     topics = scan.topics
     hrefs = scan.hrefs
+    items_append = scan.items.append
     cache: dict[str, tuple[str, ...]] = {}
+    cache_get = cache.get
+    codes_get = _CODES.get
     in_head = False
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
-        tag = el.tag
         if event == "start":
-            if tag.__class__ is not str:
+            tag = el.tag
+            code = codes_get(tag)
+            if code is None:
+                if microdata and el.get("itemscope") is not None and el.get("itemprop") is None:
+                    items_append(el)
+                if in_head:
+                    continue
+                value = el.get("class")
+                if value:
+                    found = cache_get(value)
+                    if found is None:
+                        found = topics_of(value, cache)
+                    for name in found:
+                        topics[name].append(el)
+                value = el.get("id")
+                if value:
+                    found = cache_get(value)
+                    if found is None:
+                        found = topics_of(value, cache)
+                    for name in found:
+                        items = topics[name]
+                        if not items or items[-1] is not el:
+                            items.append(el)
+                text = el.text
+                if text and not text.isspace():
+                    append((text.strip(), el))
+                continue
+            if code == _COMMENT:
                 continue
             if microdata and el.get("itemscope") is not None and el.get("itemprop") is None:
-                scan.items.append(el)
-            special = tag in _SPECIAL
-            if special:
-                if tag == "a":
+                items_append(el)
+            if code == _A:
+                href = el.get("href")
+                if href:
+                    hrefs.append(href)
+            elif code == _LINK:
+                rel = el.get("rel")
+                if rel == "next":
                     href = el.get("href")
                     if href:
-                        hrefs.append(href)
-                elif tag == "link":
-                    rel = el.get("rel")
-                    if rel == "next":
-                        href = el.get("href")
-                        if href:
-                            scan.next_links.append(href)
-                    elif rel == "canonical" and scan.canonical is None:
-                        scan.canonical = el.get("href") or None
-                    continue
-                elif tag == "meta":
-                    scan.metas.append(el)
-                    continue
-                elif tag == "script":
-                    if (el.get("type") or "").strip().lower() == "application/ld+json":
-                        scan.ld_scripts.append(el)
-                    continue
-                elif tag == "title":
-                    if in_head and scan.title is None:
-                        scan.title = el
-                    walker.skip_subtree()
-                    continue
+                        scan.next_links.append(href)
+                elif rel == "canonical" and scan.canonical is None:
+                    scan.canonical = el.get("href") or None
+                continue
+            elif code == _META:
+                scan.metas.append(el)
+                continue
+            elif code == _SCRIPT:
+                if (el.get("type") or "").strip().lower() == "application/ld+json":
+                    scan.ld_scripts.append(el)
+                continue
+            elif code == _TITLE:
+                if in_head and scan.title is None:
+                    scan.title = el
+                walker.skip_subtree()
+                continue
             if in_head:
                 continue
-            if tag in SKIP:
+            if code == _SKIP:
                 if tag == "head":
                     in_head = True
                 else:
@@ -134,40 +173,39 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
                 continue
             value = el.get("class")
             if value:
-                found = cache.get(value)
+                found = cache_get(value)
                 if found is None:
                     found = topics_of(value, cache)
                 for name in found:
                     topics[name].append(el)
             value = el.get("id")
             if value:
-                found = cache.get(value)
+                found = cache_get(value)
                 if found is None:
                     found = topics_of(value, cache)
                 for name in found:
                     items = topics[name]
                     if not items or items[-1] is not el:
                         items.append(el)
-            if special:
-                if tag in _LABELLED:
-                    for attr in ("itemprop", "aria-label"):
-                        value = el.get(attr)
-                        if value:
-                            for name in topics_of(value, cache):
-                                items = topics[name]
-                                if not items or items[-1] is not el:
-                                    items.append(el)
-                if tag == "h1" or tag == "h2" or tag == "h3":
-                    scan.headings.append((el, len(texts)))
-                elif tag == "button" or (tag == "input" and el.get("type") in (
-                        "submit", "button")) or (tag == "a" and el.get("role") == "button"):
-                    scan.buttons.append(el)
+            if tag in _LABELLED:
+                for attr in ("itemprop", "aria-label"):
+                    value = el.get(attr)
+                    if value:
+                        for name in topics_of(value, cache):
+                            items = topics[name]
+                            if not items or items[-1] is not el:
+                                items.append(el)
+            if code == _HEADING:
+                scan.headings.append((el, len(texts)))
+            elif tag == "button" or (tag == "input" and el.get("type") in (
+                    "submit", "button")) or (tag == "a" and el.get("role") == "button"):
+                scan.buttons.append(el)
             text = el.text
             if text and not text.isspace():
                 append((text.strip(), el))
         else:
             if in_head:
-                if tag == "head":
+                if el.tag == "head":
                     in_head = False
                 continue
             tail = el.tail
