@@ -47,11 +47,26 @@ _INDEX = {label: name for name, labels in LABELS.items() for label in labels}
 _STRIP = re.compile(r"[\s:：#.\-]+$|^[\s•·\-]+")
 
 
+#: What can follow a label in a text label_of reads as one ("品牌：", "SKU#", "Kód ",
+#: "品牌/Brand"): what it strips after a label, and the slash between alternatives.
+_AFTER_LABEL = ":：#.-/" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
 @lru_cache(maxsize=1)
 def label_prefixes() -> frozenset[str]:
-    """The first two characters (lower case) of every label: most of a page's texts are
-    told apart from labels by them, without normalising."""
-    return frozenset(label[:2] for label in _INDEX)
+    """The first three characters (lower case) of a text that is a label: every label's
+    first three, and a label of two characters ("品牌", "型号") alone or followed by what
+    label_of strips after it.  Most of a page's texts are told apart from labels by them,
+    without normalising (by their first two characters, four in five texts were still
+    normalised for nothing)."""
+    prefixes = set()
+    for label in _INDEX:
+        if len(label) >= 3:
+            prefixes.add(label[:3])
+        else:
+            prefixes.add(label)
+            prefixes.update(label + c for c in _AFTER_LABEL)
+    return frozenset(prefixes)
 
 
 #: Model labels Chinese and Japanese marketplaces write after the brand's name ("Apple型号",

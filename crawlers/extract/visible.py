@@ -30,6 +30,24 @@ _CURRENCY = (r"(?:US\$|C\$|A\$|NZ\$|HK\$|S\$|NT\$|R\$|CA\$|AU\$|[$€£¥￥₩�
              r"THB|IDR|PLN|BRL|MXN|CAD|AUD|SEK|NOK|DKK|KZT|UAH|CZK|HUF|RON|лв|руб\.?|р\.|"
              r"тг|грн|TL|đ|Ft|lei|Dhs|KM|din)")
 PRICE_TEXT = re.compile(rf"{_CURRENCY}\s*\d|\d[\d.,'\s]*\s*{_CURRENCY}(?![A-Za-z])")
+#: PRICE_TEXT's two halves, each of which Python's regex engine runs quickly: an amount
+#: with its currency after it, tried only at a run of number characters' first digit and
+#: without backtracking into the run (no currency starts with a number character, so the
+#: currency can only follow the whole run), and a currency before an amount, whose
+#: alternatives each start with one literal character, so the search skips every other
+#: character.  PRICE_TEXT searched whole tried its sixty currencies at every character, and
+#: again at every length of every run of digits.
+_AMOUNT_CURRENCY = re.compile(rf"(?<!\d)\d[\d.,'\s]*+{_CURRENCY}(?![A-Za-z])")
+_CURRENCY_AMOUNT = re.compile(
+    _CURRENCY.replace("[$€£¥￥₩₹₽₺₫฿₱₴₪₸₾₼]", "|".join(re.escape(c) for c in "$€£¥￥₩₹₽₺₫฿₱₴₪₸₾₼"))
+    + r"\s*\d")
+
+
+def shows_price(text: str) -> bool:
+    """Whether *text* shows an amount with a currency (PRICE_TEXT.search, faster)."""
+    return _AMOUNT_CURRENCY.search(text) is not None or \
+        _CURRENCY_AMOUNT.search(text) is not None
+
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 #: Runs of a number as written ("1 299,00", "12 .99"): one per price.
@@ -50,23 +68,21 @@ _DASH_CENTS = re.compile(r"(?<=\d)[.,][-–]+(?=\s|$|\D)")
 _DISCOUNT = re.compile(r"^\s*[-−–]\s?\d{1,2}\s?%\s*$")
 _OLD = re.compile(r"old|was|strike|regular|list-?price|listprice|list_price|price-?list|"
                   r"original|compare|crossed|rrp|uvp|msrp|retail|marketprice|market-price|"
-                  r"previous", re.IGNORECASE)
+                  r"previous")
 #: Class words of amounts that are no price of the product at all (a saving, an instalment,
 #: a shipping threshold, a unit price, a coupon, points, the mini-cart's subtotal, a
 #: seller's deposit): never its price, not even as the last resort a list-price-styled
 #: amount is.
 _NOT_PRICE = re.compile(r"save|saving|instal|monthly|per-?month|finance|shipping|delivery|"
                         r"unit-?price|price-?per|coupon|reward|point|cashback|subtotal|"
-                        r"cart-?total|basket-?total|minicart|mini-cart|deposit|bail",
-                        re.IGNORECASE)
+                        r"cart-?total|basket-?total|minicart|mini-cart|deposit|bail")
 #: Texts of amounts that are no price: a threshold ("over £30", "spend $50"), a rate
 #: ("1點=1元"), shipping, a saving.
 _NOT_PRICE_TEXT = re.compile(r"^\(?\s*[+\-−]\s*\D{0,3}\d|\bover\b|\bspend\b|\babove\b|\border(?:s)? of\b|=|\bsave\b|"
                              r"\byou save\b|shipping|delivery|送料|运费|運費|배송비|適用|적립|"
                              r"point|ポイント|積分|点数|點數", re.IGNORECASE)
 _CURRENT = re.compile(r"sale|special|current|now|final|actual|offer|our|deal|selling|promo|"
-                      r"main|product-?price|pdp|buybox|price-?box|price_?value|amount",
-                      re.IGNORECASE)
+                      r"main|product-?price|pdp|buybox|price-?box|price_?value|amount")
 _PER_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|oz|lb|m|cm|each|unit|st|stk|pc|pcs|100\s?\w+)\b|\bper\b"
                        r"|\bab\b|\bfrom\b|\bstarting\b|起|から|부터|\bà partir\b|\bdesde\b|每|당\s",
                        re.IGNORECASE)
@@ -169,7 +185,7 @@ def _struck(el: etree._Element) -> bool:
 _WORDS = re.compile(r"\w+")
 #: Where a document title's shop-name suffix starts (" | Acme", " – Acme", " - Acme").
 _TITLE_SUFFIX = re.compile(r"\s+[|–—]\s+|\s+-\s+(?=[^-]*$)")
-_HEADING_ATTR = re.compile(r"title|name|product", re.IGNORECASE)
+_HEADING_ATTR = re.compile(r"title|name|product")
 
 
 def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = None
@@ -186,11 +202,12 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
     heading_el, heading_at = _main_heading(walk, doc_title)
     if heading_el is not None:
         out.heading = clean_text(" ".join(heading_el.itertext()), 1000) or None
-    for text, owner in texts:
-        if len(text) <= 60 and _DIGIT.search(text) and PRICE_TEXT.search(text) and \
-                len(out.price_owners) < 600:
-            out.price_owners.append(owner)
-    _prices(out, texts, max(heading_at, 0), heading_at >= 0)
+    # Which short texts hold a digit, and which of them show a price: asked once here,
+    # for the cards' prices and for the product's (each regex was run twice before).
+    numeric = [i for i, (text, _) in enumerate(texts) if len(text) <= 60 and _DIGIT.search(text)]
+    priced = [i for i in numeric if shows_price(texts[i][0])]
+    out.price_owners = [texts[i][1] for i in priced[:600]]
+    _prices(out, texts, max(heading_at, 0), heading_at >= 0, set(numeric), set(priced))
     if heading_el is None and not walk.headings and out.price_owner is not None:
         out.heading = _named_title_before(texts, out.price_owner)
     _pairs(out, texts, max(heading_at, 0))
@@ -225,7 +242,7 @@ def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | Non
         if not (2 <= len(text) <= 400):
             continue
         attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-        score = 2.0 if _HEADING_ATTR.search(attrs) else 1.0
+        score = 2.0 if _HEADING_ATTR.search(attrs.lower()) else 1.0
         words = _words(text)
         if title_words and words:
             score += 2 * len(words & title_words) / len(words)
@@ -234,15 +251,14 @@ def _main_heading(walk: PageScan, title: str = "") -> tuple[etree._Element | Non
     if best[0] is None:
         for el, at in walk.headings:
             attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-            if el.tag != "h1" and _NAMED_HEADING.search(attrs):
+            if el.tag != "h1" and _NAMED_HEADING.search(attrs.lower()):
                 return el, at
     return best
 
 
 #: Class words of an h2/h3 that is a page's main heading when it has no h1 ("product-title",
 #: Taobao's "tb-main-title", itemprop "name").
-_NAMED_HEADING = re.compile(r"product.?(title|name)|main.?title|item.?(title|name)|\bname\b",
-                            re.IGNORECASE)
+_NAMED_HEADING = re.compile(r"product.?(title|name)|main.?title|item.?(title|name)|\bname\b")
 
 
 #: Class/id words of an element holding a product's name on pages without any h1-h3 (Korean
@@ -279,9 +295,10 @@ def _first_link(elements: list[etree._Element]) -> str | None:
 
 
 def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
-            anchored: bool) -> None:
+            anchored: bool, with_digit: set[int], with_price: set[int]) -> None:
     """The current price nearest after the heading; a struck or "was" price near it is the
-    list price."""
+    list price.  *with_digit*: the indices of the texts of at most 60 characters holding a
+    digit; *with_price*: those of them showing a price (PRICE_TEXT)."""
     lo = max(0, start - 40) if anchored else 0
     hi = min(len(texts), start + WINDOW) if anchored else min(len(texts), 3000)
     best: tuple[float, Decimal, str | None, etree._Element] | None = None
@@ -297,16 +314,16 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if i > start and len(text) <= 40 and _OTHER_HEADING.search(text):
             # "Similar products", "其他人也看了": what follows is other products' prices.
             break
-        if not _DIGIT.search(text):
+        if i not in with_digit:
             continue
-        shows_price = bool(PRICE_TEXT.search(text))
-        if not shows_price and not (_NUMBER_ONLY.match(text) or _RANGE_ONLY.match(text)):
+        shows = i in with_price
+        if not shows and not (_NUMBER_ONLY.match(text) or _RANGE_ONLY.match(text)):
             continue
         attrs = _attrs(owner)
         lowered = attrs.lower()
         priced = "price" in lowered or "preis" in lowered or "prix" in lowered
         uncurrencied = False
-        if not shows_price:
+        if not shows:
             if id(owner) in seen_owner:
                 continue
             seen_owner.add(id(owner))
@@ -319,7 +336,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
                 parent = owner.getparent() if owner.getparent() is not None else owner
                 whole = clean_text(" ".join(parent.itertext()), 80)
                 if len(whole) <= 24 and "%" not in whole and \
-                        len(_NUMBERS.findall(whole)) == 1 and PRICE_TEXT.search(whole):
+                        len(_NUMBERS.findall(whole)) == 1 and shows_price(whole):
                     found = whole
             if found is None:
                 found = _with_currency(texts, i)
@@ -356,18 +373,18 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if _never_shown(owner):
             continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
-        near = _attrs(owner, 2)
+        near = _attrs(owner, 2).lower()
         if _NOT_PRICE.search(near) and not priced_here(owner):
             continue
         is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
-            owner.get("class", "") + " " + owner.get("id", ""))) or (
+            (owner.get("class", "") + " " + owner.get("id", "")).lower())) or (
             bool(label) and _OLD_LABEL.search(label) is not None)
         if is_old:
             if old is None or distance < old[0]:
                 old = (distance, amount)
                 old_candidate = (distance, amount, symbol, owner)
             continue
-        score = distance - (30 if priced else 0) - (10 if _CURRENT.search(attrs) else 0) + (
+        score = distance - (30 if priced else 0) - (10 if _CURRENT.search(lowered) else 0) + (
             1000 if uncurrencied else 0)
         if best is None or score < best[0]:
             best = (score, amount, symbol, owner)
@@ -418,7 +435,7 @@ _OTHER_HEADING = re.compile(
 #: sponsored placements): their prices are not this product's.
 _OTHER_PRODUCTS = re.compile(r"carousel|recommend|related|similar|p13n|upsell|up-sell|"
                              r"cross-?sell|also-?(?:bought|viewed|like)|sponsored|"
-                             r"recently-?viewed|you-?may-?(?:also-?)?like", re.IGNORECASE)
+                             r"recently-?viewed|you-?may-?(?:also-?)?like")
 
 
 def _in_other_products(el: etree._Element) -> bool:
@@ -429,7 +446,7 @@ def _in_other_products(el: etree._Element) -> bool:
         if cur is None:
             return False
         value = f"{cur.get('class', '')} {cur.get('id', '')}"
-        if len(value) > 1 and _OTHER_PRODUCTS.search(value):
+        if len(value) > 1 and _OTHER_PRODUCTS.search(value.lower()):
             return True
         cur = cur.getparent()
     return False
@@ -445,7 +462,7 @@ def _after_discount(texts: list[tuple[str, etree._Element]], at: int, amount: De
             percent = Decimal(_DIGITS.search(texts[j][0]).group())  # type: ignore[union-attr]
             for k in range(j + 1, min(len(texts), j + 3)):
                 text, owner = texts[k]
-                if len(text) <= 40 and PRICE_TEXT.search(text):
+                if len(text) <= 40 and shows_price(text):
                     lower, symbol = parse_price(_DASH_CENTS.sub("", text))
                     # The badge's arithmetic must hold ("-50%" of 219.99 is 110), so a
                     # "you save €11" after "-11%" is not taken for the price.
@@ -491,8 +508,8 @@ def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) ->
     value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
     prefixes = label_prefixes()
     for i, (text, owner) in enumerate(texts):
-        if len(text) > 120 or (text[:2].lower() not in prefixes and
-                               not _BRANDED_MODEL_IN.search(text[:40])):
+        if len(text) > 120 or (text[:3].lower() not in prefixes and (
+                "型" not in text or not _BRANDED_MODEL_IN.search(text[:40]))):
             continue
         if owner.tag == "option":
             # A form's choices ("상품명", "상품ID", "판매자ID"): no label of a value.
@@ -567,8 +584,7 @@ def _buy(out: Visible, controls: list[etree._Element]) -> None:
     out.buy = True if enabled else (False if disabled else None)
 
 
-_HIDDEN_CLASS = re.compile(r"(^|[\s_-])(hidden|hide|d-none|is-hidden|invisible|sr-only)($|[\s_-])",
-                           re.IGNORECASE)
+_HIDDEN_CLASS = re.compile(r"(^|[\s_-])(hidden|hide|d-none|is-hidden|invisible|sr-only)($|[\s_-])")
 
 
 def hidden(el: etree._Element) -> bool:
@@ -581,7 +597,7 @@ def hidden(el: etree._Element) -> bool:
         style = (cur.get("style") or "").replace(" ", "").lower()
         if cur.get("hidden") is not None or "display:none" in style or \
                 "visibility:hidden" in style or cur.get("aria-hidden") == "true" or \
-                _HIDDEN_CLASS.search(cur.get("class") or ""):
+                _HIDDEN_CLASS.search((cur.get("class") or "").lower()):
             return True
         cur = cur.getparent()
     return False
@@ -624,7 +640,7 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
             continue
         if el.tag in ("tr", "li") and id(el.getparent()) in rows:
             continue
-        state = _STOCK_CLASS.search(el.get("class", ""))
+        state = _STOCK_CLASS.search(el.get("class", "").lower())
         if state and not hidden(el):
             # A class naming the state ("stock_IN_STOCK", "out-of-stock"): a page listing
             # several offers marks each; mixed states leave it to the markup and buttons.
@@ -640,7 +656,7 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
 
 
 _STOCK_CLASS = re.compile(r"(?<![a-z])(?:(in[-_ ]?stock|instock)|(out[-_ ]?of[-_ ]?stock|"
-                          r"outofstock|sold[-_]?out|soldout))(?![a-z])", re.IGNORECASE)
+                          r"outofstock|sold[-_]?out|soldout))(?![a-z])")
 
 
 def _breadcrumbs(out: Visible, elements: list[etree._Element]) -> None:
