@@ -41,13 +41,7 @@ from store.errors import InvalidInput
 
 #: Interval methods, in R's names (``beta`` is Korn–Graubard).
 INTERVAL_METHODS: tuple[str, ...] = ("beta", "clopper-pearson", "logit", "xlogit")
-#: Human names for reports (en, zh-CN).
-INTERVAL_LABELS: dict[str, tuple[str, str]] = {
-    "beta": ("Korn–Graubard (R svyciprop beta)", "Korn–Graubard 区间（R svyciprop beta）"),
-    "clopper-pearson": ("Clopper–Pearson (exact binomial)", "Clopper–Pearson 精确二项区间"),
-    "logit": ("logit (R svyciprop logit)", "logit 区间（R svyciprop logit）"),
-    "xlogit": ("xlogit (R svyciprop xlogit)", "xlogit 区间（R svyciprop xlogit）"),
-}
+#: What people read for each is in store.labels (``interval_method``).
 ZERO_RULE = "p̂=0: n*=n/deff_Kish"
 ONE_RULE = "p̂=1: n*=n/deff_Kish"
 

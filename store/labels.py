@@ -13,7 +13,8 @@ import enum
 
 from store import vocabulary as v
 
-__all__ = ["LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "text_label"]
+__all__ = ["LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
+           "text_label"]
 
 LOCALES = ("zh-CN", "en")
 
@@ -262,7 +263,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "wr": ("有放回（Hansen–Hurwitz）形式，R survey 仅用入样概率",
                "with-replacement (Hansen–Hurwitz) form, R survey with probs only"),
     },
-    #: Confidence intervals of a rate (sampler.intervals.INTERVAL_LABELS).
+    #: Confidence intervals of a rate (sampler.intervals.INTERVAL_METHODS).
     "interval_method": {
         "beta": ("Korn–Graubard 区间（R svyciprop beta）", "Korn–Graubard (R svyciprop beta)"),
         "clopper-pearson": ("Clopper–Pearson 精确二项区间", "Clopper–Pearson (exact binomial)"),
@@ -285,6 +286,62 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "Brewer approximation": ("Brewer 近似", "Brewer approximation"),
         "none": ("无", "none"),
     },
+    #: Columns of an estimate table (spotcheck plan estimate).
+    "estimate_column": {
+        "domain": ("范围", "domain"),
+        "overall": ("总体", "overall"),
+        "n": ("结果", "n"),
+        "fail": ("不合格", "fail"),
+        "hajek_rate": ("Hájek 率 [区间]", "Hájek rate [CI]"),
+        "ht_count": ("HT 件数 [区间]", "HT count [CI]"),
+        "deff": ("设计效应", "deff (Kish)"),
+    },
+    #: Columns of the weight calibration's table (spotcheck risk calibrate).
+    "calibration_column": {
+        "factor": ("风险因子", "factor"),
+        "coefficient": ("系数", "coefficient"),
+        "note": ("说明", "note"),
+    },
+    #: Replicate-weight schemes (sampler.replicates.REPLICATE_TYPES).
+    "replicate_type": {
+        "bootstrap": ("自助法（bootstrap）", "bootstrap"),
+        "jkn": ("分层刀切法（JKn）", "stratified jackknife (JKn)"),
+    },
+    #: Publishers of foreign notices and other risk sources (ForeignNotice.source).
+    "notice_source": {
+        "cpsc": ("美国 CPSC 召回", "CPSC recall"),
+        "safety-gate": ("欧盟 Safety Gate 通报", "EU Safety Gate alert"),
+        "health-canada": ("加拿大卫生部召回", "Health Canada recall"),
+        "report": ("企业自主报告", "enterprise self-report"),
+        "csv": ("风险通报", "notice"),
+    },
+    #: Factors of the risk score (sampler/risk/weights.toml).
+    "risk_factor": {
+        "base": ("基础权重", "base weight"),
+        "notice_match": ("匹配境外通报", "foreign notice match"),
+        "price_low": ("价格明显偏低", "price far below the brand's"),
+        "new_seller": ("新卖家", "new seller"),
+        "unfiled_seller": ("卖家未备案", "seller not filed"),
+        "filing_unknown": ("备案号不在记录中", "filing number not on record"),
+        "no_licence": ("未公示营业执照", "no business licence shown"),
+        "key_class": ("重点监管类", "key supervision class"),
+        "key_without_ccc": ("重点监管商品无 CCC 标志", "key product without CCC mark"),
+        "sector_rate": ("行业基础不合格率", "sector base rate"),
+        "churn": ("频繁修改价格/标题", "frequent price/title edits"),
+        "seller_failed": ("卖家抽检不合格", "seller failed lab tests"),
+        "seller_cases": ("卖家执法案件", "seller enforcement cases"),
+        "brand_failed": ("品牌抽检不合格", "brand failed lab tests"),
+        "network": ("关联店铺网络", "linked storefront network"),
+        "product_failed": ("同一商品在别处不合格", "same product failed elsewhere"),
+        "complaints": ("消费者投诉", "consumer complaints"),
+        "counterfeit_words": ("假货暗语", "counterfeit slang"),
+        "prohibited": ("禁止入境类", "prohibited class"),
+    },
+    #: Calibration distances (sampler.calibration.CALIBRATION_METHODS), as ``--calfun``.
+    "calfun": {
+        "linear": ("线性（GREG）", "linear (GREG)"),
+        "raking": ("迭代比例（raking）", "raking"),
+    },
     #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
     "rotation_rule": {
         "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),
@@ -304,3 +361,21 @@ def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
     if pair is None:
         return str(code)
     return pair[0] if locale.startswith("zh") else pair[1]
+
+
+def stratum_label(value: str, locale: str = "zh-CN") -> str:
+    """A stratum or domain label ("mall/electrical/key") with each coded part labelled (a
+    sector, a supervision class, the take-all stratum); platform codes and other parts stay
+    as they are."""
+    sectors = {m.value for m in v.Sector}
+    classes = {m.value for m in v.SupervisionClass}
+    parts = []
+    for part in str(value).split("/"):
+        if part in sectors:
+            part = label(v.Sector, part, locale)
+        elif part in classes:
+            part = label(v.SupervisionClass, part, locale)
+        elif part in TEXT_LABELS["stratum"]:  # sampler.design.TAKE_ALL: copies of a failure
+            part = text_label("stratum", part, locale)
+        parts.append(part)
+    return "/".join(parts)

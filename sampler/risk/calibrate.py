@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sampler.risk.factors import compute_factors
 from sampler.risk.weights import RiskWeights, default_weights
+from store import messages
 from store.errors import Conflict
 
 MIN_OUTCOMES = 40
@@ -46,11 +47,23 @@ class CalibrationReport:
     folds: int
     coefficients: dict[str, float]
     intercept: float
-    dropped: dict[str, str] = field(default_factory=dict)
+    #: Factor → why it was left out or set to 0, coded (``{"code": "risk_notes.…",
+    #: "params": {…}}``); :meth:`why_dropped` reads it in either language.
+    dropped_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     proposed: RiskWeights | None = None
+
+    @property
+    def dropped(self) -> dict[str, str]:
+        """Factor → why it was dropped, in English (JSON readers)."""
+        return {k: self.why_dropped(k, "en") for k in self.dropped_codes}
+
+    def why_dropped(self, factor: str, locale: str = "en") -> str:
+        item = self.dropped_codes.get(factor)
+        return messages.render(item["code"], item["params"], locale) if item else ""
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "proposed"}
+        out["dropped"] = self.dropped
         out["proposed_weights"] = dict(self.proposed.weights) if self.proposed else None
         return out
 
@@ -89,7 +102,7 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
     y = outcomes["fail"].to_numpy()
     cap = rw.p("history_cap")
     columns: dict[str, np.ndarray] = {}
-    dropped: dict[str, str] = {}
+    dropped: dict[str, dict[str, Any]] = {}  # factor → coded reason (risk_notes.*)
     for factor in ff.factors:
         if factor.name in NOT_FITTED:
             continue
@@ -98,7 +111,7 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
             raw = np.maximum(factor.codes[pos], 0) - y
             x = np.minimum(np.maximum(raw, 0), cap).astype(float)
         if np.ptp(x) == 0:
-            dropped[factor.name] = "constant among tested listings"
+            dropped[factor.name] = {"code": "risk_notes.constant_among_tested", "params": {}}
             continue
         columns[factor.name] = x
     if not columns:
@@ -116,7 +129,8 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
     new_weights = dict(rw.weights)
     for n, c in coefs.items():
         if c <= 0:
-            dropped[n] = f"coefficient {c} <= 0: weight set to 0"
+            dropped[n] = {"code": "risk_notes.coefficient_not_positive",
+                          "params": {"coefficient": c}}
         new_weights[n] = round(max(c, 0.0), 3)
     proposed = RiskWeights(new_weights, dict(rw.params), dict(rw.sector_rates),
                            rw.counterfeit_words, source=f"calibrated on {len(y)} lab outcomes")
@@ -126,5 +140,6 @@ def calibrate(session: Session, weights: RiskWeights | None = None,
         brier_cv=round(float(brier_score_loss(y, p)), 4),
         brier_prevalence=round(prevalence * (1 - prevalence), 4),
         auc_current=round(float(roc_auc_score(y, current)), 4), folds=folds,
-        coefficients=coefs, intercept=round(float(model.intercept_[0]), 4), dropped=dropped,
+        coefficients=coefs, intercept=round(float(model.intercept_[0]), 4),
+        dropped_codes=dropped,
         proposed=proposed)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sampler.risk.importers import ImportResult, import_file
 from sampler.risk.importers.base import Problems, parse_date
 from sampler.risk.importers.safety_gate import parse_index
+from store import messages
 from store.errors import InvalidInput
 from store.messages import Lines
 from store.models import ForeignNotice
@@ -52,12 +53,26 @@ class FetchResult:
     updated: int = 0
     unchanged: int = 0
     notice_ids: list[int] = field(default_factory=list)
-    note: str = ""
+    #: Why nothing was imported, coded (``{"code": "risk_notes.…", "params": {…}}``, read in
+    #: either language with :meth:`note_text`); ``note`` is its English text.
+    note_code: dict[str, Any] | None = None
+
+    @property
+    def note(self) -> str:
+        return self.note_text("en")
+
+    def note_text(self, locale: str = "en") -> str:
+        if not self.note_code:
+            return ""
+        return messages.render(self.note_code["code"], self.note_code["params"], locale)
+
+    def noted(self, name: str, **params: Any) -> None:
+        self.note_code = {"code": f"risk_notes.{name}", "params": params}
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "since": self.since, "downloads": self.downloads,
                 "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "note": self.note}
+                "note": self.note, "note_code": self.note_code}
 
 
 def default_since(session: Session, source: str) -> dt.date:
@@ -113,7 +128,7 @@ def _safety_gate(session: Session, client: httpx.Client, settings: Settings,
     problems.raise_if_any()
     todo = [r for r in reports if r.url and (r.published is None or r.published >= since)]
     if not todo:
-        result.note = f"no weekly report published since {since} (index lists {len(reports)})"
+        result.noted("no_weekly_report", since=since.isoformat(), listed=len(reports))
         return
     for report in todo:
         assert report.url is not None
@@ -141,7 +156,7 @@ def _cpsc(session: Session, client: httpx.Client, settings: Settings, since: dt.
     except ValueError as exc:
         raise InvalidInput("risk_fetch.not_json", url=url, detail=str(exc)[:200]) from None
     if isinstance(records, list) and not records:
-        result.note = f"no recall since {since}"
+        result.noted("no_recall", since=since.isoformat())
         return
     path = _keep(settings, "cpsc", data, ".json")
     _import(session, result, path, "cpsc", url)
@@ -168,7 +183,7 @@ def _health_canada(session: Session, client: httpx.Client, settings: Settings,
         return when is None or when >= since
     new = [rec for rec in alerts if recent(rec)]
     if not new:
-        result.note = f"no alert updated since {since} ({len(alerts)} in the feed)"
+        result.noted("no_alert_updated", since=since.isoformat(), in_feed=len(alerts))
         result.downloads.append({"url": url, "file": str(kept_all), "read": 0, "added": 0})
         return
     subset = json.dumps(new, ensure_ascii=False, indent=1).encode("utf-8")

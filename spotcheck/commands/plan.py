@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from sampler import export as export_api
 from sampler import plans as plan_api
@@ -211,8 +212,6 @@ def verify_cmd(
     trusted anchors, the manifest; for a plan in the database also that it is unchanged, its
     frame file intact and the time-stamp earlier than every purchase. Exit 5 if a check fails,
     3 if the plan was never registered."""
-    from rich.markup import escape
-
     from evidence.trust import TrustAnchors
     from scheduler.preregistration import bundle_of, verify_bundle
     from store.errors import VerificationFailed
@@ -372,55 +371,80 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
     if json_out:
         print_json(est)
         return
-    o = est["overall"]
-    level = f"{100 * confidence:g}%"
-    console.print(f"[bold]plan {est['plan']}[/bold] · {est['campaign']} v{est['version']}: "
-                  f"{est['results']} results ({est['failures']} failed), {est['pending']} pending")
-
-    def ci(pair: list[float] | tuple[float, float], pct: bool = True) -> str:
-        lo, hi = pair
-        return f"[{_pct(lo)}, {_pct(hi)}]" if pct else f"[{lo:.1f}, {hi:.1f}]"
-
-    def row(name: Any, e: dict[str, Any]) -> tuple[Any, ...]:
-        return (name, e["n"], e["failures"], _pct(e["hajek_rate"]), ci(e["hajek_rate_ci"]),
-                e["interval_method"], _pct(e["ht_rate"]), f"{e['ht_count']:.1f}",
-                ci(e["ht_count_ci"], False), e["variance_method"], f"{e['deff_kish']:.2f}")
-
-    rows = [row("overall", o)] + [row(e["stratum"], e) for e in est["by_stratum"]]
-    console.print(table(f"non-compliance ({level} intervals)",
-                        ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
-                         "HT count", "count CI", "variance", "deff (Kish)"], rows))
-    if "by_domain" in est:
-        dom = est["by_domain"]
-        console.print(table(f"by {dom['field']} ({level} intervals)",
-                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
-                             "HT count", "count CI", "variance", "deff (Kish)"],
-                            [row(e["stratum"], e) for e in dom["domains"]]))
-    if "post_stratified" in est:
-        ps = est["post_stratified"]
-        console.print(table(f"post-stratified by {ps['field']} ({level} intervals)",
-                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
-                             "HT count", "count CI", "variance", "deff (Kish)"],
-                            [row("overall", ps["estimate"])]))
-    if "calibrated" in est:
-        cal = est["calibrated"]
-        console.print(table(f"calibrated ({cal['calfun']}) to {', '.join(cal['fields'])} "
-                            f"({level} intervals)",
-                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
-                             "HT count", "count CI", "variance", "deff (Kish)"],
-                            [row("overall", cal["estimate"])]))
-    if "replicates" in est:
-        rp = est["replicates"]
-        console.print(table(f"replicate weights: {rp['type']} ({level} intervals)",
-                            ["domain", "n", "fail", "Hájek rate", "CI", "interval", "HT rate",
-                             "HT count", "count CI", "variance", "deff (Kish)"],
-                            [row("overall", rp["estimate"])]))
-    from rich.markup import escape
-
+    _print_estimate(est, confidence, ctx.reader_locale())
     from sampler.plan_estimates import notes_in
 
     for note in notes_in(est, ctx.reader_locale()):
         console.print(f"[dim]{escape(note)}[/dim]")
+
+
+#: The columns of an estimate table, labelled from store.labels' ``estimate_column``.  The
+#: interval and variance methods are said once, in the notes under the tables, and the HT
+#: rate is left to ``--json`` (with every figure), so the table fits an 80-column terminal.
+ESTIMATE_COLUMNS = ("domain", "n", "fail", "hajek_rate", "ht_count", "deff")
+
+
+def _print_estimate(est: dict[str, Any], confidence: float, lang: str) -> None:
+    """``plan estimate``'s tables in the reader's language: headers and method codes by their
+    labels (store.labels), titles from the message catalogue."""
+    from store.labels import stratum_label, text_label
+    from store.messages import render
+
+    o = est["overall"]
+    level = f"{100 * confidence:g}%"
+    console.print("[bold]" + escape(render("plan_estimate.heading", {
+        "plan": est["plan"], "campaign": est["campaign"], "version": est["version"],
+        "results": est["results"], "failures": est["failures"], "pending": est["pending"]},
+        lang)) + "[/bold]")
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{100 * x:.1f}%"
+
+    def ci(pair: list[float] | tuple[float, float], pct: bool = True) -> str:
+        lo, hi = pair
+        return f"[{100 * lo:.1f}, {100 * hi:.1f}]" if pct else f"[{lo:.1f}, {hi:.1f}]"
+
+    def row(name: str, e: dict[str, Any]) -> tuple[Any, ...]:
+        return (name, e["n"], e["failures"], f"{pct(e['hajek_rate'])} {ci(e['hajek_rate_ci'])}",
+                f"{e['ht_count']:.1f} {ci(e['ht_count_ci'], False)}",
+                f"{e['deff_kish']:.2f}")
+
+    headers = [text_label("estimate_column", c, lang) for c in ESTIMATE_COLUMNS]
+    overall = text_label("estimate_column", "overall", lang)
+
+    def show(code: str, rows: list[tuple[Any, ...]], **params: Any) -> None:
+        from rich import box
+        from rich.table import Table
+
+        tbl = Table(title=render(f"plan_estimate.{code}", {"level": level, **params}, lang),
+                    box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                    show_edge=False)
+        for i, head in enumerate(headers):  # figures keep their width; names wrap
+            if i:
+                tbl.add_column(head, justify="right", no_wrap=True)
+            else:
+                tbl.add_column(head, max_width=22)
+        for r in rows:
+            tbl.add_row(*(escape(str(c)) for c in r))
+        console.print(tbl)
+
+    show("overall_table", [row(overall, o)]
+         + [row(stratum_label(e["stratum"], lang), e) for e in est["by_stratum"]])
+    if "by_domain" in est:
+        dom = est["by_domain"]
+        show("by_domain_table", [row(stratum_label(e["stratum"], lang), e)
+                                 for e in dom["domains"]], estimate_domain=dom["field"])
+    if "post_stratified" in est:
+        ps = est["post_stratified"]
+        show("post_stratified_table", [row(overall, ps["estimate"])],
+             estimate_domain=ps["field"])
+    if "calibrated" in est:
+        cal = est["calibrated"]
+        show("calibrated_table", [row(overall, cal["estimate"])],
+             calfun=cal["calfun"], estimate_domain=list(cal["fields"]))
+    if "replicates" in est:
+        rp = est["replicates"]
+        show("replicates_table", [row(overall, rp["estimate"])], replicate_type=rp["type"])
 
 
 @app.command("size")

@@ -128,13 +128,20 @@ def calibrate_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"{report.outcomes} lab outcomes ({report.failures} failed): "
-                  f"cross-validated AUC {report.auc_cv:.3f} (weights in use: "
-                  f"{report.auc_current:.3f}), Brier {report.brier_cv:.4f} "
-                  f"(prevalence only: {report.brier_prevalence:.4f})")
-    console.print(table("coefficients (log-odds per unit)", ["factor", "coefficient", "note"],
-                        [(k, v, report.dropped.get(k, "")) for k, v in
-                         report.coefficients.items()]))
+    from store.labels import text_label
+    from store.messages import render
+
+    lang = current().reader_locale()
+    console.print(render("risk_notes.calibration_summary", {
+        "outcomes": report.outcomes, "failures": report.failures,
+        "auc_cv": f"{report.auc_cv:.3f}", "auc_current": f"{report.auc_current:.3f}",
+        "brier_cv": f"{report.brier_cv:.4f}",
+        "brier_prevalence": f"{report.brier_prevalence:.4f}"}, lang), markup=False)
+    console.print(table(render("risk_notes.coefficients_table", {}, lang),
+                        [text_label("calibration_column", c, lang)
+                         for c in ("factor", "coefficient", "note")],
+                        [(text_label("risk_factor", k, lang), v, report.why_dropped(k, lang))
+                         for k, v in report.coefficients.items()]))
     if output:
-        console.print(f"proposed weights written to {output} "
-                      f"(use: spotcheck risk score --weights {output})")
+        console.print(render("risk_notes.weights_written", {"path": str(output)}, lang),
+                      markup=False)

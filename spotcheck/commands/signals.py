@@ -107,11 +107,18 @@ def fetch_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"{source} since {result.since}: {len(result.downloads)} download(s), "
-                  f"{result.added} added, {result.updated} updated, {result.unchanged} "
-                  f"already there" + (f" — {result.note}" if result.note else ""))
+    from store.labels import text_label
+    from store.messages import render
+
+    lang = ctx.reader_locale()
+    note = result.note_text(lang)
+    console.print(render("risk_notes.fetched", {
+        "source": text_label("notice_source", source, lang), "since": result.since,
+        "downloads": len(result.downloads), "added": result.added, "updated": result.updated,
+        "unchanged": result.unchanged}, lang) + (f" — {note}" if note else ""), markup=False)
     if "matching" in data:
-        console.print(f"matched: {data['matching']['matches']} listing match(es)")
+        console.print(render("risk_notes.matched", {"matches": data["matching"]["matches"]},
+                             lang))
 
 
 @app.command("list")

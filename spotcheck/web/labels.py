@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 
 from spotcheck.web import i18n
-from store.labels import label, text_label
+from store import labels
+from store.labels import label
 from store.vocabulary import MeasureKind, PlanStatus, PurchaseStatus, Role, Sector, SupervisionClass
 
 __all__ = ["class_name", "code_label", "measure_name", "plan_status_label", "purchase_label", "role_name",
@@ -46,18 +47,9 @@ def plan_status_label(status: PlanStatus | str) -> str:
 
 
 def stratum_label(value: str) -> str:
-    """A stratum or domain label ("mall/electrical/key") with each coded part labelled (a
-    sector, a supervision class); platform codes and other parts stay as they are."""
-    parts = []
-    for part in str(value).split("/"):
-        if part in {s.value for s in Sector}:
-            part = sector_name(part)
-        elif part in {c.value for c in SupervisionClass}:
-            part = class_name(part)
-        elif part == "take-all":  # sampler.design.TAKE_ALL: copies of a failed product
-            part = text_label("stratum", part, i18n.active())
-        parts.append(part)
-    return "/".join(parts)
+    """A stratum or domain label ("mall/electrical/key") with each coded part labelled
+    (:func:`store.labels.stratum_label`, in the request's language)."""
+    return labels.stratum_label(value, i18n.active())
 
 
 def code_label(code: str | enum.StrEnum | None, domain: str) -> str:

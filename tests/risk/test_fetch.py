@@ -131,6 +131,8 @@ def test_cpsc_and_health_canada(sqlite_db: Database, settings: Settings, server:
         none = fetch(s, "cpsc", cfg, dt.date(2030, 1, 1))
     assert cpsc.added == 2 and any("RecallDateStart=2000-01-01" in p for p in Replay.seen)
     assert none.added == 0 and none.note.startswith("no recall since")
+    assert none.note_code == {"code": "risk_notes.no_recall", "params": {"since": "2030-01-01"}}
+    assert none.note_text("zh-CN") == "2030-01-01 以来没有新的召回"
     assert hc.added == 1 and _refs(sqlite_db, "health-canada") == {"82715"}
     with sqlite_db.session() as s:
         n = s.scalar(select(ForeignNotice).where(ForeignNotice.reference == "82715"))

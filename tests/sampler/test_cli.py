@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from store.db import Database
 from tests.sampler.conftest import populate
@@ -103,7 +104,8 @@ def test_sample_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
         assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
 
 
-def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
+def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from spotcheck.users import set_password
 
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
@@ -154,7 +156,10 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     est = run("plan", "estimate", "春季", "--by", "platform", "--post-stratify", "sector",
               "--interval", "logit", "--variance", "hajek", home=tmp_path)
     assert est.returncode == 0, est.stderr
-    assert "by platform" in est.stdout and "post-stratified by sector" in est.stdout
+    # Titles and headers in the reader's language (zh-CN by default), codes by their labels.
+    assert "按平台（95% 置信区间）" in est.stdout and "按行业事后分层" in est.stdout
+    assert "Hájek 率 [区间]" in est.stdout and "设计效应" in est.stdout
+    assert "by platform" not in est.stdout and "deff" not in est.stdout
     assert "logit" in est.stdout and "hajek" in est.stdout
     # How the estimate was made, in the locale setting's language (zh-CN by default).
     assert "估计量：" in est.stdout and "按平台分域" in est.stdout and "estimator:" not in est.stdout
@@ -177,8 +182,17 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object) -> None:
     text = run("plan", "estimate", "春季", "--calibrate", "platform", "--replicates",
                "bootstrap", "--replicate-reps", "50", home=tmp_path)
     assert text.returncode == 0, text.stderr
-    assert "calibrated (linear) to platform" in text.stdout
-    assert "replicate weights: bootstrap" in text.stdout
+    assert "校准（线性（GREG））到 平台" in text.stdout
+    assert "重复权重：自助法（bootstrap）" in text.stdout
+    assert "已校准（线性（GREG））" in text.stdout and "linear" not in text.stdout
+    monkeypatch.setenv("SPOTCHECK_LOCALE", "en")  # the subprocess reads it afresh
+    text = run_subprocess("plan", "estimate", "春季", "--calibrate", "platform", "--by",
+                          "platform", home=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "calibrated (linear (GREG)) to platform" in text.stdout
+    assert "by platform (95% intervals)" in text.stdout and "deff (Kish)" in text.stdout
+    assert "estimator:" in text.stdout and "估计量" not in text.stdout
+    monkeypatch.delenv("SPOTCHECK_LOCALE")
     bad = run("plan", "estimate", "春季", "--replicates", "brr", home=tmp_path)
     assert bad.returncode == 2 and "重复权重" in bad.stderr
 
