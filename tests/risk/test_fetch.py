@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -19,6 +18,7 @@ from store.db import Database
 from store.errors import InvalidInput
 from store.models import ForeignNotice
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.risk.conftest import data_file
 
 
@@ -52,28 +52,25 @@ class Replay(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    index = data_file("safety_gate_weekly_index.xml").read_text("utf-8").replace(
-        "https://ec.europa.eu", base)
-    Replay.routes = {
-        "/safety-gate-alerts/api/download/weeklyReport/list/xml/en":
-            ("application/xml", index.encode()),
-        "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000335":
-            ("application/xml", data_file("safety_gate_weekly_report.xml").read_bytes()),
-        "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000336":
-            ("application/xml", data_file("safety_gate_weekly_report_compact.xml").read_bytes()),
-        "/RestWebServices/Recall": ("application/json",
-                                    data_file("cpsc_recalls.json").read_bytes()),
-        "/hc/HCRSAMOpenData.json": ("application/json",
-                                    data_file("health_canada_recalls.json").read_bytes()),
-    }
-    Replay.seen = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_http(Replay) as url:
+        base = url.rstrip("/")
+        index = data_file("safety_gate_weekly_index.xml").read_text("utf-8").replace(
+            "https://ec.europa.eu", base)
+        Replay.routes = {
+            "/safety-gate-alerts/api/download/weeklyReport/list/xml/en":
+                ("application/xml", index.encode()),
+            "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000335":
+                ("application/xml", data_file("safety_gate_weekly_report.xml").read_bytes()),
+            "/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000336":
+                ("application/xml",
+                 data_file("safety_gate_weekly_report_compact.xml").read_bytes()),
+            "/RestWebServices/Recall": ("application/json",
+                                        data_file("cpsc_recalls.json").read_bytes()),
+            "/hc/HCRSAMOpenData.json": ("application/json",
+                                        data_file("health_canada_recalls.json").read_bytes()),
+        }
+        Replay.seen = []
+        yield base
 
 
 def _settings(settings: Settings, base: str) -> Settings:
