@@ -5,7 +5,6 @@ its report), each step with who and when, sealed and checked offline by the veri
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -25,6 +24,7 @@ from evidence.verify import verify_pack
 from scheduler import purchases
 from store.db import Database
 from store.models import Case, Purchase
+from tests.clirun import spotcheck
 from tests.evidence.conftest import evidence_settings
 from tests.evidence.samplechain import LAB_REPORT, SEAL_PHOTO, failed_sample_case
 
@@ -137,26 +137,24 @@ def test_missing_steps_are_said_not_invented(world: dict[str, Any], tmp_path: Pa
 
 
 def test_cli_exports_a_failed_sample_case(world: dict[str, Any], tmp_path: Path) -> None:
+    """``evidence export --case`` and ``evidence verify`` as commands (in this process:
+    tests/shell/test_cli.py runs the real entry point)."""
     settings = world["settings"]
     with world["db"].session() as s:
         number = s.get(Case, world["case_id"]).number  # type: ignore[union-attr]
-    env = {**os.environ, "SPOTCHECK_HOME": str(settings.home),
+    env = {"SPOTCHECK_HOME": str(settings.home),
            "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
            "SPOTCHECK_TSA_URLS": json.dumps(settings.tsa_urls),
-           "SPOTCHECK_TRUSTED_TSA_CAS": json.dumps(settings.trusted_tsa_cas),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    env.pop("SPOTCHECK_DB", None)
+           "SPOTCHECK_TRUSTED_TSA_CAS": json.dumps(settings.trusted_tsa_cas)}
     out = tmp_path / "cli.zip"
-    proc = subprocess.run([str(BIN / "spotcheck"), "evidence", "export", "--case", number,
-                           "--no-pdf", "-o", str(out), "--json"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    info = json.loads(proc.stdout)
+    ran = spotcheck("evidence", "export", "--case", number, "--no-pdf", "-o", str(out),
+                    "--json", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    info = json.loads(ran.stdout)
     assert info["captures"] == [] and info["sample_chain"] is True
-    proc = subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(out)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "sample chain" in proc.stdout
+    ran = spotcheck("evidence", "verify", str(out), env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "sample chain" in ran.stdout
 
 
 def test_report_renders_the_chain_without_a_browser() -> None:
