@@ -112,7 +112,8 @@ def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 
 def copy_home(src: Path, dst: Path, *, skip: tuple[str, ...] = ()) -> None:
-    """Copy the data folder *src* to *dst*, its SQLite database through SQLite's backup API.
+    """Copy the data folder *src* into *dst* (which may exist), its SQLite database through
+    SQLite's backup API; names matching *skip* are left out.
 
     Copying a database file that this process holds open (a module's shared ``Database``)
     with plain file reads is not harmless: closing the copy's file descriptors drops every
@@ -125,7 +126,8 @@ def copy_home(src: Path, dst: Path, *, skip: tuple[str, ...] = ()) -> None:
     import sqlite3
 
     db_names = ("spotcheck.db", "spotcheck.db-wal", "spotcheck.db-shm", "spotcheck.db-journal")
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*db_names, *skip))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*db_names, *skip),
+                    dirs_exist_ok=True)
     if (src / "spotcheck.db").exists():
         source = sqlite3.connect(src / "spotcheck.db")
         target = sqlite3.connect(dst / "spotcheck.db")
