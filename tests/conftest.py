@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,8 +61,12 @@ SERIAL_MODULES = frozenset({
 })
 
 
-#: The longest modules, handed out first: a worker that starts them last ends the run minutes
-#: after the other worker ran out of work.
+#: The longest modules, longest first (seconds alone on this machine), handed out before all
+#: others: the last module a worker starts decides when the run ends, so it must be a short
+#: one.  ``./dev test`` passes ``--no-loadscope-reorder``: by default pytest-xdist hands out
+#: modules by their number of tests, most first, which put these one-test modules last (the
+#: demo's 224 s began when the other worker was nearly done).  The modules not listed follow
+#: in that same order (most tests first).
 LONGEST_FIRST = ("tests/shell/test_demo.py", "tests/scheduler/test_end_to_end.py")
 
 
@@ -74,11 +79,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         except ValueError:
             return ""
 
-    for item in items:
-        if rel(item) in SERIAL_MODULES:
+    modules = {item: rel(item) for item in items}
+    for item, module in modules.items():
+        if module in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
-    items.sort(key=lambda item: (LONGEST_FIRST.index(rel(item))
-                                 if rel(item) in LONGEST_FIRST else len(LONGEST_FIRST)))
+    counts = Counter(modules.values())
+
+    def order(item: pytest.Item) -> tuple[int, int, str]:
+        module = modules[item]
+        first = LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (first, -counts[module], module)
+
+    items.sort(key=order)
 
 
 def need(condition: bool, reason: str) -> None:
