@@ -1,14 +1,13 @@
 """The sampler's commands as a user meets them: exit codes, stdout/stderr, --json.
 
-The flows run in-process through ``spotcheck.cli.main`` (the same code path as the console
-script, SystemExit and all; a subprocess re-imports the project at ~3 s a call); one test
-runs the real entry point in a subprocess."""
+The flows run in-process through ``tests.clirun`` (``spotcheck.cli.main``, the same code path
+as the console script, SystemExit and all, with the settings read afresh per command; a
+subprocess re-imports the project at ~3 s a call); one test runs the real entry point in a
+subprocess."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import subprocess
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from store.db import Database
+from tests.clirun import Ran, spotcheck
 from tests.sampler.conftest import populate
 
 
@@ -39,34 +39,17 @@ def run_subprocess(*args: str, home: Path, password: str | None = None
                           text=True, env=_env(home, password), timeout=120, check=False)
 
 
-def run(*args: str, home: Path, password: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    """``spotcheck ARGS`` in this process: same environment, exit code, stdout and stderr."""
-    import store.settings
-    from spotcheck import context
-    from spotcheck.cli import main
-
-    saved = dict(os.environ)
-    saved_settings = store.settings._settings  # the CLI configures the process-wide settings
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    os.environ.clear()
-    os.environ.update(_env(home, password))
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        db = getattr(context.current(), "_db", None)
-        if db is not None:
-            db.dispose()
-        context.reset(context.AppContext())
-        store.settings._settings = saved_settings
-    return subprocess.CompletedProcess(["spotcheck", *args], code, out.getvalue(),
-                                       err.getvalue())
+def run(*args: str, home: Path, password: str | None = None) -> Ran:
+    """``spotcheck ARGS`` in this process (tests.clirun): same environment, exit code, stdout
+    and stderr, settings read afresh as a new process reads them."""
+    env = {"SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "x.toml"),
+           "SPOTCHECK_SESSION_FILE": str(home / "session.json")}
+    unset = ["SPOTCHECK_DB", "SPOTCHECK_USER"]
+    if password is None:
+        unset.append("SPOTCHECK_PASSWORD")
+    else:
+        env["SPOTCHECK_PASSWORD"] = password
+    return spotcheck(*args, env=env, unset=unset)
 
 
 def _frame(path: Path, rows: int = 500) -> None:
@@ -185,9 +168,9 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert "校准（线性（GREG））到 平台" in text.stdout
     assert "重复权重：自助法（bootstrap）" in text.stdout
     assert "已校准（线性（GREG））" in text.stdout and "linear" not in text.stdout
-    monkeypatch.setenv("SPOTCHECK_LOCALE", "en")  # the subprocess reads it afresh
-    text = run_subprocess("plan", "estimate", "春季", "--calibrate", "platform", "--by",
-                          "platform", home=tmp_path)
+    monkeypatch.setenv("SPOTCHECK_LOCALE", "en")  # read afresh by the next command
+    text = run("plan", "estimate", "春季", "--calibrate", "platform", "--by", "platform",
+               home=tmp_path)
     assert text.returncode == 0, text.stderr
     assert "calibrated (linear (GREG)) to platform" in text.stdout
     assert "by platform (95% intervals)" in text.stdout and "deff (Kish)" in text.stdout
