@@ -13,6 +13,7 @@ inline SVG charts → Chromium ``page.pdf()``, in zh-CN and en) present it.  Cra
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from store import clock
 from store.errors import InvalidInput
+from store.labels import LOCALES, label, text_label, text_labels_of
 from store.models import (
     Case,
     LabResult,
@@ -41,60 +43,31 @@ from store.models import (
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 from store.templating import environment
+from store.vocabulary import CaseStatus, MeasureKind, Sector, SupervisionClass
 
 FORMATS = ("xlsx", "pdf", "json")
-LOCALES = ("zh-CN", "en")
 
-LABELS: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "title": "跨境电商消费品网购抽检半年统计", "period": "统计期间", "generated": "生成时间",
-        "summary": "概况", "samples": "样品", "ordered": "已下单", "results": "已出检测结果",
-        "failed": "不合格", "fail_share": "不合格样品占比", "by_platform": "按平台",
-        "by_sector": "按行业", "by_class": "按监管类别", "platform": "平台", "sector": "行业",
-        "class": "监管类别", "estimates": "不合格率估计（抽样设计加权）", "plan": "抽样方案",
-        "campaign": "抽检任务", "n": "结果数", "ht": "HT 估计", "hajek": "Hájek 估计",
-        "ci": "95% 置信区间", "method": "区间方法",
-        "cases": "案件", "opened": "新立案件", "kind": "类型",
-        "status": "状态", "bureau": "属地主管部门", "notifications": "通报", "measures": "处置措施",
-        "measure": "措施", "done": "已完成", "count": "数量", "none": "无",
-        "note_estimates": "风险加权抽样使高风险商品被抽中的概率更高，因此不合格率须按入样概率加权估计；"
-                          "样品中的不合格占比不代表总体不合格率。",
-        "light_industry": "轻工", "textiles": "纺织", "electrical": "电子电器", "other": "其他",
-        "prohibited": "禁止入境类", "key": "重点监管类", "general": "一般监管类",
-        "failed_sample": "样品不合格", "counterfeit": "假冒伪劣", "recall": "召回",
-        "interview": "约谈", "rectification": "责令整改", "stricter_inspection": "加严检验",
-        "risk_warning": "风险预警", "takedown": "下架", "return": "退运", "destruction": "销毁",
-        "open": "已立案", "notified": "已通报", "closed": "已结案",
-        "case_number": "案件编号", "case_title": "案件名称", "opened_on": "立案日期",
-    },
-    "en": {
-        "title": "Online spot checks of cross-border consumer goods — half-year statistics",
-        "period": "Period", "generated": "Generated", "summary": "Summary", "samples": "Samples",
-        "ordered": "ordered", "results": "with lab result", "failed": "failed",
-        "fail_share": "share of samples failed", "by_platform": "By platform",
-        "by_sector": "By sector", "by_class": "By supervision class", "platform": "Platform",
-        "sector": "Sector", "class": "Class",
-        "estimates": "Non-compliance estimates (design-weighted)", "plan": "Plan",
-        "campaign": "Campaign", "n": "results", "ht": "HT estimate", "hajek": "Hájek estimate",
-        "ci": "95% interval", "method": "interval method",
-        "cases": "Cases", "opened": "cases opened", "kind": "Kind",
-        "status": "Status", "bureau": "Jurisdiction bureau", "notifications": "Notifications",
-        "measures": "Measures", "measure": "Measure", "done": "done", "count": "Count",
-        "none": "none",
-        "note_estimates": "Risk-weighted sampling over-represents risky listings, so the rate "
-                          "of non-compliance is estimated with the inclusion probabilities; the "
-                          "share of failed samples is not the population rate.",
-        "light_industry": "Light industry", "textiles": "Textiles",
-        "electrical": "Electrical & electronic", "other": "Other", "prohibited": "Prohibited",
-        "key": "Key supervision", "general": "General supervision",
-        "failed_sample": "Failed sample", "counterfeit": "Counterfeit", "recall": "Recall",
-        "interview": "Interview", "rectification": "Rectification order",
-        "stricter_inspection": "Stricter inspection", "risk_warning": "Risk warning",
-        "takedown": "Takedown", "return": "Return", "destruction": "Destruction",
-        "open": "Open", "notified": "Notified", "closed": "Closed",
-        "case_number": "Case number", "case_title": "Title", "opened_on": "Opened",
-    },
+#: What each code of a breakdown or a case row reads as (store.labels, the one table).
+CODE_DOMAINS: dict[str, type[enum.StrEnum] | str] = {
+    "sector": Sector, "class": SupervisionClass, "measure": MeasureKind,
+    "case_status": CaseStatus, "case_kind": "case_kind", "interval": "interval_method",
 }
+
+
+def headings(locale: str) -> dict[str, str]:
+    """The report's headings in *locale* (``half_year`` of :data:`store.labels.TEXT_LABELS`)."""
+    return text_labels_of("half_year", locale)
+
+
+def code_label(group: str, code: str | None, locale: str) -> str:
+    """A code of *group* (``sector``, ``class``, ``measure``, ``case_kind``, ...) as a
+    person reads it; platforms and anything else unlabelled read as themselves."""
+    domain = CODE_DOMAINS.get(group)
+    if domain is None or code is None:
+        return "—" if code is None else str(code)
+    if isinstance(domain, str):
+        return text_label(domain, code, locale)
+    return label(domain, code, locale)
 
 
 def parse_period(period: str) -> tuple[dt.date, dt.date]:
@@ -303,21 +276,6 @@ def notes_in(estimate: dict[str, Any], locale: str) -> list[str]:
     return coded(estimate, locale) if "note_codes" in estimate else list(estimate.get("notes", []))
 
 
-def _label(locale: str, key: str) -> str:
-    return LABELS[locale].get(key, key)
-
-
-#: Sheet names, short enough for Excel (31 characters) in both languages.
-SHEETS = {
-    "zh-CN": {"summary": "概况", "samples": "样品", "estimates": "不合格率估计",
-              "cases": "案件", "measures": "处置措施", "notifications": "通报",
-              "charts": "图表"},
-    "en": {"summary": "Summary", "samples": "Samples", "estimates": "Estimates",
-           "cases": "Cases", "measures": "Measures", "notifications": "Notifications",
-           "charts": "Charts"},
-}
-
-
 def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
     """The statistics as a workbook to hand on: typed columns (rates as percentages, dates as
     dates, case numbers as text), frozen and filtered headers in the file's language, and a
@@ -328,8 +286,8 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
 
     from store.workbook import Column, write_table
 
-    L = LABELS[locale]
-    names = SHEETS[locale]
+    L = headings(locale)
+    names = text_labels_of("half_year_sheet", locale)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -351,10 +309,11 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                                                 + L["class"], "text"),
               Column(L["ordered"], "int"), Column(L["results"], "int"),
               Column(L["failed"], "int"), Column(L["fail_share"], "percent")]
-    s_rows = [[L[group], _label(locale, k), b.ordered, b.results, b.failed, b.fail_share]
-              for group, data in (("by_platform", report.by_platform),
-                                  ("by_sector", report.by_sector),
-                                  ("by_class", report.by_class))
+    s_rows = [[L[f"by_{group}"], code_label(group, k, locale), b.ordered, b.results,
+               b.failed, b.fail_share]
+              for group, data in (("platform", report.by_platform),
+                                  ("sector", report.by_sector),
+                                  ("class", report.by_class))
               for k, b in data.items()]
     write_table(samples, s_cols, s_rows)
 
@@ -366,8 +325,10 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
               Column(L["hajek"], "percent"), Column(L["ci"] + " (Hájek) ↓", "percent"),
               Column(L["ci"] + " (Hájek) ↑", "percent"), Column(L.get("method", "method"), "text")]
     e_rows = [[e["campaign"], f"#{e['plan']} v{e['version']}", e["results"], e["failures"],
-               e["ht_rate"], *e["ht_rate_ci"], e.get("ht_interval_method", ""),
-               e["hajek_rate"], *e["hajek_rate_ci"], e.get("interval_method", "")]
+               e["ht_rate"], *e["ht_rate_ci"],
+               code_label("interval", e.get("ht_interval_method", ""), locale),
+               e["hajek_rate"], *e["hajek_rate_ci"],
+               code_label("interval", e.get("interval_method", ""), locale)]
               for e in report.estimates]
     _, e_last = write_table(est, e_cols, e_rows)
     est.cell(row=e_last + 2, column=1, value=L["note_estimates"])
@@ -384,14 +345,15 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                      Column(L["status"], "text"), Column(L["platform"], "text"),
                      Column(L["bureau"], "text"), Column(L["opened_on"], "date"),
                      Column(L["case_title"], "text", 60)],
-                [[c["number"], _label(locale, c["kind"]), _label(locale, c["status"]),
+                [[c["number"], code_label("case_kind", c["kind"], locale),
+                  code_label("case_status", c["status"], locale),
                   c["platform"], c["bureau"], c["opened_at"], c["title"]]
                  for c in report.cases])
 
     ms = wb.create_sheet(names["measures"])
     _, m_last = write_table(ms, [Column(L["measure"], "text"), Column(L["count"], "int"),
                                  Column(L["done"], "int")],
-                            [[_label(locale, k), v["ordered"], v["done"]]
+                            [[code_label("measure", k, locale), v["ordered"], v["done"]]
                              for k, v in report.measures.items()])
     ns = wb.create_sheet(names["notifications"])
     write_table(ns, [Column(L["bureau"], "text"), Column(L["notifications"], "int")],
@@ -440,24 +402,27 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
 
 def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
     env = environment("scheduler", strict=False)
-    L = LABELS[locale]
+    L = headings(locale)
 
-    def pairs(data: dict[str, Breakdown]) -> dict[str, tuple[int, int]]:
-        return {_label(locale, k): (b.ordered, b.failed) for k, b in data.items()}
+    def pairs(group: str, data: dict[str, Breakdown]) -> dict[str, tuple[int, int]]:
+        return {code_label(group, k, locale): (b.ordered, b.failed) for k, b in data.items()}
 
     charts = {
-        "platform": svg_bars(L["by_platform"], pairs(report.by_platform),
+        "platform": svg_bars(L["by_platform"], pairs("platform", report.by_platform),
                              (L["ordered"], L["failed"])),
-        "sector": svg_bars(L["by_sector"], pairs(report.by_sector), (L["ordered"], L["failed"])),
-        "class": svg_bars(L["by_class"], pairs(report.by_class), (L["ordered"], L["failed"])),
-        "measures": svg_bars(L["measures"], {_label(locale, k): (v["ordered"], v["done"])
+        "sector": svg_bars(L["by_sector"], pairs("sector", report.by_sector),
+                           (L["ordered"], L["failed"])),
+        "class": svg_bars(L["by_class"], pairs("class", report.by_class),
+                          (L["ordered"], L["failed"])),
+        "measures": svg_bars(L["measures"], {code_label("measure", k, locale):
+                                             (v["ordered"], v["done"])
                                              for k, v in report.measures.items()},
                              (L["count"], L["done"])),
     }
     from markupsafe import Markup
 
     return env.get_template("report_half_year.html").render(
-        r=report, L=L, locale=locale, lbl=lambda k: _label(locale, k),
+        r=report, L=L, locale=locale, lbl=lambda group, k: code_label(group, k, locale),
         notes_of=lambda e: notes_in(e, locale),
         local_time=lambda t: clock.local(t, locale),
         charts={k: Markup(v) for k, v in charts.items()})

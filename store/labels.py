@@ -14,7 +14,7 @@ import enum
 from store import vocabulary as v
 
 __all__ = ["LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
-           "text_label"]
+           "text_label", "text_labels_of"]
 
 LOCALES = ("zh-CN", "en")
 
@@ -315,6 +315,23 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "report": ("企业自主报告", "enterprise self-report"),
         "csv": ("风险通报", "notice"),
     },
+    #: How a notice match was found (sampler.risk.matching), as a risk reason says it.
+    "match_method": {
+        "exact-key": ("精确标识", "exact key"),
+        "brand+model": ("品牌+型号", "brand + model"),
+        "model": ("型号", "model"),
+        "text": ("文本相似", "text similarity"),
+    },
+    #: A notice match's review state, as a risk reason says it.
+    "match_state": {
+        "confirmed": ("已确认", "confirmed"),
+        "proposed": ("疑似匹配，尚未人工确认", "proposed, not yet confirmed"),
+    },
+    #: How a product's failure reached a copy (sampler.products.Carried.source).
+    "failure_via": {
+        "lab_fail": ("商品抽检不合格，商品", "failed lab test of listing"),
+        "notice": ("已确认的通报", "confirmed notice"),
+    },
     #: Factors of the risk score (sampler/risk/weights.toml).
     "risk_factor": {
         "base": ("基础权重", "base weight"),
@@ -342,6 +359,65 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "linear": ("线性（GREG）", "linear (GREG)"),
         "raking": ("迭代比例（raking）", "raking"),
     },
+    #: Headings of the half-year report (scheduler.reports): its PDF, HTML and XLSX.
+    "half_year": {
+        "title": ("跨境电商消费品网购抽检半年统计",
+                 "Online spot checks of cross-border consumer goods — half-year statistics"),
+        "period": ("统计期间", "Period"),
+        "generated": ("生成时间", "Generated"),
+        "summary": ("概况", "Summary"),
+        "samples": ("样品", "Samples"),
+        "ordered": ("已下单", "ordered"),
+        "results": ("已出检测结果", "with lab result"),
+        "failed": ("不合格", "failed"),
+        "fail_share": ("不合格样品占比", "share of samples failed"),
+        "by_platform": ("按平台", "By platform"),
+        "by_sector": ("按行业", "By sector"),
+        "by_class": ("按监管类别", "By supervision class"),
+        "platform": ("平台", "Platform"),
+        "sector": ("行业", "Sector"),
+        "class": ("监管类别", "Class"),
+        "estimates": ("不合格率估计（抽样设计加权）",
+                     "Non-compliance estimates (design-weighted)"),
+        "plan": ("抽样方案", "Plan"),
+        "campaign": ("抽检任务", "Campaign"),
+        "n": ("结果数", "results"),
+        "ht": ("HT 估计", "HT estimate"),
+        "hajek": ("Hájek 估计", "Hájek estimate"),
+        "ci": ("95% 置信区间", "95% interval"),
+        "method": ("区间方法", "interval method"),
+        "cases": ("案件", "Cases"),
+        "opened": ("新立案件", "cases opened"),
+        "kind": ("类型", "Kind"),
+        "status": ("状态", "Status"),
+        "bureau": ("属地主管部门", "Jurisdiction bureau"),
+        "notifications": ("通报", "Notifications"),
+        "measures": ("处置措施", "Measures"),
+        "measure": ("措施", "Measure"),
+        "done": ("已完成", "done"),
+        "count": ("数量", "Count"),
+        "none": ("无", "none"),
+        "note_estimates": (
+            "风险加权抽样使高风险商品被抽中的概率更高，因此不合格率须按入样概率加权估计；样品中的不合格"
+            "占比不代表总体不合格率。",
+            "Risk-weighted sampling over-represents risky listings, so the rate of non-"
+            "compliance is estimated with the inclusion probabilities; the share of failed "
+            "samples is not the population rate.",
+        ),
+        "case_number": ("案件编号", "Case number"),
+        "case_title": ("案件名称", "Title"),
+        "opened_on": ("立案日期", "Opened"),
+    },
+    #: Sheet names of the half-year workbook (Excel allows 31 characters).
+    "half_year_sheet": {
+        "summary": ("概况", "Summary"),
+        "samples": ("样品", "Samples"),
+        "estimates": ("不合格率估计", "Estimates"),
+        "cases": ("案件", "Cases"),
+        "measures": ("处置措施", "Measures"),
+        "notifications": ("通报", "Notifications"),
+        "charts": ("图表", "Charts"),
+    },
     #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
     "rotation_rule": {
         "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),
@@ -361,6 +437,12 @@ def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
     if pair is None:
         return str(code)
     return pair[0] if locale.startswith("zh") else pair[1]
+
+
+def text_labels_of(domain: str, locale: str = "zh-CN") -> dict[str, str]:
+    """Every code of the plain-string *domain* with its label in *locale* (a report's
+    headings: ``text_labels_of("half_year", "en")["title"]``)."""
+    return {code: text_label(domain, code, locale) for code in TEXT_LABELS[domain]}
 
 
 def stratum_label(value: str, locale: str = "zh-CN") -> str:

@@ -2,7 +2,9 @@
 
 Each listing stores its top reasons as ``{"code", "points", "params", "en", "zh"}`` so that a
 plan reviewer reads *why* without running anything, in either language, and software can still
-filter on the code.  Templates live here, in one table, so both languages stay in step.
+filter on the code.  The sentences live here, in one table, so both languages stay in step;
+the codes inside them (sources, match methods, sectors) read through the one label table of
+:mod:`store.labels`.
 """
 
 from __future__ import annotations
@@ -10,13 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SOURCE_NAMES: dict[str, tuple[str, str]] = {
-    "cpsc": ("CPSC recall", "美国CPSC召回"),
-    "safety-gate": ("EU Safety Gate alert", "欧盟Safety Gate通报"),
-    "health-canada": ("Health Canada recall", "加拿大卫生部召回"),
-    "report": ("enterprise self-report", "企业自主报告"),
-    "csv": ("notice", "风险通报"),
-}
+from store.labels import TEXT_LABELS, label, text_label
+from store.vocabulary import Sector
 
 #: code -> (English template, Chinese template).  Parameters are filled with str.format.
 TEMPLATES: dict[str, tuple[str, str]] = {
@@ -31,7 +28,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "no_licence": ("seller shows no business licence number", "卖家未公示营业执照号"),
     "key_class": ("key supervision class", "重点监管类商品"),
     "key_without_ccc": ("key-supervision product without a CCC mark", "重点监管商品无CCC标志"),
-    "sector_rate": ("sector base rate {rate_pct}% ({sector})", "行业基础不合格率{rate_pct}%（{sector_zh}）"),
+    "sector_rate": ("sector base rate {rate_pct}% ({sector_en})",
+                    "行业基础不合格率{rate_pct}%（{sector_zh}）"),
     "churn": ("price/title edited {edits} times in {days} days",
               "{days}天内价格/标题修改{edits}次"),
     "seller_failed": ("seller or its network failed {n} lab test(s)",
@@ -50,16 +48,6 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                    "禁止入境类：执法线索，不得购买"),
 }
 
-#: How a product's failure reached a copy (sampler.products.Carried.source).
-VIA_TEXT = {"lab_fail": ("failed lab test of listing", "商品抽检不合格，商品"),
-            "notice": ("confirmed notice", "已确认的通报")}
-SECTOR_ZH = {"light_industry": "轻工", "textiles": "纺织", "electrical": "电子电器",
-             "other": "其他"}
-STATUS_TEXT = {"confirmed": (", confirmed", "，已确认"),
-               "proposed": (", proposed, not yet confirmed", "，疑似匹配，尚未人工确认")}
-#: How a match was found, for the reason sentence.
-METHOD_TEXT = {"exact-key": ("exact key", "精确标识"), "brand+model": ("brand + model", "品牌+型号"),
-               "model": ("model", "型号"), "text": ("text similarity", "文本相似")}
 
 
 @dataclass(frozen=True)
@@ -86,30 +74,38 @@ class Reason:
 
 
 def _fill(params: dict[str, Any]) -> dict[str, Any]:
-    """Derived display values (source names, percentages) next to the stored parameters."""
+    """Derived display values (source names, percentages) next to the stored parameters;
+    every code is read through the one label table (:mod:`store.labels`)."""
     out = dict(params)
-    src = SOURCE_NAMES.get(str(params.get("source", "")), (str(params.get("source", "notice")),) * 2)
+
+    def both(domain: str, code: Any, default: str = "") -> tuple[str, str]:
+        if code is None or str(code) not in TEXT_LABELS[domain]:
+            return default, default
+        return text_label(domain, str(code), "en"), text_label(domain, str(code), "zh-CN")
+
+    src = both("notice_source", params.get("source"), str(params.get("source", "notice")))
     out.setdefault("source_en", src[0])
     out.setdefault("source_zh", src[1])
-    st = STATUS_TEXT.get(str(params.get("status", "")), ("", ""))
-    out.setdefault("status_en", st[0])
-    out.setdefault("status_zh", st[1])
-    method = METHOD_TEXT.get(str(params.get("method", "")))
+    st = both("match_state", params.get("status"))
+    out.setdefault("status_en", f", {st[0]}" if st[0] else "")
+    out.setdefault("status_zh", f"，{st[1]}" if st[1] else "")
+    method = both("match_method", params.get("method"))
     keys = [str(k) for k in params.get("keys") or [] if not str(k).startswith(("brand:", "name"))]
-    if method is not None:
+    if method[0]:
         shown = f" {', '.join(keys)}" if keys else ""
         out.setdefault("keys_en", f"; {method[0]}{shown}")
         out.setdefault("keys_zh", f"；{method[1]}{shown}")
     out.setdefault("keys_en", "")
     out.setdefault("keys_zh", "")
-    via = VIA_TEXT.get(str(params.get("via", "")))
-    if via is not None:
+    via = both("failure_via", params.get("via"))
+    if via[0]:
         out.setdefault("via_en", via[0])
         out.setdefault("via_zh", via[1])
     if "rate" in params:
         out.setdefault("rate_pct", round(float(params["rate"]) * 100))
     if "sector" in params:
-        out.setdefault("sector_zh", SECTOR_ZH.get(str(params["sector"]), str(params["sector"])))
+        out.setdefault("sector_en", label(Sector, str(params["sector"]), "en"))
+        out.setdefault("sector_zh", label(Sector, str(params["sector"]), "zh-CN"))
     if "score" in params:
         out["score"] = float(params["score"])
     return out

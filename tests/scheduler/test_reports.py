@@ -104,6 +104,7 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     assert cases.cell(row=2, column=1).number_format == "@"  # case numbers stay text
     assert cases.cell(row=2, column=6).is_date  # opened on: a date, not text
     assert not str(cases.cell(row=2, column=7).value).startswith("failed_sample")
+    assert cases.cell(row=2, column=2).value == "样品不合格"  # the label table's case kind
     assert len(wb["图表"]._charts) >= 2  # samples by platform, measures (and estimates)
     # How each estimate was made, in the file's language (the sampler's coded notes).
     notes = [str(c.value) for c in wb["不合格率估计"]["B"] if c.value]
@@ -132,5 +133,20 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     en = (tmp_path / "half-year-2026H2.en.pdf")
     en_text = subprocess.run(["pdftotext", str(en), "-"], capture_output=True, text=True,
                              check=True).stdout
-    assert "statistics" in en_text and "Failed" in en_text and "Takedown" in en_text
+    # codes read by the one label table's English labels (a case kind, a measure)
+    assert "statistics" in en_text and "failed sample" in en_text and "takedown" in en_text
+    assert "failed_sample" not in en_text
     assert "estimator:" in en_text and "估计量" not in en_text
+
+
+def test_the_report_reads_the_one_label_table() -> None:
+    from scheduler import reports
+    from store.labels import LOCALES, text_labels_of
+
+    assert not hasattr(reports, "LABELS") and not hasattr(reports, "SHEETS")
+    assert reports.headings("en") == text_labels_of("half_year", "en")
+    assert reports.code_label("measure", "takedown", "zh-CN") == "下架"
+    assert reports.code_label("case_kind", "failed_sample", "en") == "failed sample"
+    assert reports.code_label("platform", "mall", "zh-CN") == "mall"
+    assert all(len(name) <= 31 for loc in LOCALES
+               for name in text_labels_of("half_year_sheet", loc).values())

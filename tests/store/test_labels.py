@@ -34,3 +34,12 @@ def test_label_reads_the_locale() -> None:
         == "key supervision"
     assert label(vocabulary.Sector, "unknown-code", "en") == "unknown-code"
     assert label(vocabulary.Sector, None) == "—"
+
+
+
+def test_every_plain_code_has_both_texts() -> None:
+    from store.labels import TEXT_LABELS
+
+    for domain, codes in TEXT_LABELS.items():
+        for code, pair in codes.items():
+            assert len(pair) == 2 and all(t.strip() for t in pair), (domain, code)
