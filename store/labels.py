@@ -418,6 +418,25 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "notifications": ("通报", "Notifications"),
         "charts": ("图表", "Charts"),
     },
+    #: What 'spotcheck doctor' checks, and its table's columns.
+    "doctor_check": {
+        "data folder": ("数据文件夹", "data folder"),
+        "database": ("数据库", "database"),
+        "browser": ("浏览器", "browser"),
+        "CJK fonts": ("中文字体", "CJK fonts"),
+        "signing key": ("签名密钥", "signing key"),
+        "TSA": ("时间戳服务（TSA）", "TSA"),
+        "trusted TSA CA": ("受信任的 TSA 根证书", "trusted TSA CA"),
+        "redis": ("Redis", "redis"),
+    },
+    "doctor_column": {
+        "title": ("spotcheck 自检", "spotcheck doctor"),
+        "check": ("检查项", "check"),
+        "ok": ("正常", "ok"),
+        "detail": ("详情", "detail"),
+        "yes": ("是", "yes"),
+        "no": ("否", "NO"),
+    },
     #: Rotation rules of covert buying (scheduler.rotation), as flagged when broken.
     "rotation_rule": {
         "persona_per_day": ("每个买家身份每天最多购买次数", "purchases per persona a day"),

@@ -21,12 +21,22 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     settings = current().settings
     checks: list[dict[str, object]] = []
 
-    def check(name: str, fn: object) -> None:
+    lang = current().reader_locale()
+
+    def check(name: str, fn: object, what: str = "") -> None:
+        """One check; *name* is its code in the label table (doctor_check), *what* the
+        service or file it names (a TSA's URL, a CA's path)."""
+        shown = name + (f" {what}" if what else "")
         try:
             detail = fn() if callable(fn) else fn
-            checks.append({"check": name, "ok": True, "detail": detail})
-        except (SpotcheckError, OSError, Exception) as exc:
-            checks.append({"check": name, "ok": False, "detail": str(exc)})
+            checks.append({"check": shown, "ok": True, "detail": detail, "_name": name,
+                           "_what": what})
+        except SpotcheckError as exc:
+            checks.append({"check": shown, "ok": False, "detail": str(exc), "_name": name,
+                           "_what": what, "_said": exc.message(lang)})
+        except Exception as exc:  # OSError and what a library raises: said as it is
+            checks.append({"check": shown, "ok": False, "detail": str(exc), "_name": name,
+                           "_what": what})
 
     check("data folder", lambda: str(settings.ensure_home().resolve()))
     check("database", lambda: f"{current().db.url} ({current().db.dialect})")
@@ -34,9 +44,9 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     check("CJK fonts", _cjk_fonts)
     check("signing key", lambda: _signing_key(settings))
     for url in settings.tsa_urls:
-        check(f"TSA {url}", lambda url=url: _tsa(url))
+        check("TSA", lambda url=url: _tsa(url), url)
     for path in getattr(settings, "trusted_tsa_cas", None) or []:
-        check(f"trusted TSA CA {path}", lambda path=path: _certificate(path))
+        check("trusted TSA CA", lambda path=path: _certificate(path), str(path))
     if settings.redis_url:
         def ping_redis() -> str:
             import redis
@@ -46,11 +56,19 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
         check("redis", ping_redis)
     ok = all(c["ok"] for c in checks)
     if json_out:
-        print_json({"ok": ok, "checks": checks})
+        print_json({"ok": ok, "checks": [{k: v for k, v in c.items() if not k.startswith("_")}
+                                         for c in checks]})
     else:
-        console.print(table("spotcheck doctor", ["check", "ok", "detail"],
-                            [(c["check"], "yes" if c["ok"] else "NO", c["detail"])
-                             for c in checks]))
+        from store.labels import text_label
+
+        def col(code: str) -> str:
+            return text_label("doctor_column", code, lang)
+
+        console.print(table(col("title"), [col("check"), col("ok"), col("detail")], [
+            (text_label("doctor_check", str(c["_name"]), lang)
+             + (f" {c['_what']}" if c["_what"] else ""),
+             col("yes") if c["ok"] else col("no"), c.get("_said") or c["detail"])
+            for c in checks]))
     if not ok:
         raise typer.Exit(6)
 
