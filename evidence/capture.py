@@ -43,7 +43,7 @@ from evidence.hashing import pretty_json, sha256_bytes
 from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
 from evidence.netguard import AddressPolicy, check_url, host_matches, url_port
 from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
-from evidence.steps import Step, StepFailed, StepLog, failure_text, run_steps
+from evidence.steps import Step, StepCutShort, StepFailed, StepLog, failure_text, run_steps
 from evidence.warc import Resource, write_warc
 from store import chromium
 from store.artifacts import ArtifactStore, Stored
@@ -142,6 +142,8 @@ class Run:
     cdp: Any = None
     #: The first main-frame navigation the guard refused (URL, reason).
     refused_navigation: tuple[str, str] | None = None
+    #: The load step ended early: the page only re-requests URLs that keep failing.
+    looping: bool = False
 
 
 # --- the steps -----------------------------------------------------------------------------
@@ -255,11 +257,39 @@ async def step_load(run: Run) -> None:
         raise CaptureFailed("capture.did_not_load", detail=detail) from exc
     if run.response is None:
         raise CaptureFailed("capture.no_response")
+    loaded = asyncio.ensure_future(page.wait_for_load_state("load"))
     try:
-        await page.wait_for_load_state("load")
+        while not loaded.done():
+            await asyncio.wait([loaded], timeout=LOOP_QUIET_S / 2)
+            if not loaded.done() and await _looping(run):
+                run.looping = True
+                stopped = run.net.repeats_stopped
+                raise StepCutShort(
+                    f"the load event never fired: the page kept re-requesting {len(stopped)} "
+                    f"URL(s) that failed ({sum(stopped.values())} requests stopped by the "
+                    f"proxy) and asked for nothing else for {LOOP_QUIET_S:.1f} s; captured "
+                    "as it stood")
+        loaded.result()
     except asyncio.CancelledError:
         run.log.note("the load event did not fire within the budget; captured as it stood")
         raise
+    finally:
+        loaded.cancel()
+
+
+#: A page that has asked only for URLs the proxy stopped answering for this long (and is
+#: parsed) is looping on a failing resource: waiting for its load event cannot help.
+LOOP_QUIET_S = 1.5
+
+
+async def _looping(run: Run) -> bool:
+    """Whether the page, parsed, is only re-requesting URLs that keep failing."""
+    if not run.net.looping(LOOP_QUIET_S):
+        return False
+    try:
+        return bool(await run.page.evaluate("document.readyState") != "loading")
+    except Exception:  # navigating meanwhile: not looping
+        return False
 
 
 def _check_navigations(run: Run) -> None:
@@ -370,6 +400,10 @@ async def step_scroll(run: Run) -> None:
 
 
 async def step_settle(run: Run) -> None:
+    if run.looping:  # its network never goes idle
+        run.meta["network_settled"] = False
+        run.log.note("skipped: the page keeps re-requesting URLs that fail")
+        return
     try:
         await run.page.wait_for_load_state("networkidle")
         run.meta["network_settled"] = True

@@ -28,6 +28,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,11 @@ class CaptureNet:
     failures: collections.Counter[str] = field(default_factory=collections.Counter)
     repeats_stopped: collections.Counter[str] = field(default_factory=collections.Counter)
     in_flight: dict[int, str] = field(default_factory=dict)
+    #: ``time.monotonic()`` of the last request the proxy took on (not answered as stopped)
+    #: and of the last one it answered as stopped: a page whose only traffic is stopped
+    #: URLs is looping on them (``looping``).
+    last_request: float = 0.0
+    last_stopped: float = 0.0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -92,8 +98,19 @@ class CaptureNet:
         with self.lock:
             if self.failures[url] >= self.repeat_limit:
                 self.repeats_stopped[url] += 1
+                self.last_stopped = time.monotonic()
                 return True
+            self.last_request = time.monotonic()
             return False
+
+    def looping(self, quiet: float) -> bool:
+        """Whether, for the last *quiet* seconds, the page has asked only for URLs the
+        proxy stopped answering (and is still asking), with nothing else in flight."""
+        now = time.monotonic()
+        with self.lock:
+            return (bool(self.repeats_stopped) and now - self.last_request >= quiet
+                    and now - self.last_stopped < quiet
+                    and all(u in self.repeats_stopped for u in self.in_flight.values()))
 
     def admit(self, url: str, host: str, port: int) -> tuple[str | None, str | None]:
         """(pinned address, None) for a request that may go out, else (None, reason)."""

@@ -84,6 +84,12 @@ def failure_text(failure: Mapping[str, Any] | None, locale: str = "zh-CN") -> st
                            locale)
 
 
+class StepCutShort(Exception):
+    """A step ends before its budget because waiting longer cannot help (a page that only
+    re-requests a failing image never fires ``load``): the capture goes on, partial, with
+    the message as the reason."""
+
+
 @dataclass
 class Step(Generic[C]):
     """One named step: ``fn(capture)``; *required* failures fail the capture."""
@@ -145,6 +151,9 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
             entry["ok"] = step.soft
             if not step.soft:
                 log.mark_partial(f"{step.name} did not finish within {budget:.1f} s")
+        except StepCutShort as exc:
+            entry["note"] = str(exc)[:300]
+            log.mark_partial(f"{step.name}: {exc}")
         except SpotcheckError as exc:  # a decision (refused, left the platform): fails it
             entry["note"] = str(exc)[:300]
             raise StepFailed.of(step.name, exc) from exc

@@ -126,7 +126,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, local_tsa: Any,
     settings = evidence_settings(tmp_path_factory.mktemp("nethome"), local_tsa)
     settings = settings.model_copy(update={
         "capture_allow_networks": ["127.0.0.2/32"], "capture_concurrency": 4,
-        "capture_step_timeouts": {**settings.capture_step_timeouts, "load": 3.0,
+        "capture_step_timeouts": {**settings.capture_step_timeouts, "load": 6.0,
                                   "settle": 1.0}})
     db = Database.open(settings.database_url, settings=settings)
     names = ["302", "307", "localhost", "meta", "js", "img", "ok", "neverload", "loop", "tall"]
@@ -184,6 +184,14 @@ def test_hostile_pages_end_as_evidence(hostile: dict[str, Any], tmp_path: Path) 
     stopped = {r["url"]: r["count"] for r in loop.meta["repeats_stopped"]}
     assert stopped and all(u.startswith(hostile["base"] + "/missing.png") for u in stopped)
     assert loop.meta["resources"] < 20  # three tries reached the server, the rest were stopped
+    # Its load event never fires: the load step ends as soon as the page only re-requests
+    # what the proxy stopped, well before the step's budget, and says why.
+    load = next(step for step in loop.meta["steps"] if step["name"] == "load")
+    assert loop.status == CaptureStatus.PARTIAL
+    assert load["note"].startswith("the load event never fired: the page kept re-requesting 1 "
+                                   "URL(s)"), load
+    assert load["ms"] < load["budget_s"] * 1000
+    assert loop.meta["network_settled"] is False
     tall = caps["tall"]
     assert tall.meta["screenshot_clipped"] == {"page_height": 400000 + 200 - 200 + tall.meta[
         "screenshot_clipped"]["page_height"] - 400000, "kept": 20000}

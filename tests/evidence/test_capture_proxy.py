@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +115,35 @@ def test_a_url_that_keeps_failing_is_stopped_on_the_same_tunnel(
     url = f"https://localhost:{port}/missing.png"
     assert proxy.net.failures[url] == proxy.net.repeat_limit
     assert proxy.net.repeats_stopped[url] == 2
+
+
+def test_a_page_asking_only_for_stopped_urls_is_looping(
+        proxy: RecordingProxy, listener: tuple[int, list[bytes]]) -> None:
+    """What ends a capture's load step early: for the quiet interval the page asked only
+    for URLs the proxy stopped answering, and kept asking; any other request, or a
+    pause in the re-requests, means it is not (yet) looping."""
+    port, seen = listener
+    net, quiet = proxy.net, 0.3
+    sock = _tunnel(proxy, f"localhost:{port}")
+
+    def get(path: str) -> None:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+        assert _read_response(sock)[0] == 403
+
+    for _ in range(net.repeat_limit):  # failing, not yet stopped: requests like any other
+        get("/missing.png")
+    assert not net.looping(quiet)
+    get("/missing.png")  # stopped now, but another request went out just before
+    assert not net.looping(quiet)
+    time.sleep(quiet)
+    get("/missing.png")
+    assert net.looping(quiet)  # only stopped URLs for the whole interval, still asked for
+    get("/other.png")  # a new URL: the page is doing something else
+    assert not net.looping(quiet)
+    time.sleep(quiet)
+    assert not net.looping(quiet)  # nothing asked for at all: not a loop either
+    sock.close()
+    assert seen == []
 
 
 
