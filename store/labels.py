@@ -314,6 +314,13 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "health-canada": ("加拿大卫生部召回", "Health Canada recall"),
         "report": ("企业自主报告", "enterprise self-report"),
         "csv": ("风险通报", "notice"),
+        "complaints": ("消费者投诉数据", "consumer complaints file"),
+    },
+    #: Kinds of risk signals other than notices (sampler.risk.importers).
+    "signal_kind": {
+        "complaint": ("消费者投诉", "consumer complaint"),
+        "platform_seller": ("平台报送的卖家信息", "platform's seller submission"),
+        "platform_listing": ("平台报送的商品信息", "platform's listing submission"),
     },
     #: How a notice match was found (sampler.risk.matching), as a risk reason says it.
     "match_method": {
@@ -417,6 +424,11 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "measures": ("处置措施", "Measures"),
         "notifications": ("通报", "Notifications"),
         "charts": ("图表", "Charts"),
+    },
+    #: Where a classification rule found its word (crawlers.classify).
+    "class_field": {
+        "category": ("类目", "category"),
+        "title": ("标题", "title"),
     },
     #: What 'spotcheck doctor' checks, and its table's columns.
     "doctor_check": {

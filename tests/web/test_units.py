@@ -150,3 +150,22 @@ def test_every_message_is_translated_to_chinese() -> None:
     assert i18n.gettext("Campaigns") == "抽检活动"
     i18n.activate("en")
     assert i18n.gettext("Campaigns") == "Campaigns"
+
+
+def test_a_classification_reason_reads_as_a_sentence_not_as_its_fields() -> None:
+    """crawlers.classify stores {"rule", "class", "field", "matched", "reason_zh",
+    "reason_en"}; the listing page shows the rule's sentence and the matched word, in the
+    reader's language, never ``rule=…, class=…``."""
+    from spotcheck.web.routes.campaigns import reason_text
+
+    reason = {"rule": "ccc-household-appliances", "class": "key", "field": "title",
+              "matched": "电水壶", "reason_zh": "家用电器，须 CCC 认证",
+              "reason_en": "household appliance, CCC certification required"}
+    i18n.activate("zh-CN")
+    assert reason_text(reason) == "家用电器，须 CCC 认证（标题：“电水壶”）"
+    i18n.activate("en")
+    try:
+        assert reason_text(reason) == \
+            "household appliance, CCC certification required (title: “电水壶”)"
+    finally:
+        i18n.activate("zh-CN")

@@ -26,6 +26,7 @@ from spotcheck.web.labels import (
     stratum_label,
 )
 from store.errors import Conflict, InvalidInput
+from store.labels import text_label
 from store.models import (
     Artifact,
     Campaign,
@@ -157,6 +158,15 @@ def reason_text(reason: Any) -> str:
                        reason.get("zh"))
             points = reason.get("points")
             return f"{text} (+{float(points):.2f})" if isinstance(points, int | float) else text
+        if reason.get("reason_zh") or reason.get("reason_en"):  # crawlers.classify's rules
+            zh = i18n.active().startswith("zh")
+            text = str(reason.get("reason_zh") if zh and reason.get("reason_zh")
+                       else reason.get("reason_en") or reason.get("reason_zh"))
+            if reason.get("matched"):
+                where = text_label("class_field", reason.get("field"), i18n.active())
+                text += (f"（{where}：“{reason['matched']}”）" if zh
+                         else f" ({where}: “{reason['matched']}”)")
+            return text
         for key in ("text", "label", "reason", "message", "why"):
             if reason.get(key):
                 extra = ", ".join(f"{k}={v}" for k, v in reason.items()
