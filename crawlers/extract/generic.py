@@ -71,7 +71,7 @@ _PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")
 
 def parse_tree(html: str) -> etree._Element:
     """The lxml tree of *html* (an XML declaration with an encoding is tolerated)."""
-    if not html.strip():
+    if not html or html.isspace():  # (strip() copied the whole page to find out)
         html = "<html><body></body></html>"
     try:
         tree = etree.fromstring(html, _PARSER)
@@ -114,8 +114,9 @@ def read_page(html: str | bytes, url: str, *, content_type: str | None = None,
     locale = page_locale(tree, content_language, scan)
     markup = read_markup(tree, html, url, scan)
     visible = read_visible(tree, html, scan)
-    fields, sources, product = reconcile(markup, visible, url, html, locale)
-    _, _, others = main_product(markup, visible.heading, url)
+    main = main_product(markup, visible.heading, url)
+    fields, sources, product = reconcile(markup, visible, url, html, locale, main)
+    others = main[2]
     name = product.get("name") if product is not None else None
     if isinstance(name, str) and visible.heading and similar(name, visible.heading):
         # A product page by its markup and heading whatever else it shows: no grid of

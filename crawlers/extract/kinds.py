@@ -39,23 +39,31 @@ def product_cards(visible: Visible) -> tuple[list[str], set[etree._Element]]:
     class) three times or more are a grid."""
     groups: dict[tuple[str, str], list[tuple[etree._Element, str]]] = {}
     seen: set[etree._Element] = set()
+    # Ancestors found to hold no link: the prices of one card share them (each was
+    # searched again for every price).
+    linkless: set[etree._Element] = set()
     for owner in visible.price_owners:
         cur: etree._Element | None = owner
         for _ in range(7):
             if cur is None or cur.tag in ("body", "html"):
                 break
+            if cur in seen:
+                break  # this card's link was taken for an earlier price
+            if cur in linkless:
+                cur = cur.getparent()
+                continue
             # The first few links of the subtree (a compiled-per-call XPath here was most
             # of the cost of finding cards on a page with hundreds of prices).
             links = [cur] if cur.tag == "a" and cur.get("href") else \
                 list(islice((a for a in cur.iter("a") if a.get("href")), 6))
             if links:
-                if cur not in seen:
-                    seen.add(cur)
-                    href = _card_link(links)
-                    if href:
-                        key = (str(cur.tag), cur.get("class", ""))
-                        groups.setdefault(key, []).append((cur, href))
+                seen.add(cur)
+                href = _card_link(links)
+                if href:
+                    key = (str(cur.tag), cur.get("class", ""))
+                    groups.setdefault(key, []).append((cur, href))
                 break
+            linkless.add(cur)
             cur = cur.getparent()
     out: list[str] = []
     ids: set[etree._Element] = set()
@@ -74,7 +82,8 @@ def _card_link(links: list[Any]) -> str | None:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
-        size = len(" ".join(a.itertext()).strip()) + (50 if a.find(".//img") is not None else 0)
+        size = len(" ".join(a.itertext()).strip()) + (
+            50 if next(a.iter("img"), None) is not None else 0)
         if size > best_len:
             best, best_len = href, size
     return best

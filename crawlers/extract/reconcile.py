@@ -190,9 +190,11 @@ def url_product_id(url: str) -> str | None:
     return None
 
 
-def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
+def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str,
+              main: tuple[dict[str, Any] | None, str, int] | None = None
               ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
-    """(fields, the source of each, the main markup product node) of a page."""
+    """(fields, the source of each, the main markup product node) of a page (*main*: what
+    main_product says of it, when the caller asked already)."""
     fields: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
@@ -201,7 +203,8 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
             fields[name] = value
             sources[name] = source
 
-    product, syntax, _others = main_product(markup, visible.heading, url)
+    product, syntax, _others = main if main is not None else \
+        main_product(markup, visible.heading, url)
     node = product or {}
     offer = _offer(node)
     og = markup.og

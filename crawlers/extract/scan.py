@@ -55,10 +55,14 @@ def topics_of(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     found = cache.get(value)
     if found is None:
         lowered = value.lower()
-        found = tuple(name for name, pattern in _TOPIC_RE if pattern.search(lowered)) \
-            if _TOPIC_HINT.search(lowered) else ()
+        found = _topics(lowered) if _TOPIC_HINT.search(lowered) else ()
         cache[value] = found
     return found
+
+
+def _topics(lowered: str) -> tuple[str, ...]:
+    """The topics a lower-cased value that has a topic's hint names."""
+    return tuple(name for name, pattern in _TOPIC_RE if pattern.search(lowered))
 
 
 @dataclass
@@ -103,6 +107,7 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
     cache: dict[str, tuple[str, ...]] = {}
     cache_get = cache.get
     codes_get = _CODES.get
+    hint = _TOPIC_HINT.search
     in_head = False
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
@@ -114,25 +119,32 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
                     items_append(el)
                 if in_head:
                     continue
+                # topics_of, inlined: a page has hundreds of distinct ids and classes.
                 value = el.get("class")
                 if value:
                     found = cache_get(value)
                     if found is None:
-                        found = topics_of(value, cache)
+                        lowered = value.lower()
+                        found = _topics(lowered) if hint(lowered) else ()
+                        cache[value] = found
                     for name in found:
                         topics[name].append(el)
                 value = el.get("id")
                 if value:
                     found = cache_get(value)
                     if found is None:
-                        found = topics_of(value, cache)
+                        lowered = value.lower()
+                        found = _topics(lowered) if hint(lowered) else ()
+                        cache[value] = found
                     for name in found:
                         items = topics[name]
                         if not items or items[-1] is not el:
                             items.append(el)
                 text = el.text
-                if text and not text.isspace():
-                    append((text.strip(), el))
+                if text:
+                    text = text.strip()
+                    if text:
+                        append((text, el))
                 continue
             if code == _COMMENT:
                 continue
@@ -201,16 +213,20 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
                     "submit", "button")) or (tag == "a" and el.get("role") == "button"):
                 scan.buttons.append(el)
             text = el.text
-            if text and not text.isspace():
-                append((text.strip(), el))
+            if text:
+                text = text.strip()
+                if text:
+                    append((text, el))
         else:
             if in_head:
                 if el.tag == "head":
                     in_head = False
                 continue
             tail = el.tail
-            if tail and not tail.isspace():
-                parent = el.getparent()
-                if parent is not None:
-                    append((tail.strip(), parent))
+            if tail:
+                tail = tail.strip()
+                if tail:
+                    parent = el.getparent()
+                    if parent is not None:
+                        append((tail, parent))
     return scan
