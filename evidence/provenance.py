@@ -18,7 +18,7 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 from evidence.hashing import sha256_bytes
-from evidence.render import LABELS, render
+from evidence.render import labels, render
 from store.settings import Settings
 
 
@@ -82,6 +82,6 @@ def render_page(files: dict[str, bytes], meta: dict[str, Any], locale: str) -> b
     """The provenance page listing *files* with their hashes (zh-CN and en labels)."""
     artifacts = [{"role": role, "sha256": sha256_bytes(data), "size": len(data)}
                  for role, data in sorted(files.items())]
-    other = LABELS["en" if locale != "en" else "zh-CN"]
+    other = labels("en" if locale != "en" else "zh-CN")
     return render("evidence_provenance.html", locale, meta=meta, artifacts=artifacts,
                   other=other).encode("utf-8")

@@ -19,7 +19,7 @@ from sampler.plan_text import code_text, stratum_text
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
 from store.jsonio import json_default
-from store.labels import label
+from store.labels import LOCALES, label, text_labels_of
 from store.models import Plan, PlanStatus
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
@@ -31,43 +31,6 @@ ITEM_COLUMNS = ("seq", "listing_id", "platform", "external_id", "title", "url", 
                 "stratum", "inclusion_probability", "weight", "certainty", "size", "risk_score",
                 "expected_price")
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {"title": "Purchase plan", "campaign": "Campaign", "version": "Version",
-           "status": "Status", "method": "Method", "allocation": "Allocation", "seed": "Seed",
-           "frame": "Frame", "frame_hash": "Frame SHA-256", "listings": "listings",
-           "sample": "Sample size", "expected_cost": "Expected cost (CNY)",
-           "sample_cost": "Cost of the sample at listed prices (CNY)", "strata": "Strata",
-           "stratum": "Stratum", "N_h": "N_h (frame)", "n_h": "n_h (sample)",
-           "rate": "Sampling rate", "pi_range": "π range", "certainty": "Certainty",
-           "risk_mean": "Mean risk", "chart": "Allocation by stratum",
-           "items": "Plan items", "seq": "#", "listing": "Listing", "pi": "π",
-           "price": "Expected price", "reasons": "Why", "created": "Drawn by",
-           "submitted": "Submitted by", "reviewed": "Reviewed by", "comment": "Comment",
-           "excluded": "Left out of the frame", "risk_dist": "Risk scores of the sample",
-           "none": "none", "generated": "Generated", "frame_units": "frame", "sample_units": "sample",
-           "proportional": "proportional allocation", "registration": "Pre-registration",
-           "registered": "manifest SHA-256 {sha}, signed by key {key}, time-stamped {time}",
-           "not_registered": "not pre-registered", "registered_on_approval":
-           "written, signed and time-stamped when a supervisor approves the plan",
-           "no_token": "— (no time-stamping authority answered)"},
-    "zh-CN": {"title": "购买计划", "campaign": "抽检活动", "version": "版本", "status": "状态",
-              "method": "抽样方法", "allocation": "样本分配", "seed": "随机种子",
-              "frame": "抽样框", "frame_hash": "抽样框 SHA-256", "listings": "个商品",
-              "sample": "样本量", "expected_cost": "预期费用（元）",
-              "sample_cost": "样本按标价合计（元）", "strata": "分层", "stratum": "层",
-              "N_h": "N_h（抽样框）", "n_h": "n_h（样本）", "rate": "抽样比",
-              "pi_range": "入样概率范围", "certainty": "必抽", "risk_mean": "平均风险",
-              "chart": "各层样本分配", "items": "计划明细", "seq": "序号", "listing": "商品",
-              "pi": "入样概率 π", "price": "预计价格", "reasons": "入选理由",
-              "created": "抽取人", "submitted": "提交人", "reviewed": "审核人",
-              "comment": "审核意见", "excluded": "未纳入抽样框", "risk_dist": "样本风险评分分布",
-              "none": "无", "generated": "生成时间", "frame_units": "抽样框",
-              "sample_units": "样本", "proportional": "按比例分配应抽数",
-              "registration": "预登记",
-              "registered": "清单 SHA-256 {sha}，由密钥 {key} 签名，时间戳 {time}",
-              "not_registered": "未预登记", "registered_on_approval":
-              "审核人批准时写入清单、签名并加盖时间戳", "no_token": "—（时间戳服务均无应答）"},
-}
 def registration_text(reg: dict[str, Any] | None, labels: dict[str, str], status: str) -> str:
     """The pre-registration line of the report."""
     if reg is None:
@@ -117,12 +80,12 @@ def allocation_svg(rows: list[dict[str, Any]], labels: dict[str, str]) -> Markup
 
 def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
     """The plan report as a self-contained HTML page."""
-    if locale not in LABELS:
+    if locale not in LOCALES:
         raise InvalidInput("export.unknown_locale_use_zh_cn", locale=locale)
     summary = plan_summary(session, plan_id)
     plan = session.get(Plan, plan_id)
     assert plan is not None
-    labels = LABELS[locale]
+    labels = text_labels_of("plan_report", locale)
     env = environment("sampler", strict=False)
     template = env.get_template("plan_report.html")
     from store.models import utcnow

@@ -13,7 +13,7 @@ import enum
 
 from store import vocabulary as v
 
-__all__ = ["LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
+__all__ = ["HEADING_DOMAINS", "LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
            "text_label", "text_labels_of"]
 
 LOCALES = ("zh-CN", "en")
@@ -456,6 +456,208 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "seller_per_day": ("每个卖家每天最多隐蔽订单数", "covert orders per seller a day"),
         "lockout": ("同一卖家锁定期", "lockout from the same seller"),
     },
+    #: The evidence pages: a capture's provenance page and an evidence pack's report (evidence.render).
+    "evidence_report": {
+        "provenance": ("取证来源说明", "Capture provenance"),
+        "report": ("证据包报告", "Evidence pack report"),
+        "what": ("内容", "What"),
+        "when": ("时间（UTC）", "When (UTC)"),
+        "when_local": ("时间（本局时区及 UTC）", "When (bureau time and UTC)"),
+        "where": ("来源", "From where"),
+        "with": ("取证工具", "With what"),
+        "who": ("人员", "Who"),
+        "hashes": ("全部文件及其 SHA-256", "Every file and its SHA-256"),
+        "requested": ("请求网址", "Requested URL"),
+        "final": ("最终网址", "Final URL"),
+        "redirects": ("重定向", "Redirects"),
+        "status": ("HTTP 状态", "HTTP status"),
+        "server_ip": ("服务器 IP", "Server IP"),
+        "dns": ("DNS 解析结果", "DNS answer"),
+        "tls": ("TLS 证书", "TLS certificate"),
+        "browser": ("浏览器", "Browser"),
+        "tools": ("软件版本", "Tools"),
+        "viewport": ("视口", "Viewport"),
+        "timezone": ("时区", "Time zone"),
+        "ua": ("用户代理", "User agent"),
+        "operator": ("操作人员", "Operator"),
+        "persona": ("买家身份", "Buyer persona"),
+        "purpose": ("取证目的", "Purpose"),
+        "case": ("案件", "Case"),
+        "kind": ("类型", "Kind"),
+        "start": ("开始", "Start"),
+        "end": ("结束", "End"),
+        "overlays": ("已关闭的弹窗", "Overlays dismissed"),
+        "blocked": ("已拦截的请求", "Requests blocked"),
+        "resources": ("已记录的资源", "Resources recorded"),
+        "role": ("用途", "Role"),
+        "file": ("文件", "File"),
+        "size": ("大小", "Size"),
+        "capture": ("取证记录", "Capture"),
+        "captures": ("取证记录", "Captures"),
+        "facts": ("页面信息", "Page facts"),
+        "title": ("标题", "Title"),
+        "price": ("价格", "Price"),
+        "availability": ("库存状态", "Availability"),
+        "pack": ("证据包", "Pack"),
+        "created": ("生成时间", "Created"),
+        "exported_by": ("导出人", "Exported by"),
+        "key": ("签名密钥（Ed25519）指纹", "Signing key (Ed25519) fingerprint"),
+        "how": ("如何核验本证据包", "How to verify this pack"),
+        "timestamp": ("可信时间戳（RFC 3161）", "Trusted timestamps (RFC 3161)"),
+        "manifest": ("清单 SHA-256", "Manifest SHA-256"),
+        "none": ("无", "none"),
+        "steps": ("取证步骤", "Capture steps"),
+        "network_settled": ("网络已静止", "Network settled"),
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
+        "withheld": ("未随本证据包导出的取证记录", "Captures withheld from this pack"),
+        "withheld_text": (
+            '以下记录在暗访买家身份的浏览器中取得，含该身份的账号、收货地址和支付账户，故未导出；此处列出其已签名清单的哈希，日后如需披露可据此核验。',
+            "Made in a covert buyer persona's browser, these show the persona's account, drop "
+            'address and payment reference. Their signed manifests are listed here, so a copy '
+            'disclosed later can be checked.',
+        ),
+        "how_text": (
+            '运行 `spotcheck evidence verify pack.zip`，或手工核验：按 manifest.json 逐一核对每个文件的 SHA-256；用 '
+            'public_key.pem（Ed25519）核验 manifest.json.sig；用 `openssl ts -verify` 核验每个 .tsr '
+            '时间戳。详见 VERIFY.txt。',
+            "Run `spotcheck evidence verify pack.zip`, or check by hand: every file's SHA-256 "
+            'against manifest.json; manifest.json.sig against public_key.pem (Ed25519); each '
+            '.tsr with `openssl ts -verify`. See VERIFY.txt.',
+        ),
+        "tsa_roots": (
+            '时间戳机构根证书指纹（SHA-256）',
+            "Time-stamping authorities' root certificates (SHA-256)",
+        ),
+        "not_stated": ("页面未标明", "not stated on the page"),
+        "same_bytes": (
+            '与下列文件逐字节相同（SHA-256 相同：页面渲染结果一致，例如无需关闭弹窗）：',
+            'Byte for byte the same file as (same SHA-256: the page rendered identically, e.g. '
+            'no overlay to dismiss):',
+        ),
+        "wacz_ca": ("WACZ 签名 CA 指纹（SHA-256）", "WACZ signing CA (SHA-256)"),
+        "redacted_copy": ("本证据包中的脱敏副本：取证记录", "Its redacted copy in this pack: capture"),
+        "redacted_from": ("脱敏副本，原取证记录", "Redacted copy of capture"),
+        "redacted_text": (
+            '暗访买家的账号、收货地址、支付账户及会话 Cookie 已遮蔽（截图中以黑框遮盖，DOM 与 WARC 中替换为 [已遮蔽 REDACTED]；PDF 由脱敏后的 '
+            'DOM 打印）。本副本本身已签名并加盖时间戳；列出原记录清单的哈希，原记录如经披露可据此核对。',
+            "The covert buyer's account, drop address, payment reference and session cookies "
+            'are masked (black boxes on the screenshots, [已遮蔽 REDACTED] in the DOM and WARC; '
+            'the PDF is printed from the redacted DOM). This copy is signed and time-stamped '
+            "itself; the original's manifest hash is given to check it if it is disclosed.",
+        ),
+        "chain": ("样品流转记录", "Sample chain"),
+        "step": ("环节", "Step"),
+        "by": ("经办人", "By"),
+        "at": ("时间", "When"),
+        "chain_text": (
+            '从所购抽样计划条目到检测报告，每一环节均记载经办人和时间。chain/sample-chain.json 载有全部记录（单独签名并加盖可信时间戳），其所列文件见 '
+            'chain/ 目录。',
+            "From the plan item bought to the lab's report, each step with who recorded it and "
+            'when. chain/sample-chain.json holds it (signed and time-stamped on its own); the '
+            'files it names are in chain/.',
+        ),
+        "not_recorded": ("未登记", "Not recorded"),
+        "case_kind": ("案件类型", "Case kind"),
+        "d_purchase_id": ("购买任务", "Purchase"),
+        "d_plan_id": ("抽样计划", "Plan"),
+        "d_plan_version": ("计划版本", "Plan version"),
+        "d_plan_approved_by": ("计划批准人", "Plan approved by"),
+        "d_plan_approved_at": ("计划批准时间", "Plan approved at"),
+        "d_plan_item_seq": ("计划条目序号", "Plan item"),
+        "d_stratum": ("层", "Stratum"),
+        "d_inclusion_probability": ("入样概率 π", "Inclusion probability π"),
+        "d_listing_id": ("商品", "Listing"),
+        "d_listing_url": ("商品网址", "Listing URL"),
+        "d_listing_title": ("商品标题", "Listing title"),
+        "d_platform": ("平台", "Platform"),
+        "d_bought_by": ("购买方式", "Bought"),
+        "d_order_number": ("订单号", "Order number"),
+        "d_price_paid": ("实付金额", "Price paid"),
+        "d_currency": ("币种", "Currency"),
+        "d_order_captures": ("订单页面取证记录", "Order page captures"),
+        "d_sample_code": ("样品编号", "Sample code"),
+        "d_seal_number": ("封样编号", "Seal number"),
+        "d_photo": ("封样照片", "Seal photo"),
+        "d_lab": ("检测机构", "Laboratory"),
+        "d_outcome": ("检测结论", "Outcome"),
+        "d_defects": ("不合格项", "Defects"),
+        "d_clauses": ("标准条款", "Standard clauses"),
+        "d_third_party": ("第三方检测结果", "Third-party result"),
+        "d_verified": ("已核实", "Verified"),
+        "d_report": ("检测报告文件", "Lab report file"),
+        "covert": ("由暗访买家身份购买（证据包中不列明身份）", "by a covert buyer persona (not named in packs)"),
+        "by_hand": ("人工购买", "by hand"),
+        "fp_check": ("请先核对指纹", "Check these fingerprints first"),
+        "fp_text": (
+            '证据包不能自证来源：任何人都可以自制密钥和时间戳根证书。信任本证据包之前，请将上列指纹与签发机关公布的指纹（其系统中 `spotcheck evidence '
+            'key show` 的输出）核对一致。用 openssl 自行计算：`openssl pkey -pubin -in public_key.pem '
+            '-outform DER | tail -c 32 | sha256sum` 得签名公钥指纹；`openssl x509 -in ROOT.pem -noout '
+            '-fingerprint -sha256` 得根证书指纹（大写、以冒号分隔）。`spotcheck evidence verify` '
+            '只信任核验方本机的密钥与根证书，以及用 --trust-key / --trust-tsa-ca 明确指定的。',
+            'A pack cannot vouch for itself: anyone can make a key and a TSA root of their '
+            'own. Compare the fingerprints above with the ones the issuing office publishes '
+            '(`spotcheck evidence key show` on its installation) before trusting this pack. '
+            'With plain openssl: `openssl pkey -pubin -in public_key.pem -outform DER | tail '
+            "-c 32 | sha256sum` gives the signing key's; `openssl x509 -in ROOT.pem -noout "
+            "-fingerprint -sha256` a root's (upper case, with colons). `spotcheck evidence "
+            'verify` trusts only the keys and roots of the verifying installation and those '
+            'given with --trust-key / --trust-tsa-ca.',
+        ),
+    },
+    #: The purchase plan's report (sampler.export): headings, columns and notes.
+    "plan_report": {
+        "title": ("购买计划", "Purchase plan"),
+        "campaign": ("抽检活动", "Campaign"),
+        "version": ("版本", "Version"),
+        "status": ("状态", "Status"),
+        "method": ("抽样方法", "Method"),
+        "allocation": ("样本分配", "Allocation"),
+        "seed": ("随机种子", "Seed"),
+        "frame": ("抽样框", "Frame"),
+        "frame_hash": ("抽样框 SHA-256", "Frame SHA-256"),
+        "listings": ("个商品", "listings"),
+        "sample": ("样本量", "Sample size"),
+        "expected_cost": ("预期费用（元）", "Expected cost (CNY)"),
+        "sample_cost": ("样本按标价合计（元）", "Cost of the sample at listed prices (CNY)"),
+        "strata": ("分层", "Strata"),
+        "stratum": ("层", "Stratum"),
+        "N_h": ("N_h（抽样框）", "N_h (frame)"),
+        "n_h": ("n_h（样本）", "n_h (sample)"),
+        "rate": ("抽样比", "Sampling rate"),
+        "pi_range": ("入样概率范围", "π range"),
+        "certainty": ("必抽", "Certainty"),
+        "risk_mean": ("平均风险", "Mean risk"),
+        "chart": ("各层样本分配", "Allocation by stratum"),
+        "items": ("计划明细", "Plan items"),
+        "seq": ("序号", "#"),
+        "listing": ("商品", "Listing"),
+        "pi": ("入样概率 π", "π"),
+        "price": ("预计价格", "Expected price"),
+        "reasons": ("入选理由", "Why"),
+        "created": ("抽取人", "Drawn by"),
+        "submitted": ("提交人", "Submitted by"),
+        "reviewed": ("审核人", "Reviewed by"),
+        "comment": ("审核意见", "Comment"),
+        "excluded": ("未纳入抽样框", "Left out of the frame"),
+        "risk_dist": ("样本风险评分分布", "Risk scores of the sample"),
+        "none": ("无", "none"),
+        "generated": ("生成时间", "Generated"),
+        "frame_units": ("抽样框", "frame"),
+        "sample_units": ("样本", "sample"),
+        "proportional": ("按比例分配应抽数", "proportional allocation"),
+        "registration": ("预登记", "Pre-registration"),
+        "registered": (
+            '清单 SHA-256 {sha}，由密钥 {key} 签名，时间戳 {time}',
+            'manifest SHA-256 {sha}, signed by key {key}, time-stamped {time}',
+        ),
+        "not_registered": ("未预登记", "not pre-registered"),
+        "registered_on_approval": (
+            '审核人批准时写入清单、签名并加盖时间戳',
+            'written, signed and time-stamped when a supervisor approves the plan',
+        ),
+        "no_token": ("—（时间戳服务均无应答）", "— (no time-stamping authority answered)"),
+    },
 }
 
 
@@ -468,6 +670,11 @@ def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
     if pair is None:
         return str(code)
     return pair[0] if locale.startswith("zh") else pair[1]
+
+
+#: Domains of TEXT_LABELS that are a document's headings and notes (keyed by a name the
+#: template uses), not codes stored in the database: a page may well show the word "price".
+HEADING_DOMAINS = frozenset({"half_year", "half_year_sheet", "evidence_report", "plan_report"})
 
 
 def text_labels_of(domain: str, locale: str = "zh-CN") -> dict[str, str]:

@@ -13,7 +13,7 @@ import re
 from html.parser import HTMLParser
 
 from store import vocabulary
-from store.labels import LABELS, TEXT_LABELS
+from store.labels import HEADING_DOMAINS, LABELS, TEXT_LABELS
 from tests.web.conftest import Live
 
 
@@ -49,7 +49,8 @@ CODES = sorted({code for table in LABELS.values() for code in table if "_" in co
     m.value for e in vars(vocabulary).values()
     if isinstance(e, type) and issubclass(e, enum.StrEnum) and e is not enum.StrEnum
     for m in e if "_" in m.value} | {
-    code for table in TEXT_LABELS.values() for code in table if "_" in code} | {
+    code for domain, table in TEXT_LABELS.items() if domain not in HEADING_DOMAINS
+    for code in table if "_" in code} | {
     # codes stored as plain strings (case kinds, artifact and custody kinds, risk factors)
     "failed_sample", "screenshot_full", "screenshot_viewport", "screenshot_before_overlays",
     "screenshot_after_overlays", "screenshot_clipped", "capture_failed", "seller_failed",
@@ -72,7 +73,9 @@ def pages(live: Live) -> list[str]:
 
 
 #: Single-word codes that must not fill a whole table cell or badge on a zh-CN page.
-ZH_PAGE_WORDS = {code for table in (*LABELS.values(), *TEXT_LABELS.values()) for code in table
+CODE_TABLES = (*LABELS.values(),
+               *(t for d, t in TEXT_LABELS.items() if d not in HEADING_DOMAINS))
+ZH_PAGE_WORDS = {code for table in CODE_TABLES for code in table
                  if "_" not in code and len(code) > 2}
 _CELL = re.compile(r"<(td|span)[^>]*>\s*([a-z]+)\s*</\1>")
 
