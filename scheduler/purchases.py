@@ -28,6 +28,7 @@ from scheduler.rotation import (
     assign_personas,
     breaches,
 )
+from store import messages
 from store.errors import Conflict, InvalidInput, NotFound
 from store.messages import Code
 from store.models import (
@@ -446,11 +447,38 @@ def record_lab_result(session: Session, purchase: int | str, outcome: str | LabO
     if oc == LabOutcome.FAIL and open_case:
         from scheduler.cases import open_case as _open
 
-        defects_text = "; ".join(str(d) for d in result.defects)
         case = _open(session, "failed_sample", sample_id=sample.id, actor=actor, at=at,
-                     summary=f"sample {sample.code} failed: {defects_text} "
-                             f"({', '.join(result.clauses)})")
+                     summary=failure_summary(sample.code, result.defects, result.clauses))
     return result, case
+
+
+def defect_text(defect: Any, locale: str = "zh-CN") -> str:
+    """One lab defect as a person reads it: ``{"code": "GB 4706.1-2005 §8.1", "text": "…"}``
+    reads "… (GB 4706.1-2005 §8.1)", never as the dict it is stored as."""
+    if isinstance(defect, dict):
+        text = str(defect.get("text") or defect.get("description") or "").strip()
+        code = str(defect.get("code") or defect.get("clause") or "").strip()
+        if text and code:
+            return f"{text}（{code}）" if locale.startswith("zh") else f"{text} ({code})"
+        return text or code or "; ".join(f"{k}: {v}" for k, v in defect.items())
+    return str(defect)
+
+
+def failure_summary(sample_code: str, defects: list[Any], clauses: list[str],
+                    locale: str | None = None) -> str:
+    """The summary of the case a failed sample opens, in the bureau's language (the
+    ``locale`` setting): the defects as sentences and the clauses they break."""
+    if locale is None:
+        try:
+            from store.settings import get_settings
+
+            locale = str(get_settings().locale)
+        except Exception:  # settings unreadable here: the default language
+            locale = "zh-CN"
+    sep = "；" if locale.startswith("zh") else "; "
+    return messages.render("purchases.failed_sample_summary", {
+        "sample": sample_code, "defects": sep.join(defect_text(d, locale) for d in defects),
+        "clauses": ("、" if locale.startswith("zh") else ", ").join(clauses) or "—"}, locale)
 
 
 def close_purchase(session: Session, purchase: int | str, *, actor: str = "system",

@@ -54,6 +54,33 @@ USERS = (("li.na", "sampler"), ("wang.qiang", "supervisor"), ("zhao.min", "inves
 DEMO_PASSWORD = "demo-password-2026"
 
 
+#: What the demo's lab finds wrong with a failed sample, by what the product is: the
+#: standard a bureau would test it against (a toy standard for a descaler reads as nonsense).
+DEMO_DEFECTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("玩具", "积木", "娃娃", "毛绒", "toy"), "GB 6675.2-2014 §4.3", "可触及锐利边缘"),
+    (("除垢", "清洁", "清洗", "洗涤", "消毒"), "GB 38508-2020 §4",
+     "挥发性有机化合物含量超出限值"),
+    (("奶瓶", "餐具", "水杯", "保温杯"), "GB 4806.1-2016 §4.1",
+     "食品接触材料迁移物超出限值"),
+)
+SECTOR_DEFECTS = {
+    "electrical": ("GB 4706.1-2005 §8.1", "对触及带电部件的防护不符合要求"),
+    "textiles": ("GB 18401-2010 §5", "pH 值超出限值"),
+}
+#: Anything else: the instructions every consumer product must carry.
+GENERAL_DEFECT = ("GB 5296.1-2012 §5", "产品使用说明缺少中文警示")
+
+
+def demo_defect(listing: Any) -> tuple[str, str]:
+    """(clause, defect) the demo's lab reports for *listing*'s failed sample."""
+    text = f"{listing.title or ''} {listing.category or ''}".lower()
+    for words, clause, defect in DEMO_DEFECTS:
+        if any(w in text for w in words):
+            return clause, defect
+    sector = getattr(listing.sector, "value", listing.sector)
+    return SECTOR_DEFECTS.get(str(sector), GENERAL_DEFECT)
+
+
 @dataclass
 class StepLog:
     name: str
@@ -380,10 +407,10 @@ class Demo:
                     send_to_lab(s, pid, "浙江省质检院 (demo lab)", actor="li.na")
                 if p.status == m.PurchaseStatus.SENT_TO_LAB:
                     bad = bool(row["flags"].get("noncompliant"))
-                    defects = ([{"code": "GB 6675.2-2014 §4.3", "text": "可触及锐利边缘"}]
-                               if bad else [])
-                    record_lab_result(s, pid, "fail" if bad else "pass", defects=defects,
-                                      clauses=["GB 6675.2-2014"] if bad else [],
+                    clause, defect = demo_defect(listing)
+                    record_lab_result(s, pid, "fail" if bad else "pass",
+                                      defects=[{"code": clause, "text": defect}] if bad else [],
+                                      clauses=[clause.split(" §")[0]] if bad else [],
                                       lab_name="浙江省质检院 (demo lab)", actor="li.na")
                     failed += int(bad)
         with self.session() as s:

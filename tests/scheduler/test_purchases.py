@@ -175,3 +175,30 @@ def test_approving_another_version_while_one_still_buys_is_flagged(sqlite_db: Da
         for p in s.scalars(select(Purchase)):
             purchases.cancel_purchase(s, p.id, "superseded by v2")
         assert purchases.open_purchases_elsewhere(s, v2.id) == []
+
+
+def test_a_failed_samples_case_summary_reads_its_defects_as_sentences() -> None:
+    """A defect stored as {"code", "text"} reads "text (clause)" in the case summary, in the
+    bureau's language, never as the Python dict it is stored as."""
+    defects = [{"code": "GB 4706.1-2005 §8.1", "text": "对触及带电部件的防护不符合要求"},
+               "plug pins too thin"]
+    zh = purchases.failure_summary("S-1", defects, ["GB 4706.1-2005"], "zh-CN")
+    assert zh == ("样品 S-1 检测不合格：对触及带电部件的防护不符合要求（GB 4706.1-2005 §8.1）；"
+                  "plug pins too thin（依据：GB 4706.1-2005）")
+    en = purchases.failure_summary("S-1", defects[:1], [], "en")
+    assert en == "sample S-1 failed: 对触及带电部件的防护不符合要求 (GB 4706.1-2005 §8.1) (—)"
+    assert "{" not in zh and "'code'" not in en
+
+
+def test_the_demo_lab_cites_a_standard_that_fits_the_product() -> None:
+    from types import SimpleNamespace
+
+    from spotcheck.demo_steps import demo_defect
+
+    def item(title: str, sector: str) -> SimpleNamespace:
+        return SimpleNamespace(title=title, category=None, sector=sector)
+
+    assert demo_defect(item("浴室除垢剂 500ml", "light_industry"))[0].startswith("GB 38508")
+    assert demo_defect(item("儿童积木玩具", "light_industry"))[0].startswith("GB 6675.2")
+    assert demo_defect(item("电热水壶 1.7L", "electrical"))[0].startswith("GB 4706.1")
+    assert not demo_defect(item("不锈钢除垢剂", "other"))[0].startswith("GB 6675")
