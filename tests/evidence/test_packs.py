@@ -22,6 +22,7 @@ from evidence.trust import TrustAnchors
 from evidence.tsa import timestamp
 from evidence.verify import verify_pack
 from store.models import Case
+from tests.clirun import Ran, spotcheck
 from tests.conftest import copy_home
 
 pytestmark = pytest.mark.browser
@@ -340,16 +341,13 @@ def test_wrong_timestamp_is_caught(pack: Path, local_tsa: LocalTSA, tmp_path: Pa
     assert "replaced" in _failed(report)["stamp record"]
 
 
-def _cli_verify(pack: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``spotcheck evidence verify`` as the installation at *home* runs it."""
-    import os
-
-    env = {**os.environ, "SPOTCHECK_HOME": str(home),
-           "SPOTCHECK_CONFIG": str(home / "none.toml")}
-    for var in ("SPOTCHECK_DB", "SPOTCHECK_TRUSTED_TSA_CAS"):
-        env.pop(var, None)
-    return subprocess.run([str(BIN / "spotcheck"), "evidence", "verify", str(pack), *args],
-                          capture_output=True, text=True, env=env, cwd=home)
+def _cli_verify(pack: Path, home: Path, *args: str) -> Ran:
+    """``spotcheck evidence verify`` as the installation at *home* runs it (in this process:
+    tests/shell/test_cli.py runs the real entry point)."""
+    return spotcheck("evidence", "verify", str(pack), *args,
+                     env={"SPOTCHECK_HOME": str(home),
+                          "SPOTCHECK_CONFIG": str(home / "none.toml")},
+                     unset=("SPOTCHECK_DB", "SPOTCHECK_TRUSTED_TSA_CAS"))
 
 
 def test_cli_verify_exit_codes(pack: Path, tmp_path: Path, captured: dict[str, Any],
@@ -549,7 +547,6 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
                                                     anchors: TrustAnchors) -> None:
     """An order page shows the covert buyer's account, address and payment reference: packs
     leave such captures out by default, listing their signed hashes; the CLI says so."""
-    import os
 
     from scheduler.personas import create_persona
     from store.models import Capture, Platform
@@ -564,19 +561,16 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
         cap = s.get(Capture, ids["hostile"])
         assert cap is not None
         cap.persona_id, manifest_sha = view.id, cap.manifest_sha256
-    env = {**os.environ, "SPOTCHECK_HOME": str(settings.home),
-           "SPOTCHECK_TSA_URLS": settings.tsa_urls[0],
+    env = {"SPOTCHECK_HOME": str(settings.home), "SPOTCHECK_TSA_URLS": settings.tsa_urls[0],
            "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
-    env.pop("SPOTCHECK_DB", None)
 
-    def export(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "spotcheck"), "evidence", "export", "--no-pdf",
-                               "--json", *args], capture_output=True, text=True, env=env,
-                              cwd=tmp_path)
+    def export(*args: str) -> Ran:  # the command, in this process (tests.clirun)
+        return spotcheck("evidence", "export", "--no-pdf", "--json", *args, env=env,
+                         unset=("SPOTCHECK_DB",))
 
     try:
         both = ("--capture", str(ids["item"]), "--capture", str(ids["hostile"]))
-        proc = export(*both, "-o", "default.zip")
+        proc = export(*both, "-o", str(tmp_path / "default.zip"))
         assert proc.returncode == 0, proc.stderr
         info = json.loads(proc.stdout)
         assert info["captures"] == [ids["item"]]
@@ -597,17 +591,17 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
         add_user(db, "ian-p", "investigator", "a-long-password-1", actor="test")
         add_user(db, "sam-p", "sampler", "a-long-password-2", actor="test")
         env.update(SPOTCHECK_USER="ian-p", SPOTCHECK_PASSWORD="a-long-password-1")
-        proc = export(*both, "--include-persona-captures", "-o", "all.zip")
+        proc = export(*both, "--include-persona-captures", "-o", str(tmp_path / "all.zip"))
         assert proc.returncode == 4 and not (tmp_path / "all.zip").exists(), proc.stderr
         env.update(SPOTCHECK_USER="sam-p", SPOTCHECK_PASSWORD="a-long-password-2")
-        proc = export(*both, "--include-persona-captures", "-o", "all.zip")
+        proc = export(*both, "--include-persona-captures", "-o", str(tmp_path / "all.zip"))
         assert proc.returncode == 0, proc.stderr
         info = json.loads(proc.stdout)
         assert sorted(info["captures"]) == sorted([ids["item"], ids["hostile"]])
         assert info["withheld_captures"] == []
         assert verify_pack(tmp_path / "all.zip", anchors=anchors).ok
 
-        proc = export("--capture", str(ids["hostile"]), "-o", "none.zip")
+        proc = export("--capture", str(ids["hostile"]), "-o", str(tmp_path / "none.zip"))
         assert proc.returncode == 2 and "--include-persona-captures" in proc.stderr
         assert not (tmp_path / "none.zip").exists()
     finally:
