@@ -9,10 +9,13 @@ into: "near the heading" is a distance in that order.
 
 from __future__ import annotations
 
+import operator
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from itertools import accumulate, compress, repeat
 
 from lxml import etree
 
@@ -48,7 +51,6 @@ def shows_price(text: str) -> bool:
     return _AMOUNT_CURRENCY.search(text) is not None or \
         _CURRENCY_AMOUNT.search(text) is not None
 
-_DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 #: Runs of a number as written ("1 299,00", "12 .99"): one per price.
 _NUMBERS = re.compile(r"\d[\d.,'\s]*")
@@ -202,23 +204,58 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
     heading_el, heading_at = _main_heading(walk, doc_title)
     if heading_el is not None:
         out.heading = clean_text(" ".join(heading_el.itertext()), 1000) or None
+    # The texts joined with a NUL between them (lxml's text never holds one), so that a
+    # question asked of every text is one regex pass in C: which texts hold a digit,
+    # which may be labels.  *starts*: where each text starts in *joined*.
+    strings = [t for t, _ in texts]
+    joined = "\x00" + "\x00".join(strings)
+    starts = list(accumulate(map(operator.add, map(len, strings), repeat(1)), initial=1))
     # Which short texts hold a digit, and which of them show a price: asked once here,
     # for the cards' prices and for the product's (each regex was run twice before).
-    numeric = [i for i, (text, _) in enumerate(texts) if len(text) <= 60 and _DIGIT.search(text)]
-    priced = [i for i in numeric if shows_price(texts[i][0])]
+    numeric = [i for i in _texts_matching(_DIGIT_TEXT, joined, starts)
+               if len(strings[i]) <= 60]
+    priced = [i for i in numeric if shows_price(strings[i])]
     out.price_owners = [texts[i][1] for i in priced[:600]]
     _prices(out, texts, max(heading_at, 0), heading_at >= 0, set(numeric), set(priced))
     if heading_el is None and not walk.headings and out.price_owner is not None:
         out.heading = _named_title_before(texts, out.price_owner)
-    _pairs(out, texts, max(heading_at, 0))
+    _pairs(out, texts, _label_candidates(strings, joined, starts))
     _buy(out, walk.buttons + walk.topics["buy"])
     _stock(out, walk.topics["stock"])
     _breadcrumbs(out, walk.topics["breadcrumb"])
     out.seller_link = _first_link(walk.topics["seller"])
     start = max(heading_at, 0)
-    out.text_sample = " ".join(t for t, _ in texts[start:start + 80])[:2000]
-    out.text = " ".join(t for t, _ in texts)[:500_000]
+    out.text_sample = " ".join(strings[start:start + 80])[:2000]
+    out.text = " ".join(strings)[:500_000]
     return out
+
+
+#: A text holding a digit, in the joined texts (the rest of the text consumed, so one match
+#: per text).
+_DIGIT_TEXT = re.compile(r"\d[^\x00]*")
+#: The first three characters of each text, in the joined texts.
+_HEADS = re.compile(r"\x00([^\x00]{0,3})")
+_BRANDED_TEXT = re.compile(r"型[^\x00]*")
+
+
+def _texts_matching(pattern: re.Pattern[str], joined: str, starts: list[int]) -> list[int]:
+    """The indices of the texts in which *pattern* (which cannot match across a NUL and
+    consumes the rest of its text) matches, in order."""
+    return [bisect_right(starts, m.start()) - 1 for m in pattern.finditer(joined)]
+
+
+def _label_candidates(strings: list[str], joined: str, starts: list[int]) -> list[int]:
+    """The indices of the texts that may be a label: those starting as a label does (their
+    first three characters, lower case, in label_prefixes()) and those holding a
+    brand-prefixed model label ("Apple型号")."""
+    heads = "\x00".join(_HEADS.findall(joined)).lower().split("\x00")
+    found = list(compress(range(len(strings)), map(label_prefixes().__contains__, heads)))
+    if "型" in joined:
+        branded = [i for i in _texts_matching(_BRANDED_TEXT, joined, starts)
+                   if _BRANDED_MODEL_IN.search(strings[i][:40])]
+        if branded:
+            found = sorted(set(found).union(branded))
+    return found
 
 
 def _words(text: str) -> set[str]:
@@ -503,13 +540,14 @@ def _with_currency(texts: list[tuple[str, etree._Element]], i: int) -> str | Non
 _BRANDED_MODEL_IN = re.compile(r"(?:型号|型號|型番)\s*[:：]|(?:型号|型號|型番)$")
 
 
-def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], start: int) -> None:
+def _pairs(out: Visible, texts: list[tuple[str, etree._Element]], candidates: list[int]
+           ) -> None:
     """Label/value pairs: a known label ("Brand", "品牌", "Artikelnummer") followed by its
-    value in the same text ("SKU: 123") or the next one (a table row, a dt/dd)."""
-    prefixes = label_prefixes()
-    for i, (text, owner) in enumerate(texts):
-        if len(text) > 120 or (text[:3].lower() not in prefixes and (
-                "型" not in text or not _BRANDED_MODEL_IN.search(text[:40]))):
+    value in the same text ("SKU: 123") or the next one (a table row, a dt/dd).
+    *candidates*: the indices of the texts that may be labels (_label_candidates)."""
+    for i in candidates:
+        text, owner = texts[i]
+        if len(text) > 120:
             continue
         if owner.tag == "option":
             # A form's choices ("상품명", "상품ID", "판매자ID"): no label of a value.
