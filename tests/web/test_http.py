@@ -533,3 +533,31 @@ def test_supervisors_never_see_persona_data_on_any_route(live: Live) -> None:
         assert "pack-with-personas.zip" in c.get("/reports").text
         assert c.get(f"/artifacts/{sha}/thumb").status_code == 200
     assert {e.actor for e in _audit(live, "persona.reveal")} == {"ada"}
+
+
+def test_a_capture_reads_as_facts_steps_and_why_it_failed_not_as_json(live: Live) -> None:
+    """The evidence page names a failed capture's reason, its steps and the page's facts in
+    the reader's language; the metadata's JSON is only behind a fold."""
+    from store.models import CaptureStatus
+
+    failure = {"step": "load", "code": "capture.refused_address",
+               "params": {"url": "http://10.0.0.1/x", "reason": {
+                   "code": "netguard.non_public_address",
+                   "params": {"host": "10.0.0.1", "where": "10.0.0.1"}}}}
+    with live.db.session() as s:
+        cap = Capture(kind="listing", url="http://mall.test/item/x", operator="ian",
+                      status=CaptureStatus.FAILED,
+                      meta={"error": "load: the page led to a refused address", "failure": failure,
+                            "steps": [{"name": "check_url", "ok": True, "ms": 3, "note": ""},
+                                      {"name": "load", "ok": False, "ms": 40, "note": ""}]},
+                      facts={"title": "电热水壶", "price": "129.00", "currency": "CNY",
+                             "availability": "InStock"})
+        s.add(cap)
+        s.flush()
+        cid = cap.id
+    with live.login("ian", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/evidence/{cid}").text
+    assert "失败原因" in page and "加载页面步骤失败：页面跳转到被拒绝的地址" in page
+    assert "解析到非公网地址" in page and "refused address" not in page.split("<details>")[0]
+    assert "检查网址" in page and "有货" in page and "129.00 CNY" in page
+    assert page.index("<details>") < page.index('id="meta"')  # the JSON is folded away

@@ -118,7 +118,27 @@ def capture(request: Request, capture_id: int,
                   screenshots=[] if withheld else
                   [a for a in artifacts if a.media_type in INLINE_IMAGES],
                   withheld=withheld, export_available=True,
-                  failure=_failure(cap.meta or {}))
+                  failure=_failure(cap.meta or {}), facts=facts,
+                  availability=_availability(facts.get("availability")),
+                  steps=[st for st in (meta.get("steps") or []) if isinstance(st, dict)])
+
+
+#: schema.org availability names (what a page's markup says) → store.vocabulary.Availability.
+_SCHEMA_AVAILABILITY = {"instock": "in_stock", "outofstock": "out_of_stock",
+                        "preorder": "pre_order", "discontinued": "discontinued",
+                        "soldout": "out_of_stock", "in_stock": "in_stock",
+                        "out_of_stock": "out_of_stock"}
+
+
+def _availability(value: Any) -> str | None:
+    """A page's availability as the reader reads it (schema.org's ``InStock`` is 有货)."""
+    if not value:
+        return None
+    from store.labels import label
+    from store.vocabulary import Availability
+
+    code = _SCHEMA_AVAILABILITY.get(str(value).lower().replace("-", "").replace(" ", ""))
+    return label(Availability, code, i18n.active()) if code else str(value)
 
 
 def _failure(meta: dict[str, Any]) -> str | None:
