@@ -1,23 +1,22 @@
 """Benchmark: the cost of building product links and clusters at 10⁶ listings (issue 25).
 
 What ``sampler.products.build_links`` and ``clusters`` cost on a store of ``--listings``
-listings, each with one product photo: time per link kind, the photo index's build, the
-clusters' union-find, and the process's peak memory.  The listings are **synthetic** (a cost
-measure, not a quality one; quality is bench/bench_images.py's, on real photos):
+listings, each with one product photo: wall and CPU time per link kind, the photo pass in its
+parts (hashes read, bulk self-join of store.photopairs, links stored), the clusters'
+union-find, an incremental photo pass after ``--added`` more listings, and the process's peak
+memory.  The listings are **synthetic** (a cost measure, not a quality one; quality is
+bench/bench_images.py's, on real photos):
 
 * every listing sells one of ``listings / 3`` products (a product sold ~3 times), of 5 000
   brands (brand blocks of ~200 titles); the listing shows the product's model code (half of
   them) and its GTIN (40 %), titles "<brand> <noun> <three words of the product> <model>";
-* one photo per listing: random 256-bit PDQ codes (crop variants a few bits off the whole
-  photo, as real ones are), 10 % of them near-copies (10-40 bits off) of another listing's.
+* one photo per listing: random 256-bit PDQ codes (crop variants ~20 random bits off the
+  whole photo), 10 % of them near-copies (10-40 random bits off) of an earlier listing's.
 
-The photo links are measured on ``--photo-queries`` photos (each photo's whole-photo hash
-searched against every stored hash, as ``PhotoIndex.pairs`` does for every photo when
-``photo_links`` rebuilds) and the full pass extrapolated from their mean:
-at 10⁶ photos a full pass is the cost the nightly ``score`` job would pay.  Targets: every kind
-and the clusters within 30 minutes together (a nightly slot), peak memory < 4 GB.
+Targets: every kind and the clusters within 30 minutes together (a nightly slot), peak memory
+< 4 GB.  No browser: do not take the browser lock.
 
-    .venv/bin/python bench/bench_products.py [--listings 1000000] [--photo-queries 2000]
+    .venv/bin/python bench/bench_products.py [--listings 1000000] [--added 0.01]
         [--kinds gtin,brand_model,title]
 """
 

@@ -16,6 +16,7 @@ __all__ = [
     "labels",  # the one table of zh-CN/en labels of vocabulary codes
     "models",  # SQLAlchemy 2.0 models
     "photoindex",  # near-identical stored photos (PDQ variants in the multi-index)
+    "photopairs",  # every pair of copies among stored photos: one bulk pass, incremental
     "photos",  # product photos: bounded decoding, PDQ and pHash (one rule for all)
     "printing",  # HTML → PDF through Chromium
     "prn",  # a listing's permanent random number (the one formula)
