@@ -151,6 +151,12 @@ class Visible:
 
 def _attrs(el: etree._Element, depth: int = 3) -> str:
     """Class, id and itemprop of *el* and its nearest ancestors, for scoring a text."""
+    return " ".join(_attr_parts(el, depth))
+
+
+def _attr_parts(el: etree._Element, depth: int = 3) -> list[str]:
+    """_attrs of *el* and each of its ancestors, one string each (the first two of three
+    are _attrs(el, 2))."""
     parts = []
     cur: etree._Element | None = el
     for _ in range(depth):
@@ -159,7 +165,7 @@ def _attrs(el: etree._Element, depth: int = 3) -> str:
         parts.append(f"{cur.tag} {cur.get('class', '')} {cur.get('id', '')} "
                      f"{cur.get('itemprop', '')} {cur.get('data-testid', '')}")
         cur = cur.getparent()
-    return " ".join(parts)
+    return parts
 
 
 #: Class words saying a price is struck through ("pdp-price_type_deleted", "price--strike"):
@@ -356,7 +362,8 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         shows = i in with_price
         if not shows and not (_NUMBER_ONLY.match(text) or _RANGE_ONLY.match(text)):
             continue
-        attrs = _attrs(owner)
+        parts = _attr_parts(owner)
+        attrs = " ".join(parts)
         lowered = attrs.lower()
         priced = "price" in lowered or "preis" in lowered or "prix" in lowered
         uncurrencied = False
@@ -410,7 +417,7 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if _never_shown(owner):
             continue
         distance = (i - start) if i >= start else (start - i) * 3 + 20
-        near = _attrs(owner, 2).lower()
+        near = " ".join(parts[:2]).lower()
         if _NOT_PRICE.search(near) and not priced_here(owner):
             continue
         is_old = _struck(owner) or bool(_OLD.search(near) and not _CURRENT.search(
