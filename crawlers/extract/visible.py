@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 import re
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -678,12 +679,23 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
     cues: set[str] = set()
     # Rows of an offers table (several sellers, variants), each with its own stock note:
     # they say nothing of the product's own availability.
-    parents = [id(el.getparent()) for el in elements[:40] if el.tag in ("tr", "li")]
-    rows = {p for p in parents if parents.count(p) >= 2}
+    # A row's list is its table (rows may sit in a tbody each) or its list element; the
+    # elements themselves are counted, not their id(): lxml makes a new proxy object at each
+    # getparent(), and an unheld proxy's id can be reused by another element's.
+    # A row inside another noted row (a variants table inside a seller's offer row) is such a
+    # row too, and so is the row holding it.
+    noted = [el for el in elements[:40] if el.tag in ("tr", "li")]
+    lists = Counter(_row_list(el) for el in noted)
+    rows = {p for p, n in lists.items() if n >= 2 and p is not None}
+    held = set(noted)
+    for el in noted:
+        outer = next((up for up in el.iterancestors("tr", "li") if up in held), None)
+        if outer is not None:
+            rows.update(r for r in (_row_list(el), _row_list(outer)) if r is not None)
     for el in elements[:40]:
         if el.tag in INVISIBLE or el.tag in ("button", "input"):
             continue
-        if el.tag in ("tr", "li") and id(el.getparent()) in rows:
+        if el.tag in ("tr", "li") and _row_list(el) in rows:
             continue
         state = _STOCK_CLASS.search(el.get("class", "").lower())
         if state and not hidden(el):
@@ -698,6 +710,14 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
             cues.add(cue)
     if len(cues) == 1:
         out.availability, out.availability_source = cues.pop(), "dom:stock-note"
+
+
+def _row_list(row: etree._Element) -> etree._Element | None:
+    """The table of a ``tr`` (whatever tbody it sits in), the list of an ``li``."""
+    if row.tag == "tr":
+        for up in row.iterancestors("table"):
+            return up
+    return row.getparent()
 
 
 _STOCK_CLASS = re.compile(r"(?<![a-z])(?:(in[-_ ]?stock|instock)|(out[-_ ]?of[-_ ]?stock|"

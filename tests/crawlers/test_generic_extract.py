@@ -361,6 +361,37 @@ def test_offer_rows_stock_notes_say_nothing_of_the_product() -> None:
     assert page.sources["availability"] == "dom:price-shown"
 
 
+def test_offer_rows_in_a_tbody_each_or_with_nested_variants_say_nothing_either() -> None:
+    """Rows of one offers table count together whatever tbody holds each, and a variants
+    table inside a seller's row is offer rows too (its sold-out variant is not the product).
+    Rows are compared as elements: comparing id()s of lxml's throwaway parent proxies made
+    unrelated rows look alike or not depending on what else was held in memory."""
+    split = "".join(f'<tbody><tr class="stock_{s} with-offer"><td>Seller {i}</td>'
+                    f'<td>₹2,{i}00</td><td>{"Out of Stock" if s == "OUT_OF_STOCK" else ""}'
+                    f'</td></tr></tbody>' for i, s in enumerate(("UNKNOWN", "OUT_OF_STOCK")))
+    nested = ('<tbody><tr class="stock_UNKNOWN with-offer"><td>Shop A ₹949</td><td>'
+              '<table><tbody><tr class="stock_OUT_OF_STOCK"><td>Fan with remote (white)</td>'
+              '<td>Out of Stock</td><td>₹790</td></tr></tbody></table></td></tr></tbody>')
+    for table in (split, nested):
+        page = read_page(html(f'<h1>Ceiling Fan</h1><span class="price">₹949</span>'
+                              f'<table>{table}</table>', lang="en-IN"), "http://s.test/fan")
+        assert page.fields["availability"] == "in_stock", table
+        assert page.sources["availability"] == "dom:price-shown", table
+
+
+def test_stock_notes_in_two_unrelated_lists_are_no_offers_table() -> None:
+    """One noted item in the menu and one in the product's details are not rows of one list
+    (with id()s of throwaway parent proxies they looked like one, and the sold-out note
+    was dropped)."""
+    page = read_page(html('<ul class="menu"><li class="stock-clearance"><a href="/sale">'
+                          'Clearance</a></li></ul><h1>Ceiling Fan</h1>'
+                          '<span class="price">$24</span><ul class="details">'
+                          '<li class="stock">Out of stock</li><li>Brand: Aero</li></ul>'),
+                     "http://s.test/fan")
+    assert page.fields["availability"] == "out_of_stock"
+    assert page.sources["availability"] == "dom:stock-note"
+
+
 def test_a_class_naming_the_stock_state_is_a_stock_note() -> None:
     page = read_page(html('<h1>Ceiling Fan</h1><span class="price">$24</span>'
                           '<div class="product-stock out-of-stock"></div>'), "http://s.test/fan")
