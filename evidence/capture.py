@@ -267,8 +267,8 @@ async def step_load(run: Run) -> None:
                 raise StepCutShort(
                     f"the load event never fired: the page kept re-requesting {len(stopped)} "
                     f"URL(s) that failed ({sum(stopped.values())} requests stopped by the "
-                    f"proxy) and asked for nothing else for {LOOP_QUIET_S:.1f} s; captured "
-                    "as it stood")
+                    f"proxy) and asked for nothing else for {LOOP_QUIET_S:.1f} s, so it was "
+                    "captured as it stood")
         loaded.result()
     except asyncio.CancelledError:
         run.log.note("the load event did not fire within the budget; captured as it stood")
