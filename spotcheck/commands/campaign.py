@@ -14,6 +14,7 @@ from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
 from store.errors import InvalidInput
+from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Spot-check campaigns: scope and sampling design.", no_args_is_help=True)
 
@@ -109,7 +110,8 @@ def list_cmd(json_out: bool = JSON) -> None:
                                       "plans"],
                         [(r["id"], r["name"], r["sample_size"], r["budget"],
                           r["design"].get("method"), r["design"].get("allocation"),
-                          len(r["plans"])) for r in rows]))
+                          len(r["plans"])) for r in rows],
+                        codes={"method": "sampling_method", "allocation": "allocation"}))
 
 
 @app.command("show")
@@ -128,7 +130,8 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
     console.print(f"sample size {data['sample_size'] or '—'}, budget {data['budget'] or '—'}")
     if data["plans"]:
         console.print(table("plans", ["id", "version", "status"],
-                            [(p["id"], p["version"], p["status"]) for p in data["plans"]]))
+                            [(p["id"], p["version"], p["status"]) for p in data["plans"]],
+                            codes={"status": PlanStatus}))
 
 
 @app.command("schedule")

@@ -12,6 +12,7 @@ from scheduler import cases
 from spotcheck.context import current
 from spotcheck.output import console, print_json, table
 from store.errors import InvalidInput
+from store.vocabulary import CaseStatus
 
 app = typer.Typer(help="Cases: open, list, show, notify the bureau, record measures, close.",
                   no_args_is_help=True)
@@ -71,7 +72,8 @@ def list_cmd(
         return
     console.print(table("cases", ["number", "kind", "status", "bureau", "opened", "title"],
                         [(r["number"], r["kind"], r["status"], r["bureau"],
-                          r["opened_at"].strftime("%Y-%m-%d"), r["title"][:60]) for r in rows]))
+                          r["opened_at"].strftime("%Y-%m-%d"), r["title"][:60]) for r in rows],
+                        codes={"kind": "case_kind", "status": CaseStatus}))
 
 
 @app.command("show")

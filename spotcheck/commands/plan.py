@@ -17,6 +17,7 @@ from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
 from spotcheck.output import bar_chart, console, err_console, print_json, table
+from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
                   no_args_is_help=True)
@@ -96,7 +97,8 @@ def list_cmd(campaign: str | None = typer.Option(None, "--campaign", help="Only 
                                   "drawn by", "reviewed by"],
                         [(r["id"], r["campaign"], r["version"], r["status"], r["method"],
                           r["sample_size"], r["frame_size"], r["created_by"], r["reviewed_by"])
-                         for r in rows]))
+                         for r in rows],
+                        codes={"status": PlanStatus, "method": "sampling_method"}))
 
 
 @app.command("show")

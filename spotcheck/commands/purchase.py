@@ -92,7 +92,8 @@ def list_cmd(
                                       "paid", "listing"],
                         [(r["id"], r["status"], r["persona"] or "", r["scheduled_for"] or "",
                           r["order_number"] or "", r["price_paid"] or "",
-                          r["listing_title"][:60]) for r in rows]))
+                          r["listing_title"][:60]) for r in rows],
+                        codes={"status": PurchaseStatus}))
 
 
 @app.command("show")

@@ -135,6 +135,8 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert est.returncode == 2 and "还没有检测结果" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
     assert [p["status"] for p in listing] == ["approved"]
+    shown = run("plan", "list", home=tmp_path).stdout  # for a person: zh-CN labels
+    assert "抽样方案" in shown and "已批准" in shown and "approved" not in shown
     _lab_results(tmp_path, listing[0]["id"])
     est = run("plan", "estimate", "春季", "--by", "platform", "--post-stratify", "sector",
               "--interval", "logit", "--variance", "hajek", home=tmp_path)
