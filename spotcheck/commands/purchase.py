@@ -54,17 +54,22 @@ def tasks_cmd(
           f"{len(report.created)} created, {len(report.existing)} existing, "
           f"{len(report.skipped)} skipped, {len(report.unassigned)} without persona")
     if not json_out:
+        lang = ctx.reader_locale()
         for flag in report.flags:
-            err_console.print(f"warning: {breach_text(flag)}", markup=False, highlight=False)
+            err_console.print(("警告：" if lang == "zh-CN" else "warning: ")
+                              + breach_text(flag, lang), markup=False, highlight=False)
 
 
-def breach_text(flag: dict[str, Any]) -> str:
-    """One rotation-rule breach for a person reading the terminal."""
-    who = (f"persona #{flag['persona_id']}" if flag["persona_id"] is not None
-           else f"seller #{flag['seller_id']}")
-    ids = ", ".join(f"#{i}" for i in flag["purchases"])
-    return (f"{who}: {flag['count']} orders against a limit of {flag['limit']} "
-            f"({flag['rule'].replace('_', ' ')}, {flag['day']}): purchases {ids}")
+def breach_text(flag: dict[str, Any], lang: str = "zh-CN") -> str:
+    """One rotation-rule breach (scheduler.purchases.breach_dict) for a person reading the
+    terminal, in *lang*; the rule by its label (store.labels ``rotation_rule``)."""
+    from store.messages import render
+
+    persona = flag["persona_id"] is not None
+    return render("purchase_cli.breach_persona" if persona else "purchase_cli.breach_seller", {
+        "who": flag["persona_id"] if persona else flag["seller_id"], "count": flag["count"],
+        "limit": flag["limit"], "rotation_rule": flag["rule"], "day": flag["day"],
+        "ids": ", ".join(f"#{i}" for i in flag["purchases"])}, lang)
 
 
 @app.command("list")

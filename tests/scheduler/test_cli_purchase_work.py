@@ -60,7 +60,9 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
     daily = [f for f in report["flags"] if f["rule"] == "persona_per_day"]
     assert daily and daily[0]["purchases"] == ids and daily[0]["count"] == 3
     code, _, err = cli(capsys, "--user", "amy", "purchase", "tasks", str(w.plan_id))
-    assert code == 0 and "warning: persona #" in err and "3 orders against a limit of 1" in err
+    # said in the reader's language (zh-CN by default), the rule by its label
+    assert code == 0 and "警告：买家身份 #" in err and "下单 3 次" in err
+    assert "每个买家身份每天最多购买次数" in err and "persona_per_day" not in err
 
     pid = ids[0]
     code, _, err = cli(capsys, "--user", "ivy", "purchase", "ordered", str(pid), "--order",
