@@ -667,11 +667,16 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
     assert refused.returncode != 0
     [bad] = json.loads(refused.stdout)
     assert not bad["ok"] and bad["error"]
-    proc = cli("evidence", "export", "--plan-item", str(item_id), "-o", "item.zip", "--no-pdf",
-               "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["captures"] == [good["id"]]
-    ok = cli("evidence", "verify", "item.zip", "--json")
+    # the rest in this process (tests.clirun): only a capture needs a process of its own
+    # (Chromium, Playwright's sync API)
+    in_process = {k: v for k, v in env.items() if k.startswith("SPOTCHECK_")}
+    item_zip = str(tmp_path / "item.zip")
+    ran = spotcheck("evidence", "export", "--plan-item", str(item_id), "-o", item_zip,
+                    "--no-pdf", "--json", env=in_process, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["captures"] == [good["id"]]
+    ok = spotcheck("evidence", "verify", item_zip, "--json", env=in_process,
+                   unset=("SPOTCHECK_DB",))
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
 
 
