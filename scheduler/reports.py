@@ -265,6 +265,43 @@ def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, st
     return "".join(parts)
 
 
+def svg_intervals(title: str, data: dict[str, tuple[float, float, float]],
+                  width: int = 640) -> str:
+    """Estimates with their intervals as inline SVG: per row a line from the interval's low
+    to its high end and a dot at the estimate, on one 0–100 % scale; labels escaped."""
+    row = 24
+    left = 170
+    height = 40 + row * max(1, len(data)) + 20
+    top = max((hi for _e, _lo, hi in data.values()), default=0.0) or 1.0
+    top = min(1.0, max(0.05, top * 1.1))
+    scale = (width - left - 110) / top
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" aria-label="{escape(title)}" font-family="Noto Sans CJK SC, sans-serif"'
+             ' font-size="12">',
+             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+    y = 32
+    for name, (est, lo, hi) in data.items():
+        x0, x1, xe = left + lo * scale, left + hi * scale, left + est * scale
+        parts.append(f'<text x="{left - 8}" y="{y + 12}" text-anchor="end">'
+                     f'{escape(str(name)[:28])}</text>')
+        parts.append(f'<line x1="{x0:.1f}" y1="{y + 8}" x2="{x1:.1f}" y2="{y + 8}" '
+                     'stroke="#4e79a7" stroke-width="2"/>')
+        for x in (x0, x1):
+            parts.append(f'<line x1="{x:.1f}" y1="{y + 3}" x2="{x:.1f}" y2="{y + 13}" '
+                         'stroke="#4e79a7" stroke-width="2"/>')
+        parts.append(f'<circle cx="{xe:.1f}" cy="{y + 8}" r="4" fill="#e15759"/>')
+        parts.append(f'<text x="{x1 + 6:.1f}" y="{y + 12}">{100 * est:.1f}% '
+                     f'[{100 * lo:.1f}–{100 * hi:.1f}]</text>')
+        y += row
+    parts.append(f'<line x1="{left}" y1="{y + 4}" x2="{left + top * scale:.1f}" y2="{y + 4}" '
+                 'stroke="#999"/>')
+    parts.append(f'<text x="{left}" y="{y + 16}">0%</text>'
+                 f'<text x="{left + top * scale:.1f}" y="{y + 16}" text-anchor="end">'
+                 f'{100 * top:.0f}%</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 # --- writers ----------------------------------------------------------------------------------
 
 
@@ -414,6 +451,9 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
                            (L["ordered"], L["failed"])),
         "class": svg_bars(L["by_class"], pairs("class", report.by_class),
                           (L["ordered"], L["failed"])),
+        "estimates": svg_intervals(f"{L['estimates']} · {L['hajek']} ({L['ci']})", {
+            f"#{e['plan']} v{e['version']}": (e["hajek_rate"], *e["hajek_rate_ci"])
+            for e in report.estimates}),
         "measures": svg_bars(L["measures"], {code_label("measure", k, locale):
                                              (v["ordered"], v["done"])
                                              for k, v in report.measures.items()},

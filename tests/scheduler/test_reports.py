@@ -74,6 +74,16 @@ def test_statistics(any_db: Database, settings: Settings) -> None:
                           "interview": {"ordered": 1, "done": 0}}
     assert sum(r.notifications_by_bureau.values()) == 1
     assert empty.totals.ordered == 0 and empty.cases == []
+    # The PDF's page (HTML) charts what it reports: the estimate with its interval, the
+    # measures, every code by its label, every case column headed.
+    from scheduler.reports import render_html
+
+    html = render_html(r, "zh-CN")
+    assert html.count("<circle") == 1 and f"{100 * est['hajek_rate']:.1f}%" in html
+    assert "下架" in html and "约谈" in html and "takedown" not in html
+    cases = html[html.index('<table class="cases">'):]
+    cases = cases[:cases.index("</table>")]
+    assert cases.count("<th") == cases.count("<col ") + cases.count("<col>") == 7
 
 
 @pytest.mark.browser
