@@ -61,13 +61,16 @@ SERIAL_MODULES = frozenset({
 })
 
 
-#: The longest modules, longest first (seconds alone on this machine), handed out before all
-#: others: the last module a worker starts decides when the run ends, so it must be a short
-#: one.  ``./dev test`` passes ``--no-loadscope-reorder``: by default pytest-xdist hands out
-#: modules by their number of tests, most first, which put these one-test modules last (the
-#: demo's 224 s began when the other worker was nearly done).  The modules not listed follow
-#: in that same order (most tests first).
-LONGEST_FIRST = ("tests/shell/test_demo.py", "tests/scheduler/test_end_to_end.py")
+#: The longest modules with few tests, longest first, handed out before all others: the last
+#: module a worker starts decides when the run ends, so it must be a short one.  (The demo
+#: took 224 s in the last CI run; CPU seconds of each module run alone on the loaded machine:
+#: redaction 45, replay 38, crawler browser 22, generic browser crawl 13.)  ``./dev test`` passes ``--no-loadscope-reorder``: by default
+#: pytest-xdist hands out modules by their number of tests, most first, which put one-test
+#: modules last (the demo began when the other worker was nearly done).  The modules not
+#: listed follow in that same order (most tests first).
+LONGEST_FIRST = ("tests/shell/test_demo.py", "tests/scheduler/test_end_to_end.py",
+                 "tests/evidence/test_redact.py", "tests/evidence/test_replay.py",
+                 "tests/crawlers/test_browser.py", "tests/crawlers/test_browser_generic.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
