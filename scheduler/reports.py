@@ -120,6 +120,14 @@ class HalfYear:
     cases: list[dict[str, Any]] = field(default_factory=list)
     notifications_by_bureau: dict[str, int] = field(default_factory=dict)
     measures: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Platform code → its name, what a reader of the report sees (the code is the key).
+    platform_names: dict[str, str] = field(default_factory=dict)
+
+    def label(self, group: str, code: str | None, locale: str) -> str:
+        """A code of *group* as this report's reader reads it (platforms by name)."""
+        if group == "platform" and code:
+            return self.platform_names.get(code, code)
+        return code_label(group, code, locale)
 
     @property
     def last_day(self) -> dt.date:
@@ -188,7 +196,9 @@ def collect(session: Session, period: str, *, now: dt.datetime | None = None) ->
              if _in(c.opened_at, start, end)]
     out.cases_by_kind = dict(Counter(c.kind for c in cases))
     out.cases_by_status = dict(Counter(c.status.value for c in cases))
-    platforms = {p.id: p.code for p in session.scalars(select(Platform))}
+    all_platforms = list(session.scalars(select(Platform)))
+    platforms = {p.id: p.code for p in all_platforms}
+    out.platform_names = {p.code: p.name or p.code for p in all_platforms}
     out.cases = [{"number": c.number, "kind": c.kind, "status": c.status.value,
                   "platform": platforms.get(c.platform_id or -1, ""),
                   "bureau": c.jurisdiction_bureau, "title": c.title[:160],
@@ -346,7 +356,7 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                                                 + L["class"], "text"),
               Column(L["ordered"], "int"), Column(L["results"], "int"),
               Column(L["failed"], "int"), Column(L["fail_share"], "percent")]
-    s_rows = [[L[f"by_{group}"], code_label(group, k, locale), b.ordered, b.results,
+    s_rows = [[L[f"by_{group}"], report.label(group, k, locale), b.ordered, b.results,
                b.failed, b.fail_share]
               for group, data in (("platform", report.by_platform),
                                   ("sector", report.by_sector),
@@ -384,7 +394,8 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                      Column(L["case_title"], "text", 60)],
                 [[c["number"], code_label("case_kind", c["kind"], locale),
                   code_label("case_status", c["status"], locale),
-                  c["platform"], c["bureau"], c["opened_at"], c["title"]]
+                  report.label("platform", c["platform"], locale), c["bureau"],
+                  c["opened_at"], c["title"]]
                  for c in report.cases])
 
     ms = wb.create_sheet(names["measures"])
@@ -442,7 +453,7 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
     L = headings(locale)
 
     def pairs(group: str, data: dict[str, Breakdown]) -> dict[str, tuple[int, int]]:
-        return {code_label(group, k, locale): (b.ordered, b.failed) for k, b in data.items()}
+        return {report.label(group, k, locale): (b.ordered, b.failed) for k, b in data.items()}
 
     charts = {
         "platform": svg_bars(L["by_platform"], pairs("platform", report.by_platform),
@@ -462,7 +473,7 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
     from markupsafe import Markup
 
     return env.get_template("report_half_year.html").render(
-        r=report, L=L, locale=locale, lbl=lambda group, k: code_label(group, k, locale),
+        r=report, L=L, locale=locale, lbl=lambda group, k: report.label(group, k, locale),
         notes_of=lambda e: notes_in(e, locale),
         local_time=lambda t: clock.local(t, locale),
         charts={k: Markup(v) for k, v in charts.items()})

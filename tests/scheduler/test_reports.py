@@ -81,6 +81,8 @@ def test_statistics(any_db: Database, settings: Settings) -> None:
     html = render_html(r, "zh-CN")
     assert html.count("<circle") == 1 and f"{100 * est['hajek_rate']:.1f}%" in html
     assert "下架" in html and "约谈" in html and "takedown" not in html
+    [code] = r.by_platform  # a platform reads by its name, not its code
+    assert r.platform_names[code] != code and r.platform_names[code] in html
     cases = html[html.index('<table class="cases">'):]
     cases = cases[:cases.index("</table>")]
     assert cases.count("<th") == cases.count("<col ") + cases.count("<col>") == 7
