@@ -12,7 +12,7 @@ import pytest
 from evidence.localtsa import LocalTSA
 from store.db import Database
 from store.settings import Settings
-from tests.conftest import need
+from tests.conftest import copy_home, need
 from tests.evidence.site import Shop
 
 
@@ -48,20 +48,40 @@ def evidence_settings(home: Path, tsa: LocalTSA, **extra: Any) -> Settings:
     return s
 
 
-@pytest.fixture(scope="module")
-def captured(tmp_path_factory: pytest.TempPathFactory, local_tsa: LocalTSA, shop: Shop,
-             chromium_path: str | None) -> Iterator[dict[str, Any]]:
-    """One batch of captures of the shop (good, redirected, hostile, refused), done once."""
+@pytest.fixture(scope="session")
+def _captured_once(tmp_path_factory: pytest.TempPathFactory, local_tsa: LocalTSA,
+                   chromium_path: str | None) -> Iterator[dict[str, Any]]:
+    """The batch of captures behind :func:`captured`, made once per test process (a
+    Chromium and five captures, which four modules each made again before)."""
     from evidence.capture import capture_urls
 
-    home = tmp_path_factory.mktemp("evhome")
+    shop = Shop()
+    shop.start()
+    home = tmp_path_factory.mktemp("evhome-once")
     settings = evidence_settings(home, local_tsa)
     db = Database.open(settings.database_url, settings=settings)
     urls = {"item": f"{shop.url}/item/1", "redirect": f"{shop.url}/go",
             "hostile": f"{shop.url}/hostile", "offsite": f"{shop.url}/offsite",
             "file": "file:///etc/passwd"}
-    ids = capture_urls(db, list(urls.values()), operator="调查员甲", purpose="测试取证",
-                       settings=settings)
-    yield {"db": db, "settings": settings, "ids": dict(zip(urls, ids, strict=True)),
-           "shop": shop, "home": home}
+    try:
+        ids = capture_urls(db, list(urls.values()), operator="调查员甲", purpose="测试取证",
+                           settings=settings)
+    finally:
+        db.dispose()
+    yield {"home": home, "ids": dict(zip(urls, ids, strict=True)), "shop": shop}
+    shop.stop()
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory, local_tsa: LocalTSA,
+             _captured_once: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One batch of captures of the shop (good, redirected, hostile, refused): each module
+    gets its own copy of the data folder (database, artifacts, keys), so what a module adds
+    or changes is not seen by the next one."""
+    home = tmp_path_factory.mktemp("evhome")
+    copy_home(_captured_once["home"], home)
+    settings = evidence_settings(home, local_tsa)
+    db = Database.open(settings.database_url, settings=settings)
+    yield {"db": db, "settings": settings, "ids": dict(_captured_once["ids"]),
+           "shop": _captured_once["shop"], "home": home}
     db.dispose()
