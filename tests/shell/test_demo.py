@@ -19,7 +19,7 @@ def _demo(home: Path, db: str, *extra: str) -> dict:  # type: ignore[type-arg]
     # Run where a newcomer would: in a folder, with the default relative data folder.
     proc = subprocess.run(
         [sys.executable, "-m", "spotcheck", "--home", "spotcheck-data", "--db", db, "demo",
-         "--json", "--listings", "300", "--sample-size", "18", *extra],
+         "--json", "--listings", "120", "--sample-size", "18", *extra],
         capture_output=True, text=True, env=env, timeout=600, check=False, cwd=home)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
