@@ -57,8 +57,21 @@ class Console:
         from spotcheck.web.labels import code_label
 
         self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short,
-                                code=code_label)
+                                code=code_label, details=details)
         self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm))
+
+
+def details(value: Any) -> str:
+    """A record's details (an audit event's JSON) as a person reads them: ``key: value``
+    pairs with Chinese as Chinese (``tojson`` writes it as \\u escapes)."""
+    import json
+
+    if not value:
+        return ""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                         for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def money(value: Decimal | float | None, currency: str | None = None) -> str:

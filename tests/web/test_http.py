@@ -561,3 +561,9 @@ def test_a_capture_reads_as_facts_steps_and_why_it_failed_not_as_json(live: Live
     assert "解析到非公网地址" in page and "refused address" not in page.split("<details>")[0]
     assert "检查网址" in page and "有货" in page and "129.00 CNY" in page
     assert page.index("<details>") < page.index('id="meta"')  # the JSON is folded away
+
+
+def test_the_audit_log_shows_details_as_text_not_escaped_json(live: Live) -> None:
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get("/audit").text
+    assert "name: 2026下半年" in page and "\\u" not in page
