@@ -362,6 +362,7 @@ def test_investigator_works_a_case_in_the_console(live: Live) -> None:
     with live.login("ian") as c:
         page = c.get(url).text
         assert all(f'id="{f}"' in page for f in ("notify", "add-measure", "close-case"))
+        assert '<option value="letter">函件</option>' in page  # the channel by its label
 
         def post(path: str, **form: str) -> str:
             r = c.post(f"{url}{path}", data={"csrf": csrf_of(c.get(url).text), **form})
