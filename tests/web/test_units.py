@@ -163,6 +163,7 @@ def test_a_classification_reason_reads_as_a_sentence_not_as_its_fields() -> None
               "reason_en": "household appliance, CCC certification required"}
     i18n.activate("zh-CN")
     assert reason_text(reason) == "家用电器，须 CCC 认证（标题：“电水壶”）"
+    assert reason_text({"rule": "ccc", "matched": "充电"}) == "分类规则 ccc（“充电”）"
     i18n.activate("en")
     try:
         assert reason_text(reason) == \

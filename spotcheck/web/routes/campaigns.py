@@ -158,14 +158,17 @@ def reason_text(reason: Any) -> str:
                        reason.get("zh"))
             points = reason.get("points")
             return f"{text} (+{float(points):.2f})" if isinstance(points, int | float) else text
-        if reason.get("reason_zh") or reason.get("reason_en"):  # crawlers.classify's rules
+        if reason.get("reason_zh") or reason.get("reason_en") or reason.get("rule"):
+            # crawlers.classify's rules (an older row may carry only the rule's id)
             zh = i18n.active().startswith("zh")
             text = str(reason.get("reason_zh") if zh and reason.get("reason_zh")
-                       else reason.get("reason_en") or reason.get("reason_zh"))
+                       else reason.get("reason_en") or reason.get("reason_zh")
+                       or (f"分类规则 {reason['rule']}" if zh else f"rule {reason['rule']}"))
             if reason.get("matched"):
-                where = text_label("class_field", reason.get("field"), i18n.active())
-                text += (f"（{where}：“{reason['matched']}”）" if zh
-                         else f" ({where}: “{reason['matched']}”)")
+                where = (text_label("class_field", reason["field"], i18n.active())
+                         + ("：" if zh else ": ")) if reason.get("field") else ""
+                text += (f"（{where}“{reason['matched']}”）" if zh
+                         else f" ({where}“{reason['matched']}”)")
             return text
         for key in ("text", "label", "reason", "message", "why"):
             if reason.get(key):
