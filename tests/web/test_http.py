@@ -568,3 +568,14 @@ def test_the_audit_log_shows_details_as_text_not_escaped_json(live: Live) -> Non
     with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
         page = c.get("/audit").text
     assert "name: 2026下半年" in page and "\\u" not in page
+
+
+def test_the_audit_log_shows_actions_and_objects_by_label_with_the_code_kept(live: Live) -> None:
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get("/audit").text
+    # The live data's campaign was created (campaign.create) and ada has just signed in.
+    assert '<td title="campaign.create">创建抽检活动</td>' in page
+    assert '<td title="login">登录</td>' in page
+    assert 'title="campaign">抽检活动' in page
+    with live.login("ada", headers={"Accept-Language": "en"}) as c:
+        assert '<td title="login">signed in</td>' in c.get("/audit").text
