@@ -43,7 +43,15 @@ from evidence.hashing import pretty_json, sha256_bytes
 from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
 from evidence.netguard import AddressPolicy, check_url, host_matches, url_port
 from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
-from evidence.steps import Step, StepCutShort, StepFailed, StepLog, failure_text, run_steps
+from evidence.steps import (
+    Step,
+    StepCutShort,
+    StepFailed,
+    StepLog,
+    failure_text,
+    partial_text,
+    run_steps,
+)
 from evidence.warc import Resource, write_warc
 from store import chromium
 from store.artifacts import ArtifactStore, Stored
@@ -110,10 +118,13 @@ class CaptureResult:
     status: str = "ok"
     #: Why a failed capture failed, coded (:meth:`evidence.steps.StepFailed.failure`).
     failure: dict[str, Any] | None = None
+    #: Why a partial capture is partial, coded (:attr:`evidence.steps.StepLog.partial_reasons`).
+    partial: list[dict[str, Any]] = field(default_factory=list)
 
     def reason(self, locale: str = "zh-CN") -> str | None:
         """Why it failed (or was partial) as the reader of *locale* reads it."""
-        return failure_text(self.failure, locale) or self.error
+        return failure_text(self.failure, locale) or partial_text(self.partial, self.error,
+                                                                  locale)
 
 
 class CaptureFailed(SpotcheckError):
@@ -264,14 +275,12 @@ async def step_load(run: Run) -> None:
             if not loaded.done() and await _looping(run):
                 run.looping = True
                 stopped = run.net.repeats_stopped
-                raise StepCutShort(
-                    f"the load event never fired: the page kept re-requesting {len(stopped)} "
-                    f"URL(s) that failed ({sum(stopped.values())} requests stopped by the "
-                    f"proxy) and asked for nothing else for {LOOP_QUIET_S:.1f} s, so it was "
-                    "captured as it stood")
+                raise StepCutShort("capture.load_looping", urls=len(stopped),
+                                   requests=sum(stopped.values()),
+                                   seconds=f"{LOOP_QUIET_S:.1f}")
         loaded.result()
     except asyncio.CancelledError:
-        run.log.note("the load event did not fire within the budget; captured as it stood")
+        run.log.note("capture.load_not_fired")
         raise
     finally:
         loaded.cancel()
@@ -365,7 +374,7 @@ async def step_overlays(run: Run) -> None:
         d["gone"] = d["selector"] not in still
     run.meta["overlays_still_present"] = still
     if still:
-        run.log.note(f"still present after dismissal: {', '.join(still)[:200]}")
+        run.log.note("capture.overlays_left", overlays=", ".join(still)[:200])
     shots["screenshot_after_overlays"] = await page.screenshot()
 
 
@@ -402,14 +411,14 @@ async def step_scroll(run: Run) -> None:
 async def step_settle(run: Run) -> None:
     if run.looping:  # its network never goes idle
         run.meta["network_settled"] = False
-        run.log.note("skipped: the page keeps re-requesting URLs that fail")
+        run.log.note("capture.settle_skipped_looping")
         return
     try:
         await run.page.wait_for_load_state("networkidle")
         run.meta["network_settled"] = True
     except asyncio.CancelledError:
         run.meta["network_settled"] = False
-        run.log.note("the network did not settle within the budget (noted, not partial)")
+        run.log.note("capture.network_not_settled")
         raise
 
 
@@ -444,7 +453,7 @@ async def step_screenshots(run: Run) -> None:
     width = max(VIEWPORT["width"], min(int(size[0]), MAX_SCREENSHOT_WIDTH))
     height = max(1, int(size[1]))
     if height > MAX_SCREENSHOT_HEIGHT:
-        run.log.note(f"page is {height}px high; clipped to {MAX_SCREENSHOT_HEIGHT}px")
+        run.log.note("capture.screenshot_clipped", height=height, limit=MAX_SCREENSHOT_HEIGHT)
         run.meta["screenshot_clipped"] = {"page_height": height, "kept": MAX_SCREENSHOT_HEIGHT}
         height = MAX_SCREENSHOT_HEIGHT
     if run.cdp is None:  # pragma: no cover - step_open always sets it
@@ -589,7 +598,7 @@ def _new_meta(req: CaptureRequest, settings: Settings, operator: str, persona: s
                    "max_resources": settings.capture_max_resources,
                    "repeat_limit": settings.capture_repeat_limit,
                    "max_screenshot_height": MAX_SCREENSHOT_HEIGHT, "max_pdf_pages": MAX_PDF_PAGES},
-        "steps": log_.steps, "partial": log_.partial,
+        "steps": log_.steps, "partial": log_.partial, "partial_reasons": log_.partial_reasons,
     }
 
 
@@ -686,7 +695,8 @@ async def _capture(browser: Any, db: Database, req: CaptureRequest, *, operator:
                                   settings, status)
     hashes = {role: sha256_bytes(data) for role, data in files.items()}
     return CaptureResult(cid, req.url, True, "; ".join(steps.partial) or None, 0,
-                         hashes["manifest"], hashes, status.value)
+                         hashes["manifest"], hashes, status.value,
+                         partial=steps.partial_reasons)
 
 
 async def _partial_screenshot(run: Run) -> None:

@@ -84,10 +84,40 @@ def failure_text(failure: Mapping[str, Any] | None, locale: str = "zh-CN") -> st
                            locale)
 
 
+def note_text(entry: Mapping[str, Any], locale: str = "zh-CN") -> str:
+    """A step's note in *locale*, from its message code (``note_code``); a capture recorded
+    before notes were coded keeps its English note."""
+    coded = entry.get("note_code") or {}
+    if messages.known(coded.get("code")):
+        return messages.render(str(coded["code"]), coded.get("params") or {}, locale)
+    return str(entry.get("note") or "")
+
+
+def partial_text(reasons: Any, fallback: Any = None, locale: str = "zh-CN") -> str | None:
+    """Why a capture is partial, in *locale*, from the coded reasons (``meta
+    ["partial_reasons"]``: step, code, params); else the stored English *fallback* (a list
+    of reasons or one text), None when there is none."""
+    said = [messages.render("capture.step_partial",
+                            {"capture_step": str(r.get("step") or ""),
+                             "reason": {"code": r["code"], "params": r.get("params") or {}}},
+                            locale)
+            for r in (reasons or []) if isinstance(r, Mapping) and messages.known(r.get("code"))]
+    if said:
+        return ("；" if locale.startswith("zh") else "; ").join(said)
+    if isinstance(fallback, list | tuple):
+        return "; ".join(map(str, fallback)) or None
+    return str(fallback) if fallback else None
+
+
 class StepCutShort(Exception):
     """A step ends before its budget because waiting longer cannot help (a page that only
     re-requests a failing image never fires ``load``): the capture goes on, partial, with
-    the message as the reason."""
+    the message (a code of ``store/messages.toml``) as the reason."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = _plain(params)
+        super().__init__(messages.render(code, self.params, "en"))
 
 
 @dataclass
@@ -106,19 +136,43 @@ class Step(Generic[C]):
 
 
 class StepLog:
-    """The steps' log as it goes into the metadata: name, ok, ms, budget, note."""
+    """The steps' log as it goes into the metadata: name, ok, ms, budget, note (English,
+    for the logs) and its message code (``note_code``, what a reader reads: :func:`note_text`);
+    why the capture is partial, likewise in English (``partial``) and coded
+    (``partial_reasons``: :func:`partial_text`)."""
 
     def __init__(self) -> None:
         self.steps: list[dict[str, Any]] = []
         self.partial: list[str] = []
+        self.partial_reasons: list[dict[str, Any]] = []
 
-    def note(self, text: str) -> None:
+    def note(self, code: str, **params: Any) -> None:
+        """Note on the current step the message *code* with *params*."""
         if self.steps:
-            self.steps[-1]["note"] = text[:300]
+            _note(self.steps[-1], code, params)
 
-    def mark_partial(self, reason: str) -> None:
+    def mark_partial(self, step: str, code: str, params: Mapping[str, Any] | None = None) -> None:
+        """The capture is partial: *step* ended for the reason *code* (with *params*)."""
+        plain = _plain(params or {})
+        reason = f"{step}: {messages.render(code, plain, 'en')}"[:300]
         if reason not in self.partial:
-            self.partial.append(reason[:300])
+            self.partial.append(reason)
+            self.partial_reasons.append({"step": step, "code": code, "params": plain})
+
+
+def _note(entry: dict[str, Any], code: str, params: Mapping[str, Any]) -> None:
+    plain = _plain(params)
+    entry["note"] = messages.render(code, plain, "en")[:300]
+    entry["note_code"] = {"code": code, "params": plain}
+
+
+def _error(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """An exception as a message code: a coded refusal as itself, anything else as
+    ``capture.step_error`` with its type and first line."""
+    if isinstance(exc, SpotcheckError) and exc.code is not None:
+        return exc.code, _plain(exc.params)
+    first = str(exc).splitlines()[0][:250] if str(exc) else ""
+    return "capture.step_error", {"error": type(exc).__name__, "detail": first}
 
 
 async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
@@ -134,36 +188,36 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
                                  "budget_s": round(budget, 1), "note": ""}
         log.steps.append(entry)
         if budget <= 0:
-            entry["note"] = "skipped: the capture's time ceiling was reached"
+            _note(entry, "capture.skipped_ceiling", {})
             if step.required:
                 raise StepFailed(step.name, "capture.ceiling_reached")
-            log.mark_partial(f"{step.name} skipped (time ceiling)")
+            log.mark_partial(step.name, "capture.skipped_ceiling")
             continue
         t0 = time.perf_counter()
         try:
             await asyncio.wait_for(step.fn(capture), timeout=budget)
             entry["ok"] = True
         except TimeoutError:
-            entry["note"] = entry["note"] or f"cut off after its budget of {budget:.1f} s"
+            over = {"seconds": round(budget, 1)}
+            if not entry["note"]:
+                _note(entry, "capture.cut_off", over)
             if step.required:
-                raise StepFailed(step.name, "capture.step_over_budget",
-                                 {"seconds": round(budget, 1)}) from None
+                raise StepFailed(step.name, "capture.step_over_budget", over) from None
             entry["ok"] = step.soft
             if not step.soft:
-                log.mark_partial(f"{step.name} did not finish within {budget:.1f} s")
+                log.mark_partial(step.name, "capture.step_over_budget", over)
         except StepCutShort as exc:
-            entry["note"] = str(exc)[:300]
-            log.mark_partial(f"{step.name}: {exc}")
+            _note(entry, exc.code, exc.params)
+            log.mark_partial(step.name, exc.code, exc.params)
         except SpotcheckError as exc:  # a decision (refused, left the platform): fails it
-            entry["note"] = str(exc)[:300]
+            _note(entry, *_error(exc))
             raise StepFailed.of(step.name, exc) from exc
         except Exception as exc:
-            first = str(exc).splitlines()[0][:250] if str(exc) else ""
-            entry["note"] = f"{type(exc).__name__}: {first}"[:300]
+            code, params = _error(exc)
+            _note(entry, code, params)
             if step.required:
-                raise StepFailed(step.name, "capture.step_error",
-                                 {"error": type(exc).__name__, "detail": first}) from exc
-            log.mark_partial(f"{step.name} failed: {type(exc).__name__}: {first[:200]}")
+                raise StepFailed(step.name, code, params) from exc
+            log.mark_partial(step.name, code, params)
         finally:
             entry["ms"] = round((time.perf_counter() - t0) * 1000)
         if step.after is not None:
@@ -171,5 +225,5 @@ async def run_steps(steps: list[Step[C]], capture: C, log: StepLog, *,
                 step.after(capture)
             except SpotcheckError as exc:
                 entry["ok"] = False
-                entry["note"] = str(exc)[:300]
+                _note(entry, *_error(exc))
                 raise StepFailed.of(step.name, exc) from exc

@@ -494,4 +494,4 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
                             # as each reader reads it (a quoted refusal inside it too)
                             "text": {loc: exc.message(loc) for loc in LOCALES}}}
     return {"_outcome": "ok" if res.ok else "error", "url": url, "capture": res.capture_id,
-            "error": res.error, "failure": res.failure}
+            "error": res.error, "failure": res.failure, "partial": res.partial}

@@ -349,16 +349,21 @@ def show_cmd(
                 "started_at": cap.started_at, "finished_at": cap.finished_at,
                 "manifest_sha256": cap.manifest_sha256, "facts": cap.facts,
                 "error": cap.meta.get("error"), "failure": cap.meta.get("failure"),
+                "partial": cap.meta.get("partial") or [],
+                "partial_reasons": cap.meta.get("partial_reasons") or [],
                 "artifacts": [{"role": a.role, "sha256": a.sha256, "size": a.size}
                               for a in arts]}
         custody.record(s, "viewed", ctx.actor(), capture_id=cap.id, case_id=cap.case_id)
     if json_out:
         print_json(data)
         return
-    from evidence.steps import failure_text
+    from evidence.steps import failure_text, partial_text
 
-    # why it failed, as the reader reads it (the JSON keeps the stored code and text)
-    data["error"] = failure_text(data.pop("failure"), ctx.reader_locale()) or data["error"]
+    # why it failed or is partial, as the reader reads it (the JSON keeps the stored codes
+    # and texts)
+    locale = ctx.reader_locale()
+    data["error"] = failure_text(data.pop("failure"), locale) or data["error"]
+    data["partial"] = partial_text(data.pop("partial_reasons"), data["partial"], locale) or ""
     console.print(table(f"capture {capture_id}", ["field", "value"],
                         [(k, v) for k, v in data.items() if k != "artifacts"]))
     console.print(table("artifacts", ["role", "sha256", "size"],

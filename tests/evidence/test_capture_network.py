@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from evidence.capture import capture_urls
 from evidence.netguard import AddressPolicy
+from evidence.steps import note_text, partial_text
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
@@ -176,7 +177,10 @@ def test_hostile_pages_end_as_evidence(hostile: dict[str, Any], tmp_path: Path) 
     assert caps["ok"].status == CaptureStatus.OK, caps["ok"].meta.get("partial")
     never = caps["neverload"]
     assert never.status == CaptureStatus.PARTIAL, never.meta.get("error")
-    assert any(r.startswith("load did not finish") for r in never.meta["partial"])
+    assert any(r.startswith("load: took longer than its budget") for r in never.meta["partial"])
+    # ... and says so in Chinese from its code (evidence page, evidence show, capture queue)
+    assert "加载页面：超过了该步骤的时限" in (partial_text(never.meta["partial_reasons"],
+                                                    locale="zh-CN") or "")
     assert never.meta["ready_state"] == "interactive"
     assert "screenshot_full" in _roles(hostile, never)
     loop = caps["loop"]
@@ -190,6 +194,7 @@ def test_hostile_pages_end_as_evidence(hostile: dict[str, Any], tmp_path: Path) 
     assert loop.status == CaptureStatus.PARTIAL
     assert load["note"].startswith("the load event never fired: the page kept re-requesting 1 "
                                    "URL(s)"), load
+    assert note_text(load, "zh-CN").startswith("页面加载事件始终未触发：页面反复请求 1 个失败的网址")
     assert load["ms"] < load["budget_s"] * 1000
     assert loop.meta["network_settled"] is False
     tall = caps["tall"]

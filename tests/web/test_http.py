@@ -550,7 +550,12 @@ def test_a_capture_reads_as_facts_steps_and_why_it_failed_not_as_json(live: Live
                       status=CaptureStatus.FAILED,
                       meta={"error": "load: the page led to a refused address", "failure": failure,
                             "steps": [{"name": "check_url", "ok": True, "ms": 3, "note": ""},
-                                      {"name": "load", "ok": False, "ms": 40, "note": ""}]},
+                                      {"name": "load", "ok": False, "ms": 40, "note": ""},
+                                      {"name": "screenshots", "ok": True, "ms": 9,
+                                       "note": "page is 90000px high; clipped to 20000px",
+                                       "note_code": {"code": "capture.screenshot_clipped",
+                                                     "params": {"height": 90000,
+                                                                "limit": 20000}}}]},
                       facts={"title": "电热水壶", "price": "129.00", "currency": "CNY",
                              "availability": "InStock"})
         s.add(cap)
@@ -561,6 +566,9 @@ def test_a_capture_reads_as_facts_steps_and_why_it_failed_not_as_json(live: Live
     assert "失败原因" in page and "加载页面步骤失败：页面跳转到被拒绝的地址" in page
     assert "解析到非公网地址" in page and "refused address" not in page.split("<details>")[0]
     assert "检查网址" in page and "有货" in page and "129.00 CNY" in page
+    # a step's note reads from its code too (the English stays in the folded metadata)
+    assert "页面高 90000 像素，截图截至 20000 像素" in page
+    assert "clipped to" not in page.split("<details>")[0]
     assert page.index("<details>") < page.index('id="meta"')  # the JSON is folded away
 
 

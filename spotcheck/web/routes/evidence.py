@@ -120,7 +120,7 @@ def capture(request: Request, capture_id: int,
                   withheld=withheld, export_available=True,
                   failure=_failure(cap.meta or {}), facts=facts,
                   availability=_availability(facts.get("availability")),
-                  steps=[st for st in (meta.get("steps") or []) if isinstance(st, dict)])
+                  steps=_steps(meta))
 
 
 #: schema.org availability names (what a page's markup says) → store.vocabulary.Availability.
@@ -139,6 +139,15 @@ def _availability(value: Any) -> str | None:
 
     code = _SCHEMA_AVAILABILITY.get(str(value).lower().replace("-", "").replace(" ", ""))
     return label(Availability, code, i18n.active()) if code else str(value)
+
+
+def _steps(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The capture's steps, each note in the reader's language (from its code; a capture
+    recorded before notes were coded keeps its English note)."""
+    from evidence.steps import note_text
+
+    return [{**st, "note": note_text(st, i18n.active())}
+            for st in (meta.get("steps") or []) if isinstance(st, dict)]
 
 
 def _failure(meta: dict[str, Any]) -> str | None:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from evidence.steps import failure_text
+from evidence.steps import failure_text, partial_text
 from scheduler import cases
 from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
@@ -119,7 +119,8 @@ def _status(run: JobRun | None) -> dict[str, Any]:
         why = refusal["text"][i18n.active()]
     elif refusal.get("code") and messages.known(refusal["code"]):
         why = messages.render(refusal["code"], refusal.get("params") or {}, i18n.active())
-    why = failure_text(result.get("failure"), i18n.active()) or why
+    why = failure_text(result.get("failure"), i18n.active()) or partial_text(
+        result.get("partial"), why, i18n.active())
     return {"state": state, "capture": result.get("capture"), "why": why,
             "finished": run.finished_at}
 
