@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -158,11 +159,16 @@ def _in(value: dt.datetime | None, start: dt.datetime, end: dt.datetime) -> bool
     return start <= v < end
 
 
-def collect(session: Session, period: str, *, now: dt.datetime | None = None) -> HalfYear:
-    """Gather one half year's statistics from the database."""
+def collect(session: Session, period: str, *, now: dt.datetime | None = None,
+            tz: ZoneInfo | None = None) -> HalfYear:
+    """Gather one half year's statistics from the database.  The half year is the bureau's:
+    it starts and ends at midnight in its time zone (*tz*, the ``timezone`` setting), so an
+    order placed at 01:00 on 1 January in Beijing (17:00 UTC the day before) counts in the
+    new year, as the bureau's own records date it."""
     d0, d1 = parse_period(period)
-    start = dt.datetime.combine(d0, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(d1, dt.time(), tzinfo=dt.UTC)
+    tz = tz or clock.bureau_zone()
+    start = dt.datetime.combine(d0, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(d1, dt.time(), tzinfo=tz)
     out = HalfYear(period.upper(), d0, d1, now or dt.datetime.now(dt.UTC))
     rows = session.execute(
         select(Purchase, Listing, Platform.code, LabResult.outcome)
@@ -499,7 +505,7 @@ def half_year_report(session: Session, period: str, out_dir: Path | str,
     for loc in locales:
         if loc not in LOCALES:
             raise InvalidInput("reports.unknown_locale_zh_cn_en", loc=loc)
-    report = collect(session, period, now=now)
+    report = collect(session, period, now=now, tz=clock.zone(settings.timezone))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []

@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -55,6 +56,28 @@ def test_periods() -> None:
     assert previous_period(dt.date(2026, 7, 1)) == "2026H1"
     with pytest.raises(InvalidInput):
         parse_period("2026Q3")
+
+
+def test_the_half_year_is_the_bureaus_not_utcs(any_db: Database, settings: Settings) -> None:
+    """An order at 2026-12-31T17:00Z is 01:00 on 1 January in Beijing: outside 2026H2; one at
+    2026-06-30T17:00Z is 01:00 on 1 July: inside it (the periods were cut at UTC midnight)."""
+    beijing = ZoneInfo("Asia/Shanghai")
+    new_year = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)
+    july = dt.datetime(2026, 6, 30, 17, 0, tzinfo=dt.UTC)
+    with any_db.session() as s:
+        w = build_world(s, listings=2)
+        personas.create_persona(s, w.platform_id, "p", "acct-tz", "pw",
+                                "名 | 13800000000 | 地址", SECRET, settings)
+        ids = purchases.create_purchase_tasks(s, w.plan_id, now=july).created
+    with any_db.session() as s:
+        purchases.mark_ordered(s, ids[0], "O-NY", "19.9", "CNY", at=new_year, actor="amy")
+        purchases.mark_ordered(s, ids[1], "O-JUL", "19.9", "CNY", at=july, actor="amy")
+    with any_db.session() as s:
+        counts = {p: collect(s, p, tz=beijing).totals.ordered
+                  for p in ("2026H1", "2026H2", "2027H1")}
+        utc = {p: collect(s, p, tz=ZoneInfo("UTC")).totals.ordered for p in ("2026H1", "2026H2")}
+    assert counts == {"2026H1": 0, "2026H2": 1, "2027H1": 1}
+    assert utc == {"2026H1": 1, "2026H2": 1}  # the same orders cut at UTC midnight
 
 
 def test_statistics(any_db: Database, settings: Settings) -> None:
