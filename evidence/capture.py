@@ -356,8 +356,11 @@ async def step_overlays(run: Run) -> None:
         try:
             if not await loc.is_visible():  # an earlier click already closed it
                 continue
-            text = " ".join((await loc.inner_text(timeout=1000))[:200].split())
-            await loc.click(timeout=2000)
+            # Generous per call (the step's own budget bounds the whole): on a loaded machine
+            # a click's actionability checks (visible, stable over two frames, enabled) took
+            # over 2 s, and a banner left in place spoils the screenshots.
+            text = " ".join((await loc.inner_text(timeout=2000))[:200].split())
+            await loc.click(timeout=4000)
             dismissed.append({"selector": sel, "text": text,
                               "ms": round((time.perf_counter() - t0) * 1000)})
         except Exception as exc:
