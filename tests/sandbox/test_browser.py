@@ -63,7 +63,10 @@ def test_shop_load_more_appends_products(sb: Sandbox, truth: dict[str, Any], bro
     cards = page.locator(".product-card")
     n0 = cards.count()
     assert n0 == 24
-    page.click("#load-more")
+    # The button's own click, dispatched in the page: Playwright's click scrolls it into
+    # view first, which fires the infinite scroll too, and when that fetch brings the last
+    # page the button is removed while the click still waits for it (a 30 s timeout in CI).
+    page.eval_on_selector("#load-more", "b => b.click()")
     page.wait_for_function(f"document.querySelectorAll('.product-card').length > {n0}")
     ids = page.eval_on_selector_all(".product-card", "els => els.map(e => e.dataset.productId)")
     want = [r["external_id"] for r in truth["listings"] if r["platform"] == "shop"
