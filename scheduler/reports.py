@@ -249,6 +249,15 @@ def _estimates(session: Session, plan_ids: list[int]) -> list[dict[str, Any]]:
 # --- charts -----------------------------------------------------------------------------------
 
 
+def _svg_head(title: str, width: int, height: int) -> list[str]:
+    """A chart's opening tag (its title as its accessible name, CJK font) and its title line;
+    the title is escaped (it may carry a campaign's name)."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'role="img" aria-label="{escape(title)}" font-family="Noto Sans CJK SC, sans-serif"'
+            ' font-size="12">',
+            f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+
+
 def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, str],
              width: int = 640) -> str:
     """A grouped horizontal bar chart (ordered vs failed) as inline SVG; labels escaped."""
@@ -257,10 +266,7 @@ def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, st
     height = 40 + row * max(1, len(data)) + 24
     top = max((a for a, _ in data.values()), default=0) or 1
     scale = (width - left - 60) / top
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="{escape(title)}" font-family="Noto Sans CJK SC, sans-serif"'
-             ' font-size="12">',
-             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+    parts = _svg_head(title, width, height)
     y = 32
     for name, (a, b) in data.items():
         parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">'
@@ -291,10 +297,7 @@ def svg_intervals(title: str, data: dict[str, tuple[float, float, float]],
     top = max((hi for _e, _lo, hi in data.values()), default=0.0) or 1.0
     top = min(1.0, max(0.05, top * 1.1))
     scale = (width - left - 110) / top
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="{escape(title)}" font-family="Noto Sans CJK SC, sans-serif"'
-             ' font-size="12">',
-             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
+    parts = _svg_head(title, width, height)
     y = 32
     for name, (est, lo, hi) in data.items():
         x0, x1, xe = left + lo * scale, left + hi * scale, left + est * scale
