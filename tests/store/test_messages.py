@@ -126,3 +126,31 @@ def test_a_refusal_quoted_by_another_reads_in_the_readers_language() -> None:
         "已停用的密钥 keys/retired/ab.pub.pem 无法读取：该公钥不是 Ed25519 密钥"
     assert str(outer) == \
         "retired key keys/retired/ab.pub.pem is unreadable: the public key is not an Ed25519 key"
+
+
+def test_every_risk_factor_has_its_reason_sentence_in_the_catalogue() -> None:
+    """The risk reasons read from the catalogue (``risk_reasons.<factor>``): a factor added
+    without its sentence, or a sentence left behind by a removed factor, fails here; and a
+    reason reads in both languages with its codes labelled (not the raw source or sector)."""
+    from sampler.risk.reasons import TABLE, render
+    from sampler.risk.weights import FACTORS
+
+    sentences = {code.split(".", 1)[1] for code in messages.catalogue()
+                 if code.startswith(f"{TABLE}.")}
+    parts = {"match_state_part", "match_keys_part"}  # pieces of notice_match, not factors
+    assert sentences - parts == set(FACTORS)
+    match = render("notice_match", 7.123, {"source": "cpsc", "reference": "26102", "score": 0.89,
+                                            "status": "proposed", "method": "exact-key",
+                                            "keys": ["gtin:06901234567892", "brand:acme"]})
+    assert match.en == ("matches CPSC recall 26102 (0.89, proposed, not yet confirmed; "
+                        "exact key gtin:06901234567892)")
+    assert match.zh == "与美国 CPSC 召回 26102 匹配（0.89，疑似匹配，尚未人工确认；精确标识 gtin:06901234567892）"
+    assert render("notice_match", 1, {"source": "csv", "reference": "N1", "score": 1}).zh == \
+        "与风险通报 N1 匹配（1.00）"
+    sector = render("sector_rate", 2.0, {"sector": "electrical", "rate": 0.0734})
+    assert (sector.en, sector.zh) == ("sector base rate 7% (electrical and electronic)",
+                                      "行业基础不合格率7%（电子电器）")
+    assert render("sector_rate", 2.0, {"sector": "toys", "rate": 0.1}).zh == \
+        "行业基础不合格率10%（toys）"  # a sector nobody labelled reads as itself
+    assert render("no_such_factor", 1).en == "no_such_factor"
+    assert render("price_low", 1, {}).zh == "price_low {}"  # parameters missing: code shown
