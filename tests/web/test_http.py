@@ -572,6 +572,36 @@ def test_a_capture_reads_as_facts_steps_and_why_it_failed_not_as_json(live: Live
     assert page.index("<details>") < page.index('id="meta"')  # the JSON is folded away
 
 
+def test_a_partial_capture_says_why_in_a_row_of_its_own(live: Live) -> None:
+    """Why a capture is partial is a labelled row beside what was captured, read from its
+    codes in the reader's language; one recorded before the codes keeps its English."""
+    from store.models import CaptureStatus
+
+    reasons = [{"step": "scroll", "code": "capture.step_over_budget",
+                "params": {"seconds": 15.0}}]
+    with live.db.session() as s:
+        coded = Capture(kind="listing", url="http://mall.test/item/p", operator="ian",
+                        status=CaptureStatus.PARTIAL,
+                        meta={"partial": ["scroll did not finish within 15.0 s"],
+                              "partial_reasons": reasons})
+        old = Capture(kind="listing", url="http://mall.test/item/q", operator="ian",
+                      status=CaptureStatus.PARTIAL,
+                      meta={"partial": ["scroll did not finish within 15.0 s"]})
+        s.add_all([coded, old])
+        s.flush()
+        ids = coded.id, old.id
+    with live.login("ian", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/evidence/{ids[0]}").text
+        before = c.get(f"/evidence/{ids[1]}").text
+    assert "<th>部分取证原因</th>" in page
+    row = page.split('id="partial">')[1].split("</td>")[0]
+    assert row.startswith("滚动页面：") and "15.0" in row and "did not finish" not in row
+    assert 'id="partial">scroll did not finish within 15.0 s</td>' in before
+    with live.login("ian", headers={"Accept-Language": "en"}) as c:
+        page = c.get(f"/evidence/{ids[0]}").text
+    assert "<th>Why it is partial</th>" in page and 'id="partial">scrolling: ' in page
+
+
 def test_the_audit_log_shows_details_as_text_not_escaped_json(live: Live) -> None:
     with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
         page = c.get("/audit").text

@@ -118,7 +118,8 @@ def capture(request: Request, capture_id: int,
                   screenshots=[] if withheld else
                   [a for a in artifacts if a.media_type in INLINE_IMAGES],
                   withheld=withheld, export_available=True,
-                  failure=_failure(cap.meta or {}), facts=facts,
+                  failure=_failure(cap.meta or {}), partial=_partial(cap.meta or {}),
+                  facts=facts,
                   availability=_availability(facts.get("availability")),
                   steps=_steps(meta))
 
@@ -148,6 +149,15 @@ def _steps(meta: dict[str, Any]) -> list[dict[str, Any]]:
 
     return [{**st, "note": note_text(st, i18n.active())}
             for st in (meta.get("steps") or []) if isinstance(st, dict)]
+
+
+def _partial(meta: dict[str, Any]) -> str | None:
+    """Why a partial capture is partial, in the reader's language (the stored codes:
+    ``partial_reasons``), or the stored English of a capture recorded before they were coded;
+    None for a complete capture."""
+    from evidence.steps import partial_text
+
+    return partial_text(meta.get("partial_reasons"), meta.get("partial"), i18n.active())
 
 
 def _failure(meta: dict[str, Any]) -> str | None:
