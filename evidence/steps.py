@@ -41,7 +41,7 @@ class StepFailed(Exception):
                  exit_code: int = 6) -> None:
         self.step = step
         self.code = code
-        self.params = _plain(params or {})
+        self.params = messages.plain(params or {})
         self.exit_code = exit_code
         super().__init__(f"{step}: {messages.render(code, self.params, 'en')}")
 
@@ -56,21 +56,6 @@ class StepFailed(Exception):
     def failure(self) -> dict[str, Any]:
         """The stored form: ``{"step": ..., "code": ..., "params": {...}}`` (JSON)."""
         return {"step": self.step, "code": self.code, "params": dict(self.params)}
-
-
-def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as JSON keeps them: a quoted coded refusal as ``{"code", "params"}`` (which
-    :func:`store.messages.render` reads in either language), any other object as its text."""
-    def one(v: Any) -> Any:
-        if v is None or isinstance(v, bool | int | float | str):
-            return v
-        if isinstance(v, list | tuple):
-            return [one(x) for x in v]
-        if isinstance(v, SpotcheckError) and v.code is not None:
-            return {"code": v.code, "params": _plain(v.params)}
-        return str(v)
-
-    return {k: one(v) for k, v in params.items()}
 
 
 def failure_text(failure: Mapping[str, Any] | None, locale: str = "zh-CN") -> str | None:
@@ -116,7 +101,7 @@ class StepCutShort(Exception):
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
-        self.params = _plain(params)
+        self.params = messages.plain(params)
         super().__init__(messages.render(code, self.params, "en"))
 
 
@@ -153,7 +138,7 @@ class StepLog:
 
     def mark_partial(self, step: str, code: str, params: Mapping[str, Any] | None = None) -> None:
         """The capture is partial: *step* ended for the reason *code* (with *params*)."""
-        plain = _plain(params or {})
+        plain = messages.plain(params or {})
         reason = f"{step}: {messages.render(code, plain, 'en')}"[:300]
         if reason not in self.partial:
             self.partial.append(reason)
@@ -161,7 +146,7 @@ class StepLog:
 
 
 def _note(entry: dict[str, Any], code: str, params: Mapping[str, Any]) -> None:
-    plain = _plain(params)
+    plain = messages.plain(params)
     entry["note"] = messages.render(code, plain, "en")[:300]
     entry["note_code"] = {"code": code, "params": plain}
 
@@ -170,7 +155,7 @@ def _error(exc: BaseException) -> tuple[str, dict[str, Any]]:
     """An exception as a message code: a coded refusal as itself, anything else as
     ``capture.step_error`` with its type and first line."""
     if isinstance(exc, SpotcheckError) and exc.code is not None:
-        return exc.code, _plain(exc.params)
+        return exc.code, messages.plain(exc.params)
     first = str(exc).splitlines()[0][:250] if str(exc) else ""
     return "capture.step_error", {"error": type(exc).__name__, "detail": first}
 

@@ -36,6 +36,16 @@ class SpotcheckError(Exception):
 
         return messages.render(self.code, self.params, locale)
 
+    def stored(self) -> dict[str, object] | str:
+        """What a record keeps of this refusal (an audit event's reason): its code and
+        parameters as JSON, ``{"code", "params"}``, which :func:`store.messages.render` reads
+        in either language later; its English text when it is not coded."""
+        if self.code is None:
+            return str(self)[:500]
+        from store import messages
+
+        return {"code": self.code, "params": messages.plain(self.params)}
+
 
 class InvalidInput(SpotcheckError):
     """Bad arguments or a malformed file; the message names the line or field."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "Code", "Lines", "catalogue", "known", "placeholders", "render"]
+__all__ = ["CATALOGUE", "Code", "Lines", "catalogue", "known", "placeholders", "plain", "render"]
 
 #: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
 CATALOGUE = Path(__file__).with_name("messages.toml")
@@ -86,6 +86,23 @@ class Lines:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+
+def plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON keeps them (a capture's reasons, an audit event's refusal): a
+    quoted coded refusal as ``{"code", "params"}`` (which :func:`render` reads in either
+    language), any other object as its text.  (Duck-typed: store.errors imports this module.)"""
+    def one(v: Any) -> Any:
+        if v is None or isinstance(v, bool | int | float | str):
+            return v
+        if isinstance(v, list | tuple):
+            return [one(x) for x in v]
+        code = getattr(v, "code", None)
+        if isinstance(v, Exception) and known(code):
+            return {"code": code, "params": plain(getattr(v, "params", {}))}
+        return str(v)
+
+    return {k: one(v) for k, v in params.items()}
 
 
 def _shown(name: str, value: Any, locale: str) -> Any:

@@ -62,16 +62,11 @@ class Console:
 
 
 def details(value: Any) -> str:
-    """A record's details (an audit event's JSON) as a person reads them: ``key: value``
-    pairs with Chinese as Chinese (``tojson`` writes it as \\u escapes)."""
-    import json
+    """A record's details (an audit event's JSON) as a person reads them, in the page's
+    language (:func:`spotcheck.web.auditview.detail_text`)."""
+    from spotcheck.web.auditview import detail_text
 
-    if not value:
-        return ""
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-                         for k, v in value.items())
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return detail_text(value, i18n.active())
 
 
 def money(value: Decimal | float | None, currency: str | None = None) -> str:

@@ -66,10 +66,26 @@ def _values(node: ast.expr, where: str) -> set[str]:
     return set()
 
 
+def _keys(node: ast.expr) -> set[str]:
+    """The literal keys of a details dict (``{"note": note}``, ``{...} if x else {}``)."""
+    if isinstance(node, ast.Dict):
+        return {k.value for k in node.keys if isinstance(k, ast.Constant)
+                and isinstance(k.value, str)}
+    if isinstance(node, ast.IfExp):
+        return _keys(node.body) | _keys(node.orelse)
+    return set()
+
+
 def written() -> tuple[set[str], set[str]]:
     """Every audit action and object type the code writes."""
+    return _walk()[:2]
+
+
+def _walk() -> tuple[set[str], set[str], set[str]]:
+    """Every audit action, object type and details key the code writes."""
     actions: set[str] = set()
     objects: set[str] = set()
+    keys: set[str] = set()
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
@@ -86,6 +102,8 @@ def written() -> tuple[set[str], set[str]]:
                             actions |= _values(kw.value, where)
                         elif kw.arg == "object_type":
                             objects |= _values(kw.value, where)
+                        elif kw.arg == "detail":
+                            keys |= _keys(kw.value)
                     continue
                 spec = next((pos for (prefix, fn), pos in HELPERS.items()
                              if fn == name and rel.startswith(prefix)), None)
@@ -96,7 +114,11 @@ def written() -> tuple[set[str], set[str]]:
                     actions |= _values(node.args[at], where)
                 if obj is not None and len(node.args) > obj:
                     objects |= _values(node.args[obj], where)
-    return actions, objects
+                # details: the helper's keyword arguments, or a dict literal passed on
+                keys |= {kw.arg for kw in node.keywords if kw.arg is not None}
+                for arg in node.args[at + 1:]:
+                    keys |= _keys(arg)
+    return actions, objects, keys
 
 
 def test_every_audit_action_and_object_type_written_has_a_label() -> None:
@@ -107,6 +129,29 @@ def test_every_audit_action_and_object_type_written_has_a_label() -> None:
     assert {"buyer_persona", "plan", "case", "user", "notice_match"} <= objects
     assert sorted(actions - set(TEXT_LABELS["audit_action"])) == []
     assert sorted(objects - set(TEXT_LABELS["audit_object"])) == []
+
+
+def test_every_details_key_written_has_a_label() -> None:
+    """The audit page names an event's details (所需权限, not ``permission``)."""
+    keys = _walk()[2]
+    assert {"permission", "reason", "rows", "comment", "seed", "role"} <= keys
+    assert sorted(keys - set(TEXT_LABELS["audit_detail"])) == []
+
+
+def test_every_permission_and_plan_refusal_has_a_label() -> None:
+    """A refused access names the permission it needed, a refused review why: both by label."""
+    from sampler import plans
+    from spotcheck.permissions import PERMISSIONS
+
+    assert sorted(set(PERMISSIONS) - set(TEXT_LABELS["permission"])) == []
+    # the codes review_refusal and submit_refusal return, read from their source
+    source = ast.parse(Path(plans.__file__).read_text(encoding="utf-8"))
+    codes = {node.value.value for fn in ast.walk(source) if isinstance(fn, ast.FunctionDef)
+             and fn.name in ("review_refusal", "submit_refusal")
+             for node in ast.walk(fn) if isinstance(node, ast.Return)
+             and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    assert {"four_eyes", "unchanged"} <= codes
+    assert sorted(codes - set(TEXT_LABELS["plan_refusal"])) == []
 
 
 def test_an_audit_action_reads_in_the_locale() -> None:

@@ -605,7 +605,30 @@ def test_a_partial_capture_says_why_in_a_row_of_its_own(live: Live) -> None:
 def test_the_audit_log_shows_details_as_text_not_escaped_json(live: Live) -> None:
     with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
         page = c.get("/audit").text
-    assert "name: 2026下半年" in page and "\\u" not in page
+    assert "名称：2026下半年" in page and "\\u" not in page
+
+
+def test_the_audit_log_names_permissions_and_refusals_in_the_reader_s_language(
+        live: Live) -> None:
+    """A refused access reads 所需权限：查看审计日志 (was ``permission: audit.view``), a refusal
+    its sentence in Chinese (was the English of ``str(exc)``)."""
+    from store.errors import Conflict
+
+    with live.login("sam") as c:
+        assert c.get("/audit").status_code == 403  # audited as access.denied
+    refusal = Conflict("plans.four_eyes_drew_submitted_plan", actor="sue", plan_id=99)
+    with live.db.session() as s:
+        s.add(AuditEvent(actor="sue", action="plan.approve.refused", object_type="plan",
+                         object_id="99", detail={"reason": refusal.stored()}))
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get("/audit").text
+    assert "所需权限：查看审计日志" in page and "permission: audit.view" not in page
+    assert "原因：" + refusal.message("zh-CN") in page.replace("&#39;", "'")
+    assert "drew or submitted" not in page
+    with live.login("ada", headers={"Accept-Language": "en"}) as c:
+        page = c.get("/audit").text
+    assert "permission needed: view the audit log" in page
+    assert "reason: four eyes:" in page
 
 
 def test_the_audit_log_shows_actions_and_objects_by_label_with_the_code_kept(live: Live) -> None:

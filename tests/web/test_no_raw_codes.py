@@ -54,7 +54,9 @@ CODES = sorted({code for table in LABELS.values() for code in table if "_" in co
     # codes stored as plain strings (case kinds, artifact and custody kinds, risk factors)
     "failed_sample", "screenshot_full", "screenshot_viewport", "screenshot_before_overlays",
     "screenshot_after_overlays", "screenshot_clipped", "capture_failed", "seller_failed",
-    "seller_cases", "order_confirmation", "prohibited_class", "sent_to_lab"})
+    "seller_cases", "order_confirmation", "prohibited_class", "sent_to_lab"} | {
+    # permissions a refused access names in the audit log ("audit.view")
+    code for code in TEXT_LABELS["permission"]})
 _CODE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, CODES)) + r")(?![\w/.-])")
 
 

@@ -298,8 +298,11 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
         if plan is None:
             raise HTTPException(404)
         allowed, why = review_rights(user, plan)
+        code = sp.review_refusal(plan, user.name, user.role)
     if not allowed:
-        audit(request, user.name, f"plan.{action}.denied", "plan", plan_id, reason=why)
+        # the refusal's code (labelled on the audit page), not the sentence in this
+        # user's language
+        audit(request, user.name, f"plan.{action}.denied", "plan", plan_id, reason=code)
         raise HTTPException(403, detail=why)
     if action == "reject" and not comment.strip():
         flash(request, "error", _("A rejection needs a comment saying what to change."))
@@ -313,7 +316,8 @@ def _review(request: Request, plan_id: int, user: CurrentUser, action: str,
             else:
                 sp.reject_plan(s, plan_id, user.name, user.role.value, comment)
     except (Conflict, InvalidInput) as exc:
-        audit(request, user.name, f"plan.{action}.refused", "plan", plan_id, reason=str(exc))
+        audit(request, user.name, f"plan.{action}.refused", "plan", plan_id,
+              reason=exc.stored())
         raise
     flash(request, "ok", _("Plan approved.") if action == "approve" else _("Plan rejected."))
     if action == "approve":

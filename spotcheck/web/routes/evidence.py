@@ -270,7 +270,7 @@ def export(request: Request, user: CurrentUser = Permission("evidence.export"),
         # English error page naming a command-line flag.  (A case always exports: a failed
         # sample's case carries its sample chain even with no capture.)
         audit(request, user.name, "evidence.export_refused", "case" if case_id else "capture",
-              case_id or ",".join(map(str, capture_id or [])), reason=str(exc)[:300])
+              case_id or ",".join(map(str, capture_id or [])), reason=exc.stored())
         flash(request, "error", _export_refusal(exc))
         return RedirectResponse(safe_next(back) if back else "/evidence", status_code=303)
     audit(request, user.name, "evidence.export", "case" if case_id else "capture",

@@ -49,7 +49,7 @@ def draw(request: Request, campaign_id: int, seed: str = Form("", max_length=20)
             plan_id = plan.id
     except SpotcheckError as exc:
         audit(request, user.name, "plan.draw.refused", "campaign", campaign_id,
-              reason=str(exc)[:500])
+              reason=exc.stored())
         flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
     flash(request, "ok", _("New plan version drawn; check it and submit it for review."))

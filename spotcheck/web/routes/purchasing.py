@@ -160,7 +160,7 @@ async def purchase_step(
         raise HTTPException(404) from None
     except SpotcheckError as exc:
         audit(request, user.name, f"purchase.{step}.refused", "purchase", purchase_id,
-              reason=str(exc)[:500])
+              reason=exc.stored())
         flash(request, "error", _("The action was refused") + ": " + i18n.refusal(exc))
         return back
     flash(request, "ok", _done(step))
