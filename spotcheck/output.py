@@ -28,36 +28,51 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def heading(text: str) -> str:
+    """A CLI heading (a table's title, a column, a field's name) in the reader's language,
+    from the ``cli_heading`` labels; a text without a label stays as it is."""
+    from store.labels import TEXT_LABELS, text_label
+
+    if text in TEXT_LABELS["cli_heading"]:
+        return text_label("cli_heading", text, _reader_locale())
+    return text
+
+
+def yes_no(value: object) -> str:
+    """A yes/no cell in the reader's language (是/否)."""
+    return heading("yes" if value else "no")
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
-          codes: Mapping[str, type[enum.StrEnum] | str] | None = None) -> Table:
-    """A Rich table; every cell is escaped, since crawled text may contain markup.
+          codes: Mapping[str, type[enum.StrEnum] | str] | None = None,
+          fields: bool = False) -> Table:
+    """A Rich table for a person, in the reader's language; every cell is escaped, since
+    crawled text may contain markup.
 
-    With *codes* (column → a label domain of :mod:`store.labels`: an enumeration or a
-    plain-string domain), the table is for a person in the reader's language: its title and
-    headers from the ``cli_heading`` labels, the named columns' codes by their labels."""
-    if codes is not None:
-        from store.labels import TEXT_LABELS, label, text_label
+    The title and headers are read from the ``cli_heading`` labels (:func:`heading`); with
+    *codes* (column → a label domain of :mod:`store.labels`: an enumeration or a
+    plain-string domain), the named columns' codes by their labels; with *fields*, the first
+    column's values are headings too (a ``field | value`` table).  ``--json`` output never
+    goes through here: it keeps the codes."""
+    from store.labels import label, text_label
 
-        lang = _reader_locale()
-        heads = TEXT_LABELS["cli_heading"]
+    lang = _reader_locale()
+    codes = codes or {}
 
-        def said(text: str) -> str:
-            return text_label("cli_heading", text, lang) if text in heads else text
+    def cell(col: str, value: Any) -> Any:
+        domain = codes.get(col)
+        if domain is None or value is None or value == "":
+            return value
+        if isinstance(domain, str):
+            return text_label(domain, str(value), lang)
+        return label(domain, str(value), lang)
 
-        def cell(col: str, value: Any) -> Any:
-            domain = codes.get(col)
-            if domain is None or value is None or value == "":
-                return value
-            if isinstance(domain, str):
-                return text_label(domain, str(value), lang)
-            return label(domain, str(value), lang)
-
-        rows = [[cell(col, v) for col, v in zip(columns, row, strict=False)] for row in rows]
-        title = said(title) if title else title
-        columns = [said(c) for c in columns]
+    rows = [[heading(str(v)) if fields and i == 0 and isinstance(v, str) else cell(col, v)
+             for i, (col, v) in enumerate(zip(columns, row, strict=False))] for row in rows]
+    title = heading(title) if title else title
     tbl = Table(title=title, show_lines=False)
     for col in columns:
-        tbl.add_column(col)
+        tbl.add_column(heading(col))
     for row in rows:
         tbl.add_row(*(escape("" if c is None else str(c)) for c in row))
     return tbl

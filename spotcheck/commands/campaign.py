@@ -12,8 +12,9 @@ import typer
 from sampler.campaign_scope import campaign_dict, create_campaign, get_campaign, list_campaigns
 from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, heading, print_json, table
 from store.errors import InvalidInput
+from store.labels import text_label
 from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Spot-check campaigns: scope and sampling design.", no_args_is_help=True)
@@ -180,5 +181,7 @@ def schedule_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(table(f"schedules of {data['name']} ({data['status']})", ["job", "cron"],
-                        sorted(data["schedules"].items())))
+    console.print(table(f"{heading('schedules')}: {data['name']} "
+                        f"({text_label('campaign_status', data['status'], current().reader_locale())})",
+                        ["job", "cron"], sorted(data["schedules"].items()),
+                        codes={"job": "job_kind"}))

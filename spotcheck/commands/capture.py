@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, print_json, table, yes_no
 from store.errors import InvalidInput, NotFound, SpotcheckError
 
 
@@ -91,7 +91,7 @@ def capture(
                     for r in results])
     else:
         console.print(table("captures", ["id", "ok", "url", "manifest SHA-256 / error"],
-                            [(r.capture_id, "yes" if r.ok else "no", r.url,
+                            [(r.capture_id, yes_no(r.ok), r.url,
                               r.manifest_sha256 if r.ok else r.reason(lang))
                              for r in results]))
     failed = [r for r in results if not r.ok]

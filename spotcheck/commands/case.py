@@ -10,8 +10,9 @@ import typer
 
 from scheduler import cases
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, heading, print_json, table
 from store.errors import InvalidInput
+from store.labels import label, text_label
 from store.vocabulary import CaseStatus
 
 app = typer.Typer(help="Cases: open, list, show, notify the bureau, record measures, close.",
@@ -85,18 +86,24 @@ def show_cmd(case: str = typer.Argument(..., help="Number or id."),
     if json_out:
         print_json(d)
         return
-    console.print(f"{d['number']} · {d['kind']} · {d['status']}", markup=False)
-    console.print(f"bureau: {d['bureau']}", markup=False)
-    console.print(f"title: {d['title']}", markup=False)
+    lang = current().reader_locale()
+    console.print(f"{d['number']} · {text_label('case_kind', d['kind'], lang)} · "
+                  f"{label(CaseStatus, d['status'], lang)}", markup=False)
+    console.print(f"{heading('bureau')}: {d['bureau']}", markup=False)
+    console.print(f"{heading('title')}: {d['title']}", markup=False)
     if d["listing"]:
-        console.print(f"listing: #{d['listing']['id']} {d['listing']['url']}", markup=False)
+        console.print(f"{heading('listing')}: #{d['listing']['id']} {d['listing']['url']}",
+                      markup=False)
     console.print(table("captures", ["id", "kind", "url"],
-                        [(c["id"], c["kind"], c["url"]) for c in d["captures"]]))
+                        [(c["id"], c["kind"], c["url"]) for c in d["captures"]],
+                        codes={"kind": "capture_kind"}))
     console.print(table("notifications", ["sent", "bureau", "channel", "reference"],
                         [(n["sent_at"], n["bureau"], n["channel"], n["reference"] or "")
-                         for n in d["notifications"]]))
+                         for n in d["notifications"]],
+                        codes={"channel": "notification_channel"}))
     console.print(table("measures", ["id", "measure", "ordered", "due", "done", "outcome"],
-                        [(m["id"], f"{m['name_zh']} {m['name_en']}", m["ordered_at"],
+                        [(m["id"], m["name_zh"] if lang == "zh-CN" else m["name_en"],
+                          m["ordered_at"],
                           m["due"] or "", m["done_at"] or "", m["outcome"] or "")
                          for m in d["measures"]]))
 

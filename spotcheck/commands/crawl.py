@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, heading, print_json, table, yes_no
 
 app = typer.Typer(help="Crawl a platform: index its listings and sellers.")
 
@@ -41,18 +41,17 @@ def crawl(
     if json_out:
         print_json(summary.as_dict())
         return
-    rows = [("运行 run", summary.run_id), ("状态 status", summary.status),
-            ("续跑 resumed", "yes" if summary.resumed else "no"),
-            ("页面 pages", summary.pages), ("条目 items", summary.items),
-            ("新增 new", summary.new_listings), ("变更 changed", summary.changed_listings),
-            ("下架 removed", summary.removed_listings), ("拒收 rejected", summary.rejected_items),
-            ("用时 seconds", f"{summary.seconds:.1f}")]
+    rows: list[tuple[str, object]] = [
+        ("run", summary.run_id), ("status", summary.status), ("resumed", yes_no(summary.resumed)),
+        ("pages", summary.pages), ("items scraped", summary.items), ("new", summary.new_listings),
+        ("changed", summary.changed_listings), ("removed", summary.removed_listings),
+        ("rejected", summary.rejected_items), ("seconds", f"{summary.seconds:.1f}")]
     if summary.bounds:
         shown = ", ".join(f"{k}={v}" for k, v in summary.bounds.items() if v)
-        rows.append(("限定 bounded", shown))
-    console.print(table(f"crawl {platform}", ["", ""], rows))
+        rows.append(("bounded", shown))
+    console.print(table(f"{heading('crawl')} {platform}", ["", ""], rows, fields=True))
     if summary.errors:
-        console.print(table("errors by kind 错误", ["kind", "count"],
+        console.print(table("errors by kind", ["kind", "count"],
                             sorted(summary.errors.items(), key=lambda kv: -kv[1])))
 
 

@@ -10,6 +10,7 @@ from rich.panel import Panel
 
 from spotcheck.context import current
 from spotcheck.output import bar_chart, console, err_console, print_json, table
+from store.vocabulary import PurchaseStatus
 
 
 def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -69,7 +70,8 @@ def _print(summary: dict[str, Any]) -> None:
                         ["purchase", "status", "order", "price", "order capture"],
                         [(b.get("purchase_id"), b.get("status"), b.get("order_number"),
                           f"{b.get('price_paid')} {b.get('currency') or ''}",
-                          b.get("order_capture_id")) for b in bought]))
+                          b.get("order_capture_id")) for b in bought],
+                        codes={"status": PurchaseStatus}))
     for line in (summary.get("propagation") or {}).get("lines") or []:
         console.print(line, markup=False)
     console.print(Panel.fit(

@@ -12,8 +12,10 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, table
 from store.errors import InvalidInput, VerificationFailed
+from store.labels import label, text_label
+from store.vocabulary import CaptureStatus
 
 app = typer.Typer(help="Evidence packs, the signing key, capture diffs and the custody log.",
                   no_args_is_help=True)
@@ -173,8 +175,8 @@ def verify_cmd(
     if json_out:
         print_json(report.as_dict())
     else:
-        console.print(table(f"verify {pack.name}", ["check", "ok", "detail"],
-                            [(c.name, "✔" if c.ok else "✘ FAILED", c.detail)
+        console.print(table(f"{heading('verify')} {pack.name}", ["check", "ok", "detail"],
+                            [(c.name, "✔" if c.ok else "✘ " + heading("failed"), c.detail)
                              for c in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(w)}")
@@ -289,8 +291,9 @@ def diff_cmd(
         print_json(d.as_dict())
         return
     rows = [(k, before, after) for k, (before, after) in d.changes.items()]
-    console.print(table(f"capture {capture_a} → {capture_b}", ["fact", "before", "after"],
-                        rows or [("(no change in facts)", "", "")]))
+    console.print(table(f"{heading('capture')} {capture_a} → {capture_b}",
+                        ["fact", "before", "after"],
+                        rows or [(heading("(no change in facts)"), "", "")]))
     console.print(f"screenshot: {d.changed_pixels:.2%} of pixels changed"
                   + (f", in the box {d.bbox}" if d.bbox else ""))
     if d.removed:
@@ -321,7 +324,8 @@ def log_cmd(
         console.print(table("custody log", ["seq", "at", "actor", "action", "capture", "case",
                                             "hash"],
                             [(e["seq"], e["at"][:19], e["actor"], e["action"], e["capture_id"],
-                              e["case_id"], e["hash"][:16]) for e in events]))
+                              e["case_id"], e["hash"][:16]) for e in events],
+                            codes={"action": "custody_action"}))
         console.print("[green]chain intact[/green]" if chain.ok else
                       "[red]chain broken:[/red] " + escape("; ".join(chain.problems[:5])))
     if not chain.ok:
@@ -364,7 +368,10 @@ def show_cmd(
     locale = ctx.reader_locale()
     data["error"] = failure_text(data.pop("failure"), locale) or data["error"]
     data["partial"] = partial_text(data.pop("partial_reasons"), data["partial"], locale) or ""
-    console.print(table(f"capture {capture_id}", ["field", "value"],
-                        [(k, v) for k, v in data.items() if k != "artifacts"]))
-    console.print(table("artifacts", ["role", "sha256", "size"],
-                        [(a["role"], a["sha256"], a["size"]) for a in data["artifacts"]]))
+    data["kind"] = text_label("capture_kind", data["kind"], locale)
+    data["status"] = label(CaptureStatus, data["status"], locale)
+    console.print(table(f"{heading('capture')} {capture_id}", ["field", "value"],
+                        [(k, v) for k, v in data.items() if k != "artifacts"], fields=True))
+    console.print(table("artifacts", ["file role", "sha256", "size"],
+                        [(a["role"], a["sha256"], a["size"]) for a in data["artifacts"]],
+                        codes={"file role": "artifact_role"}))

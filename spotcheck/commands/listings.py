@@ -8,7 +8,8 @@ import typer
 
 from crawlers.listings import ListingFilter, export_file, iter_rows
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, table
+from store.vocabulary import ListingStatus, Sector, SupervisionClass
 
 app = typer.Typer(help="Crawled listings: search and export.", invoke_without_command=True)
 
@@ -35,14 +36,16 @@ def _search(platform: str | None, sector: str | None, klass: str | None, seller:
     if json_out:
         print_json(rows)
         return
-    console.print(table(f"listings 商品 ({len(rows)})",
+    console.print(table(f"{heading('listings')} ({len(rows)})",
                         ["platform", "id", "title", "brand", "price", "seller", "sector",
                          "class", "status", "risk"],
                         [(r["platform"], r["external_id"], (r["title"] or "")[:60], r["brand"],
                           f"{r['price'] or ''} {r['currency'] or ''}", r["seller_name"],
                           r["sector"], r["supervision_class"], r["status"],
                           "" if r["risk_score"] is None else f"{r['risk_score']:.2f}")
-                         for r in rows]))
+                         for r in rows],
+                        codes={"sector": Sector, "class": SupervisionClass,
+                               "status": ListingStatus}))
 
 
 @app.callback()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from scheduler import personas
 from scheduler.vault import new_key
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, print_json, table, yes_no
 from store.errors import NotFound
 from store.models import Platform
 
@@ -79,7 +79,7 @@ def list_cmd(
     console.print(table("buyer personas", ["id", "platform", "alias", "account", "address",
                                            "payment", "active"],
                         [(r.id, r.platform, r.alias, r.account, r.address, r.payment_ref,
-                          "yes" if r.active else "no") for r in rows]))
+                          yes_no(r.active)) for r in rows]))
 
 
 @app.command("show")

@@ -16,7 +16,7 @@ from sampler import export as export_api
 from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, err_console, print_json, table
+from spotcheck.output import bar_chart, console, err_console, heading, print_json, table
 from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
@@ -234,8 +234,9 @@ def verify_cmd(
     if json_out:
         print_json(report.as_dict())
     else:
-        console.print(table(f"pre-registration of {label}", ["check", "ok", "detail"],
-                            [(n, "✔" if ok else "✘ FAILED", d) for n, ok, d in report.checks]))
+        console.print(table(f"{heading('pre-registration of')} {label}", ["check", "ok", "detail"],
+                            [(n, "✔" if ok else "✘ " + heading("failed"), d)
+                             for n, ok, d in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(w)}")
         console.print(f"manifest SHA-256 {report.manifest_sha256} · time-stamped "

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy import func, select
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, heading, print_json, table, yes_no
 
 app = typer.Typer(help="Platforms to crawl: register, list, show.", no_args_is_help=True)
 
@@ -67,7 +68,7 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
     if json_out:
         print_json(rows)
         return
-    console.print(table("platforms 平台", ["code", "name", "base URL", "extract", "bureau 属地",
+    console.print(table("platforms", ["code", "name", "base URL", "extract", "bureau 属地",
                                           "listings"],
                         [(r["code"], r["name"], r["base_url"], r["extract"],
                           r["jurisdiction_bureau"], r["listings"]) for r in rows]))
@@ -99,11 +100,16 @@ def show(code: str = typer.Argument(...),
     if json_out:
         print_json(info)
         return
-    console.print(table(f"platform {code}", ["", ""],
-                        [(k, info[k]) for k in ("code", "name", "base_url", "company_name",
-                                                 "jurisdiction_bureau", "extract", "browser",
-                                                 "start_urls")]))
-    console.print(table("crawl runs 抓取记录", ["id", "status", "started", "pages", "items",
+    def shown(value: Any) -> Any:
+        if isinstance(value, bool):
+            return yes_no(value)
+        return ", ".join(map(str, value)) if isinstance(value, list) else value
+
+    console.print(table(f"{heading('platform')} {code}", ["", ""], fields=True, rows=
+                        [(k, shown(info[k])) for k in ("code", "name", "base_url", "company_name",
+                                                        "jurisdiction_bureau", "extract",
+                                                        "browser", "start_urls")]))
+    console.print(table("crawl runs", ["id", "status", "started", "pages", "items scraped",
                                               "new", "changed", "removed", "rejected"],
                         [(r["id"], r["status"], r["started_at"], r["pages"], r["items"],
                           r["new"], r["changed"], r["removed"], r["rejected"])

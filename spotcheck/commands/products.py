@@ -10,9 +10,10 @@ import typer
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, heading, print_json, table
 from store.labels import text_label
 from store.models import AuditEvent, ForeignNotice, Listing, Platform, Seller
+from store.vocabulary import Availability
 
 app = typer.Typer(help="Product clusters: the same product across platforms and notices.",
                   no_args_is_help=True)
@@ -99,7 +100,8 @@ def list_cmd(
     console.print(table("product clusters", ["cluster", "listings", "notices", "platforms",
                                              "linked by"],
                         [(r["cluster"], r["listings"], r["notices"], ", ".join(r["platforms"]),
-                          ", ".join(r["kinds"])) for r in rows]))
+                          ", ".join(text_label("product_link_kind", k, current().reader_locale())
+                                    for k in r["kinds"])) for r in rows]))
 
 
 @app.command("show")
@@ -131,22 +133,24 @@ def show_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(table(f"product {found.id}: listings", ["listing", "platform", "seller",
+    console.print(table(f"{heading('product')} {found.id}: {heading('listings')}", ["listing", "platform", "seller",
                                                           "price", "availability", "title"],
                         [(r["listing_id"], r["platform"], r["seller"] or "—",
                           f"{r['price'] or '—'} {r['currency'] or ''}",
                           r["availability"] or "—", r["title"][:60])
-                         for r in data["listings"]]))
+                         for r in data["listings"]],
+                        codes={"availability": Availability}))
     if data["notices"]:
         console.print(table("notices", ["notice", "source", "reference", "title"],
                             [(r["notice_id"], r["source"], r["reference"], r["title"][:60])
-                             for r in data["notices"]]))
+                             for r in data["notices"]],
+                            codes={"source": "notice_source"}))
     console.print(table("links", ["link", "kind", "strength", "status", "between", "evidence"],
-                        [(x["id"], text_label("product_link_kind", x["kind"], "en"),
-                          f"{x['strength']:.2f}", x["status"],
+                        [(x["id"], x["kind"], f"{x['strength']:.2f}", x["status"],
                           f"L{x['listing_id']} – " + (f"N{x['notice_id']}" if x["notice_id"]
                                                       else f"L{x['other_listing_id']}"),
-                          _evidence_text(x["evidence"])) for x in links]))
+                          _evidence_text(x["evidence"])) for x in links],
+                        codes={"kind": "product_link_kind", "status": "product_link_status"}))
 
 
 def _evidence_text(ev: dict[str, Any]) -> str:
@@ -183,14 +187,14 @@ def find_copies_cmd(
     if json_out:
         print_json(rows)
         return
-    console.print(table(f"copies of listing {listing_id}", ["kind", "strength", "where", "what"],
-                        [(text_label("product_link_kind", r["kind"], "en"),
-                          f"{r['strength']:.2f}",
+    console.print(table(f"{heading('copies of listing')} {listing_id}", ["kind", "strength", "where", "what"],
+                        [(r["kind"], f"{r['strength']:.2f}",
                           (f"{r['listing']['platform']} L{r['listing']['listing_id']}"
                            if r["listing"] else
                            f"{r['notice']['source']} {r['notice']['reference']}"),
                           (r["listing"] or r["notice"] or {}).get("title", "")[:60])
-                         for r in rows]))
+                         for r in rows],
+                        codes={"kind": "product_link_kind"}))
 
 
 def _review(link_id: int, status: str, note: str | None, json_out: bool) -> None:

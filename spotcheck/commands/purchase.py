@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from scheduler import purchases
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, table
 from store.errors import InvalidInput
+from store.labels import label, text_label
 from store.models import Plan, PlanItem, Purchase, PurchaseStatus
 
 app = typer.Typer(help="Covert purchases and samples: tasks, buy, receive, lab, result.",
@@ -112,11 +113,14 @@ def show_cmd(purchase: str = typer.Argument(...),
     if json_out:
         print_json(data)
         return
-    for k, v in data.items():
-        if k != "history":
-            console.print(f"{k:14} {v}", markup=False)
+    lang = current().reader_locale()
+    shown = {**data, "status": label(PurchaseStatus, data["status"], lang)}
+    console.print(table(f"{heading('purchase')} {data['id']}", ["field", "value"],
+                        [(k, v) for k, v in shown.items() if k != "history"], fields=True))
     console.print(table("history", ["at", "by", "status/event", "note"],
-                        [(h.get("at"), h.get("by"), h.get("status") or h.get("event"),
+                        [(h.get("at"), h.get("by"),
+                          label(PurchaseStatus, h["status"], lang) if h.get("status")
+                          else text_label("purchase_event", h.get("event"), lang),
                           h.get("note", "")) for h in data["history"]]))
 
 
@@ -284,4 +288,5 @@ def overdue_cmd(
         return
     console.print(table("overdue purchases", ["purchase", "status", "stage", "due", "days over"],
                         [(r["purchase_id"], r["status"], r["stage"], r["due"], r["days_over"])
-                         for r in rows]))
+                         for r in rows],
+                        codes={"status": PurchaseStatus}))

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, print_json, table, yes_no
 from store.errors import InvalidInput
 from store.models import JobRun, SchedulerLease
 
@@ -92,7 +92,7 @@ def tick_cmd(
         console.print("nothing due")
         return
     console.print(table("runs", ["key", "outcome", "attempt", "ran now", "error"],
-                        [(r["key"], r["outcome"], r["attempts"], "yes" if r["started"] else "no",
+                        [(r["key"], r["outcome"], r["attempts"], yes_no(r["started"]),
                           (r["error"] or "").splitlines()[0] if r["error"] else "")
                          for r in rows]))
 

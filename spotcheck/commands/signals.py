@@ -150,7 +150,8 @@ def list_cmd(
                                     "product", "models", "matches"],
                         [(r["id"], r["source"], r["reference"], r["published"], r["brand"],
                           (r["product"] or "")[:60], ", ".join(r["models"])[:40], r["matches"])
-                         for r in rows]))
+                         for r in rows],
+                        codes={"source": "notice_source"}))
     if kinds:
         console.print("other signals: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
 
@@ -196,10 +197,11 @@ def matches_cmd(
     console.print(table("notice matches", ["match", "confidence", "status", "matched on",
                                            "notice", "listing", "title"],
                         [(r["match_id"], f"{r['score']:.2f}",
-                          "proposed (not confirmed)" if r["status"] == "proposed" else r["status"],
+                          r["status"],
                           f"{r['method'] or '—'}: {', '.join(r['keys'])[:60]}",
                           f"{r['source']}:{r['reference']}", r["listing_id"],
-                          r["listing_title"][:60]) for r in rows]))
+                          r["listing_title"][:60]) for r in rows],
+                        codes={"status": "match_state"}))
     console.print("a proposed match adds notice_match × confidence to the score from "
                   "match_min_score (0.75) up; confirm or reject it with 'spotcheck signals "
                   "confirm|reject MATCH'")

@@ -12,7 +12,8 @@ import typer
 
 from spotcheck import identity, users
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, print_json, table, yes_no
+from store.vocabulary import Role
 
 app = typer.Typer(help="Console users: add, list, change passwords, disable.",
                   no_args_is_help=True)
@@ -65,8 +66,9 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
         print_json([u.as_dict() for u in rows])
         return
     console.print(table("users", ["name", "role", "active", "locale", "created"],
-                        [(u.name, u.role.value, "yes" if u.active else "no", u.locale or "",
-                          u.created_at.strftime("%Y-%m-%d")) for u in rows]))
+                        [(u.name, u.role.value, yes_no(u.active), u.locale or "",
+                          u.created_at.strftime("%Y-%m-%d")) for u in rows],
+                        codes={"role": Role}))
 
 
 @app.command("passwd")

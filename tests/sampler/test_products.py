@@ -192,7 +192,8 @@ def test_products_cli(sqlite_db: Database, settings: Any) -> None:
     assert any(c["listing"] and c["listing"]["listing_id"] == ids["a"] for c in copies)
     assert run("products", "reject", str(photo["id"]), "--note", "not it", "--json")[
         "status"] == "rejected"
-    assert "product P" in run("products", "show", str(ids["a"]))
+    shown_zh = run("products", "show", str(ids["a"]))  # the reader's language: zh-CN
+    assert "商品组 P" in shown_zh and "待确认" in shown_zh and "proposed" not in shown_zh
     missing = spotcheck("products", "show", str(ids["lamp"]), env=env)
     assert missing.returncode == 3
     bad = spotcheck("products", "build", "--kind", "smell", env=env)

@@ -1,0 +1,90 @@
+"""The CLI's tables for a person read in the reader's language: every title, column and
+field name a command prints has a label (store.labels ``cli_heading``), and a run shows them
+in zh-CN or en.  ``--json`` keeps the codes."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from store.labels import TEXT_LABELS
+from tests.clirun import spotcheck
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = ROOT / "spotcheck" / "commands"
+
+
+def _literals(node: ast.expr) -> list[str]:
+    """The headings a table's title or columns name literally: plain strings, and the
+    ``heading("...")`` parts of an f-string title."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [x for item in node.elts for x in _literals(item)]
+    if isinstance(node, ast.JoinedStr):
+        return [x for part in node.values if isinstance(part, ast.FormattedValue)
+                for x in _literals(part.value)]
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "heading":
+        return _literals(node.args[0])
+    return []
+
+
+def unlabelled(folder: Path = COMMANDS) -> dict[str, list[str]]:
+    """Every literal table title, column and ``heading()`` text of the commands without a
+    ``cli_heading`` label (by file)."""
+    heads = TEXT_LABELS["cli_heading"]
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", "")
+            texts: list[str] = []
+            if name == "table":
+                for arg in node.args[:2]:
+                    texts += _literals(arg)
+            elif name == "heading":
+                texts += _literals(node.args[0]) if node.args else []
+            if name == "table" and any(k.arg == "fields" for k in node.keywords) \
+                    and len(node.args) > 2 and isinstance(node.args[2], ast.List):
+                texts += [t.elts[0].value for t in node.args[2].elts  # a field's name
+                          if isinstance(t, ast.Tuple) and isinstance(t.elts[0], ast.Constant)]
+            for text in texts:
+                if text and text not in heads and text not in found.get(path.name, []):
+                    found.setdefault(path.name, []).append(text)
+    return found
+
+
+def test_every_table_heading_of_the_commands_has_a_label() -> None:
+    assert unlabelled() == {}
+
+
+def test_the_walk_finds_an_unlabelled_heading(tmp_path: Path) -> None:
+    """A broken walk would pass with nothing found: an English-only table must fail it."""
+    (tmp_path / "x.py").write_text('table("a brand new table", ["id", "frobs"], rows)\n'
+                                   'table(f"{heading(\'never labelled\')} 3", [], rows)\n',
+                                   encoding="utf-8")
+    assert unlabelled(tmp_path) == {"x.py": ["a brand new table", "frobs", "never labelled"]}
+
+
+def _run(home: Path, *args: str, locale: str) -> str:
+    env = {"SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "none.toml"),
+           "SPOTCHECK_LOCALE": locale}
+    ran = spotcheck(*args, env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
+def test_a_table_reads_in_the_reader_s_language_and_json_keeps_codes(tmp_path: Path) -> None:
+    _run(tmp_path, "platform", "add", "mall", "--start-url", "http://mall.test/",
+         "--profile", "mall", "--company", "某商城有限公司", locale="zh-CN")
+    zh = _run(tmp_path, "platform", "list", locale="zh-CN")
+    assert "平台" in zh and "代码" in zh and "属地主管部门" in zh
+    assert "base URL" not in zh and "bureau" not in zh
+    en = _run(tmp_path, "platform", "list", locale="en")
+    assert "base URL" in en and "代码" not in en
+    assert json.loads(_run(tmp_path, "platform", "list", "--json", locale="zh-CN"))[0][
+        "code"] == "mall"
+    shown = _run(tmp_path, "platform", "show", "mall", locale="zh-CN")
+    assert "企业名称" in shown and "company_name" not in shown and "抓取记录" in shown
