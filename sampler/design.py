@@ -151,6 +151,8 @@ def filled_prices(frame: Frame) -> NDArray[np.float64] | None:
         return None
     price = np.asarray(frame.prices, dtype=np.float64).copy()
     known = np.isfinite(price)
+    if known.all():  # nothing to fill (this runs before every draw: no medians then)
+        return price
     if not known.any():
         return None
     overall = float(np.median(price[known]))

@@ -91,30 +91,63 @@ def inclusion_probabilities(sizes: ArrayLike, n: int, floor: float = 0.0) -> NDA
 
 
 def _solve_scale(x: NDArray[np.float64], target: float, floor: float) -> float:
-    """The c ≥ 0 with Σ min(1, max(floor, c·x_k)) = target (x > 0).
+    """The c ≥ 0 with Σ min(1, max(floor, c·x_k)) = target (x > 0), solved exactly.
 
-    One sort, then bisection on c where each evaluation is two binary searches over the
-    sorted sizes and a prefix sum (O(log N)), so a million units cost one sort.
+    g(c) = Σ min(1, max(floor, c·x_k)) is continuous, non-decreasing and linear between its
+    breakpoints 1/x_k and f/x_k.  Binary searches over those (sorted once with the sizes;
+    each step two binary searches over the sizes and a prefix sum) find the segment where g
+    reaches *target*; on it the units at 1, at the floor and in between are fixed, so c is
+    the root of one linear equation.  ⌈log₂ 2N⌉ steps where a bisection on c took some 60
+    (it was a quarter of every draw's time), and the same π to the last bit.
     """
     xs = np.sort(x)
     cum = np.concatenate(([0.0], np.cumsum(xs)))
     m = xs.size
 
-    def g(c: float) -> float:
-        n_one = m - int(np.searchsorted(xs, 1.0 / c, side="left"))          # c·x ≥ 1
+    def parts(c: float) -> tuple[int, int, float]:
+        """At c: units at 1 (c·x ≥ 1), units at the floor (c·x ≤ f), Σx of the others."""
+        n_one = m - int(np.searchsorted(xs, 1.0 / c, side="left"))
         n_floor = min(int(np.searchsorted(xs, floor / c, side="right")), m - n_one)
-        return n_one + floor * n_floor + c * float(cum[m - n_one] - cum[n_floor])
+        return n_one, n_floor, float(cum[m - n_one] - cum[n_floor])
 
-    lo, hi = 0.0, 1.0 / float(xs[0])
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if mid <= lo or mid >= hi:
-            break
-        if g(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    def reaches(c: float) -> bool:
+        n_one, n_floor, mid = parts(c)
+        return n_one + floor * n_floor + c * mid >= target
+
+    def first_reaching(knots: NDArray[np.float64]) -> int:
+        """The first index whose knot reaches target (knots ascending; len when none)."""
+        lo_i, hi_i = 0, int(knots.size)
+        while lo_i < hi_i:
+            mid_i = (lo_i + hi_i) // 2
+            if reaches(float(knots[mid_i])):
+                hi_i = mid_i
+            else:
+                lo_i = mid_i + 1
+        return lo_i
+
+    # The segment (lo, hi] of c: first between two knots 1/x, then between the knots f/x
+    # that fall inside it.
+    lo, hi = 0.0, float(1.0 / xs[0])
+    ones = 1.0 / xs[::-1]
+    i = first_reaching(ones)
+    if i >= m:
+        return hi
+    hi = float(ones[i])
+    lo = float(ones[i - 1]) if i > 0 else 0.0
+    if floor > 0:
+        floors = floor * ones
+        inside = floors[np.searchsorted(floors, lo, side="right"):
+                        np.searchsorted(floors, hi, side="left")]
+        j = first_reaching(inside)
+        if j < inside.size:
+            hi = float(inside[j])
+        if j > 0:
+            lo = float(inside[j - 1])
+    n_one, n_floor, slope = parts(0.5 * (lo + hi)) if lo < hi else parts(hi)
+    if slope <= 0.0:  # g is flat on this segment, equal to target: any c in it will do
+        return hi
+    c = (target - n_one - floor * n_floor) / slope
+    return min(max(c, lo), hi)
 
 
 def stratified_inclusion_probabilities(
