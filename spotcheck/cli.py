@@ -191,9 +191,15 @@ def main(argv: list[str] | None = None) -> None:
             err_console.print_exception()
         sys.exit(exc.exit_code)
     except ValidationError as exc:
+        from rich.markup import escape
+
+        from spotcheck import usage
+        from spotcheck.context import current
+
+        lang = current().reader_locale()
         first = exc.errors()[0]
-        err_console.print(f"[red]error:[/red] setting {'.'.join(map(str, first['loc']))}: "
-                          f"{first['msg']}")
+        prefix = "错误：设置项 " if lang == "zh-CN" else "error: setting "
+        err_console.print(f"[red]{prefix}[/red]{escape(usage.validation_text(first, lang))}")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -204,10 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        # Click's usage errors (Typer vendors its own click): show them as click would.
+        # Click's usage errors (Typer vendors its own click): shown as click would, in the
+        # reader's language (spotcheck.usage).
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):
-            show()
+            from spotcheck import usage
+            from spotcheck.context import current
+
+            usage.show(exc, current().reader_locale())
             sys.exit(code)
         if verbose:
             raise

@@ -88,10 +88,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        from spotcheck.usage import validation_text
+        from spotcheck.web.deps import language
+
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
         return render(request, "console/error.html", status_code=400, status=400,
-                      heading=_("Invalid input"), message=f"{where}: {first.get('msg', '')}")
+                      heading=_("Invalid input"),
+                      message=validation_text(first, language(request)))
 
     @app.exception_handler(SpotcheckError)
     def _domain(request: Request, exc: SpotcheckError) -> Response:

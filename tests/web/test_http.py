@@ -457,6 +457,17 @@ def test_listing_search(live: Live) -> None:
         assert c.get("/listings", params={"page": 0}).status_code == 400
 
 
+def test_an_invalid_value_reads_in_the_reader_s_language(live: Live) -> None:
+    """pydantic's validation of a request reads 'page：应大于或等于 1', not its English."""
+    with live.login("sam", headers={"Accept-Language": "zh-CN"}) as c:
+        r = c.get("/listings", params={"page": 0})
+    assert r.status_code == 400 and "page：应大于或等于 1" in r.text
+    assert "greater than" not in r.text
+    with live.login("sam", headers={"Accept-Language": "en"}) as c:
+        assert "page: Input should be greater than or equal to 1" in c.get(
+            "/listings", params={"page": 0}).text
+
+
 _PERSONA_STRINGS = ("买家小王", "wang.buyer@example.cn", "pw-2026", "王小明", "13800138000",
                     "深圳市南山区某路1号", "PAY-6222-0000-1111", "深圳市某路1号")
 
