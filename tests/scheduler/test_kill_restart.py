@@ -1,8 +1,13 @@
 """Kill the scheduler with SIGKILL mid-job, start it again: no run lost, none done twice.
 
 Real subprocesses running ``spotcheck scheduler run`` on the same database (SQLite file and
-PostgreSQL), a job that takes 1.5 s firing every 4 s, SIGKILL while a run is in progress; a
-second scheduler started beside the live one must refuse (exit 4); SIGTERM stops gracefully.
+PostgreSQL), a job that takes 0.8 s firing every 2 s, SIGKILL while a run is in progress; of
+two schedulers started together after the kill, one takes the lease and resumes the run, the
+other must refuse (exit 4); SIGTERM stops gracefully.
+
+The clock is as short as the job allows: every wait below is a multiple of the period (the
+kill needs a finished run and a second one under way, the end two more runs), so the period
+sets the test's length (4 s made it 25 s a database, loaded).
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from store.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOT = "import tests.scheduler.probe_jobs; from spotcheck.cli import main; main()"
-PERIOD = 4
+PERIOD = 2
+#: The probe job's length: under the period even on a loaded machine (a run that overran it
+#: would be caught up at once, coalesced, so the gaps below would still hold).
+PROBE_SECONDS = "0.8"
 
 
 def start(url: str, home: Path, log: Path, out: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, SPOTCHECK_HOME=str(home), PROBE_LOG=str(log), PROBE_SECONDS="1.5",
+    env = dict(os.environ, SPOTCHECK_HOME=str(home), PROBE_LOG=str(log), PROBE_SECONDS=PROBE_SECONDS,
                SPOTCHECK_CONFIG=str(home / "absent.toml"))
     env.pop("SPOTCHECK_DB", None)
     return subprocess.Popen(
@@ -81,11 +89,11 @@ def test_sigkill_and_restart_loses_nothing_and_repeats_nothing(
         a.wait(10)
         killed_at = time.monotonic()
 
-        b = start(url, home, log, err)
-        procs.append(b)
-        time.sleep(0.5)  # b first; c starts beside it and must find the lease taken
-        c = start(url, home, log, err)
-        procs.append(c)
+        # Two schedulers started together: whichever takes the lease first resumes the
+        # killed run, the other must find the lease taken and refuse.  (A fixed head start
+        # for one of them was not enough on a loaded machine: the second one won the race.)
+        pair = [start(url, home, log, err), start(url, home, log, err)]
+        procs += pair
 
         def resumed() -> bool:
             with any_db.session() as s:
@@ -95,8 +103,11 @@ def test_sigkill_and_restart_loses_nothing_and_repeats_nothing(
         wait_for(resumed, 40, f"the killed run {killed} to be resumed")
         restarted_in = time.monotonic() - killed_at
 
-        assert c.wait(40) == 4, err.read_text()[-2000:]
+        refused = wait_for(lambda: [p for p in pair if p.poll() is not None], 40,
+                           "one of the two schedulers to refuse")
+        assert len(refused) == 1 and refused[0].returncode == 4, err.read_text()[-2000:]
         assert "另一个调度器" in err.read_text()  # the refusal in the locale setting
+        [b] = [p for p in pair if p is not refused[0]]
 
         finished_before = sum(1 for e, _ in lines(log) if e == "done")
         wait_for(lambda: sum(1 for e, _ in lines(log) if e == "done") >= finished_before + 2,
