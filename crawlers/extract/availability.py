@@ -91,10 +91,13 @@ _BUY_RE = re.compile("|".join(re.escape(b) for b in sorted(BUY, key=len, reverse
 #: Class/id/name words of a buy control, for buttons that are icons.
 BUY_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(cart|bag|basket)|buy[-_ ]?(now|button|box)|addtocart|"
                       r"cart[-_]?(add(?!ress)|button|btn)|btn[-_]?(buy|cart)|purchase", re.IGNORECASE)
+#: Each availability's phrases, matched in a lower-cased text: a case-insensitive
+#: alternation costs Python's regex engine several times a case-sensitive one on the lowered
+#: text (stock notes and button labels are read on every page).
 _CUE_RE = tuple((value, re.compile(
     "|".join((r"(?<![\w-])" if p[0].isascii() and p[0].isalpha() else "") + re.escape(p)
              + (r"(?![\w-])" if p[-1].isascii() and p[-1].isalpha() else "")
-             for p in sorted(phrases, key=len, reverse=True)), re.IGNORECASE))
+             for p in sorted({p.lower() for p in phrases}, key=len, reverse=True))))
                 for value, phrases in CUES)
 
 
@@ -124,7 +127,7 @@ def from_text(text: str) -> str | None:
     if "not in stock" in lowered or "no stock" in lowered:
         return OUT_OF_STOCK
     for value, pattern in _CUE_RE:
-        if pattern.search(text):
+        if pattern.search(lowered):
             return value
     return None
 
