@@ -22,6 +22,7 @@ from store.models import (
     User,
 )
 from store.settings import Settings
+from tests.conftest import sqlite_from
 
 
 def populate(db: Database, listings: int = 400, seed: int = 11,
@@ -61,72 +62,24 @@ def populate(db: Database, listings: int = 400, seed: int = 11,
 
 
 @pytest.fixture(scope="session")
-def _sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A migrated empty SQLite file and one with the market populated, made once per session:
-    copying a file costs milliseconds where running every migration cost seconds a test."""
-    root = tmp_path_factory.mktemp("sqlite-templates")
-    out: dict[str, Path] = {}
-    for name in ("empty", "market"):
-        path = root / f"{name}.db"
-        db = Database.open(f"sqlite:///{path}")
-        if name == "market":
-            populate(db)
-        db.dispose()
-        out[name] = path
-    return out
-
-
-def _sqlite_copy(settings: Settings, template: Path) -> Database:
-    target = settings.home / "spotcheck.db"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, target)
-    return Database.open(settings.database_url)
-
-
-@pytest.fixture()
-def sqlite_db(settings: Settings, _sqlite_templates: dict[str, Path]) -> Iterator[Database]:
-    """tests/conftest.py's migrated SQLite database, copied from a session template (the
-    same schema at the same head revision: Database.open checks it)."""
-    db = _sqlite_copy(settings, _sqlite_templates["empty"])
-    yield db
+def market_sqlite(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
+    """tests/conftest.py's migrated SQLite file with the market populated, made once per
+    session: copying a file costs milliseconds where populating it cost a second a test."""
+    path = tmp_path_factory.mktemp("sqlite-market") / "spotcheck.db"
+    shutil.copyfile(migrated_sqlite, path)
+    db = Database.open(f"sqlite:///{path}")
+    populate(db)
     db.dispose()
-
-
-def _empty_pg(db: Database) -> None:
-    """DELETE every table (children first) and restart the schema's sequences: the same end
-    state as tests/conftest.py's TRUNCATE … RESTART IDENTITY, at a fifth of its time on
-    these small tables (measured 0.3 s against 1.5 s on the shared machine)."""
-    from sqlalchemy import text
-
-    from store.models import Base
-
-    with db.engine.begin() as conn:
-        for t in reversed(Base.metadata.sorted_tables):
-            conn.execute(text(f'DELETE FROM "{t.name}"'))
-        seqs = conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
-                                 "WHERE sequence_schema = current_schema()")).scalars().all()
-        for name in seqs:
-            conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
+    return path
 
 
 @pytest.fixture()
-def pg_db(pg_url: str, settings: Settings) -> Iterator[Database]:
-    """tests/conftest.py's PostgreSQL database (own schema), emptied by DELETE."""
-    db = Database.open(pg_url)
-    _empty_pg(db)
-    yield db
-    _empty_pg(db)
-    db.dispose()
-
-
-@pytest.fixture()
-def market(any_db: Database, settings: Settings,
-           _sqlite_templates: dict[str, Path]) -> Iterator[Database]:
+def market(any_db: Database, settings: Settings, market_sqlite: Path) -> Iterator[Database]:
     if any_db.dialect != "sqlite":
         populate(any_db)
         yield any_db
         return
     any_db.dispose()
-    db = _sqlite_copy(settings, _sqlite_templates["market"])
+    db = sqlite_from(settings, market_sqlite)
     yield db
     db.dispose()
