@@ -35,6 +35,7 @@ from sampler.campaign_scope import campaign_design, get_campaign
 from sampler.design import TAKE_ALL, run_design
 from sampler.frame import build_frame, freeze_frame
 from store.errors import Conflict, InvalidInput, NotFound
+from store.labels import stratum_label
 from store.models import (
     AuditEvent,
     Campaign,
@@ -132,9 +133,10 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
         stratum = str(frame.strata[k])
         listing = listings[lid]
         n_h, N_h = result.allocation[stratum], result.stratum_sizes[stratum]
-        reasons = [_reason("stratum", f"stratum {stratum}: {n_h} of {N_h} listings "
-                           f"({design.allocation} allocation)",
-                           f"层 {stratum}：{N_h} 个商品中抽 {n_h} 个（{_ALLOC_ZH[design.allocation]}）",
+        reasons = [_reason("stratum", f"stratum {stratum_label(stratum, 'en')}: {n_h} of {N_h} "
+                           f"listings ({design.allocation} allocation)",
+                           f"层 {stratum_label(stratum)}：{N_h} 个商品中抽 {n_h} 个"
+                           f"（{_ALLOC_ZH[design.allocation]}）",
                            stratum=stratum, n_h=n_h, N_h=N_h)]
         if stratum == TAKE_ALL:
             c = carried[lid]

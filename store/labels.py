@@ -654,6 +654,33 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "notifications": ("通报", "Notifications"),
         "charts": ("图表", "Charts"),
     },
+    #: A listing's extracted fields (crawlers.extract.reconcile), as the listing page names
+    #: where each came from.
+    "listing_field": {
+        "title": ("标题", "title"),
+        "brand": ("品牌", "brand"),
+        "model": ("型号", "model"),
+        "mpn": ("制造商型号（MPN）", "manufacturer part number"),
+        "sku": ("货号（SKU）", "SKU"),
+        "gtin": ("商品条码（GTIN）", "GTIN"),
+        "price": ("价格", "price"),
+        "list_price": ("标价", "list price"),
+        "currency": ("币种", "currency"),
+        "availability": ("库存状态", "availability"),
+        "category": ("类目", "category"),
+        "breadcrumbs": ("类目路径", "breadcrumbs"),
+        "origin": ("原产地", "origin"),
+        "image_urls": ("商品图片", "pictures"),
+        "external_id": ("平台商品编号", "platform's listing id"),
+        "product_id": ("商品编号", "product id"),
+        "seller_name": ("卖家名称", "seller name"),
+        "seller_external_id": ("平台卖家编号", "platform's seller id"),
+        "seller_url": ("卖家网址", "seller address"),
+        "seller": ("卖家", "seller"),
+        "images": ("商品图片", "pictures"),
+        "cert_marks": ("认证标志", "certification marks"),
+        "status": ("状态", "status"),
+    },
     #: Where a classification rule found its word (crawlers.classify).
     "class_field": {
         "category": ("类目", "category"),

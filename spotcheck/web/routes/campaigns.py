@@ -156,6 +156,10 @@ def reason_text(reason: Any) -> str:
             zh = i18n.active().startswith("zh")
             text = str(reason.get("zh") if zh and reason.get("zh") else reason.get("en") or
                        reason.get("zh"))
+            stratum = (reason.get("params") or {}).get("stratum")
+            if reason.get("code") == "stratum" and isinstance(stratum, str):
+                # a plan drawn before its reasons labelled the stratum ("层 textiles/key")
+                text = text.replace(stratum, stratum_label(stratum), 1)
             points = reason.get("points")
             return f"{text} (+{float(points):.2f})" if isinstance(points, int | float) else text
         if reason.get("reason_zh") or reason.get("reason_en") or reason.get("rule"):
