@@ -95,41 +95,35 @@ _URL_TAGS = {"a": "href", "area": "href", "link": "href", "img": "src", "audio":
              "object": "data"}
 
 
+#: An item's properties: the descendants with an itemprop whose nearest item is the item
+#: (not one nested in it), in document order.
+_PROPERTIES = etree.XPath(
+    "descendant::*[@itemprop][count(ancestor::*[@itemscope][1] | $item) = 1]")
+
+
 def _microdata_item(el: etree._Element, url: str, depth: int) -> dict[str, Any]:
     """A microdata item as a JSON-LD-like node (W3C microdata's JSON, types shortened):
     its properties are the ``itemprop`` descendants not inside a nested item.
 
-    The item's subtree is walked by lxml's own iterator, a nested item's subtree jumped
-    over (an item on ``<body>`` holds the whole page: a stack of every element's children
-    built in Python cost as much as parsing the page)."""
+    The properties are found by one XPath query, in C: an item on ``<body>`` holds the
+    whole page, and visiting each of its elements in Python (reading two attributes of
+    each) cost a fifth of parsing the page."""
     types = [t.rsplit("/", 1)[-1] for t in (el.get("itemtype") or "").split()]
     out: dict[str, Any] = {"@type": types[0] if len(types) == 1 else types}
-    skipping = False
-    resume: etree._Element | None = None
-    descendants = el.iter()
-    next(descendants)  # the item itself
-    for child in descendants:
-        if skipping:
-            if child is not resume:
-                continue
-            skipping = False
-        if child.tag.__class__ is not str:
-            continue
+    for child in _PROPERTIES(el, item=el):
         names = child.get("itemprop")
+        if not names:
+            continue
         nested = child.get("itemscope") is not None
-        if names:
-            value: Any = (_microdata_item(child, url, depth + 1) if nested and depth < 6
-                          else _microdata_value(child, url))
-            for name in names.split():
-                if name in out:
-                    if not isinstance(out[name], list):
-                        out[name] = [out[name]]
-                    out[name].append(value)
-                else:
-                    out[name] = value
-        if nested and len(child):
-            # The nested item's properties are its own: go on after its subtree.
-            resume, skipping = _after(child, el), True
+        value: Any = (_microdata_item(child, url, depth + 1) if nested and depth < 6
+                      else _microdata_value(child, url))
+        for name in names.split():
+            if name in out:
+                if not isinstance(out[name], list):
+                    out[name] = [out[name]]
+                out[name].append(value)
+            else:
+                out[name] = value
     if len(out) == 1 and depth:
         # An item with no properties (<span itemprop="brand" itemscope>ACME</span>):
         # its text is its name.
@@ -137,20 +131,6 @@ def _microdata_item(el: etree._Element, url: str, depth: int) -> dict[str, Any]:
         if text:
             out["name"] = text[:300]
     return out
-
-
-def _after(node: etree._Element, top: etree._Element) -> etree._Element | None:
-    """The first node after *node*'s subtree in document order, inside *top*'s subtree
-    (None: *node*'s subtree ends *top*'s)."""
-    while node is not top:
-        following = node.getnext()
-        if following is not None:
-            return following
-        parent = node.getparent()
-        if parent is None:
-            return None
-        node = parent
-    return None
 
 
 def _microdata_value(el: etree._Element, url: str) -> str:
