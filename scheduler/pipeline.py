@@ -42,6 +42,8 @@ log = logging.getLogger("spotcheck.scheduler.pipeline")
 
 #: Covert orders one ``buy`` run places at most (the rest wait for the next fire time).
 BUY_BATCH = 20
+#: Platform crawls one crawl run makes at once (each a child process).
+CRAWL_PARALLEL = 3
 #: Listings one ``recapture`` run captures at most.
 RECAPTURE_BATCH = 50
 #: Order times up to this count as due for a "buy now" (``buy`` with ``now``).
@@ -68,9 +70,14 @@ def _seed(ctx: JobContext) -> int:
 
 @job("crawl")
 def crawl(ctx: JobContext) -> dict[str, Any]:
-    """Crawl every platform in the campaign's scope (each in a child process).
+    """Crawl every platform in the campaign's scope, each in a child process, up to
+    :data:`CRAWL_PARALLEL` at once (platforms are different sites: each crawl keeps its own
+    site's politeness, and they no longer wait for one another).  A failed platform's error
+    is raised once every crawl has ended, the first in scope order.
 
     Options: ``timeout`` (seconds per platform crawl, default none)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from crawlers.run import crawl_platform
 
     campaign = _campaign(ctx)
@@ -79,10 +86,17 @@ def crawl(ctx: JobContext) -> dict[str, Any]:
         with ctx.db.session() as s:
             codes = list(s.scalars(select(Platform.code).order_by(Platform.code)))
     timeout = ctx.options.get("timeout")
+
+    def one(code: str) -> Any:
+        return crawl_platform(code, settings=ctx.settings, progress=False,
+                              timeout=float(timeout) if timeout else None)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(CRAWL_PARALLEL, len(codes))),
+                            thread_name_prefix="crawl") as pool:
+        futures = [(code, pool.submit(one, code)) for code in codes]
     out: dict[str, Any] = {}
-    for code in codes:
-        summary = crawl_platform(code, settings=ctx.settings, progress=False,
-                                 timeout=float(timeout) if timeout else None)
+    for code, future in futures:
+        summary = future.result()
         out[code] = {k: getattr(summary, k, None) for k in
                      ("run_id", "status", "pages", "items", "new_listings", "changed_listings",
                       "removed_listings", "rejected_items", "errors")}
