@@ -90,17 +90,19 @@ def approval_targets(session: Session, *, plan_id: int | None = None,
     return out
 
 
-def bought_targets(session: Session, *, campaign_id: int | None = None,
-                   purchase_ids: list[int] | None = None, limit: int = OFFERS_BATCH
-                   ) -> list[Target]:
-    """Bought purchases with no capture of their listing linked to them (the buying browser
-    makes one; an order recorded by hand does not)."""
+def bought_targets(session: Session, *, plan_id: int | None = None,
+                   campaign_id: int | None = None, purchase_ids: list[int] | None = None,
+                   limit: int = OFFERS_BATCH) -> list[Target]:
+    """Bought purchases (of one plan, or a campaign's) with no capture of their listing
+    linked to them (the buying browser makes one; an order recorded by hand does not)."""
     q = (select(Purchase.id, Listing.id, Listing.url)
          .join(PlanItem, PlanItem.id == Purchase.plan_item_id)
          .join(Listing, Listing.id == PlanItem.listing_id)
          .where(Purchase.status.in_(_BOUGHT), Listing.status != ListingStatus.REMOVED)
          .order_by(Purchase.id))
-    if campaign_id is not None:
+    if plan_id is not None:
+        q = q.where(PlanItem.plan_id == plan_id)
+    elif campaign_id is not None:
         q = q.join(Plan, Plan.id == PlanItem.plan_id).where(Plan.campaign_id == campaign_id)
     if purchase_ids is not None:
         q = q.where(Purchase.id.in_(purchase_ids))
@@ -117,15 +119,17 @@ def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = No
                    bought: bool = True, purchase_ids: list[int] | None = None,
                    concurrency: int | None = None) -> dict[str, Any]:
     """Capture every offer not captured yet (approval first, then purchases, or only
-    *purchase_ids*), in parallel on one browser; returns counts and the ids made.  A page
-    that cannot be captured is recorded as a failed capture and tried again by the next
-    run."""
+    *purchase_ids*), of one plan (*plan_id*: what approving it queues) or of a campaign's
+    plans (the scheduled run, which catches up on every plan), in parallel on one browser;
+    returns counts and the ids made.  A page that cannot be captured is recorded as a failed
+    capture and tried again by the next run."""
     from evidence.capture import CaptureRequest, capture_many
 
     with db.session() as s:
         targets = approval_targets(s, plan_id=plan_id, campaign_id=campaign_id)
         if bought:
-            targets += bought_targets(s, campaign_id=campaign_id, purchase_ids=purchase_ids,
+            targets += bought_targets(s, plan_id=plan_id, campaign_id=campaign_id,
+                                      purchase_ids=purchase_ids,
                                       limit=max(0, OFFERS_BATCH - len(targets)))
     if not targets:
         return {"_outcome": "skipped", "reason": "every offer is captured"}

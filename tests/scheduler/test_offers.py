@@ -26,6 +26,7 @@ from scheduler import purchases
 from scheduler.offers import (
     APPROVAL_PURPOSE,
     BOUGHT_PURPOSE,
+    bought_targets,
     capture_offers,
 )
 from scheduler.preregistration import approve_and_register
@@ -100,6 +101,9 @@ def test_approval_captures_every_offer_and_packs_hold_them(
     with db.session() as s:
         pid = purchases.create_purchase_tasks(s, plan_id, actor="amy", assign=False).created[0]
         purchases.mark_ordered(s, pid, "ORD-1", "19.90", actor="amy")
+    with db.session() as s:  # one plan's run takes that plan's purchases only
+        assert [t.purchase_id for t in bought_targets(s, plan_id=plan_id)] == [pid]
+        assert bought_targets(s, plan_id=plan_id + 1) == []
     again = capture_offers(db, settings, campaign_id=cid, actor="scheduler")
     assert again["at_approval"] == [] and len(again["when_bought"]) == 1, again
     assert capture_offers(db, settings, campaign_id=cid)["_outcome"] == "skipped"
