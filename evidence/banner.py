@@ -79,7 +79,9 @@ def render_banner(png: bytes, lines: list[str]) -> bytes:
         draw.text((pad, pad + i * int(size * 1.4)), line, fill=(0, 0, 0), font=font)
     out.paste(shot, (0, height))
     buf = io.BytesIO()
-    out.save(buf, "PNG", optimize=True)
+    # zlib's default level, not optimize=True: on a pack's screenshots that was ~4 times the
+    # CPU (0.19 s against 0.04 s a 1366x900 shot) for files 2% smaller.
+    out.save(buf, "PNG")
     return buf.getvalue()
 
 

@@ -215,7 +215,7 @@ def _mask_png(data: bytes, boxes: list[list[float]], *, whole: bool) -> bytes:
             draw.rectangle(((x - _PAD) * scale, (y - _PAD) * scale,
                             (x + w + _PAD) * scale, (y + h + _PAD) * scale), fill=(0, 0, 0))
         out = io.BytesIO()
-        img.save(out, "PNG", optimize=True)
+        img.save(out, "PNG")  # zlib's default level: optimize=True was ~4x the CPU for 2%
         return out.getvalue()
 
 
