@@ -16,8 +16,10 @@ drawn that avoids listings bought in the last 30 days, and new purchases get new
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import resource
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -85,6 +87,9 @@ def demo_defect(listing: Any) -> tuple[str, str]:
 class StepLog:
     name: str
     seconds: float = 0.0
+    #: CPU seconds of this process and of the children it reaped during the step (crawlers,
+    #: the browser driver with its Chromium): what a step costs on a loaded machine.
+    cpu_seconds: float = 0.0
     outcome: str = "ok"
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +125,13 @@ class DemoState:
     report_files: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     steps: list[StepLog] = field(default_factory=list)
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its reaped children so far."""
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                 resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _port_free(port: int) -> bool:
@@ -173,7 +185,7 @@ class Demo:
                 overall = progress.add_task("spotcheck demo", total=len(self.steps))
                 for name, fn in self.steps:
                     progress.update(overall, description=name)
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), _cpu_seconds()
                     log = StepLog(name)
                     self.state.steps.append(log)
                     try:
@@ -182,6 +194,8 @@ class Demo:
                         log.outcome = f"failed: {exc}"
                         log.seconds = time.perf_counter() - started
                         raise
+                    finally:
+                        log.cpu_seconds = _cpu_seconds() - cpu
                     log.seconds = time.perf_counter() - started
                     progress.console.log(f"[green]✓[/green] {name} "
                                          f"[dim]({log.seconds:.1f} s)[/dim]")
@@ -465,7 +479,7 @@ class Demo:
                 "failed": bought.get("failed", [])}
 
     def case(self) -> dict[str, Any]:
-        from evidence.capture import capture_urls
+        from evidence.capture import CaptureRequest, capture_many
         from scheduler.cases import notify, open_case
 
         st = self.state
@@ -496,14 +510,14 @@ class Demo:
             seller_url = listing.seller.url if listing.seller else None
             confirmed = bool(truth.get((code, listing.external_id), {})
                              .get("flags", {}).get("counterfeit"))
-        urls = [url] + ([seller_url] if seller_url else [])
-        kinds = ["listing", "seller"]
-        capture_ids: list[int] = []
-        for u, kind in zip(urls, kinds, strict=False):
-            capture_ids += capture_urls(st.db, [u], kind=kind,
-                                        listing_ids=[listing_id] if kind == "listing" else None,
-                                        purpose="counterfeit lead / 疑似假冒线索",
-                                        operator="zhao.min", settings=st.settings)
+        # The listing and its seller's page together, on one browser.
+        purpose = "counterfeit lead / 疑似假冒线索"
+        requests = [CaptureRequest(url=url, kind="listing", listing_id=listing_id,
+                                   purpose=purpose)]
+        if seller_url:
+            requests.append(CaptureRequest(url=seller_url, kind="seller", purpose=purpose))
+        capture_ids = [r.capture_id for r in asyncio.run(capture_many(
+            st.db, requests, operator="zhao.min", settings=st.settings))]
         with self.session() as s:
             case = open_case(s, "counterfeit", listing_id=listing_id,
                              title="疑似假冒：知名品牌远低于市场价 / suspected counterfeit",
@@ -623,7 +637,8 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "console": "spotcheck serve  →  http://127.0.0.1:8000/  (users: "
                    + ", ".join(f"{u} ({r})" for u, r in USERS)
                    + f"; password {DEMO_PASSWORD})",
-        "steps": [{"step": st.name, "seconds": round(st.seconds, 2), "outcome": st.outcome,
+        "steps": [{"step": st.name, "seconds": round(st.seconds, 2),
+                   "cpu_seconds": round(st.cpu_seconds, 2), "outcome": st.outcome,
                    "detail": st.detail} for st in state.steps],
     }
 
