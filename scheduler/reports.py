@@ -488,10 +488,11 @@ def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
         charts={k: Markup(v) for k, v in charts.items()})
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, settings: Settings) -> Path:
-    """Print an HTML file to PDF with Chromium (fonts-noto-cjk renders the Chinese)."""
-    print_pdfs([PrintJob(html_path, pdf_path, margin_mm=(16, 16, 14, 14))], settings)
-    return pdf_path
+def html_to_pdf(html_paths: list[Path], settings: Settings) -> list[Path]:
+    """Print HTML files to PDFs beside them, with one Chromium (fonts-noto-cjk renders the
+    Chinese): the report in each language without a browser launch each."""
+    return print_pdfs([PrintJob(html, html.with_suffix(".pdf"), margin_mm=(16, 16, 14, 14))
+                       for html in html_paths], settings)
 
 
 def half_year_report(session: Session, period: str, out_dir: Path | str,
@@ -513,14 +514,16 @@ def half_year_report(session: Session, period: str, out_dir: Path | str,
     out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     stem = f"half-year-{report.period}"
+    htmls: list[Path] = []
     for loc in locales:
         if "xlsx" in formats:
             files.append(str(write_xlsx(report, out / f"{stem}.{loc}.xlsx", loc)))
         if "pdf" in formats:
             html = out / f"{stem}.{loc}.html"
             html.write_text(render_html(report, loc), encoding="utf-8")
-            files.append(str(html))
-            files.append(str(html_to_pdf(html, html.with_suffix(".pdf"), settings)))
+            htmls.append(html)
+            files += [str(html), str(html.with_suffix(".pdf"))]
+    html_to_pdf(htmls, settings)
     if "json" in formats:
         import json
 
