@@ -117,16 +117,18 @@ def bought_targets(session: Session, *, plan_id: int | None = None,
 def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = None,
                    campaign_id: int | None = None, actor: str = "scheduler",
                    bought: bool = True, purchase_ids: list[int] | None = None,
-                   concurrency: int | None = None) -> dict[str, Any]:
+                   concurrency: int | None = None, approvals: bool = True) -> dict[str, Any]:
     """Capture every offer not captured yet (approval first, then purchases, or only
     *purchase_ids*), of one plan (*plan_id*: what approving it queues) or of a campaign's
     plans (the scheduled run, which catches up on every plan), in parallel on one browser;
     returns counts and the ids made.  A page that cannot be captured is recorded as a failed
-    capture and tried again by the next run."""
+    capture and tried again by the next run.  With *approvals* false only purchases are taken
+    (beside an approval run still capturing the same plan, which must not be doubled)."""
     from evidence.capture import CaptureRequest, capture_many
 
     with db.session() as s:
-        targets = approval_targets(s, plan_id=plan_id, campaign_id=campaign_id)
+        targets = approval_targets(s, plan_id=plan_id, campaign_id=campaign_id) \
+            if approvals else []
         if bought:
             targets += bought_targets(s, plan_id=plan_id, campaign_id=campaign_id,
                                       purchase_ids=purchase_ids,
@@ -142,6 +144,7 @@ def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = No
     with db.session() as s:
         ok = set(s.scalars(select(Capture.id).where(
             Capture.id.in_(ids), Capture.status.in_(CaptureStatus.evidence()))))
-    approvals = [i for i, t in zip(ids, targets, strict=False) if t.purchase_id is None]
+    at_approval = [i for i, t in zip(ids, targets, strict=False) if t.purchase_id is None]
     return {"captured": len(ok), "failed": [i for i in ids if i not in ok],
-            "at_approval": approvals, "when_bought": [i for i in ids if i not in approvals]}
+            "at_approval": at_approval,
+            "when_bought": [i for i in ids if i not in at_approval]}

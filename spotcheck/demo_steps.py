@@ -168,8 +168,10 @@ class Demo:
             ("enter lab results and estimate non-compliance", self.lab),
             ("carry failures to every copy; draw the next plan with a take-all stratum",
              self.copies),
-            ("capture what each plan item offered (at approval and when bought)", self.offers),
+            # The lead's captures run beside the approval captures, which are waited for
+            # only when their offers step needs them done.
             ("open a case for a counterfeit lead and capture evidence", self.case),
+            ("capture what each plan item offered (at approval and when bought)", self.offers),
             ("export the evidence pack and verify it", self.pack),
             ("write the reports", self.reports),
         ]
@@ -454,22 +456,23 @@ class Demo:
 
     def offers(self) -> dict[str, Any]:
         """Every case has evidence of what was offered: approving the plan queued captures of
-        every item's listing (they ran beside the buying and lab steps); wait for them.  The
-        browser purchases captured their listing when buying; of the items the demo records
-        as bought without a browser, those that failed (each a case) get their capture "when
-        bought" here, so the demo stays short (the scheduled ``offers`` job takes all)."""
+        every item's listing (they run beside the buying, lab and case steps).  The browser
+        purchases captured their listing when buying; of the items the demo records as bought
+        without a browser, those that failed (each a case) get their capture "when bought"
+        here, so the demo stays short (the scheduled ``offers`` job takes all): on a browser
+        of their own while the approval captures go on, which are then waited for."""
         from scheduler.offers import APPROVAL_PURPOSE, capture_offers
         from scheduler.runs import wait_for_queued_runs
 
         st = self.state
-        finished = wait_for_queued_runs(timeout=600)
         with self.session() as s:
             failed = list(s.scalars(
                 select(m.Sample.purchase_id).join(m.LabResult, m.LabResult.sample_id == m.Sample.id)
                 .where(m.Sample.purchase_id.in_(st.purchases),
                        m.LabResult.outcome == m.LabOutcome.FAIL)))
-        bought = capture_offers(st.db, st.settings, bought=True, purchase_ids=failed,
+        bought = capture_offers(st.db, st.settings, approvals=False, purchase_ids=failed,
                                 plan_id=st.plan_id, actor="li.na")
+        finished = wait_for_queued_runs(timeout=600)
         with self.session() as s:
             at_approval = s.scalar(select(func.count()).select_from(m.Capture).where(
                 m.Capture.purpose == APPROVAL_PURPOSE.format(plan=st.plan_id),
