@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,60 @@ from evidence.redact import HEADER_MASK, MASK, redacted_copies
 from evidence.trust import TrustAnchors
 from evidence.verify import verify_pack
 from scheduler import buying
+from store import settings as settings_module
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, Purchase
-from store.settings import Settings
-from tests.scheduler.test_buying import sandbox, secret_strings, world  # noqa: F401
+from store.settings import Settings, configure
+from tests.conftest import copy_home
+from tests.scheduler.test_buying import (  # noqa: F401
+    make_world,
+    sandbox,
+    secret_strings,
+    world,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def _bought_once(tmp_path_factory: pytest.TempPathFactory, sandbox: Any,  # noqa: F811
+                 chromium_path: str | None) -> dict[str, Any]:
+    """One covert purchase made with redaction on (a Chromium, the listing and order
+    captures and their redacted copies: ~20 s on the loaded machine), made once for the
+    tests that only read it; each gets its own copy of the data folder (:func:`bought`)."""
+    home = tmp_path_factory.mktemp("redact-once") / "data"
+    with pytest.MonkeyPatch.context() as env:  # what tests/conftest.py's settings sets
+        env.setenv("SPOTCHECK_HOME", str(home))
+        env.setenv("SPOTCHECK_CONFIG", str(home.parent / "absent.toml"))
+        for var in ("SPOTCHECK_DB", "SPOTCHECK_REDIS_URL", "SPOTCHECK_BROWSER"):
+            env.delenv(var, raising=False)
+        try:
+            settings = configure(home=home)
+            settings.ensure_home()
+            db = Database.open(settings.database_url)
+            try:
+                world_settings, ids = make_world(db, settings, sandbox)
+                result = buying.buy(db, ids[0], world_settings.model_copy(
+                    update={"tsa_urls": []}), actor="amy")
+            finally:
+                db.dispose()
+        finally:
+            settings_module._settings = None
+    assert result.status == "ordered", result
+    return {"home": home, "ids": ids}
+
+
+@pytest.fixture()
+def bought(settings: Settings, _bought_once: dict[str, Any]
+           ) -> Iterator[tuple[Database, Settings, list[int]]]:
+    """The purchase of :func:`_bought_once` in this test's data folder: its database, the
+    settings it was bought with, the purchase ids."""
+    copy_home(_bought_once["home"], settings.home)
+    db = Database.open(settings.database_url)
+    yield db, settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"],
+                                          "tsa_urls": []}), list(_bought_once["ids"])
+    db.dispose()
 
 
 def _ocr(png: bytes) -> str:
@@ -68,11 +116,8 @@ def _files(db: Database, settings: Settings, capture_id: int) -> dict[str, bytes
 
 
 def test_persona_captures_get_redacted_copies_that_packs_carry(
-        sqlite_db: Database, world: tuple[Settings, list[int]], tmp_path: Path) -> None:  # noqa: F811
-    settings, ids = world
-    settings = settings.model_copy(update={"tsa_urls": []})
-    result = buying.buy(sqlite_db, ids[0], settings, actor="amy")
-    assert result.status == "ordered", result
+        bought: tuple[Database, Settings, list[int]], tmp_path: Path) -> None:
+    sqlite_db, settings, ids = bought
     with sqlite_db.session() as s:
         p = s.get(Purchase, ids[0])
         assert p is not None
@@ -151,15 +196,13 @@ def test_persona_captures_get_redacted_copies_that_packs_carry(
 
 
 def test_console_shows_investigators_the_redacted_copy_only(
-        sqlite_db: Database, world: tuple[Settings, list[int]]) -> None:  # noqa: F811
+        bought: tuple[Database, Settings, list[int]]) -> None:
     from fastapi.testclient import TestClient
 
     from spotcheck.users import add_user
     from spotcheck.web.app import create_app
 
-    settings, ids = world
-    settings = settings.model_copy(update={"tsa_urls": []})
-    assert buying.buy(sqlite_db, ids[0], settings, actor="amy").status == "ordered"
+    sqlite_db, settings, _ids = bought
     with sqlite_db.session() as s:
         orig = s.scalar(select(Capture.id).where(Capture.kind == "order",
                                                  Capture.persona_id.is_not(None)))

@@ -36,9 +36,16 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture()
 def world(sqlite_db: Database, settings: Settings, sandbox: Sandbox,
           chromium_path: str | None) -> tuple[Settings, list[int]]:
+    return make_world(sqlite_db, settings, sandbox)
+
+
+def make_world(db: Database, settings: Settings, sandbox: Sandbox,
+               ) -> tuple[Settings, list[int]]:
+    """An approved plan of three sandbox listings, two personas, three purchase tasks: the
+    settings to buy with (captures allowed on localhost) and the purchase ids."""
     s2 = settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"]})
     chosen = pick(sandbox.truth(platform="mall"), "mall", 3)
-    with sqlite_db.session() as s:
+    with db.session() as s:
         platform_id, plan_id, _ = approved_plan(s, sandbox.urls, chosen)
         personas.create_persona(s, platform_id, "buyer-1", SECRET_ACCOUNT, "sandbox",
                                 SECRETS, PAYMENT, s2)
