@@ -22,11 +22,14 @@ LISTINGS = 600
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
-    """A sandbox with obstacles on (503s on first requests, slow pages, 429s)."""
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A sandbox with obstacles on (503s on first requests, slow pages, 429s), of
+    :data:`LISTINGS` listings or the module's own ``SANDBOX_LISTINGS`` (a module whose tests
+    crawl one platform again and again, and prove nothing more on a bigger one, sets less)."""
     from sandbox.runner import Sandbox
 
-    with Sandbox(seed=11, listings=LISTINGS, day=0, obstacles=True) as sb:
+    listings = int(getattr(request.module, "SANDBOX_LISTINGS", LISTINGS))
+    with Sandbox(seed=11, listings=listings, day=0, obstacles=True) as sb:
         yield sb
 
 
