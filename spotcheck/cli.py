@@ -174,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         command = typer.main.get_command(build_app(requested_command(args)))
         quiet_flags(command)
+        from spotcheck import helptext
+        from spotcheck.context import reader_locale
+
+        helptext.localise(command, reader_locale())  # help in the reader's language
         # Outside standalone mode click *returns* the code of a ``typer.Exit(code)``.
         code = command.main(args=args, prog_name="spotcheck", standalone_mode=False)
         _finish_queued_runs()
@@ -215,9 +219,9 @@ def main(argv: list[str] | None = None) -> None:
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):
             from spotcheck import usage
-            from spotcheck.context import current
+            from spotcheck.context import reader_locale
 
-            usage.show(exc, current().reader_locale())
+            usage.show(exc, reader_locale())  # parsing fails before the command's context
             sys.exit(code)
         if verbose:
             raise

@@ -41,11 +41,7 @@ class AppContext:
     def reader_locale(self) -> str:
         """The language of the person at the terminal (refusals, notes): the ``locale``
         setting, as the console's default; zh-CN when the settings cannot be read."""
-        try:
-            locale = str(self.settings.locale)
-        except Exception:  # the refusal may be about the settings themselves
-            return "zh-CN"
-        return "en" if locale.lower().startswith("en") else "zh-CN"
+        return reader_locale(lambda: self.settings)
 
     def authenticated(self) -> Any:
         """The user logged in on this database (``spotcheck.identity.Identity``), or None."""
@@ -121,6 +117,17 @@ class AppContext:
         if self._db is None:
             self._db = Database.open(settings=self.settings)
         return self._db
+
+
+def reader_locale(settings: Any = get_settings) -> str:
+    """The reader's language from the ``locale`` setting of *settings* (a callable giving
+    them; by default the process's settings, as read before a command's context exists:
+    help and usage errors); zh-CN when the settings cannot be read."""
+    try:
+        locale = str(settings().locale)
+    except Exception:  # the refusal may be about the settings themselves
+        return "zh-CN"
+    return "en" if locale.lower().startswith("en") else "zh-CN"
 
 
 _current = AppContext()

@@ -1,0 +1,58 @@
+"""The CLI's help in zh-CN: every command's and option's help text has its Chinese
+(spotcheck/help.zh-CN.json), and a reader of zh-CN sees it with Typer's words in Chinese;
+a reader of en sees the English of the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from spotcheck import helptext
+from spotcheck.cli import build_app
+from tests.clirun import spotcheck
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _tree() -> object:
+    return typer.main.get_command(build_app())
+
+
+def test_every_help_text_has_its_chinese() -> None:
+    texts = set(helptext.help_texts(_tree()))
+    assert len(texts) > 300  # the walk finds the tree (a broken walk would find nothing)
+    assert sorted(texts - set(helptext.catalogue())) == []
+
+
+def test_the_catalogue_holds_no_text_the_cli_no_longer_has() -> None:
+    """A help text changed in the code leaves its old entry behind: it must go (and the
+    new text be translated), so the catalogue says what the CLI says."""
+    assert sorted(set(helptext.catalogue()) - set(helptext.help_texts(_tree()))) == []
+
+
+def test_the_chinese_is_chinese_unless_the_text_is_only_codes() -> None:
+    copied = [en for en, zh in helptext.catalogue().items()
+              if not _CJK.search(zh) and _CJK.search(en) is None
+              and re.search(r"[a-z]{3,} [a-z]{3,}", en)]  # a sentence, not "csv | jsonl"
+    assert copied == []
+
+
+def _help(argv: list[str], locale: str, home: Path) -> str:
+    env = {"SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "none.toml"),
+           "SPOTCHECK_LOCALE": locale}
+    ran = spotcheck(*argv, "--help", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
+def test_help_reads_in_the_reader_s_language(tmp_path: Path) -> None:
+    zh = _help(["purchase", "result"], "zh-CN", tmp_path)
+    assert "用法：spotcheck purchase result" in zh and "选项" in zh and "参数" in zh
+    assert "登记检测结果" in zh and "显示本帮助并退出。" in zh
+    assert "pass（合格）| fail（不合格）" in zh
+    assert "Options" not in zh and "Show this message" not in zh
+    en = _help(["purchase", "result"], "en", tmp_path)
+    assert "Usage: spotcheck purchase result" in en and "Options" in en
+    assert "Record the lab result" in en and "登记检测结果" not in en
