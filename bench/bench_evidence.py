@@ -1,7 +1,7 @@
 """Benchmark: sustained evidence captures per minute, and evidence-pack verification MB/s.
 
 1. Captures: N sandbox listing pages (mall style, obstacles off) captured with every artifact
-   (screenshots, DOM, PDF, WARC, metadata, provenance, Ed25519 signature, RFC 3161 token from
+   (screenshots, DOM, WARC; the PDF only with ``--pdf``, as a capture prints it only when asked; metadata, provenance, Ed25519 signature, RFC 3161 token from
    a local ``openssl ts`` TSA, database rows, custody event) on the capture pool.  Baseline in
    the same process: the same pages with bare Playwright (goto + one full-page screenshot) on
    the same number of parallel pages.  Target ≥ 30 captures/min.
@@ -18,7 +18,7 @@
 
     .venv/bin/python bench/bench_evidence.py [--captures 30] [--pack-mb 1024] [--quick]
         [--real-pages /work/.mirror/scrapinghub+product-extraction-benchmark/repo]
-        [--only-captures] [--only-real --real-count 30] [--concurrency N]
+        [--only-captures] [--only-real --real-count 30] [--concurrency N] [--pdf]
 
 Each capture figure is printed with the load average at its start and end and the CPU
 seconds per capture (this process and every browser process it started: it is their
@@ -299,6 +299,8 @@ def main() -> None:
     ap.add_argument("--only-real", action="store_true", help="only the real-pages part")
     ap.add_argument("--only-captures", action="store_true",
                     help="the capture parts (real pages, sandbox), not the pack")
+    ap.add_argument("--pdf", action="store_true",
+                    help="print every capture to a PDF too (the setting capture_pdf)")
     args = ap.parse_args()
     if args.quick:
         args.captures, args.pack_mb = 10, 200
@@ -316,7 +318,7 @@ def main() -> None:
                             trusted_tsa_cas=[str(tsa.ca_file)],
                             capture_allow_networks=["127.0.0.0/8"],
                             capture_concurrency=args.concurrency,
-                            capture_max_bytes=400 << 20)
+                            capture_max_bytes=400 << 20, capture_pdf=args.pdf)
         settings.ensure_home()
         db = Database.open(settings.database_url, settings=settings)
         urls = [f"{sb.urls['mall']}/item/{i}.html" for i in range(1, args.captures + 1)]

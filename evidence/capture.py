@@ -4,8 +4,12 @@ Like Harvard LIL's Scoop, a capture is a list of named steps (``STEPS``), each w
 and its outcome logged in the metadata, run by :func:`evidence.steps.run_steps`:
 
     check_url → open → load → dismiss_overlays → scroll → settle → dom → facts →
-    screenshots → pdf → network → warc      then off the loop: provenance, manifest,
+    screenshots → [pdf] → network → warc      then off the loop: provenance, manifest,
     signature, timestamps, one transaction
+
+The PDF is printed only when asked (the request's ``pdf``, else the setting ``capture_pdf``;
+recorded as the capture option ``capture_pdf``): screenshots, DOM and the WARC from the
+wire are the evidence, and printing cost about an eighth of a real page's capture CPU.
 
 The browser reaches the network only through the capture's own recording proxy
 (:mod:`evidence.proxy`): every hop (redirects, subresources, workers) is checked against the
@@ -101,6 +105,13 @@ class CaptureRequest:
     platform_domains: list[str] | None = None
     #: The capture this one repeats (for diffs); default: the last capture of the same URL.
     previous_capture_id: int | None = None
+    #: Print the page to a PDF as well; None: as the setting ``capture_pdf`` says.
+    pdf: bool | None = None
+
+
+def wants_pdf(req: CaptureRequest, settings: Settings) -> bool:
+    """Whether *req* prints a PDF: the request's own choice, else the setting."""
+    return settings.capture_pdf if req.pdf is None else bool(req.pdf)
 
 
 @dataclass
@@ -506,6 +517,14 @@ async def step_warc(run: Run) -> None:
                  f"warcio {tools.get('warcio')})", started=started)
 
 
+def steps_for(run: Run) -> list[Step[Run]]:
+    """The steps *run* takes: ``STEPS``, without the PDF unless it was asked for (the choice
+    is the capture option ``capture_pdf`` in its metadata)."""
+    if run.meta["options"].get("capture_pdf"):
+        return STEPS
+    return [s for s in STEPS if s.name != "pdf"]
+
+
 STEPS: list[Step[Run]] = [
     Step("check_url", step_check_url, required=True),
     Step("open", step_open, required=True),
@@ -596,7 +615,8 @@ def _new_meta(req: CaptureRequest, settings: Settings, operator: str, persona: s
         "viewport": VIEWPORT, "timezone": TIMEZONE, "locale": LOCALE,
         "browser": {"name": "chromium", "version": browser_version},
         "tools": provenance.tool_versions(), "machine": machine,
-        "options": provenance.options(settings), "started_at": utcnow().isoformat(),
+        "options": {**provenance.options(settings), "capture_pdf": wants_pdf(req, settings)},
+        "started_at": utcnow().isoformat(),
         "limits": {"timeout_s": settings.capture_timeout, "max_bytes": settings.capture_max_bytes,
                    "max_resources": settings.capture_max_resources,
                    "repeat_limit": settings.capture_repeat_limit,
@@ -667,7 +687,7 @@ async def _capture(browser: Any, db: Database, req: CaptureRequest, *, operator:
                                                 **proxy_context_options(proxy.url))
         try:
             try:
-                await run_steps(STEPS, run, steps, budgets=settings.capture_step_timeouts,
+                await run_steps(steps_for(run), run, steps, budgets=settings.capture_step_timeouts,
                                 ceiling=settings.capture_timeout)
             except StepFailed as exc:
                 error = exc

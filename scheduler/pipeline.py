@@ -500,7 +500,9 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
     listing = ctx.options.get("listing_id")
     req = CaptureRequest(url=str(url), kind=str(ctx.options.get("kind") or "listing"),
                          listing_id=int(listing) if listing is not None else None,
-                         purpose=str(ctx.options.get("purpose") or "captured on request"))
+                         purpose=str(ctx.options.get("purpose") or "captured on request"),
+                         pdf=bool(ctx.options["pdf"]) if ctx.options.get("pdf") is not None
+                         else None)
     operator = str(ctx.options.get("operator") or ctx.actor)
     try:
         [res] = asyncio.run(capture_many(ctx.db, [req], operator=operator,

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     #: (scheduler.offers), so every case has evidence of what was offered.  Off, nothing
     #: starts at approval; the ``offers`` job, when scheduled, still catches up.
     capture_offers: bool = True
+    #: Print each captured page to a PDF as well (bounded at MAX_PDF_PAGES).  Off by default:
+    #: the screenshots, the DOM and the WARC from the wire are the evidence, and printing
+    #: cost about an eighth of a real page's capture CPU (0.5 of 4.1 CPU s); a profile that
+    #: wants the print (SPOTCHECK_CAPTURE_PDF=1) or one capture (``spotcheck capture --pdf``,
+    #: the console's "also print a PDF") asks for it, and the capture records which.
+    capture_pdf: bool = False
     #: Seconds each capture step may take (load, settle, scroll, screenshots, pdf, dom, …),
     #: overriding evidence.steps.DEFAULT_BUDGETS; capture_timeout stays the total ceiling.
     capture_step_timeouts: dict[str, float] = Field(default_factory=dict)

@@ -51,8 +51,12 @@ def capture(
     purpose: str | None = typer.Option(None, "--purpose", help="Why the capture is made."),
     listing: int | None = typer.Option(None, "--listing", help="Listing id (one URL only)."),
     json_out: bool = typer.Option(False, "--json", help="Print each capture's id and hashes."),
+    pdf: bool | None = typer.Option(None, "--pdf/--no-pdf",
+                                    help="Also print each page to a PDF (default: the "
+                                         "setting capture_pdf, off)."),
 ) -> None:
-    """Capture each URL (screenshots, DOM, PDF, WARC, metadata), sign and timestamp it.
+    """Capture each URL (screenshots, DOM, WARC, metadata; a PDF with ``--pdf``), sign and
+    timestamp it.
 
     Needs a logged-in user whose role may capture (the console's ``captures.run``: sampler,
     investigator or admin); that user is the operator in the custody log.
@@ -68,7 +72,8 @@ def capture(
     if listing is not None and len(urls) != 1:
         raise InvalidInput("capture.listing_goes_exactly_one_url")
     reqs = [CaptureRequest(url=u, kind=kind, listing_id=listing, case_id=_case_id(case),
-                           persona_id=_persona_id(persona), purpose=purpose) for u in urls]
+                           persona_id=_persona_id(persona), purpose=purpose, pdf=pdf)
+            for u in urls]
     import asyncio
 
     with Progress(TextColumn("[bold]capturing"), BarColumn(), MofNCompleteColumn(),

@@ -41,6 +41,8 @@ def evidence_settings(home: Path, tsa: LocalTSA, **extra: Any) -> Settings:
     # generous budgets: on a loaded test machine a normal page must not come out partial
     # (the budgets themselves are tested with tight ones in test_capture_network.py)
     extra.setdefault("capture_step_timeouts", dict(TEST_BUDGETS))
+    # these tests check the printed PDF too (a capture prints one only when asked)
+    extra.setdefault("capture_pdf", True)
     s = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
                  tsa_urls=[tsa.url], trusted_tsa_cas=[str(tsa.ca_file)],
                  capture_timeout=60.0, **extra)

@@ -75,9 +75,10 @@ def _back(value: str) -> str:
 @router.post("/captures")
 def capture(request: Request, url: str = Form(..., max_length=2000),
             kind: str = Form("listing", max_length=20), listing_id: int | None = Form(None),
-            back: str = Form("/captures/queue", max_length=300),
+            back: str = Form("/captures/queue", max_length=300), pdf: bool = Form(False),
             user: CurrentUser = Permission("captures.run")) -> Response:
-    """Queue one capture of *url* (a listing's, or any page) and go to the queue page."""
+    """Queue one capture of *url* (a listing's, or any page) and go to the queue page.
+    *pdf* (a checkbox) also prints the page to a PDF; unticked, the setting decides."""
     from scheduler.runs import enqueue, queue_run
 
     target = _back(back)
@@ -99,9 +100,9 @@ def capture(request: Request, url: str = Form(..., max_length=2000),
     with cons.db.session() as s:  # the request is a queued run before anything answers
         key = enqueue(s, "capture", None, options={
             "url": url, "kind": kind, "listing_id": listing_id, "operator": user.name,
-            "purpose": "captured from the console"})
+            "purpose": "captured from the console", "pdf": True if pdf else None})
     audit(request, user.name, "capture.requested", "capture_request", key, url=url[:500],
-          kind=kind, listing=listing_id)
+          kind=kind, listing=listing_id, pdf=pdf)
     queue_run(cons.db, cons.settings, key, holder=f"console:{user.name}")
     flash(request, "ok", _("Capture queued; its status is below."))
     return RedirectResponse("/captures/queue", status_code=303)
