@@ -61,6 +61,19 @@ def poll(page: Any, script: str, timeout: float = 15.0) -> None:
         page.wait_for_timeout(100)
 
 
+def settled(page: Any) -> None:
+    """Wait until the page has loaded every subresource and no htmx request is in flight.
+
+    What the checks after a navigation need.  Console pages request nothing after their load
+    event (no ``hx-trigger`` on load; console.js fetches nothing), so Playwright's
+    "networkidle" (500 ms without a request) only added half a second of waiting to each of
+    the ~50 pages these tests visit; a page that one day loads a part by htmx on load is
+    still waited for (htmx marks the element with ``htmx-request`` until the swap).
+    """
+    page.wait_for_load_state("load")
+    poll(page, "() => document.querySelector('.htmx-request') === null")
+
+
 def plan_status(live: Live, plan_id: int) -> PlanStatus:
     with live.db.session() as s:
         plan = s.get(Plan, plan_id)
@@ -136,7 +149,7 @@ def test_hostile_titles_stay_inert(page: Any, live: Live) -> None:
                  f"/listings/{d.hostile_listing_ids[0]}", f"/listings/{d.hostile_listing_ids[1]}",
                  f"/listings/{d.hostile_listing_ids[2]}", f"/cases/{d.case_id}", "/purchases"):
         page.goto(f"{live.url}{path}")
-        page.wait_for_load_state("networkidle")
+        settled(page)
         assert page.evaluate("window.__pwned") is None, path
         # No element came from crawled text: no <img src=x>, no <svg onload>, no <b onmouseover>.
         injected = page.evaluate("""() => [...document.querySelectorAll(
@@ -174,7 +187,7 @@ def test_screenshots_of_the_main_pages(page: Any, live: Live) -> None:
                        ("evidence", f"/evidence/{d.capture_ids[0]}"), ("purchases", "/purchases"),
                        ("personas", "/personas"), ("case", f"/cases/{d.case_id}"), ("audit", "/audit")):
         page.goto(f"{live.url}{path}")
-        page.wait_for_load_state("networkidle")
+        settled(page)
         out = SHOTS / f"{name}.png"
         page.screenshot(path=str(out))
         assert out.stat().st_size > 10_000, name

@@ -21,7 +21,7 @@ from scheduler.runs import wait_for_queued_runs
 from store.models import Case, Plan, PlanStatus, Purchase, PurchaseStatus
 from tests.web.conftest import Live
 from tests.web.factory import screenshot_png
-from tests.web.test_browser import SHOTS, login
+from tests.web.test_browser import SHOTS, login, settled
 from tests.web.test_browser import page as page  # the fixture, re-exported
 from tests.web.test_no_raw_codes import raw_codes
 
@@ -42,7 +42,7 @@ class Walk:
 
     def go(self, path: str, shot: str | None = None) -> Any:
         self.page.goto(f"{self.live.url}{path}")
-        self.page.wait_for_load_state("networkidle")
+        settled(self.page)
         self.check()
         if shot:
             self.shoot(shot)
@@ -58,7 +58,7 @@ class Walk:
         """Click a form's button and wait for the page the redirect leads to."""
         with self.page.expect_navigation():
             self.page.click(selector)
-        self.page.wait_for_load_state("networkidle")
+        settled(self.page)
         self.check()
 
     def done(self) -> None:
