@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,39 @@ def banner_lines(url: str, started_at: str | dt.datetime, capture_id: int, sha25
     return lines
 
 
+def _wrap(line: str, fits: Callable[[str], bool]) -> list[str]:
+    """*line* cut where the next character would not fit, each later piece indented.
+
+    The longest piece that fits is found by galloping then bisecting (a text's width grows
+    with every character added), not by measuring the piece again for every character it
+    takes: a few measures a piece instead of one per character (a URL line is up to 300)."""
+    out: list[str] = []
+    current, i = "", 0
+    while i < len(line):
+        lo, hi, step = i, 0, 1  # line[i:lo] fits after current (none at first)
+        while not hi:
+            k = min(len(line), lo + step)
+            if not fits(current + line[i:k]):
+                hi = k
+            elif k == len(line):
+                break
+            else:
+                lo, step = k, step * 2
+        if not hi:  # the rest of the line fits
+            current, i = current + line[i:], len(line)
+            break
+        while hi - lo > 1:  # line[i:hi] is too long
+            mid = (lo + hi) // 2
+            if fits(current + line[i:mid]):
+                lo = mid
+            else:
+                hi = mid
+        out.append(current + line[i:lo])
+        current, i = "    " + line[lo], lo + 1  # a character wider than the line goes alone
+    out.append(current)
+    return out
+
+
 def render_banner(png: bytes, lines: list[str]) -> bytes:
     """*png* under a banner of *lines* (wrapped to the image's width), as PNG."""
     from PIL import Image, ImageDraw
@@ -60,16 +94,10 @@ def render_banner(png: bytes, lines: list[str]) -> bytes:
     font = _font(size)
     pad = size // 2
     draw_probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    limit = shot.width - 2 * pad
     wrapped: list[str] = []
     for line in lines:
-        current = ""
-        for ch in line:
-            if draw_probe.textlength(current + ch, font=font) > shot.width - 2 * pad:
-                wrapped.append(current)
-                current = "    " + ch
-            else:
-                current += ch
-        wrapped.append(current)
+        wrapped += _wrap(line, lambda text: draw_probe.textlength(text, font=font) <= limit)
     height = pad * 2 + len(wrapped) * int(size * 1.4)
     out = Image.new("RGB", (shot.width, height + shot.height), (255, 255, 255))
     draw = ImageDraw.Draw(out)
