@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sampler.campaign_scope import campaign_dict, create_campaign, get_campaign, list_campaigns
 from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, table
+from spotcheck.output import console, heading, print_json, said, say, table
 from store.errors import InvalidInput
 from store.labels import text_label
 from store.vocabulary import PlanStatus
@@ -94,9 +95,10 @@ def create_cmd(
     if json_out:
         print_json(data)
     else:
-        console.print(f"campaign {data['id']} {data['name']!r} created "
-                      f"({method}, {allocation}, "
-                      f"{'n=' + str(n) if n is not None else 'budget ' + str(budget)})")
+        say("cli_said.campaign_created", id=data["id"], name=data["name"],
+            sampling_method=method, allocation=allocation,
+            size=said("cli_said.sample_size", n=n) if n is not None
+            else said("cli_said.budget", budget=budget))
 
 
 @app.command("list")
@@ -124,11 +126,11 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
     if json_out:
         print_json(data)
         return
-    console.print(f"[bold]campaign {data['id']}[/bold] {data['name']}")
+    console.print(f"[bold]{escape(said('cli_said.campaign_heading', id=data['id'], name=data['name']))}[/bold]")
     for key in ("scope", "design"):
         console.print(f"{key}: " + ", ".join(f"{k}={v}" for k, v in data[key].items()
                                              if v not in (None, [], {})))
-    console.print(f"sample size {data['sample_size'] or '—'}, budget {data['budget'] or '—'}")
+    say("cli_said.campaign_size_budget", n=data["sample_size"] or "—", budget=data["budget"] or "—")
     if data["plans"]:
         console.print(table("plans", ["id", "version", "status"],
                             [(p["id"], p["version"], p["status"]) for p in data["plans"]],

@@ -10,10 +10,10 @@ import typer
 
 from scheduler import cases
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, table
+from spotcheck.output import console, heading, print_json, said, say, table
 from store.errors import InvalidInput
 from store.labels import label, text_label
-from store.vocabulary import CaseStatus
+from store.vocabulary import CaseStatus, MeasureKind
 
 app = typer.Typer(help="Cases: open, list, show, notify the bureau, record measures, close.",
                   no_args_is_help=True)
@@ -52,8 +52,8 @@ def open_cmd(
     if json_out:
         print_json(data)
     else:
-        console.print(f"case {data['number']} ({data['kind']}) — bureau: "
-                      f"{data['bureau'] or '(none on record)'}", markup=False)
+        say("cli_said.case_opened", number=data["number"], case_kind=data["kind"],
+            bureau=data["bureau"] or said("cli_said.no_bureau"))
 
 
 @app.command("list")
@@ -127,7 +127,7 @@ def notify_cmd(
     if json_out:
         print_json(out)
     else:
-        console.print(f"notified {out['bureau']}", markup=False)
+        say("cli_said.notified", bureau=out["bureau"])
 
 
 @app.command("measure")
@@ -157,8 +157,9 @@ def measure_cmd(
     if json_out:
         print_json(out)
     else:
-        console.print(f"measure #{out['measure']} {out['kind']}"
-                      + (" (done)" if out["done"] else ""))
+        say("cli_said.measure_done" if out["done"] else "cli_said.measure",
+            measure=out["measure"], measure_kind=label(MeasureKind, str(out["kind"]),
+                                                       current().reader_locale()))
 
 
 @app.command("close")
@@ -174,4 +175,4 @@ def close_cmd(case: str = typer.Argument(...),
     if json_out:
         print_json(out)
     else:
-        console.print(f"case {out['number']} closed", markup=False)
+        say("cli_said.case_closed", number=out["number"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json
+from spotcheck.output import print_json, said, say
 from store.db import current_revision, head_revision, make_engine, upgrade
 
 app = typer.Typer(help="Database schema: status and upgrade.", no_args_is_help=True)
@@ -26,8 +26,8 @@ def upgrade_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-rea
         print_json({"database": engine.url.render_as_string(hide_password=True),
                     "from": before, "to": after})
     else:
-        console.print(f"database {engine.url.render_as_string(hide_password=True)}: "
-                      f"{before or 'empty'} → {after}")
+        say("cli_said.db_upgraded", url=engine.url.render_as_string(hide_password=True),
+            before=before or said("cli_said.db_empty"), after=after)
 
 
 @app.command("status")
@@ -43,5 +43,5 @@ def status_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-read
     if json_out:
         print_json(data)
     else:
-        state = "up to date" if rev == head else "needs upgrade (spotcheck db upgrade)"
-        console.print(f"database {data['database']}: revision {rev or 'none'}, {state}")
+        say("cli_said.db_up_to_date" if rev == head else "cli_said.db_needs_upgrade",
+            url=data["database"], revision=rev or "—")

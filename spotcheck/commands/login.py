@@ -13,7 +13,10 @@ import typer
 
 from spotcheck import identity
 from spotcheck.context import current
-from spotcheck.output import console, print_json
+from spotcheck.output import print_json, say
+from store import clock
+from store.labels import label
+from store.vocabulary import Role
 
 
 def command(
@@ -36,5 +39,6 @@ def command(
     if json_out:
         print_json({"user": who.name, "role": who.role, "expires_at": who.expires_at})
     else:
-        console.print(f"logged in as {who.name} ({who.role}) until "
-                      f"{who.expires_at:%Y-%m-%d %H:%M} UTC")
+        lang = current().reader_locale()
+        say("cli_said.logged_in", name=who.name, role=label(Role, who.role, lang),
+            until=clock.local(who.expires_at, lang))

@@ -6,7 +6,7 @@ import typer
 
 from spotcheck import identity
 from spotcheck.context import current
-from spotcheck.output import console, print_json
+from spotcheck.output import print_json, say
 
 
 def command(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
@@ -16,4 +16,7 @@ def command(json_out: bool = typer.Option(False, "--json", help="Machine-readabl
     if json_out:
         print_json({"logged_out": name})
     else:
-        console.print(f"logged out {name}" if name else "not logged in")
+        if name:
+            say("cli_said.logged_out", name=name)
+        else:
+            say("cli_said.not_logged_in")

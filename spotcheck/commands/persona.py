@@ -14,7 +14,7 @@ from sqlalchemy import select
 from scheduler import personas
 from scheduler.vault import new_key
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table, yes_no
+from spotcheck.output import console, print_json, say, table, yes_no
 from store.errors import NotFound
 from store.models import Platform
 
@@ -60,7 +60,7 @@ def add_cmd(
     if json_out:
         print_json(view.as_dict())
     else:
-        console.print(f"persona {view.alias} (#{view.id}) added on {view.platform}")
+        say("cli_said.persona_added", alias=view.alias, id=view.id, platform=view.platform)
 
 
 @app.command("list")
@@ -118,7 +118,8 @@ def disable_cmd(
     if json_out:
         print_json(out)
     else:
-        console.print(f"persona {out['alias']} {'enabled' if enable else 'disabled'}")
+        say("cli_said.persona_enabled" if enable else "cli_said.persona_disabled",
+            alias=out["alias"])
 
 
 @app.command("new-key")
@@ -149,5 +150,5 @@ def rotate_key_cmd(
     if json_out:
         print_json({"personas": changed, "key_file": new is None})
     else:
-        console.print(f"re-encrypted {changed} persona(s) with the new key"
-                      + ("" if new is None else "; now set SPOTCHECK_SECRET_KEY to it"))
+        say("cli_said.personas_reencrypted" if new is None
+            else "cli_said.personas_reencrypted_set_key", count=changed)

@@ -12,7 +12,7 @@ import typer
 
 from spotcheck import identity, users
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table, yes_no
+from spotcheck.output import console, print_json, say, table, yes_no
 from store.vocabulary import Role
 
 app = typer.Typer(help="Console users: add, list, change passwords, disable.",
@@ -54,7 +54,7 @@ def add_cmd(
     if json_out:
         print_json(info.as_dict())
     else:
-        console.print(f"user {info.name} added ({info.role.value})")
+        say("cli_said.user_added", name=info.name, role=info.role)
 
 
 @app.command("list")
@@ -87,7 +87,7 @@ def passwd_cmd(
     if json_out:
         print_json({"name": name, "password_changed": True})
     else:
-        console.print(f"password of {name} changed")
+        say("cli_said.password_changed", name=name)
 
 
 @app.command("disable")
@@ -105,4 +105,4 @@ def disable_cmd(
     if json_out:
         print_json(info.as_dict())
     else:
-        console.print(f"user {name} {'enabled' if info.active else 'disabled'}")
+        say("cli_said.user_enabled" if info.active else "cli_said.user_disabled", name=name)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from spotcheck.context import current
-from spotcheck.output import console, print_json
+from spotcheck.output import print_json, say
+from store import clock
+from store.labels import label
+from store.vocabulary import Role
 
 
 def command(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
@@ -19,7 +22,8 @@ def command(json_out: bool = typer.Option(False, "--json", help="Machine-readabl
     if json_out:
         print_json(data)
     elif who:
-        console.print(f"logged in as {who.name} ({who.role}) until "
-                      f"{who.expires_at:%Y-%m-%d %H:%M} UTC", markup=False)
+        lang = ctx.reader_locale()
+        say("cli_said.logged_in", name=who.name, role=label(Role, who.role, lang),
+            until=clock.local(who.expires_at, lang))
     else:
-        console.print(f"not logged in; actions are recorded as {data['actor']}", markup=False)
+        say("cli_said.not_logged_in_actor", actor=data["actor"])

@@ -88,3 +88,33 @@ def test_a_table_reads_in_the_reader_s_language_and_json_keeps_codes(tmp_path: P
         "code"] == "mall"
     shown = _run(tmp_path, "platform", "show", "mall", locale="zh-CN")
     assert "企业名称" in shown and "company_name" not in shown and "抓取记录" in shown
+
+
+def _codes(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _codes(node.body) + _codes(node.orelse)
+    return []
+
+
+def test_every_message_a_command_says_is_in_the_catalogue_in_both_languages() -> None:
+    from store import messages
+
+    said: list[str] = []
+    for path in sorted(COMMANDS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("say", "said") \
+                    and node.args:
+                said += _codes(node.args[0])
+    assert {"cli_said.logged_in", "cli_said.user_added", "cli_said.case_closed"} <= set(said)
+    texts = messages.catalogue()
+    assert sorted(c for c in said if not {"zh-CN", "en"} <= set(texts.get(c, {}))) == []
+
+
+def test_a_command_says_what_it_did_in_the_reader_s_language(tmp_path: Path) -> None:
+    zh = _run(tmp_path, "db", "status", locale="zh-CN")
+    assert "结构版本" in zh and "revision" not in zh
+    assert "revision" in _run(tmp_path, "db", "status", locale="en")
+    assert "未登录；操作记录在" in _run(tmp_path, "whoami", locale="zh-CN")
+    assert "not logged in; actions are recorded as" in _run(tmp_path, "whoami", locale="en")
