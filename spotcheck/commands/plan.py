@@ -16,7 +16,8 @@ from sampler import export as export_api
 from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, err_console, heading, print_json, table
+from spotcheck.output import bar_chart, console, err_console, heading, print_json, said, say, table
+from store.messages import render
 from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
@@ -62,13 +63,15 @@ class _null:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     p = summary["plan"]
-    console.print(f"[bold]plan {p['id']}[/bold] · {p['campaign']} v{p['version']} · "
-                  f"{p['status']} · method {p['method']} · seed {p['seed']}")
-    console.print(f"frame {p['frame_size']} listings (sha256 {p['frame_sha256'][:16]}…), "
-                  f"sample {p['sample_size']}, expected cost {p['expected_cost'] or '—'}")
+    console.print("[bold]" + escape(said(
+        "cli_said.plan_heading", id=p["id"], campaign=p["campaign"], version=p["version"],
+        plan_status=PlanStatus(p["status"]), sampling_method=p["method"], seed=p["seed"]))
+        + "[/bold]")
+    say("cli_said.plan_frame", frame=p["frame_size"], sha=p["frame_sha256"][:16],
+        n=p["sample_size"], cost=p["expected_cost"] or "—")
     if summary["totals"]["excluded"]:
-        console.print("left out: " + ", ".join(f"{k} {v}" for k, v in
-                                               summary["totals"]["excluded"].items()))
+        say("cli_said.left_out", what=", ".join(
+            f"{k} {v}" for k, v in summary["totals"]["excluded"].items()))
     console.print(table("strata", ["stratum", "N_h", "n_h", "rate", "π min", "π max", "certain",
                                    "cost", "risk"],
                         [(r["stratum"], r["N_h"], r["n_h"], _pct(r["sampling_rate"]),
@@ -153,7 +156,7 @@ def export_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAI
         print_json({"plan": p.id, "format": fmt, "path": str(written),
                     "bytes": written.stat().st_size})
     else:
-        console.print(f"wrote {written} ({written.stat().st_size} bytes)")
+        say("cli_said.wrote", path=written, size=written.stat().st_size)
 
 
 @app.command("submit")
@@ -186,18 +189,22 @@ def approve_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPA
         p, reg = approve_and_register(s, plan_api.resolve_plan(s, plan).id, name, role, comment,
                                       ctx.settings)
         data = {**plan_api.plan_dict(p, items=False), "registration": reg}
-        data["warnings"] = [
-            f"plan v{o['version']} of this campaign is also approved and still has "
-            f"{o['open_purchases']} open purchases: two plans now spend one budget"
-            for o in open_purchases_elsewhere(s, p.id)]
-    for warning in data["warnings"]:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+        others = open_purchases_elsewhere(s, p.id)
+    data["warnings"] = [  # English for scripts (--json); the reader's language below
+        render("cli_said.two_plans_one_budget",
+               {"version": o["version"], "count": o["open_purchases"]}, "en") for o in others]
+    for o in others:
+        err_console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]"
+                          + escape(said("cli_said.two_plans_one_budget", version=o["version"],
+                                        count=o["open_purchases"])))
     _done(data, json_out)
     if not json_out:
-        console.print(f"pre-registered: manifest SHA-256 {reg['manifest_sha256']}, "
-                      f"{len(reg['timestamps'])} time-stamp(s)"
-                      + (f", TSAs that failed: {', '.join(reg['failed_tsas'])}"
-                         if reg["failed_tsas"] else ""))
+        if reg["failed_tsas"]:
+            say("cli_said.pre_registered_failed_tsas", sha=reg["manifest_sha256"],
+                count=len(reg["timestamps"]), tsas=", ".join(reg["failed_tsas"]))
+        else:
+            say("cli_said.pre_registered", sha=reg["manifest_sha256"],
+                count=len(reg["timestamps"]))
 
 
 @app.command("verify")
@@ -275,11 +282,10 @@ def registration_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or 
         print_json({"plan": pid, **reg})
         return
     stamps = ", ".join(f"{t['gen_time']} ({t['tsa_url']})" for t in reg.get("timestamps", []))
-    console.print(f"plan {pid} pre-registered: manifest SHA-256 {reg['manifest_sha256']}, "
-                  f"signed by key {reg['key_fingerprint'][:16]}…, time-stamped "
-                  f"{stamps or '— (no TSA configured or none answered)'}")
+    say("cli_said.plan_registration", id=pid, sha=reg["manifest_sha256"],
+        key=reg["key_fingerprint"][:16], stamps=stamps or said("cli_said.no_timestamps"))
     if out is not None:
-        console.print(f"bundle written to {out}")
+        say("cli_said.bundle_written", path=out)
 
 
 @app.command("reject")
@@ -299,8 +305,8 @@ def _done(data: dict[str, Any], json_out: bool) -> None:
     if json_out:
         print_json(data)
     else:
-        console.print(f"plan {data['id']} ({data['campaign']} v{data['version']}): "
-                      f"{data['status']}")
+        say("cli_said.plan_status", id=data["id"], campaign=data["campaign"],
+            version=data["version"], plan_status=PlanStatus(data["status"]))
 
 
 @app.command("diff")
@@ -312,14 +318,15 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
     if json_out:
         print_json(d)
         return
-    console.print(f"plan {d['a']['id']} v{d['a']['version']} → plan {d['b']['id']} "
-                  f"v{d['b']['version']}: {len(d['added'])} added, {len(d['removed'])} removed, "
-                  f"{len(d['changed'])} changed, {d['kept']} kept; frame "
-                  f"{'changed' if d['frame_changed'] else 'unchanged'}")
+    say("cli_said.plan_diff", a=d["a"]["id"], va=d["a"]["version"], b=d["b"]["id"],
+        vb=d["b"]["version"], added=len(d["added"]), removed=len(d["removed"]),
+        changed=len(d["changed"]), kept=d["kept"],
+        frame=said("cli_said.frame_changed" if d["frame_changed"]
+                   else "cli_said.frame_unchanged"))
     for key, (old, new) in d["design"].items():
-        console.print(f"  design {key}: {old} → {new}")
+        say("cli_said.design_change", key=key, old=old, new=new)
     if d["seed"]:
-        console.print(f"  seed: {d['seed'][0]} → {d['seed'][1]}")
+        say("cli_said.seed_change", old=d["seed"][0], new=d["seed"][1])
     rows = ([("+", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")
              for it in d["added"]]
             + [("−", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")
@@ -391,7 +398,6 @@ def _print_estimate(est: dict[str, Any], confidence: float, lang: str) -> None:
     """``plan estimate``'s tables in the reader's language: headers and method codes by their
     labels (store.labels), titles from the message catalogue."""
     from store.labels import stratum_label, text_label
-    from store.messages import render
 
     o = est["overall"]
     level = f"{100 * confidence:g}%"

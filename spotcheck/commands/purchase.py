@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from scheduler import purchases
 from spotcheck.context import current
-from spotcheck.output import console, err_console, heading, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, say, table
 from store.errors import InvalidInput
 from store.labels import label, text_label
 from store.models import Plan, PlanItem, Purchase, PurchaseStatus
+from store.vocabulary import LabOutcome
 
 app = typer.Typer(help="Covert purchases and samples: tasks, buy, receive, lab, result.",
                   no_args_is_help=True)
@@ -32,11 +33,27 @@ def _read_document(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _done(json_out: bool, data: dict[str, Any], text: str) -> None:
+def _status(value: str) -> PurchaseStatus | str:
+    """A purchase status as a code to label (an unknown one shows as it is)."""
+    try:
+        return PurchaseStatus(value)
+    except ValueError:
+        return value
+
+
+def _outcome(value: str) -> LabOutcome | str:
+    try:
+        return LabOutcome(value)
+    except ValueError:
+        return value
+
+
+def _done(json_out: bool, data: dict[str, Any], code: str, **params: Any) -> None:
+    """--json: *data*; else the message *code* with *params* in the reader's language."""
     if json_out:
         print_json(data)
     else:
-        console.print(text, markup=False)
+        say(code, **params)
 
 
 @app.command("tasks")
@@ -52,8 +69,9 @@ def tasks_cmd(
         report = purchases.create_purchase_tasks(s, plan, actor=ctx.actor(),
                                                  deadline_days=deadline_days)
     _done(json_out, report.as_dict(),
-          f"{len(report.created)} created, {len(report.existing)} existing, "
-          f"{len(report.skipped)} skipped, {len(report.unassigned)} without persona")
+          "cli_said.tasks_created", created=len(report.created),
+          existing=len(report.existing), skipped=len(report.skipped),
+          unassigned=len(report.unassigned))
     if not json_out:
         lang = ctx.reader_locale()
         for flag in report.flags:
@@ -138,7 +156,8 @@ def buy_cmd(
     result = buy(ctx.db, purchase, ctx.settings, actor=ctx.actor(), holder=f"cli:{ctx.actor()}",
                  capture=not no_capture)
     _done(json_out, result.as_dict(),
-          f"purchase #{purchase}: {result.status} {result.order_number or result.error or ''}")
+          "cli_said.bought", purchase=purchase, purchase_status=_status(result.status),
+          detail=result.order_number or result.error or "")
     if result.status == "failed":
         raise typer.Exit(1)
 
@@ -155,7 +174,7 @@ def release_cmd(
     ctx = current()
     ctx.require("purchases.work")
     keys = release_attempt(ctx.db, purchase, reason, actor=ctx.actor())
-    _done(json_out, {"released": keys}, f"released {len(keys)} attempt(s)")
+    _done(json_out, {"released": keys}, "cli_said.released", count=len(keys))
 
 
 @app.command("ordered")
@@ -173,7 +192,7 @@ def ordered_cmd(
         p = purchases.mark_ordered(s, purchase, order_number, price, currency,
                                    actor=ctx.actor())
         data = purchases.purchase_summary(p)
-    _done(json_out, data, f"purchase #{purchase} ordered ({order_number})")
+    _done(json_out, data, "cli_said.ordered", purchase=purchase, order=order_number)
 
 
 @app.command("receive")
@@ -195,7 +214,7 @@ def receive_cmd(
         smp = purchases.receive_sample(s, purchase, sample, seal_photo_sha256=sha,
                                        actor=ctx.actor())
         out = {"purchase": purchase, "sample": smp.code, "seal_photo_sha256": sha}
-    _done(json_out, out, f"sample {sample} received for purchase #{purchase}")
+    _done(json_out, out, "cli_said.received", sample=sample, purchase=purchase)
 
 
 @app.command("send")
@@ -208,7 +227,7 @@ def send_cmd(purchase: int = typer.Argument(...),
     with ctx.db.session() as s:
         smp = purchases.send_to_lab(s, purchase, lab, actor=ctx.actor())
         out = {"purchase": purchase, "sample": smp.code, "lab": lab}
-    _done(json_out, out, f"sample {out['sample']} sent to {lab}")
+    _done(json_out, out, "cli_said.sent", sample=out["sample"], lab=lab)
 
 
 @app.command("result")
@@ -238,8 +257,8 @@ def result_cmd(
             third_party=third_party, verified=verified, actor=ctx.actor(), report_sha256=sha)
         out = {"purchase": purchase, "outcome": res.outcome.value,
                "case": case.number if case else None, "report_sha256": sha}
-    _done(json_out, out, f"purchase #{purchase}: {out['outcome']}"
-          + (f"; case {out['case']} opened" if out["case"] else ""))
+    _done(json_out, out, "cli_said.result_case" if out["case"] else "cli_said.result",
+          purchase=purchase, outcome=_outcome(str(out["outcome"])), case=out["case"])
 
 
 @app.command("close")
@@ -251,7 +270,7 @@ def close_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
     ctx.require("purchases.work")
     with ctx.db.session() as s:
         purchases.close_purchase(s, purchase, actor=ctx.actor())
-    _done(json_out, {"purchase": purchase, "status": "closed"}, f"purchase #{purchase} closed")
+    _done(json_out, {"purchase": purchase, "status": "closed"}, "cli_said.purchase_closed", purchase=purchase)
 
 
 @app.command("cancel")
@@ -265,7 +284,7 @@ def cancel_cmd(purchase: int = typer.Argument(..., help="Purchase id."),
     with ctx.db.session() as s:
         purchases.cancel_purchase(s, purchase, reason, actor=ctx.actor())
     _done(json_out, {"purchase": purchase, "status": "cancelled"},
-          f"purchase #{purchase} cancelled")
+          "cli_said.purchase_cancelled", purchase=purchase)
 
 
 @app.command("overdue")
