@@ -22,7 +22,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,6 +39,10 @@ LIMIT_PER_ADDRESS = 20
 WINDOW = dt.timedelta(minutes=15)
 #: How long a command-line login lasts (a working day).
 CLI_SESSION_TTL = dt.timedelta(hours=8)
+
+
+#: Why :func:`check_password` said no: too many attempts, or a wrong name or password.
+Refusal = Literal["throttled", "wrong"]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -94,6 +98,31 @@ def forgive(db: Database, name: str, address: str) -> None:
         s.execute(update(LoginAttempt)
                   .where(LoginAttempt.key == f"addr:{address}"[:200], LoginAttempt.attempts > 0)
                   .values(attempts=LoginAttempt.attempts - 1))
+
+
+def check_password(db: Database, name: str, password: str, address: str, *,
+                   origin: str | None = None, ip: str | None = None) -> users.UserInfo | Refusal:
+    """The one throttled password check, for a console login, a CLI login and a command's
+    one-off check alike: a slot is taken first (:func:`take_attempt`, keyed by *address*),
+    each refusal is audited as ``login.throttled`` or ``login.failed`` (with the CLI's
+    *origin* or the console client's *ip*), and a correct password gives the slots back
+    (:func:`forgive`).  Returns the user, or why not (the caller says it in its own words: a
+    page, a coded error)."""
+    detail = {"origin": origin} if origin is not None else {}
+    actor, who = (name or "?")[:100], name[:100]
+    if not take_attempt(db, name, address):
+        with db.session() as s:
+            s.add(AuditEvent(actor=actor, action="login.throttled", object_type="user",
+                             object_id=who, detail=detail, ip=ip))
+        return "throttled"
+    info = users.authenticate(db, name, password)
+    if info is None:
+        with db.session() as s:
+            s.add(AuditEvent(actor=actor, action="login.failed", object_type="user",
+                             object_id=who, detail=detail, ip=ip))
+        return "wrong"
+    forgive(db, info.name, address)
+    return info
 
 
 # --- command-line sessions ---------------------------------------------------------------
@@ -155,14 +184,11 @@ def login(db: Database, name: str, password: str, *,
     """Check *name*'s password (throttled), start a session and store its token locally."""
     name = name.strip()
     here = origin()
-    if not take_attempt(db, name, f"cli:{here}"):
-        _audit(db, name or "?", "login.throttled", name, here)
+    info = check_password(db, name, password, f"cli:{here}", origin=here)
+    if info == "throttled":
         raise Conflict("identity.too_many_failed_logins_wait")
-    info = users.authenticate(db, name, password)
-    if info is None:
-        _audit(db, name or "?", "login.failed", name, here)
+    if info == "wrong":
         raise InvalidInput("identity.wrong_user_name_password")
-    forgive(db, name, f"cli:{here}")
     token = secrets.token_urlsafe(32)
     expires = utcnow() + ttl
     with db.session() as s:
@@ -232,22 +258,13 @@ def revoke_all(db: Database, name: str, *, actor: str) -> int:
         return len(rows)
 
 
-def _audit(db: Database, actor: str, action: str, name: str, here: str) -> None:
-    with db.session() as s:
-        s.add(AuditEvent(actor=actor[:100], action=action, object_type="user",
-                         object_id=name[:100], detail={"origin": here}))
-
-
 def check_password_once(db: Database, name: str, password: str) -> str:
     """Authenticate *name* for one command (``SPOTCHECK_PASSWORD`` or a prompt), throttled
     like a login; no session is kept.  Returns the name, or raises."""
     here = origin()
-    if not take_attempt(db, name, f"cli:{here}"):
-        _audit(db, name or "?", "login.throttled", name, here)
+    info = check_password(db, name, password, f"cli:{here}", origin=here)
+    if info == "throttled":
         raise Conflict("identity.too_many_failed_logins_wait_2")
-    info = users.authenticate(db, name, password)
-    if info is None:
-        _audit(db, name or "?", "login.failed", name, here)
+    if info == "wrong":
         raise InvalidInput("identity.wrong_password", name=name)
-    forgive(db, name, f"cli:{here}")
     return info.name

@@ -43,17 +43,14 @@ def login(request: Request, name: str = Form(..., max_length=100),
     cons = console(request)
     ip = client_ip(request)
     name = name.strip()
-    if not identity.take_attempt(cons.db, name, ip):
-        audit(request, name or "?", "login.throttled", "user", name)
+    info = identity.check_password(cons.db, name, password, ip, ip=ip[:64])
+    if info == "throttled":
         return render(request, "console/login.html", status_code=429, next_url=safe_next(next),
                       name=name, error=_("Too many failed attempts. Wait a quarter of an hour "
                                          "and try again, or ask an administrator."))
-    info = users.authenticate(cons.db, name, password)
-    if info is None:
-        audit(request, name or "?", "login.failed", "user", name)
+    if info == "wrong":
         return render(request, "console/login.html", status_code=401, next_url=safe_next(next),
                       name=name, error=_("Wrong user name or password."))
-    identity.forgive(cons.db, info.name, ip)
     with cons.db.session() as s:
         from store.models import User
 
