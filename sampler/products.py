@@ -559,20 +559,17 @@ def find_copies(session: Session, listing_id: int, index: PhotoIndex | None = No
             for c in index.copies_of(mine_id):
                 if c.image_id not in near or c.distance < near[c.image_id][0]:
                     near[c.image_id] = (c.distance, mine_id)
-        for lid, image_id in session.execute(select(ListingImage.listing_id, ListingImage.image_id)
-                                             .where(ListingImage.image_id.in_(list(near)))):
-            if image_id is None:
-                continue
-            d, mine = near[image_id]
-            put(CopyFound(lid, None, "photo", photo_strength(d),
-                          {"images": [mine, image_id], "distance": d}))
-        for nid, pic_id in session.execute(select(NoticeImage.notice_id, NoticeImage.image_id)
-                                           .where(NoticeImage.image_id.in_(list(near)))):
-            if pic_id is None:
-                continue
-            d, mine = near[pic_id]
-            put(CopyFound(None, nid, "photo", photo_strength(d),
-                          {"images": [mine, pic_id], "distance": d}))
+        # the listings, then the notices, that show one of those photos
+        for owner, image, of_listing in ((ListingImage.listing_id, ListingImage.image_id, True),
+                                         (NoticeImage.notice_id, NoticeImage.image_id, False)):
+            for oid, image_id in session.execute(select(owner, image)
+                                                 .where(image.in_(list(near)))):
+                if image_id is None:
+                    continue
+                d, mine = near[image_id]
+                put(CopyFound(oid if of_listing else None, None if of_listing else oid,
+                              "photo", photo_strength(d),
+                              {"images": [mine, image_id], "distance": d}))
     return sorted(found.values(), key=lambda c: (-c.strength, c.listing_id or 0,
                                                  c.notice_id or 0))
 
