@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import threading
 import uuid
 from collections import Counter
@@ -113,17 +114,59 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+class SiteHandler(BaseHTTPRequestHandler):
+    """What a test site's handler builds on: :meth:`send` writes one whole response (status,
+    type, extra headers, length, body), and the server's line per request is not logged (it
+    would be noise in a failing test's output)."""
+
+    def send(self, status: int, body: bytes = b"", ctype: str = "text/html",
+             headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def page_handler(html: str) -> type[SiteHandler]:
+    """A handler answering every GET with the one page *html* (UTF-8)."""
+
+    class Page(SiteHandler):
+        def do_GET(self) -> None:
+            self.send(200, html.encode(), "text/html; charset=utf-8")
+
+    return Page
+
+
 @contextlib.contextmanager
-def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A threaded HTTP server on 127.0.0.1 answering with *handler*; yields its base URL
-    (``http://127.0.0.1:PORT/``) and stops it after."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def serve_http(handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1",
+               tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """A threaded HTTP server on a free port of *host* answering with *handler*; yields its
+    base URL (``http://127.0.0.1:PORT/``) and stops it after.  The one way tests serve HTTP.
+
+    *host* is another loopback address where a test needs two networks (a capture allowed on
+    127.0.0.2 only, a listener on 127.0.0.1 it must not reach); with *tls* (a server-side
+    context holding the certificate chain) it serves HTTPS and yields an ``https://`` URL.
+    Each request has a daemon thread, so a handler that never answers (a page that hangs)
+    does not hold the test process at exit."""
+    server = ThreadingHTTPServer((host, 0), handler)
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        scheme = "https" if tls is not None else "http"
+        yield f"{scheme}://{host}:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
 
 
 def copy_home(src: Path, dst: Path, *, skip: tuple[str, ...] = ()) -> None:

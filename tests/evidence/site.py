@@ -7,14 +7,14 @@ a pop-up and offers a download; one that never stops loading; a heavy page.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
+
+from tests.conftest import SiteHandler, serve_http
 
 
 def _png(color: tuple[int, int, int], size: tuple[int, int] = (120, 80)) -> bytes:
@@ -58,25 +58,19 @@ class ShopState:
 
 
 class Shop:
+    """The shop served by :func:`tests.conftest.serve_http` between :meth:`start` and
+    :meth:`stop` (a module's fixture keeps it for many tests, so not a ``with`` block)."""
+
     def __init__(self) -> None:
         self.state = ShopState()
-        self._server: ThreadingHTTPServer | None = None
+        self._served: contextlib.ExitStack | None = None
+        self._url = ""
 
     def start(self) -> str:
         state = self.state
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(SiteHandler):
             protocol_version = "HTTP/1.1"
-
-            def _send(self, status: int, body: bytes, ctype: str,
-                      headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -86,54 +80,51 @@ class Shop:
                         title=state.title, price=state.price, bg=state.background,
                         avail="InStock" if state.available else "OutOfStock",
                         avail_zh="有货" if state.available else "缺货")
-                    self._send(200, html.encode(), "text/html; charset=utf-8")
+                    self.send(200, html.encode(), "text/html; charset=utf-8")
                 elif path == "/style.css":
-                    self._send(200, gzip.compress(CSS), "text/css",
+                    self.send(200, gzip.compress(CSS), "text/css",
                                {"Content-Encoding": "gzip"})
                 elif path == "/img/main.png":
-                    self._send(200, _png((200, 30, 30)), "image/png")
+                    self.send(200, _png((200, 30, 30)), "image/png")
                 elif path == "/img/lazy.png":
-                    self._send(200, _png((30, 30, 200)), "image/png")
+                    self.send(200, _png((30, 30, 200)), "image/png")
                 elif path == "/go":
-                    self._send(302, b"", "text/html", {"Location": "/item/1"})
+                    self.send(302, b"", "text/html", {"Location": "/item/1"})
                 elif path == "/offsite":
                     body = b"<html><body>x<script>location.href='http://example.invalid/';</script></body></html>"
-                    self._send(200, body, "text/html")
+                    self.send(200, body, "text/html")
                 elif path == "/hostile":
                     text = ("<html><body><h1>弹窗</h1><a id=d href='/download.bin' download>d</a>"
                             "<script>window.open('/item/2');"
                             "fetch('http://10.255.255.1/x').catch(()=>{});"
                             "document.getElementById('d').click();</script></body></html>")
-                    self._send(200, text.encode(), "text/html; charset=utf-8")
+                    self.send(200, text.encode(), "text/html; charset=utf-8")
                 elif path == "/download.bin":
-                    self._send(200, b"\0" * 1000, "application/octet-stream",
+                    self.send(200, b"\0" * 1000, "application/octet-stream",
                                {"Content-Disposition": "attachment; filename=x.bin"})
                 elif path == "/slow":
                     import time
 
                     time.sleep(float(query.get("s", ["30"])[0]))
-                    self._send(200, b"<html>late</html>", "text/html")
+                    self.send(200, b"<html>late</html>", "text/html")
                 elif path == "/many":
                     n = int(query.get("n", ["50"])[0])
                     imgs = "".join(f"<img src='/img/main.png?{i}'>" for i in range(n))
-                    self._send(200, f"<html><body>{imgs}</body></html>".encode(), "text/html")
+                    self.send(200, f"<html><body>{imgs}</body></html>".encode(), "text/html")
                 else:
-                    self._send(404, b"not found", "text/plain")
+                    self.send(404, b"not found", "text/plain")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._served = contextlib.ExitStack()
+        self._url = self._served.enter_context(serve_http(Handler)).rstrip("/")
         return self.url
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """``http://127.0.0.1:PORT`` (no trailing slash: tests append ``/item/1``)."""
+        assert self._served is not None, "the shop is not started"
+        return self._url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._served is not None:
+            self._served.close()
+            self._served = None

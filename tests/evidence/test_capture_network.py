@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from evidence.steps import note_text, partial_text
 from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
+from tests.conftest import SiteHandler, serve_http
 from tests.evidence.conftest import evidence_settings
 
 WARCIO = str(Path(sys.executable).with_name("warcio"))
@@ -59,71 +59,55 @@ class Listener:
         self.sock.close()
 
 
-def _site(listener_port: int) -> ThreadingHTTPServer:
+def _site(listener_port: int) -> type[SiteHandler]:
+    """The hostile pages, each leading towards the listener on 127.0.0.1 (served on
+    127.0.0.2 by :func:`tests.conftest.serve_http`)."""
     target = f"http://127.0.0.1:{listener_port}/secret"
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SiteHandler):
         protocol_version = "HTTP/1.1"
-
-        def _send(self, status: int, body: bytes = b"", ctype: str = "text/html",
-                  headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
         def do_GET(self) -> None:
             p = self.path
             if p in ("/302", "/307"):
-                self._send(int(p[1:]), headers={"Location": target})
+                self.send(int(p[1:]), headers={"Location": target})
             elif p == "/localhost":
-                self._send(302, headers={"Location": f"http://localhost:{listener_port}/"})
+                self.send(302, headers={"Location": f"http://localhost:{listener_port}/"})
             elif p == "/meta":
-                self._send(200, f"<meta http-equiv=refresh content='0;url={target}'>"
+                self.send(200, f"<meta http-equiv=refresh content='0;url={target}'>"
                                 "<p>meta".encode())
             elif p == "/js":
-                self._send(200, f"<p>js<script>location.href='{target}'</script>".encode())
+                self.send(200, f"<p>js<script>location.href='{target}'</script>".encode())
             elif p == "/img":
-                self._send(200, b"<h1>img</h1><img src='/img-redirect'>")
+                self.send(200, b"<h1>img</h1><img src='/img-redirect'>")
             elif p == "/img-redirect":
-                self._send(302, headers={"Location": target + ".png"})
+                self.send(302, headers={"Location": target + ".png"})
             elif p == "/ok":
-                self._send(200, "<title>好</title><h1>正常商品页</h1>".encode())
+                self.send(200, "<title>好</title><h1>正常商品页</h1>".encode())
             elif p == "/neverload":
-                self._send(200, "<h1>可读但不结束</h1><img src='/hang'>".encode())
+                self.send(200, "<h1>可读但不结束</h1><img src='/hang'>".encode())
             elif p == "/hang":
                 import time
 
                 time.sleep(30)
             elif p == "/loop":
-                self._send(200, ("<h1>图片循环</h1><img id=i src='/missing.png'><script>"
+                self.send(200, ("<h1>图片循环</h1><img id=i src='/missing.png'><script>"
                                  "document.getElementById('i').onerror=function(){"
                                  "this.src='/missing.png?'+(0*Date.now());};</script>"
                                  ).encode())
             elif p == "/tall":
-                self._send(200, "<h1>长页面</h1><div style='height:400000px;background:"
+                self.send(200, "<h1>长页面</h1><div style='height:400000px;background:"
                                 "linear-gradient(#fff,#ccc)'>很长</div>".encode())
             else:
-                self._send(404, b"missing", "text/plain")
+                self.send(404, b"missing", "text/plain")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return Handler
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory, local_tsa: Any,
             chromium_path: str | None) -> Iterator[dict[str, Any]]:
     listener = Listener()
-    server = _site(listener.port)
-    base = f"http://127.0.0.2:{server.server_address[1]}"
     settings = evidence_settings(tmp_path_factory.mktemp("nethome"), local_tsa)
     settings = settings.model_copy(update={
         "capture_allow_networks": ["127.0.0.2/32"], "capture_concurrency": 4,
@@ -131,17 +115,19 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, local_tsa: Any,
                                   "settle": 1.0}})
     db = Database.open(settings.database_url, settings=settings)
     names = ["302", "307", "localhost", "meta", "js", "img", "ok", "neverload", "loop", "tall"]
-    ids = capture_urls(db, [f"{base}/{n}" for n in names], operator="t", settings=settings)
-    caps: dict[str, Capture] = {}
-    with db.session() as s:
-        for n, cid in zip(names, ids, strict=True):
-            cap = s.get(Capture, cid)
-            assert cap is not None
-            s.expunge(cap)
-            caps[n] = cap
-    yield {"caps": caps, "listener": listener, "db": db, "settings": settings, "base": base}
+    with serve_http(_site(listener.port), host="127.0.0.2") as url:
+        base = url.rstrip("/")
+        ids = capture_urls(db, [f"{base}/{n}" for n in names], operator="t", settings=settings)
+        caps: dict[str, Capture] = {}
+        with db.session() as s:
+            for n, cid in zip(names, ids, strict=True):
+                cap = s.get(Capture, cid)
+                assert cap is not None
+                s.expunge(cap)
+                caps[n] = cap
+        yield {"caps": caps, "listener": listener, "db": db, "settings": settings,
+               "base": base}
     listener.close()
-    server.shutdown()
     db.dispose()
 
 

@@ -1,7 +1,7 @@
 """Capturing a page served over TLS: the certificate chain the server presented is evidence.
 
 A small CA and a leaf certificate for 127.0.0.1 are made here (cryptography); a real TLS
-server (``ssl`` + ``http.server``) presents leaf + CA.  Chromium refuses the unknown issuer
+server (``tests.conftest.serve_http`` with a TLS context) presents leaf + CA.  Chromium refuses the unknown issuer
 unless the leaf's SubjectPublicKeyInfo is pinned in ``capture_trusted_spki``; with the pin the
 capture's metadata carries the chain as PEM, and its fingerprints are those of the served
 certificates.
@@ -15,10 +15,8 @@ import hashlib
 import ipaddress
 import json
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -34,6 +32,7 @@ from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings
+from tests.conftest import SiteHandler, serve_http
 from tests.evidence.conftest import TEST_BUDGETS
 
 pytestmark = pytest.mark.browser
@@ -77,17 +76,11 @@ def _certificates() -> tuple[x509.Certificate, x509.Certificate, ec.EllipticCurv
     return leaf, ca, leaf_key
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SiteHandler):
     def do_GET(self) -> None:
-        body = PAGE.encode() if self.path == "/" else b"not here"
-        self.send_response(200 if self.path == "/" else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        found = self.path == "/"
+        self.send(200 if found else 404, PAGE.encode() if found else b"not here",
+                  "text/html; charset=utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +96,8 @@ def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSSite]:
                                            serialization.NoEncryption()))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(chain, key_file)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield TLSSite(f"https://127.0.0.1:{server.server_address[1]}/", leaf, ca)
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serve_http(_Handler, tls=ctx) as url:
+        yield TLSSite(url, leaf, ca)
 
 
 def _settings(home: Path, **extra: object) -> Settings:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from evidence.tsa import timestamp
 from evidence.verify import verify_pack
 from store.models import Case
 from tests.clirun import Ran, spotcheck
-from tests.conftest import copy_home
+from tests.conftest import SiteHandler, copy_home, serve_http
 
 pytestmark = pytest.mark.browser
 BIN = Path(sys.executable).parent
@@ -103,20 +104,19 @@ def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -
                for e in events if not e.get("redacted"))
 
 
-def _authsign_verifier(roots: dict[str, list[str]], folder: Path) -> Any:
+@contextlib.contextmanager
+def _authsign_verifier(roots: dict[str, list[str]], folder: Path) -> Iterator[str]:
     """Webrecorder's authsign verifier (what ``wacz validate --verify-auth`` runs) behind an
-    HTTP ``/verify`` endpoint, trusting the given root fingerprints: an outside party's
-    configuration, not ours."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+    HTTP ``/verify`` endpoint (served by :func:`tests.conftest.serve_http`), trusting the
+    given root fingerprints: an outside party's configuration, not ours.  Yields the
+    endpoint's URL."""
     import yaml
     from authsign.verifier import Verifier
 
     (folder / "roots.yaml").write_text(yaml.safe_dump(roots))
     verifier = Verifier(str(folder / "roots.yaml"))
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SiteHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             try:
@@ -124,17 +124,10 @@ def _authsign_verifier(roots: dict[str, list[str]], folder: Path) -> Any:
                 code = 200
             except Exception:
                 code = 400
-            self.send_response(code)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
+            self.send(code, b"{}", "application/json")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    with serve_http(Handler) as url:
+        yield f"{url}verify"
 
 
 def test_wacz_validates_with_py_wacz_including_its_signature(
@@ -161,23 +154,17 @@ def test_wacz_validates_with_py_wacz_including_its_signature(
     tsa_fp = x509.load_pem_x509_certificate(local_tsa.ca_file.read_bytes()).fingerprint(
         hashes.SHA256()).hex()
     assert signed["domain"].startswith("spotcheck-")
-    trusting = _authsign_verifier({"domain_cert_roots": [ca_fp],
-                                   "timestamp_cert_roots": [tsa_fp]}, tmp_path)
-    stranger = _authsign_verifier({"domain_cert_roots": ["00" * 32],
-                                   "timestamp_cert_roots": [tsa_fp]}, tmp_path / "..")
-    try:
-        for server, expect in ((trusting, 0), (stranger, 1)):
-            url = f"http://127.0.0.1:{server.server_address[1]}/verify"
+    # py-wacz's own command line, as an outside party runs it: the subprocess is the point
+    with _authsign_verifier({"domain_cert_roots": [ca_fp], "timestamp_cert_roots": [tsa_fp]},
+                            tmp_path) as trusting, \
+            _authsign_verifier({"domain_cert_roots": ["00" * 32],
+                                "timestamp_cert_roots": [tsa_fp]}, tmp_path / "..") as stranger:
+        for url, expect in ((trusting, 0), (stranger, 1)):
             proc = subprocess.run([str(BIN / "wacz"), "validate", "-f", wacz, "--verify-auth",
                                    "--verifier-url", url], capture_output=True, text=True)
             assert proc.returncode == expect, proc.stdout + proc.stderr
-        assert "Successfully verified signature" in subprocess.run(
-            [str(BIN / "wacz"), "validate", "-f", wacz, "--verify-auth", "--verifier-url",
-             f"http://127.0.0.1:{trusting.server_address[1]}/verify"],
-            capture_output=True, text=True).stdout
-    finally:
-        trusting.shutdown()
-        stranger.shutdown()
+            if expect == 0:
+                assert "Successfully verified signature" in proc.stdout
 
 
 def test_wacz_signature_is_checked_by_our_verifier(pack: Path, local_tsa: LocalTSA,

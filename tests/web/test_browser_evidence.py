@@ -6,10 +6,8 @@ Run under ``flock /tmp/spotcheck-browser.lock``."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from evidence.verify import verify_pack
 from spotcheck.web.app import create_app
 from store.db import Database
 from store.settings import Settings
-from tests.conftest import need
+from tests.conftest import need, page_handler, serve_http
 from tests.web.conftest import Live, serve
 from tests.web.factory import PASSWORD, Seeded
 
@@ -31,19 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PAGE = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>儿童保温杯</title>"
         "</head><body><h1>&lt;script&gt;alert(1)&lt;/script&gt; 儿童保温杯</h1>"
         "<p class='price'>¥59.00</p><script>document.title += ' · 已加载'</script></body></html>")
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = PAGE.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture()
@@ -56,24 +41,23 @@ def evidence_live(seeded_home: tuple[Path, Seeded], tmp_path: Path,
     shutil.copytree(template, home)
     tsa = LocalTSA(tmp_path / "tsa")
     tsa.start()
-    site = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
     settings = Settings(home=home, db="", capture_allow_networks=["127.0.0.0/8"],
                         tsa_urls=[tsa.url], trusted_tsa_cas=[str(tsa.ca_file)],
                         capture_timeout=20.0)
     db = Database.open(settings.database_url, settings=settings)
     try:
-        # In a thread of its own: the module's sync Playwright owns this thread's event loop.
-        with ThreadPoolExecutor(1) as pool:
-            [capture_id] = pool.submit(
-                capture_urls, db, [f"http://127.0.0.1:{site.server_address[1]}/item/7"],
-                operator="ian", listing_ids=[data.hostile_listing_ids[0]],
-                case_id=data.case_id, purpose="console test", settings=settings).result()
-        for url in serve(create_app(settings, db)):
-            yield Live(url, db, settings, data, None), capture_id
+        with serve_http(page_handler(PAGE)) as site:
+            # In a thread of its own: the module's sync Playwright owns this thread's event
+            # loop.
+            with ThreadPoolExecutor(1) as pool:
+                [capture_id] = pool.submit(
+                    capture_urls, db, [f"{site}item/7"],
+                    operator="ian", listing_ids=[data.hostile_listing_ids[0]],
+                    case_id=data.case_id, purpose="console test", settings=settings).result()
+            for url in serve(create_app(settings, db)):
+                yield Live(url, db, settings, data, None), capture_id
     finally:
         db.dispose()
-        site.shutdown()
         tsa.stop()
 
 
