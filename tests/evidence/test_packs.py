@@ -601,23 +601,27 @@ def test_persona_captures_are_withheld_unless_asked(captured: dict[str, Any], tm
 def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tmp_path: Path,
                                              chromium_path: str | None) -> None:
     """The investigator's commands end to end: ``capture --json`` (a good page and a refused
-    one: exit code and JSON say which), then ``evidence export --plan-item``, then verify."""
-    import os
+    one: exit code and JSON say which), then ``evidence export --plan-item``, then verify.
+
+    All in this process (tests.clirun): the ``spotcheck`` entry point's own subprocess test is
+    tests/shell/test_cli.py, and a process per command re-imported the project each time."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from store.db import Database
     from store.models import Campaign, Listing, Plan, PlanItem, PlanStatus, Platform
 
     home = tmp_path / "home"
     home.mkdir()  # Database.open refuses a SQLite file in a folder that does not exist
-    env = {**os.environ, "SPOTCHECK_HOME": str(home), "SPOTCHECK_TSA_URLS": local_tsa.url,
+    env = {"SPOTCHECK_HOME": str(home), "SPOTCHECK_TSA_URLS": local_tsa.url,
            "SPOTCHECK_TRUSTED_TSA_CAS": str(local_tsa.ca_file),
            "SPOTCHECK_CAPTURE_ALLOW_NETWORKS": "127.0.0.0/8",
            "SPOTCHECK_CONFIG": str(tmp_path / "none.toml")}
-    env.pop("SPOTCHECK_DB", None)
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "spotcheck"), *args], capture_output=True, text=True,
-                              env=env, cwd=tmp_path, timeout=300)
+    def cli(*args: str) -> Ran:
+        # In a thread of its own: a capture drives Chromium through Playwright's sync API,
+        # which refuses a thread whose event loop another test's Playwright already owns.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(spotcheck, *args, env=env, unset=("SPOTCHECK_DB",)).result()
 
     from store.settings import Settings
 
@@ -654,16 +658,12 @@ def test_cli_capture_then_export_by_plan_item(shop: Any, local_tsa: LocalTSA, tm
     assert refused.returncode != 0
     [bad] = json.loads(refused.stdout)
     assert not bad["ok"] and bad["error"]
-    # the rest in this process (tests.clirun): only a capture needs a process of its own
-    # (Chromium, Playwright's sync API)
-    in_process = {k: v for k, v in env.items() if k.startswith("SPOTCHECK_")}
     item_zip = str(tmp_path / "item.zip")
     ran = spotcheck("evidence", "export", "--plan-item", str(item_id), "-o", item_zip,
-                    "--no-pdf", "--json", env=in_process, unset=("SPOTCHECK_DB",))
+                    "--no-pdf", "--json", env=env, unset=("SPOTCHECK_DB",))
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["captures"] == [good["id"]]
-    ok = spotcheck("evidence", "verify", item_zip, "--json", env=in_process,
-                   unset=("SPOTCHECK_DB",))
+    ok = spotcheck("evidence", "verify", item_zip, "--json", env=env, unset=("SPOTCHECK_DB",))
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
 
 
