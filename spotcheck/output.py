@@ -78,14 +78,14 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     return tbl
 
 
-def said(code: str, **params: Any) -> str:
+def said(code: str, /, **params: Any) -> str:
     """The message *code* of the catalogue (store/messages.toml) in the reader's language."""
     from store import messages
 
     return messages.render(code, params, _reader_locale())
 
 
-def say(code: str, **params: Any) -> None:
+def say(code: str, /, **params: Any) -> None:
     """Tell the person at the terminal what a command did, in their language (the message
     *code* with *params*; markup in the values is printed as it is)."""
     console.print(escape(said(code, **params)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from crawlers.listings import ListingFilter, export_file, iter_rows
 from spotcheck.context import current
-from spotcheck.output import console, err_console, heading, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, said, table
 from store.vocabulary import ListingStatus, Sector, SupervisionClass
 
 app = typer.Typer(help="Crawled listings: search and export.", invoke_without_command=True)
@@ -90,4 +91,4 @@ def export(
     if json_out:
         print_json({"file": str(output), "format": fmt, "listings": n})
     else:
-        err_console.print(f"{n} listings → {output}")
+        err_console.print(escape(said("cli_said.exported_listings", count=n, path=output)))

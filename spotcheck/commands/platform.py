@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import func, select
 
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, table, yes_no
+from spotcheck.output import console, heading, print_json, say, table, yes_no
 
 app = typer.Typer(help="Platforms to crawl: register, list, show.", no_args_is_help=True)
 
@@ -40,9 +40,9 @@ def add(
     if json_out:
         print_json(info)
     else:
-        console.print(f"platform [bold]{info['code']}[/bold] registered: {info['base_url']} "
-                      f"({info['extract']}{', browser' if info['browser'] else ''})",
-                      markup=True, highlight=False)
+        say("cli_said.platform_registered_browser" if info["browser"]
+            else "cli_said.platform_registered", code=info["code"], url=info["base_url"],
+            extract=info["extract"])
 
 
 def _rows() -> list[dict[str, object]]:

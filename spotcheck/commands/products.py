@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, table
+from spotcheck.output import console, heading, print_json, say, table
 from store.labels import text_label
 from store.models import AuditEvent, ForeignNotice, Listing, Platform, Seller
 from store.vocabulary import Availability
@@ -70,10 +70,10 @@ def build_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"links: {data['added']} added, {data['updated']} updated, "
-                  f"{data['removed']} removed, {data['kept_reviewed']} reviewed kept")
+    say("cli_said.links_built", added=data["added"], updated=data["updated"],
+        removed=data["removed"], kept=data["kept_reviewed"])
     for k, n in data["proposed"].items():
-        console.print(f"  {text_label('product_link_kind', k, 'en')}: {n}")
+        say("cli_said.links_of_kind", product_link_kind=k, count=n)
 
 
 @app.command("list")
@@ -208,7 +208,8 @@ def _review(link_id: int, status: str, note: str | None, json_out: bool) -> None
     if json_out:
         print_json(data)
     else:
-        console.print(f"link {link_id} {status} by {data['reviewed_by']}")
+        say("cli_said.link_reviewed", id=link_id, product_link_status=status,
+            by=data["reviewed_by"])
 
 
 @app.command("confirm")
@@ -241,7 +242,7 @@ def split_cmd(listing_id: int = typer.Argument(..., help="The listing to take ou
     if json_out:
         print_json({"listing_id": listing_id, "rejected_links": n})
     else:
-        console.print(f"listing {listing_id}: {n} link(s) rejected")
+        say("cli_said.links_rejected", listing=listing_id, count=n)
 
 
 @app.command("link")
@@ -262,7 +263,7 @@ def link_cmd(listing_id: int = typer.Argument(..., help="A listing."),
     if json_out:
         print_json(data)
     else:
-        console.print(f"link {data['link_id']} ({data['key']}) confirmed")
+        say("cli_said.link_confirmed", id=data["link_id"], key=data["key"])
 
 
 @app.command("pictures")
@@ -287,7 +288,7 @@ def pictures_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"{data['notices']} notice(s): {data['kept']} picture(s) kept, "
-                  f"{data['failed']} not fetched")
+    say("cli_said.pictures_fetched", notices=data["notices"], kept=data["kept"],
+        failed=data["failed"])
     for line in data["errors"]:
         console.print(f"  {line}")

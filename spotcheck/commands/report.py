@@ -8,7 +8,7 @@ import typer
 
 from scheduler.reports import half_year_report
 from spotcheck.context import current
-from spotcheck.output import console, print_json, table
+from spotcheck.output import console, print_json, say, table
 
 app = typer.Typer(help="Reports: half-year statistics.", no_args_is_help=True)
 
@@ -34,6 +34,6 @@ def half_year_cmd(
         print_json(result)
         return
     t = result["statistics"]["totals"]
-    console.print(f"{result['statistics']['period']}: {t['ordered']} samples ordered, "
-                  f"{t['results']} with a result, {t['failed']} failed")
+    say("cli_said.half_year", period=result["statistics"]["period"], ordered=t["ordered"],
+        results=t["results"], failed=t["failed"])
     console.print(table("files", ["file"], [(f,) for f in result["files"]]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, err_console, print_json, table
+from spotcheck.output import bar_chart, console, err_console, print_json, say, table
 from store.models import AuditEvent
 
 app = typer.Typer(help="Risk scores: score, explain, enforcement leads, calibration.",
@@ -46,12 +46,11 @@ def score_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"scored {summary.scored} listings with {summary.weights_source} weights "
-                  f"in {summary.timings.get('total', 0):.2f} s; {summary.prohibited} prohibited "
-                  "listings are enforcement leads (spotcheck risk leads), not scored")
+    say("cli_said.scored", scored=summary.scored, weights=summary.weights_source,
+        seconds=f"{summary.timings.get('total', 0):.2f}", prohibited=summary.prohibited)
     if summary.scored:
-        console.print(f"score min {summary.min_score}, median {summary.median_score}, "
-                      f"max {summary.max_score}")
+        say("cli_said.score_range", low=summary.min_score, median=summary.median_score,
+            high=summary.max_score)
 
 
 @app.command("explain")

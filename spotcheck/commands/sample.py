@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import typer
+from rich.markup import escape
 
 from sampler import METHODS, Design, Frame, run_design
-from spotcheck.output import console, err_console, print_json
+from spotcheck.output import err_console, print_json, said, say
 from store.errors import InvalidInput, NotFound
 
 MAX_ROWS = 20_000_000
@@ -92,9 +93,11 @@ def sample(
     if json_out and out:
         print_json(summary)
     elif out:
-        console.print(f"drew {summary['n']} of {len(rows)} rows ({method}, seed {seed}) → {out}")
+        say("cli_said.drew_to", n=summary["n"], rows=len(rows), method=method, seed=seed,
+            path=out)
     else:
-        err_console.print(f"drew {summary['n']} of {len(rows)} rows ({method}, seed {seed})")
+        err_console.print(escape(said("cli_said.drew", n=summary["n"], rows=len(rows),
+                                      method=method, seed=seed)))
 
 
 def _is_number(text: str | None) -> bool:

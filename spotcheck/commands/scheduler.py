@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table, yes_no
+from spotcheck.output import console, err_console, print_json, say, table, yes_no
 from store.errors import InvalidInput
 from store.models import JobRun, SchedulerLease
 
@@ -89,7 +89,7 @@ def tick_cmd(
         print_json(rows)
         return
     if not rows:
-        console.print("nothing due")
+        say("cli_said.nothing_due")
         return
     console.print(table("runs", ["key", "outcome", "attempt", "ran now", "error"],
                         [(r["key"], r["outcome"], r["attempts"], yes_no(r["started"]),
@@ -124,7 +124,7 @@ def run_job_cmd(
     if json_out:
         print_json(info.as_dict())
     else:
-        console.print(f"{info.key}: {info.outcome}")
+        say("cli_said.job_ran", key=info.key, outcome=info.outcome)
         if info.error:
             err_console.print(info.error.splitlines()[0])
     if info.outcome == "error":
@@ -181,7 +181,7 @@ def status_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-read
         print_json({"lease": info})
         return
     if info is None:
-        console.print("no scheduler has run on this database")
+        say("cli_said.no_scheduler")
     else:
-        console.print(f"lease: {info['holder']} (heartbeat {info['heartbeat_at']}, "
-                      f"expires {info['expires_at']})")
+        say("cli_said.lease", holder=info["holder"], heartbeat=info["heartbeat_at"],
+            expires=info["expires_at"])

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy import func, select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, table
+from spotcheck.output import console, err_console, print_json, said, say, table
+from store.labels import text_label
 from store.models import AuditEvent, ForeignNotice, Listing, NoticeMatch, RiskSignal
 
 app = typer.Typer(help="Risk signals: import notices and complaints, match them to listings.",
@@ -54,25 +56,23 @@ def import_cmd(
     if json_out:
         print_json(data)
         return
-    console.print(f"{file.name} ({fmt}): {result.read} read, {result.added} added, "
-                  f"{result.updated} updated, {result.unchanged} already there"
-                  + (f", {result.unlinked} not linked to a listing or seller"
-                     if result.unlinked else "")
-                  + (f", {result.duplicates} identical repeat(s) stored once"
-                     if result.duplicates else "")
-                  + (f", {len(result.skipped)} row(s) holding no record skipped"
-                     if result.skipped else "")
-                  + (f", {result.pending} submission row(s) pending until their seller is "
-                     "crawled" if result.pending else ""))
+    console.print(escape(
+        said("cli_said.imported", file=file.name, format=fmt, read=result.read,
+             added=result.added, updated=result.updated, unchanged=result.unchanged)
+        + (said("cli_said.imported_unlinked", count=result.unlinked) if result.unlinked else "")
+        + (said("cli_said.imported_duplicates", count=result.duplicates)
+           if result.duplicates else "")
+        + (said("cli_said.imported_skipped", count=len(result.skipped))
+           if result.skipped else "")
+        + (said("cli_said.imported_pending", count=result.pending) if result.pending else "")))
     for cut in result.truncated[:20]:
-        console.print(f"[yellow]truncated[/yellow] {cut['reference']} (line {cut['line']}): "
-                      f"{cut['field']} was {cut['chars']} characters")
+        say("cli_said.truncated", reference=cut["reference"], line=cut["line"],
+            field=cut["field"], chars=cut["chars"])
     if len(result.truncated) > 20:
-        console.print(f"… and {len(result.truncated) - 20} more truncated fields (see --json)")
+        say("cli_said.more_truncated", count=len(result.truncated) - 20)
     if "matching" in data:
         m = data["matching"]
-        console.print(f"matched: {m['matches']} listing match(es) at threshold "
-                      f"{m['threshold']} (review with 'spotcheck signals matches')")
+        say("cli_said.matched_at", matches=m["matches"], threshold=m["threshold"])
 
 
 @app.command("fetch")
@@ -153,7 +153,9 @@ def list_cmd(
                          for r in rows],
                         codes={"source": "notice_source"}))
     if kinds:
-        console.print("other signals: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+        say("cli_said.other_signals", what=", ".join(
+            f"{text_label('signal_kind', k, current().reader_locale())} {v}"
+            for k, v in kinds.items()))
 
 
 @app.command("match")
@@ -173,10 +175,9 @@ def match_cmd(
     if json_out:
         print_json(summary.as_dict())
         return
-    console.print(f"{summary.notices} notices × {summary.listings} listings: "
-                  f"{summary.candidates} candidates, {summary.matches} matches "
-                  f"({summary.added} new, {summary.kept_reviewed} already reviewed kept, "
-                  f"{summary.removed_stale} stale removed)")
+    say("cli_said.matching_summary", notices=summary.notices, listings=summary.listings,
+        candidates=summary.candidates, matches=summary.matches, added=summary.added,
+        kept=summary.kept_reviewed, removed=summary.removed_stale)
 
 
 @app.command("matches")
@@ -202,9 +203,7 @@ def matches_cmd(
                           f"{r['source']}:{r['reference']}", r["listing_id"],
                           r["listing_title"][:60]) for r in rows],
                         codes={"status": "match_state"}))
-    console.print("a proposed match adds notice_match × confidence to the score from "
-                  "match_min_score (0.75) up; confirm or reject it with 'spotcheck signals "
-                  "confirm|reject MATCH'")
+    say("cli_said.match_note")
 
 
 def _review(match_id: int, status: str, note: str | None, json_out: bool) -> None:
@@ -228,9 +227,9 @@ def _review(match_id: int, status: str, note: str | None, json_out: bool) -> Non
         print_json(data)
     else:
         score = data["risk_score"]
-        console.print(f"match {match_id} {status} by {data['reviewed_by']}; listing "
-                      f"{data['listing_id']} re-scored: "
-                      + ("no score (prohibited)" if score is None else f"{score:.2f}"))
+        say("cli_said.match_reviewed", id=match_id, match_status=status,
+            by=data["reviewed_by"], listing=data["listing_id"],
+            score=said("cli_said.no_score_prohibited") if score is None else f"{score:.2f}")
 
 
 @app.command("confirm")
@@ -259,5 +258,5 @@ def networks_cmd(json_out: bool = JSON_OPT) -> None:
     if json_out:
         print_json(summary.as_dict())
     else:
-        console.print(f"{summary.sellers} sellers: {summary.networks} networks of "
-                      f"{summary.networked_sellers} storefronts (largest {summary.largest})")
+        say("cli_said.networks", sellers=summary.sellers, networks=summary.networks,
+            networked=summary.networked_sellers, largest=summary.largest)
