@@ -168,12 +168,15 @@ class Demo:
             ("enter lab results and estimate non-compliance", self.lab),
             ("carry failures to every copy; draw the next plan with a take-all stratum",
              self.copies),
-            # The lead's captures run beside the approval captures, which are waited for
-            # only when their offers step needs them done.
+            # The plan's approval captures run in the background from the plan step on; what
+            # does not need them (the lead's case and pack, the reports) runs beside them, and
+            # they are waited for only by the offers step, before the failed sample's pack.
             ("open a case for a counterfeit lead and capture evidence", self.case),
-            ("capture what each plan item offered (at approval and when bought)", self.offers),
-            ("export the evidence pack and verify it", self.pack),
+            ("export the counterfeit case's evidence pack and verify it", self.pack),
             ("write the reports", self.reports),
+            ("capture what each plan item offered (at approval and when bought)", self.offers),
+            ("export a failed sample's evidence pack (its sample chain, the offer at approval "
+             "and when bought) and verify it", self.sample_pack),
         ]
 
     # -- running -----------------------------------------------------------------------------
@@ -548,27 +551,33 @@ class Demo:
         if not report.ok:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures[:3])
             raise VerificationFailed("demo.pack_failed_verification", failed=failed[:500])
-        out_info: dict[str, Any] = {"pack": str(st.pack), "verified": True,
-                                    "bytes": st.pack.stat().st_size}
-        # A failed sample's case too: its pack carries the sample chain and the listing as
-        # offered at approval and when bought.
+        return {"pack": str(st.pack), "verified": True, "bytes": st.pack.stat().st_size}
+
+    def sample_pack(self) -> dict[str, Any]:
+        """A failed sample's case too: its pack carries the sample chain and the listing as
+        offered at approval and when bought (so it comes after the offers step)."""
+        from evidence.packs import export_pack
+        from evidence.trust import TrustAnchors
+        from evidence.verify import verify_pack
+
+        st = self.state
         with self.session() as s:
             sample_case = s.scalar(select(m.Case).where(m.Case.kind == "failed_sample")
                                    .order_by(m.Case.id).limit(1))
             number = sample_case.number if sample_case else None
             sample_case_id = sample_case.id if sample_case else None
-        if sample_case_id is not None:
-            path = export_pack(st.db, case_id=sample_case_id, actor="zhao.min",
-                               out=st.settings.packs_dir / f"case-{number}.zip",
-                               settings=st.settings)
-            chk = verify_pack(path, anchors=TrustAnchors.for_installation(st.settings))
-            if not chk.ok:
-                failed = "; ".join(f"{c.name}: {c.detail}" for c in chk.failures[:3])
-                raise VerificationFailed("demo.sample_pack_failed_verification",
-                                         failed=failed[:500])
-            out_info["failed_sample_pack"] = {"pack": str(path), "verified": True,
-                                              "captures": chk.captures}
-        return out_info
+        if sample_case_id is None:
+            return {"failed_sample_pack": None}
+        path = export_pack(st.db, case_id=sample_case_id, actor="zhao.min",
+                           out=st.settings.packs_dir / f"case-{number}.zip",
+                           settings=st.settings)
+        chk = verify_pack(path, anchors=TrustAnchors.for_installation(st.settings))
+        if not chk.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in chk.failures[:3])
+            raise VerificationFailed("demo.sample_pack_failed_verification",
+                                     failed=failed[:500])
+        return {"failed_sample_pack": {"pack": str(path), "verified": True,
+                                       "captures": chk.captures}}
 
     def reports(self) -> dict[str, Any]:
         from sampler.export import export_plan
