@@ -70,23 +70,26 @@ def test_sitemaps_product_urls_of_every_shape_and_a_page_bound(shop: Any, sqlite
 
 def test_a_shop_of_broken_links_is_not_crawled_at_the_start_delay(
         shop: Any, sqlite_db: Database, settings: Settings) -> None:
-    # Scrapy's own start delay (5 s) and AutoThrottle: it never lowered the delay on a 404,
-    # so these 40 broken links took minutes.
+    # Scrapy's AutoThrottle never lowered the delay on a 404, so at its own start delay (5 s)
+    # these 40 broken links took minutes.  Half that start delay shows the same: the delay
+    # halves with each fast 404, so the crawl's throttled part is about twice the start
+    # delay, which sets this test's length (5 s made it 17 s, loaded).
+    start_delay = 2.5
     _register(sqlite_db, "broken", shop.url + "broken-home", autothrottle=True,
-              start_delay=5.0, concurrency=2)
+              start_delay=start_delay, concurrency=2)
     summary = crawl(settings, "broken")
     assert summary.errors.get("http_404") == BROKEN_LINKS
     assert "/product?id=5" in _listings(sqlite_db)
     # Scrapy's would wait at least half the start delay between any two of these pages
-    # (BROKEN_LINKS x 2.5 s = 150 s); the delay now falls with each fast 404.
-    assert summary.seconds < BROKEN_LINKS * 2.5 / 3, summary.seconds
+    # (BROKEN_LINKS x 1.25 s = 50 s); the delay now falls with each fast 404.
+    assert summary.seconds < BROKEN_LINKS * start_delay / 2 / 3, summary.seconds
 
 
 def test_a_time_bound_stops_a_slow_crawl(sqlite_db: Database, settings: Settings) -> None:
-    # A page a second, one at a time: the whole shop is over 14 s; stopped at 1.5 s.
-    with serve_shop(delay=1.0) as slow:
+    # Two pages a second, one at a time: the whole shop is over 7 s; stopped at 0.75 s.
+    with serve_shop(delay=0.5) as slow:
         _register(sqlite_db, "slow", slow.url, concurrency=1)
-        timed = crawl(settings, "slow", bounds={"max_duration": 1.5, "products_only": True})
+        timed = crawl(settings, "slow", bounds={"max_duration": 0.75, "products_only": True})
     assert timed.status == "bounded"
     assert timed.bounds is not None and timed.bounds["stopped_by"] == "max_duration"
     assert timed.bounds["products_only"] is True
