@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, heading, print_json, table
+from spotcheck.output import console, err_console, heading, print_json, said, say, table
 from store.errors import InvalidInput, VerificationFailed
 from store.labels import label, text_label
 from store.vocabulary import CaptureStatus
@@ -67,13 +67,12 @@ def export_cmd(
     if json_out:
         print_json(info)
     else:
-        console.print(f"wrote {escape(str(path))} ({info['size']} bytes, "
-                      f"SHA-256 {info['sha256']})")
+        say("cli_said.pack_written", path=path, size=info["size"], sha=info["sha256"])
         if info["sample_chain"]:
-            console.print("sample chain / 样品流转记录: chain/sample-chain.json")
+            say("cli_said.pack_sample_chain")
         if info["withheld_captures"]:
-            withheld = ", ".join(str(w["id"]) for w in manifest["withheld_captures"])
-            console.print(f"withheld (buyer persona captures): {withheld}")
+            say("cli_said.pack_withheld",
+                ids=", ".join(str(w["id"]) for w in manifest["withheld_captures"]))
 
 
 @app.command("redact")
@@ -122,17 +121,14 @@ def redact_cmd(
     else:
         for r in results:
             if r.made:
-                console.print(f"capture {r.capture_id}: redacted copy {r.copy_id} made / "
-                              "已生成脱敏副本")
+                say("cli_said.redacted_made", capture=r.capture_id, copy=r.copy_id)
             elif r.copy_id is not None:
-                console.print(f"capture {r.capture_id}: has redacted copy {r.copy_id} / "
-                              "已有脱敏副本")
+                say("cli_said.redacted_exists", capture=r.capture_id, copy=r.copy_id)
             else:
-                console.print(f"[red]capture {r.capture_id}: not redacted / 未能脱敏:[/red] "
-                              f"{escape(r.error or '')}")
+                console.print(f"[red]{escape(said('cli_said.redacted_failed', capture=r.capture_id))}"
+                              f"[/red]{escape(r.error or '')}")
         if not results:
-            console.print("every buyer persona capture has its redacted copy / "
-                          "所有买家身份取证均已有脱敏副本")
+            say("cli_said.redacted_all")
     if failed:
         err = SpotcheckError(f"{len(failed)} of {len(results)} capture(s) could not be "
                              f"redacted; the first: {failed[0].error}")
@@ -179,15 +175,14 @@ def verify_cmd(
                             [(c.name, "✔" if c.ok else "✘ " + heading("failed"), c.detail)
                              for c in report.checks]))
         for w in report.warnings:
-            console.print(f"[yellow]warning:[/yellow] {escape(w)}")
-        status = {"current": "this installation's current key",
-                  "retired": "a RETIRED key of this installation",
-                  "given": "a key trusted by --trust-key"}.get(report.key_status,
-                                                               "NOT a trusted key")
-        console.print(f"signed by key {report.key_fingerprint} ({status}) · "
-                      f"{report.captures} captures · {report.bytes_hashed} bytes hashed")
+            console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
+        status = said({"current": "cli_said.key_current", "retired": "cli_said.key_retired",
+                       "given": "cli_said.key_given"}.get(report.key_status,
+                                                          "cli_said.key_untrusted"))
+        say("cli_said.pack_signed", fingerprint=report.key_fingerprint, status=status,
+            captures=report.captures, bytes=report.bytes_hashed)
         for fp in sorted(report.retired_keys - {report.key_fingerprint}):
-            console.print(f"captures signed by retired key {fp}")
+            say("cli_said.captures_retired_key", fingerprint=fp)
     if not report.ok:
         first = report.failures[0] if report.failures else None
         fingerprint = report.key_fingerprint or "—"
@@ -197,11 +192,9 @@ def verify_cmd(
         raise VerificationFailed("evidence.pack_check_failed", pack=pack.name, check=first.name,
                                  detail=first.detail, fingerprint=fingerprint)
     if not json_out:
-        if report.key_status == "retired":
-            console.print("[green]the pack verifies[/green] (signed by a retired key of "
-                          "this installation)")
-        else:
-            console.print("[green]the pack verifies[/green]")
+        console.print("[green]" + escape(said(
+            "cli_said.pack_verifies_retired" if report.key_status == "retired"
+            else "cli_said.pack_verifies")) + "[/green]")
 
 
 @key_app.command("show")
@@ -224,15 +217,14 @@ def key_show(json_out: bool = typer.Option(False, "--json", help="Machine-readab
                     "public_key_pem": key.public_pem().decode(), "retired": retired,
                     "trusted_tsa_cas": tsa, "wacz_signing_ca": wacz_ca.fingerprint})
     else:
-        console.print(f"Ed25519 fingerprint {key.fingerprint}")
+        say("cli_said.key_fingerprint", fingerprint=key.fingerprint)
         console.print(key.public_pem().decode(), end="")
-        console.print("check it with openssl / 用 openssl 核对: openssl pkey -pubin -in "
-                      "public_key.pem -outform DER | tail -c 32 | sha256sum")
+        say("cli_said.key_check_openssl")
         for fp in retired:
-            console.print(f"retired key {fp}")
+            say("cli_said.key_retired_one", fingerprint=fp)
         for fp, subject in tsa.items():
-            console.print(f"trusted TSA CA {fp} {escape(subject)}")
-        console.print(f"WACZ signing CA {wacz_ca.fingerprint} (authsign domain_cert_roots)")
+            say("cli_said.trusted_tsa_ca", fingerprint=fp, subject=subject)
+        say("cli_said.wacz_ca", fingerprint=wacz_ca.fingerprint)
 
 
 @key_app.command("export")
@@ -247,7 +239,7 @@ def key_export(out: Path = typer.Option(..., "--out", "-o",
     out.write_bytes(key.public_pem())
     with ctx.db.session() as s:
         custody.record(s, "key_exported", ctx.actor(), detail={"fingerprint": key.fingerprint})
-    console.print(f"wrote {escape(str(out))} (fingerprint {key.fingerprint})")
+    say("cli_said.key_written", path=out, fingerprint=key.fingerprint)
 
 
 @key_app.command("rotate")
@@ -270,7 +262,7 @@ def key_rotate(json_out: bool = typer.Option(False, "--json", help="Machine-read
     if json_out:
         print_json({"old_fingerprint": old.fingerprint, "new_fingerprint": new.fingerprint})
     else:
-        console.print(f"retired {old.fingerprint}\nnew key {new.fingerprint}")
+        say("cli_said.key_rotated", old=old.fingerprint, new=new.fingerprint)
 
 
 @app.command("diff")
@@ -294,11 +286,10 @@ def diff_cmd(
     console.print(table(f"{heading('capture')} {capture_a} → {capture_b}",
                         ["fact", "before", "after"],
                         rows or [(heading("(no change in facts)"), "", "")]))
-    console.print(f"screenshot: {d.changed_pixels:.2%} of pixels changed"
-                  + (f", in the box {d.bbox}" if d.bbox else ""))
+    say("cli_said.pixels_changed_box" if d.bbox else "cli_said.pixels_changed",
+        share=f"{d.changed_pixels:.2%}", box=d.bbox)
     if d.removed:
-        console.print(f"页面已下架 / the listing is gone in capture {capture_b} "
-                      f"(HTTP {d.status[1]})")
+        say("cli_said.listing_gone", capture=capture_b, status=d.status[1])
 
 
 @app.command("log")
@@ -326,8 +317,9 @@ def log_cmd(
                             [(e["seq"], e["at"][:19], e["actor"], e["action"], e["capture_id"],
                               e["case_id"], e["hash"][:16]) for e in events],
                             codes={"action": "custody_action"}))
-        console.print("[green]chain intact[/green]" if chain.ok else
-                      "[red]chain broken:[/red] " + escape("; ".join(chain.problems[:5])))
+        console.print("[green]" + escape(said("cli_said.chain_intact")) + "[/green]"
+                      if chain.ok else "[red]" + escape(said("cli_said.chain_broken")) + "[/red]"
+                      + escape("; ".join(chain.problems[:5])))
     if not chain.ok:
         raise VerificationFailed("evidence.custody_chain_broken", problem=chain.problems[0])
 

@@ -437,7 +437,7 @@ def test_forged_pack_fails_against_the_trust_anchors(pack: Path, tmp_path: Path,
     proc = _cli_verify(forged, captured["settings"].home)
     assert proc.returncode == 5
     assert key.fingerprint in proc.stdout + proc.stderr
-    assert "the pack verifies" not in proc.stdout
+    assert "证据包核验通过" not in proc.stdout  # the reader's language: zh-CN
 
 
 def test_stripped_timestamp_token_is_a_failure(pack: Path, tmp_path: Path,
@@ -492,7 +492,7 @@ def test_pack_from_another_installation_needs_its_key(pack: Path, tmp_path: Path
     proc = _cli_verify(pack, tmp_path / "other", "--trust-tsa-ca", str(local_tsa.ca_file),
                        "--trust-key", fp)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "the pack verifies" in proc.stdout
+    assert "证据包核验通过" in proc.stdout
 
 
 def test_pack_signed_by_a_retired_key_verifies_saying_so(pack: Path, tmp_path: Path,
@@ -514,7 +514,7 @@ def test_pack_signed_by_a_retired_key_verifies_saying_so(pack: Path, tmp_path: P
     assert report.key_status == "retired" and report.key_fingerprint == old.fingerprint
     proc = _cli_verify(pack, home, "--trust-tsa-ca", str(local_tsa.ca_file))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "retired key" in proc.stdout
+    assert "已停用的密钥" in proc.stdout
     # a new pack of the old captures: signed by the new key, captures by the retired one
     db = Database.open(rotated.database_url, settings=rotated)
     try:
