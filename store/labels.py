@@ -898,6 +898,9 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "price_paid": ("实付金额", "price paid"),
         "currency": ("币种", "currency"),
         "ordered_at": ("下单时间", "ordered at"),
+        "design": ("抽样设计", "design"),
+        "payment_ref": ("支付账户", "payment reference"),
+        "revealed": ("已显示机密信息", "revealed"),
     },
     #: What 'spotcheck doctor' checks, and its table's columns.
     "doctor_check": {

@@ -126,10 +126,11 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
     if json_out:
         print_json(data)
         return
-    console.print(f"[bold]{escape(said('cli_said.campaign_heading', id=data['id'], name=data['name']))}[/bold]")
-    for key in ("scope", "design"):
-        console.print(f"{key}: " + ", ".join(f"{k}={v}" for k, v in data[key].items()
-                                             if v not in (None, [], {})))
+    console.print("[bold]" + escape(said("cli_said.campaign_heading", id=data["id"],
+                                         name=data["name"])) + "[/bold]")
+    for key in ("scope", "design"):  # the settings' own names: what --scope/--design take
+        console.print(escape(f"{heading(key)}: " + ", ".join(
+            f"{k}={v}" for k, v in data[key].items() if v not in (None, [], {}))))
     say("cli_said.campaign_size_budget", n=data["sample_size"] or "—", budget=data["budget"] or "—")
     if data["plans"]:
         console.print(table("plans", ["id", "version", "status"],

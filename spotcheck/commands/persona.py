@@ -14,7 +14,7 @@ from sqlalchemy import select
 from scheduler import personas
 from scheduler.vault import new_key
 from spotcheck.context import current
-from spotcheck.output import console, print_json, say, table, yes_no
+from spotcheck.output import console, heading, print_json, say, table, yes_no
 from store.errors import NotFound
 from store.models import Platform
 
@@ -100,8 +100,9 @@ def show_cmd(
     if json_out:
         print_json(view.as_dict())
         return
-    for key, value in view.as_dict().items():
-        console.print(f"{key:12} {value}", markup=False)
+    shown = {**view.as_dict(), "active": yes_no(view.active), "revealed": yes_no(view.revealed)}
+    console.print(table(f"{heading('persona')} {view.alias}", ["field", "value"],
+                        list(shown.items()), fields=True))
 
 
 @app.command("disable")

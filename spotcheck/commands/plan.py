@@ -245,9 +245,9 @@ def verify_cmd(
                             [(n, "✔" if ok else "✘ " + heading("failed"), d)
                              for n, ok, d in report.checks]))
         for w in report.warnings:
-            console.print(f"[yellow]warning:[/yellow] {escape(w)}")
-        console.print(f"manifest SHA-256 {report.manifest_sha256} · time-stamped "
-                      f"{report.registered_at or '— (no trusted token)'}")
+            console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
+        say("cli_said.registration_digest", sha=report.manifest_sha256,
+            when=report.registered_at or said("cli_said.no_trusted_token"))
     if not report.ok:
         first = next(((n, d) for n, ok, d in report.checks if not ok), None)
         if first is None:
@@ -255,7 +255,7 @@ def verify_cmd(
         raise VerificationFailed("plan.registration_check_failed", registration=label,
                                  check=first[0], detail=first[1])
     if not json_out:
-        console.print("[green]the pre-registration verifies[/green]")
+        console.print("[green]" + escape(said("cli_said.registration_verifies")) + "[/green]")
 
 
 @app.command("registration")

@@ -11,10 +11,11 @@ import datetime as dt
 import logging
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, print_json, say, table, yes_no
+from spotcheck.output import console, err_console, print_json, said, say, table, yes_no
 from store.errors import InvalidInput
 from store.models import JobRun, SchedulerLease
 
@@ -65,7 +66,8 @@ def run_cmd(
     _load_jobs()
     service = SchedulerService(ctx.db, settings, max_workers=workers)
     service.start()
-    err_console.print(f"scheduler {service.holder} running on {ctx.db.url}; SIGTERM stops it")
+    err_console.print(escape(said("cli_said.scheduler_running", holder=service.holder,
+                                  url=ctx.db.url)))
     service.run_forever()
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 
 import typer
+from rich.markup import escape
 
 from spotcheck.context import current
-from spotcheck.output import err_console
+from spotcheck.output import err_console, said
 
 app = typer.Typer(help="Serve the web console.", invoke_without_command=True)
 
@@ -36,7 +37,8 @@ def serve(
             f"[yellow]warning:[/yellow] serving on {host} over plain HTTP: put a TLS proxy in "
             "front (--trust-proxy ADDR) or set SPOTCHECK_SECURE_COOKIES=true")
     application = create_app(ctx.settings, ctx.db)
-    err_console.print(f"spotcheck console on http://{host}:{port}/ (database {ctx.db.url})")
+    err_console.print(escape(said("cli_said.console_running", host=host, port=port,
+                                  url=ctx.db.url)))
     uvicorn.run(application, host=host, port=port, log_level="info",
                 proxy_headers=bool(proxy), forwarded_allow_ips=",".join(proxy) or None,
                 server_header=False)
