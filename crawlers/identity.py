@@ -67,6 +67,20 @@ def same_site(url: str, other: str) -> bool:
         return False
 
 
+def names_a_parent(canonical: str, page_url: str) -> bool:
+    """Whether the canonical link *canonical* names a folder above the page *page_url* (its
+    site's root, its own directory) rather than the page.
+
+    Why: real shops write ``<link rel="canonical" href="./">`` or ``href="/"`` on every
+    product page of a template (a Korean buying agent's deal pages, seen in the development
+    set); taken as the listing's name, every such product got the one id ``/`` or
+    ``/deal/`` and all but one were lost.  A folder holding the page is never the page."""
+    parts, page = urlsplit(canonical), urlsplit(page_url)
+    folder = parts.path or "/"
+    return (not parts.query and folder.endswith("/") and (page.path or "/") != folder
+            and (page.path or "/").startswith(folder))
+
+
 def bounded_id(text: str, limit: int = MAX_ID) -> str:
     """*text* when it fits *limit*; else its head and a digest of the whole (stable, and two
     long ids that share a head still differ)."""

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from scrapy.http import TextResponse
 
 from crawlers.extract.fields import extract_fields, raw_values
-from crawlers.identity import same_site
+from crawlers.identity import names_a_parent, same_site
 from crawlers.items import ListingItem
 from crawlers.normalise import canonical_url, is_http, join_url, origin_of
 
@@ -117,6 +117,8 @@ def canonical_of(response: TextResponse, rewrite: tuple[tuple[str, ...], ...],
     url = resolve_link(href, response.url, rewrite) if href else None
     if url is not None and not same_site(url, response.url):
         url = None  # another site's page is not this shop's name for the listing
+    elif url is not None and names_a_parent(url, response.url):
+        url = None  # a folder above the page ("./", "/") is no name of the product
     return url or canonical_url(response.url)
 
 

@@ -3,7 +3,8 @@
 What real shops do that the sandbox does not: a robots.txt naming a gzipped sitemap index,
 products reachable only through the sitemap, product URLs with query-string ids
 (``int.php?pid=…``, ``product?id=…``), percent-encoded and raw non-ASCII paths, tracking
-parameters on every link, canonical links (to the same site and to another one), and many
+parameters on every link, canonical links (to the same site, to another one, and to the
+folder above the page), and many
 broken links.  Pages are schema.org JSON-LD product pages, as a ``structured-data`` profile
 expects.
 """
@@ -34,10 +35,14 @@ PRODUCTS: dict[str, tuple[str, str | None]] = {
     "/p/canon-x": ("Toaster 烤面包机", "/product?id=9"),
     "/p/mirror": ("Blender 搅拌机", "https://elsewhere.test/blender"),
     "/product.php?id=6": ("Desk lamp 台灯", None),
+    # Deal pages whose template names the folder as canonical (a real buying agent's do).
+    "/deal/view?item=A7": ("Rice bowl 饭碗", "./"),
+    "/deal/view?item=B8": ("Tea pot 茶壶", "./"),
 }
 #: The external ids a crawl must store for PRODUCTS (path and identifying query).
 EXPECTED_IDS = {"/int.php?pid=428514", "/goods/" + CUP, "/product?id=77", "/product?id=5",
-                "/product?id=9", "/p/mirror", "/product.php?id=6"}
+                "/product?id=9", "/p/mirror", "/product.php?id=6",
+                "/deal/view?item=A7", "/deal/view?item=B8"}
 #: Products reachable only through the sitemap.
 SITEMAP_ONLY = {"/int.php?pid=428514", "/product?id=77"}
 BROKEN_LINKS = 60
@@ -122,7 +127,9 @@ class ShopHandler(BaseHTTPRequestHandler):
             return "text/html", _html(links + "<a href='/product?id=5'>Kettle</a>")
         if path.startswith("/category/kitchen"):
             if "page=2" in path:
-                return "text/html", _html("<a href='/product.php?id=6&ref=cat'>Lamp</a>")
+                return "text/html", _html("<a href='/product.php?id=6&ref=cat'>Lamp</a>"
+                                          "<a href='/deal/view?item=A7'>Bowl</a>"
+                                          "<a href='/deal/view?item=B8'>Pot</a>")
             return "text/html", _html(
                 "<a href='/product?id=5&ref=cat'>Kettle</a><a href='/p/canon-x'>Toaster</a>"
                 "<a href='/p/mirror?gclid=x'>Blender</a>",

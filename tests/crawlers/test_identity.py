@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scrapy.http import HtmlResponse
 
+from crawlers.extract.listing import canonical_of
 from crawlers.identity import (
     MAX_ID,
     bounded_id,
     is_tracking_param,
+    names_a_parent,
     same_site,
     url_external_id,
 )
@@ -77,3 +80,23 @@ def test_same_site() -> None:
     assert same_site("https://www.s.test/a", "http://s.test/b")
     assert not same_site("https://other.test/a", "https://s.test/a")
     assert not same_site("http://127.0.0.1:8001/a", "http://127.0.0.1:8002/a")
+
+
+def test_a_canonical_link_naming_a_folder_above_the_page_is_not_its_name() -> None:
+    # A real buying agent's deal pages all say <link rel="canonical" href="./">: taken as
+    # the product's name, every deal was the listing "/deal/" and all but one were lost.
+    def canonical(url: str, href: str) -> str:
+        body = f'<html><head><link rel="canonical" href="{href}"></head></html>'.encode()
+        return canonical_of(HtmlResponse(url, body=body), ())
+
+    deal = "https://agent.test/deal/deail?url=B0B3R5PL2Y&shop_id=amazon_jp"
+    assert canonical(deal, "./") == canonical_url(deal)
+    assert canonical("https://s.test/item.php?id=7", "/") == "https://s.test/item.php?id=7"
+    assert canonical("https://s.test/c/kettle.html", "/c/") == "https://s.test/c/kettle.html"
+    # A canonical naming the page itself, or its variant-free or other same-site page, is.
+    assert canonical("https://s.test/p/123/?color=red", "/p/123/") == "https://s.test/p/123/"
+    assert canonical("https://s.test/p/canon-x", "/product?id=9") == \
+        "https://s.test/product?id=9"
+    assert not names_a_parent("https://s.test/p/123/", "https://s.test/p/123/")
+    assert names_a_parent("https://s.test/", "https://s.test/p/123")
+    assert not names_a_parent("https://s.test/?id=3", "https://s.test/p")
