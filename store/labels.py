@@ -338,6 +338,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "origin": ("来源", "origin"),
         "pack": ("证据包", "pack"),
         "pending_since": ("待处理起始时间", "pending since"),
+        "pdf": ("打印 PDF", "PDF print"),
         "permission": ("所需权限", "permission needed"),
         "persona": ("买家身份", "buyer persona"),
         "personas": ("买家身份", "buyer personas"),
