@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,42 @@ from store.db import Database
 from store.settings import Settings
 from tests.conftest import copy_home, need
 from tests.evidence.site import Shop
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts what connects: the proof that a refused
+    address was never reached (by a capture's page, or through the recording proxy)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=50)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A :class:`Listener` for one test (it must stay at 0 connections)."""
+    found = Listener()
+    yield found
+    found.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,8 @@ load event never fires (a hanging image), one that re-requests a missing image f
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,36 +25,9 @@ from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Artifact, Capture, CaptureStatus
 from tests.conftest import SiteHandler, serve_http
-from tests.evidence.conftest import evidence_settings
+from tests.evidence.conftest import Listener, evidence_settings
 
 WARCIO = str(Path(sys.executable).with_name("warcio"))
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts connections (the proof nothing got there)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = False
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
 
 
 def _site(listener_port: int) -> type[SiteHandler]:

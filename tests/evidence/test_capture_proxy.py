@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,31 +19,7 @@ import pytest
 
 from evidence.netguard import AddressPolicy
 from evidence.proxy import CaptureNet, ProxyCA, RecordingProxy
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP listener on 127.0.0.1 that records whatever connects (it must stay empty)."""
-    srv = socket.create_server(("127.0.0.1", 0))
-    srv.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            seen.append(b"connected")
-            conn.close()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    t.join(1)
-    srv.close()
+from tests.evidence.conftest import Listener
 
 
 @pytest.fixture
@@ -82,8 +57,8 @@ def _read_response(sock: ssl.SSLSocket) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_refusals_keep_the_tunnel_and_check_every_request(
-        proxy: RecordingProxy, listener: tuple[int, list[bytes]]) -> None:
-    port, seen = listener
+        proxy: RecordingProxy, listener: Listener) -> None:
+    port = listener.port
     sock = _tunnel(proxy, f"localhost:{port}")
     for i in range(3):
         sock.sendall(f"GET /img/{i}.png HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
@@ -95,7 +70,7 @@ def test_refusals_keep_the_tunnel_and_check_every_request(
     status, headers, _ = _read_response(sock)
     assert status == 403 and headers["connection"] == "close"
     sock.close()
-    assert seen == []  # nothing reached the refused address
+    assert listener.accepted == 0  # nothing reached the refused address
     urls = [b["url"] for b in proxy.net.blocked]
     assert urls == [f"https://localhost:{port}/img/{i}.png" for i in range(3)] + [
         f"https://localhost:{port}/form"]
@@ -103,26 +78,26 @@ def test_refusals_keep_the_tunnel_and_check_every_request(
 
 
 def test_a_url_that_keeps_failing_is_stopped_on_the_same_tunnel(
-        proxy: RecordingProxy, listener: tuple[int, list[bytes]]) -> None:
-    port, seen = listener
+        proxy: RecordingProxy, listener: Listener) -> None:
+    port = listener.port
     sock = _tunnel(proxy, f"localhost:{port}")
     for _ in range(proxy.net.repeat_limit + 2):  # a page re-requesting a missing image
         sock.sendall(f"GET /missing.png HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
         status, headers, _ = _read_response(sock)
         assert status == 403 and headers["connection"] == "keep-alive"
     sock.close()
-    assert seen == []
+    assert listener.accepted == 0
     url = f"https://localhost:{port}/missing.png"
     assert proxy.net.failures[url] == proxy.net.repeat_limit
     assert proxy.net.repeats_stopped[url] == 2
 
 
 def test_a_page_asking_only_for_stopped_urls_is_looping(
-        proxy: RecordingProxy, listener: tuple[int, list[bytes]]) -> None:
+        proxy: RecordingProxy, listener: Listener) -> None:
     """What ends a capture's load step early: for the quiet interval the page asked only
     for URLs the proxy stopped answering, and kept asking; any other request, or a
     pause in the re-requests, means it is not (yet) looping."""
-    port, seen = listener
+    port = listener.port
     net, quiet = proxy.net, 0.3
     sock = _tunnel(proxy, f"localhost:{port}")
 
@@ -143,7 +118,7 @@ def test_a_page_asking_only_for_stopped_urls_is_looping(
     time.sleep(quiet)
     assert not net.looping(quiet)  # nothing asked for at all: not a loop either
     sock.close()
-    assert seen == []
+    assert listener.accepted == 0
 
 
 
