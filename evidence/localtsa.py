@@ -12,10 +12,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
+from evidence.loopback import Endpoint, serve
 from store.errors import ServiceUnavailable
 
 CONFIG = """\
@@ -60,8 +61,8 @@ class LocalTSA:
             raise ServiceUnavailable("evidence.openssl_missing")
         self.folder = Path(folder).resolve()  # openssl runs with this as its cwd
         self.name = name
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ExitStack | None = None
+        self._base = ""
         self._lock = threading.Lock()
 
     @property
@@ -107,7 +108,7 @@ class LocalTSA:
         self.ensure_keys()
         tsa = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(Endpoint):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if self.headers.get("Content-Type") != "application/timestamp-query" or \
@@ -119,32 +120,22 @@ class LocalTSA:
                 except (ValueError, subprocess.SubprocessError):
                     self.send_error(500, "openssl ts -reply failed")
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(body, "application/timestamp-reply")
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="local-tsa")
-        self._thread.start()
+        self._served = ExitStack()
+        self._base = self._served.enter_context(serve(Handler, "local-tsa"))
         return self.url
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._served is None:
             raise RuntimeError("the local TSA is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/tsa"
+        return f"{self._base}/tsa"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._served is not None:
+            self._served.close()
+            self._served = None
 
     def __enter__(self) -> LocalTSA:
         self.start()

@@ -33,12 +33,10 @@ import hashlib
 import itertools
 import json
 import secrets
-import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from evidence.keys import private_pem, read_settled, write_key_once
+from evidence.loopback import Endpoint, serve
 from evidence.tsa import check_response, timestamp
 from store.errors import ConfigError, ServiceUnavailable
 
@@ -143,7 +142,7 @@ def signing_endpoint(ca: SigningCA, domain: str, tsa_url: str) -> Iterator[tuple
     token = secrets.token_urlsafe(24)
     errors: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Endpoint):
         def do_POST(self) -> None:
             if self.path != "/sign" or self.headers.get("Authorization") != f"bearer {token}":
                 self.send_error(403)
@@ -157,23 +156,10 @@ def signing_endpoint(ca: SigningCA, domain: str, tsa_url: str) -> Iterator[tuple
                 errors.append(str(exc))
                 self.send_error(400, "signing failed")
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(body, "application/json")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="wacz-signer")
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/sign", token
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler, "wacz-signer") as base:
+        yield f"{base}/sign", token
     if errors:
         raise ServiceUnavailable("evidence.wacz_signing_failed", detail=errors[0][:300])
 
