@@ -13,6 +13,7 @@ from scrapy.http import TextResponse
 
 from crawlers.extract.fields import elements, extract_fields, raw_values, select, select_all
 from crawlers.extract.listing import CANONICAL, ListingRecipe, css_listing
+from crawlers.extract.text import decode_html
 
 #: An op: (name, *arguments), every argument hashable.
 Op = tuple[Any, ...]
@@ -28,6 +29,21 @@ def fields_op(rules: dict[str, str]) -> Op:
 
 def cards_op(card: str, link: str, fields: dict[str, str]) -> Op:
     return ("cards", card, link, tuple(fields.items()))
+
+
+def page_text(response: TextResponse) -> str:
+    """The page's text as the generic reader decodes a page (crawlers.extract.text
+    .decode_html), not as Scrapy did.
+
+    Why: Scrapy follows a page's ``<meta charset=gbk>`` even when its bytes are UTF-8 (a
+    page re-saved as UTF-8 that kept its old ``<meta>``, as a Taobao page of the development
+    set does), so a crawl read mojibake where the extractor alone read the page right.  When
+    Scrapy settled on UTF-8 the two agree, and its text is taken as it is."""
+    if response.encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        return response.text
+    content_type = response.headers.get(b"Content-Type")
+    return decode_html(response.body,
+                       content_type.decode("latin-1") if content_type else None)[0]
 
 
 def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None) -> Any:
@@ -58,7 +74,7 @@ def answer(response: TextResponse, op: Op, context: dict[str, Any] | None = None
         from crawlers.extract.generic import read_page
 
         language = response.headers.get(b"Content-Language")
-        return read_page(response.text, response.url,
+        return read_page(page_text(response), response.url,
                          content_language=language.decode("latin-1") if language else None)
     if name == "listing":
         return css_listing(response, op[1], context)
