@@ -45,7 +45,8 @@ def _bought_once(tmp_path_factory: pytest.TempPathFactory, sandbox: Any,  # noqa
                  chromium_path: str | None) -> dict[str, Any]:
     """One covert purchase made with redaction on (a Chromium, the listing and order
     captures and their redacted copies: ~20 s on the loaded machine), made once for the
-    tests that only read it; each gets its own copy of the data folder (:func:`bought`)."""
+    tests that only read it; each gets its own copy of the data folder (:func:`bought`).
+    The captures print their PDF (off by default), so the redacted copy's PDF is checked."""
     home = tmp_path_factory.mktemp("redact-once") / "data"
     with pytest.MonkeyPatch.context() as env:  # what tests/conftest.py's settings sets
         env.setenv("SPOTCHECK_HOME", str(home))
@@ -59,7 +60,7 @@ def _bought_once(tmp_path_factory: pytest.TempPathFactory, sandbox: Any,  # noqa
             try:
                 world_settings, ids = make_world(db, settings, sandbox)
                 result = buying.buy(db, ids[0], world_settings.model_copy(
-                    update={"tsa_urls": []}), actor="amy")
+                    update={"tsa_urls": [], "capture_pdf": True}), actor="amy")
             finally:
                 db.dispose()
         finally:
@@ -76,7 +77,8 @@ def bought(settings: Settings, _bought_once: dict[str, Any]
     copy_home(_bought_once["home"], settings.home)
     db = Database.open(settings.database_url)
     yield db, settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"],
-                                          "tsa_urls": []}), list(_bought_once["ids"])
+                                          "tsa_urls": [], "capture_pdf": True}), \
+        list(_bought_once["ids"])
     db.dispose()
 
 
