@@ -38,6 +38,23 @@ def heading(text: str) -> str:
     return text
 
 
+def check_name(name: str) -> str:
+    """A verification's check (``signature``, ``sample chain timestamp manifest.json.0.tsr``)
+    in the reader's language: its known words by their ``verify_check`` label, the file or
+    capture it names as it is."""
+    from store.labels import TEXT_LABELS, text_label
+
+    checks = TEXT_LABELS["verify_check"]
+    lang = _reader_locale()
+    if name in checks:
+        return text_label("verify_check", name, lang)
+    for prefix in ("sample chain ", "timestamp "):
+        if name.startswith(prefix) and prefix.strip() in checks:
+            rest = name[len(prefix):]
+            return f"{text_label('verify_check', prefix.strip(), lang)} {check_name(rest)}"
+    return name
+
+
 def yes_no(value: object) -> str:
     """A yes/no cell in the reader's language (是/否)."""
     return heading("yes" if value else "no")

@@ -682,6 +682,25 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cert_marks": ("认证标志", "certification marks"),
         "status": ("状态", "status"),
     },
+    #: What 'evidence verify' and 'plan verify' check (evidence.verify, evidence.seal,
+    #: scheduler.preregistration), as their tables name each check.
+    "verify_check": {
+        "pack": ("证据包文件", "pack"),
+        "manifest": ("清单", "manifest"),
+        "files": ("文件哈希", "files"),
+        "public key": ("公钥", "public key"),
+        "wacz signature": ("WACZ 签名", "WACZ signature"),
+        "custody": ("保管链记录", "custody log"),
+        "sample chain": ("样品流转记录", "sample chain"),
+        "sample chain steps": ("样品流转环节", "sample chain steps"),
+        "signing key": ("签名密钥", "signing key"),
+        "signature": ("签名", "signature"),
+        "timestamp": ("时间戳", "timestamp"),
+        "stamp record": ("时间戳记录", "stamp record"),
+        "bundle": ("预登记包", "bundle"),
+        "plan unchanged": ("方案未被更改", "plan unchanged"),
+        "frame file": ("抽样框文件", "frame file"),
+    },
     #: Where a classification rule found its word (crawlers.classify).
     "class_field": {
         "category": ("类目", "category"),

@@ -12,7 +12,16 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, err_console, heading, print_json, said, say, table
+from spotcheck.output import (
+    check_name,
+    console,
+    err_console,
+    heading,
+    print_json,
+    said,
+    say,
+    table,
+)
 from store.errors import InvalidInput, VerificationFailed
 from store.labels import label, text_label
 from store.vocabulary import CaptureStatus
@@ -172,7 +181,8 @@ def verify_cmd(
         print_json(report.as_dict())
     else:
         console.print(table(f"{heading('verify')} {pack.name}", ["check", "ok", "detail"],
-                            [(c.name, "✔" if c.ok else "✘ " + heading("failed"), c.detail)
+                            [(check_name(c.name), "✔" if c.ok else "✘ " + heading("failed"),
+                              c.detail)
                              for c in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")

@@ -16,7 +16,17 @@ from sampler import export as export_api
 from sampler import plans as plan_api
 from sampler.sizes import detection_probability, discovery_sample_size, precision_sample_size
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, err_console, heading, print_json, said, say, table
+from spotcheck.output import (
+    bar_chart,
+    check_name,
+    console,
+    err_console,
+    heading,
+    print_json,
+    said,
+    say,
+    table,
+)
 from store.messages import render
 from store.vocabulary import PlanStatus
 
@@ -242,7 +252,7 @@ def verify_cmd(
         print_json(report.as_dict())
     else:
         console.print(table(f"{heading('pre-registration of')} {label}", ["check", "ok", "detail"],
-                            [(n, "✔" if ok else "✘ " + heading("failed"), d)
+                            [(check_name(n), "✔" if ok else "✘ " + heading("failed"), d)
                              for n, ok, d in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")

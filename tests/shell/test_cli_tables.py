@@ -118,3 +118,12 @@ def test_a_command_says_what_it_did_in_the_reader_s_language(tmp_path: Path) -> 
     assert "revision" in _run(tmp_path, "db", "status", locale="en")
     assert "未登录；操作记录在" in _run(tmp_path, "whoami", locale="zh-CN")
     assert "not logged in; actions are recorded as" in _run(tmp_path, "whoami", locale="en")
+
+
+def test_a_verification_s_checks_read_by_label_with_the_files_they_name() -> None:
+    from spotcheck.output import check_name
+
+    assert check_name("signature") == "签名"
+    assert check_name("sample chain timestamp manifest.json.0.tsr") == (
+        "样品流转记录 时间戳 manifest.json.0.tsr")
+    assert check_name("capture 3") == "capture 3"  # not a known word: as it is
