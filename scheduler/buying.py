@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, cast
@@ -30,13 +29,14 @@ from urllib.parse import urljoin
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from crawlers.extract.generic import read_page
 from scheduler import purchases
 from scheduler.personas import PersonaSecrets, secrets_of
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError
 from store.models import JobRun, Platform, Purchase, PurchaseStatus, utcnow
 from store.settings import Settings
-from store.vocabulary import Availability
+from store.vocabulary import UNBUYABLE, Availability
 
 log = logging.getLogger("spotcheck.scheduler.buying")
 JOB_RUNS = cast(Table, JobRun.__table__)
@@ -106,20 +106,15 @@ class NotAvailable(CheckoutFailed):
     """The listing page says the item cannot be bought now (out of stock, discontinued)."""
 
 
-#: schema.org availability a listing page states (JSON-LD, microdata, RDFa, OpenGraph) that
-#: means it cannot be bought now.
-_UNBUYABLE_MARKUP = re.compile(
-    r"""(?:schema\.org/|["']availability["']\s*:\s*["']|product:availability["']\s+"""
-    r"""content=["'])(OutOfStock|SoldOut|Discontinued|out of stock|oos)\b""", re.IGNORECASE)
+def unbuyable_availability(html: str, url: str) -> str | None:
+    """``out_of_stock`` or ``discontinued`` when the listing page at *url* says so, else None
+    (a page that says nothing is tried: the add-to-cart step decides).
 
-
-def unbuyable_availability(html: str) -> str | None:
-    """``out_of_stock`` or ``discontinued`` when the listing page's markup says so, else
-    None (a page that says nothing is tried: the add-to-cart step decides)."""
-    m = _UNBUYABLE_MARKUP.search(html)
-    if m is None:
-        return None
-    return "discontinued" if m.group(1).lower() == "discontinued" else "out_of_stock"
+    Read as the crawl reads a page's availability (crawlers.extract: schema.org markup, then
+    visible cues such as a stock note or a disabled buy button in the shop's language), so
+    a page the crawl would record as sold out is not bought as if it were in stock."""
+    state = read_page(html, url).fields.get("availability")
+    return state if state in {a.value for a in UNBUYABLE} else None
 
 
 class CheckoutUncertain(SpotcheckError):
@@ -222,7 +217,7 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
     resp = await page.goto(job.listing_url, wait_until="domcontentloaded", timeout=ms)
     if resp is not None and resp.status >= 400:
         raise CheckoutFailed("buying.listing_page_answered_http", resp_status=resp.status)
-    state = unbuyable_availability(await page.content())
+    state = unbuyable_availability(await page.content(), page.url)
     if state is not None:
         raise NotAvailable("buying.listing_page_says", state=Availability(state))
     button = page.locator(prof.add_to_cart).first

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from sandbox import Sandbox
 from scheduler import buying, personas, purchases
@@ -18,6 +18,7 @@ from store.db import Database
 from store.errors import Conflict
 from store.models import Capture, CaptureStatus, JobRun, Purchase, PurchaseStatus
 from store.settings import Settings
+from tests.conftest import page_handler, serve_http
 from tests.scheduler.sandbox_world import approved_plan, pick
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -152,3 +153,29 @@ def test_unavailable_listing_fails_cleanly_and_may_be_retried(
     assert len(released) >= 1
     again = buying.buy(sqlite_db, ids[2], settings, capture=False)
     assert again.status == "failed" and again.attempt and again.attempt.endswith(":2")
+
+
+def test_a_listing_shown_sold_out_at_purchase_is_a_non_response_with_its_reason(
+        sqlite_db: Database, world: tuple[Settings, list[int]], sandbox: Sandbox) -> None:
+    # The listing's page now shows it sold out (no markup: a stock note and a disabled buy
+    # button, as the crawl reads them): nothing is ordered, the plan item is a non-response
+    # with the reason, and no other listing takes its place.
+    settings, ids = world
+    sold_out = ('<html lang="zh-CN"><body><h1>电热水壶 1.7L</h1><span class="price">¥99.00</span>'
+                '<p class="stock">已售罄</p><button disabled>加入购物车</button></body></html>')
+    before = len(sandbox.orders())
+    with serve_http(page_handler(sold_out)) as url:
+        with sqlite_db.session() as s:
+            p = s.get(Purchase, ids[1])
+            assert p is not None
+            p.plan_item.listing.url = url + "item/sold-out"
+        result = buying.buy(sqlite_db, ids[1], settings, capture=False)
+    assert result.status == "cancelled" and result.notes == ["non-response"], result
+    assert len(sandbox.orders()) == before
+    with sqlite_db.session() as s:
+        p = s.get(Purchase, ids[1])
+        assert p is not None and p.status == PurchaseStatus.CANCELLED
+        reason = p.history[-1]["nonresponse"]
+        assert reason == result.error and reason
+        assert s.scalar(select(func.count()).select_from(Purchase).where(
+            Purchase.plan_item_id == p.plan_item_id)) == 1

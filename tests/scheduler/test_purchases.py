@@ -131,13 +131,22 @@ def test_out_of_stock_at_purchase_time_is_a_non_response(any_db: Database,
                                                          settings: Settings) -> None:
     from scheduler.buying import unbuyable_availability
 
+    url = "https://shop.test/item/1"
     page = ('<script type="application/ld+json">{"@type": "Product", "offers": '
             '{"availability": "https://schema.org/OutOfStock"}}</script>')
-    assert unbuyable_availability(page) == "out_of_stock"
-    assert unbuyable_availability('<link itemprop="availability" '
-                                  'href="http://schema.org/Discontinued">') == "discontinued"
-    assert unbuyable_availability('<link itemprop="availability" '
-                                  'href="https://schema.org/InStock">') is None
+    assert unbuyable_availability(page, url) == "out_of_stock"
+    offer = ('<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Kettle'
+             '</h1><div itemprop="offers" itemscope itemtype="https://schema.org/Offer"><span '
+             'itemprop="price">9.90</span><link itemprop="availability" href="{}"></div></div>')
+    assert unbuyable_availability(offer.format("http://schema.org/Discontinued"),
+                                  url) == "discontinued"
+    assert unbuyable_availability(offer.format("https://schema.org/InStock"), url) is None
+    # A page without markup that shows it is sold out, as the crawl reads it.
+    shown = ('<h1>电热水壶</h1><span class="price">¥99.00</span><p class="stock">已售罄</p>'
+             '<button disabled>加入购物车</button>')
+    assert unbuyable_availability(shown, url) == "out_of_stock"
+    assert unbuyable_availability(shown.replace("已售罄", "有货").replace(" disabled", ""),
+                                  url) is None
     with any_db.session() as s:
         w = build_world(s, listings=2)
         add_personas(s, w.platform_id, settings, 2)
