@@ -25,6 +25,7 @@ import pytest
 from store import settings as settings_module
 from store.db import Database, make_engine
 from store.settings import Settings, configure
+from tests.serial import SERIAL_MODULES  # the one list (./dev test reads it too)
 
 # Approving a plan starts captures of its listings in Chromium (scheduler.offers); a test
 # that approves plans about anything else must not launch browsers outside the browser lock.
@@ -46,23 +47,6 @@ def examples(n: int) -> int:
     return n if THOROUGH else max(100, n // 5)
 
 
-#: Test modules whose processes race each other or the clock (kills at chosen moments, lease
-#: expiry, two crawl workers sharing a queue, a latency comparison): they
-#: carry the ``serial`` mark, and ``./dev test`` runs them alone after the parallel part, so a
-#: neighbour's load never decides their outcome.  One list, here, rather than a mark in each.
-#: The scheduler's random-moment kills and queued runs (test_kill_random, test_queued_runs)
-#: run in the parallel part: they mostly wait on their schedulers, and nothing they check
-#: hangs on load (no overlap, each run done once; five runs in a row at load 6.7-12 on this
-#: 2-core machine, and two beside a second worker's crawls at load 6-16, passed, 2026-12-08).
-#: The kill-and-restart test stays here: it checks the gaps between fire times.
-SERIAL_MODULES = frozenset({
-    "tests/crawlers/test_kill_counts.py",
-    "tests/crawlers/test_offload.py",
-    "tests/crawlers/test_redis.py",
-    "tests/crawlers/test_resume.py",
-    "tests/sandbox/test_styles_http.py",
-    "tests/scheduler/test_kill_restart.py",
-})
 
 
 #: The longest modules with few tests, longest first, handed out before all others: the last
