@@ -107,8 +107,9 @@ class ShopHandler(BaseHTTPRequestHandler):
 
     def page(self, base: str, path: str) -> tuple[str, bytes] | None:
         if path == "/robots.txt":
-            return "text/plain", (f"User-agent: *\nAllow: /\n\nSitemap: {base}"
-                                  "/sitemap_index.xml.gz\n").encode()
+            # The lamp's page is closed to robots: crawled unless a profile obeys robots.txt.
+            return "text/plain", (f"User-agent: *\nDisallow: /product.php\nAllow: /\n\n"
+                                  f"Sitemap: {base}/sitemap_index.xml.gz\n").encode()
         if path == "/sitemap_index.xml.gz":
             return "application/x-gzip", gzip.compress(
                 _index(base, ["/sitemaps/products.xml.gz", "/sitemaps/more.xml"]))

@@ -94,3 +94,15 @@ def test_a_time_bound_stops_a_slow_crawl(sqlite_db: Database, settings: Settings
     assert timed.bounds is not None and timed.bounds["stopped_by"] == "max_duration"
     assert timed.bounds["products_only"] is True
     assert timed.pages <= 4, timed
+
+
+def test_a_profile_obeying_robots_txt_leaves_closed_pages_alone(
+        shop: Any, sqlite_db: Database, settings: Settings) -> None:
+    # The shop's robots.txt closes /product.php to robots (the discovery crawl above, not
+    # obeying it, indexes the lamp there); a profile asking for robots.txt never fetches it.
+    _register(sqlite_db, "polite", shop.url, robots_txt=True, autothrottle=False)
+    summary = crawl(settings, "polite")
+    assert summary.status == "finished", summary
+    got = _listings(sqlite_db)
+    assert set(got) == EXPECTED_IDS - {"/product.php?id=6"}
+    assert not [hit for hit in shop.hits if hit.startswith("/product.php")]
