@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 from store.labels import TEXT_LABELS
 from tests.clirun import spotcheck
@@ -121,8 +122,19 @@ def test_a_command_says_what_it_did_in_the_reader_s_language(tmp_path: Path) -> 
 
 
 def test_a_verification_s_checks_read_by_label_with_the_files_they_name() -> None:
+    from spotcheck import context
     from spotcheck.output import check_name
+    from store.settings import Settings
 
+    saved = context.current()
+    context.reset(context.AppContext(settings=Settings(locale="zh-CN")))  # a zh-CN reader
+    try:
+        _check_names(check_name)
+    finally:
+        context.reset(saved)
+
+
+def _check_names(check_name: Any) -> None:
     assert check_name("signature") == "签名"
     assert check_name("sample chain timestamp manifest.json.0.tsr") == (
         "样品流转记录 时间戳 manifest.json.0.tsr")
