@@ -9,7 +9,7 @@ and its outcome logged in the metadata, run by :func:`evidence.steps.run_steps`:
 
 The PDF is printed only when asked (the request's ``pdf``, else the setting ``capture_pdf``;
 recorded as the capture option ``capture_pdf``): screenshots, DOM and the WARC from the
-wire are the evidence, and printing cost about an eighth of a real page's capture CPU.
+wire are the evidence, and printing cost a sixth of a real page's capture CPU.
 
 The browser reaches the network only through the capture's own recording proxy
 (:mod:`evidence.proxy`): every hop (redirects, subresources, workers) is checked against the

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     capture_offers: bool = True
     #: Print each captured page to a PDF as well (bounded at MAX_PDF_PAGES).  Off by default:
     #: the screenshots, the DOM and the WARC from the wire are the evidence, and printing
-    #: cost about an eighth of a real page's capture CPU (0.5 of 4.1 CPU s); a profile that
+    #: cost a sixth of a real page's capture CPU (0.68 of 4.08 CPU s); a profile that
     #: wants the print (SPOTCHECK_CAPTURE_PDF=1) or one capture (``spotcheck capture --pdf``,
     #: the console's "also print a PDF") asks for it, and the capture records which.
     capture_pdf: bool = False

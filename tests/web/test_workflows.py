@@ -393,7 +393,7 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert "取证网络策略不允许访问该地址" in page and "尚未申请取证" in page
         # Any URL the policy allows (not a listing's), and a listing's page: both queued.
         r = c.post("/captures", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:8/any",
-                                      "kind": "seller"})
+                                      "kind": "seller", "pdf": "true"})
         assert r.status_code == 303 and r.headers["location"] == "/captures/queue"
         r = c.post("/captures", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:8/item",
                                       "listing_id": str(lid), "back": f"/listings/{lid}"})
@@ -401,6 +401,7 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert wait_for_queued_runs(60)
         page = c.get("/captures/queue").text
         assert page.count('class="capture-failed"') == 2, page[-3000:]
+        assert 'name="pdf"' in page and "同时打印 PDF" in page  # the PDF is asked per capture
         assert "http://127.0.0.1:8/any" in page and f'href="/listings/{lid}"' in page
         assert "SPOTCHECK_BROWSER=" in page and "不存在" in page  # why, in Chinese
         assert 'http-equiv="refresh"' not in page  # nothing left to wait for
@@ -409,3 +410,5 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert len(runs) == 2 and {r.outcome for r in runs} == {"error"}
         asked = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "capture.requested")))
         assert {a.actor for a in asked} == {"ian"} and len(asked) == 2
+        # ticked, the PDF is asked for; unticked, the setting decides (capture_pdf)
+        assert sorted(bool(a.detail.get("pdf")) for a in asked) == [False, True]
