@@ -53,14 +53,20 @@ def _same(name: str, got: Any, want: str) -> bool:
 
 
 def evaluate() -> dict[str, Score]:
-    """Each field's score over the set."""
-    scores = {name: Score() for name in FIELDS}
+    """Each field's score over the set, and ``kind``: the pages read as product pages (every
+    page of the set is one; a crawl indexes a page only when it is read as one)."""
+    scores = {name: Score() for name in (*FIELDS, "kind")}
     for file, body, truth in pages():
         content_type = f"text/html; charset={truth['encoding']}" if truth.get("encoding") \
             else None
         page = read_page(body, truth.get("url") or f"http://devset.invalid/{file}",
                          content_type=content_type,
                          content_language=truth.get("language"))
+        scores["kind"].total += 1
+        if page.kind == "product":
+            scores["kind"].right += 1
+        else:
+            scores["kind"].misses.append(f"{file}: kind {page.kind} ({', '.join(page.reasons)})")
         for name in FIELDS:
             if name not in truth:
                 continue
