@@ -35,6 +35,11 @@ _CHROME_ZH = {
     "RICH_HELP": "运行 [blue]'{command_path} {help_option}'[/] 查看帮助。",
 }
 _HELP_OPTION_ZH = "显示本帮助并退出。"
+#: The value types Typer shows beside an option or argument (``<int>``), in Chinese.
+_TYPES_ZH = {"<list[str]>": "<文本，可重复>", "<list[int]>": "<整数，可重复>",
+             "<list[Path]>": "<路径，可重复>", "<int range>": "<整数范围>",
+             "<float range>": "<数字范围>", "<str>": "<文本>", "<int>": "<整数>",
+             "<float>": "<数字>", "<path>": "<路径>", "<file>": "<文件>", "<bool>": "<是/否>"}
 _USAGE_ZH = "用法："
 
 
@@ -87,6 +92,15 @@ def _tree(command: Any, texts: dict[str, str]) -> None:
     for param in getattr(command, "params", ()):
         if getattr(param, "help", None) and param.help.strip() in texts:
             param.help = texts[param.help.strip()]
+        shown = getattr(param, "display_type", None)
+        if callable(shown):  # the value's type: <整数>, not <int>
+            def display_type(ctx: Any, _shown: Any = shown) -> Any:
+                value = _shown(ctx)
+                if isinstance(value, str):
+                    for english, chinese in _TYPES_ZH.items():
+                        value = value.replace(english, chinese)
+                return value
+            param.display_type = display_type
     if hasattr(command, "format_usage") and hasattr(command, "collect_usage_pieces"):
         def format_usage(self: Any, ctx: Any, formatter: Any) -> None:
             formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),

@@ -52,7 +52,9 @@ def test_help_reads_in_the_reader_s_language(tmp_path: Path) -> None:
     assert "用法：spotcheck purchase result" in zh and "选项" in zh and "参数" in zh
     assert "登记检测结果" in zh and "显示本帮助并退出。" in zh
     assert "pass（合格）| fail（不合格）" in zh
+    assert "<整数>" in zh and "<文件>" in zh and "<文本，可重复>" in zh and "<int>" not in zh
     assert "Options" not in zh and "Show this message" not in zh
     en = _help(["purchase", "result"], "en", tmp_path)
     assert "Usage: spotcheck purchase result" in en and "Options" in en
     assert "Record the lab result" in en and "登记检测结果" not in en
+    assert "<int>" in en
