@@ -4,6 +4,10 @@ and bounded crawls of it.  Each crawl runs in a child process (Scrapy's reactor)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,3 +110,32 @@ def test_a_profile_obeying_robots_txt_leaves_closed_pages_alone(
     got = _listings(sqlite_db)
     assert set(got) == EXPECTED_IDS - {"/product.php?id=6"}
     assert not [hit for hit in shop.hits if hit.startswith("/product.php")]
+
+
+def test_bounds_from_the_command_line_and_from_the_profile(
+        shop: Any, sqlite_db: Database, settings: Settings) -> None:
+    # As a new user types it: the bounds on the command line, the summary as --json.
+    _register(sqlite_db, "trial", shop.url, autothrottle=False)
+    env = dict(os.environ, SPOTCHECK_HOME=str(settings.home))
+    env.pop("SPOTCHECK_DB", None)
+    env.pop("SPOTCHECK_REDIS_URL", None)
+    ran = subprocess.run([sys.executable, "-m", "spotcheck", "crawl", "trial", "--max-pages", "4",
+                          "--max-duration", "30s", "--products-only", "--json"],
+                         env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["status"] == "bounded"
+    assert summary["bounds"] == {"max_pages": 4, "max_duration": 30.0, "products_only": True,
+                                 "stopped_by": "max_pages"}
+    # The same bound in the profile's [limits], with no bound given to the crawl.
+    data = shipped_profile("structured-data").model_dump()
+    data["limits"]["max_pages"] = 3
+    data["politeness"]["autothrottle"] = False
+    with sqlite_db.session() as s:
+        add_platform(s, "bounded-profile", start_url=shop.url,
+                     profile=parse_profile(data, "test"))
+    run = crawl(settings, "bounded-profile")
+    assert run.status == "bounded"
+    assert run.bounds is not None and run.bounds["stopped_by"] == "max_pages"
+    assert run.bounds["max_pages"] == 3
+    assert {r.status for r in _listings(sqlite_db).values()} == {ListingStatus.ACTIVE}
