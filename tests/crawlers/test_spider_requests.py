@@ -99,3 +99,29 @@ def test_requests_carry_scrapys_referer(sqlite_db: Database, settings: Settings)
     spider.session.finish("finished", {})
     off = _crawled_spider(sqlite_db, settings, REFERER_ENABLED=False)
     assert list(_links(off, _nav_page(page, ["/category/6.html"])).values()) == [None]
+
+
+def test_a_listing_pages_product_links_are_fetched_before_its_next_page_and_other_links(
+        sqlite_db: Database, settings: Settings) -> None:
+    # A grid of product cards, known by its content under the generic profile: its product
+    # links go first (Scrapy fetches higher priorities first), then its next page, then the
+    # rest of its links, so a bounded crawl spends its pages on products.
+    with sqlite_db.session() as s:
+        add_platform(s, "grid", start_url="http://127.0.0.1:9/", profile="structured-data")
+    spider = PlatformSpider(session=CrawlSession.open("grid", settings=settings, db=sqlite_db))
+    cards = "".join(f'<div class="tile"><a href="/shop/x/item-{i}.html?utm_source=a">'
+                    f'<img src="i.png">Item {i}</a><b>€{i},99</b></div>' for i in range(5))
+    url = "http://127.0.0.1:9/shop/tools/"
+    body = ('<html><head><link rel="next" href="/shop/tools/?page=2"></head><body>'
+            '<a href="/about.html">About</a><h1>Tools</h1>' + cards + '</body></html>')
+    response = HtmlResponse(url=url, body=body.encode(), encoding="utf-8",
+                            request=Request(url, meta={"kind": "nav"}))
+    # The first request for a URL is the one fetched (Scrapy's duplicate filter drops the
+    # grid's links met again among the page's other links).
+    priority: dict[str, int] = {}
+    for req in spider.parse_nav(response):
+        if isinstance(req, Request):
+            priority.setdefault(req.url, req.priority)
+    products = [priority[f"http://127.0.0.1:9/shop/x/item-{i}.html"] for i in range(5)]
+    next_page = priority["http://127.0.0.1:9/shop/tools/?page=2"]
+    assert min(products) > next_page > priority["http://127.0.0.1:9/about.html"]
