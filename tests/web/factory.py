@@ -164,9 +164,12 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
             for v in range(1, 4):
                 s.add(ListingSnapshot(listing_id=lid, version=v, content_hash=f"{lid}-{v}",
                                       seen_at=now - dt.timedelta(days=10 - 3 * v),
-                                      changes=["price"] if v > 1 else [],
+                                      changes=(["price", "availability"] if v == 3 else
+                                               ["price"] if v > 1 else []),
                                       data={"title": rows[ids.index(lid)]["title"],
-                                            "price": str(20 + 5 * v)}))
+                                            "price": str(20 + 5 * v),
+                                            "availability": "out_of_stock" if v == 3
+                                            else "in_stock"}))
             s.add(RiskSignal(key=f"complaint:{lid}", kind="complaint", source="csv",
                              listing_id=lid, value=1.0,
                              detail={"text": "<script>alert(7)</script> 消费者投诉"}))

@@ -207,6 +207,9 @@ def test_listing_detail_says_where_each_field_came_from(live: Live) -> None:
     assert "各字段的来源" in html  # ada reads the console in zh-CN
     assert "<code>dom:h1</code>" in html and "<code>jsonld</code> · 9.90" in html
     assert "<img src=x onerror=alert(6)>" not in html
+    # The history names a change of availability among the snapshot's changes.
+    snapshots = html[html.index('id="snapshots"'):]
+    assert "价格、库存状态" in snapshots[:snapshots.index("</table>")]
 
 
 def test_captured_html_is_only_a_download(live: Live) -> None:
