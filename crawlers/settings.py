@@ -15,6 +15,8 @@ SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 ROBOTSTXT_OBEY = False  # inspectors crawl under their own authority; politeness is per profile
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Scrapy's, keeping a host's concurrency under that reactor (see crawlers.downloader).
+DOWNLOADER = "crawlers.downloader.HostLimitedDownloader"
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/126.0 Safari/537.36")
 LOG_LEVEL = "WARNING"

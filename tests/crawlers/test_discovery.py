@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +21,15 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import CrawlRun, Listing, ListingStatus
 from store.settings import Settings
+from tests.conftest import serve_http
 from tests.crawlers.conftest import crawl
-from tests.crawlers.localshop import BROKEN_LINKS, EXPECTED_IDS, SITEMAP_ONLY, serve_shop
+from tests.crawlers.localshop import (
+    BROKEN_LINKS,
+    EXPECTED_IDS,
+    SITEMAP_ONLY,
+    ShopHandler,
+    serve_shop,
+)
 
 
 @pytest.fixture()
@@ -139,3 +148,36 @@ def test_bounds_from_the_command_line_and_from_the_profile(
     assert run.bounds is not None and run.bounds["stopped_by"] == "max_pages"
     assert run.bounds["max_pages"] == 3
     assert {r.status for r in _listings(sqlite_db).values()} == {ListingStatus.ACTIVE}
+
+
+class _Counting(ShopHandler):
+    """The local shop taking 0.15 s over each page, counting the requests it is working on
+    at once (before it answers: a finished answer is no longer in flight for the crawl)."""
+
+    hits: list[str] = []
+    lock = threading.Lock()
+    now = 0
+    most = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.now += 1
+            cls.most = max(cls.most, cls.now)
+        time.sleep(0.15)
+        with cls.lock:
+            cls.now -= 1
+        super().do_GET()
+
+
+def test_requests_to_one_host_keep_to_the_profiles_domain_concurrency(
+        sqlite_db: Database, settings: Settings) -> None:
+    # Eight requests at once overall, two to one host: the shop never sees more than two
+    # (it saw 4 with Scrapy's downloader under the asyncio reactor: crawlers.downloader).
+    with serve_http(_Counting) as url:
+        _register(sqlite_db, "pernode", url, concurrency=8, domain_concurrency=2,
+                  autothrottle=False)
+        summary = crawl(settings, "pernode")
+    assert summary.status == "finished", summary
+    assert len(_listings(sqlite_db)) == len(EXPECTED_IDS)
+    assert _Counting.most == 2, _Counting.most
