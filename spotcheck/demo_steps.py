@@ -32,10 +32,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
+from spotcheck.output import reader_locale
 from store import models as m
 from store.db import Database
 from store.errors import SpotcheckError, VerificationFailed
 from store.jsonio import jsonable as store_jsonable
+from store.labels import text_label
 from store.settings import Settings
 
 #: The sandbox's seed and size for the demo: big enough to be interesting, small enough for
@@ -85,7 +87,9 @@ def demo_defect(listing: Any) -> tuple[str, str]:
 
 @dataclass
 class StepLog:
+    #: The step's English name (``demo_step`` label) and its code.
     name: str
+    code: str = ""
     seconds: float = 0.0
     #: CPU seconds of this process and of the children it reaped during the step (crawlers,
     #: the browser driver with its Chromium): what a step costs on a loaded machine.
@@ -156,42 +160,44 @@ class Demo:
                  options: DemoOptions | None = None) -> None:
         self.state = DemoState(settings=settings, db=db, options=options or DemoOptions())
         self.console = console
-        self.steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("start the sandbox marketplace and a local time-stamping authority", self.start),
-            ("create users, platforms and buyer personas", self.people),
-            ("create the campaign", self.campaign),
-            ("crawl the three platform styles (the crawl job)", self.crawl),
-            ("import CPSC and Safety Gate notices, match them", self.notices),
-            ("score every listing's risk (the score job)", self.score),
-            ("draw a plan (the draw job) and approve it", self.plan),
-            ("create purchase tasks and buy with personas through Chromium", self.buy),
-            ("enter lab results and estimate non-compliance", self.lab),
-            ("carry failures to every copy; draw the next plan with a take-all stratum",
-             self.copies),
+        self.steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [  # (demo_step code, body)
+            ("start", self.start),
+            ("people", self.people),
+            ("campaign", self.campaign),
+            ("crawl", self.crawl),
+            ("notices", self.notices),
+            ("score", self.score),
+            ("plan", self.plan),
+            ("buy", self.buy),
+            ("lab", self.lab),
+            ("copies", self.copies),
             # The plan's approval captures run in the background from the plan step on; what
             # does not need them (the lead's case and pack, the reports) runs beside them, and
             # they are waited for only by the offers step, before the failed sample's pack.
-            ("open a case for a counterfeit lead and capture evidence", self.case),
-            ("export the counterfeit case's evidence pack and verify it", self.pack),
-            ("write the reports", self.reports),
-            ("capture what each plan item offered (at approval and when bought)", self.offers),
-            ("export a failed sample's evidence pack (its sample chain, the offer at approval "
-             "and when bought) and verify it", self.sample_pack),
+            ("case", self.case),
+            ("pack", self.pack),
+            ("reports", self.reports),
+            ("offers", self.offers),
+            ("sample_pack", self.sample_pack),
         ]
 
     # -- running -----------------------------------------------------------------------------
 
     def run(self) -> DemoState:
+        locale = reader_locale()
         progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                             console=self.console, transient=False)
         try:
             with progress:
                 overall = progress.add_task("spotcheck demo", total=len(self.steps))
-                for name, fn in self.steps:
+                for code, fn in self.steps:
+                    # The person reads the step in their language; the summary keeps its
+                    # code and its English name (machine output).
+                    name = text_label("demo_step", code, locale)
                     progress.update(overall, description=name)
                     started, cpu = time.perf_counter(), _cpu_seconds()
-                    log = StepLog(name)
+                    log = StepLog(text_label("demo_step", code, "en"), code=code)
                     self.state.steps.append(log)
                     try:
                         log.detail = fn() or {}
@@ -205,7 +211,7 @@ class Demo:
                     progress.console.log(f"[green]✓[/green] {name} "
                                          f"[dim]({log.seconds:.1f} s)[/dim]")
                     progress.advance(overall)
-                progress.update(overall, description="done")
+                progress.update(overall, description=text_label("demo_step", "done", locale))
         finally:
             self.stop()
         return self.state
@@ -637,7 +643,9 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "top_risks": [{"listing": i, "platform": p, "title": (t or "")[:80],
                        "score": round(sc or 0, 2),
                        "reasons": [r.get("en") if isinstance(r, dict) else str(r)
-                                   for r in (rs or [])[:3]]}
+                                   for r in (rs or [])[:3]],
+                       "reasons_zh": [r.get("zh") or r.get("en") if isinstance(r, dict)
+                                      else str(r) for r in (rs or [])[:3]]}
                       for i, p, t, sc, rs in top],
         "plan": {"id": state.plan_id, "by_stratum": strata},
         "purchases_in_browser": state.bought,
@@ -649,7 +657,7 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "console": "spotcheck serve  →  http://127.0.0.1:8000/  (users: "
                    + ", ".join(f"{u} ({r})" for u, r in USERS)
                    + f"; password {DEMO_PASSWORD})",
-        "steps": [{"step": st.name, "seconds": round(st.seconds, 2),
+        "steps": [{"step": st.name, "code": st.code, "seconds": round(st.seconds, 2),
                    "cpu_seconds": round(st.cpu_seconds, 2), "outcome": st.outcome,
                    "detail": st.detail} for st in state.steps],
     }

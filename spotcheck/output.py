@@ -34,7 +34,7 @@ def heading(text: str) -> str:
     from store.labels import TEXT_LABELS, text_label
 
     if text in TEXT_LABELS["cli_heading"]:
-        return text_label("cli_heading", text, _reader_locale())
+        return text_label("cli_heading", text, reader_locale())
     return text
 
 
@@ -45,7 +45,7 @@ def check_name(name: str) -> str:
     from store.labels import TEXT_LABELS, text_label
 
     checks = TEXT_LABELS["verify_check"]
-    lang = _reader_locale()
+    lang = reader_locale()
     if name in checks:
         return text_label("verify_check", name, lang)
     for prefix in ("sample chain ", "timestamp "):
@@ -73,7 +73,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     goes through here: it keeps the codes."""
     from store.labels import label, text_label
 
-    lang = _reader_locale()
+    lang = reader_locale()
     codes = codes or {}
 
     def cell(col: str, value: Any) -> Any:
@@ -99,7 +99,7 @@ def said(code: str, /, **params: Any) -> str:
     """The message *code* of the catalogue (store/messages.toml) in the reader's language."""
     from store import messages
 
-    return messages.render(code, params, _reader_locale())
+    return messages.render(code, params, reader_locale())
 
 
 def say(code: str, /, **params: Any) -> None:
@@ -108,7 +108,9 @@ def say(code: str, /, **params: Any) -> None:
     console.print(escape(said(code, **params)))
 
 
-def _reader_locale() -> str:
+def reader_locale() -> str:
+    """The language the person at the terminal reads (the command's setting; zh-CN outside
+    a command)."""
     try:
         from spotcheck.context import current
 

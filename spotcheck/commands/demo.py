@@ -6,11 +6,21 @@ import time
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 
 from spotcheck.context import current
-from spotcheck.output import bar_chart, console, err_console, print_json, table
-from store.vocabulary import PurchaseStatus
+from spotcheck.output import (
+    bar_chart,
+    console,
+    err_console,
+    heading,
+    print_json,
+    reader_locale,
+    table,
+)
+from store.labels import label, stratum_label
+from store.vocabulary import PurchaseStatus, SupervisionClass
 
 
 def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -46,15 +56,22 @@ def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary 
 
 
 def _print(summary: dict[str, Any]) -> None:
-    console.rule("[bold]spotcheck demo — summary[/bold]")
-    console.print(bar_chart("listings by supervision class", summary["listings_by_class"]))
-    console.print(bar_chart("listings by platform", summary["listings_by_platform"]))
+    """The summary for a person, in their language (the JSON keeps codes and English)."""
+    locale = reader_locale()
+    console.rule(f"[bold]spotcheck demo — {escape(heading('summary'))}[/bold]")
+    console.print(bar_chart(heading("listings by supervision class"),
+                            {label(SupervisionClass, k, locale): v
+                             for k, v in summary["listings_by_class"].items()}))
+    console.print(bar_chart(heading("listings by platform"), summary["listings_by_platform"]))
+    reasons_key = "reasons" if locale == "en" else "reasons_zh"
     console.print(table("top risks", ["listing", "platform", "score", "title", "reasons"],
                         [(r["listing"], r["platform"], r["score"], r["title"],
-                          "; ".join(x or "" for x in r["reasons"]))
+                          "; ".join(x or "" for x in r.get(reasons_key) or r["reasons"]))
                          for r in summary["top_risks"]]))
     plan = summary["plan"]
-    console.print(bar_chart(f"plan #{plan['id']}: items by stratum", plan["by_stratum"]))
+    console.print(bar_chart(f"{heading('plan')} #{plan['id']}: {heading('items by stratum')}",
+                            {stratum_label(k, locale): v
+                             for k, v in plan["by_stratum"].items()}))
     est = summary.get("estimate") or {}
     overall = est.get("overall") or {}
     if overall:
@@ -62,9 +79,10 @@ def _print(summary: dict[str, Any]) -> None:
                             ["scope", "n", "failures", "HT rate", "HT interval", "Hájek rate",
                              "Hájek interval", "interval method", "estimated count",
                              "Kish deff"],
-                            [_est_row("overall", overall)]
-                            + [_est_row(str(e.get("stratum")), e)
-                               for e in est.get("by_stratum") or []]))
+                            [_est_row(heading("overall"), overall)]
+                            + [_est_row(stratum_label(str(e.get("stratum")), locale), e)
+                               for e in est.get("by_stratum") or []],
+                            codes={"interval method": "interval_method"}))
     bought = summary.get("purchases_in_browser") or []
     console.print(table("covert purchases through Chromium",
                         ["purchase", "status", "order", "price", "order capture"],
@@ -74,14 +92,14 @@ def _print(summary: dict[str, Any]) -> None:
                         codes={"status": PurchaseStatus}))
     for line in (summary.get("propagation") or {}).get("lines") or []:
         console.print(line, markup=False)
-    console.print(Panel.fit(
-        f"case: {summary.get('case')}\n"
-        f"evidence pack (verified): {summary.get('pack')}\n"
-        f"reports: {', '.join(summary.get('reports') or [])}\n"
-        f"console: {summary['console']}\n"
-        f"database: {summary['database']}\n"
-        f"finished in {summary['seconds']} s",
-        title="where things are"))
+    where = [("case", summary.get("case")),
+             ("evidence pack (verified)", summary.get("pack")),
+             ("reports", ", ".join(summary.get("reports") or [])),
+             ("console", summary["console"]),
+             ("database", summary["database"]),
+             ("finished in", f"{summary['seconds']} s")]
+    console.print(Panel.fit("\n".join(escape(f"{heading(k)}: {v}") for k, v in where),
+                            title=escape(heading("where things are"))))
 
 
 def _pct(v: Any) -> str:
