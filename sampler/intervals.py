@@ -35,8 +35,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import special
-
 from store.errors import InvalidInput
 
 #: Interval methods, in R's names (``beta`` is Korn–Graubard).
@@ -62,6 +60,11 @@ class Interval:
 
 def _qbeta(q: float, a: float, b: float) -> float:
     """R's ``qbeta`` including its limits: shape 0 puts all mass at 0 (a) or 1 (b)."""
+    # scipy is imported where it is used: scipy.special costs ~0.3 s at start-up, paid by
+    # every process that imports ``sampler`` (the CLI, test workers) even when it computes
+    # no interval.
+    from scipy import special
+
     if a <= 0:
         return 0.0
     if b <= 0:
@@ -70,6 +73,8 @@ def _qbeta(q: float, a: float, b: float) -> float:
 
 
 def _t(df: float, q: float) -> float:
+    from scipy import special  # lazily: see _qbeta
+
     return float(special.stdtrit(df, q)) if math.isfinite(df) else float(special.ndtri(q))
 
 
@@ -109,6 +114,8 @@ def clopper_pearson(x: int, n: int, *, confidence: float = 0.95) -> Interval:
         return Interval(0.0, 1.0, "clopper-pearson, no data", 0.0)
     if not 0 <= x <= n:
         raise InvalidInput("intervals.failures_lie", x=x, n=n)
+    from scipy import special  # lazily: see _qbeta
+
     alpha = 1.0 - confidence
     low = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, alpha / 2))
     high = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - alpha / 2))
@@ -121,6 +128,8 @@ def logit_interval(p: float, variance: float, n: int, df: float, *, deff_kish: f
     if _degenerate(p, variance):
         kg = korn_graubard(p, variance, n, df, deff_kish=deff_kish, confidence=confidence)
         return Interval(kg.low, kg.high, f"{name}→{kg.method}", kg.n_effective)
+    from scipy import special  # lazily: see _qbeta
+
     alpha = 1.0 - confidence
     q = 1.0 - alpha / 2
     t = _t(df, q) if df >= 1 else float(special.ndtri(q))
