@@ -24,6 +24,9 @@ PRODUCT, LISTING, SELLER, OTHER = "product", "listing", "seller", "other"
 OG_PRODUCT = {"product", "og:product", "product.item", "product.group", "products"}
 #: How many like cards make a grid.
 MIN_CARDS = 3
+#: How many buy controls outside the cards one product's page shows at most (add to cart,
+#: buy now, add to wish list, a sticky bar's copy, the header's cart...): more are a grid's.
+MAX_BUY = 8
 
 
 @dataclass
@@ -124,11 +127,14 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
         reasons.append("og:type product")
     if (visible.heading or visible.doc_title) and visible.price is not None and not _in_cards(visible.price_owner,
                                                                        card_ids):
-        score += 0.2
+        # A main heading with its own price (not a card's) plus any one corroborating signal
+        # below makes a product page, whatever grid of other products (recommendations,
+        # "customers also bought") the page shows beside it.
+        score += 0.4
         reasons.append("heading with a price")
         # A disabled buy control counts too: a sold-out product's page is still one.
         outside = visible.buy_count - sum(_in_cards(b, card_ids) for b in visible.buy_controls)
-        if visible.buy is not None and outside <= 2:
+        if visible.buy is not None and outside <= MAX_BUY:
             score += 0.2
             reasons.append("buy control")
         if any(k in visible.pairs for k in ("sku", "gtin", "mpn")):

@@ -90,6 +90,46 @@ def test_listing_markup_naming_many_products_is_not_a_product_page() -> None:
     assert page.kind == "listing"
 
 
+def _grid(n: int, buy: bool = False) -> str:
+    """*n* product cards alike (a recommendation carousel or a category's grid)."""
+    button = '<button class="add-to-cart">Add to cart</button>' if buy else ""
+    return "".join(f'<li class="rec-card"><a href="/p/{i}"><img src="{i}.png">Other thing {i}'
+                   f'</a><span class="price">${i + 3}.49</span>{button}</li>'
+                   for i in range(n))
+
+
+def test_product_page_with_a_recommendation_carousel_is_a_product_page() -> None:
+    # As Amazon-like pages show one: the main heading with its own price, buy-now and
+    # add-to-cart controls (and the header's cart), a product id, then cards of OTHER products
+    # each with a price.  Read as a listing before, so a crawl dropped the product.
+    page = read_page(html(
+        '<a class="nav-cart" href="/cart">Cart</a><h1 id="title">Rolling Duffle Bag 36"</h1>'
+        '<span class="a-price">$87.11</span><input type="submit" id="add-to-cart-button" '
+        'value="Add to Cart"><input type="submit" id="buy-now-button" value="Buy Now">'
+        '<table><tr><th>ASIN</th><td>B07XYZ1234</td></tr></table>'
+        f'<h2>Customers also bought</h2><ul>{_grid(8, buy=True)}</ul>'),
+        "http://s.test/dp/B07XYZ1234")
+    assert page.kind == "product", page.reasons
+    assert page.fields["price"] == Decimal("87.11")
+    assert page.product_links == []
+
+
+def test_heading_and_price_alone_are_not_a_product_page() -> None:
+    # Nothing else says a product is sold here (no buy control, id, stock note): an article or
+    # a landing page with a figure in it stays a page to navigate through.
+    page = read_page(html("<h1>Our prices</h1><p>From $10.00 a month</p>"),
+                     "http://s.test/pricing")
+    assert page.kind != "product"
+
+
+def test_category_with_add_to_cart_on_every_card_stays_a_listing() -> None:
+    page = read_page(html('<a class="cart-link" href="/cart">Cart (0)</a><h1>Bags</h1>'
+                          f'<p>12 results</p><ul>{_grid(12, buy=True)}</ul>'),
+                     "http://s.test/c/bags")
+    assert page.kind == "listing"
+    assert len(page.product_links) == 12
+
+
 # -- reconciliation -----------------------------------------------------------------------
 
 def test_title_with_seo_text_gives_way_to_the_heading() -> None:
