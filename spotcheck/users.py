@@ -1,13 +1,16 @@
 """Console and CLI users: roles, argon2 password hashes, and the audit trail of changes.
 
-Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile), so a
-stolen database does not give away passwords; hashes are upgraded on the next login when the
-parameters change.  Every change to a user is written to the audit log in the same transaction.
+Passwords are hashed with argon2id at the cost the settings name (``password_hash_*``; by
+default argon2-cffi's, RFC 9106 low-memory profile), so a stolen database does not give away
+passwords.  Each hash carries its own parameters, so hashes made at another cost still verify,
+and are re-made at the configured cost on the next login: that is how a bureau raises the cost
+(and how the test suite, which runs at the cheapest cost, stays fast).  Every change to a user is written to the audit log in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import AuditEvent, Role, User
+from store.settings import Settings, get_settings
 
 #: Shortest password accepted; long passphrases are encouraged, short ones refused.
 MIN_PASSWORD_LENGTH = 10
@@ -27,19 +31,28 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
-_hasher = PasswordHasher()
-_dummy_hash: str | None = None
 
 
-def _dummy() -> str:
+@functools.cache
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def _hasher(settings: Settings | None = None) -> PasswordHasher:
+    """The hasher at the cost *settings* (default: the process's) name."""
+    settings = settings or get_settings()
+    return _hasher_for(settings.password_hash_time_cost, settings.password_hash_memory_kib,
+                       settings.password_hash_parallelism)
+
+
+@functools.cache
+def _dummy(hasher: PasswordHasher) -> str:
     """A hash to verify against when the user does not exist, so that timing does not reveal
-    which names are registered.  Made at the first verification rather than at import: an
-    argon2 hash costs 0.2 s of CPU (0.4 s on a loaded machine), which every command paid at
-    start, ``--help`` included."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = _hasher.hash("spotcheck-no-such-user")
-    return _dummy_hash
+    which names are registered; made at the configured cost, like the users' hashes.  Made at
+    the first verification rather than at import: an argon2 hash at the default cost takes
+    0.2 s of CPU (0.4 s on a loaded machine), which every command paid at start, ``--help``
+    included."""
+    return hasher.hash("spotcheck-no-such-user")
 
 
 @dataclass(frozen=True)
@@ -82,18 +95,22 @@ def check_password(password: str) -> None:
                            MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH)
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, settings: Settings | None = None) -> str:
+    """*password*'s argon2id hash at the cost *settings* (default: the process's) name."""
     check_password(password)
-    return _hasher.hash(password)
+    return _hasher(settings).hash(password)
 
 
-def password_matches(password_hash: str | None, password: str) -> bool:
-    """Whether *password* matches *password_hash* (constant work when there is no hash)."""
+def password_matches(password_hash: str | None, password: str,
+                     settings: Settings | None = None) -> bool:
+    """Whether *password* matches *password_hash*, whatever cost it was made at (constant work
+    when there is no hash)."""
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
-    dummy = _dummy()  # made (once) whether or not the user exists: the same work either way
+    hasher = _hasher(settings)
+    dummy = _dummy(hasher)  # made (once) whether or not the user exists: the same work either way
     try:
-        return _hasher.verify(password_hash or dummy, password) and bool(password_hash)
+        return hasher.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -116,7 +133,7 @@ def add_user(db: Database, name: str, role: str | Role, password: str, *, actor:
     if not _NAME.match(name):
         raise InvalidInput("users.invalid_user_name_letters_digits", name=name)
     role = parse_role(role) if isinstance(role, str) else role
-    hashed = hash_password(password)
+    hashed = hash_password(password, db.settings)
     with db.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
             raise Conflict("users.user_already_exists", name=name)
@@ -139,7 +156,7 @@ def get_user(db: Database, name: str) -> UserInfo:
 
 def set_password(db: Database, name: str, password: str, *, actor: str) -> None:
     """Replace a user's password (this also ends their console sessions)."""
-    hashed = hash_password(password)
+    hashed = hash_password(password, db.settings)
     with db.session() as s:
         _get(s, name).password_hash = hashed
         _audit(s, actor, "user.passwd", name)
@@ -170,14 +187,16 @@ def has_active_admin(db: Database) -> bool:
 def authenticate(db: Database, name: str, password: str) -> UserInfo | None:
     """The active user with this name and password, or None.
 
-    Verification always does argon2 work, for unknown names too; a hash made with older
-    parameters is replaced by a fresh one.
+    Verification always does argon2 work, for unknown names too; a hash made at another cost
+    than the database's settings name is replaced by one at that cost.
     """
+    hasher = _hasher(db.settings)
     with db.session() as s:
         user = s.scalar(select(User).where(User.name == name)) if _NAME.match(name) else None
         stored = user.password_hash if user is not None else None
-        if not password_matches(stored, password) or user is None or not user.active:
+        if not password_matches(stored, password, db.settings) or user is None \
+                or not user.active:
             return None
-        if stored and _hasher.check_needs_rehash(stored):
-            user.password_hash = _hasher.hash(password)
+        if stored and hasher.check_needs_rehash(stored):
+            user.password_hash = hasher.hash(password)
         return _info(user)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     signals_health_canada_url: str = ("https://recalls-rappels.canada.ca/sites/default/files/"
                                       "opendata-donneesouvertes/HCRSAMOpenData.json")
     signals_fetch_timeout: float = 60.0
+    #: argon2id cost of the console's and CLI's password hashes: passes over memory, memory
+    #: in KiB, and lanes.  The defaults are argon2-cffi's (RFC 9106's low-memory profile:
+    #: 3, 64 MiB, 4; about 0.2 CPU s a hash).  Lowering them makes every stored password
+    #: cheaper to guess from a stolen database; raising them slows each login.  Hashes made
+    #: with other parameters still verify and are re-made with these at the user's next login.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
     #: Operator name recorded in custody events when no user is logged in.
     operator: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
 
@@ -209,6 +217,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"SPOTCHECK_CAPTURE_TRUSTED_SPKI: {pin[:60]!r} is not the "
                                  "base64 SHA-256 of a SubjectPublicKeyInfo")
         return value
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_lanes(self) -> Settings:
+        """argon2 needs at least 8 KiB per lane; refuse the settings rather than the first login."""
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "SPOTCHECK_PASSWORD_HASH_MEMORY_KIB must be at least 8 × "
+                f"SPOTCHECK_PASSWORD_HASH_PARALLELISM ({8 * self.password_hash_parallelism})")
+        return self
 
     # -- derived values -------------------------------------------------------------------
 

@@ -31,6 +31,13 @@ from tests.serial import SERIAL_MODULES  # the one list (./dev test reads it too
 # that approves plans about anything else must not launch browsers outside the browser lock.
 # Tests of those captures turn it on in their own Settings.
 os.environ.setdefault("SPOTCHECK_CAPTURE_OFFERS", "false")
+# Password hashes at argon2's cheapest cost (argon2.profiles.CHEAPEST: 1 pass, 8 KiB, 1 lane):
+# at the production cost every login and user made in a test took 0.18 CPU s (43 logins in
+# tests/web/test_http.py alone).  tests/web/test_units.py checks the production defaults and
+# the re-hash at login when the cost changes.  The environment reaches CLI subprocesses too.
+os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_MEMORY_KIB", "8")
+os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_PARALLELISM", "1")
 
 PG_ADMIN_URL = os.environ.get("SPOTCHECK_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")

@@ -7,13 +7,17 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import argon2
 import pytest
 from argon2 import PasswordHasher
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from spotcheck import users
 from spotcheck.web import charts, i18n
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound
+from store.models import User
 from store.settings import Settings
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,19 +62,64 @@ def test_passwords(sqlite_db: Database) -> None:
     assert users.authenticate(sqlite_db, "nobody", "long enough pw") is None
     with pytest.raises(NotFound):
         users.set_password(sqlite_db, "nobody", "long enough pw", actor="t")
-    # A hash made with weaker parameters is replaced at the next login.
-    from sqlalchemy import select
-
-    from store.models import User
-    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash("long enough pw")
-    with sqlite_db.session() as s:
-        s.scalars(select(User).where(User.name == "lee")).one().password_hash = weak
-    assert users.authenticate(sqlite_db, "lee", "long enough pw") is not None
-    with sqlite_db.session() as s:
-        stored = s.scalars(select(User).where(User.name == "lee")).one().password_hash
-    assert stored != weak and stored.startswith("$argon2id$")
     users.set_active(sqlite_db, "lee", False, actor="t")
     assert users.authenticate(sqlite_db, "lee", "long enough pw") is None
+
+
+def _stored_hash(db: Database, name: str) -> str:
+    with db.session() as s:
+        stored = s.scalars(select(User.password_hash).where(User.name == name)).one()
+    assert stored is not None
+    return stored
+
+
+def test_password_cost_defaults_are_argon2s_strong_ones(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """Production keeps argon2-cffi's own cost (RFC 9106 low memory), whatever the test
+    suite's environment lowers: the settings' defaults, and a hash made with them."""
+    for var in ("SPOTCHECK_PASSWORD_HASH_TIME_COST", "SPOTCHECK_PASSWORD_HASH_MEMORY_KIB",
+                "SPOTCHECK_PASSWORD_HASH_PARALLELISM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SPOTCHECK_CONFIG", str(tmp_path / "absent.toml"))
+    settings = Settings()
+    strong = argon2.profiles.RFC_9106_LOW_MEMORY
+    assert strong == argon2.profiles.get_default_parameters()
+    assert (settings.password_hash_time_cost, settings.password_hash_memory_kib,
+            settings.password_hash_parallelism) == (strong.time_cost, strong.memory_cost,
+                                                    strong.parallelism) == (3, 65536, 4)
+    made = argon2.extract_parameters(users.hash_password("long enough pw", settings))
+    assert made == strong
+    with pytest.raises(ValidationError):  # argon2 needs 8 KiB a lane: refused at start
+        Settings(password_hash_memory_kib=16, password_hash_parallelism=4)
+
+
+def test_password_rehashed_at_login_when_cost_changed(sqlite_db: Database) -> None:
+    """A bureau raising the cost: old hashes still verify, and each is re-made at the new
+    cost at its user's next successful login (not at a failed one)."""
+    users.add_user(sqlite_db, "lee", "investigator", "long enough pw", actor="t")
+    old = _stored_hash(sqlite_db, "lee")
+    assert argon2.extract_parameters(old).time_cost == 1  # the suite's cheapest cost
+    # A hash from elsewhere, at yet another cost, verifies too.
+    foreign = PasswordHasher(time_cost=2, memory_cost=64, parallelism=2).hash("long enough pw")
+    assert users.password_matches(foreign, "long enough pw")
+    assert not users.password_matches(foreign, "wrong password")
+
+    raised = Settings(home=sqlite_db.settings.home if sqlite_db.settings else Path("."),
+                      password_hash_time_cost=2, password_hash_memory_kib=32,
+                      password_hash_parallelism=2)
+    db = Database.open(str(sqlite_db.engine.url), settings=raised)
+    try:
+        assert users.authenticate(db, "lee", "wrong password") is None
+        assert _stored_hash(db, "lee") == old
+        assert users.authenticate(db, "lee", "long enough pw") is not None
+        new = _stored_hash(db, "lee")
+        assert new != old and new.startswith("$argon2id$")
+        params = argon2.extract_parameters(new)
+        assert (params.time_cost, params.memory_cost, params.parallelism) == (2, 32, 2)
+        assert users.authenticate(db, "lee", "long enough pw") is not None
+        assert _stored_hash(db, "lee") == new  # at the configured cost: left alone
+    finally:
+        db.dispose()
 
 
 def test_user_cli(tmp_path: Path) -> None:
