@@ -32,8 +32,12 @@ TOPICS = {
     "stock": r"stock|availab|inventory|sold-?out",
     "breadcrumb": r"breadcrumb|crumbs",
     "buy": r"add-?to-?cart|addtocart|add_to_cart|buy|basket|to-?bag|cart",
-    "seller": r"seller|vendor|merchant|store-?name|shop-?name|storefront|brand-?store|"
-              r"shop-?link|store-?link",
+    # A seller word starting a word and not plural: "topsellers", "bestsellers-month",
+    # "best-seller" badges and "other merchants" lists name no seller of this product; a
+    # "seller centre" / "seller admin" is the marketplace's portal for sellers.
+    "seller": r"(?<![a-z])(?<!best[-_ ])(?<!top[-_ ])(?:seller|vendor|merchant)"
+              r"(?!s|[-_]?(?:cent(?:er|re)|admin|login|portal|help))|"
+              r"store-?name|shop-?name|storefront|brand-?store|shop-?link|store-?link",
 }
 #: Each topic's words, matched in a lower-cased value: a case-insensitive alternation costs
 #: Python's regex engine several times a case-sensitive one on the lowered text.

@@ -25,6 +25,7 @@ from crawlers.extract import scan as _scan
 from crawlers.extract.labels import label_of, label_prefixes
 from crawlers.extract.money import parse_price
 from crawlers.extract.scan import PageScan, scan_page
+from crawlers.extract.seller_link import seller_link
 from crawlers.extract.text import clean_text
 
 #: Elements whose text a shopper does not read.
@@ -234,7 +235,7 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
     _buy(out, walk.buttons + walk.topics["buy"], other_products)
     _stock(out, walk.topics["stock"])
     _breadcrumbs(out, walk.topics["breadcrumb"])
-    out.seller_link = _first_link(walk.topics["seller"])
+    out.seller_link = seller_link(walk.topics["seller"])
     start = max(heading_at, 0)
     out.text_sample = " ".join(strings[start:start + 80])[:2000]
     out.text = " ".join(strings)[:500_000]
@@ -344,16 +345,6 @@ def _named_title_before(texts: list[tuple[str, etree._Element]],
         attrs = _attrs(owner, 2)
         if _TITLE_ATTR.search(attrs) and "price" not in attrs.lower():
             return clean_text(text, 1000) or None
-    return None
-
-
-def _first_link(elements: list[etree._Element]) -> str | None:
-    for el in elements[:20]:
-        if el.tag == "a" and el.get("href"):
-            return str(el.get("href"))
-        for a in el.iter("a"):
-            if a.get("href"):
-                return str(a.get("href"))
     return None
 
 

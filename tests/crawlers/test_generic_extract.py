@@ -752,3 +752,55 @@ def test_a_page_without_headings_names_its_product_in_a_titled_element() -> None
     assert (page.fields["price"], page.fields["currency"]) == (Decimal("3564"), "JPY")
     assert page.fields["sku"] == "B0B3R5PL2Y"
     assert page.kind == "product"
+
+
+# -- the seller's link --------------------------------------------------------------------
+
+#: Seller-named elements of real pages whose links are not the product's seller (each from a
+#: page a crawl attached to a bogus seller): a "top sellers" box, a best-sellers ranking, the
+#: marketplace's seller centre in the top bar, "save this seller" (#), "other merchants" (a
+#: script), a QR code link without text, a store locator in a banner, a help page.
+BOGUS_SELLER_LINKS = [
+    '<div class="topsellers wrap"><a href="/Electronics/-/318/404/3-/TopSellers.html">'
+    'Top Electronics Sellers</a></div>',
+    '<div class="bestseller"><a href="/bestsellers-month/lan-khu-mui/c11745">Top 1000</a></div>',
+    '<a class="c-image-block__link" aria-label="Shop Bestsellers" href="/music/">Shop '
+    'Bestsellers</a>',
+    '<ul><li class="sn-seller-center j_SellerCenter"><a href="//mai.taobao.com/seller_admin.htm">'
+    '商家中心</a></li></ul>',
+    '<div id="followSeller"><a href="#">Save this seller</a></div>',
+    '<div id="products_other_merchants_div"><a href="javascript:displayMerchantList(3410048);">'
+    'A partir de 26,00 €</a></div>',
+    '<p class="seller-awards"><a href="javascript:;">파워딜러</a></p>',
+    '<a class="store-link" href="//app.adjust.com/ox2wap?campaign=QRcode"><img src="qr.png"></a>',
+    '<div id="banner"><div class="header-right"><a id="storeName" href="/magasins.html">Magasin'
+    '</a></div></div>',
+    '<div id="merchant-info">Sold by <a href="/gp/help/customer/display.html?nodeId=2020">'
+    'Amazon.co.jp</a></div>',
+    '<header><a class="seller-name" href="/">Home</a></header>',
+]
+
+
+@pytest.mark.parametrize("snippet", BOGUS_SELLER_LINKS)
+def test_links_that_name_no_seller_of_this_product_are_not_its_seller(snippet: str) -> None:
+    page = read_page(html(f"{snippet}<h1>Deodorant 50 ml</h1><span class='price'>$4.00</span>"
+                          "<button class='add-to-cart'>Add to cart</button>"),
+                     "http://s.test/p/1")
+    assert page.kind == "product"
+    assert page.seller_link is None
+
+
+@pytest.mark.parametrize(("snippet", "link"), [
+    ('<div id="merchant-info">Ships from and sold by <a id="sellerProfileTriggerId" '
+     'href="/gp/help/seller/at-a-glance.html?ie=UTF8&seller=A11W14YSY5BZ5H">Gothamite</a></div>',
+     "/gp/help/seller/at-a-glance.html?ie=UTF8&seller=A11W14YSY5BZ5H"),
+    ('<div class="tb-shop-name"><a href="//yikewaishe.taobao.com">怡科外设KBDfans</a></div>',
+     "//yikewaishe.taobao.com"),
+    ('<div class="seller-info"><a href="#">Follow</a><a href="/shop/tan-viet-shop/">Tân Việt</a>'
+     '</div>', "/shop/tan-viet-shop/"),
+])
+def test_the_sellers_own_link_is_found(snippet: str, link: str) -> None:
+    page = read_page(html(f"<h1>Deodorant 50 ml</h1><span class='price'>$4.00</span>"
+                          f"<button class='add-to-cart'>Add to cart</button>{snippet}"),
+                     "http://s.test/p/1")
+    assert page.seller_link == link
