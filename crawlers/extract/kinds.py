@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from crawlers.extract import availability as avail
 from crawlers.extract.contacts import facts_from_text
 from crawlers.extract.markup import Markup
 from crawlers.extract.reconcile import similar
@@ -27,6 +28,8 @@ MIN_CARDS = 3
 #: How many buy controls outside the cards one product's page shows at most (add to cart,
 #: buy now, add to wish list, a sticky bar's copy, the header's cart...): more are a grid's.
 MAX_BUY = 8
+#: Stock notes a page shows instead of a price.
+NOT_BUYABLE = frozenset((avail.OUT_OF_STOCK, avail.DISCONTINUED, avail.PRE_ORDER))
 
 
 @dataclass
@@ -143,6 +146,14 @@ def classify(markup: Markup, visible: Visible, product: dict[str, Any] | None, o
         if visible.availability is not None:
             score += 0.15
             reasons.append("stock note")
+    elif visible.heading and visible.price is None and len(cards) < MIN_CARDS and \
+            visible.availability in NOT_BUYABLE and \
+            any(k in visible.pairs for k in ("sku", "gtin", "mpn")):
+        # A sold-out product's page often shows no price at all; its heading, a product id
+        # and a note that it cannot be bought now still say what it is (no grid: a category
+        # whose cards each say "SKU … sold out" is not one).
+        score += 0.55
+        reasons.append("heading, product id and a sold-out note")
     if hint == PRODUCT:
         score += 0.1
         reasons.append("profile URL rule")

@@ -122,6 +122,27 @@ def test_heading_and_price_alone_are_not_a_product_page() -> None:
     assert page.kind != "product"
 
 
+def test_sold_out_product_page_without_a_price_is_a_product_page() -> None:
+    # As four of Amazon's pages in Zyte's benchmark: no price shown, "Currently unavailable",
+    # the product's id in its details table.  Read as "other" before, so a crawl never saw the
+    # product go out of stock.
+    page = read_page(html(
+        '<h1 id="title">Potato Chips, Sour Cream and Onion, 5 oz</h1>'
+        '<div id="availability"><span>Currently unavailable.</span></div>'
+        '<table><tr><th>Brand</th><td>365</td></tr><tr><th>ASIN</th><td>B074H5XR5T</td></tr>'
+        '</table>'), "http://s.test/dp/B074H5XR5T")
+    assert page.kind == "product", page.reasons
+    assert page.fields["availability"] == "out_of_stock"
+
+
+def test_category_of_sold_out_cards_with_ids_stays_a_listing() -> None:
+    cards = "".join(f'<li class="tile"><a href="/p/{i}"><img src="{i}.png">Chips {i}</a>'
+                    f'<span>SKU: CH-{i}</span><span class="price">${i}.99</span>'
+                    f'<span class="stock">Sold out</span></li>' for i in range(1, 7))
+    page = read_page(html(f"<h1>Crisps</h1><ul>{cards}</ul>"), "http://s.test/c/crisps")
+    assert page.kind == "listing", page.reasons
+
+
 def test_category_with_add_to_cart_on_every_card_stays_a_listing() -> None:
     page = read_page(html('<a class="cart-link" href="/cart">Cart (0)</a><h1>Bags</h1>'
                           f'<p>12 results</p><ul>{_grid(12, buy=True)}</ul>'),
