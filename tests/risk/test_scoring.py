@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
 from sqlalchemy import select, text
 
 from sampler.risk import explain, leads
@@ -55,6 +54,10 @@ def _frame(db: Database, truth: dict[str, Any], keys: dict[str, int]) -> pd.Data
 
 def test_bad_listings_rank_top_of_their_stratum(scored: dict[str, Any],
                                                 truth: dict[str, Any]) -> None:
+    # Imported here: scikit-learn (with the parts of scipy it loads) costs ~1.2 s to import,
+    # which every pytest worker paid while collecting, for this one test.
+    from sklearn.metrics import roc_auc_score
+
     df = _frame(scored["db"], truth, scored["keys"])
     eligible = df[df["score"].notna()]
     auc = roc_auc_score(eligible["bad"], eligible["score"])
