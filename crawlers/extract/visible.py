@@ -633,8 +633,14 @@ def _buy(out: Visible, controls: list[etree._Element],
          memo: dict[etree._Element, bool] | None = None) -> None:
     enabled = disabled = False
     for el in controls[:400]:
-        if el.tag not in ("button", "input", "a") or (
-                el.tag == "input" and el.get("type") == "hidden"):
+        if el.tag not in ("button", "input", "a"):
+            # A wrapper named for buying (``<div class="buyBtn"><a href="javascript:…">加入購物車
+            # </a></div>``): its one link or button is the control.
+            inner = [c for c in el if c.tag in ("a", "button")]
+            if len(inner) != 1 or len(el) > 2:
+                continue
+            el = inner[0]
+        if el.tag == "input" and el.get("type") == "hidden":
             continue
         label = el.get("value") if el.tag == "input" else " ".join(el.itertext())
         label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)

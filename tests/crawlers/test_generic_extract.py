@@ -143,6 +143,15 @@ def test_category_of_sold_out_cards_with_ids_stays_a_listing() -> None:
     assert page.kind == "listing", page.reasons
 
 
+def test_buy_link_in_a_wrapper_named_for_buying_is_a_buy_control() -> None:
+    # As a Taiwanese shop writes it: the class is on the wrapper, the link has none.
+    page = read_page(html(
+        '<h1>UNIFLAME 不鏽鋼碗籃組 660416</h1><span>$2,320</span><div class="buyBtn">'
+        '<a href="javascript:buy_process(\'Iq\');">加入購物車</a></div>', lang="zh-TW"),
+        "http://s.test/p/660416")
+    assert page.kind == "product" and "buy control" in page.reasons, page.reasons
+
+
 def test_category_with_add_to_cart_on_every_card_stays_a_listing() -> None:
     page = read_page(html('<a class="cart-link" href="/cart">Cart (0)</a><h1>Bags</h1>'
                           f'<p>12 results</p><ul>{_grid(12, buy=True)}</ul>'),
