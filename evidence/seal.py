@@ -28,6 +28,7 @@ from evidence.hashing import pretty_json, sha256_bytes
 from evidence.keys import InstallationKey, load_or_create, verify_signature
 from evidence.trust import GIVEN, RETIRED, TrustAnchors
 from evidence.tsa import Token, TsaFailure, check_response, timestamp_each
+from store.messages import render
 from store.settings import Settings
 
 RECORD_FORMAT = "spotcheck-stamps/1"
@@ -80,6 +81,9 @@ class SealCheck:
     """Result of :func:`check_seal`: named checks (each ok or not) and warnings."""
 
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    #: each check's detail as a message code and parameters (``verify_said.*``), beside
+    #: :attr:`checks` (whose details are the English texts); ("", {}) when not coded
+    codes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     key_fingerprint: str = ""
     key_status: str = ""
@@ -91,11 +95,36 @@ class SealCheck:
 
     def add(self, name: str, ok: bool, detail: str) -> None:
         self.checks.append((name, ok, detail))
+        self.codes.append(("", {}))
+
+    def said(self, name: str, ok: bool, code: str, /, **params: Any) -> None:
+        """Add a check whose detail is ``verify_said.<code>`` with *params*."""
+        code = f"verify_said.{code}"
+        self.checks.append((name, ok, render(code, params, "en")))
+        self.codes.append((code, params))
+
+
+def said(code: str, /, **params: Any) -> dict[str, Any]:
+    """A coded phrase ``verify_said.<code>`` as JSON keeps it (a problem among several, a
+    part of a detail), read in the reader's language wherever it is quoted."""
+    return {"code": f"verify_said.{code}", "params": params}
+
+
+def _english(phrase: dict[str, Any]) -> str:
+    return render(phrase["code"], phrase["params"], "en")
 
 
 def resolve_key(anchors: TrustAnchors, fp: str, carried: Ed25519PublicKey | None
                 ) -> tuple[Ed25519PublicKey | None, str, str]:
-    """(key to check with, its status, why not) for the fingerprint a document names.
+    """(key to check with, its status, why not, in English): :func:`resolve_key_said`."""
+    key, status, why = resolve_key_said(anchors, fp, carried)
+    return key, status, _english(why) if why else ""
+
+
+def resolve_key_said(anchors: TrustAnchors, fp: str, carried: Ed25519PublicKey | None
+                     ) -> tuple[Ed25519PublicKey | None, str, dict[str, Any] | None]:
+    """(key to check with, its status, why not as a coded phrase) for the fingerprint a
+    document names.
 
     The key must be anchored; a key anchored by fingerprint alone is taken from the
     document when the carried key has exactly that fingerprint.
@@ -104,41 +133,50 @@ def resolve_key(anchors: TrustAnchors, fp: str, carried: Ed25519PublicKey | None
 
     trusted = anchors.key(fp)
     if trusted is None:
-        return None, "", (f"signed by key {fp}, which is not a trusted key (trusted: this "
-                          "installation's current and retired keys, and --trust-key); compare "
-                          "this fingerprint with the one the issuing office publishes")
+        return None, "", said("key_untrusted", fingerprint=fp)
     if trusted.key is not None:
-        return trusted.key, trusted.status, ""
+        return trusted.key, trusted.status, None
     if carried is not None and fingerprint(carried) == fp:
-        return carried, trusted.status, ""
-    return None, trusted.status, f"the public key of trusted fingerprint {fp} is not available"
+        return carried, trusted.status, None
+    return None, trusted.status, said("key_unavailable", fingerprint=fp)
+
+
+def key_said(status: str, fp: str) -> dict[str, Any]:
+    """Which trusted key signed, as a coded phrase (``verify_said.key_*``) that a check's
+    detail quotes, read in the reader's language."""
+    kind = {RETIRED: "retired", GIVEN: "given"}.get(status, "current")
+    return said(f"key_{kind}", fingerprint=fp)
 
 
 def describe_key(status: str, fp: str) -> str:
-    if status == RETIRED:
-        return f"a retired key of this installation ({fp})"
-    if status == GIVEN:
-        return f"a key trusted by --trust-key ({fp})"
-    return f"this installation's current key ({fp})"
+    """Which trusted key signed, in English (logs, ``--json``)."""
+    return _english(key_said(status, fp))
 
 
 def check_token(anchors: TrustAnchors, response: bytes, digest: bytes, target: str
                 ) -> tuple[bool, str, dict[str, Any]]:
-    """One RFC 3161 token over *digest*: valid, and issued under a trusted TSA CA."""
+    """One RFC 3161 token over *digest*, its detail in English: :func:`check_token_said`."""
+    ok, phrase, info = check_token_said(anchors, response, digest, target)
+    return ok, _english(phrase), info
+
+
+def check_token_said(anchors: TrustAnchors, response: bytes, digest: bytes, target: str
+                     ) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    """One RFC 3161 token over *digest*: valid, and issued under a trusted TSA CA; the
+    detail as a coded phrase (the token library's own reason quoted as it is)."""
     chk = check_response(response, digest, extra_certs=anchors.tsa_ca_certs())
     info: dict[str, Any] = {"gen_time": str(chk.gen_time) if chk.gen_time else None,
                             "tsa": chk.tsa_name, "root": chk.root_subject,
                             "root_fingerprint": chk.root_fingerprint}
     if not chk.ok:
-        return False, f"does not prove the time of {target}: {chk.reason}", info
+        return False, said("token_invalid", target=target, reason=chk.reason), info
     anchor = anchors.trusts_chain(chk.chain_fingerprints)
     if anchor is None:
-        return False, (f"stamped under TSA root {chk.root_subject} (SHA-256 "
-                       f"{chk.root_fingerprint}), which is not a trusted TSA CA "
-                       "(SPOTCHECK_TRUSTED_TSA_CAS, keys/trusted-tsa/, --trust-tsa-ca)"), info
+        return False, said("token_root_untrusted", root=chk.root_subject,
+                           fingerprint=chk.root_fingerprint), info
     info["anchor"] = anchor
-    return True, (f"{target} existed at {chk.gen_time} ({chk.tsa_name}; trusted root "
-                  f"{chk.root_subject} {chk.root_fingerprint[:16]}…)"), info
+    return True, said("token_ok", target=target, at=str(chk.gen_time), tsa=chk.tsa_name,
+                      root=chk.root_subject, fingerprint=chk.root_fingerprint[:16]), info
 
 
 def check_seal(anchors: TrustAnchors, name: str, data: bytes, *, signature: str | None,
@@ -152,23 +190,23 @@ def check_seal(anchors: TrustAnchors, name: str, data: bytes, *, signature: str 
     such statement, as in packs before stamp records).
     """
     out = SealCheck(key_fingerprint=key_fingerprint)
-    key, status, why = resolve_key(anchors, key_fingerprint, carried_key)
+    key, status, why = resolve_key_said(anchors, key_fingerprint, carried_key)
     out.key_status = status
     if key is None:
-        out.add("signing key", False, why)
+        out.said("signing key", False, "phrase", phrase=why)
     else:
-        out.add("signing key", True, describe_key(status, key_fingerprint))
+        out.said("signing key", True, "phrase", phrase=key_said(status, key_fingerprint))
         if signature is None:
-            out.add("signature", False, f"{name}.sig is missing")
+            out.said("signature", False, "missing", name=f"{name}.sig")
+        elif verify_signature(key, data, signature):
+            out.said("signature", True, "signed_by", name=name,
+                     by=key_said(status, key_fingerprint))
         else:
-            good = verify_signature(key, data, signature)
-            out.add("signature", good, f"{name} is signed by {describe_key(status, key_fingerprint)}"
-                    if good else f"the signature of {name} is invalid ({name} or its "
-                                 "signature altered, or signed by another key)")
+            out.said("signature", False, "signature_invalid", name=name)
     digest = hashlib.sha256(data).digest()
     for tname in sorted(tokens):
-        ok, detail, info = check_token(anchors, tokens[tname], digest, name)
-        out.add(f"timestamp {tname}", ok, detail)
+        ok, phrase, info = check_token_said(anchors, tokens[tname], digest, name)
+        out.said(f"timestamp {tname}", ok, "phrase", phrase=phrase)
         out.tokens.append({"file": tname, "ok": ok, **info})
 
     if declared_tsas is None:
@@ -179,39 +217,42 @@ def check_seal(anchors: TrustAnchors, name: str, data: bytes, *, signature: str 
         out.warnings.append(f"{name} has no RFC 3161 timestamp (no TSA was configured)")
         return out
     # The document says it was stamped: the signed record says by whom, and which failed.
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     if record is None or record_signature is None:
-        out.add("stamp record", False, f"{name}.stamps.json (or its signature) is missing: "
-                                       "the timestamps cannot be accounted for")
+        out.said("stamp record", False, "record_missing", name=name)
         return out
     if key is None or not verify_signature(key, record, record_signature):
-        problems.append(f"{name}.stamps.json is not signed by the document's trusted key")
+        problems.append(said("record_unsigned", name=name))
     try:
         rec = json.loads(record)
         listed = {t["file"]: t for t in rec["tokens"]}
         failed = rec.get("failed") or []
     except (ValueError, KeyError, TypeError) as exc:
-        out.add("stamp record", False, f"{name}.stamps.json is unreadable: {exc}")
+        out.said("stamp record", False, "unreadable", name=f"{name}.stamps.json",
+                 error=str(exc))
         return out
     if rec.get("sha256") != sha256_bytes(data):
-        problems.append(f"{name}.stamps.json is about other data")
+        problems.append(said("record_other_data", name=name))
     for fname, entry in sorted(listed.items()):
         if fname not in tokens:
-            problems.append(f"timestamp token {fname} from {entry.get('tsa_url')} was made "
-                            "and is missing (removed)")
+            problems.append(said("record_token_removed", name=fname,
+                                 tsa=str(entry.get("tsa_url"))))
         elif sha256_bytes(tokens[fname]) != entry.get("sha256"):
-            problems.append(f"{fname} is not the token the record lists (replaced)")
+            problems.append(said("record_token_replaced", name=fname))
     for fname in sorted(set(tokens) - set(listed)):
-        problems.append(f"{fname} is not in the signed stamp record (added)")
+        problems.append(said("record_token_added", name=fname))
     accounted = {t.get("tsa_url") for t in listed.values()} | {f.get("tsa_url") for f in failed}
     for url in declared_tsas:
         if url not in accounted:
-            problems.append(f"no token and no recorded failure for TSA {url}")
+            problems.append(said("record_tsa_unaccounted", tsa=url))
     for f in failed:
         out.warnings.append(f"TSA {f.get('tsa_url')} gave no token for {name} after "
                             f"{f.get('attempts')} attempts ({f.get('error')})")
     if not listed:
         out.warnings.append(f"{name} has no RFC 3161 timestamp (every TSA failed)")
-    out.add("stamp record", not problems, "; ".join(problems) if problems else
-            f"{len(listed)} of {len(declared_tsas)} TSAs stamped {name}; every token present")
+    if problems:
+        out.said("stamp record", False, "problems", problems=problems)
+    else:
+        out.said("stamp record", True, "record_complete", n=len(listed),
+                 of=len(declared_tsas), name=name)
     return out

@@ -42,10 +42,18 @@ from evidence import custody
 from evidence.chain import check_chain_files, check_chain_steps
 from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
-from evidence.seal import check_seal, check_token, describe_key, resolve_key
+from evidence.seal import (
+    check_seal,
+    check_token,
+    check_token_said,
+    key_said,
+    resolve_key,
+    resolve_key_said,
+)
 from evidence.trust import RETIRED, TrustAnchors
 from evidence.waczsign import check_wacz
 from store.errors import InvalidInput
+from store.messages import Said, render
 
 UNLISTED_OK = ("manifest.json", "manifest.json.sig", "manifest.json.stamps.json",
                "manifest.json.stamps.json.sig")
@@ -55,9 +63,40 @@ MAX_META = 64 << 20
 
 @dataclass
 class Check:
+    """One check's result. ``detail`` is the English text (what ``--json`` and logs keep);
+    ``detail_code``/``detail_params`` say it again as a message of the catalogue
+    (``verify_said.*``), so the CLI table and the console read it in the reader's language."""
+
     name: str
     ok: bool
     detail: str = ""
+    detail_code: str = ""
+    detail_params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, locale: str = "en") -> str:
+        """The detail in *locale* (an uncoded detail reads as it is)."""
+        if not self.detail_code:
+            return self.detail
+        return render(self.detail_code, self.detail_params, locale)
+
+    def said(self) -> Said | str:
+        """The detail as a refusal's parameter (read in the refusal's language)."""
+        return Said(self.detail_code, self.detail_params) if self.detail_code else self.detail
+
+
+def problem(code: str, /, **params: Any) -> dict[str, Any]:
+    """One problem of a check, as JSON keeps it: ``verify_said.<code>`` with *params*
+    (plain values: an exception is quoted by its own text)."""
+    return {"code": f"verify_said.{code}", "params": params}
+
+
+def problems_said(problems: list[dict[str, Any]], limit: int | None = None
+                  ) -> tuple[str, dict[str, Any]]:
+    """A check's detail for several problems: each in the reader's language, the first
+    *limit* of them and how many more."""
+    if limit is not None and len(problems) > limit:
+        return "problems_more", {"problems": problems[:limit], "more": len(problems) - limit}
+    return "problems", {"problems": problems}
 
 
 @dataclass
@@ -86,6 +125,20 @@ class VerifyReport:
 
     def add(self, name: str, ok: bool, detail: str = "") -> None:
         self.checks.append(Check(name, ok, detail))
+
+    def said(self, name: str, ok: bool, code: str, /, english: str | None = None,
+             **params: Any) -> None:
+        """Add a check whose detail is ``verify_said.<code>`` with *params* (its English
+        text the rendering, or *english* where the machine output keeps raw codes)."""
+        code = code if code.startswith("verify_said.") else f"verify_said.{code}"
+        detail = render(code, params, "en") if english is None else english
+        self.checks.append(Check(name, ok, detail, code, params))
+
+    def sealed(self, prefix: str, seal_check: Any) -> None:
+        """Add the checks of an :class:`evidence.seal.SealCheck` (names after *prefix*)."""
+        for (name, ok, detail), (code, params) in zip(seal_check.checks, seal_check.codes,
+                                                      strict=True):
+            self.checks.append(Check(f"{prefix}{name}", ok, detail, code, params))
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "key_fingerprint": self.key_fingerprint,
@@ -134,12 +187,12 @@ def verify_pack(path: Path, *, anchors: TrustAnchors, threads: int = 2) -> Verif
     path = Path(path)
     report = VerifyReport(str(path))
     if not path.is_file():
-        report.add("pack", False, f"{path} does not exist")
+        report.said("pack", False, "no_file", path=str(path))
         return report
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        report.add("pack", False, f"not a readable zip file: {exc}")
+        report.said("pack", False, "not_zip", error=str(exc))
         return report
     with zf, open(path, "rb") as fh:
         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else None
@@ -157,29 +210,29 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        report.add("pack", False, f"duplicate entries in the zip: {', '.join(dupes[:5])}")
+        report.said("pack", False, "duplicates", names=", ".join(dupes[:5]))
     if "manifest.json" not in infos:
-        report.add("pack", False, "manifest.json is missing")
+        report.said("pack", False, "no_manifest")
         return
     try:
         manifest_bytes = _read(zf, "manifest.json")
         manifest = json.loads(manifest_bytes)
         listed: dict[str, dict[str, Any]] = manifest["files"]
     except (ValueError, KeyError, TypeError, InvalidInput) as exc:
-        report.add("manifest", False, f"manifest.json is not a pack manifest: {exc}")
+        report.said("manifest", False, "bad_manifest", error=str(exc))
         return
-    report.add("manifest", True, f"{len(listed)} files listed")
+    report.said("manifest", True, "files_listed", n=len(listed))
 
     # -- files: hash everything listed, on a few threads ----------------------------------
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     todo = []
     for name, entry in sorted(listed.items()):
         info = infos.get(name)
         if info is None:
-            problems.append(f"missing file {name}")
+            problems.append(problem("file_missing", name=name))
         elif info.file_size != entry.get("size"):
-            problems.append(f"{name}: size {info.file_size} differs from the manifest's "
-                            f"{entry.get('size')}")
+            problems.append(problem("file_size", name=name, size=info.file_size,
+                                    listed=entry.get("size")))
         else:
             todo.append((name, info, entry))
 
@@ -192,17 +245,18 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
             for name, same, size in pool.map(work, todo):
                 report.bytes_hashed += size
                 if not same:
-                    problems.append(f"{name}: SHA-256 differs from the manifest (altered)")
+                    problems.append(problem("file_altered", name=name))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        problems.append(f"the zip is damaged: {exc}")
+        problems.append(problem("zip_damaged", error=str(exc)))
     tsr_names = {n for n in infos if n.startswith("manifest.json.") and n.endswith(".tsr")}
     extra = sorted(set(infos) - set(listed) - set(UNLISTED_OK) - tsr_names)
     for name in extra:
-        problems.append(f"unlisted file {name} (added)")
-    report.add("files", not problems,
-               "; ".join(problems[:20]) + (f" (+{len(problems) - 20} more)"
-                                           if len(problems) > 20 else "")
-               if problems else f"{len(todo)} files, {report.bytes_hashed} bytes match")
+        problems.append(problem("file_added", name=name))
+    if problems:
+        code, params = problems_said(problems, 20)
+        report.said("files", False, code, **params)
+    else:
+        report.said("files", True, "files_match", n=len(todo), bytes=report.bytes_hashed)
 
     # -- the pack's key, signature and timestamps: against the trust anchors ---------------
     carried = None
@@ -213,8 +267,8 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     claimed = str(manifest.get("key_fingerprint") or "")
     report.key_fingerprint = claimed
     if carried is not None and fingerprint(carried) != claimed:
-        report.add("public key", False, "the pack's public_key.pem is not the key the "
-                   f"manifest names ({fingerprint(carried)} ≠ {claimed})")
+        report.said("public key", False, "key_mismatch", carried=fingerprint(carried),
+                    claimed=claimed)
     carried_keys = _carried_keys(zf, manifest, carried)
     report.carried_keys = carried_keys
     tokens = {n: _read(zf, n) for n in sorted(tsr_names)}
@@ -227,8 +281,7 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         declared_tsas=None if timestamping is None else list(timestamping.get("tsa_urls", [])))
     report.key_status = seal_check.key_status
     report.tokens = seal_check.tokens
-    for name, ok, detail in seal_check.checks:
-        report.add(name, ok, detail)
+    report.sealed("", seal_check)
     report.warnings.extend(seal_check.warnings)
 
     # -- the WACZ's own signature (WACZ Signing and Verification spec) ---------------------
@@ -263,20 +316,22 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         raw = _read(zf, cinfo.get("file", "custody.jsonl")).decode("utf-8")
         events = [json.loads(line) for line in raw.splitlines() if line.strip()]
     except (KeyError, ValueError, InvalidInput) as exc:
-        report.add("custody", False, f"the custody log is missing or unreadable: {exc}")
+        report.said("custody", False, "custody_unreadable", error=str(exc))
         return
     chain = custody.check_chain(events)
-    problems = list(chain.problems)
+    problems = [problem("as_is", text=p) for p in chain.problems]
     if events and cinfo.get("last_hash") and events[-1].get("hash") != cinfo["last_hash"]:
-        problems.append("the last custody event is not the one the manifest names")
+        problems.append(problem("custody_last"))
     if cinfo.get("events") is not None and cinfo["events"] != len(events):
-        problems.append(f"{len(events)} custody events, the manifest says {cinfo['events']}")
+        problems.append(problem("custody_count", n=len(events), listed=cinfo["events"]))
     cap_ids = {c.get("id") for c in caps}
     created = {e.get("capture_id") for e in events if e.get("action") == "created"}
     for cid in sorted(i for i in cap_ids if i not in created):
-        problems.append(f"no 'created' custody event for capture {cid}")
-    report.add("custody", not problems,
-               "; ".join(problems[:10]) if problems else f"{len(events)} events chain")
+        problems.append(problem("custody_no_created", capture=cid))
+    if problems:
+        report.said("custody", False, "problems", problems=problems[:10])
+    else:
+        report.said("custody", True, "custody_chains", n=len(events))
 
 
 def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchors,
@@ -287,7 +342,10 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
     name = str(info.get("file") or "")
     data = _bytes(zf, name)
     if data is None:
-        report.add("sample chain", False, f"{name or 'the sample chain'} is missing")
+        if name:
+            report.said("sample chain", False, "missing", name=name)
+        else:
+            report.said("sample chain", False, "chain_unnamed")
         return
     tokens = {n: _read(zf, n) for n in zf.namelist()
               if n.startswith(f"{name}.") and n.endswith(".tsr")}
@@ -296,14 +354,13 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
                         record=_bytes(zf, f"{name}.stamps.json"),
                         record_signature=_text(zf, f"{name}.stamps.json.sig"),
                         declared_tsas=list(info.get("tsa_urls") or []))
-    for check, ok, detail in sealed.checks:
-        report.add(f"sample chain {check}", ok, detail)
+    report.sealed("sample chain ", sealed)
     report.tokens.extend(sealed.tokens)
     report.warnings.extend(sealed.warnings)
     try:
         chain = json.loads(data)
     except ValueError as exc:
-        report.add("sample chain", False, f"{name} is unreadable: {exc}")
+        report.said("sample chain", False, "unreadable", name=name, error=str(exc))
         return
     problems = check_chain_files(chain, listed)
 
@@ -316,17 +373,30 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
     # each step as signed when it was recorded (evidence.steplog), not only at export
     recorded, unsigned = check_chain_steps(chain, key_for)
     signed = len(chain.get("purchase_history") or []) - unsigned
-    report.add("sample chain steps", not recorded, "; ".join(recorded) if recorded else
-               f"{signed} entries signed as they were recorded, in order")
+    if recorded:
+        report.said("sample chain steps", False, "problems",
+                    problems=[problem("as_is", text=p) for p in recorded])
+    else:
+        report.said("sample chain steps", True, "chain_steps_signed", n=signed)
     if unsigned:
         report.warnings.append(f"sample chain: {unsigned} entries were recorded before steps "
                                "were signed; only the export's seal covers them")
     steps = [s.get("step") for s in chain.get("steps") or []]
-    report.add("sample chain", not problems, "; ".join(problems) if problems else
-               f"{len(steps)} steps ({', '.join(map(str, steps))}), "
+    if problems:
+        report.said("sample chain", False, "problems",
+                    problems=[problem("as_is", text=p) for p in problems])
+        return
+    english = (f"{len(steps)} steps ({', '.join(map(str, steps))}), "
                f"{len(chain.get('files') or {})} files match"
                + (f"; not recorded: {', '.join(chain['missing'])}"
                   if chain.get("missing") else ""))
+    params: dict[str, Any] = {"n": len(steps), "chain_step": [str(s) for s in steps],
+                              "files": len(chain.get("files") or {})}
+    if chain.get("missing"):
+        report.said("sample chain", True, "chain_match_missing", english=english,
+                    missing=", ".join(map(str, chain["missing"])), **params)
+    else:
+        report.said("sample chain", True, "chain_match", english=english, **params)
 
 
 def _bytes(zf: zipfile.ZipFile, name: str) -> bytes | None:
@@ -366,46 +436,48 @@ def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], anchors: TrustAncho
         mbytes = _read(zf, mpath)
         cman = json.loads(mbytes)
     except (KeyError, ValueError, InvalidInput) as exc:
-        report.add(label, False, f"its manifest {mpath} is missing or unreadable: {exc}")
+        report.said(label, False, "capture_manifest_unreadable", name=mpath, error=str(exc))
         return
-    problems = []
+    problems: list[dict[str, Any]] = []
     if hashlib.sha256(mbytes).hexdigest() != cap.get("manifest_sha256"):
-        problems.append("its manifest's SHA-256 differs from the pack manifest's")
+        problems.append(problem("capture_manifest_altered"))
     fp = str(cman.get("key_fingerprint") or report.key_fingerprint)
-    key, status, why = resolve_key(anchors, fp, carried_keys.get(fp))
+    key, status, why = resolve_key_said(anchors, fp, carried_keys.get(fp))
     if key is None:
-        problems.append(f"its manifest is {why}")
+        problems.append(problem("capture_key", why=why))
     else:
         if status == RETIRED:
             report.retired_keys.add(fp)
         try:
             sig = _read(zf, cap.get("signature", "")).decode("ascii", "replace")
         except (KeyError, InvalidInput):
-            problems.append("its manifest signature is missing")
+            problems.append(problem("capture_signature_missing"))
         else:
             if not verify_signature(key, mbytes, sig):
-                problems.append("its manifest signature is invalid")
+                problems.append(problem("capture_signature_invalid"))
     folder = mpath.rsplit("/", 1)[0]
     for art in cman.get("artifacts", []):
         p = f"{folder}/{art.get('name')}"
         try:
             info = zf.getinfo(p)
         except KeyError:
-            problems.append(f"{p} is missing")
+            problems.append(problem("missing", name=p))
             continue
         if info.file_size != art.get("size"):
-            problems.append(f"{p}: size differs from the capture manifest")
+            problems.append(problem("capture_file_size", name=p))
         elif cap.get("files", {}).get(art.get("role")) != p:
-            problems.append(f"{p}: not the file the pack manifest names for {art.get('role')}")
+            problems.append(problem("capture_file_role", name=p, role=str(art.get("role"))))
     # The bytes themselves were hashed once in the files check; the pack manifest's hashes
     # must agree with the capture manifest's (signed at capture time).
     for art in cman.get("artifacts", []):
         p = f"{folder}/{art.get('name')}"
         if p in listed and listed[p].get("sha256") != art.get("sha256"):
-            problems.append(f"{p}: hash differs from the signed capture manifest")
-    report.add(label, not problems, "; ".join(problems) if problems else
-               f"{len(cman.get('artifacts', []))} files signed at capture time by "
-               f"{describe_key(status, fp)}")
+            problems.append(problem("capture_file_hash", name=p))
+    if problems:
+        report.said(label, False, "problems", problems=problems)
+    else:
+        report.said(label, True, "capture_signed", n=len(cman.get("artifacts", [])),
+                    by=key_said(status, fp))
     names = list(cap.get("timestamps", []))
     if not names:
         report.warnings.append(f"{mpath} has no RFC 3161 timestamp")
@@ -413,8 +485,8 @@ def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], anchors: TrustAncho
     for name in names:
         data = _bytes(zf, name)
         if data is None:
-            report.add(f"{label} timestamp {name}", False, f"{name} is missing (removed)")
+            report.said(f"{label} timestamp {name}", False, "token_removed", name=name)
             continue
-        ok, detail, tinfo = check_token(anchors, data, digest, mpath)
-        report.add(f"{label} timestamp {name}", ok, detail)
+        ok, phrase, tinfo = check_token_said(anchors, data, digest, mpath)
+        report.said(f"{label} timestamp {name}", ok, "phrase", phrase=phrase)
         report.tokens.append({"file": name, "ok": ok, **tinfo})

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "Code", "Lines", "catalogue", "known", "placeholders", "plain", "render"]
+__all__ = ["CATALOGUE", "Code", "Lines", "Said", "catalogue", "known", "placeholders", "plain",
+           "render"]
 
 #: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
 CATALOGUE = Path(__file__).with_name("messages.toml")
@@ -88,6 +89,29 @@ class Lines:
         return format(str(self), spec)
 
 
+@dataclass(frozen=True)
+class Said:
+    """A coded sentence among a message's parameters (a verification's detail quoted by the
+    refusal that reports it): read in the message's language, English as its own text."""
+
+    code: str
+    params: Mapping[str, Any]
+
+    def text(self, locale: str = "en") -> str:
+        return render(self.code, self.params, locale)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _coded(value: Any) -> bool:
+    """A quoted coded sentence as JSON keeps it: ``{"code", "params"}``."""
+    return isinstance(value, Mapping) and known(value.get("code"))
+
+
 def plain(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters as JSON keeps them (a capture's reasons, an audit event's refusal): a
     quoted coded refusal as ``{"code", "params"}`` (which :func:`render` reads in either
@@ -120,14 +144,19 @@ def _shown(name: str, value: Any, locale: str) -> Any:
                                                          for v in value):
         return ("、" if locale == "zh-CN" else ", ").join(str(_shown("", v, locale))
                                                           for v in value)
-    if isinstance(value, Lines):
+    if isinstance(value, Lines | Said):
         return value.text(locale)
+    if isinstance(value, list | tuple) and value and all(_coded(v) for v in value):
+        # several coded problems (a verification's): each in the reader's language, joined
+        # by the language's separator
+        return ("；" if locale == "zh-CN" else "; ").join(
+            render(str(v["code"]), v.get("params") or {}, locale) for v in value)
     message = getattr(value, "message", None)
     if isinstance(value, Exception) and hasattr(value, "code") and callable(message):
         # a store.errors refusal quoted by another reads in the reader's language too
         # (duck-typed: store.errors imports this module)
         return message(locale)
-    if isinstance(value, Mapping) and known(value.get("code")):
+    if _coded(value):
         # a quoted refusal as stored in JSON ({"code", "params"}: a failed capture's reason)
         return render(str(value["code"]), value.get("params") or {}, locale)
     if isinstance(value, Code):

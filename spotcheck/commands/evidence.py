@@ -18,6 +18,7 @@ from spotcheck.output import (
     err_console,
     heading,
     print_json,
+    reader_locale,
     said,
     say,
     table,
@@ -182,7 +183,7 @@ def verify_cmd(
     else:
         console.print(table(f"{heading('verify')} {pack.name}", ["check", "ok", "detail"],
                             [(check_name(c.name), "✔" if c.ok else "✘ " + heading("failed"),
-                              c.detail)
+                              c.text(reader_locale()))
                              for c in report.checks]))
         for w in report.warnings:
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
@@ -200,7 +201,7 @@ def verify_cmd(
             raise VerificationFailed("evidence.pack_nothing_checked", pack=pack.name,
                                      fingerprint=fingerprint)
         raise VerificationFailed("evidence.pack_check_failed", pack=pack.name, check=first.name,
-                                 detail=first.detail, fingerprint=fingerprint)
+                                 detail=first.said(), fingerprint=fingerprint)
     if not json_out:
         console.print("[green]" + escape(said(
             "cli_said.pack_verifies_retired" if report.key_status == "retired"

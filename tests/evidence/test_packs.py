@@ -348,11 +348,12 @@ def test_cli_verify_exit_codes(pack: Path, tmp_path: Path, captured: dict[str, A
     bad = _rewrite(pack, tmp_path / "bad.zip", lambda n, d: None if n == "VERIFY.txt" else d)
     proc = _cli_verify(bad, home, *ca)
     assert proc.returncode == 5
-    assert "missing file VERIFY.txt" in proc.stderr
+    # said in the reader's language (the installation's default, zh-CN)
+    assert "缺少文件 VERIFY.txt" in proc.stderr
     # The same installation without its TSA's root configured: the timestamps do not count.
     proc = _cli_verify(pack, home)
     assert proc.returncode == 5, proc.stdout
-    assert "not a trusted TSA CA" in proc.stdout + proc.stderr
+    assert "不是受信任的 TSA CA" in proc.stdout + proc.stderr
 
 
 # -- an adversary's packs ----------------------------------------------------------------------
@@ -452,7 +453,7 @@ def test_stripped_timestamp_token_is_a_failure(pack: Path, tmp_path: Path,
                                "(removed)"}
     proc = _cli_verify(stripped, captured["settings"].home, "--trust-tsa-ca",
                        str(local_tsa.ca_file))
-    assert proc.returncode == 5 and "was made and is missing" in proc.stderr
+    assert proc.returncode == 5 and "现已缺失（被删除）" in proc.stderr  # zh-CN by default
     # the record stripped along with the token: nothing accounts for the declared TSA
     both = _rewrite(pack, tmp_path / "norec.zip",
                     lambda n, d: None if n.startswith("manifest.json.") and n != "manifest.json.sig"
