@@ -42,6 +42,7 @@ from sampler.registration import (
 )
 from store.artifacts import ArtifactStore
 from store.errors import InvalidInput, NotFound
+from store.messages import Said, render
 from store.models import Artifact, AuditEvent, Plan, PlanItem, Purchase
 from store.settings import Settings
 
@@ -133,6 +134,9 @@ class RegistrationReport:
     """Named checks of one bundle; ``ok`` when there is at least one and all passed."""
 
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    #: each check's detail as a message code and parameters (``verify_said.*``), beside
+    #: :attr:`checks` (whose details are the English texts); ("", {}) when not coded
+    codes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     plan_id: int | None = None
     registered_at: str | None = None
@@ -142,13 +146,29 @@ class RegistrationReport:
     def ok(self) -> bool:
         return bool(self.checks) and all(ok for _, ok, _ in self.checks)
 
-    def add(self, name: str, ok: bool, detail: str) -> None:
-        self.checks.append((name, ok, detail))
+    def said(self, name: str, ok: bool, code: str, /, **params: Any) -> None:
+        """Add a check whose detail is ``verify_said.<code>`` with *params* (the English
+        rendering kept as its detail)."""
+        code = f"verify_said.{code}"
+        self.checks.append((name, ok, render(code, params, "en")))
+        self.codes.append((code, params))
+
+    def details(self, locale: str) -> list[tuple[str, bool, str]]:
+        """The checks with their details in *locale* (CLI tables)."""
+        return [(n, ok, render(code, params, locale) if code else d)
+                for (n, ok, d), (code, params) in zip(self.checks, self.codes, strict=True)]
+
+    def said_detail(self, index: int) -> Said | str:
+        """A check's detail as a refusal's parameter (read in the refusal's language)."""
+        code, params = self.codes[index]
+        return Said(code, params) if code else self.checks[index][2]
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "plan_id": self.plan_id, "registered_at": self.registered_at,
                 "manifest_sha256": self.manifest_sha256,
-                "checks": [{"check": n, "ok": o, "detail": d} for n, o, d in self.checks],
+                "checks": [{"check": n, "ok": o, "detail": d, "detail_code": c,
+                            "detail_params": p}
+                           for (n, o, d), (c, p) in zip(self.checks, self.codes, strict=True)],
                 "warnings": self.warnings}
 
 
@@ -165,7 +185,7 @@ def verify_bundle(data: bytes, anchors: TrustAnchors, *, session: Session | None
         tokens = {name: base64.b64decode(b64, validate=True)
                   for name, b64 in (outer.get("tokens") or {}).items()}
     except (ValueError, KeyError, TypeError) as exc:
-        report.add("bundle", False, f"not a plan registration bundle: {exc}")
+        report.said("bundle", False, "not_bundle", error=str(exc))
         return report
     report.manifest_sha256 = sha256_bytes(manifest_bytes)
     report.plan_id = (manifest.get("plan") or {}).get("id")
@@ -182,13 +202,14 @@ def verify_bundle(data: bytes, anchors: TrustAnchors, *, session: Session | None
                         record_signature=outer.get("stamps_signature"),
                         declared_tsas=list(outer.get("tsa_urls") or []))
     report.checks.extend(sealed.checks)
+    report.codes.extend(sealed.codes)
     report.warnings.extend(sealed.warnings)
     times = sorted(t["gen_time"] for t in sealed.tokens if t.get("ok") and t.get("gen_time"))
     report.registered_at = times[0] if times else None
-    report.add("manifest", manifest.get("format") == FORMAT and _consistent(manifest),
-               "frame π and items agree (every item's π is its unit's π in the frame)"
-               if manifest.get("format") == FORMAT and _consistent(manifest)
-               else "the manifest's items do not match its own frame π")
+    if manifest.get("format") == FORMAT and _consistent(manifest):
+        report.said("manifest", True, "registration_consistent")
+    else:
+        report.said("manifest", False, "registration_inconsistent")
     if session is not None and report.plan_id is not None:
         _check_against_store(session, settings, manifest, report)
     return report
@@ -209,17 +230,21 @@ def _check_against_store(session: Session, settings: Settings | None,
                                "bundle itself was checked")
         return
     problems = compare_with_plan(manifest, plan)
-    report.add("plan unchanged", not problems,
-               "; ".join(problems) if problems else
-               f"plan {plan.id} as stored is the registered one ({plan.sample_size} items)")
+    if problems:
+        report.said("plan unchanged", False, "problems",
+                    problems=[{"code": "verify_said.as_is", "params": {"text": p}}
+                              for p in problems])
+    else:
+        report.said("plan unchanged", True, "plan_unchanged", plan=plan.id,
+                    n=plan.sample_size)
     if settings is not None:
         try:
             frame = ArtifactStore(settings.artifacts_dir).read(plan.frame_sha256)
         except (NotFound, Exception) as exc:  # a missing or altered frame file
-            report.add("frame file", False, f"the frozen frame cannot be read intact: {exc}")
+            report.said("frame file", False, "frame_unreadable", error=str(exc))
         else:
-            report.add("frame file", sha256_bytes(frame) == manifest["frame"]["sha256"],
-                       f"frame {plan.frame_sha256[:16]}… hashes to the registered SHA-256")
+            report.said("frame file", sha256_bytes(frame) == manifest["frame"]["sha256"],
+                        "frame_hash", sha=plan.frame_sha256[:16])
     first = session.scalar(
         select(Purchase.created_at).join(PlanItem, Purchase.plan_item_id == PlanItem.id)
         .where(PlanItem.plan_id == plan.id).order_by(Purchase.created_at).limit(1))
@@ -232,13 +257,13 @@ def _check_against_store(session: Session, settings: Settings | None,
                                "database's word")
         return
     stamped = dt.datetime.fromisoformat(report.registered_at)
-    for label, when in (("first purchase task", first), ("first order", ordered)):
+    for label, when in (("first_purchase", first), ("first_order", ordered)):
         if when is None:
             continue
         when_utc = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
         stamped_utc = stamped if stamped.tzinfo else stamped.replace(tzinfo=dt.UTC)
-        report.add(f"before {label}", stamped_utc <= when_utc,
-                   f"registered {stamped_utc.isoformat()} ≤ {label} {when_utc.isoformat()}"
-                   if stamped_utc <= when_utc else
-                   f"the registration's time-stamp {stamped_utc.isoformat()} is after the "
-                   f"{label} ({when_utc.isoformat()})")
+        check = "before first purchase task" if label == "first_purchase" else \
+            "before first order"
+        report.said(check, stamped_utc <= when_utc,
+                    f"registered_{label}" if stamped_utc <= when_utc else f"after_{label}",
+                    stamped=stamped_utc.isoformat(), at=when_utc.isoformat())

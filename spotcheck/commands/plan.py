@@ -23,6 +23,7 @@ from spotcheck.output import (
     err_console,
     heading,
     print_json,
+    reader_locale,
     said,
     say,
     table,
@@ -253,13 +254,14 @@ def verify_cmd(
     else:
         console.print(table(f"{heading('pre-registration of')} {label}", ["check", "ok", "detail"],
                             [(check_name(n), "✔" if ok else "✘ " + heading("failed"), d)
-                             for n, ok, d in report.checks]))
+                             for n, ok, d in report.details(reader_locale())]))
         for w in report.warnings:
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
         say("cli_said.registration_digest", sha=report.manifest_sha256,
             when=report.registered_at or said("cli_said.no_trusted_token"))
     if not report.ok:
-        first = next(((n, d) for n, ok, d in report.checks if not ok), None)
+        first = next(((n, report.said_detail(i)) for i, (n, ok, _d) in
+                      enumerate(report.checks) if not ok), None)
         if first is None:
             raise VerificationFailed("plan.registration_nothing_checked", registration=label)
         raise VerificationFailed("plan.registration_check_failed", registration=label,

@@ -126,3 +126,30 @@ def test_tampering_is_detected(world: tuple[Database, Settings, int]) -> None:
     assert any(c["check"] == "frame file" and not c["ok"] for c in report["checks"])
     # 4. not a bundle at all
     assert not _verify(db, settings, base64.b64encode(b"junk"))["ok"]
+
+
+def test_the_bundle_s_verification_reads_in_chinese(world: tuple[Database, Settings, int]
+                                                    ) -> None:
+    """``plan verify`` details are catalogue messages: Chinese for a Chinese reader, the
+    English text kept in ``detail`` for --json."""
+    from store.messages import render
+
+    db, settings, pid = world
+    with db.session() as s:
+        data = bundle_of(s, pid, settings)
+        item = s.query(PlanItem).filter_by(plan_id=pid).first()
+        assert item is not None
+        s.add(Purchase(idempotency_key=f"plan:{pid}:item:{item.id}", plan_item_id=item.id,
+                       ordered_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
+    report = _verify(db, settings, data)
+    zh = {c["check"]: render(c["detail_code"], c["detail_params"], "zh-CN")
+          for c in report["checks"]}
+    assert all(c["detail_code"].startswith("verify_said.") for c in report["checks"]), report
+    assert "即为预登记的方案（20 个样本条目）" in zh["plan unchanged"]
+    assert "晚于首笔下单" in zh["before first order"]
+    assert "所有令牌齐全" in zh["stamp record"] and "本系统当前的密钥" in zh["signing key"]
+    order = next(c for c in report["checks"] if c["check"] == "before first order")
+    assert order["detail"].startswith("the registration's time-stamp ")
+    assert not verify_bundle(b"{}", TrustAnchors.for_installation(settings)).ok
+    bad = verify_bundle(b"{}", TrustAnchors.for_installation(settings)).details("zh-CN")
+    assert bad[0][2].startswith("不是方案预登记包：")
