@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from evidence.hashing import canonical_json, sha256_bytes
+from store.messages import phrase, render
 from store.models import CustodyEvent, utcnow
 
 GENESIS = "0" * 64
@@ -89,7 +90,10 @@ def as_dict(event: CustodyEvent) -> dict[str, Any]:
 class ChainCheck:
     ok: bool
     events: int
+    #: in English (logs, --json)
     problems: list[str]
+    #: the same problems as coded phrases (``verify_said.custody_*``), for the reader's language
+    said: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_chain(events: Sequence[dict[str, Any]], *, from_genesis: bool = False) -> ChainCheck:
@@ -98,28 +102,28 @@ def check_chain(events: Sequence[dict[str, Any]], *, from_genesis: bool = False)
     Events may be *redacted* (only seq, prev_hash, hash: other cases' events in a pack);
     their hash cannot be recomputed but they keep the chain contiguous.
     """
-    problems: list[str] = []
+    said: list[dict[str, Any]] = []
     prev: dict[str, Any] | None = None
     for i, ev in enumerate(events):
+        where = {"n": i + 1, "seq": str(ev.get("seq"))}
         seq = ev.get("seq")
-        label = f"custody event #{i + 1} (seq {seq})"
         if not ev.get("redacted"):
             body = {k: ev.get(k) for k in ("seq", "at", "actor", "action", "capture_id",
                                            "case_id", "detail", "prev_hash")}
             if event_hash(body) != ev.get("hash"):
-                problems.append(f"{label}: content does not match its hash (edited)")
+                said.append(phrase("verify_said.custody_edited", **where))
         if prev is None:
             if from_genesis and ev.get("prev_hash") != GENESIS:
-                problems.append(f"{label}: the first event does not start the chain")
+                said.append(phrase("verify_said.custody_not_first", **where))
         else:
             if not isinstance(seq, int) or seq != prev.get("seq", 0) + 1:
-                problems.append(f"{label}: follows seq {prev.get('seq')} "
-                                "(events reordered, removed or inserted)")
+                said.append(phrase("verify_said.custody_out_of_order", **where,
+                                   after=str(prev.get("seq"))))
             if ev.get("prev_hash") != prev.get("hash"):
-                problems.append(f"{label}: does not link to the event before it "
-                                "(events reordered, removed or inserted)")
+                said.append(phrase("verify_said.custody_unlinked", **where))
         prev = ev
-    return ChainCheck(not problems, len(events), problems)
+    problems = [render(p["code"], p["params"], "en") for p in said]
+    return ChainCheck(not problems, len(events), problems, said)
 
 
 def check_database(session: Session) -> ChainCheck:

@@ -319,7 +319,7 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         report.said("custody", False, "custody_unreadable", error=str(exc))
         return
     chain = custody.check_chain(events)
-    problems = [problem("as_is", text=p) for p in chain.problems]
+    problems = list(chain.said)
     if events and cinfo.get("last_hash") and events[-1].get("hash") != cinfo["last_hash"]:
         problems.append(problem("custody_last"))
     if cinfo.get("events") is not None and cinfo["events"] != len(events):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "Code", "Lines", "Said", "catalogue", "known", "placeholders", "plain",
-           "render"]
+__all__ = ["CATALOGUE", "Code", "Lines", "Said", "catalogue", "known", "phrase", "placeholders",
+           "plain", "render"]
 
 #: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
 CATALOGUE = Path(__file__).with_name("messages.toml")
@@ -105,6 +105,13 @@ class Said:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+
+def phrase(code: str, /, **params: Any) -> dict[str, Any]:
+    """A coded sentence as JSON keeps it, ``{"code", "params"}`` (a verification's problem,
+    one of several in a check's detail): read in the reader's language wherever it is
+    quoted as a parameter; *params* plain values."""
+    return {"code": code, "params": params}
 
 
 def _coded(value: Any) -> bool:

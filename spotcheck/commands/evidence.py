@@ -330,9 +330,13 @@ def log_cmd(
                             codes={"action": "custody_action"}))
         console.print("[green]" + escape(said("cli_said.chain_intact")) + "[/green]"
                       if chain.ok else "[red]" + escape(said("cli_said.chain_broken")) + "[/red]"
-                      + escape("; ".join(chain.problems[:5])))
+                      + escape(said("verify_said.problems", problems=chain.said[:5])))
     if not chain.ok:
-        raise VerificationFailed("evidence.custody_chain_broken", problem=chain.problems[0])
+        from store.messages import Said
+
+        first = chain.said[0]
+        raise VerificationFailed("evidence.custody_chain_broken",
+                                 problem=Said(first["code"], first["params"]))
 
 
 @app.command("show")

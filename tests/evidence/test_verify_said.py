@@ -114,6 +114,18 @@ def test_a_tampered_pack_says_what_is_wrong_in_chinese(pack: dict[str, Any],
     assert "现已缺失（被删除）" in zh["stamp record"]
     assert report.checks[[c.name for c in report.checks].index("files")].detail == \
         "unlisted file extra.txt (added)"
+    # an edited custody event: its problem is Chinese, the English kept for --json
+    with zipfile.ZipFile(pack["path"]) as zf:
+        lines = zf.read("custody.jsonl").decode().splitlines()
+    first = json.loads(lines[0])
+    first["actor"] = "someone.else"
+    edited = _rewrite(pack["path"], tmp_path / "custody.zip", name="custody.jsonl",
+                      data="\n".join([json.dumps(first), *lines[1:]]).encode())
+    report = verify_pack(edited, anchors=anchors)
+    custody = next(c for c in report.checks if c.name == "custody")
+    assert "第 1 条保管事件" in custody.text("zh-CN") and "已被编辑" in custody.text("zh-CN")
+    assert "content does not match its hash (edited)" in custody.detail
+    _chinese(report)
 
 
 def test_no_pack_or_no_manifest_is_said_in_chinese(tmp_path: Path, local_tsa: LocalTSA) -> None:
