@@ -38,20 +38,20 @@ def heading(text: str) -> str:
     return text
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, lang: str | None = None) -> str:
     """A verification's check (``signature``, ``sample chain timestamp manifest.json.0.tsr``)
-    in the reader's language: its known words by their ``verify_check`` label, the file or
-    capture it names as it is."""
+    in *lang* (the reader's language by default; the console passes the page's): its known
+    words by their ``verify_check`` label, the file or capture it names as it is."""
     from store.labels import TEXT_LABELS, text_label
 
     checks = TEXT_LABELS["verify_check"]
-    lang = reader_locale()
+    lang = lang or reader_locale()
     if name in checks:
         return text_label("verify_check", name, lang)
     for prefix in ("sample chain ", "timestamp "):
         if name.startswith(prefix) and prefix.strip() in checks:
             rest = name[len(prefix):]
-            return f"{text_label('verify_check', prefix.strip(), lang)} {check_name(rest)}"
+            return f"{text_label('verify_check', prefix.strip(), lang)} {check_name(rest, lang)}"
     return name
 
 

@@ -58,7 +58,16 @@ class Console:
 
         self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short,
                                 code=code_label, details=details)
-        self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm))
+        self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm),
+                                check_name=check_name)
+
+
+def check_name(name: str) -> str:
+    """A verification's check as the page's reader reads it
+    (:func:`spotcheck.output.check_name`)."""
+    from spotcheck.output import check_name as named
+
+    return named(name, i18n.active())
 
 
 def details(value: Any) -> str:

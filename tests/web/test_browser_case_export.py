@@ -92,6 +92,10 @@ def test_investigator_exports_a_failed_sample_case_in_chinese(
         # The console's verify button agrees, on the same page's flash.
         page.click("#verify-pack")
         assert page.locator("#verdict.ok").count() == 1
+        # each check and its detail in the page's language (verify_said.*, verify_check)
+        checks = page.locator("#checks").inner_text()
+        assert "样品流转记录" in checks and "全部与清单一致" in checks, checks
+        assert "本系统当前的密钥" in checks and "files match" not in checks, checks
     finally:
         page.close()
         context.close()
