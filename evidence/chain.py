@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from evidence.hashing import pretty_json, sha256_bytes
 from evidence.steplog import find, pack_form
 from store.artifacts import ArtifactStore
+from store.messages import phrase
 from store.models import (
     Artifact,
     Capture,
@@ -189,25 +190,29 @@ def sample_chain(session: Session, case: Case, store: ArtifactStore) -> SampleCh
     return SampleChain(document, files)
 
 
-def check_chain_files(chain: dict[str, Any], listed: dict[str, dict[str, Any]]) -> list[str]:
+def check_chain_files(chain: dict[str, Any], listed: dict[str, dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
     """Problems between the chain document and the pack manifest's file list: every file the
     chain names must be in the pack with the hash the chain records (and the hash the store
-    recorded when the file was taken in: seal photo, lab report)."""
-    problems: list[str] = []
+    recorded when the file was taken in: seal photo, lab report), as coded phrases
+    (``verify_said.chain_*``)."""
+    problems: list[dict[str, Any]] = []
     for rel, entry in sorted((chain.get("files") or {}).items()):
         have = listed.get(rel)
         if have is None:
-            problems.append(f"{rel} is named by the sample chain and not in the pack")
+            problems.append(phrase("verify_said.chain_file_missing", name=rel))
         elif have.get("sha256") != entry.get("sha256"):
-            problems.append(f"{rel}: SHA-256 differs from the sample chain's")
+            problems.append(phrase("verify_said.chain_file_altered", name=rel))
     for step in chain.get("steps") or []:
         detail = step.get("detail") or {}
         for key in ("photo", "report"):
             ref = detail.get(key)
             if isinstance(ref, dict) and (chain.get("files") or {}).get(
                     ref.get("file"), {}).get("sha256") != ref.get("sha256"):
-                problems.append(f"{step.get('step')}: {ref.get('file')} is not the recorded "
-                                f"file (SHA-256 {str(ref.get('sha256'))[:16]}…)")
+                problems.append(phrase("verify_said.chain_step_file",
+                                       step=str(step.get("step")),
+                                       name=str(ref.get("file")),
+                                       sha=str(ref.get("sha256"))[:16]))
     return problems
 
 
@@ -217,7 +222,8 @@ _AGREE = {"order": ("order_number",), "receipt": ("sample",), "seal": ("sample",
 
 
 def check_chain_steps(chain: dict[str, Any],
-                      key_for: Callable[[str], tuple[Any, str]]) -> tuple[list[str], int]:
+                      key_for: Callable[[str], tuple[Any, Any]]
+                      ) -> tuple[list[dict[str, Any]], int]:
     """Problems between the chain's steps and the purchase history signed as it happened
     (evidence.steplog), and the number of unsigned (older) entries."""
     from evidence.steplog import check_pack_form
@@ -228,16 +234,16 @@ def check_chain_steps(chain: dict[str, Any],
         name = step.get("step")
         if not step.get("recorded"):
             if step.get("at") and items and not unsigned:
-                problems.append(f"{name}: not backed by a signed history entry")
+                problems.append(phrase("verify_said.step_unbacked", step=str(name)))
             continue
         entry = find(items, step["recorded"])
         if entry is None:
-            problems.append(f"{name}: the signed history entry it names is not in the chain")
+            problems.append(phrase("verify_said.step_entry_missing", step=str(name)))
             continue
         detail = step.get("detail") or {}
         if name in ("order", "receipt", "lab", "purchase") and (
                 entry.get("at") != step.get("at") or entry.get("by") != step.get("by")):
-            problems.append(f"{name}: who or when differs from the signed history entry")
+            problems.append(phrase("verify_said.step_who_when", step=str(name)))
         for field_ in _AGREE.get(str(name), ()):
             want = entry.get(field_)
             have = {"order_number": detail.get("order_number"),
@@ -246,5 +252,6 @@ def check_chain_steps(chain: dict[str, Any],
                     "report": (detail.get("report") or {}).get("sha256")
                     if isinstance(detail.get("report"), dict) else None}[field_]
             if want is not None and have != want:
-                problems.append(f"{name}: {field_} differs from the signed history entry")
+                problems.append(phrase("verify_said.step_field", step=str(name),
+                                       field=field_))
     return problems, unsigned

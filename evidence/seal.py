@@ -28,7 +28,7 @@ from evidence.hashing import pretty_json, sha256_bytes
 from evidence.keys import InstallationKey, load_or_create, verify_signature
 from evidence.trust import GIVEN, RETIRED, TrustAnchors
 from evidence.tsa import Token, TsaFailure, check_response, timestamp_each
-from store.messages import render
+from store.messages import phrase, render
 from store.settings import Settings
 
 RECORD_FORMAT = "spotcheck-stamps/1"
@@ -107,7 +107,7 @@ class SealCheck:
 def said(code: str, /, **params: Any) -> dict[str, Any]:
     """A coded phrase ``verify_said.<code>`` as JSON keeps it (a problem among several, a
     part of a detail), read in the reader's language wherever it is quoted."""
-    return {"code": f"verify_said.{code}", "params": params}
+    return phrase(f"verify_said.{code}", **params)
 
 
 def _english(phrase: dict[str, Any]) -> str:

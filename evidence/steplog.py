@@ -27,6 +27,7 @@ from typing import Any
 
 from evidence.hashing import canonical_json, sha256_bytes
 from evidence.keys import PRIVATE_NAME, InstallationKey, load_or_create, verify_signature
+from store.messages import phrase
 
 GENESIS = "0" * 64
 _SEAL_FIELDS = ("hash", "sig")
@@ -90,32 +91,33 @@ def pack_form(history: Sequence[dict[str, Any]],
 
 
 def check_pack_form(items: Sequence[dict[str, Any]],
-                    key_for: Callable[[str], tuple[Any, str]]) -> tuple[list[str], int]:
-    """Problems of a carried chain, and how many entries are unsigned (recorded before
-    steps were signed).  *key_for(fingerprint)* gives (public key or None, why not)."""
-    problems: list[str] = []
+                    key_for: Callable[[str], tuple[Any, Any]]
+                    ) -> tuple[list[dict[str, Any]], int]:
+    """Problems of a carried chain (coded phrases, ``verify_said.entry_*``), and how many
+    entries are unsigned (recorded before steps were signed).  *key_for(fingerprint)* gives
+    (public key or None, why not: a coded phrase or a text)."""
+    problems: list[dict[str, Any]] = []
     unsigned = 0
     expected = GENESIS
     for n, item in enumerate(items, 1):
         h = str(item.get("hash") or "")
         body = item.get("entry")
         if body is not None and entry_hash(body) != h:
-            problems.append(f"entry {n}: its content does not match its hash (changed)")
+            problems.append(phrase("verify_said.entry_changed", n=n))
         if not item.get("signed"):
             unsigned += 1
             expected = h
             continue
         if item.get("prev") != expected or (body is not None and body.get("prev") != expected):
-            problems.append(f"entry {n}: does not follow the entry before it (an entry was "
-                            "removed, inserted or reordered)")
+            problems.append(phrase("verify_said.entry_out_of_order", n=n))
         if body is not None and body.get("key") != item.get("key"):
-            problems.append(f"entry {n}: names another key than its signature's")
+            problems.append(phrase("verify_said.entry_other_key", n=n))
         fp = str(item.get("key") or "")
         key, why = key_for(fp)
         if key is None:
-            problems.append(f"entry {n}: {why}")
+            problems.append(phrase("verify_said.entry_key", n=n, why=why))
         elif not verify_signature(key, h.encode("ascii"), str(item.get("sig") or "")):
-            problems.append(f"entry {n}: its signature is invalid")
+            problems.append(phrase("verify_said.entry_signature_invalid", n=n))
         expected = h
     return problems, unsigned
 

@@ -47,13 +47,12 @@ from evidence.seal import (
     check_token,
     check_token_said,
     key_said,
-    resolve_key,
     resolve_key_said,
 )
 from evidence.trust import RETIRED, TrustAnchors
 from evidence.waczsign import check_wacz
 from store.errors import InvalidInput
-from store.messages import Said, render
+from store.messages import Said, phrase, render
 
 UNLISTED_OK = ("manifest.json", "manifest.json.sig", "manifest.json.stamps.json",
                "manifest.json.stamps.json.sig")
@@ -87,7 +86,7 @@ class Check:
 def problem(code: str, /, **params: Any) -> dict[str, Any]:
     """One problem of a check, as JSON keeps it: ``verify_said.<code>`` with *params*
     (plain values: an exception is quoted by its own text)."""
-    return {"code": f"verify_said.{code}", "params": params}
+    return phrase(f"verify_said.{code}", **params)
 
 
 def problems_said(problems: list[dict[str, Any]], limit: int | None = None
@@ -364,8 +363,8 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
         return
     problems = check_chain_files(chain, listed)
 
-    def key_for(fp: str) -> tuple[Any, str]:
-        key, status, why = resolve_key(anchors, fp, carried)
+    def key_for(fp: str) -> tuple[Any, Any]:
+        key, status, why = resolve_key_said(anchors, fp, carried)
         if status == RETIRED:
             report.retired_keys.add(fp)
         return key, why
@@ -375,7 +374,7 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
     signed = len(chain.get("purchase_history") or []) - unsigned
     if recorded:
         report.said("sample chain steps", False, "problems",
-                    problems=[problem("as_is", text=p) for p in recorded])
+                    problems=recorded)
     else:
         report.said("sample chain steps", True, "chain_steps_signed", n=signed)
     if unsigned:
@@ -383,8 +382,7 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
                                "were signed; only the export's seal covers them")
     steps = [s.get("step") for s in chain.get("steps") or []]
     if problems:
-        report.said("sample chain", False, "problems",
-                    problems=[problem("as_is", text=p) for p in problems])
+        report.said("sample chain", False, "problems", problems=problems)
         return
     english = (f"{len(steps)} steps ({', '.join(map(str, steps))}), "
                f"{len(chain.get('files') or {})} files match"
