@@ -85,6 +85,8 @@ class SealCheck:
     #: :attr:`checks` (whose details are the English texts); ("", {}) when not coded
     codes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the same warnings as coded phrases (``verify_said.warn_*``), for the reader's language
+    warned: list[dict[str, Any]] = field(default_factory=list)
     key_fingerprint: str = ""
     key_status: str = ""
     tokens: list[dict[str, Any]] = field(default_factory=list)
@@ -102,6 +104,11 @@ class SealCheck:
         code = f"verify_said.{code}"
         self.checks.append((name, ok, render(code, params, "en")))
         self.codes.append((code, params))
+
+    def warn(self, code: str, /, **params: Any) -> None:
+        """Add the warning ``verify_said.<code>`` (its English text to :attr:`warnings`)."""
+        self.warned.append(said(code, **params))
+        self.warnings.append(_english(self.warned[-1]))
 
 
 def said(code: str, /, **params: Any) -> dict[str, Any]:
@@ -211,10 +218,10 @@ def check_seal(anchors: TrustAnchors, name: str, data: bytes, *, signature: str 
 
     if declared_tsas is None:
         if not tokens:
-            out.warnings.append(f"{name} has no RFC 3161 timestamp")
+            out.warn("warn_no_timestamp", name=name)
         return out
     if not declared_tsas:
-        out.warnings.append(f"{name} has no RFC 3161 timestamp (no TSA was configured)")
+        out.warn("warn_no_tsa", name=name)
         return out
     # The document says it was stamped: the signed record says by whom, and which failed.
     problems: list[dict[str, Any]] = []
@@ -246,10 +253,10 @@ def check_seal(anchors: TrustAnchors, name: str, data: bytes, *, signature: str 
         if url not in accounted:
             problems.append(said("record_tsa_unaccounted", tsa=url))
     for f in failed:
-        out.warnings.append(f"TSA {f.get('tsa_url')} gave no token for {name} after "
-                            f"{f.get('attempts')} attempts ({f.get('error')})")
+        out.warn("warn_tsa_failed", tsa=str(f.get("tsa_url")), name=name,
+                 attempts=str(f.get("attempts")), error=str(f.get("error")))
     if not listed:
-        out.warnings.append(f"{name} has no RFC 3161 timestamp (every TSA failed)")
+        out.warn("warn_every_tsa_failed", name=name)
     if problems:
         out.said("stamp record", False, "problems", problems=problems)
     else:

@@ -105,6 +105,8 @@ class VerifyReport:
     path: str
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the same warnings as coded phrases (``verify_said.warn_*``), for the reader's language
+    warned: list[dict[str, Any]] = field(default_factory=list)
     bytes_hashed: int = 0
     key_fingerprint: str = ""
     #: current / retired / given ("" when the key is not trusted)
@@ -133,6 +135,15 @@ class VerifyReport:
         detail = render(code, params, "en") if english is None else english
         self.checks.append(Check(name, ok, detail, code, params))
 
+    def warn(self, code: str, /, **params: Any) -> None:
+        """Add the warning ``verify_said.<code>`` (its English text to :attr:`warnings`)."""
+        self.warned.append(problem(code, **params))
+        self.warnings.append(render(self.warned[-1]["code"], params, "en"))
+
+    def warning_texts(self, locale: str) -> list[str]:
+        """The warnings in *locale*."""
+        return [render(w["code"], w["params"], locale) for w in self.warned]
+
     def sealed(self, prefix: str, seal_check: Any) -> None:
         """Add the checks of an :class:`evidence.seal.SealCheck` (names after *prefix*)."""
         for (name, ok, detail), (code, params) in zip(seal_check.checks, seal_check.codes,
@@ -143,7 +154,8 @@ class VerifyReport:
         return {"path": self.path, "ok": self.ok, "key_fingerprint": self.key_fingerprint,
                 "key_status": self.key_status, "retired_keys": sorted(self.retired_keys),
                 "tokens": self.tokens, "captures": self.captures, "bytes_hashed": self.bytes_hashed,
-                "checks": [c.__dict__ for c in self.checks], "warnings": self.warnings}
+                "checks": [c.__dict__ for c in self.checks], "warnings": self.warnings,
+                "warning_codes": self.warned}
 
 
 def _data_offset(mm: mmap.mmap, info: zipfile.ZipInfo) -> int:
@@ -262,7 +274,7 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     try:
         carried = load_public(_read(zf, manifest.get("public_key", "public_key.pem")))
     except (KeyError, InvalidInput) as exc:
-        report.warnings.append(f"the pack carries no usable public key: {exc}")
+        report.warn("warn_no_public_key", error=str(exc))
     claimed = str(manifest.get("key_fingerprint") or "")
     report.key_fingerprint = claimed
     if carried is not None and fingerprint(carried) != claimed:
@@ -282,6 +294,7 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     report.tokens = seal_check.tokens
     report.sealed("", seal_check)
     report.warnings.extend(seal_check.warnings)
+    report.warned.extend(seal_check.warned)
 
     # -- the WACZ's own signature (WACZ Signing and Verification spec) ---------------------
     wacz = manifest.get("wacz") or {}
@@ -295,9 +308,10 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
             ok, detail = False, f"archive.wacz is unreadable: {exc}"
         report.add("wacz signature", ok, detail)
     elif wacz:
-        report.warnings.append("archive.wacz is not signed"
-                               + (f" ({'; '.join(wacz['errors'])[:300]})"
-                                  if wacz.get("errors") else " (no TSA was configured)"))
+        if wacz.get("errors"):
+            report.warn("warn_wacz_unsigned", errors="; ".join(wacz["errors"])[:300])
+        else:
+            report.warn("warn_wacz_unsigned_no_tsa")
 
     # -- captures --------------------------------------------------------------------------
     caps = manifest.get("captures") or []
@@ -356,6 +370,7 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
     report.sealed("sample chain ", sealed)
     report.tokens.extend(sealed.tokens)
     report.warnings.extend(sealed.warnings)
+    report.warned.extend(sealed.warned)
     try:
         chain = json.loads(data)
     except ValueError as exc:
@@ -378,8 +393,7 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
     else:
         report.said("sample chain steps", True, "chain_steps_signed", n=signed)
     if unsigned:
-        report.warnings.append(f"sample chain: {unsigned} entries were recorded before steps "
-                               "were signed; only the export's seal covers them")
+        report.warn("warn_chain_unsigned", n=unsigned)
     steps = [s.get("step") for s in chain.get("steps") or []]
     if problems:
         report.said("sample chain", False, "problems", problems=problems)
@@ -478,7 +492,7 @@ def _check_capture(zf: zipfile.ZipFile, cap: dict[str, Any], anchors: TrustAncho
                     by=key_said(status, fp))
     names = list(cap.get("timestamps", []))
     if not names:
-        report.warnings.append(f"{mpath} has no RFC 3161 timestamp")
+        report.warn("warn_no_timestamp", name=mpath)
     digest = hashlib.sha256(mbytes).digest()
     for name in names:
         data = _bytes(zf, name)

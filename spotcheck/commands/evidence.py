@@ -185,7 +185,7 @@ def verify_cmd(
                             [(check_name(c.name), "✔" if c.ok else "✘ " + heading("failed"),
                               c.text(reader_locale()))
                              for c in report.checks]))
-        for w in report.warnings:
+        for w in report.warning_texts(reader_locale()):
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
         status = said({"current": "cli_said.key_current", "retired": "cli_said.key_retired",
                        "given": "cli_said.key_given"}.get(report.key_status,

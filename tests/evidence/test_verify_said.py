@@ -165,3 +165,25 @@ def test_the_cli_table_and_refusal_read_in_chinese_and_json_keeps_english(
     assert checks["files"]["detail_code"] == "verify_said.problems"
     assert checks["files"]["detail_params"]["problems"][0] == {
         "code": "verify_said.file_altered", "params": {"name": "chain/seal-photo.png"}}
+
+
+def test_warnings_are_said_in_chinese_too(tmp_path: Path, local_tsa: LocalTSA) -> None:
+    from evidence.seal import check_seal
+    from store.messages import render
+
+    settings = evidence_settings(tmp_path / "home", local_tsa)
+    sealed = check_seal(TrustAnchors.for_installation(settings), "doc.json", b"{}",
+                        signature=None, key_fingerprint="", carried_key=None, tokens={},
+                        record=None, record_signature=None, declared_tsas=[])
+    assert sealed.warnings == ["doc.json has no RFC 3161 timestamp (no TSA was configured)"]
+    assert [render(w["code"], w["params"], "zh-CN") for w in sealed.warned] == [
+        "doc.json 没有 RFC 3161 时间戳（未配置时间戳服务机构 TSA）"]
+    # the signing key the document names is not trusted: said in Chinese, with its fingerprint
+    assert _chinese_seal(sealed)["signing key"].startswith("由密钥  签名，该密钥不受信任")
+
+
+def _chinese_seal(sealed: Any) -> dict[str, str]:
+    from store.messages import render
+
+    return {name: render(code, params, "zh-CN")
+            for (name, _ok, _d), (code, params) in zip(sealed.checks, sealed.codes, strict=True)}
