@@ -176,7 +176,7 @@ def check_token_said(anchors: TrustAnchors, response: bytes, digest: bytes, targ
                             "tsa": chk.tsa_name, "root": chk.root_subject,
                             "root_fingerprint": chk.root_fingerprint}
     if not chk.ok:
-        return False, said("token_invalid", target=target, reason=chk.reason), info
+        return False, said("token_invalid", target=target, reason=chk.said or chk.reason), info
     anchor = anchors.trusts_chain(chk.chain_fingerprints)
     if anchor is None:
         return False, said("token_root_untrusted", root=chk.root_subject,

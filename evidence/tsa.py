@@ -17,6 +17,7 @@ import hashlib
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from asn1crypto import cms, core, tsp
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from store.errors import ServiceUnavailable
+from store.messages import phrase, render
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
            "sha1": hashes.SHA1}
@@ -58,6 +60,19 @@ class TokenCheck:
     #: SHA-256 of each certificate from the TSA's up to the root, to match trust anchors.
     chain_fingerprints: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
+    #: :attr:`reason` as a coded phrase (``verify_said.tsa_*``) for the reader's language
+    said: dict[str, Any] | None = None
+
+    def say(self, code: str, /, **params: Any) -> None:
+        """Fail with the reason ``verify_said.<code>`` (its English text in :attr:`reason`)."""
+        self.said = phrase(f"verify_said.{code}", **params)
+        self.reason = render(self.said["code"], params, "en")
+
+    @classmethod
+    def failed(cls, code: str, /, **params: Any) -> TokenCheck:
+        check = cls(False)
+        check.say(code, **params)
+        return check
 
 
 def make_request(digest: bytes, nonce: int) -> bytes:
@@ -189,7 +204,7 @@ def check_response(response: bytes, digest: bytes, *, nonce: int | None = None,
     try:
         return _check(response, digest, nonce, extra_certs or [])
     except Exception as exc:  # any parse or crypto error on hostile bytes means "malformed"
-        return TokenCheck(False, f"malformed time-stamp token: {type(exc).__name__}: {exc}")
+        return TokenCheck.failed("tsa_malformed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _check(response: bytes, digest: bytes, nonce: int | None,
@@ -202,12 +217,12 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
         status = resp["status"]["status"].native
         if status not in ("granted", "granted_with_mods"):
             text = resp["status"]["status_string"].native
-            return TokenCheck(False, f"the TSA refused: {status} {text or ''}".strip())
+            return TokenCheck.failed("tsa_refused", status=f"{status} {text or ''}".strip())
         token = resp["time_stamp_token"]
     signed = token["content"]
     encap = signed["encap_content_info"]
     if encap["content_type"].native != "tst_info":
-        return TokenCheck(False, "the token does not hold a TSTInfo")
+        return TokenCheck.failed("tsa_no_tstinfo")
     tst_bytes = bytes(encap["content"].contents)
     tst = tsp.TSTInfo.load(tst_bytes)
     imprint = tst["message_imprint"]
@@ -216,18 +231,18 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
                         details={"serial": str(tst["serial_number"].native),
                                  "policy": str(tst["policy"].native)})
     if imprint["hash_algorithm"]["algorithm"].native != "sha256":
-        result.reason = "the token's imprint is not SHA-256"
+        result.say("tsa_imprint_not_sha256")
         return result
     if bytes(imprint["hashed_message"].native) != digest:
-        result.reason = "the token is for other data (message imprint differs)"
+        result.say("tsa_other_data")
         return result
     if nonce is not None and tst["nonce"].native != nonce:
-        result.reason = "the token's nonce differs from the request's"
+        result.say("tsa_nonce")
         return result
 
     certs = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
     if len(signed["signer_infos"]) != 1:
-        result.reason = "the token must have exactly one signer"
+        result.say("tsa_signers")
         return result
     signer_info = signed["signer_infos"][0]
     sid = signer_info["sid"]
@@ -240,36 +255,36 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
         elif c.key_identifier == sid.chosen.native:
             signer = c
     if signer is None:
-        result.reason = "the TSA's certificate is not in the token (request it with cert_req)"
+        result.say("tsa_no_cert")
         return result
     hash_name = signer_info["digest_algorithm"]["algorithm"].native
     if hash_name not in _HASHES:
-        result.reason = f"unsupported digest algorithm {hash_name}"
+        result.say("tsa_digest_unsupported", algorithm=str(hash_name))
         return result
 
     attrs = signer_info["signed_attrs"]
     values = {a["type"].native: a["values"][0] for a in attrs}
     if values.get("content_type") is None or values["content_type"].native != "tst_info":
-        result.reason = "signed attributes lack content type tst_info"
+        result.say("tsa_no_content_type")
         return result
     md = values.get("message_digest")
     if md is None or bytes(md.native) != hashlib.new(hash_name, tst_bytes).digest():
-        result.reason = "the TSTInfo does not match the signed message digest (token altered)"
+        result.say("tsa_tstinfo_altered")
         return result
     signer_der = signer.dump()
     if "signing_certificate_v2" in values:
         ess = values["signing_certificate_v2"]["certs"][0]
         ess_alg = ess["hash_algorithm"]["algorithm"].native
         if hashlib.new(ess_alg, signer_der).digest() != bytes(ess["cert_hash"].native):
-            result.reason = "the ESS signing-certificate attribute names another certificate"
+            result.say("tsa_ess_other")
             return result
     elif "signing_certificate" in values:
         ess = values["signing_certificate"]["certs"][0]
         if hashlib.sha1(signer_der).digest() != bytes(ess["cert_hash"].native):
-            result.reason = "the ESS signing-certificate attribute names another certificate"
+            result.say("tsa_ess_other")
             return result
     else:
-        result.reason = "the token has no ESS signing-certificate attribute"
+        result.say("tsa_no_ess")
         return result
 
     signed_attrs_der = b"\x31" + bytes(attrs.dump())[1:]
@@ -279,7 +294,7 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
                     signed_attrs_der, signer_info["signature_algorithm"].signature_algo,
                     hash_name)
     except (InvalidSignature, ValueError):
-        result.reason = "the TSA's signature over the token is invalid"
+        result.say("tsa_signature_invalid")
         return result
 
     try:
@@ -287,10 +302,10 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
     except x509.ExtensionNotFound:
         eku = None
     if eku is None or x509.oid.ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-        result.reason = "the signing certificate is not a time-stamping certificate"
+        result.say("tsa_not_tsa_cert")
         return result
     if not (signer_cert.not_valid_before_utc <= gen_time <= signer_cert.not_valid_after_utc):
-        result.reason = "the TSA's certificate was not valid at the stamped time"
+        result.say("tsa_cert_expired")
         return result
 
     chain = [signer_cert]
@@ -299,23 +314,22 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
         issuer = next((c for c in pool if c.subject == chain[-1].issuer and c not in chain),
                       None)
         if issuer is None:
-            result.reason = (f"the TSA's certificate chain is incomplete: no issuer "
-                             f"{chain[-1].issuer.rfc4514_string()} in the token")
+            result.say("tsa_chain_incomplete", issuer=chain[-1].issuer.rfc4514_string())
             return result
         try:
             chain[-1].verify_directly_issued_by(issuer)
         except Exception as exc:
-            result.reason = f"the TSA's certificate chain does not verify: {exc}"
+            result.say("tsa_chain_invalid", error=str(exc))
             return result
         chain.append(issuer)
         if len(chain) > 8:
-            result.reason = "the TSA's certificate chain is too long"
+            result.say("tsa_chain_long")
             return result
     root = chain[-1]
     try:
         root.verify_directly_issued_by(root)
     except Exception:
-        result.reason = "the TSA's root certificate's self-signature is invalid"
+        result.say("tsa_root_self_sig")
         return result
     result.ok = True
     result.tsa_name = signer_cert.subject.rfc4514_string()

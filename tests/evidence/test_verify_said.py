@@ -187,3 +187,25 @@ def _chinese_seal(sealed: Any) -> dict[str, str]:
 
     return {name: render(code, params, "zh-CN")
             for (name, _ok, _d), (code, params) in zip(sealed.checks, sealed.codes, strict=True)}
+
+
+def test_why_a_token_fails_is_said_in_chinese(tmp_path: Path, local_tsa: LocalTSA) -> None:
+    """A token over other data (a replaced manifest): the TSA check's own reason is a
+    catalogue message inside the Chinese detail, not an English sentence."""
+    import hashlib
+
+    from evidence.seal import check_token_said
+    from evidence.tsa import timestamp
+    from store.messages import render
+
+    settings = evidence_settings(tmp_path / "home", local_tsa)
+    token = timestamp(b"manifest", local_tsa.url)
+    ok, said, _info = check_token_said(TrustAnchors.for_installation(settings),
+                                       token.response, hashlib.sha256(b"other").digest(),
+                                       "manifest.json")
+    assert not ok
+    assert render(said["code"], said["params"], "zh-CN") == (
+        "不能证明 manifest.json 的时间：时间戳令牌针对的是其他数据（消息摘要不符）")
+    assert render(said["code"], said["params"], "en") == (
+        "does not prove the time of manifest.json: the token is for other data "
+        "(message imprint differs)")
