@@ -44,13 +44,12 @@ from evidence.hashing import CHUNK
 from evidence.keys import fingerprint, load_public, verify_signature
 from evidence.seal import (
     check_seal,
-    check_token,
     check_token_said,
     key_said,
     resolve_key_said,
 )
 from evidence.trust import RETIRED, TrustAnchors
-from evidence.waczsign import check_wacz
+from evidence.waczsign import check_wacz_said
 from store.errors import InvalidInput
 from store.messages import Said, phrase, render
 
@@ -301,12 +300,12 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     if wacz.get("signed"):
         try:
             with zf.open(str(wacz.get("file", "archive.wacz"))) as fh:
-                ok, detail = check_wacz(
+                ok, said = check_wacz_said(
                     fh, ca_fingerprints={str(wacz.get("signing_ca_fingerprint"))},
-                    tsa_anchor=lambda r, d, t: check_token(anchors, r, d, t))
+                    tsa_anchor=lambda r, d, t: check_token_said(anchors, r, d, t))
         except (KeyError, zipfile.BadZipFile, OSError) as exc:
-            ok, detail = False, f"archive.wacz is unreadable: {exc}"
-        report.add("wacz signature", ok, detail)
+            ok, said = False, problem("unreadable", name="archive.wacz", error=str(exc))
+        report.said("wacz signature", ok, "phrase", phrase=said)
     elif wacz:
         if wacz.get("errors"):
             report.warn("warn_wacz_unsigned", errors="; ".join(wacz["errors"])[:300])

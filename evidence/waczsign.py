@@ -50,6 +50,7 @@ from evidence.keys import private_pem, read_settled, write_key_once
 from evidence.loopback import Endpoint, serve
 from evidence.tsa import check_response, timestamp
 from store.errors import ConfigError, ServiceUnavailable
+from store.messages import phrase, render
 
 CA_KEY = "wacz-ca.key"
 CA_CERT = "wacz-ca.crt"
@@ -173,58 +174,69 @@ def _verify_cert(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def check_wacz(data: Any, *, ca_fingerprints: set[str], tsa_anchor: Any) -> tuple[bool, str]:
+    """:func:`check_wacz_said` with its detail in English (ok, detail)."""
+    ok, said = check_wacz_said(data, ca_fingerprints=ca_fingerprints, tsa_anchor=tsa_anchor)
+    return ok, render(said["code"], said["params"], "en")
+
+
+def _said(code: str, /, **params: Any) -> dict[str, Any]:
+    return phrase(f"verify_said.{code}", **params)
+
+
+def check_wacz_said(data: Any, *, ca_fingerprints: set[str], tsa_anchor: Any
+                    ) -> tuple[bool, dict[str, Any]]:
     """Check a WACZ's ``datapackage-digest.json`` signature the way authsign does, against
     trusted WACZ CA fingerprints and a TSA check ``tsa_anchor(response, digest, target)``
-    (``evidence.seal.check_token`` bound to the anchors); returns (ok, detail).  *data* is
-    a path or a seekable binary file."""
+    (``evidence.seal.check_token_said`` or ``check_token`` bound to the anchors); returns
+    (ok, detail as a coded phrase ``verify_said.wacz_*``).  *data* is a path or a seekable
+    binary file."""
     try:
         with zipfile.ZipFile(data) as zf:
             package = zf.read("datapackage.json")
             digest = json.loads(zf.read("datapackage-digest.json"))
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:
-        return False, f"not a WACZ with a datapackage digest: {exc}"
+        return False, _said("wacz_not_wacz", error=str(exc))
     if digest.get("hash") != "sha256:" + hashlib.sha256(package).hexdigest():
-        return False, "datapackage.json does not match datapackage-digest.json (altered)"
+        return False, _said("wacz_altered")
     signed = digest.get("signedData")
     if not signed:
-        return False, "the WACZ is not signed (no signedData)"
+        return False, _said("wacz_unsigned")
     try:
         created = dt.datetime.strptime(signed["created"], "%Y-%m-%dT%H:%M:%SZ").replace(
             tzinfo=dt.UTC)
         if json.loads(package).get("created") != signed["created"]:
-            return False, "signedData.created differs from the datapackage's created"
+            return False, _said("wacz_created")
         if signed["hash"] != digest["hash"]:
-            return False, "signedData signs another hash"
+            return False, _said("wacz_other_hash")
         certs = x509.load_pem_x509_certificates(signed["domainCert"].encode("ascii"))
         for child, parent in itertools.pairwise(certs):
             if not _verify_cert(child, parent):
-                return False, "the domain certificate chain does not verify"
+                return False, _said("wacz_chain")
         root_fp = certs[-1].fingerprint(hashes.SHA256()).hex()
         if root_fp not in ca_fingerprints:
-            return False, (f"signed under WACZ CA {root_fp}, which is not the CA the signed "
-                           "pack manifest names")
+            return False, _said("wacz_other_ca", fingerprint=root_fp)
         leaf_key = certs[0].public_key()
         if not isinstance(leaf_key, ec.EllipticCurvePublicKey):
-            return False, "the domain certificate's key is not ECDSA"
+            return False, _said("wacz_not_ecdsa")
         leaf_key.verify(base64.b64decode(signed["signature"]), signed["hash"].encode("ascii"),
                         ec.ECDSA(hashes.SHA256()))
         cn = certs[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         if cn != signed["domain"]:
-            return False, "the domain certificate names another domain"
+            return False, _said("wacz_other_domain")
         start = certs[0].not_valid_before_utc
         if not start <= created <= start + CERT_DURATION:
-            return False, "created lies outside the domain certificate's signing window"
+            return False, _said("wacz_window")
         sig_digest = hashlib.sha256(signed["signature"].encode("ascii")).digest()
         ok, detail, info = tsa_anchor(base64.b64decode(signed["timeSignature"]), sig_digest,
                                       "the WACZ signature")
         if not ok:
-            return False, "timeSignature " + detail
+            return False, _said("wacz_time", detail=detail)
         stamped = dt.datetime.fromisoformat(str(info["gen_time"]))
         if not created <= stamped <= created + STAMP_DURATION:
-            return False, "the timeSignature is not within 10 minutes after created"
+            return False, _said("wacz_time_late")
     except InvalidSignature:
-        return False, "the WACZ signature is invalid"
+        return False, _said("wacz_invalid")
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        return False, f"signedData is malformed: {exc}"
-    return True, (f"datapackage signed by {signed['domain']} under WACZ CA {root_fp[:16]}…, "
-                  f"time-stamped {stamped}")
+        return False, _said("wacz_malformed", error=str(exc))
+    return True, _said("wacz_ok", domain=str(signed["domain"]), fingerprint=root_fp[:16],
+                       at=str(stamped))

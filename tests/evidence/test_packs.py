@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,13 @@ def test_pack_verifies_and_holds_everything(pack: Path, anchors: TrustAnchors) -
     names = {c.name for c in report.checks}
     assert {"files", "signature", "custody", "timestamp manifest.json.0.tsr",
             "wacz signature"} <= names
+    # every detail, captures' and the WACZ's included, reads in Chinese for a Chinese reader
+    zh = {c.name: c.text("zh-CN") for c in report.checks}
+    assert all(c.detail_code and re.search("[\u4e00-\u9fff]", zh[c.name])
+               for c in report.checks), zh
+    assert zh["wacz signature"].startswith("datapackage 由 "), zh
+    captures = [t for n, t in zh.items() if n.startswith("capture ") and "timestamp" not in n]
+    assert len(captures) == 2 and all("个文件在采集时由本系统当前的密钥" in t for t in captures), zh
     with zipfile.ZipFile(pack) as zf:
         listing = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
