@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sampler.design import TAKE_ALL, Design, Frame, design_inclusion_probabilities
 from sampler.frame import FRAME_COLUMNS, load_frame_bytes
 from store.errors import InvalidInput, VerificationFailed
+from store.messages import phrase
 from store.models import AuditEvent, Plan
 from store.settings import Settings
 
@@ -107,18 +108,21 @@ def registration_manifest(session: Session, plan: Plan, settings: Settings) -> d
     }
 
 
-def compare_with_plan(manifest: dict[str, Any], plan: Plan) -> list[str]:
-    """What differs between a registered manifest and *plan* as stored now (empty: nothing)."""
-    problems: list[str] = []
+def compare_with_plan(manifest: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
+    """What differs between a registered manifest and *plan* as stored now (empty: nothing),
+    each difference a coded phrase (``verify_said.plan_*``) read in the reader's language."""
+    problems: list[dict[str, Any]] = []
     reg = manifest.get("plan", {})
     if reg.get("id") != plan.id:
-        problems.append(f"the manifest registers plan {reg.get('id')}, not plan {plan.id}")
+        problems.append(phrase("verify_said.plan_other", registered=str(reg.get("id")),
+                               plan=plan.id))
     if manifest.get("seed") != str(plan.seed):
-        problems.append(f"seed {manifest.get('seed')} registered, {plan.seed} stored")
+        problems.append(phrase("verify_said.plan_seed", registered=str(manifest.get("seed")),
+                               stored=str(plan.seed)))
     if manifest.get("frame", {}).get("sha256") != plan.frame_sha256:
-        problems.append("the frame's SHA-256 differs from the registered one")
+        problems.append(phrase("verify_said.plan_frame"))
     if manifest.get("method") != plan.method or manifest.get("design") != plan.design:
-        problems.append("the design differs from the registered one")
+        problems.append(phrase("verify_said.plan_design"))
     registered = {(d["seq"], d["listing_id"], d["stratum"], float(d["pi"]))
                   for d in manifest.get("items", [])}
     stored = {(it.seq, it.listing_id, it.stratum, float(it.inclusion_probability))
@@ -126,8 +130,8 @@ def compare_with_plan(manifest: dict[str, Any], plan: Plan) -> list[str]:
     if registered != stored:
         added = sorted(x[1] for x in stored - registered)
         gone = sorted(x[1] for x in registered - stored)
-        problems.append(f"items differ from the registered ones (now but not registered: "
-                        f"{added[:5]}; registered but not now: {gone[:5]})")
+        problems.append(phrase("verify_said.plan_items", added=str(added[:5]),
+                               gone=str(gone[:5])))
     return problems
 
 

@@ -138,6 +138,8 @@ class RegistrationReport:
     #: :attr:`checks` (whose details are the English texts); ("", {}) when not coded
     codes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the same warnings as coded phrases (``verify_said.warn_*``), for the reader's language
+    warned: list[dict[str, Any]] = field(default_factory=list)
     plan_id: int | None = None
     registered_at: str | None = None
     manifest_sha256: str = ""
@@ -152,6 +154,15 @@ class RegistrationReport:
         code = f"verify_said.{code}"
         self.checks.append((name, ok, render(code, params, "en")))
         self.codes.append((code, params))
+
+    def warn(self, code: str, /, **params: Any) -> None:
+        """Add the warning ``verify_said.<code>`` (its English text to :attr:`warnings`)."""
+        self.warned.append({"code": f"verify_said.{code}", "params": params})
+        self.warnings.append(render(f"verify_said.{code}", params, "en"))
+
+    def warning_texts(self, locale: str) -> list[str]:
+        """The warnings in *locale*."""
+        return [render(w["code"], w["params"], locale) for w in self.warned]
 
     def details(self, locale: str) -> list[tuple[str, bool, str]]:
         """The checks with their details in *locale* (CLI tables)."""
@@ -204,6 +215,7 @@ def verify_bundle(data: bytes, anchors: TrustAnchors, *, session: Session | None
     report.checks.extend(sealed.checks)
     report.codes.extend(sealed.codes)
     report.warnings.extend(sealed.warnings)
+    report.warned.extend(sealed.warned)
     times = sorted(t["gen_time"] for t in sealed.tokens if t.get("ok") and t.get("gen_time"))
     report.registered_at = times[0] if times else None
     if manifest.get("format") == FORMAT and _consistent(manifest):
@@ -226,14 +238,11 @@ def _check_against_store(session: Session, settings: Settings | None,
                          manifest: dict[str, Any], report: RegistrationReport) -> None:
     plan = session.get(Plan, report.plan_id)
     if plan is None:
-        report.warnings.append(f"plan {report.plan_id} is not in this database: only the "
-                               "bundle itself was checked")
+        report.warn("warn_plan_elsewhere", plan=str(report.plan_id))
         return
     problems = compare_with_plan(manifest, plan)
     if problems:
-        report.said("plan unchanged", False, "problems",
-                    problems=[{"code": "verify_said.as_is", "params": {"text": p}}
-                              for p in problems])
+        report.said("plan unchanged", False, "problems", problems=problems)
     else:
         report.said("plan unchanged", True, "plan_unchanged", plan=plan.id,
                     n=plan.sample_size)
@@ -253,8 +262,7 @@ def _check_against_store(session: Session, settings: Settings | None,
         .where(PlanItem.plan_id == plan.id, Purchase.ordered_at.is_not(None))
         .order_by(Purchase.ordered_at).limit(1))
     if report.registered_at is None:
-        report.warnings.append("no trusted time-stamp: the registration's time is only the "
-                               "database's word")
+        report.warn("warn_no_trusted_time")
         return
     stamped = dt.datetime.fromisoformat(report.registered_at)
     for label, when in (("first_purchase", first), ("first_order", ordered)):

@@ -255,7 +255,7 @@ def verify_cmd(
         console.print(table(f"{heading('pre-registration of')} {label}", ["check", "ok", "detail"],
                             [(check_name(n), "✔" if ok else "✘ " + heading("failed"), d)
                              for n, ok, d in report.details(reader_locale())]))
-        for w in report.warnings:
+        for w in report.warning_texts(reader_locale()):
             console.print(f"[yellow]{escape(said('cli_said.warning'))}[/yellow]{escape(w)}")
         say("cli_said.registration_digest", sha=report.manifest_sha256,
             when=report.registered_at or said("cli_said.no_trusted_token"))

@@ -153,3 +153,15 @@ def test_the_bundle_s_verification_reads_in_chinese(world: tuple[Database, Setti
     assert not verify_bundle(b"{}", TrustAnchors.for_installation(settings)).ok
     bad = verify_bundle(b"{}", TrustAnchors.for_installation(settings)).details("zh-CN")
     assert bad[0][2].startswith("不是方案预登记包：")
+    # a plan changed after its registration: each difference in Chinese
+    from sampler.registration import compare_with_plan
+
+    manifest = json.loads(json.loads(data)["manifest"])
+    manifest["seed"] = "8"
+    with db.session() as s:
+        plan = s.get(Plan, pid)
+        assert plan is not None
+        [changed] = compare_with_plan(manifest, plan)
+    assert render(changed["code"], changed["params"], "zh-CN") == \
+        "预登记的随机种子为 8，数据库中为 7"
+    assert render(changed["code"], changed["params"], "en") == "seed 8 registered, 7 stored"
