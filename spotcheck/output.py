@@ -55,6 +55,15 @@ def check_name(name: str, lang: str | None = None) -> str:
     return name
 
 
+def check_code(name: str) -> Any:
+    """A verification's check as a refusal's parameter: a ``verify_check`` code (read in the
+    refusal's language) when it is one, else its name as it is (``capture 3``)."""
+    from store.labels import TEXT_LABELS
+    from store.messages import Code
+
+    return Code("verify_check", name) if name in TEXT_LABELS["verify_check"] else name
+
+
 def yes_no(value: object) -> str:
     """A yes/no cell in the reader's language (是/否)."""
     return heading("yes" if value else "no")

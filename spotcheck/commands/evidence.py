@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from spotcheck.context import current
 from spotcheck.output import (
+    check_code,
     check_name,
     console,
     err_console,
@@ -200,7 +201,7 @@ def verify_cmd(
         if first is None:
             raise VerificationFailed("evidence.pack_nothing_checked", pack=pack.name,
                                      fingerprint=fingerprint)
-        raise VerificationFailed("evidence.pack_check_failed", pack=pack.name, check=first.name,
+        raise VerificationFailed("evidence.pack_check_failed", pack=pack.name, check=check_code(first.name),
                                  detail=first.said(), fingerprint=fingerprint)
     if not json_out:
         console.print("[green]" + escape(said(

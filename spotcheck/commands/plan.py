@@ -18,6 +18,7 @@ from sampler.sizes import detection_probability, discovery_sample_size, precisio
 from spotcheck.context import current
 from spotcheck.output import (
     bar_chart,
+    check_code,
     check_name,
     console,
     err_console,
@@ -265,7 +266,7 @@ def verify_cmd(
         if first is None:
             raise VerificationFailed("plan.registration_nothing_checked", registration=label)
         raise VerificationFailed("plan.registration_check_failed", registration=label,
-                                 check=first[0], detail=first[1])
+                                 check=check_code(first[0]), detail=first[1])
     if not json_out:
         console.print("[green]" + escape(said("cli_said.registration_verifies")) + "[/green]")
 

@@ -156,7 +156,8 @@ def test_the_cli_table_and_refusal_read_in_chinese_and_json_keeps_english(
     assert "文件已被改动" in ran.stdout and "全部与清单一致" not in ran.stdout
     assert "本系统当前的密钥" in ran.stdout
     assert "SHA-256 differs" not in ran.stdout + ran.stderr
-    assert "文件已被改动" in ran.stderr  # the refusal quotes the detail in Chinese too
+    # the refusal names the check and quotes the detail in Chinese too
+    assert "文件哈希：chain/seal-photo.png：SHA-256 与清单不符" in ran.stderr, ran.stderr
     ran = spotcheck("evidence", "verify", str(bad), "--json", env=env,
                     unset=("SPOTCHECK_DB",))
     checks = {c["name"]: c for c in json.loads(ran.stdout)["checks"]}

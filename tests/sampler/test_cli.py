@@ -130,7 +130,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     forged["manifest"] = forged["manifest"].replace('"seed": "11"', '"seed": "12"')
     bundle.write_text(json.dumps(forged))
     bad = run("plan", "verify", str(bundle), home=tmp_path)
-    assert bad.returncode == 5 and "signature" in bad.stderr, bad.stderr
+    assert bad.returncode == 5 and "签名无效" in bad.stderr, bad.stderr  # zh-CN by default
     est = run("plan", "estimate", "春季", home=tmp_path)
     assert est.returncode == 2 and "还没有检测结果" in est.stderr
     listing = json.loads(run("plan", "list", "--json", home=tmp_path).stdout)
