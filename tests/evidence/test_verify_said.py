@@ -210,3 +210,31 @@ def test_why_a_token_fails_is_said_in_chinese(tmp_path: Path, local_tsa: LocalTS
     assert render(said["code"], said["params"], "en") == (
         "does not prove the time of manifest.json: the token is for other data "
         "(message imprint differs)")
+
+
+#: The calls that name a verify_said code: report.said / warn / problem / seal's said /
+#: waczsign's _said / TokenCheck.say and .failed with a literal code, and phrase("verify_said.…").
+SAID_CALL = re.compile(r"\.said\([^,()]+,[^,()]+,\s*\"([a-z0-9_]+)\"|"
+                       r"(?<![.\w])(?:said|problem|_said)\(\s*\"([a-z0-9_]+)\"|"
+                       r"\.(?:warn|say|failed)\(\s*\"([a-z0-9_]+)\"")
+PHRASE_CALL = re.compile(r"phrase\(\s*\"verify_said\.([a-z0-9_]+)\"")
+
+
+def test_every_verify_said_code_in_the_source_is_in_the_catalogue() -> None:
+    """A code typed wrong would render as the bare code: every literal code the verifiers
+    name must have its entry (and the walk must find the codes it is meant to)."""
+    from store.messages import known
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "evidence").glob("*.py")), root / "sampler" / "registration.py",
+             root / "scheduler" / "preregistration.py"]
+    found: set[str] = set()
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if "verify_said" not in text:
+            continue
+        found |= set(PHRASE_CALL.findall(text))
+        found |= {c for groups in SAID_CALL.findall(text) for c in groups if c}
+    assert {"no_manifest", "file_altered", "tsa_other_data", "wacz_ok", "custody_edited",
+            "plan_seed", "warn_no_tsa", "step_field"} <= found, sorted(found)
+    assert sorted(c for c in found if not known(f"verify_said.{c}")) == []
