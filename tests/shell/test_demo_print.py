@@ -40,9 +40,18 @@ def _summary() -> dict[str, Any]:
 
 
 def test_the_summary_reads_in_chinese(monkeypatch: Any) -> None:
+    from spotcheck import context
+    from store.settings import Settings
+
     out = Console(record=True, width=200)
     monkeypatch.setattr(demo_command, "console", out)
-    demo_command._print(_summary())
+    saved = context.current()
+    # A zh-CN reader, whatever command context an earlier test in this process left behind.
+    context.reset(context.AppContext(settings=Settings(locale="zh-CN")))
+    try:
+        demo_command._print(_summary())
+    finally:
+        context.reset(saved)
     text = out.export_text()
     for zh in ("按监管类别的商品数", "重点", "禁止", "结果在哪里", "用时", "匹配到召回通报", "总体",
                "Korn–Graubard 区间"):
