@@ -210,7 +210,7 @@ def check_chain_files(chain: dict[str, Any], listed: dict[str, dict[str, Any]]
             if isinstance(ref, dict) and (chain.get("files") or {}).get(
                     ref.get("file"), {}).get("sha256") != ref.get("sha256"):
                 problems.append(phrase("verify_said.chain_step_file",
-                                       step=str(step.get("step")),
+                                       chain_step=str(step.get("step")),
                                        name=str(ref.get("file")),
                                        sha=str(ref.get("sha256"))[:16]))
     return problems
@@ -234,16 +234,16 @@ def check_chain_steps(chain: dict[str, Any],
         name = step.get("step")
         if not step.get("recorded"):
             if step.get("at") and items and not unsigned:
-                problems.append(phrase("verify_said.step_unbacked", step=str(name)))
+                problems.append(phrase("verify_said.step_unbacked", chain_step=str(name)))
             continue
         entry = find(items, step["recorded"])
         if entry is None:
-            problems.append(phrase("verify_said.step_entry_missing", step=str(name)))
+            problems.append(phrase("verify_said.step_entry_missing", chain_step=str(name)))
             continue
         detail = step.get("detail") or {}
         if name in ("order", "receipt", "lab", "purchase") and (
                 entry.get("at") != step.get("at") or entry.get("by") != step.get("by")):
-            problems.append(phrase("verify_said.step_who_when", step=str(name)))
+            problems.append(phrase("verify_said.step_who_when", chain_step=str(name)))
         for field_ in _AGREE.get(str(name), ()):
             want = entry.get(field_)
             have = {"order_number": detail.get("order_number"),
@@ -252,6 +252,6 @@ def check_chain_steps(chain: dict[str, Any],
                     "report": (detail.get("report") or {}).get("sha256")
                     if isinstance(detail.get("report"), dict) else None}[field_]
             if want is not None and have != want:
-                problems.append(phrase("verify_said.step_field", step=str(name),
-                                       field=field_))
+                problems.append(phrase("verify_said.step_field", chain_step=str(name),
+                                       chain_field=field_))
     return problems, unsigned

@@ -405,7 +405,7 @@ def _check_chain(zf: zipfile.ZipFile, info: dict[str, Any], anchors: TrustAnchor
                               "files": len(chain.get("files") or {})}
     if chain.get("missing"):
         report.said("sample chain", True, "chain_match_missing", english=english,
-                    missing=", ".join(map(str, chain["missing"])), **params)
+                    chain_step__missing=[str(m) for m in chain["missing"]], **params)
     else:
         report.said("sample chain", True, "chain_match", english=english, **params)
 

@@ -404,6 +404,15 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "seal_photo": ("封样照片", "seal photo"),
         "lab_report": ("检测报告", "lab report"),
     },
+    #: What a sample chain's step must agree on with its signed history entry
+    #: (evidence.chain._AGREE), as a verification names a field that differs.
+    "chain_field": {
+        "order_number": ("订单号", "order number"),
+        "sample": ("样品编号", "sample code"),
+        "lab": ("检测机构", "lab"),
+        "outcome": ("检测结论", "outcome"),
+        "report": ("检测报告", "lab report"),
+    },
     "case_kind": {
         "failed_sample": ("样品不合格", "failed sample"),
         "counterfeit": ("假冒伪劣", "counterfeit"),

@@ -139,9 +139,12 @@ def plain(params: Mapping[str, Any]) -> dict[str, Any]:
 def _shown(name: str, value: Any, locale: str) -> Any:
     """A parameter as the reader sees it: vocabulary codes by their label, and so is a
     parameter named after a domain of :data:`store.labels.TEXT_LABELS` (``variance_method``,
-    ``estimate_domain``), one code or a list of them (results kept as JSON stay plain)."""
+    ``estimate_domain``), one code or a list of them (results kept as JSON stay plain).  A
+    message that quotes two parameters of one domain names the second ``<domain>__<role>``
+    (``chain_step__missing``): the part before ``__`` says how it is labelled."""
     from store.labels import TEXT_LABELS, text_label
 
+    name = name.split("__", 1)[0]
     if name in TEXT_LABELS:
         if isinstance(value, str):
             return text_label(name, value, locale)

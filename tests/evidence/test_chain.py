@@ -5,6 +5,7 @@ its report), each step with who and when, sealed and checked offline by the veri
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -133,7 +134,12 @@ def test_missing_steps_are_said_not_invented(world: dict[str, Any], tmp_path: Pa
         zh = zf.read("report.zh-CN.html").decode()
     assert chain["missing"] == ["seal_photo", "lab_report"]
     assert "未登记" in zh and "封样照片" in zh
-    assert verify_pack(out, anchors=world["anchors"]).ok
+    report = verify_pack(out, anchors=world["anchors"])
+    assert report.ok
+    # what is not recorded is named by its label; the codes stay in the parameters
+    check = next(c for c in report.checks if c.name == "sample chain")
+    assert check.text("zh-CN").endswith("未记录：封样照片 + 检测报告"), check.text("zh-CN")
+    assert check.detail_params["chain_step__missing"] == ["seal_photo", "lab_report"]
 
 
 def test_cli_exports_a_failed_sample_case(world: dict[str, Any], tmp_path: Path) -> None:
@@ -235,18 +241,27 @@ def test_steps_are_signed_as_recorded_and_database_edits_are_caught(
     changed[i_order]["order_number"] = "ORD-000001"
     swapped = list(good)
     swapped[i_order], swapped[i_recv] = swapped[i_recv], swapped[i_order]
+    # each problem in the reader's language, the step and the field by their labels (the
+    # codes kept in the detail's parameters, as --json prints them)
     cases = {
-        "changed": (changed, {"order_number": "ORD-000001"}, "changed"),
-        "column": (good, {"order_number": "ORD-000001"}, "order_number differs"),
-        "removed": ([h for k, h in enumerate(good) if k != i_recv], {}, "removed"),
-        "reordered": (swapped, {}, "reordered"),
-        "truncated": (good[:-1], {}, "lab_result: not backed by a signed history entry"),
+        "changed": (changed, {"order_number": "ORD-000001"}, "changed", "已被更改"),
+        "column": (good, {"order_number": "ORD-000001"}, "order number differs",
+                   "下单确认：订单号与已签名的历史记录不符"),
+        "removed": ([h for k, h in enumerate(good) if k != i_recv], {}, "removed", "被删除"),
+        "reordered": (swapped, {}, "reordered", "重排"),
+        "truncated": (good[:-1], {}, "lab result: not backed by a signed history entry",
+                      "检测结果：没有已签名的历史记录为其佐证"),
     }
-    for name, (history, columns, says) in cases.items():
+    for name, (history, columns, says, zh_says) in cases.items():
         report = pack_after(name, history, **columns)
-        failed = {c.name: c.detail for c in report.failures}
-        assert "sample chain steps" in failed and says in failed["sample chain steps"], (
-            name, failed)
+        failed = {c.name: c for c in report.failures}
+        assert "sample chain steps" in failed, (name, failed)
+        check = failed["sample chain steps"]
+        assert says in check.detail, (name, check.detail)
+        assert zh_says in check.text("zh-CN"), (name, check.text("zh-CN"))
+        assert not re.search(r"lab_result|order_number", check.text("zh-CN") + check.detail)
+    kept = failed["sample chain steps"].detail_params["problems"]
+    assert {"code": "verify_said.step_unbacked", "params": {"chain_step": "lab_result"}} in kept
     pack_after("restored", good, order_number="ORD-778899")
 
     # the command line says so with exit 5 (tampered), naming the step
