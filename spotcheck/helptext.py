@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import types
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "catalogue", "help_texts", "localise"]
+__all__ = ["CATALOGUE", "METAVARS_ZH", "catalogue", "help_texts", "localise", "metavar_zh"]
 
 CATALOGUE = Path(__file__).with_name("help.zh-CN.json")
 
@@ -41,6 +42,18 @@ _TYPES_ZH = {"<list[str]>": "<文本，可重复>", "<list[int]>": "<整数，�
              "<float range>": "<数字范围>", "<str>": "<文本>", "<int>": "<整数>",
              "<float>": "<数字>", "<path>": "<路径>", "<file>": "<文件>", "<bool>": "<是/否>"}
 _USAGE_ZH = "用法："
+#: The upper-case placeholders of a value or of the usage line (``--trust-key FILE``,
+#: ``[OPTIONS]``, ``COMMAND [ARGS]...``), each word in Chinese; ``tests/shell/test_cli_help.py``
+#: fails on a metavar with a word missing here.
+METAVARS_ZH = {"FILE": "文件", "FINGERPRINT": "指纹", "OPTIONS": "选项", "COMMAND": "命令",
+               "ARGS": "参数"}
+_METAVAR_WORD = re.compile(r"\b[A-Z][A-Z_]+\b")
+
+
+def metavar_zh(metavar: str) -> str:
+    """*metavar* with each upper-case word in Chinese (``FILE|FINGERPRINT`` → ``文件|指纹``);
+    a word without a Chinese stays as it is."""
+    return _METAVAR_WORD.sub(lambda m: METAVARS_ZH.get(m.group(0), m.group(0)), metavar)
 
 
 @functools.cache
@@ -89,9 +102,14 @@ def _tree(command: Any, texts: dict[str, str]) -> None:
         text = getattr(command, attr, None)
         if text and text.strip() in texts:
             setattr(command, attr, texts[text.strip()])
+    for attr in ("options_metavar", "subcommand_metavar"):  # [OPTIONS], COMMAND [ARGS]...
+        if isinstance(getattr(command, attr, None), str):
+            setattr(command, attr, metavar_zh(getattr(command, attr)))
     for param in getattr(command, "params", ()):
         if getattr(param, "help", None) and param.help.strip() in texts:
             param.help = texts[param.help.strip()]
+        if isinstance(getattr(param, "metavar", None), str):  # --trust-key 文件|指纹
+            param.metavar = metavar_zh(param.metavar)
         shown = getattr(param, "display_type", None)
         if callable(shown):  # the value's type: <整数>, not <int>
             def display_type(ctx: Any, _shown: Any = shown) -> Any:

@@ -58,3 +58,33 @@ def test_help_reads_in_the_reader_s_language(tmp_path: Path) -> None:
     assert "Usage: spotcheck purchase result" in en and "Options" in en
     assert "Record the lab result" in en and "登记检测结果" not in en
     assert "<int>" in en
+
+
+def test_every_upper_case_metavar_has_its_chinese() -> None:
+    """A placeholder a reader fills in (``--trust-key FILE|FINGERPRINT``) or reads on the
+    usage line (``[OPTIONS]``, ``COMMAND [ARGS]...``) is a word of the help too: each
+    upper-case word of every metavar in the tree has its Chinese."""
+    words: set[str] = set()
+
+    def walk(command: object) -> None:
+        for attr in ("options_metavar", "subcommand_metavar"):
+            words.update(re.findall(r"\b[A-Z][A-Z_]+\b", getattr(command, attr, None) or ""))
+        for param in getattr(command, "params", ()):
+            words.update(re.findall(r"\b[A-Z][A-Z_]+\b", getattr(param, "metavar", None) or ""))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(_tree())
+    assert {"FILE", "FINGERPRINT", "OPTIONS", "COMMAND"} <= words  # the walk finds them
+    assert sorted(words - set(helptext.METAVARS_ZH)) == []
+
+
+def test_metavars_read_in_chinese_for_a_chinese_reader(tmp_path: Path) -> None:
+    zh = _help(["evidence", "verify"], "zh-CN", tmp_path)
+    assert "用法：spotcheck evidence verify [选项]" in zh
+    assert "文件|指纹" in zh and "FINGERPRINT" not in zh and "[OPTIONS]" not in zh
+    assert not re.search(r"\bFILE\b", zh), zh
+    group = _help(["plan"], "zh-CN", tmp_path)
+    assert "用法：spotcheck plan [选项] 命令 [参数]..." in group and "COMMAND" not in group
+    en = _help(["evidence", "verify"], "en", tmp_path)
+    assert "FILE|FINGERPRINT" in en and "[OPTIONS]" in en
