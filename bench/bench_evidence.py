@@ -49,7 +49,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import record
-from evidence.capture import MAX_SCREENSHOT_HEIGHT, VIEWPORT, CaptureRequest, capture_many
+from evidence.capture import CaptureRequest, capture_many
+from evidence.capture_browser import VIEWPORT
+from evidence.capture_steps import MAX_SCREENSHOT_HEIGHT
 from evidence.localtsa import LocalTSA
 from evidence.packs import export_pack
 from evidence.steps import DEFAULT_BUDGETS

@@ -44,12 +44,12 @@ from sqlalchemy.orm import Session
 
 from evidence import custody
 from evidence.banner import capture_banners
-from evidence.capture import MEDIA
 from evidence.chain import DOCUMENT as CHAIN_DOCUMENT
 from evidence.chain import SampleChain, sample_chain
 from evidence.covert import is_persona_capture
 from evidence.hashing import pretty_json, sha256_file
 from evidence.keys import RETIRED_DIR, InstallationKey, load_or_create
+from evidence.manifest import MEDIA
 from evidence.provenance import provenance_url
 from evidence.redact import redacted_copies
 from evidence.render import render

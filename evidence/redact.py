@@ -33,7 +33,9 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence import provenance
-from evidence.capture import VIEWPORT, CaptureRequest, _store
+from evidence.capture_browser import VIEWPORT
+from evidence.capture_request import CaptureRequest
+from evidence.capture_store import store_capture
 from evidence.covert import is_persona_capture
 from evidence.hashing import pretty_json
 from evidence.manifest import sign_and_timestamp
@@ -304,7 +306,7 @@ async def redact_capture_async(db: Database, settings: Settings, browser: Any,
                          purchase_id=info["purchase_id"],
                          purpose=f"脱敏副本 / redacted copy of capture #{capture_id}",
                          previous_capture_id=None)
-    cid = await asyncio.to_thread(_store, db, req, files, meta, signature, tokens, actor,
+    cid = await asyncio.to_thread(store_capture, db, req, files, meta, signature, tokens, actor,
                                   settings, info["status"])
     log.info("capture %d: redacted copy %d (%d in DOM, %d in WARC, %d boxes)", capture_id,
              cid, in_dom, in_warc, len(boxes))

@@ -369,7 +369,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "weights": ("权重文件", "weights"),
         "why": ("原因", "why"),
     },
-    #: The named steps of a capture (evidence.capture.STEPS), as a failed capture names them.
+    #: The named steps of a capture (evidence.capture_steps.STEPS), as a failed capture names them.
     "capture_step": {
         "check_url": ("检查网址", "address check"),
         "open": ("打开页面", "page opening"),

@@ -1,4 +1,4 @@
-"""The PDF is printed only when asked (evidence.capture.wants_pdf / steps_for), and the choice
+"""The PDF is printed only when asked (evidence.capture_request.wants_pdf / capture_steps.steps_for), and the choice
 is recorded among the capture's options, so a reader of the provenance knows why a capture
 has no PDF.  The printed PDF itself is checked by the browser tests (test_capture.py), whose
 settings ask for it."""
@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidence.capture import CaptureRequest, Run, _new_meta, steps_for, wants_pdf
+from evidence.capture_meta import new_meta
+from evidence.capture_request import CaptureRequest, Run, wants_pdf
+from evidence.capture_steps import steps_for
 from evidence.steps import StepLog
 from store.settings import Settings
 
 
 def _steps(req: CaptureRequest, settings: Settings) -> tuple[list[str], bool]:
     log = StepLog()
-    meta = _new_meta(req, settings, "甲", None, None, "1.0", {}, log)
+    meta = new_meta(req, settings, "甲", None, None, "1.0", {}, log)
     run = Run(req, settings, None, None, log, meta)  # type: ignore[arg-type]
     return [s.name for s in steps_for(run)], meta["options"]["capture_pdf"]
 

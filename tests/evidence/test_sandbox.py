@@ -21,7 +21,8 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from sqlalchemy import select
 
-from evidence.capture import LOCALE, TIMEZONE, VIEWPORT, capture_urls
+from evidence.capture import capture_urls
+from evidence.capture_browser import LOCALE, TIMEZONE, VIEWPORT
 from evidence.diff import diff_captures, page_gone, visual_diff
 from sandbox import Sandbox
 from store import chromium
