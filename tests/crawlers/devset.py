@@ -1,10 +1,15 @@
-"""The extractor's development set (``tests/crawlers/data/devset``): real saved product
-pages with truth written from what each page shows (PROVENANCE.md there).
+"""The extractor's development set (``tests/crawlers/data/devset``) and its held-out test
+set (``tests/crawlers/data/testset``): real saved product pages with truth written from what
+each page shows (PROVENANCE.md in each).
 
-One home for reading and scoring it, used by ``tests/crawlers/test_devset.py`` (thresholds)
-and ``bench/bench_extraction.py`` (reported next to the held-out benchmark).  A field is
-scored only on pages whose truth gives it: right when the extractor's value equals the
-truth (prices as decimals), wrong when it differs or is missing.
+Why two: rules are written while looking at the development set, so its figures flatter the
+extractor; the test set's pages (other shops, other sources) are never looked at while a
+rule is written, so its figures say how the extractor does on shops it has never seen.
+
+One home for reading and scoring both, used by ``tests/crawlers/test_devset.py`` and
+``tests/crawlers/test_testset.py`` (floors) and ``bench/bench_extraction.py`` (reported next
+to Zyte's benchmark).  A field is scored only on pages whose truth gives it: right when the
+extractor's value equals the truth (prices as decimals), wrong when it differs or is missing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 from crawlers.extract.generic import read_page
 
 DIR = Path(__file__).resolve().parent / "data" / "devset"
+#: The held-out test set: scored, never tuned on.
+TEST_DIR = Path(__file__).resolve().parent / "data" / "testset"
 FIELDS = ("title", "price", "list_price", "currency", "brand", "sku", "mpn", "gtin",
           "availability")
 
@@ -34,10 +41,10 @@ class Score:
         return self.right / self.total if self.total else float("nan")
 
 
-def pages() -> list[tuple[str, bytes, dict[str, Any]]]:
-    """(file name, page body, truth) of every page of the set."""
-    truth = json.loads((DIR / "truth.json").read_text(encoding="utf-8"))
-    return [(name, gzip.decompress((DIR / name).read_bytes()), row)
+def pages(directory: Path = DIR) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """(file name, page body, truth) of every page of the set in *directory*."""
+    truth = json.loads((directory / "truth.json").read_text(encoding="utf-8"))
+    return [(name, gzip.decompress((directory / name).read_bytes()), row)
             for name, row in sorted(truth.items()) if not name.startswith("_")]
 
 
@@ -52,14 +59,15 @@ def _same(name: str, got: Any, want: str) -> bool:
     return str(got) == want
 
 
-def evaluate() -> dict[str, Score]:
-    """Each field's score over the set, and ``kind``: the pages read as product pages (every
-    page of the set is one; a crawl indexes a page only when it is read as one)."""
+def evaluate(directory: Path = DIR) -> dict[str, Score]:
+    """Each field's score over the set in *directory*, and ``kind``: the pages read as product
+    pages (every page of a set is one; a crawl indexes a page only when it is read as one)."""
     scores = {name: Score() for name in (*FIELDS, "kind")}
-    for file, body, truth in pages():
+    for file, body, truth in pages(directory):
         content_type = f"text/html; charset={truth['encoding']}" if truth.get("encoding") \
             else None
-        page = read_page(body, truth.get("url") or f"http://devset.invalid/{file}",
+        # A page whose own address is unknown gets one that names no country.
+        page = read_page(body, truth.get("url") or f"http://{directory.name}.invalid/{file}",
                          content_type=content_type,
                          content_language=truth.get("language"))
         scores["kind"].total += 1
