@@ -17,7 +17,7 @@ from typing import Any
 from store import messages, vocabulary
 from store.labels import TEXT_LABELS, label, text_label
 
-__all__ = ["detail_text"]
+__all__ = ["NAMED_BY_CODE", "detail_text", "stored_text"]
 
 #: Where a detail's value is labelled from: its key → the label domains (TEXT_LABELS domains
 #: or store.vocabulary enumerations) tried in order; the first that knows the value wins.
@@ -43,10 +43,19 @@ def _label(domain: str, value: str, locale: str) -> str | None:
     return None
 
 
-def _value(key: str, value: Any, locale: str) -> tuple[str, str]:
+#: Details that name a row of the database by its code: key → what the names are of (the
+#: ``names`` :func:`detail_text` is given: a platform's code → its name).
+NAMED_BY_CODE = {"platform": "platform"}
+
+
+def _value(key: str, value: Any, locale: str,
+           names: Mapping[str, Mapping[str, str]] | None = None) -> tuple[str, str]:
     """(the key's name, the value's text) as the reader of *locale* reads them."""
     name = text_label("audit_detail", key, locale)
     zh = locale.startswith("zh")
+    table = (names or {}).get(NAMED_BY_CODE.get(key, ""), {})
+    if isinstance(value, str) and value in table:
+        return name, table[value]  # a platform by its name (its code in the stored JSON)
     if isinstance(value, Mapping) and messages.known(value.get("code")):
         # a refusal kept as its code and parameters (SpotcheckError.stored)
         return name, messages.render(str(value["code"]), value.get("params") or {}, locale)
@@ -68,13 +77,21 @@ def _value(key: str, value: Any, locale: str) -> tuple[str, str]:
     return name, json.dumps(value, ensure_ascii=False, default=str)
 
 
-def detail_text(detail: Any, locale: str = "zh-CN") -> str:
+def detail_text(detail: Any, locale: str = "zh-CN",
+                names: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """An event's details as ``name: value`` pairs in *locale* (Chinese as Chinese: ``tojson``
-    would write \\u escapes); empty for none."""
+    would write \\u escapes); empty for none.  *names* gives the names of rows a detail
+    names by code (``{"platform": {"mall": "跨境商城"}}``, see :data:`NAMED_BY_CODE`)."""
     if not detail:
         return ""
     if not isinstance(detail, Mapping):
         return json.dumps(detail, ensure_ascii=False, default=str)
     sep = "；" if locale.startswith("zh") else "; "
     colon = "：" if locale.startswith("zh") else ": "
-    return sep.join(colon.join(_value(str(k), v, locale)) for k, v in detail.items())
+    return sep.join(colon.join(_value(str(k), v, locale, names)) for k, v in detail.items())
+
+
+def stored_text(detail: Any) -> str:
+    """An event's details as stored (codes, ISO times): the tooltip over their reading, and
+    the CSV export's column."""
+    return "" if not detail else json.dumps(detail, ensure_ascii=False, default=str)

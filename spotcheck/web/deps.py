@@ -70,12 +70,13 @@ def check_name(name: str) -> str:
     return named(name, i18n.active())
 
 
-def details(value: Any) -> str:
+def details(value: Any, names: Any = None) -> str:
     """A record's details (an audit event's JSON) as a person reads them, in the page's
-    language (:func:`spotcheck.web.auditview.detail_text`)."""
+    language (:func:`spotcheck.web.auditview.detail_text`); *names* the names of rows
+    they name by code (platforms)."""
     from spotcheck.web.auditview import detail_text
 
-    return detail_text(value, i18n.active())
+    return detail_text(value, i18n.active(), names)
 
 
 def money(value: Decimal | float | None, currency: str | None = None) -> str:

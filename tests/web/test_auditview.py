@@ -33,3 +33,11 @@ def test_codes_among_the_details_read_by_label_and_the_rest_as_stored() -> None:
                     "分组：平台、行业；unknown_key：x")
     assert detail_text({"role": "screenshot_full"}) == "文件用途：整页截图"
     assert detail_text({}) == "" and detail_text(None) == ""
+
+
+def test_a_platform_reads_by_its_name_when_its_name_is_known() -> None:
+    names = {"platform": {"mall": "跨境商城"}}
+    assert detail_text({"alias": "小王", "platform": "mall"}, "zh-CN", names) == \
+        "化名：小王；平台：跨境商城"
+    # a code of no known platform (one since removed) stays as stored
+    assert detail_text({"platform": "gone"}, "zh-CN", names) == "平台：gone"

@@ -654,3 +654,15 @@ def test_the_audit_log_shows_actions_and_objects_by_label_with_the_code_kept(liv
     assert 'title="campaign">抽检活动' in page
     with live.login("ada", headers={"Accept-Language": "en"}) as c:
         assert '<td title="login">signed in</td>' in c.get("/audit").text
+
+
+def test_the_audit_log_names_a_platform_by_its_name_with_its_code_kept(live: Live) -> None:
+    """A persona's creation names its platform (stored as the code ``mall``): the page reads
+    the platform's name, the stored code in the cell's tooltip and in the CSV."""
+    with live.login("ada", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get("/audit").text
+        csv = c.get("/audit", params={"format": "csv"}).text
+    cell = page.split('title="{&#34;alias&#34;')[1].split("</td>")[0]
+    assert "平台：Sandbox Mall 沙盒商城" in cell and "mall；" not in cell, cell
+    assert "&#34;platform&#34;: &#34;mall&#34;" in cell  # the tooltip keeps the code
+    assert '""platform"": ""mall""' in csv

@@ -32,6 +32,7 @@ from store.models import (
     Notification,
     Plan,
     PlanItem,
+    Platform,
     Purchase,
     Sample,
 )
@@ -204,6 +205,7 @@ def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
               actor: str = Query("", max_length=100), action: str = Query("", max_length=100),
               page: int = Query(1, ge=1, le=10_000),
               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    from spotcheck.web.auditview import stored_text
     from spotcheck.web.deps import when
 
     with console(request).db.session() as s:
@@ -216,16 +218,18 @@ def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
             stmt.order_by(None).subquery())) or 0)
         pager = Pager(page, total)
         rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
+        # details name a platform by its code; the page shows its name (the code in the
+        # cell's tooltip and in the CSV, as stored)
+        names = {"platform": {code: name for code, name in
+                              s.execute(select(Platform.code, Platform.name))}}
     if format == "csv":
-        import json
-
         speak(request)
         audit(request, user.name, "audit.export", "audit", None, rows=len(rows))
         return csv_response("audit.csv", [_("When"), _("Who"), _("Action"), _("Object"),
                                           _("Address"), _("Detail")],
                             [(when(e.at), e.actor, e.action,
                               f"{e.object_type or ''} {e.object_id or ''}".strip(), e.ip or "",
-                              json.dumps(e.detail, ensure_ascii=False, default=str))
+                              stored_text(e.detail))
                              for e in rows])
     return render(request, "console/audit.html", rows=rows, page=page, actor=actor,
-                  action=action, footer=footer(request, pager))
+                  action=action, footer=footer(request, pager), names=names, stored=stored_text)
