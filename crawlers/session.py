@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crawlers.bounds import bounds_of, with_bounds
+from crawlers.crawl_runs import CrawlRuns, RunCounters, seen_in_run
 from crawlers.items import RemovalCheck
 from crawlers.platforms import load_profile
 from crawlers.profile import Profile
-from crawlers.store_writer import CrawlRuns, ListingWriter, RunCounters, seen_in_run
+from crawlers.store_writer import ListingWriter
 from store.db import Database
 from store.models import CrawlRun
 from store.settings import Settings

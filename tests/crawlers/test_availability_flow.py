@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from crawlers.crawl_runs import CrawlRuns
 from crawlers.items import ListingItem
 from crawlers.pipelines import normal_availability
 from crawlers.platforms import add_platform
-from crawlers.store_writer import CrawlRuns, ListingWriter, listing_content
+from crawlers.store_writer import ListingWriter, listing_content
 from store.db import Database
 from store.models import Listing, ListingSnapshot
 from store.settings import Settings

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from sqlalchemy import select, text
 
+from crawlers.crawl_runs import CrawlRuns
 from crawlers.extract.generic import read_page
 from crawlers.extract.item import generic_fields
 from crawlers.items import ListingItem
 from crawlers.pipelines import normalise_listing
 from crawlers.platforms import add_platform
-from crawlers.store_writer import CrawlRuns, ListingWriter, listing_content
+from crawlers.store_writer import ListingWriter, listing_content
 from store.db import Database, downgrade, upgrade
 from store.models import Listing, ListingSnapshot
 from store.settings import Settings

@@ -14,9 +14,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
+from crawlers.crawl_runs import CrawlRuns, run_lease_name
 from crawlers.items import ListingItem
 from crawlers.platforms import add_platform
-from crawlers.store_writer import CrawlRuns, ListingWriter, run_lease_name
+from crawlers.store_writer import ListingWriter
 from store.db import Database
 from store.errors import Conflict
 from store.models import CrawlRun, Listing, SchedulerLease
@@ -55,9 +56,9 @@ def test_a_dead_crawls_run_is_taken_over(sqlite_db: Database, quick: Settings) -
     with sqlite_db.session() as s:  # as if its crawl had been SIGKILLed on this host
         s.execute(update(SchedulerLease).where(SchedulerLease.name == run_lease_name("local:p"))
                   .values(holder=f"{socket.gethostname()}:999999999:gone"))
-    from crawlers import store_writer
+    from crawlers import crawl_runs
 
-    store_writer._HELD.pop(run_id).stop_heartbeat()
+    crawl_runs._HELD.pop(run_id).stop_heartbeat()
     started = time.monotonic()
     taken, resumed = CrawlRuns(sqlite_db, quick).open("p", full=True, job_key="local:p")
     assert (taken, resumed) == (run_id, True)
@@ -72,9 +73,9 @@ def test_a_crawl_that_lost_its_run_writes_nothing_more(sqlite_db: Database,
     writer.add_listing(_item("1"))
     writer.counters.pages += 1
     writer.flush()
-    from crawlers import store_writer
+    from crawlers import crawl_runs
 
-    store_writer._HELD[run_id].stop_heartbeat()
+    crawl_runs._HELD[run_id].stop_heartbeat()
     with sqlite_db.session() as s:  # another crawl took the run over
         s.execute(update(SchedulerLease).where(SchedulerLease.name == run_lease_name("local:p"))
                   .values(holder="elsewhere:1:other"))

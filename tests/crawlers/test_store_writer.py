@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from crawlers.crawl_runs import CrawlRuns
 from crawlers.items import ListingItem, SellerItem
 from crawlers.platforms import add_platform
-from crawlers.store_writer import CrawlRuns, ListingWriter
+from crawlers.store_writer import ListingWriter
 from store.db import Database
 from store.models import (
     CrawlRun,
@@ -115,9 +116,9 @@ def test_unseen_marked_then_confirmed(any_db: Database, settings: Settings) -> N
 def _killed(db: Database, run_id: int) -> None:
     """Leave *run_id* as a crawl killed with SIGKILL leaves it: still ``running``, its lease
     naming a process that is gone."""
-    from crawlers import store_writer
+    from crawlers import crawl_runs
 
-    lease = store_writer._HELD.pop(run_id)
+    lease = crawl_runs._HELD.pop(run_id)
     lease.stop_heartbeat()
     with db.session() as s:
         s.execute(update(SchedulerLease).where(SchedulerLease.name == lease.name)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
+from crawlers.crawl_runs import CrawlRuns
 from crawlers.items import ListingItem, SellerItem
-from crawlers.store_writer import CrawlRuns, ListingWriter
+from crawlers.store_writer import ListingWriter
 from sampler.risk.explain import explanation
 from sampler.risk.importers import import_file
 from sampler.risk.scoring import score_listings
