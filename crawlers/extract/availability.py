@@ -132,6 +132,50 @@ def from_text(text: str) -> str | None:
     return None
 
 
+#: Words that make a cue a condition, a warning or part of a choice, not a statement of the
+#: product's state: "notify me when sizes sell out", "almost sold out", "some colours out
+#: of stock", "email me if it is back in stock".
+_QUALIFIED = re.compile(
+    r"(?<!\w)(?:when|if|once|until|notify|alert|email|e-mail|remind|subscribe|wenn|sobald|"
+    r"falls|benachrichtig\w*|quand|lorsque|cuando|avís\w*|avvis\w*|quando|almost|nearly|"
+    r"soon|fast|quickly|likely|low|only|few|some|selected|certain|sizes?|colou?rs?|variants?|"
+    r"options?|bald|presque|casi|quasi|bientôt|pronto|einige|certaines|"
+    r"algunas|alcune|back)(?!\w)|通知|お知らせ|알림|到货|入荷|即将|快要|部分|一部|もうすぐ|곧",
+    re.IGNORECASE)
+#: How many characters besides the cue a statement may hold ("This item is currently",
+#: "Availability:", "该商品"), and how many words.
+_STATEMENT_REST = 24
+_STATEMENT_WORDS = 4
+
+
+def states(text: str) -> str | None:
+    """The availability a short text states on its own ("Sold out", "This item is out of
+    stock", "Availability: 缺货", "품절"), else None.
+
+    Why: a plain paragraph beside a product's heading and price that says it is sold out is
+    the page's word on its stock, but the same words inside a sentence ("notify me when
+    sizes sell out", "almost sold out", "some colours out of stock") are not.  The cue must
+    be most of the text: a few words around it, no word that makes it a condition, a
+    warning or part of a choice."""
+    if not text or len(text) > 60:
+        return None
+    value = from_text(text)
+    if value is None:
+        return None
+    lowered = " ".join(text.lower().split())
+    if _QUALIFIED.search(lowered):
+        return None
+    pattern = dict(_CUE_RE)[value]
+    found = pattern.search(lowered) or re.search(r"not in stock|no stock", lowered)
+    if found is None:
+        return None
+    rest = f"{lowered[:found.start()]} {lowered[found.end():]}"
+    words = re.findall(r"\w+", rest)
+    if len(words) > _STATEMENT_WORDS or sum(map(len, words)) > _STATEMENT_REST:
+        return None
+    return value
+
+
 def is_buy_label(text: str) -> bool:
     """Whether *text* (a button's label) asks to buy or to put in the cart."""
     return bool(text) and len(text) <= 60 and bool(_BUY_RE.search(text))

@@ -27,7 +27,7 @@ from crawlers.extract import availability as avail
 from crawlers.extract.markup import Markup, types_of, walk
 from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount, url_region
 from crawlers.extract.text import clean_text
-from crawlers.extract.visible import Visible
+from crawlers.extract.visible import STATED, Visible
 
 _SEO = re.compile(r"\s[-|–—:]\s*(buy|shop|order|kaufen|acheter|comprar|acquista|купить)\b|"
                   r"\b(buy|shop)\s.+\sonline\b|best price|free (shipping|delivery)|"
@@ -303,8 +303,11 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
                                           or og.get("og:availability")), "og")
     v_avail = visible.availability
     gone = v_avail in (avail.OUT_OF_STOCK, avail.DISCONTINUED)
-    if gone and not visible.buy and fields.get("availability") == avail.IN_STOCK:
-        # The markup says in stock, the page says sold out and offers no way to buy.
+    if gone and not visible.buy and fields.get("availability") == avail.IN_STOCK and \
+            visible.availability_source != STATED:
+        # The markup says in stock, a stock note or a button says sold out and the page
+        # offers no way to buy (a plain text's word gives way to the markup's: it only
+        # beats the default a shown price gives).
         fields["availability"] = v_avail
         sources["availability"] = visible.availability_source or "dom"
     if visible.buy is True and not gone and \

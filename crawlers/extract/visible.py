@@ -234,6 +234,8 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
     _pairs(out, texts, _label_candidates(strings, joined, starts))
     _buy(out, walk.buttons + walk.topics["buy"], other_products)
     _stock(out, walk.topics["stock"])
+    if out.availability is None:
+        _stated(out, texts, heading_el, heading_at, (joined, starts), other_products)
     _breadcrumbs(out, walk.topics["breadcrumb"])
     out.seller_link = seller_link(walk.topics["seller"])
     start = max(heading_at, 0)
@@ -751,6 +753,98 @@ def _stock(out: Visible, elements: list[etree._Element]) -> None:
             cues.add(cue)
     if len(cues) == 1:
         out.availability, out.availability_source = cues.pop(), "dom:stock-note"
+
+
+#: How many texts after the main heading (or the shown price, on a page without one) a
+#: plain note stating the product's stock is looked for in: the product's own area (its
+#: price, variants, buy box), not its description, reviews or other products further on.
+_NOTE_NEAR = 60
+#: Elements whose text is never the product's stock note: the site's navigation and footer,
+#: a side column.
+_CHROME = frozenset(("nav", "footer", "aside", "a", "option", "label"))
+#: Class/id words of blocks whose stock words are not the product's: reviews and questions,
+#: a variant picker (one size sold out), menus.
+_NOT_PRODUCT_NOTE = re.compile(r"review|comment|rating|testimonial|question|answer|faq|"
+                               r"swatch|variant|size|menu|navigation|footer|wishlist|notify|"
+                               r"newsletter")
+#: Source of a plain note's availability.
+STATED = "dom:stock-text"
+
+
+def _stated(out: Visible, texts: list[tuple[str, etree._Element]],
+            heading: etree._Element | None, heading_at: int,
+            joined: tuple[str, list[int]], memo: dict[etree._Element, bool]) -> None:
+    """A plain short text near the product's heading and price stating it cannot be bought
+    ("Sold out", "This item is out of stock", "缺货", "품절"), in no element named for stock:
+    its availability, with source STATED.
+
+    Why: many shops write "Sold out" in a bare paragraph or badge; read only from elements
+    whose class names stock, such a page was read as in stock because it shows a price.
+    The same words in other products' cards, reviews, the navigation, a variant picker or a
+    sentence ("notify me when sizes sell out") are not the product's, nor is a note that a
+    second visible note contradicts ("In stock" beside it)."""
+    anchor = heading_at
+    if anchor < 0 and out.price_owner is not None:
+        anchor = next((i for i, (_, owner) in enumerate(texts) if owner is out.price_owner), -1)
+    if anchor < 0:
+        return
+    lo = max(0, anchor - 3)
+    stop = _other_products_title(joined, texts, anchor + 1,
+                                 min(len(texts), anchor + _NOTE_NEAR))
+    found: set[str] = set()
+    for text, owner in texts[lo:stop]:
+        if len(text) > 60 or _cue(text) is None:
+            continue
+        value = _states(text)
+        if value is None or not _product_note(owner, heading, memo):
+            continue
+        found.add(value)
+    gone = found & {avail.OUT_OF_STOCK, avail.DISCONTINUED}
+    if len(gone) == 1 and avail.IN_STOCK not in found:
+        out.availability, out.availability_source = gone.pop(), STATED
+
+
+_states = lru_cache(maxsize=8192)(avail.states)
+
+
+def _product_note(el: etree._Element, heading: etree._Element | None,
+                  memo: dict[etree._Element, bool]) -> bool:
+    """Whether a note in *el* may speak for the product: shown, not the heading itself,
+    not inside a link (a card), the navigation, a footer, reviews, a variant picker, a
+    block of other products, nor one of several rows each with a link or a price (a grid's
+    card, an offers table's row)."""
+    if hidden(el) or _in_other_products(el, memo):
+        return False
+    cur: etree._Element | None = el
+    for level in range(12):
+        if cur is None:
+            return True
+        if cur is heading or cur.tag in _CHROME:
+            return False
+        if level < 6:
+            attrs = f"{cur.get('class', '')} {cur.get('id', '')}".lower()
+            if len(attrs) > 1 and _NOT_PRODUCT_NOTE.search(attrs):
+                return False
+            if cur.tag in ("li", "article", "tr") and _offer_row(cur):
+                return False
+        cur = cur.getparent()
+    return True
+
+
+def _offer_row(row: etree._Element) -> bool:
+    """Whether *row* (an ``li``, ``article`` or ``tr``) is one of several rows each linking
+    elsewhere or showing a price of its own: a grid's card, a seller's or a variant's offer,
+    whose stock is its own (a spec table's "Availability | Sold out" row is not one)."""
+    if row.tag == "tr":
+        table = _row_list(row)
+        many = table is not None and len(table.xpath(".//tr")) >= 2
+    else:
+        parent = row.getparent()
+        many = parent is not None and sum(1 for c in parent if c.tag == row.tag) >= 2
+    if not many:
+        return False
+    return row.find(".//a[@href]") is not None or \
+        shows_price(clean_text(" ".join(row.itertext()), 300))
 
 
 def _row_list(row: etree._Element) -> etree._Element | None:

@@ -834,3 +834,97 @@ def test_the_sellers_own_link_is_found(snippet: str, link: str) -> None:
                           f"<button class='add-to-cart'>Add to cart</button>{snippet}"),
                      "http://s.test/p/1")
     assert page.seller_link == link
+
+
+# -- a plain note stating the product's stock ----------------------------------------------
+
+def _priced(note: str, lang: str = "en", price: str = "$19.99", after: str = "") -> Any:
+    return read_page(html(f'<h1>Kettle K-2</h1><span class="price">{price}</span>'
+                          f'{note}{after}', lang=lang), "http://s.test/p/2")
+
+
+@pytest.mark.parametrize(("note", "lang", "price"), [
+    ("<p>Sold out</p>", "en", "$19.99"),
+    ("<p>This item is currently out of stock.</p>", "en", "$19.99"),
+    ("<div><b>Availability:</b> Out of stock</div>", "en", "$19.99"),
+    ("<p>缺货</p>", "zh-CN", "¥99.00"), ("<span>该商品已售完</span>", "zh-CN", "¥99.00"),
+    ("<em>售罄</em>", "zh-CN", "¥99.00"), ("<p>품절</p>", "ko", "29,000원"),
+    ("<p>在庫切れ</p>", "ja", "¥1,980"), ("<p>売り切れ</p>", "ja", "¥1,980"),
+    ("<p>Ausverkauft</p>", "de", "19,99 €"), ("<p>Épuisé</p>", "fr", "19,99 €"),
+    ("<p>Agotado</p>", "es", "19,99 €"), ("<p>Esaurito</p>", "it", "19,99 €"),
+    ("<p>Stok habis</p>", "id", "Rp 19.000"), ("<p>Hết hàng</p>", "vi", "199.000₫"),
+    ("<p>สินค้าหมด</p>", "th", "฿199"),
+])
+def test_a_plain_sold_out_note_beside_the_product_wins_over_the_shown_price(
+        note: str, lang: str, price: str) -> None:
+    page = _priced(note, lang, price)
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "out_of_stock", "dom:stock-text"), note
+    assert page.kind == "product"
+
+
+@pytest.mark.parametrize("elsewhere", [
+    # the sentence of a notification form, warnings, a part of the choice
+    "<p>Notify me when sizes sell out</p>", "<p>Almost sold out!</p>",
+    "<p>Some colours out of stock</p>", "<p>Benachrichtigen, wenn ausverkauft</p>",
+    "<p>部分尺码缺货</p>",
+    # navigation, a card's link, reviews, a variant picker, a hidden note
+    '<nav><a href="/outlet">Sold out</a></nav>',
+    '<a href="/p/3">Tea pot <span>Sold out</span></a>',
+    '<div class="reviews"><p>Sold out</p></div>',
+    '<ul class="size-list"><li>XL</li><li>Sold out</li></ul>',
+    '<p style="display:none">Sold out</p>',
+    # a grid of other products after their section's title
+    '<h2>You may also like</h2>' + "".join(
+        f'<div><a href="/p/{i}">Pot {i}</a><span>$9</span><p>Sold out</p></div>'
+        for i in range(3)),
+    # a note far below, in the description
+    "".join(f"<p>Paragraph {i} of the description.</p>" for i in range(70)) + "<p>Sold out</p>",
+    # a sold-out note contradicted by a shown in-stock note
+    "<p>Sold out</p><p>In stock</p>",
+])
+def test_sold_out_words_elsewhere_do_not_speak_for_the_product(elsewhere: str) -> None:
+    page = _priced(elsewhere)
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "in_stock", "dom:price-shown"), elsewhere
+
+
+def test_the_repeated_cards_of_a_grid_are_not_the_products_note() -> None:
+    cards = "".join(f'<li><a href="/p/{i}">Pot {i}</a> <span>Sold out</span></li>'
+                    for i in range(4))
+    page = _priced(f"<ul>{cards}</ul>")
+    assert page.fields["availability"] == "in_stock"
+
+
+def test_a_plain_note_gives_way_to_an_enabled_buy_button_and_to_markup() -> None:
+    page = _priced("<p>Sold out</p>", after="<button>Add to cart</button>")
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "in_stock", "dom:buy-button")
+    marked = read_page(html('<h1>Cheese Slicer</h1><span class="price">$19.99</span>'
+                            '<p>Sold out</p>', ld(PRODUCT)), "http://s.test/p/1")
+    assert (marked.fields["availability"], marked.sources["availability"]) == (
+        "in_stock", "jsonld")
+
+
+@pytest.mark.parametrize(("button", "lang"), [
+    ("<button disabled>Add to cart</button>", "en"),
+    ('<button class="btn-cart disabled">加入购物车</button>', "zh-CN"),
+    ('<button aria-disabled="true">In den Warenkorb</button>', "de"),
+    ('<input type="submit" value="カートに入れる" disabled>', "ja"),
+])
+def test_a_disabled_buy_button_says_out_of_stock(button: str, lang: str) -> None:
+    page = _priced(button, lang)
+    assert (page.fields["availability"], page.sources["availability"]) == (
+        "out_of_stock", "dom:buy-button-disabled")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Sold out", "out_of_stock"), ("This item is currently out of stock.", "out_of_stock"),
+    ("Availability: 缺货", "out_of_stock"), ("품절", "out_of_stock"),
+    ("Discontinued", "discontinued"), ("Not in stock", "out_of_stock"),
+    ("Notify me when sizes sell out", None), ("Almost sold out", None),
+    ("Email me when back in stock", None), ("Free shipping", None),
+    ("Our bestselling kettle sold out three times last winter and is back", None),
+])
+def test_states_wants_the_cue_to_be_most_of_the_text(text: str, expected: str | None) -> None:
+    assert avail.states(text) == expected
