@@ -109,6 +109,12 @@ class Classifier:
                 self._categories[category] = found
         return found
 
+    def category_sector(self, category: str | None) -> Sector | None:
+        """The sector of ours a shop's category names by these rules (``童装`` → textiles),
+        or None when the rules do not map it (``kids``): a page shows the shop's own text
+        beside it, never as a code of ours."""
+        return self._by_category(category or "")[0]
+
     def classify(self, title: str, category: str = "") -> Classification:
         """Classify by category first (the platform's own grouping), then by title."""
         out = Classification()

@@ -666,3 +666,27 @@ def test_the_audit_log_names_a_platform_by_its_name_with_its_code_kept(live: Liv
     assert "平台：Sandbox Mall 沙盒商城" in cell and "mall；" not in cell, cell
     assert "&#34;platform&#34;: &#34;mall&#34;" in cell  # the tooltip keeps the code
     assert '""platform"": ""mall""' in csv
+
+
+def test_the_listing_page_shows_the_shop_s_category_as_the_shop_s_text(live: Live) -> None:
+    """A crawled category is the shop's own text: shown quoted and marked as the shop's, with
+    the sector our classification rules map it to, or said to be unmapped (``kids`` is no
+    code of ours and no rule maps it)."""
+    from store.models import Listing
+
+    ids = live.data.listing_ids
+    with live.db.session() as s:
+        mapped = s.get(Listing, ids[1])
+        assert mapped is not None
+        mapped.category = "童装/连体衣"
+    with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
+        unmapped = c.get(f"/listings/{ids[0]}").text
+        textiles = c.get(f"/listings/{ids[1]}").text
+    cell = unmapped.split('id="shop-category">')[1].split("</td>")[0]
+    assert '<q class="shop-text" title="店铺原文，非本系统代码">kids</q>' in cell
+    assert "分类规则未将其归入本系统行业" in cell
+    cell = textiles.split('id="shop-category">')[1].split("</td>")[0]
+    assert ">童装/连体衣</q>" in cell and "分类规则将其归入：纺织" in cell
+    with live.login("sue", headers={"Accept-Language": "en"}) as c:
+        cell = c.get(f"/listings/{ids[1]}").text.split('id="shop-category">')[1]
+    assert "the classification rules map it to textiles" in cell.split("</td>")[0]

@@ -174,7 +174,12 @@ def listing(request: Request, listing_id: int,
               if isinstance(snap.data, dict) and _is_number(snap.data.get("price"))]
     price_chart = (charts.line_chart(prices, title=_("Price over the snapshots"))
                    if len(prices) > 1 else None)
+    from crawlers.classify import default_classifier
+
+    # the shop's category is its own text; the sector our rules map it to is shown beside it
+    mapped = default_classifier().category_sector(item.category) if item.category else None
     return render(request, "console/listing.html", item=item, platform=platform,
+                  category_sector=mapped.value if mapped else None,
                   seller=seller, reasons=reasons, snapshots=snapshots, signals=signals, notices=notices,
                   captures=captures, shots=shots, price_chart=price_chart,
                   reason_text=reason_text)
