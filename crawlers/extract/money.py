@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
 from price_parser import Price
 
 #: Withdrawn or informal codes → the current ISO 4217 code.
@@ -61,6 +63,12 @@ def iso_currency(code: object) -> str | None:
 
 #: Country-code domains whose country is not their code's upper case.
 _TLD_REGION = {"uk": "GB"}
+#: Country-code domains sold worldwide as generic names: they say nothing of a shop's country.
+_VANITY_TLD = frozenset({"ai", "cc", "co", "fm", "gg", "im", "io", "la", "ly", "me", "nu",
+                         "sh", "so", "st", "to", "tv", "vc", "ws"})
+#: Languages spoken as a first language in many countries with different currencies: the
+#: language alone names no country (``en`` is not the United States, ``es`` not Spain).
+_SPREAD_LANGUAGES = frozenset({"ar", "en", "es", "fr", "pt", "sw"})
 
 
 def url_region(url: str) -> str:
@@ -68,9 +76,53 @@ def url_region(url: str) -> str:
     the region a page's language leaves open (an English page of a Japanese shop)."""
     host = urlsplit(url).hostname or ""
     tld = host.rsplit(".", 1)[-1].lower()
-    if len(tld) != 2 or not tld.isalpha():
+    if len(tld) != 2 or not tld.isalpha() or tld in _VANITY_TLD:
         return ""
     return _TLD_REGION.get(tld, tld.upper())
+
+
+def region_currency(locale: str, region: str = "") -> str | None:
+    """The currency of the country a page names, when it shows a price with no currency
+    markup and no currency sign (``Giá: 53.400``, ``ราคา 1,290``), else None.
+
+    Why: a shop's address often names no country (``.com``) and a profile's default currency
+    is one country's; the page itself still says where it sells, and that beats any default.
+    The same order as :func:`currency_from_symbol`: the locale's own region (``th-TH``,
+    ``zh-TW``), then the shop's country by its address (*region*, :func:`url_region`), then
+    the country a language is mostly spoken in (``th`` → Thailand, ``vi`` → Vietnam,
+    ``zh-Hant`` → Taiwan), never for languages of many countries (``en``, ``es``, ``ar`` …).
+    """
+    parts = [part for part in locale.replace("_", "-").split("-") if part]
+    lang = parts[0].lower() if parts else ""
+    own = next((part.upper() for part in parts[1:] if len(part) == 2 and part.isalpha()), "")
+    for country in (own, region.upper()):
+        code = _territory_currency(country)
+        if code:
+            return code
+    if not lang or lang in _SPREAD_LANGUAGES:
+        return None
+    script = next((part.title() for part in parts[1:] if len(part) == 4), "")
+    likely = _likely_subtags().get(f"{lang}_{script}" if script else lang) or \
+        _likely_subtags().get(lang) or ""
+    return _territory_currency(likely.rsplit("_", 1)[-1]) if likely.count("_") == 2 else None
+
+
+@lru_cache(maxsize=1)
+def _likely_subtags() -> dict[str, str]:
+    """CLDR's likely subtags (``th`` → ``th_Thai_TH``), through Babel."""
+    return dict(get_global("likely_subtags"))
+
+
+@lru_cache(maxsize=512)
+def _territory_currency(territory: str) -> str | None:
+    """The legal tender a country uses today (CLDR through Babel), else None."""
+    if len(territory) != 2 or not territory.isalpha():
+        return None
+    try:
+        codes = get_territory_currencies(territory.upper(), tender=True)
+    except (KeyError, ValueError):
+        return None
+    return codes[0] if codes else None
 
 
 def currency_from_symbol(symbol: str | None, locale: str, region: str = "") -> str | None:

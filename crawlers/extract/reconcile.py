@@ -7,7 +7,9 @@ Rules (issue 18): the markup first, the visible page second, reconciled —
 * price: the price the page shows next to its heading wins over a different markup price
   when the markup's is the struck/regular one shown beside it; both are kept
   (``price``, ``list_price``);
-* currency: the markup's ISO code, else the shown symbol read with the page's language;
+* currency: the markup's ISO code, else the shown symbol read with the page's language,
+  else the currency of the country the page's language, region or address names (never a
+  profile's default while the page says where it sells);
 * brand, SKU, MPN, GTIN, seller: markup, then label/value pairs of the page (spec tables,
   "SKU: …" lines), the SKU last from the URL's product id when the page repeats it;
 * availability: markup, then a stock note or the buy control.
@@ -25,7 +27,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from crawlers.extract import availability as avail
 from crawlers.extract.markup import Markup, types_of, walk
-from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount, url_region
+from crawlers.extract.money import (
+    currency_from_symbol,
+    iso_currency,
+    markup_amount,
+    region_currency,
+    url_region,
+)
 from crawlers.extract.text import clean_text
 from crawlers.extract.visible import STATED, Visible
 
@@ -262,8 +270,10 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
     put("currency", iso_currency(og.get("product:price:currency")
                                  or og.get("og:price:currency")), "og")
     if fields.get("price") is not None:
-        put("currency", currency_from_symbol(visible.price_symbol, locale, url_region(url)),
+        region = url_region(url)
+        put("currency", currency_from_symbol(visible.price_symbol, locale, region),
             "dom:price+lang")
+        put("currency", region_currency(locale, region), "lang+region")
 
     # -- identifiers, brand, seller
     put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)

@@ -13,7 +13,13 @@ import pytest
 from crawlers.extract import availability as avail
 from crawlers.extract.generic import read_page
 from crawlers.extract.labels import label_of
-from crawlers.extract.money import currency_from_symbol, iso_currency, markup_amount
+from crawlers.extract.money import (
+    currency_from_symbol,
+    iso_currency,
+    markup_amount,
+    region_currency,
+    url_region,
+)
 from crawlers.extract.reconcile import url_product_id
 from crawlers.extract.text import decode_html, unescape_again
 
@@ -928,3 +934,70 @@ def test_a_disabled_buy_button_says_out_of_stock(button: str, lang: str) -> None
 ])
 def test_states_wants_the_cue_to_be_most_of_the_text(text: str, expected: str | None) -> None:
     assert avail.states(text) == expected
+
+
+# -- a price with no currency: the page's language, region or address names it (issue 18) --
+
+@pytest.mark.parametrize("locale,region,code", [
+    ("th", "", "THB"), ("vi-VN", "", "VND"), ("id", "", "IDR"), ("ms", "", "MYR"),
+    ("fil", "", "PHP"), ("ja", "", "JPY"), ("ko-KR", "", "KRW"), ("he", "", "ILS"),
+    ("zh-Hant", "", "TWD"), ("zh_TW", "", "TWD"), ("zh-Hans-CN", "", "CNY"),
+    ("en-GB", "", "GBP"), ("es-MX", "", "MXN"), ("de", "", "EUR"),
+    ("", "TH", "THB"), ("en", "SG", "SGD"), ("en", "PH", "PHP"),
+    ("en-US", "JP", "USD"),  # the page's own region first, as for an ambiguous sign
+])
+def test_region_currency_names_the_country_the_page_names(locale: str, region: str,
+                                                            code: str) -> None:
+    assert region_currency(locale, region) == code
+
+
+@pytest.mark.parametrize("locale,region", [
+    ("", ""), ("en", ""), ("es", ""), ("ar", ""), ("pt", ""), ("es-419", ""), ("False", ""),
+    ("xx-YY", ""),
+])
+def test_region_currency_guesses_nothing_where_the_page_names_no_country(locale: str,
+                                                                        region: str) -> None:
+    assert region_currency(locale, region) is None
+
+
+def test_country_domains_sold_as_generic_names_name_no_country() -> None:
+    assert url_region("https://shop.example.co.th/p/1") == "TH"
+    assert url_region("https://www.lazada.com.my/products/i1.html") == "MY"
+    assert url_region("https://shop.example.io/p/1") == ""
+    assert url_region("https://shop.example.co/p/1") == ""
+    assert url_region("https://shop.example.com/p/1") == ""
+
+
+@pytest.mark.parametrize("lang,url,head,code", [
+    ("th", "https://shop.example.com/p/1", "", "THB"),
+    ("", "https://shop.example.com/p/1", '<meta property="og:locale" content="vi_VN">', "VND"),
+    ("", "https://shop.example.co.id/p/1", "", "IDR"),
+    ("en", "https://shop.example.com.ph/p/1", "", "PHP"),
+])
+def test_a_price_without_a_currency_takes_the_pages_country(lang: str, url: str, head: str,
+                                                            code: str) -> None:
+    # Markup giving the amount and no currency, as many shops' does.
+    product = {"@type": "Product", "name": "Rice cooker 1.8 L", "offers": {"price": "1290000"}}
+    page = read_page(html('<h1>Rice cooker 1.8 L</h1><button class="add-to-cart">Add to cart'
+                          '</button>' + ld(product), head, lang=lang), url)
+    assert page.fields["price"] == Decimal("1290000")
+    assert page.fields["currency"] == code
+    assert page.sources["currency"] == "lang+region"
+
+
+def test_a_price_without_a_currency_on_a_page_naming_no_country_has_none() -> None:
+    # An English page of a .com shop: the pipeline's profile default decides, not a guess.
+    product = {"@type": "Product", "name": "Rice cooker 1.8 L", "offers": {"price": "129.00"}}
+    page = read_page(html('<h1>Rice cooker 1.8 L</h1><button class="add-to-cart">Add to cart'
+                          '</button>' + ld(product)), "https://shop.example.com/p/1")
+    assert page.fields["price"] == Decimal("129.00")
+    assert "currency" not in page.fields
+
+
+def test_a_shown_sign_or_the_markup_still_wins_over_the_pages_country() -> None:
+    sign = read_page(html('<h1>Rice cooker</h1><span class="price">€ 49,90</span>', lang="th"),
+                     "https://shop.example.co.th/p/1")
+    assert (sign.fields["currency"], sign.sources["currency"]) == ("EUR", "dom:price+lang")
+    markup = read_page(html('<h1>Cheese Slicer</h1>' + ld(PRODUCT), lang="th"),
+                       "https://shop.example.co.th/p/1")
+    assert markup.fields["currency"] == "USD"
