@@ -457,6 +457,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "signals": ("获取境外通报", "fetch foreign notices"),
         "score": ("风险评分", "risk scoring"),
         "draw": ("抽取计划", "draw a plan"),
+        "offers": ("采集抽样商品的报价", "capture what plan items offer"),
         "purchase": ("生成购买任务", "create purchase tasks"),
         "buy": ("下单购买", "place orders"),
         "recapture": ("重新取证", "re-capture"),
@@ -494,6 +495,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     #: Variance estimators of a plan's estimates (sampler.plan_estimates.PLAN_VARIANCES).
     "variance_method": {
+        "auto": ("按设计自动选择", "chosen by the design"),
         "deville": ("Deville 方差（1999，R sampling::varest）", "Deville 1999, R sampling::varest"),
         "hajek": ("Hájek 近似方差（1964，n/(n−1) 形式）", "Hájek 1964 approximation, n/(n−1) form"),
         "ht": ("含联合 π 的 Horvitz–Thompson 方差", "Horvitz–Thompson with joint π"),
