@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from jinja2 import pass_context
 from sqlalchemy import select
 
 from spotcheck import permissions
@@ -19,7 +20,7 @@ from spotcheck.web import i18n
 from spotcheck.web.security import client_ip, password_fingerprint
 from store import clock
 from store.db import Database
-from store.models import AuditEvent, Role, User
+from store.models import AuditEvent, Platform, Role, User
 from store.settings import Settings
 from store.templating import environment
 
@@ -57,7 +58,7 @@ class Console:
         from spotcheck.web.labels import code_label
 
         self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short,
-                                code=code_label, details=details)
+                                code=code_label, details=details, platform=platform_name)
         self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm),
                                 check_name=check_name)
 
@@ -77,6 +78,25 @@ def details(value: Any, names: Any = None) -> str:
     from spotcheck.web.auditview import detail_text
 
     return detail_text(value, i18n.active(), names)
+
+
+def platform_names(request: Request) -> dict[str, str]:
+    """Every platform's code → its name, read once per request: a page shows a platform by
+    its name (the code, which people type and the data keeps, in a tooltip)."""
+    names: dict[str, str] | None = getattr(request.state, "platform_names", None)
+    if names is None:
+        with console(request).db.session() as s:
+            names = {code: name for code, name in s.execute(select(Platform.code, Platform.name))}
+        request.state.platform_names = names
+    return names
+
+
+@pass_context
+def platform_name(context: Any, code: str | None) -> str:
+    """``{{ code|platform }}``: the platform's name (its code when no platform has it)."""
+    if not code:
+        return "—"
+    return platform_names(context["request"]).get(code, code)
 
 
 def money(value: Decimal | float | None, currency: str | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from store import vocabulary
 from store.labels import HEADING_DOMAINS, LABELS, TEXT_LABELS
@@ -61,18 +62,56 @@ _CODE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, CODES)) + r")(?![\
 
 
 def pages(live: Live) -> list[str]:
-    d = live.data
-    out = ["/", "/campaigns", f"/campaigns/{d.campaign_id}", "/listings", "/evidence",
-           "/purchases", "/cases", "/personas", "/reports", "/audit"]
-    out += [f"/plans/{p}" for p in d.plan_ids]
-    out += [f"/plans/{p}/estimates" for p in d.plan_ids]
-    out += [f"/purchases/{i}" for i in range(1, 8)]
-    out += [f"/listings/{i}" for i in d.listing_ids[:3]]
-    out += [f"/evidence/{i}" for i in d.capture_ids[:3]]
-    out += ["/matches"]
-    if d.case_id:
-        out.append(f"/cases/{d.case_id}")
+    """Every page of the console (each GET route that answers HTML), for every row of the
+    world that has one: ids read from the database, so a row the seed adds is walked too."""
+    from sqlalchemy import select
+
+    from store.models import Campaign, Capture, Case, ForeignNotice, Listing, Plan, Purchase
+
+    with live.db.session() as s:
+        def ids(column: Any) -> list[int]:
+            return list(s.scalars(select(column).order_by(column)))
+
+        campaigns, plans, purchases = ids(Campaign.id), ids(Plan.id), ids(Purchase.id)
+        listings, captures, cases = ids(Listing.id), ids(Capture.id), ids(Case.id)
+        notices = ids(ForeignNotice.id)
+    out = ["/", "/campaigns", "/listings", "/evidence", "/purchases", "/cases", "/personas",
+           "/reports", "/audit", "/matches", "/captures/queue"]
+    out += [f"/campaigns/{i}" for i in campaigns]
+    out += [f"/plans/{p}" for p in plans] + [f"/plans/{p}/estimates" for p in plans]
+    out += [f"/purchases/{i}" for i in purchases]
+    out += [f"/listings/{i}" for i in listings[:8]]
+    out += [f"/products/{i}" for i in listings[:2]] + [f"/products/copies/{listings[0]}"]
+    out += [f"/evidence/{i}" for i in captures]
+    out += [f"/notices/{i}" for i in notices] + [f"/cases/{i}" for i in cases]
     return out
+
+
+#: A time a person reads: the bureau's zone to the second, named (北京时间); a bare minute or
+#: a UTC time is a time only a machine should read (a UTC time beside its local one, as
+#: evidence shows it, "… 北京时间 (… UTC)", is allowed).
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?"
+                   r"(?:Z|[+-]\d{2}:?\d{2}| ?UTC| ?北京时间)?")
+
+
+def bare_times(html: str) -> set[str]:
+    """Times on the page not in the bureau's zone to the second (empty when none)."""
+    text = visible_text(html)
+    found = set()
+    for m in _TIME.finditer(text):
+        shown = m.group(0)
+        if shown.endswith("北京时间") and re.search(r":\d{2}:\d{2} ?北京时间$", shown):
+            continue
+        if shown.endswith("UTC") and re.search(r"北京时间 \($", text[:m.start()]):
+            continue
+        found.add(shown)
+    return found
+
+
+def platform_codes_shown(html: str, codes: set[str]) -> set[str]:
+    """Platform codes filling a table cell or a choice on a page: it shows the name."""
+    return {word for _tag, word in re.findall(r"<(td|option)[^>]*>\s*([\w.-]+)\s*</\1>", html)
+            if word in codes}
 
 
 #: Single-word codes that must not fill a whole table cell or badge on a zh-CN page.
@@ -112,16 +151,33 @@ def raw_codes(html: str) -> set[str]:
 
 
 def test_no_raw_code_on_any_page_for_any_role(live: Live) -> None:
+    from sqlalchemy import select
+
+    from store.models import Listing, Platform
+    from tests.web.test_product_page import _product
+
+    _product(live)  # a product of two listings and a foreign notice: their pages exist
+    with live.db.session() as s:
+        platform_codes = set(s.scalars(select(Platform.code)))
+        for listing in s.scalars(select(Listing).limit(3)):
+            listing.availability = "in_stock"
     found: dict[str, set[str]] = {}
+    seen: set[str] = set()
     for name in ("sam", "sue", "ian", "ada"):
         client = live.login(name, headers={"Accept-Language": "zh-CN"})
         for path in pages(live):
             r = client.get(path)
             if r.status_code != 200:
                 continue  # a page the role may not see
-            for code in raw_codes(r.text):
+            seen.add(path.rstrip("0123456789"))
+            shown = (raw_codes(r.text) | bare_times(r.text)
+                     | platform_codes_shown(r.text, platform_codes))
+            for code in shown:
                 found.setdefault(code, set()).add(path)
     assert found == {}, found
+    # the walk reaches every kind of page (a broken world or login would walk none)
+    assert {"/products/", "/products/copies/", "/notices/", "/captures/queue", "/evidence/",
+            "/purchases/", "/plans/", "/cases/", "/audit"} <= seen, sorted(seen)
 
 
 def test_the_check_finds_the_codes_a_page_could_show_raw() -> None:
@@ -131,3 +187,8 @@ def test_the_check_finds_the_codes_a_page_could_show_raw() -> None:
     assert raw_codes('<table><tr><th>brand</th><td>Acme</td></tr></table>') == {"brand"}
     assert raw_codes("<td>sent_to_lab</td><td>plan.submit</td>") == {"sent_to_lab", "plan.submit"}
     assert raw_codes("<p>层 轻工/一般监管类</p><a href='/x?s=light_industry/key'>x</a>") == set()
+    assert bare_times("<td>2026-12-07 02:03</td><td>2026-12-07T02:03:04+00:00</td>") == {
+        "2026-12-07 02:03", "2026-12-07T02:03:04+00:00"}
+    assert bare_times("<td>2026-12-07 10:03:04 北京时间 (2026-12-07 02:03:04 UTC)</td>") == set()
+    assert platform_codes_shown("<td>mall</td><option value='mall'>商城</option>",
+                                {"mall"}) == {"mall"}

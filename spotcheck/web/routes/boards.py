@@ -13,7 +13,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
 from spotcheck.permissions import file_permission
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, day, render
+from spotcheck.web.deps import (
+    CurrentUser,
+    Permission,
+    audit,
+    console,
+    day,
+    platform_names,
+    render,
+)
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, purchase_label
 from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, rows_of, speak
@@ -32,7 +40,6 @@ from store.models import (
     Notification,
     Plan,
     PlanItem,
-    Platform,
     Purchase,
     Sample,
 )
@@ -220,8 +227,7 @@ def audit_log(request: Request, user: CurrentUser = Permission("audit.view"),
         rows = list(s.scalars(rows_of(stmt, pager, format == "csv")))
         # details name a platform by its code; the page shows its name (the code in the
         # cell's tooltip and in the CSV, as stored)
-        names = {"platform": {code: name for code, name in
-                              s.execute(select(Platform.code, Platform.name))}}
+        names = {"platform": platform_names(request)}
     if format == "csv":
         speak(request)
         audit(request, user.name, "audit.export", "audit", None, rows=len(rows))

@@ -99,7 +99,9 @@ def listings(request: Request, user: CurrentUser = Permission("listings.view"),
                              csv_response)
     with console(request).db.session() as s:
         rows = search_page(s, q, platform, sector, cls, sort, (page - 1) * PAGE, PAGE + 1)
-        platforms = list(s.scalars(select(Platform.code).order_by(Platform.code)))
+        # the filter offers platforms by name (the code is the form's value)
+        platforms = [(code, name) for code, name in
+                     s.execute(select(Platform.code, Platform.name).order_by(Platform.code))]
         total = int(s.scalar(select(func.count()).select_from(
             filtered(s, q, platform, sector, cls).with_only_columns(Listing.id).subquery()))
             or 0)
