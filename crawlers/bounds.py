@@ -2,8 +2,8 @@
 
 A trial crawl of a big shop (``spotcheck crawl NAME --max-pages 500 --max-duration 30m
 --products-only``, or the same keys in the profile's ``[limits]``) sees part of it.  The
-:class:`CrawlBounds` extension (modelled on Scrapy's ``CloseSpider``) closes the crawl when a
-bound is reached, with the bound as the close reason; the crawl run records its bounds and
+:class:`CrawlBounds` downloader middleware keeps the crawl to its bounds exactly and closes
+it when one is reached, with the bound as the close reason; the crawl run records its bounds and
 what stopped it (``crawl_run.bounds``) and ends ``bounded`` rather than ``finished``; and a
 bounded crawl never marks the listings it did not see as removed — it did not look for them.
 """
@@ -11,11 +11,12 @@ bounded crawl never marks the listings it did not see as removed — it did not 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
 
@@ -67,9 +68,28 @@ def crawl_bounds(max_pages: int | None, max_duration: str | float | None,
             "products_only": products_only or None}
 
 
+class BoundReached(IgnoreRequest):
+    """A request the crawl's bound held back: not sent, and no error of the platform's."""
+
+
 class CrawlBounds:
-    """Closes the crawl at ``SPOTCHECK_MAX_PAGES`` responses or ``SPOTCHECK_MAX_DURATION``
-    seconds; the reason it closed is ``max_pages`` / ``max_duration``."""
+    """Keeps a crawl to ``SPOTCHECK_MAX_PAGES`` pages and ``SPOTCHECK_MAX_DURATION`` seconds,
+    and closes it with the bound as its reason (``max_pages`` / ``max_duration``).
+
+    A downloader middleware after every other that may answer or drop a request, because
+    that is where a page is spent.  Scrapy's ``CLOSESPIDER_PAGECOUNT`` counts responses
+    and closes the crawl at the Nth, and every request already in flight is downloaded
+    after it (16 to 29 pages for 15, at 2 to 16 requests at a time).  Here a page is
+    counted when it is handed to the downloader: the Nth is let through and starts the
+    close (the engine then takes nothing more from its queue, and lets what it admitted
+    finish), and any request after it is dropped as :class:`BoundReached` (counted in the
+    ``bounds/dropped/<reason>`` stat), so N pages are downloaded, no more.  The time bound
+    counts from the run's opening (what the run's time shows; the spider starts a second or
+    more later), and at it the requests waiting in a host's queue are dropped too (a slow
+    host's queue would otherwise be drained for seconds after it): only the pages being
+    transferred finish.  A listing's photos are bounded per listing
+    (:mod:`crawlers.photos`), not here.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -81,8 +101,6 @@ class CrawlBounds:
         self.pages = 0
         self.stopped_by: str | None = None
         self._timer: Any = None
-        if self.max_pages:
-            crawler.signals.connect(self._response, signal=signals.response_received)
         if self.max_duration:
             crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
@@ -91,15 +109,39 @@ class CrawlBounds:
     def from_crawler(cls, crawler: Crawler) -> CrawlBounds:
         return cls(crawler)
 
-    def _response(self, response: Any = None, request: Any = None, spider: Any = None) -> None:
-        if request is not None and request.meta.get("kind") == "photo":
-            return  # a listing's photos are bounded per listing (crawlers.photos), not pages
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("kind") == "photo":
+            return
+        if self.stopped_by is not None:
+            self._drop(request)
         self.pages += 1
         if self.pages == self.max_pages:
             self._stop("max_pages")
 
+    def _drop(self, request: Request) -> None:
+        reason = self.stopped_by or "max_pages"
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"bounds/dropped/{reason}")
+        raise BoundReached(f"crawl bound reached ({reason}): {request.url}")
+
     def _opened(self, spider: Any = None) -> None:
-        self._timer = call_later(self.max_duration, self._stop, "max_duration")
+        # From the run's opening (what the crawl run's time shows), not the spider's start.
+        opened = getattr(getattr(spider, "session", None), "opened", None)
+        spent = time.monotonic() - opened if opened is not None else 0.0
+        self._timer = call_later(max(0.0, self.max_duration - spent), self._time_up)
+
+    def _time_up(self) -> None:
+        self._timer = None
+        if self.stopped_by is not None:
+            return
+        self._stop("max_duration")
+        drop_queued = getattr(self.crawler.engine and self.crawler.engine.downloader,
+                              "drop_queued", None)
+        if drop_queued is not None:
+            dropped = drop_queued(lambda request: BoundReached(
+                f"crawl bound reached (max_duration): {request.url}"))
+            if dropped and self.crawler.stats is not None:
+                self.crawler.stats.inc_value("bounds/dropped/max_duration", dropped)
 
     def _closed(self, spider: Any = None) -> None:
         if self._timer is not None:

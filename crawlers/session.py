@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,6 +91,9 @@ class CrawlSession:
         self.removal_errors = 0
         #: Why the crawl is not complete enough to judge removals ("" = it is).
         self.incomplete = ""
+        #: When this process opened the run (time.monotonic()): a time bound counts from
+        #: here, not from the spider's start a second or more later (crawlers.bounds).
+        self.opened = time.monotonic()
         #: The bound that stopped the crawl (crawlers.bounds), if one did.
         self.stopped_by: str | None = None
         #: The run as it ended (set by the storage pipeline when the crawl closes).

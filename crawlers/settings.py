@@ -93,11 +93,8 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         "SPOTCHECK_MAX_DURATION": lim.max_duration,
     }
     # The end of a crawl: health check and removal confirmation (crawlers.removals), and
-    # the page and time bounds (crawlers.bounds).
-    extensions: dict[str, int] = {"crawlers.removals.RemovalConfirmation": 20}
-    if lim.max_pages or lim.max_duration:
-        extensions["crawlers.bounds.CrawlBounds"] = 10
-    values["EXTENSIONS"] = extensions
+    # the page and time bounds (crawlers.bounds, a downloader middleware).
+    values["EXTENSIONS"] = {"crawlers.removals.RemovalConfirmation": 20}
     # Every spider middleware with an output method wraps each object a callback yields in
     # one more asynchronous generator step (a fifth of a static crawl's reactor time went
     # to that chain).  The platform spider marks its start requests and sets the Referer
@@ -113,6 +110,11 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
         from crawlers.browser import browser_settings
 
         values.update(browser_settings(profile, settings))
+    if lim.max_pages or lim.max_duration:
+        # After every middleware that may answer or drop a request (the browser's page
+        # pool, at 950, only lends a page): a page is counted where it is spent.
+        values["DOWNLOADER_MIDDLEWARES"] = {**values.get("DOWNLOADER_MIDDLEWARES", {}),
+                                            "crawlers.bounds.CrawlBounds": 940}
     if settings.crawl_photos:
         # Before the store stage: the writer links the photos in the listing's own batch.
         values["ITEM_PIPELINES"] = {"crawlers.photos.PhotosPipeline": 800}

@@ -28,6 +28,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers import discovery
+from crawlers.bounds import BoundReached
 from crawlers.extract.generic import GenericPage
 from crawlers.extract.jsonpath import get_path, map_fields
 from crawlers.extract.listing import (
@@ -436,6 +437,8 @@ class PlatformSpider(scrapy.Spider):
             await release_page(self, page)
         from scrapy.spidermiddlewares.httperror import HttpError
 
+        if failure.check(BoundReached):
+            return  # held back by the crawl's bound (counted there), not a platform error
         if failure.check(HttpError):
             status = failure.value.response.status  # type: ignore[union-attr]
             kind = f"http_{status}"

@@ -1,0 +1,159 @@
+"""Exact crawl bounds: ``--max-pages N`` downloads N pages, not N plus what was in flight
+(Scrapy's CLOSESPIDER_PAGECOUNT fetched 22 for 15), counted where the shop counts them; a
+time bound ends the crawl within a second or two of it.  Each crawl runs in a child process
+(Scrapy's reactor) against a shop of 60 pages on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crawlers.platforms import add_platform
+from crawlers.profile import parse_profile, shipped_profile
+from store.db import Database
+from store.models import Listing, ListingStatus
+from store.settings import Settings
+from tests.conftest import serve_http
+from tests.crawlers.conftest import crawl
+
+#: The shop's pages: its home page and 59 product pages linked from it.
+PRODUCTS = 59
+
+
+class _SixtyPages(BaseHTTPRequestHandler):
+    """A shop of 60 pages (the home page listing 59 JSON-LD product pages; anything else,
+    robots.txt included, a 404), each answered after ``delay`` seconds; ``hits`` counts
+    every request the server answered, whatever it was for."""
+
+    delay = 0.0
+    hits: list[str] = []
+    #: When the shop finished answering each request (time.monotonic()).
+    answered: list[float] = []
+    lock = threading.Lock()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        with self.lock:
+            self.hits.append(self.path)
+        time.sleep(self.delay)
+        if self.path == "/":
+            links = "".join(f"<li><a href='/item/{n}'>Item {n}</a></li>"
+                            for n in range(1, PRODUCTS + 1))
+            self._send(200, f"<h1>Shop</h1><ul>{links}</ul>")
+        elif self.path.startswith("/item/"):
+            n = self.path.rsplit("/", 1)[1]
+            data = {"@context": "https://schema.org", "@type": "Product",
+                    "name": f"Kettle model {n}", "sku": f"K-{n}",
+                    "brand": {"@type": "Brand", "name": "Acme"},
+                    "offers": {"@type": "Offer", "price": "19.90", "priceCurrency": "CNY"}}
+            self._send(200, f"<h1>Kettle model {n}</h1>",
+                       f'<script type="application/ld+json">{json.dumps(data)}</script>')
+        else:
+            self._send(404, "<h1>not found</h1>")
+        with self.lock:
+            self.answered.append(time.monotonic())
+
+    def _send(self, status: int, body: str, head: str = "") -> None:
+        page = (f"<!doctype html><html><head><meta charset='utf-8'>{head}</head>"
+                f"<body>{body}</body></html>").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+
+@contextmanager
+def _shop(delay: float) -> Iterator[tuple[str, list[str], list[float]]]:
+    hits: list[str] = []
+    answered: list[float] = []
+    handler = type("Handler", (_SixtyPages,), {"delay": delay, "hits": hits,
+                                               "answered": answered,
+                                               "lock": threading.Lock()})
+    with serve_http(handler) as url:
+        yield url, hits, answered
+
+
+def _register(db: Database, code: str, start_url: str, limits: dict[str, Any] | None = None,
+              **politeness: Any) -> None:
+    data = shipped_profile("structured-data").model_dump()
+    data["politeness"].update(autothrottle=False, **politeness)
+    data["limits"].update(limits or {})
+    with db.session() as s:
+        add_platform(s, code, start_url=start_url, profile=parse_profile(data, "test"))
+
+
+def _statuses(db: Database) -> set[ListingStatus]:
+    with db.session() as s:
+        return {r.status for r in s.scalars(select(Listing))}
+
+
+@pytest.mark.parametrize("concurrency", [2, 4, 8, 16])
+def test_a_page_bound_downloads_exactly_that_many_pages(
+        concurrency: int, sqlite_db: Database, settings: Settings) -> None:
+    # Pages that take a moment, so that the crawl has many requests in flight when the
+    # bound is reached (Scrapy's page count let them all through).
+    with _shop(delay=0.05) as (url, hits, _):
+        _register(sqlite_db, "sixty", url, concurrency=concurrency)
+        summary = crawl(settings, "sixty", bounds={"max_pages": 15})
+        full = list(hits)
+    assert len(full) == 15, (concurrency, full)
+    assert summary.status == "bounded"
+    assert summary.bounds is not None and summary.bounds["stopped_by"] == "max_pages"
+    assert summary.pages == 15, summary
+    # What the bound held back is no error of the shop's, and unseen listings stay active.
+    assert not summary.errors, summary.errors
+    assert _statuses(sqlite_db) == {ListingStatus.ACTIVE}
+
+
+def test_a_profiles_page_bound_is_exact_too(sqlite_db: Database, settings: Settings) -> None:
+    with _shop(delay=0.05) as (url, hits, _):
+        _register(sqlite_db, "sixty-profile", url, {"max_pages": 7}, concurrency=8)
+        summary = crawl(settings, "sixty-profile")
+        full = list(hits)
+    assert len(full) == 7, full
+    assert summary.status == "bounded" and summary.pages == 7
+    assert summary.bounds is not None and summary.bounds["max_pages"] == 7
+
+
+def test_a_bound_above_the_shop_is_never_reached(sqlite_db: Database,
+                                                 settings: Settings) -> None:
+    # 60 pages and robots.txt: a bound of 500 lets the crawl finish by itself.
+    with _shop(delay=0.0) as (url, hits, _):
+        _register(sqlite_db, "whole", url, concurrency=8)
+        summary = crawl(settings, "whole", bounds={"max_pages": 500})
+        full = list(hits)
+    assert summary.status == "finished", summary
+    assert "/item/59" in full and summary.pages == len(full)
+
+
+def test_a_time_bound_ends_the_crawl_within_a_second_or_two(
+        sqlite_db: Database, settings: Settings) -> None:
+    # Half a second a page, eight requests wanted at once but two to this host: the other
+    # six wait in the host's queue, and draining it after the bound took 1.5 s more (each
+    # page 0.5 s, two at a time).  They are dropped; only the two being fetched finish.
+    # The bound counts from the run's start, as the run's time shows (the spider starts a
+    # second or more after it, loaded).  Before both, this crawl ran 6.9 s and fetched 22
+    # pages for its 4 s.
+    bound = 4.0
+    with _shop(delay=0.5) as (url, hits, _):
+        _register(sqlite_db, "slow", url, concurrency=8, domain_concurrency=2)
+        summary = crawl(settings, "slow", bounds={"max_duration": bound})
+        full = list(hits)
+    assert summary.status == "bounded"
+    assert summary.bounds is not None and summary.bounds["stopped_by"] == "max_duration"
+    assert 2 <= len(full) <= 2 * (bound / 0.5 + 1), full
+    # The bound, the pages in flight at it (0.5 s), and closing the run.
+    assert bound <= summary.seconds <= bound + 1.5, summary.seconds
+    assert not summary.errors, summary.errors
+    assert _statuses(sqlite_db) <= {ListingStatus.ACTIVE}
