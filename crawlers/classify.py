@@ -109,6 +109,11 @@ class Classifier:
                 self._categories[category] = found
         return found
 
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule of this id (a listing classified before reasons carried their text names
+        only its rule: the page reads the rule's reason from here)."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
     def category_sector(self, category: str | None) -> Sector | None:
         """The sector of ours a shop's category names by these rules (``童装`` → textiles),
         or None when the rules do not map it (``kids``): a page shows the shop's own text

@@ -213,6 +213,9 @@ def test_a_classification_reason_reads_as_a_sentence_not_as_its_fields() -> None
     i18n.activate("zh-CN")
     assert reason_text(reason) == "家用电器，须 CCC 认证（标题：“电水壶”）"
     assert reason_text({"rule": "ccc", "matched": "充电"}) == "分类规则 ccc（“充电”）"
+    # a row that names only its rule reads the rule's reason from the rules file
+    assert reason_text({"rule": "ccc-toys", "field": "title", "matched": "玩具"}) == \
+        "强制性产品认证（CCC）目录：玩具（标题：“玩具”）"
     i18n.activate("en")
     try:
         assert reason_text(reason) == \

@@ -165,6 +165,12 @@ def reason_text(reason: Any) -> str:
         if reason.get("reason_zh") or reason.get("reason_en") or reason.get("rule"):
             # crawlers.classify's rules (an older row may carry only the rule's id)
             zh = i18n.active().startswith("zh")
+            if not (reason.get("reason_zh") or reason.get("reason_en")):
+                from crawlers.classify import default_classifier
+
+                rule = default_classifier().rule(str(reason["rule"]))
+                if rule is not None:  # the rule's reason, from the rules file
+                    reason = {**reason, "reason_zh": rule.reason_zh, "reason_en": rule.reason_en}
             text = str(reason.get("reason_zh") if zh and reason.get("reason_zh")
                        else reason.get("reason_en") or reason.get("reason_zh")
                        or (f"分类规则 {reason['rule']}" if zh else f"rule {reason['rule']}"))
