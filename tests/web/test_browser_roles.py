@@ -2,8 +2,8 @@
 submits a plan and takes a purchase from receipt to lab result (uploading the seal photo and
 the lab report); the supervisor approves, schedules and reads the estimates; the
 investigator opens a case from a listing and captures a page on request; the administrator reads the lists with their
-totals and CSV exports.  Every page visited is checked for untranslated codes (the checker
-of test_no_raw_codes) and the pages are photographed into docs/screenshots/.
+totals and CSV exports.  Every page visited is checked for untranslated codes and for times
+not in the bureau's zone to the second (the checkers of test_no_raw_codes) and the pages are photographed into docs/screenshots/.
 
 Run under ``flock /tmp/spotcheck-browser.lock``.
 """
@@ -23,7 +23,7 @@ from tests.web.conftest import Live
 from tests.web.factory import screenshot_png
 from tests.web.test_browser import SHOTS, login, settled
 from tests.web.test_browser import page as page  # the fixture, re-exported
-from tests.web.test_no_raw_codes import raw_codes
+from tests.web.test_no_raw_codes import bare_times, raw_codes
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,8 @@ class Walk:
         self.codes: dict[str, set[str]] = {}
 
     def check(self) -> None:
-        found = raw_codes(self.page.content())
+        html = self.page.content()
+        found = raw_codes(html) | bare_times(html)
         if found:
             self.codes[self.page.url] = found
 
