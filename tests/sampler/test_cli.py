@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from store.db import Database
+from tests import factory
 from tests.clirun import Ran, spotcheck
-from tests.sampler.conftest import populate
 
 
 def _env(home: Path, password: str | None) -> dict[str, str]:
@@ -92,7 +92,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     from spotcheck.users import set_password
 
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
-    populate(db)
+    factory.market(db)
     for name in ("alice", "bob"):
         set_password(db, name, f"{name}-password-2026", actor="test")
     db.dispose()
@@ -137,7 +137,10 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert [p["status"] for p in listing] == ["approved"]
     shown = run("plan", "list", home=tmp_path).stdout  # for a person: zh-CN labels
     assert "抽样方案" in shown and "已批准" in shown and "approved" not in shown
-    _lab_results(tmp_path, listing[0]["id"])
+    db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
+    with db.session() as s:  # every item bought and tested; every third one fails
+        factory.lab_results(s, listing[0]["id"], fail_every=3)
+    db.dispose()
     est = run("plan", "estimate", "春季", "--by", "platform", "--post-stratify", "sector",
               "--interval", "logit", "--variance", "hajek", home=tmp_path)
     assert est.returncode == 0, est.stderr
@@ -182,21 +185,6 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert bad.returncode == 2 and "重复权重" in bad.stderr
 
 
-def _lab_results(home: Path, plan_id: int) -> None:
-    """Every item of the plan bought and tested; every third one fails."""
-    from store.models import LabOutcome, LabResult, Plan, Purchase, Sample
-
-    db = Database.open(f"sqlite:///{home / 'spotcheck.db'}")
-    with db.session() as s:
-        plan = s.get(Plan, plan_id)
-        assert plan is not None
-        for k, it in enumerate(plan.items):
-            p = Purchase(idempotency_key=f"cli-{it.id}", plan_item_id=it.id)
-            s.add(LabResult(sample=Sample(code=f"C{it.id}", purchase=p),
-                            outcome=LabOutcome.FAIL if k % 3 == 0 else LabOutcome.PASS))
-    db.dispose()
-
-
 def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> None:
     """Team, categories, prior rates, floor, risk weights and the Pareto PRN shift are set
     from the CLI; a shifted Pareto campaign buys other listings, an unshifted one the same."""
@@ -205,7 +193,7 @@ def test_campaign_options_reach_the_design(tmp_path: Path, settings: object) -> 
     from store.models import Plan, PlanItem
 
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
-    populate(db)
+    factory.market(db)
     weights = tmp_path / "w.toml"
     weights.write_text("[weights]\nunfiled_seller = 3.5\n", "utf-8")
     r = run("campaign", "create", "秋季", "--n", "12", "--method", "pareto", "--team", "抽样一组",

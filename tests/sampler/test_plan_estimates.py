@@ -11,12 +11,13 @@ from store.db import Database
 from store.errors import InvalidInput
 from store.models import Plan
 from store.settings import Settings
-from tests.sampler.test_plans import _approved, _record_results
+from tests import factory
 
 
 def test_estimate_plan_by_platform_and_options(market: Database, settings: Settings) -> None:
-    pid = _approved(market, settings)
-    _record_results(market, pid, fail_every=3)
+    pid = factory.approved_plan(market, settings)
+    with market.session() as s:
+        factory.lab_results(s, pid, fail_every=3)
     with market.session() as s:
         est = estimate_plan(s, pid, by="platform", interval="logit", variance="hajek",
                             lonely="remove")
@@ -52,8 +53,9 @@ def test_domain_counts_from_the_frame_and_post_stratification(market: Database,
     from sampler.domains import poststratify
     from sampler.plan_estimates import frame_counts
 
-    pid = _approved(market, settings)
-    _record_results(market, pid, fail_every=4)
+    pid = factory.approved_plan(market, settings)
+    with market.session() as s:
+        factory.lab_results(s, pid, fail_every=4)
     with market.session() as s:
         plan = s.get(Plan, pid)
         assert plan is not None
@@ -92,8 +94,10 @@ def test_variance_choice_for_seller_capped_and_plain_plans(market: Database,
     with market.session() as s:
         capped = draw_plan(s, capped_id, seed=3, actor="alice", settings=settings).id
         plain = draw_plan(s, plain_id, seed=3, actor="alice", settings=settings).id
-    _record_results(market, capped, fail_every=3)
-    _record_results(market, plain, fail_every=3)
+    with market.session() as s:
+        factory.lab_results(s, capped, fail_every=3)
+    with market.session() as s:
+        factory.lab_results(s, plain, fail_every=3)
     with market.session() as s:
         plan = s.get(Plan, capped)
         assert plan is not None and is_seller_capped(plan)

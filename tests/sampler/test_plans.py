@@ -32,18 +32,16 @@ from store.db import Database
 from store.errors import Conflict, InvalidInput
 from store.models import (
     AuditEvent,
-    LabOutcome,
-    LabResult,
     Listing,
     ListingStatus,
     Plan,
     PlanItem,
     PlanStatus,
     Purchase,
-    Sample,
     SupervisionClass,
 )
 from store.settings import Settings
+from tests import factory
 
 
 def _campaign(db: Database, name: str = "autumn", **kw: object) -> int:
@@ -78,12 +76,10 @@ def test_same_inputs_and_seed_give_the_identical_plan(market: Database,
 def test_the_plan_does_not_depend_on_row_ids(tmp_path: Path, settings: Settings) -> None:
     """The same listings stored in another order (another crawl's arrival order gives other
     row ids) and the same seed draw the same listings with the same π."""
-    from tests.sampler.conftest import populate
-
     drawn = []
     for name, reverse in (("a", False), ("b", True)):
         db = Database.open(f"sqlite:///{tmp_path / name}.db")
-        populate(db, reverse=reverse)
+        factory.market(db, reverse=reverse)
         with db.session() as s:
             c = create_campaign(s, "同一计划", actor="alice", n=25, method="pivotal")
             plan = draw_plan(s, c.id, seed=2026, actor="alice", settings=settings)
@@ -162,17 +158,8 @@ def test_four_eyes_review_and_audit(market: Database, settings: Settings) -> Non
     assert actions == ["plan.draw", "plan.submit", "plan.rejected"]
 
 
-def _approved(db: Database, settings: Settings) -> int:
-    cid = _campaign(db)
-    with db.session() as s:
-        pid = draw_plan(s, cid, seed=9, actor="alice", settings=settings).id
-        submit_plan(s, pid, "alice")
-        approve_plan(s, pid, "bob", "supervisor", "ok")
-    return pid
-
-
 def test_approved_plan_is_immutable(market: Database, settings: Settings) -> None:
-    pid = _approved(market, settings)
+    pid = factory.approved_plan(market, settings)
     before = _items(market, pid)
     with pytest.raises(Conflict), market.session() as s:
         s.get(Plan, pid).items[0].inclusion_probability = 0.5  # type: ignore[union-attr]
@@ -199,7 +186,7 @@ def test_approved_plan_is_immutable(market: Database, settings: Settings) -> Non
 
 def test_exclude_listings_bought_recently_and_diff(market: Database,
                                                    settings: Settings) -> None:
-    pid = _approved(market, settings)
+    pid = factory.approved_plan(market, settings)
     with market.session() as s:
         items = s.get(Plan, pid).items  # type: ignore[union-attr]
         bought = [it.listing_id for it in items[:5]]
@@ -232,20 +219,12 @@ def test_summary_budget_and_seller_limit(market: Database, settings: Settings) -
     assert sum(summary["risk_distribution"].values()) == summary["totals"]["n"]
 
 
-def _record_results(db: Database, plan_id: int, fail_every: int, upto: int | None = None) -> None:
-    with db.session() as s:
-        for k, it in enumerate(s.get(Plan, plan_id).items[:upto]):  # type: ignore[union-attr]
-            p = Purchase(idempotency_key=f"buy-{plan_id}-{it.id}", plan_item_id=it.id)
-            smp = Sample(code=f"S{plan_id}-{it.id}", purchase=p)
-            s.add(LabResult(sample=smp, outcome=LabOutcome.FAIL if k % fail_every == 0
-                            else LabOutcome.PASS))
-
-
 def test_estimate_plan_matches_the_engine(market: Database, settings: Settings) -> None:
-    pid = _approved(market, settings)
+    pid = factory.approved_plan(market, settings)
     with pytest.raises(InvalidInput), market.session() as s:
         estimate_plan(s, pid)
-    _record_results(market, pid, fail_every=4)
+    with market.session() as s:
+        factory.lab_results(s, pid, fail_every=4)
     with market.session() as s:
         est = estimate_plan(s, pid)
         plan = s.get(Plan, pid)
@@ -264,8 +243,9 @@ def test_estimate_plan_matches_the_engine(market: Database, settings: Settings) 
 
 
 def test_estimate_plan_with_pending_items(market: Database, settings: Settings) -> None:
-    pid = _approved(market, settings)
-    _record_results(market, pid, fail_every=1000, upto=25)  # one failure, 15 pending
+    pid = factory.approved_plan(market, settings)
+    with market.session() as s:  # one failure, 15 pending
+        factory.lab_results(s, pid, fail_every=1000, upto=25)
     with market.session() as s:
         est = estimate_plan(s, pid)
     assert est["results"] == 25 and est["pending"] == 15 and est["adjusted_for_pending"]
@@ -275,10 +255,8 @@ def test_estimate_plan_with_pending_items(market: Database, settings: Settings) 
 
 
 def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> None:
-    from tests.sampler.conftest import populate
-
-    populate(sqlite_db)
-    pid = _approved(sqlite_db, settings)
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
     with sqlite_db.session() as s:
         for fmt in ("csv", "json", "xlsx"):
             export_plan(s, pid, fmt, tmp_path / f"p.{fmt}", locale="zh-CN", settings=settings)
@@ -313,10 +291,8 @@ def test_sampling_form_export(sqlite_db: Database, settings: Settings, tmp_path:
 
     from sampler.plan_workbook import standards_for
     from scheduler import purchases as sp
-    from tests.sampler.conftest import populate
-
-    populate(sqlite_db)
-    pid = _approved(sqlite_db, settings)
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
     with sqlite_db.session() as s:
         plan = s.get(Plan, pid)
         assert plan is not None
@@ -349,10 +325,8 @@ def test_report_reads_as_text_and_registration_manifest(sqlite_db: Database,
     registration manifest recomputes every π from the frozen frame and matches the items."""
     from sampler.export import render_html
     from sampler.registration import compare_with_plan, registration_manifest
-    from tests.sampler.conftest import populate
-
-    populate(sqlite_db)
-    pid = _approved(sqlite_db, settings)
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
     with sqlite_db.session() as s:
         html = render_html(s, pid, "zh-CN")
         plan = s.get(Plan, pid)
@@ -379,10 +353,8 @@ def test_spreadsheet_cells_cannot_run_formulas() -> None:
 @pytest.mark.browser
 def test_pdf_report_renders_chinese(sqlite_db: Database, settings: Settings,
                                     tmp_path: Path, chromium_path: str | None) -> None:
-    from tests.sampler.conftest import populate
-
-    populate(sqlite_db)
-    pid = _approved(sqlite_db, settings)
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
     with sqlite_db.session() as s:
         # hostile crawled text in a title must be escaped, not rendered as markup
         item = s.get(Plan, pid).items[0]  # type: ignore[union-attr]

@@ -24,8 +24,9 @@ from sampler.products import (
 from sandbox.photo_copies import cropped, jpeg, watermarked
 from store.db import Database
 from store.images import Photo, set_listing_photos, set_notice_photos
-from store.models import ForeignNotice, Listing, NoticeKey, Platform, ProductLink
+from store.models import Listing, Platform, ProductLink
 from store.photos import fingerprint
+from tests import factory
 
 PHOTOS = {p.stem: p.read_bytes() for p in (Path(__file__).parent.parent / "photos").glob("*.jpg")}
 
@@ -45,15 +46,10 @@ def _photo(name: str, copy: bool = False) -> Photo:
 def _world(db: Database) -> dict[str, int]:
     """Listings on two platforms: a kettle sold four ways, an unrelated lamp, a notice."""
     with db.session() as s:
-        mall, shop = Platform(code="mall", name="Mall"), Platform(code="shop", name="Shop")
-        s.add_all([mall, shop])
-        s.flush()
+        mall, shop = factory.platform(s, "mall"), factory.platform(s, "shop")
 
         def listing(p: Platform, ext: str, **kw: Any) -> Listing:
-            row = Listing(platform_id=p.id, external_id=ext, url=f"http://{p.code}/{ext}", **kw)
-            s.add(row)
-            s.flush()
-            return row
+            return factory.listing(s, p.id, ext, url=f"http://{p.code}/{ext}", **kw)
 
         ids = {
             # GTIN 4006381333931 on both platforms
@@ -72,15 +68,10 @@ def _world(db: Database) -> dict[str, int]:
         set_listing_photos(s, ids["a"], [_photo("coffee")])
         set_listing_photos(s, ids["d"], [_photo("coffee", copy=True)])
         set_listing_photos(s, ids["lamp"], [_photo("rocket")])
-        notice = ForeignNotice(source="safety-gate", reference="A12/0001/26", brand="Acme",
-                               models=["AK17"], gtins=["04006381333931"])
-        s.add(notice)
-        s.flush()
-        s.add(NoticeKey(notice_id=notice.id, kind="gtin", value="04006381333931"))
+        notice = factory.notice(s, "A12/0001/26", brand="Acme", models=["AK17"],
+                                gtins=["04006381333931"], keys=[("gtin", "04006381333931")])
         ids["notice"] = notice.id
-        picture_only = ForeignNotice(source="cpsc", reference="26-123", brand="Other")
-        s.add(picture_only)
-        s.flush()
+        picture_only = factory.notice(s, "26-123", source="cpsc", brand="Other")
         set_notice_photos(s, picture_only.id, [_photo("coffee", copy=True)])
         ids["picture_notice"] = picture_only.id
     return ids
@@ -200,30 +191,6 @@ def test_products_cli(sqlite_db: Database, settings: Any) -> None:
     assert bad.returncode == 2
 
 
-def _fail_lab(s: Any, listing_id: int) -> None:
-    from store.models import Campaign, LabResult, Plan, PlanItem, Purchase, Sample
-    from store.vocabulary import LabOutcome
-
-    camp = Campaign(name="earlier")
-    s.add(camp)
-    s.flush()
-    plan = Plan(campaign_id=camp.id, version=1, seed=1, method="srs", frame_sha256="0" * 64,
-                frame_size=1, sample_size=1)
-    s.add(plan)
-    s.flush()
-    item = PlanItem(plan_id=plan.id, listing_id=listing_id, seq=1, stratum="all",
-                    inclusion_probability=0.5)
-    s.add(item)
-    s.flush()
-    purchase = Purchase(idempotency_key="p1", plan_item_id=item.id)
-    s.add(purchase)
-    s.flush()
-    sample = Sample(code="S1", purchase_id=purchase.id)
-    s.add(sample)
-    s.flush()
-    s.add(LabResult(sample_id=sample.id, outcome=LabOutcome.FAIL))
-
-
 def test_a_failure_is_carried_to_every_copy(any_db: Database, settings: Any) -> None:
     """A failed lab result of listing b gives every other listing of its product a risk reason
     with the link strength; the next plan takes them all with π = 1 in a take-all stratum."""
@@ -238,7 +205,7 @@ def test_a_failure_is_carried_to_every_copy(any_db: Database, settings: Any) -> 
     a, b, c, d = (ids[k] for k in "abcd")
     with any_db.session() as s:
         build_links(s)
-        _fail_lab(s, b)
+        factory.failed_lab(s, b)
     with any_db.session() as s:
         carried = carried_failures(s)
     assert set(carried) == {a, c, d}  # not b itself, not e (a title alone is no product)

@@ -26,8 +26,8 @@ from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import Plan, PlanItem, Purchase
 from store.settings import Settings
+from tests import factory
 from tests.conftest import need
-from tests.sampler.conftest import populate
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def world(tmp_path: Path, local_tsa: LocalTSA) -> Iterator[tuple[Database, Setti
                         trusted_tsa_cas=[str(local_tsa.ca_file)])
     settings.ensure_home()
     db = Database.open(settings.database_url, settings=settings)
-    populate(db, listings=200)
+    factory.market(db, listings=200)
     with db.session() as s:
         cid = create_campaign(s, "预登记", actor="alice", n=20, method="pivotal",
                               max_per_seller=2).id

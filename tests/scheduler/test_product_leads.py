@@ -37,8 +37,8 @@ def test_a_lead_case_captures_every_copy_of_its_product(sqlite_db: Any, settings
     from scheduler.runs import wait_for_queued_runs
     from scheduler.service import run_due
     from store.models import AuditEvent, Campaign, Capture, CaptureStatus, Case, JobRun
-    from tests.sampler.test_products import _fail_lab
-    from tests.scheduler.sandbox_world import add_listing
+    from tests import factory
+    from tests.factory.shop import sandbox_listing
 
     day = dt.datetime(2026, 12, 10, tzinfo=dt.UTC)
     cfg = settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"]})
@@ -49,15 +49,15 @@ def test_a_lead_case_captures_every_copy_of_its_product(sqlite_db: Any, settings
                  for code in ("mall", "shop")}
         with sqlite_db.session() as s:
             platforms = {p.code: p for p in register_sandbox_platforms(s, sb.urls)}
-            failed = add_listing(s, platforms["mall"].id, picks["mall"][0])
-            lead = add_listing(s, platforms["shop"].id, picks["shop"][0])
-            copy = add_listing(s, platforms["shop"].id, picks["shop"][1])
-            other = add_listing(s, platforms["mall"].id, picks["mall"][1])
+            failed = sandbox_listing(s, platforms["mall"].id, picks["mall"][0])
+            lead = sandbox_listing(s, platforms["shop"].id, picks["shop"][0])
+            copy = sandbox_listing(s, platforms["shop"].id, picks["shop"][1])
+            other = sandbox_listing(s, platforms["mall"].id, picks["mall"][1])
             for row in (failed, lead, copy):  # one product: the same GTIN everywhere
                 row.gtin = "04006381333931"
             s.flush()
             build_links(s, ["gtin"])
-            _fail_lab(s, failed.id)
+            factory.failed_lab(s, failed.id)
             lead.risk_score = 9.0
             lead.risk_reasons = [
                 {"code": "product_failed", "points": 4, "params": {"ref": f"L{failed.id}"},

@@ -18,7 +18,7 @@ from store.artifacts import ArtifactStore
 from store.db import Database
 from store.images import keep_photo, set_listing_photos
 from store.models import AuditEvent, Listing, PlanItem, Platform
-from tests.sampler.test_products import _fail_lab
+from tests import factory
 
 SEED, N = 11, 300
 
@@ -56,7 +56,7 @@ def test_a_failure_reaches_its_copies_and_the_next_plan_takes_them(sqlite_db: Da
             s.flush()
             ids[i] = row.id
             set_listing_photos(s, row.id, [keep_photo(artifacts, url, photo.content)])
-        _fail_lab(s, ids[hero])
+        factory.failed_lab(s, ids[hero])
         s.flush()
         report = carry_failures(s, settings=settings)
         assert report.failed_listings == 1 and report.copies == 4
