@@ -8,7 +8,7 @@ from typing import Any
 
 from scheduler import purchases
 from store.db import Database
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 SEAL_PHOTO = b"\x89PNG\r\n\x1a\n" + b"seal photo of S-0001 " * 40
 LAB_REPORT = b"%PDF-1.4\n% lab report for S-0001\n" + b"0" * 500 + b"\n%%EOF\n"
@@ -19,7 +19,7 @@ def failed_sample_case(db: Database, settings: Any, *, report: bool = True,
     """A plan item bought by hand, received with its seal photo, tested and failed: the
     case opened for it has no capture of any kind."""
     with db.session() as s:
-        world = build_world(s, listings=3, code=code)
+        world = small_world(s, listings=3, code=code)
         rep = purchases.create_purchase_tasks(s, world.plan_id, actor="li.na", assign=False)
         pid = rep.created[0]
     with db.session() as s:

@@ -19,7 +19,7 @@ from store.errors import Conflict
 from store.models import Capture, CaptureStatus, JobRun, Purchase, PurchaseStatus
 from store.settings import Settings
 from tests.conftest import page_handler, serve_http
-from tests.scheduler.sandbox_world import approved_plan, pick
+from tests.factory.shop import pick, sandbox_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ def make_world(db: Database, settings: Settings, sandbox: Sandbox,
     s2 = settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"]})
     chosen = pick(sandbox.truth(platform="mall"), "mall", 3)
     with db.session() as s:
-        platform_id, plan_id, _ = approved_plan(s, sandbox.urls, chosen)
+        platform_id, plan_id, _ = sandbox_plan(s, sandbox.urls, chosen)
         personas.create_persona(s, platform_id, "buyer-1", SECRET_ACCOUNT, "sandbox",
                                 SECRETS, PAYMENT, s2)
         personas.create_persona(s, platform_id, "buyer-2", "covert.buyer.0452", "sandbox",

@@ -10,12 +10,12 @@ from scheduler import cases
 from store.db import Database
 from store.errors import Conflict, InvalidInput
 from store.models import Capture, CaseStatus
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 
 def test_lead_case_life(any_db: Database) -> None:
     with any_db.session() as s:
-        w = build_world(s, listings=2)
+        w = small_world(s, listings=2)
         cap = Capture(kind="listing", url="http://x/item/L0", listing_id=w.listing_ids[0])
         other = Capture(kind="listing", url="http://x/item/L1", listing_id=w.listing_ids[1])
         s.add_all([cap, other])
@@ -57,7 +57,7 @@ def test_case_needs_a_subject_and_bureau(sqlite_db: Database) -> None:
     with sqlite_db.session() as s, pytest.raises(InvalidInput, match="needs a listing"):
         cases.open_case(s, "counterfeit")
     with sqlite_db.session() as s:
-        w = build_world(s, listings=1)
+        w = small_world(s, listings=1)
         from store.models import Platform
 
         platform = s.get(Platform, w.platform_id)

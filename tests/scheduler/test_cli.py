@@ -11,7 +11,7 @@ from spotcheck import users
 from spotcheck.cli import main
 from store.db import Database
 from store.settings import Settings
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 SECRET_PAY = "PAY-CLI-SECRET-777"
 
@@ -32,7 +32,7 @@ def test_persona_case_campaign_and_tick(sqlite_db: Database, settings: Settings,
                                         capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     with sqlite_db.session() as s:
-        w = build_world(s, listings=2)
+        w = small_world(s, listings=2)
     users.add_user(sqlite_db, "root", "admin", "pw-123456789", actor="t")
     users.add_user(sqlite_db, "ivy", "investigator", "pw-123456789", actor="t")
 

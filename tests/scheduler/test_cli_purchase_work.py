@@ -17,7 +17,7 @@ from spotcheck.cli import main
 from store.db import Database
 from store.models import Purchase
 from store.settings import Settings
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
@@ -35,7 +35,7 @@ def test_purchase_steps_need_the_buyers_role_and_breaches_are_flagged(
         sqlite_db: Database, settings: Settings, capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:
     with sqlite_db.session() as s:
-        w = build_world(s, listings=4)
+        w = small_world(s, listings=4)
         create_persona(s, w.platform_id, "buyer-1", "acct", "pw", {"name": "x", "phone": "1", "address": "a"}, "PAY",
                        settings, actor="t")
     users.add_user(sqlite_db, "amy", "sampler", "pw-123456789", actor="t")
@@ -92,7 +92,7 @@ def test_plan_export_follows_the_plan_rule(sqlite_db: Database, settings: Settin
                                            tmp_path: Path) -> None:
     """Whoever may not open /plans/N in the console may not export it on the command line."""
     with sqlite_db.session() as s:
-        w = build_world(s, listings=3)
+        w = small_world(s, listings=3)
     users.add_user(sqlite_db, "ivy", "investigator", "pw-123456789", actor="t")
     users.add_user(sqlite_db, "sue", "supervisor", "pw-123456789", actor="t")
     out = tmp_path / "plan.csv"

@@ -16,7 +16,7 @@ from scheduler.service import run_due
 from store.db import Database
 from store.models import Campaign, Capture, CaptureStatus, Case, Platform
 from store.settings import Settings
-from tests.scheduler.sandbox_world import add_listing
+from tests.factory.shop import sandbox_listing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def test_leads_open_cases_with_evidence(sqlite_db: Database, settings: Settings,
     with sqlite_db.session() as s:
         platforms = {p.code: p for p in register_sandbox_platforms(s, sandbox.urls)}
         shop = platforms["shop"]
-        rows = [add_listing(s, shop.id, li) for li in prohibited[:1] + general[:3]]
+        rows = [sandbox_listing(s, shop.id, li) for li in prohibited[:1] + general[:3]]
         # scored as prohibited: reasons, no size measure
         rows[0].risk_reasons = [{"code": "prohibited", "points": 0, "params":
                                  {"lead_score": 5.0}, "en": "prohibited", "zh": "禁止类"}]

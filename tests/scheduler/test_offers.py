@@ -35,7 +35,7 @@ from store.db import Database
 from store.models import Capture, CaptureStatus, JobRun, Plan
 from store.settings import Settings
 from tests.conftest import need
-from tests.scheduler.sandbox_world import add_listing, pick
+from tests.factory.shop import pick, sandbox_listing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,7 +66,7 @@ def world(tmp_path: Any, sandbox: Sandbox, chromium_path: str | None
                   if p.code == "mall"]
         mall.jurisdiction_bureau = "杭州海关"
         for li in pick(sandbox.truth(platform="mall"), "mall", 12):
-            add_listing(s, mall.id, li)
+            sandbox_listing(s, mall.id, li)
     try:
         yield db, settings
     finally:

@@ -13,7 +13,7 @@ from scheduler.vault import Vault, key_path, new_key
 from store.db import Database
 from store.errors import ConfigError, Conflict, VerificationFailed
 from store.settings import Settings
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 SECRETS: dict[str, Any] = dict(account="zhang.covert@example.cn", password="pw-Secret-9931",
                address={"name": "张三丰", "phone": "13800138000",
@@ -23,7 +23,7 @@ SECRETS: dict[str, Any] = dict(account="zhang.covert@example.cn", password="pw-S
 
 def make(db: Database, settings: Settings, alias: str = "buyer-a") -> tuple[int, int]:
     with db.session() as s:
-        w = build_world(s, listings=1)
+        w = small_world(s, listings=1)
         view = personas.create_persona(s, w.platform_id, alias, settings=settings, **SECRETS)
         return w.platform_id, view.id
 

@@ -8,28 +8,21 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from scheduler import personas, purchases
+from scheduler import purchases
 from store.db import Database
 from store.errors import Conflict, InvalidInput
 from store.models import Case, PlanStatus, Purchase, PurchaseStatus
 from store.settings import Settings
-from tests.scheduler.factory import build_world
+from tests.factory.shop import buyer_personas, small_world
 
 NOW = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 
 
-def add_personas(s: Session, platform_id: int, settings: Settings, n: int = 3) -> None:
-    for i in range(n):
-        personas.create_persona(s, platform_id, f"p{i}", f"acct{i}", "pw",
-                                f"name{i} | 1380000000{i} | addr {i}", f"ref{i}", settings)
-
-
 def test_tasks_are_idempotent_and_assigned(any_db: Database, settings: Settings) -> None:
     with any_db.session() as s:
-        w = build_world(s, listings=6, prohibited=1)
-        add_personas(s, w.platform_id, settings)
+        w = small_world(s, listings=6, prohibited=1)
+        buyer_personas(s, w.platform_id, settings)
     with any_db.session() as s:
         first = purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
     assert len(first.created) == 5 and first.skipped[0][1].startswith("prohibited")
@@ -50,7 +43,7 @@ def test_tasks_are_idempotent_and_assigned(any_db: Database, settings: Settings)
 def test_racing_task_creation_never_duplicates(any_db: Database, settings: Settings) -> None:
     """Two schedulers create tasks for the same plan at once: one row per plan item."""
     with any_db.session() as s:
-        w = build_world(s, listings=8)
+        w = small_world(s, listings=8)
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
@@ -74,15 +67,15 @@ def test_racing_task_creation_never_duplicates(any_db: Database, settings: Setti
 
 def test_unapproved_plan_refused(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
-        w = build_world(s, status=PlanStatus.SUBMITTED)
+        w = small_world(s, status=PlanStatus.SUBMITTED)
     with sqlite_db.session() as s, pytest.raises(Conflict, match="approved"):
         purchases.create_purchase_tasks(s, w.plan_id)
 
 
 def test_full_life_cycle_with_history_and_case(any_db: Database, settings: Settings) -> None:
     with any_db.session() as s:
-        w = build_world(s, listings=2)
-        add_personas(s, w.platform_id, settings, 2)
+        w = small_world(s, listings=2)
+        buyer_personas(s, w.platform_id, settings, 2)
         report = purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
     pid = report.created[0]
     t = NOW
@@ -115,7 +108,7 @@ def test_full_life_cycle_with_history_and_case(any_db: Database, settings: Setti
 
 def test_overdue_list(sqlite_db: Database, settings: Settings) -> None:
     with sqlite_db.session() as s:
-        w = build_world(s, listings=3)
+        w = small_world(s, listings=3)
         r = purchases.create_purchase_tasks(s, w.plan_id, now=NOW, deadline_days=7, assign=False)
         purchases.mark_ordered(s, r.created[0], "O-1", 10, actor="amy", at=NOW)
     with sqlite_db.session() as s:
@@ -148,8 +141,8 @@ def test_out_of_stock_at_purchase_time_is_a_non_response(any_db: Database,
     assert unbuyable_availability(shown.replace("已售罄", "有货").replace(" disabled", ""),
                                   url) is None
     with any_db.session() as s:
-        w = build_world(s, listings=2)
-        add_personas(s, w.platform_id, settings, 2)
+        w = small_world(s, listings=2)
+        buyer_personas(s, w.platform_id, settings, 2)
         pid = purchases.create_purchase_tasks(s, w.plan_id, now=NOW).created[0]
     with any_db.session() as s:
         purchases.record_nonresponse(s, pid, "the listing page says out of stock", actor="amy")
@@ -169,8 +162,8 @@ def test_approving_another_version_while_one_still_buys_is_flagged(sqlite_db: Da
     from store.models import Plan
 
     with sqlite_db.session() as s:
-        w = build_world(s, listings=4)
-        add_personas(s, w.platform_id, settings)
+        w = small_world(s, listings=4)
+        buyer_personas(s, w.platform_id, settings)
     with sqlite_db.session() as s:
         purchases.create_purchase_tasks(s, w.plan_id, now=NOW)
         v2 = Plan(campaign_id=w.campaign_id, version=2, status=PlanStatus.APPROVED, seed=7,

@@ -35,7 +35,7 @@ from store.models import (
     PurchaseStatus,
 )
 from store.settings import Settings
-from tests.scheduler.sandbox_world import add_listing, approved_plan
+from tests.factory.shop import sandbox_listing, sandbox_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -89,7 +89,7 @@ def test_recapture_records_changes_and_takedowns(sqlite_db: Database, settings: 
     cfg = settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"]})
     day, picks = choose(sandbox)
     with sqlite_db.session() as s:
-        _, plan_id, bought_ids = approved_plan(s, sandbox.urls,
+        _, plan_id, bought_ids = sandbox_plan(s, sandbox.urls,
                                                [picks[k][0] for k in BOUGHT], platform="mall")
         plan = s.get(Plan, plan_id)
         assert plan is not None
@@ -103,7 +103,7 @@ def test_recapture_records_changes_and_takedowns(sqlite_db: Database, settings: 
         flagged_ids, numbers = [], []
         for fate in FLAGGED:
             li = picks[fate][0]
-            row = add_listing(s, platforms[li["platform"]], li)
+            row = sandbox_listing(s, platforms[li["platform"]], li)
             case = cases.open_case(s, "counterfeit", listing_id=row.id, actor="amy", at=D)
             cases.add_measure(s, case.number, "takedown", due=D.date() + dt.timedelta(days=7),
                               actor="amy", at=D)

@@ -15,7 +15,7 @@ from store.db import Database
 from store.models import Capture, CaptureStatus, Purchase
 from store.settings import Settings
 from tests.clirun import spotcheck
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 
 def _capture(s: Any, **kw: Any) -> int:
@@ -28,7 +28,7 @@ def _capture(s: Any, **kw: Any) -> int:
 
 def test_missing_copies_and_the_commands_rules(sqlite_db: Database, settings: Settings) -> None:
     with sqlite_db.session() as s:
-        world = build_world(s, listings=2)
+        world = small_world(s, listings=2)
         persona = create_persona(s, world.platform_id, "buyer-r", "acct.r", None,
                                  "李四 | 13900000001 | 杭州某路3号", "PAY-R", settings).id
         pid = purchases.create_purchase_tasks(s, world.plan_id, actor="amy",

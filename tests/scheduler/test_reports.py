@@ -18,7 +18,7 @@ from store.db import Database
 from store.errors import InvalidInput
 from store.settings import Settings
 from tests.conftest import need
-from tests.scheduler.factory import build_world
+from tests.factory.shop import small_world
 
 T = dt.datetime(2026, 8, 3, 9, 0, tzinfo=dt.UTC)
 SECRET = "PAYREF-REPORT-5521"
@@ -27,7 +27,7 @@ SECRET = "PAYREF-REPORT-5521"
 def fill(db: Database, settings: Settings) -> None:
     """6 purchases: 4 ordered, 3 with results (1 failure → a case with measures)."""
     with db.session() as s:
-        w = build_world(s, listings=6)
+        w = small_world(s, listings=6)
         personas.create_persona(s, w.platform_id, "p", "acct-report", "pw",
                                 "名 | 13800000000 | 地址", SECRET, settings)
         personas.create_persona(s, w.platform_id, "q", "acct-report-2", "pw",
@@ -65,7 +65,7 @@ def test_the_half_year_is_the_bureaus_not_utcs(any_db: Database, settings: Setti
     new_year = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)
     july = dt.datetime(2026, 6, 30, 17, 0, tzinfo=dt.UTC)
     with any_db.session() as s:
-        w = build_world(s, listings=2)
+        w = small_world(s, listings=2)
         personas.create_persona(s, w.platform_id, "p", "acct-tz", "pw",
                                 "名 | 13800000000 | 地址", SECRET, settings)
         ids = purchases.create_purchase_tasks(s, w.plan_id, now=july).created

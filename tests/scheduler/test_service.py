@@ -18,8 +18,9 @@ from scheduler.schedules import fire_times, parse_cron, validate_schedules
 from scheduler.service import run_due
 from store.db import Database
 from store.errors import Conflict, InvalidInput
-from store.models import Campaign, JobRun
+from store.models import JobRun
 from store.settings import Settings
+from tests import factory
 
 T0 = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)
 
@@ -34,10 +35,7 @@ def probe_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def campaign(db: Database, schedules: dict[str, str], name: str = "c") -> int:
     with db.session() as s:
-        c = Campaign(name=name, schedules=schedules, scope={})
-        s.add(c)
-        s.flush()
-        return c.id
+        return factory.campaign(s, name, schedules=schedules, scope={}).id
 
 
 def done_lines(path: Path) -> list[str]:
