@@ -1,8 +1,10 @@
-"""Console test data written straight into the database: users of every role, a campaign
-with two plan versions (the second submitted by the sampler), listings with the sandbox's
-hostile titles, captures with real PNG screenshots in the artifact store, purchases, a case.
+"""The console's multi-role world, written straight into the database: users of every role
+with passwords, a campaign with two plan versions (the second submitted by the sampler),
+listings with the sandbox's hostile titles, captures with real PNG screenshots in the
+artifact store, purchases, a case.
 
-Used by the console tests and by bench/bench_web.py (with many more items).
+Written once per session by ``tests/web/conftest.py`` and copied as a data folder into each
+console test (argon2 hashes and two plan draws take seconds).
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ from store.models import (
     RiskReasonSet,
     RiskSignal,
     Sector,
-    Seller,
     SupervisionClass,
 )
 from store.settings import Settings
+from tests.factory import rows
 
 PASSWORD = "correct horse battery"
 HOSTILE_TITLES = (
@@ -95,12 +97,13 @@ def store_artifact(settings: Settings, data: bytes) -> str:
 
 
 def add_users(db: Database) -> None:
+    """Users of every role who can log in with :data:`PASSWORD` (sid: a second supervisor)."""
     for name, role in (("sam", "sampler"), ("sue", "supervisor"), ("ian", "investigator"),
                        ("ada", "admin"), ("sid", "supervisor")):
         users.add_user(db, name, role, PASSWORD, actor="test")
 
 
-def seed(db: Database, settings: Settings, *, items: int | None = None, listings: int = 60,
+def world(db: Database, settings: Settings, *, items: int | None = None, listings: int = 60,
          with_users: bool = True, captures: int = 12, budget: int | None = 4000) -> Seeded:
     """Write the console's test world over *listings* listings; the campaign draws *items*
     plan items, or as many as *budget* (CNY) buys."""
@@ -110,25 +113,20 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
         add_users(db)
     now = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
     with db.session() as s:
-        platform = Platform(code="mall", name="Sandbox Mall 沙盒商城", base_url="http://mall.test",
-                            company_name="沙盒科技", jurisdiction_bureau="深圳海关")
-        s.add(platform)
-        s.flush()
-        sellers = []
-        for i in range(8):
-            name = f"旗舰店 {i}" if i else '<b onmouseover="alert(9)">Evil Store</b>'
-            seller = Seller(platform_id=platform.id, external_id=f"s{i}", name=name,
-                            filing_number=None if i % 3 == 0 else f"F{i:04d}")
-            s.add(seller)
-            sellers.append(seller)
-        s.flush()
-        rows = []
+        platform = rows.platform(s, "mall", name="Sandbox Mall 沙盒商城",
+                                 base_url="http://mall.test", company_name="沙盒科技",
+                                 jurisdiction_bureau="深圳海关")
+        sellers = [rows.seller(s, platform.id, f"s{i}",
+                               name=f"旗舰店 {i}" if i else '<b onmouseover="alert(9)">Evil Store</b>',
+                               filing_number=None if i % 3 == 0 else f"F{i:04d}")
+                   for i in range(8)]
+        listing_rows = []
         for i in range(listings):
             hostile = i < len(HOSTILE_TITLES)
             title = HOSTILE_TITLES[i] if hostile else f"{TITLES[i % len(TITLES)]} #{i}"
             price = Decimal(rng.randrange(1500, 40000)) / 100
             sector = [Sector.ELECTRICAL, Sector.TEXTILES, Sector.LIGHT_INDUSTRY][i % 3]
-            rows.append({
+            listing_rows.append({
                 "platform_id": platform.id, "external_id": f"L{i:06d}",
                 "url": f"http://mall.test/item/{i}", "title": title,
                 "brand": ["Acme", "星光", "<i>Brand</i>", None][i % 4], "model": f"M-{i}",
@@ -141,7 +139,7 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
                 "prn": rng.random(), "content_hash": f"{i:064x}",
                 "first_seen": now - dt.timedelta(days=30), "last_seen": now,
             })
-        ids = list(s.scalars(insert(Listing).returning(Listing.id), rows))
+        ids = list(s.scalars(insert(Listing).returning(Listing.id), listing_rows))
         # Where the generic extractor took each field of the first listing from (crawled
         # text: the source names are hostile too).
         s.execute(update(Listing).where(Listing.id == ids[0]).values(raw={
@@ -166,7 +164,7 @@ def seed(db: Database, settings: Settings, *, items: int | None = None, listings
                                       seen_at=now - dt.timedelta(days=10 - 3 * v),
                                       changes=(["price", "availability"] if v == 3 else
                                                ["price"] if v > 1 else []),
-                                      data={"title": rows[ids.index(lid)]["title"],
+                                      data={"title": listing_rows[ids.index(lid)]["title"],
                                             "price": str(20 + 5 * v),
                                             "availability": "out_of_stock" if v == 3
                                             else "in_stock"}))

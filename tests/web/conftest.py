@@ -19,7 +19,7 @@ from spotcheck.web.app import create_app
 from store.db import Database
 from store.settings import Settings
 from tests.conftest import free_port
-from tests.web.factory import PASSWORD, Seeded, seed
+from tests.factory.console import PASSWORD, Seeded, world
 
 #: One TLS context for every test client, made once: httpx loads the CA bundle into a new
 #: context for each client (33 ms of CPU), and a test makes a client per login.  These clients
@@ -92,7 +92,7 @@ def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Seeded]
     settings = Settings(home=home)
     settings.ensure_home()
     db = Database.open(settings.database_url, settings=settings)
-    data = seed(db, settings)
+    data = world(db, settings)
     db.dispose()  # checkpoints the WAL into the database file
     return home, data
 

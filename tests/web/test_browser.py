@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from store.models import Plan, PlanStatus
+from tests.factory.console import PASSWORD
 from tests.web.conftest import Live
-from tests.web.factory import PASSWORD
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -25,8 +25,8 @@ from store.models import Capture
 from store.settings import Settings
 from tests.conftest import need
 from tests.evidence.samplechain import LAB_REPORT, failed_sample_case
+from tests.factory.console import PASSWORD, Seeded
 from tests.web.conftest import Live, serve
-from tests.web.factory import PASSWORD, Seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

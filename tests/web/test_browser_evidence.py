@@ -21,8 +21,8 @@ from spotcheck.web.app import create_app
 from store.db import Database
 from store.settings import Settings
 from tests.conftest import need, page_handler, serve_http
+from tests.factory.console import PASSWORD, Seeded
 from tests.web.conftest import Live, serve
-from tests.web.factory import PASSWORD, Seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

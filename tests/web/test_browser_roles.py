@@ -19,8 +19,8 @@ from sqlalchemy import select
 from scheduler import purchases as sp
 from scheduler.runs import wait_for_queued_runs
 from store.models import Case, Plan, PlanStatus, Purchase, PurchaseStatus
+from tests.factory.console import screenshot_png
 from tests.web.conftest import Live
-from tests.web.factory import screenshot_png
 from tests.web.test_browser import SHOTS, login, settled
 from tests.web.test_browser import page as page  # the fixture, re-exported
 from tests.web.test_no_raw_codes import bare_times, raw_codes

@@ -13,8 +13,8 @@ from spotcheck import users
 from spotcheck.identity import LIMIT_PER_NAME as THROTTLE_PER_NAME
 from spotcheck.web.app import create_app
 from store.models import AuditEvent, Capture, Plan, PlanStatus
+from tests.factory.console import HOSTILE_TITLES, PASSWORD
 from tests.web.conftest import Live, csrf_of, serve
-from tests.web.factory import HOSTILE_TITLES, PASSWORD
 
 
 def _pages(live: Live) -> list[str]:
@@ -486,7 +486,7 @@ def test_supervisors_never_see_persona_data_on_any_route(live: Live) -> None:
     import zipfile
 
     from store.models import Artifact, PlanItem, Purchase
-    from tests.web.factory import screenshot_png, store_artifact
+    from tests.factory.console import screenshot_png, store_artifact
 
     d = live.data
     sha = d.order_screenshot_sha

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from sampler.risk.importers.sg_fields import norm_url
 from sampler.risk.matching import match_notices
-from store.models import AuditEvent, ForeignNotice, Listing, NoticeKey, NoticeMatch
+from store.models import AuditEvent, ForeignNotice, Listing, NoticeMatch
+from tests import factory
 from tests.web.conftest import Live, csrf_of
 
 
@@ -17,12 +18,8 @@ def _proposed(live: Live) -> tuple[int, int]:
     with live.db.session() as s:
         listing = s.get(Listing, lid)
         assert listing is not None
-        n = ForeignNotice(source="safety-gate", reference="SR/08888/26",
-                          title="Tongle — Magnetic cubes", brand="Tongle", models=[])
-        s.add(n)
-        s.flush()
-        s.add(NoticeKey(notice_id=n.id, kind="url", value=norm_url(listing.url)))
-        s.flush()
+        n = factory.notice(s, "SR/08888/26", title="Tongle — Magnetic cubes", brand="Tongle",
+                           models=[], keys=[("url", norm_url(listing.url))])
         match_notices(s, notice_ids=[n.id])
         m = s.scalar(select(NoticeMatch).where(NoticeMatch.notice_id == n.id))
         assert m is not None and m.status == "proposed" and m.listing_id == lid

@@ -10,7 +10,7 @@ from spotcheck.web import planview
 from store.db import Database
 from store.models import Plan
 from store.settings import Settings
-from tests.web.factory import seed
+from tests.factory.console import world
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -24,7 +24,7 @@ def _close(a: Any, b: Any) -> bool:
 
 
 def test_summary_and_diff_match_the_sampler(any_db: Database, settings: Settings) -> None:
-    data = seed(any_db, settings, listings=80, with_users=False, captures=2)
+    data = world(any_db, settings, listings=80, with_users=False, captures=2)
     v1, v2 = data.plan_ids
     with any_db.session() as s:
         plan = s.get(Plan, v2)

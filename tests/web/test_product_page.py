@@ -14,8 +14,9 @@ from sampler.products import build_links
 from sandbox.photo_copies import jpeg, watermarked
 from store.artifacts import ArtifactStore
 from store.images import Photo, set_listing_photos
-from store.models import ForeignNotice, Listing, NoticeKey
+from store.models import Listing
 from store.photos import fingerprint
+from tests import factory
 from tests.web.conftest import Live
 
 PHOTO = (Path(__file__).parent.parent / "photos" / "coffee.jpg").read_bytes()
@@ -36,11 +37,8 @@ def _product(live: Live) -> tuple[int, int]:
         first.gtin = "04006381333931"
         set_listing_photos(s, a, [_kept(live, PHOTO, "http://img.test/a.jpg")])
         set_listing_photos(s, b, [_kept(live, copy, "http://img.test/b.jpg")])
-        n = ForeignNotice(source="safety-gate", reference="A12/0777/26", title="Kettle <b>",
-                          gtins=["04006381333931"])
-        s.add(n)
-        s.flush()
-        s.add(NoticeKey(notice_id=n.id, kind="gtin", value="04006381333931"))
+        factory.notice(s, "A12/0777/26", title="Kettle <b>", gtins=["04006381333931"],
+                       keys=[("gtin", "04006381333931")])
         build_links(s)
     return a, b
 

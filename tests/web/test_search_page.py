@@ -7,22 +7,19 @@ import pytest
 
 from spotcheck.web.routes.listings import search_page
 from store.db import Database
-from store.models import Listing, Platform, Sector
+from store.models import Sector
+from tests import factory
 
 
 def _load(db: Database) -> dict[str, float | None]:
     scores: dict[str, float | None] = {}
     with db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
+        p = factory.platform(s, "mall")
         for i in range(23):
-            listing = Listing(platform_id=p.id, external_id=f"L{i:02d}", url=f"http://x/{i}",
-                              title=f"item {i}",
-                              sector=Sector.TEXTILES if i % 2 else Sector.ELECTRICAL)
-            if i % 3:  # two in three scored, with ties to exercise the id tie-break
-                listing.risk_score = round((i * 7 % 5) / 5, 2)
-            s.add(listing)
+            # two in three scored, with ties to exercise the id tie-break
+            listing = factory.listing(s, p.id, f"L{i:02d}", url=f"http://x/{i}", title=f"item {i}",
+                                      sector=Sector.TEXTILES if i % 2 else Sector.ELECTRICAL,
+                                      risk_score=round((i * 7 % 5) / 5, 2) if i % 3 else None)
             scores[f"item {i}"] = listing.risk_score
     return scores
 

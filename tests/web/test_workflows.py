@@ -25,8 +25,8 @@ from store.models import (
     PurchaseStatus,
     Sample,
 )
+from tests.factory.console import screenshot_png
 from tests.web.conftest import Live, csrf_of
-from tests.web.factory import screenshot_png
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
