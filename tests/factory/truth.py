@@ -1,4 +1,4 @@
-"""Test helper: the sandbox's planted truth loaded straight into the database (no crawl).
+"""The sandbox's planted truth loaded straight into the database (no crawl).
 
 Platforms, sellers (with their published contacts) and listings become Platform, Seller and
 Listing rows as a crawler would write them; a Chinese-language listing carries the Chinese

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from store.db import Database
-from tests.risk.truthdb import load_truth, write_feeds
+from tests.factory.truth import load_truth, write_feeds
 
 SEED, N = 7, 6000
 

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from sampler.risk.calibrate import calibrate
 from sampler.risk.weights import load_weights
 from spotcheck.cli import main
 from store.db import Database
 from store.errors import Conflict
-from store.models import Campaign, LabResult, Plan, PlanItem, Purchase, Sample
+from store.models import Campaign, PlanStatus
+from tests import factory
 from tests.risk.conftest import data_file
 
 
@@ -25,26 +26,13 @@ def _lab_results(db: Database, truth: dict[str, Any], keys: dict[str, int], n: i
     rows = [r for r in truth["listings"] if r["supervision_class"] != "prohibited"]
     picked = rng.sample(rows, n)
     with db.session() as s:
-        camp = Campaign(name="calibration")
-        s.add(camp)
-        s.flush()
-        plan = Plan(campaign_id=camp.id, version=1, seed=1, method="srs",
-                    frame_sha256="0" * 64, frame_size=len(rows), sample_size=n)
-        s.add(plan)
-        s.flush()
-        for i, r in enumerate(picked):
-            item = PlanItem(plan_id=plan.id, listing_id=keys[r["key"]], seq=i, stratum="all",
+        camp = factory.campaign(s, "calibration")
+        plan = factory.plan(s, camp.id, [keys[r["key"]] for r in picked],
+                            status=PlanStatus.DRAFT, frame_size=len(rows),
                             inclusion_probability=n / len(rows))
-            s.add(item)
-            s.flush()
-            purchase = Purchase(idempotency_key=f"cal-{i}", plan_item_id=item.id)
-            s.add(purchase)
-            s.flush()
-            sample = Sample(code=f"CAL-{i}", purchase_id=purchase.id)
-            s.add(sample)
-            s.flush()
-            s.execute(insert(LabResult), [{"sample_id": sample.id, "outcome":
-                                           "fail" if r["flags"]["noncompliant"] else "pass"}])
+        for i, (item, r) in enumerate(zip(plan.items, picked, strict=True)):
+            factory.lab_result(s, item.id, "fail" if r["flags"]["noncompliant"] else "pass",
+                               key=f"cal-{i}", code=f"CAL-{i}")
 
 
 def test_calibration_reports_fit(scored: dict[str, Any], truth: dict[str, Any],
@@ -76,7 +64,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from sandbox.truth import build_truth
-    from tests.risk.truthdb import load_truth, write_feeds
+    from tests.factory.truth import load_truth, write_feeds
 
     db = Database.open(settings.database_url)
     truth = build_truth(11, 600, 0)

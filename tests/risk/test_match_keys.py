@@ -12,44 +12,41 @@ from sampler.risk.importers import import_file
 from sampler.risk.matching import match_notices, review_match
 from sampler.risk.scoring import score_listings
 from store.db import Database
-from store.models import ForeignNotice, Listing, NoticeMatch, Platform
+from store.models import NoticeMatch
+from tests import factory
 from tests.risk.conftest import data_file
 
 
 def _listings(db: Database) -> dict[str, int]:
     with db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
+        p = factory.platform(s, "mall")
         rows = {
             # named by onlineTrader: the URL (query string and scheme differ) and the ASIN
-            "url": Listing(platform_id=p.id, external_id="4471", url="http://shop.example/item/4471",
+            "url": factory.listing(s, p.id, "4471", url="http://shop.example/item/4471",
                            title="Universal travel adapter white", brand="NoName"),
-            "asin": Listing(platform_id=p.id, external_id="a1",
+            "asin": factory.listing(s, p.id, "a1",
                             url="https://www.amazon.de/dp/B0FCXZZ57X?th=1",
                             title="Magnetic cubes 64 pieces", brand="Generic"),
             # the notice's barcode in the title, written with spaces
-            "gtin": Listing(platform_id=p.id, external_id="g1", url="https://mall.example/g1",
+            "gtin": factory.listing(s, p.id, "g1", url="https://mall.example/g1",
                             title="Magnet Bausteine Set EAN 6 901234 567892", brand="Tongle"),
             # brand + model
-            "model": Listing(platform_id=p.id, external_id="m1", url="https://mall.example/m1",
+            "model": factory.listing(s, p.id, "m1", url="https://mall.example/m1",
                              title="Tongle magnetic cubes JY888", brand="Tongle", model="JY-888"),
             # the "Kidora bath seat" notice (no model, no key): brand and name text only
-            "text": Listing(platform_id=p.id, external_id="t1", url="https://mall.example/t1",
+            "text": factory.listing(s, p.id, "t1", url="https://mall.example/t1",
                             title="Kidora baby bath seat with suction cups", brand="Kidora"),
             # the magnets notice names models this listing does not show: not a match
-            "nomodel": Listing(platform_id=p.id, external_id="t2", url="https://mall.example/t2",
+            "nomodel": factory.listing(s, p.id, "t2", url="https://mall.example/t2",
                                title="Tongle Magic Cubes 64 pcs magnetic building set",
                                brand="Tongle"),
             # unrelated: another product of the same brand
-            "other": Listing(platform_id=p.id, external_id="o1", url="https://mall.example/o1",
+            "other": factory.listing(s, p.id, "o1", url="https://mall.example/o1",
                              title="Tongle kitchen cleaner spray 500ml", brand="Tongle",
                              model="KC-500"),
         }
-        s.add_all(rows.values())
-        s.add(ForeignNotice(source="csv", reference="BATH-1", brand="Kidora",
-                            product="Baby bath seat", models=[]))
-        s.flush()
+        factory.notice(s, "BATH-1", source="csv", brand="Kidora", product="Baby bath seat",
+                       models=[])
         return {k: v.id for k, v in rows.items()}
 
 
@@ -129,21 +126,18 @@ def test_listing_gtin_matches_notice_barcode_exactly(sqlite_db: Database) -> Non
     from tests.risk.test_real_files import REAL
 
     with sqlite_db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
+        p = factory.platform(s, "mall")
         rows = {
             # the page's structured GTIN is one of the recall's UPCs; its title shows none
-            "own": Listing(platform_id=p.id, external_id="s1", url="https://mall.example/s1",
+            "own": factory.listing(s, p.id, "s1", url="https://mall.example/s1",
                            title="Slot car kit 1:64 Thunderjet", gtin="00849398065648"),
             # the same UPC only in the title, as printed on the box
-            "title": Listing(platform_id=p.id, external_id="s2", url="https://mall.example/s2",
+            "title": factory.listing(s, p.id, "s2", url="https://mall.example/s2",
                              title="Deluxe Pit Kit UPC 8-49398-06563-1"),
             # a valid GTIN of another product: nothing
-            "other": Listing(platform_id=p.id, external_id="s3", url="https://mall.example/s3",
+            "other": factory.listing(s, p.id, "s3", url="https://mall.example/s3",
                              title="Slot car kit 1:64", gtin="04006381333931"),
         }
-        s.add_all(rows.values())
         s.flush()
         ids = {k: v.id for k, v in rows.items()}
         import_file(s, REAL / "cpsc_recall_10191.json", "cpsc")

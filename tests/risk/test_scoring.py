@@ -29,11 +29,10 @@ from store.models import (
     ListingSnapshot,
     Plan,
     PlanItem,
-    Platform,
     Purchase,
     Sample,
-    Seller,
 )
+from tests import factory
 
 
 def _frame(db: Database, truth: dict[str, Any], keys: dict[str, int]) -> pd.DataFrame:
@@ -139,30 +138,24 @@ def _tiny(db: Database) -> dict[str, int]:
     """A small frame: one brand, same CNY prices in CNY and USD, one cheap outlier, a network."""
     ids: dict[str, int] = {}
     with db.session() as s:
-        p1, p2 = Platform(code="mall", name="Mall"), Platform(code="spa", name="Spa")
-        s.add_all([p1, p2])
-        s.flush()
-        a = Seller(platform_id=p1.id, external_id="a", name="A", filing_number="F1",
-                   licence_number="L12345678", contacts={"phone": "+86 13900000001"})
-        b = Seller(platform_id=p2.id, external_id="b", name="B", filing_number="F2",
-                   licence_number="L87654321", contacts={"whatsapp": "13900000001"})
-        c = Seller(platform_id=p1.id, external_id="c", name="C", filing_number="F3",
-                   licence_number="L11112222", contacts={"phone": "13700000000"})
-        s.add_all([a, b, c])
-        s.flush()
+        p1, p2 = factory.platform(s, "mall"), factory.platform(s, "spa")
+        a = factory.seller(s, p1.id, "a", name="A", filing_number="F1",
+                           licence_number="L12345678", contacts={"phone": "+86 13900000001"})
+        b = factory.seller(s, p2.id, "b", name="B", filing_number="F2",
+                           licence_number="L87654321", contacts={"whatsapp": "13900000001"})
+        c = factory.seller(s, p1.id, "c", name="C", filing_number="F3",
+                           licence_number="L11112222", contacts={"phone": "13700000000"})
         for i in range(12):
             usd = i % 2 == 1
             price = Decimal("20.00") if usd else Decimal("144.00")
-            s.add(Listing(platform_id=p1.id if not usd else p2.id, external_id=f"k{i}",
-                          url=f"u{i}", title=f"Nordvik Kettle NV-K{1000 + i}", brand="Nordvik",
-                          category="kettles", sector="electrical", price=price,
-                          currency="USD" if usd else "CNY",
-                          seller_id=(c.id if i < 10 else (a.id if i == 10 else b.id))))
-        s.add(Listing(platform_id=p1.id, external_id="cheap", url="ucheap",
-                      title="Nordvik Kettle NV-K9999 原单", brand="Nordvik", category="kettles",
-                      sector="electrical", price=Decimal("30.00"), currency="CNY",
-                      seller_id=c.id))
-        s.flush()
+            factory.listing(s, p1.id if not usd else p2.id, f"k{i}", url=f"u{i}",
+                            title=f"Nordvik Kettle NV-K{1000 + i}", brand="Nordvik",
+                            category="kettles", sector="electrical", price=price,
+                            currency="USD" if usd else "CNY",
+                            seller_id=(c.id if i < 10 else (a.id if i == 10 else b.id)))
+        factory.listing(s, p1.id, "cheap", url="ucheap", title="Nordvik Kettle NV-K9999 原单",
+                        brand="Nordvik", category="kettles", sector="electrical",
+                        price=Decimal("30.00"), currency="CNY", seller_id=c.id)
         for row in s.scalars(select(Listing)):
             ids[row.external_id] = row.id
         ids.update(seller_a=a.id, seller_b=b.id, seller_c=c.id)

@@ -18,24 +18,19 @@ from sampler.risk.importers import import_file
 from sampler.risk.scoring import score_listings
 from store.db import Database
 from store.errors import InvalidInput
-from store.models import AuditEvent, Listing, Platform, RiskSignal, Seller
+from store.models import AuditEvent, Listing, RiskSignal, Seller
 from store.settings import Settings
+from tests import factory
 
 HEADER = "平台,店铺名称,企业名称,备案号,统一社会信用代码,报送日期\n"
 
 
 def _shop(db: Database) -> tuple[int, int]:
     with db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
-        seller = Seller(platform_id=p.id, external_id="s1", name="深圳优选家居店")
-        s.add(seller)
-        s.flush()
-        listing = Listing(platform_id=p.id, seller_id=seller.id, external_id="k1",
-                          url="https://mall.example/k1", title="电热水壶 1.7L", brand="优选")
-        s.add(listing)
-        s.flush()
+        p = factory.platform(s, "mall")
+        seller = factory.seller(s, p.id, "s1", name="深圳优选家居店")
+        listing = factory.listing(s, p.id, "k1", seller_id=seller.id,
+                                  url="https://mall.example/k1", title="电热水壶 1.7L", brand="优选")
         return seller.id, listing.id
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sampler.risk.importers import import_file
 from store.db import Database
 from store.errors import InvalidInput
-from store.models import Platform, RiskSignal, Seller
+from store.models import RiskSignal
+from tests import factory
 from tests.risk.conftest import data_file
 
 HEADER = ["序号", "产品名称", "商标/品牌", "规格型号", "生产日期/批号", "标称生产者",
@@ -27,13 +28,8 @@ def _signals(db: Database) -> list[RiskSignal]:
 
 def _seller(db: Database) -> int:
     with db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
-        seller = Seller(platform_id=p.id, external_id="s1", name="深圳优选家居店")
-        s.add(seller)
-        s.flush()
-        return seller.id
+        p = factory.platform(s, "mall")
+        return factory.seller(s, p.id, "s1", name="深圳优选家居店").id
 
 
 def test_gbk_spot_check_table_every_field_kept(sqlite_db: Database) -> None:
