@@ -13,15 +13,14 @@ from scheduler.vault import KEY_FILE, NEXT_KEY_FILE, Vault, finish_rotation, rot
 from spotcheck.cli import main
 from store.db import Database
 from store.errors import ConfigError
-from store.models import BuyerPersona, Platform
+from store.models import BuyerPersona
 from store.settings import Settings
+from tests import factory
 
 
 def _persona(db: Database, settings: Settings) -> int:
     with db.session() as s:
-        p = Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
+        p = factory.platform(s, "mall")
         view = create_persona(s, p.id, "小李", "buyer1", "pw-secret",
                               {"name": "李", "phone": "13800000000", "address": "杭州 文三路"},
                               "PAY-0001", settings)

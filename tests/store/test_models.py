@@ -11,18 +11,12 @@ from sqlalchemy.exc import IntegrityError
 
 from store import models as m
 from store.db import Database, current_revision, downgrade, head_revision, upgrade
-
-
-def _platform(s, code: str = "mall") -> m.Platform:  # type: ignore[no-untyped-def]
-    p = m.Platform(code=code, name="Sandbox Mall", jurisdiction_bureau="杭州海关")
-    s.add(p)
-    s.flush()
-    return p
+from tests import factory
 
 
 def test_listing_round_trip(any_db: Database) -> None:
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         seller = m.Seller(platform_id=p.id, external_id="S1", name="环球优品旗舰店",
                           contacts={"phone": "+86 138 0000 0000"})
         s.add(seller)
@@ -48,13 +42,13 @@ def test_listing_round_trip(any_db: Database) -> None:
 
 def test_one_listing_per_platform_and_external_id(any_db: Database) -> None:
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         s.add(m.Listing(platform_id=p.id, external_id="1", url="http://x/1"))
         pid = p.id
     with pytest.raises(IntegrityError), any_db.session() as s:
         s.add(m.Listing(platform_id=pid, external_id="1", url="http://x/1?utm=1"))
     with any_db.session() as s:
-        other = _platform(s, "shop")
+        other = factory.platform(s, "shop")
         s.add(m.Listing(platform_id=other.id, external_id="1", url="http://y/1"))
     with any_db.session() as s:
         assert s.scalar(select(func.count()).select_from(m.Listing)) == 2
@@ -63,7 +57,7 @@ def test_one_listing_per_platform_and_external_id(any_db: Database) -> None:
 def test_idempotency_keys(any_db: Database) -> None:
     """A purchase retried with the same key, a notice imported twice: both refused."""
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         listing = m.Listing(platform_id=p.id, external_id="1", url="http://x/1")
         camp = m.Campaign(name="2026H2 儿童用品")
         s.add_all([listing, camp])
@@ -91,7 +85,7 @@ def test_invalid_enum_value_refused(any_db: Database) -> None:
     from sqlalchemy import text
 
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         pid = p.id
     with pytest.raises(LookupError), any_db.session() as s:
         s.execute(text("INSERT INTO listing (platform_id, external_id, url, title, sector,"
@@ -107,7 +101,7 @@ def test_invalid_enum_value_refused(any_db: Database) -> None:
 
 def test_case_with_measures_and_notifications(any_db: Database) -> None:
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s, jurisdiction_bureau="杭州海关")
         case = m.Case(number="C-2026-001", kind="counterfeit", title="仿冒品牌耳机",
                       platform_id=p.id, jurisdiction_bureau=p.jurisdiction_bureau)
         case.measures.append(m.Measure(kind=m.MeasureKind.TAKEDOWN, outcome="下架"))
@@ -141,7 +135,7 @@ def test_migration_0004_carries_scores_over(any_db: Database) -> None:
 
     engine = any_db.engine
     with any_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         pid = p.id
     downgrade(engine, "0003")
     reasons = '[{"code": "unfiled_seller", "points": 0.3, "en": "no filing", "zh": "未备案"}]'

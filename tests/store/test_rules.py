@@ -15,13 +15,7 @@ from store.artifacts import ArtifactStore
 from store.db import Database, downgrade, upgrade
 from store.errors import Conflict, NotFound, VerificationFailed
 from store.prn import permanent_random_number
-
-
-def _platform(s, code: str = "mall") -> m.Platform:  # type: ignore[no-untyped-def]
-    p = m.Platform(code=code, name="Sandbox Mall", jurisdiction_bureau="杭州海关")
-    s.add(p)
-    s.flush()
-    return p
+from tests import factory
 
 
 def test_prn_is_uniform_and_fixed_by_identity() -> None:
@@ -34,7 +28,7 @@ def test_prn_is_uniform_and_fixed_by_identity() -> None:
 
 def test_listing_stored_through_the_orm_gets_the_one_rule(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
-        p = _platform(s)
+        p = factory.platform(s)
         s.add(m.Listing(platform_id=p.id, external_id="A1", url="http://x/1"))
         s.add(m.Listing(platform=p, external_id="A2", url="http://x/2", prn=0.25))
     with sqlite_db.session() as s:
@@ -45,7 +39,7 @@ def test_listing_stored_through_the_orm_gets_the_one_rule(sqlite_db: Database) -
 def test_migration_fills_missing_prns_and_records_legacy_ones(sqlite_db: Database) -> None:
     engine = sqlite_db.engine
     with sqlite_db.session() as s:
-        pid = _platform(s).id
+        pid = factory.platform(s).id
     downgrade(engine, "0004")
     at = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
     old = (int.from_bytes(hashlib.sha256(f"prn:{pid}:L1".encode()).digest()[:8], "big")
@@ -74,14 +68,10 @@ def test_migration_fills_missing_prns_and_records_legacy_ones(sqlite_db: Databas
 
 def _approved_plan(db: Database) -> int:
     with db.session() as s:
-        p = _platform(s)
-        listing = m.Listing(platform=p, external_id="1", url="http://x/1")
-        campaign = m.Campaign(name="c")
-        plan = m.Plan(campaign=campaign, version=1, seed=1, method="srs", frame_sha256="0" * 64,
-                      frame_size=1, sample_size=1, status=m.PlanStatus.APPROVED)
-        s.add_all([listing, campaign, plan])
-        s.flush()
-        return plan.id
+        p = factory.platform(s)
+        factory.listing(s, p.id, "1", url="http://x/1")
+        campaign = factory.campaign(s, "c")
+        return factory.plan(s, campaign.id, [], frame_size=1, sample_size=1).id
 
 
 def test_approved_plan_guard_holds_without_the_sampler(sqlite_db: Database) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from store import models as m
 from store.db import Database
 from store.search import listing_text_condition
+from tests import factory
 from tests.conftest import need
 
 TITLES = [
@@ -25,17 +26,12 @@ SELLERS = ["环球优品旗舰店", "Baby Care Store", "深圳电子"]
 
 def _load(db: Database) -> None:
     with db.session() as s:
-        p = m.Platform(code="mall", name="Mall")
-        s.add(p)
-        s.flush()
-        sellers = [m.Seller(platform_id=p.id, external_id=f"S{i}", name=n)
-                   for i, n in enumerate(SELLERS)]
-        s.add_all(sellers)
-        s.flush()
+        p = factory.platform(s, "mall")
+        sellers = [factory.seller(s, p.id, f"S{i}", name=n) for i, n in enumerate(SELLERS)]
         for i, title in enumerate(TITLES):
-            s.add(m.Listing(platform_id=p.id, external_id=f"EXT-{i:04d}", url=f"http://x/{i}",
-                            title=title, brand="ACME" if i % 2 else None, model=f"M-{i}",
-                            seller_id=sellers[i % len(sellers)].id, risk_score=i / 10))
+            factory.listing(s, p.id, f"EXT-{i:04d}", url=f"http://x/{i}", title=title,
+                            brand="ACME" if i % 2 else None, model=f"M-{i}",
+                            seller_id=sellers[i % len(sellers)].id, risk_score=i / 10)
 
 
 def _found(db: Database, q: str) -> set[int]:
