@@ -24,6 +24,7 @@ from sampler.campaign_scope import create_campaign
 from sampler.plans import draw_plan, reject_plan, submit_plan
 from scheduler.personas import create_persona
 from spotcheck import users
+from store.artifacts import ArtifactStore
 from store.db import Database
 from store.models import (
     Artifact,
@@ -89,11 +90,9 @@ def screenshot_png(text: str, seed: int) -> bytes:
 
 
 def store_artifact(settings: Settings, data: bytes) -> str:
-    sha = hashlib.sha256(data).hexdigest()
-    path = settings.artifacts_dir / sha[:2] / sha
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return sha
+    """Store *data* in the installation's artifact store (the store's own layout, not a
+    copy of it); returns its SHA-256."""
+    return ArtifactStore(settings.artifacts_dir).put(data).sha256
 
 
 def add_users(db: Database) -> None:
