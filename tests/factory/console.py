@@ -117,8 +117,9 @@ def world(db: Database, settings: Settings, *, items: int | None = None, listing
                                  jurisdiction_bureau="深圳海关")
         sellers = [rows.seller(s, platform.id, f"s{i}",
                                name=f"旗舰店 {i}" if i else '<b onmouseover="alert(9)">Evil Store</b>',
-                               filing_number=None if i % 3 == 0 else f"F{i:04d}")
+                               filing_number=None if i % 3 == 0 else f"F{i:04d}", flush=False)
                    for i in range(8)]
+        s.flush()
         listing_rows = []
         for i in range(listings):
             hostile = i < len(HOSTILE_TITLES)

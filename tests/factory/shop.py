@@ -34,7 +34,9 @@ def small_world(s: Session, *, listings: int = 6, sellers: int = 3,
     plat = rows.platform(s, code, name=f"SBX {code}", base_url=base_url,
                          company_name="沙箱跨境电商有限公司",
                          jurisdiction_bureau="杭州海关 Hangzhou Customs")
-    seller_rows = [rows.seller(s, plat.id, f"s{i}", name=f"卖家 {i}") for i in range(sellers)]
+    seller_rows = [rows.seller(s, plat.id, f"s{i}", name=f"卖家 {i}", flush=False)
+                   for i in range(sellers)]
+    s.flush()
     sectors = [Sector.LIGHT_INDUSTRY, Sector.TEXTILES, Sector.ELECTRICAL]
     listing_rows = []
     for i in range(listings):
@@ -44,7 +46,8 @@ def small_world(s: Session, *, listings: int = 6, sellers: int = 3,
             s, plat.id, f"L{i}", url=f"{base_url}/item/L{i}",
             title=f"商品 {i} <script>alert(1)</script>", price=Decimal("19.90") + i,
             currency="CNY", seller_id=seller_rows[i % sellers].id, sector=sectors[i % 3],
-            supervision_class=cls, category="toys"))
+            supervision_class=cls, category="toys", flush=False))
+    s.flush()
     camp = rows.campaign(s, f"2026H2 {code}", team="抽样一组", scope={"platforms": [code]},
                          period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 12, 31))
     plan = rows.plan(s, camp.id, listing_rows, status=status, seed=42, created_by="alice",
