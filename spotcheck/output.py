@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from store import jsonio
+from store import clock, jsonio
 
 #: Human output goes to stdout; diagnostics to stderr so ``--json`` output stays clean.
 console = Console(highlight=False)
@@ -77,7 +78,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
     The title and headers are read from the ``cli_heading`` labels (:func:`heading`); with
     *codes* (column → a label domain of :mod:`store.labels`: an enumeration or a
-    plain-string domain), the named columns' codes by their labels; with *fields*, the first
+    plain-string domain), the named columns' codes by their labels; a time in the bureau's
+    zone to the second (store.clock); with *fields*, the first
     column's values are headings too (a ``field | value`` table).  ``--json`` output never
     goes through here: it keeps the codes."""
     from store.labels import label, text_label
@@ -86,6 +88,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     codes = codes or {}
 
     def cell(col: str, value: Any) -> Any:
+        if isinstance(value, dt.datetime):  # stored in UTC; read in the bureau's zone
+            return clock.local(value, lang)
         domain = codes.get(col)
         if domain is None or value is None or value == "":
             return value

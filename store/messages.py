@@ -5,14 +5,17 @@ The domain raises ``Conflict("plans.four_eyes_drew_submitted_plan", actor=..., p
 it in the language of whoever reads it.  The texts live in ``store/messages.toml`` beside this
 module, one entry per code; parameters that are vocabulary codes (``PlanStatus.APPROVED``) are
 shown by their label from :mod:`store.labels`, so a Chinese sentence does not carry an English
-status.  ``tests/store/test_messages.py`` walks the refusal sites and fails on a code that has
-no text in both languages, or whose two texts do not take the same parameters.
+status, and times in the bureau's zone to the second (:mod:`store.clock`).
+``tests/store/test_messages.py`` walks the refusal sites and fails on a code that has no text
+in both languages, or whose two texts do not take the same parameters.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import functools
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -136,6 +139,29 @@ def plain(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: one(v) for k, v in params.items()}
 
 
+#: Parameters that carry a time as JSON keeps it (ISO 8601: a verification's ``stamped``,
+#: a token's ``at``): a person reads it in the bureau's zone, to the second.
+TIME_PARAMS = frozenset({"at", "stamped", "when", "since", "until", "r_started_at",
+                         "heartbeat", "expires"})
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _time(name: str, value: Any, locale: str) -> str | None:
+    """*value* as a person reads a time (``2026-12-08 10:03:04 北京时间``), or None when it
+    is not a time: a datetime, or an ISO 8601 time among :data:`TIME_PARAMS`."""
+    from store import clock
+
+    if isinstance(value, dt.datetime):
+        return clock.local(value, locale)
+    if name in TIME_PARAMS and isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return clock.local(when, locale)
+    return None
+
+
 def _shown(name: str, value: Any, locale: str) -> Any:
     """A parameter as the reader sees it: vocabulary codes by their label, and so is a
     parameter named after a domain of :data:`store.labels.TEXT_LABELS` (``variance_method``,
@@ -145,6 +171,9 @@ def _shown(name: str, value: Any, locale: str) -> Any:
     from store.labels import TEXT_LABELS, text_label
 
     name = name.split("__", 1)[0]
+    shown_time = _time(name, value, locale)
+    if shown_time is not None:
+        return shown_time
     if name in TEXT_LABELS:
         if isinstance(value, str):
             return text_label(name, value, locale)

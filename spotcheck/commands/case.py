@@ -11,6 +11,7 @@ import typer
 from scheduler import cases
 from spotcheck.context import current
 from spotcheck.output import console, heading, print_json, said, say, table
+from store import clock
 from store.errors import InvalidInput
 from store.labels import label, text_label
 from store.vocabulary import CaseStatus, MeasureKind
@@ -73,7 +74,7 @@ def list_cmd(
         return
     console.print(table("cases", ["number", "kind", "status", "bureau", "opened", "title"],
                         [(r["number"], r["kind"], r["status"], r["bureau"],
-                          r["opened_at"].strftime("%Y-%m-%d"), r["title"][:60]) for r in rows],
+                          clock.local_date(r["opened_at"]), r["title"][:60]) for r in rows],
                         codes={"kind": "case_kind", "status": CaseStatus}))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
 from pathlib import Path
@@ -326,7 +327,7 @@ def log_cmd(
     else:
         console.print(table("custody log", ["seq", "at", "actor", "action", "capture", "case",
                                             "hash"],
-                            [(e["seq"], e["at"][:19], e["actor"], e["action"], e["capture_id"],
+                            [(e["seq"], dt.datetime.fromisoformat(e["at"]), e["actor"], e["action"], e["capture_id"],
                               e["case_id"], e["hash"][:16]) for e in events],
                             codes={"action": "custody_action"}))
         console.print("[green]" + escape(said("cli_said.chain_intact")) + "[/green]"

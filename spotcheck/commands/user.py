@@ -13,6 +13,7 @@ import typer
 from spotcheck import identity, users
 from spotcheck.context import current
 from spotcheck.output import console, print_json, say, table, yes_no
+from store import clock
 from store.vocabulary import Role
 
 app = typer.Typer(help="Console users: add, list, change passwords, disable.",
@@ -67,7 +68,7 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
         return
     console.print(table("users", ["name", "role", "active", "locale", "created"],
                         [(u.name, u.role.value, yes_no(u.active), u.locale or "",
-                          u.created_at.strftime("%Y-%m-%d")) for u in rows],
+                          clock.local_date(u.created_at)) for u in rows],
                         codes={"role": Role}))
 
 

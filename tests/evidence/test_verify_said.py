@@ -238,3 +238,34 @@ def test_every_verify_said_code_in_the_source_is_in_the_catalogue() -> None:
     assert {"no_manifest", "file_altered", "tsa_other_data", "wacz_ok", "custody_edited",
             "plan_seed", "warn_no_tsa", "step_field"} <= found, sorted(found)
     assert sorted(c for c in found if not known(f"verify_said.{c}")) == []
+
+
+def test_the_custody_log_and_the_case_list_read_times_in_the_bureau_s_zone(
+        pack: dict[str, Any], tmp_path: Path) -> None:
+    """``evidence log`` shows each event's time in Beijing time to the second (it showed the
+    UTC ISO text cut to 19 characters) and ``case list`` the day at the bureau."""
+    import datetime as dt
+
+    from store import clock
+    from store.models import Case, CustodyEvent
+
+    settings = pack["settings"]
+    env = {"SPOTCHECK_HOME": str(settings.home), "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+           "SPOTCHECK_LOCALE": "zh-CN", "COLUMNS": "400"}
+    db = Database.open(settings.database_url, settings=settings)
+    try:
+        with db.session() as s:
+            event = s.query(CustodyEvent).order_by(CustodyEvent.seq.desc()).first()
+            case = s.query(Case).first()
+            assert event is not None and case is not None
+            case.opened_at = dt.datetime(2026, 12, 7, 17, 30, tzinfo=dt.UTC)  # 01:30 next day
+            at = event.at
+    finally:
+        db.dispose()
+    ran = spotcheck("evidence", "log", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    assert clock.local(at, "zh-CN", tz=clock.zone("Asia/Shanghai")) in ran.stdout, ran.stdout
+    assert "导出证据包" in ran.stdout
+    ran = spotcheck("case", "list", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    assert "2026-12-08" in ran.stdout and "2026-12-07" not in ran.stdout, ran.stdout
