@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -53,6 +54,10 @@ def check_name(name: str, lang: str | None = None) -> str:
         if name.startswith(prefix) and prefix.strip() in checks:
             rest = name[len(prefix):]
             return f"{text_label('verify_check', prefix.strip(), lang)} {check_name(rest, lang)}"
+    capture = re.match(r"capture (\d+)(?: (.+))?$", name)  # a capture's checks: "capture 3 …"
+    if capture:
+        head = f"{text_label('verify_check', 'capture', lang)} {capture.group(1)}"
+        return f"{head} {check_name(capture.group(2), lang)}" if capture.group(2) else head
     return name
 
 

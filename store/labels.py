@@ -711,6 +711,9 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "bundle": ("预登记包", "bundle"),
         "plan unchanged": ("方案未被更改", "plan unchanged"),
         "frame file": ("抽样框文件", "frame file"),
+        "capture": ("取证记录", "capture"),
+        "before first purchase task": ("早于首个购样任务", "before first purchase task"),
+        "before first order": ("早于首笔下单", "before first order"),
     },
     #: Where a classification rule found its word (crawlers.classify).
     "class_field": {

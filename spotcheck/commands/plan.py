@@ -249,7 +249,7 @@ def verify_cmd(
             pid = plan_api.resolve_plan(s, plan).id
             report = verify_bundle(bundle_of(s, pid, ctx.settings), anchors, session=s,
                                    settings=ctx.settings)
-        label = f"plan {pid}"
+        label = f"{heading('plan')} {pid}"  # 抽样方案 3 for a Chinese reader
     if json_out:
         print_json(report.as_dict())
     else:

@@ -165,3 +165,30 @@ def test_the_bundle_s_verification_reads_in_chinese(world: tuple[Database, Setti
     assert render(changed["code"], changed["params"], "zh-CN") == \
         "预登记的随机种子为 8，数据库中为 7"
     assert render(changed["code"], changed["params"], "en") == "seed 8 registered, 7 stored"
+
+
+def test_plan_verify_reads_in_chinese_with_local_times(world: tuple[Database, Settings, int],
+                                                       tmp_path: Path) -> None:
+    """``plan verify`` for a Chinese reader: the plan, every check and the times read in
+    Chinese, in the bureau's zone to the second; --json keeps the checks' names and the ISO
+    times."""
+    from tests.clirun import spotcheck
+
+    db, settings, pid = world
+    with db.session() as s:
+        item = s.query(PlanItem).filter_by(plan_id=pid).first()
+        assert item is not None
+        s.add(Purchase(idempotency_key=f"plan:{pid}:item:{item.id}", plan_item_id=item.id,
+                       ordered_at=dt.datetime(2020, 1, 1, 2, 3, 4, tzinfo=dt.UTC)))
+    env = {"SPOTCHECK_HOME": str(settings.home), "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+           "SPOTCHECK_TRUSTED_TSA_CAS": json.dumps(settings.trusted_tsa_cas),
+           "SPOTCHECK_LOCALE": "zh-CN", "COLUMNS": "400"}
+    ran = spotcheck("plan", "verify", str(pid), env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 5, ran.stdout + ran.stderr
+    out = ran.stdout + ran.stderr
+    assert f"抽样方案 {pid}" in out and "早于首笔下单" in out and "早于首个购样任务" in out
+    assert "晚于首笔下单（2020-01-01 10:03:04 北京时间）" in out, out
+    assert "before first" not in out and "plan " not in out and "+00:00" not in out
+    ran = spotcheck("plan", "verify", str(pid), "--json", env=env, unset=("SPOTCHECK_DB",))
+    order = next(c for c in json.loads(ran.stdout)["checks"] if c["check"] == "before first order")
+    assert order["detail_params"]["at"] == "2020-01-01T02:03:04+00:00"

@@ -138,4 +138,35 @@ def _check_names(check_name: Any) -> None:
     assert check_name("signature") == "签名"
     assert check_name("sample chain timestamp manifest.json.0.tsr") == (
         "样品流转记录 时间戳 manifest.json.0.tsr")
-    assert check_name("capture 3") == "capture 3"  # not a known word: as it is
+    assert check_name("capture 3") == "取证记录 3"
+    assert check_name("capture 3 timestamp manifest.json.0.tsr") == (
+        "取证记录 3 时间戳 manifest.json.0.tsr")
+    assert check_name("before first order") == "早于首笔下单"
+    assert check_name("a check nobody named") == "a check nobody named"  # as it is
+
+
+def test_every_check_a_verifier_names_reads_in_chinese() -> None:
+    """Each check name the verifiers write (``report.said("frame file", …)``, the plan's
+    ``before first order``) has its Chinese: no English word is left of it in zh-CN."""
+    import re
+
+    from spotcheck import context
+    from spotcheck.output import check_name
+    from store.settings import Settings
+
+    names: set[str] = set()
+    for path in [*sorted((ROOT / "evidence").glob("*.py")),
+                 ROOT / "scheduler" / "preregistration.py"]:
+        text = path.read_text(encoding="utf-8")
+        names |= set(re.findall(r"\.said\(\s*\"([^\"{]+)\"", text))
+        names |= {n for pair in re.findall(r"check = \"([^\"]+)\" if .*\n\s+\"([^\"]+)\"", text)
+                  for n in pair}
+    assert {"frame file", "before first order", "sample chain steps"} <= names, names
+    saved = context.current()
+    context.reset(context.AppContext(settings=Settings(locale="zh-CN")))
+    try:
+        english = {n: check_name(n) for n in names
+                   if re.search(r"[A-Za-z]{3,}", check_name(n).replace("WACZ", ""))}
+    finally:
+        context.reset(saved)
+    assert english == {}
