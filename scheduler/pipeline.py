@@ -113,7 +113,7 @@ def signals(ctx: JobContext) -> dict[str, Any]:
     """
     from sampler.risk.fetch import SOURCES, fetch
     from sampler.risk.matching import match_notices
-    from store.errors import InvalidInput
+    from store.errors import InvalidInput, ServiceUnavailable
 
     out: dict[str, Any] = {}
     failed = 0
@@ -127,7 +127,7 @@ def signals(ctx: JobContext) -> dict[str, Any]:
                 if result.notice_ids:
                     data["matches"] = match_notices(s, notice_ids=result.notice_ids).matches
             out[source] = data
-        except InvalidInput as exc:
+        except (InvalidInput, ServiceUnavailable) as exc:
             failed += 1
             out[source] = {"error": str(exc)[:500]}
     if out and failed == len(out):

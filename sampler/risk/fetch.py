@@ -31,7 +31,7 @@ from sampler.risk.importers import ImportResult, import_file
 from sampler.risk.importers.base import Problems, parse_date
 from sampler.risk.importers.safety_gate import parse_index
 from store import messages
-from store.errors import InvalidInput
+from store.errors import InvalidInput, ServiceUnavailable
 from store.messages import Lines
 from store.models import ForeignNotice
 from store.settings import Settings
@@ -83,8 +83,13 @@ def default_since(session: Session, source: str) -> dt.date:
 
 
 def _get(client: httpx.Client, url: str, **params: Any) -> bytes:
+    """The body at *url*.  An endpoint that cannot be reached (refused, unknown host, timed
+    out) or answers with a server error is a service unavailable (exit 6); another status
+    means the configured URL is wrong (exit 2)."""
     try:
         with client.stream("GET", url, params=params or None) as r:
+            if r.status_code >= 500:
+                raise ServiceUnavailable("risk_fetch.http_status", url=url, status=r.status_code)
             if r.status_code != 200:
                 raise InvalidInput("risk_fetch.http_status", url=url, status=r.status_code)
             chunks, size = [], 0
@@ -95,7 +100,7 @@ def _get(client: httpx.Client, url: str, **params: Any) -> bytes:
                 chunks.append(chunk)
             return b"".join(chunks)
     except httpx.HTTPError as exc:
-        raise InvalidInput("risk_fetch.cannot_fetch", url=url, error=type(exc).__name__,
+        raise ServiceUnavailable("risk_fetch.cannot_fetch", url=url, error=type(exc).__name__,
                            detail=str(exc)[:200]) from None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from sampler.risk.fetch import fetch
 from store.db import Database
-from store.errors import InvalidInput
+from store.errors import ServiceUnavailable
 from store.models import ForeignNotice
 from store.settings import Settings
 from tests.conftest import serve_http
@@ -143,9 +143,12 @@ def test_cpsc_and_health_canada(sqlite_db: Database, settings: Settings, server:
 
 
 def test_offline_says_so(sqlite_db: Database, settings: Settings) -> None:
+    """An endpoint that cannot be reached is a service unavailable (exit 6), not bad input."""
     cfg = _settings(settings, "http://127.0.0.1:9")  # discard port: nothing listens
-    with pytest.raises(InvalidInput, match=r"cannot fetch.*offline"), sqlite_db.session() as s:
+    with pytest.raises(ServiceUnavailable, match=r"cannot fetch.*offline") as caught, \
+            sqlite_db.session() as s:
         fetch(s, "cpsc", cfg, dt.date(2026, 1, 1))
+    assert caught.value.exit_code == 6
 
 
 def test_scheduled_job_fetches_every_source(sqlite_db: Database, settings: Settings,
