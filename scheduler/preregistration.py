@@ -183,6 +183,16 @@ class RegistrationReport:
                 "warnings": self.warnings}
 
 
+def is_bundle(data: bytes) -> bool:
+    """Whether *data* is a registration bundle at all (JSON naming the bundle format), so a
+    wrong file is told apart from a tampered bundle."""
+    try:
+        outer = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(outer, dict) and outer.get("format") == BUNDLE_FORMAT
+
+
 def verify_bundle(data: bytes, anchors: TrustAnchors, *, session: Session | None = None,
                   settings: Settings | None = None) -> RegistrationReport:
     """Check a registration bundle (see the module docstring); never raises on bad content."""

@@ -25,7 +25,7 @@ from spotcheck.output import (
     say,
     table,
 )
-from store.errors import InvalidInput, VerificationFailed
+from store.errors import InvalidInput, NotFound, VerificationFailed
 from store.labels import label, text_label
 from store.vocabulary import CaptureStatus
 
@@ -169,10 +169,11 @@ def verify_cmd(
 
     from evidence.trust import TrustAnchors
     from evidence.verify import verify_pack
-    from store.errors import InvalidInput, NotFound
 
     # Exit 5 means "this pack was tampered with": a path that names no file, or a file that
     # is no zip at all, is a mistake of the caller (3, 2), not evidence of tampering.
+    if pack.is_dir():
+        raise InvalidInput("evidence.zip_file_so_evidence_pack", pack=pack)
     if not pack.is_file():
         raise NotFound("evidence.such_file", pack=pack)
     if not zipfile.is_zipfile(pack):
@@ -354,7 +355,7 @@ def show_cmd(
     with ctx.db.session() as s:
         cap = s.get(Capture, capture_id)
         if cap is None:
-            raise InvalidInput("evidence.capture", capture_id=capture_id)
+            raise NotFound("evidence.capture", capture_id=capture_id)
         arts = s.scalars(select(Artifact).where(Artifact.capture_id == capture_id)
                          .order_by(Artifact.role)).all()
         data: dict[str, Any] = {"id": cap.id, "kind": cap.kind, "url": cap.url, "final_url": cap.final_url,

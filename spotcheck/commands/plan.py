@@ -5,6 +5,7 @@ Plans are referred to by id, by campaign name (its newest version) or as ``CAMPA
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -234,16 +235,25 @@ def verify_cmd(
     frame file intact and the time-stamp earlier than every purchase. Exit 5 if a check fails,
     3 if the plan was never registered."""
     from evidence.trust import TrustAnchors
-    from scheduler.preregistration import bundle_of, verify_bundle
-    from store.errors import VerificationFailed
+    from scheduler.preregistration import bundle_of, is_bundle, verify_bundle
+    from store.errors import InvalidInput, NotFound, VerificationFailed
 
     ctx = current()
     anchors = TrustAnchors.for_installation(ctx.settings, trust_keys=trust_key,
                                             trust_tsa_cas=trust_tsa_ca)
     path = Path(plan)
     if path.is_file():
-        report = verify_bundle(path.read_bytes(), anchors)
+        data = path.read_bytes()
+        # Exit 5 says "this registration was tampered with": a file that is no bundle at all
+        # is the caller's mistake (2), as a path naming no file is (3).
+        if not is_bundle(data):
+            raise InvalidInput("plan.bundle_file_not_bundle", path=str(path))
+        report = verify_bundle(data, anchors)
         label = path.name
+    elif path.suffix.lower() == ".json" or os.sep in plan:
+        if path.exists():
+            raise InvalidInput("plan.bundle_file_not_bundle", path=str(path))
+        raise NotFound("plan.bundle_file_missing", path=str(path))
     else:
         with ctx.db.session() as s:
             pid = plan_api.resolve_plan(s, plan).id

@@ -89,3 +89,34 @@ def test_verify_names_a_caller_mistake_not_tampering(settings: Any, tmp_path: Pa
     not_zip = tmp_path / "pack.zip"
     not_zip.write_text("this is not a zip file")
     assert _exit(["--home", str(settings.home), "evidence", "verify", str(not_zip)]) == 2
+
+
+def test_an_unreachable_feed_is_a_service_unavailable(settings: Any, monkeypatch: Any,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A refused connection and an unknown host are both exit 6 (neither a bug nor bad input)."""
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("SPOTCHECK_SIGNALS_CPSC_URL", f"http://127.0.0.1:{free_port()}/recalls")
+    assert _exit(["--home", str(settings.home), "signals", "fetch", "cpsc", "--no-match"]) == 6
+    assert "Connection refused" in capsys.readouterr().err
+    monkeypatch.setenv("SPOTCHECK_SIGNALS_CPSC_URL", "http://no-such-host.invalid/recalls")
+    assert _exit(["--home", str(settings.home), "signals", "fetch", "cpsc", "--no-match"]) == 6
+
+
+def test_wrong_files_and_missing_things_are_not_tampering(settings: Any, tmp_path: Path) -> None:
+    """plan verify on a file that is no bundle is 2 and on a missing file 3 (5 is kept for a
+    registration that fails a check); a missing capture, a missing mapping file are 3; a
+    folder given as a pack is 2."""
+    home = ["--home", str(settings.home)]
+    not_bundle = tmp_path / "bundle.json"
+    not_bundle.write_text("this is not JSON")
+    assert _exit([*home, "plan", "verify", str(not_bundle)]) == 2
+    not_bundle.write_text('{"format": "something else"}')
+    assert _exit([*home, "plan", "verify", str(not_bundle)]) == 2
+    assert _exit([*home, "plan", "verify", str(tmp_path / "absent.json")]) == 3
+    assert _exit([*home, "evidence", "show", "99999"]) == 3
+    frame = tmp_path / "complaints.csv"
+    frame.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert _exit([*home, "signals", "import", str(frame), "--format", "complaints",
+                  "--mapping", str(tmp_path / "absent.toml")]) == 3
+    assert _exit([*home, "evidence", "verify", str(tmp_path)]) == 2

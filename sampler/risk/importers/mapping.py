@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store.errors import InvalidInput
+from store.errors import InvalidInput, NotFound
 
 SHIPPED = Path(__file__).resolve().parent.parent / "mappings"
 
@@ -96,7 +96,7 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise InvalidInput("risk_mapping.no_file", path=str(path)) from None
+        raise NotFound("risk_mapping.no_file", path=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput("risk_mapping.not_toml", path_name=path.name,
                            detail=str(exc)[:200]) from None
