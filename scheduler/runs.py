@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduler.jobs import REGISTRY, JobContext, JobFunc, job
 from store.db import Database
+from store.errors import SpotcheckError
 from store.jsonio import jsonable
 from store.models import JobRun, SchedulerLease, utcnow
 from store.settings import Settings
@@ -189,7 +190,11 @@ def _body(db: Database, settings: Settings, row: Any, *, holder: str,
     except Exception as exc:
         log.error("run %s failed: %s", key, exc)
         err = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
-        return _info(_finish(db, key, "error", {}, err), True)
+        # a coded refusal (a design that cannot be drawn) is kept as its code and parameters
+        # too, so whoever reads the failed run reads it in their language
+        stored = exc.stored() if isinstance(exc, SpotcheckError) else None
+        return _info(_finish(db, key, "error",
+                             {"refusal": stored} if isinstance(stored, dict) else {}, err), True)
     outcome = str(result.pop("_outcome", "ok"))
     log.info("run %s finished: %s", key, outcome)
     return _info(_finish(db, key, outcome, result, None), True)

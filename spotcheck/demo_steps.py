@@ -240,8 +240,14 @@ class Demo:
         info = execute(st.db, st.settings, kind, st.campaign_id, None, holder="demo",
                        options=options)
         if info.outcome == "error":
+            from store.messages import Said, known
+
+            refusal = (info.result or {}).get("refusal") or {}
+            if known(refusal.get("code")):  # said in the reader's language
+                raise SpotcheckError("demo.job_failed", job_kind=kind,
+                                     reason=Said(refusal["code"], refusal.get("params") or {}))
             first = (info.error or "").strip().splitlines()[:1]
-            raise SpotcheckError("demo.job_failed", kind=kind,
+            raise SpotcheckError("demo.job_failed", job_kind=kind,
                                  reason=(first[0] if first else "?")[:300])
         return info.result
 

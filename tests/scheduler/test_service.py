@@ -174,3 +174,23 @@ def test_run_due_refuses_beside_a_live_scheduler(sqlite_db: Database, settings: 
     with pytest.raises(Conflict):
         run_due(sqlite_db, settings, T0)
     live.release()
+
+
+def test_a_failed_run_keeps_its_coded_refusal_for_the_reader(
+        sqlite_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job refused with a coded message (a design that cannot be drawn) keeps the code and
+    its parameters beside the English error, so the demo and the console say it in the
+    reader's language."""
+    from sampler.errors import DesignInfeasible
+    from store.messages import render
+
+    def refuse(ctx: runs.JobContext) -> dict[str, object]:
+        raise DesignInfeasible("allocation.strata_minimum_per_stratum_needs", len_sizes=9,
+                               minimum=2, sum_lower_values=18, n=12)
+
+    monkeypatch.setitem(runs.REGISTRY, "refuse", refuse)
+    info = runs.execute(sqlite_db, settings, "refuse", None, None, holder="test")
+    assert info.outcome == "error" and "more than the sample size 12" in (info.error or "")
+    refusal = info.result["refusal"]
+    assert render(refusal["code"], refusal["params"], "zh-CN") == \
+        "9 个层 × 每层最少 2 个，需要 18 个单元，超过样本量 12"
