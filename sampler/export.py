@@ -15,11 +15,10 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from sampler.plan_text import code_text, stratum_text
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
 from store.jsonio import json_default
-from store.labels import LOCALES, label, text_labels_of
+from store.labels import LOCALES, label, stratum_label, text_label, text_labels_of
 from store.models import Plan, PlanStatus
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
@@ -95,10 +94,12 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
 
     return template.render(
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
-        code=lambda c: code_text(c, locale), stratum=lambda h: stratum_text(h, locale),
+        code=lambda domain, c: text_label(domain, c, locale),
+        stratum=lambda h: stratum_label(h, locale),
         registration=registration_text(registration_of(session, plan_id), labels, status),
         status_text=label(PlanStatus, status, locale),
-        items=[item_dict(it) for it in plan.items], chart=allocation_svg([{**r, "stratum": stratum_text(r["stratum"], locale)}
+        items=[item_dict(it) for it in plan.items],
+        chart=allocation_svg([{**r, "stratum": stratum_label(r["stratum"], locale)}
                               for r in summary["strata"]], labels),
         lang="zh" if locale == "zh-CN" else "en", generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
 

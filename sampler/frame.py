@@ -47,6 +47,10 @@ FRAME_COLUMNS = ("listing_id", "stratum", "size", "price_cny", "seller", "prn", 
 #: Listing fields a stratum may be built from.
 STRATUM_FIELDS = ("platform", "sector", "supervision_class", "category", "origin")
 DEFAULT_STRATA = ("platform", "sector")
+#: Why eligible-looking listings are left out of a frame (counted in ``excluded``; their
+#: labels: ``frame_exclusion`` in :mod:`store.labels`).
+EXCLUSIONS = PROHIBITED_CLASS, OUT_OF_STOCK, BOUGHT_RECENTLY = (
+    "prohibited_class", "out_of_stock", "bought_recently")
 
 
 @dataclass
@@ -109,12 +113,12 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
     prohibited = session.scalar(select(func.count()).select_from(
         base.where(Listing.supervision_class == SupervisionClass.PROHIBITED).subquery()))
     if prohibited:
-        excluded["prohibited_class"] = int(prohibited)
+        excluded[PROHIBITED_CLASS] = int(prohibited)
     if exclude_unbuyable:
         unbuyable = Listing.availability.in_(sorted(a.value for a in UNBUYABLE))
         gone = session.scalar(select(func.count()).select_from(q.where(unbuyable).subquery()))
         if gone:
-            excluded["out_of_stock"] = int(gone)
+            excluded[OUT_OF_STOCK] = int(gone)
         q = q.where(or_(Listing.availability.is_(None), ~unbuyable))
     recent: set[int] = set()
     if exclude_bought_days:
@@ -151,7 +155,7 @@ def build_frame(session: Session, campaign: Campaign, *, strata: tuple[str, ...]
                      "seller": None if listing.seller_id is None else str(listing.seller_id),
                      "prn": float(prn), "risk_score": score})
     if skipped_recent:
-        excluded["bought_recently"] = skipped_recent
+        excluded[BOUGHT_RECENTLY] = skipped_recent
     if not rows:
         raise InvalidInput("frame.campaign_has_eligible_listing_scope",
                            campaign_name=campaign.name)

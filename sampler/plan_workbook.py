@@ -20,55 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import NotFound
-from store.labels import label, text_label
+from store.labels import label, stratum_label, text_label, text_labels_of
 from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
 from store.workbook import Column, safe_sheet_title, write_table
 
 STANDARDS_FILE = Path(__file__).with_name("sampling_standards.toml")
-
-_T: dict[str, dict[str, str]] = {
-    "zh-CN": {"plan": "计划", "strata": "分层", "items": "计划明细", "charts": "图表",
-              "field": "项目", "value": "内容", "campaign": "抽检活动", "version": "版本",
-              "status": "状态", "method": "抽样方法", "seed": "随机种子", "frame": "抽样框商品数",
-              "frame_hash": "抽样框 SHA-256", "sample": "样本量", "expected_cost": "预期费用（元）",
-              "drawn_by": "抽取人", "reviewed_by": "审核人", "comment": "审核意见",
-              "stratum": "层", "N_h": "抽样框 N_h", "n_h": "样本 n_h", "allocated": "分配数",
-              "rate": "抽样比", "pi_min": "最小入样概率", "pi_max": "最大入样概率",
-              "certainty": "必抽数", "sample_cost": "按标价合计（元）", "risk_mean": "平均风险",
-              "seq": "序号", "listing_id": "商品编号", "platform": "平台", "external_id": "平台商品号",
-              "title": "商品名称", "url": "商品链接", "seller_id": "卖家编号", "pi": "入样概率 π",
-              "weight": "权数 1/π", "certain": "必抽", "risk": "风险评分", "price": "预计价格（元）",
-              "yes": "是", "no": "否", "chart": "各层样本分配",
-              "form": "抽样单", "form_title": "产品质量抽样单（电子商务抽检）",
-              "form_no": "抽样单编号", "product": "样品名称", "brand": "商标/品牌",
-              "model": "规格型号", "seller": "被抽样单位/销售者", "class": "监管类别",
-              "standards": "执行标准", "test_items": "检验项目", "lab": "承检机构",
-              "seal": "封样编号", "paid": "购买价格（元）", "order": "订单号"},
-    "en": {"plan": "Plan", "strata": "Strata", "items": "Items", "charts": "Charts",
-           "field": "Field", "value": "Value", "campaign": "Campaign", "version": "Version",
-           "status": "Status", "method": "Method", "seed": "Seed", "frame": "Frame listings",
-           "frame_hash": "Frame SHA-256", "sample": "Sample size",
-           "expected_cost": "Expected cost (CNY)", "drawn_by": "Drawn by",
-           "reviewed_by": "Reviewed by", "comment": "Review comment", "stratum": "Stratum",
-           "N_h": "Frame N_h", "n_h": "Sample n_h", "allocated": "Allocated",
-           "rate": "Sampling rate", "pi_min": "Smallest π", "pi_max": "Largest π",
-           "certainty": "Certainty items", "sample_cost": "At listed prices (CNY)",
-           "risk_mean": "Mean risk", "seq": "#", "listing_id": "Listing id",
-           "platform": "Platform", "external_id": "Platform item id", "title": "Title",
-           "url": "Link", "seller_id": "Seller id", "pi": "Inclusion probability π",
-           "weight": "Weight 1/π", "certain": "Certainty", "risk": "Risk score",
-           "price": "Expected price (CNY)", "yes": "yes", "no": "no",
-           "chart": "Allocation by stratum", "form": "Sampling form",
-           "form_title": "Product quality sampling form (e-commerce spot check)",
-           "form_no": "Form number", "product": "Product", "brand": "Brand",
-           "model": "Model", "seller": "Seller sampled", "class": "Supervision class",
-           "standards": "Standards", "test_items": "Test items", "lab": "Laboratory",
-           "seal": "Seal number", "paid": "Price paid (CNY)", "order": "Order number"},
-}
-
-
-def _t(locale: str) -> dict[str, str]:
-    return _T["zh-CN"] if locale.startswith("zh") else _T["en"]
 
 
 @cache
@@ -112,7 +68,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
 
     from sampler.plans import item_dict, plan_summary
 
-    t = _t(locale)
+    t = text_labels_of("plan_workbook", locale)
     plan = _plan(session, plan_id)
     summary = plan_summary(session, plan_id)
     wb = Workbook()
@@ -137,7 +93,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     heads = ("stratum", "N_h", "n_h", "allocated", "rate", "pi_min", "pi_max", "certainty",
              "sample_cost", "risk_mean")
     _, last = write_table(st, [Column(t[h], k) for h, k in zip(heads, kinds, strict=True)],
-                          [[_stratum(r["stratum"], locale) if k == "stratum" else
+                          [[stratum_label(r["stratum"], locale) if k == "stratum" else
                             _num(r.get(k)) for k in keys] for r in summary["strata"]])
     items = wb.create_sheet(safe_sheet_title(t["items"]))
     cols = [Column(t["seq"], "int", 6), Column(t["listing_id"], "text"),
@@ -149,7 +105,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
             Column(t["price"], "money")]
     write_table(items, cols, [
         [d["seq"], str(d["listing_id"]), d["platform"], d["external_id"], d["title"], d["url"],
-         "" if d["seller_id"] is None else str(d["seller_id"]), _stratum(d["stratum"], locale),
+         "" if d["seller_id"] is None else str(d["seller_id"]), stratum_label(d["stratum"], locale),
          d["inclusion_probability"], d["weight"], t["yes"] if d["certainty"] else t["no"],
          d["risk_score"], _num(d["expected_price"])]
         for d in (item_dict(it) for it in plan.items)])
@@ -174,7 +130,7 @@ def write_sampling_form(session: Session, plan_id: int, path: Path, locale: str 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment
 
-    t = _t(locale)
+    t = text_labels_of("plan_workbook", locale)
     plan = _plan(session, plan_id)
     bought = {item_id: (sample, purchase) for item_id, sample, purchase in session.execute(
         select(PlanItem.id, Sample, Purchase)
@@ -225,10 +181,3 @@ def _num(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _stratum(value: Any, locale: str) -> str:
-    """A stratum label ("mall/light_industry") with its coded parts in the file's language."""
-    from sampler.plan_text import stratum_text
-
-    return stratum_text(value, locale)

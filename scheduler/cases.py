@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import Conflict, InvalidInput, NotFound
+from store.labels import label
 from store.models import (
     AuditEvent,
     Capture,
@@ -36,16 +37,6 @@ from store.models import (
 )
 
 CASE_KINDS = ("failed_sample", "counterfeit", "prohibited", "recall")
-MEASURE_NAMES = {
-    MeasureKind.INTERVIEW: ("约谈", "compliance interview"),
-    MeasureKind.RECTIFICATION: ("责令整改", "rectification order"),
-    MeasureKind.STRICTER_INSPECTION: ("加严检验", "stricter inspection"),
-    MeasureKind.RISK_WARNING: ("风险预警", "risk warning"),
-    MeasureKind.TAKEDOWN: ("下架", "takedown"),
-    MeasureKind.RETURN: ("退运", "return"),
-    MeasureKind.DESTRUCTION: ("销毁", "destruction"),
-    MeasureKind.RECALL: ("强制召回", "compulsory recall"),
-}
 
 
 @dataclass(frozen=True)
@@ -300,8 +291,8 @@ def case_detail(session: Session, case: int | str) -> dict[str, Any]:
                              "channel": n.channel, "reference": n.reference,
                              "content": n.content, "acknowledged_at": n.acknowledged_at,
                              "by": n.by} for n in row.notifications]
-    out["measures"] = [{"id": m.id, "kind": m.kind.value, "name_zh": MEASURE_NAMES[m.kind][0],
-                        "name_en": MEASURE_NAMES[m.kind][1], "ordered_at": m.ordered_at,
+    out["measures"] = [{"id": m.id, "kind": m.kind.value, "name_zh": label(MeasureKind, m.kind, "zh-CN"),
+                        "name_en": label(MeasureKind, m.kind, "en"), "ordered_at": m.ordered_at,
                         "due": m.due, "done_at": m.done_at, "outcome": m.outcome, "by": m.by}
                        for m in row.measures]
     return out

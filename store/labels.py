@@ -1157,6 +1157,73 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
             'given with --trust-key / --trust-tsa-ca.',
         ),
     },
+    #: The plan workbook and the sampling form (sampler.plan_workbook): sheets and columns.
+    "plan_workbook": {
+        "plan": ("计划", "Plan"),
+        "strata": ("分层", "Strata"),
+        "items": ("计划明细", "Items"),
+        "charts": ("图表", "Charts"),
+        "field": ("项目", "Field"),
+        "value": ("内容", "Value"),
+        "campaign": ("抽检活动", "Campaign"),
+        "version": ("版本", "Version"),
+        "status": ("状态", "Status"),
+        "method": ("抽样方法", "Method"),
+        "seed": ("随机种子", "Seed"),
+        "frame": ("抽样框商品数", "Frame listings"),
+        "frame_hash": ("抽样框 SHA-256", "Frame SHA-256"),
+        "sample": ("样本量", "Sample size"),
+        "expected_cost": ("预期费用（元）", "Expected cost (CNY)"),
+        "drawn_by": ("抽取人", "Drawn by"),
+        "reviewed_by": ("审核人", "Reviewed by"),
+        "comment": ("审核意见", "Review comment"),
+        "stratum": ("层", "Stratum"),
+        "N_h": ("抽样框 N_h", "Frame N_h"),
+        "n_h": ("样本 n_h", "Sample n_h"),
+        "allocated": ("分配数", "Allocated"),
+        "rate": ("抽样比", "Sampling rate"),
+        "pi_min": ("最小入样概率", "Smallest π"),
+        "pi_max": ("最大入样概率", "Largest π"),
+        "certainty": ("必抽数", "Certainty items"),
+        "sample_cost": ("按标价合计（元）", "At listed prices (CNY)"),
+        "risk_mean": ("平均风险", "Mean risk"),
+        "seq": ("序号", "#"),
+        "listing_id": ("商品编号", "Listing id"),
+        "platform": ("平台", "Platform"),
+        "external_id": ("平台商品号", "Platform item id"),
+        "title": ("商品名称", "Title"),
+        "url": ("商品链接", "Link"),
+        "seller_id": ("卖家编号", "Seller id"),
+        "pi": ("入样概率 π", "Inclusion probability π"),
+        "weight": ("权数 1/π", "Weight 1/π"),
+        "certain": ("必抽", "Certainty"),
+        "risk": ("风险评分", "Risk score"),
+        "price": ("预计价格（元）", "Expected price (CNY)"),
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
+        "chart": ("各层样本分配", "Allocation by stratum"),
+        "form": ("抽样单", "Sampling form"),
+        "form_title": ("产品质量抽样单（电子商务抽检）", "Product quality sampling form (e-commerce spot check)"),
+        "form_no": ("抽样单编号", "Form number"),
+        "product": ("样品名称", "Product"),
+        "brand": ("商标/品牌", "Brand"),
+        "model": ("规格型号", "Model"),
+        "seller": ("被抽样单位/销售者", "Seller sampled"),
+        "class": ("监管类别", "Supervision class"),
+        "standards": ("执行标准", "Standards"),
+        "test_items": ("检验项目", "Test items"),
+        "lab": ("承检机构", "Laboratory"),
+        "seal": ("封样编号", "Seal number"),
+        "paid": ("购买价格（元）", "Price paid (CNY)"),
+        "order": ("订单号", "Order number"),
+    },
+    #: Why listings were left out of a plan's frame (sampler.frame.EXCLUSIONS).
+    "frame_exclusion": {
+        "prohibited_class": ("禁止入境类（执法线索，不购买）",
+                             "prohibited class (enforcement leads, not bought)"),
+        "out_of_stock": ("缺货或已停售", "out of stock or discontinued"),
+        "bought_recently": ("近期已购买", "bought recently"),
+    },
     #: The purchase plan's report (sampler.export): headings, columns and notes.
     "plan_report": {
         "title": ("购买计划", "Purchase plan"),
@@ -1226,7 +1293,8 @@ def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
 
 #: Domains of TEXT_LABELS that are a document's headings and notes (keyed by a name the
 #: template uses), not codes stored in the database: a page may well show the word "price".
-HEADING_DOMAINS = frozenset({"half_year", "half_year_sheet", "evidence_report", "plan_report"})
+HEADING_DOMAINS = frozenset({"half_year", "half_year_sheet", "evidence_report", "plan_report",
+                             "plan_workbook"})
 
 
 def text_labels_of(domain: str, locale: str = "zh-CN") -> dict[str, str]:

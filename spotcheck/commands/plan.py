@@ -30,6 +30,7 @@ from spotcheck.output import (
     say,
     table,
 )
+from store.labels import text_label
 from store.messages import render
 from store.vocabulary import PlanStatus
 
@@ -84,7 +85,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         n=p["sample_size"], cost=p["expected_cost"] or "—")
     if summary["totals"]["excluded"]:
         say("cli_said.left_out", what=", ".join(
-            f"{k} {v}" for k, v in summary["totals"]["excluded"].items()))
+            f"{text_label('frame_exclusion', k, reader_locale())} {v}"
+            for k, v in summary["totals"]["excluded"].items()))
     console.print(table("strata", ["stratum", "N_h", "n_h", "rate", "π min", "π max", "certain",
                                    "cost", "risk"],
                         [(r["stratum"], r["N_h"], r["n_h"], _pct(r["sampling_rate"]),

@@ -284,6 +284,26 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
     assert wb["计划"].column_dimensions["B"].width >= 60
 
 
+def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
+                                                 settings: Settings) -> None:
+    """The PDF's page names the method, allocation, frame exclusions and strata by the one
+    label table (store.labels), in either language, never by their codes."""
+    from sampler.export import render_html
+    from tests.sampler.conftest import populate
+
+    populate(sqlite_db)
+    pid = _approved(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        plan = s.get(Plan, pid)
+        assert plan is not None and plan.parameters["excluded"]["prohibited_class"] > 0
+        zh, en = render_html(s, pid, "zh-CN"), render_html(s, pid, "en")
+    assert "禁止入境类（执法线索，不购买）" in zh and "prohibited_class" not in zh
+    assert "prohibited class (enforcement leads, not bought)" in en
+    assert "prohibited_class" not in en
+    assert "按比例分配" in zh or "按风险分配" in zh or "Neyman 最优分配" in zh
+    assert "light_industry" not in zh and "light_industry" not in en
+
+
 def test_sampling_form_export(sqlite_db: Database, settings: Settings, tmp_path: Path) -> None:
     """The bureau's 抽样单: one row per item with standards and test items (by the listing's
     classification rule, else its sector), the lab and seal number once received."""

@@ -9,6 +9,7 @@ import pytest
 from evidence import chain
 from sampler import calibration, domains, estimation, intervals, methods, plan_estimates, replicates
 from sampler.allocation import ALLOCATIONS
+from sampler.frame import EXCLUSIONS
 from scheduler import schedules
 from store.labels import TEXT_LABELS
 
@@ -23,6 +24,7 @@ SOURCES = {
     "lonely_stratum": tuple(estimation.LONELY_OPTIONS),
     "replicate_type": tuple(replicates.REPLICATE_TYPES),
     "calfun": tuple(calibration.CALIBRATION_METHODS),
+    "frame_exclusion": EXCLUSIONS,
 }
 
 

@@ -283,9 +283,7 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
             "may_tasks": user.can("purchases.work") and plan.status is PlanStatus.APPROVED,
             "may_draw": user.can("plans.draw") and plan.status is PlanStatus.REJECTED,
             "plan_status": plan_status_label, "reason_text": reason_text,
-            "over_budget": budget is not None and cost > budget,
-            "excluded_label": lambda why: {"prohibited_class": _("prohibited class (enforcement leads)"),
-                                           "bought_recently": _("bought recently")}.get(why, why)}
+            "over_budget": budget is not None and cost > budget}
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
