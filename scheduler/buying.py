@@ -6,6 +6,10 @@ time and the order confirmation page after it as evidence (``evidence.capture`` 
 persona's logged-in browser context).  The steps are data (:class:`CheckoutProfile`, from
 ``Platform.profile["checkout"]``); the sandbox's is shipped.
 
+A batch of orders (:func:`buy_many`, the scheduler's buy job) shares one Chromium and gives
+each order a fresh browser context: the personas are as isolated as with a browser each (no
+cookie, cart or storage crosses from one order to the next) without a launch per order.
+
 **At most once.**  A duplicated covert purchase costs real money, so before the browser starts
 an attempt is *claimed* with a unique ``job_run`` row ``buy:<purchase key>:<attempt>``; a
 second buyer (another scheduler, a retry) finds the claim and stops.  The attempt records its
@@ -280,45 +284,36 @@ async def _checkout(page: Any, job: _Job, on_submit: Any) -> tuple[str, Decimal 
     return number, price, (currency or None), page.url
 
 
-async def _run(db: Database, settings: Settings, job: _Job, key: str, actor: str,
-               capture: bool) -> BuyResult:
-    from playwright.async_api import async_playwright
-
-    from evidence.capture import browser_args
-    from store import chromium
-
+async def _order(browser: Any, db: Database, settings: Settings, job: _Job, key: str,
+                 actor: str, capture: bool) -> BuyResult:
+    """One order in a fresh context of *browser*: the persona's cookies, cart and storage
+    live and die with it, so nothing of one covert buyer reaches the next order of a batch."""
     result = BuyResult(job.purchase_id, "planned", attempt=key)
-    # captures in this browser go through their recording proxy, whose key it must accept
-    args = browser_args(settings) if capture else []
-    async with async_playwright() as pw:
-        browser = await chromium.launch(pw, settings, args)
-        context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
-                                            viewport={"width": 1366, "height": 900},
-                                            accept_downloads=False, service_workers="block")
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
+                                        viewport={"width": 1366, "height": 900},
+                                        accept_downloads=False, service_workers="block")
+    try:
+        if capture:
+            result.listing_capture_id = await _capture(
+                db, settings, context, job, job.listing_url, "listing", actor, result,
+                "listing at purchase time")
+        page = await context.new_page()
         try:
-            if capture:
-                result.listing_capture_id = await _capture(
-                    db, settings, context, job, job.listing_url, "listing", actor, result,
-                    "listing at purchase time")
-            page = await context.new_page()
-            try:
-                number, price, currency, order_url = await _checkout(
-                    page, job, lambda: _stage(db, key, "submitting", safe_to_retry=False))
-            finally:
-                await page.close()
-            result.order_number, result.price_paid, result.currency = number, price, currency
-            _stage(db, key, "placed", order_number=number)
-            with db.session() as s:
-                purchases.mark_ordered(s, job.purchase_id, number, price, currency,
-                                       actor=actor)
-            result.status = PurchaseStatus.ORDERED.value
-            if capture:
-                result.order_capture_id = await _capture(
-                    db, settings, context, job, order_url, "order", actor, result,
-                    "order confirmation page after the purchase")
+            number, price, currency, order_url = await _checkout(
+                page, job, lambda: _stage(db, key, "submitting", safe_to_retry=False))
         finally:
-            await context.close()
-            await browser.close()
+            await page.close()
+        result.order_number, result.price_paid, result.currency = number, price, currency
+        _stage(db, key, "placed", order_number=number)
+        with db.session() as s:
+            purchases.mark_ordered(s, job.purchase_id, number, price, currency, actor=actor)
+        result.status = PurchaseStatus.ORDERED.value
+        if capture:
+            result.order_capture_id = await _capture(
+                db, settings, context, job, order_url, "order", actor, result,
+                "order confirmation page after the purchase")
+    finally:
+        await context.close()
     return result
 
 
@@ -363,6 +358,69 @@ def buy(db: Database, purchase_id: int, settings: Settings, *, actor: str = "sch
     Raises :class:`Conflict` when the purchase is not buyable or an earlier attempt may have
     ordered already, and :class:`CheckoutUncertain` when this attempt may have.
     """
+    [outcome] = buy_many(db, [purchase_id], settings, actor=actor, holder=holder,
+                         capture=capture)
+    if isinstance(outcome, SpotcheckError):
+        raise outcome
+    return outcome
+
+
+def buy_many(db: Database, purchase_ids: list[int], settings: Settings, *,
+             actor: str = "scheduler", holder: str = "buyer", capture: bool = True
+             ) -> list[BuyResult | SpotcheckError]:
+    """Place several covert orders one after the other, each at most once, with one Chromium.
+
+    Launching Chromium for every order was most of a batch's time; the batch now shares one
+    browser (launched when the first order needs it) and gives each order a fresh context
+    of its own, so the personas stay as isolated as with a browser each: no cookie, cart or
+    storage of one order is seen by the next.  Returns one outcome per purchase, in order:
+    its :class:`BuyResult`, or the :class:`SpotcheckError` that :func:`buy` would raise
+    (not buyable, claimed elsewhere, uncertain); the batch goes on after those.  Any other
+    error is recorded on its attempt and raised, ending the batch.
+    """
+    return asyncio.run(_buy_batch(db, purchase_ids, settings, actor, holder, capture))
+
+
+async def _buy_batch(db: Database, purchase_ids: list[int], settings: Settings, actor: str,
+                     holder: str, capture: bool) -> list[BuyResult | SpotcheckError]:
+    from playwright.async_api import async_playwright
+
+    from evidence.capture import browser_args
+    from store import chromium
+
+    outcomes: list[BuyResult | SpotcheckError] = []
+    pw: Any = None
+    browser: Any = None
+    try:
+        for purchase_id in purchase_ids:
+            try:
+                prepared = _prepare(db, purchase_id, settings, holder)
+                if isinstance(prepared, BuyResult):
+                    outcomes.append(prepared)
+                    continue
+                job, key = prepared
+                if browser is None or not browser.is_connected():
+                    pw = pw or await async_playwright().start()
+                    # captures in this browser go through their recording proxy, whose key
+                    # it must accept
+                    browser = await chromium.launch(
+                        pw, settings, browser_args(settings) if capture else [])
+                outcomes.append(await _attempt(browser, db, settings, job, key, actor,
+                                               capture))
+            except SpotcheckError as exc:
+                outcomes.append(exc)
+    finally:
+        if browser is not None:
+            await browser.close()
+        if pw is not None:
+            await pw.stop()
+    return outcomes
+
+
+def _prepare(db: Database, purchase_id: int, settings: Settings, holder: str
+             ) -> BuyResult | tuple[_Job, str]:
+    """The job of a buyable purchase and its claimed attempt key; the result as it stands
+    when it was ordered already.  Raises :class:`Conflict` when it cannot be bought."""
     with db.session() as s:
         p = purchases.get_purchase(s, purchase_id)
         if p.status == PurchaseStatus.ORDERED or p.order_number:
@@ -381,9 +439,16 @@ def buy(db: Database, purchase_id: int, settings: Settings, *, actor: str = "sch
         job = _Job(p.id, listing.id, listing.url, base, p.persona_id,
                    CheckoutProfile.for_platform(platform), secrets_of(s, p.persona_id, settings))
         key = _claim(db, p, holder)
+    return job, key
+
+
+async def _attempt(browser: Any, db: Database, settings: Settings, job: _Job, key: str,
+                   actor: str, capture: bool) -> BuyResult:
+    """Run the claimed attempt *key* and record how it ended (retry-safe or not)."""
+    purchase_id = job.purchase_id
     log.info("purchase #%d: checkout as %s (attempt %s)", purchase_id, job.secrets, key)
     try:
-        result = asyncio.run(_run(db, settings, job, key, actor, capture))
+        result = await _order(browser, db, settings, job, key, actor, capture)
     except NotAvailable as exc:
         # Nothing was ordered; the item is a non-response of the plan, never replaced.
         _finish(db, key, "error", {"stage": "before_submit", "safe_to_retry": False}, str(exc))

@@ -221,25 +221,24 @@ def purchase(ctx: JobContext) -> dict[str, Any]:
 
 @job("buy")
 def buy(ctx: JobContext) -> dict[str, Any]:
-    """Place the covert orders whose time has come, each through the persona's browser.
+    """Place the covert orders whose time has come, each in a browser context of its
+    persona's own (one Chromium for the batch).
 
     Options: ``limit`` (orders at most, default :data:`BUY_BATCH`); ``now`` true for an
     operator's "buy now" of every assigned task, whatever its order time."""
-    from scheduler.buying import buy as buy_one
-    from scheduler.buying import due_purchases
+    from scheduler.buying import buy_many, due_purchases
 
     limit = int(ctx.options.get("limit") or BUY_BATCH)
     until = FAR_FUTURE if ctx.options.get("now") else ctx.now
     due = due_purchases(ctx.db, until, ctx.campaign_id)[:limit]
     if not due:
         return {"_outcome": "skipped", "reason": "no purchase due"}
-    results = []
-    for pid in due:
-        try:
-            r = buy_one(ctx.db, pid, ctx.settings, actor=ctx.actor, holder=ctx.holder)
-            results.append(r.as_dict())
-        except SpotcheckError as exc:  # an uncertain or claimed attempt: never retried here
-            results.append({"purchase": pid, "status": "blocked", "error": str(exc)})
+    # one browser for the batch, a fresh context per order (scheduler.buying.buy_many)
+    outcomes = buy_many(ctx.db, due, ctx.settings, actor=ctx.actor, holder=ctx.holder)
+    results = [o.as_dict() if not isinstance(o, SpotcheckError)
+               # an uncertain or claimed attempt: never retried here
+               else {"purchase": pid, "status": "blocked", "error": str(o)}
+               for pid, o in zip(due, outcomes, strict=True)]
     return {"purchases": results}
 
 

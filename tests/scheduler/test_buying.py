@@ -124,6 +124,52 @@ def test_two_buyers_racing_place_one_order(
     assert sorted(type(o).__name__ for o in outcomes) == ["BuyResult", "Conflict"]
 
 
+def test_a_batch_shares_one_browser_and_keeps_each_persona_in_its_own_context(
+        sqlite_db: Database, world: tuple[Settings, list[int]], sandbox: Sandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three orders by two personas in one batch: one Chromium launch, and each order in a
+    fresh context: the sandbox sees a new session per order (cart and login of its own),
+    logged in as that order's persona only; with one context for the batch the second
+    order would have run in the first persona's session."""
+    from store import chromium
+
+    settings, ids = world
+    launches: list[int] = []
+    real_launch = chromium.launch
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        launches.append(1)
+        return await real_launch(*args, **kwargs)
+
+    monkeypatch.setattr(chromium, "launch", counted)
+    before_orders = len(sandbox.orders())
+    before_sessions = list(sandbox.state.sessions)
+    # ids[0] twice: the second time it is reported as ordered, not bought again
+    outcomes = buying.buy_many(sqlite_db, [*ids, ids[0]], settings, actor="amy",
+                               capture=False)
+    assert launches == [1]
+    results = [o for o in outcomes if isinstance(o, buying.BuyResult)]
+    assert len(results) == 4, outcomes
+    assert [r.status for r in results] == ["ordered"] * 4
+    assert results[3].notes == ["already ordered"]
+    assert results[3].order_number == results[0].order_number
+    orders = {o["order_no"]: o for o in sandbox.orders()[before_orders:]}
+    assert len(orders) == 3
+    with sqlite_db.session() as s:
+        accounts = []
+        for r in results[:3]:
+            p = s.get(Purchase, r.purchase_id)
+            assert p is not None
+            account = personas.secrets_of(s, p.persona_id or 0, settings).account
+            assert orders[r.order_number or ""]["account"] == account
+            accounts.append(account)
+    assert len(set(accounts)) == 2  # both personas bought in the batch
+    new = [sandbox.state.sessions[t] for t in sandbox.state.sessions
+           if t not in before_sessions]
+    assert [sess.account for sess in new] == accounts  # a session of its own per order
+    assert all(sess.cart == [] for sess in new)
+
+
 def test_unavailable_listing_fails_cleanly_and_may_be_retried(
         sqlite_db: Database, world: tuple[Settings, list[int]], sandbox: Sandbox) -> None:
     settings, ids = world
