@@ -17,11 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote
 
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 
 CUP = "杯子-7.html"
 CUP_ESCAPED = quote(CUP)
@@ -75,7 +74,7 @@ def _index(base: str, paths: list[str]) -> bytes:
             f'/schemas/sitemap/0.9">{entries}</sitemapindex>').encode()
 
 
-class ShopHandler(BaseHTTPRequestHandler):
+class ShopHandler(SiteHandler):
     """Serves the shop; ``delay`` seconds per page, ``hits`` lists the paths asked for
     (class attributes, set per served shop by :func:`serve_shop`)."""
 
@@ -84,9 +83,6 @@ class ShopHandler(BaseHTTPRequestHandler):
 
     server: Any
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_GET(self) -> None:
         self.hits.append(self.path)
         if self.delay:
@@ -94,16 +90,10 @@ class ShopHandler(BaseHTTPRequestHandler):
         base = f"http://{self.headers['Host']}"
         found = self.page(base, self.path)
         if found is None:
-            self.send(404, "text/html", _html("<h1>404 not found</h1>"))
+            self.send(404, _html("<h1>404 not found</h1>"))
         else:
-            self.send(200, *found)
-
-    def send(self, status: int, ctype: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            ctype, body = found
+            self.send(200, body, ctype)
 
     def page(self, base: str, path: str) -> tuple[str, bytes] | None:
         if path == "/robots.txt":

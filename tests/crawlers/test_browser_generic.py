@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import Listing
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -62,21 +61,13 @@ PAGES = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SiteHandler):
     def do_GET(self) -> None:
         body = PAGES.get(self.path)
         if body is None:
-            self.send_response(404)
-            self.end_headers()
+            self.send(404)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send(200, body, "text/html; charset=utf-8")
 
 
 @pytest.fixture()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import Listing, Seller
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 SELLER = '<a class="seller-link" href="/shop/acme-store/">Acme 旗舰店</a>'
@@ -116,17 +115,10 @@ _add("/shop/acme-store/", _page(
     + _card("/shop/kitchen/kettle-1001.html", "Kettle", "$29.90"), lang="zh-CN"))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SiteHandler):
     def do_GET(self) -> None:
         content_type, body = PAGES.get(self.path, ("text/html", b"not found"))
-        self.send_response(200 if self.path in PAGES else 404)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send(200 if self.path in PAGES else 404, body, content_type)
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import CrawlRun, Listing
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 HOSTILE_TITLE = '<script>alert("x")</script>\x00\x07 "><img src=x onerror=alert(1)> \u202eevil'
@@ -62,27 +61,17 @@ PAGES.update({
 })
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SiteHandler):
     throttled = 0
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path == "/p/throttled" and Handler.throttled < 2:
             Handler.throttled += 1
-            self.send_response(429)
-            self.send_header("Retry-After", "1")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.send(429, headers={"Retry-After": "1"})
             return
         status, ctype, body = PAGES.get(path, (404, "text/html", b"not found"))
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send(status, body, ctype)
 
 
 @pytest.fixture()

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +20,7 @@ from store.db import Database
 from store.images import MAX_PHOTOS
 from store.models import Listing, ListingImage, ProductImage
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 PHOTOS = Path(__file__).parent.parent / "photos"
@@ -54,7 +52,7 @@ def _page(path: str) -> bytes:
             f"</head><body><h1>Kettle {path}</h1>{links}</body></html>").encode()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SiteHandler):
     def do_GET(self) -> None:
         HITS[self.path] += 1
         if self.path == "/" or self.path in PRODUCTS:
@@ -65,17 +63,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path in FILES:
             body, kind = FILES[self.path], "image/jpeg"
         else:
-            self.send_response(404)
-            self.end_headers()
+            self.send(404)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send(200, body, kind)
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +23,7 @@ from crawlers.platforms import add_platform
 from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl, crawled
 from tests.crawlers.devset import pages
 
@@ -44,30 +43,18 @@ def _headers(truth: dict[str, Any]) -> tuple[str, str | None]:
             truth.get("language"))
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def send(self, status: int, ctype: str, body: bytes, language: str | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        if language:
-            self.send_header("Content-Language", language)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(SiteHandler):
     def do_GET(self) -> None:
         base = f"http://{self.headers['Host']}"
         url = urlsplit(self.path)
         listed = PAGES[SITEMAP_ONLY:]
         if url.path == "/robots.txt":
-            self.send(200, "text/plain", f"User-agent: *\nSitemap: {base}/map.xml\n".encode())
+            self.send(200, f"User-agent: *\nSitemap: {base}/map.xml\n".encode(), "text/plain")
         elif url.path == "/map.xml":
             locs = "".join(f"<url><loc>{base}{p}</loc></url>" for p, *_ in PAGES[:SITEMAP_ONLY])
-            self.send(200, "application/xml", (
+            self.send(200, (
                 '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/'
-                f'0.9">{locs}</urlset>').encode())
+                f'0.9">{locs}</urlset>').encode(), "application/xml")
         elif url.path in ("/", "/list"):
             n = int(parse_qs(url.query).get("page", ["1"])[0])
             cards = "".join(f'<div class="card"><a href="{p}&utm_source=list&spm=a{n}">item'
@@ -75,16 +62,17 @@ class Handler(BaseHTTPRequestHandler):
                             for k, (p, *_) in enumerate(listed[(n - 1) * PER_PAGE:n * PER_PAGE]))
             more = (f'<link rel="next" href="/list?page={n + 1}">'
                     if n * PER_PAGE < len(listed) else "")
-            self.send(200, "text/html; charset=utf-8",
-                      f"<html><head>{more}</head><body>{cards}</body></html>".encode())
+            self.send(200, f"<html><head>{more}</head><body>{cards}</body></html>".encode(),
+                      "text/html; charset=utf-8")
         else:
             found = [row for row in PAGES if row[0] == self.path]
             if not found:
-                self.send(404, "text/html", b"<h1>not found</h1>")
+                self.send(404, b"<h1>not found</h1>")
                 return
             _, _, body, truth = found[0]
             ctype, language = _headers(truth)
-            self.send(200, ctype, body, language)
+            self.send(200, body, ctype,
+                      {"Content-Language": language} if language else None)
 
 
 @pytest.fixture()

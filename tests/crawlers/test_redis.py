@@ -11,7 +11,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from crawlers.platforms import add_platform
 from crawlers.run import settings_env, summary_from_dict
 from store.db import Database
 from store.settings import Settings
-from tests.conftest import REDIS_URL, serve_http
+from tests.conftest import REDIS_URL, SiteHandler, serve_http
 from tests.crawlers.conftest import crawled
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -63,11 +62,11 @@ class CountingProxy:
                 return index
         return -1
 
-    def handler(self) -> type[BaseHTTPRequestHandler]:
+    def handler(self) -> type[SiteHandler]:
         proxy = self
         local = threading.local()
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(SiteHandler):
             protocol_version = "HTTP/1.1"
             worker: int | None = None
 
@@ -85,15 +84,7 @@ class CountingProxy:
                     proxy.by_worker[self.worker] += 1
                 if self.worker == 1:
                     proxy.second_joined.set()
-                body = r.content
-                self.send_response(r.status_code)
-                self.send_header("Content-Type", r.headers.get("content-type", "text/html"))
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.send(r.status_code, r.content, r.headers.get("content-type", "text/html"))
 
         return Handler
 

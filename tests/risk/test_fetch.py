@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -18,11 +17,11 @@ from store.db import Database
 from store.errors import ServiceUnavailable
 from store.models import ForeignNotice
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.risk.conftest import data_file
 
 
-class Replay(BaseHTTPRequestHandler):
+class Replay(SiteHandler):
     """Answers from files, as the public endpoints answered; records every request."""
 
     routes: dict[str, tuple[str, bytes]] = {}
@@ -40,14 +39,7 @@ class Replay(BaseHTTPRequestHandler):
             start = parse_qs(url.query).get("RecallDateStart", [""])[0]
             body = json.dumps([r for r in json.loads(body)
                                if r["RecallDate"][:10] >= start]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send(200, body, kind)
 
 
 @pytest.fixture()

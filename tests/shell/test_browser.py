@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 
 PAGE = "<!doctype html><meta charset=utf-8><title>抽检</title><h1 id=t>跨境电商 抽检 ✓</h1>"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SiteHandler):
     def do_GET(self) -> None:
-        body = PAGE.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send(200, PAGE.encode(), "text/html; charset=utf-8")
 
 
 @pytest.fixture()
