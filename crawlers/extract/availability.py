@@ -84,12 +84,14 @@ BUY = (
     "หยิบใส่ตะกร้า", "ใส่ตะกร้า", "ซื้อเลย", "ซื้อทันที", "tambah ke keranjang",
     "masukkan keranjang", "beli sekarang", "beli", "do košíka", "do košíku",
     "přidat do košíku", "pridať do košíka", "kúpiť", "koupit", "kosárba", "adaugă în coș",
-    "u košaricu", "v košarico", "в количката", "στο καλάθι", "lägg i varukorg",
+    "u košaricu", "v košarico", "kupi", "в количката", "στο καλάθι", "lägg i varukorg",
     "læg i kurv", "legg i handlekurv", "lisää ostoskoriin", "הוסף לסל", "أضف إلى السلة")
 _BUY_RE = re.compile("|".join(re.escape(b) for b in sorted(BUY, key=len, reverse=True)),
                      re.IGNORECASE)
-#: Class/id/name words of a buy control, for buttons that are icons.
-BUY_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(cart|bag|basket)|buy[-_ ]?(now|button|box)|addtocart|"
+#: The labels above, lower case: a link whose whole label is one is a buy control.
+BUY_LABELS = frozenset(b.lower() for b in BUY)
+#: Class/id/name words of a buy control, for buttons that are icons ("buy_btn", "buyBtn").
+BUY_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(cart|bag|basket)|buy[-_ ]?(now|button|box|btn)|addtocart|"
                       r"cart[-_]?(add(?!ress)|button|btn)|btn[-_]?(buy|cart)|purchase", re.IGNORECASE)
 #: Each availability's phrases, matched in a lower-cased text: a case-insensitive
 #: alternation costs Python's regex engine several times a case-sensitive one on the lowered

@@ -214,7 +214,7 @@ def scan_page(tree: etree._Element, microdata: bool = True) -> PageScan:
             if code == _HEADING:
                 scan.headings.append((el, len(texts)))
             elif tag == "button" or (tag == "input" and el.get("type") in (
-                    "submit", "button")) or (tag == "a" and el.get("role") == "button"):
+                    "submit", "button", "image")) or (tag == "a" and el.get("role") == "button"):
                 scan.buttons.append(el)
             text = el.text
             if text:

@@ -232,7 +232,7 @@ def read_visible(tree: etree._Element, html: str = "", scan: PageScan | None = N
     if heading_el is None and not walk.headings and out.price_owner is not None:
         out.heading = _named_title_before(texts, out.price_owner)
     _pairs(out, texts, _label_candidates(strings, joined, starts))
-    _buy(out, walk.buttons + walk.topics["buy"], other_products)
+    _buy(out, walk.buttons + walk.topics["buy"] + _buy_links(texts), other_products)
     _stock(out, walk.topics["stock"])
     if out.availability is None:
         _stated(out, texts, heading_el, heading_at, (joined, starts), other_products)
@@ -631,22 +631,45 @@ def _buy_attrs(attrs: str) -> bool:
     return bool(avail.BUY_ATTR.search(attrs))
 
 
+def _buy_links(texts: list[tuple[str, etree._Element]]) -> list[etree._Element]:
+    """Links drawn as buy controls: whose whole label is a buy label ("Add to cart", "Kupi",
+    "立即購買") and which run a script rather than go to a page (``href`` empty, ``#…`` or
+    ``javascript:…``).  Shops draw their buy control as a plain link as often as a button,
+    with no class naming it.  The whole label, not a phrase in it: a link's text is a product
+    name or an article title as often.  And not a link to a page: a header's "장바구니"
+    (cart) link goes to the cart, where the same word on a control puts the item in it."""
+    return [el for text, el in texts
+            if el.tag == "a" and len(text) <= 30 and text.lower() in avail.BUY_LABELS
+            and _scripted(el.get("href"))]
+
+
+def _scripted(href: str | None) -> bool:
+    """Whether a link with this ``href`` stays on the page (a control, not navigation)."""
+    href = (href or "").strip()
+    return not href or href.startswith("#") or href[:11].lower() == "javascript:"
+
+
 def _buy(out: Visible, controls: list[etree._Element],
          memo: dict[etree._Element, bool] | None = None) -> None:
     enabled = disabled = False
     for el in controls[:400]:
+        wrapper = ""
         if el.tag not in ("button", "input", "a"):
             # A wrapper named for buying (``<div class="buyBtn"><a href="javascript:…">加入購物車
-            # </a></div>``): its one link or button is the control.
+            # </a></div>``): its one link or button is the control, and the wrapper's name
+            # names it (an icon's or a "free delivery" label says nothing).
             inner = [c for c in el if c.tag in ("a", "button")]
             if len(inner) != 1 or len(el) > 2:
                 continue
+            wrapper = f"{el.get('class', '')} {el.get('id', '')}"
             el = inner[0]
         if el.tag == "input" and el.get("type") == "hidden":
             continue
-        label = el.get("value") if el.tag == "input" else " ".join(el.itertext())
+        # An image button's label is its alt text (HTML), like a button's its value.
+        label = (el.get("value") or el.get("alt")) if el.tag == "input" \
+            else " ".join(el.itertext())
         label = clean_text(label or el.get("aria-label") or el.get("title") or "", 80)
-        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')}"
+        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('name', '')} {wrapper}"
         is_buy = _is_buy_label(label) or _buy_attrs(attrs)
         if is_buy and (_in_other_products(el, memo) or hidden(el)):
             # A recommended product's "Add to basket" says nothing of this one's stock,

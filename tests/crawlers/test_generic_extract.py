@@ -158,6 +158,53 @@ def test_buy_link_in_a_wrapper_named_for_buying_is_a_buy_control() -> None:
     assert page.kind == "product" and "buy control" in page.reasons, page.reasons
 
 
+#: Buy controls as real shops draw them, with no text or class a button would have; each
+#: page below was read as a listing (its grid of recommendations) before they counted.
+DRAWN_BUY_CONTROLS = {
+    # HTML's image button: its alt text is its label (a scrapely sample shop's).
+    "image button": '<input type="image" src="b/in_cart.gif" alt="Add to Cart">',
+    # An icon link named for buying by its id (Taiwanese shops: "buy_btn", "buyBtn").
+    "icon link named buy_btn": '<a id="buy_btn" href="javascript:;"><div class="icon"></div></a>',
+    # The wrapper named for buying, its one link labelled with a delivery offer.
+    "wrapper named buyBtn": ('<div class="buyBtn"><a href="javascript:buy_process(\'I6\');">'
+                             '跨店宅配<span>0</span>元免運</a></div>'),
+    # A plain link whose whole label asks to buy and which runs a script (Croatian "Kupi").
+    "link labelled Kupi": '<a href="#" class="cta" data-id="380">Kupi</a>',
+    "link labelled Add to cart": '<a href="javascript:void(0)">Add to cart</a>',
+}
+
+
+@pytest.mark.parametrize("control", DRAWN_BUY_CONTROLS)
+def test_buy_controls_drawn_as_image_buttons_links_and_named_wrappers(control: str) -> None:
+    page = read_page(html(f'<h1>Orthopaedic insoles S-plus</h1><span class="now">$270.00</span>'
+                          f'{DRAWN_BUY_CONTROLS[control]}<h2>Similar</h2><ul>{_grid(4)}</ul>'),
+                     "http://s.test/usluga-380")
+    assert page.kind == "product", page.reasons
+    assert "buy control" in page.reasons
+
+
+@pytest.mark.parametrize("link", ['<a href="/cart">장바구니</a>', '<a href="/signup">Buy now</a>',
+                                  '<a href="/p/9">Add to cart</a>'])
+def test_a_link_to_another_page_is_no_buy_control(link: str) -> None:
+    # A header's "장바구니" (cart) goes to the cart, a landing page's "Buy now" to a sign-up:
+    # navigation, where the same words on a control that runs a script buy this product.
+    page = read_page(html(f"{link}<h1>Our plans</h1><p>From $10.00 a month</p>"),
+                     "http://s.test/pricing")
+    assert page.kind != "product", page.reasons
+    lamp = read_page(html(f'<h1>Desk lamp</h1><span class="price">$10.00</span>{link}'),
+                     "http://s.test/lamp")
+    assert "buy control" not in lamp.reasons, lamp.reasons
+
+
+def test_category_with_add_to_cart_links_on_every_card_stays_a_listing() -> None:
+    cards = "".join(f'<li class="tile"><a href="/p/{i}"><img src="{i}.png">Chips {i}</a>'
+                    f'<span class="price">${i}.99</span><a href="#" class="add" '
+                    f'data-id="{i}">Add to cart</a></li>' for i in range(1, 7))
+    page = read_page(html(f'<div class="buyBtn"><a href="/cart">Cart</a></div><h1>Crisps</h1>'
+                          f'<ul>{cards}</ul>'), "http://s.test/c/crisps")
+    assert page.kind == "listing", page.reasons
+
+
 def test_category_with_add_to_cart_on_every_card_stays_a_listing() -> None:
     page = read_page(html('<a class="cart-link" href="/cart">Cart (0)</a><h1>Bags</h1>'
                           f'<p>12 results</p><ul>{_grid(12, buy=True)}</ul>'),
