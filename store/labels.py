@@ -466,6 +466,18 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "capture": ("按需取证", "capture on request"),
         "timezone": ("时区", "time zone"),
     },
+    #: Outcomes of a job run (scheduler.runs: FINISHED and the states before it; a purchase
+    #: attempt's released).
+    "run_outcome": {
+        "ok": ("完成", "done"),
+        "error": ("出错", "error"),
+        "missed": ("错过（超出补跑时限）", "missed (beyond the misfire grace)"),
+        "skipped": ("跳过", "skipped"),
+        "running": ("运行中", "running"),
+        "queued": ("排队中", "queued"),
+        "released": ("已释放", "released"),
+        "not-run": ("未运行", "not run"),
+    },
     #: Domains of non-compliance estimates (sampler.domains.DOMAIN_FIELDS).
     "estimate_domain": {
         "platform": ("平台", "platform"),

@@ -165,9 +165,11 @@ def runs_cmd(
     if json_out:
         print_json(rows)
         return
-    console.print(table("job runs", ["key", "outcome", "attempts", "started", "finished"],
-                        [(r["key"], r["outcome"], r["attempts"], r["started_at"],
-                          r["finished_at"] or "") for r in rows]))
+    console.print(table("job runs", ["key", "job", "outcome", "attempts", "started",
+                                     "finished"],
+                        [(r["key"], r["job"], r["outcome"], r["attempts"], r["started_at"],
+                          r["finished_at"] or "") for r in rows],
+                        codes={"job": "job_kind", "outcome": "run_outcome"}))
 
 
 @app.command("status")

@@ -10,7 +10,7 @@ from evidence import chain
 from sampler import calibration, domains, estimation, intervals, methods, plan_estimates, replicates
 from sampler.allocation import ALLOCATIONS
 from sampler.frame import EXCLUSIONS
-from scheduler import schedules
+from scheduler import runs, schedules
 from store.labels import TEXT_LABELS
 
 SOURCES = {
@@ -25,6 +25,7 @@ SOURCES = {
     "replicate_type": tuple(replicates.REPLICATE_TYPES),
     "calfun": tuple(calibration.CALIBRATION_METHODS),
     "frame_exclusion": EXCLUSIONS,
+    "run_outcome": (*runs.FINISHED, "running", "queued"),
 }
 
 
