@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import NotFound
+from store.messages import render
 from store.models import AuditEvent, Campaign, Listing, PlanItem, Platform
 from store.settings import Settings
 
@@ -50,17 +51,16 @@ class CarryReport:
                 "other_platform": self.other_platform, "by_source": self.by_source,
                 "rescored": self.rescored, "examples": self.examples}
 
-    def lines(self) -> list[str]:
-        """What a person reads (zh-CN / en)."""
-        out = [f"不合格传递：{self.failed_listings} 个不合格商品、{self.confirmed_notices} 条已确认通报 → "
-               f"{self.copies} 个同款商品（其中 {self.other_platform} 个在其他平台），"
-               f"共 {self.clusters} 个商品簇 / failure carried: {self.failed_listings} failed "
-               f"listings, {self.confirmed_notices} confirmed notices → {self.copies} copies "
-               f"({self.other_platform} on other platforms) in {self.clusters} product clusters"]
+    def lines(self, locale: str = "en") -> list[str]:
+        """What a person reads, in *locale* (the catalogue's ``demo.failure_carried``)."""
+        out = [render("demo.failure_carried", {
+            "failed": self.failed_listings, "notices": self.confirmed_notices,
+            "copies": self.copies, "other_platform": self.other_platform,
+            "clusters": self.clusters}, locale)]
         for e in self.examples:
-            out.append(f"  L{e['listing_id']} ({e['platform']}) ← {e['ref']} "
-                       f"商品簇/product {e['cluster']}, 关联强度/link strength "
-                       f"{e['strength']:.2f}")
+            out.append(render("demo.failure_carried_example", {
+                "listing": e["listing_id"], "platform": e["platform"], "ref": e["ref"],
+                "cluster": e["cluster"], "strength": f"{e['strength']:.2f}"}, locale))
         return out
 
 
@@ -118,12 +118,11 @@ class NextPlan:
         return {"plan": self.plan_id, "version": self.version, "items": self.items,
                 "take_all": self.take_all, "others": self.others, "frame": self.frame}
 
-    def lines(self) -> list[str]:
-        return [f"下一版抽样计划 #{self.plan_id}（第 {self.version} 版）：必抽层 {len(self.take_all)} 个"
-                f"同款商品（π = 1，单独报告），其余 {self.others} 个按原设计抽取 / next plan "
-                f"#{self.plan_id} (version {self.version}): take-all stratum of "
-                f"{len(self.take_all)} copies (π = 1, reported apart), {self.others} drawn by "
-                "the campaign's design"]
+    def lines(self, locale: str = "en") -> list[str]:
+        """What a person reads, in *locale* (the catalogue's ``demo.next_plan``)."""
+        return [render("demo.next_plan", {"plan": self.plan_id, "version": self.version,
+                                          "take_all": len(self.take_all),
+                                          "others": self.others}, locale)]
 
 
 def draw_with_take_all(session: Session, campaign_id: int, *, seed: int, actor: str,

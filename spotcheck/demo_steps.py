@@ -32,13 +32,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
-from spotcheck.output import reader_locale
+from spotcheck.output import reader_locale, said
 from store import models as m
 from store.db import Database
 from store.errors import SpotcheckError, VerificationFailed
 from store.jsonio import jsonable as store_jsonable
-from store.labels import text_label
+from store.labels import label, text_label
 from store.settings import Settings
+from store.vocabulary import Role
 
 #: The sandbox's seed and size for the demo: big enough to be interesting, small enough for
 #: the three-minute budget on a 2-core machine.
@@ -56,6 +57,16 @@ USERS = (("li.na", "sampler"), ("wang.qiang", "supervisor"), ("zhao.min", "inves
          ("admin", "admin"))
 #: The demo users' documented password (a demo database is not a production one).
 DEMO_PASSWORD = "demo-password-2026"
+
+
+def _console_line() -> str:
+    """Where to open the console and as whom, in the reader's language (roles by label)."""
+    lang = reader_locale()
+    zh = lang == "zh-CN"
+    users = ("，" if zh else ", ").join(
+        f"{u}（{label(Role, r, lang)}）" if zh else f"{u} ({label(Role, r, lang)})"
+        for u, r in USERS)
+    return said("demo.console", users=users, password=DEMO_PASSWORD)
 
 
 #: What the demo's lab finds wrong with a failed sample, by what the product is: the
@@ -463,7 +474,8 @@ class Demo:
         with self.session() as s:
             nxt = draw_with_take_all(s, st.campaign_id or 0, seed=PLAN_SEED + 1,
                                      actor="li.na", settings=st.settings)
-        st.summary["propagation"] = {"lines": carried.lines() + nxt.lines(),
+        lang = reader_locale()
+        st.summary["propagation"] = {"lines": carried.lines(lang) + nxt.lines(lang),
                                      "carried": carried.as_dict(), "next_plan": nxt.as_dict()}
         return {"copies": carried.copies, "other_platform": carried.other_platform,
                 "failed_listings": carried.failed_listings, "next_plan": nxt.plan_id,
@@ -660,9 +672,7 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "case": state.case_number,
         "pack": str(state.pack) if state.pack else None,
         "reports": state.report_files,
-        "console": "spotcheck serve  →  http://127.0.0.1:8000/  (users: "
-                   + ", ".join(f"{u} ({r})" for u, r in USERS)
-                   + f"; password {DEMO_PASSWORD})",
+        "console": _console_line(),
         "steps": [{"step": st.name, "code": st.code, "seconds": round(st.seconds, 2),
                    "cpu_seconds": round(st.cpu_seconds, 2), "outcome": st.outcome,
                    "detail": st.detail} for st in state.steps],

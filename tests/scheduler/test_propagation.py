@@ -63,7 +63,11 @@ def test_a_failure_reaches_its_copies_and_the_next_plan_takes_them(sqlite_db: Da
         assert report.other_platform == 3  # one copy sells on the failed listing's platform
         assert report.by_source == {"lab_fail": 4} and report.rescored == 4
         assert {e["listing_id"] for e in report.examples} == {ids[j] for j in copies}
-        assert any("other platforms" in line and "其他平台" in line for line in report.lines())
+        # in the reader's language, one language a line
+        assert "3 on other platforms" in report.lines()[0]
+        zh = report.lines("zh-CN")
+        assert "其中 3 个在其他平台" in zh[0] and not any("platforms" in line or "product "
+                                                       in line for line in zh), zh
         for j in copies:
             row = s.get(Listing, ids[j])
             assert row is not None
@@ -84,7 +88,9 @@ def test_a_failure_reaches_its_copies_and_the_next_plan_takes_them(sqlite_db: Da
         taken = [it for it in items if it.stratum == TAKE_ALL]
         assert all(it.inclusion_probability == 1.0 and it.certainty for it in taken)
         assert all(0 < it.inclusion_probability < 1 for it in items if it.stratum != TAKE_ALL)
-        assert "π = 1" in plan.lines()[0]
+        assert "π = 1" in plan.lines()[0] and "take-all stratum" in plan.lines()[0]
+        assert "必抽层 4 个同款商品" in plan.lines("zh-CN")[0]
+        assert "next plan" not in plan.lines("zh-CN")[0]
         assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "campaign.take_all"))
         # The plan registers at approval: π recomputed from its frozen frame (the design's n
         # without the take-all units) agrees with every item's, take-all ones included.

@@ -59,3 +59,20 @@ def test_the_summary_reads_in_chinese(monkeypatch: Any) -> None:
     for raw in ("listings by supervision class", "where things are", "prohibited",
                 "recall notice matched", "light_industry/general", "finished in"):
         assert raw not in text, raw
+
+
+def test_the_console_line_names_users_and_roles_in_the_reader_s_language() -> None:
+    from spotcheck import context, demo_steps
+    from store.settings import Settings
+
+    saved = context.current()
+    try:
+        context.reset(context.AppContext(settings=Settings(locale="zh-CN")))
+        zh = demo_steps._console_line()
+        context.reset(context.AppContext(settings=Settings(locale="en")))
+        en = demo_steps._console_line()
+    finally:
+        context.reset(saved)
+    assert "用户：li.na（抽样员），wang.qiang（审核人）" in zh and "密码 demo-password-2026" in zh
+    assert "users" not in zh and "password" not in zh.replace("demo-password", "")
+    assert "users: li.na (sampler), wang.qiang (supervisor)" in en
