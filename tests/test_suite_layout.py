@@ -144,13 +144,13 @@ def test_the_builder_check_sees_the_ways_rows_are_made() -> None:
     flagged = '''
 from sqlalchemy import insert
 from store import models as m
-from store.models import Listing as L, Case, Platform
+from store.models import Listing as L, Measure, Platform
 
 def _shop(s):
     s.add(Platform(code="x", name="x"))
 
-def make_case(s):
-    s.add(Case(number="1", kind="k", title="t"))
+def make_measure(s):
+    s.add(Measure(case_id=1, kind="takedown", by="ian"))
 
 def bulk(s, rows):
     s.execute(insert(L), rows)
@@ -165,15 +165,15 @@ def test_outer(s):
 '''
     found = duplicate_builders("t.py", flagged, classes, factory_classes)
     assert sorted(f.split()[1] for f in found) == ["_shop()", "bulk()", "inner()",
-                                                   "make_case()", "mall()"]
+                                                   "make_measure()", "mall()"]
     passed = '''
-from store.models import Case, Platform
+from store.models import Measure, Platform
 
 def test_platform_round_trip(s):
     s.add(Platform(code="x", name="x"))
 
-def _case_pack(s):
-    s.add(Case(number="1", kind="k", title="t"))
+def _takedown(s):
+    s.add(Measure(case_id=1, kind="takedown", by="ian"))
 
 def helper(s):
     return s.get(Platform, 1)

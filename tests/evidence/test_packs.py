@@ -23,7 +23,7 @@ from evidence.packs import export_pack
 from evidence.trust import TrustAnchors
 from evidence.tsa import timestamp
 from evidence.verify import verify_pack
-from store.models import Case
+from tests import factory
 from tests.clirun import Ran, spotcheck
 from tests.conftest import SiteHandler, copy_home, serve_http
 
@@ -35,10 +35,7 @@ BIN = Path(sys.executable).parent
 def pack(captured: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     db, settings, ids = captured["db"], captured["settings"], captured["ids"]
     with db.session() as s:
-        case = Case(number="AJ-2026-001", kind="counterfeit", title="假冒保温杯 线索")
-        s.add(case)
-        s.flush()
-        case_id = case.id
+        case_id = factory.case(s, "AJ-2026-001", title="假冒保温杯 线索").id
         from store.models import Capture
 
         for name in ("item", "redirect"):

@@ -4,7 +4,7 @@ One shared world rather than a builder per package (Datasette's single fixture w
 model): a model's new column or a store rule is met once, and a test reads what it builds.
 
 - :mod:`tests.factory.rows`: one row each, with defaults (``platform``, ``seller``,
-  ``listing``, ``campaign``, ``plan``, ``lab_result``, ``notice``, ``users``), re-exported here;
+  ``listing``, ``campaign``, ``plan``, ``capture``, ``case``, ``lab_result``, ``notice``, ``users``), re-exported here;
 - :mod:`tests.factory.market`: the sampler's market template (``market``) and a plan over
   it approved through the sampler's API (``approved_plan``);
 - :mod:`tests.factory.shop`: a small shop with an approved plan over its listings
@@ -22,6 +22,8 @@ from tests.factory.market import approved_plan, market
 from tests.factory.rows import (
     ROLES,
     campaign,
+    capture,
+    case,
     failed_lab,
     lab_result,
     lab_results,
@@ -33,5 +35,5 @@ from tests.factory.rows import (
     users,
 )
 
-__all__ = ["ROLES", "approved_plan", "campaign", "failed_lab", "lab_result", "lab_results", "listing", "market",
+__all__ = ["ROLES", "approved_plan", "campaign", "capture", "case", "failed_lab", "lab_result", "lab_results", "listing", "market",
            "notice", "plan", "platform", "seller", "users"]

@@ -30,7 +30,6 @@ from store.models import (
     Artifact,
     BuyerPersona,
     Capture,
-    Case,
     Listing,
     ListingRisk,
     ListingSnapshot,
@@ -192,12 +191,10 @@ def world(db: Database, settings: Settings, *, items: int | None = None, listing
         for k, lid in enumerate(ids[:captures]):
             png = screenshot_png(f"listing {lid}", k)
             sha = store_artifact(settings, png)
-            cap = Capture(kind="listing", url=f"http://mall.test/item/{k}", listing_id=lid,
-                          operator="ian", started_at=now + dt.timedelta(minutes=k),
-                          manifest_sha256=hashlib.sha256(f"m{k}".encode()).hexdigest(),
-                          meta={"user_agent": "Chromium", "server_ip": "127.0.0.1"})
-            s.add(cap)
-            s.flush()
+            cap = rows.capture(s, f"http://mall.test/item/{k}", kind="listing", listing_id=lid,
+                               operator="ian", started_at=now + dt.timedelta(minutes=k),
+                               manifest_sha256=hashlib.sha256(f"m{k}".encode()).hexdigest(),
+                               meta={"user_agent": "Chromium", "server_ip": "127.0.0.1"})
             s.add(Artifact(capture_id=cap.id, role="screenshot_full", sha256=sha,
                            size=len(png), media_type="image/png"))
             out.capture_ids.append(cap.id)
@@ -230,21 +227,17 @@ def world(db: Database, settings: Settings, *, items: int | None = None, listing
             first_purchase = first_purchase or p
         png = screenshot_png("order page with persona address", 99)
         out.order_screenshot_sha = store_artifact(settings, png)
-        order = Capture(kind="order", url="http://mall.test/order/1", persona_id=persona.id,
-                        purchase_id=first_purchase.id if first_purchase else None,
-                        operator="sam", meta={"persona": "买家小王", "address": "深圳市某路1号"})
-        s.add(order)
-        s.flush()
+        order = rows.capture(s, "http://mall.test/order/1", kind="order", persona_id=persona.id,
+                             purchase_id=first_purchase.id if first_purchase else None,
+                             operator="sam", meta={"persona": "买家小王", "address": "深圳市某路1号"})
         out.order_capture_id = order.id
         s.add(Artifact(capture_id=order.id, role="screenshot_full",
                        sha256=out.order_screenshot_sha, size=len(png), media_type="image/png"))
 
-        case = Case(number="CASE-2026-001", kind="counterfeit",
-                    title='<script>alert("case")</script> 假冒 充电器', listing_id=ids[1],
-                    platform_id=platform.id, jurisdiction_bureau="深圳海关", opened_by="ian",
-                    summary="抽检不合格，线索移交属地。")
-        s.add(case)
-        s.flush()
+        case = rows.case(s, "CASE-2026-001", kind="counterfeit",
+                         title='<script>alert("case")</script> 假冒 充电器', listing_id=ids[1],
+                         platform_id=platform.id, jurisdiction_bureau="深圳海关",
+                         opened_by="ian", summary="抽检不合格，线索移交属地。")
         out.case_id = case.id
         s.add(Measure(case_id=case.id, kind=MeasureKind.TAKEDOWN, by="ian",
                       due=dt.date(2026, 12, 15)))

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from store.models import (
     Campaign,
+    Capture,
+    Case,
     ForeignNotice,
     LabResult,
     Listing,
@@ -146,6 +148,26 @@ def notice(s: Session, reference: str = "A12/0001/26", *, source: str = "safety-
     s.flush()
     for kind, value in keys:
         s.add(NoticeKey(notice_id=row.id, kind=kind, value=value))
+    s.flush()
+    return row
+
+
+def capture(s: Session, url: str = "http://127.0.0.1:9/item/1", **fields: Any) -> Capture:
+    """A capture record of *url* (no files: tests that need them add artifacts), by the
+    operator amy unless *fields* say otherwise."""
+    fields.setdefault("operator", "amy")
+    row = Capture(url=url, **fields)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def case(s: Session, number: str = "AJ-2026-001", **fields: Any) -> Case:
+    """An open case *number*, a counterfeit lead unless *fields* say otherwise."""
+    fields.setdefault("kind", "counterfeit")
+    fields.setdefault("title", f"线索 {number}")
+    row = Case(number=number, **fields)
+    s.add(row)
     s.flush()
     return row
 

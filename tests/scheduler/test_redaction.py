@@ -14,16 +14,15 @@ from spotcheck.users import add_user
 from store.db import Database
 from store.models import Capture, CaptureStatus, Purchase
 from store.settings import Settings
+from tests import factory
 from tests.clirun import spotcheck
 from tests.factory.shop import small_world
 
 
 def _capture(s: Any, **kw: Any) -> int:
-    cap = Capture(url="http://127.0.0.1:9/order/1", operator="amy",
-                  status=kw.pop("status", CaptureStatus.OK), meta=kw.pop("meta", {}), **kw)
-    s.add(cap)
-    s.flush()
-    return int(cap.id)
+    kw.setdefault("status", CaptureStatus.OK)
+    kw.setdefault("meta", {})
+    return int(factory.capture(s, "http://127.0.0.1:9/order/1", **kw).id)
 
 
 def test_missing_copies_and_the_commands_rules(sqlite_db: Database, settings: Settings) -> None:
