@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -21,26 +20,21 @@ from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
 from store.models import Listing, ListingStatus
 from store.settings import Settings
-from tests.conftest import serve_http
+from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 #: The shop's pages: its home page and 59 product pages linked from it.
 PRODUCTS = 59
 
 
-class _SixtyPages(BaseHTTPRequestHandler):
+class _SixtyPages(SiteHandler):
     """A shop of 60 pages (the home page listing 59 JSON-LD product pages; anything else,
     robots.txt included, a 404), each answered after ``delay`` seconds; ``hits`` counts
     every request the server answered, whatever it was for."""
 
     delay = 0.0
     hits: list[str] = []
-    #: When the shop finished answering each request (time.monotonic()).
-    answered: list[float] = []
     lock = threading.Lock()
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         with self.lock:
@@ -60,28 +54,20 @@ class _SixtyPages(BaseHTTPRequestHandler):
                        f'<script type="application/ld+json">{json.dumps(data)}</script>')
         else:
             self._send(404, "<h1>not found</h1>")
-        with self.lock:
-            self.answered.append(time.monotonic())
 
     def _send(self, status: int, body: str, head: str = "") -> None:
         page = (f"<!doctype html><html><head><meta charset='utf-8'>{head}</head>"
                 f"<body>{body}</body></html>").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(page)))
-        self.end_headers()
-        self.wfile.write(page)
+        self.send(status, page, "text/html; charset=utf-8")
 
 
 @contextmanager
-def _shop(delay: float) -> Iterator[tuple[str, list[str], list[float]]]:
+def _shop(delay: float) -> Iterator[tuple[str, list[str]]]:
     hits: list[str] = []
-    answered: list[float] = []
     handler = type("Handler", (_SixtyPages,), {"delay": delay, "hits": hits,
-                                               "answered": answered,
                                                "lock": threading.Lock()})
     with serve_http(handler) as url:
-        yield url, hits, answered
+        yield url, hits
 
 
 def _register(db: Database, code: str, start_url: str, limits: dict[str, Any] | None = None,
@@ -103,7 +89,7 @@ def test_a_page_bound_downloads_exactly_that_many_pages(
         concurrency: int, sqlite_db: Database, settings: Settings) -> None:
     # Pages that take a moment, so that the crawl has many requests in flight when the
     # bound is reached (Scrapy's page count let them all through).
-    with _shop(delay=0.05) as (url, hits, _):
+    with _shop(delay=0.05) as (url, hits):
         _register(sqlite_db, "sixty", url, concurrency=concurrency)
         summary = crawl(settings, "sixty", bounds={"max_pages": 15})
         full = list(hits)
@@ -117,7 +103,7 @@ def test_a_page_bound_downloads_exactly_that_many_pages(
 
 
 def test_a_profiles_page_bound_is_exact_too(sqlite_db: Database, settings: Settings) -> None:
-    with _shop(delay=0.05) as (url, hits, _):
+    with _shop(delay=0.05) as (url, hits):
         _register(sqlite_db, "sixty-profile", url, {"max_pages": 7}, concurrency=8)
         summary = crawl(settings, "sixty-profile")
         full = list(hits)
@@ -129,7 +115,7 @@ def test_a_profiles_page_bound_is_exact_too(sqlite_db: Database, settings: Setti
 def test_a_bound_above_the_shop_is_never_reached(sqlite_db: Database,
                                                  settings: Settings) -> None:
     # 60 pages and robots.txt: a bound of 500 lets the crawl finish by itself.
-    with _shop(delay=0.0) as (url, hits, _):
+    with _shop(delay=0.0) as (url, hits):
         _register(sqlite_db, "whole", url, concurrency=8)
         summary = crawl(settings, "whole", bounds={"max_pages": 500})
         full = list(hits)
@@ -146,7 +132,7 @@ def test_a_time_bound_ends_the_crawl_within_a_second_or_two(
     # second or more after it, loaded).  Before both, this crawl ran 6.9 s and fetched 22
     # pages for its 4 s.
     bound = 4.0
-    with _shop(delay=0.5) as (url, hits, _):
+    with _shop(delay=0.5) as (url, hits):
         _register(sqlite_db, "slow", url, concurrency=8, domain_concurrency=2)
         summary = crawl(settings, "slow", bounds={"max_duration": bound})
         full = list(hits)
