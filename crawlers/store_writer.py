@@ -499,3 +499,29 @@ def _max_version_subquery() -> Any:
     return (select(func.max(inner.c.version))
             .where(inner.c.listing_id == ListingSnapshot.listing_id)
             .scalar_subquery())
+
+
+def note_availability(s: Session, listing_id: int, availability: str,
+                      now: dt.datetime) -> bool:
+    """Record *availability* (an Availability code) of a listing as seen outside a crawl,
+    e.g. on a re-capture of its page: when it differs from the stored one the listing takes
+    it and a snapshot naming it is written, as a crawl that read it would.  Returns whether
+    it changed.
+
+    Why here: the listing's history is its snapshots, written by this module; the content
+    hash is updated with them, so the next crawl that reads the same availability sees no
+    change and writes no second snapshot."""
+    row = s.get(Listing, listing_id)
+    if row is None or row.availability == availability:
+        return False
+    last = s.scalar(select(ListingSnapshot).where(ListingSnapshot.listing_id == listing_id)
+                    .order_by(ListingSnapshot.version.desc()).limit(1))
+    data = {**(last.data if last is not None and isinstance(last.data, dict) else {}),
+            "availability": availability}
+    row.availability = availability
+    row.content_hash = content_hash(data)
+    s.add(ListingSnapshot(listing_id=listing_id,
+                          version=(last.version if last is not None else 0) + 1,
+                          crawl_run_id=None, seen_at=now, content_hash=row.content_hash,
+                          changes=["availability"], data=data))
+    return True

@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from evidence import provenance
@@ -50,6 +51,7 @@ from evidence.capture_meta import net_meta, new_meta
 from evidence.capture_request import KINDS, CaptureRequest, CaptureResult, Run
 from evidence.capture_steps import close_page, page_facts, partial_screenshot, step_warc, steps_for
 from evidence.capture_store import store_capture
+from evidence.facts import PageReader
 from evidence.hashing import pretty_json, sha256_bytes
 from evidence.manifest import MEDIA, build_manifest, sign_and_timestamp
 from evidence.proxy import RecordingProxy
@@ -160,13 +162,18 @@ async def capture_many(db: Database, requests: list[CaptureRequest], *, operator
                        settings: Settings, concurrency: int | None = None,
                        storage_state: Any = None,
                        on_done: Callable[[CaptureResult], None] | None = None,
+                       page_reader: PageReader | None = None,
                        ) -> list[CaptureResult]:
     """Capture several pages in parallel on one browser (async).
 
     Each capture gets a fresh context (no cookies carried from one capture to the next) and
     its own recording proxy, at most *concurrency* at a time.  *storage_state* (Playwright's
     cookies/localStorage, e.g. a persona's login) is loaded into every context.
+    *page_reader*: the reader of every request that names none (CaptureRequest.page_reader).
     """
+    if page_reader is not None:
+        requests = [r if r.page_reader is not None else replace(r, page_reader=page_reader)
+                    for r in requests]
     from playwright.async_api import async_playwright
 
     limit = max(1, concurrency or settings.capture_concurrency)
@@ -202,14 +209,17 @@ def capture_urls(db: Database, urls: list[str], *, kind: str = "listing",
                  persona_id: int | None = None, purchase_id: int | None = None,
                  purpose: str | None = None, operator: str, settings: Settings,
                  storage_state: Any = None,
-                 on_done: Callable[[CaptureResult], None] | None = None) -> list[int]:
-    """Capture *urls* (sync); returns capture ids in order (check ``Capture.status``)."""
+                 on_done: Callable[[CaptureResult], None] | None = None,
+                 page_reader: PageReader | None = None) -> list[int]:
+    """Capture *urls* (sync); returns capture ids in order (check ``Capture.status``).
+    *page_reader*: see CaptureRequest.page_reader."""
     if listing_ids is not None and len(listing_ids) != len(urls):
         raise InvalidInput("capture.listing_ids_per_url")
     reqs = [CaptureRequest(url=u, kind=kind,
                            listing_id=listing_ids[i] if listing_ids else None,
                            case_id=case_id, persona_id=persona_id, purchase_id=purchase_id,
-                           purpose=purpose) for i, u in enumerate(urls)]
+                           purpose=purpose, page_reader=page_reader)
+            for i, u in enumerate(urls)]
     results = asyncio.run(capture_many(db, reqs, operator=operator, settings=settings,
                                        storage_state=storage_state, on_done=on_done))
     return [r.capture_id for r in results]

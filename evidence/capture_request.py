@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from evidence.facts import PageReader
 from evidence.proxy import CaptureNet
 from evidence.steps import StepLog, failure_text, partial_text
 from store.errors import SpotcheckError
@@ -36,6 +37,10 @@ class CaptureRequest:
     previous_capture_id: int | None = None
     #: Print the page to a PDF as well; None: as the setting ``capture_pdf`` says.
     pdf: bool | None = None
+    #: Reads the rendered page as the caller's extractor does (the crawl's: markup and the
+    #: visible page), recorded in the capture's facts with its source
+    #: (:func:`evidence.facts.with_reading`); None: the markup reading of evidence.facts.
+    page_reader: PageReader | None = field(default=None, repr=False, compare=False)
 
 
 def wants_pdf(req: CaptureRequest, settings: Settings) -> bool:

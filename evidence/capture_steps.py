@@ -26,7 +26,7 @@ from evidence.capture_guard import (
     still_on_platform,
 )
 from evidence.capture_request import CaptureFailed, Run
-from evidence.facts import extract_facts
+from evidence.facts import PageReader, extract_facts, read_with, with_reading
 from evidence.manifest import MEDIA
 from evidence.netguard import check_url, url_port
 from evidence.steps import Step, StepCutShort
@@ -233,7 +233,14 @@ async def step_dom(run: Run) -> None:
 async def step_facts(run: Run) -> None:
     if "dom" in run.files:
         run.meta["facts"] = await asyncio.to_thread(
-            extract_facts, run.files["dom"].decode("utf-8", "replace"), run.page.url)
+            _facts, run.files["dom"].decode("utf-8", "replace"), run.page.url,
+            run.req.page_reader)
+
+
+def _facts(dom: str, url: str, reader: PageReader | None) -> dict[str, Any]:
+    """The page's facts from its markup, with the caller's reader's reading when it gave
+    one (evidence.facts.with_reading)."""
+    return with_reading(extract_facts(dom, url), read_with(reader, dom, url))
 
 
 async def step_screenshots(run: Run) -> None:

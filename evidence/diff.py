@@ -20,14 +20,16 @@ from store.db import Database
 from store.errors import InvalidInput, NotFound
 from store.models import Artifact, Capture, CaptureStatus
 from store.settings import Settings
+from store.vocabulary import Availability, availability_code
 
 FACTS = ("title", "price", "currency", "availability")
 #: HTTP answers that mean the page is gone.
 GONE_STATUS = (404, 410)
-#: Availability values (schema.org, lower case) that mean the listing is no longer sold;
-#: ``discontinued`` is also what :mod:`evidence.facts` records for a "no longer available"
-#: page answered with 200.
-GONE_AVAILABILITY = ("outofstock", "discontinued", "soldout")
+#: Availability codes that mean the listing is no longer sold: ``discontinued`` is also what
+#: :mod:`evidence.facts` records for a "no longer available" page answered with 200.  Out of
+#: stock is not gone: the listing is still there, and its change of availability is a change
+#: like a price's (the diff's ``changes``), not a takedown.
+GONE_AVAILABILITY = (Availability.DISCONTINUED.value,)
 #: Per-channel difference below which a pixel counts as unchanged (antialiasing noise).
 THRESHOLD = 24
 
@@ -72,9 +74,18 @@ def page_status(meta: dict[str, Any] | None) -> int | None:
 
 def page_gone(meta: dict[str, Any] | None, facts: dict[str, Any] | None) -> bool:
     """Whether a capture shows the listing taken down: HTTP 404/410, or availability saying
-    it is no longer sold (incl. a "此商品已下架" page answered with 200)."""
-    availability = str((facts or {}).get("availability") or "").lower()
+    it is no longer sold (incl. a "此商品已下架" page answered with 200); sold out is not."""
+    availability = availability_code((facts or {}).get("availability"))
     return page_status(meta) in GONE_STATUS or availability in GONE_AVAILABILITY
+
+
+def fact(facts: dict[str, Any] | None, key: str) -> Any:
+    """A recorded fact as it is compared: availability as its code (captures recorded before
+    facts spoke codes hold schema.org names, ``InStock``), the rest as recorded."""
+    value = (facts or {}).get(key)
+    if key == "availability":
+        return availability_code(value) or value
+    return value
 
 
 def visual_diff(png_a: bytes, png_b: bytes) -> tuple[float, tuple[int, int, int, int] | None,
@@ -122,7 +133,7 @@ def diff_captures(db: Database, a: int, b: int, settings: Settings) -> CaptureDi
         result.gone = (page_gone(caps[a].meta, caps[a].facts),
                        page_gone(caps[b].meta, caps[b].facts))
         for key in FACTS:
-            before, after = (caps[a].facts or {}).get(key), (caps[b].facts or {}).get(key)
+            before, after = fact(caps[a].facts, key), fact(caps[b].facts, key)
             if before != after:
                 result.changes[key] = (before, after)
     img_a, img_b = store.read(shots[a]), store.read(shots[b])

@@ -33,8 +33,8 @@ from urllib.parse import urljoin
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crawlers.extract.generic import read_page
 from scheduler import purchases
+from scheduler.page_reading import read_availability
 from scheduler.personas import PersonaSecrets, secrets_of
 from store.db import Database
 from store.errors import Conflict, InvalidInput, NotFound, SpotcheckError
@@ -117,7 +117,7 @@ def unbuyable_availability(html: str, url: str) -> str | None:
     Read as the crawl reads a page's availability (crawlers.extract: schema.org markup, then
     visible cues such as a stock note or a disabled buy button in the shop's language), so
     a page the crawl would record as sold out is not bought as if it were in stock."""
-    state = read_page(html, url).fields.get("availability")
+    state = read_availability(html, url)["availability"]
     return state if state in {a.value for a in UNBUYABLE} else None
 
 
@@ -324,7 +324,7 @@ async def _capture(db: Database, settings: Settings, context: Any, job: _Job, ur
 
     req = CaptureRequest(url=url, kind=kind, listing_id=job.listing_id,
                          persona_id=job.persona_id, purchase_id=job.purchase_id,
-                         purpose=purpose)
+                         purpose=purpose, page_reader=read_availability)
     res = await capture_in_context(context, db, req, operator=actor, settings=settings)
     if not res.ok:
         result.notes.append(f"{kind} capture #{res.capture_id} failed: {res.error}")

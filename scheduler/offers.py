@@ -125,6 +125,7 @@ def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = No
     capture and tried again by the next run.  With *approvals* false only purchases are taken
     (beside an approval run still capturing the same plan, which must not be doubled)."""
     from evidence.capture import CaptureRequest, capture_many
+    from scheduler.page_reading import read_availability
 
     with db.session() as s:
         targets = approval_targets(s, plan_id=plan_id, campaign_id=campaign_id) \
@@ -139,7 +140,7 @@ def capture_offers(db: Database, settings: Settings, *, plan_id: int | None = No
                                purchase_id=t.purchase_id, purpose=t.purpose)
                 for t in targets]
     results = asyncio.run(capture_many(db, requests, operator=actor, settings=settings,
-                                       concurrency=concurrency))
+                                       concurrency=concurrency, page_reader=read_availability))
     ids = [r.capture_id for r in results]
     with db.session() as s:
         ok = set(s.scalars(select(Capture.id).where(

@@ -286,6 +286,7 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
     """
     from evidence.capture import capture_urls
     from evidence.diff import diff_captures
+    from scheduler.page_reading import read_availability
 
     targets = _recapture_targets(ctx)
     if not targets:
@@ -300,8 +301,10 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
     ids = capture_urls(ctx.db, [u for _, u, _ in targets], kind="listing",
                        listing_ids=[lid for lid, _, _ in targets],
                        purpose="scheduled re-capture of a bought or flagged listing",
-                       operator=ctx.actor, settings=ctx.settings)
+                       operator=ctx.actor, settings=ctx.settings,
+                       page_reader=read_availability)
     changed, taken_down, failed = [], [], []
+    availability: dict[int, str] = {}
     for (lid, _, why), cid in zip(targets, ids, strict=True):
         with ctx.db.session() as s:
             cap = s.get(Capture, cid)
@@ -312,6 +315,8 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
                 taken_down.append(lid)
                 _note_takedown(s, lid, cid, why, ctx)
                 continue
+            if cap.status == CaptureStatus.OK and _note_availability(s, lid, cap, ctx):
+                availability[lid] = str(cap.facts["availability"])
         prev = previous.get(lid)
         if prev is None or cap.status != CaptureStatus.OK:
             continue
@@ -332,7 +337,24 @@ def recapture(ctx: JobContext) -> dict[str, Any]:
                 s.add(AuditEvent(actor=ctx.actor, action="listing.changed",
                                  object_type="listing", object_id=str(c["listing"]), detail=c))
     return {"captured": len(ids), "changed": changed, "taken_down": taken_down,
-            "failed": failed}
+            "failed": failed, "availability": {str(k): v for k, v in availability.items()}}
+
+
+def _note_availability(session: Any, listing_id: int, cap: Capture, ctx: JobContext) -> bool:
+    """The listing takes the availability its re-capture read (a snapshot naming it when it
+    changed: the listing's history shows it as a crawl's reading would).  A capture whose
+    page said nothing of it changes nothing, nor does "in stock" on a listing whose
+    availability was never read (that it can be bought is no news)."""
+    from crawlers.store_writer import note_availability
+    from store.vocabulary import Availability, availability_code
+
+    code = availability_code((cap.facts or {}).get("availability"))
+    if code is None:
+        return False
+    listing = session.get(Listing, listing_id)
+    if listing is None or (listing.availability is None and code == Availability.IN_STOCK):
+        return False
+    return note_availability(session, listing_id, code, ctx.now)
 
 
 def _note_takedown(session: Any, listing_id: int, capture_id: int, why: str,
@@ -427,6 +449,7 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
     from evidence.capture import capture_urls
     from scheduler.cases import open_case
     from scheduler.copies import has_copies
+    from scheduler.page_reading import read_availability
 
     targets = _lead_targets(ctx)
     if not targets:
@@ -434,7 +457,7 @@ def open_lead_cases(ctx: JobContext) -> dict[str, Any]:
     ids = capture_urls(ctx.db, [u for _, u, _ in targets], kind="listing",
                        listing_ids=[lid for lid, _, _ in targets],
                        purpose="evidence for an enforcement lead", operator=ctx.actor,
-                       settings=ctx.settings)
+                       settings=ctx.settings, page_reader=read_availability)
     opened: list[str] = []
     uncaptured: list[int] = []
     with_copies: list[tuple[str, str]] = []  # (queued run key, case number)
@@ -490,6 +513,7 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
     request returns at once; the run's row (queued, running, the capture's id or why it
     failed) is the status the requester follows."""
     from evidence.capture import CaptureRequest, capture_many
+    from scheduler.page_reading import read_availability
     from store.errors import SpotcheckError
     from store.labels import LOCALES
 
@@ -501,7 +525,7 @@ def capture_page(ctx: JobContext) -> dict[str, Any]:
                          listing_id=int(listing) if listing is not None else None,
                          purpose=str(ctx.options.get("purpose") or "captured on request"),
                          pdf=bool(ctx.options["pdf"]) if ctx.options.get("pdf") is not None
-                         else None)
+                         else None, page_reader=read_availability)
     operator = str(ctx.options.get("operator") or ctx.actor)
     try:
         [res] = asyncio.run(capture_many(ctx.db, [req], operator=operator,

@@ -40,6 +40,35 @@ class Availability(enum.StrEnum):
     DISCONTINUED = "discontinued"
 
 
+#: schema.org ItemAvailability names as page markup writes them (last word, lower case,
+#: no separators) → Availability.  Captures recorded before their facts spoke codes hold
+#: these names ("InStock", "OutOfStock", "Discontinued").
+_SCHEMA_AVAILABILITY = {
+    "instock": Availability.IN_STOCK, "limitedavailability": Availability.IN_STOCK,
+    "instoreonly": Availability.IN_STOCK, "onlineonly": Availability.IN_STOCK,
+    "backorder": Availability.IN_STOCK, "madetoorder": Availability.IN_STOCK,
+    "outofstock": Availability.OUT_OF_STOCK, "soldout": Availability.OUT_OF_STOCK,
+    "preorder": Availability.PRE_ORDER, "presale": Availability.PRE_ORDER,
+    "discontinued": Availability.DISCONTINUED}
+
+
+def availability_code(value: object) -> str | None:
+    """The Availability code of a recorded availability: a code as it is, a schema.org name
+    (``InStock``, ``https://schema.org/OutOfStock``) as its code, else None.
+
+    Why: a capture's facts read from markup spoke schema.org names and those handed in by
+    the crawl's extractor speak codes; comparing two captures must not see a change where
+    only the spelling differs."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text in Availability._value2member_map_:
+        return text
+    word = text.rsplit("/", 1)[-1].lower().replace("_", "").replace("-", "").replace(" ", "")
+    found = _SCHEMA_AVAILABILITY.get(word)
+    return found.value if found is not None else None
+
+
 #: Availabilities under which a listing cannot be bought now (left out of a frame that
 #: asks so; a plan item found so at purchase time is a non-response).
 UNBUYABLE = frozenset({Availability.OUT_OF_STOCK, Availability.DISCONTINUED})

@@ -87,8 +87,12 @@ def capture(
                                        f"{escape(res.url[:200])}: {escape(res.reason(lang) or '')}",
                                        markup=True, highlight=False)
 
+        # Availability read as the crawl reads it (a visible "sold out"), not markup only.
+        from scheduler.page_reading import read_availability
+
         results = asyncio.run(capture_many(ctx.db, reqs, operator=operator,
-                                           settings=ctx.settings, on_done=done))
+                                           settings=ctx.settings, on_done=done,
+                                           page_reader=read_availability))
     if json_out:
         print_json([{"id": r.capture_id, "url": r.url, "ok": r.ok, "error": r.error,
                      "failure": r.failure,

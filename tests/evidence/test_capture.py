@@ -75,7 +75,8 @@ def test_listing_capture_has_every_artifact_signed_and_stored(captured: dict[str
                                                       "dismiss_overlays"]
     assert meta["overlays_dismissed"][0]["text"] == "同意"
     assert cap.facts == {"title": "儿童保温杯 500ml 不锈钢", "price": "89.00",
-                         "currency": "CNY", "availability": "InStock"}
+                         "currency": "CNY", "availability": "in_stock",
+                         "sources": {"availability": "markup"}}
     prov = store.read(arts["provenance"].sha256).decode()
     assert arts["warc"].sha256 in prov and "取证来源说明" in prov
     with captured["db"].session() as s:
@@ -246,7 +247,7 @@ def test_recapture_shows_what_changed(captured: dict[str, Any]) -> None:
         assert cap is not None and cap.previous_capture_id == first
     d = diff_captures(db, first, second, settings)
     assert d.changes["price"] == ("89.00", "59.00")
-    assert d.changes["availability"] == ("InStock", "OutOfStock")
+    assert d.changes["availability"] == ("in_stock", "out_of_stock")
     assert "title" not in d.changes
     assert d.changed_pixels > 0.5 and d.bbox is not None  # the background changed
     assert Image.open(io.BytesIO(d.diff_png)).size == d.size_b

@@ -7,6 +7,7 @@ import hashlib
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -247,11 +248,81 @@ def test_facts_from_json_ld_and_markup() -> None:
            '"offers":{"price":"89.00","priceCurrency":"CNY",'
            '"availability":"https://schema.org/InStock"}}</script></head></html>')
     assert extract_facts(dom, "http://x/") == {"title": "保温杯", "price": "89.00",
-                                               "currency": "CNY", "availability": "InStock"}
+                                               "currency": "CNY", "availability": "in_stock",
+                                               "sources": {"availability": "markup"}}
     plain = '<html><title>T</title><h1>标题</h1><span class="price">¥1,299.50</span></html>'
     f = extract_facts(plain, "http://x/")
     assert f["title"] == "标题" and f["price"] == "1299.50"
     assert extract_facts("<<<not html", "http://x/")["price"] is None
+
+
+SOLD_OUT_PAGE = ('<html><title>Lamp</title><h1>Lamp</h1><span class="price">$24.00</span>'
+                 '<p>Sold out</p></html>')
+
+
+def test_a_page_readers_availability_is_recorded_with_its_source() -> None:
+    """Markup-only facts read nothing on a page saying "Sold out" in its text; the reading a
+    caller hands in (the crawl's extractor, in the scheduler) is recorded with its source."""
+    from evidence.facts import read_with, with_reading
+
+    facts = extract_facts(SOLD_OUT_PAGE, "http://x/")
+    assert facts["availability"] is None and "sources" not in facts
+    seen: list[tuple[str, str]] = []
+
+    def reader(dom: str, url: str) -> dict[str, Any]:
+        seen.append((dom, url))
+        return {"availability": "out_of_stock", "source": "dom:stock-text"}
+
+    read = with_reading(facts, read_with(reader, SOLD_OUT_PAGE, "http://x/"))
+    assert seen == [(SOLD_OUT_PAGE, "http://x/")]
+    assert read["availability"] == "out_of_stock"
+    assert read["sources"] == {"availability": "reader:dom:stock-text"}
+    assert read["title"] == "Lamp" and facts["availability"] is None  # a new dict
+    # The reader's word beats the markup's (it reads the visible page as well).
+    marked = extract_facts('<html><script type="application/ld+json">{"@type":"Product",'
+                           '"name":"Lamp","offers":{"availability":"InStock"}}</script></html>',
+                           "http://x/")
+    assert with_reading(marked, {"availability": "out_of_stock", "source": "dom:button"})[
+        "availability"] == "out_of_stock"
+    # A reading without a value, or an unknown one, leaves the facts as they were.
+    assert with_reading(marked, {"availability": None, "source": None}) == marked
+    assert with_reading(marked, {"availability": "maybe", "source": "x"}) == marked
+    assert with_reading(marked, None) == marked
+
+
+def test_a_takedown_notice_stays_removed_and_a_failing_reader_changes_nothing() -> None:
+    from evidence.facts import read_with, with_reading
+
+    removed = extract_facts("<html><h1>此商品已下架</h1></html>", "http://x/")
+    assert removed["availability"] == "discontinued"
+    assert removed["sources"] == {"availability": "removal-notice"}
+    assert with_reading(removed, {"availability": "in_stock", "source": "dom:price-shown"}
+                        ) == removed
+
+    def broken(dom: str, url: str) -> dict[str, Any]:
+        raise ValueError("a reader's bug")
+
+    assert read_with(broken, SOLD_OUT_PAGE, "http://x/") is None
+    assert read_with(None, SOLD_OUT_PAGE, "http://x/") is None
+
+
+def test_sold_out_is_a_change_not_a_takedown_and_spellings_compare_alike() -> None:
+    from evidence.diff import fact, page_gone
+    from store.vocabulary import availability_code
+
+    assert not page_gone({"status": 200}, {"availability": "out_of_stock"})
+    assert not page_gone({"status": 200}, {"availability": "OutOfStock"})
+    assert page_gone({"status": 200}, {"availability": "discontinued"})
+    assert page_gone({"status": 200}, {"availability": "Discontinued"})  # recorded before
+    assert page_gone({"status": 404}, {"availability": "in_stock"})
+    # A capture recorded before facts spoke codes compares with a newer one by its code.
+    assert fact({"availability": "InStock"}, "availability") == \
+        fact({"availability": "in_stock"}, "availability") == "in_stock"
+    assert fact({"availability": "LimitedEdition"}, "availability") == "LimitedEdition"
+    assert fact({"price": "9.90"}, "price") == "9.90"
+    assert [availability_code(v) for v in (
+        "https://schema.org/OutOfStock", "SoldOut", "PreOrder", "pre_order", "weird", None)] == [
+        "out_of_stock", "out_of_stock", "pre_order", "pre_order", None, None]
 
 
 def test_a_tsa_that_is_down_is_retried_recorded_and_costs_only_its_token(

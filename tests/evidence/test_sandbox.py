@@ -116,7 +116,7 @@ def test_facts_match_the_truth_on_both_days(world: dict[str, Any], case: tuple[s
     assert not page_gone(cap.meta, cap.facts)
     if case[0] == "shop":  # JSON-LD offers carry the ISO currency and availability
         assert cap.facts["currency"] == then["currency"]
-        assert cap.facts["availability"] == "InStock"
+        assert cap.facts["availability"] == "in_stock"
     later, _ = _load(world, world["after"][case])
     assert page_gone(later.meta, later.facts) == (now["status"] == "removed")
     if now["status"] == "active":

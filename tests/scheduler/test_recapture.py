@@ -116,7 +116,7 @@ def test_recapture_records_changes_and_takedowns(sqlite_db: Database, settings: 
     first = {r.kind: r for r in _run(sqlite_db, cfg, D + dt.timedelta(hours=8, minutes=5))}
     assert set(first) == {"recapture"} and first["recapture"].outcome == "ok"
     assert first["recapture"].result == {"captured": 5, "changed": [], "taken_down": [],
-                                         "failed": []}
+                                         "failed": [], "availability": {}}
     with sqlite_db.session() as s:
         caps = list(s.scalars(select(Capture).where(Capture.kind == "listing")))
         assert sorted(c.listing_id or 0 for c in caps) == sorted(ids.values())

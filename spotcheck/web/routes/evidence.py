@@ -124,21 +124,14 @@ def capture(request: Request, capture_id: int,
                   steps=_steps(meta))
 
 
-#: schema.org availability names (what a page's markup says) → store.vocabulary.Availability.
-_SCHEMA_AVAILABILITY = {"instock": "in_stock", "outofstock": "out_of_stock",
-                        "preorder": "pre_order", "discontinued": "discontinued",
-                        "soldout": "out_of_stock", "in_stock": "in_stock",
-                        "out_of_stock": "out_of_stock"}
-
-
 def _availability(value: Any) -> str | None:
     """A page's availability as the reader reads it (schema.org's ``InStock`` is 有货)."""
     if not value:
         return None
     from store.labels import label
-    from store.vocabulary import Availability
+    from store.vocabulary import Availability, availability_code
 
-    code = _SCHEMA_AVAILABILITY.get(str(value).lower().replace("-", "").replace(" ", ""))
+    code = availability_code(value)
     return label(Availability, code, i18n.active()) if code else str(value)
 
 

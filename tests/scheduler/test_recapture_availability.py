@@ -1,0 +1,155 @@
+"""A re-capture reads availability as the crawl does, end to end (Chromium, a real HTTP server
+on 127.0.0.1): a shop page whose visible text changes from in stock to "Sold out" — no
+schema.org markup, no element named for stock — shows the change in the re-capture diff,
+in the job's result and audit, and in the listing's history (a snapshot naming it, the
+console's listing page, ``products show --json``); a takedown later still reads as removed.
+
+Markup-only facts (evidence without the scheduler's reader) read nothing on these pages:
+the test checks that too, so it fails if the reader is not handed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crawlers.platforms import add_platform
+from evidence.diff import diff_captures
+from evidence.facts import extract_facts
+from scheduler import cases
+from scheduler.jobs import JobContext
+from scheduler.pipeline import recapture
+from store.db import Database
+from store.models import (
+    AuditEvent,
+    Capture,
+    Listing,
+    ListingSnapshot,
+    ListingStatus,
+    Sector,
+    SupervisionClass,
+)
+from store.settings import Settings
+from tests.conftest import SiteHandler, serve_http
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+D = dt.datetime(2026, 12, 10, 8, tzinfo=dt.UTC)
+PAGES = {
+    "in_stock": ('<h1>Desk Lamp L-7</h1><p class="price">$24.00</p><p>In stock</p>'
+                 '<button type="button">Add to cart</button>'),
+    # The plain note the crawl reads (crawlers.extract: dom:stock-text); no buy control.
+    "sold_out": '<h1>Desk Lamp L-7</h1><p class="price">$24.00</p><p>Sold out</p>',
+    # A shop's 200 page for a listing it took down.
+    "removed": "<h1>This product is no longer available</h1>",
+}
+
+
+def _page(state: str) -> str:
+    return ('<!doctype html><html lang="en"><head><title>Desk Lamp L-7 | Lamps</title></head>'
+            '<body><nav><a href="/">Home</a> <a href="/outlet">Sold out deals</a></nav>'
+            f'<main>{PAGES[state]}</main></body></html>')
+
+
+class Shop:
+    state = "in_stock"
+
+
+@pytest.fixture()
+def shop() -> Iterator[str]:
+    class Handler(SiteHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/item/7"):
+                self.send(200, _page(Shop.state).encode(), "text/html; charset=utf-8")
+            else:
+                self.send(404, b"not here")
+
+    Shop.state = "in_stock"
+    with serve_http(Handler) as base:
+        yield base
+
+
+def _run(db: Database, settings: Settings, day: int) -> dict[str, Any]:
+    ctx = JobContext(db=db, settings=settings, kind="recapture", campaign_id=None,
+                     scheduled_for=None, now=D + dt.timedelta(days=day), holder="test")
+    return recapture(ctx)
+
+
+def _last_capture(db: Database, listing_id: int) -> Capture:
+    with db.session() as s:
+        cap = s.scalar(select(Capture).where(Capture.listing_id == listing_id)
+                       .order_by(Capture.id.desc()).limit(1))
+        assert cap is not None
+        s.expunge(cap)
+        return cap
+
+
+def test_a_visible_sold_out_shows_in_the_recapture_diff_and_the_listings_history(
+        sqlite_db: Database, settings: Settings, shop: str,
+        chromium_path: str | None) -> None:
+    cfg = settings.model_copy(update={"capture_allow_networks": ["127.0.0.0/8"]})
+    url = f"{shop}item/7"
+    # Markup-only facts see nothing on these pages: the reader is what reads them.
+    assert extract_facts(_page("sold_out"), url)["availability"] is None
+    with sqlite_db.session() as s:
+        platform = add_platform(s, "lamps", start_url=shop, profile="structured-data")
+        listing = Listing(platform_id=platform.id, external_id="/item/7", url=url,
+                          title="Desk Lamp L-7", price=Decimal("24.00"), currency="USD",
+                          sector=Sector.ELECTRICAL, supervision_class=SupervisionClass.KEY)
+        s.add(listing)
+        s.flush()
+        lid = listing.id
+        cases.open_case(s, "counterfeit", listing_id=lid, actor="amy", at=D)
+
+    # day 0: in stock (an enabled buy button); a listing never read before takes no snapshot
+    first = _run(sqlite_db, cfg, 0)
+    assert first["captured"] == 1 and first["failed"] == [] and first["changed"] == []
+    assert first["availability"] == {}
+    cap0 = _last_capture(sqlite_db, lid)
+    assert cap0.facts["availability"] == "in_stock"
+    assert cap0.facts["sources"]["availability"] == "reader:dom:buy-button"
+
+    # day 1: the page now says "Sold out" in a plain paragraph
+    Shop.state = "sold_out"
+    second = _run(sqlite_db, cfg, 1)
+    cap1 = _last_capture(sqlite_db, lid)
+    assert cap1.facts["availability"] == "out_of_stock"
+    assert cap1.facts["sources"]["availability"] == "reader:dom:stock-text"
+    assert second["taken_down"] == [] and second["availability"] == {str(lid): "out_of_stock"}
+    [change] = second["changed"]
+    assert change["listing"] == lid and change["before"] == cap0.id and change["after"] == cap1.id
+    assert change["changes"]["availability"] == ["in_stock", "out_of_stock"]
+    d = diff_captures(sqlite_db, cap0.id, cap1.id, cfg)
+    assert d.changes["availability"] == ("in_stock", "out_of_stock")
+    assert not d.removed and d.as_dict()["changes"]["availability"] == {
+        "before": "in_stock", "after": "out_of_stock"}
+    with sqlite_db.session() as s:
+        row = s.get(Listing, lid)
+        assert row is not None and row.availability == "out_of_stock"
+        assert row.status == ListingStatus.ACTIVE  # sold out is not taken down
+        snaps = s.scalars(select(ListingSnapshot).where(ListingSnapshot.listing_id == lid)
+                          .order_by(ListingSnapshot.version)).all()
+        assert [(sn.changes, sn.data["availability"]) for sn in snaps] == [
+            (["availability"], "out_of_stock")]
+        audit = s.scalar(select(AuditEvent).where(AuditEvent.action == "listing.changed"))
+        assert audit is not None and audit.detail["changes"]["availability"] == [
+            "in_stock", "out_of_stock"]
+
+    # the same page again: no second snapshot
+    assert _run(sqlite_db, cfg, 2)["availability"] == {}
+
+    # day 3: taken down (a 200 page saying so) — still read as removed
+    Shop.state = "removed"
+    third = _run(sqlite_db, cfg, 3)
+    assert third["taken_down"] == [lid]
+    cap3 = _last_capture(sqlite_db, lid)
+    assert cap3.facts["availability"] == "discontinued"
+    assert cap3.facts["sources"]["availability"] == "removal-notice"
+    assert diff_captures(sqlite_db, cap1.id, cap3.id, cfg).removed
+    with sqlite_db.session() as s:
+        row = s.get(Listing, lid)
+        assert row is not None and row.status == ListingStatus.POSSIBLY_REMOVED
