@@ -27,7 +27,7 @@ from store.db import Database
 from store.models import Case, Purchase
 from tests.clirun import spotcheck
 from tests.evidence.conftest import evidence_settings
-from tests.evidence.samplechain import LAB_REPORT, SEAL_PHOTO, failed_sample_case
+from tests.factory.cases import LAB_REPORT, SEAL_PHOTO, failed_sample_case
 
 BIN = Path(sys.executable).parent
 @pytest.fixture()

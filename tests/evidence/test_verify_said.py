@@ -1,7 +1,7 @@
 """A pack's verification reads in the reader's language: each check's detail is a message of
 the catalogue (``verify_said.*``) rendered in zh-CN for a Chinese inspector, while ``--json``
 and ``Check.detail`` keep the English text (with the code beside it).  Packs here are made
-without a browser: a failed sample's case with no capture (tests/evidence/samplechain.py)."""
+without a browser: a failed sample's case with no capture (tests/factory/cases.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from evidence.verify import VerifyReport, verify_pack
 from store.db import Database
 from tests.clirun import spotcheck
 from tests.evidence.conftest import evidence_settings
-from tests.evidence.samplechain import SEAL_PHOTO, failed_sample_case
+from tests.factory.cases import SEAL_PHOTO, failed_sample_case
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Words of the English sentences a detail used to be; none may remain in a Chinese detail

@@ -4,15 +4,18 @@ One shared world rather than a builder per package (Datasette's single fixture w
 model): a model's new column or a store rule is met once, and a test reads what it builds.
 
 - :mod:`tests.factory.rows`: one row each, with defaults (``platform``, ``seller``,
-  ``listing``, ``campaign``, ``plan``, ``capture``, ``case``, ``lab_result``, ``notice``, ``users``), re-exported here;
+  ``listing``, ``campaign``, ``plan``, ``capture``, ``case``, ``lab_result``, ``notice``,
+  ``users``), re-exported here;
 - :mod:`tests.factory.market`: the sampler's market template (``market``) and a plan over
   it approved through the sampler's API (``approved_plan``);
 - :mod:`tests.factory.shop`: a small shop with an approved plan over its listings
   (``small_world``), and the same over a running sandbox's real listings (``sandbox_plan``);
+- :mod:`tests.factory.cases`: a failed sample's case recorded through the scheduler's API
+  (``failed_sample_case``), with no capture of any kind;
 - :mod:`tests.factory.truth`: the sandbox's planted truth as crawled rows (``load_truth``);
 - :mod:`tests.factory.console`: the console's multi-role world (``world``).
 
-The last three are imported on their own: they load the sandbox, the scheduler or the
+The last four are imported on their own: they load the sandbox, the scheduler or the
 console, which a store or sampler test has no need to import.
 """
 

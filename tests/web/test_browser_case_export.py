@@ -24,7 +24,7 @@ from store.db import Database
 from store.models import Capture
 from store.settings import Settings
 from tests.conftest import need
-from tests.evidence.samplechain import LAB_REPORT, failed_sample_case
+from tests.factory.cases import LAB_REPORT, failed_sample_case
 from tests.factory.console import PASSWORD, Seeded
 from tests.web.conftest import Live, serve
 
