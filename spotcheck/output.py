@@ -70,6 +70,24 @@ def check_code(name: str) -> Any:
     return Code("verify_check", name) if name in TEXT_LABELS["verify_check"] else name
 
 
+def moment(value: Any) -> Any:
+    """A time kept as ISO 8601 text (a purchase's history, a token's generation time) as a
+    datetime, so a table shows it in the bureau's zone; anything else as it is."""
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value):
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+def local_time(value: Any) -> str:
+    """A time (a datetime or ISO 8601 text) as the reader reads it: the bureau's zone, to the
+    second; anything else as its text."""
+    when = moment(value)
+    return clock.local(when, reader_locale()) if isinstance(when, dt.datetime) else str(value)
+
+
 def yes_no(value: object) -> str:
     """A yes/no cell in the reader's language (是/否)."""
     return heading("yes" if value else "no")
@@ -83,11 +101,12 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
     The title and headers are read from the ``cli_heading`` labels (:func:`heading`); with
     *codes* (column → a label domain of :mod:`store.labels`: an enumeration or a
-    plain-string domain), the named columns' codes by their labels; a time in the bureau's
+    plain-string domain, or ``"stratum"`` for a stratum's coded parts), the named columns'
+    codes by their labels; a time in the bureau's
     zone to the second (store.clock); with *fields*, the first
     column's values are headings too (a ``field | value`` table).  ``--json`` output never
     goes through here: it keeps the codes."""
-    from store.labels import label, text_label
+    from store.labels import label, stratum_label, text_label
 
     lang = reader_locale()
     codes = codes or {}
@@ -98,6 +117,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         domain = codes.get(col)
         if domain is None or value is None or value == "":
             return value
+        if domain == "stratum":  # "mall/electrical/key": each coded part by its label
+            return stratum_label(str(value), lang)
         if isinstance(domain, str):
             return text_label(domain, str(value), lang)
         return label(domain, str(value), lang)
@@ -138,8 +159,9 @@ def reader_locale() -> str:
 
 
 def bar_chart(title: str, values: dict[str, float], width: int = 40) -> Table:
-    """A horizontal bar chart for the terminal (allocations, distributions)."""
-    tbl = Table(title=title, show_header=False, box=None)
+    """A horizontal bar chart for the terminal (allocations, distributions); the title is a
+    heading (:func:`heading`)."""
+    tbl = Table(title=heading(title), show_header=False, box=None)
     tbl.add_column(justify="right")
     tbl.add_column()
     tbl.add_column(justify="right")

@@ -24,13 +24,14 @@ from spotcheck.output import (
     console,
     err_console,
     heading,
+    local_time,
     print_json,
     reader_locale,
     said,
     say,
     table,
 )
-from store.labels import text_label
+from store.labels import stratum_label, text_label
 from store.messages import render
 from store.vocabulary import PlanStatus
 
@@ -94,9 +95,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
                           f"{r['pi_max']:.4f}" if r["pi_max"] is not None else "—",
                           r["certainty"], f"{r['sample_cost']:.2f}",
                           f"{r['risk_mean']:.3f}" if r["risk_mean"] is not None else "—")
-                         for r in summary["strata"]]))
-    console.print(bar_chart("allocation (n_h)", {r["stratum"]: r["n_h"]
-                                                 for r in summary["strata"]}))
+                         for r in summary["strata"]], codes={"stratum": "stratum"}))
+    console.print(bar_chart("allocation (n_h)",
+                            {stratum_label(r["stratum"], reader_locale()): r["n_h"]
+                             for r in summary["strata"]}))
 
 
 @app.command("list")
@@ -141,9 +143,9 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
                               f"{it['inclusion_probability']:.4f}" + (" ★" if it["certainty"]
                                                                       else ""),
                               it["expected_price"] or "—",
-                              "; ".join(str(r.get(key) or r.get("en", ""))
-                                        for r in it["reasons"][:2]))
-                             for it in data["items"]]))
+                              ("；" if key == "zh" else "; ").join(
+                                  str(r.get(key) or r.get("en", "")) for r in it["reasons"][:2]))
+                             for it in data["items"]], codes={"stratum": "stratum"}))
 
 
 @app.command("export")
@@ -306,7 +308,8 @@ def registration_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or 
     if json_out:
         print_json({"plan": pid, **reg})
         return
-    stamps = ", ".join(f"{t['gen_time']} ({t['tsa_url']})" for t in reg.get("timestamps", []))
+    stamps = ", ".join(f"{local_time(t['gen_time'])} ({t['tsa_url']})"
+                       for t in reg.get("timestamps", []))
     say("cli_said.plan_registration", id=pid, sha=reg["manifest_sha256"],
         key=reg["key_fingerprint"][:16], stamps=stamps or said("cli_said.no_timestamps"))
     if out is not None:
@@ -357,7 +360,8 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
             + [("−", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")
                for it in d["removed"]])
     if rows:
-        console.print(table(None, ["", "listing", "stratum", "π"], rows))
+        console.print(table(None, ["", "listing", "stratum", "π"], rows,
+                            codes={"stratum": "stratum"}))
 
 
 @app.command("estimate")

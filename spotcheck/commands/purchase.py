@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from scheduler import purchases
 from spotcheck.context import current
-from spotcheck.output import console, err_console, heading, print_json, say, table
+from spotcheck.output import console, err_console, heading, moment, print_json, say, table
 from store.errors import InvalidInput
 from store.labels import label, text_label
 from store.models import Plan, PlanItem, Purchase, PurchaseStatus
@@ -136,7 +136,7 @@ def show_cmd(purchase: str = typer.Argument(...),
     console.print(table(f"{heading('purchase')} {data['id']}", ["field", "value"],
                         [(k, v) for k, v in shown.items() if k != "history"], fields=True))
     console.print(table("history", ["at", "by", "status/event", "note"],
-                        [(h.get("at"), h.get("by"),
+                        [(moment(h.get("at")), h.get("by"),
                           label(PurchaseStatus, h["status"], lang) if h.get("status")
                           else text_label("purchase_event", h.get("event"), lang),
                           h.get("note", "")) for h in data["history"]]))

@@ -143,7 +143,7 @@ def jobs_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
     if json_out:
         print_json(rows)
         return
-    console.print(table("scheduled jobs", ["id", "name", "next run (UTC)"],
+    console.print(table("scheduled jobs", ["id", "name", "next run"],
                         [(r["id"], r["name"], r["next_run_time"]) for r in rows]))
 
 

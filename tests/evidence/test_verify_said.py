@@ -269,3 +269,11 @@ def test_the_custody_log_and_the_case_list_read_times_in_the_bureau_s_zone(
     ran = spotcheck("case", "list", env=env, unset=("SPOTCHECK_DB",))
     assert ran.returncode == 0, ran.stderr
     assert "2026-12-08" in ran.stdout and "2026-12-07" not in ran.stdout, ran.stdout
+    # a purchase's history (kept as ISO text) and a plan's strata read for a person too
+    ran = spotcheck("purchase", "show", "1", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    history = ran.stdout.split("流转记录")[1]
+    assert history.count("北京时间") >= 5 and "+00:00" not in history, history
+    ran = spotcheck("plan", "show", "1", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    assert "各层样本量（n_h）" in ran.stdout and "allocation" not in ran.stdout

@@ -170,3 +170,27 @@ def test_every_check_a_verifier_names_reads_in_chinese() -> None:
     finally:
         context.reset(saved)
     assert english == {}
+
+
+def test_a_table_labels_strata_and_shows_times_in_the_bureau_s_zone() -> None:
+    import datetime as dt
+
+    from rich.console import Console
+
+    from spotcheck import context
+    from spotcheck.output import table
+    from store.settings import Settings
+
+    saved = context.current()
+    context.reset(context.AppContext(settings=Settings(locale="zh-CN")))
+    try:
+        out = Console(record=True, width=200)
+        out.print(table(None, ["stratum", "at"],
+                        [("mall/light_industry/key", dt.datetime(2026, 12, 7, 17, 30,
+                                                                 tzinfo=dt.UTC)),
+                         ("take-all", None)], codes={"stratum": "stratum"}))
+    finally:
+        context.reset(saved)
+    text = out.export_text()
+    assert "mall/轻工/重点监管类" in text and "必抽层" in text, text
+    assert "2026-12-08 01:30:00 北京时间" in text and "light_industry" not in text
