@@ -10,9 +10,11 @@ bounded crawl never marks the listings it did not see as removed — it did not 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -27,6 +29,19 @@ log = logging.getLogger(__name__)
 
 #: Close reasons of a crawl stopped by a bound (the crawl run's ``bounds.stopped_by``).
 STOP_REASONS = frozenset({"max_pages", "max_duration"})
+
+
+_STOPPING: WeakKeyDictionary[Crawler, asyncio.Event] = WeakKeyDictionary()
+
+
+def stopping(crawler: Crawler) -> asyncio.Event:
+    """Set once a bound has stopped *crawler*: what waits inside the crawl (a retry's
+    backoff, a server's ``Retry-After``) stops waiting, since the crawl closes only when
+    every request it took has come back, and a wait of 30 s would outlast the bound."""
+    event = _STOPPING.get(crawler)
+    if event is None:
+        event = _STOPPING[crawler] = asyncio.Event()
+    return event
 
 
 def bounds_of(limits: Limits) -> dict[str, Any] | None:
@@ -152,6 +167,7 @@ class CrawlBounds:
         if self.stopped_by is not None:
             return
         self.stopped_by = reason
+        stopping(self.crawler).set()
         log.warning("crawl stopped by its bound: %s", reason)
         engine = self.crawler.engine
         if engine is not None:

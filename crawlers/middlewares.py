@@ -1,7 +1,8 @@
 """Downloader middlewares that make a crawl polite and robust.
 
 - :class:`BackoffRetryMiddleware`: retries 5xx answers and timeouts with exponential backoff
-  (Scrapy's own retry re-sends at once, which hammers a struggling server).
+  (Scrapy's own retry re-sends at once, which hammers a struggling server); a crawl's bound
+  (:mod:`crawlers.bounds`) ends the wait, and the retry.
 - :class:`RetryAfterMiddleware`: on 429 (and 503 with ``Retry-After``) pauses the whole crawl
   for the time the server asks — the request is retried afterwards, not dropped.
 - :class:`MetaRefreshMiddleware`: Scrapy's, without decoding pages that cannot refresh.
@@ -26,6 +27,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import HtmlResponse, Response
 from twisted.internet import reactor as _reactor
 
+from crawlers.bounds import stopping
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,13 @@ class BackoffRetryMiddleware:
             return None
         if wait is None:
             wait = min(self.cap, self.base * 2 ** attempt) * (0.5 + random.random())
-        await asyncio.sleep(min(wait, self.max_retry_after))
-        return retry
+        try:
+            # The wait ends early when a bound stops the crawl: no retry is then sent.
+            await asyncio.wait_for(stopping(self.crawler).wait(),
+                                   min(wait, self.max_retry_after))
+        except TimeoutError:
+            return retry
+        return None
 
     async def process_response(self, request: Request, response: Response
                                ) -> Request | Response:

@@ -33,6 +33,8 @@ class _SixtyPages(SiteHandler):
     every request the server answered, whatever it was for."""
 
     delay = 0.0
+    #: Whether the product pages answer 503 with ``Retry-After: 20`` (a shop struggling).
+    struggling = False
     hits: list[str] = []
     lock = threading.Lock()
 
@@ -44,6 +46,8 @@ class _SixtyPages(SiteHandler):
             links = "".join(f"<li><a href='/item/{n}'>Item {n}</a></li>"
                             for n in range(1, PRODUCTS + 1))
             self._send(200, f"<h1>Shop</h1><ul>{links}</ul>")
+        elif self.path.startswith("/item/") and self.struggling:
+            self.send(503, b"busy", "text/plain", headers={"Retry-After": "20"})
         elif self.path.startswith("/item/"):
             n = self.path.rsplit("/", 1)[1]
             data = {"@context": "https://schema.org", "@type": "Product",
@@ -62,9 +66,10 @@ class _SixtyPages(SiteHandler):
 
 
 @contextmanager
-def _shop(delay: float) -> Iterator[tuple[str, list[str]]]:
+def _shop(delay: float, struggling: bool = False) -> Iterator[tuple[str, list[str]]]:
     hits: list[str] = []
     handler = type("Handler", (_SixtyPages,), {"delay": delay, "hits": hits,
+                                               "struggling": struggling,
                                                "lock": threading.Lock()})
     with serve_http(handler) as url:
         yield url, hits
@@ -143,3 +148,21 @@ def test_a_time_bound_ends_the_crawl_within_a_second_or_two(
     assert bound <= summary.seconds <= bound + 1.5, summary.seconds
     assert not summary.errors, summary.errors
     assert _statuses(sqlite_db) <= {ListingStatus.ACTIVE}
+
+
+def test_a_time_bound_does_not_wait_out_a_retry(sqlite_db: Database,
+                                                settings: Settings) -> None:
+    # The shop's product pages answer 503 with Retry-After: 20 s: the backoff waits inside
+    # the crawl, and the crawl closes only when every request it took is back, so the bound
+    # of 3 s lasted the 20 s wait.  The bound ends the wait (and the retry is not sent).
+    bound = 3.0
+    with _shop(delay=0.0, struggling=True) as (url, hits):
+        _register(sqlite_db, "struggling", url, concurrency=4)
+        summary = crawl(settings, "struggling", bounds={"max_duration": bound})
+        full = list(hits)
+    assert summary.status == "bounded"
+    assert any(path.startswith("/item/") for path in full), full
+    assert summary.seconds <= bound + 1.5, summary.seconds
+    # Not retried after the bound: each product page asked for once.
+    items = [path for path in full if path.startswith("/item/")]
+    assert len(items) == len(set(items)), items
