@@ -289,10 +289,9 @@ def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
     """The PDF's page names the method, allocation, frame exclusions and strata by the one
     label table (store.labels), in either language, never by their codes."""
     from sampler.export import render_html
-    from tests.sampler.conftest import populate
 
-    populate(sqlite_db)
-    pid = _approved(sqlite_db, settings)
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
     with sqlite_db.session() as s:
         plan = s.get(Plan, pid)
         assert plan is not None and plan.parameters["excluded"]["prohibited_class"] > 0
