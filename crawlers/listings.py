@@ -19,7 +19,15 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from store.errors import InvalidInput, NotFound
-from store.models import Listing, ListingStatus, Platform, Sector, Seller, SupervisionClass
+from store.models import (
+    Listing,
+    ListingSnapshot,
+    ListingStatus,
+    Platform,
+    Sector,
+    Seller,
+    SupervisionClass,
+)
 from store.search import listing_text_condition
 
 EXPORT_COLUMNS = (
@@ -178,3 +186,22 @@ def export_file(session: Session, f: ListingFilter, fmt: str, path: Path) -> int
     finally:
         tmp.unlink(missing_ok=True)
     return n
+
+
+def listing_history(session: Session, listing_id: int) -> dict[str, Any]:
+    """A listing's history: its snapshots, oldest first, each with what changed and what
+    it recorded (title, price, availability, status), and whether a crawl saw it (its run)
+    or not (a re-capture of the page, ``crawl_run`` None).  Raises NotFound."""
+    listing = session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound("products.no_listing", listing_id=listing_id)
+    snapshots = session.scalars(select(ListingSnapshot)
+                                .where(ListingSnapshot.listing_id == listing_id)
+                                .order_by(ListingSnapshot.version)).all()
+    return {"listing": listing.id, "url": listing.url, "title": listing.title,
+            "status": listing.status.value, "availability": listing.availability,
+            "snapshots": [{"version": sn.version, "seen_at": sn.seen_at.isoformat(),
+                           "crawl_run": sn.crawl_run_id, "changes": list(sn.changes or []),
+                           **{k: (sn.data or {}).get(k) for k in
+                              ("title", "price", "currency", "availability", "status")}}
+                          for sn in snapshots]}

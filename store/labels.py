@@ -775,6 +775,9 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     #: Titles and column headers of the CLI's list tables (spotcheck.output.table).
     "cli_heading": {
         "summary": ("概要", "summary"),
+        "listing history": ("商品历史", "listing history"),
+        "seen": ("记录时间", "seen"),
+        "changes": ("变化", "changes"),
         "listings by supervision class": ("按监管类别的商品数", "listings by supervision class"),
         "listings by platform": ("按平台的商品数", "listings by platform"),
         "plan": ("抽样方案", "plan"),

@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from crawlers.listings import ListingFilter, export_file, iter_rows
+from crawlers.listings import ListingFilter, export_file, iter_rows, listing_history
 from spotcheck.context import current
 from spotcheck.output import console, err_console, heading, print_json, said, table
-from store.vocabulary import ListingStatus, Sector, SupervisionClass
+from store.vocabulary import Availability, ListingStatus, Sector, SupervisionClass
 
-app = typer.Typer(help="Crawled listings: search and export.", invoke_without_command=True)
+app = typer.Typer(help="Crawled listings: search, export and history.",
+                  invoke_without_command=True)
 
 _PLATFORM = typer.Option(None, "--platform", help="Platform code.")
 _SECTOR = typer.Option(None, "--sector", help="light_industry | textiles | electrical | other")
@@ -92,3 +93,28 @@ def export(
         print_json({"file": str(output), "format": fmt, "listings": n})
     else:
         err_console.print(escape(said("cli_said.exported_listings", count=n, path=output)))
+
+
+@app.command("history")
+def history(
+    listing: int = typer.Argument(..., help="The listing's id."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """A listing's history: every snapshot, oldest first, with what changed (price,
+    availability, status …), whether a crawl or a re-capture saw it."""
+    from store.labels import text_label
+
+    with current().db.session() as s:
+        data = listing_history(s, listing)
+    if json_out:
+        print_json(data)
+        return
+    lang = current().reader_locale()
+    sep = "、" if lang.lower().startswith("zh") else ", "
+    console.print(table(f"{heading('listing history')} {data['listing']}",
+                        ["version", "seen", "changes", "availability", "price", "title"],
+                        [(sn["version"], sn["seen_at"][:19].replace("T", " "),
+                          sep.join(text_label("listing_field", c, lang) for c in sn["changes"]),
+                          sn["availability"], f"{sn['price'] or ''} {sn['currency'] or ''}",
+                          (sn["title"] or "")[:60]) for sn in data["snapshots"]],
+                        codes={"availability": Availability}))

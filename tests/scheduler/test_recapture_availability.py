@@ -10,6 +10,7 @@ the test checks that too, so it fails if the reader is not handed in."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from store.models import (
     SupervisionClass,
 )
 from store.settings import Settings
+from tests.clirun import spotcheck
 from tests.conftest import SiteHandler, serve_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -139,6 +141,8 @@ def test_a_visible_sold_out_shows_in_the_recapture_diff_and_the_listings_history
         assert audit is not None and audit.detail["changes"]["availability"] == [
             "in_stock", "out_of_stock"]
 
+    _history_shows_it(sqlite_db, cfg, lid)
+
     # the same page again: no second snapshot
     assert _run(sqlite_db, cfg, 2)["availability"] == {}
 
@@ -153,3 +157,33 @@ def test_a_visible_sold_out_shows_in_the_recapture_diff_and_the_listings_history
     with sqlite_db.session() as s:
         row = s.get(Listing, lid)
         assert row is not None and row.status == ListingStatus.POSSIBLY_REMOVED
+
+
+def _history_shows_it(db: Database, settings: Settings, lid: int) -> None:
+    """The listing's history names the change: ``listings history --json`` (a snapshot seen
+    by no crawl), the same in Chinese for a person, and the console's listing page."""
+    from spotcheck import users
+    from spotcheck.web.app import create_app
+    from tests.factory.console import PASSWORD
+    from tests.web.conftest import Live, serve
+
+    env = {"SPOTCHECK_HOME": str(settings.home)}
+    ran = spotcheck("listings", "history", str(lid), "--json", env=env, unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    history = json.loads(ran.stdout)
+    assert history["availability"] == "out_of_stock" and history["status"] == "active"
+    assert [(sn["changes"], sn["availability"], sn["crawl_run"])
+            for sn in history["snapshots"]] == [(["availability"], "out_of_stock", None)]
+    read = spotcheck("listings", "history", str(lid), env=env, unset=("SPOTCHECK_DB",))
+    assert read.returncode == 0 and "商品历史" in read.stdout
+    assert "库存状态" in read.stdout and "缺货" in read.stdout  # labels, not codes
+    assert "out_of_stock" not in read.stdout
+
+    users.add_user(db, "ian", "investigator", PASSWORD, actor="test")
+    app = create_app(settings, db)
+    for url in serve(app):
+        with Live(url, db, settings, None, app).login(  # type: ignore[arg-type]
+                "ian", headers={"Accept-Language": "zh-CN"}) as client:
+            page = client.get(f"/listings/{lid}").text
+    snapshots = page[page.index('id="snapshots"'):]
+    assert "库存状态" in snapshots[:snapshots.index("</table>")]
