@@ -139,6 +139,8 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "seal_photo": ("封样照片", "seal photo"),
         "lab_report": ("检测报告", "lab report"),
         "banner": ("带时间标注的截图", "screenshot with URL and time banner"),
+        "manifest": ("取证清单", "capture manifest"),
+        "timestamp": ("RFC 3161 时间戳令牌", "RFC 3161 time-stamp token"),
     },
     #: What an audit event records (AuditEvent.action): every action the code writes
     #: (tests/store/test_audit_labels.py walks the code for them).
@@ -1303,7 +1305,13 @@ def text_label(domain: str, code: str | None, locale: str = "zh-CN") -> str:
         return "—"
     pair = TEXT_LABELS.get(domain, {}).get(str(code))
     if pair is None:
-        return str(code)
+        # a numbered code ("timestamp_0": a capture's first token) reads as its kind's
+        # label with the number
+        base, _, number = str(code).rpartition("_")
+        numbered = TEXT_LABELS.get(domain, {}).get(base) if number.isdigit() else None
+        if numbered is None:
+            return str(code)
+        return f"{numbered[0] if locale.startswith('zh') else numbered[1]} {number}"
     return pair[0] if locale.startswith("zh") else pair[1]
 
 

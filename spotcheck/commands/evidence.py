@@ -342,6 +342,24 @@ def log_cmd(
                                  problem=Said(first["code"], first["params"]))
 
 
+def facts_text(facts: Any, locale: str) -> str:
+    """A capture's page facts (title, price, availability) as ``名称：…；价格：…``, each
+    field by its label and the availability code by its (the JSON keeps the dict)."""
+    from store.vocabulary import Availability
+
+    if not isinstance(facts, dict):
+        return "" if facts is None else str(facts)
+    zh = locale.startswith("zh")
+    shown = []
+    for key, value in facts.items():
+        if value is None or value == "":
+            continue
+        if key == "availability" and value in {a.value for a in Availability}:
+            value = label(Availability, value, locale)
+        shown.append(f"{text_label('listing_field', key, locale)}{'：' if zh else ': '}{value}")
+    return ("；" if zh else "; ").join(shown)
+
+
 @app.command("show")
 def show_cmd(
     capture_id: int = typer.Argument(..., help="The capture."),
@@ -379,6 +397,7 @@ def show_cmd(
     data["error"] = failure_text(data.pop("failure"), locale) or data["error"]
     data["partial"] = partial_text(data.pop("partial_reasons"), data["partial"], locale) or ""
     data["kind"] = text_label("capture_kind", data["kind"], locale)
+    data["facts"] = facts_text(data["facts"], locale)
     data["status"] = label(CaptureStatus, data["status"], locale)
     console.print(table(f"{heading('capture')} {capture_id}", ["field", "value"],
                         [(k, v) for k, v in data.items() if k != "artifacts"], fields=True))

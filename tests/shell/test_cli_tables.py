@@ -194,3 +194,12 @@ def test_a_table_labels_strata_and_shows_times_in_the_bureau_s_zone() -> None:
     text = out.export_text()
     assert "mall/轻工/重点监管类" in text and "必抽层" in text, text
     assert "2026-12-08 01:30:00 北京时间" in text and "light_industry" not in text
+
+
+def test_a_capture_s_page_facts_read_by_their_labels() -> None:
+    from spotcheck.commands.evidence import facts_text
+
+    facts = {"title": "下单成功", "price": 12.5, "currency": None, "availability": "in_stock"}
+    assert facts_text(facts, "zh-CN") == "标题：下单成功；价格：12.5；库存状态：有货"
+    assert facts_text(facts, "en") == "title: 下单成功; price: 12.5; availability: in stock"
+    assert facts_text(None, "zh-CN") == ""

@@ -43,3 +43,12 @@ def test_every_plain_code_has_both_texts() -> None:
     for domain, codes in TEXT_LABELS.items():
         for code, pair in codes.items():
             assert len(pair) == 2 and all(t.strip() for t in pair), (domain, code)
+
+
+def test_a_numbered_code_reads_as_its_kind_with_the_number() -> None:
+    from store.labels import text_label
+
+    assert text_label("artifact_role", "timestamp_0") == "RFC 3161 时间戳令牌 0"
+    assert text_label("artifact_role", "timestamp_1", "en") == "RFC 3161 time-stamp token 1"
+    assert text_label("artifact_role", "manifest") == "取证清单"
+    assert text_label("artifact_role", "nothing_2") == "nothing_2"  # unknown kind: as it is
