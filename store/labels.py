@@ -468,6 +468,17 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "capture": ("按需取证", "capture on request"),
         "timezone": ("时区", "time zone"),
     },
+    #: A crawl run's status (crawlers.removals.end_status; Scrapy's other close reasons
+    #: stay as they are).
+    "crawl_status": {
+        "running": ("抓取中", "running"),
+        "finished": ("已完成", "finished"),
+        "bounded": ("达到页数或时间上限后停止", "stopped at a page or time bound"),
+        "incomplete": ("已结束但不完整（不据此判断下架）", "ended incomplete (no removals judged)"),
+        "abandoned": ("已放弃", "abandoned"),
+        "shutdown": ("被中止", "shut down"),
+        "cancelled": ("已取消", "cancelled"),
+    },
     #: Outcomes of a job run (scheduler.runs: FINISHED and the states before it; a purchase
     #: attempt's released).
     "run_outcome": {

@@ -113,4 +113,4 @@ def show(code: str = typer.Argument(...),
                                               "new", "changed", "removed", "rejected"],
                         [(r["id"], r["status"], r["started_at"], r["pages"], r["items"],
                           r["new"], r["changed"], r["removed"], r["rejected"])
-                         for r in info["crawl_runs"]]))
+                         for r in info["crawl_runs"]], codes={"status": "crawl_status"}))

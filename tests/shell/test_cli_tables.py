@@ -71,7 +71,7 @@ def test_the_walk_finds_an_unlabelled_heading(tmp_path: Path) -> None:
 
 def _run(home: Path, *args: str, locale: str) -> str:
     env = {"SPOTCHECK_HOME": str(home), "SPOTCHECK_CONFIG": str(home / "none.toml"),
-           "SPOTCHECK_LOCALE": locale}
+           "SPOTCHECK_LOCALE": locale, "COLUMNS": "300"}
     ran = spotcheck(*args, env=env, unset=("SPOTCHECK_DB",))
     assert ran.returncode == 0, ran.stderr
     return ran.stdout
@@ -89,6 +89,27 @@ def test_a_table_reads_in_the_reader_s_language_and_json_keeps_codes(tmp_path: P
         "code"] == "mall"
     shown = _run(tmp_path, "platform", "show", "mall", locale="zh-CN")
     assert "企业名称" in shown and "company_name" not in shown and "抓取记录" in shown
+    # a crawl run's status by its label, its start in the bureau's zone
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from store.db import Database
+    from store.models import CrawlRun, Platform
+    from store.settings import Settings
+
+    db = Database.open(Settings(home=tmp_path).database_url)
+    try:
+        with db.session() as s:
+            pid = s.scalar(select(Platform.id))
+            assert pid is not None
+            s.add(CrawlRun(platform_id=pid, status="bounded",
+                           started_at=dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)))
+    finally:
+        db.dispose()
+    shown = _run(tmp_path, "platform", "show", "mall", locale="zh-CN")
+    assert "达到页数或时间上限后停止" in shown and "bounded" not in shown, shown
+    assert "2026-12-08 01:00:00 北京时间" in shown
 
 
 def _codes(node: ast.expr) -> list[str]:
