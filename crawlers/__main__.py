@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from store.errors import SpotcheckError
+from store.jsonio import dumps
 from store.settings import get_settings
 
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             args.summary.write_text(json.dumps(data), "utf-8")
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    text = json.dumps(summary.as_dict(), default=str, ensure_ascii=False)
+    text = dumps(summary.as_dict(), indent=None)
     if args.summary:
         args.summary.write_text(text, "utf-8")
     else:

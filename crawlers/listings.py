@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from store.errors import InvalidInput, NotFound
+from store.jsonio import dumps
 from store.models import (
     Listing,
     ListingSnapshot,
@@ -149,14 +150,6 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def export(session: Session, f: ListingFilter, fmt: str, out: IO[str]) -> int:
     """Write matching listings to *out* as ``csv`` or ``jsonl``; returns the count."""
     if fmt not in {"csv", "jsonl"}:
@@ -170,7 +163,7 @@ def export(session: Session, f: ListingFilter, fmt: str, out: IO[str]) -> int:
             n += 1
     else:
         for row in iter_rows(session, f):
-            out.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+            out.write(dumps(row, indent=None) + "\n")
             n += 1
     return n
 

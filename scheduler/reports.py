@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from store import clock
 from store.errors import InvalidInput
+from store.jsonio import dumps, jsonable
 from store.labels import LOCALES, label, text_label, text_labels_of
 from store.models import (
     Case,
@@ -525,10 +526,7 @@ def half_year_report(session: Session, period: str, out_dir: Path | str,
             files += [str(html), str(html.with_suffix(".pdf"))]
     html_to_pdf(htmls, settings)
     if "json" in formats:
-        import json
-
         path = out / f"{stem}.json"
-        path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str),
-                        encoding="utf-8")
+        path.write_text(dumps(jsonable(report.as_dict())), encoding="utf-8")
         files.append(str(path))
     return {"statistics": report.as_dict(), "files": files}
