@@ -5,7 +5,8 @@ loads nothing): :mod:`crawlers.run` (``crawl_platform``,
 ``run_crawl_in_process``), :mod:`crawlers.platforms` and :mod:`crawlers.profile` (platform
 profiles), :mod:`crawlers.listings` (listing queries and filters), :mod:`crawlers.classify`
 (sector and supervision class), :mod:`crawlers.extract` (reading a page into fields),
-:mod:`crawlers.photos` (listing photos during a crawl).
+:mod:`crawlers.photos` (listing photos during a crawl), :mod:`crawlers.bounds` (a crawl's
+page and time bounds).
 """
 
-__all__ = ["classify", "extract", "listings", "photos", "platforms", "profile", "run"]
+__all__ = ["bounds", "classify", "extract", "listings", "photos", "platforms", "profile", "run"]

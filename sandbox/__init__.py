@@ -6,4 +6,4 @@ Imports nothing of the project: it stands in for the outside world. See README.m
 from sandbox.runner import Sandbox
 from sandbox.truth import build_truth
 
-__all__ = ["Sandbox", "build_truth"]
+__all__ = ["Sandbox", "build_truth", "cli"]

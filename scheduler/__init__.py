@@ -6,9 +6,13 @@ Composes ``crawlers``, ``sampler`` and ``evidence``.  Public API (modules, impor
 draw → purchase → buy ...), :mod:`scheduler.campaign_schedules`, :mod:`scheduler.personas`,
 :mod:`scheduler.purchases`, :mod:`scheduler.buying`, :mod:`scheduler.cases`,
 :mod:`scheduler.reports`, :mod:`scheduler.preregistration` (approving a plan signs and
-time-stamps its manifest; ``plan verify``).
+time-stamps its manifest; ``plan verify``), :mod:`scheduler.schedules` (job kinds and
+their schedules), :mod:`scheduler.lease` (the one scheduler), :mod:`scheduler.offers`,
+:mod:`scheduler.propagation` (a failure carried to its copies), :mod:`scheduler.redaction`,
+:mod:`scheduler.rotation` (buyer personas in turn), :mod:`scheduler.vault` (their
+addresses, encrypted).
 """
 
-__all__ = ["buying", "campaign_schedules", "cases", "personas", "pipeline", "preregistration", "purchases",
-           "reports",
-           "runs", "service"]
+__all__ = ["buying", "campaign_schedules", "cases", "lease", "offers", "personas", "pipeline",
+           "preregistration", "propagation", "purchases", "redaction", "reports", "rotation",
+           "runs", "schedules", "service", "vault"]

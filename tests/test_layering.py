@@ -140,14 +140,73 @@ def test_imports_follow_the_layering() -> None:
     assert breaches == []
 
 
+def _packages() -> list[str]:
+    """Every package of the project, subpackages too (``crawlers.extract``)."""
+    return sorted(m for m, path in _modules().items() if path.name == "__init__.py")
+
+
 def test_each_package_states_its_public_api() -> None:
     import importlib
     import importlib.util
 
-    for package in PACKAGES:
+    packages = _packages()
+    assert {"store", "crawlers.extract", "spotcheck.web.routes"} <= set(packages)
+    for package in packages:
         module = importlib.import_module(package)
         names = getattr(module, "__all__", None)
         assert names, f"{package}/__init__.py has no __all__"
         for name in names:
             assert hasattr(module, name) or importlib.util.find_spec(f"{package}.{name}"), \
                 f"{package}.__all__ names {name!r}, which is neither defined nor a module"
+
+
+def public_api_breaches(packages: dict[str, set[str]],
+                        imports: dict[str, set[str]]) -> list[str]:
+    """Imports (``module`` → dotted names it imports, ``pkg.name`` for ``from pkg import
+    name``) that reach a name of a package the package's ``__all__`` does not state, from a
+    module outside that package."""
+    found = []
+    for module, targets in imports.items():
+        for target in sorted(targets):
+            parts = target.split(".")
+            for i in range(1, len(parts)):
+                package = ".".join(parts[:i])
+                if package not in packages:
+                    break
+                if module == package or module.startswith(package + "."):
+                    continue  # inside the package: its own modules are its business
+                if parts[i] not in packages[package]:
+                    found.append(f"{module} imports {package}.{parts[i]}")
+                    break
+    return sorted(set(found))
+
+
+def _imported_names() -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for module, path in _modules().items():
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+        out[module] = names
+    return out
+
+
+def test_breach_finder_finds_a_name_outside_all() -> None:
+    packages = {"a": {"pub"}, "a.sub": {"x"}}
+    imports = {"b": {"a.pub.f", "a.hidden", "a.sub.x"}, "a.inner": {"a.hidden"},
+               "c": {"a.sub.y.z"}}
+    assert public_api_breaches(packages, imports) == [
+        "b imports a.hidden", "b imports a.sub", "c imports a.sub"]
+
+
+def test_callers_outside_a_package_import_only_its_public_api() -> None:
+    """Code of the project reaches into another package only through the names that
+    package's ``__init__`` states in ``__all__`` (a subpackage likewise for the rest of its
+    own package).  Tests and benchmarks may reach further in: they check the inside."""
+    import importlib
+
+    packages = {p: set(importlib.import_module(p).__all__) for p in _packages()}
+    assert public_api_breaches(packages, _imported_names()) == []

@@ -1,1 +1,3 @@
 """Spiders: one generic spider driven by a platform profile."""
+
+__all__ = ["platform"]

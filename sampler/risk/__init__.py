@@ -21,4 +21,5 @@ from sampler.risk.explain import explain
 from sampler.risk.leads import Lead, leads
 from sampler.risk.reasons import Reason
 
-__all__ = ["Lead", "Reason", "explain", "leads"]
+__all__ = ["Lead", "Reason", "calibrate", "explain", "fetch", "importers", "leads", "matching",
+           "networks", "normalise", "scoring", "weights"]

@@ -113,4 +113,7 @@ def import_file(session: Session, path: str | Path, fmt: str,
     return result
 
 
-__all__ = ["FORMATS", "SHEETS", "ImportResult", "import_file", "parse_file"]
+#: ``base``, ``safety_gate`` and ``sg_fields`` are the modules the fetchers and the matcher
+#: read notices with.
+__all__ = ["FORMATS", "SHEETS", "ImportResult", "base", "import_file", "parse_file",
+           "safety_gate", "sg_fields"]
