@@ -383,12 +383,11 @@ def _note_takedown(session: Any, listing_id: int, capture_id: int, why: str,
 def stats(ctx: JobContext) -> dict[str, Any]:
     """The half-year statistics of the half year that ended last (XLSX + PDF, zh-CN and en)."""
     from scheduler.reports import half_year_report, previous_period
-    from store import clock
 
     # the bureau's day, not UTC's: at 00:30 on 1 January in Beijing the half year that
     # ended is H2 (UTC still reads 31 December)
     now = ctx.now if ctx.now.tzinfo else ctx.now.replace(tzinfo=dt.UTC)
-    period = previous_period(now.astimezone(clock.zone(ctx.settings.timezone)).date())
+    period = previous_period(now.astimezone(ctx.settings.zone).date())
     out_dir = ctx.settings.reports_dir / period
     with ctx.db.session() as s:
         result = half_year_report(s, period, out_dir, ("xlsx", "pdf", "json"),

@@ -510,7 +510,7 @@ def half_year_report(session: Session, period: str, out_dir: Path | str,
     for loc in locales:
         if loc not in LOCALES:
             raise InvalidInput("reports.unknown_locale_zh_cn_en", loc=loc)
-    report = collect(session, period, now=now, tz=clock.zone(settings.timezone))
+    report = collect(session, period, now=now, tz=settings.zone)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []

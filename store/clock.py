@@ -4,17 +4,25 @@ Everything is stored in UTC.  A person reads a time in the bureau's time zone (t
 ``timezone`` setting, default ``Asia/Shanghai``) to the second, with the zone named, because
 an inspector compares a capture or a purchase with a clock on the wall and a minute hides
 the order of events; machine outputs (JSON, CSV, manifests) stay ISO 8601 with an offset.
+
+The bureau's zone is a setting, but this module imports neither :mod:`store.settings` nor
+:mod:`store.errors`: :mod:`store.messages` shows time parameters through it, and both of those
+import the catalogue (an import cycle).  :mod:`store.settings` hands its zone in instead
+(:func:`use_bureau_zone`, ``Settings.zone``, which refuses a misspelt zone).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from store.errors import ConfigError
+__all__ = ["DEFAULT_ZONE", "UnknownZone", "bureau_zone", "local", "local_and_utc", "local_date",
+           "use_bureau_zone", "zone"]
 
-__all__ = ["bureau_zone", "local", "local_and_utc", "local_date", "zone"]
+#: The bureau's zone until the settings say otherwise (``Settings.timezone``'s default).
+DEFAULT_ZONE = "Asia/Shanghai"
 
 #: Names people read beside a local time, for the zones bureaus use most.
 _ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "Beijing time"),
@@ -22,20 +30,33 @@ _ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "Beijing time"),
                "UTC": ("UTC", "UTC")}
 
 
+class UnknownZone(ValueError):
+    """No IANA time zone has this name (``Settings.zone`` says it as a configuration error)."""
+
+
 @lru_cache(maxsize=32)
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone *name*; a misspelt one is a configuration error naming the setting."""
+    """The IANA zone *name*."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError("clock.setting_timezone_unknown_time_zone", name=name) from exc
+        raise UnknownZone(name) from exc
+
+
+#: Where the bureau's zone comes from (installed by store.settings).
+_bureau_source: Callable[[], ZoneInfo] | None = None
+
+
+def use_bureau_zone(source: Callable[[], ZoneInfo]) -> None:
+    """Take the bureau's zone from *source* from now on (store.settings installs the
+    process-wide settings' ``zone`` when it is imported)."""
+    global _bureau_source
+    _bureau_source = source
 
 
 def bureau_zone() -> ZoneInfo:
     """The zone of the bureau this installation serves (``SPOTCHECK_TIMEZONE``)."""
-    from store.settings import get_settings
-
-    return zone(get_settings().timezone)
+    return _bureau_source() if _bureau_source is not None else zone(DEFAULT_ZONE)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

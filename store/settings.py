@@ -14,6 +14,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -24,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from store import clock
 from store.errors import ConfigError
 
 #: Rough conversion rates to CNY, so prices in different currencies can be compared.
@@ -86,7 +88,7 @@ class Settings(BaseSettings):
     locale: str = "zh-CN"
     #: The bureau's time zone: every time a person reads (console, reports, CLI tables) is
     #: shown in it to the second; stored and machine-readable times stay UTC / ISO 8601.
-    timezone: str = "Asia/Shanghai"
+    timezone: str = clock.DEFAULT_ZONE
     #: Key that signs console session cookies; empty means a key file in the data folder.
     session_secret: str = ""
     #: Mark console cookies Secure even when the request itself looks like plain HTTP
@@ -237,6 +239,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'spotcheck.db').resolve()}"
 
     @property
+    def zone(self) -> ZoneInfo:
+        """The bureau's time zone; a misspelt ``timezone`` is a configuration error."""
+        try:
+            return clock.zone(self.timezone)
+        except clock.UnknownZone as exc:
+            raise ConfigError("clock.setting_timezone_unknown_time_zone",
+                              name=self.timezone) from exc
+
+    @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
 
@@ -314,3 +325,8 @@ def configure(**overrides: Any) -> Settings:
     global _settings
     _settings = Settings(**overrides)
     return _settings
+
+
+# Times a person reads are in the process-wide settings' zone (store.clock cannot import this
+# module: see its docstring).
+clock.use_bureau_zone(lambda: get_settings().zone)
