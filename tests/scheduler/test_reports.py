@@ -172,6 +172,27 @@ def test_files_xlsx_and_pdf_render_chinese(sqlite_db: Database, settings: Settin
     assert "statistics" in en_text and "failed sample" in en_text and "takedown" in en_text
     assert "failed_sample" not in en_text
     assert "estimator:" in en_text and "估计量" not in en_text
+    _case_columns_hold(en)
+
+
+def _case_columns_hold(pdf: Path) -> None:
+    """The case table's words as laid out: every header whole (no "Statu"/"s"), and each
+    opened date a word of its own that ends before the title beside it begins."""
+    import html as html_lib
+    import re
+
+    layout = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    words = [(float(x0), float(y0), float(x1), html_lib.unescape(w)) for x0, y0, x1, w in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                        r'yMax="[\d.]+">([^<]*)</word>', layout)]
+    texts = [w for *_, w in words]
+    assert "Status" in texts and "Statu" not in texts
+    dates = [w for w in words if re.fullmatch(r"\d{4}-\d{2}-\d{2}", w[3])]
+    assert dates, "no opened date stands as a word of its own"
+    for x0, y0, x1, _ in dates:
+        beside = [w for w in words if abs(w[1] - y0) < 2 and w[0] > x0]
+        assert beside and min(w[0] for w in beside) > x1 + 2, "a date runs into the title"
 
 
 def test_the_report_reads_the_one_label_table() -> None:
