@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from store.errors import NotFound
 from store.labels import label, stratum_label, text_label, text_labels_of
 from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
-from store.workbook import Column, safe_sheet_title, write_table
+from store.workbook import FORMATS, Column, safe_sheet_title, write_table
 
 STANDARDS_FILE = Path(__file__).with_name("sampling_standards.toml")
 
@@ -65,6 +65,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     """The plan workbook: plan facts, strata, items, and a chart sheet of the allocation."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Alignment
 
     from sampler.plans import item_dict, plan_summary
 
@@ -76,15 +77,26 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     assert ws is not None
     ws.title = safe_sheet_title(t["plan"])
     method = text_label("sampling_method", plan.method, locale)
-    write_table(ws, [Column(t["field"], "text", 22), Column(t["value"], "text", 70)], [
-        (t["campaign"], plan.campaign.name), (t["version"], str(plan.version)),
-        (t["status"], label(type(plan.status), plan.status, locale)),
-        (t["method"], method), (t["seed"], str(plan.seed)),
-        (t["frame"], str(plan.frame_size)), (t["frame_hash"], plan.frame_sha256),
-        (t["sample"], str(plan.sample_size)),
-        (t["expected_cost"], "" if plan.expected_cost is None else f"{plan.expected_cost:.2f}"),
-        (t["drawn_by"], plan.created_by or ""), (t["reviewed_by"], plan.reviewed_by or ""),
-        (t["comment"], plan.review_comment or "")])
+    # (field, value, kind): counts and the cost are numbers a reader can sum; the seed and
+    # the frame hash are identifiers, kept as text.
+    facts: list[tuple[str, Any, str]] = [
+        (t["campaign"], plan.campaign.name, "text"), (t["version"], plan.version, "int"),
+        (t["status"], label(type(plan.status), plan.status, locale), "text"),
+        (t["method"], method, "text"), (t["seed"], str(plan.seed), "text"),
+        (t["frame"], plan.frame_size, "int"), (t["frame_hash"], plan.frame_sha256, "text"),
+        (t["sample"], plan.sample_size, "int"),
+        (t["expected_cost"],
+         None if plan.expected_cost is None else float(plan.expected_cost), "money"),
+        (t["drawn_by"], plan.created_by or "", "text"),
+        (t["reviewed_by"], plan.reviewed_by or "", "text"),
+        (t["comment"], plan.review_comment or "", "text")]
+    write_table(ws, [Column(t["field"], "text", 22), Column(t["value"], "text", 70)],
+                [(field, "" if kind != "text" else value) for field, value, kind in facts])
+    for row, (_field, value, kind) in enumerate(facts, start=2):
+        if kind != "text" and value is not None:
+            cell = ws.cell(row=row, column=2, value=value)
+            cell.number_format = FORMATS[kind]
+            cell.alignment = Alignment(horizontal="left")
     st = wb.create_sheet(safe_sheet_title(t["strata"]))
     keys = ("stratum", "N_h", "n_h", "allocated", "sampling_rate", "pi_min", "pi_max",
             "certainty", "sample_cost", "risk_mean")

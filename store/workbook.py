@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["Column", "safe_sheet_title", "write_table"]
+__all__ = ["FORMATS", "Column", "safe_sheet_title", "write_table"]
 
 #: Number formats by column kind.
 FORMATS = {

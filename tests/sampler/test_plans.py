@@ -282,6 +282,13 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
     assert strata.cell(2, rate_col).number_format == "0.0%"
     assert len(wb["图表"]._charts) == 1
     assert wb["计划"].column_dimensions["B"].width >= 60
+    facts = {r[0].value: r[1] for r in wb["计划"].iter_rows(min_row=2)}
+    assert facts["样本量"].value == 40 and facts["样本量"].number_format == "#,##0"
+    assert isinstance(facts["抽样框商品数"].value, int)
+    assert facts["随机种子"].data_type == "s"  # an identifier stays text
+    if facts["预期费用（元）"].value is not None:
+        assert isinstance(facts["预期费用（元）"].value, float)
+        assert facts["预期费用（元）"].number_format == "#,##0.00"
 
 
 def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
