@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import typer
@@ -113,7 +114,7 @@ def history(
     sep = "、" if lang.lower().startswith("zh") else ", "
     console.print(table(f"{heading('listing history')} {data['listing']}",
                         ["version", "seen", "changes", "availability", "price", "title"],
-                        [(sn["version"], sn["seen_at"][:19].replace("T", " "),
+                        [(sn["version"], dt.datetime.fromisoformat(sn["seen_at"]),
                           sep.join(text_label("listing_field", c, lang) for c in sn["changes"]),
                           sn["availability"], f"{sn['price'] or ''} {sn['currency'] or ''}",
                           (sn["title"] or "")[:60]) for sn in data["snapshots"]],
