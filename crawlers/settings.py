@@ -70,6 +70,16 @@ def project_settings() -> dict[str, Any]:
     return {k: v for k, v in globals().items() if k.isupper()}
 
 
+def _merge(values: dict[str, Any], extra: dict[str, Any]) -> None:
+    """*extra* into *values*, component tables (``EXTENSIONS``, …) joined, not replaced: a
+    shared crawl's table of extensions replaced the one holding the end-of-crawl check
+    (``crawlers.removals``, which keeps a shared crawl's workers alive too)."""
+    for key, value in extra.items():
+        current = values.get(key)
+        values[key] = {**current, **value} if isinstance(current, dict) and \
+            isinstance(value, dict) else value
+
+
 def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
                   job: str) -> None:
     """Set the per-platform Scrapy settings from *profile* (priority "spider")."""
@@ -109,12 +119,11 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
     if profile.browser.enabled:
         from crawlers.browser import browser_settings
 
-        values.update(browser_settings(profile, settings))
+        _merge(values, browser_settings(profile, settings))
     if lim.max_pages or lim.max_duration:
         # After every middleware that may answer or drop a request (the browser's page
         # pool, at 950, only lends a page): a page is counted where it is spent.
-        values["DOWNLOADER_MIDDLEWARES"] = {**values.get("DOWNLOADER_MIDDLEWARES", {}),
-                                            "crawlers.bounds.CrawlBounds": 940}
+        _merge(values, {"DOWNLOADER_MIDDLEWARES": {"crawlers.bounds.CrawlBounds": 940}})
     if settings.crawl_photos:
         # Before the store stage: the writer links the photos in the listing's own batch.
         values["ITEM_PIPELINES"] = {"crawlers.photos.PhotosPipeline": 800}
@@ -123,7 +132,7 @@ def apply_profile(target: BaseSettings, profile: Profile, settings: Settings,
     if settings.redis_url:
         from crawlers.distributed import redis_settings
 
-        values.update(redis_settings(settings.redis_url, job))
+        _merge(values, redis_settings(settings.redis_url, job))
     for key, value in values.items():
         if key in {"DOWNLOADER_MIDDLEWARES", "DOWNLOAD_HANDLERS", "EXTENSIONS",
                    "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"}:

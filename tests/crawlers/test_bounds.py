@@ -166,3 +166,23 @@ def test_a_time_bound_does_not_wait_out_a_retry(sqlite_db: Database,
     # Not retried after the bound: each product page asked for once.
     items = [path for path in full if path.startswith("/item/")]
     assert len(items) == len(set(items)), items
+
+
+def test_a_shared_crawl_keeps_its_bounds_and_its_end_of_crawl_check() -> None:
+    # A Redis-shared crawl's own table of extensions replaced the profile's: the end-of-crawl
+    # check (which also keeps a shared crawl's idle workers alive) and, while the bounds were
+    # an extension, the bounds were not loaded in a shared crawl at all.
+    from scrapy.settings import Settings as ScrapySettings
+
+    from crawlers.settings import apply_profile, project_settings
+
+    data = shipped_profile("structured-data").model_dump()
+    data["limits"].update(max_pages=5)
+    target = ScrapySettings(project_settings())
+    apply_profile(target, parse_profile(data, "test"),
+                  Settings(redis_url="redis://127.0.0.1:6379/0"), "shop:1")
+    extensions = target.getdict("EXTENSIONS")
+    assert {"crawlers.removals.RemovalConfirmation",
+            "crawlers.distributed.WorkerHeartbeat"} <= set(extensions)
+    assert "crawlers.bounds.CrawlBounds" in target.getdict("DOWNLOADER_MIDDLEWARES")
+    assert target.getint("SPOTCHECK_MAX_PAGES") == 5
