@@ -3,7 +3,7 @@
 Registered once by :mod:`store.db` (:func:`register`), so they hold for any code that opens the
 database — not only when the package that first wrote the rule happens to be imported:
 
-* an approved plan is immutable (design notes: "approved plans and captured evidence are
+* an approved plan is immutable (docs/design.md: "approved plans and captured evidence are
   immutable; a change makes a new version"): changing or deleting it or its items, or adding
   an item, raises :class:`~store.errors.Conflict`;
 * a new listing without a permanent random number gets the one rule's (:mod:`store.prn`).
