@@ -717,6 +717,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "images": ("商品图片", "pictures"),
         "cert_marks": ("认证标志", "certification marks"),
         "status": ("状态", "status"),
+        "created": ("首次发现", "first seen"),
     },
     #: What 'evidence verify' and 'plan verify' check (evidence.verify, evidence.seal,
     #: scheduler.preregistration), as their tables name each check.

@@ -131,7 +131,8 @@ def test_notice_page_shows_every_field_of_real_records(live: Live) -> None:
             rows = field_rows({k: v for k, v in raw.items() if k != "line"})
             assert len(rows) > 10
             for path, value in rows:
-                assert f"<th class=\"small\">{escape(path)}</th>" in page, path
+                # the publisher's names and values, marked as quoted as stored
+                assert f"<th class=\"small\"><code>{escape(path)}</code></th>" in page, path
                 assert str(escape(value)) in page, (path, value[:80])
         assert c.get("/notices/999999").status_code == 404
 
