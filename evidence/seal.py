@@ -77,8 +77,12 @@ def seal(data: bytes, settings: Settings, *, name: str = "document",
 
 
 @dataclass
-class SealCheck:
-    """Result of :func:`check_seal`: named checks (each ok or not) and warnings."""
+class NamedChecks:
+    """Named checks, each ok or not, and warnings: what a check of a seal, of a plan's
+    pre-registration (``scheduler.preregistration``) or of anything signed reports.
+
+    Each detail and warning is a message code (``verify_said.*``) with its parameters, kept
+    beside its English text, so a reader gets it in their language and logs in English."""
 
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     #: each check's detail as a message code and parameters (``verify_said.*``), beside
@@ -87,12 +91,10 @@ class SealCheck:
     warnings: list[str] = field(default_factory=list)
     #: the same warnings as coded phrases (``verify_said.warn_*``), for the reader's language
     warned: list[dict[str, Any]] = field(default_factory=list)
-    key_fingerprint: str = ""
-    key_status: str = ""
-    tokens: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """At least one check, and every check passed."""
         return bool(self.checks) and all(ok for _, ok, _ in self.checks)
 
     def add(self, name: str, ok: bool, detail: str) -> None:
@@ -100,7 +102,8 @@ class SealCheck:
         self.codes.append(("", {}))
 
     def said(self, name: str, ok: bool, code: str, /, **params: Any) -> None:
-        """Add a check whose detail is ``verify_said.<code>`` with *params*."""
+        """Add a check whose detail is ``verify_said.<code>`` with *params* (the English
+        rendering kept as its detail)."""
         code = f"verify_said.{code}"
         self.checks.append((name, ok, render(code, params, "en")))
         self.codes.append((code, params))
@@ -109,6 +112,24 @@ class SealCheck:
         """Add the warning ``verify_said.<code>`` (its English text to :attr:`warnings`)."""
         self.warned.append(said(code, **params))
         self.warnings.append(_english(self.warned[-1]))
+
+    def warning_texts(self, locale: str) -> list[str]:
+        """The warnings in *locale*."""
+        return [render(w["code"], w["params"], locale) for w in self.warned]
+
+    def details(self, locale: str) -> list[tuple[str, bool, str]]:
+        """The checks with their details in *locale* (CLI tables)."""
+        return [(n, ok, render(code, params, locale) if code else d)
+                for (n, ok, d), (code, params) in zip(self.checks, self.codes, strict=True)]
+
+
+@dataclass
+class SealCheck(NamedChecks):
+    """Result of :func:`check_seal`: named checks (each ok or not) and warnings."""
+
+    key_fingerprint: str = ""
+    key_status: str = ""
+    tokens: list[dict[str, Any]] = field(default_factory=list)
 
 
 def said(code: str, /, **params: Any) -> dict[str, Any]:

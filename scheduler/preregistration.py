@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from evidence.hashing import pretty_json, sha256_bytes
 from evidence.keys import load_public
-from evidence.seal import check_seal, seal
+from evidence.seal import NamedChecks, check_seal, seal
 from evidence.trust import TrustAnchors
 from sampler.plans import approve_plan
 from sampler.registration import (
@@ -42,7 +42,7 @@ from sampler.registration import (
 )
 from store.artifacts import ArtifactStore
 from store.errors import InvalidInput, NotFound
-from store.messages import Said, render
+from store.messages import Said
 from store.models import Artifact, AuditEvent, Plan, PlanItem, Purchase
 from store.settings import Settings
 
@@ -130,44 +130,13 @@ def bundle_of(session: Session, plan_id: int, settings: Settings) -> bytes:
 
 
 @dataclass
-class RegistrationReport:
-    """Named checks of one bundle; ``ok`` when there is at least one and all passed."""
+class RegistrationReport(NamedChecks):
+    """Named checks of one bundle (:class:`evidence.seal.NamedChecks`); ``ok`` when there is
+    at least one and all passed."""
 
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
-    #: each check's detail as a message code and parameters (``verify_said.*``), beside
-    #: :attr:`checks` (whose details are the English texts); ("", {}) when not coded
-    codes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    #: the same warnings as coded phrases (``verify_said.warn_*``), for the reader's language
-    warned: list[dict[str, Any]] = field(default_factory=list)
     plan_id: int | None = None
     registered_at: str | None = None
     manifest_sha256: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(ok for _, ok, _ in self.checks)
-
-    def said(self, name: str, ok: bool, code: str, /, **params: Any) -> None:
-        """Add a check whose detail is ``verify_said.<code>`` with *params* (the English
-        rendering kept as its detail)."""
-        code = f"verify_said.{code}"
-        self.checks.append((name, ok, render(code, params, "en")))
-        self.codes.append((code, params))
-
-    def warn(self, code: str, /, **params: Any) -> None:
-        """Add the warning ``verify_said.<code>`` (its English text to :attr:`warnings`)."""
-        self.warned.append({"code": f"verify_said.{code}", "params": params})
-        self.warnings.append(render(f"verify_said.{code}", params, "en"))
-
-    def warning_texts(self, locale: str) -> list[str]:
-        """The warnings in *locale*."""
-        return [render(w["code"], w["params"], locale) for w in self.warned]
-
-    def details(self, locale: str) -> list[tuple[str, bool, str]]:
-        """The checks with their details in *locale* (CLI tables)."""
-        return [(n, ok, render(code, params, locale) if code else d)
-                for (n, ok, d), (code, params) in zip(self.checks, self.codes, strict=True)]
 
     def said_detail(self, index: int) -> Said | str:
         """A check's detail as a refusal's parameter (read in the refusal's language)."""
