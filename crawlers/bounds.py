@@ -129,9 +129,24 @@ class CrawlBounds:
             return
         if self.stopped_by is not None:
             self._drop(request)
-        self.pages += 1
+        self.pages = self._count()
+        if self.max_pages and self.pages > self.max_pages:
+            # Another worker of a shared crawl took the last page of the bound.
+            self._stop("max_pages")
+            self._drop(request)
         if self.pages == self.max_pages:
             self._stop("max_pages")
+
+    def _count(self) -> int:
+        """The pages of the crawl so far, this one included: in a crawl shared through Redis,
+        every worker's (crawlers.distributed), so that N is the crawl's bound, not each
+        worker's."""
+        spider = self.crawler.spider
+        registry = getattr(spider, "registry", None)
+        session = getattr(spider, "session", None)
+        if self.max_pages and registry is not None and session is not None:
+            return registry.take_page(session.run_id)
+        return self.pages + 1
 
     def _drop(self, request: Request) -> None:
         reason = self.stopped_by or "max_pages"

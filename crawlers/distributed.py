@@ -85,6 +85,15 @@ class WorkerRegistry:
     def queue_len(self) -> int:
         return int(self.redis.zcard(f"{self.prefix}:requests"))
 
+    def take_page(self, run_id: int) -> int:
+        """One more page downloaded by crawl run *run_id*, by whichever worker; how many so
+        far (a page bound is the shared crawl's, not each worker's: crawlers.bounds)."""
+        key = f"{self.prefix}:pages:{run_id}"
+        pipe = self.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 86400)
+        return int(pipe.execute()[0])
+
     def claim_seed(self) -> bool:
         """True for the one worker that seeds the start URLs of this crawl."""
         return bool(self.redis.set(f"{self.prefix}:seeded", self.worker, nx=True, ex=86400))

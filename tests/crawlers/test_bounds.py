@@ -6,10 +6,14 @@ time bound ends the crawl within a second or two of it.  Each crawl runs in a ch
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +21,11 @@ from sqlalchemy import select
 
 from crawlers.platforms import add_platform
 from crawlers.profile import parse_profile, shipped_profile
+from crawlers.run import settings_env, summary_from_dict
 from store.db import Database
 from store.models import Listing, ListingStatus
 from store.settings import Settings
-from tests.conftest import SiteHandler, serve_http
+from tests.conftest import REDIS_URL, SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
 
 #: The shop's pages: its home page and 59 product pages linked from it.
@@ -186,3 +191,45 @@ def test_a_shared_crawl_keeps_its_bounds_and_its_end_of_crawl_check() -> None:
             "crawlers.distributed.WorkerHeartbeat"} <= set(extensions)
     assert "crawlers.bounds.CrawlBounds" in target.getdict("DOWNLOADER_MIDDLEWARES")
     assert target.getint("SPOTCHECK_MAX_PAGES") == 5
+
+
+@pytest.mark.redis
+def test_a_page_bound_is_the_shared_crawls_not_each_workers(
+        sqlite_db: Database, settings: Settings, redis_client: Any, tmp_path: Path) -> None:
+    # Two workers share one crawl through Redis; 15 pages is the crawl's bound, counted in
+    # Redis by every worker (each counted its own before: up to 15 each).
+    code = f"shared-{uuid.uuid4().hex[:8]}"
+    env = settings_env(settings)
+    env["SPOTCHECK_REDIS_URL"] = REDIS_URL
+    workers: list[tuple[subprocess.Popen[str], Path]] = []
+    # A page a second, two at a time: the second worker starts while the first has pages
+    # of the bound left, and the queue in Redis holds the home page's 59 product links.
+    with _shop(delay=1.0) as (url, hits):
+        _register(sqlite_db, code, url, concurrency=2)
+        try:
+            for n in range(2):
+                out = tmp_path / f"worker{n}.json"
+                workers.append((subprocess.Popen(
+                    [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
+                     str(out), "--max-pages", "15"], env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True), out))
+                for _ in range(600):  # the second joins a crawl under way
+                    if hits or workers[0][0].poll() is not None:
+                        break
+                    time.sleep(0.1)
+            for proc, _ in workers:
+                _, err = proc.communicate(timeout=240)
+                assert proc.returncode == 0, err[-2000:]
+        finally:
+            for proc, _ in workers:
+                if proc.poll() is None:
+                    proc.kill()
+            for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
+                redis_client.delete(key)
+        full = list(hits)
+    summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
+    assert summaries[0].run_id == summaries[1].run_id
+    assert all(s.worker_pages > 0 for s in summaries), [s.worker_pages for s in summaries]
+    assert len(full) == 15, full
+    assert sum(s.worker_pages for s in summaries) == 15
+    assert {s.status for s in summaries} == {"bounded"}
