@@ -468,6 +468,23 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "capture": ("按需取证", "capture on request"),
         "timezone": ("时区", "time zone"),
     },
+    #: A plan's design settings (Campaign.design / Plan.design: sampler.design.Design and the
+    #: campaign's scope of it), as a comparison of two plan versions names what changed.
+    "design_key": {
+        "method": ("抽样方法", "sampling method"),
+        "allocation": ("分配方式", "allocation"),
+        "n": ("样本量", "sample size"),
+        "budget": ("预算", "budget"),
+        "min_per_stratum": ("每层最少样本数", "minimum per stratum"),
+        "floor_ratio": ("入样概率下限比例", "π floor ratio"),
+        "max_per_seller": ("每个卖家最多购买数", "most buys per seller"),
+        "prior_rates": ("各层预估不合格率", "prior non-compliance rates"),
+        "prn_shift": ("永久随机数偏移", "permanent random number shift"),
+        "strata": ("分层字段", "strata"),
+        "exclude_bought_days": ("排除近期已购买（天）", "exclude bought within (days)"),
+        "take_all_failed_products": ("必抽别处不合格的同款商品", "take every copy of a failed product"),
+        "exclude_out_of_stock": ("排除缺货商品", "exclude out-of-stock listings"),
+    },
     #: A crawl run's status (crawlers.removals.end_status; Scrapy's other close reasons
     #: stay as they are).
     "crawl_status": {

@@ -174,6 +174,8 @@ def _shown(name: str, value: Any, locale: str) -> Any:
     shown_time = _time(name, value, locale)
     if shown_time is not None:
         return shown_time
+    if isinstance(value, bool):  # 是 / 否, not Python's True / False
+        return ("是" if value else "否") if locale == "zh-CN" else ("yes" if value else "no")
     if name in TEXT_LABELS:
         if isinstance(value, str):
             return text_label(name, value, locale)

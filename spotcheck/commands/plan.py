@@ -352,7 +352,7 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
         frame=said("cli_said.frame_changed" if d["frame_changed"]
                    else "cli_said.frame_unchanged"))
     for key, (old, new) in d["design"].items():
-        say("cli_said.design_change", key=key, old=old, new=new)
+        say("cli_said.design_change", design_key=key, old=old, new=new)
     if d["seed"]:
         say("cli_said.seed_change", old=d["seed"][0], new=d["seed"][1])
     rows = ([("+", it["listing_id"], it["stratum"], f"{it['inclusion_probability']:.4f}")

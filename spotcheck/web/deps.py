@@ -106,8 +106,15 @@ def money(value: Decimal | float | None, currency: str | None = None) -> str:
     return f"{text} {currency}" if currency else text
 
 
-def when(value: dt.datetime | None) -> str:
-    """A time in the bureau's zone, to the second, with the zone named (store.clock)."""
+def when(value: dt.datetime | str | None) -> str:
+    """A time in the bureau's zone, to the second, with the zone named (store.clock); a time
+    kept as ISO 8601 text (a registration's time-stamp) too."""
+    if isinstance(value, str):
+        try:
+            return clock.local(dt.datetime.fromisoformat(value.replace("Z", "+00:00")),
+                               i18n.active())
+        except ValueError:
+            return value
     return clock.local(value, i18n.active())
 
 

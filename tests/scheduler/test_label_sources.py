@@ -4,11 +4,14 @@ label table sits in the bottom layer and cannot import the tuples, so a code add
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from evidence import chain
 from sampler import calibration, domains, estimation, intervals, methods, plan_estimates, replicates
 from sampler.allocation import ALLOCATIONS
+from sampler.design import Design
 from sampler.frame import EXCLUSIONS
 from scheduler import runs, schedules
 from store.labels import TEXT_LABELS
@@ -26,6 +29,9 @@ SOURCES = {
     "calfun": tuple(calibration.CALIBRATION_METHODS),
     "frame_exclusion": EXCLUSIONS,
     "run_outcome": (*runs.FINISHED, "running", "queued"),
+    # a plan's stored design: the Design's fields and what the campaign adds to them
+    "design_key": (*(f.name for f in dataclasses.fields(Design)), "strata",
+                   "exclude_bought_days", "exclude_out_of_stock", "take_all_failed_products"),
 }
 
 

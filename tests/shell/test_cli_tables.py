@@ -224,3 +224,13 @@ def test_a_capture_s_page_facts_read_by_their_labels() -> None:
     assert facts_text(facts, "zh-CN") == "标题：下单成功；价格：12.5；库存状态：有货"
     assert facts_text(facts, "en") == "title: 下单成功; price: 12.5; availability: in stock"
     assert facts_text(None, "zh-CN") == ""
+
+
+def test_a_design_change_names_the_setting_and_says_yes_or_no() -> None:
+    from store.messages import render
+
+    params = {"design_key": "take_all_failed_products", "old": False, "new": True}
+    assert render("cli_said.design_change", params, "zh-CN") == \
+        "  设计 必抽别处不合格的同款商品：否 → 是"
+    assert render("cli_said.design_change", params, "en") == \
+        "  design take every copy of a failed product: no → yes"

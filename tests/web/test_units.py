@@ -222,3 +222,11 @@ def test_a_classification_reason_reads_as_a_sentence_not_as_its_fields() -> None
             "household appliance, CCC certification required (title: “电水壶”)"
     finally:
         i18n.activate("zh-CN")
+
+
+def test_a_time_kept_as_iso_text_reads_in_the_bureau_s_zone() -> None:
+    from spotcheck.web.deps import when
+
+    i18n.activate("zh-CN")
+    assert when("2026-12-07T17:30:00+00:00") == "2026-12-08 01:30:00 北京时间"
+    assert when("not a time") == "not a time"
