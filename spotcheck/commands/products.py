@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, say, table
+from spotcheck.output import console, heading, print_json, said, say, table
 from store.labels import text_label
 from store.models import AuditEvent, ForeignNotice, Listing, Platform, Seller
 from store.vocabulary import Availability
@@ -154,16 +154,18 @@ def show_cmd(
 
 
 def _evidence_text(ev: dict[str, Any]) -> str:
+    """Why two listings are one product, in the reader's language (the JSON keeps *ev*)."""
     if "gtin" in ev:
         return f"GTIN {ev['gtin']}"
     if "key" in ev:
-        return f"brand|model {ev['key']}"
+        return said("cli_said.link_key", key=ev["key"])
     if "images" in ev:
-        return f"photos {ev['images'][0]} ~ {ev['images'][1]} (PDQ distance {ev['distance']})"
+        return said("cli_said.link_photos", a=ev["images"][0], b=ev["images"][1],
+                    distance=ev["distance"])
     if "ratio" in ev:
-        return f"title similarity {ev['ratio']}"
+        return said("cli_said.link_title", ratio=ev["ratio"])
     if "match_score" in ev:
-        return f"notice match {ev['match_score']}"
+        return said("cli_said.link_notice", score=ev["match_score"])
     return str(ev.get("note") or "")[:60]
 
 
