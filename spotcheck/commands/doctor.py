@@ -8,6 +8,9 @@ makes every pack from that authority fail verification.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from spotcheck.context import current
@@ -45,7 +48,7 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     check("signing key", lambda: _signing_key(settings))
     for url in settings.tsa_urls:
         check("TSA", lambda url=url: _tsa(url), url)
-    for path in getattr(settings, "trusted_tsa_cas", None) or []:
+    for path in _tsa_anchors(settings):
         check("trusted TSA CA", lambda path=path: _certificate(path), str(path))
     if settings.redis_url:
         def ping_redis() -> str:
@@ -104,10 +107,21 @@ def _tsa(url: str) -> str:
     return f"answered: token serial {token.serial}, {token.gen_time:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def _tsa_anchors(settings: Any) -> list[Path]:
+    """Every TSA root verification trusts: the setting's files and those in the keys
+    folder's ``trusted-tsa/`` (where ``./dev demo`` puts its local TSA's root), as
+    :meth:`evidence.trust.TrustAnchors.for_installation` reads them."""
+    from evidence.trust import TRUSTED_TSA_DIR
+
+    paths = [Path(str(p)) for p in getattr(settings, "trusted_tsa_cas", None) or []]
+    folder = Path(settings.keys_dir) / TRUSTED_TSA_DIR
+    if folder.is_dir():
+        paths += sorted(folder.glob("*.pem")) + sorted(folder.glob("*.crt"))
+    return paths
+
+
 def _certificate(path: object) -> str:
     """A trust anchor file that loads as an X.509 certificate (PEM or DER)."""
-    from pathlib import Path
-
     from cryptography import x509
 
     data = Path(str(path)).read_bytes()

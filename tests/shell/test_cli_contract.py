@@ -83,6 +83,22 @@ def test_doctor_checks_fonts_key_and_tsa_and_exits_6(settings: Any, monkeypatch:
     assert checks["signing"]["ok"] is True and "Ed25519" in checks["signing"]["detail"]
 
 
+def test_doctor_checks_the_trust_anchors_in_the_keys_folder(settings: Any,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """A TSA root in keys/trusted-tsa/ (where the demo puts its own) is checked like one
+    named by the setting: one that does not load is broken (exit 6), as verification fails."""
+    import json
+
+    folder = settings.keys_dir / "trusted-tsa"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n")
+    assert _exit(["--home", str(settings.home), "doctor", "--json"]) == 6
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    [anchor] = [c for c in checks if c["check"].startswith("trusted TSA CA")]
+    assert anchor["check"].endswith("broken.pem") and anchor["ok"] is False
+
+
 def test_verify_names_a_caller_mistake_not_tampering(settings: Any, tmp_path: Path) -> None:
     assert _exit(["--home", str(settings.home), "evidence", "verify",
                   str(tmp_path / "absent.zip")]) == 3
