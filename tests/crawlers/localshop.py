@@ -1,4 +1,5 @@
-"""A small shop served on 127.0.0.1 for discovery, identity, politeness and bounds tests.
+"""A small shop served on 127.0.0.1 for discovery, identity, politeness and bounds tests,
+and a plain one of 60 pages (:func:`serve_pages`) for counting what a bounded crawl fetched.
 
 What real shops do that the sandbox does not: a robots.txt naming a gzipped sitemap index,
 products reachable only through the sitemap, product URLs with query-string ids
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,3 +150,57 @@ def serve_shop(delay: float = 0.0) -> Iterator[Shop]:
     handler = type("Handler", (ShopHandler,), {"delay": delay, "hits": hits})
     with serve_http(handler) as url:
         yield Shop(url, hits)
+
+
+#: The plain shop's product pages, all linked from its home page (60 pages in all).
+PAGES_PRODUCTS = 59
+
+
+class PagesHandler(SiteHandler):
+    """A shop of 60 pages (the home page listing 59 JSON-LD product pages; anything else,
+    robots.txt included, a 404), each answered after ``delay`` seconds; ``hits`` counts
+    every request the server answered, whatever it was for."""
+
+    delay = 0.0
+    #: Whether the product pages answer 503 with ``Retry-After: 20`` (a shop struggling).
+    struggling = False
+    hits: list[str] = []
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:
+        with self.lock:
+            self.hits.append(self.path)
+        time.sleep(self.delay)
+        if self.path == "/":
+            links = "".join(f"<li><a href='/item/{n}'>Item {n}</a></li>"
+                            for n in range(1, PAGES_PRODUCTS + 1))
+            self._send(200, f"<h1>Shop</h1><ul>{links}</ul>")
+        elif self.path.startswith("/item/") and self.struggling:
+            self.send(503, b"busy", "text/plain", headers={"Retry-After": "20"})
+        elif self.path.startswith("/item/"):
+            n = self.path.rsplit("/", 1)[1]
+            data = {"@context": "https://schema.org", "@type": "Product",
+                    "name": f"Kettle model {n}", "sku": f"K-{n}",
+                    "brand": {"@type": "Brand", "name": "Acme"},
+                    "offers": {"@type": "Offer", "price": "19.90", "priceCurrency": "CNY"}}
+            self._send(200, f"<h1>Kettle model {n}</h1>",
+                       f'<script type="application/ld+json">{json.dumps(data)}</script>')
+        else:
+            self._send(404, "<h1>not found</h1>")
+
+    def _send(self, status: int, body: str, head: str = "") -> None:
+        page = (f"<!doctype html><html><head><meta charset='utf-8'>{head}</head>"
+                f"<body>{body}</body></html>").encode()
+        self.send(status, page, "text/html; charset=utf-8")
+
+
+@contextmanager
+def serve_pages(delay: float, struggling: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """The plain shop of 60 pages on a free port of 127.0.0.1: (its URL, the paths asked
+    for); the bounds tests count what a crawl fetched there."""
+    hits: list[str] = []
+    handler = type("Handler", (PagesHandler,), {"delay": delay, "hits": hits,
+                                               "struggling": struggling,
+                                               "lock": threading.Lock()})
+    with serve_http(handler) as url:
+        yield url, hits

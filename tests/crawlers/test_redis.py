@@ -1,5 +1,6 @@
 """Two worker processes sharing one crawl through the real Redis (scrapy-redis): together they
-cover the whole platform, and no page is fetched twice (counted by a proxy in front)."""
+cover the whole platform, and no page is fetched twice (counted by a proxy in front); a page
+bound is the shared crawl's."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ import psutil
 import pytest
 
 from crawlers.platforms import add_platform
+from crawlers.profile import parse_profile, shipped_profile
 from crawlers.run import settings_env, summary_from_dict
 from store.db import Database
 from store.settings import Settings
 from tests.conftest import REDIS_URL, SiteHandler, serve_http
 from tests.crawlers.conftest import crawled
+from tests.crawlers.localshop import serve_pages
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 #: 100 listings a platform (tests/crawlers/conftest.py): the mall's pages are still several
@@ -154,3 +157,47 @@ def test_two_workers_share_one_crawl(counting_proxy: CountingProxy, sandbox: Any
     truth = [r for r in sandbox.truth(platform="mall")["listings"] if r["status"] == "active"]
     got = crawled(sqlite_db, code)
     assert {r["external_id"] for r in truth} <= set(got)
+
+
+def test_a_page_bound_is_the_shared_crawls_not_each_workers(
+        sqlite_db: Database, settings: Settings, redis_client: Any, tmp_path: Path) -> None:
+    # Two workers share one crawl through Redis; 15 pages is the crawl's bound, counted in
+    # Redis by every worker (each counted its own before: up to 15 each).
+    code = f"shared-{uuid.uuid4().hex[:8]}"
+    env = settings_env(settings)
+    env["SPOTCHECK_REDIS_URL"] = REDIS_URL
+    workers: list[tuple[subprocess.Popen[str], Path]] = []
+    # A page a second, two at a time: the second worker starts while the first has pages
+    # of the bound left, and the queue in Redis holds the home page's 59 product links.
+    with serve_pages(delay=1.0) as (url, hits):
+        data = shipped_profile("structured-data").model_dump()
+        data["politeness"].update(autothrottle=False, concurrency=2)
+        with sqlite_db.session() as s:
+            add_platform(s, code, start_url=url, profile=parse_profile(data, "test"))
+        try:
+            for n in range(2):
+                out = tmp_path / f"worker{n}.json"
+                workers.append((subprocess.Popen(
+                    [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
+                     str(out), "--max-pages", "15"], env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True), out))
+                for _ in range(600):  # the second joins a crawl under way
+                    if hits or workers[0][0].poll() is not None:
+                        break
+                    time.sleep(0.1)
+            for proc, _ in workers:
+                _, err = proc.communicate(timeout=240)
+                assert proc.returncode == 0, err[-2000:]
+        finally:
+            for proc, _ in workers:
+                if proc.poll() is None:
+                    proc.kill()
+            for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
+                redis_client.delete(key)
+        full = list(hits)
+    summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
+    assert summaries[0].run_id == summaries[1].run_id
+    assert all(s.worker_pages > 0 for s in summaries), [s.worker_pages for s in summaries]
+    assert len(full) == 15, full
+    assert sum(s.worker_pages for s in summaries) == 15
+    assert {s.status for s in summaries} == {"bounded"}
