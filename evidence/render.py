@@ -29,7 +29,21 @@ def environment() -> Environment:
     env.filters["size"] = human_size
     env.filters["localtime"] = localtime
     env.filters["textlabel"] = _text_label
+    env.filters["availability"] = availability_label
     return env
+
+
+@pass_context
+def availability_label(ctx: Any, value: Any) -> str:
+    """A recorded availability as the reader reads it (``out_of_stock`` is 缺货; an older
+    capture's schema.org ``OutOfStock`` too); an unknown value as recorded."""
+    from store.labels import label
+    from store.vocabulary import Availability, availability_code
+
+    code = availability_code(value)
+    if code is None:
+        return str(value)
+    return label(Availability, code, str(ctx.get("locale") or "zh-CN"))
 
 
 @pass_context

@@ -14,9 +14,10 @@ PACK = {"title": "AJ-1", "created_at": "2026-12-07T14:52:00+00:00", "actor": "a"
         "tsa_roots": {"cd" * 32: {"subject": "CN=Test Root", "chain": "tsa/0-chain.pem"}}}
 
 
-def _report(locale: str) -> str:
+def _report(locale: str, availability: str | None = None) -> str:
     cap = {"id": 1, "kind": "listing", "meta": META, "manifest_sha256": "m" * 64,
-           "facts": {"title": "保温杯", "price": "99", "currency": "CNY", "availability": None},
+           "facts": {"title": "保温杯", "price": "99", "currency": "CNY",
+                     "availability": availability},
            "timestamps": [{"gen_time": "2026-12-07 14:51:20+00:00", "tsa": "CN=TSA"}],
            "thumbnail": None,
            "files": [{"path": "captures/1/a.png", "sha256": "s" * 64, "size": 9, "same_as": None},
@@ -35,3 +36,11 @@ def test_report_for_people() -> None:
     assert "页面未标明" in zh and "not stated on the page" in en
     assert "库存状态</th><td>页面未标明</td>" in zh and "库存状态</th><td>无" not in zh
     assert "与下列文件逐字节相同" in zh and "Byte for byte the same file" in en
+
+
+def test_availability_reads_as_words_in_the_report_and_the_provenance_page() -> None:
+    """A recorded availability code (or an older capture's schema.org name) is a word for
+    the reader, never the raw code (the provenance page: the re-capture end-to-end test)."""
+    assert "库存状态</th><td>缺货</td>" in _report("zh-CN", "out_of_stock")
+    assert "<td>out of stock</td>" in _report("en", "OutOfStock")
+    assert "<td>LimitedEdition</td>" in _report("en", "LimitedEdition")  # unknown: as is

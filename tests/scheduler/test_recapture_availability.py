@@ -24,8 +24,11 @@ from evidence.facts import extract_facts
 from scheduler import cases
 from scheduler.jobs import JobContext
 from scheduler.pipeline import recapture
+from store.artifacts import ArtifactStore
 from store.db import Database
+from store.labels import label
 from store.models import (
+    Artifact,
     AuditEvent,
     Capture,
     Listing,
@@ -35,6 +38,7 @@ from store.models import (
     SupervisionClass,
 )
 from store.settings import Settings
+from store.vocabulary import Availability
 from tests.clirun import spotcheck
 from tests.conftest import SiteHandler, serve_http
 
@@ -125,6 +129,14 @@ def test_a_visible_sold_out_shows_in_the_recapture_diff_and_the_listings_history
     [change] = second["changed"]
     assert change["listing"] == lid and change["before"] == cap0.id and change["after"] == cap1.id
     assert change["changes"]["availability"] == ["in_stock", "out_of_stock"]
+    # The capture's provenance page (part of the evidence) says it in words.
+    with sqlite_db.session() as s:
+        sha = s.scalar(select(Artifact.sha256).where(Artifact.capture_id == cap1.id,
+                                                     Artifact.role == "provenance"))
+    assert sha is not None
+    provenance = ArtifactStore(cfg.artifacts_dir).read(sha).decode()
+    assert label(Availability, "out_of_stock", cfg.locale) in provenance
+    assert "out_of_stock" not in provenance
     d = diff_captures(sqlite_db, cap0.id, cap1.id, cfg)
     assert d.changes["availability"] == ("in_stock", "out_of_stock")
     assert not d.removed and d.as_dict()["changes"]["availability"] == {
