@@ -40,7 +40,8 @@ def test_flags_show_no_type(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["capture", "--help"])
     shown = capsys.readouterr().out
-    assert "COMMAND [ARGS]" not in shown  # a single command advertises no subcommands
+    # a single command advertises no subcommands (in either language)
+    assert "COMMAND [ARGS]" not in shown and "命令 [参数]" not in shown
 
 
 def _exit(argv: list[str]) -> int:

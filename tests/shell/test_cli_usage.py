@@ -52,7 +52,7 @@ def _run(home: Path, *args: str, locale: str) -> tuple[int, str]:
 def test_the_cli_says_a_usage_error_in_the_reader_s_language(tmp_path: Path) -> None:
     code, err = _run(tmp_path, "plan", "list", "--bogus", locale="zh-CN")
     assert code == 2
-    assert "用法：spotcheck plan list [OPTIONS]" in err
+    assert "用法：spotcheck plan list [选项]" in err
     assert "运行 'spotcheck plan list -h' 查看帮助。" in err
     assert "错误：没有这个选项：--bogus" in err and "Error" not in err and "Usage" not in err
     code, err = _run(tmp_path, "signals", "matches", "--limit", "abc", locale="zh-CN")
