@@ -611,6 +611,17 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "model": ("型号", "model"),
         "text": ("文本相似", "text similarity"),
     },
+    #: What a notice match matched on (sampler.risk.matching: a key's kind before its value,
+    #: "model:ME-E7800").
+    "match_key": {
+        "model": ("型号", "model"),
+        "brand": ("品牌", "brand"),
+        "name": ("名称", "name"),
+        "gtin": ("商品条码（GTIN）", "GTIN"),
+        "listing-gtin": ("商品自身的条码（GTIN）", "the listing's own GTIN"),
+        "url": ("网址", "address"),
+        "asin": ("亚马逊商品编号（ASIN）", "ASIN"),
+    },
     #: A notice match's review state, as a risk reason says it.
     "match_state": {
         "confirmed": ("已确认", "confirmed"),

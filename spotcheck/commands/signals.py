@@ -195,15 +195,26 @@ def matches_cmd(
     if json_out:
         print_json(rows)
         return
+    lang = current().reader_locale()
     console.print(table("notice matches", ["match", "confidence", "status", "matched on",
                                            "notice", "listing", "title"],
                         [(r["match_id"], f"{r['score']:.2f}",
                           r["status"],
-                          f"{r['method'] or '—'}: {', '.join(r['keys'])[:60]}",
-                          f"{r['source']}:{r['reference']}", r["listing_id"],
+                          text_label('match_method', r['method'], lang)
+                          + ("：" if lang == "zh-CN" else ": ")
+                          + ("，" if lang == "zh-CN" else ", ").join(
+                              _key(k, lang) for k in r["keys"])[:60],
+                          f"{text_label('notice_source', r['source'], lang)} {r['reference']}",
+                          r["listing_id"],
                           r["listing_title"][:60]) for r in rows],
                         codes={"status": "match_state"}))
     say("cli_said.match_note")
+
+
+def _key(key: str, lang: str) -> str:
+    """A matched key ("model:ME-E7800") with its kind by label ("型号 ME-E7800")."""
+    kind, _, value = str(key).partition(":")
+    return f"{text_label('match_key', kind, lang)} {value}".strip()
 
 
 def _review(match_id: int, status: str, note: str | None, json_out: bool) -> None:

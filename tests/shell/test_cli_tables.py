@@ -234,3 +234,11 @@ def test_a_design_change_names_the_setting_and_says_yes_or_no() -> None:
         "  设计 必抽别处不合格的同款商品：否 → 是"
     assert render("cli_said.design_change", params, "en") == \
         "  design take every copy of a failed product: no → yes"
+
+
+def test_a_match_s_keys_read_by_their_kind() -> None:
+    from spotcheck.commands.signals import _key
+
+    assert _key("model:ME-E7800", "zh-CN") == "型号 ME-E7800"
+    assert _key("listing-gtin:04006381333931", "en") == "the listing's own GTIN 04006381333931"
+    assert _key("name", "zh-CN") == "名称"
