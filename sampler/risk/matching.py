@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sampler.risk.importers.sg_fields import norm_url
@@ -424,13 +424,21 @@ def review_match(session: Session, match_id: int, status: str, by: str,
     return row
 
 
-def list_matches(session: Session, status: str | None = None, limit: int = 200
-                 ) -> list[dict[str, Any]]:
-    """Matches with their notice and listing, best first, for review."""
+def count_matches(session: Session, status: str | None = None) -> int:
+    """How many matches :func:`list_matches` pages through for *status* (None: all)."""
+    query = select(func.count()).select_from(NoticeMatch)
+    if status:
+        query = query.where(NoticeMatch.status == status)
+    return int(session.scalar(query) or 0)
+
+
+def list_matches(session: Session, status: str | None = None, limit: int = 200,
+                 offset: int = 0) -> list[dict[str, Any]]:
+    """Matches with their notice and listing, best first, for review (*offset* pages on)."""
     query = (select(NoticeMatch, ForeignNotice, Listing)
              .join(ForeignNotice, ForeignNotice.id == NoticeMatch.notice_id)
              .join(Listing, Listing.id == NoticeMatch.listing_id)
-             .order_by(NoticeMatch.score.desc(), NoticeMatch.id).limit(limit))
+             .order_by(NoticeMatch.score.desc(), NoticeMatch.id).offset(offset).limit(limit))
     if status:
         query = query.where(NoticeMatch.status == status)
     out = []

@@ -215,3 +215,25 @@ def test_a_review_changes_the_score_at_once(live: Live) -> None:
     assert reason is not None and reason["points"] == w
     assert reason["params"]["status"] == "confirmed"  # type: ignore[index]
     assert abs((confirmed - rejected) - w) < 1e-6 and rank() <= top_rank
+
+
+def test_the_match_list_has_its_total_pages_and_csv(live: Live) -> None:
+    """Like every list: the total of the status shown, pages, and the same rows as CSV with
+    headers and codes in the reader's language."""
+    match_id, lid = _proposed(live)
+    with live.db.session() as s:
+        proposed = len(list(s.scalars(select(NoticeMatch.id)
+                                      .where(NoticeMatch.status == "proposed"))))
+    with live.login("sue") as c:
+        page = c.get("/matches").text
+        assert f'<strong id="list-total">{proposed}</strong>' in page
+        assert 'href="/matches?format=csv"' in page
+        assert f'id="match-{match_id}"' not in c.get("/matches?page=2").text
+        csv = c.get("/matches?format=csv")
+        assert csv.headers["content-type"].startswith("text/csv")
+        lines = csv.text.lstrip("\ufeff").splitlines()
+        assert lines[0].startswith("通报,") and len(lines) == proposed + 1
+        row = next(line for line in lines if "SR/08888/26" in line)
+        assert f",{lid}," in row and "proposed" not in row
+    with live.db.session() as s:
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "matches.export"))

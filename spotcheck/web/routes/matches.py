@@ -19,10 +19,12 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from sampler.risk.matching import list_matches, review_match
+from sampler.risk.matching import count_matches, list_matches, review_match
 from spotcheck.web import i18n
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
 from spotcheck.web.i18n import gettext as _
+from spotcheck.web.labels import code_label
+from spotcheck.web.lists import CSV_LIMIT, Pager, csv_response, footer, speak
 from spotcheck.web.routes.purchasing import take_flash
 from store.errors import InvalidInput, NotFound
 from store.models import ForeignNotice, Listing, NoticeMatch
@@ -32,8 +34,6 @@ router = APIRouter()
 STATUSES = ("proposed", "confirmed", "rejected")
 #: Rows of a notice's original fields shown at most (raw is bounded on import: 200 items).
 MAX_FIELD_ROWS = 5000
-#: How many matches the page lists (best first).
-PAGE = 200
 
 
 def _back(next_url: str, match_id: int) -> str:
@@ -45,13 +45,31 @@ def _back(next_url: str, match_id: int) -> str:
 
 @router.get("/matches", response_class=HTMLResponse)
 def matches(request: Request, status: str = Query("proposed", max_length=20),
+            page: int = Query(1, ge=1, le=10_000),
+            format: str = Query("html", pattern="^(html|csv)$"),
             user: CurrentUser = Permission("matches.view")) -> Response:
+    """The matches of one status, best first: a page of them with the total, or all as CSV."""
     if status not in (*STATUSES, "all"):
         raise HTTPException(400, "status")
+    wanted = None if status == "all" else status
     with console(request).db.session() as s:
-        rows = list_matches(s, None if status == "all" else status, PAGE)
+        pager = Pager(page, count_matches(s, wanted))
+        rows = (list_matches(s, wanted, CSV_LIMIT) if format == "csv"
+                else list_matches(s, wanted, pager.size, offset=pager.offset))
+    if format == "csv":
+        speak(request)
+        audit(request, user.name, "matches.export", "notice_match", None, rows=len(rows))
+        return csv_response("matches.csv", [
+            _("Notice"), _("Reference"), _("Product"), _("Listing"), _("Title"),
+            _("Confidence"), _("Matched on"), _("Status"), _("Reviewed by")],
+            [(code_label(r["source"], "notice_source"), r["reference"], r["notice_product"],
+              r["listing_id"], r["listing_title"], f"{r['score']:.2f}",
+              code_label(r["method"], "match_method") if r["method"] else "",
+              code_label(r["status"], "match_status"), r["reviewed_by"] or "")
+             for r in rows])
     return render(request, "console/matches.html", rows=rows, status=status,
-                  statuses=(*STATUSES, "all"), flash=take_flash(request))
+                  statuses=(*STATUSES, "all"), flash=take_flash(request),
+                  footer=footer(request, pager))
 
 
 def _decide(request: Request, match_id: int, decision: str, note: str, next_url: str,
