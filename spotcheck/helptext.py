@@ -93,8 +93,29 @@ def localise(command: Any, locale: str) -> None:
     zh = locale.lower().startswith("zh")
     for name, english in _chrome_en().items():  # process-wide: set back for English
         setattr(rich_utils, name, _CHROME_ZH[name] if zh else english)
+    _fold_long_words(rich_utils)
     if zh:
         _tree(command, catalogue())
+
+
+def _fold_long_words(rich_utils: Any) -> None:
+    """Help texts fold a "word" wider than their column instead of cutting it with "…".
+
+    Rich wraps at spaces and crops what does not fit with an ellipsis; a Chinese sentence has
+    no spaces, so the zh-CN help lost the end of every long sentence (``--password-stdin``:
+    "而不是隐…").  Folding breaks it at the column's edge and keeps every character."""
+    make = rich_utils._make_rich_text
+    if getattr(make, "folds", False):
+        return
+
+    def folding(*args: Any, **kwargs: Any) -> Any:
+        text = make(*args, **kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    folding.folds = True  # type: ignore[attr-defined]
+    rich_utils._make_rich_text = folding
 
 
 def _tree(command: Any, texts: dict[str, str]) -> None:

@@ -60,6 +60,23 @@ def test_help_reads_in_the_reader_s_language(tmp_path: Path) -> None:
     assert "<int>" in en
 
 
+def test_chinese_help_folds_long_sentences_instead_of_cutting_them(tmp_path: Path) -> None:
+    """A Chinese sentence has no spaces to wrap at: it folds at the column's edge, and no
+    help text ends in "…" with its words lost."""
+    from spotcheck.helptext import catalogue
+
+    env = {"SPOTCHECK_HOME": str(tmp_path), "SPOTCHECK_CONFIG": str(tmp_path / "none.toml"),
+           "SPOTCHECK_LOCALE": "zh-CN", "COLUMNS": "100"}
+    for argv in (["login"], ["plan"], ["evidence", "verify"]):
+        ran = spotcheck(*argv, "--help", env=env, unset=("SPOTCHECK_DB",))
+        assert ran.returncode == 0 and "…" not in ran.stdout, ran.stdout
+    shown = "".join(ch for ch in ran.stdout if ch not in "│ \n")
+    tail = catalogue()["Also trust time-stamps issued under this CA certificate (PEM); "
+                       "repeatable. By default only SPOTCHECK_TRUSTED_TSA_CAS and "
+                       "keys/trusted-tsa/ are trusted."][-8:].replace(" ", "")
+    assert tail in shown
+
+
 def test_every_upper_case_metavar_has_its_chinese() -> None:
     """A placeholder a reader fills in (``--trust-key FILE|FINGERPRINT``) or reads on the
     usage line (``[OPTIONS]``, ``COMMAND [ARGS]...``) is a word of the help too: each
