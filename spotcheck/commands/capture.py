@@ -55,10 +55,10 @@ def capture(
                                     help="Also print each page to a PDF (default: the "
                                          "setting capture_pdf, off)."),
 ) -> None:
-    """Capture each URL (screenshots, DOM, WARC, metadata; a PDF with ``--pdf``), sign and
+    """Capture each URL (screenshots, DOM, WARC, metadata; a PDF with --pdf), sign and
     timestamp it.
 
-    Needs a logged-in user whose role may capture (the console's ``captures.run``: sampler,
+    Needs a logged-in user whose role may capture (the console's captures.run: sampler,
     investigator or admin); that user is the operator in the custody log.
     """
     from evidence.capture import KINDS, CaptureRequest, CaptureResult, capture_many

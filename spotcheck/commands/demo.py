@@ -36,7 +36,7 @@ def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary 
     Starts the sandbox, creates users, personas and a campaign, crawls every platform style,
     imports foreign notices, scores, draws and approves a plan, buys plan items through
     Chromium, captures evidence, enters lab results, estimates non-compliance, opens a case,
-    exports and verifies an evidence pack, and writes the reports.  Use ``--db`` for
+    exports and verifies an evidence pack, and writes the reports.  Use --db for
     PostgreSQL.
     """
     from spotcheck.demo_steps import Demo, DemoOptions, build_summary, jsonable

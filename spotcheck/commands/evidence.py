@@ -262,7 +262,7 @@ def key_rotate(json_out: bool = typer.Option(False, "--json", help="Machine-read
     """Retire the signing key for a new one (admin); old packs keep verifying.
 
     The old key signs a statement naming the new public key before it is retired
-    (``keys/retired/``), and the rotation is a custody event.
+    (keys/retired/), and the rotation is a custody event.
     """
     from evidence import custody
     from evidence.keys import rotate

@@ -28,6 +28,10 @@ def test_every_command_and_option_says_what_it_does() -> None:
             if getattr(param, "param_type_name", "") == "option" and not (param.help or "").strip():
                 missing.append(f"{path} {param.opts[0]}")
     assert missing == []
+    from spotcheck.helptext import help_texts
+
+    # Typer shows reStructuredText markup as it is: ``--pdf`` reads as two backquotes.
+    assert [t for t in help_texts(typer.main.get_command(build_app())) if "``" in t] == []
 
 
 def test_flags_show_no_type(capsys: pytest.CaptureFixture[str]) -> None:
