@@ -296,10 +296,20 @@ def diff_cmd(
     if json_out:
         print_json(d.as_dict())
         return
-    rows = [(k, before, after) for k, (before, after) in d.changes.items()]
+    # Availability codes read as words (缺货 / out of stock), the facts by their labels.
+    from store.labels import label
+    from store.vocabulary import Availability
+
+    def shown(key: str, value: Any) -> Any:
+        if key == "availability" and value in Availability._value2member_map_:
+            return label(Availability, value, current().reader_locale())
+        return value
+
+    rows = [(k, shown(k, before), shown(k, after)) for k, (before, after) in d.changes.items()]
     console.print(table(f"{heading('capture')} {capture_a} → {capture_b}",
                         ["fact", "before", "after"],
-                        rows or [(heading("(no change in facts)"), "", "")]))
+                        rows or [(heading("(no change in facts)"), "", "")],
+                        codes={"fact": "listing_field"}))
     say("cli_said.pixels_changed_box" if d.bbox else "cli_said.pixels_changed",
         share=f"{d.changed_pixels:.2%}", box=d.bbox)
     if d.removed:

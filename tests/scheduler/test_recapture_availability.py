@@ -154,6 +154,7 @@ def test_a_visible_sold_out_shows_in_the_recapture_diff_and_the_listings_history
             "in_stock", "out_of_stock"]
 
     _history_shows_it(sqlite_db, cfg, lid)
+    _cli_diff_shows_it(cfg, cap0.id, cap1.id)
 
     # the same page again: no second snapshot
     assert _run(sqlite_db, cfg, 2)["availability"] == {}
@@ -199,3 +200,18 @@ def _history_shows_it(db: Database, settings: Settings, lid: int) -> None:
             page = client.get(f"/listings/{lid}").text
     snapshots = page[page.index('id="snapshots"'):]
     assert "库存状态" in snapshots[:snapshots.index("</table>")]
+
+
+def _cli_diff_shows_it(settings: Settings, a: int, b: int) -> None:
+    """``evidence diff A B --json`` keeps the codes; a person reads the change in words."""
+    env = {"SPOTCHECK_HOME": str(settings.home)}
+    ran = spotcheck("evidence", "diff", str(a), str(b), "--json", env=env,
+                    unset=("SPOTCHECK_DB",))
+    assert ran.returncode == 0, ran.stderr
+    d = json.loads(ran.stdout)
+    assert d["changes"]["availability"] == {"before": "in_stock", "after": "out_of_stock"}
+    assert d["removed"] is False and d["gone"] == [False, False]
+    read = spotcheck("evidence", "diff", str(a), str(b), env=env, unset=("SPOTCHECK_DB",))
+    assert read.returncode == 0, read.stderr
+    assert "库存状态" in read.stdout and "有货" in read.stdout and "缺货" in read.stdout
+    assert "out_of_stock" not in read.stdout
