@@ -68,7 +68,18 @@ def listing_query(f: ListingFilter, session: Session | None = None) -> Any:
     q = (select(Listing, Platform.code, seller)
          .join(Platform, Platform.id == Listing.platform_id)
          .outerjoin(seller, seller.id == Listing.seller_id))
-    conds = []
+    conds = filter_conditions(f, session, seller)
+    if conds:
+        q = q.where(and_(*conds))
+    return q.order_by(Listing.id)
+
+
+def filter_conditions(f: ListingFilter, session: Session | None = None,
+                      seller: Any = Seller) -> list[Any]:
+    """The WHERE conditions of *f* over Listing, Platform and *seller* (the Seller entity
+    the caller joined): the one meaning of a listing filter, for the CLI's queries and the
+    console's search page alike."""
+    conds: list[Any] = []
     if f.platform:
         conds.append(Platform.code == f.platform)
     if f.sector:
@@ -86,9 +97,7 @@ def listing_query(f: ListingFilter, session: Session | None = None) -> Any:
         conds.append(or_(func.lower(Listing.title).like(pattern),
                          func.lower(Listing.brand).like(pattern),
                          func.lower(Listing.model).like(pattern)))
-    if conds:
-        q = q.where(and_(*conds))
-    return q.order_by(Listing.id)
+    return conds
 
 
 def ensure_platform(session: Session, code: str | None) -> None:

@@ -45,3 +45,21 @@ def test_risk_order_across_pages(any_db: Database, page: int) -> None:
     assert len(scored) == sum(v is not None for v in scores.values())
     assert all(sc is None for _, sc in seen[len(scored):])  # unscored last
     assert {r.title for r in textiles} == {t for t in scores if int(t.split()[1]) % 2}
+
+
+def test_the_console_filters_as_the_cli_does(sqlite_db: Database) -> None:
+    """The search form and ``spotcheck listings search`` read a filter one way
+    (crawlers.listings.filter_conditions): the same listings for the same filter; a value the
+    form does not offer filters nothing."""
+    from crawlers.listings import ListingFilter, iter_rows
+
+    _load(sqlite_db)
+    with sqlite_db.session() as s:
+        for q, platform, sector in [("item 1", "", ""), ("", "mall", "textiles"),
+                                    ("item", "mall", "electrical"), ("", "other", "")]:
+            page = {r.title for r in search_page(s, q, platform, sector, "", "risk", 0, 100)}
+            cli = {r["title"] for r in iter_rows(s, ListingFilter(
+                platform=platform or None, sector=sector or None, text=q or None))} \
+                if platform != "other" else set()
+            assert page == cli, (q, platform, sector)
+        assert len(search_page(s, "", "", "no-such-sector", "", "risk", 0, 100)) == 23

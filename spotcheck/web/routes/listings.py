@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from crawlers.listings import ListingFilter, filter_conditions
 from spotcheck.web import charts
 from spotcheck.web.deps import CurrentUser, Permission, console, render
 from spotcheck.web.i18n import gettext as _
@@ -28,7 +29,6 @@ from store.models import (
     Seller,
     SupervisionClass,
 )
-from store.search import listing_text_condition
 
 router = APIRouter()
 PAGE = 50
@@ -47,14 +47,12 @@ def filtered(session: Session, q: str, platform: str, sector: str, cls: str) -> 
                    Seller.name, Listing.last_seen)
             .join(Platform, Platform.id == Listing.platform_id)
             .outerjoin(Seller, Seller.id == Listing.seller_id))
-    if q.strip():
-        stmt = stmt.where(listing_text_condition(session, q))
-    if platform:
-        stmt = stmt.where(Platform.code == platform)
-    if sector in {s.value for s in Sector}:
-        stmt = stmt.where(Listing.sector == Sector(sector))
-    if cls in {c.value for c in SupervisionClass}:
-        stmt = stmt.where(Listing.supervision_class == SupervisionClass(cls))
+    # The CLI's filter (crawlers.listings); a value the form does not offer filters nothing.
+    form = ListingFilter(platform=platform or None,
+                         sector=sector if sector in {s.value for s in Sector} else None,
+                         supervision_class=cls if cls in {c.value for c in SupervisionClass}
+                         else None, text=q if q.strip() else None)
+    stmt = stmt.where(*filter_conditions(form, session))
     result: Select[Any] = stmt
     return result
 
