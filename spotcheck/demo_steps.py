@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
@@ -47,6 +46,8 @@ SEED = 2026
 LISTINGS = 1500
 #: Fixed ports keep the listings' URLs stable between runs; free ones are used if taken.
 BASE_PORT = 18760
+#: The sandbox's feeds are fetched from here on: every notice they publish.
+NOTICES_SINCE = "2000-01-01"
 CAMPAIGN = "2026年下半年 跨境电商消费品线上抽检 (demo)"
 PLAN_SEED = 20261127
 SAMPLE_SIZE = 30
@@ -352,27 +353,14 @@ class Demo:
         return out
 
     def notices(self) -> dict[str, Any]:
-        from sampler.risk.importers import import_file
-        from sampler.risk.matching import match_notices
-
+        """The scheduler's ``signals`` job, with the installation's notice sources pointed at
+        the sandbox's CPSC and Safety Gate feeds (and no other: the demo reaches nothing
+        outside this machine), every notice they publish."""
         st = self.state
-        folder = st.settings.home / "imports"
-        folder.mkdir(parents=True, exist_ok=True)
-        files = {"cpsc": (st.sandbox.cpsc_url, folder / "cpsc-recalls.json"),
-                 "safety-gate": (st.sandbox.safety_gate_url, folder / "safety-gate.xml")}
-        out: dict[str, Any] = {}
-        with httpx.Client(timeout=30) as client:
-            for url, path in files.values():
-                resp = client.get(url)
-                resp.raise_for_status()
-                path.write_bytes(resp.content)
-        with self.session() as s:
-            for fmt, (_url, path) in files.items():
-                out[fmt] = import_file(s, path, fmt).as_dict()
-        with self.session() as s:
-            summary = match_notices(s)
-            out["matches"] = summary.as_dict() if hasattr(summary, "as_dict") else str(summary)
-        return out
+        st.settings.signals_cpsc_url = f"{st.sandbox.feeds_url}/RestWebServices/Recall"
+        st.settings.signals_safety_gate_url = st.sandbox.safety_gate_index_url
+        st.settings.signals_health_canada_url = ""
+        return self.job("signals", since=NOTICES_SINCE)
 
     def score(self) -> dict[str, Any]:
         r = self.job("score")

@@ -179,3 +179,22 @@ def test_fetch_from_the_sandbox_weekly_index(sqlite_db: Database, settings: Sett
     cases = {n.findtext("caseNumber") for n in export.iter("notifications")}
     assert cases and result.added == len(cases) and len(result.downloads) >= 1
     assert _refs(sqlite_db, "safety-gate") == cases
+
+
+def test_scheduled_job_fetches_since_a_given_day(sqlite_db: Database, settings: Settings,
+                                                 server: str) -> None:
+    """Option ``since`` (the demo's: every notice its sandbox feeds publish) fetches from that
+    day, where each source's newest on record (or 90 days back) would leave older ones out."""
+    from scheduler.jobs import JobContext
+    from scheduler.pipeline import signals
+    from scheduler.runs import load_jobs
+
+    load_jobs()
+    cfg = _settings(settings, server).model_copy(update={"signals_health_canada_url": ""})
+    now = dt.datetime(2026, 12, 14, tzinfo=dt.UTC)
+    out = signals(JobContext(db=sqlite_db, settings=cfg, kind="signals", campaign_id=None,
+                             scheduled_for=now, now=now, holder="test",
+                             options={"since": "2000-01-01"}))
+    assert set(out) == {"safety-gate", "cpsc"}
+    assert out["cpsc"]["since"] == "2000-01-01" and out["cpsc"]["added"] > 0
+    assert _refs(sqlite_db, "cpsc")
