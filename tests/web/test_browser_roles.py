@@ -139,7 +139,8 @@ def test_supervisor_approves_schedules_and_reads_the_estimates(page: Any, live: 
     w.go(f"/plans/{v1}/estimates?by=sector", shot="estimates")
     assert page.locator("#estimates tbody tr").count() >= 2
     assert page.locator("svg.chart circle").count() >= 1
-    w.go("/reports")
+    w.go("/reports", shot="reports")
+    w.go("/matches", shot="matches")
     w.done()
 
 
@@ -156,7 +157,7 @@ def test_investigator_opens_a_case_from_a_listing(page: Any, live: Live) -> None
     w.shoot("case-opened")
     w.go("/cases", shot="cases")
     assert page.locator("#list-total").inner_text() == "2"
-    w.go("/evidence")
+    w.go("/evidence", shot="evidence-list")
     w.go("/reports")
     with live.db.session() as s:
         assert s.scalar(select(Case).where(Case.listing_id == lid, Case.opened_by == "ian"))
@@ -180,7 +181,7 @@ def test_administrator_reads_the_lists_with_totals_and_exports(page: Any, live: 
     w = Walk(page, live)
     login(page, live, "ada")
     for path in ("/campaigns", "/listings", "/evidence", "/cases", "/purchases", "/personas",
-                 f"/plans/{live.data.plan_ids[1]}", "/audit"):
+                 f"/plans/{live.data.plan_ids[1]}", "/matches", "/audit"):
         w.go(path)
         assert page.locator("#list-total, #totals").count() >= 1 or path in (
             "/personas", f"/plans/{live.data.plan_ids[1]}"), path
