@@ -35,8 +35,10 @@ def test_proposed_match_is_a_risk_signal_said_to_be_proposed(live: Live) -> None
         page = c.get(f"/listings/{lid}").text
     assert _count(page) == before + 1  # the match counts as a risk signal
     assert "SR/09999/26" in page and "0.89" in page
-    assert "疑似匹配，尚未人工确认" in page and "model:TO-F2406" in page
-    assert "brand+model" in page
+    assert "疑似匹配，尚未人工确认" in page
+    # how it matched, by label (the method's code in the cell's tooltip)
+    assert "品牌+型号：型号 TO-F2406，品牌 tongle" in page and 'title="brand+model"' in page
+    assert "model:TO-F2406" not in page
     # the notice's own fields, escaped: hazard, measure, marketplace, barcode
     assert "&lt;b&gt;corrosive&lt;/b&gt;" in page and "<b>corrosive" not in page
     assert "Recall of the product from end users (Manufacturer) 2026-11-22" in page

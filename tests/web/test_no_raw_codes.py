@@ -139,10 +139,17 @@ _SECTOR_CLASS = re.compile(
     + "|".join(sorted(LABELS[vocabulary.SupervisionClass])) + r")(?![\w-])")
 
 
+#: How a notice match matched, as stored ("brand+model", "model:ME-E7800"): a page labels
+#: the method and each key's kind.
+_MATCH_CODE = re.compile(r"(?<![\w/.-])(exact-key|brand\+model|(?:model|brand|gtin|listing-gtin|"
+                         r"asin):(?=\S))")
+
+
 def raw_codes(html: str) -> set[str]:
     """The vocabulary codes a person would read raw on this page (empty when none): the
     check every console test of a zh-CN page shares."""
     found = set(_CODE.findall(visible_text(html)))
+    found |= set(_MATCH_CODE.findall(visible_text(html)))
     found |= {word for _tag, word in _CELL.findall(html) if word in ZH_PAGE_WORDS}
     found |= {code for code in _ACTION_CELL.findall(html) if code in AUDIT_ACTIONS}
     # Strata and domains ("mall/electrical/key", "行业: textiles") label their coded parts.
@@ -154,7 +161,7 @@ def raw_codes(html: str) -> set[str]:
 def test_no_raw_code_on_any_page_for_any_role(live: Live) -> None:
     from sqlalchemy import select
 
-    from store.models import ForeignNotice, Listing, ListingSnapshot, Platform
+    from store.models import ForeignNotice, Listing, ListingSnapshot, NoticeMatch, Platform
     from tests.web.test_product_page import _product
 
     _product(live)  # a product of two listings and a foreign notice: their pages exist
@@ -170,6 +177,11 @@ def test_no_raw_code_on_any_page_for_any_role(live: Live) -> None:
         notice = s.scalars(select(ForeignNotice)).first()
         assert notice is not None
         notice.raw = {"brand": "Acme", "recall_date": "2026-01-01T00:00:00"}  # as imported
+        first = s.scalars(select(Listing).order_by(Listing.id)).first()
+        assert first is not None
+        s.add(NoticeMatch(notice_id=notice.id, listing_id=first.id, score=0.9,
+                          status="proposed", detail={"evidence": {
+                              "method": "brand+model", "keys": ["model:M-1", "brand:acme"]}}))
     found: dict[str, set[str]] = {}
     seen: set[str] = set()
     for name in ("sam", "sue", "ian", "ada"):
@@ -195,6 +207,7 @@ def test_the_check_finds_the_codes_a_page_could_show_raw() -> None:
     assert raw_codes("<p>所需权限: audit.view</p>") == {"audit.view"}
     assert raw_codes('<table><tr><th>brand</th><td>Acme</td></tr></table>') == {"brand"}
     assert raw_codes("<td>sent_to_lab</td><td>plan.submit</td>") == {"sent_to_lab", "plan.submit"}
+    assert raw_codes("<td>brand+model: model:M-1</td>") == {"brand+model", "model:"}
     assert raw_codes("<p>层 轻工/一般监管类</p><a href='/x?s=light_industry/key'>x</a>") == set()
     assert bare_times("<td>2026-12-07 02:03</td><td>2026-12-07T02:03:04+00:00</td>") == {
         "2026-12-07 02:03", "2026-12-07T02:03:04+00:00"}
