@@ -62,8 +62,17 @@ def _values(params: dict[str, Any]) -> dict[str, Any]:
                          "params": {"match_state": state}} if state else ""
     method = listed("match_method", params.get("method"))
     keys = [str(k) for k in params.get("keys") or [] if not str(k).startswith(("brand:", "name"))]
-    out["keys_part"] = {"code": f"{TABLE}.match_keys_part", "params": {
-        "match_method": method, "keys": f" {', '.join(keys)}" if keys else ""}} if method else ""
+    # each key with its kind labelled ("型号 ME-E7800", not "model:ME-E7800")
+    said_keys = [{"code": f"{TABLE}.match_key", "params": {
+        "match_key": k.partition(":")[0], "value": k.partition(":")[2]}} for k in keys]
+    if not method:
+        out["keys_part"] = ""
+    elif said_keys:
+        out["keys_part"] = {"code": f"{TABLE}.match_keys_part",
+                            "params": {"match_method": method, "keys": said_keys}}
+    else:
+        out["keys_part"] = {"code": f"{TABLE}.match_method_part",
+                            "params": {"match_method": method}}
     via = listed("failure_via", params.get("via"))
     if via:
         out["failure_via"] = via

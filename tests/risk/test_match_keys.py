@@ -92,7 +92,10 @@ def test_score_weighs_proposals_by_confidence_and_says_so(sqlite_db: Database) -
     reason = next(r for r in gtin["reasons"] if r["code"] == "notice_match")
     assert reason["points"] == round(8.0 * reason["params"]["score"], 3)  # weight × confidence
     assert "proposed, not yet confirmed" in reason["en"] and "尚未人工确认" in reason["zh"]
-    assert "gtin:06901234567892" in reason["en"]
+    # the key by its kind's label, in either language ("gtin:…" is kept in the params)
+    assert "exact key: GTIN 06901234567892" in reason["en"]
+    assert "精确标识：商品条码（GTIN） 06901234567892" in reason["zh"]
+    assert "gtin:06901234567892" in reason["params"]["keys"]
     found = _matches(sqlite_db)
     with sqlite_db.session() as s:
         review_match(s, found[ids["gtin"]]["id"], "confirmed", "inspector-li")

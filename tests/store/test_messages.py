@@ -137,14 +137,16 @@ def test_every_risk_factor_has_its_reason_sentence_in_the_catalogue() -> None:
 
     sentences = {code.split(".", 1)[1] for code in messages.catalogue()
                  if code.startswith(f"{TABLE}.")}
-    parts = {"match_state_part", "match_keys_part"}  # pieces of notice_match, not factors
+    parts = {"match_state_part", "match_keys_part", "match_method_part",  # pieces of
+             "match_key"}                                                  # notice_match
     assert sentences - parts == set(FACTORS)
     match = render("notice_match", 7.123, {"source": "cpsc", "reference": "26102", "score": 0.89,
                                             "status": "proposed", "method": "exact-key",
                                             "keys": ["gtin:06901234567892", "brand:acme"]})
     assert match.en == ("matches CPSC recall 26102 (0.89, proposed, not yet confirmed; "
-                        "exact key gtin:06901234567892)")
-    assert match.zh == "与美国 CPSC 召回 26102 匹配（0.89，疑似匹配，尚未人工确认；精确标识 gtin:06901234567892）"
+                        "exact key: GTIN 06901234567892)")
+    assert match.zh == ("与美国 CPSC 召回 26102 匹配（0.89，疑似匹配，尚未人工确认；"
+                        "精确标识：商品条码（GTIN） 06901234567892）")
     assert render("notice_match", 1, {"source": "csv", "reference": "N1", "score": 1}).zh == \
         "与风险通报 N1 匹配（1.00）"
     sector = render("sector_rate", 2.0, {"sector": "electrical", "rate": 0.0734})
