@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from sampler.risk.features import (
     Factor,
-    FactorFrame,
+    FactorTable,
     _capped,
     _count_by,
     _cursor_frame,
@@ -442,7 +442,7 @@ def prohibited(x: FactorInput) -> Factor:
 
 def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None = None,
                     now: dt.datetime | None = None, include_removed: bool = False
-                    ) -> FactorFrame:
+                    ) -> FactorTable:
     """Every registered factor for every listing that is not removed (calibration: every
     listing), in registry order."""
     frame = load_listings(conn, include_removed)
@@ -455,7 +455,7 @@ def compute_factors(conn: Connection, rw: RiskWeights, settings: Settings | None
         if out.name != name or len(out.values) != x.n:
             raise AssertionError(f"factor {name} returned {out.name} of {len(out.values)} rows")
         factors.append(out)
-    return FactorFrame(ids=x.ids, prohibited=x.supervision == "prohibited", sector=x.sector,
+    return FactorTable(ids=x.ids, prohibited=x.supervision == "prohibited", sector=x.sector,
                        factors=factors, facts=x.facts)
 
 

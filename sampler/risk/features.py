@@ -42,8 +42,9 @@ class Factor:
 
 
 @dataclass
-class FactorFrame:
-    """The listings scored (ids, classes) and every factor's column."""
+class FactorTable:
+    """The listings scored (ids, classes) and every factor's column (a table, not a
+    sampling frame: that is :class:`sampler.design.Frame`)."""
 
     ids: np.ndarray
     prohibited: np.ndarray

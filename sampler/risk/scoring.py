@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from sampler.risk.factors import compute_factors
-from sampler.risk.features import FactorFrame
+from sampler.risk.features import FactorTable
 from sampler.risk.reasons import render
 from sampler.risk.weights import RiskWeights, campaign_weights, default_weights, weights_from
 from store.models import RiskRun
@@ -110,7 +110,7 @@ def _group_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(group, dtype=np.int64), first
 
 
-def compute_scores(ff: FactorFrame, rw: RiskWeights, top: int = TOP_REASONS) -> Scores:
+def compute_scores(ff: FactorTable, rw: RiskWeights, top: int = TOP_REASONS) -> Scores:
     """Scores and top reasons for every listing of *ff* (vectorised; reasons rendered per set)."""
     names = ff.names()
     n = len(ff.ids)
