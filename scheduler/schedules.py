@@ -5,7 +5,8 @@
 "recapture": "0 3 * * *", "stats": "0 7 1 1,7 *"}``.  Five fields are standard crontab
 (minute hour day month weekday; weekday 0 or 7 is Sunday, as in crontab — APScheduler 3's own
 ``from_crontab`` counts 0 as Monday, so numbers are translated to names here); six fields put
-seconds first (tests use them).  Times are in the campaign's time zone (default Asia/Shanghai).
+seconds first (tests use them).  Times are in the campaign's time zone (default: the bureau's,
+the ``timezone`` setting, :func:`store.clock.bureau_zone`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from store import clock
 from store.errors import InvalidInput
 
 #: Job kinds in pipeline order (a run of several due at once follows this order).
 JOB_KINDS = ("crawl", "signals", "score", "draw", "offers", "purchase", "buy", "recapture",
              "leads", "stats")
-DEFAULT_TZ = "Asia/Shanghai"
 _DOW = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -37,7 +38,7 @@ def _weekday_names(field: str) -> str:
 def parse_cron(expr: str, timezone: str | None = None) -> CronTrigger:
     """A trigger from a 5-field crontab (or 6-field, seconds first) expression."""
     fields = str(expr).split()
-    tz = ZoneInfo(timezone or DEFAULT_TZ)
+    tz = ZoneInfo(timezone) if timezone else clock.bureau_zone()
     try:
         if len(fields) == 5:
             minute, hour, day, month, dow = fields

@@ -194,3 +194,16 @@ def test_a_failed_run_keeps_its_coded_refusal_for_the_reader(
     refusal = info.result["refusal"]
     assert render(refusal["code"], refusal["params"], "zh-CN") == \
         "9 个层 × 每层最少 2 个，需要 18 个单元，超过样本量 12"
+
+
+def test_a_schedule_without_a_zone_runs_in_the_bureaus(settings: Settings,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A campaign that names no time zone fires in the installation's (the ``timezone``
+    setting, the zone every time a person reads is in), not in a second default."""
+    from store.settings import configure
+
+    monkeypatch.setenv("SPOTCHECK_TIMEZONE", "Europe/Berlin")
+    configure(home=settings.home)
+    nxt = parse_cron("0 9 * * *").get_next_fire_time(None, dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    assert nxt is not None and str(nxt.tzinfo) == "Europe/Berlin" and nxt.hour == 9
+    assert nxt.astimezone(dt.UTC).hour == 7
