@@ -230,3 +230,20 @@ def test_a_time_kept_as_iso_text_reads_in_the_bureau_s_zone() -> None:
     i18n.activate("zh-CN")
     assert when("2026-12-07T17:30:00+00:00") == "2026-12-08 01:30:00 北京时间"
     assert when("not a time") == "not a time"
+
+
+def test_a_risk_reason_reads_from_its_code_as_the_catalogue_says_it_now() -> None:
+    """A plan drawn before the match keys were labelled kept "model:ME-R2484" in its text:
+    the page reads the reason from its code and parameters (the points beside it)."""
+    from spotcheck.web.routes.campaigns import reason_text
+
+    stored = {"code": "risk:notice_match", "points": 7.04, "params": {
+        "source": "cpsc", "reference": "26104", "score": 0.88, "status": "proposed",
+        "method": "brand+model", "keys": ["model:ME-R2484", "brand:meiju"]},
+        "en": "matches CPSC recall 26104 (… brand + model model:ME-R2484)",
+        "zh": "与美国 CPSC 召回 26104 匹配（… 品牌+型号 model:ME-R2484）"}
+    i18n.activate("zh-CN")
+    assert reason_text(stored) == ("与美国 CPSC 召回 26104 匹配（0.88，疑似匹配，尚未人工确认；"
+                                   "品牌+型号：型号 ME-R2484） (+7.04)")
+    # parameters that no longer fill the sentence: the stored text
+    assert reason_text({**stored, "params": {"x": 1}}).startswith("与美国 CPSC 召回 26104 匹配（…")

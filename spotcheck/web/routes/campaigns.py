@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from evidence.covert import persona_capture_clause
 from sampler import plans as sp
 from sampler.registration import registration_of
+from sampler.risk.reasons import TABLE as RISK_TABLE
+from sampler.risk.reasons import render as render_reason
 from scheduler.preregistration import approve_and_register
 from spotcheck.web import charts, i18n, planview
 from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
@@ -25,6 +27,7 @@ from spotcheck.web.labels import (
     purchase_label,
     stratum_label,
 )
+from store import messages
 from store.errors import Conflict, InvalidInput
 from store.labels import text_label
 from store.models import (
@@ -156,6 +159,13 @@ def reason_text(reason: Any) -> str:
             zh = i18n.active().startswith("zh")
             text = str(reason.get("zh") if zh and reason.get("zh") else reason.get("en") or
                        reason.get("zh"))
+            code = str(reason.get("code") or "").removeprefix("risk:")  # a plan's: risk:<f>
+            if messages.known(f"{RISK_TABLE}.{code}") and reason.get("params"):
+                # a risk reason reads from its code and parameters, as the catalogue says it
+                # now (one scored before a label existed reads labelled too)
+                again = render_reason(code, 0.0, dict(reason["params"]))
+                if not again.en.startswith(code):  # its parameters fill the sentence
+                    text = again.zh if zh else again.en
             stratum = (reason.get("params") or {}).get("stratum")
             if reason.get("code") == "stratum" and isinstance(stratum, str):
                 # a plan drawn before its reasons labelled the stratum ("层 textiles/key")
