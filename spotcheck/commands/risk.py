@@ -8,6 +8,8 @@ import typer
 
 from spotcheck.context import current
 from spotcheck.output import bar_chart, console, err_console, print_json, say, table
+from store.labels import text_label
+from store.messages import render
 from store.models import AuditEvent
 
 app = typer.Typer(help="Risk scores: score, explain, enforcement leads, calibration.",
@@ -70,17 +72,15 @@ def explain_cmd(
     loc = _lang(lang)
     zh = loc.lower().startswith("zh")
     score = data["risk_score"]
-    head = (f"商品 {data['listing_id']}（{data['platform']}:{data['external_id']}）风险分 "
-            if zh else f"listing {data['listing_id']} ({data['platform']}:{data['external_id']}) "
-            "risk score ")
-    console.print(head + (f"{score:.2f}" if score is not None else ("无（不可抽样）" if zh
-                                                                    else "none (not sampled)")),
-                  markup=False)
+    shown = (f"{score:.2f}" if score is not None
+             else render("cli_said.risk_score_none", {}, loc))
+    console.print(render("cli_said.risk_explain_head", {
+        "listing_id": data["listing_id"], "platform": data["platform"],
+        "external_id": data["external_id"], "score": shown}, loc), markup=False)
     if not data["reasons"]:
-        console.print("尚未评分（spotcheck risk score）" if zh
-                      else "not scored yet (spotcheck risk score)")
+        console.print(render("cli_said.risk_not_scored_yet", {}, loc))
         return
-    console.print(bar_chart("理由" if zh else "reasons",
+    console.print(bar_chart(text_label("cli_heading", "reasons", loc),
                             {(r["zh"] if zh else r["en"]): r["points"]
                              for r in data["reasons"]}))
 

@@ -104,7 +104,9 @@ def test_cli(settings: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     data = json.loads(out)
     assert code == 0 and data["listing_id"] == keys[listing] and data["reasons"]
     code, out, _ = _run(capsys, "risk", "explain", listing, "--lang", "zh-CN")
-    assert code == 0 and "风险分" in out
+    assert code == 0 and "风险分" in out and "理由" in out
+    code, out, _ = _run(capsys, "risk", "explain", listing, "--lang", "en")
+    assert code == 0 and "risk score" in out and "风险分" not in out
     code, out, _ = _run(capsys, "risk", "leads", "--json")
     assert code == 0 and {x["listing_id"] for x in json.loads(out)} == \
         {keys[k] for k in truth["planted"]["prohibited"] if k in keys
