@@ -162,6 +162,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "case.notify": ("通报属地主管部门", "bureau notified"),
         "case.open": ("立案", "case opened"),
         "cases.export": ("导出案件列表", "cases exported"),
+        "matches.export": ("导出通报匹配列表", "notice matches exported"),
         "evidence.export": ("导出证据包", "evidence pack exported"),
         "evidence.export_refused": ("导出证据包被拒绝", "evidence export refused"),
         "evidence.view": ("查看取证记录", "capture viewed"),
