@@ -44,6 +44,7 @@ from store.models import (
 )
 from store.prn import permanent_random_number
 from store.settings import Settings
+from store.text import formatted_strings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _path_only(url: str) -> str:
 def listing_content(item: ListingItem, status: str = ListingStatus.ACTIVE.value
                     ) -> dict[str, Any]:
     """The content of a listing that a snapshot records and the hash covers."""
-    content = {
+    content: dict[str, Any] = {
         "title": item.title, "brand": item.brand, "model": item.model,
         "price": None if item.price is None else str(item.price), "currency": item.currency,
         "seller": item.seller_external_id, "category": item.category, "origin": item.origin,
@@ -81,6 +82,12 @@ def listing_content(item: ListingItem, status: str = ListingStatus.ACTIVE.value
         # Likewise: a GTIN is identity (a changed barcode is a changed listing), but a
         # listing whose page never showed one keeps its hash.
         content["gtin"] = item.gtin
+    original = formatted_strings(item.raw)
+    if original:
+        # The stored text has its bidi controls and other invisible format characters
+        # removed (store.text); the page's own strings that held them are kept here, so the
+        # listing's history shows what the page really said.  Only such listings carry it.
+        content["original"] = original
     return content
 
 

@@ -747,6 +747,9 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cert_marks": ("认证标志", "certification marks"),
         "status": ("状态", "status"),
         "created": ("首次发现", "first seen"),
+        # a snapshot whose shown fields are unchanged: e.g. the page's original text that
+        # held invisible format characters (crawlers.store_writer)
+        "content": ("页面原文", "page's original text"),
     },
     #: What 'evidence verify' and 'plan verify' check (evidence.verify, evidence.seal,
     #: scheduler.preregistration), as their tables name each check.

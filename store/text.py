@@ -26,3 +26,29 @@ def strip_format(text: str) -> str:
 def has_format(text: str) -> bool:
     """Whether *text* holds any of them (to flag a value that was cleaned)."""
     return FORMAT_CHARACTERS.search(text) is not None
+
+
+def formatted_strings(value: object, *, limit: int = 20, size: int = 500,
+                      path: str = "") -> dict[str, str]:
+    """The strings inside *value* (a page's structured data: dicts and lists) that hold
+    format characters, by their path (``fields.title``, ``product.name``), at most *limit*
+    of them, each cut to *size* characters.  What the page really said where the stored,
+    cleaned text differs from it, to keep beside the cleaned text (a listing snapshot)."""
+    found: dict[str, str] = {}
+
+    def walk(item: object, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(item, str):
+            if has_format(item):
+                found[where or "."] = item[:size]
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                walk(sub, f"{where}.{key}" if where else str(key))
+        elif isinstance(item, list):
+            for i, sub in enumerate(item):
+                walk(sub, f"{where}[{i}]")
+
+    walk(value, path)
+    return found
+

@@ -15,7 +15,7 @@ from crawlers.normalise import MAX_RAW_BYTES, MAX_TITLE
 from crawlers.platforms import add_platform
 from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
-from store.models import CrawlRun, Listing
+from store.models import CrawlRun, Listing, ListingSnapshot
 from store.settings import Settings
 from tests.conftest import SiteHandler, serve_http
 from tests.crawlers.conftest import crawl
@@ -103,6 +103,14 @@ def test_hostile_pages(hostile_site: str, sqlite_db: Database, settings: Setting
     assert "\x00" not in title and "\x07" not in title
     assert title.startswith('<script>alert("x")</script>') and title.endswith("evil")
     assert "\u202e" not in title  # a right-to-left override would make it read otherwise
+    # ...while the listing's snapshot keeps what the page really said.
+    with sqlite_db.session() as s:
+        snapshot = s.scalars(select(ListingSnapshot).where(
+            ListingSnapshot.listing_id == rows["hostile"].id)).one()
+        originals = snapshot.data["original"]
+        assert any(v.endswith("\u202eevil") for v in originals.values()), originals
+        assert "original" not in s.scalars(select(ListingSnapshot).where(
+            ListingSnapshot.listing_id == rows["broken"].id)).one().data
     # Bounded sizes.
     assert len(rows["huge"].title) == MAX_TITLE
     assert len(json.dumps(rows["huge"].raw, ensure_ascii=False).encode()) <= MAX_RAW_BYTES
