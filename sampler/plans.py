@@ -35,7 +35,7 @@ from sampler.campaign_scope import campaign_design, get_campaign
 from sampler.design import TAKE_ALL, run_design
 from sampler.frame import build_frame, freeze_frame
 from store.errors import Conflict, InvalidInput, NotFound
-from store.labels import stratum_label
+from store.messages import render
 from store.models import (
     AuditEvent,
     Campaign,
@@ -55,8 +55,13 @@ MAX_SEED = 2**63 - 1
 # --- drawing --------------------------------------------------------------------------------
 
 
-def _reason(code: str, en: str, zh: str, **params: Any) -> dict[str, Any]:
-    return {"code": code, "params": params, "en": en, "zh": zh}
+def _reason(code: str, **params: Any) -> dict[str, Any]:
+    """Why an item is in the plan: its code and parameters, with the sentence
+    (``plan_reason.<code>`` in store/messages.toml) in both languages as drawn (the plan is
+    immutable once approved; its reasons read as they were written)."""
+    return {"code": code, "params": params,
+            "en": render(f"plan_reason.{code}", params, "en"),
+            "zh": render(f"plan_reason.{code}", params, "zh-CN")}
 
 
 def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
@@ -133,38 +138,22 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
         stratum = str(frame.strata[k])
         listing = listings[lid]
         n_h, N_h = result.allocation[stratum], result.stratum_sizes[stratum]
-        reasons = [_reason("stratum", f"stratum {stratum_label(stratum, 'en')}: {n_h} of {N_h} "
-                           f"listings ({design.allocation} allocation)",
-                           f"层 {stratum_label(stratum)}：{N_h} 个商品中抽 {n_h} 个"
-                           f"（{_ALLOC_ZH[design.allocation]}）",
-                           stratum=stratum, n_h=n_h, N_h=N_h)]
+        reasons = [_reason("stratum", stratum=stratum, n_h=n_h, N_h=N_h,
+                           allocation=design.allocation)]
         if stratum == TAKE_ALL:
             c = carried[lid]
-            reasons.append(_reason(
-                "take_all", f"take-all: the same product failed elsewhere ({c.source} {c.ref}, "
-                f"product {c.cluster}, link strength {c.strength:.2f}); bought with π = 1 and "
-                "reported apart", f"必抽层：同一商品在别处不合格（{c.ref}，商品簇 {c.cluster}，"
-                f"关联强度 {c.strength:.2f}），以 π = 1 购买并单独报告", **c.as_dict()))
+            reasons.append(_reason("take_all", failure_via=c.source, ref=c.ref,
+                                   cluster=c.cluster, strength=round(c.strength, 3)))
         elif pik >= 1 - 1e-9:
-            reasons.append(_reason("certainty", "certainty unit: its risk share reaches 1",
-                                   "必抽单元：风险占比达到1", pi=pik))
+            reasons.append(_reason("certainty", pi=pik))
         elif abs(pik - floors[stratum]) < 1e-12:
-            reasons.append(_reason("floor", f"π = {pik:.4f}, the floor that keeps every listing "
-                                   "in play", f"π = {pik:.4f}（保底概率，确保每个商品都可能被抽中）",
-                                   pi=pik))
+            reasons.append(_reason("floor", pi=pik))
         else:
-            reasons.append(_reason("pps", f"π = {pik:.4f}, proportional to size "
-                                   f"{float(frame.sizes[k]):g}",
-                                   f"π = {pik:.4f}，与规模 {float(frame.sizes[k]):g} 成比例",
-                                   pi=pik, size=float(frame.sizes[k])))
+            reasons.append(_reason("pps", pi=pik, size=float(frame.sizes[k])))
         if listing.risk_score is None:
-            reasons.append(_reason("no_score", "size 1: no risk score yet",
-                                   "规模为1：尚无风险评分"))
+            reasons.append(_reason("no_score"))
         if result.seller_capped.size and result.seller_capped[k]:
-            reasons.append(_reason("seller_cap", f"seller at its maximum of "
-                                   f"{design.max_per_seller} expected buys",
-                                   f"该卖家已达预期购买上限 {design.max_per_seller}",
-                                   limit=design.max_per_seller))
+            reasons.append(_reason("seller_cap", limit=design.max_per_seller))
         for r in (listing.risk_reasons or [])[:3]:
             if isinstance(r, dict):
                 reasons.append({**r, "code": f"risk:{r.get('code', '')}"})
@@ -212,7 +201,6 @@ def _pareto_note(frame: Any, result: Any, design: Any) -> dict[str, Any]:
             "d_by_stratum": d}
 
 
-_ALLOC_ZH = {"proportional": "按比例分配", "neyman": "Neyman最优分配", "risk": "按风险分配"}
 
 
 def _decimal(value: float) -> Any:

@@ -167,10 +167,13 @@ def _shown(name: str, value: Any, locale: str) -> Any:
     parameter named after a domain of :data:`store.labels.TEXT_LABELS` (``variance_method``,
     ``estimate_domain``), one code or a list of them (results kept as JSON stay plain).  A
     message that quotes two parameters of one domain names the second ``<domain>__<role>``
-    (``chain_step__missing``): the part before ``__`` says how it is labelled."""
-    from store.labels import TEXT_LABELS, text_label
+    (``chain_step__missing``): the part before ``__`` says how it is labelled.  A
+    ``stratum`` ("mall/textiles/key") reads with each coded part labelled."""
+    from store.labels import TEXT_LABELS, stratum_label, text_label
 
     name = name.split("__", 1)[0]
+    if name == "stratum" and isinstance(value, str):
+        return stratum_label(value, locale)
     shown_time = _time(name, value, locale)
     if shown_time is not None:
         return shown_time

@@ -291,6 +291,28 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
         assert facts["预期费用（元）"].number_format == "#,##0.00"
 
 
+def test_plan_item_reasons_are_the_catalogues_sentences(sqlite_db: Database,
+                                                       settings: Settings) -> None:
+    """An item's reasons are codes and parameters whose sentences come from
+    store/messages.toml (plan_reason.*), the stratum's coded parts labelled in each language."""
+    from store.labels import stratum_label
+    from store.messages import render
+
+    factory.market(sqlite_db)
+    pid = factory.approved_plan(sqlite_db, settings)
+    with sqlite_db.session() as s:
+        plan = s.get(Plan, pid)
+        assert plan is not None
+        reasons = [r for it in plan.items for r in it.reasons if not r["code"].startswith("risk:")]
+    assert {r["code"] for r in reasons} >= {"stratum"}
+    for r in reasons:
+        assert r["en"] == render(f"plan_reason.{r['code']}", r["params"], "en")
+        assert r["zh"] == render(f"plan_reason.{r['code']}", r["params"], "zh-CN")
+    first = next(r for r in reasons if r["code"] == "stratum")
+    assert stratum_label(first["params"]["stratum"], "zh-CN") in first["zh"]
+    assert stratum_label(first["params"]["stratum"], "en") in first["en"]
+
+
 def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
                                                  settings: Settings) -> None:
     """The PDF's page names the method, allocation, frame exclusions and strata by the one
