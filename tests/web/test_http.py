@@ -690,3 +690,14 @@ def test_the_listing_page_shows_the_shop_s_category_as_the_shop_s_text(live: Liv
     with live.login("sue", headers={"Accept-Language": "en"}) as c:
         cell = c.get(f"/listings/{ids[1]}").text.split('id="shop-category">')[1]
     assert "the classification rules map it to textiles" in cell.split("</td>")[0]
+
+
+def test_a_plan_version_reads_in_the_page_s_language(live: Live) -> None:
+    pid = live.data.plan_ids[1]
+    with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/plans/{pid}").text
+        campaign = c.get(f"/campaigns/{live.data.campaign_id}").text
+    assert "第 2 版" in page.split("<h1>")[1].split("</h1>")[0]
+    assert ">第 1 版</a>" in campaign and ">v1</a>" not in campaign
+    with live.login("sue", headers={"Accept-Language": "en"}) as c:
+        assert " v2 " in c.get(f"/plans/{pid}").text.split("<h1>")[1].split("</h1>")[0]
