@@ -552,6 +552,11 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clopper-pearson": ("Clopper–Pearson 精确二项区间", "Clopper–Pearson (exact binomial)"),
         "logit": ("logit 区间（R svyciprop logit）", "logit (R svyciprop logit)"),
         "xlogit": ("xlogit 区间（R svyciprop xlogit）", "xlogit (R svyciprop xlogit)"),
+        # beta where no (or every) sample failed (sampler.intervals.ZERO_RULE / ONE_RULE)
+        "beta, p̂=0: n*=n/deff_Kish": ("Korn–Graubard 区间（p̂=0：有效样本量 n* = n / Kish 设计效应）",
+                                      "Korn–Graubard (p̂=0: n* = n / Kish design effect)"),
+        "beta, p̂=1: n*=n/deff_Kish": ("Korn–Graubard 区间（p̂=1：有效样本量 n* = n / Kish 设计效应）",
+                                      "Korn–Graubard (p̂=1: n* = n / Kish design effect)"),
     },
     #: What is done with a stratum of one non-certainty unit (sampler.estimation.LONELY_OPTIONS).
     "lonely_stratum": {
