@@ -22,4 +22,4 @@ from sampler.risk.leads import Lead, leads
 from sampler.risk.reasons import Reason
 
 __all__ = ["Lead", "Reason", "calibrate", "explain", "fetch", "importers", "leads", "matching",
-           "networks", "normalise", "scoring", "weights"]
+           "networks", "normalise", "reasons", "scoring", "weights"]
