@@ -181,6 +181,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "persona.disable": ("停用买家身份", "persona disabled"),
         "persona.enable": ("启用买家身份", "persona enabled"),
         "persona.reveal": ("查看买家身份信息", "persona revealed"),
+        "personas.export": ("导出买家身份负荷列表", "persona load exported"),
         "persona.rotate_key": ("更换买家身份密钥", "persona key rotated"),
         "plan.approve.denied": ("批准抽样方案被拒绝（无权限）", "plan approval denied (no right)"),
         "plan.approve.refused": ("批准抽样方案未成功", "plan approval refused"),

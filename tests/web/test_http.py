@@ -322,6 +322,24 @@ def test_personas_page_masks_and_reveals_to_buyers_only(live: Live) -> None:
     assert [(e.actor, e.object_id) for e in reveals] == [("sam", str(persona_id))]
 
 
+def test_personas_load_exports_as_csv_without_the_masked_columns(live: Live) -> None:
+    """Like every list, the personas' load has a CSV export, in the reader's language; it
+    carries no account, address or payment column, masked or not, and investigators get none."""
+    secrets = ("wang.buyer@example.cn", "13800138000", "深圳市南山区某路1号", "PAY-6222-0000-1111")
+    with live.login("ian") as c:
+        assert c.get("/personas?format=csv").status_code == 403
+    with live.login("sam") as c:
+        assert 'href="/personas?format=csv"' in c.get("/personas").text
+        r = c.get("/personas?format=csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        lines = r.text.lstrip("\ufeff").splitlines()
+        assert lines[0].startswith("平台,化名,状态,") and "买家小王" in r.text
+        assert not any(x in r.text for x in secrets) and "***" not in r.text
+        row = next(line for line in lines if "买家小王" in line).split(",")
+        assert int(row[3]) >= 1  # the seeded purchases count against the persona
+    assert [e.actor for e in _audit(live, "personas.export")] == ["sam"]
+
+
 def test_campaign_spent_is_converted_to_cny(live: Live) -> None:
     """The budget is in CNY; a purchase paid in USD counts at the settings' rate."""
     from decimal import Decimal

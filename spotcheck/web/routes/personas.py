@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
@@ -84,8 +84,39 @@ def _page(request: Request, user: CurrentUser, revealed: PersonaView | None = No
 
 
 @router.get("/personas", response_class=HTMLResponse)
-def personas(request: Request, user: CurrentUser = Permission("personas.view")) -> Response:
+def personas(request: Request, user: CurrentUser = Permission("personas.view"),
+             format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    """The personas' load against the rotation rules; as CSV, the same load without the
+    masked account, address and payment columns (a CSV is never a way round the masking)."""
+    if format == "csv":
+        return _csv(request, user)
     return _page(request, user)
+
+
+def _csv(request: Request, user: CurrentUser) -> Response:
+    from scheduler.purchases import breach_dict, rotation_breaches
+    from spotcheck.web.deps import audit, day, platform_names
+    from spotcheck.web.lists import csv_response, speak
+
+    rules = RotationRules()
+    with console(request).db.session() as s:
+        views = list_personas(s, console(request).settings)
+        breaches = [breach_dict(b) for b in rotation_breaches(s, rules)]
+    broken: Counter[int] = Counter(b["persona_id"] for b in breaches
+                                   if b["persona_id"] is not None)
+    usage = _usage(request, rules, dt.datetime.now(dt.UTC))
+    names = platform_names(request)
+    speak(request)
+    audit(request, user.name, "personas.export", "buyer_persona", None, rows=len(views))
+    empty = {"buys": 0, "locked_sellers": 0, "last": None}
+    return csv_response("personas.csv", [
+        _("Platform"), _("Alias"), _("Status"),
+        _("Buys in %(days)s days") % {"days": rules.period_days}, _("Sellers locked out"),
+        _("Rules broken"), _("Last buy")],
+        [(names.get(v.platform, v.platform), v.alias, _("active") if v.active else _("retired"),
+          u["buys"], u["locked_sellers"], broken.get(v.id, 0),
+          day(u["last"]) if u["last"] else "")
+         for v, u in ((v, usage.get(v.id, empty)) for v in views)])
 
 
 @router.post("/personas/{persona_id}/reveal", response_class=HTMLResponse)
