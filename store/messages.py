@@ -146,6 +146,10 @@ TIME_PARAMS = frozenset({"at", "stamped", "when", "since", "until", "r_started_a
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
+#: Domains whose lists are lists of items, not the parts of one thing joined by " + ".
+_LIST_JOINS = {"chain_step": ("、", ", ")}
+
+
 def _time(name: str, value: Any, locale: str) -> str | None:
     """*value* as a person reads a time (``2026-12-08 10:03:04 北京时间``), or None when it
     is not a time: a datetime, or an ISO 8601 time among :data:`TIME_PARAMS`."""
@@ -183,7 +187,10 @@ def _shown(name: str, value: Any, locale: str) -> Any:
         if isinstance(value, str):
             return text_label(name, value, locale)
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            return " + ".join(text_label(name, v, locale) for v in value)
+            # parts of one thing ("platform + sector") or items of a list (steps: 收货、封样)
+            zh, en = _LIST_JOINS.get(name, (" + ", " + "))
+            return (zh if locale == "zh-CN" else en).join(
+                text_label(name, v, locale) for v in value)
     if isinstance(value, list | tuple) and value and all(isinstance(v, enum.StrEnum)
                                                          for v in value):
         return ("、" if locale == "zh-CN" else ", ").join(str(_shown("", v, locale))

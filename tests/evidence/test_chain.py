@@ -138,7 +138,8 @@ def test_missing_steps_are_said_not_invented(world: dict[str, Any], tmp_path: Pa
     assert report.ok
     # what is not recorded is named by its label; the codes stay in the parameters
     check = next(c for c in report.checks if c.name == "sample chain")
-    assert check.text("zh-CN").endswith("未记录：封样照片 + 检测报告"), check.text("zh-CN")
+    assert check.text("zh-CN").endswith("未记录：封样照片、检测报告"), check.text("zh-CN")
+    assert check.text("en").endswith("not recorded: seal photo, lab report"), check.text("en")
     assert check.detail_params["chain_step__missing"] == ["seal_photo", "lab_report"]
 
 
