@@ -51,6 +51,14 @@ def root(
     if home:
         overrides["home"] = home
     settings = configure(**overrides)
+    home_folder = Path(settings.home)
+    if not home_folder.exists() and not home_folder.parent.exists():
+        # A typo in --home or SPOTCHECK_HOME would otherwise make a new, empty installation
+        # (folders and database) and answer "no plans": it would look like data loss.
+        from store.errors import ConfigError
+
+        raise ConfigError("settings.home_parent_missing", home=str(home_folder),
+                          parent=str(home_folder.parent))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     reset(AppContext(verbose=verbose, user=user, settings=settings))

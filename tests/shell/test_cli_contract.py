@@ -66,6 +66,17 @@ def test_database_mistakes_are_configuration_errors(tmp_path: Path,
     assert _exit(["--db", "postgresql+psycopg://root@127.0.0.1:1/test", "plan", "list"]) == 6
 
 
+def test_a_data_folder_typo_is_a_configuration_error(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A data folder whose parent is missing is a typo, not a new installation: exit 2 and
+    nothing made; a new data folder in an existing folder is made on first use."""
+    typo = tmp_path / "no" / "such" / "home"
+    assert _exit(["--home", str(typo), "plan", "list"]) == 2
+    assert "不存在" in capsys.readouterr().err and not typo.parent.exists()
+    assert _exit(["--home", str(tmp_path / "home"), "plan", "list", "--json"]) == 0
+    assert (tmp_path / "home").is_dir()
+
+
 def test_missing_input_files_are_not_found(settings: Any,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit(["signals", "import", "/nonexistent/notices.json", "--format", "cpsc"]) == 3
