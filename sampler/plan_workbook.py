@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import NotFound
-from store.labels import label, stratum_label, text_label, text_labels_of
+from store.labels import label, stratum_label, text_label, text_labels_of, yes_no
 from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
 from store.workbook import FORMATS, Column, safe_sheet_title, write_table
 
@@ -118,7 +118,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     write_table(items, cols, [
         [d["seq"], str(d["listing_id"]), d["platform"], d["external_id"], d["title"], d["url"],
          "" if d["seller_id"] is None else str(d["seller_id"]), stratum_label(d["stratum"], locale),
-         d["inclusion_probability"], d["weight"], t["yes"] if d["certainty"] else t["no"],
+         d["inclusion_probability"], d["weight"], yes_no(d["certainty"], locale),
          d["risk_score"], _num(d["expected_price"])]
         for d in (item_dict(it) for it in plan.items)])
     charts = wb.create_sheet(safe_sheet_title(t["charts"]))

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from store import clock, jsonio
+from store import clock, jsonio, labels
 
 #: Human output goes to stdout; diagnostics to stderr so ``--json`` output stays clean.
 console = Console(highlight=False)
@@ -89,8 +89,8 @@ def local_time(value: Any) -> str:
 
 
 def yes_no(value: object) -> str:
-    """A yes/no cell in the reader's language (是/否)."""
-    return heading("yes" if value else "no")
+    """A yes/no cell in the reader's language (是/否; :func:`store.labels.yes_no`)."""
+    return labels.yes_no(value, reader_locale())
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,

@@ -14,7 +14,7 @@ import enum
 from store import vocabulary as v
 
 __all__ = ["HEADING_DOMAINS", "LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
-           "text_label", "text_labels_of"]
+           "text_label", "text_labels_of", "yes_no"]
 
 LOCALES = ("zh-CN", "en")
 
@@ -1030,8 +1030,6 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "users": ("用户", "users"),
         "locale": ("语言", "language"),
         "created": ("创建日期", "created"),
-        "yes": ("是", "yes"),
-        "no": ("否", "no"),
         "items scraped": ("条目", "items"),
         "plan_id": ("抽样方案", "plan"),
         "plan_item_id": ("计划条目", "plan item"),
@@ -1267,8 +1265,6 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "certain": ("必抽", "Certainty"),
         "risk": ("风险评分", "Risk score"),
         "price": ("预计价格（元）", "Expected price (CNY)"),
-        "yes": ("是", "yes"),
-        "no": ("否", "no"),
         "chart": ("各层样本分配", "Allocation by stratum"),
         "form": ("抽样单", "Sampling form"),
         "form_title": ("产品质量抽样单（电子商务抽检）", "Product quality sampling form (e-commerce spot check)"),
@@ -1284,6 +1280,12 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "seal": ("封样编号", "Seal number"),
         "paid": ("购买价格（元）", "Price paid (CNY)"),
         "order": ("订单号", "Order number"),
+    },
+    #: A yes/no value as a person reads it (store.labels.yes_no): CLI cells, message
+    #: parameters, audit details, workbooks.
+    "yes_no": {
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
     },
     #: Why listings were left out of a plan's frame (sampler.frame.EXCLUSIONS).
     "frame_exclusion": {
@@ -1375,6 +1377,11 @@ def text_labels_of(domain: str, locale: str = "zh-CN") -> dict[str, str]:
     """Every code of the plain-string *domain* with its label in *locale* (a report's
     headings: ``text_labels_of("half_year", "en")["title"]``)."""
     return {code: text_label(domain, code, locale) for code in TEXT_LABELS[domain]}
+
+
+def yes_no(value: object, locale: str = "zh-CN") -> str:
+    """是 / 否 (yes / no) for a truth value, in *locale*."""
+    return text_label("yes_no", "yes" if value else "no", locale)
 
 
 def stratum_label(value: str, locale: str = "zh-CN") -> str:

@@ -173,7 +173,7 @@ def _shown(name: str, value: Any, locale: str) -> Any:
     message that quotes two parameters of one domain names the second ``<domain>__<role>``
     (``chain_step__missing``): the part before ``__`` says how it is labelled.  A
     ``stratum`` ("mall/textiles/key") reads with each coded part labelled."""
-    from store.labels import TEXT_LABELS, stratum_label, text_label
+    from store.labels import TEXT_LABELS, stratum_label, text_label, yes_no
 
     name = name.split("__", 1)[0]
     if name == "stratum" and isinstance(value, str):
@@ -182,7 +182,7 @@ def _shown(name: str, value: Any, locale: str) -> Any:
     if shown_time is not None:
         return shown_time
     if isinstance(value, bool):  # 是 / 否, not Python's True / False
-        return ("是" if value else "否") if locale == "zh-CN" else ("yes" if value else "no")
+        return yes_no(value, locale)
     if name in TEXT_LABELS:
         if isinstance(value, str):
             return text_label(name, value, locale)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from store import messages, vocabulary
-from store.labels import TEXT_LABELS, label, text_label
+from store.labels import TEXT_LABELS, label, text_label, yes_no
 
 __all__ = ["NAMED_BY_CODE", "detail_text", "stored_text"]
 
@@ -60,7 +60,7 @@ def _value(key: str, value: Any, locale: str,
         # a refusal kept as its code and parameters (SpotcheckError.stored)
         return name, messages.render(str(value["code"]), value.get("params") or {}, locale)
     if isinstance(value, bool):
-        return name, ("是" if value else "否") if zh else ("yes" if value else "no")
+        return name, yes_no(value, locale)
     domains = VALUE_DOMAINS.get(key, ())
     if isinstance(value, str):
         for domain in domains:

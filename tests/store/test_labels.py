@@ -52,3 +52,15 @@ def test_a_numbered_code_reads_as_its_kind_with_the_number() -> None:
     assert text_label("artifact_role", "timestamp_1", "en") == "RFC 3161 time-stamp token 1"
     assert text_label("artifact_role", "manifest") == "取证清单"
     assert text_label("artifact_role", "nothing_2") == "nothing_2"  # unknown kind: as it is
+
+
+def test_yes_and_no_read_from_one_label() -> None:
+    """是 / 否: the CLI's cells, message parameters and audit details all read a truth value
+    through store.labels.yes_no."""
+    from spotcheck.web.auditview import detail_text
+    from store.labels import yes_no
+    from store.messages import _shown
+
+    assert (yes_no(True), yes_no(0, "en")) == ("是", "no")
+    assert _shown("anything", False, "zh-CN") == "否"
+    assert detail_text({"pdf": True}, "en").endswith("yes")
