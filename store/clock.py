@@ -59,8 +59,9 @@ def bureau_zone() -> ZoneInfo:
     return _bureau_source() if _bureau_source is not None else zone(DEFAULT_ZONE)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """Stored times are UTC; SQLite hands them back without a zone."""
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """*value* as an aware UTC time: stored times are UTC, and SQLite hands them back
+    without a zone."""
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
@@ -77,7 +78,7 @@ def local(value: dt.datetime | None, locale: str = "zh-CN", *, tz: ZoneInfo | No
     if value is None:
         return "—"
     tz = tz or bureau_zone()
-    text = _aware(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    text = as_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
     return f"{text} {zone_label(tz, locale)}" if with_zone else text
 
 
@@ -86,7 +87,7 @@ def local_and_utc(value: dt.datetime | None, locale: str = "zh-CN", *,
     """The local time and the same instant in UTC, for evidence people compare across zones."""
     if value is None:
         return "—"
-    utc = _aware(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    utc = as_utc(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"{local(value, locale, tz=tz)} ({utc})"
 
 
@@ -96,5 +97,5 @@ def local_date(value: dt.datetime | dt.date | None, *, tz: ZoneInfo | None = Non
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return _aware(value).astimezone(tz or bureau_zone()).strftime("%Y-%m-%d")
+        return as_utc(value).astimezone(tz or bureau_zone()).strftime("%Y-%m-%d")
     return value.strftime("%Y-%m-%d")
