@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -24,6 +23,7 @@ from scrapy.utils.defer import _schedule_coro
 
 from crawlers.profile import Limits, parse_duration
 from store.errors import InvalidInput
+from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,12 @@ class CrawlBounds:
     close (the engine then takes nothing more from its queue, and lets what it admitted
     finish), and any request after it is dropped as :class:`BoundReached` (counted in the
     ``bounds/dropped/<reason>`` stat), so N pages are downloaded, no more.  The time bound
-    counts from the run's opening (what the run's time shows; the spider starts a second or
-    more later), and at it the requests waiting in a host's queue are dropped too (a slow
-    host's queue would otherwise be drained for seconds after it): only the pages being
-    transferred finish.  A listing's photos are bounded per listing
+    counts from the crawl run's start (``crawl_run.started_at``: what the run's time shows;
+    the spider starts a second or more later), one clock for every worker of a crawl shared
+    through Redis, however late it joins, and for a run resumed after a kill (a kill does
+    not lengthen the bound; a run resumed past its deadline ends ``bounded`` at once).  At
+    it the requests waiting in a host's queue are dropped too (a slow host's queue would
+    otherwise be drained for seconds after it): only the pages being transferred finish.  A listing's photos are bounded per listing
     (:mod:`crawlers.photos`), not here.
     """
 
@@ -155,10 +157,15 @@ class CrawlBounds:
         raise BoundReached(f"crawl bound reached ({reason}): {request.url}")
 
     def _opened(self, spider: Any = None) -> None:
-        # From the run's opening (what the crawl run's time shows), not the spider's start.
-        opened = getattr(getattr(spider, "session", None), "opened", None)
-        spent = time.monotonic() - opened if opened is not None else 0.0
-        self._timer = call_later(max(0.0, self.max_duration - spent), self._time_up)
+        # From the crawl run's start (what its time shows), not the spider's a second or
+        # more later, nor this worker's: one clock for every worker of the run.
+        session = getattr(spider, "session", None)
+        spent = (utcnow() - session.started_at()).total_seconds() if session else 0.0
+        left = self.max_duration - spent
+        if spent > 1.0:
+            log.info("crawl run started %.1f s ago: %.1f s of its time bound left",
+                        spent, max(0.0, left))
+        self._timer = call_later(max(0.0, left), self._time_up)
 
     def _time_up(self) -> None:
         self._timer = None

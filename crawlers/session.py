@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from crawlers.items import RemovalCheck
 from crawlers.platforms import load_profile
 from crawlers.profile import Profile
 from crawlers.store_writer import ListingWriter
+from store.clock import as_utc
 from store.db import Database
 from store.models import CrawlRun
 from store.settings import Settings
@@ -91,9 +91,6 @@ class CrawlSession:
         self.removal_errors = 0
         #: Why the crawl is not complete enough to judge removals ("" = it is).
         self.incomplete = ""
-        #: When this process opened the run (time.monotonic()): a time bound counts from
-        #: here, not from the spider's start a second or more later (crawlers.bounds).
-        self.opened = time.monotonic()
         #: The bound that stopped the crawl (crawlers.bounds), if one did.
         self.stopped_by: str | None = None
         #: The run as it ended (set by the storage pipeline when the crawl closes).
@@ -137,6 +134,15 @@ class CrawlSession:
     def use_writer(self, writer: ListingWriter | None) -> None:
         """The storage pipeline opens (or, with None, closes) the crawl's writer."""
         self._writer = writer
+
+    def started_at(self) -> dt.datetime:
+        """When the crawl run started (aware UTC): the one clock of its time bound
+        (crawlers.bounds) for every worker of a shared crawl, however late it joins, and for a
+        run resumed after a kill."""
+        with self.db.session() as s:
+            row = s.get(CrawlRun, self.run_id)
+            assert row is not None
+            return as_utc(row.started_at)
 
     def page(self) -> None:
         self.counters.pages += 1

@@ -1,6 +1,6 @@
 """Two worker processes sharing one crawl through the real Redis (scrapy-redis): together they
 cover the whole platform, and no page is fetched twice (counted by a proxy in front); a page
-bound is the shared crawl's."""
+bound and a time bound are the shared crawl's."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from sqlalchemy import select
 
 from crawlers.platforms import add_platform
 from crawlers.profile import parse_profile, shipped_profile
 from crawlers.run import settings_env, summary_from_dict
 from store.db import Database
+from store.models import CrawlRun, Listing, ListingStatus
 from store.settings import Settings
 from tests.conftest import REDIS_URL, SiteHandler, serve_http
 from tests.crawlers.conftest import crawled
@@ -201,3 +203,69 @@ def test_a_page_bound_is_the_shared_crawls_not_each_workers(
     assert len(full) == 15, full
     assert sum(s.worker_pages for s in summaries) == 15
     assert {s.status for s in summaries} == {"bounded"}
+
+
+def test_a_time_bound_is_the_shared_crawls_clock_not_each_workers(
+        sqlite_db: Database, settings: Settings, redis_client: Any, tmp_path: Path) -> None:
+    # Two workers share one crawl bounded to 20 s; the second starts 4 s after the first has
+    # fetched its first page (and takes seconds more to join, loaded).  Both stop at the
+    # run's start + 20 s (the crawl run row's start), within the page in flight at it; the
+    # second ran to its own start + 20 s before.
+    bound, late = 20.0, 4.0
+    code = f"timed-{uuid.uuid4().hex[:8]}"
+    env = settings_env(settings)
+    env["SPOTCHECK_REDIS_URL"] = REDIS_URL
+    workers: list[tuple[subprocess.Popen[str], Path]] = []
+    launched: list[float] = []
+    # A page a second, one at a time a worker: the 59 product links in Redis outlast the
+    # bound, so the second worker has pages to take when it joins.
+    with serve_pages(delay=1.0) as (url, hits):
+        data = shipped_profile("structured-data").model_dump()
+        data["politeness"].update(autothrottle=False, concurrency=1)
+        with sqlite_db.session() as s:
+            add_platform(s, code, start_url=url, profile=parse_profile(data, "test"))
+        try:
+            for n in range(2):
+                out = tmp_path / f"worker{n}.json"
+                launched.append(time.time())
+                workers.append((subprocess.Popen(
+                    [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
+                     str(out), "--max-duration", f"{bound:g}s"], env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), out))
+                if n == 0:  # the second joins a crawl well under way
+                    for _ in range(600):
+                        if hits or workers[0][0].poll() is not None:
+                            break
+                        time.sleep(0.1)
+                    time.sleep(late)
+            for proc, _ in workers:
+                _, err = proc.communicate(timeout=240)
+                assert proc.returncode == 0, err[-2000:]
+        finally:
+            for proc, _ in workers:
+                if proc.poll() is None:
+                    proc.kill()
+            for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
+                redis_client.delete(key)
+    summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
+    assert summaries[0].run_id == summaries[1].run_id
+    assert all(s.worker_pages > 0 for s in summaries), [s.worker_pages for s in summaries]
+    start = summaries[0].started_at
+    assert start is not None
+    # The second worker was started well after the run began: its own start + the bound
+    # would be past the tolerance below.
+    assert launched[1] - start.timestamp() >= late, (launched, start)
+    ends = [s.finished_at for s in summaries]
+    assert None not in ends
+    spans = [(end - start).total_seconds() for end in ends if end is not None]
+    # The bound, the page in flight at it (1 s), and closing the run; each worker's summary
+    # carries the run row as that worker finished it.
+    assert all(bound <= span <= bound + 2.5 for span in spans), spans
+    assert abs(spans[0] - spans[1]) <= 2.0, spans
+    with sqlite_db.session() as s:
+        run = s.get(CrawlRun, summaries[0].run_id)
+        assert run is not None and run.status == "bounded"
+        assert run.bounds is not None and run.bounds["stopped_by"] == "max_duration"
+        statuses = {r.status for r in s.scalars(select(Listing))}
+    # A bounded crawl marks none of the listings it did not see as removed.
+    assert statuses <= {ListingStatus.ACTIVE}, statuses
