@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from store.errors import NotFound
 from store.labels import label, stratum_label, text_label, text_labels_of, yes_no
+from store.messages import join_clauses
 from store.models import Listing, Plan, PlanItem, Purchase, Sample, Sector, SupervisionClass
 from store.workbook import FORMATS, Column, safe_sheet_title, write_table
 
@@ -171,8 +172,7 @@ def write_sampling_form(session: Session, plan_id: int, path: Path, locale: str 
             listing.brand or "", listing.model or "",
             listing.seller.name if listing.seller else "", listing.platform.name, listing.url,
             label(SupervisionClass, listing.supervision_class, locale),
-            "\n".join(standards), "；".join(tests) if locale.startswith("zh") else
-            "; ".join(tests), (sample.lab_name if sample and sample.lab_name else ""),
+            "\n".join(standards), join_clauses(tests, locale), (sample.lab_name if sample and sample.lab_name else ""),
             sample.code if sample else "", purchase.order_number if purchase and
             purchase.order_number else "",
             _num(purchase.price_paid) if purchase else None, it.inclusion_probability])

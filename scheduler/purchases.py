@@ -475,10 +475,10 @@ def failure_summary(sample_code: str, defects: list[Any], clauses: list[str],
             locale = str(get_settings().locale)
         except Exception:  # settings unreadable here: the default language
             locale = "zh-CN"
-    sep = "；" if locale.startswith("zh") else "; "
     return messages.render("purchases.failed_sample_summary", {
-        "sample": sample_code, "defects": sep.join(defect_text(d, locale) for d in defects),
-        "clauses": ("、" if locale.startswith("zh") else ", ").join(clauses) or "—"}, locale)
+        "sample": sample_code,
+        "defects": messages.join_clauses((defect_text(d, locale) for d in defects), locale),
+        "clauses": messages.join_items(clauses, locale) or "—"}, locale)
 
 
 def close_purchase(session: Session, purchase: int | str, *, actor: str = "system",

@@ -18,13 +18,13 @@ import functools
 import re
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOGUE", "Code", "Lines", "Said", "catalogue", "known", "phrase", "placeholders",
-           "plain", "render"]
+__all__ = ["CATALOGUE", "Code", "Lines", "Said", "catalogue", "join_clauses", "join_items", "known",
+           "phrase", "placeholders", "plain", "render"]
 
 #: The catalogue file: ``[module.name]`` tables with ``zh-CN`` and ``en`` texts.
 CATALOGUE = Path(__file__).with_name("messages.toml")
@@ -146,8 +146,27 @@ TIME_PARAMS = frozenset({"at", "stamped", "when", "since", "until", "r_started_a
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
+#: How a language joins the items of a list (收货、封样) and a run of clauses (…；…).
+_ITEMS = {"zh-CN": "、", "en": ", "}
+_CLAUSES = {"zh-CN": "；", "en": "; "}
+
+
+def _lang(locale: str) -> str:
+    return "zh-CN" if locale.lower().startswith("zh") else "en"
+
+
+def join_items(items: Iterable[str], locale: str) -> str:
+    """Items of a list as *locale* writes them: ``收货、封样``, ``received, sealed``."""
+    return _ITEMS[_lang(locale)].join(items)
+
+
+def join_clauses(clauses: Iterable[str], locale: str) -> str:
+    """Clauses (problems, details) as *locale* runs them together: ``…；…``, ``…; …``."""
+    return _CLAUSES[_lang(locale)].join(clauses)
+
+
 #: Domains whose lists are lists of items, not the parts of one thing joined by " + ".
-_LIST_JOINS = {"chain_step": ("、", ", ")}
+_LIST_JOINS = frozenset({"chain_step"})
 
 
 def _time(name: str, value: Any, locale: str) -> str | None:
@@ -188,20 +207,18 @@ def _shown(name: str, value: Any, locale: str) -> Any:
             return text_label(name, value, locale)
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             # parts of one thing ("platform + sector") or items of a list (steps: 收货、封样)
-            zh, en = _LIST_JOINS.get(name, (" + ", " + "))
-            return (zh if locale == "zh-CN" else en).join(
-                text_label(name, v, locale) for v in value)
+            shown = (text_label(name, v, locale) for v in value)
+            return join_items(shown, locale) if name in _LIST_JOINS else " + ".join(shown)
     if isinstance(value, list | tuple) and value and all(isinstance(v, enum.StrEnum)
                                                          for v in value):
-        return ("、" if locale == "zh-CN" else ", ").join(str(_shown("", v, locale))
-                                                          for v in value)
+        return join_items((str(_shown("", v, locale)) for v in value), locale)
     if isinstance(value, Lines | Said):
         return value.text(locale)
     if isinstance(value, list | tuple) and value and all(_coded(v) for v in value):
         # several coded problems (a verification's): each in the reader's language, joined
         # by the language's separator
-        return ("；" if locale == "zh-CN" else "; ").join(
-            render(str(v["code"]), v.get("params") or {}, locale) for v in value)
+        return join_clauses((render(str(v["code"]), v.get("params") or {}, locale)
+                             for v in value), locale)
     message = getattr(value, "message", None)
     if isinstance(value, Exception) and hasattr(value, "code") and callable(message):
         # a store.errors refusal quoted by another reads in the reader's language too

@@ -52,7 +52,6 @@ def _value(key: str, value: Any, locale: str,
            names: Mapping[str, Mapping[str, str]] | None = None) -> tuple[str, str]:
     """(the key's name, the value's text) as the reader of *locale* reads them."""
     name = text_label("audit_detail", key, locale)
-    zh = locale.startswith("zh")
     table = (names or {}).get(NAMED_BY_CODE.get(key, ""), {})
     if isinstance(value, str) and value in table:
         return name, table[value]  # a platform by its name (its code in the stored JSON)
@@ -71,9 +70,9 @@ def _value(key: str, value: Any, locale: str,
                 return name, found
         return name, value
     if isinstance(value, list) and domains and all(isinstance(v, str) for v in value):
-        return name, ("、" if zh else ", ").join(
+        return name, messages.join_items((
             next((f for d in domains if (f := _label(d, v, locale)) is not None), v)
-            for v in value)
+            for v in value), locale)
     return name, json.dumps(value, ensure_ascii=False, default=str)
 
 
@@ -86,9 +85,9 @@ def detail_text(detail: Any, locale: str = "zh-CN",
         return ""
     if not isinstance(detail, Mapping):
         return json.dumps(detail, ensure_ascii=False, default=str)
-    sep = "；" if locale.startswith("zh") else "; "
     colon = "：" if locale.startswith("zh") else ": "
-    return sep.join(colon.join(_value(str(k), v, locale, names)) for k, v in detail.items())
+    return messages.join_clauses((colon.join(_value(str(k), v, locale, names))
+                                  for k, v in detail.items()), locale)
 
 
 def stored_text(detail: Any) -> str:

@@ -156,3 +156,11 @@ def test_every_risk_factor_has_its_reason_sentence_in_the_catalogue() -> None:
         "行业基础不合格率10%（toys）"  # a sector nobody labelled reads as itself
     assert render("no_such_factor", 1).en == "no_such_factor"
     assert render("price_low", 1, {}).zh == "price_low {}"  # parameters missing: code shown
+
+
+def test_lists_and_clauses_join_as_the_language_writes_them() -> None:
+    from store.messages import join_clauses, join_items
+
+    assert join_items(["收货", "封样"], "zh-CN") == "收货、封样"
+    assert join_items(["received", "sealed"], "en") == "received, sealed"
+    assert join_clauses(["a", "b"], "zh-CN") == "a；b" and join_clauses(["a", "b"], "en") == "a; b"
