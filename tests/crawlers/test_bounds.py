@@ -5,6 +5,7 @@ time bound ends the crawl within a second or two of it.  Each crawl runs in a ch
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from crawlers.platforms import add_platform
 from crawlers.profile import parse_profile, shipped_profile
 from store.db import Database
-from store.models import Listing, ListingStatus
+from store.models import CrawlRun, Listing, ListingStatus, Platform, utcnow
 from store.settings import Settings
 from tests.crawlers.conftest import crawl
 from tests.crawlers.localshop import serve_pages
@@ -111,6 +112,27 @@ def test_a_time_bound_does_not_wait_out_a_retry(sqlite_db: Database,
     # Not retried after the bound: each product page asked for once.
     items = [path for path in full if path.startswith("/item/")]
     assert len(items) == len(set(items)), items
+
+
+def test_a_run_resumed_past_its_deadline_ends_bounded_at_once(
+        sqlite_db: Database, settings: Settings) -> None:
+    # A crawl bounded to 30 s was killed an hour ago: its run row stays running, as a kill
+    # leaves it.  Started again, the crawl resumes that run, whose time is spent: the bound
+    # is the run's clock (the row's start), and a kill does not lengthen it.  Counting from
+    # the resumed process's own start, it crawled the whole shop (finished) instead.
+    with serve_pages(delay=0.0) as (url, hits):
+        _register(sqlite_db, "killed", url, concurrency=2)
+        with sqlite_db.session() as s:
+            pid = s.scalar(select(Platform.id).where(Platform.code == "killed"))
+            s.add(CrawlRun(platform_id=pid, job_key="local:killed", full=True,
+                           status="running", errors={}, stats={},
+                           started_at=utcnow() - dt.timedelta(hours=1)))
+        summary = crawl(settings, "killed", bounds={"max_duration": 30.0})
+        full = list(hits)
+    assert summary.resumed and summary.status == "bounded", summary
+    assert summary.bounds is not None and summary.bounds["stopped_by"] == "max_duration"
+    assert len(full) <= 2, full
+    assert _statuses(sqlite_db) <= {ListingStatus.ACTIVE}
 
 
 def test_a_shared_crawl_keeps_its_bounds_and_its_end_of_crawl_check() -> None:
