@@ -87,6 +87,30 @@ class AppContext:
 
         return self.require_user(*roles_for(permission), authenticated=authenticated)
 
+    def read_as(self, permission: str) -> None:
+        """A read the console allows only to some roles (``plans.view``, ``cases.view``, …).
+
+        Anyone with a shell may read the database, so a read needs no user; but a ``--user``
+        label that names a user whose role the console refuses this read is refused here too
+        (exit 4), so the CLI and the console apply one matrix.  A label naming no user stays a
+        label."""
+        if not self.user:
+            return
+        from sqlalchemy import select
+
+        from spotcheck.permissions import roles_for
+        from store.errors import Conflict
+        from store.models import User
+        from store.vocabulary import Role
+
+        with self.db.session() as s:
+            row = s.scalar(select(User).where(User.name == self.user))
+            role = None if row is None or not row.active else row.role.value
+        roles = roles_for(permission)
+        if role is not None and role not in roles:
+            raise Conflict("context.user_needs_one", name=self.user, role=Role(role),
+                           roles=[Role(r) for r in roles])
+
     def _prove(self) -> str:
         """The authenticated user's name: a login session, else a password checked now."""
         import os

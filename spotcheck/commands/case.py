@@ -65,6 +65,7 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List cases, newest first."""
+    current().read_as("cases.view")  # as the console's role matrix
     if status and status not in ("open", "notified", "measures", "closed"):
         raise InvalidInput("case.status_open_notified_measures_closed")
     with current().db.session() as s:
@@ -82,6 +83,7 @@ def list_cmd(
 def show_cmd(case: str = typer.Argument(..., help="Number or id."),
              json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """A case with its links, captures, notifications and measures."""
+    current().read_as("cases.view")  # as the console's role matrix
     with current().db.session() as s:
         d = cases.case_detail(s, case)
     if json_out:

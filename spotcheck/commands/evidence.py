@@ -376,6 +376,7 @@ def show_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show a capture and its artifacts (recorded as 'viewed' in the custody log)."""
+    current().read_as("evidence.view")  # as the console's role matrix
     from evidence import custody
     from store.models import Artifact, Capture
 

@@ -69,6 +69,7 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output (masked)."),
 ) -> None:
     """List personas, masked."""
+    current().read_as("personas.view")  # as the console's role matrix
     ctx = current()
     pid = _platform_id(platform) if platform else None
     with ctx.db.session() as s:
@@ -90,6 +91,7 @@ def show_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show one persona (masked unless --reveal by a role that may)."""
+    current().read_as("personas.view")  # as the console's role matrix
     ctx = current()
     role = None
     if reveal:

@@ -126,6 +126,7 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
              items: bool = typer.Option(True, "--items/--no-items", help="List the items."),
              json_out: bool = JSON) -> None:
     """Show a plan: strata, allocation, and its items with π and reasons."""
+    current().read_as("plans.view")  # as the console's role matrix
     locale = current().settings.locale
     with current().db.session() as s:
         p = plan_api.resolve_plan(s, plan)
@@ -398,6 +399,7 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                                                     help="Bootstrap replicates."),
                  json_out: bool = JSON) -> None:
     """Non-compliance rate and count (HT and Hájek) with intervals, from the lab results."""
+    current().read_as("plans.view")  # as the console's role matrix
     from sampler.plan_estimates import estimate_plan
 
     ctx = current()

@@ -98,6 +98,7 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List purchases (persona by alias only)."""
+    current().read_as("purchases.view")  # as the console's role matrix
     with current().db.session() as s:
         q = select(Purchase).order_by(Purchase.id)
         if plan is not None:
@@ -124,6 +125,7 @@ def list_cmd(
 def show_cmd(purchase: str = typer.Argument(...),
              json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """One purchase with its history."""
+    current().read_as("purchases.view")  # as the console's role matrix
     with current().db.session() as s:
         p = purchases.get_purchase(s, purchase)
         data = purchases.purchase_summary(p)

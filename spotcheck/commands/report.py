@@ -24,6 +24,7 @@ def half_year_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Samples by platform, sector and class; estimated failure rates; cases and measures."""
+    current().read_as("reports.view")  # as the console's role matrix
     ctx = current()
     folder = out or ctx.settings.reports_dir / period.upper()
     with ctx.db.session() as s:

@@ -152,3 +152,26 @@ def test_wrong_files_and_missing_things_are_not_tampering(settings: Any, tmp_pat
     assert _exit([*home, "signals", "import", str(frame), "--format", "complaints",
                   "--mapping", str(tmp_path / "absent.toml")]) == 3
     assert _exit([*home, "evidence", "verify", str(tmp_path)]) == 2
+
+
+def test_reads_follow_the_console_s_role_matrix(sqlite_db: Any, settings: Any,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A --user label naming a user whose role the console refuses a read is refused the
+    same read here (exit 4): an investigator reads no plan or purchase, a sampler no case
+    and no half-year report.  Without a label (or with one naming nobody) a read stays open."""
+    from spotcheck import users
+
+    users.add_user(sqlite_db, "ian", "investigator", "ian-password-2026", actor="t")
+    users.add_user(sqlite_db, "sam", "sampler", "sam-password-2026", actor="t")
+    home = ["--home", str(settings.home)]
+    assert _exit([*home, "--user", "ian", "plan", "show", "1"]) == 4
+    assert "调查员" in capsys.readouterr().err
+    assert _exit([*home, "--user", "ian", "purchase", "list"]) == 4
+    assert _exit([*home, "--user", "ian", "persona", "list"]) == 4
+    assert _exit([*home, "--user", "sam", "case", "list"]) == 4
+    assert _exit([*home, "--user", "sam", "evidence", "show", "1"]) == 4
+    assert _exit([*home, "--user", "sam", "report", "half-year", "2026H2", "-f", "json"]) == 4
+    assert _exit([*home, "--user", "ian", "case", "list"]) == 0
+    assert _exit([*home, "--user", "sam", "purchase", "list"]) == 0
+    assert _exit([*home, "purchase", "list"]) == 0
+    assert _exit([*home, "--user", "nobody.known", "case", "list"]) == 0
