@@ -633,7 +633,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "match_state": {
         "confirmed": ("已确认", "confirmed"),
         "proposed": ("疑似匹配，尚未人工确认", "proposed, not yet confirmed"),
-        "rejected": ("已否决", "rejected"),
+        "rejected": ("已否决：不计入风险", "rejected: adds no risk"),
     },
     #: How a product's failure reached a copy (sampler.products.Carried.source).
     "failure_via": {

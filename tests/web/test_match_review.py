@@ -45,6 +45,7 @@ def test_reviewers_reject_and_the_pair_never_returns(live: Live) -> None:
         assert r.status_code == 303 and r.headers["location"] == "/matches"
         after = c.get("/matches?status=rejected").text
         assert "匹配已否决" in after and f'id="match-{match_id}"' in after
+        assert "已否决：不计入风险" in after  # the status by its label (store.labels)
         assert f'id="match-{match_id}"' not in c.get("/matches").text  # not proposed any more
     with live.db.session() as s:
         m = s.get(NoticeMatch, match_id)
