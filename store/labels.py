@@ -487,6 +487,13 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "take_all_failed_products": ("必抽别处不合格的同款商品", "take every copy of a failed product"),
         "exclude_out_of_stock": ("排除缺货商品", "exclude out-of-stock listings"),
     },
+    #: A campaign's scope (Campaign.scope), as 'campaign show' names each part.
+    "scope_key": {
+        "platforms": ("平台", "platforms"),
+        "sectors": ("行业", "sectors"),
+        "classes": ("监管类别", "supervision classes"),
+        "categories": ("店铺类目", "shop categories"),
+    },
     #: A crawl run's status (crawlers.removals.end_status; Scrapy's other close reasons
     #: stay as they are).
     "crawl_status": {
@@ -516,6 +523,9 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "sector": ("行业", "sector"),
         "origin": ("原产地", "origin"),
         "seller-network": ("卖家网络", "seller network"),
+        # the other stratum fields (sampler.frame.STRATUM_FIELDS), as a design names them
+        "supervision_class": ("监管类别", "supervision class"),
+        "category": ("店铺类目", "shop category"),
     },
     #: Kinds of evidence that two listings (or a listing and a notice) are one product
     #: (store.models.ProductLink.kind, sampler.products).

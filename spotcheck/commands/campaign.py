@@ -6,6 +6,7 @@ The scheduler adds schedules to campaigns later; this module keeps to what a pla
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -13,9 +14,9 @@ from rich.markup import escape
 from sampler.campaign_scope import campaign_dict, create_campaign, get_campaign, list_campaigns
 from sampler.risk.weights import read_weights_file
 from spotcheck.context import current
-from spotcheck.output import console, heading, print_json, said, say, table
+from spotcheck.output import console, heading, print_json, said, say, table, yes_no
 from store.errors import InvalidInput
-from store.labels import text_label
+from store.labels import label, text_label
 from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Spot-check campaigns: scope and sampling design.", no_args_is_help=True)
@@ -128,14 +129,49 @@ def show_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
         return
     console.print("[bold]" + escape(said("cli_said.campaign_heading", id=data["id"],
                                          name=data["name"])) + "[/bold]")
-    for key in ("scope", "design"):  # the settings' own names: what --scope/--design take
-        console.print(escape(f"{heading(key)}: " + ", ".join(
-            f"{k}={v}" for k, v in data[key].items() if v not in (None, [], {}))))
+    lang = current().reader_locale()
+    for key, domain in (("scope", "scope_key"), ("design", "design_key")):
+        # each setting by its label, its own name beside it (what campaign create takes)
+        console.print(escape(f"{heading(key)}: " + ("；" if lang == "zh-CN" else "; ").join(
+            f"{_name(domain, k, lang)} = {_setting(k, v, lang)}"
+            for k, v in data[key].items() if v not in (None, [], {}))))
     say("cli_said.campaign_size_budget", n=data["sample_size"] or "—", budget=data["budget"] or "—")
     if data["plans"]:
         console.print(table("plans", ["id", "version", "status"],
                             [(p["id"], p["version"], p["status"]) for p in data["plans"]],
                             codes={"status": PlanStatus}))
+
+
+def _name(domain: str, key: str, lang: str) -> str:
+    """A setting's label with its own name beside it when they differ."""
+    name = text_label(domain, key, lang)
+    return key if name == key else f"{name} ({key})"
+
+
+def _setting(key: str, value: Any, lang: str) -> str:
+    """A scope or design setting's value as the reader reads it: codes by their labels,
+    lists joined, switches yes/no."""
+    from store.vocabulary import Sector, SupervisionClass
+
+    domains: dict[str, Any] = {"sectors": Sector, "classes": SupervisionClass,
+                               "method": "sampling_method", "allocation": "allocation",
+                               "strata": "estimate_domain"}
+
+    def one(v: Any) -> str:
+        domain = domains.get(key)
+        if isinstance(domain, str):
+            return text_label(domain, str(v), lang)
+        if domain is not None:
+            return label(domain, str(v), lang)
+        return str(v)
+
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, list | tuple):
+        return ("、" if lang == "zh-CN" else ", ").join(one(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return one(value)
 
 
 @app.command("schedule")

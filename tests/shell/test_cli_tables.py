@@ -242,3 +242,13 @@ def test_a_match_s_keys_read_by_their_kind() -> None:
     assert _key("model:ME-E7800", "zh-CN") == "型号 ME-E7800"
     assert _key("listing-gtin:04006381333931", "en") == "the listing's own GTIN 04006381333931"
     assert _key("name", "zh-CN") == "名称"
+
+
+def test_a_campaign_s_settings_read_by_label_with_their_own_names() -> None:
+    from spotcheck.commands.campaign import _name, _setting
+
+    assert _name("design_key", "method", "zh-CN") == "抽样方法 (method)"
+    assert _name("scope_key", "platforms", "en") == "platforms"
+    assert _setting("method", "systematic", "zh-CN") == "系统 πps 抽样"
+    assert _setting("strata", ["platform", "supervision_class"], "zh-CN") == "平台、监管类别"
+    assert _setting("sectors", ["light_industry"], "en") == "light industry"
