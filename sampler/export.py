@@ -30,16 +30,30 @@ ITEM_COLUMNS = ("seq", "listing_id", "platform", "external_id", "title", "url", 
                 "stratum", "inclusion_probability", "weight", "certainty", "size", "risk_score",
                 "expected_price")
 
-def registration_text(reg: dict[str, Any] | None, labels: dict[str, str], status: str) -> str:
-    """The pre-registration line of the report."""
+def registration_text(reg: dict[str, Any] | None, labels: dict[str, str], status: str,
+                      locale: str = "zh-CN") -> str:
+    """The pre-registration line of the report; the time-stamp as a person reads times (the
+    bureau's zone, to the second) with the same instant in UTC, as on evidence."""
     if reg is None:
         return labels["not_registered"] if status == "approved" else \
             labels["registered_on_approval"]
     stamps = reg.get("timestamps") or []
     return labels["registered"].format(sha=reg.get("manifest_sha256", ""),
                                        key=str(reg.get("key_fingerprint", ""))[:16] + "…",
-                                       time=stamps[0]["gen_time"] if stamps
+                                       time=_stamp_time(stamps[0]["gen_time"], locale) if stamps
                                        else labels["no_token"])
+
+
+def _stamp_time(value: Any, locale: str) -> str:
+    import datetime as dt
+
+    from store.clock import local_and_utc
+
+    try:
+        when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return local_and_utc(when, locale)
 
 
 def allocation_svg(rows: list[dict[str, Any]], labels: dict[str, str]) -> Markup:
@@ -96,7 +110,8 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
         code=lambda domain, c: text_label(domain, c, locale),
         stratum=lambda h: stratum_label(h, locale),
-        registration=registration_text(registration_of(session, plan_id), labels, status),
+        registration=registration_text(registration_of(session, plan_id), labels, status,
+                                       locale),
         status_text=label(PlanStatus, status, locale),
         items=[item_dict(it) for it in plan.items],
         chart=allocation_svg([{**r, "stratum": stratum_label(r["stratum"], locale)}

@@ -420,3 +420,18 @@ def test_pdf_report_renders_chinese(sqlite_db: Database, settings: Settings,
                               check=True).stdout
         flat = "".join(text.split())
         assert "购买计划" in flat and "危险标题" in flat and "alert(1)" in flat
+
+
+def test_the_report_reads_the_registration_time_in_the_bureau_s_zone() -> None:
+    """A person reads the pre-registration's time-stamp in the bureau's zone to the second,
+    with the instant in UTC beside it (it was the token's ISO text, in UTC)."""
+    from sampler.export import registration_text
+    from store.labels import text_labels_of
+
+    reg = {"manifest_sha256": "ab" * 32, "key_fingerprint": "cd" * 32,
+           "timestamps": [{"gen_time": "2026-12-08T04:26:25+00:00"}]}
+    zh = registration_text(reg, text_labels_of("plan_report", "zh-CN"), "approved", "zh-CN")
+    assert "2026-12-08 12:26:25 北京时间 (2026-12-08 04:26:25 UTC)" in zh
+    assert "T04:26:25" not in zh
+    en = registration_text(reg, text_labels_of("plan_report", "en"), "approved", "en")
+    assert "2026-12-08 12:26:25 Beijing time" in en
