@@ -517,6 +517,13 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "released": ("已释放", "released"),
         "not-run": ("未运行", "not run"),
     },
+    #: Where a capture asked for on the console stands (spotcheck.web.routes.leads.STATES).
+    "capture_request_state": {
+        "queued": ("排队中", "queued"),
+        "running": ("进行中", "running"),
+        "done": ("已完成", "done"),
+        "failed": ("失败", "failed"),
+    },
     #: Domains of non-compliance estimates (sampler.domains.DOMAIN_FIELDS).
     "estimate_domain": {
         "platform": ("平台", "platform"),

@@ -14,6 +14,7 @@ from sampler.allocation import ALLOCATIONS
 from sampler.design import Design
 from sampler.frame import EXCLUSIONS
 from scheduler import runs, schedules
+from spotcheck.web.routes import leads as leads_routes
 from store.labels import TEXT_LABELS
 
 SOURCES = {
@@ -29,6 +30,7 @@ SOURCES = {
     "replicate_type": tuple(replicates.REPLICATE_TYPES),
     "calfun": tuple(calibration.CALIBRATION_METHODS),
     "frame_exclusion": EXCLUSIONS,
+    "capture_request_state": leads_routes.STATES,
     "run_outcome": (*runs.FINISHED, "running", "queued"),
     # a plan's stored design: the Design's fields and what the campaign adds to them
     "design_key": (*(f.name for f in dataclasses.fields(Design)), "strata",

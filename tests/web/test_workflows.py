@@ -401,6 +401,7 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert wait_for_queued_runs(60)
         page = c.get("/captures/queue").text
         assert page.count('class="capture-failed"') == 2, page[-3000:]
+        assert page.count(">失败<") == 2  # the state by its label (store.labels)
         assert 'name="pdf"' in page and "同时打印 PDF" in page  # the PDF is asked per capture
         assert "http://127.0.0.1:8/any" in page and f'href="/listings/{lid}"' in page
         assert "SPOTCHECK_BROWSER=" in page and "不存在" in page  # why, in Chinese

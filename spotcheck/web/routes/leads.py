@@ -108,6 +108,11 @@ def capture(request: Request, url: str = Form(..., max_length=2000),
     return RedirectResponse("/captures/queue", status_code=303)
 
 
+#: Where a capture request stands, as the queue page shows it (labels: store.labels'
+#: ``capture_request_state``).
+STATES = ("queued", "running", "done", "failed")
+
+
 def _status(run: JobRun | None) -> dict[str, Any]:
     """What the requester reads of one request: its state, the capture, why it failed."""
     if run is None or run.outcome == "queued":
