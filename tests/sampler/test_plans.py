@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -420,6 +421,12 @@ def test_pdf_report_renders_chinese(sqlite_db: Database, settings: Settings,
                               check=True).stdout
         flat = "".join(text.split())
         assert "购买计划" in flat and "危险标题" in flat and "alert(1)" in flat
+        # Every page the items table runs on starts with its header row (a <thead>).
+        pages = text.split("\f")
+        first = next(i for i, p in enumerate(pages) if "入选理由" in p)
+        runs_on = [p for p in pages[first + 1:] if re.search(r"π\s*=\s*0\.", p)]
+        assert runs_on, "the items fit on one page: the test needs more items"
+        assert all("入选理由" in p for p in runs_on)
 
 
 def test_the_report_reads_the_registration_time_in_the_bureau_s_zone() -> None:
