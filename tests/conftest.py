@@ -38,6 +38,10 @@ os.environ.setdefault("SPOTCHECK_CAPTURE_OFFERS", "false")
 os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_TIME_COST", "1")
 os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_MEMORY_KIB", "8")
 os.environ.setdefault("SPOTCHECK_PASSWORD_HASH_PARALLELISM", "1")
+# Rich sizes tables to the terminal: 80 columns where no terminal is attached (CI), the
+# developer's window elsewhere, so a cell wrapped or cut ("达到页数或…") in CI read whole at
+# a desk.  One fixed, wide width makes what a test reads the same everywhere.
+os.environ["COLUMNS"] = "200"
 
 PG_ADMIN_URL = os.environ.get("SPOTCHECK_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SPOTCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
