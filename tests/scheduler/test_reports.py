@@ -207,3 +207,22 @@ def test_the_report_reads_the_one_label_table() -> None:
     assert reports.code_label("platform", "mall", "zh-CN") == "mall"
     assert all(len(name) <= 31 for loc in LOCALES
                for name in text_labels_of("half_year_sheet", loc).values())
+
+
+def test_chart_labels_fit_left_of_their_bars() -> None:
+    """A row label is shown whole when the chart has room for it (the platform "SBX Boutique
+    精品店 (sandbox shop)" was cut to 28 characters and ran off the chart's left edge), else
+    cut with "…" to the label column."""
+    from scheduler.reports import _text_width, svg_bars, svg_intervals
+
+    name = "SBX Boutique 精品店 (sandbox shop)"
+    long = "某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某"
+    bars = svg_bars("t", {name: (11, 3), long: (2, 1)}, ("ordered", "failed"))
+    lines = svg_intervals("t", {name: (0.1, 0.05, 0.2), long: (0.2, 0.1, 0.3)})
+    for svg in (bars, lines):
+        shown = re.findall(r'<text x="(\d+)" y="\d+" text-anchor="end">([^<]*)</text>', svg)
+        texts = {t for _x, t in shown}
+        assert name in texts
+        [cut] = [t for t in texts if t.startswith("某")]
+        assert cut.endswith("…") and len(cut) < len(long)
+        assert all(int(x) - _text_width(t) >= 0 for x, t in shown)  # nothing off the edge
