@@ -169,9 +169,12 @@ def test_a_page_bound_is_the_shared_crawls_not_each_workers(
     env = settings_env(settings)
     env["SPOTCHECK_REDIS_URL"] = REDIS_URL
     workers: list[tuple[subprocess.Popen[str], Path]] = []
-    # A page a second, two at a time: the second worker starts while the first has pages
-    # of the bound left, and the queue in Redis holds the home page's 59 product links.
-    with serve_pages(delay=1.0) as (url, hits):
+    # A page every 2 s, two at a time: the first worker alone needs about 14 s for the bound,
+    # so the second, started at the first page, has joined before it is spent even when a
+    # loaded machine takes seconds to start a Python process (a page a second flaked: 1 run in
+    # 6 the second came too late to fetch anything).  The queue in Redis holds the home
+    # page's 59 product links.
+    with serve_pages(delay=2.0) as (url, hits):
         data = shipped_profile("structured-data").model_dump()
         data["politeness"].update(autothrottle=False, concurrency=2)
         with sqlite_db.session() as s:
