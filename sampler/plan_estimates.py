@@ -15,6 +15,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from sampler.calibration import calibrate, category_matrix
 from sampler.domains import DOMAIN_FIELDS, estimate_domains, poststratify
-from sampler.estimation import estimate
+from sampler.estimation import RateEstimate, estimate
 from sampler.replicates import REPLICATE_TYPES, bootstrap, jackknife, replicate_estimate
 from store import messages
 from store.errors import InvalidInput, NotFound
@@ -180,17 +181,77 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFound("plan_estimates.plan", plan_id=plan_id)
+    asked = variance
+    variance, capped = _resolve_variance(plan, variance, settings)
+    outcomes = plan_outcomes(session, plan_id)
+    sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
+    _check_options(by, post_stratify, calibrate_to, replicates, settings)
+    resp = responses(plan, outcomes)
+    if not resp.y:
+        raise InvalidInput("plan_estimates.plan_has_lab_result_yet", plan_id=plan_id)
+    joint, joint_note, scope = _response_joint(plan, resp, variance, settings, joint_reps)
+    result = estimate(np.array(resp.y), np.array(resp.pik), strata=np.array(resp.labels),
+                      population_sizes={h: float(sizes[h]) for h in sizes},
+                      confidence=confidence, interval=interval, variance=variance,
+                      lonely=lonely, joint=joint, joint_scope=scope)
+    notes = _design_notes(result.overall, asked, variance, capped, interval, lonely,
+                          joint_note, resp)
+    out: dict[str, Any] = {
+        "plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
+        "confidence": confidence, "interval": interval, "variance": variance,
+        "variance_requested": asked, "seller_capped": capped,
+        "joint": note_text(joint_note, "en") if joint_note else None,
+        "lonely": lonely, "items": len(plan.items), "results": len(resp.y),
+        "pending": len(plan.items) - len(resp.y), "failures": int(sum(resp.y)),
+        "adjusted_for_pending": resp.adjusted, "strata_without_results": resp.without,
+        "overall": result.overall.as_dict(),
+        "by_stratum": [e.as_dict() for e in result.by_stratum], "note_codes": notes}
+    dvar = variance if variance in ("hajek", "wr") else "deville"
+    if (by is not None or post_stratify is not None) and dvar != variance:
+        notes.append(note("domains_variance", variance=dvar))
+    if by is not None:
+        out["by_domain"] = _by_domain(session, plan, resp, by, settings, confidence,
+                                      interval, dvar, notes)
+    if post_stratify is not None and settings is not None:
+        out["post_stratified"] = _post_stratified(session, plan, resp, post_stratify,
+                                                  settings, confidence, interval, dvar, notes)
+    if calibrate_to and settings is not None:
+        out["calibrated"] = _calibrated(session, plan, resp.used, resp.y, resp.pik,
+                                        resp.labels, calibrate_to, calfun, settings,
+                                        confidence, interval, dvar, notes)
+    if replicates is not None:
+        out["replicates"] = _replicated(plan, resp.used, resp.y, resp.pik, resp.labels,
+                                        sizes, replicates, replicate_reps, confidence,
+                                        interval, notes)
+    out["notes"] = [note_text(n, "en") for n in notes]  # the English text, for JSON readers
+    return out
+
+
+def _resolve_variance(plan: Plan, variance: str, settings: Settings | None,
+                      ) -> tuple[str, bool]:
+    """(the variance to use, whether the plan is seller-capped).
+
+    ``auto`` is resolved here because the right default depends on the design: a capped
+    draw has pairs never drawn together, so only ``wr`` stays honest for it.  ``ht``/``syg``
+    need the frozen frame (*settings*) for their joint π, so they are refused early.
+    """
     if variance not in PLAN_VARIANCES:
         raise InvalidInput("plan_estimates.unknown_variance_choose_one", variance=variance,
                            join_plan_variances=', '.join(PLAN_VARIANCES))
     capped = is_seller_capped(plan)
-    asked = variance
     if variance == "auto":
         variance = "wr" if capped else "deville"
     if variance in ("ht", "syg") and settings is None:
         raise InvalidInput("plan_estimates.variance_needs_plan_s_frame", variance=variance)
-    outcomes = plan_outcomes(session, plan_id)
-    sizes: dict[str, int] = (plan.parameters or {}).get("stratum_sizes", {})
+    return variance, capped
+
+
+def _check_options(by: str | None, post_stratify: str | None,
+                   calibrate_to: Sequence[str] | None, replicates: str | None,
+                   settings: Settings | None) -> None:
+    """Refuse unknown domain fields and replicate types, and the options that need the
+    frozen frame when no *settings* are given, before any estimate is computed (a request
+    fails whole rather than answering half of what was asked)."""
     for field_ in (by, post_stratify, *(calibrate_to or ())):
         if field_ is not None and field_ not in DOMAIN_FIELDS:
             raise InvalidInput("plan_estimates.unknown_domain_choose_one", field_=field_,
@@ -202,97 +263,113 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
                            join_replicate_types=', '.join(REPLICATE_TYPES))
     if post_stratify is not None and settings is None:
         raise InvalidInput("plan_estimates.post_stratification_needs_plan_s")
+
+
+@dataclass
+class Responses:
+    """The items with a lab result, in stratum order, with what every estimator needs:
+    y (1 = fail), the response-adjusted π*, the stratum label; plus the strata left out
+    (no result at all) and whether any stratum was weighted up for pending items."""
+
+    used: list[PlanItem] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    pik: list[float] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    without: list[str] = field(default_factory=list)
+    adjusted: bool = False
+
+
+def responses(plan: Plan, outcomes: Mapping[int, int]) -> Responses:
+    """The plan's responding items with π*_k = π_k · r_h (the weighting-class adjustment of
+    the module docstring): pending items are taken as missing at random within their
+    stratum, so the stratum's results carry its whole weight."""
     by_stratum: dict[str, list[PlanItem]] = defaultdict(list)
     for it in plan.items:
         by_stratum[it.stratum].append(it)
-    used: list[PlanItem] = []
-    y: list[float] = []
-    pik: list[float] = []
-    labels: list[str] = []
-    without: list[str] = []
-    adjusted = False
+    resp = Responses()
     for stratum, items in sorted(by_stratum.items()):
         done = [it for it in items if it.id in outcomes]
         if not done:
-            without.append(stratum)
+            resp.without.append(stratum)
             continue
         w_all = sum(1.0 / it.inclusion_probability for it in items)
         w_done = sum(1.0 / it.inclusion_probability for it in done)
         r = w_done / w_all
-        adjusted = adjusted or len(done) < len(items)
+        resp.adjusted = resp.adjusted or len(done) < len(items)
         for it in done:
-            y.append(float(outcomes[it.id]))
-            pik.append(it.inclusion_probability * r)
-            labels.append(stratum)
-            used.append(it)
-    if not y:
-        raise InvalidInput("plan_estimates.plan_has_lab_result_yet", plan_id=plan_id)
-    joint = None
-    joint_note = None
-    scope = "strata"
-    if variance in ("ht", "syg") and settings is not None:
-        joint, joint_note, scope = plan_joint(plan, used, settings, joint_reps)
-        # pending items: response independent within strata, π*_kl = π_kl r_k r_l
-        ratio = np.array(pik) / np.array([it.inclusion_probability for it in used])
-        joint = joint * np.outer(ratio, ratio)
-        np.fill_diagonal(joint, np.array(pik))
-    result = estimate(np.array(y), np.array(pik), strata=np.array(labels),
-                      population_sizes={h: float(sizes[h]) for h in sizes},
-                      confidence=confidence, interval=interval, variance=variance,
-                      lonely=lonely, joint=joint, joint_scope=scope)
-    o = result.overall
-    notes = [note("summary", estimator=o.estimator, variance=o.variance_method,
-                  variance_method=variance, interval=o.interval_method,
-                  interval_method=interval, df=o.df, lonely_stratum=lonely)]
+            resp.y.append(float(outcomes[it.id]))
+            resp.pik.append(it.inclusion_probability * r)
+            resp.labels.append(stratum)
+            resp.used.append(it)
+    return resp
+
+
+def _response_joint(plan: Plan, resp: Responses, variance: str, settings: Settings | None,
+                    joint_reps: int) -> tuple[np.ndarray | None, Note | None, str]:
+    """(joint π* of the responding items, how they were obtained, scope) for ``ht``/``syg``;
+    (None, None, "strata") for the variances that need none.
+
+    The design's π_kl come from :func:`plan_joint`; response is taken as independent within
+    strata, so π*_kl = π_kl r_k r_l, with π*_k on the diagonal.
+    """
+    if variance not in ("ht", "syg") or settings is None:
+        return None, None, "strata"
+    joint, joint_note, scope = plan_joint(plan, resp.used, settings, joint_reps)
+    ratio = np.array(resp.pik) / np.array([it.inclusion_probability for it in resp.used])
+    joint = joint * np.outer(ratio, ratio)
+    np.fill_diagonal(joint, np.array(resp.pik))
+    return joint, joint_note, scope
+
+
+def _design_notes(overall: RateEstimate, asked: str, variance: str, capped: bool, interval: str,
+                  lonely: str, joint_note: Note | None, resp: Responses) -> list[Note]:
+    """The notes that say how the overall estimate was made: estimator, variance and
+    interval, why ``auto`` chose what it chose (or that the chosen variance runs low on a
+    capped design), the joint π, the weighting-up for pending items, the strata left out."""
+    notes = [note("summary", estimator=overall.estimator, variance=overall.variance_method,
+                  variance_method=variance, interval=overall.interval_method,
+                  interval_method=interval, df=overall.df, lonely_stratum=lonely)]
     if asked == "auto":
         notes.append(note("auto_wr_capped" if capped else "auto_deville"))
     elif capped and variance in ("deville", "hajek"):
         notes.append(note("capped_runs_low", variance=variance))
     if joint_note:
         notes.append(joint_note)
-    if adjusted:
+    if resp.adjusted:
         notes.append(note("pending_weighted_up"))
-    if without:
-        notes.append(note("strata_without_results", count=len(without)))
-    out: dict[str, Any] = {
-        "plan": plan.id, "campaign": plan.campaign.name, "version": plan.version,
-        "confidence": confidence, "interval": interval, "variance": variance,
-        "variance_requested": asked, "seller_capped": capped,
-        "joint": note_text(joint_note, "en") if joint_note else None,
-        "lonely": lonely, "items": len(plan.items), "results": len(y),
-        "pending": len(plan.items) - len(y), "failures": int(sum(y)),
-        "adjusted_for_pending": adjusted, "strata_without_results": without,
-        "overall": result.overall.as_dict(),
-        "by_stratum": [e.as_dict() for e in result.by_stratum], "note_codes": notes}
-    dvar = variance if variance in ("hajek", "wr") else "deville"
-    if (by is not None or post_stratify is not None) and dvar != variance:
-        notes.append(note("domains_variance", variance=dvar))
-    if by is not None:
-        values = [domain_value(it.listing, by) for it in used]
-        sizes_d = frame_counts(session, plan, by, settings) if settings is not None else None
-        domains = estimate_domains(np.array(y), np.array(pik), np.array(values),
-                                   strata=np.array(labels), domain_sizes=sizes_d,
-                                   confidence=confidence, interval=interval, variance=dvar)
-        out["by_domain"] = {"field": by, "domains": [e.as_dict() for e in domains]}
-        notes.append(note("domains_by_counts" if sizes_d else "domains_by", estimate_domain=by))
-    if post_stratify is not None and settings is not None:
-        counts = frame_counts(session, plan, post_stratify, settings)
-        post = [domain_value(it.listing, post_stratify) for it in used]
-        kept = [k for k, v in enumerate(post) if counts.get(v)]
-        ps = poststratify(np.array(y)[kept], np.array(pik)[kept], np.array(post)[kept],
-                          counts, strata=np.array(labels)[kept], confidence=confidence,
-                          interval=interval, variance=dvar)
-        out["post_stratified"] = {"field": post_stratify, "counts": counts,
-                                  "estimate": ps.as_dict()}
-        notes.append(note("post_stratified", estimate_domain=post_stratify))
-    if calibrate_to and settings is not None:
-        out["calibrated"] = _calibrated(session, plan, used, y, pik, labels, calibrate_to,
-                                        calfun, settings, confidence, interval, dvar, notes)
-    if replicates is not None:
-        out["replicates"] = _replicated(plan, used, y, pik, labels, sizes, replicates,
-                                        replicate_reps, confidence, interval, notes)
-    out["notes"] = [note_text(n, "en") for n in notes]  # the English text, for JSON readers
-    return out
+    if resp.without:
+        notes.append(note("strata_without_results", count=len(resp.without)))
+    return notes
+
+
+def _by_domain(session: Session, plan: Plan, resp: Responses, by: str,
+               settings: Settings | None, confidence: float, interval: str, variance: str,
+               notes: list[Note]) -> dict[str, Any]:
+    """Rates per value of the domain field *by*, over the whole design; with *settings*
+    each domain's frame count N_d is read from the frozen frame so its HT rate is t̂_d/N_d."""
+    values = [domain_value(it.listing, by) for it in resp.used]
+    sizes_d = frame_counts(session, plan, by, settings) if settings is not None else None
+    domains = estimate_domains(np.array(resp.y), np.array(resp.pik), np.array(values),
+                               strata=np.array(resp.labels), domain_sizes=sizes_d,
+                               confidence=confidence, interval=interval, variance=variance)
+    notes.append(note("domains_by_counts" if sizes_d else "domains_by", estimate_domain=by))
+    return {"field": by, "domains": [e.as_dict() for e in domains]}
+
+
+def _post_stratified(session: Session, plan: Plan, resp: Responses, post_stratify: str,
+                     settings: Settings, confidence: float, interval: str, variance: str,
+                     notes: list[Note]) -> dict[str, Any]:
+    """The overall rate with weights scaled to the frozen frame's counts per value of
+    *post_stratify*; responding items in a value the frame lacks are left out (no count to
+    scale to)."""
+    counts = frame_counts(session, plan, post_stratify, settings)
+    post = [domain_value(it.listing, post_stratify) for it in resp.used]
+    kept = [k for k, v in enumerate(post) if counts.get(v)]
+    ps = poststratify(np.array(resp.y)[kept], np.array(resp.pik)[kept], np.array(post)[kept],
+                      counts, strata=np.array(resp.labels)[kept], confidence=confidence,
+                      interval=interval, variance=variance)
+    notes.append(note("post_stratified", estimate_domain=post_stratify))
+    return {"field": post_stratify, "counts": counts, "estimate": ps.as_dict()}
 
 
 def _calibrated(session: Session, plan: Plan, used: list[PlanItem], y: list[float],
