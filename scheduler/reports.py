@@ -16,7 +16,6 @@ import datetime as dt
 import enum
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import clock
+from store.chartlabels import fit_labels
 from store.errors import InvalidInput
 from store.jsonio import dumps, jsonable
 from store.labels import LOCALES, label, text_label, text_labels_of
@@ -260,36 +260,11 @@ def _svg_head(title: str, width: int, height: int) -> list[str]:
             f'<text x="0" y="16" font-weight="bold" font-size="13">{escape(title)}</text>']
 
 
-def _text_width(text: str) -> float:
-    """Rough width in pixels at the charts' 12 px: a CJK character is a square, others about
-    half of one."""
-    import unicodedata
-
-    return sum(12.0 if unicodedata.east_asian_width(ch) in "WF" else 6.8 for ch in text)
-
-
-def _label_column(names: Iterable[Any], width: int) -> tuple[int, dict[str, str]]:
-    """The left column's width for the row labels (the longest label's, at least 170 px and
-    at most 45 % of the chart) and each label as it fits there: whole, or cut with "…" (a
-    label wider than the column ran off the chart's left edge)."""
-    texts = [str(n) for n in names]
-    left = int(min(max(170.0, max((_text_width(t) for t in texts), default=0.0) + 16),
-                   width * 0.45))
-    room = left - 12
-    shown = {}
-    for text in texts:
-        cut = text
-        while cut and _text_width(cut) > room:
-            cut = cut[:-1]
-        shown[text] = text if cut == text else cut[:-1] + "…"
-    return left, shown
-
-
 def svg_bars(title: str, data: dict[str, tuple[int, int]], labels: tuple[str, str],
              width: int = 640) -> str:
     """A grouped horizontal bar chart (ordered vs failed) as inline SVG; labels escaped."""
     row = 26
-    left, shown = _label_column(data, width)
+    left, shown = fit_labels(data, width)
     height = 40 + row * max(1, len(data)) + 24
     top = max((a for a, _ in data.values()), default=0) or 1
     scale = (width - left - 60) / top
@@ -319,7 +294,7 @@ def svg_intervals(title: str, data: dict[str, tuple[float, float, float]],
     """Estimates with their intervals as inline SVG: per row a line from the interval's low
     to its high end and a dot at the estimate, on one 0–100 % scale; labels escaped."""
     row = 24
-    left, shown = _label_column(data, width)
+    left, shown = fit_labels(data, width)
     height = 40 + row * max(1, len(data)) + 20
     top = max((hi for _e, _lo, hi in data.values()), default=0.0) or 1.0
     top = min(1.0, max(0.05, top * 1.1))

@@ -7,6 +7,7 @@ name (``from store.db import Database``); importing ``store`` itself loads nothi
 
 __all__ = [
     "artifacts",  # content-addressed files: ArtifactStore (one layout for every package)
+    "chartlabels",  # row labels of the SVG bar charts, sized to fit beside the bars
     "chromium",  # the one Chromium launcher (Debian's or Playwright's; options, arguments)
     "clock",  # times as a person at the bureau reads them (stored in UTC)
     "db",  # Database.open (migrates to head), sessions, the store's rules registered on them

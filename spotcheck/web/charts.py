@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from store.chartlabels import fit_labels
+
 PALETTE = 6  # series classes c0..c5 in console.css
 
 
@@ -35,6 +37,8 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 52
     (e.g. the stratum's share of the frame under its allocation)."""
     gap = 6
     value_width = 70
+    label_width, shown = fit_labels((label for label, _ in items), width,
+                                    minimum=label_width, font_px=11)
     plot = max(40, width - label_width - value_width)
     top = max([v for _, v in items] + list(secondary or []) + [0]) or 1
     height = max(1, len(items)) * (bar_height + gap) + gap
@@ -44,7 +48,7 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 52
         w = plot * max(0.0, value) / top
         body.append(
             f'<text class="lbl" x="{label_width - 6}" y="{y + bar_height * 0.72:.1f}" '
-            f'text-anchor="end">{escape(label[:40])}</text>'
+            f'text-anchor="end">{escape(shown[label])}</text>'
             f'<rect class="bar c{i % PALETTE}" x="{label_width}" y="{y}" width="{w:.1f}" '
             f'height="{bar_height}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
             f'<text class="val" x="{label_width + w + 4:.1f}" '
@@ -162,6 +166,8 @@ def interval_chart(items: Sequence[tuple[str, float | None, float | None, float 
     high) on a shared 0–100 % axis; a row without an estimate shows "—"."""
     gap = 4
     value_width = 150
+    label_width, shown = fit_labels((label for label, *_ in items), width,
+                                    minimum=label_width, font_px=11)
     plot = max(60, width - label_width - value_width)
     top = max([h for *_, h in items if h is not None] + [e for _, e, _, _ in items
                                                         if e is not None] + [0.01])
@@ -181,7 +187,7 @@ def interval_chart(items: Sequence[tuple[str, float | None, float | None, float 
         y = gap + i * (row_height + gap)
         mid = y + row_height / 2
         body.append(f'<text class="lbl" x="{label_width - 6}" y="{mid + 4:.1f}" '
-                    f'text-anchor="end">{escape(label[:40])}</text>')
+                    f'text-anchor="end">{escape(shown[label])}</text>')
         if est is None:
             body.append(f'<text class="val" x="{label_width + 4}" y="{mid + 4:.1f}">—</text>')
             continue

@@ -213,7 +213,8 @@ def test_chart_labels_fit_left_of_their_bars() -> None:
     """A row label is shown whole when the chart has room for it (the platform "SBX Boutique
     精品店 (sandbox shop)" was cut to 28 characters and ran off the chart's left edge), else
     cut with "…" to the label column."""
-    from scheduler.reports import _text_width, svg_bars, svg_intervals
+    from scheduler.reports import svg_bars, svg_intervals
+    from store.chartlabels import text_width
 
     name = "SBX Boutique 精品店 (sandbox shop)"
     long = "某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某某"
@@ -225,4 +226,4 @@ def test_chart_labels_fit_left_of_their_bars() -> None:
         assert name in texts
         [cut] = [t for t in texts if t.startswith("某")]
         assert cut.endswith("…") and len(cut) < len(long)
-        assert all(int(x) - _text_width(t) >= 0 for x, t in shown)  # nothing off the edge
+        assert all(int(x) - text_width(t) >= 0 for x, t in shown)  # nothing off the edge

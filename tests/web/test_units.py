@@ -247,3 +247,21 @@ def test_a_risk_reason_reads_from_its_code_as_the_catalogue_says_it_now() -> Non
                                    "品牌+型号：型号 ME-R2484） (+7.04)")
     # parameters that no longer fill the sentence: the stored text
     assert reason_text({**stored, "params": {"x": 1}}).startswith("与美国 CPSC 召回 26104 匹配（…")
+
+
+def test_bar_chart_labels_fit_beside_their_bars() -> None:
+    """The console's bars name a persona as "SBX Boutique 精品店 (sandbox shop) · shop-Mia":
+    shown whole (the label column grows) and never running off the chart's left edge."""
+    import re
+
+    from spotcheck.web.charts import bar_chart
+    from store.chartlabels import text_width
+
+    name = "SBX Boutique 精品店 (sandbox shop) · shop-Mia"
+    svg = str(bar_chart([(name, 4.0), ("mall · 小李", 3.0), ("某" * 60, 1.0)], title="t",
+                        width=720))  # as the personas page draws it
+    shown = re.findall(r'<text class="lbl" x="(\d+)" y="[\d.]+" text-anchor="end">([^<]*)<',
+                       svg)
+    assert [t for _x, t in shown][:2] == [name, "mall · 小李"]
+    assert shown[2][1].endswith("…")
+    assert all(int(x) - text_width(t, 11) >= 0 for x, t in shown)

@@ -74,11 +74,16 @@ def _page(request: Request, user: CurrentUser, revealed: PersonaView | None = No
     broken: Counter[int] = Counter(b["persona_id"] for b in breaches
                                    if b["persona_id"] is not None)
     flags = [breach_text(b) for b in breaches]
+    from spotcheck.web.deps import platform_names
+
+    names = platform_names(request)  # a chart names a platform as the table does
     chart = charts.bar_chart(
-        [(f"{v.platform} · {v.alias}", float(u["buys"])) for v, u in rows[:40]],
+        [(f"{names.get(v.platform, v.platform)} · {v.alias}", float(u["buys"]))
+         for v, u in rows[:40]],
         title=_("Buys per persona in the last %(days)s days (limit %(cap)s)")
         % {"days": rules.period_days, "cap": rules.persona_per_period},
-        secondary=[float(rules.persona_per_period)] * min(len(rows), 40)) if rows else None
+        secondary=[float(rules.persona_per_period)] * min(len(rows), 40),
+        width=720) if rows else None
     return render(request, "console/personas.html", rows=rows, rules=rules, chart=chart,
                   may_reveal=user.can("personas.secrets"), broken=broken, flags=flags)
 
