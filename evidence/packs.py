@@ -36,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +328,10 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
     they are *withheld* unless *include_persona_captures*: the signed manifest still lists each
     one (id, kind, manifest hash and signature), so a copy disclosed later can be checked
     against this pack.
+
+    The pack is built by :data:`PACK_STEPS`, in order, in a scratch directory; a failing step
+    is recorded in custody as ``export_failed`` (the ``exported`` event is already written
+    by then) and the scratch directory is removed either way.
     """
     out = Path(out)
     if out.suffix.lower() != ".zip":
@@ -333,6 +339,50 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
     out.parent.mkdir(parents=True, exist_ok=True)
     store = ArtifactStore(settings.artifacts_dir)
     key = load_or_create(settings.keys_dir)
+    sel = _select_for_pack(db, store, case_id=case_id, plan_item_id=plan_item_id,
+                           capture_ids=capture_ids, out_name=out.name, actor=actor,
+                           include_persona_captures=include_persona_captures)
+    settings.packs_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pack-", dir=settings.packs_dir))
+    try:
+        root = work / "pack"
+        root.mkdir()
+        build = PackBuild(db=db, settings=settings, store=store, key=key, out=out,
+                          actor=actor, pdf=pdf, case_id=case_id, plan_item_id=plan_item_id,
+                          sel=sel, work=work, root=root)
+        for _name, step in PACK_STEPS:
+            step(build)
+    except BaseException as exc:
+        with db.session() as s:
+            custody.record(s, "export_failed", actor, case_id=case_id,
+                           detail={"captures": sel.ids, "pack": out.name,
+                                   "error": str(exc)[:300]})
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+@dataclass
+class PackSelection:
+    """What goes in a pack, fixed (and the export recorded in custody) before any file is
+    written: capture ids, which of them show a persona, the withheld captures, the case and
+    its sample chain, the ``exported`` custody event."""
+
+    ids: list[int]
+    persona_ids: set[int]
+    withheld: list[dict[str, Any]]
+    case: Case | None
+    chain: SampleChain | None
+    export_event_id: int
+
+
+def _select_for_pack(db: Database, store: ArtifactStore, *, case_id: int | None,
+                     plan_item_id: int | None, capture_ids: list[int] | None, out_name: str,
+                     actor: str, include_persona_captures: bool) -> PackSelection:
+    """Choose the captures, withhold the persona captures (their redacted copies go in
+    instead, each naming its original's manifest hash and signature), and record the export
+    in custody in the same transaction, so the excerpt in the pack includes its own export."""
     chain: SampleChain | None = None
     with db.session() as s:
         caps = select_captures(s, case_id=case_id, plan_item_id=plan_item_id,
@@ -358,141 +408,227 @@ def export_pack(db: Database, *, case_id: int | None = None, plan_item_id: int |
         if case is not None:
             chain = sample_chain(s, case, store)
         event = custody.record(s, "exported", actor, case_id=case_id,
-                               detail={"captures": ids, "pack": out.name,
+                               detail={"captures": ids, "pack": out_name,
                                        "plan_item_id": plan_item_id,
                                        "withheld": [w["id"] for w in withheld],
                                        "sample_chain": chain is not None})
         export_event_id = event.id
-    settings.packs_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="pack-", dir=settings.packs_dir))
-    try:
-        root = work / "pack"
-        root.mkdir()
-        with db.session() as s:
-            caps = list(s.scalars(select(Capture).where(Capture.id.in_(ids))
-                                  .order_by(Capture.id)))
-            entries = [_copy_capture(s, c, store, root) for c in caps]
-        for e in entries:  # each screenshot again under a banner: URL, time, id, hash
-            e["renderings"] = capture_banners(root, e, SCREENSHOT_ROLES)
-        with db.session() as s:
-            relevant = set(s.scalars(select(CustodyEvent.id).where(or_(
-                CustodyEvent.capture_id.in_(ids),
-                CustodyEvent.case_id == case_id if case_id is not None else false(),
-            ))))
-            relevant.add(export_event_id)
-            events = custody.excerpt(s, relevant)
-        (root / "custody.jsonl").write_text(
-            "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in events),
-            encoding="utf-8")
-        (root / "public_key.pem").write_bytes(key.public_pem())
-        carried_keys = _capture_keys(root, entries, key, settings)
-        domain = f"spotcheck-{key.fingerprint[:16]}"
-        wacz_info = _wacz(root, entries, work, tsa_urls=settings.tsa_urls,
-                          signer=(load_or_create_ca(settings.keys_dir, domain), domain)
-                          if settings.tsa_urls else None) if entries else None
-        chain_info = None
-        if chain is not None:
-            # The chain is sealed on its own (signature, tokens, stamp record) as well as
-            # listed in the manifest: it can be shown and checked apart from the pack.
-            chain.write(root)
-            sealed_chain = seal(chain.json_bytes(), settings, name=CHAIN_DOCUMENT, key=key)
-            for fname, data in sealed_chain.files(CHAIN_DOCUMENT).items():
-                (root / fname).write_bytes(data)
-            chain_info = {"file": CHAIN_DOCUMENT, "tsa_urls": list(settings.tsa_urls),
-                          "steps": [st["step"] for st in chain.steps],
-                          "missing": chain.missing, "files": sorted(chain.files)}
+    return PackSelection(ids=ids, persona_ids=persona_ids, withheld=withheld, case=case,
+                         chain=chain, export_event_id=export_event_id)
 
-        tsa_roots: dict[str, dict[str, str]] = {}
-        for e in entries:
-            manifest_bytes = (root / e["manifest"]).read_bytes()
-            digest = hashlib.sha256(manifest_bytes).digest()
-            e["timestamp_info"] = []
-            for tok in e["timestamps"]:
-                chk = check_response((root / tok).read_bytes(), digest)
-                e["timestamp_info"].append({"file": tok, "gen_time": str(chk.gen_time),
-                                            "tsa": chk.tsa_name})
-                if chk.ok and chk.root_fingerprint not in tsa_roots:
-                    n = len(tsa_roots)
-                    (root / "tsa").mkdir(exist_ok=True)
-                    (root / "tsa" / f"{n}-chain.pem").write_bytes(chk.chain_pem)
-                    tsa_roots[chk.root_fingerprint] = {"subject": chk.root_subject,
-                                                       "chain": f"tsa/{n}-chain.pem"}
-        created = utcnow().isoformat()
-        title = (f"{case.number} {case.title}" if case else
-                 f"plan item {plan_item_id}" if plan_item_id else
-                 "captures " + ", ".join(map(str, ids)))
-        pack_info = {"title": title, "created_at": created, "actor": actor,
-                     "key_fingerprint": key.fingerprint, "tsa_roots": tsa_roots,
-                     "wacz_ca": (wacz_info or {}).get("signing_ca_fingerprint"),
-                     "case": {"number": case.number, "title": case.title,
-                              "kind": case.kind} if case else None}
-        report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
-                        "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],
-                        "timestamps": e["timestamp_info"],
-                        "thumbnail": e["renderings"].get("screenshot_viewport")
-                        or e["files"].get("screenshot_viewport"),
-                        "files": _file_rows(root, e)} for e in entries]
-        htmls = []
-        for loc in LOCALES:
-            html = root / f"report.{loc}.html"
-            html.write_text(render("evidence_report.html", loc, pack=pack_info,
-                                   captures=report_caps, withheld=withheld,
-                                   chain=chain.document if chain else None),
-                            encoding="utf-8")
-            htmls.append(html)
-        if pdf:
-            render_pdfs(htmls, settings)
-        roots_text = "\n".join(f"    {fp}  {r['subject']}" for fp, r in tsa_roots.items())
-        (root / "VERIFY.txt").write_text(VERIFY_TEXT.format(
-            fingerprint=key.fingerprint, name=out.name,
-            tsa_roots=roots_text or "    (none / 无)"), encoding="utf-8")
 
-        files = {}
-        for p in sorted(root.rglob("*")):
+@dataclass
+class PackBuild:
+    """A pack being built: its inputs, the scratch directory (*root* is what gets zipped)
+    and what each step leaves for the later ones (the manifest and reports describe it all)."""
+
+    db: Database
+    settings: Settings
+    store: ArtifactStore
+    key: InstallationKey
+    out: Path
+    actor: str
+    pdf: bool
+    case_id: int | None
+    plan_item_id: int | None
+    sel: PackSelection
+    work: Path
+    root: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    carried_keys: dict[str, str] = field(default_factory=dict)
+    wacz_info: dict[str, Any] | None = None
+    chain_info: dict[str, Any] | None = None
+    tsa_roots: dict[str, dict[str, str]] = field(default_factory=dict)
+    created: str = ""
+    title: str = ""
+    pack_info: dict[str, Any] = field(default_factory=dict)
+
+
+def _copy_captures(b: PackBuild) -> None:
+    """Each capture's files, manifest, signature and tokens under ``captures/<id>/``, and
+    each screenshot again under a banner (URL, time, id, hash) for people reading it."""
+    with b.db.session() as s:
+        caps = list(s.scalars(select(Capture).where(Capture.id.in_(b.sel.ids))
+                              .order_by(Capture.id)))
+        b.entries = [_copy_capture(s, c, b.store, b.root) for c in caps]
+    for e in b.entries:
+        e["renderings"] = capture_banners(b.root, e, SCREENSHOT_ROLES)
+
+
+def _custody_excerpt(b: PackBuild) -> None:
+    """``custody.jsonl``: the hash-chained log over the captures, the case and this export,
+    events in between redacted (:func:`evidence.custody.excerpt`)."""
+    case_id = b.case_id
+    with b.db.session() as s:
+        relevant = set(s.scalars(select(CustodyEvent.id).where(or_(
+            CustodyEvent.capture_id.in_(b.sel.ids),
+            CustodyEvent.case_id == case_id if case_id is not None else false(),
+        ))))
+        relevant.add(b.sel.export_event_id)
+        b.events = custody.excerpt(s, relevant)
+    (b.root / "custody.jsonl").write_text(
+        "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in b.events),
+        encoding="utf-8")
+
+
+def _public_keys(b: PackBuild) -> None:
+    """The installation's public key, and every retired key that signed a capture here."""
+    (b.root / "public_key.pem").write_bytes(b.key.public_pem())
+    b.carried_keys = _capture_keys(b.root, b.entries, b.key, b.settings)
+
+
+def _archive(b: PackBuild) -> None:
+    """``archive.wacz`` of all captures (signed when TSAs are configured), so the pages
+    replay in ReplayWeb.page; none when the pack holds no capture."""
+    settings, key = b.settings, b.key
+    domain = f"spotcheck-{key.fingerprint[:16]}"
+    b.wacz_info = _wacz(b.root, b.entries, b.work, tsa_urls=settings.tsa_urls,
+                        signer=(load_or_create_ca(settings.keys_dir, domain), domain)
+                        if settings.tsa_urls else None) if b.entries else None
+
+
+def _sample_chain(b: PackBuild) -> None:
+    """The case's sample chain and its files; the chain is sealed on its own (signature,
+    tokens, stamp record) as well as listed in the manifest, so it can be shown and checked
+    apart from the pack."""
+    chain = b.sel.chain
+    if chain is None:
+        return
+    chain.write(b.root)
+    sealed_chain = seal(chain.json_bytes(), b.settings, name=CHAIN_DOCUMENT, key=b.key)
+    for fname, data in sealed_chain.files(CHAIN_DOCUMENT).items():
+        (b.root / fname).write_bytes(data)
+    b.chain_info = {"file": CHAIN_DOCUMENT, "tsa_urls": list(b.settings.tsa_urls),
+                    "steps": [st["step"] for st in chain.steps],
+                    "missing": chain.missing, "files": sorted(chain.files)}
+
+
+def _timestamp_roots(b: PackBuild) -> None:
+    """Read each capture's RFC 3161 tokens (time and TSA, for the report) and carry each
+    distinct TSA certificate chain once under ``tsa/``, so the tokens verify offline."""
+    for e in b.entries:
+        manifest_bytes = (b.root / e["manifest"]).read_bytes()
+        digest = hashlib.sha256(manifest_bytes).digest()
+        e["timestamp_info"] = []
+        for tok in e["timestamps"]:
+            chk = check_response((b.root / tok).read_bytes(), digest)
+            e["timestamp_info"].append({"file": tok, "gen_time": str(chk.gen_time),
+                                        "tsa": chk.tsa_name})
+            if chk.ok and chk.root_fingerprint not in b.tsa_roots:
+                n = len(b.tsa_roots)
+                (b.root / "tsa").mkdir(exist_ok=True)
+                (b.root / "tsa" / f"{n}-chain.pem").write_bytes(chk.chain_pem)
+                b.tsa_roots[chk.root_fingerprint] = {"subject": chk.root_subject,
+                                                     "chain": f"tsa/{n}-chain.pem"}
+
+
+def _describe(b: PackBuild) -> None:
+    """The pack's title, creation time and header facts, shared by reports and manifest."""
+    case = b.sel.case
+    b.created = utcnow().isoformat()
+    b.title = (f"{case.number} {case.title}" if case else
+               f"plan item {b.plan_item_id}" if b.plan_item_id else
+               "captures " + ", ".join(map(str, b.sel.ids)))
+    b.pack_info = {"title": b.title, "created_at": b.created, "actor": b.actor,
+                   "key_fingerprint": b.key.fingerprint, "tsa_roots": b.tsa_roots,
+                   "wacz_ca": (b.wacz_info or {}).get("signing_ca_fingerprint"),
+                   "case": {"number": case.number, "title": case.title,
+                            "kind": case.kind} if case else None}
+
+
+def _reports(b: PackBuild) -> None:
+    """The report for people in each locale (HTML, and PDF unless ``pdf=False``)."""
+    root, chain = b.root, b.sel.chain
+    report_caps = [{"id": e["id"], "kind": e["kind"], "meta": _meta(root, e),
+                    "facts": e["facts"] or {}, "manifest_sha256": e["manifest_sha256"],
+                    "timestamps": e["timestamp_info"],
+                    "thumbnail": e["renderings"].get("screenshot_viewport")
+                    or e["files"].get("screenshot_viewport"),
+                    "files": _file_rows(root, e)} for e in b.entries]
+    htmls = []
+    for loc in LOCALES:
+        html = root / f"report.{loc}.html"
+        html.write_text(render("evidence_report.html", loc, pack=b.pack_info,
+                               captures=report_caps, withheld=b.sel.withheld,
+                               chain=chain.document if chain else None),
+                        encoding="utf-8")
+        htmls.append(html)
+    if b.pdf:
+        render_pdfs(htmls, b.settings)
+
+
+def _verify_text(b: PackBuild) -> None:
+    """``VERIFY.txt``: how to check the pack by hand, with the key and TSA roots to trust."""
+    roots_text = "\n".join(f"    {fp}  {r['subject']}" for fp, r in b.tsa_roots.items())
+    (b.root / "VERIFY.txt").write_text(VERIFY_TEXT.format(
+        fingerprint=b.key.fingerprint, name=b.out.name,
+        tsa_roots=roots_text or "    (none / 无)"), encoding="utf-8")
+
+
+def _manifest(b: PackBuild) -> None:
+    """``manifest.json`` listing every file written so far with its SHA-256 and size, then
+    sealed (signature, RFC 3161 tokens, stamp record): it must come after every other file."""
+    root, events = b.root, b.events
+    files = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            rel = p.relative_to(root).as_posix()
+            files[rel] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+    manifest = {
+        "format": PACK_FORMAT, "created_at": b.created, "actor": b.actor, "title": b.title,
+        "case": b.pack_info["case"], "plan_item_id": b.plan_item_id,
+        "key_fingerprint": b.key.fingerprint, "public_key": "public_key.pem",
+        "captures": [{k: v for k, v in e.items() if k != "timestamp_info"}
+                     for e in b.entries],
+        "withheld_captures": b.sel.withheld,
+        # included only when asked (include_persona_captures): who may open this pack
+        "persona_captures": [e["id"] for e in b.entries if e["id"] in b.sel.persona_ids],
+        "custody": {"file": "custody.jsonl", "events": len(events),
+                    "first_seq": events[0]["seq"] if events else None,
+                    "last_seq": events[-1]["seq"] if events else None,
+                    "last_hash": events[-1]["hash"] if events else None},
+        "sample_chain": b.chain_info,
+        "tsa_roots": b.tsa_roots, "keys": b.carried_keys, "wacz": b.wacz_info,
+        "timestamping": {"tsa_urls": list(b.settings.tsa_urls),
+                         "record": "manifest.json.stamps.json"},
+        "files": files,
+    }
+    manifest_bytes = pretty_json(manifest)
+    (root / "manifest.json").write_bytes(manifest_bytes)
+    sealed = seal(manifest_bytes, b.settings, name="manifest.json", key=b.key)
+    for fname, data in sealed.files("manifest.json").items():
+        (root / fname).write_bytes(data)
+
+
+def _zip(b: PackBuild) -> None:
+    """Zip *root* (stored, see the module docstring) beside *out* and move it into place in
+    one rename, so a reader never sees half a pack."""
+    tmp_zip = b.out.with_name(f".{b.out.name}.part")
+    with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED,
+                         allowZip64=True) as zf:
+        for p in sorted(b.root.rglob("*")):
             if p.is_file():
-                rel = p.relative_to(root).as_posix()
-                files[rel] = {"sha256": sha256_file(p), "size": p.stat().st_size}
-        manifest = {
-            "format": PACK_FORMAT, "created_at": created, "actor": actor, "title": title,
-            "case": pack_info["case"], "plan_item_id": plan_item_id,
-            "key_fingerprint": key.fingerprint, "public_key": "public_key.pem",
-            "captures": [{k: v for k, v in e.items() if k != "timestamp_info"}
-                         for e in entries],
-            "withheld_captures": withheld,
-            # included only when asked (include_persona_captures): who may open this pack
-            "persona_captures": [e["id"] for e in entries if e["id"] in persona_ids],
-            "custody": {"file": "custody.jsonl", "events": len(events),
-                        "first_seq": events[0]["seq"] if events else None,
-                        "last_seq": events[-1]["seq"] if events else None,
-                        "last_hash": events[-1]["hash"] if events else None},
-            "sample_chain": chain_info,
-            "tsa_roots": tsa_roots, "keys": carried_keys, "wacz": wacz_info,
-            "timestamping": {"tsa_urls": list(settings.tsa_urls),
-                             "record": "manifest.json.stamps.json"},
-            "files": files,
-        }
-        manifest_bytes = pretty_json(manifest)
-        (root / "manifest.json").write_bytes(manifest_bytes)
-        sealed = seal(manifest_bytes, settings, name="manifest.json", key=key)
-        for fname, data in sealed.files("manifest.json").items():
-            (root / fname).write_bytes(data)
+                zf.write(p, p.relative_to(b.root).as_posix())
+    os.replace(tmp_zip, b.out)
 
-        tmp_zip = out.with_name(f".{out.name}.part")
-        with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED,
-                             allowZip64=True) as zf:
-            for p in sorted(root.rglob("*")):
-                if p.is_file():
-                    zf.write(p, p.relative_to(root).as_posix())
-        os.replace(tmp_zip, out)
-    except BaseException as exc:
-        with db.session() as s:
-            custody.record(s, "export_failed", actor, case_id=case_id,
-                           detail={"captures": ids, "pack": out.name,
-                                   "error": str(exc)[:300]})
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return out
+
+#: The steps of a pack, in order.  The order matters: the WACZ and reports read what the
+#: copy wrote, the reports read the TSA facts, and the manifest lists (and so must follow)
+#: every other file; the zip comes last.
+PACK_STEPS: tuple[tuple[str, Callable[[PackBuild], None]], ...] = (
+    ("captures", _copy_captures),
+    ("custody", _custody_excerpt),
+    ("keys", _public_keys),
+    ("wacz", _archive),
+    ("sample_chain", _sample_chain),
+    ("timestamps", _timestamp_roots),
+    ("describe", _describe),
+    ("reports", _reports),
+    ("verify_text", _verify_text),
+    ("manifest", _manifest),
+    ("zip", _zip),
+)
 
 
 def _capture_keys(root: Path, entries: list[dict[str, Any]], key: InstallationKey,
