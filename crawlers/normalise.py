@@ -84,8 +84,12 @@ def canonical_url(url: str) -> str:
 
 def already_canonical(url: str) -> bool:
     """Whether w3lib's canonicalisation (and ours) would return *url* unchanged, decided
-    without parsing it: http(s), a plain host, a path needing no escaping, nothing else."""
-    return len(url) <= MAX_URL and "/." not in url and _ALREADY_CANONICAL.match(url) is not None
+    without parsing it: http(s), a plain host, a path needing no escaping, nothing else.
+
+    A ``;`` in the last segment starts path parameters, which w3lib rewrites (an empty one,
+    ``/a;``, is dropped), so such a URL takes the slow path."""
+    return (len(url) <= MAX_URL and "/." not in url and ";" not in url[url.rfind("/"):]
+            and _ALREADY_CANONICAL.match(url) is not None)
 
 
 @lru_cache(maxsize=32_768)

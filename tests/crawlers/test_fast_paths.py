@@ -53,6 +53,8 @@ def _reference_clean(value: str, limit: int) -> str:
 @example("http://", "h.test", "")
 @example("http://", "", "0/")  # a host ending in a number is IPv4: w3lib writes 0.0.0.0
 @example("http://", "127.1", "/x")
+@example("http://", "h.test", "/;")  # an empty path parameter: w3lib drops it
+@example("http://", "h.test", "/a;b=1")
 def test_canonical_urls_are_w3libs(scheme: str, host: str, rest: str) -> None:
     url = scheme + host + rest
     try:
