@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -47,6 +47,10 @@ from store.printing import PrintJob, print_pdfs
 from store.settings import Settings
 from store.templating import environment
 from store.vocabulary import CaseStatus, MeasureKind, Sector, SupervisionClass
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is written
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMATS = ("xlsx", "pdf", "json")
 
@@ -337,16 +341,36 @@ def notes_in(estimate: dict[str, Any], locale: str) -> list[str]:
 def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
     """The statistics as a workbook to hand on: typed columns (rates as percentages, dates as
     dates, case numbers as text), frozen and filtered headers in the file's language, and a
-    chart sheet (samples by platform, measures, estimates with their intervals)."""
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
+    chart sheet (samples by platform, measures, estimates with their intervals).
 
-    from store.workbook import Column, write_table
+    One function per sheet, in the order the sheets appear; the chart sheet comes last
+    because its charts reference the cells of the samples, measures and estimates sheets.
+    """
+    from openpyxl import Workbook
 
     L = headings(locale)
     names = text_labels_of("half_year_sheet", locale)
     wb = Workbook()
+    _xlsx_summary(wb, report, L, names, locale)
+    samples = _xlsx_samples(wb, report, L, names, locale)
+    est, e_last = _xlsx_estimates(wb, report, L, names, locale)
+    _xlsx_cases(wb, report, L, names, locale)
+    ms, m_last = _xlsx_measures(wb, report, L, names, locale)
+    _xlsx_notifications(wb, report, L, names)
+    _xlsx_charts(wb, report, L, names, (samples, len(report.by_platform)), (ms, m_last),
+                 (est, e_last))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _xlsx_summary(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                  locale: str) -> None:
+    """The first sheet: title, period, when generated (bureau time), the sample totals."""
+    from openpyxl.styles import Font
+
+    from store.workbook import Column, write_table
+
     ws = wb.active
     assert ws is not None
     ws.title = names["summary"]
@@ -355,12 +379,19 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
     ws.append([L["period"], f"{report.start:%Y-%m-%d} – {report.last_day:%Y-%m-%d} "
                             f"({report.period})"])
     ws.append([L["generated"], clock.local(report.generated_at, locale)])
-    totals_header, _ = write_table(ws, [Column("", "text", 18), Column(L["ordered"], "int"),
-                                        Column(L["results"], "int"), Column(L["failed"], "int"),
-                                        Column(L["fail_share"], "percent")],
-                                   [[L["samples"], report.totals.ordered, report.totals.results,
-                                     report.totals.failed, report.totals.fail_share]],
-                                   first_row=5)
+    write_table(ws, [Column("", "text", 18), Column(L["ordered"], "int"),
+                     Column(L["results"], "int"), Column(L["failed"], "int"),
+                     Column(L["fail_share"], "percent")],
+                [[L["samples"], report.totals.ordered, report.totals.results,
+                  report.totals.failed, report.totals.fail_share]],
+                first_row=5)
+
+
+def _xlsx_samples(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                  locale: str) -> Worksheet:
+    """Samples by platform, then sector, then supervision class (the platform rows come
+    first: the platform chart reads them from row 2 on)."""
+    from store.workbook import Column, write_table
 
     samples = wb.create_sheet(names["samples"])
     s_cols = [Column(L["kind"], "text"), Column(L["platform"] + " / " + L["sector"] + " / "
@@ -374,6 +405,14 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                                   ("class", report.by_class))
               for k, b in data.items()]
     write_table(samples, s_cols, s_rows)
+    return samples
+
+
+def _xlsx_estimates(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                    locale: str) -> tuple[Worksheet, int]:
+    """Each plan's HT and Hájek rates with their intervals, then how each estimate was
+    made in the file's language (the sampler's coded notes); (sheet, last table row)."""
+    from store.workbook import Column, write_table
 
     est = wb.create_sheet(names["estimates"])
     e_cols = [Column(L["campaign"], "text"), Column(L["plan"], "text"), Column(L["n"], "int"),
@@ -390,13 +429,19 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
               for e in report.estimates]
     _, e_last = write_table(est, e_cols, e_rows)
     est.cell(row=e_last + 2, column=1, value=L["note_estimates"])
-    # How each plan's estimate was made, in the file's language (sampler's coded notes).
     row = e_last + 3
     for e in report.estimates:
         for text in notes_in(e, locale):
             est.cell(row=row, column=1, value=f"#{e['plan']} v{e['version']}")
             est.cell(row=row, column=2, value=text)
             row += 1
+    return est, e_last
+
+
+def _xlsx_cases(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                locale: str) -> None:
+    """The half-year's cases: numbers as text, codes by their labels, opened as a date."""
+    from store.workbook import Column, write_table
 
     cs = wb.create_sheet(names["cases"])
     write_table(cs, [Column(L["case_number"], "text", 22), Column(L["kind"], "text"),
@@ -409,26 +454,51 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
                   c["opened_at"], c["title"]]
                  for c in report.cases])
 
+
+def _xlsx_measures(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                   locale: str) -> tuple[Worksheet, int]:
+    """Measures ordered and done, by kind; (sheet, last table row) for the measures chart."""
+    from store.workbook import Column, write_table
+
     ms = wb.create_sheet(names["measures"])
     _, m_last = write_table(ms, [Column(L["measure"], "text"), Column(L["count"], "int"),
                                  Column(L["done"], "int")],
                             [[code_label("measure", k, locale), v["ordered"], v["done"]]
                              for k, v in report.measures.items()])
+    return ms, m_last
+
+
+def _xlsx_notifications(wb: Workbook, report: HalfYear, L: dict[str, str],
+                        names: dict[str, str]) -> None:
+    """Notifications sent, by bureau."""
+    from store.workbook import Column, write_table
+
     ns = wb.create_sheet(names["notifications"])
     write_table(ns, [Column(L["bureau"], "text"), Column(L["notifications"], "int")],
                 [[k, n] for k, n in report.notifications_by_bureau.items()])
 
+
+def _xlsx_charts(wb: Workbook, report: HalfYear, L: dict[str, str], names: dict[str, str],
+                 samples: tuple[Worksheet, int], measures: tuple[Worksheet, int],
+                 estimates: tuple[Worksheet, int]) -> None:
+    """Native Excel charts over the other sheets' cells (so they follow an edit there):
+    samples by platform, measures, Hájek estimates with their interval's bounds.  Each
+    pair is (sheet, row count or last row) of the table the chart reads."""
+    from openpyxl.chart import BarChart, Reference
+
+    samples_ws, platform_rows = samples
+    ms, m_last = measures
+    est, e_last = estimates
     charts = wb.create_sheet(names["charts"])
     anchor = 1
-    platform_rows = len(report.by_platform)
     if platform_rows:
         chart = BarChart()
         chart.type, chart.title = "col", L["by_platform"]
         chart.y_axis.title = L["count"]
         # the first rows of the samples sheet are the platforms
-        chart.add_data(Reference(samples, min_col=3, max_col=5, min_row=1,
+        chart.add_data(Reference(samples_ws, min_col=3, max_col=5, min_row=1,
                                  max_row=1 + platform_rows), titles_from_data=True)
-        chart.set_categories(Reference(samples, min_col=2, min_row=2,
+        chart.set_categories(Reference(samples_ws, min_col=2, min_row=2,
                                        max_row=1 + platform_rows))
         chart.height, chart.width = 8, 16
         charts.add_chart(chart, f"A{anchor}")
@@ -453,10 +523,6 @@ def write_xlsx(report: HalfYear, path: Path, locale: str = "zh-CN") -> Path:
         chart.set_categories(Reference(est, min_col=2, min_row=2, max_row=e_last))
         chart.height, chart.width = 8, 16
         charts.add_chart(chart, f"A{anchor}")
-    del totals_header
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
 
 
 def render_html(report: HalfYear, locale: str = "zh-CN") -> str:
