@@ -216,24 +216,58 @@ def verify_pack(path: Path, *, anchors: TrustAnchors, threads: int = 2) -> Verif
 
 def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
             anchors: TrustAnchors, threads: int) -> None:
+    """Every check of a pack, in order: the manifest, the files it lists, the pack's own
+    seal, the WACZ signature, each capture, the sample chain, the custody log.  Only an
+    unreadable manifest stops it: every later check is reported, pass or fail, so a reader
+    sees everything that is wrong with a pack at once."""
     infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+    read = _read_manifest(zf, infos, report)
+    if read is None:
+        return
+    manifest_bytes, manifest, listed = read
+    tsr_names = _check_files(zf, mm, infos, listed, report, threads)
+    claimed, carried, carried_keys = _check_pack_seal(zf, manifest, manifest_bytes, tsr_names,
+                                                      anchors, report)
+    _check_wacz(zf, manifest, anchors, report)
+    caps = manifest.get("captures") or []
+    report.captures = len(caps)
+    for cap in caps:
+        _check_capture(zf, cap, anchors, carried_keys, report, listed)
+    if manifest.get("sample_chain"):  # a failed sample's case
+        _check_chain(zf, manifest["sample_chain"], anchors, claimed, carried, report, listed)
+    _check_custody(zf, manifest, caps, report)
+
+
+def _read_manifest(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo],
+                   report: VerifyReport,
+                   ) -> tuple[bytes, dict[str, Any], dict[str, dict[str, Any]]] | None:
+    """(manifest bytes, manifest, its file list), or None when there is no readable
+    manifest (said in *report*).  Duplicate member names are said too: a zip with two
+    members of one name reads differently in different tools."""
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         report.said("pack", False, "duplicates", names=", ".join(dupes[:5]))
     if "manifest.json" not in infos:
         report.said("pack", False, "no_manifest")
-        return
+        return None
     try:
         manifest_bytes = _read(zf, "manifest.json")
         manifest = json.loads(manifest_bytes)
         listed: dict[str, dict[str, Any]] = manifest["files"]
     except (ValueError, KeyError, TypeError, InvalidInput) as exc:
         report.said("manifest", False, "bad_manifest", error=str(exc))
-        return
+        return None
     report.said("manifest", True, "files_listed", n=len(listed))
+    return manifest_bytes, manifest, listed
 
-    # -- files: hash everything listed, on a few threads ----------------------------------
+
+def _check_files(zf: zipfile.ZipFile, mm: mmap.mmap | None, infos: dict[str, zipfile.ZipInfo],
+                 listed: dict[str, dict[str, Any]], report: VerifyReport, threads: int,
+                 ) -> set[str]:
+    """Hash every listed file on a few threads (sizes first: a wrong size needs no hash)
+    and say which are missing, altered or added; returns the names of the manifest's
+    RFC 3161 tokens, the one kind of member the manifest cannot list (they are made over it)."""
     problems: list[dict[str, Any]] = []
     todo = []
     for name, entry in sorted(listed.items()):
@@ -267,8 +301,15 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         report.said("files", False, code, **params)
     else:
         report.said("files", True, "files_match", n=len(todo), bytes=report.bytes_hashed)
+    return tsr_names
 
-    # -- the pack's key, signature and timestamps: against the trust anchors ---------------
+
+def _check_pack_seal(zf: zipfile.ZipFile, manifest: dict[str, Any], manifest_bytes: bytes,
+                     tsr_names: set[str], anchors: TrustAnchors, report: VerifyReport,
+                     ) -> tuple[str, Ed25519PublicKey | None, dict[str, Ed25519PublicKey]]:
+    """The pack's key, signature and timestamps against the trust anchors; returns (claimed
+    key fingerprint, the key the pack carries, the retired keys it carries) for the
+    captures' and the chain's checks."""
     carried = None
     try:
         carried = load_public(_read(zf, manifest.get("public_key", "public_key.pem")))
@@ -294,8 +335,14 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
     report.sealed("", seal_check)
     report.warnings.extend(seal_check.warnings)
     report.warned.extend(seal_check.warned)
+    return claimed, carried, carried_keys
 
-    # -- the WACZ's own signature (WACZ Signing and Verification spec) ---------------------
+
+def _check_wacz(zf: zipfile.ZipFile, manifest: dict[str, Any], anchors: TrustAnchors,
+                report: VerifyReport) -> None:
+    """The WACZ's own signature (WACZ Signing and Verification spec), its signing CA named
+    by the manifest; an unsigned WACZ is a warning (no TSA was configured, or signing
+    failed), not a failure."""
     wacz = manifest.get("wacz") or {}
     if wacz.get("signed"):
         try:
@@ -312,17 +359,11 @@ def _verify(zf: zipfile.ZipFile, mm: mmap.mmap | None, report: VerifyReport,
         else:
             report.warn("warn_wacz_unsigned_no_tsa")
 
-    # -- captures --------------------------------------------------------------------------
-    caps = manifest.get("captures") or []
-    report.captures = len(caps)
-    for cap in caps:
-        _check_capture(zf, cap, anchors, carried_keys, report, listed)
 
-    # -- the sample chain (a failed sample's case) ------------------------------------------
-    if manifest.get("sample_chain"):
-        _check_chain(zf, manifest["sample_chain"], anchors, claimed, carried, report, listed)
-
-    # -- custody ---------------------------------------------------------------------------
+def _check_custody(zf: zipfile.ZipFile, manifest: dict[str, Any],
+                   caps: list[Any], report: VerifyReport) -> None:
+    """The custody excerpt: its hash chain, its last hash and count as the manifest records
+    them, and a ``created`` event for every capture in the pack."""
     cinfo = manifest.get("custody") or {}
     try:
         raw = _read(zf, cinfo.get("file", "custody.jsonl")).decode("utf-8")
