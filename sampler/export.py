@@ -105,16 +105,18 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
 
     status = summary["plan"]["status"]
     from sampler.registration import registration_of
+    from store.platformnames import platform_names
 
+    names = platform_names(session)  # a stratum names its platform (the CSV keeps codes)
     return template.render(
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
         code=lambda domain, c: text_label(domain, c, locale),
-        stratum=lambda h: stratum_label(h, locale),
+        stratum=lambda h: stratum_label(h, locale, names),
         registration=registration_text(registration_of(session, plan_id), labels, status,
                                        locale),
         status_text=label(PlanStatus, status, locale),
         items=[item_dict(it) for it in plan.items],
-        chart=allocation_svg([{**r, "stratum": stratum_label(r["stratum"], locale)}
+        chart=allocation_svg([{**r, "stratum": stratum_label(r["stratum"], locale, names)}
                               for r in summary["strata"]], labels),
         lang="zh" if locale == "zh-CN" else "en", generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
 

@@ -69,10 +69,12 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     from openpyxl.styles import Alignment
 
     from sampler.plans import item_dict, plan_summary
+    from store.platformnames import platform_names
 
     t = text_labels_of("plan_workbook", locale)
     plan = _plan(session, plan_id)
     summary = plan_summary(session, plan_id)
+    names = platform_names(session)  # a stratum names its platform
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -106,7 +108,7 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
     heads = ("stratum", "N_h", "n_h", "allocated", "rate", "pi_min", "pi_max", "certainty",
              "sample_cost", "risk_mean")
     _, last = write_table(st, [Column(t[h], k) for h, k in zip(heads, kinds, strict=True)],
-                          [[stratum_label(r["stratum"], locale) if k == "stratum" else
+                          [[stratum_label(r["stratum"], locale, names) if k == "stratum" else
                             _num(r.get(k)) for k in keys] for r in summary["strata"]])
     items = wb.create_sheet(safe_sheet_title(t["items"]))
     cols = [Column(t["seq"], "int", 6), Column(t["listing_id"], "text"),
@@ -118,7 +120,8 @@ def write_plan_workbook(session: Session, plan_id: int, path: Path, locale: str 
             Column(t["price"], "money")]
     write_table(items, cols, [
         [d["seq"], str(d["listing_id"]), d["platform"], d["external_id"], d["title"], d["url"],
-         "" if d["seller_id"] is None else str(d["seller_id"]), stratum_label(d["stratum"], locale),
+         "" if d["seller_id"] is None else str(d["seller_id"]),
+         stratum_label(d["stratum"], locale, names),
          d["inclusion_probability"], d["weight"], yes_no(d["certainty"], locale),
          d["risk_score"], _num(d["expected_price"])]
         for d in (item_dict(it) for it in plan.items)])

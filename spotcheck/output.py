@@ -95,13 +95,14 @@ def yes_no(value: object) -> str:
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
           codes: Mapping[str, type[enum.StrEnum] | str] | None = None,
-          fields: bool = False) -> Table:
+          fields: bool = False, platforms: Mapping[str, str] | None = None) -> Table:
     """A Rich table for a person, in the reader's language; every cell is escaped, since
     crawled text may contain markup.
 
     The title and headers are read from the ``cli_heading`` labels (:func:`heading`); with
     *codes* (column → a label domain of :mod:`store.labels`: an enumeration or a
-    plain-string domain, or ``"stratum"`` for a stratum's coded parts), the named columns'
+    plain-string domain, or ``"stratum"`` for a stratum's coded parts, its platform named
+    from *platforms*: :func:`store.platformnames.platform_names`), the named columns'
     codes by their labels; a time in the bureau's
     zone to the second (store.clock); with *fields*, the first
     column's values are headings too (a ``field | value`` table).  ``--json`` output never
@@ -118,7 +119,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
         if domain is None or value is None or value == "":
             return value
         if domain == "stratum":  # "mall/electrical/key": each coded part by its label
-            return stratum_label(str(value), lang)
+            return stratum_label(str(value), lang, platforms)
         if isinstance(domain, str):
             return text_label(domain, str(value), lang)
         return label(domain, str(value), lang)

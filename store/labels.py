@@ -10,6 +10,7 @@ table lives in the bottom layer beside :mod:`store.vocabulary` (whose enumeratio
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 from store import vocabulary as v
 
@@ -1401,15 +1402,19 @@ def yes_no(value: object, locale: str = "zh-CN") -> str:
     return text_label("yes_no", "yes" if value else "no", locale)
 
 
-def stratum_label(value: str, locale: str = "zh-CN") -> str:
+def stratum_label(value: str, locale: str = "zh-CN",
+                  platforms: Mapping[str, str] | None = None) -> str:
     """A stratum or domain label ("mall/electrical/key") with each coded part labelled (a
-    sector, a supervision class, the take-all stratum); platform codes and other parts stay
-    as they are."""
+    sector, a supervision class, the take-all stratum) and a platform's code by its name
+    from *platforms* (:func:`store.platformnames.platform_names`: this module reads no
+    database); other parts stay as they are.  ``--json`` keeps the code."""
     sectors = {m.value for m in v.Sector}
     classes = {m.value for m in v.SupervisionClass}
     parts = []
     for part in str(value).split("/"):
-        if part in sectors:
+        if platforms and part in platforms:
+            part = platforms[part]
+        elif part in sectors:
             part = label(v.Sector, part, locale)
         elif part in classes:
             part = label(v.SupervisionClass, part, locale)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from spotcheck.output import (
 )
 from store.labels import stratum_label, text_label
 from store.messages import render
+from store.platformnames import platform_names
 from store.vocabulary import PlanStatus
 
 app = typer.Typer(help="Purchase plans: draw, show, review, export, diff, estimate.",
@@ -62,10 +64,11 @@ def draw_cmd(campaign: str = typer.Argument(..., help="Campaign name or id."),
             plan = plan_api.draw_plan(s, camp.id, seed=seed, actor=ctx.actor(),
                                       settings=ctx.settings)
         summary = plan_api.plan_summary(s, plan.id)
+        names = platform_names(s)
     if json_out:
         print_json(summary)
         return
-    _print_summary(summary)
+    _print_summary(summary, names)
 
 
 class _null:
@@ -76,7 +79,9 @@ class _null:
         return None
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], names: Mapping[str, str]) -> None:
+    """A plan's heading, frame and strata table; a stratum names its platform from *names*
+    (:func:`store.platformnames.platform_names`; ``--json`` keeps the codes)."""
     p = summary["plan"]
     console.print("[bold]" + escape(said(
         "cli_said.plan_heading", id=p["id"], campaign=p["campaign"], version=p["version"],
@@ -95,9 +100,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
                           f"{r['pi_max']:.4f}" if r["pi_max"] is not None else "—",
                           r["certainty"], f"{r['sample_cost']:.2f}",
                           f"{r['risk_mean']:.3f}" if r["risk_mean"] is not None else "—")
-                         for r in summary["strata"]], codes={"stratum": "stratum"}))
+                         for r in summary["strata"]], codes={"stratum": "stratum"},
+                        platforms=names))
     console.print(bar_chart("allocation (n_h)",
-                            {stratum_label(r["stratum"], reader_locale()): r["n_h"]
+                            {stratum_label(r["stratum"], reader_locale(), names): r["n_h"]
                              for r in summary["strata"]}))
 
 
@@ -132,10 +138,11 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
         p = plan_api.resolve_plan(s, plan)
         summary = plan_api.plan_summary(s, p.id)
         data = plan_api.plan_dict(p, items=items)
+        names = platform_names(s)
     if json_out:
         print_json({**data, "summary": summary})
         return
-    _print_summary(summary)
+    _print_summary(summary, names)
     if items:
         key = "zh" if locale == "zh-CN" else "en"
         console.print(table("items", ["#", "listing", "stratum", "π", "price", "why"],
@@ -146,7 +153,8 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
                               it["expected_price"] or "—",
                               ("；" if key == "zh" else "; ").join(
                                   str(r.get(key) or r.get("en", "")) for r in it["reasons"][:2]))
-                             for it in data["items"]], codes={"stratum": "stratum"}))
+                             for it in data["items"]], codes={"stratum": "stratum"},
+                            platforms=names))
 
 
 @app.command("export")
@@ -344,6 +352,7 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
     """What changed between two plans: items added, removed, re-weighted; design; frame."""
     with current().db.session() as s:
         d = plan_api.plan_diff(s, plan_api.resolve_plan(s, a).id, plan_api.resolve_plan(s, b).id)
+        names = platform_names(s)
     if json_out:
         print_json(d)
         return
@@ -362,7 +371,7 @@ def diff_cmd(a: str = typer.Argument(..., help="Older plan."),
                for it in d["removed"]])
     if rows:
         console.print(table(None, ["", "listing", "stratum", "π"], rows,
-                            codes={"stratum": "stratum"}))
+                            codes={"stratum": "stratum"}, platforms=names))
 
 
 @app.command("estimate")
@@ -409,10 +418,11 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
                             post_stratify=post_stratify, calibrate_to=calibrate or None,
                             calfun=calfun, replicates=replicates,
                             replicate_reps=replicate_reps, settings=ctx.settings)
+        names = platform_names(s)
     if json_out:
         print_json(est)
         return
-    _print_estimate(est, confidence, ctx.reader_locale())
+    _print_estimate(est, confidence, ctx.reader_locale(), names)
     from sampler.plan_estimates import notes_in
 
     for note in notes_in(est, ctx.reader_locale()):
@@ -425,9 +435,11 @@ def estimate_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMP
 ESTIMATE_COLUMNS = ("domain", "n", "fail", "hajek_rate", "ht_count", "deff")
 
 
-def _print_estimate(est: dict[str, Any], confidence: float, lang: str) -> None:
+def _print_estimate(est: dict[str, Any], confidence: float, lang: str,
+                    names: Mapping[str, str]) -> None:
     """``plan estimate``'s tables in the reader's language: headers and method codes by their
-    labels (store.labels), titles from the message catalogue."""
+    labels (store.labels), a stratum's platform by its name from *names*, titles from the
+    message catalogue."""
     from store.labels import stratum_label, text_label
 
     o = est["overall"]
@@ -469,10 +481,10 @@ def _print_estimate(est: dict[str, Any], confidence: float, lang: str) -> None:
         console.print(tbl)
 
     show("overall_table", [row(overall, o)]
-         + [row(stratum_label(e["stratum"], lang), e) for e in est["by_stratum"]])
+         + [row(stratum_label(e["stratum"], lang, names), e) for e in est["by_stratum"]])
     if "by_domain" in est:
         dom = est["by_domain"]
-        show("by_domain_table", [row(stratum_label(e["stratum"], lang), e)
+        show("by_domain_table", [row(stratum_label(e["stratum"], lang, names), e)
                                  for e in dom["domains"]], estimate_domain=dom["field"])
     if "post_stratified" in est:
         ps = est["post_stratified"]

@@ -18,7 +18,6 @@ from spotcheck.web.labels import (
     measure_name,
     role_name,
     sector_name,
-    stratum_label,
 )
 from spotcheck.web.security import SessionCodec, csrf_check, session_middleware, session_secret
 from store.db import Database
@@ -53,8 +52,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                   dependencies=[Depends(csrf_check)])
     cons = Console(settings, db)
     cons.env.globals.update(role_name=role_name, sector_name=sector_name,
-                            class_name=class_name, measure_name=measure_name,
-                            stratum_label=stratum_label)
+                            class_name=class_name, measure_name=measure_name)
     app.state.console = cons
     app.middleware("http")(session_middleware(SessionCodec(session_secret(settings)), settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -20,7 +20,7 @@ from spotcheck.web import i18n
 from spotcheck.web.security import client_ip, password_fingerprint
 from store import clock
 from store.db import Database
-from store.models import AuditEvent, Platform, Role, User
+from store.models import AuditEvent, Role, User
 from store.settings import Settings
 from store.templating import environment
 
@@ -60,7 +60,7 @@ class Console:
         self.env.filters.update(money=money, when=when, day=day, pct=pct, short=short,
                                 code=code_label, details=details, platform=platform_name)
         self.env.globals.update(can=lambda user, perm: user is not None and user.can(perm),
-                                check_name=check_name)
+                                check_name=check_name, stratum_label=stratum_text)
 
 
 def check_name(name: str) -> str:
@@ -83,12 +83,23 @@ def details(value: Any, names: Any = None) -> str:
 def platform_names(request: Request) -> dict[str, str]:
     """Every platform's code → its name, read once per request: a page shows a platform by
     its name (the code, which people type and the data keeps, in a tooltip)."""
+    from store.platformnames import platform_names as read
+
     names: dict[str, str] | None = getattr(request.state, "platform_names", None)
     if names is None:
         with console(request).db.session() as s:
-            names = {code: name for code, name in s.execute(select(Platform.code, Platform.name))}
+            names = read(s)
         request.state.platform_names = names
     return names
+
+
+@pass_context
+def stratum_text(context: Any, value: str) -> str:
+    """``{{ stratum_label(r.stratum) }}``: a stratum ("mall/electrical/key") with each coded
+    part labelled and its platform by name, in the page's language."""
+    from spotcheck.web.labels import stratum_label
+
+    return stratum_label(value, platform_names(context["request"]))
 
 
 @pass_context

@@ -8,6 +8,7 @@ instead of from each other.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 from spotcheck.web import i18n
 from store import labels
@@ -46,10 +47,11 @@ def plan_status_label(status: PlanStatus | str) -> str:
     return _in_language(PlanStatus, status)
 
 
-def stratum_label(value: str) -> str:
-    """A stratum or domain label ("mall/electrical/key") with each coded part labelled
+def stratum_label(value: str, platforms: Mapping[str, str] | None = None) -> str:
+    """A stratum or domain label ("mall/electrical/key") with each coded part labelled and
+    its platform by name from *platforms* (:func:`spotcheck.web.deps.platform_names`)
     (:func:`store.labels.stratum_label`, in the request's language)."""
-    return labels.stratum_label(value, i18n.active())
+    return labels.stratum_label(value, i18n.active(), platforms)
 
 
 def code_label(code: str | enum.StrEnum | None, domain: str) -> str:

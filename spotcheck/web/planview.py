@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -127,8 +127,10 @@ def diff(s: Session, a: Plan, b: Plan, b_items: list[ItemRow]) -> dict[str, Any]
 
 
 def items_html(items: list[ItemRow], thumbs: dict[int, str], why: dict[int, list[str]],
-               class_label: Callable[[str], str], certain: str) -> Markup:
-    """The rows of the review page's items table.
+               class_label: Callable[[str], str], certain: str,
+               platforms: Mapping[str, str] | None = None) -> Markup:
+    """The rows of the review page's items table (a stratum names its platform from
+    *platforms*, :func:`spotcheck.web.deps.platform_names`).
 
     Built here rather than in the Jinja loop: 2,000 rows of nine cells made the template the
     larger half of the page's server time.  Every value that comes from crawled or drawn data
@@ -156,7 +158,7 @@ def items_html(items: list[ItemRow], thumbs: dict[int, str], why: dict[int, list
         risk = f"{it.risk:.2f}" if it.risk is not None else "—"
         reasons = "".join(f"<li>{escape(r)}</li>" for r in why.get(it.seq, ()))
         if it.stratum not in strata:
-            strata[it.stratum] = str(escape(stratum_label(it.stratum)))
+            strata[it.stratum] = str(escape(stratum_label(it.stratum, platforms)))
         out.append(
             f'<tr>\n<td class="num">{int(it.seq)}</td>\n<td>{thumb}</td>\n'
             f'<td class="title-cell"><a href="/listings/{lid}">{escape(short(it.title, 160))}'

@@ -137,6 +137,12 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert [p["status"] for p in listing] == ["approved"]
     shown = run("plan", "list", home=tmp_path).stdout  # for a person: zh-CN labels
     assert "抽样方案" in shown and "已批准" in shown and "approved" not in shown
+    # a stratum names its platform (Mall 商城), as the console's audit log does; --json
+    # keeps the code
+    shown = run("plan", "show", "春季", home=tmp_path).stdout
+    assert "│ Mall 商城/" in shown and "│ mall/" not in shown, shown  # (reasons read as drawn)
+    assert json.loads(run("plan", "show", "春季", "--json", home=tmp_path).stdout)[
+        "items"][0]["stratum"].split("/")[0] in ("mall", "shop")
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")
     with db.session() as s:  # every item bought and tested; every third one fails
         factory.lab_results(s, listing[0]["id"], fail_every=3)
@@ -146,6 +152,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert est.returncode == 0, est.stderr
     # Titles and headers in the reader's language (zh-CN by default), codes by their labels.
     assert "按平台（95% 置信区间）" in est.stdout and "按行业事后分层" in est.stdout
+    assert "Shop 小店" in est.stdout and "shop" not in est.stdout
     assert "Hájek 率 [区间]" in est.stdout and "设计效应" in est.stdout
     assert "by platform" not in est.stdout and "deff" not in est.stdout
     assert "logit" in est.stdout and "hajek" in est.stdout

@@ -282,6 +282,13 @@ def test_exports(sqlite_db: Database, settings: Settings, tmp_path: Path) -> Non
     rate_col = [c.value for c in strata[1]].index("抽样比") + 1
     assert strata.cell(2, rate_col).number_format == "0.0%"
     assert len(wb["图表"]._charts) == 1
+    # a stratum names its platform in both sheets (the JSON and CSV keep the code)
+    assert {str(strata.cell(r, 1).value).split("/")[0]
+            for r in range(2, strata.max_row + 1)} <= {"Mall 商城", "Shop 小店"}
+    shown = {str(items.cell(r, headers.index("层") + 1).value).split("/")[0]
+             for r in range(2, items.max_row + 1)}
+    assert shown == {"Mall 商城", "Shop 小店"}, shown
+    assert {it["stratum"].split("/")[0] for it in data["items"]} == {"mall", "shop"}
     assert wb["计划"].column_dimensions["B"].width >= 60
     facts = {r[0].value: r[1] for r in wb["计划"].iter_rows(min_row=2)}
     assert facts["样本量"].value == 40 and facts["样本量"].number_format == "#,##0"
@@ -331,6 +338,9 @@ def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
     assert "prohibited_class" not in en
     assert "按比例分配" in zh or "按风险分配" in zh or "Neyman 最优分配" in zh
     assert "light_industry" not in zh and "light_industry" not in en
+    # the strata and items tables and the chart name the platform, never its code
+    assert "<td>Mall 商城/" in zh and "<td>mall/" not in zh and "<td>mall/" not in en
+    assert ">Shop 小店/" in en
 
 
 def test_sampling_form_export(sqlite_db: Database, settings: Settings, tmp_path: Path) -> None:

@@ -64,3 +64,14 @@ def test_yes_and_no_read_from_one_label() -> None:
     assert (yes_no(True), yes_no(0, "en")) == ("是", "no")
     assert _shown("anything", False, "zh-CN") == "否"
     assert detail_text({"pdf": True}, "en").endswith("yes")
+
+
+def test_a_stratum_names_its_platform_and_labels_its_coded_parts() -> None:
+    from store.labels import stratum_label
+
+    names = {"mall": "跨境商城", "shop": "Shop 小店"}
+    assert stratum_label("mall/electrical", "zh-CN", names) == "跨境商城/电子电器"
+    assert stratum_label("shop/electrical/key", "en", names).startswith("Shop 小店/")
+    # a code no platform has, and no mapping at all, stay as they are
+    assert stratum_label("mall/electrical", "zh-CN") == "mall/电子电器"
+    assert stratum_label("tmall/electrical", "zh-CN", names) == "tmall/电子电器"

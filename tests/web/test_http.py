@@ -686,6 +686,29 @@ def test_the_audit_log_names_a_platform_by_its_name_with_its_code_kept(live: Liv
     assert '""platform"": ""mall""' in csv
 
 
+def test_a_plan_s_strata_name_their_platform(live: Live) -> None:
+    """A plan stratified by platform ("mall/light_industry/general") shows the platform's
+    name in its strata table, its items table and its allocation chart, as the audit log
+    does; the item's stratum stays the code in the database."""
+    from sqlalchemy import select, update
+
+    from store.models import PlanItem
+    from tests.web.test_no_raw_codes import platform_codes_shown
+
+    plan_id = live.data.plan_ids[1]
+    with live.db.session() as s:
+        s.execute(update(PlanItem).where(PlanItem.plan_id == plan_id)
+                  .values(stratum="mall/" + PlanItem.stratum))
+    with live.login("sue", headers={"Accept-Language": "zh-CN"}) as c:
+        page = c.get(f"/plans/{plan_id}").text
+    assert "<td>Sandbox Mall 沙盒商城/" in page, page
+    assert platform_codes_shown(page, {"mall"}) == set()
+    assert "mall/轻工" not in page and "mall/一般" not in page
+    with live.db.session() as s:
+        assert all(h.startswith("mall/") for h in s.scalars(
+            select(PlanItem.stratum).where(PlanItem.plan_id == plan_id)))
+
+
 def test_the_listing_page_shows_the_shop_s_category_as_the_shop_s_text(live: Live) -> None:
     """A crawled category is the shop's own text: shown quoted and marked as the shop's, with
     the sector our classification rules map it to, or said to be unmapped (``kids`` is no

@@ -110,9 +110,12 @@ def bare_times(html: str) -> set[str]:
 
 
 def platform_codes_shown(html: str, codes: set[str]) -> set[str]:
-    """Platform codes filling a table cell or a choice on a page: it shows the name."""
-    return {word for _tag, word in re.findall(r"<(td|option)[^>]*>\s*([\w.-]+)\s*</\1>", html)
-            if word in codes}
+    """Platform codes filling a table cell or a choice on a page, or opening a stratum in a
+    cell ("mall/电子电器"): it shows the name."""
+    whole = {word for _tag, word in re.findall(r"<(td|option)[^>]*>\s*([\w.-]+)\s*</\1>", html)
+             if word in codes}
+    return whole | {word for word in re.findall(r"<td[^>]*>\s*([\w.-]+)/", html)
+                    if word in codes}
 
 
 #: Single-word codes that must not fill a whole table cell or badge on a zh-CN page.
@@ -214,3 +217,5 @@ def test_the_check_finds_the_codes_a_page_could_show_raw() -> None:
     assert bare_times("<td>2026-12-07 10:03:04 北京时间 (2026-12-07 02:03:04 UTC)</td>") == set()
     assert platform_codes_shown("<td>mall</td><option value='mall'>商城</option>",
                                 {"mall"}) == {"mall"}
+    assert platform_codes_shown("<td>shop/电子电器</td><td>商城/电子电器</td>",
+                                {"shop", "mall"}) == {"shop"}

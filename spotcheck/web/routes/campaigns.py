@@ -18,7 +18,16 @@ from sampler.risk.reasons import TABLE as RISK_TABLE
 from sampler.risk.reasons import render as render_reason
 from scheduler.preregistration import approve_and_register
 from spotcheck.web import charts, i18n, planview
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render, short
+from spotcheck.web.deps import (
+    CurrentUser,
+    Permission,
+    audit,
+    console,
+    flash,
+    platform_names,
+    render,
+    short,
+)
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import (
     class_name,
@@ -258,12 +267,13 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
         # Reasons as display text once, here: thousands of template calls cost more.
         why = planview.reason_texts(s, plan, i18n.active(),
                                     lambda r: short(reason_text(r), 160))
-    item_rows = planview.items_html(items, thumbs, why, class_name, _("certain"))
+    names = platform_names(request)  # a stratum names its platform
+    item_rows = planview.items_html(items, thumbs, why, class_name, _("certain"), names)
     strata = summary["strata"]
     n_total = sum(r["n_h"] for r in strata)
     N_total = sum(r["N_h"] for r in strata)
     allocation = charts.bar_chart(
-        [(stratum_label(str(r["stratum"])), float(r["n_h"])) for r in strata],
+        [(stratum_label(str(r["stratum"]), names), float(r["n_h"])) for r in strata],
         title=_("Allocation by stratum"),
         secondary=[r["N_h"] * n_total / N_total for r in strata] if N_total else None)
     risk_chart = charts.bar_chart(

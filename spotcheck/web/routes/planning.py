@@ -20,7 +20,15 @@ from sampler.plans import draw_plan
 from scheduler.campaign_schedules import STATUSES, set_schedules
 from scheduler.schedules import JOB_KINDS
 from spotcheck.web import charts, i18n
-from spotcheck.web.deps import CurrentUser, Permission, audit, console, flash, render
+from spotcheck.web.deps import (
+    CurrentUser,
+    Permission,
+    audit,
+    console,
+    flash,
+    platform_names,
+    render,
+)
 from spotcheck.web.i18n import gettext as _
 from spotcheck.web.labels import code_label, stratum_label
 from spotcheck.web.lists import csv_response, speak
@@ -123,8 +131,10 @@ def estimates(request: Request, plan_id: int, user: CurrentUser = Permission("pl
     rows: list[tuple[str, str, dict[str, Any]]] = []
     if est is not None:
         rows.append((_("Overall"), "overall", est["overall"]))
-        rows += [(stratum_label(str(e["stratum"])), "stratum", e) for e in est["by_stratum"]]
-        rows += [(stratum_label(str(e["stratum"])), "domain", e)
+        names = platform_names(request)  # a stratum names its platform (CSV and page alike)
+        rows += [(stratum_label(str(e["stratum"]), names), "stratum", e)
+                 for e in est["by_stratum"]]
+        rows += [(stratum_label(str(e["stratum"]), names), "domain", e)
                  for e in est.get("by_domain", {}).get("domains", [])]
     if format == "csv":
         audit(request, user.name, "plan.estimates.export", "plan", plan_id, by=by)
