@@ -207,8 +207,60 @@ def check_response(response: bytes, digest: bytes, *, nonce: int | None = None,
         return TokenCheck.failed("tsa_malformed", error=f"{type(exc).__name__}: {exc}")
 
 
+class _Refused(Exception):
+    """A token check's verdict: the ``verify_said`` *code* (and its parameters) a step of
+    :func:`_check` ends on.  Raised by the steps so each stays one small function; never
+    leaves this module."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
 def _check(response: bytes, digest: bytes, nonce: int | None,
            extra_certs: list[x509.Certificate]) -> TokenCheck:
+    """The checks of RFC 3161 § 2.4.2 and RFC 5652 § 5.4, in order; the first that fails
+    is the answer.  Refusals before the TSTInfo is read carry no time; later ones carry
+    the time the token claims (a reader wants to see it even on a bad token)."""
+    try:
+        signed = _signed_data(response)
+    except _Refused as r:
+        return TokenCheck.failed(r.code, **r.params)
+    tst_bytes = bytes(signed["encap_content_info"]["content"].contents)
+    tst = tsp.TSTInfo.load(tst_bytes)
+    gen_time: dt.datetime = tst["gen_time"].native
+    result = TokenCheck(False, gen_time=gen_time,
+                        details={"serial": str(tst["serial_number"].native),
+                                 "policy": str(tst["policy"].native)})
+    try:
+        _check_imprint(tst, digest, nonce)
+        certs = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+        signer_info, signer = _signer(signed, certs)
+        hash_name = signer_info["digest_algorithm"]["algorithm"].native
+        if hash_name not in _HASHES:
+            raise _Refused("tsa_digest_unsupported", algorithm=str(hash_name))
+        _check_signed_attrs(signer_info, signer, tst_bytes, hash_name)
+        signer_cert = _to_crypto(signer)
+        _check_signature(signer_cert, signer_info, hash_name)
+        _check_tsa_cert(signer_cert, gen_time)
+        chain = _chain(signer_cert, [_to_crypto(c) for c in certs] + list(extra_certs))
+    except _Refused as r:
+        result.say(r.code, **r.params)
+        return result
+    root = chain[-1]
+    result.ok = True
+    result.tsa_name = signer_cert.subject.rfc4514_string()
+    result.root_subject = root.subject.rfc4514_string()
+    result.root_fingerprint = _fingerprint(root)
+    result.chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+    result.chain_fingerprints = [_fingerprint(c) for c in chain]
+    return result
+
+
+def _signed_data(response: bytes) -> Any:
+    """The token's SignedData, from a full TimeStampResp (refused unless granted) or a bare
+    token; refused unless it encapsulates a TSTInfo."""
     # A full response starts with a SEQUENCE (the status); a bare token with an OID.
     if core.load(response).contents[:1] == b"\x06":
         token = cms.ContentInfo.load(response)
@@ -217,33 +269,31 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
         status = resp["status"]["status"].native
         if status not in ("granted", "granted_with_mods"):
             text = resp["status"]["status_string"].native
-            return TokenCheck.failed("tsa_refused", status=f"{status} {text or ''}".strip())
+            raise _Refused("tsa_refused", status=f"{status} {text or ''}".strip())
         token = resp["time_stamp_token"]
     signed = token["content"]
-    encap = signed["encap_content_info"]
-    if encap["content_type"].native != "tst_info":
-        return TokenCheck.failed("tsa_no_tstinfo")
-    tst_bytes = bytes(encap["content"].contents)
-    tst = tsp.TSTInfo.load(tst_bytes)
-    imprint = tst["message_imprint"]
-    gen_time: dt.datetime = tst["gen_time"].native
-    result = TokenCheck(False, gen_time=gen_time,
-                        details={"serial": str(tst["serial_number"].native),
-                                 "policy": str(tst["policy"].native)})
-    if imprint["hash_algorithm"]["algorithm"].native != "sha256":
-        result.say("tsa_imprint_not_sha256")
-        return result
-    if bytes(imprint["hashed_message"].native) != digest:
-        result.say("tsa_other_data")
-        return result
-    if nonce is not None and tst["nonce"].native != nonce:
-        result.say("tsa_nonce")
-        return result
+    if signed["encap_content_info"]["content_type"].native != "tst_info":
+        raise _Refused("tsa_no_tstinfo")
+    return signed
 
-    certs = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+
+def _check_imprint(tst: tsp.TSTInfo, digest: bytes, nonce: int | None) -> None:
+    """The token stamps *our* data: a SHA-256 imprint equal to *digest*, and the nonce we
+    sent when we sent one (a replayed answer to another request has another)."""
+    imprint = tst["message_imprint"]
+    if imprint["hash_algorithm"]["algorithm"].native != "sha256":
+        raise _Refused("tsa_imprint_not_sha256")
+    if bytes(imprint["hashed_message"].native) != digest:
+        raise _Refused("tsa_other_data")
+    if nonce is not None and tst["nonce"].native != nonce:
+        raise _Refused("tsa_nonce")
+
+
+def _signer(signed: Any, certs: list[asn1_x509.Certificate]) -> tuple[Any, Any]:
+    """(the one SignerInfo, its certificate among those the token carries): a TSA token
+    has exactly one signer, named by issuer and serial or by key identifier."""
     if len(signed["signer_infos"]) != 1:
-        result.say("tsa_signers")
-        return result
+        raise _Refused("tsa_signers")
     signer_info = signed["signer_infos"][0]
     sid = signer_info["sid"]
     signer = None
@@ -255,86 +305,81 @@ def _check(response: bytes, digest: bytes, nonce: int | None,
         elif c.key_identifier == sid.chosen.native:
             signer = c
     if signer is None:
-        result.say("tsa_no_cert")
-        return result
-    hash_name = signer_info["digest_algorithm"]["algorithm"].native
-    if hash_name not in _HASHES:
-        result.say("tsa_digest_unsupported", algorithm=str(hash_name))
-        return result
+        raise _Refused("tsa_no_cert")
+    return signer_info, signer
 
-    attrs = signer_info["signed_attrs"]
-    values = {a["type"].native: a["values"][0] for a in attrs}
+
+def _check_signed_attrs(signer_info: Any, signer: asn1_x509.Certificate, tst_bytes: bytes,
+                        hash_name: str) -> None:
+    """The signed attributes bind the signature to this TSTInfo (content type, message
+    digest) and to this certificate (ESS signing-certificate v2 or v1, RFC 5816): without
+    them a valid signature could be moved onto other content or another certificate."""
+    values = {a["type"].native: a["values"][0] for a in signer_info["signed_attrs"]}
     if values.get("content_type") is None or values["content_type"].native != "tst_info":
-        result.say("tsa_no_content_type")
-        return result
+        raise _Refused("tsa_no_content_type")
     md = values.get("message_digest")
     if md is None or bytes(md.native) != hashlib.new(hash_name, tst_bytes).digest():
-        result.say("tsa_tstinfo_altered")
-        return result
+        raise _Refused("tsa_tstinfo_altered")
     signer_der = signer.dump()
     if "signing_certificate_v2" in values:
         ess = values["signing_certificate_v2"]["certs"][0]
         ess_alg = ess["hash_algorithm"]["algorithm"].native
         if hashlib.new(ess_alg, signer_der).digest() != bytes(ess["cert_hash"].native):
-            result.say("tsa_ess_other")
-            return result
+            raise _Refused("tsa_ess_other")
     elif "signing_certificate" in values:
         ess = values["signing_certificate"]["certs"][0]
         if hashlib.sha1(signer_der).digest() != bytes(ess["cert_hash"].native):
-            result.say("tsa_ess_other")
-            return result
+            raise _Refused("tsa_ess_other")
     else:
-        result.say("tsa_no_ess")
-        return result
+        raise _Refused("tsa_no_ess")
 
-    signed_attrs_der = b"\x31" + bytes(attrs.dump())[1:]
-    signer_cert = _to_crypto(signer)
+
+def _check_signature(signer_cert: x509.Certificate, signer_info: Any, hash_name: str) -> None:
+    """The signature over the signed attributes, DER-encoded as a SET (RFC 5652 § 5.4: the
+    [0] IMPLICIT tag is replaced by the SET tag before verifying)."""
+    signed_attrs_der = b"\x31" + bytes(signer_info["signed_attrs"].dump())[1:]
     try:
         _verify_sig(signer_cert.public_key(), bytes(signer_info["signature"].native),
                     signed_attrs_der, signer_info["signature_algorithm"].signature_algo,
                     hash_name)
-    except (InvalidSignature, ValueError):
-        result.say("tsa_signature_invalid")
-        return result
+    except (InvalidSignature, ValueError) as exc:
+        raise _Refused("tsa_signature_invalid") from exc
 
+
+def _check_tsa_cert(signer_cert: x509.Certificate, gen_time: dt.datetime) -> None:
+    """The signer is a time-stamping certificate (EKU timeStamping) valid at the time it
+    claims: any other certificate's signature says nothing about time."""
     try:
         eku = signer_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         eku = None
     if eku is None or x509.oid.ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-        result.say("tsa_not_tsa_cert")
-        return result
+        raise _Refused("tsa_not_tsa_cert")
     if not (signer_cert.not_valid_before_utc <= gen_time <= signer_cert.not_valid_after_utc):
-        result.say("tsa_cert_expired")
-        return result
+        raise _Refused("tsa_cert_expired")
 
+
+def _chain(signer_cert: x509.Certificate, pool: list[x509.Certificate],
+           ) -> list[x509.Certificate]:
+    """The chain from the signer to a self-signed root, each link checked, from the
+    token's certificates and the verifier's *extra_certs* (*pool*); at most 8 long.
+    Whether the root is trusted is the caller's decision."""
     chain = [signer_cert]
-    pool = [_to_crypto(c) for c in certs] + list(extra_certs)
     while chain[-1].issuer != chain[-1].subject:
         issuer = next((c for c in pool if c.subject == chain[-1].issuer and c not in chain),
                       None)
         if issuer is None:
-            result.say("tsa_chain_incomplete", issuer=chain[-1].issuer.rfc4514_string())
-            return result
+            raise _Refused("tsa_chain_incomplete", issuer=chain[-1].issuer.rfc4514_string())
         try:
             chain[-1].verify_directly_issued_by(issuer)
         except Exception as exc:
-            result.say("tsa_chain_invalid", error=str(exc))
-            return result
+            raise _Refused("tsa_chain_invalid", error=str(exc)) from exc
         chain.append(issuer)
         if len(chain) > 8:
-            result.say("tsa_chain_long")
-            return result
+            raise _Refused("tsa_chain_long")
     root = chain[-1]
     try:
         root.verify_directly_issued_by(root)
-    except Exception:
-        result.say("tsa_root_self_sig")
-        return result
-    result.ok = True
-    result.tsa_name = signer_cert.subject.rfc4514_string()
-    result.root_subject = root.subject.rfc4514_string()
-    result.root_fingerprint = _fingerprint(root)
-    result.chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
-    result.chain_fingerprints = [_fingerprint(c) for c in chain]
-    return result
+    except Exception as exc:
+        raise _Refused("tsa_root_self_sig") from exc
+    return chain

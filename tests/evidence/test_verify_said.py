@@ -213,9 +213,10 @@ def test_why_a_token_fails_is_said_in_chinese(tmp_path: Path, local_tsa: LocalTS
 
 
 #: The calls that name a verify_said code: report.said / warn / problem / seal's said /
-#: waczsign's _said / TokenCheck.say and .failed with a literal code, and phrase("verify_said.…").
+#: waczsign's _said / TokenCheck.say and .failed / tsa's _Refused with a literal code, and
+#: phrase("verify_said.…").
 SAID_CALL = re.compile(r"\.said\([^,()]+,[^,()]+,\s*\"([a-z0-9_]+)\"|"
-                       r"(?<![.\w])(?:said|problem|_said)\(\s*\"([a-z0-9_]+)\"|"
+                       r"(?<![.\w])(?:said|problem|_said|_Refused)\(\s*\"([a-z0-9_]+)\"|"
                        r"\.(?:warn|say|failed)\(\s*\"([a-z0-9_]+)\"")
 PHRASE_CALL = re.compile(r"phrase\(\s*\"verify_said\.([a-z0-9_]+)\"")
 
