@@ -198,26 +198,52 @@ def url_product_id(url: str) -> str | None:
     return None
 
 
+class _Sourced:
+    """The fields found so far and where each came from.  :meth:`put` keeps the first value
+    offered for a field: the order of the calls is the order of trust, so each section
+    below offers its sources best first."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
+
+    def put(self, name: str, value: Any, source: str) -> None:
+        if value not in (None, "", []) and name not in self.fields:
+            self.fields[name] = value
+            self.sources[name] = source
+
+    def force(self, name: str, value: Any, source: str) -> None:
+        """Overrule a value already put (two sources agreeing against a third)."""
+        self.fields[name] = value
+        self.sources[name] = source
+
+
 def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str,
               main: tuple[dict[str, Any] | None, str, int] | None = None
               ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
     """(fields, the source of each, the main markup product node) of a page (*main*: what
-    main_product says of it, when the caller asked already)."""
-    fields: dict[str, Any] = {}
-    sources: dict[str, str] = {}
+    main_product says of it, when the caller asked already).
 
-    def put(name: str, value: Any, source: str) -> None:
-        if value not in (None, "", []) and name not in fields:
-            fields[name] = value
-            sources[name] = source
-
+    One section per group of fields, in order: the price must be settled before the
+    currency and availability, which look at whether a price was found."""
     product, syntax, _others = main if main is not None else \
         main_product(markup, visible.heading, url)
     node = product or {}
     offer = _offer(node)
-    og = markup.og
+    f = _Sourced()
+    _title(f, node, visible, markup.og, syntax)
+    _price(f, offer, visible, markup.og, locale, syntax)
+    _currency(f, offer, visible, markup.og, url, locale, syntax)
+    _identifiers(f, node, offer, visible, markup.og, url, html, syntax)
+    _availability(f, product, node, offer, visible, markup.og, syntax)
+    _the_rest(f, node, markup, visible, syntax)
+    return f.fields, f.sources, product
 
-    # -- title
+
+def _title(f: _Sourced, node: dict[str, Any], visible: Visible, og: dict[str, str],
+           syntax: str) -> None:
+    """The markup's name unless it reads as SEO text or differs from the heading (then
+    the heading); a heading that is the site's name is no title."""
     name = _text(node.get("name"))
     heading = visible.heading
     site = og.get("og:site_name", "")
@@ -225,16 +251,20 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
         heading = None
     if name and heading and ((_SEO.search(name) and not _SEO.search(heading))
                              or not similar(name, heading)):
-        put("title", heading, "dom:h1")
-    put("title", name, syntax)
+        f.put("title", heading, "dom:h1")
+    f.put("title", name, syntax)
     og_title = clean_text(og.get("og:title"), 500) or None
     if og_title and heading and not similar(og_title, heading):
         og_title = None
-    put("title", heading, "dom:h1")
-    put("title", og_title, "og")
-    put("title", visible.doc_title, "dom:title")
+    f.put("title", heading, "dom:h1")
+    f.put("title", og_title, "og")
+    f.put("title", visible.doc_title, "dom:title")
 
-    # -- price
+
+def _price(f: _Sourced, offer: dict[str, Any], visible: Visible, og: dict[str, str],
+           locale: str, syntax: str) -> None:
+    """The markup's price unless the page shows another one that other sources back (an
+    OpenGraph amount equal to the shown one; the markup's being the struck-out list price)."""
     m_price = markup_amount(_markup_price(offer), locale) if offer else None
     m_source = syntax
     if m_price is None:
@@ -248,112 +278,130 @@ def reconcile(markup: Markup, visible: Visible, url: str, html: str, locale: str
             og_price != m_price and og_price == v_price:
         # Two sources against one: OpenGraph says what the page shows, the structured
         # product another amount (an estimate, a stale or a first variant's price).
-        put("price", og_price, "og")
+        f.put("price", og_price, "og")
     if m_price is not None and v_price is not None and m_price != v_price and (
             visible.old_price == m_price or (m_price > v_price and m_price in visible.prices
                                              and (visible.old_price is not None
                                                   or visible.discounted))):
-        put("price", v_price, "dom:price")
-        put("list_price", m_price, m_source)
-    put("price", m_price, m_source)
-    put("price", v_price, "dom:price")
-    if visible.old_price is not None and fields.get("price") is not None and \
-            visible.old_price > fields["price"]:
-        put("list_price", visible.old_price, "dom:old-price")
+        f.put("price", v_price, "dom:price")
+        f.put("list_price", m_price, m_source)
+    f.put("price", m_price, m_source)
+    f.put("price", v_price, "dom:price")
+    if visible.old_price is not None and f.fields.get("price") is not None and \
+            visible.old_price > f.fields["price"]:
+        f.put("list_price", visible.old_price, "dom:old-price")
 
-    # -- currency
-    put("currency", iso_currency(_first(offer.get("priceCurrency"))) if offer else None,
-        syntax)
+
+def _currency(f: _Sourced, offer: dict[str, Any], visible: Visible, og: dict[str, str],
+              url: str, locale: str, syntax: str) -> None:
+    """The markup's or OpenGraph's currency; failing both, and only when there is a price,
+    the shown symbol read with the page's language and region, then the region's currency."""
+    f.put("currency", iso_currency(_first(offer.get("priceCurrency"))) if offer else None,
+          syntax)
     spec = _first(offer.get("priceSpecification")) if offer else None
     if isinstance(spec, dict):
-        put("currency", iso_currency(spec.get("priceCurrency")), syntax)
-    put("currency", iso_currency(og.get("product:price:currency")
-                                 or og.get("og:price:currency")), "og")
-    if fields.get("price") is not None:
+        f.put("currency", iso_currency(spec.get("priceCurrency")), syntax)
+    f.put("currency", iso_currency(og.get("product:price:currency")
+                                   or og.get("og:price:currency")), "og")
+    if f.fields.get("price") is not None:
         region = url_region(url)
-        put("currency", currency_from_symbol(visible.price_symbol, locale, region),
-            "dom:price+lang")
-        put("currency", region_currency(locale, region), "lang+region")
+        f.put("currency", currency_from_symbol(visible.price_symbol, locale, region),
+              "dom:price+lang")
+        f.put("currency", region_currency(locale, region), "lang+region")
 
-    # -- identifiers, brand, seller
-    put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)
-    put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
-    put("brand", visible.pairs.get("brand"), "dom:spec-table")
+
+def _identifiers(f: _Sourced, node: dict[str, Any], offer: dict[str, Any], visible: Visible,
+                 og: dict[str, str], url: str, html: str, syntax: str) -> None:
+    """Brand, SKU, MPN, GTIN, the URL's product id and the seller.  The page's labelled SKU
+    beats a markup SKU the page never shows; a URL id stands in for a SKU only when the page
+    repeats it."""
+    f.put("brand", _text(node.get("brand")) or _text(node.get("manufacturer")), syntax)
+    f.put("brand", clean_text(og.get("product:brand"), 200) or None, "og")
+    f.put("brand", visible.pairs.get("brand"), "dom:spec-table")
     shown_sku = shown_code(visible)
     for key in ("sku", "productID"):
         m_sku = code(_text(node.get(key)) or _text(offer.get(key)))
         if m_sku and shown_sku and m_sku != shown_sku and m_sku not in visible.text:
             # The page labels another code as its SKU and never shows the markup's.
-            put("sku", shown_sku, "dom:spec-table")
-        put("sku", m_sku, syntax)
-    put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
-                          or og.get("og:sku"), 100) or None, "og")
-    put("sku", shown_sku, "dom:spec-table")
-    put("mpn", _text(node.get("mpn")) or _text(node.get("model")), syntax)
-    put("mpn", visible.pairs.get("mpn"), "dom:spec-table")
+            f.put("sku", shown_sku, "dom:spec-table")
+        f.put("sku", m_sku, syntax)
+    f.put("sku", clean_text(og.get("product:retailer_item_id") or og.get("product:sku")
+                            or og.get("og:sku"), 100) or None, "og")
+    f.put("sku", shown_sku, "dom:spec-table")
+    f.put("mpn", _text(node.get("mpn")) or _text(node.get("model")), syntax)
+    f.put("mpn", visible.pairs.get("mpn"), "dom:spec-table")
     for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn"):
-        put("gtin", _text(node.get(key)) or _text(offer.get(key)), syntax)
-    put("gtin", visible.pairs.get("gtin"), "dom:spec-table")
+        f.put("gtin", _text(node.get(key)) or _text(offer.get(key)), syntax)
+    f.put("gtin", visible.pairs.get("gtin"), "dom:spec-table")
     pid = url_product_id(url)
     if pid:
-        put("product_id", pid, "url")
-        if "sku" not in fields and html.count(pid) >= 2:
-            put("sku", pid, "url")
+        f.put("product_id", pid, "url")
+        if "sku" not in f.fields and html.count(pid) >= 2:
+            f.put("sku", pid, "url")
     seller = offer.get("seller") if offer else None
-    put("seller_name", _text(seller), syntax)
+    f.put("seller_name", _text(seller), syntax)
     if isinstance(seller, dict):
-        put("seller_url", _text(seller.get("url")), syntax)
-        put("seller_external_id", _text(seller.get("identifier") or seller.get("@id")), syntax)
-    put("seller_name", visible.pairs.get("seller"), "dom:spec-table")
+        f.put("seller_url", _text(seller.get("url")), syntax)
+        f.put("seller_external_id", _text(seller.get("identifier") or seller.get("@id")),
+              syntax)
+    f.put("seller_name", visible.pairs.get("seller"), "dom:spec-table")
 
-    # -- availability
+
+def _availability(f: _Sourced, product: dict[str, Any] | None, node: dict[str, Any],
+                  offer: dict[str, Any], visible: Visible, og: dict[str, str],
+                  syntax: str) -> None:
+    """The markup's availability, overruled where the page's stock note and buy control
+    agree against it (markup is cached longer than the page); a shown price with nothing
+    said of stock means in stock."""
     m_avail = _markup_availability(node, offer)
-    put("availability", m_avail, syntax)
-    put("availability", avail.from_markup(og.get("product:availability")
-                                          or og.get("og:availability")), "og")
+    f.put("availability", m_avail, syntax)
+    f.put("availability", avail.from_markup(og.get("product:availability")
+                                            or og.get("og:availability")), "og")
     v_avail = visible.availability
     gone = v_avail in (avail.OUT_OF_STOCK, avail.DISCONTINUED)
-    if gone and not visible.buy and fields.get("availability") == avail.IN_STOCK and \
+    if gone and not visible.buy and f.fields.get("availability") == avail.IN_STOCK and \
             visible.availability_source != STATED:
         # The markup says in stock, a stock note or a button says sold out and the page
         # offers no way to buy (a plain text's word gives way to the markup's: it only
         # beats the default a shown price gives).
-        fields["availability"] = v_avail
-        sources["availability"] = visible.availability_source or "dom"
+        f.force("availability", v_avail, visible.availability_source or "dom")
     if visible.buy is True and not gone and \
-            fields.get("availability") in (avail.OUT_OF_STOCK, avail.DISCONTINUED):
+            f.fields.get("availability") in (avail.OUT_OF_STOCK, avail.DISCONTINUED):
         # The markup says sold out, the page offers an enabled buy control and says
         # nothing of stock: the markup is stale (shops cache it longer than the page).
-        fields["availability"] = avail.IN_STOCK
-        sources["availability"] = "dom:buy-button"
+        f.force("availability", avail.IN_STOCK, "dom:buy-button")
     if visible.buy is True and (gone or v_avail is None):
         # An enabled buy control beats a sold-out note (pages keep both, showing one).
-        put("availability", avail.IN_STOCK, "dom:buy-button")
-    put("availability", v_avail, visible.availability_source or "dom")
+        f.put("availability", avail.IN_STOCK, "dom:buy-button")
+    f.put("availability", v_avail, visible.availability_source or "dom")
     if visible.buy is False:
-        put("availability", avail.OUT_OF_STOCK, "dom:buy-button-disabled")
-    if fields.get("price") is not None and (product is not None or visible.heading
-                                            or og.get("og:title") or visible.doc_title):
+        f.put("availability", avail.OUT_OF_STOCK, "dom:buy-button-disabled")
+    if f.fields.get("price") is not None and (product is not None or visible.heading
+                                              or og.get("og:title") or visible.doc_title):
         # A product page that shows a price and says nothing of stock sells it.
-        put("availability", avail.IN_STOCK, "dom:price-shown")
+        f.put("availability", avail.IN_STOCK, "dom:price-shown")
 
-    # -- the rest
+
+def _the_rest(f: _Sourced, node: dict[str, Any], markup: Markup, visible: Visible,
+              syntax: str) -> None:
+    """Category and breadcrumbs (the markup's trail before the page's), origin, images,
+    the markup's product id."""
     category = _text(node.get("category"))
-    put("category", category, syntax)
+    f.put("category", category, syntax)
     crumbs = markup.breadcrumbs or visible.breadcrumbs
     if crumbs:
-        put("breadcrumbs", crumbs[:12], "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
-        put("category", crumbs[-2] if len(crumbs) >= 2 else crumbs[-1],
-            "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
-    put("origin", _text(node.get("countryOfOrigin")), syntax)
+        f.put("breadcrumbs", crumbs[:12], "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
+        f.put("category", crumbs[-2] if len(crumbs) >= 2 else crumbs[-1],
+              "jsonld" if markup.breadcrumbs else "dom:breadcrumbs")
+    f.put("origin", _text(node.get("countryOfOrigin")), syntax)
     images = node.get("image") or []
     images = images if isinstance(images, list) else [images]
-    put("image_urls", [u for u in (_text(i) if not isinstance(i, dict) else
-                                   _text(i.get("url") or i.get("contentUrl")) for i in images)
-                       if u][:20], syntax)
-    put("image_urls", [og["og:image"]] if og.get("og:image") else [], "og")
-    put("external_id", _text(node.get("productID")), syntax)
-    return fields, sources, product
+    f.put("image_urls", [u for u in (_text(i) if not isinstance(i, dict) else
+                                     _text(i.get("url") or i.get("contentUrl"))
+                                     for i in images) if u][:20], syntax)
+    og = markup.og
+    f.put("image_urls", [og["og:image"]] if og.get("og:image") else [], "og")
+    f.put("external_id", _text(node.get("productID")), syntax)
 
 
 def as_decimal(value: Any) -> Decimal | None:
