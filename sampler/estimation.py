@@ -45,6 +45,19 @@ FloatArray = NDArray[np.float64]
 
 #: Marks estimates where a stratum had a single non-certainty result.
 LONELY = "+lonely-bound"
+#: The variance said for a stratum whose units all have one π (a simple random sample).
+EQUAL_PI = "srs-exact"
+#: Marks a variance of a design's joint π across strata (HT/SYG on a seller-capped plan).
+JOINT_ACROSS = " (joint π across strata)"
+#: Marks a negative HT/SYG variance estimate, taken as 0.
+NEGATIVE_ZERO = " (negative estimate set to 0)"
+#: The rate's estimators: one stratum's ratio, and across strata every N_h known
+#: (separate) or not (combined).  What people read for each is in store.labels
+#: (``estimator``).
+STRATUM_RATIO = "hajek R̂=Σy/π÷Σ1/π"
+SEPARATE_RATIO = "hajek separate Σ W_h R̂_h"
+COMBINED_RATIO = "hajek combined ratio Σt̂_h ÷ ΣN̂_h (N_h unknown)"
+ESTIMATORS: tuple[str, ...] = (STRATUM_RATIO, SEPARATE_RATIO, COMBINED_RATIO)
 #: Options for strata with one non-certainty unit (R's ``survey.lonely.psu`` plus ``bound``).
 LONELY_OPTIONS: tuple[str, ...] = ("bound", "fail", "remove", "certainty", "adjust", "average")
 
@@ -155,7 +168,7 @@ def _bound(p: FloatArray, scale: float) -> float:
 
 def _label(method: str, p: FloatArray) -> str:
     if method in ("deville", "hajek") and p.size and np.allclose(p, p[0]):
-        return "srs-exact"
+        return EQUAL_PI
     return method
 
 
@@ -166,7 +179,7 @@ def build_rate_estimate(label: Any, n: int, failures: int, pop: float, known: bo
                         ht_estimator: str) -> RateEstimate:
     """A :class:`RateEstimate` from a domain's totals and variances, with its intervals."""
     if min(v_t, v_r, v_ht) < 0:  # HT/SYG can be negative; said, then taken as 0
-        variance_label += " (negative estimate set to 0)"
+        variance_label += NEGATIVE_ZERO
     v_t = 0.0 if not math.isfinite(v_t) or v_t < 0 else v_t
     v_r = 0.0 if not math.isfinite(v_r) or v_r < 0 else v_r
     v_ht = 0.0 if not math.isfinite(v_ht) or v_ht < 0 else v_ht
@@ -209,7 +222,7 @@ def _stratum(part: _Part, variance: str, confidence: float, interval: str) -> Ra
     return build_rate_estimate(
         part.label, int(y.size), round(float(y.sum())), part.N, part.known, part.t,
         v_t, r_hat, v_r, ht_rate, v_ht, kish_deff(1.0 / p), y.size - 1, confidence,
-        interval, equal, label, "hajek R̂=Σy/π÷Σ1/π", ht_est)
+        interval, equal, label, STRATUM_RATIO, ht_est)
 
 
 def _lonely_overall(parts: Sequence[_Part], lonely: str, scale_z: Sequence[FloatArray],
@@ -344,14 +357,14 @@ def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: Floa
                                         else part.t / part.n_hat)) / part.n_hat
               for part in parts]
         bound_r = [_bound(part.p, (part.N / N) / part.n_hat) for part in parts]
-        estimator = "hajek separate Σ W_h R̂_h"
+        estimator = SEPARATE_RATIO
     else:
         n_hat = sum(part.n_hat for part in parts)
         r_hat = t_hat / n_hat
         N = n_hat
         zs = [(part.y - r_hat) / n_hat for part in parts]
         bound_r = [_bound(part.p, 1.0 / n_hat) for part in parts]
-        estimator = "hajek combined ratio Σt̂_h ÷ ΣN̂_h (N_h unknown)"
+        estimator = COMBINED_RATIO
     if design_joint is not None:
         # one quadratic form over all sampled units with the design's π_kl across strata
         order = np.concatenate([part.idx for part in parts if part.idx is not None])
@@ -360,7 +373,7 @@ def _overall(parts: list[_Part], by: list[RateEstimate], yv: FloatArray, p: Floa
         v_r = stratum_variance(variance, np.concatenate(zs), pfull, jfull)
         v_t = stratum_variance(variance, np.concatenate([part.y for part in parts]), pfull,
                                jfull)
-        suffix = " (joint π across strata)"
+        suffix = JOINT_ACROSS
     else:
         c_r, suffix = _lonely_overall(parts, lonely, zs, variance)
         c_t, _ = _lonely_overall(parts, lonely, [part.y for part in parts], variance)

@@ -208,7 +208,7 @@ def estimate_plan(session: Session, plan_id: int, confidence: float = 0.95, *,
         "by_stratum": [e.as_dict() for e in result.by_stratum], "note_codes": notes}
     dvar = variance if variance in ("hajek", "wr") else "deville"
     if (by is not None or post_stratify is not None) and dvar != variance:
-        notes.append(note("domains_variance", variance=dvar))
+        notes.append(note("domains_variance", variance_method=dvar))
     if by is not None:
         out["by_domain"] = _by_domain(session, plan, resp, by, settings, confidence,
                                       interval, dvar, notes)
@@ -321,18 +321,52 @@ def _response_joint(plan: Plan, resp: Responses, variance: str, settings: Settin
     return joint, joint_note, scope
 
 
+def _variance_used(said: str, chosen: str) -> tuple[str, list[Note]]:
+    """(the variance's code, notes on what qualifies it) from the variance an estimate says
+    it used ("wr+lonely-bound", "syg (joint π across strata) (negative estimate set to 0)"):
+    a person reads the method by its label and each qualifier as a sentence, never the
+    estimator's own text (which ``--json`` keeps)."""
+    from sampler.estimation import JOINT_ACROSS, NEGATIVE_ZERO
+    from store.labels import TEXT_LABELS
+
+    qualifiers: list[Note] = []
+    if NEGATIVE_ZERO in said:
+        said = said.replace(NEGATIVE_ZERO, "")
+        qualifiers.append(note("variance_negative_zero"))
+    if JOINT_ACROSS in said:
+        said = said.replace(JOINT_ACROSS, "")
+        qualifiers.append(note("variance_joint_design"))
+    said, lonely, how = said.partition("+lonely-")
+    if lonely:
+        qualifiers.append(note("lonely_strata_present", lonely_stratum=how))
+    return (said if said in TEXT_LABELS["variance_method"] else chosen), qualifiers
+
+
+def _interval_used(said: str, chosen: str) -> str:
+    """The interval's code from the one an estimate says it used: itself when labelled
+    ("beta, p̂=0: n*=n/deff_Kish"), the method a logit interval fell back to
+    ("logit→beta, …"), else the one chosen."""
+    from store.labels import TEXT_LABELS
+
+    for code in (said, said.rpartition("→")[2]):
+        if code in TEXT_LABELS["interval_method"]:
+            return code
+    return chosen
+
+
 def _design_notes(overall: RateEstimate, asked: str, variance: str, capped: bool, interval: str,
                   lonely: str, joint_note: Note | None, resp: Responses) -> list[Note]:
     """The notes that say how the overall estimate was made: estimator, variance and
     interval, why ``auto`` chose what it chose (or that the chosen variance runs low on a
     capped design), the joint π, the weighting-up for pending items, the strata left out."""
-    notes = [note("summary", estimator=overall.estimator, variance=overall.variance_method,
-                  variance_method=variance, interval=overall.interval_method,
-                  interval_method=interval, df=overall.df, lonely_stratum=lonely)]
+    used, qualifiers = _variance_used(overall.variance_method, variance)
+    notes = [note("design", estimator=overall.estimator, variance_method=used,
+                  interval_method=_interval_used(overall.interval_method, interval),
+                  df=overall.df, lonely_stratum=lonely), *qualifiers]
     if asked == "auto":
-        notes.append(note("auto_wr_capped" if capped else "auto_deville"))
+        notes.append(note("auto_wr_capped" if capped else "auto_deville", variance_method=variance))
     elif capped and variance in ("deville", "hajek"):
-        notes.append(note("capped_runs_low", variance=variance))
+        notes.append(note("capped_runs_low", variance_method=variance))
     if joint_note:
         notes.append(joint_note)
     if resp.adjusted:

@@ -564,6 +564,17 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "syg": ("含联合 π 的 Sen–Yates–Grundy 方差", "Sen–Yates–Grundy with joint π"),
         "wr": ("有放回（Hansen–Hurwitz）形式，R survey 仅用入样概率",
                "with-replacement (Hansen–Hurwitz) form, R survey with probs only"),
+        # what deville and hajek are where every π of a stratum is equal (sampler.estimation)
+        "srs-exact": ("简单随机抽样精确方差（层内入样概率相等）", "exact SRS variance (equal π within the stratum)"),
+    },
+    #: Estimators of a rate (sampler.estimation.ESTIMATORS).
+    "estimator": {
+        "hajek R̂=Σy/π÷Σ1/π": ("Hájek 比率估计（R̂ = Σy/π ÷ Σ1/π）", "Hájek ratio (R̂ = Σy/π ÷ Σ1/π)"),
+        "hajek separate Σ W_h R̂_h": ("分层分别的 Hájek 比率估计（Σ W_h R̂_h）",
+                                     "Hájek separate ratio over strata (Σ W_h R̂_h)"),
+        "hajek combined ratio Σt̂_h ÷ ΣN̂_h (N_h unknown)": (
+            "分层合并的 Hájek 比率估计（Σt̂_h ÷ ΣN̂_h，层规模 N_h 未知）",
+            "Hájek combined ratio over strata (Σt̂_h ÷ ΣN̂_h, N_h unknown)"),
     },
     #: Confidence intervals of a rate (sampler.intervals.INTERVAL_METHODS).
     "interval_method": {

@@ -155,7 +155,8 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     assert "Shop 小店" in est.stdout and "shop" not in est.stdout
     assert "Hájek 率 [区间]" in est.stdout and "设计效应" in est.stdout
     assert "by platform" not in est.stdout and "deff" not in est.stdout
-    assert "logit" in est.stdout and "hajek" in est.stdout
+    assert "logit 区间" in est.stdout and "Hájek 近似方差" in est.stdout
+    assert "hajek" not in est.stdout  # the estimator and variance by their labels
     # How the estimate was made, in the locale setting's language (zh-CN by default).
     assert "估计量：" in est.stdout and "按平台分域" in est.stdout and "estimator:" not in est.stdout
     got = json.loads(run("plan", "estimate", "春季", "--by", "seller-network", "--json",

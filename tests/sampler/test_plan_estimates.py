@@ -46,6 +46,34 @@ def test_estimate_plan_by_platform_and_options(market: Database, settings: Setti
     assert "Hájek 近似方差" in zh[0] and "logit 区间" in zh[0] and "不计入方差" in zh[0]
     assert any(n.startswith("按平台分域") for n in zh)
     assert not any(word in " ".join(zh) for word in ("domains by", "variance:", "strata"))
+    # Nothing the estimator says of itself reads raw: the estimator, variance and interval
+    # by their labels in either language (``--json`` keeps the codes).
+    assert "分层分别的 Hájek 比率估计" in zh[0], zh[0]
+    for text in (zh[0], est["notes"][0]):
+        assert "hajek separate" not in text and "hajek combined" not in text, text
+        assert "logit (" not in text.replace("logit (R svyciprop", "")
+    assert est["note_codes"][0]["params"]["estimator"].startswith("hajek ")
+    assert est["overall"]["estimator"].startswith("hajek ")
+
+
+def test_a_variance_s_qualifiers_read_as_sentences() -> None:
+    """The variance an estimate says it used carries qualifiers ("+lonely-remove", "(joint
+    π across strata)", "(negative estimate set to 0)"): each reads as a note of its own in
+    the reader's language, the method by its label."""
+    from sampler.estimation import JOINT_ACROSS, NEGATIVE_ZERO
+    from sampler.plan_estimates import _interval_used, _variance_used, note_text
+
+    used, notes = _variance_used(f"syg{JOINT_ACROSS}{NEGATIVE_ZERO}", "syg")
+    assert used == "syg" and [n["code"] for n in notes] == [
+        "estimate_notes.variance_negative_zero", "estimate_notes.variance_joint_design"]
+    used, notes = _variance_used("hajek+lonely-remove", "hajek")
+    assert used == "hajek"
+    assert note_text(notes[0], "zh-CN") == "有的层只有一个非必抽结果：不计入方差"
+    assert _variance_used("srs-exact", "deville")[0] == "srs-exact"
+    assert _variance_used("something new", "deville") == ("deville", [])
+    assert _interval_used("logit→beta, p̂=0: n*=n/deff_Kish", "logit") == (
+        "beta, p̂=0: n*=n/deff_Kish")
+    assert _interval_used("beta, no data", "beta") == "beta"
 
 
 def test_domain_counts_from_the_frame_and_post_stratification(market: Database,
