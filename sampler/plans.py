@@ -69,7 +69,8 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     """Freeze the campaign's frame, draw a sample with *seed*, store it as a new draft version.
 
     The same campaign design, frame and seed always give the same items (same listings, π,
-    order).  Earlier drafts and submitted versions become ``superseded``.
+    order).  Earlier drafts and submitted versions become ``superseded``.  One generator
+    seeded by *seed* draws the sample and then the purchase order, in that order.
     """
     settings = settings or get_settings()
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
@@ -94,41 +95,67 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
     rng = np.random.default_rng(seed)
     result = run_design(frame, design, rng)
     sha = freeze_frame(session, table, settings)
-
-    version = (session.scalar(select(func.max(Plan.version))
-                              .where(Plan.campaign_id == campaign.id)) or 0) + 1
-    for old in session.scalars(select(Plan).where(
-            Plan.campaign_id == campaign.id,
-            Plan.status.in_([PlanStatus.DRAFT, PlanStatus.SUBMITTED]))):
-        old.status = PlanStatus.SUPERSEDED
+    version = _supersede_open_versions(session, campaign.id)
     purchase_order = rng.permutation(result.selected.size)
     listings = {row.id: row for row in session.scalars(
         select(Listing).where(Listing.id.in_([int(frame.ids[i]) for i in result.selected])))}
     prices = frame.prices if frame.prices is not None else np.full(len(frame.ids), np.nan)
-    known_cost = float(np.nansum(prices[result.selected]))
     plan = Plan(
         campaign_id=campaign.id, version=version, status=PlanStatus.DRAFT, seed=seed,
         method=design.method,
         design={**design.to_dict(), "strata": list(strata_fields),
                 "exclude_bought_days": exclude_days,
                 "take_all_failed_products": bool(cfg.get("take_all_failed_products"))},
-        parameters={"n": result.n, "allocation": {str(k): v for k, v in result.allocation.items()},
-                    "stratum_sizes": {str(k): v for k, v in result.stratum_sizes.items()},
-                    "excluded": table.excluded,
-                    "expected_cost": result.expected_cost,
-                    "sample_cost_known_prices": known_cost,
-                    "seller_cap": result.seller_cap,
-                    "pareto": _pareto_note(frame, result, design) if design.method == "pareto" else None,
-                    "expected_cost_by_stratum": None if result.expected_cost_by_stratum is None
-                    else {str(k): round(v, 2)
-                          for k, v in result.expected_cost_by_stratum.items()},
-                    "frame_columns": ["listing_id", "stratum", "size", "price_cny", "seller",
-                                      "prn", "risk_score"]},
+        parameters=_plan_parameters(frame, table, result, design,
+                                    known_cost=float(np.nansum(prices[result.selected]))),
         frame_sha256=sha, frame_size=len(frame.ids), sample_size=int(result.selected.size),
         expected_cost=None if result.expected_cost is None
         else round(_decimal(result.expected_cost), 2),
         created_by=actor)
     session.add(plan)
+    _add_items(session, plan, frame, result, design, purchase_order, listings, carried)
+    session.flush()
+    _audit(session, actor, "plan.draw", plan, {"campaign": campaign.name, "version": version,
+                                               "seed": seed, "frame_sha256": sha,
+                                               "n": plan.sample_size})
+    return plan
+
+
+def _supersede_open_versions(session: Session, campaign_id: int) -> int:
+    """The campaign's next plan version; its drafts and submitted versions become
+    ``superseded`` (only the newest draw can be submitted or approved)."""
+    version = (session.scalar(select(func.max(Plan.version))
+                              .where(Plan.campaign_id == campaign_id)) or 0) + 1
+    for old in session.scalars(select(Plan).where(
+            Plan.campaign_id == campaign_id,
+            Plan.status.in_([PlanStatus.DRAFT, PlanStatus.SUBMITTED]))):
+        old.status = PlanStatus.SUPERSEDED
+    return version
+
+
+def _plan_parameters(frame: Any, table: Any, result: Any, design: Any, *,
+                     known_cost: float) -> dict[str, Any]:
+    """What the draw computed that the estimates and reports need later: sample size,
+    allocation and stratum sizes (N_h), exclusions, costs, the seller cap's and Pareto's
+    notes, and the frozen frame's columns."""
+    return {"n": result.n, "allocation": {str(k): v for k, v in result.allocation.items()},
+            "stratum_sizes": {str(k): v for k, v in result.stratum_sizes.items()},
+            "excluded": table.excluded,
+            "expected_cost": result.expected_cost,
+            "sample_cost_known_prices": known_cost,
+            "seller_cap": result.seller_cap,
+            "pareto": _pareto_note(frame, result, design) if design.method == "pareto" else None,
+            "expected_cost_by_stratum": None if result.expected_cost_by_stratum is None
+            else {str(k): round(v, 2) for k, v in result.expected_cost_by_stratum.items()},
+            "frame_columns": ["listing_id", "stratum", "size", "price_cny", "seller",
+                              "prn", "risk_score"]}
+
+
+def _add_items(session: Session, plan: Plan, frame: Any, result: Any, design: Any,
+               purchase_order: np.ndarray, listings: dict[int, Listing],
+               carried: dict[int, Any]) -> None:
+    """One PlanItem per drawn listing (*listings*: the drawn listings by id), in purchase
+    order (``seq``), each with its π and the reasons it is in the plan."""
     floors = {h: design.floor_ratio * result.allocation[h] / result.stratum_sizes[h]
               for h in result.stratum_sizes}
     for seq, pos in enumerate(purchase_order, start=1):
@@ -137,36 +164,41 @@ def draw_plan(session: Session, campaign_id: int, *, seed: int, actor: str,
         pik = float(result.pik[k])
         stratum = str(frame.strata[k])
         listing = listings[lid]
-        n_h, N_h = result.allocation[stratum], result.stratum_sizes[stratum]
-        reasons = [_reason("stratum", stratum=stratum, n_h=n_h, N_h=N_h,
-                           allocation=design.allocation)]
-        if stratum == TAKE_ALL:
-            c = carried[lid]
-            reasons.append(_reason("take_all", failure_via=c.source, ref=c.ref,
-                                   cluster=c.cluster, strength=round(c.strength, 3)))
-        elif pik >= 1 - 1e-9:
-            reasons.append(_reason("certainty", pi=pik))
-        elif abs(pik - floors[stratum]) < 1e-12:
-            reasons.append(_reason("floor", pi=pik))
-        else:
-            reasons.append(_reason("pps", pi=pik, size=float(frame.sizes[k])))
-        if listing.risk_score is None:
-            reasons.append(_reason("no_score"))
-        if result.seller_capped.size and result.seller_capped[k]:
-            reasons.append(_reason("seller_cap", limit=design.max_per_seller))
-        for r in (listing.risk_reasons or [])[:3]:
-            if isinstance(r, dict):
-                reasons.append({**r, "code": f"risk:{r.get('code', '')}"})
         session.add(PlanItem(
             plan=plan, listing_id=lid, seq=seq, stratum=stratum, inclusion_probability=pik,
             certainty=pik >= 1 - 1e-9, size=float(frame.sizes[k]),
             expected_price=None if listing.price_cny is None else listing.price_cny,
-            reasons=reasons))
-    session.flush()
-    _audit(session, actor, "plan.draw", plan, {"campaign": campaign.name, "version": version,
-                                               "seed": seed, "frame_sha256": sha,
-                                               "n": plan.sample_size})
-    return plan
+            reasons=_item_reasons(listing, k, pik, stratum, frame, result, design, floors,
+                                  carried)))
+
+
+def _item_reasons(listing: Listing, k: int, pik: float, stratum: str, frame: Any,
+                  result: Any, design: Any, floors: dict[Any, float],
+                  carried: dict[int, Any]) -> list[dict[str, Any]]:
+    """Why frame unit *k* is in the plan, as the buyer and the reviewer read it: its stratum
+    and allocation, how its π came about (carried failure, certainty, floor or size), no
+    risk score, the seller cap, and the first three risk reasons."""
+    n_h, N_h = result.allocation[stratum], result.stratum_sizes[stratum]
+    reasons = [_reason("stratum", stratum=stratum, n_h=n_h, N_h=N_h,
+                       allocation=design.allocation)]
+    if stratum == TAKE_ALL:
+        c = carried[int(frame.ids[k])]
+        reasons.append(_reason("take_all", failure_via=c.source, ref=c.ref,
+                               cluster=c.cluster, strength=round(c.strength, 3)))
+    elif pik >= 1 - 1e-9:
+        reasons.append(_reason("certainty", pi=pik))
+    elif abs(pik - floors[stratum]) < 1e-12:
+        reasons.append(_reason("floor", pi=pik))
+    else:
+        reasons.append(_reason("pps", pi=pik, size=float(frame.sizes[k])))
+    if listing.risk_score is None:
+        reasons.append(_reason("no_score"))
+    if result.seller_capped.size and result.seller_capped[k]:
+        reasons.append(_reason("seller_cap", limit=design.max_per_seller))
+    for r in (listing.risk_reasons or [])[:3]:
+        if isinstance(r, dict):
+            reasons.append({**r, "code": f"risk:{r.get('code', '')}"})
+    return reasons
 
 
 def _pareto_note(frame: Any, result: Any, design: Any) -> dict[str, Any]:
