@@ -8,12 +8,15 @@ authenticated administrator as the actor.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from spotcheck import identity, users
 from spotcheck.context import current
 from spotcheck.output import console, print_json, say, table, yes_no
 from store import clock
+from store.errors import InvalidInput
 from store.vocabulary import Role
 
 app = typer.Typer(help="Console users: add, list, change passwords, disable.",
@@ -29,8 +32,23 @@ def _admin() -> str:
     return name
 
 
-def _password(given: str | None) -> str:
-    """The password given, or one typed twice at a hidden prompt."""
+#: ``--password``: kept for scripts that already pass it, but a command line is readable by
+#: every user of the machine (``ps``, /proc/PID/cmdline) and lands in shell history, so the
+#: help says so and points at the prompt and ``--password-stdin``.
+PASSWORD_HELP = ("Password on the command line: visible to other users of this machine "
+                 "(ps) and kept in shell history; prefer the hidden prompt (the default) "
+                 "or --password-stdin.")
+STDIN_HELP = ("Read the password from the first line of standard input (for scripts) "
+              "instead of a hidden prompt.")
+
+
+def _password(given: str | None, from_stdin: bool = False) -> str:
+    """The password: typed twice at a hidden prompt (the default), the first line of
+    standard input (``--password-stdin``), or as given on the command line."""
+    if given is not None and from_stdin:
+        raise InvalidInput("users.password_given_twice")
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
     if given is not None:
         return given
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
@@ -41,8 +59,8 @@ def add_cmd(
     name: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., "--role", "-r",
                              help="sampler | supervisor | investigator | admin"),
-    password: str | None = typer.Option(None, "--password", "-p",
-                                        help="Password (prompted when not given)."),
+    password: str | None = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=STDIN_HELP),
     locale: str | None = typer.Option(None, "--locale", help="Console language: zh-CN or en."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -50,8 +68,8 @@ def add_cmd(
     ctx = current()
     users.parse_role(role)  # fail before prompting
     actor = _admin()
-    info = users.add_user(ctx.db, name, role, _password(password), actor=actor,
-                          locale=locale)
+    info = users.add_user(ctx.db, name, role, _password(password, password_stdin),
+                          actor=actor, locale=locale)
     if json_out:
         print_json(info.as_dict())
     else:
@@ -75,15 +93,15 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Machine-readab
 @app.command("passwd")
 def passwd_cmd(
     name: str = typer.Argument(..., help="Login name."),
-    password: str | None = typer.Option(None, "--password", "-p",
-                                        help="New password (prompted when not given)."),
+    password: str | None = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=STDIN_HELP),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Set a new password (ends the user's console sessions)."""
     ctx = current()
     users.get_user(ctx.db, name)
     actor = _admin()
-    users.set_password(ctx.db, name, _password(password), actor=actor)
+    users.set_password(ctx.db, name, _password(password, password_stdin), actor=actor)
     identity.revoke_all(ctx.db, name, actor=actor)
     if json_out:
         print_json({"name": name, "password_changed": True})

@@ -151,6 +151,23 @@ def test_user_cli(tmp_path: Path) -> None:
                "long enough pw").returncode == 2
     r = run("user", "add", "sam", "--role", "sampler", stdin="typed password\ntyped password\n")
     assert r.returncode == 0, r.stderr
+    # The prompt is the default and confirms: two different typings add nobody.
+    r = run("user", "add", "tom", "--role", "sampler", stdin="typed password\ntyped passwrd\n"
+            "x\n")
+    assert r.returncode != 0
+    # --password stays for scripts; its help says who else can read it.
+    helped = run("user", "add", "--help").stdout
+    assert "本机其他用户可以看到" in helped and "--password-stdin" in helped, helped
+    # --password-stdin for scripts (nothing on the command line); not with --password too.
+    r = run("user", "add", "sid", "--role", "sampler", "--password-stdin", "--json",
+            stdin="piped password 1\n")
+    assert r.returncode == 0, r.stderr
+    assert run("user", "add", "zed", "--role", "sampler", "--password-stdin", "-p",
+               "long enough pw", stdin="piped password 2\n").returncode == 2
+    r = run("user", "passwd", "sid", "--password-stdin", stdin="piped password 3\n")
+    assert r.returncode == 0, r.stderr
+    assert run("user", "add", "amy", "--role", "sampler", "--password-stdin",
+               stdin="\n").returncode == 2  # an empty line is too short, as any password
     assert run("user", "disable", "sam").returncode == 0
     assert run("user", "passwd", "ghost", "-p", "long enough pw").returncode == 3
     # The audit log credits the authenticated administrator, not a label.
@@ -160,11 +177,12 @@ def test_user_cli(tmp_path: Path) -> None:
     assert run("user", "disable", "boss").returncode == 4  # logged out: refused again
     listed = json.loads(run("user", "list", "--json").stdout)
     assert [(u["name"], u["role"], u["active"]) for u in listed] == [
-        ("boss", "admin", True), ("sam", "sampler", False)]
+        ("boss", "admin", True), ("sam", "sampler", False), ("sid", "sampler", True)]
     assert all("hash" not in json.dumps(u) for u in listed)
     db = Database.open(Settings(home=tmp_path / "d").database_url)
     try:
         assert users.authenticate(db, "sam", "typed password") is None  # disabled
+        assert users.authenticate(db, "sid", "piped password 3") is not None  # stdin, passwd
         from sqlalchemy import select
 
         from store.models import AuditEvent
