@@ -382,28 +382,10 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
             if id(owner) in seen_owner:
                 continue
             seen_owner.add(id(owner))
-            # A bare number: its element's parent when that is a price element holding
-            # just the price split in parts ("$" "12" ".99"), else the currency written
-            # right before or after it ("868,480" "원", "2320" "元"); a "%" after it is a
-            # discount, not a price.
-            found = None
-            if priced:
-                parent = owner.getparent() if owner.getparent() is not None else owner
-                whole = clean_text(" ".join(parent.itertext()), 80)
-                if len(whole) <= 24 and "%" not in whole and \
-                        len(_NUMBERS.findall(whole)) == 1 and shows_price(whole):
-                    found = whole
-            if found is None:
-                found = _with_currency(texts, i)
-            if found is None and anchored and 0 <= i - start <= _NEAR and \
-                    priced_here(owner) and _AMOUNT_SHAPE.match(text):
-                # The heading's own price element showing an amount and no currency: the
-                # symbol is an icon or was lost ("?" where a GBK page saved "¥").  Taken
-                # only when no price with a currency is found.
-                found, uncurrencied = text, True
-            if found is None:
+            bare = _bare_number_price(texts, i, priced, start, anchored)
+            if bare is None:
                 continue
-            text = found
+            text, uncurrencied = bare
         starting = bool(_FROM.search(text))
         if not starting and _PER_UNIT.search(text):
             continue
@@ -444,6 +426,42 @@ def _prices(out: Visible, texts: list[tuple[str, etree._Element]], start: int,
         if best is None or score < best[0]:
             best = (score, amount, symbol, owner)
             best_at = i
+    _settle_price(out, texts, best, best_at, old, old_candidate, from_price)
+
+
+def _bare_number_price(texts: list[tuple[str, etree._Element]], i: int, priced: bool,
+                       start: int, anchored: bool) -> tuple[str, bool] | None:
+    """(the price text, whether it lacks a currency) that the bare number *texts[i]* is part
+    of, or None.  Its element's parent when that is a price element holding just the price
+    split in parts ("$" "12" ".99"), else the currency written right before or after it
+    ("868,480" "원", "2320" "元"); a "%" after it is a discount, not a price."""
+    text, owner = texts[i]
+    if priced:
+        parent = owner.getparent() if owner.getparent() is not None else owner
+        whole = clean_text(" ".join(parent.itertext()), 80)
+        if len(whole) <= 24 and "%" not in whole and \
+                len(_NUMBERS.findall(whole)) == 1 and shows_price(whole):
+            return whole, False
+    found = _with_currency(texts, i)
+    if found is not None:
+        return found, False
+    if anchored and 0 <= i - start <= _NEAR and priced_here(owner) and \
+            _AMOUNT_SHAPE.match(text):
+        # The heading's own price element showing an amount and no currency: the
+        # symbol is an icon or was lost ("?" where a GBK page saved "¥").  Taken
+        # only when no price with a currency is found.
+        return text, True
+    return None
+
+
+def _settle_price(out: Visible, texts: list[tuple[str, etree._Element]],
+                  best: tuple[float, Decimal, str | None, etree._Element] | None, best_at: int,
+                  old: tuple[float, Decimal] | None,
+                  old_candidate: tuple[float, Decimal, str | None, etree._Element] | None,
+                  from_price: tuple[Decimal, str | None, etree._Element] | None) -> None:
+    """Settle the candidates _prices found into *out*: a lone "regular"-styled price, then a
+    "From" price, stands in for a missing current one; a price right after a discount badge
+    is the one paid; the list price is kept only when above the price."""
     if best is None and old_candidate is not None:
         # Only a "regular"-styled price is shown: it is the price.
         best, old = old_candidate, None
