@@ -155,6 +155,7 @@ TEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "campaigns.export": ("导出抽检活动列表", "campaigns exported"),
         "capture.requested": ("申请取证", "capture requested"),
         "captures.export": ("导出取证记录列表", "captures exported"),
+        "capture_requests.export": ("导出取证请求列表", "capture requests exported"),
         "case.acknowledged": ("通报已确认收到", "notification acknowledged"),
         "case.close": ("结案", "case closed"),
         "case.copies": ("关联同款商品", "copies linked to case"),

@@ -406,10 +406,21 @@ def test_capture_is_queued_and_followed_and_any_url_is_checked_by_the_policy(
         assert "http://127.0.0.1:8/any" in page and f'href="/listings/{lid}"' in page
         assert "SPOTCHECK_BROWSER=" in page and "不存在" in page  # why, in Chinese
         assert 'http-equiv="refresh"' not in page  # nothing left to wait for
+        # Like every list: its total, and every request as CSV (labels, not codes)
+        assert '<strong id="list-total">2</strong>' in page and 'class="csv-export"' in page
+        got = c.get("/captures/queue", params={"format": "csv"})
+        rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+        assert rows[0][:5] == ["申请时间", "页面", "类型", "商品", "状态"], rows[0]
+        assert len(rows) == 3 and {r[4] for r in rows[1:]} == {"失败"}
+        assert {r[1] for r in rows[1:]} == {"http://127.0.0.1:8/any", "http://127.0.0.1:8/item"}
+        assert [r[3] for r in rows[1:]] == [str(lid), ""]  # newest first
+        assert "不存在" in rows[1][5]
     with live.db.session() as s:
         runs = list(s.scalars(select(JobRun).where(JobRun.job == "capture")))
         assert len(runs) == 2 and {r.outcome for r in runs} == {"error"}
         asked = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "capture.requested")))
         assert {a.actor for a in asked} == {"ian"} and len(asked) == 2
+        assert s.scalar(select(AuditEvent).where(
+            AuditEvent.action == "capture_requests.export", AuditEvent.actor == "ian"))
         # ticked, the PDF is asked for; unticked, the setting decides (capture_pdf)
         assert sorted(bool(a.detail.get("pdf")) for a in asked) == [False, True]

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evidence.steps import failure_text, partial_text
 from scheduler import cases
@@ -53,7 +53,7 @@ def open_case(request: Request, listing_id: int, kind: str = Form(..., max_lengt
 #: Kinds of page a person may ask to capture here (order pages need a persona's login: the
 #: buying flow and the CLI make those).
 CONSOLE_KINDS = ("listing", "seller", "search")
-#: Requests shown on the queue page, newest first.
+#: Requests shown on a page of the queue, newest first.
 QUEUE_SHOWN = 30
 
 
@@ -132,20 +132,41 @@ def _status(run: JobRun | None) -> dict[str, Any]:
 
 
 @router.get("/captures/queue", response_class=HTMLResponse)
-def capture_queue(request: Request, user: CurrentUser = Permission("captures.run")) -> Response:
+def capture_queue(request: Request, user: CurrentUser = Permission("captures.run"),
+                  page: int = Query(1, ge=1, le=10_000),
+                  format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     """The captures this user asked for, newest first, each with its state (the page
-    reloads itself while one is still queued or running), and a form to capture any URL."""
+    reloads itself while one is still queued or running), and a form to capture any URL;
+    the total, pages and a CSV of every request, as every list has."""
+    from spotcheck.web.deps import when
+    from spotcheck.web.labels import code_label
+    from spotcheck.web.lists import Pager, csv_response, footer, rows_of, speak
+
     with console(request).db.session() as s:
-        asked = list(s.scalars(select(AuditEvent).where(
+        stmt = (select(AuditEvent).where(
             AuditEvent.action == "capture.requested", AuditEvent.actor == user.name,
             AuditEvent.object_type == "capture_request")
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(QUEUE_SHOWN)))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+        total = int(s.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0)
+        pager = Pager(page, total, QUEUE_SHOWN)
+        asked = list(s.scalars(rows_of(stmt, pager, format == "csv")))
         runs = {r.key: r for r in s.scalars(select(JobRun).where(
             JobRun.job == "capture", JobRun.key.in_([str(a.object_id) for a in asked])))}
         rows = [{"at": a.at, "url": (a.detail or {}).get("url", ""),
                  "kind": (a.detail or {}).get("kind", "listing"),
                  "listing": (a.detail or {}).get("listing"),
                  **_status(runs.get(str(a.object_id)))} for a in asked]
+    if format == "csv":
+        speak(request)
+        audit(request, user.name, "capture_requests.export", "capture_request", None,
+              rows=len(rows))
+        return csv_response("capture-requests.csv", [
+            _("Asked at"), _("Page"), _("Kind"), _("Listing"), _("Status"), _("Detail"),
+            _("Capture")],
+            [(when(r["at"]), r["url"], code_label(r["kind"], "capture_kind"), r["listing"],
+              code_label(r["state"], "capture_request_state"), r.get("why") or "",
+              r.get("capture")) for r in rows])
     pending = any(r["state"] in ("queued", "running") for r in rows)
     return render(request, "console/capture_queue.html", rows=rows, pending=pending,
-                  kinds=CONSOLE_KINDS)
+                  kinds=CONSOLE_KINDS, footer=footer(request, pager))
