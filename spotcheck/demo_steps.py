@@ -37,6 +37,7 @@ from store.db import Database
 from store.errors import SpotcheckError, VerificationFailed
 from store.jsonio import jsonable as store_jsonable
 from store.labels import label, text_label
+from store.platformnames import platform_names
 from store.settings import Settings
 from store.vocabulary import Role
 
@@ -631,6 +632,7 @@ def build_summary(state: DemoState) -> dict[str, Any]:
             .join(m.ListingRisk, m.ListingRisk.listing_id == m.Listing.id)
             .where(m.Listing.status == m.ListingStatus.ACTIVE)
             .order_by(*m.RISK_ORDER).limit(5))]
+        names = platform_names(s)
         strata: dict[str, int] = {}
         if state.plan_id:
             strata = dict(s.execute(select(m.PlanItem.stratum, func.count())
@@ -641,6 +643,8 @@ def build_summary(state: DemoState) -> dict[str, Any]:
         "data_folder": str(state.settings.home.resolve()),
         "listings_by_class": {getattr(k, "value", k): v for k, v in by_class.items()},
         "listings_by_platform": by_platform,
+        # for a person: the summary names each platform (the codes above stay for JSON)
+        "platform_names": names,
         "sandbox_truth": {"active": state.truth.get("counts", {}).get("active"),
                           "counterfeit": len(state.truth.get("planted", {})
                                              .get("counterfeit", [])),

@@ -58,19 +58,23 @@ def demo(json_out: bool = typer.Option(False, "--json", help="Print the summary 
 def _print(summary: dict[str, Any]) -> None:
     """The summary for a person, in their language (the JSON keeps codes and English)."""
     locale = reader_locale()
+    names: dict[str, str] = summary.get("platform_names") or {}  # a platform by its name
     console.rule(f"[bold]spotcheck demo — {escape(heading('summary'))}[/bold]")
     console.print(bar_chart(heading("listings by supervision class"),
                             {label(SupervisionClass, k, locale): v
                              for k, v in summary["listings_by_class"].items()}))
-    console.print(bar_chart(heading("listings by platform"), summary["listings_by_platform"]))
+    console.print(bar_chart(heading("listings by platform"),
+                            {names.get(k, k): v
+                             for k, v in summary["listings_by_platform"].items()}))
     reasons_key = "reasons" if locale == "en" else "reasons_zh"
     console.print(table("top risks", ["listing", "platform", "score", "title", "reasons"],
-                        [(r["listing"], r["platform"], r["score"], r["title"],
+                        [(r["listing"], names.get(r["platform"], r["platform"]), r["score"],
+                          r["title"],
                           "; ".join(x or "" for x in r.get(reasons_key) or r["reasons"]))
                          for r in summary["top_risks"]]))
     plan = summary["plan"]
     console.print(bar_chart(f"{heading('plan')} #{plan['id']}: {heading('items by stratum')}",
-                            {stratum_label(k, locale): v
+                            {stratum_label(k, locale, names): v
                              for k, v in plan["by_stratum"].items()}))
     est = summary.get("estimate") or {}
     overall = est.get("overall") or {}
@@ -80,7 +84,7 @@ def _print(summary: dict[str, Any]) -> None:
                              "Hájek interval", "interval method", "estimated count",
                              "Kish deff"],
                             [_est_row(heading("overall"), overall)]
-                            + [_est_row(stratum_label(str(e.get("stratum")), locale), e)
+                            + [_est_row(stratum_label(str(e.get("stratum")), locale, names), e)
                                for e in est.get("by_stratum") or []],
                             codes={"interval method": "interval_method"}))
     bought = summary.get("purchases_in_browser") or []

@@ -27,7 +27,8 @@ def _summary() -> dict[str, Any]:
         "listings_by_platform": {"mall": 4},
         "top_risks": [{"listing": 7, "platform": "mall", "score": 0.9, "title": "<b>x</b>",
                        "reasons": ["recall notice matched"], "reasons_zh": ["匹配到召回通报"]}],
-        "plan": {"id": 2, "by_stratum": {"light_industry/general": 5}},
+        "platform_names": {"mall": "Sandbox Mall 沙盒商城"},
+        "plan": {"id": 2, "by_stratum": {"light_industry/general": 5, "mall/textiles/key": 2}},
         "estimate": {"overall": {"n": 5, "failures": 1, "ht_rate": 0.2,
                                  "ht_rate_ci": [0.01, 0.6], "hajek_rate": 0.2,
                                  "hajek_rate_ci": [0.01, 0.6], "interval_method": "beta",
@@ -54,10 +55,10 @@ def test_the_summary_reads_in_chinese(monkeypatch: Any) -> None:
         context.reset(saved)
     text = out.export_text()
     for zh in ("按监管类别的商品数", "重点", "禁止", "结果在哪里", "用时", "匹配到召回通报", "总体",
-               "Korn–Graubard 区间"):
+               "Korn–Graubard 区间", "Sandbox Mall 沙盒商城/纺织/重点"):
         assert zh in text, zh
     for raw in ("listings by supervision class", "where things are", "prohibited",
-                "recall notice matched", "light_industry/general", "finished in"):
+                "recall notice matched", "light_industry/general", "finished in", "mall"):
         assert raw not in text, raw
 
 
