@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sampler.plans import item_dict, plan_dict, plan_summary
 from store.errors import InvalidInput, NotFound
 from store.jsonio import json_default
-from store.labels import LOCALES, label, stratum_label, text_label, text_labels_of
+from store.labels import LOCALES, label, stratum_in_text, stratum_label, text_label, text_labels_of
 from store.models import Plan, PlanStatus
 from store.printing import PrintJob, print_pdfs
 from store.settings import Settings, get_settings
@@ -112,6 +112,7 @@ def render_html(session: Session, plan_id: int, locale: str = "zh-CN") -> str:
         t=labels, locale=locale, summary=summary, plan=summary["plan"],
         code=lambda domain, c: text_label(domain, c, locale),
         stratum=lambda h: stratum_label(h, locale, names),
+        quoted=lambda text, h: stratum_in_text(text, h, locale, names),
         registration=registration_text(registration_of(session, plan_id), labels, status,
                                        locale),
         status_text=label(PlanStatus, status, locale),

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from store import vocabulary as v
 
-__all__ = ["HEADING_DOMAINS", "LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of", "stratum_label",
-           "text_label", "text_labels_of", "yes_no"]
+__all__ = ["HEADING_DOMAINS", "LABELS", "LOCALES", "TEXT_LABELS", "label", "labels_of",
+           "stratum_in_text", "stratum_label", "text_label", "text_labels_of", "yes_no"]
 
 LOCALES = ("zh-CN", "en")
 
@@ -1434,3 +1434,15 @@ def stratum_label(value: str, locale: str = "zh-CN",
             part = text_label("stratum", part, locale)
         parts.append(part)
     return "/".join(parts)
+
+
+def stratum_in_text(text: str, stratum: str, locale: str = "zh-CN",
+                    platforms: Mapping[str, str] | None = None) -> str:
+    """*text* that quotes *stratum* (a plan item's reason, written when it was drawn: "层
+    mall/纺织：…", or raw in a plan drawn before reasons were labelled) with the stratum as
+    :func:`stratum_label` reads it now: coded parts labelled, the platform by its name."""
+    shown = stratum_label(stratum, locale, platforms)
+    for quoted in (stratum_label(stratum, locale), stratum):
+        if quoted in text:
+            return text.replace(quoted, shown, 1)
+    return text

@@ -152,9 +152,22 @@ def show_cmd(plan: str = typer.Argument(..., help="Plan id, CAMPAIGN or CAMPAIGN
                                                                       else ""),
                               it["expected_price"] or "—",
                               ("；" if key == "zh" else "; ").join(
-                                  str(r.get(key) or r.get("en", "")) for r in it["reasons"][:2]))
+                                  _reason(r, locale, names) for r in it["reasons"][:2]))
                              for it in data["items"]], codes={"stratum": "stratum"},
                             platforms=names))
+
+
+def _reason(reason: dict[str, Any], locale: str, names: Mapping[str, str]) -> str:
+    """An item's reason in *locale* as drawn, its stratum (if it quotes one) as it reads
+    now: labelled, its platform named from *names*."""
+    from store.labels import stratum_in_text
+
+    key = "zh" if locale == "zh-CN" else "en"
+    text = str(reason.get(key) or reason.get("en", ""))
+    stratum = (reason.get("params") or {}).get("stratum")
+    if reason.get("code") == "stratum" and isinstance(stratum, str):
+        text = stratum_in_text(text, stratum, locale, names)
+    return text
 
 
 @app.command("export")

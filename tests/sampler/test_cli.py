@@ -140,7 +140,7 @@ def test_campaign_plan_review_flow(tmp_path: Path, settings: object,
     # a stratum names its platform (Mall 商城), as the console's audit log does; --json
     # keeps the code
     shown = run("plan", "show", "春季", home=tmp_path).stdout
-    assert "│ Mall 商城/" in shown and "│ mall/" not in shown, shown  # (reasons read as drawn)
+    assert "│ Mall 商城/" in shown and "mall/" not in shown, shown  # the reasons' too
     assert json.loads(run("plan", "show", "春季", "--json", home=tmp_path).stdout)[
         "items"][0]["stratum"].split("/")[0] in ("mall", "shop")
     db = Database.open(f"sqlite:///{tmp_path / 'spotcheck.db'}")

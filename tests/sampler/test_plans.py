@@ -339,7 +339,7 @@ def test_plan_report_reads_codes_by_their_labels(sqlite_db: Database,
     assert "按比例分配" in zh or "按风险分配" in zh or "Neyman 最优分配" in zh
     assert "light_industry" not in zh and "light_industry" not in en
     # the strata and items tables and the chart name the platform, never its code
-    assert "<td>Mall 商城/" in zh and "<td>mall/" not in zh and "<td>mall/" not in en
+    assert "<td>Mall 商城/" in zh and "mall/" not in zh and "mall/" not in en  # reasons too
     assert ">Shop 小店/" in en
 
 

@@ -75,3 +75,17 @@ def test_a_stratum_names_its_platform_and_labels_its_coded_parts() -> None:
     # a code no platform has, and no mapping at all, stay as they are
     assert stratum_label("mall/electrical", "zh-CN") == "mall/电子电器"
     assert stratum_label("tmall/electrical", "zh-CN", names) == "tmall/电子电器"
+
+
+def test_a_reason_quoting_a_stratum_reads_it_as_it_reads_now() -> None:
+    """A plan item's reason is written when drawn ("层 mall/纺织：…"); shown, its stratum
+    reads labelled with the platform named, also in a plan drawn before reasons labelled it."""
+    from store.labels import stratum_in_text
+
+    names = {"mall": "跨境商城"}
+    assert stratum_in_text("层 mall/纺织：65 个商品中抽 3 个", "mall/textiles", "zh-CN",
+                           names) == "层 跨境商城/纺织：65 个商品中抽 3 个"
+    assert stratum_in_text("stratum mall/textiles: 3 of 65", "mall/textiles", "en",
+                           names) == "stratum 跨境商城/textiles: 3 of 65"
+    assert stratum_in_text("层 textiles/key", "textiles/key", "zh-CN") == "层 纺织/重点监管类"
+    assert stratum_in_text("nothing quoted", "mall/textiles", "zh-CN", names) == "nothing quoted"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -38,7 +39,7 @@ from spotcheck.web.labels import (
 )
 from store import messages
 from store.errors import Conflict, InvalidInput
-from store.labels import text_label
+from store.labels import stratum_in_text, text_label
 from store.models import (
     Artifact,
     Campaign,
@@ -159,8 +160,9 @@ def campaign(request: Request, campaign_id: int,
 # --- plan review ----------------------------------------------------------------------------
 
 
-def reason_text(reason: Any) -> str:
-    """One reason for display: a string, or a dict from the sampler/risk code."""
+def reason_text(reason: Any, platforms: Mapping[str, str] | None = None) -> str:
+    """One reason for display: a string, or a dict from the sampler/risk code (a plan
+    item's stratum with its platform named from *platforms*)."""
     if isinstance(reason, str):
         return reason
     if isinstance(reason, dict):
@@ -177,8 +179,9 @@ def reason_text(reason: Any) -> str:
                     text = again.zh if zh else again.en
             stratum = (reason.get("params") or {}).get("stratum")
             if reason.get("code") == "stratum" and isinstance(stratum, str):
-                # a plan drawn before its reasons labelled the stratum ("层 textiles/key")
-                text = text.replace(stratum, stratum_label(stratum), 1)
+                # the stratum as it reads now (labelled, its platform named), also in a
+                # plan drawn before its reasons labelled it ("层 textiles/key")
+                text = stratum_in_text(text, stratum, i18n.active(), platforms)
             points = reason.get("points")
             return f"{text} (+{float(points):.2f})" if isinstance(points, int | float) else text
         if reason.get("reason_zh") or reason.get("reason_en") or reason.get("rule"):
@@ -265,9 +268,9 @@ def plan_review_context(request: Request, plan_id: int, user: CurrentUser) -> di
                       "by": rejected.reviewed_by, "at": rejected.reviewed_at,
                       "comment": rejected.review_comment} if rejected is not None else None)
         # Reasons as display text once, here: thousands of template calls cost more.
+        names = platform_names(request)  # a stratum names its platform
         why = planview.reason_texts(s, plan, i18n.active(),
-                                    lambda r: short(reason_text(r), 160))
-    names = platform_names(request)  # a stratum names its platform
+                                    lambda r: short(reason_text(r, names), 160))
     item_rows = planview.items_html(items, thumbs, why, class_name, _("certain"), names)
     strata = summary["strata"]
     n_total = sum(r["n_h"] for r in strata)
