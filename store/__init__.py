@@ -26,6 +26,7 @@ __all__ = [
     "photoindex",  # near-identical stored photos (PDQ variants in the multi-index)
     "photopairs",  # every pair of copies among stored photos: one bulk pass, incremental
     "photos",  # product photos: bounded decoding, PDQ and pHash (one rule for all)
+    "platformnames",  # a platform's name where a person reads one (codes stay in data)
     "printing",  # HTML → PDF through Chromium
     "prn",  # a listing's permanent random number (the one formula)
     "search",  # listing text search
