@@ -11,7 +11,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,47 @@ def counting_proxy(sandbox: Any) -> Iterator[CountingProxy]:
         sandbox.set_obstacles(True)
 
 
+@contextmanager
+def shared_crawl(redis_client: Any, code: str, env: dict[str, str], tmp_path: Path,
+                 *args: str,
+                 under_way: Callable[[], bool], late: float = 0.0,
+                 launched: list[float] | None = None, pids: list[int] | None = None,
+                 ) -> Iterator[list[tuple[subprocess.Popen[str], Path]]]:
+    """Two ``crawlers crawl CODE ARGS`` workers sharing one crawl through Redis, the second
+    started once *under_way* says the first's crawl is (and *late* seconds more); yields them
+    once both exited with 0, each with its summary file.  Kills what is left and forgets the
+    crawl's Redis keys after."""
+    workers: list[tuple[subprocess.Popen[str], Path]] = []
+    try:
+        for n in range(2):
+            out = tmp_path / f"worker{n}.json"
+            if launched is not None:
+                launched.append(time.time())
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
+                 str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True)
+            if pids is not None:
+                pids.append(proc.pid)
+            workers.append((proc, out))
+            if n == 0:  # the second worker joins a crawl already under way
+                for _ in range(600):
+                    if under_way() or proc.poll() is not None:
+                        break
+                    time.sleep(0.1)
+                time.sleep(late)
+        for proc, _ in workers:
+            _, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err[-2000:]
+        yield workers
+    finally:
+        for proc, _ in workers:
+            if proc.poll() is None:
+                proc.kill()
+        for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
+            redis_client.delete(key)
+
+
 def test_two_workers_share_one_crawl(counting_proxy: CountingProxy, sandbox: Any,
                                      sqlite_db: Database, settings: Settings,
                                      redis_client: Any, tmp_path: Path) -> None:
@@ -118,31 +160,10 @@ def test_two_workers_share_one_crawl(counting_proxy: CountingProxy, sandbox: Any
         add_platform(s, code, start_url=proxy.url, profile="mall")
     env = settings_env(settings)
     env["SPOTCHECK_REDIS_URL"] = REDIS_URL
-    workers = []
-    try:
-        for n in range(2):
-            out = tmp_path / f"worker{n}.json"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
-                 str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                text=True)
-            proxy.worker_pids.append(proc.pid)
-            workers.append((proc, out))
-            if n == 0:  # the second worker joins a crawl already under way
-                assert proxy.second_joined.wait(0) is False
-                for _ in range(600):
-                    if proxy.by_worker[0] > 0 or proc.poll() is not None:
-                        break
-                    time.sleep(0.1)
-        for proc, _ in workers:
-            _, err = proc.communicate(timeout=240)
-            assert proc.returncode == 0, err[-2000:]
-    finally:
-        for proc, _ in workers:
-            if proc.poll() is None:
-                proc.kill()
-        for key in redis_client.scan_iter(f"spotcheck:crawl:{code}*"):
-            redis_client.delete(key)
+    assert proxy.second_joined.wait(0) is False
+    with shared_crawl(redis_client, code, env, tmp_path, pids=proxy.worker_pids,
+                      under_way=lambda: proxy.by_worker[0] > 0) as workers:
+        pass
 
     summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
     # One crawl run shared by both workers, and both did part of the work, as each reports it
@@ -168,7 +189,6 @@ def test_a_page_bound_is_the_shared_crawls_not_each_workers(
     code = f"shared-{uuid.uuid4().hex[:8]}"
     env = settings_env(settings)
     env["SPOTCHECK_REDIS_URL"] = REDIS_URL
-    workers: list[tuple[subprocess.Popen[str], Path]] = []
     # A page every 2 s, two at a time: the first worker alone needs about 14 s for the bound,
     # so the second, started at the first page, has joined before it is spent even when a
     # loaded machine takes seconds to start a Python process (a page a second flaked: 1 run in
@@ -179,26 +199,9 @@ def test_a_page_bound_is_the_shared_crawls_not_each_workers(
         data["politeness"].update(autothrottle=False, concurrency=2)
         with sqlite_db.session() as s:
             add_platform(s, code, start_url=url, profile=parse_profile(data, "test"))
-        try:
-            for n in range(2):
-                out = tmp_path / f"worker{n}.json"
-                workers.append((subprocess.Popen(
-                    [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
-                     str(out), "--max-pages", "15"], env=env, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, text=True), out))
-                for _ in range(600):  # the second joins a crawl under way
-                    if hits or workers[0][0].poll() is not None:
-                        break
-                    time.sleep(0.1)
-            for proc, _ in workers:
-                _, err = proc.communicate(timeout=240)
-                assert proc.returncode == 0, err[-2000:]
-        finally:
-            for proc, _ in workers:
-                if proc.poll() is None:
-                    proc.kill()
-            for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
-                redis_client.delete(key)
+        with shared_crawl(redis_client, code, env, tmp_path, "--max-pages", "15",
+                          under_way=lambda: bool(hits)) as workers:
+            pass
         full = list(hits)
     summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
     assert summaries[0].run_id == summaries[1].run_id
@@ -218,7 +221,6 @@ def test_a_time_bound_is_the_shared_crawls_clock_not_each_workers(
     code = f"timed-{uuid.uuid4().hex[:8]}"
     env = settings_env(settings)
     env["SPOTCHECK_REDIS_URL"] = REDIS_URL
-    workers: list[tuple[subprocess.Popen[str], Path]] = []
     launched: list[float] = []
     # A page a second, one at a time a worker: the 59 product links in Redis outlast the
     # bound, so the second worker has pages to take when it joins.
@@ -227,29 +229,10 @@ def test_a_time_bound_is_the_shared_crawls_clock_not_each_workers(
         data["politeness"].update(autothrottle=False, concurrency=1)
         with sqlite_db.session() as s:
             add_platform(s, code, start_url=url, profile=parse_profile(data, "test"))
-        try:
-            for n in range(2):
-                out = tmp_path / f"worker{n}.json"
-                launched.append(time.time())
-                workers.append((subprocess.Popen(
-                    [sys.executable, "-m", "crawlers", "crawl", code, "--quiet", "--summary",
-                     str(out), "--max-duration", f"{bound:g}s"], env=env,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), out))
-                if n == 0:  # the second joins a crawl well under way
-                    for _ in range(600):
-                        if hits or workers[0][0].poll() is not None:
-                            break
-                        time.sleep(0.1)
-                    time.sleep(late)
-            for proc, _ in workers:
-                _, err = proc.communicate(timeout=240)
-                assert proc.returncode == 0, err[-2000:]
-        finally:
-            for proc, _ in workers:
-                if proc.poll() is None:
-                    proc.kill()
-            for key in redis_client.scan_iter(f"spotcheck:crawl:*{code}*"):
-                redis_client.delete(key)
+        with shared_crawl(redis_client, code, env, tmp_path, "--max-duration", f"{bound:g}s",
+                          under_way=lambda: bool(hits), late=late,
+                          launched=launched) as workers:
+            pass
     summaries = [summary_from_dict(json.loads(out.read_text())) for _, out in workers]
     assert summaries[0].run_id == summaries[1].run_id
     assert all(s.worker_pages > 0 for s in summaries), [s.worker_pages for s in summaries]
